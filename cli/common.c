@@ -1,0 +1,359 @@
+/*
+ * common.c — output buffer, JSON escaping, option parsing and passage printing shared by the
+ * subcommands. Output is built in memory per document pair so that parallel workers can hand
+ * finished pieces to the writer in input order.
+ */
+#include "common.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void sb_grow(sbuf_t *b, size_t need)
+{
+    if (b->n + need + 1 <= b->m)
+        return;
+    size_t m = b->m ? b->m : 256;
+    while (m < b->n + need + 1)
+        m *= 2;
+    char *p = realloc(b->a, m);
+    if (!p) {
+        fputs("tongyuan: out of memory\n", stderr);
+        exit(EXIT_ERROR);
+    }
+    b->a = p;
+    b->m = m;
+}
+
+void sb_putn(sbuf_t *b, const char *s, size_t n)
+{
+    sb_grow(b, n);
+    memcpy(b->a + b->n, s, n);
+    b->n += n;
+    b->a[b->n] = 0;
+}
+
+void sb_puts(sbuf_t *b, const char *s) { sb_putn(b, s, strlen(s)); }
+
+void sb_printf(sbuf_t *b, const char *fmt, ...)
+{
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        sb_grow(b, (size_t)n);
+        vsnprintf(b->a + b->n, (size_t)n + 1, fmt, ap2);
+        b->n += (size_t)n;
+    }
+    va_end(ap2);
+}
+
+void sb_free(sbuf_t *b)
+{
+    free(b->a);
+    b->a = NULL;
+    b->n = b->m = 0;
+}
+
+/* length of a valid UTF-8 sequence at s (n bytes left), 0 if invalid */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t l;
+    if (c < 0x80)
+        return 1;
+    if (c < 0xC2)
+        return 0;
+    l = c < 0xE0 ? 2 : c < 0xF0 ? 3 : c < 0xF5 ? 4 : 0;
+    if (!l || l > n)
+        return 0;
+    for (size_t i = 1; i < l; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if (l == 3) {
+        unsigned v = ((c & 0x0F) << 12) | ((s[1] & 0x3Fu) << 6);
+        if (v < 0x800 || (v >= 0xD800 && v <= 0xDFFF))
+            return 0;
+    }
+    if (l == 4) {
+        unsigned v = ((c & 0x07) << 18) | ((s[1] & 0x3Fu) << 12);
+        if (v < 0x10000 || v > 0x10FFFF)
+            return 0;
+    }
+    return l;
+}
+
+void sb_json_str(sbuf_t *b, const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    sb_putn(b, "\"", 1);
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = u[i];
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            sb_putn(b, e, 2);
+            i++;
+        } else if (c < 0x20) {
+            switch (c) {
+            case '\n': sb_putn(b, "\\n", 2); break;
+            case '\t': sb_putn(b, "\\t", 2); break;
+            case '\r': sb_putn(b, "\\r", 2); break;
+            default: sb_printf(b, "\\u%04x", c);
+            }
+            i++;
+        } else {
+            size_t l = utf8_len(u + i, n - i);
+            if (!l) {
+                sb_puts(b, "\xEF\xBF\xBD");
+                i++;
+            } else {
+                sb_putn(b, s + i, l);
+                i += l;
+            }
+        }
+    }
+    sb_putn(b, "\"", 1);
+}
+
+void style_init(style_t *st, FILE *f)
+{
+    const char *nc = getenv("NO_COLOR");
+    const char *term = getenv("TERM");
+    st->color = isatty(fileno(f)) && !(nc && *nc) && !(term && strcmp(term, "dumb") == 0);
+    st->full = 0;
+}
+
+int parse_long(const char *opt, const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s ? s : "", &end, 10);
+    if (!s || !*s || *end || errno || v < lo || v > hi) {
+        fprintf(stderr, "tongyuan: %s wants a whole number from %ld to %ld, not '%s'\n", opt, lo,
+                hi, s ? s : "");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int parse_double(const char *opt, const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s ? s : "", &end);
+    if (!s || !*s || *end || errno || !(v >= lo && v <= hi)) {
+        fprintf(stderr, "tongyuan: %s wants a number from %g to %g, not '%s'\n", opt, lo, hi,
+                s ? s : "");
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* "--name=value" or "--name value": returns the value or NULL if argv[*i] is not --name */
+static const char *opt_value(int argc, char **argv, int *i, const char *name, int *missing)
+{
+    size_t l = strlen(name);
+    const char *a = argv[*i];
+    if (strncmp(a, name, l) != 0)
+        return NULL;
+    if (a[l] == '=')
+        return a + l + 1;
+    if (a[l] != 0)
+        return NULL;
+    if (*i + 1 >= argc) {
+        *missing = 1;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int parse_align_opt(int argc, char **argv, int *i, ty_opts_t *o)
+{
+    static const struct {
+        const char *name;
+        int type; /* 0 int, 1 double, 2 size in MB */
+        long lo, hi;
+        size_t off;
+    } T[] = {
+        {"-k", 0, 2, 16, offsetof(ty_opts_t, k)},
+        {"-w", 0, 1, 256, offsetof(ty_opts_t, w)},
+        {"--max-occ", 0, 1, 1000000, offsetof(ty_opts_t, max_occ)},
+        {"--max-gap", 0, 0, 100000, offsetof(ty_opts_t, max_gap)},
+        {"--gap-cost", 1, 0, 100, offsetof(ty_opts_t, gap_cost)},
+        {"--drift-cost", 1, 0, 100, offsetof(ty_opts_t, drift_cost)},
+        {"--min-chain", 0, 0, 1000000, offsetof(ty_opts_t, min_chain)},
+        {"--merge-gap", 0, 0, 100000, offsetof(ty_opts_t, merge_gap)},
+        {"--min-len", 0, 0, 100000000, offsetof(ty_opts_t, min_len)},
+        {"--min-score", 1, 0, 1, offsetof(ty_opts_t, min_score)},
+        {"--snap", 0, 0, 1000, offsetof(ty_opts_t, snap)},
+        {"--max-size", 2, 1, 4095, offsetof(ty_opts_t, max_doc_bytes)},
+    };
+    for (size_t t = 0; t < sizeof(T) / sizeof(T[0]); t++) {
+        int missing = 0;
+        const char *v = opt_value(argc, argv, i, T[t].name, &missing);
+        if (missing) {
+            fprintf(stderr, "tongyuan: %s needs a value\n", T[t].name);
+            return -1;
+        }
+        if (!v)
+            continue;
+        char *field = (char *)o + T[t].off;
+        if (T[t].type == 1) {
+            double d;
+            if (parse_double(T[t].name, v, (double)T[t].lo, (double)T[t].hi, &d))
+                return -1;
+            memcpy(field, &d, sizeof d);
+        } else {
+            long l;
+            if (parse_long(T[t].name, v, T[t].lo, T[t].hi, &l))
+                return -1;
+            if (T[t].type == 2) {
+                size_t s = (size_t)l << 20;
+                memcpy(field, &s, sizeof s);
+            } else {
+                int x = (int)l;
+                memcpy(field, &x, sizeof x);
+            }
+        }
+        return 1;
+    }
+    int missing = 0;
+    const char *v = opt_value(argc, argv, i, "--invalid-utf8", &missing);
+    if (missing) {
+        fprintf(stderr, "tongyuan: --invalid-utf8 needs a value (error or replace)\n");
+        return -1;
+    }
+    if (v) {
+        if (strcmp(v, "error") == 0)
+            o->utf8_mode = TY_UTF8_STRICT;
+        else if (strcmp(v, "replace") == 0)
+            o->utf8_mode = TY_UTF8_REPLACE;
+        else {
+            fprintf(stderr, "tongyuan: --invalid-utf8 wants 'error' or 'replace', not '%s'\n", v);
+            return -1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+void print_align_help(FILE *f)
+{
+    ty_opts_t o;
+    ty_opts_init(&o);
+    fprintf(f,
+            "Alignment options (defaults were tuned on the development set):\n"
+            "  -k N               seed length in tokens (CJK characters or words) [%d]\n"
+            "  -w N               minimizer window; 1 = use every seed [%d]\n"
+            "  --max-occ N        ignore seeds repeated more than N times in a source [%d]\n"
+            "  --max-gap N        longest gap, in tokens, bridged inside one chain [%d]\n"
+            "  --gap-cost X       chain cost per unmatched token [%g]\n"
+            "  --drift-cost X     chain cost per token of insertion/deletion [%g]\n"
+            "  --min-chain N      drop chains scoring below N [%d]\n"
+            "  --merge-gap N      join chains closer than N tokens in both texts [%d]\n"
+            "  --min-len N        report passages of at least N tokens [%d]\n"
+            "  --min-score X      report passages scoring at least X, 0..1 [%g]\n"
+            "  --snap N           move passage ends to a sentence end up to N tokens away [%d]\n"
+            "  --max-size MB      refuse inputs larger than MB megabytes [%zu]\n"
+            "  --invalid-utf8 M   'error' (default): stop at invalid UTF-8; 'replace': count\n"
+            "                     each bad byte as one character and leave it out\n",
+            o.k, o.w, o.max_occ, o.max_gap, o.gap_cost, o.drift_cost, o.min_chain, o.merge_gap,
+            o.min_len, o.min_score, o.snap, o.max_doc_bytes >> 20);
+}
+
+void sb_passage_json(sbuf_t *b, const char *src_name, const char *sus_name,
+                     const ty_passage_t *p)
+{
+    sb_puts(b, "{\"src\":");
+    sb_json_str(b, src_name, strlen(src_name));
+    sb_puts(b, ",\"sus\":");
+    sb_json_str(b, sus_name, strlen(sus_name));
+    sb_printf(b,
+              ",\"src_off\":%zu,\"src_len\":%zu,\"sus_off\":%zu,\"sus_len\":%zu,"
+              "\"src_byte_off\":%zu,\"src_byte_len\":%zu,\"sus_byte_off\":%zu,"
+              "\"sus_byte_len\":%zu,\"score\":%.4f}\n",
+              p->src_off, p->src_len, p->sus_off, p->sus_len, p->src_byte_off, p->src_byte_len,
+              p->sus_byte_off, p->sus_byte_len, p->score);
+}
+
+/* 1-based line of byte offset off */
+static size_t line_of(const char *t, size_t off)
+{
+    size_t l = 1;
+    for (size_t i = 0; i < off; i++)
+        l += t[i] == '\n';
+    return l;
+}
+
+/* Append text[b, e) indented; long spans are cut in the middle unless st->full. Line breaks
+ * become "↵" plus a new indented line so the layout of the original stays visible. */
+static void sb_excerpt(sbuf_t *b, const style_t *st, const char *text, size_t bb, size_t be)
+{
+    const size_t head = 240, tail = 120; /* bytes, ≈ 80 and 40 CJK characters */
+    size_t cut_b = be, cut_e = be;
+    if (!st->full && be - bb > head + tail + 30) {
+        cut_b = bb + head;
+        while (cut_b > bb && ((unsigned char)text[cut_b] & 0xC0) == 0x80)
+            cut_b--;
+        cut_e = be - tail;
+        while (cut_e < be && ((unsigned char)text[cut_e] & 0xC0) == 0x80)
+            cut_e++;
+    }
+    sb_puts(b, "    │ ");
+    for (size_t i = bb; i < be; i++) {
+        if (i == cut_b) {
+            sb_printf(b, "%s … (%zu bytes) … %s", st->color ? "\033[2m" : "", cut_e - cut_b,
+                      st->color ? "\033[0m" : "");
+            i = cut_e - 1;
+            continue;
+        }
+        if (text[i] == '\n') {
+            if (i + 1 < be)
+                sb_puts(b, "↵\n    │ ");
+            continue;
+        }
+        if (text[i] == '\r')
+            continue;
+        sb_putn(b, text + i, 1);
+    }
+    sb_puts(b, "\n");
+}
+
+void sb_report_text(sbuf_t *b, const style_t *st, const ty_doc_t *src, const ty_doc_t *sus,
+                    const ty_passage_t *p, size_t n)
+{
+    const char *B = st->color ? "\033[1m" : "", *R = st->color ? "\033[0m" : "";
+    const char *C1 = st->color ? "\033[36m" : "", *C2 = st->color ? "\033[33m" : "";
+    size_t nt = ty_doc_ntokens(sus), cov = ty_passages_coverage(p, n);
+    if (!n) {
+        sb_printf(b, "%s%s%s: no reuse of %s found (%zu characters compared)\n", B,
+                  ty_doc_name(sus), R, ty_doc_name(src), nt);
+        return;
+    }
+    sb_printf(b, "%s%s%s: %.0f%% of its text (%zu of %zu characters compared) comes from %s%s%s "
+                 "in %zu passage%s\n",
+              B, ty_doc_name(sus), R, nt ? 100.0 * (double)cov / (double)nt : 0.0, cov, nt, B,
+              ty_doc_name(src), R, n, n == 1 ? "" : "s");
+    const char *st_text = ty_doc_text(src, NULL), *su_text = ty_doc_text(sus, NULL);
+    for (size_t x = 0; x < n; x++) {
+        const ty_passage_t *q = &p[x];
+        sb_printf(b, "\n%spassage %zu%s  score %.2f, %zu characters matched in order\n", B,
+                  x + 1, R, q->score, q->matched);
+        sb_printf(b, "  %ssource%s  %s  characters %zu-%zu (lines %zu-%zu)\n", C1, R,
+                  ty_doc_name(src), q->src_off, q->src_off + q->src_len,
+                  line_of(st_text, q->src_byte_off),
+                  line_of(st_text, q->src_byte_off + (q->src_byte_len ? q->src_byte_len - 1 : 0)));
+        sb_excerpt(b, st, st_text, q->src_byte_off, q->src_byte_off + q->src_byte_len);
+        sb_printf(b, "  %ssuspect%s %s  characters %zu-%zu (lines %zu-%zu)\n", C2, R,
+                  ty_doc_name(sus), q->sus_off, q->sus_off + q->sus_len,
+                  line_of(su_text, q->sus_byte_off),
+                  line_of(su_text, q->sus_byte_off + (q->sus_byte_len ? q->sus_byte_len - 1 : 0)));
+        sb_excerpt(b, st, su_text, q->sus_byte_off, q->sus_byte_off + q->sus_byte_len);
+    }
+}

@@ -1,0 +1,54 @@
+/*
+ * common.h — helpers shared by the tongyuan subcommands: an output buffer, JSON escaping,
+ * parsing of the alignment options every subcommand takes, and passage printing.
+ */
+#ifndef TY_CLI_COMMON_H
+#define TY_CLI_COMMON_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "tongyuan.h"
+
+/* exit codes, like grep */
+enum { EXIT_FOUND = 0, EXIT_NONE = 1, EXIT_ERROR = 2 };
+
+typedef struct {
+    char *a;
+    size_t n, m;
+} sbuf_t;
+
+void sb_putn(sbuf_t *b, const char *s, size_t n);
+void sb_puts(sbuf_t *b, const char *s);
+void sb_printf(sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* s as a JSON string with quotes; invalid UTF-8 bytes become U+FFFD */
+void sb_json_str(sbuf_t *b, const char *s, size_t n);
+void sb_free(sbuf_t *b);
+
+/* Output style for people: colour only on a terminal without NO_COLOR. */
+typedef struct {
+    int color;
+    int full; /* print passages whole instead of an excerpt */
+} style_t;
+void style_init(style_t *st, FILE *f);
+
+/* Alignment options: if argv[*i] is one of them, consume it (and its value), set the field
+ * in *o and return 1; return 0 if it is not an alignment option; -1 (message printed) on a
+ * bad value. Documented in print_align_help(). */
+int parse_align_opt(int argc, char **argv, int *i, ty_opts_t *o);
+void print_align_help(FILE *f);
+
+/* Append one passage as a JSON line with the fields of the README ("Output formats"). */
+void sb_passage_json(sbuf_t *b, const char *src_name, const char *sus_name,
+                     const ty_passage_t *p);
+/* Append the people-readable report of one (src, sus) comparison. */
+void sb_report_text(sbuf_t *b, const style_t *st, const ty_doc_t *src, const ty_doc_t *sus,
+                    const ty_passage_t *p, size_t n);
+
+/* parse a non-negative integer / a real, with a message naming the option on error */
+int parse_long(const char *opt, const char *s, long lo, long hi, long *out);
+int parse_double(const char *opt, const char *s, double lo, double hi, double *out);
+
+int cmd_compare(int argc, char **argv);
+
+#endif

@@ -1,0 +1,351 @@
+/*
+ * compare.c — `tongyuan compare SOURCE SUSPECT` and `tongyuan compare --pairs FILE`.
+ *
+ * One pair: load both, align, print. Many pairs (--pairs): a TSV of "source<TAB>suspect"
+ * lines is read whole, workers take pairs in small blocks (a worker keeps its last source
+ * loaded, so pairs sorted by source load each source once), each result is rendered into its
+ * own buffer, and the main thread writes the buffers in input order — the output does not
+ * depend on --threads.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+
+typedef struct {
+    char *src, *sus;
+    size_t line;
+} pair_t;
+
+typedef struct {
+    ty_opts_t o;
+    int jsonl;
+    style_t st;
+    pair_t *pairs;
+    size_t npairs;
+    sbuf_t *out;  /* per pair: rendered result */
+    sbuf_t *err;  /* per pair: error message */
+    int *status;  /* per pair: EXIT_* */
+    atomic_size_t next;
+    size_t end;
+} job_t;
+
+#define BLOCK 8
+
+static void run_one(job_t *j, size_t x, ty_aligner_t *al, ty_doc_t *src, ty_doc_t *sus,
+                    int *src_ok)
+{
+    const pair_t *p = &j->pairs[x];
+    int rc;
+    if (!*src_ok || strcmp(ty_doc_name(src), p->src) != 0 || strcmp(p->src, "-") == 0) {
+        rc = ty_doc_load_file(src, p->src, &j->o);
+        *src_ok = rc == TY_OK;
+        if (rc) {
+            sb_printf(&j->err[x], "tongyuan: %s\n", ty_doc_errmsg(src));
+            j->status[x] = EXIT_ERROR;
+            return;
+        }
+    }
+    rc = ty_doc_load_file(sus, p->sus, &j->o);
+    if (rc) {
+        sb_printf(&j->err[x], "tongyuan: %s\n", ty_doc_errmsg(sus));
+        j->status[x] = EXIT_ERROR;
+        return;
+    }
+    const ty_passage_t *ps;
+    size_t n;
+    rc = ty_compare(al, src, sus, &ps, &n);
+    if (rc) {
+        sb_printf(&j->err[x], "tongyuan: %s\n", ty_aligner_errmsg(al));
+        j->status[x] = EXIT_ERROR;
+        return;
+    }
+    if (j->jsonl) {
+        for (size_t i = 0; i < n; i++)
+            sb_passage_json(&j->out[x], p->src, p->sus, &ps[i]);
+    } else {
+        sb_report_text(&j->out[x], &j->st, src, sus, ps, n);
+    }
+    j->status[x] = n ? EXIT_FOUND : EXIT_NONE;
+}
+
+static void *worker(void *arg)
+{
+    job_t *j = arg;
+    ty_aligner_t *al = ty_aligner_new(&j->o);
+    ty_doc_t *src = ty_doc_new(), *sus = ty_doc_new();
+    int src_ok = 0;
+    for (;;) {
+        size_t b = atomic_fetch_add(&j->next, BLOCK);
+        if (b >= j->end)
+            break;
+        size_t e = b + BLOCK < j->end ? b + BLOCK : j->end;
+        for (size_t x = b; x < e; x++) {
+            if (!al || !src || !sus) {
+                sb_puts(&j->err[x], "tongyuan: out of memory\n");
+                j->status[x] = EXIT_ERROR;
+                continue;
+            }
+            run_one(j, x, al, src, sus, &src_ok);
+        }
+    }
+    ty_doc_free(src);
+    ty_doc_free(sus);
+    ty_aligner_free(al);
+    return NULL;
+}
+
+/* Read the TSV of pairs. Returns 0, or -1 with a message naming file and line. */
+static int read_pairs(const char *path, pair_t **out, size_t *n)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "tongyuan: %s: cannot open: ", path);
+        perror(NULL);
+        return -1;
+    }
+    pair_t *v = NULL;
+    size_t nv = 0, mv = 0, ln = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int rc = 0;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        ln++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = 0;
+        if (len == 0 || line[0] == '#')
+            continue;
+        if (memchr(line, 0, (size_t)len)) {
+            fprintf(stderr, "tongyuan: %s:%zu: NUL byte in pairs file\n", path, ln);
+            rc = -1;
+            break;
+        }
+        char *tab = strchr(line, '\t');
+        if (!tab || tab == line || !tab[1] || strchr(tab + 1, '\t')) {
+            fprintf(stderr,
+                    "tongyuan: %s:%zu: expected 'SOURCE<TAB>SUSPECT', got %zu bytes without "
+                    "exactly one tab between two paths\n",
+                    path, ln, (size_t)len);
+            rc = -1;
+            break;
+        }
+        *tab = 0;
+        if (nv == mv) {
+            mv = mv ? mv * 2 : 256;
+            pair_t *p = realloc(v, mv * sizeof(pair_t));
+            if (!p) {
+                fprintf(stderr, "tongyuan: out of memory\n");
+                rc = -1;
+                break;
+            }
+            v = p;
+        }
+        v[nv].src = strdup(line);
+        v[nv].sus = strdup(tab + 1);
+        v[nv].line = ln;
+        if (!v[nv].src || !v[nv].sus) {
+            fprintf(stderr, "tongyuan: out of memory\n");
+            free(v[nv].src);
+            free(v[nv].sus);
+            rc = -1;
+            break;
+        }
+        nv++;
+    }
+    if (rc == 0 && ferror(f)) {
+        fprintf(stderr, "tongyuan: %s: read error\n", path);
+        rc = -1;
+    }
+    free(line);
+    if (f != stdin)
+        fclose(f);
+    if (rc) {
+        for (size_t i = 0; i < nv; i++) {
+            free(v[i].src);
+            free(v[i].sus);
+        }
+        free(v);
+        return -1;
+    }
+    *out = v;
+    *n = nv;
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: tongyuan compare [OPTIONS] SOURCE SUSPECT\n"
+            "       tongyuan compare [OPTIONS] --pairs FILE\n"
+            "Find the passages of SUSPECT reused from SOURCE — verbatim, edited, machine-spun\n"
+            "(伪原创), shuffled or converted to Traditional Chinese — with offsets in both.\n"
+            "'-' reads standard input.\n\n"
+            "Options:\n"
+            "  --format F         'text' (default, for people) or 'jsonl' (one passage a line)\n"
+            "  --pairs FILE       compare many pairs: TSV lines 'SOURCE<TAB>SUSPECT' ('-': stdin)\n"
+            "  --threads N        worker threads for --pairs [all cores]\n"
+            "  --full             print whole passages, not excerpts (text format)\n"
+            "  -h, --help         this help\n\n");
+    print_align_help(f);
+    fprintf(f, "\nExit status: 0 reuse found, 1 none found, 2 error (like grep).\n"
+               "JSONL fields: src sus src_off src_len sus_off sus_len (code points of the original\n"
+               "files) src_byte_off src_byte_len sus_byte_off sus_byte_len score (0..1).\n");
+}
+
+int cmd_compare(int argc, char **argv)
+{
+    job_t j;
+    memset(&j, 0, sizeof j);
+    ty_opts_init(&j.o);
+    style_init(&j.st, stdout);
+    const char *pairs_path = NULL;
+    const char *pos[2];
+    int npos = 0;
+    long threads = sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads < 1)
+        threads = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int r = parse_align_opt(argc, argv, &i, &j.o);
+        if (r < 0)
+            return EXIT_ERROR;
+        if (r > 0)
+            continue;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--format") == 0 || strncmp(a, "--format=", 9) == 0) {
+            const char *v = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : "");
+            if (strcmp(v, "jsonl") == 0)
+                j.jsonl = 1;
+            else if (strcmp(v, "text") == 0)
+                j.jsonl = 0;
+            else {
+                fprintf(stderr, "tongyuan: --format wants 'text' or 'jsonl', not '%s'\n", v);
+                return EXIT_ERROR;
+            }
+        } else if (strcmp(a, "--pairs") == 0 || strncmp(a, "--pairs=", 8) == 0) {
+            pairs_path = a[7] == '=' ? a + 8 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!pairs_path) {
+                fprintf(stderr, "tongyuan: --pairs needs a file\n");
+                return EXIT_ERROR;
+            }
+        } else if (strcmp(a, "--threads") == 0 || strncmp(a, "--threads=", 10) == 0) {
+            const char *v = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
+            if (parse_long("--threads", v, 1, 1024, &threads))
+                return EXIT_ERROR;
+        } else if (strcmp(a, "--full") == 0) {
+            j.st.full = 1;
+        } else if (a[0] == '-' && a[1] != 0) {
+            fprintf(stderr, "tongyuan: compare: unknown option '%s' (see tongyuan compare --help)\n",
+                    a);
+            return EXIT_ERROR;
+        } else if (npos < 2) {
+            pos[npos++] = a;
+        } else {
+            fprintf(stderr, "tongyuan: compare takes SOURCE and SUSPECT, got a third: '%s'\n", a);
+            return EXIT_ERROR;
+        }
+    }
+    char msg[256];
+    if (ty_opts_check(&j.o, msg, sizeof msg)) {
+        fprintf(stderr, "tongyuan: %s\n", msg);
+        return EXIT_ERROR;
+    }
+    if (pairs_path) {
+        if (npos) {
+            fprintf(stderr, "tongyuan: compare: give either --pairs or SOURCE SUSPECT, not both\n");
+            return EXIT_ERROR;
+        }
+        if (read_pairs(pairs_path, &j.pairs, &j.npairs))
+            return EXIT_ERROR;
+    } else {
+        if (npos != 2) {
+            usage(stderr);
+            return EXIT_ERROR;
+        }
+        if (strcmp(pos[0], "-") == 0 && strcmp(pos[1], "-") == 0) {
+            fprintf(stderr, "tongyuan: only one of SOURCE and SUSPECT can be '-'\n");
+            return EXIT_ERROR;
+        }
+        j.pairs = malloc(sizeof(pair_t));
+        if (!j.pairs)
+            return EXIT_ERROR;
+        j.pairs[0].src = strdup(pos[0]);
+        j.pairs[0].sus = strdup(pos[1]);
+        j.pairs[0].line = 0;
+        j.npairs = 1;
+        threads = 1;
+    }
+    if ((size_t)threads > j.npairs)
+        threads = j.npairs ? (long)j.npairs : 1;
+    int any_found = 0, any_err = 0;
+    const size_t CHUNK = 4096; /* pairs rendered before they are written out */
+    j.out = calloc(CHUNK, sizeof(sbuf_t));
+    j.err = calloc(CHUNK, sizeof(sbuf_t));
+    j.status = calloc(CHUNK, sizeof(int));
+    pthread_t *th = calloc((size_t)threads, sizeof(pthread_t));
+    if (!j.out || !j.err || !j.status || !th) {
+        fprintf(stderr, "tongyuan: out of memory\n");
+        return EXIT_ERROR;
+    }
+    for (size_t base = 0; base < j.npairs; base += CHUNK) {
+        size_t cnt = j.npairs - base < CHUNK ? j.npairs - base : CHUNK;
+        job_t *jp = &j;
+        /* workers index out/err/status relative to the chunk */
+        pair_t *all = j.pairs;
+        j.pairs = all + base;
+        j.end = cnt;
+        atomic_store(&j.next, 0);
+        if (threads == 1) {
+            worker(jp);
+        } else {
+            long started = 0;
+            for (long t = 0; t < threads; t++, started++)
+                if (pthread_create(&th[t], NULL, worker, jp) != 0)
+                    break;
+            if (!started)
+                worker(jp);
+            for (long t = 0; t < started; t++)
+                pthread_join(th[t], NULL);
+        }
+        j.pairs = all;
+        for (size_t x = 0; x < cnt; x++) {
+            if (j.err[x].n) {
+                fflush(stdout);
+                fputs(j.err[x].a, stderr);
+            }
+            if (j.out[x].n) {
+                if (!j.jsonl && x > 0)
+                    fputs("\n", stdout);
+                fwrite(j.out[x].a, 1, j.out[x].n, stdout);
+            }
+            any_found |= j.status[x] == EXIT_FOUND;
+            any_err |= j.status[x] == EXIT_ERROR;
+            j.out[x].n = 0;
+            j.err[x].n = 0;
+        }
+    }
+    for (size_t x = 0; x < CHUNK; x++) {
+        sb_free(&j.out[x]);
+        sb_free(&j.err[x]);
+    }
+    for (size_t x = 0; x < j.npairs; x++) {
+        free(j.pairs[x].src);
+        free(j.pairs[x].sus);
+    }
+    free(j.pairs);
+    free(j.out);
+    free(j.err);
+    free(j.status);
+    free(th);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "tongyuan: error writing output\n");
+        return EXIT_ERROR;
+    }
+    return any_err ? EXIT_ERROR : any_found ? EXIT_FOUND : EXIT_NONE;
+}

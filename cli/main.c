@@ -1,0 +1,41 @@
+/*
+ * main.c — the `tongyuan` command: dispatch to subcommands. Each subcommand owns its argv,
+ * stdout and exit status; the library underneath never prints or exits.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#include "common.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "Usage: tongyuan COMMAND [OPTIONS] ...\n"
+               "Find reused text — verbatim, edited or machine-spun (伪原创) — between documents.\n\n"
+               "Commands:\n"
+               "  compare SOURCE SUSPECT   which passages of SUSPECT come from SOURCE\n"
+               "  compare --pairs FILE     many pairs at once, in parallel\n\n"
+               "Run 'tongyuan COMMAND --help' for a command's options.\n"
+               "  --version                print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_ERROR;
+    }
+    const char *c = argv[1];
+    if (strcmp(c, "--version") == 0 || strcmp(c, "-V") == 0 || strcmp(c, "version") == 0) {
+        printf("tongyuan %s (utf8proc %s)\n", ty_version(), utf8proc_version());
+        return 0;
+    }
+    if (strcmp(c, "--help") == 0 || strcmp(c, "-h") == 0 || strcmp(c, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(c, "compare") == 0)
+        return cmd_compare(argc - 1, argv + 1);
+    fprintf(stderr, "tongyuan: unknown command '%s' (see tongyuan --help)\n", c);
+    return EXIT_ERROR;
+}

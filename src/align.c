@@ -1,0 +1,563 @@
+/*
+ * align.c — which passages of a suspect document come from a source document.
+ *
+ * The read-aligner recipe (minimap2), adapted to spun text:
+ *  1. seeds: every k-mer of the source goes into a hash table (k-mers occurring more than
+ *     max_occ times — boilerplate, repeated lines — are ignored); every k-mer of the suspect
+ *     is looked up; a hit whose tokens really match is an anchor;
+ *  2. anchors on one diagonal are grown into maximal exact runs ("MEMs"), so a verbatim
+ *     copy is one anchor, not thousands, and chaining stays cheap;
+ *  3. chaining: dynamic programming over MEMs sorted by suspect position; a MEM scores its
+ *     new matched tokens, a link costs gap_cost per unmatched token and drift_cost per token
+ *     of diagonal shift (a spinner's longer or shorter synonym, an inserted spam phrase);
+ *     links longer than max_gap are not made. Chains are read back best first;
+ *  4. passages: chains whose boxes lie within merge_gap of each other in both texts are
+ *     joined — shuffled sentences and swapped paragraphs make several colinear chains that
+ *     together are one reused passage; a passage that mostly repeats a better one in the
+ *     suspect is dropped;
+ *  5. refinement: a passage end moves to the nearest sentence or line end within `snap`
+ *     tokens (the spinner changed the last word, but the reuse goes on to the full stop),
+ *     taking the punctuation and line break with it.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct {
+    uint32_t i, j, len; /* source token, suspect token, length in tokens */
+} mem_t;
+
+typedef struct {
+    uint32_t sb, se, qb, qe; /* source [sb,se), suspect [qb,qe) in tokens */
+    uint32_t matched;        /* suspect tokens matched in order */
+    int alive;
+} box_t;
+
+struct ty_aligner {
+    ty_opts_t o;
+    TY_VEC(uint64_t) hs;   /* source k-mer hashes */
+    TY_VEC(uint64_t) hq;   /* suspect k-mer hashes */
+    TY_VEC(uint64_t) key;  /* hash table keys */
+    TY_VEC(int32_t) head;  /* hash table: first source position, -1 = empty */
+    TY_VEC(uint32_t) cnt;  /* hash table: occurrences */
+    TY_VEC(int32_t) next;  /* per source position: next position with the same k-mer */
+    TY_VEC(mem_t) mem;
+    TY_VEC(double) f;
+    TY_VEC(int32_t) prev;
+    TY_VEC(uint32_t) gain; /* suspect tokens a MEM adds to its chain */
+    TY_VEC(int32_t) order;
+    TY_VEC(uint8_t) used;
+    TY_VEC(box_t) box;
+    TY_VEC(ty_passage_t) out;
+    char err[TY_ERRMSG_SIZE];
+};
+
+ty_aligner_t *ty_aligner_new(const ty_opts_t *o)
+{
+    ty_aligner_t *a = calloc(1, sizeof(*a));
+    if (a)
+        a->o = *o;
+    return a;
+}
+
+void ty_aligner_free(ty_aligner_t *a)
+{
+    if (!a)
+        return;
+    free(a->hs.a);
+    free(a->hq.a);
+    free(a->key.a);
+    free(a->head.a);
+    free(a->cnt.a);
+    free(a->next.a);
+    free(a->mem.a);
+    free(a->f.a);
+    free(a->prev.a);
+    free(a->gain.a);
+    free(a->order.a);
+    free(a->used.a);
+    free(a->box.a);
+    free(a->out.a);
+    free(a);
+}
+
+const char *ty_aligner_errmsg(const ty_aligner_t *a) { return a ? a->err : "no aligner"; }
+
+/* ---- 1+2: seeds and maximal exact runs --------------------------------------------------- */
+
+static int find_mems(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus)
+{
+    const int k = a->o.k;
+    const uint32_t *S = src->tok, *Q = sus->tok;
+    const size_t ns = src->ntok, nq = sus->ntok;
+    a->mem.n = 0;
+    if (ns < (size_t)k || nq < (size_t)k)
+        return TY_OK;
+    size_t ms = ns - (size_t)k + 1, mq = nq - (size_t)k + 1;
+    size_t tsz = 64;
+    while (tsz < ms * 2)
+        tsz <<= 1;
+    if (ty_vec_reserve(a->hs, ms) || ty_vec_reserve(a->hq, mq) || ty_vec_reserve(a->key, tsz) ||
+        ty_vec_reserve(a->head, tsz) || ty_vec_reserve(a->cnt, tsz) ||
+        ty_vec_reserve(a->next, ms))
+        return TY_ENOMEM;
+    ty__kmer_hashes(S, ns, k, a->hs.a);
+    ty__kmer_hashes(Q, nq, k, a->hq.a);
+    memset(a->head.a, 0xff, tsz * sizeof(int32_t));
+    const size_t mask = tsz - 1;
+    uint64_t *key = a->key.a;
+    int32_t *head = a->head.a, *next = a->next.a;
+    uint32_t *cnt = a->cnt.a;
+    /* insert from the end so that each list runs in increasing source position */
+    for (size_t p = ms; p-- > 0;) {
+        uint64_t h = a->hs.a[p];
+        size_t s = (size_t)h & mask;
+        while (head[s] >= 0 && key[s] != h)
+            s = (s + 1) & mask;
+        if (head[s] < 0) {
+            key[s] = h;
+            cnt[s] = 0;
+            next[p] = -1;
+        } else {
+            next[p] = head[s];
+        }
+        head[s] = (int32_t)p;
+        cnt[s]++;
+    }
+    /* look up every suspect k-mer; remember whether the previous one was usable so that a
+     * hit inside a run already found from its left end is skipped */
+    const uint32_t max_occ = (uint32_t)a->o.max_occ;
+    int prev_ok = 0;
+    for (size_t j = 0; j < mq; j++) {
+        uint64_t h = a->hq.a[j];
+        size_t s = (size_t)h & mask;
+        while (head[s] >= 0 && key[s] != h)
+            s = (s + 1) & mask;
+        int ok = head[s] >= 0 && cnt[s] <= max_occ;
+        if (ok) {
+            for (int32_t i = head[s]; i >= 0; i = next[i]) {
+                if (prev_ok && i > 0 && j > 0 && S[i - 1] == Q[j - 1])
+                    continue; /* inside a run that started further left */
+                if (memcmp(S + i, Q + j, (size_t)k * sizeof(uint32_t)) != 0)
+                    continue; /* hash collision */
+                size_t L = (size_t)k;
+                while ((size_t)i + L < ns && j + L < nq && S[(size_t)i + L] == Q[j + L])
+                    L++;
+                mem_t m = {(uint32_t)i, (uint32_t)j, (uint32_t)L};
+                if (ty_vec_push(a->mem, m))
+                    return TY_ENOMEM;
+            }
+        }
+        prev_ok = ok;
+    }
+    return TY_OK;
+}
+
+/* ---- 3: chaining ------------------------------------------------------------------------ */
+
+#define MAX_ITER 64 /* predecessors examined per anchor */
+
+static int cmp_f_desc(const void *x, const void *y, void *ctx)
+{
+    const double *f = ctx;
+    double a = f[*(const int32_t *)x], b = f[*(const int32_t *)y];
+    if (a != b)
+        return a < b ? 1 : -1;
+    return *(const int32_t *)x - *(const int32_t *)y;
+}
+
+/* qsort_r is a GNU extension; a small stable merge sort on indices keeps us portable C11. */
+static void sort_idx(int32_t *v, int32_t *tmp, size_t n, const double *f)
+{
+    if (n < 2)
+        return;
+    size_t h = n / 2;
+    sort_idx(v, tmp, h, f);
+    sort_idx(v + h, tmp, n - h, f);
+    size_t i = 0, j = h, o = 0;
+    while (i < h && j < n)
+        tmp[o++] = cmp_f_desc(&v[j], &v[i], (void *)f) < 0 ? v[j++] : v[i++];
+    while (i < h)
+        tmp[o++] = v[i++];
+    while (j < n)
+        tmp[o++] = v[j++];
+    memcpy(v, tmp, n * sizeof(int32_t));
+}
+
+static int chain(ty_aligner_t *a)
+{
+    size_t n = a->mem.n;
+    a->box.n = 0;
+    if (!n)
+        return TY_OK;
+    if (ty_vec_reserve(a->f, n) || ty_vec_reserve(a->prev, n) || ty_vec_reserve(a->gain, n) ||
+        ty_vec_reserve(a->order, 2 * n) || ty_vec_reserve(a->used, n))
+        return TY_ENOMEM;
+    const mem_t *m = a->mem.a;
+    double *f = a->f.a;
+    int32_t *prev = a->prev.a;
+    uint32_t *gain = a->gain.a;
+    const double gc = a->o.gap_cost, dc = a->o.drift_cost;
+    const int64_t G = a->o.max_gap;
+    for (size_t x = 0; x < n; x++) {
+        double best = m[x].len;
+        int32_t bp = -1;
+        uint32_t bg = m[x].len;
+        size_t lo = x > MAX_ITER ? x - MAX_ITER : 0;
+        for (size_t y = x; y-- > lo;) {
+            if (m[y].j >= m[x].j || m[y].i >= m[x].i)
+                continue;
+            int64_t gq = (int64_t)m[x].j - (m[y].j + m[y].len); /* suspect gap (<0: overlap) */
+            int64_t gs = (int64_t)m[x].i - (m[y].i + m[y].len); /* source gap */
+            if (gq > G || gs > G)
+                continue;
+            int64_t ov = 0;
+            if (gq < 0)
+                ov = -gq;
+            if (gs < 0 && -gs > ov)
+                ov = -gs;
+            if (ov >= m[x].len)
+                continue;
+            int64_t g = gq < gs ? gq : gs;
+            if (g < 0)
+                g = 0;
+            int64_t dd = ((int64_t)m[x].j - m[x].i) - ((int64_t)m[y].j - m[y].i);
+            if (dd < 0)
+                dd = -dd;
+            double sc = f[y] + (double)(m[x].len - ov) - gc * (double)g - dc * (double)dd;
+            if (sc > best) {
+                best = sc;
+                bp = (int32_t)y;
+                bg = (uint32_t)(m[x].len - ov);
+            }
+        }
+        f[x] = best;
+        prev[x] = bp;
+        gain[x] = bg;
+    }
+    /* read chains back from the best ends; a chain stops where it meets a used anchor */
+    int32_t *ord = a->order.a, *tmp = a->order.a + n;
+    for (size_t x = 0; x < n; x++)
+        ord[x] = (int32_t)x;
+    sort_idx(ord, tmp, n, f);
+    memset(a->used.a, 0, n);
+    for (size_t r = 0; r < n; r++) {
+        int32_t x = ord[r];
+        if (a->used.a[x])
+            continue;
+        if (f[x] < a->o.min_chain)
+            break;
+        int32_t y = x, stop = -1;
+        box_t b = {m[x].i, m[x].i + m[x].len, m[x].j, m[x].j + m[x].len, 0, 1};
+        while (y >= 0) {
+            if (a->used.a[y]) {
+                stop = y;
+                break;
+            }
+            a->used.a[y] = 1;
+            if (m[y].i < b.sb)
+                b.sb = m[y].i;
+            if (m[y].i + m[y].len > b.se)
+                b.se = m[y].i + m[y].len;
+            b.qb = m[y].j;
+            b.matched += gain[y];
+            y = prev[y];
+        }
+        double sc = f[x] - (stop >= 0 ? f[stop] : 0);
+        if (sc < a->o.min_chain)
+            continue;
+        if (ty_vec_push(a->box, b))
+            return TY_ENOMEM;
+    }
+    return TY_OK;
+}
+
+/* ---- 4: passages ------------------------------------------------------------------------ */
+
+static int64_t ivl_gap(uint32_t b1, uint32_t e1, uint32_t b2, uint32_t e2)
+{
+    if (e1 <= b2)
+        return (int64_t)b2 - e1;
+    if (e2 <= b1)
+        return (int64_t)b1 - e2;
+    return 0;
+}
+
+static void merge_boxes(ty_aligner_t *a)
+{
+    box_t *b = a->box.a;
+    size_t n = a->box.n;
+    const int64_t G = a->o.merge_gap;
+    int changed = 1;
+    while (changed) {
+        changed = 0;
+        for (size_t x = 0; x < n; x++) {
+            if (!b[x].alive)
+                continue;
+            for (size_t y = x + 1; y < n; y++) {
+                if (!b[y].alive)
+                    continue;
+                if (ivl_gap(b[x].qb, b[x].qe, b[y].qb, b[y].qe) > G ||
+                    ivl_gap(b[x].sb, b[x].se, b[y].sb, b[y].se) > G)
+                    continue;
+                if (b[y].qb < b[x].qb)
+                    b[x].qb = b[y].qb;
+                if (b[y].qe > b[x].qe)
+                    b[x].qe = b[y].qe;
+                if (b[y].sb < b[x].sb)
+                    b[x].sb = b[y].sb;
+                if (b[y].se > b[x].se)
+                    b[x].se = b[y].se;
+                b[x].matched += b[y].matched;
+                b[y].alive = 0;
+                changed = 1;
+            }
+        }
+    }
+}
+
+/* ---- 5: refinement ---------------------------------------------------------------------- */
+
+static int is_terminator(uint32_t c)
+{
+    switch (c) {
+    case '\n': case '.': case '!': case '?': case ';':
+    case 0x3002: /* 。 */
+    case 0xFF01: /* ！ */
+    case 0xFF1F: /* ？ */
+    case 0xFF1B: /* ； */
+    case 0xFF0E: /* ． */
+    case 0x2026: /* … */
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* decode one code point of a known-valid text (invalid bytes count as one) */
+static uint32_t cp_at(const unsigned char *s, size_t n, size_t i, size_t *len)
+{
+    unsigned b = s[i];
+    size_t l = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+    if (i + l > n)
+        l = 1;
+    for (size_t t = 1; t < l; t++)
+        if ((s[i + t] & 0xC0) != 0x80)
+            l = 1;
+    *len = l;
+    if (l == 1)
+        return b;
+    uint32_t c = b & (0xFFu >> (l + 1));
+    for (size_t t = 1; t < l; t++)
+        c = (c << 6) | (s[i + t] & 0x3F);
+    return c;
+}
+
+/* In the bytes [from, to) between two tokens, is there a sentence end? If so, for an end side
+ * return via *cut the byte and code point just after the terminator (and after a following
+ * line break); for a start side, just after the last terminator or line break. */
+static int boundary_in(const ty_doc_t *d, size_t from, size_t to, uint32_t cp_from, int is_end,
+                       size_t *cut_b, uint32_t *cut_cp)
+{
+    const unsigned char *s = (const unsigned char *)d->text;
+    size_t i = from, l;
+    uint32_t cp = cp_from;
+    int found = 0;
+    while (i < to) {
+        uint32_t c = cp_at(s, d->len, i, &l);
+        i += l;
+        cp++;
+        if (is_terminator(c)) {
+            found = 1;
+            *cut_b = i;
+            *cut_cp = cp;
+            if (is_end) {
+                /* take the rest of a terminator run ("。」", "?!") and the line break */
+                while (i < to) {
+                    c = cp_at(s, d->len, i, &l);
+                    if (c == ' ' || c == '\t' || c == '\r' || c == 0x3000 ||
+                        (!is_terminator(c) && c != 0x201D && c != 0x300D && c != 0x300F &&
+                         c != 0xFF09 && c != ')' && c != '"'))
+                        if (c != '\n')
+                            break;
+                    i += l;
+                    cp++;
+                    *cut_b = i;
+                    *cut_cp = cp;
+                    if (c == '\n')
+                        break;
+                }
+                return 1;
+            }
+        }
+    }
+    return found;
+}
+
+/* Refine the token range [*b, *e) of d into code point / byte spans. */
+static void refine(const ty_doc_t *d, uint32_t b, uint32_t e, int snap, size_t *cpb, size_t *cpe,
+                   size_t *byb, size_t *bye)
+{
+    *cpb = d->cp_off[b];
+    *byb = d->byte_off[b];
+    *cpe = d->cp_end[e - 1];
+    *bye = d->byte_end[e - 1];
+    /* start: look back over at most snap tokens for a sentence end in the gap before a token */
+    for (int t = 0; t <= snap; t++) {
+        if ((int64_t)b - t < 0)
+            break;
+        uint32_t x = b - (uint32_t)t;
+        size_t gb = x ? d->byte_end[x - 1] : 0;
+        uint32_t gcp = x ? d->cp_end[x - 1] : 0;
+        size_t cb;
+        uint32_t ccp;
+        if (x == 0) {
+            if (t <= snap) {
+                *cpb = 0;
+                *byb = 0;
+            }
+            break;
+        }
+        if (boundary_in(d, gb, d->byte_off[x], gcp, 0, &cb, &ccp)) {
+            *cpb = ccp;
+            *byb = cb;
+            break;
+        }
+    }
+    /* end: look forward over at most snap tokens for a sentence end after a token */
+    for (int t = 0; t <= snap; t++) {
+        uint32_t x = e - 1 + (uint32_t)t; /* last token included */
+        if (x >= d->ntok)
+            break;
+        size_t ge = x + 1 < d->ntok ? d->byte_off[x + 1] : d->len;
+        size_t cb;
+        uint32_t ccp;
+        if (boundary_in(d, d->byte_end[x], ge, d->cp_end[x], 1, &cb, &ccp)) {
+            *cpe = ccp;
+            *bye = cb;
+            break;
+        }
+        if (x + 1 == d->ntok) { /* end of text: take what is left */
+            *cpe = d->ncp;
+            *bye = d->len;
+            break;
+        }
+    }
+}
+
+/* ---- driver ----------------------------------------------------------------------------- */
+
+static int cmp_pass(const void *x, const void *y)
+{
+    const ty_passage_t *p = x, *q = y;
+    if (p->sus_off != q->sus_off)
+        return p->sus_off < q->sus_off ? -1 : 1;
+    return p->src_off < q->src_off ? -1 : p->src_off > q->src_off;
+}
+
+static int cmp_box_matched(const void *x, const void *y)
+{
+    const box_t *p = x, *q = y;
+    if (p->matched != q->matched)
+        return p->matched < q->matched ? 1 : -1;
+    return p->qb < q->qb ? -1 : p->qb > q->qb;
+}
+
+int ty_compare(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus,
+               const ty_passage_t **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    a->out.n = 0;
+    a->err[0] = 0;
+    int rc = find_mems(a, src, sus);
+    if (!rc)
+        rc = chain(a);
+    if (rc)
+        return ty__err(a->err, rc, "%s vs %s: out of memory", ty_doc_name(src), ty_doc_name(sus));
+    merge_boxes(a);
+    /* keep live boxes, best first; drop one that mostly repeats a kept box in the suspect */
+    size_t nb = 0;
+    for (size_t x = 0; x < a->box.n; x++)
+        if (a->box.a[x].alive)
+            a->box.a[nb++] = a->box.a[x];
+    a->box.n = nb;
+    qsort(a->box.a, nb, sizeof(box_t), cmp_box_matched);
+    for (size_t x = 0; x < nb; x++) {
+        box_t *b = &a->box.a[x];
+        uint32_t ql = b->qe - b->qb, sl = b->se - b->sb;
+        if (ql < (uint32_t)a->o.min_len) {
+            b->alive = 0;
+            continue;
+        }
+        double score = 2.0 * b->matched / (double)(ql + sl);
+        if (score > 1)
+            score = 1;
+        if (score < a->o.min_score) {
+            b->alive = 0;
+            continue;
+        }
+        for (size_t y = 0; y < x; y++) {
+            const box_t *c = &a->box.a[y];
+            if (!c->alive)
+                continue;
+            uint32_t lo = b->qb > c->qb ? b->qb : c->qb, hi = b->qe < c->qe ? b->qe : c->qe;
+            if (hi > lo && (hi - lo) * 2 > ql) {
+                b->alive = 0;
+                break;
+            }
+        }
+        if (!b->alive)
+            continue;
+        ty_passage_t p;
+        memset(&p, 0, sizeof(p));
+        p.src_tok_beg = b->sb;
+        p.src_tok_end = b->se;
+        p.sus_tok_beg = b->qb;
+        p.sus_tok_end = b->qe;
+        p.matched = b->matched > ql ? ql : b->matched;
+        p.score = score;
+        size_t cb, ce, bb, be;
+        refine(src, b->sb, b->se, a->o.snap, &cb, &ce, &bb, &be);
+        p.src_off = cb;
+        p.src_len = ce - cb;
+        p.src_byte_off = bb;
+        p.src_byte_len = be - bb;
+        refine(sus, b->qb, b->qe, a->o.snap, &cb, &ce, &bb, &be);
+        p.sus_off = cb;
+        p.sus_len = ce - cb;
+        p.sus_byte_off = bb;
+        p.sus_byte_len = be - bb;
+        if (ty_vec_push(a->out, p))
+            return ty__err(a->err, TY_ENOMEM, "out of memory");
+    }
+    qsort(a->out.a, a->out.n, sizeof(ty_passage_t), cmp_pass);
+    *out = a->out.a;
+    *n = a->out.n;
+    return TY_OK;
+}
+
+size_t ty_passages_coverage(const ty_passage_t *p, size_t n)
+{
+    /* passages are few: sort-free union by repeated scan over suspect token ranges */
+    size_t total = 0, pos = 0;
+    for (;;) {
+        size_t best_b = SIZE_MAX, best_e = 0;
+        for (size_t x = 0; x < n; x++) {
+            size_t b = p[x].sus_tok_beg > pos ? p[x].sus_tok_beg : pos;
+            if (p[x].sus_tok_end > b && b < best_b) {
+                best_b = b;
+                best_e = p[x].sus_tok_end;
+            }
+        }
+        if (best_b == SIZE_MAX)
+            break;
+        for (size_t x = 0; x < n; x++)
+            if (p[x].sus_tok_beg <= best_e && p[x].sus_tok_end > best_e)
+                best_e = p[x].sus_tok_end;
+        total += best_e - best_b;
+        pos = best_e;
+    }
+    return total;
+}

@@ -1,0 +1,183 @@
+/*
+ * doc.c — documents: load bytes from memory, a file or standard input, check them (size,
+ * NUL bytes) and tokenize them (normalize.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+ty_doc_t *ty_doc_new(void) { return calloc(1, sizeof(ty_doc_t)); }
+
+void ty_doc_free(ty_doc_t *d)
+{
+    if (!d)
+        return;
+    free(d->name);
+    free(d->text);
+    free(d->tok);
+    free(d->cp_off);
+    free(d->cp_end);
+    free(d->byte_off);
+    free(d->byte_end);
+    free(d);
+}
+
+const char *ty_doc_errmsg(const ty_doc_t *d) { return d ? d->err : "no document"; }
+const char *ty_doc_name(const ty_doc_t *d) { return d->name ? d->name : ""; }
+size_t ty_doc_ntokens(const ty_doc_t *d) { return d->ntok; }
+size_t ty_doc_ncodepoints(const ty_doc_t *d) { return d->ncp; }
+
+const char *ty_doc_text(const ty_doc_t *d, size_t *len)
+{
+    if (len)
+        *len = d->len;
+    return d->text ? d->text : "";
+}
+
+int ty_doc_token(const ty_doc_t *d, size_t i, ty_token_t *t)
+{
+    if (i >= d->ntok)
+        return TY_EINVAL;
+    t->id = d->tok[i];
+    t->cp_off = d->cp_off[i];
+    t->cp_len = d->cp_end[i] - d->cp_off[i];
+    t->byte_off = d->byte_off[i];
+    t->byte_len = d->byte_end[i] - d->byte_off[i];
+    return TY_OK;
+}
+
+static int set_name(ty_doc_t *d, const char *name)
+{
+    size_t l = strlen(name ? name : "");
+    char *p = realloc(d->name, l + 1);
+    if (!p)
+        return TY_ENOMEM;
+    memcpy(p, name ? name : "", l + 1);
+    d->name = p;
+    return TY_OK;
+}
+
+/* Takes ownership of buf (malloc()ed, len bytes, at least len + 1 allocated). */
+static int load_owned(ty_doc_t *d, char *buf, size_t len, const ty_opts_t *o)
+{
+    free(d->text);
+    d->text = buf;
+    d->len = len;
+    d->ntok = 0;
+    d->ncp = 0;
+    buf[len] = 0;
+    const char *nul = memchr(buf, 0, len);
+    if (nul) {
+        size_t off = (size_t)(nul - buf), line, col;
+        ty__line_col(buf, off, &line, &col);
+        d->len = 0;
+        return ty__err(d->err, TY_EBINARY,
+                       "%s: binary file (NUL byte at line %zu, byte %zu); not compared", d->name,
+                       line, off);
+    }
+    d->err[0] = 0;
+    int rc = ty__tokenize(d, o);
+    if (rc) {
+        d->ntok = 0;
+        d->len = 0;
+    }
+    return rc;
+}
+
+int ty_doc_load_mem(ty_doc_t *d, const char *name, const void *buf, size_t len,
+                    const ty_opts_t *o)
+{
+    if (!d || !o || (!buf && len))
+        return TY_EINVAL;
+    if (set_name(d, name))
+        return ty__err(d->err, TY_ENOMEM, "out of memory");
+    if (len > o->max_doc_bytes)
+        return ty__err(d->err, TY_ETOOBIG, "%s: %zu bytes, more than the limit of %zu bytes",
+                       d->name, len, o->max_doc_bytes);
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return ty__err(d->err, TY_ENOMEM, "%s: out of memory", d->name);
+    if (len)
+        memcpy(copy, buf, len);
+    return load_owned(d, copy, len, o);
+}
+
+int ty_doc_load_file(ty_doc_t *d, const char *path, const ty_opts_t *o)
+{
+    if (!d || !path || !o)
+        return TY_EINVAL;
+    int is_stdin = strcmp(path, "-") == 0;
+    if (set_name(d, is_stdin ? "-" : path))
+        return ty__err(d->err, TY_ENOMEM, "out of memory");
+    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ty__err(d->err, TY_EIO, "%s: %s", path, strerror(errno));
+    struct stat st;
+    size_t cap = 65536;
+    if (fstat(fd, &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            if (!is_stdin)
+                close(fd);
+            return ty__err(d->err, TY_EIO, "%s: is a directory", path);
+        }
+        if (S_ISREG(st.st_mode)) {
+            if ((uint64_t)st.st_size > o->max_doc_bytes) {
+                if (!is_stdin)
+                    close(fd);
+                return ty__err(d->err, TY_ETOOBIG,
+                               "%s: %lld bytes, more than the limit of %zu bytes (--max-size)",
+                               path, (long long)st.st_size, o->max_doc_bytes);
+            }
+            cap = (size_t)st.st_size + 1;
+        }
+    }
+    char *buf = malloc(cap + 1);
+    size_t len = 0;
+    int rc = TY_OK;
+    if (!buf)
+        rc = ty__err(d->err, TY_ENOMEM, "%s: out of memory", path);
+    while (rc == TY_OK) {
+        if (len == cap) {
+            if (cap > o->max_doc_bytes) {
+                rc = ty__err(d->err, TY_ETOOBIG,
+                             "%s: more than the limit of %zu bytes (--max-size)", path,
+                             o->max_doc_bytes);
+                break;
+            }
+            char *p = realloc(buf, cap * 2 + 1);
+            if (!p) {
+                rc = ty__err(d->err, TY_ENOMEM, "%s: out of memory", path);
+                break;
+            }
+            buf = p;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = ty__err(d->err, TY_EIO, "%s: %s", path, strerror(errno));
+        } else if (r == 0) {
+            break;
+        } else {
+            len += (size_t)r;
+        }
+    }
+    if (!is_stdin)
+        close(fd);
+    if (rc == TY_OK && len > o->max_doc_bytes)
+        rc = ty__err(d->err, TY_ETOOBIG, "%s: more than the limit of %zu bytes (--max-size)",
+                     path, o->max_doc_bytes);
+    if (rc) {
+        free(buf);
+        d->len = 0;
+        d->ntok = 0;
+        return rc;
+    }
+    return load_owned(d, buf, len, o);
+}

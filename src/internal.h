@@ -1,0 +1,71 @@
+/*
+ * internal.h — private definitions shared by the library's source files. Not installed.
+ */
+#ifndef TY_INTERNAL_H
+#define TY_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "tongyuan.h"
+
+#define TY_ERRMSG_SIZE 512
+
+/* ---- ty_vec: a typed growable array in klib's spirit ------------------------------------
+ *   TY_VEC(uint32_t) v = {0};
+ *   if (ty_vec_push(v, 42)) return TY_ENOMEM;
+ *   ... v.a[0] ...;  free(v.a);
+ * ty_vec_push / ty_vec_reserve evaluate to nonzero when out of memory (v unchanged).
+ */
+#define TY_VEC(type) struct { size_t n, m; type *a; }
+int ty__vec_grow(void **a, size_t *m, size_t need, size_t elem);
+#define ty_vec_reserve(v, need)                                                                 \
+    ((need) <= (v).m ? 0 : ty__vec_grow((void **)&(v).a, &(v).m, (need), sizeof(*(v).a)))
+#define ty_vec_push(v, x) (ty_vec_reserve((v), (v).n + 1) ? -1 : ((v).a[(v).n++] = (x), 0))
+
+/* ---- documents --------------------------------------------------------------------------- */
+struct ty_doc {
+    char *name;
+    char *text;   /* original bytes, NUL-terminated copy */
+    size_t len;   /* bytes */
+    size_t ncp;   /* code points (an invalid byte in replace mode counts as one) */
+    size_t ntok;
+    size_t mtok;  /* capacity of the token arrays */
+    uint32_t *tok;      /* token ids */
+    uint32_t *cp_off;   /* per token: first code point */
+    uint32_t *cp_end;   /* per token: one past its last code point */
+    uint32_t *byte_off; /* per token: first byte */
+    uint32_t *byte_end; /* per token: one past its last byte */
+    char err[TY_ERRMSG_SIZE];
+};
+
+/* Fill d->tok etc. from d->text. Returns TY_OK or an error with d->err set. */
+int ty__tokenize(ty_doc_t *d, const ty_opts_t *o);
+
+/* printf into a fixed error buffer; returns code */
+int ty__err(char *buf, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* All n-k+1 k-mer hashes of tok[0..n) into out (sized by the caller). Returns the count. */
+size_t ty__kmer_hashes(const uint32_t *tok, size_t n, int k, uint64_t *out);
+
+/* 1-based line and column (in code points) of byte offset off in text, for messages. */
+void ty__line_col(const char *text, size_t off, size_t *line, size_t *col);
+
+/* 64-bit mixer (splitmix64 finalizer): a bijection, so distinct inputs stay distinct. */
+static inline uint64_t ty__mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return x;
+}
+
+#endif

@@ -1,0 +1,200 @@
+/*
+ * normalize.c — from UTF-8 bytes to comparison tokens.
+ *
+ * Each code point is decoded (strictly validated), looked up in a table generated at build
+ * time from utf8proc and OpenCC (tools/mknormtab.c: NFKC, case fold, Traditional→Simplified)
+ * and then either dropped (space, punctuation, symbol), made a token of its own (Han and the
+ * other scripts without word spaces) or appended to the current letter/digit run. Every token
+ * records the code-point and byte span it came from, so results point into the original file.
+ *
+ * Shortcut taken on purpose: code points outside the BMP (rare: CJK extension B+, emoji) are
+ * normalized by utf8proc at run time, without the Traditional→Simplified step.
+ */
+#include <string.h>
+
+#include "classify.h"
+#include "internal.h"
+
+#include "normtab.inc"
+
+#define TY_WORD_BIT 0x80000000u
+
+/* Table value (class << 24 | code point) for any code point. */
+static uint32_t lookup(uint32_t c)
+{
+    if (c < 0x10000)
+        return ty_normtab[c];
+    utf8proc_int32_t buf[8];
+    utf8proc_ssize_t n = utf8proc_decompose_char((utf8proc_int32_t)c, buf, 8,
+                                                 UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
+                                                     UTF8PROC_IGNORE,
+                                                 NULL);
+    if (n <= 0)
+        return 0;
+    if (n > 1)
+        return ((uint32_t)TY_CLS_EXPAND << 24) | (uint32_t)buf[0];
+    int cls = ty_classify((uint32_t)buf[0]);
+    return cls == TY_CLS_DROP ? 0 : ((uint32_t)cls << 24) | (uint32_t)buf[0];
+}
+
+uint32_t ty_normalize_cp(uint32_t c)
+{
+    if (c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    return lookup(c) & 0x1FFFFF;
+}
+
+/* Decode one UTF-8 sequence at s[0..n). Returns its length (1..4) and sets *cp, or 0 if the
+ * bytes there are not valid UTF-8 (overlong forms, surrogates and > U+10FFFF are invalid). */
+static inline int decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    unsigned b = s[0];
+    if (b < 0x80) {
+        *cp = b;
+        return 1;
+    }
+    if (b < 0xC2)
+        return 0;
+    if (b < 0xE0) {
+        if (n < 2 || (s[1] & 0xC0) != 0x80)
+            return 0;
+        *cp = ((b & 0x1Fu) << 6) | (s[1] & 0x3Fu);
+        return 2;
+    }
+    if (b < 0xF0) {
+        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+            return 0;
+        uint32_t c = ((b & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
+        if (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF))
+            return 0;
+        *cp = c;
+        return 3;
+    }
+    if (b < 0xF5) {
+        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+            return 0;
+        uint32_t c = ((b & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) | ((s[2] & 0x3Fu) << 6) |
+                     (s[3] & 0x3Fu);
+        if (c < 0x10000 || c > 0x10FFFF)
+            return 0;
+        *cp = c;
+        return 4;
+    }
+    return 0;
+}
+
+typedef struct {
+    ty_doc_t *d;
+    int in_word;
+    uint64_t wh; /* running hash of the current word */
+} tk_t;
+
+static int grow(ty_doc_t *d)
+{
+    size_t m = d->mtok ? d->mtok * 2 : 1024;
+    uint32_t **arrs[5] = {&d->tok, &d->cp_off, &d->cp_end, &d->byte_off, &d->byte_end};
+    for (int i = 0; i < 5; i++) {
+        uint32_t *p = realloc(*arrs[i], m * sizeof(uint32_t));
+        if (!p)
+            return TY_ENOMEM;
+        *arrs[i] = p;
+    }
+    d->mtok = m;
+    return TY_OK;
+}
+
+static inline uint32_t word_id(uint64_t h) { return (uint32_t)(ty__mix64(h) >> 33) | TY_WORD_BIT; }
+
+static inline void end_word(tk_t *t)
+{
+    if (t->in_word) {
+        t->d->tok[t->d->ntok - 1] = word_id(t->wh);
+        t->in_word = 0;
+    }
+}
+
+/* Feed one normalized table value v for the character at (cpo, bo, blen). */
+static inline int feed(tk_t *t, uint32_t v, uint32_t cpo, uint32_t bo, uint32_t blen)
+{
+    ty_doc_t *d = t->d;
+    uint32_t cls = v >> 24, c = v & 0x1FFFFF;
+    if (cls == TY_CLS_DROP) {
+        end_word(t);
+        return TY_OK;
+    }
+    if (cls == TY_CLS_WORD && t->in_word) { /* extend the current run */
+        t->wh = (t->wh + c) * 0x9E3779B97F4A7C15ULL;
+        d->cp_end[d->ntok - 1] = cpo + 1;
+        d->byte_end[d->ntok - 1] = bo + blen;
+        return TY_OK;
+    }
+    end_word(t);
+    if (d->ntok == d->mtok && grow(d))
+        return TY_ENOMEM;
+    size_t i = d->ntok++;
+    d->cp_off[i] = cpo;
+    d->cp_end[i] = cpo + 1;
+    d->byte_off[i] = bo;
+    d->byte_end[i] = bo + blen;
+    if (cls == TY_CLS_WORD) {
+        t->in_word = 1;
+        t->wh = (0x51ED270B27A8ULL + c) * 0x9E3779B97F4A7C15ULL;
+        d->tok[i] = 0; /* set by end_word() */
+    } else {
+        d->tok[i] = c;
+    }
+    return TY_OK;
+}
+
+int ty__tokenize(ty_doc_t *d, const ty_opts_t *o)
+{
+    const unsigned char *s = (const unsigned char *)d->text;
+    size_t n = d->len, i = 0;
+    uint32_t ncp = 0;
+    tk_t t = {d, 0, 0};
+    d->ntok = 0;
+    while (i < n) {
+        uint32_t c, v;
+        int l;
+        if (s[i] < 0x80) { /* ASCII fast path */
+            c = s[i];
+            l = 1;
+        } else {
+            l = decode(s + i, n - i, &c);
+            if (l == 0) {
+                if (o->utf8_mode == TY_UTF8_STRICT) {
+                    size_t line, col;
+                    ty__line_col(d->text, i, &line, &col);
+                    return ty__err(d->err, TY_EUTF8,
+                                   "%s: invalid UTF-8 at line %zu, column %zu (byte %zu: 0x%02x)",
+                                   d->name, line, col, i, s[i]);
+                }
+                end_word(&t); /* U+FFFD stand-in: one code point, not compared */
+                i++;
+                ncp++;
+                continue;
+            }
+        }
+        v = lookup(c);
+        if ((v >> 24) == TY_CLS_EXPAND) {
+            utf8proc_int32_t buf[32];
+            utf8proc_ssize_t m = utf8proc_decompose_char(
+                (utf8proc_int32_t)c, buf, 32, UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE,
+                NULL);
+            for (utf8proc_ssize_t j = 0; j < m && j < 32; j++) {
+                uint32_t w = lookup((uint32_t)buf[j]);
+                if ((w >> 24) == TY_CLS_EXPAND) /* does not happen with Unicode data; be safe */
+                    w = ((uint32_t)TY_CLS_WORD << 24) | (w & 0x1FFFFF);
+                if (feed(&t, w, ncp, (uint32_t)i, (uint32_t)l))
+                    return ty__err(d->err, TY_ENOMEM, "%s: out of memory", d->name);
+            }
+        } else if (feed(&t, v, ncp, (uint32_t)i, (uint32_t)l)) {
+            return ty__err(d->err, TY_ENOMEM, "%s: out of memory", d->name);
+        }
+        i += (size_t)l;
+        ncp++;
+    }
+    end_word(&t);
+    d->ncp = ncp;
+    return TY_OK;
+}

@@ -1,0 +1,123 @@
+/*
+ * util.c — error strings, version, options, and the small helpers every stage uses.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+const char *ty_strerror(int err)
+{
+    switch (err) {
+    case TY_OK: return "success";
+    case TY_ENOMEM: return "out of memory";
+    case TY_EINVAL: return "invalid argument";
+    case TY_EIO: return "input/output error";
+    case TY_EUTF8: return "invalid UTF-8";
+    case TY_EBINARY: return "binary input (NUL bytes)";
+    case TY_ETOOBIG: return "input too large";
+    case TY_ECORRUPT: return "damaged or foreign file";
+    case TY_EVERSION: return "incompatible format version or parameters";
+    case TY_ENOTFOUND: return "not found";
+    default: return "unknown error";
+    }
+}
+
+const char *ty_version(void) { return TY_VERSION_STRING; }
+
+int ty__err(char *buf, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, TY_ERRMSG_SIZE, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int ty__vec_grow(void **a, size_t *m, size_t need, size_t elem)
+{
+    size_t nm = *m ? *m : 16;
+    while (nm < need) {
+        if (nm > SIZE_MAX / 2 / elem)
+            return -1;
+        nm *= 2;
+    }
+    void *p = realloc(*a, nm * elem);
+    if (!p)
+        return -1;
+    *a = p;
+    *m = nm;
+    return 0;
+}
+
+void ty__line_col(const char *text, size_t off, size_t *line, size_t *col)
+{
+    size_t l = 1, c = 1;
+    for (size_t i = 0; i < off; i++) {
+        unsigned char b = (unsigned char)text[i];
+        if (b == '\n') {
+            l++;
+            c = 1;
+        } else if ((b & 0xC0) != 0x80) {
+            c++;
+        }
+    }
+    *line = l;
+    *col = c;
+}
+
+/* Defaults: chosen on the development set (make eval) with a sweep over k, gaps and
+ * lengths; see README "Parameters". */
+void ty_opts_init(ty_opts_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->k = 4;
+    o->w = 1;
+    o->max_occ = 32;
+    o->max_gap = 60;
+    o->gap_cost = 0.25;
+    o->drift_cost = 0.25;
+    o->min_chain = 12;
+    o->merge_gap = 40;
+    o->min_len = 40;
+    o->min_score = 0.25;
+    o->snap = 12;
+    o->utf8_mode = TY_UTF8_STRICT;
+    o->max_doc_bytes = (size_t)64 << 20;
+}
+
+int ty_opts_check(const ty_opts_t *o, char *msg, size_t msg_size)
+{
+    const char *bad = NULL;
+    if (o->k < 2 || o->k > 16)
+        bad = "k must be between 2 and 16";
+    else if (o->w < 1 || o->w > 256)
+        bad = "w must be between 1 and 256";
+    else if (o->max_occ < 1)
+        bad = "max_occ must be at least 1";
+    else if (o->max_gap < 0 || o->max_gap > 100000)
+        bad = "max_gap must be between 0 and 100000";
+    else if (!(o->gap_cost >= 0 && o->gap_cost <= 100))
+        bad = "gap_cost must be between 0 and 100";
+    else if (!(o->drift_cost >= 0 && o->drift_cost <= 100))
+        bad = "drift_cost must be between 0 and 100";
+    else if (o->min_chain < 0)
+        bad = "min_chain must be >= 0";
+    else if (o->merge_gap < 0 || o->merge_gap > 100000)
+        bad = "merge_gap must be between 0 and 100000";
+    else if (o->min_len < 0)
+        bad = "min_len must be >= 0";
+    else if (!(o->min_score >= 0 && o->min_score <= 1))
+        bad = "min_score must be between 0 and 1";
+    else if (o->snap < 0 || o->snap > 1000)
+        bad = "snap must be between 0 and 1000";
+    else if (o->utf8_mode != TY_UTF8_STRICT && o->utf8_mode != TY_UTF8_REPLACE)
+        bad = "utf8_mode must be TY_UTF8_STRICT or TY_UTF8_REPLACE";
+    else if (o->max_doc_bytes == 0 || o->max_doc_bytes > ((size_t)1 << 32) - 1)
+        bad = "max_doc_bytes must be between 1 and 4294967295";
+    if (!bad)
+        return TY_OK;
+    if (msg && msg_size)
+        snprintf(msg, msg_size, "%s", bad);
+    return TY_EINVAL;
+}
