@@ -487,7 +487,7 @@ int ty_compare(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus,
     for (size_t x = 0; x < nb; x++) {
         box_t *b = &a->box.a[x];
         uint32_t ql = b->qe - b->qb, sl = b->se - b->sb;
-        if (ql < (uint32_t)a->o.min_len) {
+        if (b->matched < (uint32_t)a->o.min_len) {
             b->alive = 0;
             continue;
         }

@@ -75,10 +75,10 @@ void ty_opts_init(ty_opts_t *o)
     o->w = 1;
     o->max_occ = 32;
     o->max_gap = 60;
-    o->gap_cost = 0.25;
+    o->gap_cost = 0.4;
     o->drift_cost = 0.25;
     o->min_chain = 12;
-    o->merge_gap = 40;
+    o->merge_gap = 60;
     o->min_len = 40;
     o->min_score = 0.25;
     o->snap = 12;

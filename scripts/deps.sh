@@ -1,0 +1,54 @@
+#!/bin/sh
+# scripts/deps.sh — install every Debian package needed to build, test, fuzz, eval and bench
+# tongyuan on a fresh Debian 12 (bookworm). Idempotent and quiet: when every package is already
+# installed (asked of dpkg-query) it does nothing and touches no network; otherwise it runs
+# `apt-get update` once and installs the missing ones non-interactively. Uses sudo only when not
+# run as root. Used by .ci/run; developers run it once on a new machine.
+set -eu
+
+# Why each one is here:
+#   build-essential pkg-config   cc, make, ar; library flags (Makefile)
+#   clang libclang-rt-14-dev     second compiler (-Werror clean on both); libFuzzer and the
+#                                sanitizer runtimes for make fuzz / test-asan
+#   libutf8proc-dev              Unicode data at run time (normalize.c) and build time
+#   libopencc-dev opencc         Traditional→Simplified table generation (tools/mknormtab.c)
+#   libxxhash-dev xxhash         hashing (index) and the read+hash bound in make bench
+#   libjansson-dev               JSON/JSONL reading and writing
+#   libcmocka-dev                unit-test framework
+#   liblmdb-dev lmdb-utils       on-disk index; mdb_stat/mdb_dump for inspecting it
+#   zlib1g-dev libzstd-dev       transparent decompression of inputs
+#   libmicrohttpd-dev            the HTTP server front end
+#   python3                      make eval (shared/score.py), scripts/eval_pairs.py
+#   ssdeep tlsh-tools            peers (fuzzy hashes) in make bench
+#   time hyperfine               peak RSS (/usr/bin/time -v) and repeated timings in make bench
+PKGS="build-essential pkg-config clang libclang-rt-14-dev libutf8proc-dev libopencc-dev opencc
+libxxhash-dev xxhash libjansson-dev libcmocka-dev liblmdb-dev lmdb-utils zlib1g-dev libzstd-dev
+libmicrohttpd-dev python3 ssdeep tlsh-tools time hyperfine"
+
+missing=""
+for p in $PKGS; do
+    st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    [ "$st" = installed ] || missing="$missing $p"
+done
+
+if [ -z "$missing" ]; then
+    echo "deps: all $(echo $PKGS | wc -w) packages present"
+    exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ]; then
+    SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+    SUDO="sudo"
+else
+    echo "deps: not root and no sudo; install as root:$missing" >&2
+    exit 1
+fi
+
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+# shellcheck disable=SC2086 # word splitting of the package list is wanted
+$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    -o Dpkg::Use-Pty=0 $missing >/dev/null
+echo "deps: done"
