@@ -25,9 +25,26 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test test-unit test-cli eval bench fuzz asan ubsan tsan test-asan lint clean deps
+.PHONY: demo check all test test-unit test-cli eval bench fuzz asan ubsan tsan test-asan lint clean deps
 
 all: $(BUILD)/tongyuan
+
+# The README's first command: install dependencies, build, run on the bundled example.
+demo:
+	sh scripts/deps.sh
+	$(MAKE) all
+	$(BUILD)/tongyuan compare examples/original.txt examples/spun.txt; test $$? -le 1
+
+# The README's second command (and CI's): dependencies, tests, tests under ASan+UBSan,
+# the dev-set score, short fuzz runs, and a clang -Werror build.
+check:
+	sh scripts/deps.sh
+	$(MAKE) all
+	$(MAKE) test
+	$(MAKE) test-asan
+	$(MAKE) CC=clang BUILD=build/clang all
+	EVAL_REQUIRE=1 $(MAKE) eval
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-20} $(MAKE) fuzz
 
 $(BUILD)/gen/mknormtab: tools/mknormtab.c src/classify.h
 	@mkdir -p $(@D)

@@ -257,7 +257,7 @@ void print_align_help(FILE *f)
             "  --drift-cost X     chain cost per token of insertion/deletion [%g]\n"
             "  --min-chain N      drop chains scoring below N [%d]\n"
             "  --merge-gap N      join chains closer than N tokens in both texts [%d]\n"
-            "  --min-len N        report passages with at least N tokens matched in order [%d]\n"
+            "  --min-len N        report passages whose matched tokens x score reach N [%d]\n"
             "  --min-score X      report passages scoring at least X, 0..1 [%g]\n"
             "  --snap N           move passage ends to a sentence end up to N tokens away [%d]\n"
             "  --max-size MB      refuse inputs larger than MB megabytes [%zu]\n"

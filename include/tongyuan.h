@@ -73,7 +73,7 @@ typedef struct ty_opts {
     double drift_cost;     /* chain cost per token of diagonal drift (indels) */
     int min_chain;         /* chains scoring below this are dropped before merging */
     int merge_gap;         /* chains closer than this (tokens, both texts) join one passage */
-    int min_len;           /* passages with fewer tokens matched in order are not reported */
+    int min_len;           /* passages whose matched tokens x score fall below this are not reported */
     double min_score;      /* passages with a lower score (0..1) are not reported */
     int snap;              /* passage ends move to a sentence/line end at most this many tokens away */
     int utf8_mode;         /* TY_UTF8_STRICT or TY_UTF8_REPLACE */

@@ -18,3 +18,21 @@ python3 "$shared/score.py" "$dev/truth.jsonl" "$out/detections.jsonl" > "$out/sc
 sed '$d' "$out/score.txt"
 awk -v n="$n" -v s="$start" -v e="$end" 'BEGIN{printf "pairs=%d seconds=%.2f pairs/s=%.0f\n", n, e-s, n/(e-s)}'
 tail -n 1 "$out/score.txt"
+# EVAL_REQUIRE=1 (set by make check): fail below the issue's bar — plagdet >= 0.93,
+# pair F1 >= 0.98 and recall >= 0.9 in every obfuscation group.
+if [ "${EVAL_REQUIRE:-0}" = 1 ]; then
+  python3 - "$out/score.txt" <<'PY'
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+last = dict(kv.split('=') for kv in lines[-1].split())
+bad = []
+if float(last['plagdet']) < 0.93: bad.append('plagdet %s < 0.93' % last['plagdet'])
+if float(last['pairF1']) < 0.98: bad.append('pairF1 %s < 0.98' % last['pairF1'])
+for l in lines:
+    m = re.match(r'(obf:\S+)\s+\d+\s+([\d.]+)', l)
+    if m and float(m.group(2)) < 0.9: bad.append('%s char recall %s < 0.9' % m.groups())
+if bad:
+    print('eval: below the bar: ' + '; '.join(bad)); sys.exit(1)
+print('eval: meets the bar (plagdet >= 0.93, pairF1 >= 0.98, every obf group recall >= 0.9)')
+PY
+fi

@@ -487,14 +487,12 @@ int ty_compare(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus,
     for (size_t x = 0; x < nb; x++) {
         box_t *b = &a->box.a[x];
         uint32_t ql = b->qe - b->qb, sl = b->se - b->sb;
-        if (b->matched < (uint32_t)a->o.min_len) {
-            b->alive = 0;
-            continue;
-        }
         double score = 2.0 * b->matched / (double)(ql + sl);
         if (score > 1)
             score = 1;
-        if (score < a->o.min_score) {
+        /* evidence = matched tokens weighted by density: a short passage must be dense to
+         * count (stock phrases shared by unrelated texts are short and loosely matched) */
+        if (score < a->o.min_score || (double)b->matched * score < (double)a->o.min_len) {
             b->alive = 0;
             continue;
         }
