@@ -28,6 +28,14 @@ typedef struct {
     uint32_t i, j, len; /* source token, suspect token, length in tokens */
 } mem_t;
 
+/* 8 bytes a slot so that a 3,000-character source's table (4,096 slots) fits in L1 cache:
+ * the high bits of the hash pick the slot, the low 32 bits are the key. Occurrences are
+ * counted along the position list only when a k-mer is hit. */
+typedef struct {
+    uint32_t key;  /* upper 32 bits of the k-mer hash */
+    int32_t head;  /* first source position with this k-mer, -1 = empty slot */
+} slot_t;
+
 typedef struct {
     uint32_t sb, se, qb, qe; /* source [sb,se), suspect [qb,qe) in tokens */
     uint32_t matched;        /* suspect tokens matched in order */
@@ -38,9 +46,7 @@ struct ty_aligner {
     ty_opts_t o;
     TY_VEC(uint64_t) hs;   /* source k-mer hashes */
     TY_VEC(uint64_t) hq;   /* suspect k-mer hashes */
-    TY_VEC(uint64_t) key;  /* hash table keys */
-    TY_VEC(int32_t) head;  /* hash table: first source position, -1 = empty */
-    TY_VEC(uint32_t) cnt;  /* hash table: occurrences */
+    TY_VEC(slot_t) tab;    /* hash table of source k-mers */
     TY_VEC(int32_t) next;  /* per source position: next position with the same k-mer */
     TY_VEC(mem_t) mem;
     TY_VEC(double) f;
@@ -67,9 +73,7 @@ void ty_aligner_free(ty_aligner_t *a)
         return;
     free(a->hs.a);
     free(a->hq.a);
-    free(a->key.a);
-    free(a->head.a);
-    free(a->cnt.a);
+    free(a->tab.a);
     free(a->next.a);
     free(a->mem.a);
     free(a->f.a);
@@ -96,34 +100,31 @@ static int find_mems(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus)
         return TY_OK;
     size_t ms = ns - (size_t)k + 1, mq = nq - (size_t)k + 1;
     size_t tsz = 64;
-    while (tsz < ms * 2)
+    int bits = 6;
+    while (tsz < ms + ms / 4) { /* load factor <= 0.8 with linear probing */
         tsz <<= 1;
-    if (ty_vec_reserve(a->hs, ms) || ty_vec_reserve(a->hq, mq) || ty_vec_reserve(a->key, tsz) ||
-        ty_vec_reserve(a->head, tsz) || ty_vec_reserve(a->cnt, tsz) ||
+        bits++;
+    }
+    if (ty_vec_reserve(a->hs, ms) || ty_vec_reserve(a->hq, mq) || ty_vec_reserve(a->tab, tsz) ||
         ty_vec_reserve(a->next, ms))
         return TY_ENOMEM;
-    ty__kmer_hashes(S, ns, k, a->hs.a);
-    ty__kmer_hashes(Q, nq, k, a->hq.a);
-    memset(a->head.a, 0xff, tsz * sizeof(int32_t));
+    ty__kmer_hashes(S, ns, k, a->hs.a, 0);
+    ty__kmer_hashes(Q, nq, k, a->hq.a, 0);
+    slot_t *tab = a->tab.a;
+    for (size_t s = 0; s < tsz; s++)
+        tab[s].head = -1;
     const size_t mask = tsz - 1;
-    uint64_t *key = a->key.a;
-    int32_t *head = a->head.a, *next = a->next.a;
-    uint32_t *cnt = a->cnt.a;
+    int32_t *next = a->next.a;
     /* insert from the end so that each list runs in increasing source position */
     for (size_t p = ms; p-- > 0;) {
         uint64_t h = a->hs.a[p];
-        size_t s = (size_t)h & mask;
-        while (head[s] >= 0 && key[s] != h)
+        uint32_t key = (uint32_t)h;
+        size_t s = (size_t)(h >> (64 - bits));
+        while (tab[s].head >= 0 && tab[s].key != key)
             s = (s + 1) & mask;
-        if (head[s] < 0) {
-            key[s] = h;
-            cnt[s] = 0;
-            next[p] = -1;
-        } else {
-            next[p] = head[s];
-        }
-        head[s] = (int32_t)p;
-        cnt[s]++;
+        next[p] = tab[s].head; /* -1 for a new key */
+        tab[s].key = key;
+        tab[s].head = (int32_t)p;
     }
     /* look up every suspect k-mer; remember whether the previous one was usable so that a
      * hit inside a run already found from its left end is skipped */
@@ -131,12 +132,19 @@ static int find_mems(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus)
     int prev_ok = 0;
     for (size_t j = 0; j < mq; j++) {
         uint64_t h = a->hq.a[j];
-        size_t s = (size_t)h & mask;
-        while (head[s] >= 0 && key[s] != h)
+        uint32_t key = (uint32_t)h;
+        size_t s = (size_t)(h >> (64 - bits));
+        while (tab[s].head >= 0 && tab[s].key != key)
             s = (s + 1) & mask;
-        int ok = head[s] >= 0 && cnt[s] <= max_occ;
+        int ok = tab[s].head >= 0;
+        if (ok) { /* too frequent in the source (boilerplate, repeated lines)? */
+            uint32_t c = 0;
+            for (int32_t i = tab[s].head; i >= 0 && c <= max_occ; i = next[i])
+                c++;
+            ok = c <= max_occ;
+        }
         if (ok) {
-            for (int32_t i = head[s]; i >= 0; i = next[i]) {
+            for (int32_t i = tab[s].head; i >= 0; i = next[i]) {
                 if (prev_ok && i > 0 && j > 0 && S[i - 1] == Q[j - 1])
                     continue; /* inside a run that started further left */
                 if (memcmp(S + i, Q + j, (size_t)k * sizeof(uint32_t)) != 0)

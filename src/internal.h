@@ -52,7 +52,7 @@ int ty__err(char *buf, int code, const char *fmt, ...)
     ;
 
 /* All n-k+1 k-mer hashes of tok[0..n) into out (sized by the caller). Returns the count. */
-size_t ty__kmer_hashes(const uint32_t *tok, size_t n, int k, uint64_t *out);
+size_t ty__kmer_hashes(const uint32_t *tok, size_t n, int k, uint64_t *out, int mixed);
 
 /* 1-based line and column (in code points) of byte offset off in text, for messages. */
 void ty__line_col(const char *text, size_t off, size_t *line, size_t *col);

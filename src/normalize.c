@@ -155,12 +155,19 @@ int ty__tokenize(ty_doc_t *d, const ty_opts_t *o)
     d->ntok = 0;
     while (i < n) {
         uint32_t c, v;
-        int l;
-        if (s[i] < 0x80) { /* ASCII fast path */
-            c = s[i];
+        size_t l;
+        unsigned b = s[i];
+        if (b < 0x80) {
+            c = b;
             l = 1;
+        } else if ((b & 0xF0) == 0xE0 && i + 2 < n &&
+                   ((s[i + 1] & 0xC0u) | ((s[i + 2] & 0xC0u) << 8)) == 0x8080u &&
+                   (c = ((b & 0x0Fu) << 12) | ((s[i + 1] & 0x3Fu) << 6) | (s[i + 2] & 0x3Fu)) >=
+                       0x800 &&
+                   (c & 0xF800) != 0xD800) {
+            l = 3; /* the common case in Chinese text: a valid 3-byte sequence */
         } else {
-            l = decode(s + i, n - i, &c);
+            l = (size_t)decode(s + i, n - i, &c);
             if (l == 0) {
                 if (o->utf8_mode == TY_UTF8_STRICT) {
                     size_t line, col;
@@ -175,8 +182,24 @@ int ty__tokenize(ty_doc_t *d, const ty_opts_t *o)
                 continue;
             }
         }
-        v = lookup(c);
-        if ((v >> 24) == TY_CLS_EXPAND) {
+        v = c < 0x10000 ? ty_normtab[c] : lookup(c);
+        uint32_t cls = v >> 24;
+        if (cls == TY_CLS_CHAR && d->ntok < d->mtok) {
+            /* a CJK character: its own token */
+            end_word(&t);
+            size_t k = d->ntok++;
+            d->tok[k] = v & 0x1FFFFF;
+            d->cp_off[k] = ncp;
+            d->cp_end[k] = ncp + 1;
+            d->byte_off[k] = (uint32_t)i;
+            d->byte_end[k] = (uint32_t)(i + l);
+        } else if (cls == TY_CLS_DROP) {
+            end_word(&t);
+        } else if (cls == TY_CLS_WORD && t.in_word) {
+            t.wh = (t.wh + (v & 0x1FFFFF)) * 0x9E3779B97F4A7C15ULL;
+            d->cp_end[d->ntok - 1] = ncp + 1;
+            d->byte_end[d->ntok - 1] = (uint32_t)(i + l);
+        } else if (cls == TY_CLS_EXPAND) {
             utf8proc_int32_t buf[32];
             utf8proc_ssize_t m = utf8proc_decompose_char(
                 (utf8proc_int32_t)c, buf, 32, UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE,
@@ -191,7 +214,7 @@ int ty__tokenize(ty_doc_t *d, const ty_opts_t *o)
         } else if (feed(&t, v, ncp, (uint32_t)i, (uint32_t)l)) {
             return ty__err(d->err, TY_ENOMEM, "%s: out of memory", d->name);
         }
-        i += (size_t)l;
+        i += l;
         ncp++;
     }
     end_word(&t);

@@ -19,8 +19,10 @@ uint64_t ty_kmer_hash(const uint32_t *tok, int k)
     return ty__mix64(h);
 }
 
-/* All n-k+1 k-mer hashes of tok[0..n) into out (caller sized). Returns the count. */
-size_t ty__kmer_hashes(const uint32_t *tok, size_t n, int k, uint64_t *out)
+/* All n-k+1 k-mer hashes of tok[0..n) into out (caller sized). Returns the count.
+ * mixed = 0 skips the final mixer and leaves raw*golden-ratio (one multiply): enough for a
+ * hash table that takes its slot from the high bits, as alignment does. */
+size_t ty__kmer_hashes(const uint32_t *tok, size_t n, int k, uint64_t *out, int mixed)
 {
     if (n < (size_t)k)
         return 0;
@@ -31,10 +33,18 @@ size_t ty__kmer_hashes(const uint32_t *tok, size_t n, int k, uint64_t *out)
     for (int j = 0; j < k; j++)
         h = h * BASE + tok[j] + 1;
     size_t m = n - (size_t)k + 1;
-    out[0] = ty__mix64(h);
-    for (size_t i = 1; i < m; i++) {
-        h = (h - (tok[i - 1] + 1) * top) * BASE + tok[i + (size_t)k - 1] + 1;
-        out[i] = ty__mix64(h);
+    if (mixed) {
+        out[0] = ty__mix64(h);
+        for (size_t i = 1; i < m; i++) {
+            h = (h - (tok[i - 1] + 1) * top) * BASE + tok[i + (size_t)k - 1] + 1;
+            out[i] = ty__mix64(h);
+        }
+    } else {
+        out[0] = h * 0x9E3779B97F4A7C15ULL;
+        for (size_t i = 1; i < m; i++) {
+            h = (h - (tok[i - 1] + 1) * top) * BASE + tok[i + (size_t)k - 1] + 1;
+            out[i] = h * 0x9E3779B97F4A7C15ULL;
+        }
     }
     return m;
 }
@@ -57,7 +67,7 @@ int ty_sketch(const ty_doc_t *d, int k, int w, ty_seed_t **out, size_t *n)
         free(dq);
         return TY_ENOMEM;
     }
-    ty__kmer_hashes(d->tok, d->ntok, k, h);
+    ty__kmer_hashes(d->tok, d->ntok, k, h, 1);
     size_t ns = 0;
     if (w == 1) {
         for (size_t i = 0; i < m; i++)
