@@ -4,6 +4,7 @@
  * finished pieces to the writer in input order.
  */
 #include "common.h"
+#include "diffview.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -291,42 +292,80 @@ static size_t line_of(const char *t, size_t off)
     return l;
 }
 
-/* Append text[b, e) indented; long spans are cut in the middle unless st->full. Line breaks
- * become "↵" plus a new indented line so the layout of the original stays visible. */
-static void sb_excerpt(sbuf_t *b, const style_t *st, const char *text, size_t bb, size_t be)
+/* Append bytes of text[b, e) of one segment, turning line breaks into "↵" and a new
+ * indented line so the layout of the original stays visible. */
+static void put_text(sbuf_t *b, const char *text, size_t bb, size_t be, const char *on,
+                     const char *off)
 {
-    const size_t head = 240, tail = 120; /* bytes, ≈ 80 and 40 CJK characters */
-    size_t cut_b = be, cut_e = be;
-    if (!st->full && be - bb > head + tail + 30) {
-        cut_b = bb + head;
-        while (cut_b > bb && ((unsigned char)text[cut_b] & 0xC0) == 0x80)
-            cut_b--;
-        cut_e = be - tail;
-        while (cut_e < be && ((unsigned char)text[cut_e] & 0xC0) == 0x80)
-            cut_e++;
-    }
-    sb_puts(b, "    │ ");
     for (size_t i = bb; i < be; i++) {
-        if (i == cut_b) {
-            sb_printf(b, "%s … (%zu bytes) … %s", st->color ? "\033[2m" : "", cut_e - cut_b,
-                      st->color ? "\033[0m" : "");
-            i = cut_e - 1;
-            continue;
-        }
         if (text[i] == '\n') {
-            if (i + 1 < be)
-                sb_puts(b, "↵\n    │ ");
+            sb_printf(b, "↵%s\n    │ %s", off, on);
             continue;
         }
         if (text[i] == '\r')
             continue;
         sb_putn(b, text + i, 1);
     }
+}
+
+/* Render a merged diff view; without --full only about head+tail bytes are shown, cut at
+ * segment boundaries (never inside a character or an escape sequence). */
+static void sb_segments(sbuf_t *b, const style_t *st, const char *st_text, const char *su_text,
+                        const segs_t *sg)
+{
+    const size_t head = 420, tail = 180; /* bytes, about 140 and 60 CJK characters */
+    size_t total = 0, skip_b = SIZE_MAX, skip_e = 0;
+    for (size_t i = 0; i < sg->n; i++)
+        total += sg->a[i].e - sg->a[i].b;
+    if (!st->full && total > head + tail + 60) {
+        size_t acc = 0;
+        for (size_t i = 0; i < sg->n; i++) {
+            acc += sg->a[i].e - sg->a[i].b;
+            if (acc > head && skip_b == SIZE_MAX)
+                skip_b = i + 1;
+            if (total - acc <= tail && skip_e == 0 && i + 1 >= skip_b) {
+                skip_e = i + 1;
+                break;
+            }
+        }
+    }
+    /* a passage usually ends with its line break: don't draw an empty last line */
+    segs_t *w = (segs_t *)sg;
+    while (w->n) {
+        seg_t *g = &w->a[w->n - 1];
+        const char *t = g->side ? su_text : st_text;
+        while (g->e > g->b && (t[g->e - 1] == '\n' || t[g->e - 1] == '\r'))
+            g->e--;
+        if (g->e > g->b)
+            break;
+        w->n--;
+    }
+    sb_puts(b, "    │ ");
+    size_t hidden = 0;
+    for (size_t i = 0; i < sg->n; i++) {
+        const seg_t *g = &sg->a[i];
+        if (skip_b != SIZE_MAX && i >= skip_b && i < skip_e) {
+            hidden += g->e - g->b;
+            if (i + 1 == skip_e)
+                sb_printf(b, "%s … (%zu bytes not shown; --full shows all) … %s",
+                          st->color ? "\033[2m" : "", hidden, st->color ? "\033[0m" : "");
+            continue;
+        }
+        const char *text = g->side ? su_text : st_text;
+        const char *on = "", *off = "";
+        if (g->kind == SEG_DEL)
+            on = st->color ? "\033[31;9m" : "[-", off = st->color ? "\033[0m" : "-]";
+        else if (g->kind == SEG_INS)
+            on = st->color ? "\033[32;1m" : "{+", off = st->color ? "\033[0m" : "+}";
+        sb_puts(b, on);
+        put_text(b, text, g->b, g->e, st->color ? on : "", st->color ? off : "");
+        sb_puts(b, off);
+    }
     sb_puts(b, "\n");
 }
 
 void sb_report_text(sbuf_t *b, const style_t *st, const ty_doc_t *src, const ty_doc_t *sus,
-                    const ty_passage_t *p, size_t n)
+                    const ty_passage_t *p, size_t n, const ty_aligner_t *al)
 {
     const char *B = st->color ? "\033[1m" : "", *R = st->color ? "\033[0m" : "";
     const char *C1 = st->color ? "\033[36m" : "", *C2 = st->color ? "\033[33m" : "";
@@ -349,11 +388,17 @@ void sb_report_text(sbuf_t *b, const style_t *st, const ty_doc_t *src, const ty_
                   ty_doc_name(src), q->src_off, q->src_off + q->src_len,
                   line_of(st_text, q->src_byte_off),
                   line_of(st_text, q->src_byte_off + (q->src_byte_len ? q->src_byte_len - 1 : 0)));
-        sb_excerpt(b, st, st_text, q->src_byte_off, q->src_byte_off + q->src_byte_len);
         sb_printf(b, "  %ssuspect%s %s  characters %zu-%zu (lines %zu-%zu)\n", C2, R,
                   ty_doc_name(sus), q->sus_off, q->sus_off + q->sus_len,
                   line_of(su_text, q->sus_byte_off),
                   line_of(su_text, q->sus_byte_off + (q->sus_byte_len ? q->sus_byte_len - 1 : 0)));
-        sb_excerpt(b, st, su_text, q->sus_byte_off, q->sus_byte_off + q->sus_byte_len);
+        const ty_match_t *r = NULL;
+        size_t nr = 0;
+        if (ty_compare_runs(al, x, &r, &nr) != TY_OK)
+            nr = 0;
+        segs_t sg = {0};
+        diff_merged(src, sus, q, r, nr, &sg);
+        sb_segments(b, st, st_text, su_text, &sg);
+        free(sg.a);
     }
 }

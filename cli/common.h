@@ -42,8 +42,10 @@ void print_align_help(FILE *f);
 void sb_passage_json(sbuf_t *b, const char *src_name, const char *sus_name,
                      const ty_passage_t *p);
 /* Append the people-readable report of one (src, sus) comparison. */
+/* The runs of passage i are read with ty_compare_runs(al, i, ...): al must be the aligner
+ * that produced p. Differences are marked [-source-]{+suspect+} (colour on a terminal). */
 void sb_report_text(sbuf_t *b, const style_t *st, const ty_doc_t *src, const ty_doc_t *sus,
-                    const ty_passage_t *p, size_t n);
+                    const ty_passage_t *p, size_t n, const ty_aligner_t *al);
 
 /* parse a non-negative integer / a real, with a message naming the option on error */
 int parse_long(const char *opt, const char *s, long lo, long hi, long *out);

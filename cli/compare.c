@@ -67,7 +67,7 @@ static void run_one(job_t *j, size_t x, ty_aligner_t *al, ty_doc_t *src, ty_doc_
         for (size_t i = 0; i < n; i++)
             sb_passage_json(&j->out[x], p->src, p->sus, &ps[i]);
     } else {
-        sb_report_text(&j->out[x], &j->st, src, sus, ps, n);
+        sb_report_text(&j->out[x], &j->st, src, sus, ps, n, al);
     }
     j->status[x] = n ? EXIT_FOUND : EXIT_NONE;
 }

@@ -169,6 +169,18 @@ const char *ty_aligner_errmsg(const ty_aligner_t *a);
 int ty_compare(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus, const ty_passage_t **out,
                size_t *n);
 
+/* An exact run of len tokens: source tokens [src_tok, src_tok+len) equal suspect tokens
+ * [sus_tok, sus_tok+len). Token indices convert to offsets with ty_doc_token(). */
+typedef struct ty_match {
+    size_t src_tok, sus_tok, len;
+} ty_match_t;
+
+/* The exact runs that make up passage i of the last ty_compare() on a, in suspect order
+ * (what a report marks as unchanged; everything else inside the passage was changed,
+ * inserted or deleted). Owned by a, valid until its next ty_compare(). TY_EINVAL if i is out
+ * of range. */
+int ty_compare_runs(const ty_aligner_t *a, size_t i, const ty_match_t **runs, size_t *n);
+
 /* Number of suspect tokens covered by at least one of the n passages (for summaries:
  * covered / ty_doc_ntokens(sus) is the share of the suspect taken from the source). */
 size_t ty_passages_coverage(const ty_passage_t *p, size_t n);

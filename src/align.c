@@ -40,6 +40,8 @@ typedef struct {
     uint32_t sb, se, qb, qe; /* source [sb,se), suspect [qb,qe) in tokens */
     uint32_t matched;        /* suspect tokens matched in order */
     int alive;
+    int32_t parent;          /* box this one was merged into, -1 = none */
+    int32_t id;              /* index at creation (boxes are sorted later) */
 } box_t;
 
 struct ty_aligner {
@@ -56,6 +58,11 @@ struct ty_aligner {
     TY_VEC(uint8_t) used;
     TY_VEC(box_t) box;
     TY_VEC(ty_passage_t) out;
+    TY_VEC(int32_t) owner;    /* per MEM: the box (chain) it belongs to, -1 = none */
+    TY_VEC(int32_t) visit;    /* scratch: anchors of the chain being read back */
+    TY_VEC(int32_t) out_box;  /* per passage: id of its box */
+    TY_VEC(ty_match_t) runs;  /* exact runs of every passage, passage by passage */
+    TY_VEC(size_t) run_beg;   /* per passage: first run; run_beg[n] = runs.n */
     char err[TY_ERRMSG_SIZE];
 };
 
@@ -83,6 +90,11 @@ void ty_aligner_free(ty_aligner_t *a)
     free(a->used.a);
     free(a->box.a);
     free(a->out.a);
+    free(a->owner.a);
+    free(a->visit.a);
+    free(a->out_box.a);
+    free(a->runs.a);
+    free(a->run_beg.a);
     free(a);
 }
 
@@ -200,8 +212,11 @@ static int chain(ty_aligner_t *a)
     if (!n)
         return TY_OK;
     if (ty_vec_reserve(a->f, n) || ty_vec_reserve(a->prev, n) || ty_vec_reserve(a->gain, n) ||
-        ty_vec_reserve(a->order, 2 * n) || ty_vec_reserve(a->used, n))
+        ty_vec_reserve(a->order, 2 * n) || ty_vec_reserve(a->used, n) ||
+        ty_vec_reserve(a->owner, n) || ty_vec_reserve(a->visit, n))
         return TY_ENOMEM;
+    for (size_t x = 0; x < n; x++)
+        a->owner.a[x] = -1;
     const mem_t *m = a->mem.a;
     double *f = a->f.a;
     int32_t *prev = a->prev.a;
@@ -257,13 +272,15 @@ static int chain(ty_aligner_t *a)
         if (f[x] < a->o.min_chain)
             break;
         int32_t y = x, stop = -1;
-        box_t b = {m[x].i, m[x].i + m[x].len, m[x].j, m[x].j + m[x].len, 0, 1};
+        box_t b = {m[x].i, m[x].i + m[x].len, m[x].j, m[x].j + m[x].len, 0, 1, -1, 0};
+        size_t nv = 0;
         while (y >= 0) {
             if (a->used.a[y]) {
                 stop = y;
                 break;
             }
             a->used.a[y] = 1;
+            a->visit.a[nv++] = y;
             if (m[y].i < b.sb)
                 b.sb = m[y].i;
             if (m[y].i + m[y].len > b.se)
@@ -275,6 +292,9 @@ static int chain(ty_aligner_t *a)
         double sc = f[x] - (stop >= 0 ? f[stop] : 0);
         if (sc < a->o.min_chain)
             continue;
+        b.id = (int32_t)a->box.n;
+        for (size_t v = 0; v < nv; v++)
+            a->owner.a[a->visit.a[v]] = b.id;
         if (ty_vec_push(a->box, b))
             return TY_ENOMEM;
     }
@@ -319,6 +339,7 @@ static void merge_boxes(ty_aligner_t *a)
                     b[x].se = b[y].se;
                 b[x].matched += b[y].matched;
                 b[y].alive = 0;
+                b[y].parent = (int32_t)x;
                 changed = 1;
             }
         }
@@ -464,6 +485,58 @@ static int cmp_pass(const void *x, const void *y)
     return p->src_off < q->src_off ? -1 : p->src_off > q->src_off;
 }
 
+/* Sort the passages by suspect offset (with their box ids), then gather each passage's exact
+ * runs in suspect order. */
+static int cmp_run(const void *x, const void *y)
+{
+    const ty_match_t *p = x, *q = y;
+    if (p->sus_tok != q->sus_tok)
+        return p->sus_tok < q->sus_tok ? -1 : 1;
+    return p->src_tok < q->src_tok ? -1 : p->src_tok > q->src_tok;
+}
+
+static int collect_runs(ty_aligner_t *a)
+{
+    size_t n = a->out.n;
+    /* insertion sort: passages are few, and out_box must follow */
+    for (size_t x = 1; x < n; x++) {
+        ty_passage_t p = a->out.a[x];
+        int32_t id = a->out_box.a[x];
+        size_t y = x;
+        while (y > 0 && cmp_pass(&a->out.a[y - 1], &p) > 0) {
+            a->out.a[y] = a->out.a[y - 1];
+            a->out_box.a[y] = a->out_box.a[y - 1];
+            y--;
+        }
+        a->out.a[y] = p;
+        a->out_box.a[y] = id;
+    }
+    for (size_t x = 0; x < n; x++) {
+        if (ty_vec_push(a->run_beg, a->runs.n))
+            return TY_ENOMEM;
+        size_t first = a->runs.n;
+        for (size_t k = 0; k < a->mem.n; k++) {
+            if (a->owner.a[k] != a->out_box.a[x])
+                continue;
+            const mem_t *m = &a->mem.a[k];
+            ty_match_t r = {m->i, m->j, m->len};
+            if (ty_vec_push(a->runs, r))
+                return TY_ENOMEM;
+        }
+        qsort(a->runs.a + first, a->runs.n - first, sizeof(ty_match_t), cmp_run);
+    }
+    return ty_vec_push(a->run_beg, a->runs.n) ? TY_ENOMEM : TY_OK;
+}
+
+int ty_compare_runs(const ty_aligner_t *a, size_t i, const ty_match_t **runs, size_t *n)
+{
+    if (!a || i >= a->out.n || i + 1 >= a->run_beg.n)
+        return TY_EINVAL;
+    *runs = a->runs.a + a->run_beg.a[i];
+    *n = a->run_beg.a[i + 1] - a->run_beg.a[i];
+    return TY_OK;
+}
+
 static int cmp_box_matched(const void *x, const void *y)
 {
     const box_t *p = x, *q = y;
@@ -478,6 +551,9 @@ int ty_compare(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus,
     *out = NULL;
     *n = 0;
     a->out.n = 0;
+    a->out_box.n = 0;
+    a->runs.n = 0;
+    a->run_beg.n = 0;
     a->err[0] = 0;
     int rc = find_mems(a, src, sus);
     if (!rc)
@@ -485,6 +561,13 @@ int ty_compare(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus,
     if (rc)
         return ty__err(a->err, rc, "%s vs %s: out of memory", ty_doc_name(src), ty_doc_name(sus));
     merge_boxes(a);
+    /* every MEM now belongs to the root of its box (ids are creation indices) */
+    for (size_t x = 0; x < a->mem.n; x++) {
+        int32_t o = a->owner.a[x];
+        while (o >= 0 && a->box.a[o].parent >= 0)
+            o = a->box.a[o].parent;
+        a->owner.a[x] = o;
+    }
     /* keep live boxes, best first; drop one that mostly repeats a kept box in the suspect */
     size_t nb = 0;
     for (size_t x = 0; x < a->box.n; x++)
@@ -535,10 +618,11 @@ int ty_compare(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus,
         p.sus_len = ce - cb;
         p.sus_byte_off = bb;
         p.sus_byte_len = be - bb;
-        if (ty_vec_push(a->out, p))
+        if (ty_vec_push(a->out, p) || ty_vec_push(a->out_box, b->id))
             return ty__err(a->err, TY_ENOMEM, "out of memory");
     }
-    qsort(a->out.a, a->out.n, sizeof(ty_passage_t), cmp_pass);
+    if (collect_runs(a))
+        return ty__err(a->err, TY_ENOMEM, "out of memory");
     *out = a->out.a;
     *n = a->out.n;
     return TY_OK;
