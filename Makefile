@@ -19,7 +19,7 @@ LIBS    := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 SHARED  ?= ../shared
 
 LIB_SRC := src/util.c src/normalize.c src/doc.c src/sketch.c src/align.c
-CLI_SRC := cli/main.c cli/common.c cli/compare.c cli/diffview.c
+CLI_SRC := cli/main.c cli/common.c cli/compare.c cli/diffview.c cli/html.c
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -55,7 +55,7 @@ $(BUILD)/gen/normtab.inc: $(BUILD)/gen/mknormtab
 
 $(BUILD)/src/normalize.o: $(BUILD)/gen/normtab.inc
 
-$(BUILD)/%.o: %.c include/tongyuan.h src/internal.h src/classify.h cli/common.h cli/diffview.h
+$(BUILD)/%.o: %.c include/tongyuan.h src/internal.h src/classify.h cli/common.h cli/diffview.h cli/html.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "html.h"
 
 typedef struct {
     char *src, *sus;
@@ -23,6 +24,8 @@ typedef struct {
 typedef struct {
     ty_opts_t o;
     int jsonl;
+    const char *html; /* --html FILE (one pair only) */
+    int html_failed;
     style_t st;
     pair_t *pairs;
     size_t npairs;
@@ -62,6 +65,25 @@ static void run_one(job_t *j, size_t x, ty_aligner_t *al, ty_doc_t *src, ty_doc_
         sb_printf(&j->err[x], "tongyuan: %s\n", ty_aligner_errmsg(al));
         j->status[x] = EXIT_ERROR;
         return;
+    }
+    if (j->html) {
+        html_source_t hs;
+        FILE *f = strcmp(j->html, "-") == 0 ? stdout : fopen(j->html, "w");
+        int bad = !f || html_source_capture(&hs, src, al, ps, n) != 0;
+        if (!bad)
+            bad = html_write(f, sus, &hs, 1) != 0;
+        if (f && f != stdout && fclose(f) != 0)
+            bad = 1;
+        html_source_free(&hs);
+        if (bad) {
+            sb_printf(&j->err[x], "tongyuan: %s: cannot write the HTML report\n", j->html);
+            j->status[x] = EXIT_ERROR;
+            return;
+        }
+        if (strcmp(j->html, "-") == 0) {
+            j->status[x] = n ? EXIT_FOUND : EXIT_NONE;
+            return;
+        }
     }
     if (j->jsonl) {
         for (size_t i = 0; i < n; i++)
@@ -189,6 +211,8 @@ static void usage(FILE *f)
             "  --pairs FILE       compare many pairs: TSV lines 'SOURCE<TAB>SUSPECT' ('-': stdin)\n"
             "  --threads N        worker threads for --pairs [all cores]\n"
             "  --full             print whole passages, not excerpts (text format)\n"
+            "  --html FILE        also write a side-by-side HTML report ('-': instead of the\n"
+            "                     usual output, to stdout); one pair only\n"
             "  -h, --help         this help\n\n");
     print_align_help(f);
     fprintf(f, "\nExit status: 0 reuse found, 1 none found, 2 error (like grep).\n"
@@ -238,6 +262,12 @@ int cmd_compare(int argc, char **argv)
             const char *v = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
             if (parse_long("--threads", v, 1, 1024, &threads))
                 return EXIT_ERROR;
+        } else if (strcmp(a, "--html") == 0 || strncmp(a, "--html=", 7) == 0) {
+            j.html = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
+            if (!j.html || !*j.html) {
+                fprintf(stderr, "tongyuan: --html needs a file name\n");
+                return EXIT_ERROR;
+            }
         } else if (strcmp(a, "--full") == 0) {
             j.st.full = 1;
         } else if (a[0] == '-' && a[1] != 0) {
@@ -259,6 +289,10 @@ int cmd_compare(int argc, char **argv)
     if (pairs_path) {
         if (npos) {
             fprintf(stderr, "tongyuan: compare: give either --pairs or SOURCE SUSPECT, not both\n");
+            return EXIT_ERROR;
+        }
+        if (j.html) {
+            fprintf(stderr, "tongyuan: --html makes one report for one pair; not with --pairs\n");
             return EXIT_ERROR;
         }
         if (read_pairs(pairs_path, &j.pairs, &j.npairs))
