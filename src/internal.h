@@ -68,4 +68,43 @@ static inline uint64_t ty__mix64(uint64_t x)
     return x;
 }
 
+/* Decode one UTF-8 sequence at s[0..n). Returns its length (1..4) and sets *cp, or 0 if the
+ * bytes there are not valid UTF-8 (overlong forms, surrogates and > U+10FFFF are invalid). */
+static inline int ty__utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    unsigned b = s[0];
+    if (b < 0x80) {
+        *cp = b;
+        return 1;
+    }
+    if (b < 0xC2)
+        return 0;
+    if (b < 0xE0) {
+        if (n < 2 || (s[1] & 0xC0) != 0x80)
+            return 0;
+        *cp = ((b & 0x1Fu) << 6) | (s[1] & 0x3Fu);
+        return 2;
+    }
+    if (b < 0xF0) {
+        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+            return 0;
+        uint32_t c = ((b & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
+        if (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF))
+            return 0;
+        *cp = c;
+        return 3;
+    }
+    if (b < 0xF5) {
+        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
+            return 0;
+        uint32_t c = ((b & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) | ((s[2] & 0x3Fu) << 6) |
+                     (s[3] & 0x3Fu);
+        if (c < 0x10000 || c > 0x10FFFF)
+            return 0;
+        *cp = c;
+        return 4;
+    }
+    return 0;
+}
+
 #endif

@@ -44,45 +44,6 @@ uint32_t ty_normalize_cp(uint32_t c)
     return lookup(c) & 0x1FFFFF;
 }
 
-/* Decode one UTF-8 sequence at s[0..n). Returns its length (1..4) and sets *cp, or 0 if the
- * bytes there are not valid UTF-8 (overlong forms, surrogates and > U+10FFFF are invalid). */
-static inline int decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    unsigned b = s[0];
-    if (b < 0x80) {
-        *cp = b;
-        return 1;
-    }
-    if (b < 0xC2)
-        return 0;
-    if (b < 0xE0) {
-        if (n < 2 || (s[1] & 0xC0) != 0x80)
-            return 0;
-        *cp = ((b & 0x1Fu) << 6) | (s[1] & 0x3Fu);
-        return 2;
-    }
-    if (b < 0xF0) {
-        if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
-            return 0;
-        uint32_t c = ((b & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
-        if (c < 0x800 || (c >= 0xD800 && c <= 0xDFFF))
-            return 0;
-        *cp = c;
-        return 3;
-    }
-    if (b < 0xF5) {
-        if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
-            return 0;
-        uint32_t c = ((b & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) | ((s[2] & 0x3Fu) << 6) |
-                     (s[3] & 0x3Fu);
-        if (c < 0x10000 || c > 0x10FFFF)
-            return 0;
-        *cp = c;
-        return 4;
-    }
-    return 0;
-}
-
 typedef struct {
     ty_doc_t *d;
     int in_word;
@@ -167,7 +128,7 @@ int ty__tokenize(ty_doc_t *d, const ty_opts_t *o)
                    (c & 0xF800) != 0xD800) {
             l = 3; /* the common case in Chinese text: a valid 3-byte sequence */
         } else {
-            l = (size_t)decode(s + i, n - i, &c);
+            l = (size_t)ty__utf8_decode(s + i, n - i, &c);
             if (l == 0) {
                 if (o->utf8_mode == TY_UTF8_STRICT) {
                     size_t line, col;
