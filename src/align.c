@@ -28,7 +28,7 @@ typedef struct {
     uint32_t i, j, len; /* source token, suspect token, length in tokens */
 } mem_t;
 
-/* 8 bytes a slot so that a 3,000-character source's table (4,096 slots) fits in L1 cache:
+/* 8 bytes a slot so that a 3,000-character source's table (8,192 slots) stays in L1/L2 cache:
  * the high bits of the hash pick the slot, the low 32 bits are the key. Occurrences are
  * counted along the position list only when a k-mer is hit. */
 typedef struct {
@@ -113,7 +113,7 @@ static int find_mems(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus)
     size_t ms = ns - (size_t)k + 1, mq = nq - (size_t)k + 1;
     size_t tsz = 64;
     int bits = 6;
-    while (tsz < ms + ms / 4) { /* load factor <= 0.8 with linear probing */
+    while (tsz < 2 * ms) { /* load factor <= 0.5: most suspect look-ups miss, keep them short */
         tsz <<= 1;
         bits++;
     }
@@ -123,13 +123,15 @@ static int find_mems(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus)
     ty__kmer_hashes(S, ns, k, a->hs.a, 0);
     ty__kmer_hashes(Q, nq, k, a->hq.a, 0);
     slot_t *tab = a->tab.a;
-    for (size_t s = 0; s < tsz; s++)
-        tab[s].head = -1;
+    memset(tab, 0xff, tsz * sizeof(slot_t)); /* head = -1 everywhere */
     const size_t mask = tsz - 1;
     int32_t *next = a->next.a;
     /* insert from the end so that each list runs in increasing source position */
+#define PF 8 /* prefetch the slot this many k-mers ahead: the table is L2-sized */
     for (size_t p = ms; p-- > 0;) {
         uint64_t h = a->hs.a[p];
+        if (p >= PF)
+            __builtin_prefetch(&tab[a->hs.a[p - PF] >> (64 - bits)]);
         uint32_t key = (uint32_t)h;
         size_t s = (size_t)(h >> (64 - bits));
         while (tab[s].head >= 0 && tab[s].key != key)
@@ -144,6 +146,8 @@ static int find_mems(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus)
     int prev_ok = 0;
     for (size_t j = 0; j < mq; j++) {
         uint64_t h = a->hq.a[j];
+        if (j + PF < mq)
+            __builtin_prefetch(&tab[a->hq.a[j + PF] >> (64 - bits)]);
         uint32_t key = (uint32_t)h;
         size_t s = (size_t)(h >> (64 - bits));
         while (tab[s].head >= 0 && tab[s].key != key)
@@ -177,6 +181,7 @@ static int find_mems(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus)
 /* ---- 3: chaining ------------------------------------------------------------------------ */
 
 #define MAX_ITER 64 /* predecessors examined per anchor */
+#define MAX_SKIP 16 /* ...stopping after this many in a row that did not improve (minimap2) */
 
 static int cmp_f_desc(const void *x, const void *y, void *ctx)
 {
@@ -228,7 +233,10 @@ static int chain(ty_aligner_t *a)
         int32_t bp = -1;
         uint32_t bg = m[x].len;
         size_t lo = x > MAX_ITER ? x - MAX_ITER : 0;
+        int skip = 0;
         for (size_t y = x; y-- > lo;) {
+            if (m[x].j - m[y].j > (uint32_t)G + 256)
+                break; /* sorted by suspect start: all further ones are farther still */
             if (m[y].j >= m[x].j || m[y].i >= m[x].i)
                 continue;
             int64_t gq = (int64_t)m[x].j - (m[y].j + m[y].len); /* suspect gap (<0: overlap) */
@@ -253,6 +261,9 @@ static int chain(ty_aligner_t *a)
                 best = sc;
                 bp = (int32_t)y;
                 bg = (uint32_t)(m[x].len - ov);
+                skip = 0;
+            } else if (++skip > MAX_SKIP) {
+                break;
             }
         }
         f[x] = best;
@@ -523,7 +534,13 @@ static int collect_runs(ty_aligner_t *a)
             if (ty_vec_push(a->runs, r))
                 return TY_ENOMEM;
         }
-        qsort(a->runs.a + first, a->runs.n - first, sizeof(ty_match_t), cmp_run);
+        /* MEMs are made in suspect order, so runs usually are too: sort only if needed */
+        for (size_t k = first + 1; k < a->runs.n; k++) {
+            if (cmp_run(&a->runs.a[k - 1], &a->runs.a[k]) > 0) {
+                qsort(a->runs.a + first, a->runs.n - first, sizeof(ty_match_t), cmp_run);
+                break;
+            }
+        }
     }
     return ty_vec_push(a->run_beg, a->runs.n) ? TY_ENOMEM : TY_OK;
 }

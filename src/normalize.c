@@ -143,7 +143,10 @@ int ty__tokenize(ty_doc_t *d, const ty_opts_t *o)
                 continue;
             }
         }
-        v = c < 0x10000 ? ty_normtab[c] : lookup(c);
+        if (c - 0x4E00u < 0x5200u && (ty_han_ident[(c - 0x4E00u) >> 5] >> (c & 31) & 1))
+            v = ((uint32_t)TY_CLS_CHAR << 24) | c; /* common Han character: bitmap, no table */
+        else
+            v = c < 0x10000 ? ty_normtab[c] : lookup(c);
         uint32_t cls = v >> 24;
         if (cls == TY_CLS_CHAR && d->ntok < d->mtok) {
             /* a CJK character: its own token */
