@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void push(segs_t *s, int kind, int side, size_t b, size_t e)
 {
@@ -118,15 +119,21 @@ void diff_side(const ty_doc_t *d, int side, const ty_passage_t *p, const ty_matc
             if (k >= tb && k < te)
                 same[k - tb] = 1;
     }
+    /* bytes between tokens (punctuation, spaces, line breaks) are marked only when the
+     * tokens on both sides of them are: a changed word doesn't drag the full stop or the
+     * next line's indentation with it, and line breaks are never marked */
+    const char *text = ty_doc_text(d, NULL);
     size_t pos = bb;
-    int kind = SEG_SAME;
+    int prev = SEG_SAME;
     for (size_t k = 0; k < n; k++) {
         size_t b = tok_b(d, tb + k), e = tok_e(d, tb + k);
-        push(out, kind, side, pos, b); /* bytes between tokens follow the previous token */
-        kind = same[k] ? SEG_SAME : other;
+        int kind = same[k] ? SEG_SAME : other;
+        int gap = prev == other && kind == other && !memchr(text + pos, '\n', b - pos);
+        push(out, gap ? other : SEG_SAME, side, pos, b);
         push(out, kind, side, b, e);
         pos = e;
+        prev = kind;
     }
-    push(out, kind == other ? SEG_SAME : kind, side, pos, be);
+    push(out, SEG_SAME, side, pos, be);
     free(same);
 }

@@ -29,8 +29,8 @@ void diff_merged(const ty_doc_t *src, const ty_doc_t *sus, const ty_passage_t *p
                  const ty_match_t *r, size_t nr, segs_t *out);
 
 /* One side of a passage (side 0 source, 1 suspect), covering its whole byte span: SAME where
- * a run covers the token, else DEL (source) or INS (suspect). Inter-token bytes (spaces,
- * punctuation) take the kind of the token before them. */
+ * a run covers the token, else DEL (source) or INS (suspect). Bytes between tokens are
+ * marked only when the tokens on both sides are. */
 void diff_side(const ty_doc_t *d, int side, const ty_passage_t *p, const ty_match_t *r, size_t nr,
                segs_t *out);
 
