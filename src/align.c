@@ -113,7 +113,7 @@ static int find_mems(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus)
     size_t ms = ns - (size_t)k + 1, mq = nq - (size_t)k + 1;
     size_t tsz = 64;
     int bits = 6;
-    while (tsz < 2 * ms) { /* load factor <= 0.5: most suspect look-ups miss, keep them short */
+    while (tsz < 4 * ms) { /* load factor <= 0.25: most suspect look-ups miss, keep them short */
         tsz <<= 1;
         bits++;
     }
