@@ -63,6 +63,7 @@ struct ty_aligner {
     TY_VEC(int32_t) out_box;  /* per passage: id of its box */
     TY_VEC(ty_match_t) runs;  /* exact runs of every passage, passage by passage */
     TY_VEC(size_t) run_beg;   /* per passage: first run; run_beg[n] = runs.n */
+    size_t nbox0;             /* boxes made by chain() (ids 0..nbox0-1), before compaction */
     char err[TY_ERRMSG_SIZE];
 };
 
@@ -323,25 +324,42 @@ static int64_t ivl_gap(uint32_t b1, uint32_t e1, uint32_t b2, uint32_t e2)
     return 0;
 }
 
-static void merge_boxes(ty_aligner_t *a)
+static int cmp_u64(const void *x, const void *y)
+{
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Join boxes within merge_gap of each other in both texts. A sweep over boxes ordered by
+ * suspect start compares each box only with those that start before its end + merge_gap,
+ * so large documents with thousands of chains stay near-linear; passes repeat until stable
+ * because a grown box may now reach one it passed. Returns TY_ENOMEM or TY_OK. */
+static int merge_boxes(ty_aligner_t *a)
 {
     box_t *b = a->box.a;
     size_t n = a->box.n;
     const int64_t G = a->o.merge_gap;
+    if (n < 2)
+        return TY_OK;
+    uint64_t *ord = malloc(n * sizeof(uint64_t));
+    if (!ord)
+        return TY_ENOMEM;
+    for (size_t x = 0; x < n; x++)
+        ord[x] = (uint64_t)b[x].qb << 32 | x; /* by suspect start, then creation */
+    qsort(ord, n, sizeof(uint64_t), cmp_u64);
     int changed = 1;
     while (changed) {
         changed = 0;
-        for (size_t x = 0; x < n; x++) {
+        for (size_t xi = 0; xi < n; xi++) {
+            size_t x = (uint32_t)ord[xi];
             if (!b[x].alive)
                 continue;
-            for (size_t y = x + 1; y < n; y++) {
-                if (!b[y].alive)
+            for (size_t yi = xi + 1; yi < n; yi++) {
+                size_t y = (uint32_t)ord[yi];
+                if ((int64_t)b[y].qb - (int64_t)b[x].qe > G)
+                    break;
+                if (!b[y].alive || ivl_gap(b[x].sb, b[x].se, b[y].sb, b[y].se) > G)
                     continue;
-                if (ivl_gap(b[x].qb, b[x].qe, b[y].qb, b[y].qe) > G ||
-                    ivl_gap(b[x].sb, b[x].se, b[y].sb, b[y].se) > G)
-                    continue;
-                if (b[y].qb < b[x].qb)
-                    b[x].qb = b[y].qb;
                 if (b[y].qe > b[x].qe)
                     b[x].qe = b[y].qe;
                 if (b[y].sb < b[x].sb)
@@ -355,6 +373,8 @@ static void merge_boxes(ty_aligner_t *a)
             }
         }
     }
+    free(ord);
+    return TY_OK;
 }
 
 /* ---- 5: refinement ---------------------------------------------------------------------- */
@@ -522,17 +542,40 @@ static int collect_runs(ty_aligner_t *a)
         a->out.a[y] = p;
         a->out_box.a[y] = id;
     }
-    for (size_t x = 0; x < n; x++) {
-        if (ty_vec_push(a->run_beg, a->runs.n))
-            return TY_ENOMEM;
-        size_t first = a->runs.n;
-        for (size_t k = 0; k < a->mem.n; k++) {
-            if (a->owner.a[k] != a->out_box.a[x])
-                continue;
-            const mem_t *m = &a->mem.a[k];
+    /* MEMs grouped by owning box with one counting sort: linear however many passages */
+    size_t nb = a->nbox0, nm = a->mem.n;
+    size_t *start = calloc(nb + 1, sizeof(size_t));
+    int32_t *bym = malloc((nm ? nm : 1) * sizeof(int32_t));
+    if (!start || !bym) {
+        free(start);
+        free(bym);
+        return TY_ENOMEM;
+    }
+    for (size_t k = 0; k < nm; k++)
+        if (a->owner.a[k] >= 0)
+            start[a->owner.a[k] + 1]++;
+    for (size_t x = 0; x < nb; x++)
+        start[x + 1] += start[x];
+    for (size_t k = 0; k < nm; k++) /* in MEM order, i.e. suspect order, within each box */
+        if (a->owner.a[k] >= 0)
+            bym[start[a->owner.a[k]]++] = (int32_t)k;
+    for (size_t x = nb; x > 0; x--) /* start[] was advanced to the ends: shift back */
+        start[x] = start[x - 1];
+    start[0] = 0;
+    int rc = TY_OK;
+    for (size_t x = 0; x < n && rc == TY_OK; x++) {
+        if (ty_vec_push(a->run_beg, a->runs.n)) {
+            rc = TY_ENOMEM;
+            break;
+        }
+        size_t first = a->runs.n, id = (size_t)a->out_box.a[x];
+        for (size_t q = start[id]; q < start[id + 1]; q++) {
+            const mem_t *m = &a->mem.a[bym[q]];
             ty_match_t r = {m->i, m->j, m->len};
-            if (ty_vec_push(a->runs, r))
-                return TY_ENOMEM;
+            if (ty_vec_push(a->runs, r)) {
+                rc = TY_ENOMEM;
+                break;
+            }
         }
         /* MEMs are made in suspect order, so runs usually are too: sort only if needed */
         for (size_t k = first + 1; k < a->runs.n; k++) {
@@ -542,6 +585,10 @@ static int collect_runs(ty_aligner_t *a)
             }
         }
     }
+    free(start);
+    free(bym);
+    if (rc)
+        return rc;
     return ty_vec_push(a->run_beg, a->runs.n) ? TY_ENOMEM : TY_OK;
 }
 
@@ -577,7 +624,9 @@ int ty_compare(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus,
         rc = chain(a);
     if (rc)
         return ty__err(a->err, rc, "%s vs %s: out of memory", ty_doc_name(src), ty_doc_name(sus));
-    merge_boxes(a);
+    a->nbox0 = a->box.n;
+    if (merge_boxes(a))
+        return ty__err(a->err, TY_ENOMEM, "out of memory");
     /* every MEM now belongs to the root of its box (ids are creation indices) */
     for (size_t x = 0; x < a->mem.n; x++) {
         int32_t o = a->owner.a[x];
