@@ -64,6 +64,8 @@ struct ty_aligner {
     TY_VEC(ty_match_t) runs;  /* exact runs of every passage, passage by passage */
     TY_VEC(size_t) run_beg;   /* per passage: first run; run_beg[n] = runs.n */
     size_t nbox0;             /* boxes made by chain() (ids 0..nbox0-1), before compaction */
+    TY_VEC(size_t) grp_start; /* MEMs grouped by box: box id b owns grp_mem[start[b]..start[b+1]) */
+    TY_VEC(int32_t) grp_mem;
     char err[TY_ERRMSG_SIZE];
 };
 
@@ -96,6 +98,8 @@ void ty_aligner_free(ty_aligner_t *a)
     free(a->out_box.a);
     free(a->runs.a);
     free(a->run_beg.a);
+    free(a->grp_start.a);
+    free(a->grp_mem.a);
     free(a);
 }
 
@@ -526,6 +530,47 @@ static int cmp_run(const void *x, const void *y)
     return p->src_tok < q->src_tok ? -1 : p->src_tok > q->src_tok;
 }
 
+/* Group MEMs by owning (root) box with one counting sort — linear however many boxes — and
+ * set each box's matched count to the suspect tokens its MEMs cover, each counted once
+ * (merged chains can map the same suspect tokens to two places in the source). */
+static int group_mems(ty_aligner_t *a)
+{
+    size_t nb = a->nbox0, nm = a->mem.n;
+    a->grp_start.n = 0;
+    if (ty_vec_reserve(a->grp_start, nb + 1) || ty_vec_reserve(a->grp_mem, nm ? nm : 1))
+        return TY_ENOMEM;
+    size_t *start = a->grp_start.a;
+    int32_t *bym = a->grp_mem.a;
+    memset(start, 0, (nb + 1) * sizeof(size_t));
+    for (size_t k = 0; k < nm; k++)
+        if (a->owner.a[k] >= 0)
+            start[a->owner.a[k] + 1]++;
+    for (size_t x = 0; x < nb; x++)
+        start[x + 1] += start[x];
+    for (size_t k = 0; k < nm; k++) /* in MEM order, i.e. suspect order, within each box */
+        if (a->owner.a[k] >= 0)
+            bym[start[a->owner.a[k]]++] = (int32_t)k;
+    for (size_t x = nb; x > 0; x--) /* start[] was advanced to the ends: shift back */
+        start[x] = start[x - 1];
+    start[0] = 0;
+    for (size_t x = 0; x < nb; x++) {
+        box_t *b = &a->box.a[x];
+        if (!b->alive)
+            continue;
+        uint32_t covered = 0, end = 0;
+        for (size_t q = start[x]; q < start[x + 1]; q++) {
+            const mem_t *m = &a->mem.a[bym[q]];
+            uint32_t mb = m->j > end ? m->j : end, me = m->j + m->len;
+            if (me > mb)
+                covered += me - mb;
+            if (me > end)
+                end = me;
+        }
+        b->matched = covered;
+    }
+    return TY_OK;
+}
+
 static int collect_runs(ty_aligner_t *a)
 {
     size_t n = a->out.n;
@@ -542,26 +587,8 @@ static int collect_runs(ty_aligner_t *a)
         a->out.a[y] = p;
         a->out_box.a[y] = id;
     }
-    /* MEMs grouped by owning box with one counting sort: linear however many passages */
-    size_t nb = a->nbox0, nm = a->mem.n;
-    size_t *start = calloc(nb + 1, sizeof(size_t));
-    int32_t *bym = malloc((nm ? nm : 1) * sizeof(int32_t));
-    if (!start || !bym) {
-        free(start);
-        free(bym);
-        return TY_ENOMEM;
-    }
-    for (size_t k = 0; k < nm; k++)
-        if (a->owner.a[k] >= 0)
-            start[a->owner.a[k] + 1]++;
-    for (size_t x = 0; x < nb; x++)
-        start[x + 1] += start[x];
-    for (size_t k = 0; k < nm; k++) /* in MEM order, i.e. suspect order, within each box */
-        if (a->owner.a[k] >= 0)
-            bym[start[a->owner.a[k]]++] = (int32_t)k;
-    for (size_t x = nb; x > 0; x--) /* start[] was advanced to the ends: shift back */
-        start[x] = start[x - 1];
-    start[0] = 0;
+    const size_t *start = a->grp_start.a;
+    const int32_t *bym = a->grp_mem.a;
     int rc = TY_OK;
     for (size_t x = 0; x < n && rc == TY_OK; x++) {
         if (ty_vec_push(a->run_beg, a->runs.n)) {
@@ -585,8 +612,6 @@ static int collect_runs(ty_aligner_t *a)
             }
         }
     }
-    free(start);
-    free(bym);
     if (rc)
         return rc;
     return ty_vec_push(a->run_beg, a->runs.n) ? TY_ENOMEM : TY_OK;
@@ -634,13 +659,16 @@ int ty_compare(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus,
             o = a->box.a[o].parent;
         a->owner.a[x] = o;
     }
+    if (group_mems(a))
+        return ty__err(a->err, TY_ENOMEM, "out of memory");
     /* keep live boxes, best first; drop one that mostly repeats a kept box in the suspect */
     size_t nb = 0;
     for (size_t x = 0; x < a->box.n; x++)
         if (a->box.a[x].alive)
             a->box.a[nb++] = a->box.a[x];
     a->box.n = nb;
-    qsort(a->box.a, nb, sizeof(box_t), cmp_box_matched);
+    if (nb)
+        qsort(a->box.a, nb, sizeof(box_t), cmp_box_matched);
     for (size_t x = 0; x < nb; x++) {
         box_t *b = &a->box.a[x];
         uint32_t ql = b->qe - b->qb, sl = b->se - b->sb;

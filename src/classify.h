@@ -14,7 +14,28 @@
 #include <stdint.h>
 #include <utf8proc.h>
 
-enum { TY_CLS_DROP = 0, TY_CLS_CHAR = 1, TY_CLS_WORD = 2, TY_CLS_EXPAND = 3 };
+/* DROP ends a word and makes no token; IGNORE (combining marks, soft hyphen, zero-width
+ * characters) makes no token and does not end a word, so "in\u00ADformation" and
+ * "cafe\u0301" read as "information" and "cafe". */
+enum { TY_CLS_DROP = 0, TY_CLS_CHAR = 1, TY_CLS_WORD = 2, TY_CLS_EXPAND = 3, TY_CLS_IGNORE = 4 };
+
+/* The normalization every character goes through: NFKD with case folding, combining marks
+ * stripped (accents don't make text different for reuse), then recomposed (NFKC), so
+ * Hangul syllables stay one code point. Writes at most cap code points to buf; returns how
+ * many (0: the character is ignorable), or < 0 on error. */
+static inline utf8proc_ssize_t ty_norm_seq(uint32_t c, utf8proc_int32_t *buf, utf8proc_ssize_t cap)
+{
+    utf8proc_ssize_t n = utf8proc_decompose_char(
+        (utf8proc_int32_t)c, buf, cap,
+        UTF8PROC_COMPAT | UTF8PROC_DECOMPOSE | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE |
+            UTF8PROC_STRIPMARK,
+        NULL);
+    if (n > cap)
+        return -1;
+    if (n > 1)
+        n = utf8proc_normalize_utf32(buf, n, UTF8PROC_COMPOSE | UTF8PROC_STABLE);
+    return n;
+}
 
 static inline int ty_is_han(uint32_t c)
 {

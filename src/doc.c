@@ -62,6 +62,18 @@ static int set_name(ty_doc_t *d, const char *name)
     return TY_OK;
 }
 
+/* Empty the document first, so that a failed load never leaves the previous text and
+ * tokens under the new name. */
+static void clear(ty_doc_t *d)
+{
+    d->len = 0;
+    d->ncp = 0;
+    d->ntok = 0;
+    if (d->text)
+        d->text[0] = 0;
+    d->err[0] = 0;
+}
+
 /* Takes ownership of buf (malloc()ed, len bytes, at least len + 1 allocated). */
 static int load_owned(ty_doc_t *d, char *buf, size_t len, const ty_opts_t *o)
 {
@@ -94,6 +106,7 @@ int ty_doc_load_mem(ty_doc_t *d, const char *name, const void *buf, size_t len,
 {
     if (!d || !o || (!buf && len))
         return TY_EINVAL;
+    clear(d);
     if (set_name(d, name))
         return ty__err(d->err, TY_ENOMEM, "out of memory");
     if (len > o->max_doc_bytes)
@@ -112,6 +125,7 @@ int ty_doc_load_file(ty_doc_t *d, const char *path, const ty_opts_t *o)
     if (!d || !path || !o)
         return TY_EINVAL;
     int is_stdin = strcmp(path, "-") == 0;
+    clear(d);
     if (set_name(d, is_stdin ? "-" : path))
         return ty__err(d->err, TY_ENOMEM, "out of memory");
     int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);

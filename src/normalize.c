@@ -25,14 +25,15 @@ static uint32_t lookup(uint32_t c)
     if (c < 0x10000)
         return ty_normtab[c];
     utf8proc_int32_t buf[8];
-    utf8proc_ssize_t n = utf8proc_decompose_char((utf8proc_int32_t)c, buf, 8,
-                                                 UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
-                                                     UTF8PROC_IGNORE,
-                                                 NULL);
-    if (n <= 0)
+    utf8proc_ssize_t n = ty_norm_seq(c, buf, 8);
+    if (n < 0)
         return 0;
+    if (n == 0)
+        return (uint32_t)TY_CLS_IGNORE << 24;
     if (n > 1)
         return ((uint32_t)TY_CLS_EXPAND << 24) | (uint32_t)buf[0];
+    if (buf[0] < 0x10000) /* e.g. compatibility ideographs: finish with the table (T→S) */
+        return ty_normtab[buf[0]];
     int cls = ty_classify((uint32_t)buf[0]);
     return cls == TY_CLS_DROP ? 0 : ((uint32_t)cls << 24) | (uint32_t)buf[0];
 }
@@ -41,7 +42,18 @@ uint32_t ty_normalize_cp(uint32_t c)
 {
     if (c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
         return 0;
-    return lookup(c) & 0x1FFFFF;
+    uint32_t v = lookup(c);
+    if ((v >> 24) == TY_CLS_EXPAND) { /* the first code point of the expansion that counts */
+        utf8proc_int32_t buf[32];
+        utf8proc_ssize_t m = ty_norm_seq(c, buf, 32);
+        for (utf8proc_ssize_t j = 0; j < m; j++) {
+            uint32_t w = lookup((uint32_t)buf[j]);
+            if ((w >> 24) != TY_CLS_DROP && (w >> 24) != TY_CLS_IGNORE)
+                return w & 0x1FFFFF;
+        }
+        return 0;
+    }
+    return (v >> 24) == TY_CLS_IGNORE ? 0 : v & 0x1FFFFF;
 }
 
 typedef struct {
@@ -79,6 +91,13 @@ static inline int feed(tk_t *t, uint32_t v, uint32_t cpo, uint32_t bo, uint32_t 
 {
     ty_doc_t *d = t->d;
     uint32_t cls = v >> 24, c = v & 0x1FFFFF;
+    if (cls == TY_CLS_IGNORE) { /* a mark inside a word belongs to it */
+        if (t->in_word) {
+            d->cp_end[d->ntok - 1] = cpo + 1;
+            d->byte_end[d->ntok - 1] = bo + blen;
+        }
+        return TY_OK;
+    }
     if (cls == TY_CLS_DROP) {
         end_word(t);
         return TY_OK;
@@ -159,15 +178,19 @@ int ty__tokenize(ty_doc_t *d, const ty_opts_t *o)
             d->byte_end[k] = (uint32_t)(i + l);
         } else if (cls == TY_CLS_DROP) {
             end_word(&t);
+        } else if (cls == TY_CLS_IGNORE) {
+            /* no token; a mark inside a word belongs to it, and the word goes on */
+            if (t.in_word) {
+                d->cp_end[d->ntok - 1] = ncp + 1;
+                d->byte_end[d->ntok - 1] = (uint32_t)(i + l);
+            }
         } else if (cls == TY_CLS_WORD && t.in_word) {
             t.wh = (t.wh + (v & 0x1FFFFF)) * 0x9E3779B97F4A7C15ULL;
             d->cp_end[d->ntok - 1] = ncp + 1;
             d->byte_end[d->ntok - 1] = (uint32_t)(i + l);
         } else if (cls == TY_CLS_EXPAND) {
             utf8proc_int32_t buf[32];
-            utf8proc_ssize_t m = utf8proc_decompose_char(
-                (utf8proc_int32_t)c, buf, 32, UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE,
-                NULL);
+            utf8proc_ssize_t m = ty_norm_seq(c, buf, 32);
             for (utf8proc_ssize_t j = 0; j < m && j < 32; j++) {
                 uint32_t w = lookup((uint32_t)buf[j]);
                 if ((w >> 24) == TY_CLS_EXPAND) /* does not happen with Unicode data; be safe */

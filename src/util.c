@@ -79,7 +79,7 @@ void ty_opts_init(ty_opts_t *o)
     o->drift_cost = 0.25;
     o->min_chain = 12;
     o->merge_gap = 60;
-    o->min_len = 30;
+    o->min_len = 25;
     o->min_score = 0.25;
     o->snap = 12;
     o->utf8_mode = TY_UTF8_STRICT;

@@ -7,13 +7,15 @@
  * build machine has (Debian 12: utf8proc 2.8 data, OpenCC 1.1.6).
  *
  * For every BMP code point c the output holds one uint32:
- *   bits  0..20  the code point compared: NFKC + case fold (utf8proc), then
+ *   bits  0..20  the code point compared: NFKC + case fold + marks stripped (utf8proc), then
  *                Traditional→Simplified (OpenCC t2s, then tw2s and hk2s variants)
- *   bits 24..25  its class: 0 dropped (space, punctuation, symbol, control),
+ *   bits 24..26  its class: 0 dropped (space, punctuation, symbol, control),
  *                1 a token of its own (Han, kana, Hangul, scripts written without spaces),
  *                2 part of a letter/digit run (Latin, Cyrillic, digits, ...),
  *                3 expands to several code points (e.g. U+FB01 "ﬁ"): the tokenizer asks
- *                  utf8proc at run time for these few.
+ *                  utf8proc at run time for these few;
+ *                4 ignorable: no token, and a word goes on across it (combining marks,
+ *                  soft hyphen, zero-width characters).
  * OpenCC is called once per conversion profile on one string holding every Han character,
  * one per line, never per character.
  *
@@ -91,16 +93,13 @@ int main(void)
             continue;
         }
         utf8proc_int32_t buf[32];
-        utf8proc_ssize_t n = utf8proc_decompose_char((utf8proc_int32_t)c, buf, 32,
-                                                     UTF8PROC_COMPAT | UTF8PROC_CASEFOLD |
-                                                         UTF8PROC_IGNORE,
-                                                     NULL);
-        if (n > 1) {
-            /* recompose (NFKC) and see if it is one code point after all */
-            n = utf8proc_normalize_utf32(buf, n, UTF8PROC_COMPOSE | UTF8PROC_STABLE);
+        utf8proc_ssize_t n = ty_norm_seq(c, buf, 32);
+        if (n < 0) {
+            tab[c] = 0;
+            continue;
         }
-        if (n <= 0) {
-            tab[c] = 0; /* ignorable (e.g. soft hyphen, ZWJ): dropped */
+        if (n == 0) { /* combining mark, soft hyphen, zero-width: skipped inside words */
+            tab[c] = (uint32_t)TY_CLS_IGNORE << 24;
             continue;
         }
         if (n > 1) {
