@@ -1,0 +1,28 @@
+#!/bin/sh
+# bench/run.sh — `make bench`: tongyuan against ssdeep, tlsh and the read+hash bound.
+#
+# usage: sh bench/run.sh TONGYUAN SHARED_DIR      (make bench: build/tongyuan ../shared)
+#
+# 1. bench/gen.py makes the inputs once, deterministically (fixed seed), into build/bench/data:
+#    1,000 sources of ~3,000 code points from SHARED_DIR/scale_gen.py, a machine-spun copy of
+#    each (bench/spin.py) and 1,000 unrelated documents. A STAMP file caches them: a second run
+#    reuses them unless gen.py, spin.py or scale_gen.py changed.
+# 2. bench/measure.py times every tool on the same files (best of 3 runs, $BENCH_REPEAT to
+#    change), prints the table, writes it to bench/last.txt and appends one row per figure
+#    (commit, date, tool, metric, value) to bench/results.csv.
+# Generated data stays under build/ (git-ignored). Peers missing from the machine are shown
+# as "not installed" instead of failing: the Debian packages are ssdeep, tlsh-tools, xxhash and
+# time (GNU time, for peak RSS). Takes well under a minute once the inputs exist.
+set -eu
+[ $# -eq 2 ] || { echo "usage: sh bench/run.sh TONGYUAN SHARED_DIR" >&2; exit 2; }
+root=$(cd "$(dirname "$0")/.." && pwd)
+case $1 in /*) bin=$1 ;; *) bin=$(pwd)/$1 ;; esac
+shared=$(cd "$2" && pwd)
+[ -x "$bin" ] || { echo "bench: $bin is not an executable (run make first)" >&2; exit 2; }
+[ -f "$shared/scale_gen.py" ] || { echo "bench: no $shared/scale_gen.py" >&2; exit 2; }
+cd "$root"
+export PYTHONDONTWRITEBYTECODE=1
+data=build/bench/data
+python3 bench/gen.py "$shared" "$data"
+python3 bench/measure.py --bin "$bin" --data "$data" --work build/bench/work \
+    --last bench/last.txt --csv bench/results.csv

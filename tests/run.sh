@@ -1,0 +1,110 @@
+#!/bin/sh
+# tests/run.sh — the whole test suite: `make test` (BUILD=build) and `make test-asan`
+# (BUILD=build/asan) call it after building everything.
+#
+#   BUILD=build sh tests/run.sh
+#
+# Runs, from the repository root:
+#   1. every unit test binary $BUILD/tests/test_* (tests/unit/*.c; each ends with
+#      "NAME: N passed, N failed"; a binary that dies before its summary, or exits non-zero
+#      after it — e.g. LeakSanitizer — counts as one more failure);
+#   2. the export check: libtongyuan.a defines no global symbol outside the ty_ namespace;
+#   3. tests/cli.sh with TY=$BUILD/tongyuan (golden files, CLI behaviour, bad input);
+#   4. fuzz/replay.sh $BUILD if it exists (the fuzz corpora as regression tests), as one case.
+# Ends with exactly one line "N passed, N failed" (test cases, all parts) and exits non-zero
+# if anything failed. POSIX sh.
+
+set -u
+cd "$(dirname "$0")/.." || exit 2
+
+BUILD=${BUILD:-build}
+export BUILD
+passed=0
+failed=0
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ty_run.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 130' HUP INT PIPE TERM
+
+# add FILE NAME STATUS: add the counts of the last "N passed, N failed" line of FILE; none, or
+# a non-zero STATUS with no failure counted, is one more failure.
+add() {
+    line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
+    if [ -z "$line" ]; then
+        echo "FAIL $2: no summary line (exit status $3; crashed or killed?)"
+        tail -n 15 "$1" | sed 's/^/    /'
+        failed=$((failed + 1))
+        return
+    fi
+    re='^\(.*[^0-9]\)\{0,1\}\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed.*$'
+    p=$(echo "$line" | sed "s/$re/\\2/")
+    f=$(echo "$line" | sed "s/$re/\\3/")
+    passed=$((passed + p))
+    failed=$((failed + f))
+    if [ "$3" -ne 0 ] && [ "$f" -eq 0 ]; then
+        echo "FAIL $2: exit status $3 after its summary (sanitizer report at exit?)"
+        tail -n 15 "$1" | sed 's/^/    /'
+        failed=$((failed + 1))
+    fi
+}
+
+# 1. unit tests
+found=0
+for t in "$BUILD"/tests/test_*; do
+    if [ ! -f "$t" ] || [ ! -x "$t" ]; then
+        continue
+    fi
+    found=1
+    name=$(basename "$t")
+    timeout 300 "$t" > "$tmp/log" 2>&1
+    rc=$?
+    cat "$tmp/log"
+    add "$tmp/log" "$name" "$rc"
+done
+if [ "$found" -eq 0 ]; then
+    echo "FAIL unit tests: none in $BUILD/tests/ (make builds them from tests/unit/test_*.c)"
+    failed=$((failed + 1))
+fi
+
+# 2. only ty_ symbols exported (ty__ internal ones included): a library linked into other
+#    programs must not take their names
+if nm -g --defined-only "$BUILD/libtongyuan.a" > "$tmp/nm" 2> "$tmp/nm.err"; then
+    awk 'NF >= 3 && $2 ~ /^[A-Z]$/ && $3 !~ /^ty_/ { print "    " $3 " (" $2 ")" }' \
+        "$tmp/nm" > "$tmp/foreign"
+    nsym=$(awk 'NF >= 3 && $2 ~ /^[A-Z]$/' "$tmp/nm" | wc -l | tr -d ' ')
+    if [ -s "$tmp/foreign" ]; then
+        echo "FAIL exports: libtongyuan.a defines global symbols outside ty_:"
+        cat "$tmp/foreign"
+        failed=$((failed + 1))
+    elif [ "$nsym" -eq 0 ]; then
+        echo "FAIL exports: no global symbols found in $BUILD/libtongyuan.a"
+        failed=$((failed + 1))
+    else
+        echo "exports: $nsym global symbols, all ty_"
+        passed=$((passed + 1))
+    fi
+else
+    echo "FAIL exports: nm $BUILD/libtongyuan.a failed:"
+    sed 's/^/    /' "$tmp/nm.err"
+    failed=$((failed + 1))
+fi
+
+# 3. the command line
+TY_UPDATE_GOLDEN='' TY=$BUILD/tongyuan sh tests/cli.sh > "$tmp/log" 2>&1
+rc=$?
+grep -v '^updated ' "$tmp/log"
+add "$tmp/log" cli.sh "$rc"
+
+# 4. fuzz corpora replayed
+if [ -f fuzz/replay.sh ]; then
+    if sh fuzz/replay.sh "$BUILD" > "$tmp/log" 2>&1; then
+        sed 's/^/fuzz replay: /' "$tmp/log"
+        passed=$((passed + 1))
+    else
+        echo "FAIL fuzz/replay.sh $BUILD:"
+        sed 's/^/    /' "$tmp/log"
+        failed=$((failed + 1))
+    fi
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
