@@ -21,9 +21,14 @@ set -eu
 #   python3                      make eval (shared/score.py), scripts/eval_pairs.py
 #   ssdeep tlsh-tools            peers (fuzzy hashes) in make bench
 #   time hyperfine               peak RSS (/usr/bin/time -v) and repeated timings in make bench
+#   chromium fonts-noto-cjk      make test-browser: the HTML report and service page in headless
+#                                Chromium (driven by playwright-core from npm), with CJK fonts
+#   nodejs npm                   to run playwright-core (skipped when node is already there)
+#   wrk                          load generator for the service in make bench
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libutf8proc-dev libopencc-dev opencc
 libxxhash-dev xxhash libjansson-dev libcmocka-dev liblmdb-dev lmdb-utils zlib1g-dev libzstd-dev
-libmicrohttpd-dev python3 ssdeep tlsh-tools time hyperfine"
+libmicrohttpd-dev python3 ssdeep tlsh-tools time hyperfine chromium fonts-noto-cjk wrk"
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 
 missing=""
 for p in $PKGS; do
@@ -32,7 +37,7 @@ for p in $PKGS; do
 done
 
 if [ -z "$missing" ]; then
-    echo "deps: all $(echo $PKGS | wc -w) packages present"
+    echo "deps: all $(echo "$PKGS" | wc -w) packages present"
     exit 0
 fi
 
@@ -46,9 +51,15 @@ else
 fi
 
 echo "deps: installing$missing"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+# apt's chatter goes to a log, shown only if something fails
+log=$(mktemp "${TMPDIR:-/tmp}/deps.XXXXXX")
+trap 'rm -f "$log"' EXIT
 # shellcheck disable=SC2086 # word splitting of the package list is wanted
-$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    -o Dpkg::Use-Pty=0 $missing >/dev/null
+if ! { $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        -o Dpkg::Use-Pty=0 $missing; } > "$log" 2>&1; then
+    cat "$log" >&2
+    echo "deps: apt-get failed" >&2
+    exit 1
+fi
 echo "deps: done"

@@ -399,22 +399,17 @@ static int is_terminator(uint32_t c)
     }
 }
 
-/* decode one code point of a known-valid text (invalid bytes count as one) */
+/* Decode one code point with the tokenizer's rules, so that code-point counts agree with
+ * the token offsets: each byte of an invalid sequence counts as one code point (U+FFFD). */
 static uint32_t cp_at(const unsigned char *s, size_t n, size_t i, size_t *len)
 {
-    unsigned b = s[i];
-    size_t l = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
-    if (i + l > n)
-        l = 1;
-    for (size_t t = 1; t < l; t++)
-        if ((s[i + t] & 0xC0) != 0x80)
-            l = 1;
-    *len = l;
-    if (l == 1)
-        return b;
-    uint32_t c = b & (0xFFu >> (l + 1));
-    for (size_t t = 1; t < l; t++)
-        c = (c << 6) | (s[i + t] & 0x3F);
+    uint32_t c;
+    int l = ty__utf8_decode(s + i, n - i, &c);
+    if (l == 0) {
+        *len = 1;
+        return 0xFFFD;
+    }
+    *len = (size_t)l;
     return c;
 }
 
