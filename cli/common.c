@@ -268,8 +268,7 @@ void print_align_help(FILE *f)
             o.min_len, o.min_score, o.snap, o.max_doc_bytes >> 20);
 }
 
-void sb_passage_json(sbuf_t *b, const char *src_name, const char *sus_name,
-                     const ty_passage_t *p)
+void sb_passage_json(sbuf_t *b, const char *src_name, const char *sus_name, const ty_passage_t *p)
 {
     sb_puts(b, "{\"src\":");
     sb_json_str(b, src_name, strlen(src_name));
@@ -375,15 +374,16 @@ void sb_report_text(sbuf_t *b, const style_t *st, const ty_doc_t *src, const ty_
                   ty_doc_name(sus), R, ty_doc_name(src), nt);
         return;
     }
-    sb_printf(b, "%s%s%s: %.0f%% of its text (%zu of %zu characters compared) comes from %s%s%s "
-                 "in %zu passage%s\n",
+    sb_printf(b,
+              "%s%s%s: %.0f%% of its text (%zu of %zu characters compared) comes from %s%s%s "
+              "in %zu passage%s\n",
               B, ty_doc_name(sus), R, nt ? 100.0 * (double)cov / (double)nt : 0.0, cov, nt, B,
               ty_doc_name(src), R, n, n == 1 ? "" : "s");
     const char *st_text = ty_doc_text(src, NULL), *su_text = ty_doc_text(sus, NULL);
     for (size_t x = 0; x < n; x++) {
         const ty_passage_t *q = &p[x];
-        sb_printf(b, "\n%spassage %zu%s  score %.2f, %zu characters matched in order\n", B,
-                  x + 1, R, q->score, q->matched);
+        sb_printf(b, "\n%spassage %zu%s  score %.2f, %zu characters matched in order\n", B, x + 1,
+                  R, q->score, q->matched);
         sb_printf(b, "  %ssource%s  %s  characters %zu-%zu (lines %zu-%zu)\n", C1, R,
                   ty_doc_name(src), q->src_off, q->src_off + q->src_len,
                   line_of(st_text, q->src_byte_off),

@@ -39,8 +39,7 @@ int parse_align_opt(int argc, char **argv, int *i, ty_opts_t *o);
 void print_align_help(FILE *f);
 
 /* Append one passage as a JSON line with the fields of the README ("Output formats"). */
-void sb_passage_json(sbuf_t *b, const char *src_name, const char *sus_name,
-                     const ty_passage_t *p);
+void sb_passage_json(sbuf_t *b, const char *src_name, const char *sus_name, const ty_passage_t *p);
 /* Append the people-readable report of one (src, sus) comparison. */
 /* The runs of passage i are read with ty_compare_runs(al, i, ...): al must be the aligner
  * that produced p. Differences are marked [-source-]{+suspect+} (colour on a terminal). */

@@ -29,17 +29,16 @@ typedef struct {
     style_t st;
     pair_t *pairs;
     size_t npairs;
-    sbuf_t *out;  /* per pair: rendered result */
-    sbuf_t *err;  /* per pair: error message */
-    int *status;  /* per pair: EXIT_* */
+    sbuf_t *out; /* per pair: rendered result */
+    sbuf_t *err; /* per pair: error message */
+    int *status; /* per pair: EXIT_* */
     atomic_size_t next;
     size_t end;
 } job_t;
 
 #define BLOCK 8
 
-static void run_one(job_t *j, size_t x, ty_aligner_t *al, ty_doc_t *src, ty_doc_t *sus,
-                    int *src_ok)
+static void run_one(job_t *j, size_t x, ty_aligner_t *al, ty_doc_t *src, ty_doc_t *sus, int *src_ok)
 {
     const pair_t *p = &j->pairs[x];
     int rc;
@@ -215,9 +214,10 @@ static void usage(FILE *f)
             "                     usual output, to stdout); one pair only\n"
             "  -h, --help         this help\n\n");
     print_align_help(f);
-    fprintf(f, "\nExit status: 0 reuse found, 1 none found, 2 error (like grep).\n"
-               "JSONL fields: src sus src_off src_len sus_off sus_len (code points of the original\n"
-               "files) src_byte_off src_byte_len sus_byte_off sus_byte_len score (0..1).\n");
+    fprintf(f,
+            "\nExit status: 0 reuse found, 1 none found, 2 error (like grep).\n"
+            "JSONL fields: src sus src_off src_len sus_off sus_len (code points of the original\n"
+            "files) src_byte_off src_byte_len sus_byte_off sus_byte_len score (0..1).\n");
 }
 
 int cmd_compare(int argc, char **argv)
@@ -271,8 +271,8 @@ int cmd_compare(int argc, char **argv)
         } else if (strcmp(a, "--full") == 0) {
             j.st.full = 1;
         } else if (a[0] == '-' && a[1] != 0) {
-            fprintf(stderr, "tongyuan: compare: unknown option '%s' (see tongyuan compare --help)\n",
-                    a);
+            fprintf(stderr,
+                    "tongyuan: compare: unknown option '%s' (see tongyuan compare --help)\n", a);
             return EXIT_ERROR;
         } else if (npos < 2) {
             pos[npos++] = a;

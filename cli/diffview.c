@@ -60,7 +60,7 @@ void diff_merged(const ty_doc_t *src, const ty_doc_t *sus, const ty_passage_t *p
             rs = r[x].src_tok;
             len = r[x].len;
             if (rq + len <= cq)
-                continue; /* wholly shown already (overlapping runs) */
+                continue;  /* wholly shown already (overlapping runs) */
             if (rq < cq) { /* trim the overlap */
                 size_t d = cq - rq;
                 rq += d;

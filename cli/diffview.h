@@ -13,9 +13,9 @@
 enum { SEG_SAME = 0, SEG_DEL = 1, SEG_INS = 2 };
 
 typedef struct {
-    int kind;     /* SEG_* */
-    int side;     /* bytes are from 0 = source, 1 = suspect */
-    size_t b, e;  /* byte span [b, e) in that side's text */
+    int kind;    /* SEG_* */
+    int side;    /* bytes are from 0 = source, 1 = suspect */
+    size_t b, e; /* byte span [b, e) in that side's text */
 } seg_t;
 
 typedef struct {

@@ -80,10 +80,10 @@ static void esc(FILE *f, const char *t, size_t b, size_t e)
 
 /* a passage on one side, for the display order */
 typedef struct {
-    size_t b, e;     /* bytes */
-    size_t src_i;    /* source index */
-    size_t pass_i;   /* passage index within the source */
-    size_t k;        /* global passage number */
+    size_t b, e;   /* bytes */
+    size_t src_i;  /* source index */
+    size_t pass_i; /* passage index within the source */
+    size_t k;      /* global passage number */
 } span_t;
 
 static int cmp_span(const void *x, const void *y)
@@ -112,15 +112,17 @@ static void write_marked(FILE *f, const ty_doc_t *d, int side, const html_source
                 "<mark class=\"p c%zu\" data-p=\"%zu\" data-side=\"%s\" data-src-off=\"%zu\" "
                 "data-src-len=\"%zu\" data-sus-off=\"%zu\" data-sus-len=\"%zu\" "
                 "data-score=\"%.4f\" title=\"passage %zu, score %.2f\">",
-                sp[i].src_i % 8, sp[i].k, side ? "sus" : "src", p->src_off, p->src_len,
-                p->sus_off, p->sus_len, p->score, sp[i].k + 1, p->score);
+                sp[i].src_i % 8, sp[i].k, side ? "sus" : "src", p->src_off, p->src_len, p->sus_off,
+                p->sus_len, p->score, sp[i].k + 1, p->score);
         segs_t sg = {0};
         diff_side(d, side, p, hs->runs[sp[i].pass_i], hs->nruns[sp[i].pass_i], &sg);
         for (size_t g = 0; g < sg.n; g++) {
             size_t gb = sg.a[g].b > b ? sg.a[g].b : b, ge = sg.a[g].e < e ? sg.a[g].e : e;
             if (ge <= gb)
                 continue;
-            const char *tag = sg.a[g].kind == SEG_INS ? "ins" : sg.a[g].kind == SEG_DEL ? "del" : NULL;
+            const char *tag = sg.a[g].kind == SEG_INS   ? "ins"
+                              : sg.a[g].kind == SEG_DEL ? "del"
+                                                        : NULL;
             if (tag)
                 fprintf(f, "<%s>", tag);
             esc(f, t, gb, ge);
@@ -191,12 +193,14 @@ int html_write(FILE *f, const ty_doc_t *sus, const html_source_t *s, size_t ns)
     esc(f, ty_doc_name(sus), 0, strlen(ty_doc_name(sus)));
     fprintf(f, "</title><style>%s</style></head><body>\n<header><h1>", CSS);
     esc(f, ty_doc_name(sus), 0, strlen(ty_doc_name(sus)));
-    fprintf(f, "</h1><p class=\"sum\" id=\"summary\" data-coverage=\"%.4f\">", nt ? (double)cov / (double)nt : 0.0);
+    fprintf(f, "</h1><p class=\"sum\" id=\"summary\" data-coverage=\"%.4f\">",
+            nt ? (double)cov / (double)nt : 0.0);
     if (!total_p)
         fputs("No reused passage found.", f);
     else
-        fprintf(f, "%.0f%% of its text (%zu of %zu characters compared) comes from %zu source%s, "
-                   "in %zu passage%s.",
+        fprintf(f,
+                "%.0f%% of its text (%zu of %zu characters compared) comes from %zu source%s, "
+                "in %zu passage%s.",
                 nt ? 100.0 * (double)cov / (double)nt : 0.0, cov, nt, ns, ns == 1 ? "" : "s",
                 total_p, total_p == 1 ? "" : "s");
     fputs("</p><p class=\"legend\">", f);
@@ -222,8 +226,8 @@ int html_write(FILE *f, const ty_doc_t *sus, const html_source_t *s, size_t ns)
         esc(f, ty_doc_name(s[i].src), 0, strlen(ty_doc_name(s[i].src)));
         fputs("</h2><div class=\"text\">", f);
         for (size_t j = 0; j < s[i].n; j++)
-            sp[j] = (span_t){s[i].p[j].src_byte_off, s[i].p[j].src_byte_off + s[i].p[j].src_byte_len,
-                             i, j, k0 + j};
+            sp[j] = (span_t){s[i].p[j].src_byte_off,
+                             s[i].p[j].src_byte_off + s[i].p[j].src_byte_len, i, j, k0 + j};
         write_marked(f, s[i].src, 0, s, sp, s[i].n);
         fputs("</div>", f);
         k0 += s[i].n;
@@ -235,8 +239,8 @@ int html_write(FILE *f, const ty_doc_t *sus, const html_source_t *s, size_t ns)
     size_t nsp = 0;
     for (size_t i = 0; i < ns; i++) {
         for (size_t j = 0; j < s[i].n; j++, nsp++)
-            sp[nsp] = (span_t){s[i].p[j].sus_byte_off, s[i].p[j].sus_byte_off + s[i].p[j].sus_byte_len,
-                               i, j, k0 + j};
+            sp[nsp] = (span_t){s[i].p[j].sus_byte_off,
+                               s[i].p[j].sus_byte_off + s[i].p[j].sus_byte_len, i, j, k0 + j};
         k0 += s[i].n;
     }
     write_marked(f, sus, 1, s, sp, nsp);

@@ -32,24 +32,24 @@ typedef struct {
  * the high bits of the hash pick the slot, the low 32 bits are the key. Occurrences are
  * counted along the position list only when a k-mer is hit. */
 typedef struct {
-    uint32_t key;  /* upper 32 bits of the k-mer hash */
-    int32_t head;  /* first source position with this k-mer, -1 = empty slot */
+    uint32_t key; /* upper 32 bits of the k-mer hash */
+    int32_t head; /* first source position with this k-mer, -1 = empty slot */
 } slot_t;
 
 typedef struct {
     uint32_t sb, se, qb, qe; /* source [sb,se), suspect [qb,qe) in tokens */
     uint32_t matched;        /* suspect tokens matched in order */
     int alive;
-    int32_t parent;          /* box this one was merged into, -1 = none */
-    int32_t id;              /* index at creation (boxes are sorted later) */
+    int32_t parent; /* box this one was merged into, -1 = none */
+    int32_t id;     /* index at creation (boxes are sorted later) */
 } box_t;
 
 struct ty_aligner {
     ty_opts_t o;
-    TY_VEC(uint64_t) hs;   /* source k-mer hashes */
-    TY_VEC(uint64_t) hq;   /* suspect k-mer hashes */
-    TY_VEC(slot_t) tab;    /* hash table of source k-mers */
-    TY_VEC(int32_t) next;  /* per source position: next position with the same k-mer */
+    TY_VEC(uint64_t) hs;  /* source k-mer hashes */
+    TY_VEC(uint64_t) hq;  /* suspect k-mer hashes */
+    TY_VEC(slot_t) tab;   /* hash table of source k-mers */
+    TY_VEC(int32_t) next; /* per source position: next position with the same k-mer */
     TY_VEC(mem_t) mem;
     TY_VEC(double) f;
     TY_VEC(int32_t) prev;
@@ -386,16 +386,18 @@ static int merge_boxes(ty_aligner_t *a)
 static int is_terminator(uint32_t c)
 {
     switch (c) {
-    case '\n': case '.': case '!': case '?': case ';':
+    case '\n':
+    case '.':
+    case '!':
+    case '?':
+    case ';':
     case 0x3002: /* 。 */
     case 0xFF01: /* ！ */
     case 0xFF1F: /* ？ */
     case 0xFF1B: /* ； */
     case 0xFF0E: /* ． */
-    case 0x2026: /* … */
-        return 1;
-    default:
-        return 0;
+    case 0x2026: /* … */ return 1;
+    default: return 0;
     }
 }
 
@@ -629,8 +631,8 @@ static int cmp_box_matched(const void *x, const void *y)
     return p->qb < q->qb ? -1 : p->qb > q->qb;
 }
 
-int ty_compare(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus,
-               const ty_passage_t **out, size_t *n)
+int ty_compare(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus, const ty_passage_t **out,
+               size_t *n)
 {
     *out = NULL;
     *n = 0;

@@ -25,11 +25,11 @@ enum { TY_CLS_DROP = 0, TY_CLS_CHAR = 1, TY_CLS_WORD = 2, TY_CLS_EXPAND = 3, TY_
  * many (0: the character is ignorable), or < 0 on error. */
 static inline utf8proc_ssize_t ty_norm_seq(uint32_t c, utf8proc_int32_t *buf, utf8proc_ssize_t cap)
 {
-    utf8proc_ssize_t n = utf8proc_decompose_char(
-        (utf8proc_int32_t)c, buf, cap,
-        UTF8PROC_COMPAT | UTF8PROC_DECOMPOSE | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE |
-            UTF8PROC_STRIPMARK,
-        NULL);
+    utf8proc_ssize_t n =
+        utf8proc_decompose_char((utf8proc_int32_t)c, buf, cap,
+                                UTF8PROC_COMPAT | UTF8PROC_DECOMPOSE | UTF8PROC_CASEFOLD |
+                                    UTF8PROC_IGNORE | UTF8PROC_STRIPMARK,
+                                NULL);
     if (n > cap)
         return -1;
     if (n > 1)
@@ -47,13 +47,13 @@ static inline int ty_is_han(uint32_t c)
 static inline int ty_is_char_script(uint32_t c)
 {
     return ty_is_han(c) || (c >= 0x3040 && c <= 0x30FF) || /* hiragana, katakana */
-           (c >= 0x31F0 && c <= 0x31FF) ||                  /* katakana extensions */
-           (c >= 0xAC00 && c <= 0xD7AF) ||                  /* Hangul syllables */
-           (c >= 0x1100 && c <= 0x11FF) ||                  /* Hangul jamo */
-           (c >= 0xA000 && c <= 0xA4CF) ||                  /* Yi */
-           (c >= 0x0E00 && c <= 0x0EFF) ||                  /* Thai, Lao */
-           (c >= 0x1000 && c <= 0x109F) ||                  /* Myanmar */
-           (c >= 0x1780 && c <= 0x17FF);                    /* Khmer */
+           (c >= 0x31F0 && c <= 0x31FF) ||                 /* katakana extensions */
+           (c >= 0xAC00 && c <= 0xD7AF) ||                 /* Hangul syllables */
+           (c >= 0x1100 && c <= 0x11FF) ||                 /* Hangul jamo */
+           (c >= 0xA000 && c <= 0xA4CF) ||                 /* Yi */
+           (c >= 0x0E00 && c <= 0x0EFF) ||                 /* Thai, Lao */
+           (c >= 0x1000 && c <= 0x109F) ||                 /* Myanmar */
+           (c >= 0x1780 && c <= 0x17FF);                   /* Khmer */
 }
 
 static inline int ty_classify(uint32_t c)
@@ -71,10 +71,8 @@ static inline int ty_classify(uint32_t c)
     case UTF8PROC_CATEGORY_ME:
     case UTF8PROC_CATEGORY_ND:
     case UTF8PROC_CATEGORY_NL:
-    case UTF8PROC_CATEGORY_NO:
-        return ty_is_char_script(c) ? TY_CLS_CHAR : TY_CLS_WORD;
-    default:
-        return ty_is_han(c) ? TY_CLS_CHAR : TY_CLS_DROP; /* unassigned Han-range code points */
+    case UTF8PROC_CATEGORY_NO: return ty_is_char_script(c) ? TY_CLS_CHAR : TY_CLS_WORD;
+    default: return ty_is_han(c) ? TY_CLS_CHAR : TY_CLS_DROP; /* unassigned Han-range code points */
     }
 }
 

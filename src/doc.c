@@ -101,8 +101,7 @@ static int load_owned(ty_doc_t *d, char *buf, size_t len, const ty_opts_t *o)
     return rc;
 }
 
-int ty_doc_load_mem(ty_doc_t *d, const char *name, const void *buf, size_t len,
-                    const ty_opts_t *o)
+int ty_doc_load_mem(ty_doc_t *d, const char *name, const void *buf, size_t len, const ty_opts_t *o)
 {
     if (!d || !o || (!buf && len))
         return TY_EINVAL;
@@ -158,9 +157,9 @@ int ty_doc_load_file(ty_doc_t *d, const char *path, const ty_opts_t *o)
     while (rc == TY_OK) {
         if (len == cap) {
             if (cap > o->max_doc_bytes) {
-                rc = ty__err(d->err, TY_ETOOBIG,
-                             "%s: more than the limit of %zu bytes (--max-size)", path,
-                             o->max_doc_bytes);
+                rc =
+                    ty__err(d->err, TY_ETOOBIG, "%s: more than the limit of %zu bytes (--max-size)",
+                            path, o->max_doc_bytes);
                 break;
             }
             char *p = realloc(buf, cap * 2 + 1);
@@ -185,8 +184,8 @@ int ty_doc_load_file(ty_doc_t *d, const char *path, const ty_opts_t *o)
     if (!is_stdin)
         close(fd);
     if (rc == TY_OK && len > o->max_doc_bytes)
-        rc = ty__err(d->err, TY_ETOOBIG, "%s: more than the limit of %zu bytes (--max-size)",
-                     path, o->max_doc_bytes);
+        rc = ty__err(d->err, TY_ETOOBIG, "%s: more than the limit of %zu bytes (--max-size)", path,
+                     o->max_doc_bytes);
     if (rc) {
         free(buf);
         d->len = 0;

@@ -19,20 +19,24 @@
  *   ... v.a[0] ...;  free(v.a);
  * ty_vec_push / ty_vec_reserve evaluate to nonzero when out of memory (v unchanged).
  */
-#define TY_VEC(type) struct { size_t n, m; type *a; }
+#define TY_VEC(type) \
+    struct {         \
+        size_t n, m; \
+        type *a;     \
+    }
 int ty__vec_grow(void **a, size_t *m, size_t need, size_t elem);
-#define ty_vec_reserve(v, need)                                                                 \
+#define ty_vec_reserve(v, need) \
     ((need) <= (v).m ? 0 : ty__vec_grow((void **)&(v).a, &(v).m, (need), sizeof(*(v).a)))
 #define ty_vec_push(v, x) (ty_vec_reserve((v), (v).n + 1) ? -1 : ((v).a[(v).n++] = (x), 0))
 
 /* ---- documents --------------------------------------------------------------------------- */
 struct ty_doc {
     char *name;
-    char *text;   /* original bytes, NUL-terminated copy */
-    size_t len;   /* bytes */
-    size_t ncp;   /* code points (an invalid byte in replace mode counts as one) */
+    char *text; /* original bytes, NUL-terminated copy */
+    size_t len; /* bytes */
+    size_t ncp; /* code points (an invalid byte in replace mode counts as one) */
     size_t ntok;
-    size_t mtok;  /* capacity of the token arrays */
+    size_t mtok;        /* capacity of the token arrays */
     uint32_t *tok;      /* token ids */
     uint32_t *cp_off;   /* per token: first code point */
     uint32_t *cp_end;   /* per token: one past its last code point */
@@ -97,8 +101,8 @@ static inline int ty__utf8_decode(const unsigned char *s, size_t n, uint32_t *cp
     if (b < 0xF5) {
         if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80)
             return 0;
-        uint32_t c = ((b & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) | ((s[2] & 0x3Fu) << 6) |
-                     (s[3] & 0x3Fu);
+        uint32_t c =
+            ((b & 0x07u) << 18) | ((s[1] & 0x3Fu) << 12) | ((s[2] & 0x3Fu) << 6) | (s[3] & 0x3Fu);
         if (c < 0x10000 || c > 0x10FFFF)
             return 0;
         *cp = c;

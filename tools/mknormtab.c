@@ -42,8 +42,7 @@ static void apply_profile(const char *profile)
 {
     opencc_t cc = opencc_open(profile);
     if (cc == (opencc_t)-1) {
-        fprintf(stderr, "mknormtab: cannot open OpenCC profile %s: %s\n", profile,
-                opencc_error());
+        fprintf(stderr, "mknormtab: cannot open OpenCC profile %s: %s\n", profile, opencc_error());
         exit(2);
     }
     /* one line per BMP code point whose class is "own token" and that is Han */
