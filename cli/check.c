@@ -1,0 +1,498 @@
+/*
+ * check.c — `tongyuan check -x INDEX PATH...`: for every document read from PATH (files,
+ * directories, JSONL, compressed, '-': the same inputs as `index build`), the indexed
+ * documents it reuses, best first, with their passages — the output formats of `compare`.
+ *
+ * The main thread reads documents in chunks; worker threads, each with its own searcher
+ * on the one shared index handle, check them; the main thread writes each document's
+ * rendered result in input order, so the output does not depend on --threads.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "corpus.h"
+#include "html.h"
+
+#define CHUNK 256 /* documents read before they are checked and written */
+
+typedef struct {
+    char *name, *text;
+    size_t len, cap_name, cap_text;
+    int read_err;
+    sbuf_t out, err;
+    int status;
+    double seconds;
+} item_t;
+
+typedef struct {
+    ty_index_t *ix;
+    ty_opts_t o;
+    ty_query_opts_t q;
+    int jsonl, candidates;
+    style_t st;
+    const char *ix_path;
+    const char *html; /* --html FILE: one report, for one document ('-': stdout) */
+    item_t *it;
+    size_t n;
+    atomic_size_t next;
+} job_t;
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* The side-by-side report of q against its n sources: each source is aligned again with al
+ * (deterministic: the searcher's passages) to capture the exact runs the report marks. */
+static int write_html(job_t *j, item_t *x, const ty_doc_t *q, const ty_source_t *src, size_t n,
+                      ty_aligner_t *al)
+{
+    html_source_t *hs = calloc(n ? n : 1, sizeof(html_source_t));
+    size_t got = 0;
+    int bad = !hs;
+    for (size_t i = 0; !bad && i < n; i++) {
+        const ty_passage_t *p;
+        size_t np;
+        if (ty_compare(al, src[i].doc, q, &p, &np) != TY_OK) {
+            sb_printf(&x->err, "tongyuan: %s\n", ty_aligner_errmsg(al));
+            x->status = EXIT_ERROR;
+            bad = 2;
+        } else if (html_source_capture(&hs[i], src[i].doc, al, p, np) != 0) {
+            bad = 1;
+        } else {
+            got++;
+        }
+    }
+    FILE *f = NULL;
+    if (!bad) {
+        f = strcmp(j->html, "-") == 0 ? stdout : fopen(j->html, "w");
+        bad = !f || html_write(f, q, hs, n) != 0;
+        if (f && f != stdout && fclose(f) != 0)
+            bad = 1;
+    }
+    for (size_t i = 0; i < got; i++)
+        html_source_free(&hs[i]);
+    free(hs);
+    if (bad == 1) {
+        sb_printf(&x->err, "tongyuan: %s: cannot write the HTML report\n", j->html);
+        x->status = EXIT_ERROR;
+    }
+    return bad ? -1 : 0;
+}
+
+static void check_one(job_t *j, item_t *x, ty_searcher_t *s, ty_doc_t *q, ty_aligner_t *al)
+{
+    if (x->read_err)
+        return; /* message already in x->err */
+    double t0 = now();
+    if (ty_doc_load_mem(q, x->name, x->text, x->len, &j->o) != TY_OK) {
+        sb_printf(&x->err, "tongyuan: %s\n", ty_doc_errmsg(q));
+        x->status = EXIT_ERROR;
+        return;
+    }
+    if (j->candidates) {
+        /* debugging and tuning: the candidate step only, one JSON line per candidate */
+        size_t max = j->q.max_candidates, n;
+        uint32_t *ids = malloc((max ? max : 1) * sizeof(uint32_t));
+        uint32_t *sh = malloc((max ? max : 1) * sizeof(uint32_t));
+        int rc = ids && sh ? ty_searcher_candidates(s, q, ids, sh, max, &n) : TY_ENOMEM;
+        if (rc) {
+            sb_printf(&x->err, "tongyuan: %s\n",
+                      rc == TY_ENOMEM ? "out of memory" : ty_searcher_errmsg(s));
+            x->status = EXIT_ERROR;
+        } else {
+            for (size_t i = 0; i < n; i++) {
+                char name[1024];
+                if (ty_index_doc_info(j->ix, ids[i], name, sizeof name, NULL, 0, NULL))
+                    name[0] = 0;
+                sb_puts(&x->out, "{\"sus\":");
+                sb_json_str(&x->out, x->name, strlen(x->name));
+                sb_puts(&x->out, ",\"src\":");
+                sb_json_str(&x->out, name, strlen(name));
+                sb_printf(&x->out, ",\"rank\":%zu,\"shared\":%u}\n", i + 1, sh[i]);
+            }
+            x->status = n ? EXIT_FOUND : EXIT_NONE;
+        }
+        free(ids);
+        free(sh);
+        x->seconds = now() - t0;
+        return;
+    }
+    const ty_source_t *src;
+    size_t n;
+    if (ty_searcher_check(s, q, &src, &n) != TY_OK) {
+        sb_printf(&x->err, "tongyuan: %s: %s\n", x->name, ty_searcher_errmsg(s));
+        x->status = EXIT_ERROR;
+        return;
+    }
+    x->seconds = now() - t0;
+    x->status = n ? EXIT_FOUND : EXIT_NONE;
+    if (j->html) {
+        if (write_html(j, x, q, src, n, al) != 0)
+            return;
+        if (strcmp(j->html, "-") == 0)
+            return; /* the report is the output */
+    }
+    if (j->jsonl) {
+        for (size_t i = 0; i < n; i++)
+            for (size_t p = 0; p < src[i].npassages; p++)
+                sb_passage_json(&x->out, ty_doc_name(src[i].doc), x->name, &src[i].passages[p]);
+        return;
+    }
+    const char *B = j->st.color ? "\033[1m" : "", *R = j->st.color ? "\033[0m" : "";
+    if (!n) {
+        sb_printf(&x->out, "%s%s%s: no reuse found in %s (%zu characters compared)\n", B,
+                  x->name, R, j->ix_path, ty_doc_ntokens(q));
+        return;
+    }
+    sb_printf(&x->out, "%s%s%s: reuses %zu indexed document%s\n", B, x->name, R, n,
+              n == 1 ? "" : "s");
+    for (size_t i = 0; i < n; i++) {
+        /* the report marks what changed inside each passage from the aligner's exact runs:
+         * align this source again with our own aligner (the same passages: it is
+         * deterministic) rather than keep every candidate's runs in the searcher */
+        const ty_passage_t *p = src[i].passages;
+        size_t np = src[i].npassages;
+        if (ty_compare(al, src[i].doc, q, &p, &np) != TY_OK) {
+            p = src[i].passages;
+            np = src[i].npassages;
+        }
+        sb_printf(&x->out, "\n%s[%zu]%s ", B, i + 1, R);
+        sb_report_text(&x->out, &j->st, src[i].doc, q, p, np, al);
+    }
+}
+
+static void *worker(void *arg)
+{
+    job_t *j = arg;
+    ty_searcher_t *s = ty_searcher_new(j->ix, &j->o, &j->q);
+    ty_doc_t *q = ty_doc_new();
+    ty_aligner_t *al = ty_aligner_new(&j->o);
+    for (;;) {
+        size_t i = atomic_fetch_add(&j->next, 1);
+        if (i >= j->n)
+            break;
+        item_t *x = &j->it[i];
+        if (!s || !q || !al) {
+            sb_puts(&x->err, "tongyuan: out of memory\n");
+            x->status = EXIT_ERROR;
+            continue;
+        }
+        check_one(j, x, s, q, al);
+    }
+    ty_searcher_free(s);
+    ty_doc_free(q);
+    ty_aligner_free(al);
+    return NULL;
+}
+
+static int copy(char **dst, size_t *cap, const char *src, size_t len)
+{
+    if (*cap < len + 1) {
+        char *p = realloc(*dst, len + 1);
+        if (!p)
+            return -1;
+        *dst = p;
+        *cap = len + 1;
+    }
+    memcpy(*dst, src, len);
+    (*dst)[len] = 0;
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    ty_query_opts_t q;
+    ty_query_opts_init(&q);
+    fprintf(f,
+            "Usage: tongyuan check -x INDEX [OPTIONS] PATH...\n"
+            "For each document of PATH, the indexed documents it reuses — verbatim, edited or\n"
+            "machine-spun (伪原创) — best first, each with its passages and offsets in both.\n\n"
+            "Options:\n"
+            "  -x, --index INDEX  the index (tongyuan index build)\n"
+            "  --format F         'text' (default, for people) or 'jsonl' (one passage a line,\n"
+            "                     the fields of tongyuan compare; src is the indexed name)\n"
+            "  --max-sources N    report at most N sources per document [%zu]\n"
+            "  --max-candidates N align at most N candidates per document [%zu]\n"
+            "  --min-shared N     candidates share at least N minimizers [%u]\n"
+            "  --max-df N         ignore minimizers found in more than N documents [no limit]\n"
+            "  --max-df-frac X    ignore the fraction X of minimizers in most documents [%g]\n"
+            "  --threads N        worker threads [all cores]\n"
+            "  --full             print whole passages, not excerpts (text format)\n"
+            "  --html FILE        also write a side-by-side HTML report of the document (one\n"
+            "                     document only; '-': the report instead of the text)\n"
+            "  --latency          print the median and 99th percentile time per document\n"
+            "  --candidates       print only the candidates (JSON lines: sus, src, rank,\n"
+            "                     shared minimizers), for tuning\n"
+            "  -h, --help         this help\n\n",
+            q.max_sources, q.max_candidates, q.min_shared, q.max_df_frac);
+    print_reader_help(f);
+    fputc('\n', f);
+    print_align_help(f);
+    fprintf(f, "\nExit status: 0 reuse found, 1 none found, 2 error (like grep).\n");
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int cmd_check(int argc, char **argv)
+{
+    job_t j;
+    memset(&j, 0, sizeof j);
+    ty_opts_init(&j.o);
+    ty_query_opts_init(&j.q);
+    style_init(&j.st, stdout);
+    ty_reader_opts_t ro;
+    ty_reader_opts_init(&ro);
+    long threads = sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads < 1)
+        threads = 1;
+    int latency = 0;
+    const char **pos = calloc((size_t)argc + 1, sizeof(char *));
+    int npos = 0;
+    if (!pos)
+        return EXIT_ERROR;
+    int rc = EXIT_ERROR;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        int missing = 0, r;
+        long l;
+        double d;
+        if (a[0] != '-' || strcmp(a, "-") == 0) {
+            pos[npos++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            while (++i < argc)
+                pos[npos++] = argv[i];
+            break;
+        }
+        if ((r = parse_reader_opt(argc, argv, &i, &ro)) != 0 ||
+            (r = parse_align_opt(argc, argv, &i, &j.o)) != 0) {
+            if (r < 0)
+                goto done;
+            continue;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            rc = 0;
+            goto done;
+        } else if (strcmp(a, "--full") == 0) {
+            j.st.full = 1;
+        } else if (strcmp(a, "--latency") == 0) {
+            latency = 1;
+        } else if (strcmp(a, "--candidates") == 0) {
+            j.candidates = 1;
+        } else if ((v = cli_opt_value(argc, argv, &i, "--html", NULL, &missing))) {
+            if (!*v) {
+                fprintf(stderr, "tongyuan: --html needs a file name\n");
+                goto done;
+            }
+            j.html = v;
+        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--index", "-x", &missing))) {
+            j.ix_path = v;
+        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--format", NULL, &missing))) {
+            if (strcmp(v, "jsonl") == 0)
+                j.jsonl = 1;
+            else if (strcmp(v, "text") == 0)
+                j.jsonl = 0;
+            else {
+                fprintf(stderr, "tongyuan: --format wants 'text' or 'jsonl', not '%s'\n", v);
+                goto done;
+            }
+        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--threads", NULL, &missing))) {
+            if (parse_long("--threads", v, 1, 1024, &threads))
+                goto done;
+        } else if (!missing &&
+                   (v = cli_opt_value(argc, argv, &i, "--max-sources", NULL, &missing))) {
+            if (parse_long("--max-sources", v, 1, 1000000, &l))
+                goto done;
+            j.q.max_sources = (size_t)l;
+        } else if (!missing &&
+                   (v = cli_opt_value(argc, argv, &i, "--max-candidates", NULL, &missing))) {
+            if (parse_long("--max-candidates", v, 1, 1000000, &l))
+                goto done;
+            j.q.max_candidates = (size_t)l;
+        } else if (!missing &&
+                   (v = cli_opt_value(argc, argv, &i, "--min-shared", NULL, &missing))) {
+            if (parse_long("--min-shared", v, 1, 1000000, &l))
+                goto done;
+            j.q.min_shared = (uint32_t)l;
+        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--max-df", NULL, &missing))) {
+            if (parse_long("--max-df", v, 1, 4000000000L, &l))
+                goto done;
+            j.q.max_df = (uint32_t)l;
+        } else if (!missing &&
+                   (v = cli_opt_value(argc, argv, &i, "--max-df-frac", NULL, &missing))) {
+            if (parse_double("--max-df-frac", v, 0, 1, &d))
+                goto done;
+            j.q.max_df_frac = d;
+        } else {
+            if (missing)
+                fprintf(stderr, "tongyuan: %s needs a value\n", a);
+            else
+                fprintf(stderr, "tongyuan: check: unknown option '%s' (see tongyuan check "
+                                "--help)\n",
+                        a);
+            goto done;
+        }
+        if (missing) {
+            fprintf(stderr, "tongyuan: %s needs a value\n", a);
+            goto done;
+        }
+    }
+    if (!j.ix_path) {
+        fprintf(stderr, "tongyuan: check needs -x INDEX (see tongyuan check --help)\n");
+        goto done;
+    }
+    if (!npos) {
+        fprintf(stderr, "tongyuan: check needs at least one PATH to check ('-': stdin)\n");
+        goto done;
+    }
+    char msg[256];
+    if (ty_opts_check(&j.o, msg, sizeof msg)) {
+        fprintf(stderr, "tongyuan: %s\n", msg);
+        goto done;
+    }
+    ro.max_doc_bytes = j.o.max_doc_bytes;
+    ty_reader_t *r = ty_reader_new(&ro);
+    j.ix = ty_index_new();
+    j.it = calloc(CHUNK, sizeof(item_t));
+    pthread_t *th = calloc((size_t)threads, sizeof(pthread_t));
+    double *lat = NULL;
+    size_t nlat = 0, mlat = 0;
+    if (!r || !j.ix || !j.it || !th) {
+        fprintf(stderr, "tongyuan: out of memory\n");
+        goto cleanup;
+    }
+    for (int p = 0; p < npos; p++)
+        if (ty_reader_add(r, pos[p]) != TY_OK) {
+            fprintf(stderr, "tongyuan: %s\n", ty_reader_errmsg(r));
+            goto cleanup;
+        }
+    if (ty_index_open(j.ix, j.ix_path, TY_INDEX_READ, NULL) != TY_OK) {
+        fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(j.ix));
+        goto cleanup;
+    }
+    int any_found = 0, any_err = 0, eof = 0;
+    size_t written = 0;
+    while (!eof) {
+        size_t n = 0;
+        while (n < CHUNK) {
+            item_t *x = &j.it[n];
+            ty_record_t rec;
+            int e = ty_reader_next(r, &rec);
+            if (e == 0) {
+                eof = 1;
+                break;
+            }
+            x->out.n = x->err.n = 0;
+            x->read_err = 0;
+            x->status = EXIT_NONE;
+            x->seconds = -1;
+            if (e < 0) {
+                x->read_err = 1;
+                x->status = EXIT_ERROR;
+                sb_printf(&x->err, "tongyuan: %s\n", ty_reader_errmsg(r));
+            } else if (copy(&x->name, &x->cap_name, rec.name, strlen(rec.name)) ||
+                       copy(&x->text, &x->cap_text, rec.text, rec.len)) {
+                fprintf(stderr, "tongyuan: out of memory\n");
+                goto cleanup;
+            } else {
+                x->len = rec.len;
+            }
+            n++;
+        }
+        if (j.html && (n > 1 || written > 0)) {
+            fprintf(stderr, "tongyuan: --html makes one report for one document; the input "
+                            "holds more\n");
+            goto cleanup;
+        }
+        if (j.html && j.candidates) {
+            fprintf(stderr, "tongyuan: --html and --candidates do not go together\n");
+            goto cleanup;
+        }
+        j.n = n;
+        atomic_store(&j.next, 0);
+        long nt = (size_t)threads < n ? threads : (long)n, started = 0;
+        if (nt <= 1) {
+            worker(&j);
+        } else {
+            for (long t = 0; t < nt; t++, started++)
+                if (pthread_create(&th[t], NULL, worker, &j) != 0)
+                    break;
+            if (!started)
+                worker(&j);
+            for (long t = 0; t < started; t++)
+                pthread_join(th[t], NULL);
+        }
+        for (size_t x = 0; x < n; x++) {
+            item_t *it = &j.it[x];
+            if (it->err.n) {
+                fflush(stdout);
+                fputs(it->err.a, stderr);
+            }
+            if (it->out.n) {
+                if (!j.jsonl && !j.candidates && written++ > 0)
+                    fputs("\n", stdout);
+                fwrite(it->out.a, 1, it->out.n, stdout);
+            }
+            any_found |= it->status == EXIT_FOUND;
+            any_err |= it->status == EXIT_ERROR;
+            if (latency && it->seconds >= 0) {
+                if (nlat == mlat) {
+                    mlat = mlat ? mlat * 2 : 1024;
+                    double *p = realloc(lat, mlat * sizeof(double));
+                    if (!p) {
+                        fprintf(stderr, "tongyuan: out of memory\n");
+                        goto cleanup;
+                    }
+                    lat = p;
+                }
+                lat[nlat++] = it->seconds;
+            }
+        }
+    }
+    if (latency && nlat) {
+        qsort(lat, nlat, sizeof(double), cmp_dbl);
+        double sum = 0;
+        for (size_t i = 0; i < nlat; i++)
+            sum += lat[i];
+        size_t p99 = (size_t)ceil(0.99 * (double)nlat) - 1;
+        fprintf(stderr,
+                "tongyuan: %zu documents checked: latency median %.2f ms, p99 %.2f ms, mean %.2f "
+                "ms, max %.2f ms (per document, in its thread)\n",
+                nlat, 1e3 * lat[nlat / 2], 1e3 * lat[p99], 1e3 * sum / (double)nlat,
+                1e3 * lat[nlat - 1]);
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "tongyuan: error writing output\n");
+        any_err = 1;
+    }
+    rc = any_err ? EXIT_ERROR : any_found ? EXIT_FOUND : EXIT_NONE;
+cleanup:
+    for (size_t x = 0; j.it && x < CHUNK; x++) {
+        free(j.it[x].name);
+        free(j.it[x].text);
+        sb_free(&j.it[x].out);
+        sb_free(&j.it[x].err);
+    }
+    free(j.it);
+    free(th);
+    free(lat);
+    ty_index_free(j.ix);
+    ty_reader_free(r);
+done:
+    free(pos);
+    return rc;
+}

@@ -1,0 +1,23 @@
+/*
+ * corpus.h — the corpus subcommands (`index`, `check`) and what they share: reading the
+ * input options (--text-field, --id-field, --stdin-format) and the progress line.
+ */
+#ifndef TY_CLI_CORPUS_H
+#define TY_CLI_CORPUS_H
+
+#include "common.h"
+
+int cmd_index(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+
+/* If argv[*i] is an input option, consume it (and its value) into *ro and return 1; 0 if it
+ * is not one; -1 (message printed) on a bad value. */
+int parse_reader_opt(int argc, char **argv, int *i, ty_reader_opts_t *ro);
+void print_reader_help(FILE *f);
+
+/* "--name=value" or "--name value" → value, or NULL if argv[*i] is not --name (or -n, the
+ * short form, when given). *missing set when the value is absent. */
+const char *cli_opt_value(int argc, char **argv, int *i, const char *name, const char *short_name,
+                          int *missing);
+
+#endif

@@ -1,0 +1,579 @@
+/*
+ * index.c — `tongyuan index build|add|stats|verify|compact`: the corpus index from the
+ * command line. The work is ty_index_add_docs() in the library; this file owns the options,
+ * the progress line (on a terminal only), the messages and the exit status.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "corpus.h"
+
+/* ---- shared with check.c ---------------------------------------------------------------- */
+
+const char *cli_opt_value(int argc, char **argv, int *i, const char *name, const char *short_name,
+                          int *missing)
+{
+    const char *a = argv[*i];
+    size_t l = strlen(name);
+    int is_short = short_name && strcmp(a, short_name) == 0;
+    if (!is_short) {
+        if (strncmp(a, name, l) != 0)
+            return NULL;
+        if (a[l] == '=')
+            return a + l + 1;
+        if (a[l] != 0)
+            return NULL;
+    }
+    if (*i + 1 >= argc) {
+        *missing = 1;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int parse_reader_opt(int argc, char **argv, int *i, ty_reader_opts_t *ro)
+{
+    int missing = 0;
+    const char *v;
+    if ((v = cli_opt_value(argc, argv, i, "--text-field", NULL, &missing)) != NULL) {
+        ro->text_field = v;
+        return 1;
+    }
+    if (!missing && (v = cli_opt_value(argc, argv, i, "--id-field", NULL, &missing)) != NULL) {
+        ro->id_field = v;
+        return 1;
+    }
+    if (!missing && (v = cli_opt_value(argc, argv, i, "--stdin-format", NULL, &missing)) != NULL) {
+        if (strcmp(v, "auto") == 0)
+            ro->stdin_format = TY_STDIN_AUTO;
+        else if (strcmp(v, "text") == 0)
+            ro->stdin_format = TY_STDIN_TEXT;
+        else if (strcmp(v, "jsonl") == 0)
+            ro->stdin_format = TY_STDIN_JSONL;
+        else {
+            fprintf(stderr, "tongyuan: --stdin-format wants auto, text or jsonl, not '%s'\n", v);
+            return -1;
+        }
+        return 1;
+    }
+    if (missing) {
+        fprintf(stderr, "tongyuan: %s needs a value\n", argv[*i]);
+        return -1;
+    }
+    return 0;
+}
+
+void print_reader_help(FILE *f)
+{
+    fprintf(f,
+            "Input (PATH): a file (one document, named by the path as given); a directory (its\n"
+            "*.txt and *.md files, recursively, sorted, named by their path relative to it);\n"
+            "a *.jsonl or *.ndjson file (one {\"id\": ..., \"text\": ...} object a line); any of\n"
+            "them gzip- or zstd-compressed (.gz, .zst: recognised by content); '-' for standard\n"
+            "input (JSONL if its first line is such an object, else one document named '-').\n"
+            "  --text-field NAME  JSONL member holding the text [text]\n"
+            "  --id-field NAME    JSONL member naming the document [id]; missing: FILE:LINE\n"
+            "  --stdin-format F   auto, text or jsonl: how '-' is read [auto]\n");
+}
+
+/* ---- progress line ------------------------------------------------------------------------ */
+
+typedef struct {
+    int tty;       /* draw the progress line */
+    int verbose;   /* print commits and the summary */
+    int strict;    /* stop at the first bad record */
+    int shown;     /* a progress line is on screen */
+    unsigned long long errors, dups;
+} ui_t;
+
+static void clear_line(ui_t *u)
+{
+    if (u->shown) {
+        fputs("\r\033[K", stderr);
+        u->shown = 0;
+    }
+}
+
+static void fmt_time(char *b, size_t n, double s)
+{
+    if (s < 0 || s > 1e7)
+        snprintf(b, n, "--:--");
+    else if (s >= 3600)
+        snprintf(b, n, "%d:%02d:%02d", (int)s / 3600, (int)s / 60 % 60, (int)s % 60);
+    else
+        snprintf(b, n, "%d:%02d", (int)s / 60, (int)s % 60);
+}
+
+static void draw(ui_t *u, const ty_index_progress_t *p)
+{
+    double mb = (double)p->text_bytes / 1e6, t = p->seconds > 1e-6 ? p->seconds : 1e-6;
+    char bar[32] = "", eta[32] = "", el[16];
+    fmt_time(el, sizeof el, p->seconds);
+    if (p->input_size) {
+        double f = (double)p->input_pos / (double)p->input_size;
+        if (f > 1)
+            f = 1;
+        int w = 20, fill = (int)(f * w + 0.5);
+        bar[0] = '[';
+        for (int i = 0; i < w; i++)
+            bar[1 + i] = i < fill ? '#' : '.';
+        snprintf(bar + 1 + w, sizeof bar - 1 - (size_t)w, "] %3.0f%%", 100 * f);
+        char e[16];
+        fmt_time(e, sizeof e, f > 0.001 ? p->seconds * (1 - f) / f : -1);
+        snprintf(eta, sizeof eta, "  ETA %s", e);
+    }
+    fprintf(stderr, "\r\033[K%s %llu docs  %.1f MB  %.1f MB/s  %.0f docs/s  %s%s", bar,
+            (unsigned long long)p->docs, mb, mb / t, (double)p->docs / t, el, eta);
+    u->shown = 1;
+}
+
+static int on_event(void *user, int ev, const char *msg, const ty_index_progress_t *p)
+{
+    ui_t *u = user;
+    switch (ev) {
+    case TY_EVENT_PROGRESS:
+        if (u->tty)
+            draw(u, p);
+        return 0;
+    case TY_EVENT_COMMIT:
+        if (u->verbose) {
+            clear_line(u);
+            fprintf(stderr, "tongyuan: committed: %llu documents in the index\n",
+                    (unsigned long long)p->committed);
+        }
+        return 0;
+    case TY_EVENT_DUPLICATE:
+        if (++u->dups <= 10) {
+            clear_line(u);
+            fprintf(stderr, "tongyuan: %s (not added again)\n", msg);
+        }
+        return 0;
+    default:
+        u->errors++;
+        if (u->errors <= 100 || u->strict) {
+            clear_line(u);
+            fprintf(stderr, "tongyuan: %s%s\n", msg, u->strict ? "" : " (skipped)");
+        }
+        return u->strict;
+    }
+}
+
+/* ---- build / add -------------------------------------------------------------------------- */
+
+static void usage_build(FILE *f)
+{
+    ty_index_opts_t io;
+    ty_index_opts_init(&io);
+    fprintf(f,
+            "Usage: tongyuan index build -o INDEX [OPTIONS] PATH...\n"
+            "       tongyuan index add [OPTIONS] INDEX PATH...\n"
+            "       tongyuan index stats [--format text|json] INDEX\n"
+            "       tongyuan index list INDEX     (id, name, origin of every document)\n"
+            "       tongyuan index verify INDEX   (read everything, check every structure)\n"
+            "       tongyuan index compact INDEX  (merge the posting segments into one)\n"
+            "Index documents once, then ask of any document where it came from (tongyuan check).\n"
+            "build writes a new INDEX (replacing one there, when done); add adds documents to\n"
+            "INDEX in transactions: a crash leaves every document committed before it, and a\n"
+            "document whose name is already indexed is not added again, so running an\n"
+            "interrupted add again resumes it.\n\n"
+            "Options:\n"
+            "  -o, --output INDEX  (build) the index file to write (and INDEX-lock beside it)\n"
+            "  --threads N        worker threads [all cores]\n"
+            "  --commit-every N   (add) commit every N documents [10000]\n"
+            "  -k N               (build) minimizer k-mer length [%d]\n"
+            "  -w N               (build) minimizer window [%d]\n"
+            "  --level N          (build) zstd level of the stored texts [%d]\n"
+            "  --strict           stop at the first record that cannot be read\n"
+            "  --max-size MB      documents larger than this are errors [64]\n"
+            "  --invalid-utf8 M   'error' (default): such documents are errors; 'replace'\n"
+            "  -q, --quiet        no progress line even on a terminal\n"
+            "  -v, --verbose      report each commit and a summary\n\n",
+            io.k, io.w, io.zstd_level);
+    print_reader_help(f);
+    fprintf(f, "\nRecords that cannot be read or tokenized are reported (the first 100) and\n"
+               "skipped. Exit status: 0 all added, 1 done but some records were skipped,\n"
+               "2 error.\n");
+}
+
+static int is_ok_align_opt(const char *a)
+{
+    return strncmp(a, "--max-size", 10) == 0 || strncmp(a, "--invalid-utf8", 14) == 0;
+}
+
+static int build_or_add(int argc, char **argv, int add)
+{
+    ty_opts_t o;
+    ty_opts_init(&o);
+    ty_index_opts_t io;
+    ty_index_opts_init(&io);
+    ty_index_add_opts_t ao;
+    ty_index_add_opts_init(&ao);
+    ty_reader_opts_t ro;
+    ty_reader_opts_init(&ro);
+    long threads = sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads < 1)
+        threads = 1;
+    ui_t u;
+    memset(&u, 0, sizeof u);
+    u.tty = isatty(STDERR_FILENO);
+    const char *out = NULL;
+    const char **pos = calloc((size_t)argc + 1, sizeof(char *));
+    int npos = 0, kw_set = 0;
+    if (!pos)
+        return EXIT_ERROR;
+    int rc = EXIT_ERROR;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        int missing = 0, r;
+        long l;
+        if (a[0] != '-' || strcmp(a, "-") == 0) {
+            pos[npos++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            while (++i < argc)
+                pos[npos++] = argv[i];
+            break;
+        }
+        if ((r = parse_reader_opt(argc, argv, &i, &ro)) != 0) {
+            if (r < 0)
+                goto done;
+            continue;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage_build(stdout);
+            rc = 0;
+            goto done;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            u.tty = 0;
+            continue;
+        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+            u.verbose = 1;
+            continue;
+        } else if (strcmp(a, "--strict") == 0) {
+            u.strict = 1;
+            continue;
+        } else if (is_ok_align_opt(a)) {
+            if (parse_align_opt(argc, argv, &i, &o) < 0)
+                goto done;
+            continue;
+        }
+        /* options with a value */
+        static const char *const names[] = {"--output", "--threads", "--commit-every", "-k", "-w",
+                                            "--level"};
+        int which = -1;
+        for (int n = 0; n < 6 && which < 0; n++)
+            if ((v = cli_opt_value(argc, argv, &i, names[n], n == 0 ? "-o" : NULL, &missing)) ||
+                missing)
+                which = n;
+        if (missing) {
+            fprintf(stderr, "tongyuan: %s needs a value\n", a);
+            goto done;
+        }
+        if (which < 0 || (which == 0 && add) || (which == 2 && !add) || (which == 5 && add)) {
+            fprintf(stderr, "tongyuan: index %s: unknown option '%s' (see tongyuan index --help)\n",
+                    add ? "add" : "build", a);
+            goto done;
+        }
+        if (which == 0) {
+            out = v;
+        } else if (which == 1) {
+            if (parse_long("--threads", v, 1, 1024, &threads))
+                goto done;
+        } else if (which == 2) {
+            if (parse_long("--commit-every", v, 1, 100000000, &l))
+                goto done;
+            ao.commit_docs = (uint64_t)l;
+        } else if (which == 3 || which == 4) {
+            if (parse_long(names[which], v, which == 3 ? 2 : 1, which == 3 ? 16 : 256, &l))
+                goto done;
+            *(which == 3 ? &io.k : &io.w) = (int)l;
+            kw_set = 1;
+        } else {
+            if (parse_long("--level", v, 1, 19, &l))
+                goto done;
+            io.zstd_level = (int)l;
+        }
+    }
+    const char *path = out;
+    int first = 0;
+    if (add) {
+        if (npos < 1) {
+            fprintf(stderr, "tongyuan: index add needs INDEX and at least one PATH\n");
+            goto done;
+        }
+        path = pos[0];
+        first = 1;
+    }
+    if (!path) {
+        fprintf(stderr, "tongyuan: index build needs -o INDEX\n");
+        goto done;
+    }
+    if (npos - first < 1) {
+        fprintf(stderr, "tongyuan: index %s needs at least one PATH to read\n",
+                add ? "add" : "build");
+        goto done;
+    }
+    char msg[256];
+    if (ty_opts_check(&o, msg, sizeof msg)) {
+        fprintf(stderr, "tongyuan: %s\n", msg);
+        goto done;
+    }
+    ro.max_doc_bytes = o.max_doc_bytes;
+    ty_reader_t *r = ty_reader_new(&ro);
+    ty_index_t *ix = ty_index_new();
+    if (!r || !ix) {
+        fprintf(stderr, "tongyuan: out of memory\n");
+        ty_reader_free(r);
+        ty_index_free(ix);
+        goto done;
+    }
+    int e = TY_OK;
+    for (int p = first; p < npos && !e; p++)
+        if ((e = ty_reader_add(r, pos[p])) != TY_OK)
+            fprintf(stderr, "tongyuan: %s\n", ty_reader_errmsg(r));
+    if (!e) {
+        e = ty_index_open(ix, path, add ? TY_INDEX_WRITE : TY_INDEX_CREATE,
+                          add && !kw_set ? NULL : &io);
+        if (e == TY_ENOTFOUND && add)
+            fprintf(stderr, "tongyuan: %s (create it with tongyuan index build -o %s PATH...)\n",
+                    ty_index_errmsg(ix), path);
+        else if (e)
+            fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(ix));
+    }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (!e) {
+        ao.threads = (int)threads;
+        ao.event = on_event;
+        ao.user = &u;
+        e = ty_index_add_docs(ix, r, &o, &ao);
+        clear_line(&u);
+        if (e)
+            fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(ix));
+    }
+    if (!e && !add && (e = ty_index_finish(ix)) != TY_OK)
+        fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(ix));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (u.errors > 100)
+        fprintf(stderr, "tongyuan: %llu records skipped in all (only the first 100 shown)\n",
+                u.errors);
+    if (u.dups > 10)
+        fprintf(stderr, "tongyuan: %llu documents already indexed, not added again\n", u.dups);
+    if (!e && (u.verbose || u.tty)) {
+        ty_index_stats_t st;
+        if (ty_index_stats(ix, &st) == TY_OK) {
+            double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+            fprintf(stderr, "tongyuan: %s: %llu documents, %.1f MB of text, %.1f MB on disk "
+                            "(%.2f s)\n",
+                    path, (unsigned long long)st.docs, (double)st.bytes / 1e6,
+                    (double)st.file_bytes / 1e6, s);
+        }
+    }
+    ty_index_free(ix);
+    ty_reader_free(r);
+    rc = e ? EXIT_ERROR : u.errors ? 1 : 0;
+done:
+    free(pos);
+    return rc;
+}
+
+/* ---- stats / verify / compact ------------------------------------------------------------- */
+
+static int open_only(const char *path, int mode, ty_index_t **out)
+{
+    ty_index_t *ix = ty_index_new();
+    if (!ix) {
+        fprintf(stderr, "tongyuan: out of memory\n");
+        return EXIT_ERROR;
+    }
+    if (ty_index_open(ix, path, mode, NULL) != TY_OK) {
+        fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(ix));
+        ty_index_free(ix);
+        return EXIT_ERROR;
+    }
+    *out = ix;
+    return 0;
+}
+
+static void thousands(char *b, size_t n, unsigned long long v)
+{
+    char t[32];
+    int l = snprintf(t, sizeof t, "%llu", v), o = 0;
+    for (int i = 0; i < l && (size_t)o + 2 < n; i++) {
+        if (i && (l - i) % 3 == 0)
+            b[o++] = ',';
+        b[o++] = t[i];
+    }
+    b[o] = 0;
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+    int json = 0;
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++) {
+        int missing = 0;
+        const char *v = cli_opt_value(argc, argv, &i, "--format", NULL, &missing);
+        if (v) {
+            if (strcmp(v, "json") == 0)
+                json = 1;
+            else if (strcmp(v, "text") != 0) {
+                fprintf(stderr, "tongyuan: --format wants text or json, not '%s'\n", v);
+                return EXIT_ERROR;
+            }
+        } else if (missing) {
+            fprintf(stderr, "tongyuan: --format needs a value\n");
+            return EXIT_ERROR;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage_build(stdout);
+            return 0;
+        } else if (!path && argv[i][0] != '-') {
+            path = argv[i];
+        } else {
+            fprintf(stderr, "tongyuan: index stats takes one INDEX, not '%s'\n", argv[i]);
+            return EXIT_ERROR;
+        }
+    }
+    if (!path) {
+        fprintf(stderr, "tongyuan: index stats needs INDEX\n");
+        return EXIT_ERROR;
+    }
+    ty_index_t *ix;
+    if (open_only(path, TY_INDEX_READ, &ix))
+        return EXIT_ERROR;
+    ty_index_stats_t st;
+    int e = ty_index_stats(ix, &st);
+    if (e) {
+        fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(ix));
+        ty_index_free(ix);
+        return EXIT_ERROR;
+    }
+    if (json) {
+        sbuf_t b = {0};
+        sb_puts(&b, "{\"index\":");
+        sb_json_str(&b, path, strlen(path));
+        sb_printf(&b,
+                  ",\"format\":%u,\"k\":%d,\"w\":%d,\"normalization\":\"%016llx\",\"documents\":"
+                  "%llu,\"characters\":%llu,\"text_bytes\":%llu,\"stored_bytes\":%llu,"
+                  "\"postings\":%llu,\"minimizers\":%llu,\"segments\":%u,\"file_bytes\":%llu,"
+                  "\"used_bytes\":%llu}\n",
+                  st.format, st.k, st.w, (unsigned long long)st.norm_fingerprint,
+                  (unsigned long long)st.docs, (unsigned long long)st.codepoints,
+                  (unsigned long long)st.bytes, (unsigned long long)st.stored_bytes,
+                  (unsigned long long)st.postings, (unsigned long long)st.keys, st.segments,
+                  (unsigned long long)st.file_bytes, (unsigned long long)st.map_bytes);
+        fputs(b.a, stdout);
+        sb_free(&b);
+    } else {
+        char d[32], c[32], by[32], sb[32], p[32], k[32], fb[32], ub[32];
+        thousands(d, sizeof d, st.docs);
+        thousands(c, sizeof c, st.codepoints);
+        thousands(by, sizeof by, st.bytes);
+        thousands(sb, sizeof sb, st.stored_bytes);
+        thousands(p, sizeof p, st.postings);
+        thousands(k, sizeof k, st.keys);
+        thousands(fb, sizeof fb, st.file_bytes);
+        thousands(ub, sizeof ub, st.map_bytes);
+        printf("index         %s\n"
+               "format        %u (minimizers k=%d w=%d, normalization %016llx)\n"
+               "documents     %s\n"
+               "characters    %s\n"
+               "text          %s bytes, stored in %s bytes (zstd)\n"
+               "postings      %s in %s minimizers, %u segment%s\n"
+               "size on disk  %s bytes (%s in use), %.2f per byte of text\n",
+               path, st.format, st.k, st.w, (unsigned long long)st.norm_fingerprint, d, c, by, sb,
+               p, k, st.segments, st.segments == 1 ? "" : "s", fb, ub,
+               st.bytes ? (double)st.file_bytes / (double)st.bytes : 0.0);
+    }
+    ty_index_free(ix);
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "tongyuan: error writing output\n");
+        return EXIT_ERROR;
+    }
+    return 0;
+}
+
+/* index list INDEX: one line per document, in id order: id, name, origin[:line] (TSV) */
+static int cmd_list(const char *path)
+{
+    ty_index_t *ix;
+    if (open_only(path, TY_INDEX_READ, &ix))
+        return EXIT_ERROR;
+    ty_index_stats_t st;
+    int e = ty_index_stats(ix, &st);
+    char *name = malloc(65536), *file = malloc(4096);
+    if (!name || !file)
+        e = TY_ENOMEM;
+    for (uint64_t id = 0; !e && id < st.docs; id++) {
+        uint64_t line;
+        e = ty_index_doc_info(ix, (uint32_t)id, name, 65536, file, 4096, &line);
+        if (!e && line)
+            printf("%llu\t%s\t%s:%llu\n", (unsigned long long)id, name, file,
+                   (unsigned long long)line);
+        else if (!e)
+            printf("%llu\t%s\t%s\n", (unsigned long long)id, name, file);
+    }
+    if (e)
+        fprintf(stderr, "tongyuan: %s\n", e == TY_ENOMEM ? "out of memory" : ty_index_errmsg(ix));
+    free(name);
+    free(file);
+    ty_index_free(ix);
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "tongyuan: error writing output\n");
+        return EXIT_ERROR;
+    }
+    return e ? EXIT_ERROR : 0;
+}
+
+static int cmd_simple(int argc, char **argv, const char *what)
+{
+    if (argc != 2 || argv[1][0] == '-') {
+        if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+            usage_build(stdout);
+            return 0;
+        }
+        fprintf(stderr, "tongyuan: index %s takes one INDEX\n", what);
+        return EXIT_ERROR;
+    }
+    if (strcmp(what, "list") == 0)
+        return cmd_list(argv[1]);
+    int verify = strcmp(what, "verify") == 0;
+    ty_index_t *ix;
+    if (open_only(argv[1], verify ? TY_INDEX_READ : TY_INDEX_WRITE, &ix))
+        return EXIT_ERROR;
+    int e = verify ? ty_index_verify(ix) : ty_index_compact(ix);
+    if (e)
+        fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(ix));
+    else if (verify)
+        printf("%s: ok\n", argv[1]);
+    ty_index_free(ix);
+    return e ? EXIT_ERROR : 0;
+}
+
+int cmd_index(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage_build(stderr);
+        return EXIT_ERROR;
+    }
+    const char *c = argv[1];
+    if (strcmp(c, "build") == 0)
+        return build_or_add(argc - 1, argv + 1, 0);
+    if (strcmp(c, "add") == 0)
+        return build_or_add(argc - 1, argv + 1, 1);
+    if (strcmp(c, "stats") == 0)
+        return cmd_stats(argc - 1, argv + 1);
+    if (strcmp(c, "verify") == 0 || strcmp(c, "compact") == 0 || strcmp(c, "list") == 0)
+        return cmd_simple(argc - 1, argv + 1, c);
+    if (strcmp(c, "-h") == 0 || strcmp(c, "--help") == 0) {
+        usage_build(stdout);
+        return 0;
+    }
+    fprintf(stderr,
+            "tongyuan: index: unknown command '%s' (build, add, stats, list, verify, compact)\n",
+            c);
+    return EXIT_ERROR;
+}

@@ -1,0 +1,255 @@
+/*
+ * index.h — private to the corpus index (index.c: format, open, segments and merging;
+ * index_add.c: the threaded ingest; search.c: queries). Not installed.
+ *
+ * On-disk layout: one LMDB environment (a single file, MDB_NOSUBDIR) with these tables:
+ *
+ *   meta   "header" → index_header_t, fixed little-endian layout (magic, format, k, w,
+ *                     normalization fingerprint, ...): written once at creation
+ *          "stats"  → counters (documents, characters, bytes, postings, next ids)
+ *          "zdict"  → the zstd dictionary of the stored texts (absent: none)
+ *   docs   doc id (u32 big-endian, so keys sort by id and are appended) → record:
+ *          varint file id + 1 (0: none), varint line, varint bytes, varint code points,
+ *          varint tokens, varint name length, name bytes
+ *   text   doc id → the document's bytes as one zstd frame (content size in the frame)
+ *   names  XXH3-128 of the name (16 bytes) → doc id (u32 LE): duplicate detection
+ *   files  file id (u32 BE) → origin path bytes
+ *   segs   segment id (u32 BE) → seg_rec_t: postings, keys, doc id range, bucket bits, a
+ *          histogram of per-minimizer document counts (for the frequent-minimizer cut)
+ *   post   segment id (u32 BE) ‖ bucket (u32 BE) → a bucket of about 32 minimizers:
+ *            varint n, varint directory bytes,
+ *            directory: n × (varint suffix delta, varint documents, varint id bytes),
+ *            then the id lists: the first id absolute, the rest as deltas (increasing).
+ *          A minimizer is identified by the top 40 bits of its hash (TY_KEY_BITS); its
+ *          top `bits` bits (per segment) are the bucket, the rest the suffix. With 40 bits
+ *          a query meets a false match in one lookup of 20,000 at 50M minimizers, which
+ *          only adds a stray vote to a few documents; in exchange a minimizer that occurs
+ *          once costs about 8 bytes instead of the ~24 of its own LMDB key.
+ *
+ * Why segments: LMDB is a B-tree; adding a document's ~100 postings to ~100 random keys
+ * of a large tree would rewrite most of its pages on every commit. Instead each commit
+ * writes its postings, sorted, as a new segment whose keys all sort after every existing
+ * key (segment ids only grow), so they are appended (MDB_APPEND: full pages, no splits).
+ * Segments of similar size are merged (size-tiered, like an LSM tree) so a query looks
+ * up each minimizer in a few segments; `index build` sorts everything in runs in
+ * temporary files and writes exactly one segment.
+ */
+#ifndef TY_INDEX_H
+#define TY_INDEX_H
+
+#include <lmdb.h>
+#include <zstd.h>
+
+#include "internal.h"
+
+#define TY_INDEX_FORMAT 1
+#define TY_INDEX_MAGIC "TYIDX\r\n\x1a" /* 8 bytes: text mode and ^Z mangling show */
+#define TY_HIST_BUCKETS 128
+
+typedef struct {
+    char magic[8];
+    uint32_t format;
+    uint32_t header_size; /* bytes of this record as written */
+    uint32_t k, w;
+    uint64_t norm_fingerprint;
+    uint32_t zstd_level;
+    uint32_t flags;       /* reserved, 0 */
+    uint64_t created;     /* unix time */
+    char writer[16];      /* library version that created it, NUL-padded */
+} index_header_t;
+#define TY_HEADER_SIZE 64 /* encoded size */
+
+typedef struct {
+    uint64_t docs, codepoints, bytes, stored_bytes, postings, keys;
+    uint32_t next_seg, next_file;
+} index_counts_t;
+#define TY_COUNTS_SIZE 56
+
+typedef struct {
+    uint64_t postings, keys;
+    uint32_t min_doc, max_doc;
+    uint32_t bits;                  /* bucket bits, 0..32 */
+    uint64_t hist[TY_HIST_BUCKETS]; /* keys by document count, log-spaced buckets */
+} seg_rec_t;
+#define TY_SEGREC_SIZE (32 + 8 * TY_HIST_BUCKETS)
+
+#define TY_KEY_BITS 40    /* a minimizer's identity: the top bits of its hash */
+#define TY_BUCKET_KEYS 32 /* minimizers per bucket aimed at */
+static inline uint64_t ty__mkey(uint64_t hash) { return hash >> (64 - TY_KEY_BITS); }
+
+typedef struct {
+    uint64_t hash;
+    uint32_t doc;
+    uint32_t pad;
+} pair_t;
+
+struct ty_index {
+    MDB_env *env;
+    MDB_dbi meta, docs, text, names, files, segs, post;
+    int mode;
+    int finished;
+    char *path;     /* as given */
+    char *tmp_path; /* TY_INDEX_CREATE: where it is written first */
+    index_header_t hdr;
+    /* writing, TY_INDEX_CREATE: postings not yet in a run, and the runs (index.c) */
+    TY_VEC(pair_t) pend;
+    struct runs *runs;
+    struct build_names *bnames; /* names of the documents so far (index_add.c) */
+    /* the text dictionary (meta "zdict"), if the index has one: shared read-only by threads */
+    ZSTD_CDict *cdict;
+    ZSTD_DDict *ddict;
+    int dict_decided; /* TY_INDEX_CREATE: trained (or found not worth it) */
+    char err[TY_ERRMSG_SIZE];
+};
+
+/* ---- varints (LEB128) -------------------------------------------------------------------- */
+static inline size_t ty__put_varint(uint8_t *p, uint64_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        p[n++] = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    p[n++] = (uint8_t)v;
+    return n;
+}
+
+/* Decode one varint from [*p, end). Returns 0 and advances *p, or -1 if it runs past end
+ * or is longer than 10 bytes. */
+static inline int ty__get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
+{
+    uint64_t x = 0;
+    int shift = 0;
+    const uint8_t *q = *p;
+    while (q < end && shift < 64) {
+        uint8_t b = *q++;
+        x |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *v = x;
+            *p = q;
+            return 0;
+        }
+        shift += 7;
+    }
+    return -1;
+}
+
+static inline void ty__be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+static inline uint32_t ty__rd_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline void ty__be64(uint8_t *p, uint64_t v)
+{
+    ty__be32(p, (uint32_t)(v >> 32));
+    ty__be32(p + 4, (uint32_t)v);
+}
+static inline uint64_t ty__rd_be64(const uint8_t *p)
+{
+    return (uint64_t)ty__rd_be32(p) << 32 | ty__rd_be32(p + 4);
+}
+
+/* ---- record codecs (index.c); the decoders check every length and return TY_ECORRUPT --- */
+void ty__header_encode(const index_header_t *h, uint8_t out[TY_HEADER_SIZE]);
+int ty__header_decode(const void *buf, size_t len, index_header_t *h, char *err);
+void ty__counts_encode(const index_counts_t *c, uint8_t out[TY_COUNTS_SIZE]);
+int ty__counts_decode(const void *buf, size_t len, index_counts_t *c);
+void ty__segrec_encode(const seg_rec_t *s, uint8_t out[TY_SEGREC_SIZE]);
+int ty__segrec_decode(const void *buf, size_t len, seg_rec_t *s);
+
+typedef struct {
+    uint64_t file;  /* file id + 1, 0 = none */
+    uint64_t line, bytes, codepoints, tokens;
+    const char *name; /* points into the decoded buffer */
+    size_t name_len;
+} doc_rec_t;
+/* Encode into out (at least 60 + name_len bytes); returns the length. */
+size_t ty__docrec_encode(const doc_rec_t *d, uint8_t *out);
+int ty__docrec_decode(const void *buf, size_t len, doc_rec_t *d);
+
+/* A cursor over one minimizer's id list of n ids (the first absolute, then deltas). */
+typedef struct {
+    const uint8_t *p, *end;
+    uint64_t n, left;
+    uint64_t last;
+    int first;
+} post_iter_t;
+int ty__post_begin(post_iter_t *it, const void *buf, size_t len, uint64_t n);
+/* 1 with *id, 0 at the end (every byte used), TY_ECORRUPT on a bad encoding or ids not
+ * increasing. */
+int ty__post_next(post_iter_t *it, uint32_t *id);
+
+/* A cursor over the minimizers of one bucket value. */
+typedef struct {
+    const uint8_t *dir, *dir_end, *blob, *end;
+    uint64_t n, left;
+    uint64_t base;    /* bucket << (40 - bits) */
+    uint64_t suffix;  /* of the last entry */
+    uint64_t smax;    /* suffixes are below this */
+    int first;
+} bucket_iter_t;
+int ty__bucket_begin(bucket_iter_t *it, const void *buf, size_t len, uint32_t bucket,
+                     uint32_t bits);
+/* 1 with the minimizer's key (40 bits), its document count and id list; 0 at the end;
+ * TY_ECORRUPT if the bucket is damaged (lengths, order, sizes). */
+int ty__bucket_next(bucket_iter_t *it, uint64_t *key, uint64_t *count, const uint8_t **ids,
+                    size_t *ids_len);
+
+/* Histogram bucket of a document count (>= 1) and the smallest count in a bucket. */
+int ty__hist_bucket(uint64_t count);
+uint64_t ty__hist_low(int bucket);
+
+/* Fingerprint of the normalization table and k-mer hash of this build (computed once). */
+uint64_t ty__norm_fingerprint(void);
+
+/* ---- reading and writing (index.c), used by index_add.c and search.c --------------------- */
+
+/* Load document id into d (tokenized with o) within txn; the text is decompressed with dctx
+ * into *buf (grown as needed). Errors name the index and the document. */
+int ty__index_load_doc(ty_index_t *ix, MDB_txn *txn, ZSTD_DCtx *dctx, uint32_t id, ty_doc_t *d,
+                       const ty_opts_t *o, char **buf, size_t *cap, char *err);
+typedef struct {
+    uint32_t id;
+    seg_rec_t rec;
+} seginfo_t;
+/* All segment records, in id order; *out malloc()ed. */
+int ty__read_segs(ty_index_t *ix, MDB_txn *txn, seginfo_t **out, size_t *n, char *err);
+
+/* Key of a name in the names table: XXH3-128, big-endian. */
+void ty__name_key(const char *name, size_t len, uint8_t out[16]);
+
+/* Sort pairs by hash, keeping doc order within equal hashes (stable radix sort). tmp has
+ * room for n pairs. */
+void ty__sort_pairs(pair_t *a, pair_t *tmp, size_t n);
+
+/* The functions taking err write their message there (search.c passes its own buffer:
+ * the index handle is shared between threads). */
+int ty__counts_get(ty_index_t *ix, MDB_txn *txn, index_counts_t *c, char *err);
+int ty__counts_put(ty_index_t *ix, MDB_txn *txn, const index_counts_t *c);
+
+/* TY_INDEX_WRITE: write sorted pairs as a new segment in txn (counts updated). */
+int ty__segment_from_pairs(ty_index_t *ix, MDB_txn *txn, const pair_t *a, size_t n,
+                           index_counts_t *c);
+/* TY_INDEX_CREATE: spill sorted pairs into a temporary run. */
+int ty__run_from_pairs(ty_index_t *ix, const pair_t *a, size_t n);
+/* TY_INDEX_WRITE: merge segments of similar size (after a commit; commits itself). */
+int ty__merge_tiers(ty_index_t *ix);
+
+int ty__mdb_err(ty_index_t *ix, int rc, const char *what);
+
+/* TY_INDEX_CREATE keeps the names table in memory (a random B-tree lookup per document
+ * would map most of the growing file through the kernel's fault-around) and writes it sorted
+ * at the end (index_add.c). */
+int ty__build_names_flush(ty_index_t *ix, MDB_txn **txnp);
+void ty__build_names_free(struct build_names *bn);
+
+/* Store the text dictionary in txn and make ix->cdict / ix->ddict from it. */
+int ty__index_set_dict(ty_index_t *ix, MDB_txn *txn, const void *dict, size_t len);
+
+#endif

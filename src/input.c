@@ -1,0 +1,844 @@
+/*
+ * input.c — reading documents for the corpus index and for `check`: files, directories
+ * (recursive, sorted), JSONL files, gzip/zstd compressed files and standard input.
+ *
+ * Layers, bottom up:
+ *   stream  a file descriptor, decompressed on the fly when its first bytes are a gzip or
+ *           zstd magic number (content decides, not the file name: valid UTF-8 text can
+ *           never start with those bytes, so a text file is never mistaken for one);
+ *   lines   a growable line buffer over a stream, for JSONL;
+ *   reader  the queue of paths (directories are listed when added, so the total size is
+ *           known for progress reports and a missing path fails early) and the iteration.
+ *
+ * Errors name the file and, for JSONL, the line; after an error the reader has moved past
+ * the bad record or file, so the caller decides whether to skip it or stop. Nothing is
+ * dropped silently: blank JSONL lines are the only thing skipped without a word.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "input.h"
+
+#define IBUF_SIZE (1 << 16)
+
+enum { Z_NONE = 0, Z_GZIP = 1, Z_ZSTD = 2 };
+enum { FMT_TEXT = 0, FMT_JSONL = 1 };
+
+/* ---- stream: raw or decompressed bytes of one file -------------------------------------- */
+
+typedef struct {
+    int fd, own;
+    int kind;           /* Z_* (decided from the first bytes) */
+    int kind_known;
+    int eof;            /* the raw file is exhausted */
+    int zend;           /* decompressor finished its last member/frame cleanly */
+    unsigned char *ib;  /* raw input buffer */
+    size_t ilen, ipos;
+    uint64_t consumed;  /* raw bytes read from fd */
+    z_stream z;
+    int z_init;
+    ZSTD_DCtx *zd;
+    size_t zret;        /* last ZSTD_decompressStream result: 0 = at a frame boundary */
+    const char *path;   /* borrowed, for messages */
+} stream_t;
+
+static int st_fill(stream_t *s, char *err)
+{
+    if (s->ipos < s->ilen || s->eof)
+        return TY_OK;
+    s->ipos = s->ilen = 0;
+    for (;;) {
+        ssize_t r = read(s->fd, s->ib, IBUF_SIZE);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return ty__err(err, TY_EIO, "%s: %s", s->path, strerror(errno));
+        if (r == 0)
+            s->eof = 1;
+        s->ilen = (size_t)r;
+        s->consumed += (uint64_t)r;
+        return TY_OK;
+    }
+}
+
+static void st_close(stream_t *s)
+{
+    if (s->own && s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+    if (s->z_init)
+        inflateEnd(&s->z);
+    s->z_init = 0;
+    ZSTD_freeDCtx(s->zd);
+    s->zd = NULL;
+    free(s->ib);
+    s->ib = NULL;
+}
+
+static int st_open(stream_t *s, const char *path, char *err)
+{
+    memset(s, 0, sizeof(*s));
+    s->fd = -1;
+    s->path = path;
+    s->ib = malloc(IBUF_SIZE);
+    if (!s->ib)
+        return ty__err(err, TY_ENOMEM, "%s: out of memory", path);
+    if (strcmp(path, "-") == 0) {
+        s->fd = STDIN_FILENO;
+    } else {
+        s->fd = open(path, O_RDONLY | O_CLOEXEC);
+        s->own = 1;
+        if (s->fd < 0) {
+            int e = errno;
+            free(s->ib);
+            s->ib = NULL;
+            return ty__err(err, TY_EIO, "%s: %s", path, strerror(e));
+        }
+    }
+    return TY_OK;
+}
+
+/* Decide raw / gzip / zstd from the first four bytes (fewer at a short end of file). */
+static int st_detect(stream_t *s, char *err)
+{
+    while (s->ilen - s->ipos < 4 && !s->eof) {
+        /* accumulate: move what we have to the front and read more behind it */
+        size_t have = s->ilen - s->ipos;
+        memmove(s->ib, s->ib + s->ipos, have);
+        s->ipos = 0;
+        s->ilen = have;
+        ssize_t r = read(s->fd, s->ib + have, IBUF_SIZE - have);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return ty__err(err, TY_EIO, "%s: %s", s->path, strerror(errno));
+        if (r == 0)
+            s->eof = 1;
+        s->ilen += (size_t)r;
+        s->consumed += (uint64_t)r;
+    }
+    const unsigned char *b = s->ib + s->ipos;
+    size_t n = s->ilen - s->ipos;
+    s->kind = Z_NONE;
+    if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)
+        s->kind = Z_GZIP;
+    else if (n >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd)
+        s->kind = Z_ZSTD;
+    s->kind_known = 1;
+    if (s->kind == Z_GZIP) {
+        memset(&s->z, 0, sizeof(s->z));
+        if (inflateInit2(&s->z, 15 + 16) != Z_OK)
+            return ty__err(err, TY_ENOMEM, "%s: out of memory (zlib)", s->path);
+        s->z_init = 1;
+    } else if (s->kind == Z_ZSTD) {
+        s->zd = ZSTD_createDCtx();
+        if (!s->zd)
+            return ty__err(err, TY_ENOMEM, "%s: out of memory (zstd)", s->path);
+    }
+    return TY_OK;
+}
+
+/* Read up to cap decompressed bytes into out. *got = 0 means end of stream. */
+static int st_read(stream_t *s, char *out, size_t cap, size_t *got, char *err)
+{
+    *got = 0;
+    int rc;
+    if (!s->kind_known && (rc = st_detect(s, err)) != TY_OK)
+        return rc;
+    while (*got == 0) {
+        if ((rc = st_fill(s, err)) != TY_OK)
+            return rc;
+        size_t avail = s->ilen - s->ipos;
+        if (s->kind == Z_NONE) {
+            if (!avail)
+                return TY_OK; /* eof */
+            size_t n = avail < cap ? avail : cap;
+            memcpy(out, s->ib + s->ipos, n);
+            s->ipos += n;
+            *got = n;
+        } else if (s->kind == Z_GZIP) {
+            if (!avail) {
+                if (!s->zend)
+                    return ty__err(err, TY_EIO,
+                                   "%s: truncated gzip data (ends inside a member at byte %llu)",
+                                   s->path, (unsigned long long)s->consumed);
+                return TY_OK;
+            }
+            if (s->zend) {
+                /* another member follows (concatenated .gz files) */
+                if (inflateReset(&s->z) != Z_OK)
+                    return ty__err(err, TY_EIO, "%s: zlib reset failed", s->path);
+                s->zend = 0;
+            }
+            s->z.next_in = s->ib + s->ipos;
+            s->z.avail_in = (uInt)avail;
+            s->z.next_out = (Bytef *)out;
+            s->z.avail_out = (uInt)(cap > (1u << 30) ? (1u << 30) : cap);
+            uInt before_out = s->z.avail_out;
+            int zr = inflate(&s->z, Z_NO_FLUSH);
+            s->ipos += avail - s->z.avail_in;
+            *got = before_out - s->z.avail_out;
+            if (zr == Z_STREAM_END) {
+                s->zend = 1;
+            } else if (zr != Z_OK && zr != Z_BUF_ERROR) {
+                uint64_t at = s->consumed - (s->ilen - s->ipos);
+                return ty__err(err, TY_EIO, "%s: corrupt gzip data near byte %llu (%s)",
+                               s->path, (unsigned long long)at,
+                               s->z.msg ? s->z.msg : "zlib error");
+            }
+        } else {
+            if (!avail) {
+                if (s->zret != 0)
+                    return ty__err(err, TY_EIO,
+                                   "%s: truncated zstd data (ends inside a frame at byte %llu)",
+                                   s->path, (unsigned long long)s->consumed);
+                return TY_OK;
+            }
+            ZSTD_inBuffer in = {s->ib + s->ipos, avail, 0};
+            ZSTD_outBuffer ob = {out, cap, 0};
+            size_t zr = ZSTD_decompressStream(s->zd, &ob, &in);
+            s->ipos += in.pos;
+            *got = ob.pos;
+            if (ZSTD_isError(zr)) {
+                uint64_t at = s->consumed - (s->ilen - s->ipos);
+                return ty__err(err, TY_EIO, "%s: corrupt zstd data near byte %llu (%s)", s->path,
+                               (unsigned long long)at, ZSTD_getErrorName(zr));
+            }
+            s->zret = zr;
+        }
+    }
+    return TY_OK;
+}
+
+/* ---- line buffer over a stream ---------------------------------------------------------- */
+
+typedef struct {
+    char *a;
+    size_t beg, end, cap; /* unread data is a[beg, end) */
+    int eof;
+} lbuf_t;
+
+/* Read more of the stream into the buffer (growing it; unread data may move to the front).
+ * Sets b->eof at the end of the stream. */
+static int lb_more(lbuf_t *b, stream_t *s, char *err)
+{
+    if (b->beg > 0 && b->end - b->beg < b->cap / 2) {
+        memmove(b->a, b->a + b->beg, b->end - b->beg);
+        b->end -= b->beg;
+        b->beg = 0;
+    }
+    if (b->cap - b->end < IBUF_SIZE) {
+        size_t nc = b->cap ? b->cap * 2 : 4 * IBUF_SIZE;
+        char *p = realloc(b->a, nc + 1);
+        if (!p)
+            return ty__err(err, TY_ENOMEM, "%s: out of memory", s->path);
+        b->a = p;
+        b->cap = nc;
+    }
+    size_t got;
+    int rc = st_read(s, b->a + b->end, b->cap - b->end, &got, err);
+    if (rc)
+        return rc;
+    if (!got)
+        b->eof = 1;
+    b->end += got;
+    return TY_OK;
+}
+
+/* Make the next line available without consuming it: *line, *len (without the '\n').
+ * Returns 1 with a line, 0 at end of stream, <0 on error. A line longer than max is
+ * TY_ETOOBIG (the caller then skips it with lb_skip_line). */
+static int lb_peek(lbuf_t *b, stream_t *s, size_t max, char **line, size_t *len, char *err)
+{
+    size_t scanned = 0;
+    for (;;) {
+        size_t left = b->end - b->beg - scanned;
+        char *nl = left ? memchr(b->a + b->beg + scanned, '\n', left) : NULL;
+        if (nl) {
+            *line = b->a + b->beg;
+            *len = (size_t)(nl - *line);
+            return 1;
+        }
+        scanned = b->end - b->beg;
+        if (b->eof) {
+            if (b->end == b->beg)
+                return 0;
+            *line = b->a + b->beg;
+            *len = b->end - b->beg;
+            return 1;
+        }
+        if (b->end - b->beg > max)
+            return TY_ETOOBIG;
+        int rc = lb_more(b, s, err);
+        if (rc)
+            return rc;
+    }
+}
+
+/* Consume the line returned by lb_peek (len bytes plus its '\n', if any). */
+static void lb_consume(lbuf_t *b, size_t len)
+{
+    b->beg += len;
+    if (b->beg < b->end && b->a[b->beg] == '\n')
+        b->beg++;
+}
+
+/* Discard input up to and including the next '\n' (after a too-long line). */
+static int lb_skip_line(lbuf_t *b, stream_t *s, char *err)
+{
+    for (;;) {
+        char *nl = memchr(b->a + b->beg, '\n', b->end - b->beg);
+        if (nl) {
+            b->beg = (size_t)(nl - b->a) + 1;
+            return TY_OK;
+        }
+        b->beg = b->end = 0;
+        if (b->eof)
+            return TY_OK;
+        size_t got;
+        int rc = st_read(s, b->a, b->cap, &got, err);
+        if (rc)
+            return rc;
+        if (!got)
+            b->eof = 1;
+        b->end = got;
+    }
+}
+
+/* ---- reader ------------------------------------------------------------------------------ */
+
+typedef struct {
+    char *path; /* to open */
+    char *name; /* document name for whole-file documents */
+    int fmt;    /* FMT_* */
+    int is_stdin;
+} item_t;
+
+struct ty_reader {
+    ty_reader_opts_t o;
+    TY_VEC(item_t) items;
+    size_t next;        /* next item to open */
+    int stdin_queued;
+    uint64_t total;     /* sum of regular file sizes */
+    uint64_t done;      /* raw bytes of finished files */
+    /* current file */
+    int open;
+    item_t *cur;
+    int fmt;
+    stream_t st;
+    lbuf_t lb;
+    uint64_t line;
+    /* current record */
+    ty_jsonl_t js;      /* the parsed JSONL object and its name */
+    char *text;         /* whole-file text, owned */
+    char err[TY_ERRMSG_SIZE];
+};
+
+void ty_reader_opts_init(ty_reader_opts_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->text_field = "text";
+    o->id_field = "id";
+    o->stdin_format = TY_STDIN_AUTO;
+    o->max_doc_bytes = (size_t)64 << 20;
+}
+
+ty_reader_t *ty_reader_new(const ty_reader_opts_t *o)
+{
+    ty_reader_t *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    if (o)
+        r->o = *o;
+    else
+        ty_reader_opts_init(&r->o);
+    if (!r->o.text_field)
+        r->o.text_field = "text";
+    if (!r->o.id_field)
+        r->o.id_field = "id";
+    if (!r->o.max_doc_bytes)
+        r->o.max_doc_bytes = (size_t)64 << 20;
+    r->st.fd = -1;
+    return r;
+}
+
+static void close_current(ty_reader_t *r)
+{
+    if (!r->open)
+        return;
+    r->done += r->st.consumed;
+    st_close(&r->st);
+    free(r->lb.a);
+    memset(&r->lb, 0, sizeof(r->lb));
+    r->open = 0;
+}
+
+static void drop_record(ty_reader_t *r)
+{
+    if (r->js.j)
+        json_decref(r->js.j);
+    r->js.j = NULL;
+    free(r->text);
+    r->text = NULL;
+}
+
+void ty_reader_free(ty_reader_t *r)
+{
+    if (!r)
+        return;
+    drop_record(r);
+    close_current(r);
+    for (size_t i = 0; i < r->items.n; i++) {
+        free(r->items.a[i].path);
+        free(r->items.a[i].name);
+    }
+    free(r->items.a);
+    ty__jsonl_free(&r->js);
+    free(r);
+}
+
+const char *ty_reader_errmsg(const ty_reader_t *r) { return r ? r->err : "no reader"; }
+
+uint64_t ty_reader_pos(const ty_reader_t *r)
+{
+    return r->done + (r->open ? r->st.consumed : 0);
+}
+
+uint64_t ty_reader_size(const ty_reader_t *r) { return r->stdin_queued ? 0 : r->total; }
+
+static int ends_with(const char *s, size_t n, const char *suf)
+{
+    size_t l = strlen(suf);
+    return n >= l && memcmp(s + n - l, suf, l) == 0;
+}
+
+/* length of the name without a trailing .gz / .zst */
+static size_t strip_z(const char *s)
+{
+    size_t n = strlen(s);
+    if (ends_with(s, n, ".gz"))
+        return n - 3;
+    if (ends_with(s, n, ".zst"))
+        return n - 4;
+    return n;
+}
+
+static int fmt_of(const char *path)
+{
+    size_t n = strip_z(path);
+    return ends_with(path, n, ".jsonl") || ends_with(path, n, ".ndjson") ? FMT_JSONL : FMT_TEXT;
+}
+
+static int wanted_in_dir(const char *name)
+{
+    size_t n = strip_z(name);
+    return ends_with(name, n, ".txt") || ends_with(name, n, ".md");
+}
+
+static int push_item(ty_reader_t *r, const char *path, const char *name, int fmt, int is_stdin)
+{
+    item_t it = {strdup(path), strdup(name), fmt, is_stdin};
+    if (!it.path || !it.name || ty_vec_push(r->items, it)) {
+        free(it.path);
+        free(it.name);
+        return ty__err(r->err, TY_ENOMEM, "out of memory");
+    }
+    return TY_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* List dir (full path) recursively; rel is the name prefix relative to the top directory
+ * ("" at the top). */
+static int add_dir(ty_reader_t *r, const char *dir, const char *rel, int depth)
+{
+    if (depth > 64)
+        return ty__err(r->err, TY_EIO, "%s: directories nested more than 64 deep", dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return ty__err(r->err, TY_EIO, "%s: %s", dir, strerror(errno));
+    TY_VEC(char *) names = {0};
+    int rc = TY_OK;
+    struct dirent *e;
+    errno = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *s = strdup(e->d_name);
+        if (!s || ty_vec_push(names, s)) {
+            free(s);
+            rc = ty__err(r->err, TY_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    if (!rc && errno)
+        rc = ty__err(r->err, TY_EIO, "%s: %s", dir, strerror(errno));
+    closedir(d);
+    if (names.n)
+        qsort(names.a, names.n, sizeof(char *), cmp_str);
+    size_t dl = strlen(dir);
+    int slash = dl > 0 && dir[dl - 1] == '/';
+    for (size_t i = 0; i < names.n && !rc; i++) {
+        size_t nl = strlen(names.a[i]), rl = strlen(rel);
+        char *full = malloc(dl + nl + 2), *rn = malloc(rl + nl + 2);
+        if (!full || !rn) {
+            free(full);
+            free(rn);
+            rc = ty__err(r->err, TY_ENOMEM, "out of memory");
+            break;
+        }
+        snprintf(full, dl + nl + 2, "%s%s%s", dir, slash ? "" : "/", names.a[i]);
+        snprintf(rn, rl + nl + 2, "%s%s%s", rel, rl ? "/" : "", names.a[i]);
+        struct stat st, lst;
+        if (stat(full, &st) != 0) {
+            /* a dangling symlink or a file that vanished: not a document we were asked for */
+            if (lstat(full, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+                free(full);
+                free(rn);
+                continue;
+            }
+            rc = ty__err(r->err, TY_EIO, "%s: %s", full, strerror(errno));
+        } else if (S_ISDIR(st.st_mode)) {
+            if (lstat(full, &lst) == 0 && !S_ISLNK(lst.st_mode))
+                rc = add_dir(r, full, rn, depth + 1);
+        } else if (S_ISREG(st.st_mode) && wanted_in_dir(names.a[i])) {
+            rc = push_item(r, full, rn, FMT_TEXT, 0);
+            r->total += (uint64_t)st.st_size;
+        }
+        free(full);
+        free(rn);
+    }
+    for (size_t i = 0; i < names.n; i++)
+        free(names.a[i]);
+    free(names.a);
+    return rc;
+}
+
+int ty_reader_add(ty_reader_t *r, const char *path)
+{
+    if (!r || !path || !*path)
+        return TY_EINVAL;
+    r->err[0] = 0;
+    if (strcmp(path, "-") == 0) {
+        if (r->stdin_queued)
+            return ty__err(r->err, TY_EINVAL, "-: standard input given twice");
+        r->stdin_queued = 1;
+        return push_item(r, "-", "-", -1, 1);
+    }
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return ty__err(r->err, TY_EIO, "%s: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return add_dir(r, path, "", 0);
+    if (S_ISREG(st.st_mode))
+        r->total += (uint64_t)st.st_size;
+    return push_item(r, path, path, fmt_of(path), 0);
+}
+
+static int set_name(ty_jsonl_t *st, char *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int set_name(ty_jsonl_t *st, char *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(st->name, st->cap, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return ty__err(err, TY_EINVAL, "bad name");
+    if ((size_t)n >= st->cap) {
+        char *p = realloc(st->name, (size_t)n + 64);
+        if (!p)
+            return ty__err(err, TY_ENOMEM, "out of memory");
+        st->name = p;
+        st->cap = (size_t)n + 64;
+        va_start(ap, fmt);
+        vsnprintf(st->name, st->cap, fmt, ap);
+        va_end(ap);
+    }
+    return TY_OK;
+}
+
+void ty__jsonl_free(ty_jsonl_t *st)
+{
+    if (st->j)
+        json_decref(st->j);
+    st->j = NULL;
+    free(st->name);
+    st->name = NULL;
+    st->cap = 0;
+}
+
+/* Read the rest of the current stream as one document (what the line buffer holds first). */
+static int read_whole(ty_reader_t *r, ty_record_t *rec)
+{
+    size_t have = r->lb.end - r->lb.beg;
+    size_t cap = have + IBUF_SIZE, len = have;
+    char *buf = malloc(cap + 1);
+    if (!buf)
+        return ty__err(r->err, TY_ENOMEM, "%s: out of memory", r->cur->path);
+    if (have)
+        memcpy(buf, r->lb.a + r->lb.beg, have);
+    int rc = TY_OK;
+    for (;;) {
+        if (len > r->o.max_doc_bytes) {
+            rc = ty__err(r->err, TY_ETOOBIG,
+                         "%s: more than the limit of %zu bytes for one document", r->cur->path,
+                         r->o.max_doc_bytes);
+            break;
+        }
+        if (cap - len < IBUF_SIZE) {
+            char *p = realloc(buf, cap * 2 + 1);
+            if (!p) {
+                rc = ty__err(r->err, TY_ENOMEM, "%s: out of memory", r->cur->path);
+                break;
+            }
+            buf = p;
+            cap *= 2;
+        }
+        size_t got;
+        rc = st_read(&r->st, buf + len, cap - len, &got, r->err);
+        if (rc || !got)
+            break;
+        len += got;
+    }
+    if (!rc && len > r->o.max_doc_bytes)
+        rc = ty__err(r->err, TY_ETOOBIG, "%s: more than the limit of %zu bytes for one document",
+                     r->cur->path, r->o.max_doc_bytes);
+    if (rc) {
+        free(buf);
+        return rc;
+    }
+    buf[len] = 0;
+    r->text = buf;
+    rec->name = r->cur->name;
+    rec->text = buf;
+    rec->len = len;
+    rec->origin = r->cur->path;
+    rec->line = 0;
+    return 1;
+}
+
+int ty__jsonl_parse(ty_jsonl_t *st, const ty_reader_opts_t *o, const char *path,
+                    uint64_t ln, const char *line, size_t len, ty_record_t *rec, char *err)
+{
+    unsigned long long L = (unsigned long long)ln;
+    if (st->j)
+        json_decref(st->j);
+    st->j = NULL;
+    if (ln == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
+        line += 3; /* a byte order mark before the first object */
+        len -= 3;
+    }
+    json_error_t je;
+    json_t *j = json_loadb(line, len, 0, &je);
+    if (!j)
+        return ty__err(err, TY_ECORRUPT, "%s:%llu:%d: not valid JSON: %s", path, L, je.column,
+                       je.text);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return ty__err(err, TY_ECORRUPT, "%s:%llu: not a JSON object", path, L);
+    }
+    json_t *t = json_object_get(j, o->text_field);
+    if (!t || !json_is_string(t)) {
+        json_decref(j);
+        return ty__err(err, TY_ECORRUPT, "%s:%llu: no string member \"%s\"%s", path, L,
+                       o->text_field,
+                       t ? " (it is not a string)" : " (use --text-field to name another)");
+    }
+    size_t tl = json_string_length(t);
+    if (tl > o->max_doc_bytes) {
+        json_decref(j);
+        return ty__err(err, TY_ETOOBIG,
+                       "%s:%llu: text of %zu bytes, more than the limit of %zu bytes", path, L, tl,
+                       o->max_doc_bytes);
+    }
+    json_t *id = json_object_get(j, o->id_field);
+    int rc;
+    if (!id || json_is_null(id)) {
+        rc = set_name(st, err, "%s:%llu", path, L);
+    } else if (json_is_string(id)) {
+        const char *s = json_string_value(id);
+        size_t sl = json_string_length(id);
+        if (memchr(s, 0, sl)) {
+            json_decref(j);
+            return ty__err(err, TY_ECORRUPT, "%s:%llu: member \"%s\" holds a NUL character",
+                           path, L, o->id_field);
+        }
+        rc = set_name(st, err, "%s", s);
+    } else if (json_is_integer(id)) {
+        rc = set_name(st, err, "%lld", (long long)json_integer_value(id));
+    } else {
+        json_decref(j);
+        return ty__err(err, TY_ECORRUPT, "%s:%llu: member \"%s\" is not a string or integer",
+                       path, L, o->id_field);
+    }
+    if (rc) {
+        json_decref(j);
+        return rc;
+    }
+    st->j = j;
+    rec->name = st->name;
+    rec->text = json_string_value(t);
+    rec->len = tl;
+    rec->origin = path;
+    rec->line = ln;
+    return 1;
+}
+
+static int is_blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+            return 0;
+    return 1;
+}
+
+/* Line limit for JSONL: JSON escapes can take six bytes for one three-byte character. */
+static size_t line_max(const ty_reader_t *r)
+{
+    size_t m = r->o.max_doc_bytes;
+    return m > SIZE_MAX / 4 ? SIZE_MAX / 2 : m * 2 + (1 << 20);
+}
+
+/* Next JSONL record of the open file: 1, 0 at its end, or an error. raw: hand the line
+ * out unparsed. */
+static int next_jsonl(ty_reader_t *r, ty_record_t *rec, int raw)
+{
+    for (;;) {
+        char *line = NULL;
+        size_t len = 0;
+        int rc = lb_peek(&r->lb, &r->st, line_max(r), &line, &len, r->err);
+        if (rc == 0)
+            return 0;
+        r->line++;
+        if (rc == TY_ETOOBIG) {
+            int e = lb_skip_line(&r->lb, &r->st, r->err);
+            if (e)
+                return e;
+            return ty__err(r->err, TY_ETOOBIG, "%s:%llu: line longer than %zu bytes",
+                           r->cur->path, (unsigned long long)r->line, line_max(r));
+        }
+        if (rc < 0)
+            return rc;
+        lb_consume(&r->lb, len);
+        if (len && line[len - 1] == '\r')
+            len--;
+        if (is_blank(line, len))
+            continue;
+        if (raw) {
+            /* valid until the next call: the line buffer only moves when it reads more */
+            rec->name = NULL;
+            rec->text = line;
+            rec->len = len;
+            rec->origin = r->cur->path;
+            rec->line = r->line;
+            return 1;
+        }
+        return ty__jsonl_parse(&r->js, &r->o, r->cur->path, r->line, line, len, rec, r->err);
+    }
+}
+
+/* Standard input in auto mode: JSONL if the first non-blank line is a JSON object with a
+ * string text field. Nothing is consumed: the bytes stay in the line buffer either way. */
+static int sniff_stdin(ty_reader_t *r, int *fmt)
+{
+    lbuf_t *b = &r->lb;
+    *fmt = FMT_TEXT;
+    for (;;) {
+        size_t i = b->beg;
+        while (i < b->end && (b->a[i] == ' ' || b->a[i] == '\t' || b->a[i] == '\r' ||
+                              b->a[i] == '\n'))
+            i++;
+        if (i + 3 <= b->end && memcmp(b->a + i, "\xEF\xBB\xBF", 3) == 0)
+            i += 3;
+        if (i < b->end && b->a[i] != '{' && b->a[i] != '\xEF')
+            return TY_OK; /* text */
+        char *nl = i < b->end ? memchr(b->a + i, '\n', b->end - i) : NULL;
+        if (nl || (b->eof && i < b->end)) {
+            size_t e = nl ? (size_t)(nl - b->a) : b->end;
+            json_error_t je;
+            json_t *j = json_loadb(b->a + i, e - i, 0, &je);
+            if (j && json_is_object(j) && json_is_string(json_object_get(j, r->o.text_field)))
+                *fmt = FMT_JSONL;
+            if (j)
+                json_decref(j);
+            return TY_OK;
+        }
+        if (b->eof || b->end - b->beg > line_max(r))
+            return TY_OK;
+        int rc = lb_more(b, &r->st, r->err);
+        if (rc)
+            return rc;
+    }
+}
+
+const ty_reader_opts_t *ty__reader_opts(const ty_reader_t *r) { return &r->o; }
+
+static int reader_next(ty_reader_t *r, ty_record_t *rec, int want_raw, int *raw)
+{
+    if (!r || !rec)
+        return TY_EINVAL;
+    *raw = 0;
+    drop_record(r);
+    r->err[0] = 0;
+    for (;;) {
+        if (!r->open) {
+            if (r->next >= r->items.n)
+                return 0;
+            r->cur = &r->items.a[r->next++];
+            int rc = st_open(&r->st, r->cur->path, r->err);
+            if (rc)
+                return rc;
+            r->open = 1;
+            r->line = 0;
+            r->fmt = r->cur->fmt;
+            if (r->cur->is_stdin) {
+                if (r->o.stdin_format == TY_STDIN_JSONL)
+                    r->fmt = FMT_JSONL;
+                else if (r->o.stdin_format == TY_STDIN_TEXT)
+                    r->fmt = FMT_TEXT;
+                else if ((rc = sniff_stdin(r, &r->fmt)) != TY_OK) {
+                    close_current(r);
+                    return rc;
+                }
+            }
+        }
+        if (r->fmt == FMT_TEXT) {
+            int rc = read_whole(r, rec);
+            close_current(r);
+            return rc;
+        }
+        int rc = next_jsonl(r, rec, want_raw);
+        if (rc == 1 && want_raw)
+            *raw = 1;
+        if (rc == 0) {
+            close_current(r);
+            continue;
+        }
+        if (rc < 0 && rc != TY_ECORRUPT && rc != TY_ETOOBIG)
+            close_current(r); /* a read error: the rest of this file is lost */
+        return rc;
+    }
+}
+
+int ty_reader_next(ty_reader_t *r, ty_record_t *rec)
+{
+    int raw;
+    return reader_next(r, rec, 0, &raw);
+}
+
+int ty__reader_next_raw(ty_reader_t *r, ty_record_t *rec, int *raw)
+{
+    return reader_next(r, rec, 1, raw);
+}

@@ -1,0 +1,762 @@
+/*
+ * test_index.c — the corpus index (index.c, index_add.c, search.c): build, reopen, stats,
+ * stored texts, add in transactions with merging, duplicates, compaction, determinism
+ * across thread counts, bad records, every kind of bad INDEX file (missing, foreign,
+ * truncated, another format or parameters), and queries on real dev-set pairs — also from
+ * several threads at once.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "index.h"
+#include "tongyuan.h"
+
+static char tmpdir[256];
+
+static const char *path_of(const char *name)
+{
+    static char buf[64][512]; /* enough that no test reuses a slot it still holds */
+    static int slot;
+    char *p = buf[slot++ % 64];
+    snprintf(p, sizeof buf[0], "%s/%s", tmpdir, name);
+    return p;
+}
+
+static const char *const SOURCES[] = {"src-00387.txt", "src-00393.txt", "src-00255.txt",
+                                      "src-00085.txt", "src-00109.txt", "src-00456.txt",
+                                      "src-00596.txt", "src-00001.txt", "hay-00031.txt",
+                                      "hay-00207.txt"};
+#define NSRC (sizeof SOURCES / sizeof SOURCES[0])
+
+typedef struct {
+    int progress, skipped, commits, dups;
+    int stop_on_skip;
+    char last_msg[512];
+} events_t;
+
+static int on_event(void *user, int ev, const char *msg, const ty_index_progress_t *p)
+{
+    events_t *e = user;
+    (void)p;
+    if (ev == TY_EVENT_PROGRESS)
+        e->progress++;
+    else if (ev == TY_EVENT_COMMIT)
+        e->commits++;
+    else if (ev == TY_EVENT_DUPLICATE)
+        e->dups++;
+    else
+        e->skipped++;
+    if (ev != TY_EVENT_PROGRESS && ev != TY_EVENT_COMMIT)
+        snprintf(e->last_msg, sizeof e->last_msg, "%s", msg);
+    return ev == TY_EVENT_SKIPPED && e->stop_on_skip;
+}
+
+/* Add the paths (from..to of SOURCES, or the given list) to an open index. */
+static int add_paths(ty_index_t *ix, const char *const *paths, size_t n, int threads,
+                     uint64_t commit, events_t *ev)
+{
+    ty_reader_t *r = ty_reader_new(NULL);
+    for (size_t i = 0; i < n; i++)
+        CHECKF(ty_reader_add(r, paths[i]) == TY_OK, "add %s: %s", paths[i], ty_reader_errmsg(r));
+    ty_opts_t o;
+    ty_opts_init(&o);
+    ty_index_add_opts_t ao;
+    ty_index_add_opts_init(&ao);
+    ao.threads = threads;
+    ao.commit_docs = commit;
+    ao.event = on_event;
+    ao.user = ev;
+    int rc = ty_index_add_docs(ix, r, &o, &ao);
+    ty_reader_free(r);
+    return rc;
+}
+
+static const char **src_paths(size_t from, size_t to)
+{
+    static const char *p[NSRC];
+    static char buf[NSRC][512];
+    for (size_t i = from; i < to; i++) {
+        snprintf(buf[i - from], sizeof buf[0], "%s", ck_data(SOURCES[i]));
+        p[i - from] = buf[i - from];
+    }
+    return p;
+}
+
+/* Build path from SOURCES[0..n) with the given threads. */
+static int build(const char *path, size_t n, int threads)
+{
+    ty_index_t *ix = ty_index_new();
+    int rc = ty_index_open(ix, path, TY_INDEX_CREATE, NULL);
+    CHECKF(rc == TY_OK, "create %s: %s", path, ty_index_errmsg(ix));
+    events_t ev;
+    memset(&ev, 0, sizeof ev);
+    if (!rc)
+        rc = add_paths(ix, src_paths(0, n), n, threads, 0, &ev);
+    CHECKF(rc == TY_OK, "add: %s", ty_index_errmsg(ix));
+    if (!rc)
+        rc = ty_index_finish(ix);
+    CHECKF(rc == TY_OK, "finish: %s", ty_index_errmsg(ix));
+    ty_index_free(ix);
+    return rc;
+}
+
+static ty_index_t *open_ix(const char *path, int mode)
+{
+    ty_index_t *ix = ty_index_new();
+    int rc = ty_index_open(ix, path, mode, NULL);
+    CHECKF(rc == TY_OK, "open %s: %s", path, ty_index_errmsg(ix));
+    if (rc) {
+        ty_index_free(ix);
+        return NULL;
+    }
+    return ix;
+}
+
+/* Names of the sources q reuses according to ix, best first, "a,b," */
+static void sources_of(ty_index_t *ix, const char *file, char *out, size_t size)
+{
+    ty_opts_t o;
+    ty_opts_init(&o);
+    ty_searcher_t *s = ty_searcher_new(ix, &o, NULL);
+    ty_doc_t *q = ty_doc_new();
+    out[0] = 0;
+    CHECK(s && q);
+    CHECKF(ty_doc_load_file(q, ck_data(file), &o) == TY_OK, "%s", ty_doc_errmsg(q));
+    const ty_source_t *src;
+    size_t n, off = 0;
+    int rc = ty_searcher_check(s, q, &src, &n);
+    CHECKF(rc == TY_OK, "check: %s", ty_searcher_errmsg(s));
+    for (size_t i = 0; rc == TY_OK && i < n && off < size; i++) {
+        const char *nm = strrchr(ty_doc_name(src[i].doc), '/');
+        off += (size_t)snprintf(out + off, size - off, "%s,",
+                                nm ? nm + 1 : ty_doc_name(src[i].doc));
+        CHECK(src[i].npassages > 0);
+        CHECK(src[i].covered > 0);
+        CHECK(src[i].shared >= 3);
+    }
+    ty_doc_free(q);
+    ty_searcher_free(s);
+}
+
+/* ---- build, reopen, stats, stored documents -------------------------------------------- */
+
+static void test_build_reopen_stats(void)
+{
+    const char *ip = path_of("a.idx");
+    CHECK_EQ_INT(build(ip, NSRC, 2), TY_OK);
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", ip, (long)getpid());
+    CHECK(access(tmp, F_OK) != 0); /* moved into place */
+    ty_index_t *ix = open_ix(ip, TY_INDEX_READ);
+    if (!ix)
+        return;
+    ty_index_stats_t st;
+    CHECK_EQ_INT(ty_index_stats(ix, &st), TY_OK);
+    CHECK_EQ_UINT(st.docs, NSRC);
+    CHECK_EQ_UINT(st.format, TY_INDEX_FORMAT);
+    CHECK_EQ_INT(st.k, 4);
+    CHECK_EQ_INT(st.w, 8);
+    CHECK_EQ_UINT(st.segments, 1);
+    CHECK(st.postings > 1000 && st.keys > 500 && st.keys <= st.postings);
+    CHECK(st.stored_bytes > 0 && st.stored_bytes < st.bytes);
+    CHECK(st.file_bytes >= st.map_bytes && st.map_bytes > 0);
+    CHECK_EQ_HEX(st.norm_fingerprint, ty__norm_fingerprint());
+    uint64_t bytes = 0, cps = 0;
+    ty_opts_t o;
+    ty_opts_init(&o);
+    ty_doc_t *d = ty_doc_new(), *f = ty_doc_new();
+    for (uint32_t i = 0; i < NSRC; i++) {
+        const char *p = ck_data(SOURCES[i]);
+        uint32_t id = 99;
+        CHECKF(ty_index_find(ix, p, &id) == TY_OK, "find %s: %s", p, ty_index_errmsg(ix));
+        CHECK_EQ_UINT(id, i); /* ids follow the input order */
+        CHECK_EQ_INT(ty_index_get_doc(ix, i, d, &o), TY_OK);
+        CHECK_EQ_INT(ty_doc_load_file(f, p, &o), TY_OK);
+        size_t l1, l2;
+        const char *t1 = ty_doc_text(d, &l1), *t2 = ty_doc_text(f, &l2);
+        CHECK_EQ_MEM(t1, l1, t2, l2);
+        CHECK_EQ_STR(ty_doc_name(d), p);
+        CHECK_EQ_UINT(ty_doc_ntokens(d), ty_doc_ntokens(f));
+        char name[512], file[512];
+        uint64_t line = 7;
+        CHECK_EQ_INT(ty_index_doc_info(ix, i, name, sizeof name, file, sizeof file, &line),
+                     TY_OK);
+        CHECK_EQ_STR(name, p);
+        CHECK_EQ_STR(file, p);
+        CHECK_EQ_UINT(line, 0);
+        bytes += l2;
+        cps += ty_doc_ncodepoints(f);
+    }
+    CHECK_EQ_UINT(st.bytes, bytes);
+    CHECK_EQ_UINT(st.codepoints, cps);
+    uint32_t id;
+    CHECK_EQ_INT(ty_index_find(ix, "no such name", &id), TY_ENOTFOUND);
+    CHECK_EQ_INT(ty_index_get_doc(ix, NSRC, d, &o), TY_ENOTFOUND);
+    CHECK_EQ_INT(ty_index_doc_info(ix, NSRC, NULL, 0, NULL, 0, NULL), TY_ENOTFOUND);
+    CHECK_EQ_INT(ty_index_verify(ix), TY_OK);
+    /* a read-only handle does not write */
+    ty_reader_t *r = ty_reader_new(NULL);
+    CHECK_EQ_INT(ty_index_add_docs(ix, r, &o, NULL), TY_EINVAL);
+    CHECK_EQ_INT(ty_index_compact(ix), TY_EINVAL);
+    ty_reader_free(r);
+    ty_doc_free(d);
+    ty_doc_free(f);
+    ty_index_free(ix);
+    ty_index_free(NULL);
+}
+
+/* ---- queries ----------------------------------------------------------------------------- */
+
+static void test_check_finds_the_sources(void)
+{
+    const char *ip = path_of("q.idx");
+    if (build(ip, NSRC, 1))
+        return;
+    ty_index_t *ix = open_ix(ip, TY_INDEX_READ);
+    if (!ix)
+        return;
+    char out[512];
+    sources_of(ix, "sus-00243.txt", out, sizeof out); /* spin10 */
+    CHECK_EQ_STR(out, "src-00387.txt,");
+    sources_of(ix, "sus-00068.txt", out, sizeof out); /* verbatim part */
+    CHECK_EQ_STR(out, "src-00393.txt,");
+    sources_of(ix, "sus-00180.txt", out, sizeof out); /* spin35 + Traditional */
+    CHECK_EQ_STR(out, "src-00255.txt,");
+    sources_of(ix, "sus-00097.txt", out, sizeof out); /* spin35 + shuffle */
+    CHECK_EQ_STR(out, "src-00085.txt,");
+    sources_of(ix, "sus-00017.txt", out, sizeof out); /* two passages, two sources */
+    CHECK(strcmp(out, "src-00109.txt,src-00456.txt,") == 0 ||
+          strcmp(out, "src-00456.txt,src-00109.txt,") == 0);
+    sources_of(ix, "sus-00158.txt", out, sizeof out); /* unrelated */
+    CHECK_EQ_STR(out, "");
+    sources_of(ix, "src-00596.s2t.txt", out, sizeof out); /* an indexed text, Traditional */
+    CHECK_EQ_STR(out, "src-00596.txt,");
+    /* the candidate step alone */
+    ty_opts_t o;
+    ty_opts_init(&o);
+    ty_searcher_t *s = ty_searcher_new(ix, &o, NULL);
+    ty_doc_t *q = ty_doc_new();
+    ty_doc_load_file(q, ck_data("sus-00243.txt"), &o);
+    uint32_t ids[4], sh[4];
+    size_t n = 0;
+    CHECK_EQ_INT(ty_searcher_candidates(s, q, ids, sh, 4, &n), TY_OK);
+    CHECK(n >= 1);
+    CHECK_EQ_UINT(ids[0], 0); /* src-00387 */
+    CHECK(sh[0] > 50);
+    CHECK_EQ_INT(ty_searcher_candidates(s, q, NULL, NULL, 0, &n), TY_OK);
+    CHECK_EQ_UINT(n, 0);
+    /* a query too short for one k-mer, and an empty one */
+    ty_doc_load_mem(q, "short", "一二", 6, &o);
+    const ty_source_t *src;
+    CHECK_EQ_INT(ty_searcher_check(s, q, &src, &n), TY_OK);
+    CHECK_EQ_UINT(n, 0);
+    ty_doc_load_mem(q, "empty", "", 0, &o);
+    CHECK_EQ_INT(ty_searcher_check(s, q, &src, &n), TY_OK);
+    CHECK_EQ_UINT(n, 0);
+    ty_doc_free(q);
+    ty_searcher_free(s);
+    ty_searcher_free(NULL);
+    ty_index_free(ix);
+}
+
+static void test_max_sources_and_ranking(void)
+{
+    const char *ip = path_of("r.idx");
+    if (build(ip, NSRC, 1))
+        return;
+    ty_index_t *ix = open_ix(ip, TY_INDEX_READ);
+    if (!ix)
+        return;
+    ty_opts_t o;
+    ty_opts_init(&o);
+    ty_query_opts_t qo;
+    ty_query_opts_init(&qo);
+    qo.max_sources = 1;
+    ty_searcher_t *s = ty_searcher_new(ix, &o, &qo);
+    ty_doc_t *q = ty_doc_new();
+    ty_doc_load_file(q, ck_data("sus-00017.txt"), &o);
+    const ty_source_t *src;
+    size_t n;
+    CHECK_EQ_INT(ty_searcher_check(s, q, &src, &n), TY_OK);
+    CHECK_EQ_UINT(n, 1);
+    ty_searcher_free(s);
+    qo.max_sources = 10;
+    s = ty_searcher_new(ix, &o, &qo);
+    CHECK_EQ_INT(ty_searcher_check(s, q, &src, &n), TY_OK);
+    CHECK_EQ_UINT(n, 2);
+    for (size_t i = 1; i < n; i++)
+        CHECK(src[i - 1].covered >= src[i].covered);
+    for (size_t i = 0; i < n; i++)
+        for (size_t p = 1; p < src[i].npassages; p++)
+            CHECK(src[i].passages[p - 1].sus_off <= src[i].passages[p].sus_off);
+    ty_doc_free(q);
+    ty_searcher_free(s);
+    ty_index_free(ix);
+}
+
+typedef struct {
+    ty_index_t *ix;
+    char out[6][256];
+} par_t;
+
+static void *par_main(void *arg)
+{
+    par_t *p = arg;
+    static const char *const Q[] = {"sus-00243.txt", "sus-00068.txt", "sus-00180.txt",
+                                    "sus-00097.txt", "sus-00017.txt", "sus-00158.txt"};
+    for (int round = 0; round < 3; round++)
+        for (int i = 0; i < 6; i++)
+            sources_of(p->ix, Q[i], p->out[i], sizeof p->out[i]);
+    return NULL;
+}
+
+static void test_searchers_in_threads(void)
+{
+    const char *ip = path_of("t.idx");
+    if (build(ip, NSRC, 1))
+        return;
+    ty_index_t *ix = open_ix(ip, TY_INDEX_READ);
+    if (!ix)
+        return;
+    par_t p[4];
+    pthread_t th[4];
+    for (int t = 0; t < 4; t++) {
+        p[t].ix = ix;
+        pthread_create(&th[t], NULL, par_main, &p[t]);
+    }
+    for (int t = 0; t < 4; t++)
+        pthread_join(th[t], NULL);
+    for (int t = 1; t < 4; t++)
+        for (int i = 0; i < 6; i++)
+            CHECK_EQ_STR(p[t].out[i], p[0].out[i]);
+    CHECK_EQ_STR(p[0].out[0], "src-00387.txt,");
+    ty_index_free(ix);
+}
+
+/* ---- adding, merging, compaction --------------------------------------------------------- */
+
+static void test_add_in_transactions(void)
+{
+    const char *ip = path_of("add.idx");
+    if (build(ip, 2, 1))
+        return;
+    ty_index_t *ix = open_ix(ip, TY_INDEX_WRITE);
+    if (!ix)
+        return;
+    events_t ev;
+    memset(&ev, 0, sizeof ev);
+    /* one document per transaction: eight segments are made and merged as they pile up */
+    CHECK_EQ_INT(add_paths(ix, src_paths(2, NSRC), NSRC - 2, 3, 1, &ev), TY_OK);
+    CHECK_EQ_INT(ev.commits, (int)NSRC - 2);
+    CHECK_EQ_INT(ev.skipped, 0);
+    ty_index_stats_t st;
+    CHECK_EQ_INT(ty_index_stats(ix, &st), TY_OK);
+    CHECK_EQ_UINT(st.docs, NSRC);
+    CHECK(st.segments >= 1 && st.segments < 4 + 1); /* tier merging keeps them few */
+    CHECK_EQ_INT(ty_index_verify(ix), TY_OK);
+    char out[512];
+    sources_of(ix, "sus-00017.txt", out, sizeof out);
+    CHECK(strstr(out, "src-00109.txt") && strstr(out, "src-00456.txt"));
+    /* the same again: every name is known, nothing is added */
+    memset(&ev, 0, sizeof ev);
+    CHECK_EQ_INT(add_paths(ix, src_paths(0, NSRC), NSRC, 2, 3, &ev), TY_OK);
+    CHECK_EQ_INT(ev.dups, (int)NSRC);
+    ty_index_stats_t st2;
+    ty_index_stats(ix, &st2);
+    CHECK_EQ_UINT(st2.docs, NSRC);
+    CHECK_EQ_UINT(st2.postings, st.postings);
+    /* compaction: one segment, the same postings and answers */
+    CHECK_EQ_INT(ty_index_compact(ix), TY_OK);
+    ty_index_stats(ix, &st2);
+    CHECK_EQ_UINT(st2.segments, 1);
+    CHECK_EQ_UINT(st2.postings, st.postings);
+    CHECK_EQ_UINT(st2.keys, st.keys - (st.keys - st2.keys)); /* keys merge across segments */
+    CHECK_EQ_INT(ty_index_verify(ix), TY_OK);
+    char out2[512];
+    sources_of(ix, "sus-00017.txt", out2, sizeof out2);
+    CHECK_EQ_STR(out2, out);
+    ty_index_free(ix);
+    /* an index built at once has the same documents and postings */
+    const char *ip2 = path_of("add2.idx");
+    if (build(ip2, NSRC, 2))
+        return;
+    ty_index_t *ix2 = open_ix(ip2, TY_INDEX_READ);
+    ty_index_stats_t st3;
+    ty_index_stats(ix2, &st3);
+    CHECK_EQ_UINT(st3.postings, st.postings);
+    CHECK_EQ_UINT(st3.keys, st2.keys);
+    CHECK_EQ_UINT(st3.codepoints, st.codepoints);
+    ty_index_free(ix2);
+}
+
+static void test_threads_do_not_change_the_index(void)
+{
+    const char *a = path_of("th1.idx"), *b = path_of("th4.idx");
+    if (build(a, NSRC, 1) || build(b, NSRC, 4))
+        return;
+    ty_index_t *x = open_ix(a, TY_INDEX_READ), *y = open_ix(b, TY_INDEX_READ);
+    if (!x || !y)
+        return;
+    ty_index_stats_t s1, s2;
+    ty_index_stats(x, &s1);
+    ty_index_stats(y, &s2);
+    CHECK_EQ_UINT(s1.postings, s2.postings);
+    CHECK_EQ_UINT(s1.keys, s2.keys);
+    CHECK_EQ_UINT(s1.stored_bytes, s2.stored_bytes);
+    for (uint32_t i = 0; i < NSRC; i++) {
+        char n1[512], n2[512];
+        ty_index_doc_info(x, i, n1, sizeof n1, NULL, 0, NULL);
+        ty_index_doc_info(y, i, n2, sizeof n2, NULL, 0, NULL);
+        CHECK_EQ_STR(n1, n2);
+    }
+    ty_index_free(x);
+    ty_index_free(y);
+}
+
+static void test_bad_records(void)
+{
+    const char *jl = path_of("bad.jsonl");
+    FILE *f = fopen(jl, "w");
+    fprintf(f, "{\"id\":\"a\",\"text\":\"第一篇文章的正文内容，足够长。\"}\n"
+               "{\"id\":\"b\",\"text\":\"未闭合\"\n"
+               "{\"id\":\"c\",\"text\":\"\xff\xfe 坏字节\"}\n"
+               "{\"id\":\"d\",\"text\":\"最后一篇文章的正文。\"}\n");
+    fclose(f);
+    const char *ip = path_of("bad.idx");
+    ty_index_t *ix = ty_index_new();
+    CHECK_EQ_INT(ty_index_open(ix, ip, TY_INDEX_CREATE, NULL), TY_OK);
+    events_t ev;
+    memset(&ev, 0, sizeof ev);
+    const char *p[1] = {jl};
+    CHECK_EQ_INT(add_paths(ix, p, 1, 2, 0, &ev), TY_OK);
+    CHECK_EQ_INT(ev.skipped, 2); /* line 2, and line 3: JSON with an invalid byte is not JSON */
+    CHECK_EQ_INT(ty_index_finish(ix), TY_OK);
+    ty_index_stats_t st;
+    ty_index_stats(ix, &st);
+    CHECK_EQ_UINT(st.docs, 2);
+    ty_index_free(ix);
+    /* stopping at the first bad record */
+    ix = ty_index_new();
+    ty_index_open(ix, path_of("bad2.idx"), TY_INDEX_CREATE, NULL);
+    memset(&ev, 0, sizeof ev);
+    ev.stop_on_skip = 1;
+    CHECK_EQ_INT(add_paths(ix, p, 1, 1, 0, &ev), TY_EINVAL);
+    char want[600];
+    snprintf(want, sizeof want, "%s:2", jl);
+    CHECK_CONTAINS(ev.last_msg, want);
+    CHECK_CONTAINS(ty_index_errmsg(ix), "stopped after 1 documents");
+    ty_index_free(ix); /* not finished: nothing left behind */
+    CHECK(access(path_of("bad2.idx"), F_OK) != 0);
+    /* strict UTF-8: the line with bad bytes inside a valid JSON string (\u escapes) */
+    f = fopen(jl, "w");
+    fprintf(f, "{\"id\":\"x\",\"text\":\"ok 文本\"}\n{\"id\":\"y\",\"text\":\"\\u0001\\ud800\"}\n");
+    fclose(f);
+    ix = ty_index_new();
+    ty_index_open(ix, path_of("bad3.idx"), TY_INDEX_CREATE, NULL);
+    memset(&ev, 0, sizeof ev);
+    CHECK_EQ_INT(add_paths(ix, p, 1, 1, 0, &ev), TY_OK);
+    CHECK_EQ_INT(ev.skipped, 1);
+    CHECK_CONTAINS(ev.last_msg, ":2");
+    ty_index_free(ix);
+}
+
+static void test_abandoned_build_leaves_nothing(void)
+{
+    mkdir(path_of("ab"), 0755);
+    const char *ip = path_of("ab/x.idx");
+    ty_index_t *ix = ty_index_new();
+    CHECK_EQ_INT(ty_index_open(ix, ip, TY_INDEX_CREATE, NULL), TY_OK);
+    events_t ev;
+    memset(&ev, 0, sizeof ev);
+    CHECK_EQ_INT(add_paths(ix, src_paths(0, 3), 3, 2, 0, &ev), TY_OK);
+    ty_index_free(ix);
+    CHECK(access(ip, F_OK) != 0);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s')\"", path_of("ab"));
+    CHECKF(system(cmd) == 0, "files left in %s", path_of("ab"));
+}
+
+static void test_empty_and_tiny_documents(void)
+{
+    const char *jl = path_of("tiny.jsonl");
+    FILE *f = fopen(jl, "w");
+    fprintf(f, "{\"id\":\"empty\",\"text\":\"\"}\n{\"id\":\"two\",\"text\":\"一二\"}\n"
+               "{\"id\":\"punct\",\"text\":\"。，！\"}\n");
+    fclose(f);
+    ty_index_t *ix = ty_index_new();
+    const char *ip = path_of("tiny.idx");
+    ty_index_open(ix, ip, TY_INDEX_CREATE, NULL);
+    events_t ev;
+    memset(&ev, 0, sizeof ev);
+    const char *p[1] = {jl};
+    CHECK_EQ_INT(add_paths(ix, p, 1, 1, 0, &ev), TY_OK);
+    CHECK_EQ_INT(ty_index_finish(ix), TY_OK);
+    ty_index_stats_t st;
+    ty_index_stats(ix, &st);
+    CHECK_EQ_UINT(st.docs, 3);
+    CHECK_EQ_UINT(st.postings, 0);
+    CHECK_EQ_UINT(st.segments, 0);
+    CHECK_EQ_INT(ty_index_verify(ix), TY_OK);
+    char out[256];
+    sources_of(ix, "sus-00243.txt", out, sizeof out);
+    CHECK_EQ_STR(out, "");
+    ty_opts_t o;
+    ty_opts_init(&o);
+    ty_doc_t *d = ty_doc_new();
+    CHECK_EQ_INT(ty_index_get_doc(ix, 0, d, &o), TY_OK);
+    CHECK_EQ_STR(ty_doc_name(d), "empty");
+    CHECK_EQ_UINT(ty_doc_ncodepoints(d), 0);
+    char file[512];
+    uint64_t line = 0;
+    ty_index_doc_info(ix, 2, NULL, 0, file, sizeof file, &line);
+    CHECK_EQ_STR(file, jl);
+    CHECK_EQ_UINT(line, 3);
+    ty_doc_free(d);
+    ty_index_free(ix);
+}
+
+/* ---- bad INDEX files ----------------------------------------------------------------------- */
+
+static int open_rc(const char *path, int mode, const ty_index_opts_t *io, char *msg, size_t n)
+{
+    ty_index_t *ix = ty_index_new();
+    int rc = ty_index_open(ix, path, mode, io);
+    snprintf(msg, n, "%s", ty_index_errmsg(ix));
+    ty_index_free(ix);
+    return rc;
+}
+
+static void copy_file(const char *from, const char *to, long keep)
+{
+    size_t n;
+    char *b = ck_slurp(from, &n);
+    if (!b)
+        return;
+    FILE *f = fopen(to, "wb");
+    fwrite(b, 1, keep >= 0 && (size_t)keep < n ? (size_t)keep : n, f);
+    fclose(f);
+    free(b);
+}
+
+/* Rewrite the header of the index at path with h (LMDB opened directly). */
+static void forge_header(const char *path, const index_header_t *h)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi meta;
+    mdb_env_create(&env);
+    mdb_env_set_maxdbs(env, 16);
+    CHECK_EQ_INT(mdb_env_open(env, path, MDB_NOSUBDIR, 0644), 0);
+    mdb_txn_begin(env, NULL, 0, &txn);
+    CHECK_EQ_INT(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+    uint8_t b[TY_HEADER_SIZE];
+    ty__header_encode(h, b);
+    MDB_val k = {6, "header"}, v = {sizeof b, b};
+    CHECK_EQ_INT(mdb_put(txn, meta, &k, &v, 0), 0);
+    CHECK_EQ_INT(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+}
+
+static void test_bad_index_files(void)
+{
+    const char *good = path_of("good.idx");
+    if (build(good, 3, 1))
+        return;
+    char msg[TY_ERRMSG_SIZE];
+    CHECK_EQ_INT(open_rc(path_of("missing.idx"), TY_INDEX_READ, NULL, msg, sizeof msg),
+                 TY_ENOTFOUND);
+    CHECK_CONTAINS(msg, "missing.idx");
+    CHECK_EQ_INT(open_rc(tmpdir, TY_INDEX_READ, NULL, msg, sizeof msg), TY_ECORRUPT);
+    CHECK_CONTAINS(msg, "is a directory");
+    /* foreign files: text, empty, random bytes — also opened for writing, which must not
+     * turn them into an index */
+    const char *txt = ck_data("src-00387.txt");
+    const char *foreign = path_of("foreign.idx");
+    copy_file(txt, foreign, -1);
+    size_t n0, n1;
+    char *before = ck_slurp(foreign, &n0);
+    for (int mode = TY_INDEX_READ; mode <= TY_INDEX_WRITE; mode++) {
+        CHECK_EQ_INT(open_rc(foreign, mode, NULL, msg, sizeof msg), TY_ECORRUPT);
+        CHECK_CONTAINS(msg, "foreign.idx: not a tongyuan index");
+    }
+    char *after = ck_slurp(foreign, &n1);
+    CHECK_EQ_MEM(after, n1, before, n0);
+    free(before);
+    free(after);
+    const char *empty = path_of("empty.idx");
+    fclose(fopen(empty, "w"));
+    CHECK_EQ_INT(open_rc(empty, TY_INDEX_WRITE, NULL, msg, sizeof msg), TY_ECORRUPT);
+    CHECK_CONTAINS(msg, "empty file");
+    struct stat st;
+    stat(empty, &st);
+    CHECK_EQ_INT(st.st_size, 0);
+    /* truncated copies: at a page boundary and in the middle of one */
+    size_t full;
+    char *g = ck_slurp(good, &full);
+    free(g);
+    const long cuts[] = {4096, 8192, (long)full / 2, (long)full - 4096, (long)full - 100};
+    for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+        const char *cut = path_of("cut.idx");
+        copy_file(good, cut, cuts[i]);
+        char lock[600];
+        snprintf(lock, sizeof lock, "%s-lock", cut);
+        unlink(lock);
+        int rc = open_rc(cut, TY_INDEX_READ, NULL, msg, sizeof msg);
+        CHECKF(rc == TY_ECORRUPT, "cut at %ld: rc %d (%s)", cuts[i], rc, msg);
+        CHECKF(strstr(msg, "cut.idx") != NULL, "cut at %ld: %s", cuts[i], msg);
+    }
+    /* an LMDB environment that is not ours */
+    const char *other = path_of("other.mdb");
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    mdb_env_create(&env);
+    mdb_env_set_maxdbs(env, 4);
+    mdb_env_open(env, other, MDB_NOSUBDIR, 0644);
+    mdb_txn_begin(env, NULL, 0, &txn);
+    mdb_dbi_open(txn, "stuff", MDB_CREATE, &dbi);
+    MDB_val k = {3, "key"}, v = {5, "value"};
+    mdb_put(txn, dbi, &k, &v, 0);
+    mdb_txn_commit(txn);
+    mdb_env_close(env);
+    CHECK_EQ_INT(open_rc(other, TY_INDEX_READ, NULL, msg, sizeof msg), TY_ECORRUPT);
+    CHECK_CONTAINS(msg, "an LMDB file but not a tongyuan index");
+    /* another format, parameters, normalization table */
+    ty_index_t *ix = open_ix(good, TY_INDEX_READ);
+    index_header_t h = ix ? ix->hdr : (index_header_t){{0}, 0, 0, 0, 0, 0, 0, 0, 0, {0}};
+    ty_index_free(ix);
+    const char *forged = path_of("forged.idx");
+    index_header_t x = h;
+    x.format = TY_INDEX_FORMAT + 1;
+    copy_file(good, forged, -1);
+    forge_header(forged, &x);
+    CHECK_EQ_INT(open_rc(forged, TY_INDEX_READ, NULL, msg, sizeof msg), TY_EVERSION);
+    CHECK_CONTAINS(msg, "is newer than this tongyuan reads");
+    x = h;
+    x.norm_fingerprint ^= 1;
+    forge_header(forged, &x);
+    CHECK_EQ_INT(open_rc(forged, TY_INDEX_READ, NULL, msg, sizeof msg), TY_EVERSION);
+    CHECK_CONTAINS(msg, "another normalization table");
+    x = h;
+    memcpy(x.magic, "NOTOURS!", 8);
+    forge_header(forged, &x);
+    CHECK_EQ_INT(open_rc(forged, TY_INDEX_READ, NULL, msg, sizeof msg), TY_ECORRUPT);
+    CHECK_CONTAINS(msg, "bad magic");
+    ty_index_opts_t io;
+    ty_index_opts_init(&io);
+    io.w = 5;
+    CHECK_EQ_INT(open_rc(good, TY_INDEX_WRITE, &io, msg, sizeof msg), TY_EVERSION);
+    CHECK_CONTAINS(msg, "k=4 w=8");
+    io.w = 8;
+    CHECK_EQ_INT(open_rc(good, TY_INDEX_WRITE, &io, msg, sizeof msg), TY_OK);
+    /* bad arguments */
+    io.k = 1;
+    CHECK_EQ_INT(open_rc(path_of("k1.idx"), TY_INDEX_CREATE, &io, msg, sizeof msg), TY_EINVAL);
+    CHECK_EQ_INT(open_rc(good, 7, NULL, msg, sizeof msg), TY_EINVAL);
+    CHECK_EQ_INT(ty_index_open(NULL, good, TY_INDEX_READ, NULL), TY_EINVAL);
+}
+
+/* ---- codecs --------------------------------------------------------------------------------- */
+
+static void test_codecs(void)
+{
+    uint8_t b[16];
+    const uint64_t vals[] = {0, 1, 127, 128, 16383, 16384, UINT32_MAX, UINT64_MAX};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        size_t n = ty__put_varint(b, vals[i]);
+        const uint8_t *p = b;
+        uint64_t v = 0;
+        CHECK_EQ_INT(ty__get_varint(&p, b + n, &v), 0);
+        CHECK_EQ_UINT(v, vals[i]);
+        CHECK(p == b + n);
+        p = b;
+        if (n > 1)
+            CHECK_EQ_INT(ty__get_varint(&p, b + n - 1, &v), -1); /* cut short */
+    }
+    for (uint64_t c = 1; c < 100000000; c = c * 3 + 1) {
+        int k = ty__hist_bucket(c);
+        CHECK(ty__hist_low(k) <= c);
+        CHECK(k == TY_HIST_BUCKETS - 1 || ty__hist_low(k + 1) > c);
+    }
+    /* a bucket of three minimizers, then every truncation of it is refused */
+    uint8_t val[256];
+    uint8_t dir[64], ids[64];
+    size_t dn = 0, in = 0;
+    const uint64_t suf[3] = {5, 9, 300};
+    const uint32_t docs[3][2] = {{1, 0}, {2, 7}, {3, 0}};
+    const int cnt[3] = {1, 2, 1};
+    for (int i = 0; i < 3; i++) {
+        size_t before = in;
+        in += ty__put_varint(ids + in, docs[i][0]);
+        if (cnt[i] == 2)
+            in += ty__put_varint(ids + in, docs[i][1] - docs[i][0]);
+        dn += ty__put_varint(dir + dn, i ? suf[i] - suf[i - 1] : suf[i]);
+        dn += ty__put_varint(dir + dn, (uint64_t)cnt[i]);
+        dn += ty__put_varint(dir + dn, in - before);
+    }
+    if (dn > 32 || in > 32) /* (bounds the copies below for the compiler) */
+        return;
+    size_t vn = ty__put_varint(val, 3);
+    vn += ty__put_varint(val + vn, dn);
+    memcpy(val + vn, dir, dn);
+    vn += dn;
+    memcpy(val + vn, ids, in);
+    vn += in;
+    bucket_iter_t bi;
+    CHECK_EQ_INT(ty__bucket_begin(&bi, val, vn, 3, 30), TY_OK);
+    uint64_t key, c;
+    const uint8_t *ip;
+    size_t il;
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ_INT(ty__bucket_next(&bi, &key, &c, &ip, &il), 1);
+        CHECK_EQ_HEX(key, ((uint64_t)3 << 10) | suf[i]);
+        CHECK_EQ_UINT(c, (uint64_t)cnt[i]);
+        post_iter_t it;
+        uint32_t id;
+        CHECK_EQ_INT(ty__post_begin(&it, ip, il, c), TY_OK);
+        CHECK_EQ_INT(ty__post_next(&it, &id), 1);
+        CHECK_EQ_UINT(id, docs[i][0]);
+    }
+    CHECK_EQ_INT(ty__bucket_next(&bi, &key, &c, &ip, &il), 0);
+    for (size_t cut = 0; cut < vn; cut++) {
+        int bad = ty__bucket_begin(&bi, val, cut, 3, 30) != TY_OK;
+        while (!bad) {
+            int r = ty__bucket_next(&bi, &key, &c, &ip, &il);
+            if (r == 0)
+                break;
+            bad = r < 0;
+        }
+        CHECKF(bad, "a bucket cut to %zu of %zu bytes was accepted", cut, vn);
+    }
+    CHECK_EQ_INT(ty__bucket_begin(&bi, val, vn, 1u << 30, 30), TY_ECORRUPT); /* bucket too big */
+    CHECK_EQ_INT(ty__bucket_begin(&bi, val, vn, 3, 33), TY_ECORRUPT);
+}
+
+int main(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "%s/ty_index.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR")
+                                                                           : "/tmp");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 2;
+    }
+    RUN(test_build_reopen_stats);
+    RUN(test_check_finds_the_sources);
+    RUN(test_max_sources_and_ranking);
+    RUN(test_searchers_in_threads);
+    RUN(test_add_in_transactions);
+    RUN(test_threads_do_not_change_the_index);
+    RUN(test_bad_records);
+    RUN(test_abandoned_build_leaves_nothing);
+    RUN(test_empty_and_tiny_documents);
+    RUN(test_bad_index_files);
+    RUN(test_codecs);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
+    return ck_summary("test_index");
+}

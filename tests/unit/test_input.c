@@ -1,0 +1,467 @@
+/*
+ * test_input.c — input.c: documents from files, directories (recursive, sorted, relative
+ * names), JSONL (fields, names, bad lines reported with FILE:LINE and skipped past),
+ * gzip and zstd (by content, concatenated members, truncated data), standard input
+ * (auto-detected JSONL or text).
+ */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "check.h"
+#include "tongyuan.h"
+
+static char tmpdir[256];
+
+static const char *path_of(const char *name)
+{
+    static char buf[8][512];
+    static int slot;
+    char *p = buf[slot++ % 8];
+    snprintf(p, sizeof buf[0], "%s/%s", tmpdir, name);
+    return p;
+}
+
+static const char *put(const char *name, const void *data, size_t len)
+{
+    const char *p = path_of(name);
+    FILE *f = fopen(p, "wb");
+    CHECKF(f != NULL, "cannot create %s", p);
+    if (f) {
+        CHECK(fwrite(data, 1, len, f) == len);
+        fclose(f);
+    }
+    return p;
+}
+
+static const char *put_str(const char *name, const char *s) { return put(name, s, strlen(s)); }
+
+/* gzip of s as `members` concatenated members (the text split evenly) */
+static const char *put_gz(const char *name, const char *s, int members)
+{
+    const char *p = path_of(name);
+    FILE *f = fopen(p, "wb");
+    size_t n = strlen(s), at = 0;
+    for (int m = 0; m < members; m++) {
+        size_t part = m + 1 == members ? n - at : n / (size_t)members;
+        z_stream z;
+        memset(&z, 0, sizeof z);
+        deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+        unsigned char out[1 << 16];
+        z.next_in = (Bytef *)(s + at);
+        z.avail_in = (uInt)part;
+        int zr;
+        do {
+            z.next_out = out;
+            z.avail_out = sizeof out;
+            zr = deflate(&z, Z_FINISH);
+            fwrite(out, 1, sizeof out - z.avail_out, f);
+        } while (zr != Z_STREAM_END);
+        deflateEnd(&z);
+        at += part;
+    }
+    fclose(f);
+    return p;
+}
+
+static size_t zst_of(const char *s, size_t n, unsigned char *out, size_t cap)
+{
+    size_t z = ZSTD_compress(out, cap, s, n, 3);
+    return ZSTD_isError(z) ? 0 : z;
+}
+
+static ty_reader_t *reader(void)
+{
+    ty_reader_opts_t o;
+    ty_reader_opts_init(&o);
+    return ty_reader_new(&o);
+}
+
+/* all names and texts of r, "name=text|" each; errors as "!message|" */
+static void drain(ty_reader_t *r, char *out, size_t size)
+{
+    size_t o = 0;
+    out[0] = 0;
+    ty_record_t rec;
+    int rc;
+    while ((rc = ty_reader_next(r, &rec)) != 0 && o < size) {
+        if (rc < 0)
+            o += (size_t)snprintf(out + o, size - o, "!%s|", ty_reader_errmsg(r));
+        else
+            o += (size_t)snprintf(out + o, size - o, "%s=%.*s|", rec.name, (int)rec.len,
+                                  rec.text);
+    }
+}
+
+/* ---- files and directories ------------------------------------------------------------ */
+
+static void test_single_file(void)
+{
+    const char *p = put_str("one.txt", "第一行\n第二行");
+    ty_reader_t *r = reader();
+    CHECK_EQ_INT(ty_reader_add(r, p), TY_OK);
+    CHECK_EQ_UINT(ty_reader_size(r), strlen("第一行\n第二行"));
+    ty_record_t rec;
+    CHECK_EQ_INT(ty_reader_next(r, &rec), 1);
+    CHECK_EQ_STR(rec.name, p);
+    CHECK_EQ_STR(rec.origin, p);
+    CHECK_EQ_UINT(rec.line, 0);
+    CHECK_EQ_MEM(rec.text, rec.len, "第一行\n第二行", strlen("第一行\n第二行"));
+    CHECK_EQ_INT(ty_reader_next(r, &rec), 0);
+    CHECK_EQ_INT(ty_reader_next(r, &rec), 0); /* and stays at the end */
+    CHECK_EQ_UINT(ty_reader_pos(r), ty_reader_size(r));
+    ty_reader_free(r);
+}
+
+static void test_missing_path(void)
+{
+    ty_reader_t *r = reader();
+    CHECK_EQ_INT(ty_reader_add(r, path_of("no/such/file.txt")), TY_EIO);
+    CHECK_CONTAINS(ty_reader_errmsg(r), "no/such/file.txt");
+    CHECK_CONTAINS(ty_reader_errmsg(r), "No such file");
+    CHECK_EQ_INT(ty_reader_add(r, ""), TY_EINVAL);
+    ty_reader_free(r);
+    ty_reader_free(NULL);
+}
+
+static void test_directory_sorted_relative(void)
+{
+    mkdir(path_of("corpus"), 0755);
+    mkdir(path_of("corpus/b"), 0755);
+    mkdir(path_of("corpus/a"), 0755);
+    mkdir(path_of("corpus/.git"), 0755);
+    put_str("corpus/b/2.txt", "B2");
+    put_str("corpus/b/1.md", "B1");
+    put_str("corpus/a/z.txt", "AZ");
+    put_str("corpus/top.txt", "TOP");
+    put_str("corpus/image.png", "PNG");
+    put_str("corpus/.hidden.txt", "HIDDEN");
+    put_str("corpus/.git/x.txt", "GIT");
+    put_gz("corpus/c.txt.gz", "GZ", 1);
+    unsigned char z[256];
+    size_t zl = zst_of("ZS", 2, z, sizeof z);
+    put("corpus/d.md.zst", z, zl);
+    symlink(path_of("corpus/a"), path_of("corpus/loop")); /* a link to a directory: skipped */
+    ty_reader_t *r = reader();
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/", path_of("corpus")); /* a trailing slash is fine */
+    CHECK_EQ_INT(ty_reader_add(r, dir), TY_OK);
+    char out[1024];
+    drain(r, out, sizeof out);
+    CHECK_EQ_STR(out, "a/z.txt=AZ|b/1.md=B1|b/2.txt=B2|c.txt.gz=GZ|d.md.zst=ZS|top.txt=TOP|");
+    ty_reader_free(r);
+}
+
+static void test_order_of_paths(void)
+{
+    const char *a = put_str("x1.txt", "X1"), *b = put_str("x2.txt", "X2");
+    ty_reader_t *r = reader();
+    ty_reader_add(r, b);
+    ty_reader_add(r, a);
+    char out[256], want[256];
+    drain(r, out, sizeof out);
+    snprintf(want, sizeof want, "%s=X2|%s=X1|", b, a);
+    CHECK_EQ_STR(out, want);
+    ty_reader_free(r);
+}
+
+/* ---- JSONL ----------------------------------------------------------------------------- */
+
+static void test_jsonl_names_and_fields(void)
+{
+    const char *p = put_str("c.jsonl", "{\"id\":\"文档一\",\"text\":\"正文一\\n第二行\"}\n"
+                                       "\n   \n"
+                                       "{\"text\":\"无名\",\"id\":42}\r\n"
+                                       "{\"text\":\"没有 id\"}\n"
+                                       "{\"id\":null,\"text\":\"id 为 null\",\"extra\":[1,{}]}");
+    ty_reader_t *r = reader();
+    CHECK_EQ_INT(ty_reader_add(r, p), TY_OK);
+    ty_record_t rec;
+    CHECK_EQ_INT(ty_reader_next(r, &rec), 1);
+    CHECK_EQ_STR(rec.name, "文档一");
+    CHECK_EQ_STR(rec.text, "正文一\n第二行");
+    CHECK_EQ_UINT(rec.line, 1);
+    CHECK_EQ_STR(rec.origin, p);
+    CHECK_EQ_INT(ty_reader_next(r, &rec), 1);
+    CHECK_EQ_STR(rec.name, "42");
+    CHECK_EQ_UINT(rec.line, 4); /* blank lines count */
+    CHECK_EQ_INT(ty_reader_next(r, &rec), 1);
+    char want[600];
+    snprintf(want, sizeof want, "%s:5", p);
+    CHECK_EQ_STR(rec.name, want);
+    CHECK_EQ_INT(ty_reader_next(r, &rec), 1);
+    snprintf(want, sizeof want, "%s:6", p);
+    CHECK_EQ_STR(rec.name, want);
+    CHECK_EQ_STR(rec.text, "id 为 null");
+    CHECK_EQ_INT(ty_reader_next(r, &rec), 0);
+    ty_reader_free(r);
+
+    ty_reader_opts_t o;
+    ty_reader_opts_init(&o);
+    o.text_field = "body";
+    o.id_field = "url";
+    p = put_str("d.ndjson", "{\"url\":\"http://x/1\",\"body\":\"内容\",\"text\":\"不是这个\"}\n");
+    r = ty_reader_new(&o);
+    ty_reader_add(r, p);
+    CHECK_EQ_INT(ty_reader_next(r, &rec), 1);
+    CHECK_EQ_STR(rec.name, "http://x/1");
+    CHECK_EQ_STR(rec.text, "内容");
+    ty_reader_free(r);
+}
+
+static void test_jsonl_bad_lines_are_errors_then_skipped(void)
+{
+    const char *p = put_str("bad.jsonl", "{\"id\":\"a\",\"text\":\"好\"}\n"
+                                         "{\"id\":\"b\",\"text\":\"坏\"\n"  /* not closed */
+                                         "[1,2]\n"                           /* not an object */
+                                         "{\"id\":\"c\"}\n"                  /* no text */
+                                         "{\"id\":\"d\",\"text\":5}\n"       /* not a string */
+                                         "{\"id\":[1],\"text\":\"x\"}\n"     /* bad id */
+                                         "{\"id\":\"e\",\"text\":\"\\u0000\"}\n" /* NUL */
+                                         "{\"id\":\"f\",\"text\":\"\xff\"}\n" /* bad UTF-8 */
+                                         "{\"id\":\"g\",\"text\":\"末\"}\n");
+    ty_reader_t *r = reader();
+    ty_reader_add(r, p);
+    ty_record_t rec;
+    CHECK_EQ_INT(ty_reader_next(r, &rec), 1);
+    CHECK_EQ_STR(rec.name, "a");
+    for (int line = 2; line <= 8; line++) {
+        int rc = ty_reader_next(r, &rec);
+        CHECKF(rc == TY_ECORRUPT, "line %d: rc %d, expected TY_ECORRUPT", line, rc);
+        char want[600];
+        snprintf(want, sizeof want, "%s:%d", p, line);
+        CHECKF(strstr(ty_reader_errmsg(r), want) != NULL, "line %d: message '%s' lacks '%s'",
+               line, ty_reader_errmsg(r), want);
+    }
+    CHECK_EQ_INT(ty_reader_next(r, &rec), 1);
+    CHECK_EQ_STR(rec.name, "g");
+    CHECK_EQ_INT(ty_reader_next(r, &rec), 0);
+    ty_reader_free(r);
+}
+
+static void test_jsonl_too_long_line(void)
+{
+    ty_reader_opts_t o;
+    ty_reader_opts_init(&o);
+    o.max_doc_bytes = 100; /* lines may take 2 × 100 + 1 MiB */
+    size_t big = (size_t)3 << 20;
+    char *s = malloc(big + 400);
+    size_t n = (size_t)sprintf(s, "{\"id\":\"big\",\"text\":\"");
+    memset(s + n, 'a', big);
+    n += big;
+    n += (size_t)snprintf(s + n, 400, "\"}\n{\"id\":\"short\",\"text\":\"ok\"}\n{\"id\":"
+                                      "\"long\",\"text\":\"%0150d\"}\n",
+                          0);
+    const char *p = put("long.jsonl", s, n);
+    free(s);
+    ty_reader_t *r = ty_reader_new(&o);
+    ty_reader_add(r, p);
+    ty_record_t rec;
+    CHECK_EQ_INT(ty_reader_next(r, &rec), TY_ETOOBIG);
+    CHECK_CONTAINS(ty_reader_errmsg(r), ":1: line longer than");
+    CHECK_EQ_INT(ty_reader_next(r, &rec), 1);
+    CHECK_EQ_STR(rec.name, "short");
+    CHECK_EQ_UINT(rec.line, 2);
+    CHECK_EQ_INT(ty_reader_next(r, &rec), TY_ETOOBIG); /* a 150-byte text, limit 100 */
+    CHECK_CONTAINS(ty_reader_errmsg(r), ":3: text of 150 bytes");
+    CHECK_EQ_INT(ty_reader_next(r, &rec), 0);
+    ty_reader_free(r);
+}
+
+static void test_whole_file_limit(void)
+{
+    ty_reader_opts_t o;
+    ty_reader_opts_init(&o);
+    o.max_doc_bytes = 10;
+    const char *a = put_str("big.txt", "0123456789AB"), *b = put_str("ok.txt", "0123456789");
+    ty_reader_t *r = ty_reader_new(&o);
+    ty_reader_add(r, a);
+    ty_reader_add(r, b);
+    ty_record_t rec;
+    CHECK_EQ_INT(ty_reader_next(r, &rec), TY_ETOOBIG);
+    CHECK_CONTAINS(ty_reader_errmsg(r), "big.txt");
+    CHECK_EQ_INT(ty_reader_next(r, &rec), 1);
+    CHECK_EQ_STR(rec.name, b);
+    ty_reader_free(r);
+}
+
+/* ---- compression ------------------------------------------------------------------------ */
+
+static void test_gzip(void)
+{
+    const char *text = "{\"id\":\"1\",\"text\":\"甲\"}\n{\"id\":\"2\",\"text\":\"乙\"}\n"
+                       "{\"id\":\"3\",\"text\":\"丙\"}\n";
+    const char *p1 = put_gz("g1.jsonl.gz", text, 1), *p3 = put_gz("g3.jsonl.gz", text, 3);
+    char out[256];
+    ty_reader_t *r = reader();
+    ty_reader_add(r, p1);
+    drain(r, out, sizeof out);
+    CHECK_EQ_STR(out, "1=甲|2=乙|3=丙|");
+    ty_reader_free(r);
+    r = reader();
+    ty_reader_add(r, p3); /* concatenated members, as `cat a.gz b.gz` makes */
+    drain(r, out, sizeof out);
+    CHECK_EQ_STR(out, "1=甲|2=乙|3=丙|");
+    ty_reader_free(r);
+    /* compressed but named .txt: content decides */
+    const char *pt = put_gz("really-gz.txt", "正文", 1);
+    r = reader();
+    ty_reader_add(r, pt);
+    ty_record_t rec;
+    CHECK_EQ_INT(ty_reader_next(r, &rec), 1);
+    CHECK_EQ_STR(rec.text, "正文");
+    ty_reader_free(r);
+}
+
+static void test_gzip_truncated_and_corrupt(void)
+{
+    char big[20000];
+    for (size_t i = 0; i < sizeof big - 1; i++)
+        big[i] = (char)('a' + (i * 7919) % 26);
+    big[sizeof big - 1] = 0;
+    const char *p = put_gz("t.txt.gz", big, 1);
+    size_t n = 0;
+    char *gz = ck_slurp(p, &n);
+    if (!gz)
+        return;
+    const char *cut = put("cut.txt.gz", gz, n / 2);
+    ty_reader_t *r = reader();
+    ty_reader_add(r, cut);
+    ty_record_t rec;
+    int rc = ty_reader_next(r, &rec);
+    CHECK_EQ_INT(rc, TY_EIO);
+    CHECK_CONTAINS(ty_reader_errmsg(r), "cut.txt.gz");
+    CHECK_CONTAINS(ty_reader_errmsg(r), "truncated gzip");
+    CHECK_EQ_INT(ty_reader_next(r, &rec), 0);
+    ty_reader_free(r);
+    gz[n / 2] ^= 0x55;
+    gz[n / 2 + 1] ^= 0xff;
+    const char *bad = put("bad.txt.gz", gz, n);
+    r = reader();
+    ty_reader_add(r, bad);
+    rc = ty_reader_next(r, &rec);
+    CHECK(rc == TY_EIO);
+    CHECK_CONTAINS(ty_reader_errmsg(r), "bad.txt.gz");
+    ty_reader_free(r);
+    free(gz);
+}
+
+static void test_zstd(void)
+{
+    const char *a = "{\"id\":\"x\",\"text\":\"一\"}\n", *b = "{\"id\":\"y\",\"text\":\"二\"}\n";
+    unsigned char z[512];
+    size_t l1 = zst_of(a, strlen(a), z, sizeof z);
+    size_t l2 = zst_of(b, strlen(b), z + l1, sizeof z - l1); /* two frames */
+    const char *p = put("two.jsonl.zst", z, l1 + l2);
+    char out[256];
+    ty_reader_t *r = reader();
+    ty_reader_add(r, p);
+    drain(r, out, sizeof out);
+    CHECK_EQ_STR(out, "x=一|y=二|");
+    ty_reader_free(r);
+    const char *cut = put("cut.jsonl.zst", z, l1 + l2 - 3);
+    r = reader();
+    ty_reader_add(r, cut);
+    ty_record_t rec;
+    CHECK_EQ_INT(ty_reader_next(r, &rec), 1); /* the first frame is whole */
+    CHECK_EQ_INT(ty_reader_next(r, &rec), TY_EIO);
+    CHECK_CONTAINS(ty_reader_errmsg(r), "truncated zstd");
+    ty_reader_free(r);
+}
+
+/* ---- standard input --------------------------------------------------------------------- */
+
+/* read "-" with stdin fed from the bytes s */
+static void drain_stdin(const char *s, size_t n, int format, char *out, size_t size)
+{
+    const char *p = put("stdin.bin", s, n);
+    int fd = open(p, O_RDONLY);
+    dup2(fd, STDIN_FILENO);
+    close(fd);
+    ty_reader_opts_t o;
+    ty_reader_opts_init(&o);
+    o.stdin_format = format;
+    ty_reader_t *r = ty_reader_new(&o);
+    CHECK_EQ_INT(ty_reader_add(r, "-"), TY_OK);
+    CHECK_EQ_INT(ty_reader_add(r, "-"), TY_EINVAL);
+    CHECK_EQ_UINT(ty_reader_size(r), 0); /* unknown */
+    drain(r, out, size);
+    ty_reader_free(r);
+}
+
+static void test_stdin_auto(void)
+{
+    char out[512];
+    const char *jl = "\n{\"id\":\"s1\",\"text\":\"标准输入\"}\n{\"id\":\"s2\",\"text\":\"二\"}\n";
+    drain_stdin(jl, strlen(jl), TY_STDIN_AUTO, out, sizeof out);
+    CHECK_EQ_STR(out, "s1=标准输入|s2=二|");
+    const char *tx = "  {不是 JSON}\n第二行";
+    drain_stdin(tx, strlen(tx), TY_STDIN_AUTO, out, sizeof out);
+    CHECK_EQ_STR(out, "-=  {不是 JSON}\n第二行|");
+    const char *obj = "{\"title\":\"an object without the text field\"}\n";
+    drain_stdin(obj, strlen(obj), TY_STDIN_AUTO, out, sizeof out);
+    CHECK_EQ_STR(out, "-={\"title\":\"an object without the text field\"}\n|");
+    drain_stdin(jl, strlen(jl), TY_STDIN_TEXT, out, sizeof out);
+    CHECK(strncmp(out, "-=\n{", 4) == 0);
+    drain_stdin("", 0, TY_STDIN_AUTO, out, sizeof out);
+    CHECK_EQ_STR(out, "-=|"); /* an empty document: tokenizing decides what it is worth */
+    unsigned char z[256];
+    size_t zl = zst_of(jl, strlen(jl), z, sizeof z);
+    drain_stdin((const char *)z, zl, TY_STDIN_AUTO, out, sizeof out);
+    CHECK_EQ_STR(out, "s1=标准输入|s2=二|");
+}
+
+static void test_stdin_forced_jsonl(void)
+{
+    char out[512];
+    const char *s = "not json\n{\"id\":\"ok\",\"text\":\"是\"}\n";
+    drain_stdin(s, strlen(s), TY_STDIN_JSONL, out, sizeof out);
+    CHECK_CONTAINS(out, "!-:1:");
+    CHECK_CONTAINS(out, "ok=是|");
+}
+
+/* ---- whole files are byte-exact --------------------------------------------------------- */
+
+static void test_bytes_unchanged(void)
+{
+    /* a BOM, CRLF, NUL and invalid UTF-8 stay as they are: the tokenizer judges them */
+    static const char s[] = "\xEF\xBB\xBF" "甲\r\n\0乙\xff";
+    const char *p = put("raw.txt", s, sizeof s - 1);
+    ty_reader_t *r = reader();
+    ty_reader_add(r, p);
+    ty_record_t rec;
+    CHECK_EQ_INT(ty_reader_next(r, &rec), 1);
+    CHECK_EQ_MEM(rec.text, rec.len, s, sizeof s - 1);
+    ty_reader_free(r);
+}
+
+int main(void)
+{
+    snprintf(tmpdir, sizeof tmpdir, "%s/ty_input.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR")
+                                                                           : "/tmp");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 2;
+    }
+    RUN(test_single_file);
+    RUN(test_missing_path);
+    RUN(test_directory_sorted_relative);
+    RUN(test_order_of_paths);
+    RUN(test_jsonl_names_and_fields);
+    RUN(test_jsonl_bad_lines_are_errors_then_skipped);
+    RUN(test_jsonl_too_long_line);
+    RUN(test_whole_file_limit);
+    RUN(test_gzip);
+    RUN(test_gzip_truncated_and_corrupt);
+    RUN(test_zstd);
+    RUN(test_stdin_auto);
+    RUN(test_stdin_forced_jsonl);
+    RUN(test_bytes_unchanged);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmpdir);
+    return ck_summary("test_input");
+}
