@@ -1,0 +1,1039 @@
+/*
+ * dedup.c — `tongyuan dedup PATH... -o OUT.jsonl`: one decision per document — its cluster,
+ * whether it is kept, what it duplicates — for exact, near (MinHash-LSH) or spun copies.
+ *
+ * The command reads documents with the library's reader (input.c: text files, directories,
+ * JSONL, .gz/.zst, stdin), feeds them to a ty_dedup_t, and owns everything users see:
+ * the progress line (on a terminal only), messages for bad records, the evidence file
+ * (--pairs-out, written as links are made), the decisions (written at the end, when the
+ * clusters are final) and the kept documents (--write-kept: a second pass over the input
+ * files that copies the kept JSONL lines byte for byte).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "common.h"
+#include "corpus.h"
+#ifdef TY_MPI
+#include "mpi.h"
+#endif
+
+int cmd_dedup(int argc, char **argv);
+
+#define MAX_SHOWN_ERRORS 100
+
+/* Where each document came from, for messages and --write-kept. */
+typedef struct {
+    uint32_t origin; /* index into ui_t.origins */
+    uint64_t line;   /* JSONL line, 0 for a whole file */
+} where_t;
+
+typedef struct {
+    int fail;            /* --on-error fail */
+    int quiet, verbose, tty, shown;
+    FILE *pairs;         /* --pairs-out */
+    const char *pairs_path;
+    int pairs_failed;
+    sbuf_t pb;
+    size_t errors;       /* records and documents skipped */
+    where_t *where;      /* per document added */
+    size_t nwhere, mwhere;
+    char **origins;
+    size_t norigins, morigins;
+    ty_dedup_t *dd;
+} ui_t;
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void clear_line(ui_t *u)
+{
+    if (u->shown) {
+        fputs("\r\033[K", stderr);
+        u->shown = 0;
+    }
+}
+
+static void fmt_time(char *b, size_t n, double s)
+{
+    if (s < 0)
+        snprintf(b, n, "--:--");
+    else if (s < 3600)
+        snprintf(b, n, "%02d:%02d", (int)s / 60, (int)s % 60);
+    else
+        snprintf(b, n, "%d:%02d:%02d", (int)s / 3600, (int)s / 60 % 60, (int)s % 60);
+}
+
+static void draw(ui_t *u, uint64_t pos, uint64_t size, size_t docs, double secs)
+{
+    char bar[40] = "", eta[32] = "", el[16];
+    double t = secs > 1e-6 ? secs : 1e-6;
+    fmt_time(el, sizeof el, secs);
+    if (size) {
+        double f = (double)pos / (double)size;
+        if (f > 1)
+            f = 1;
+        int w = 20, fill = (int)(f * w + 0.5);
+        bar[0] = '[';
+        for (int i = 0; i < w; i++)
+            bar[1 + i] = i < fill ? '#' : '.';
+        snprintf(bar + 1 + w, sizeof bar - 1 - (size_t)w, "] %3.0f%% ", 100 * f);
+        char e[16];
+        fmt_time(e, sizeof e, f > 0.001 ? secs * (1 - f) / f : -1);
+        snprintf(eta, sizeof eta, "  ETA %s", e);
+    }
+    ty_dedup_stats_t st;
+    ty_dedup_stats(u->dd, &st);
+    fprintf(stderr, "\r\033[K%s%zu docs  %zu linked  %.0f docs/s  %s%s", bar, docs, st.links,
+            (double)docs / t, el, eta);
+    u->shown = 1;
+}
+
+static const char *origin_of(const ui_t *u, size_t doc, uint64_t *line)
+{
+    if (doc >= u->nwhere) {
+        *line = 0;
+        return "?";
+    }
+    *line = u->where[doc].line;
+    return u->origins[u->where[doc].origin];
+}
+
+static void put_json_name(sbuf_t *b, const char *s) { sb_json_str(b, s, strlen(s)); }
+
+static int on_event(void *user, const ty_dedup_event_t *ev)
+{
+    ui_t *u = user;
+    if (ev->kind == TY_DEDUP_ERROR) {
+        u->errors++;
+        if (u->errors <= MAX_SHOWN_ERRORS || u->fail) {
+            uint64_t line;
+            const char *o = origin_of(u, ev->doc, &line);
+            clear_line(u);
+            if (line)
+                fprintf(stderr, "tongyuan: %s:%llu: %s%s\n", o, (unsigned long long)line, ev->msg,
+                        u->fail ? "" : " (skipped)");
+            else
+                fprintf(stderr, "tongyuan: %s%s\n", ev->msg, u->fail ? "" : " (skipped)");
+        } else if (u->errors == MAX_SHOWN_ERRORS + 1) {
+            clear_line(u);
+            fprintf(stderr, "tongyuan: more records skipped; the summary counts them\n");
+        }
+        return u->fail;
+    }
+    if (!u->pairs || u->pairs_failed)
+        return 0;
+    sbuf_t *b = &u->pb;
+    b->n = 0;
+    sb_puts(b, "{\"src\":");
+    put_json_name(b, ty_dedup_name(u->dd, ev->other));
+    sb_puts(b, ",\"sus\":");
+    put_json_name(b, ty_dedup_name(u->dd, ev->doc));
+    sb_printf(b, ",\"similarity\":%.4f,\"containment\":%.4f,\"passages\":[", ev->similarity,
+              ev->containment);
+    for (size_t i = 0; i < ev->npassages; i++) {
+        const ty_passage_t *p = &ev->passages[i];
+        sb_printf(b,
+                  "%s{\"src_off\":%zu,\"src_len\":%zu,\"sus_off\":%zu,\"sus_len\":%zu,"
+                  "\"src_byte_off\":%zu,\"src_byte_len\":%zu,\"sus_byte_off\":%zu,"
+                  "\"sus_byte_len\":%zu,\"score\":%.4f}",
+                  i ? "," : "", p->src_off, p->src_len, p->sus_off, p->sus_len, p->src_byte_off,
+                  p->src_byte_len, p->sus_byte_off, p->sus_byte_len, p->score);
+    }
+    sb_puts(b, "]}\n");
+    if (fwrite(b->a, 1, b->n, u->pairs) != b->n)
+        u->pairs_failed = 1;
+    return 0;
+}
+
+static int remember(ui_t *u, const ty_record_t *rec)
+{
+    if (!u->norigins || strcmp(u->origins[u->norigins - 1], rec->origin) != 0) {
+        if (u->norigins == u->morigins) {
+            size_t m = u->morigins ? u->morigins * 2 : 16;
+            char **p = realloc(u->origins, m * sizeof(char *));
+            if (!p)
+                return -1;
+            u->origins = p;
+            u->morigins = m;
+        }
+        if (!(u->origins[u->norigins] = strdup(rec->origin)))
+            return -1;
+        u->norigins++;
+    }
+    if (u->nwhere == u->mwhere) {
+        size_t m = u->mwhere ? u->mwhere * 2 : 4096;
+        where_t *p = realloc(u->where, m * sizeof(where_t));
+        if (!p)
+            return -1;
+        u->where = p;
+        u->mwhere = m;
+    }
+    u->where[u->nwhere++] = (where_t){(uint32_t)(u->norigins - 1), rec->line};
+    return 0;
+}
+
+/* ---- input: the reader, on a thread of its own when there are workers to keep busy ------- */
+
+/* Parsing JSONL costs about as much as deduplicating near copies: with --threads 2 or more a
+ * reader thread fills a queue of chunks (records copied out of the reader) while the main
+ * thread feeds ty_dedup_add(), so reading goes on while a batch is processed. The order of
+ * the records is the reader's either way. */
+typedef struct {
+    int rc;                     /* 1: a document; < 0: a record that could not be read */
+    size_t name, text, origin;  /* offsets in the chunk's blob (name: the message if rc < 0) */
+    size_t len;
+    uint64_t line;
+} frec_t;
+
+typedef struct chunk {
+    frec_t *r;
+    size_t n, cap;
+    char *blob;
+    size_t bn, bcap;
+    uint64_t pos, size; /* reader progress after the chunk */
+    int end;
+    struct chunk *next;
+} chunk_t;
+
+#define CHUNK_DOCS 256
+#define QUEUE_CHUNKS 32
+
+typedef struct {
+    ty_reader_t *rd;
+    int threaded, started;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t not_full, not_empty;
+    chunk_t *head, *tail;
+    int queued, stop, oom;
+    chunk_t *cur;
+    size_t ci;
+    uint64_t pos, size;
+} feed_t;
+
+static void chunk_free(chunk_t *c)
+{
+    if (c) {
+        free(c->r);
+        free(c->blob);
+        free(c);
+    }
+}
+
+static int blob_put(chunk_t *c, const char *s, size_t n, size_t *off)
+{
+    if (c->bn + n + 1 > c->bcap) {
+        size_t nc = c->bcap ? c->bcap : 1 << 20;
+        while (nc < c->bn + n + 1)
+            nc *= 2;
+        char *p = realloc(c->blob, nc);
+        if (!p)
+            return -1;
+        c->blob = p;
+        c->bcap = nc;
+    }
+    memcpy(c->blob + c->bn, s, n);
+    c->blob[c->bn + n] = 0;
+    *off = c->bn;
+    c->bn += n + 1;
+    return 0;
+}
+
+/* Read up to CHUNK_DOCS records into a new chunk; NULL when out of memory. */
+static chunk_t *read_chunk(ty_reader_t *rd)
+{
+    chunk_t *c = calloc(1, sizeof(*c));
+    if (!c || !(c->r = malloc(CHUNK_DOCS * sizeof(frec_t)))) {
+        free(c);
+        return NULL;
+    }
+    c->cap = CHUNK_DOCS;
+    while (c->n < c->cap && c->bn < ((size_t)8 << 20)) {
+        ty_record_t rec;
+        int rc = ty_reader_next(rd, &rec);
+        if (rc == 0) {
+            c->end = 1;
+            break;
+        }
+        frec_t *f = &c->r[c->n];
+        memset(f, 0, sizeof(*f));
+        f->rc = rc;
+        int bad;
+        if (rc < 0) {
+            const char *m = ty_reader_errmsg(rd);
+            bad = blob_put(c, m, strlen(m), &f->name);
+        } else {
+            f->len = rec.len;
+            f->line = rec.line;
+            bad = blob_put(c, rec.name, strlen(rec.name), &f->name) ||
+                  blob_put(c, rec.text, rec.len, &f->text) ||
+                  blob_put(c, rec.origin, strlen(rec.origin), &f->origin);
+        }
+        if (bad) {
+            chunk_free(c);
+            return NULL;
+        }
+        c->n++;
+    }
+    c->pos = ty_reader_pos(rd);
+    c->size = ty_reader_size(rd);
+    return c;
+}
+
+static void *reader_main(void *arg)
+{
+    feed_t *f = arg;
+    for (;;) {
+        chunk_t *c = read_chunk(f->rd);
+        pthread_mutex_lock(&f->mu);
+        while (f->queued >= QUEUE_CHUNKS && !f->stop)
+            pthread_cond_wait(&f->not_full, &f->mu);
+        if (f->stop || !c) {
+            f->oom = !c;
+            if (!c) { /* an empty last chunk tells the consumer */
+                f->stop = 1;
+                pthread_cond_signal(&f->not_empty);
+            }
+            pthread_mutex_unlock(&f->mu);
+            chunk_free(c);
+            return NULL;
+        }
+        if (f->tail)
+            f->tail->next = c;
+        else
+            f->head = c;
+        f->tail = c;
+        f->queued++;
+        pthread_cond_signal(&f->not_empty);
+        int end = c->end;
+        pthread_mutex_unlock(&f->mu);
+        if (end)
+            return NULL;
+    }
+}
+
+static void feed_init(feed_t *f, ty_reader_t *rd, int threaded)
+{
+    memset(f, 0, sizeof(*f));
+    f->rd = rd;
+    f->threaded = threaded;
+    if (threaded) {
+        pthread_mutex_init(&f->mu, NULL);
+        pthread_cond_init(&f->not_full, NULL);
+        pthread_cond_init(&f->not_empty, NULL);
+        f->started = pthread_create(&f->th, NULL, reader_main, f) == 0;
+        if (!f->started)
+            f->threaded = 0; /* read on this thread instead */
+    }
+}
+
+/* Next record, as ty_reader_next() returns it: 1 with *rec, 0 at the end, < 0 with *msg;
+ * TY_ENOMEM when a chunk could not be made. */
+static int feed_next(feed_t *f, ty_record_t *rec, const char **msg)
+{
+    while (!f->cur || f->ci == f->cur->n) {
+        if (f->cur && f->cur->end)
+            return 0;
+        chunk_free(f->cur);
+        f->cur = NULL;
+        f->ci = 0;
+        if (!f->threaded) {
+            f->cur = read_chunk(f->rd);
+        } else {
+            pthread_mutex_lock(&f->mu);
+            while (!f->head && !f->stop)
+                pthread_cond_wait(&f->not_empty, &f->mu);
+            f->cur = f->head;
+            if (f->cur) {
+                f->head = f->cur->next;
+                if (!f->head)
+                    f->tail = NULL;
+                f->queued--;
+                pthread_cond_signal(&f->not_full);
+            }
+            pthread_mutex_unlock(&f->mu);
+        }
+        if (!f->cur) {
+            *msg = "out of memory";
+            return TY_ENOMEM;
+        }
+        f->pos = f->cur->pos;
+        f->size = f->cur->size;
+    }
+    const frec_t *r = &f->cur->r[f->ci++];
+    const char *b = f->cur->blob;
+    if (r->rc < 0) {
+        *msg = b + r->name;
+        return r->rc;
+    }
+    rec->name = b + r->name;
+    rec->text = b + r->text;
+    rec->len = r->len;
+    rec->origin = b + r->origin;
+    rec->line = r->line;
+    return 1;
+}
+
+static void feed_close(feed_t *f)
+{
+    if (f->threaded && f->started) {
+        pthread_mutex_lock(&f->mu);
+        f->stop = 1;
+        pthread_cond_broadcast(&f->not_full);
+        pthread_mutex_unlock(&f->mu);
+        pthread_join(f->th, NULL);
+        while (f->head) {
+            chunk_t *c = f->head;
+            f->head = c->next;
+            chunk_free(c);
+        }
+        pthread_mutex_destroy(&f->mu);
+        pthread_cond_destroy(&f->not_full);
+        pthread_cond_destroy(&f->not_empty);
+    }
+    chunk_free(f->cur);
+    f->cur = NULL;
+}
+
+/* ---- --write-kept: a second pass over the input files ------------------------------------ */
+
+/* A file's bytes, decompressed when it starts with a gzip or zstd magic number (as the
+ * reader decides); plain files go through zlib's transparent mode. */
+typedef struct {
+    gzFile gz;
+    FILE *f;
+    ZSTD_DCtx *z;
+    unsigned char *ib;
+    ZSTD_inBuffer in;
+    int eof;
+} zin_t;
+
+static int zin_open(zin_t *z, const char *path)
+{
+    memset(z, 0, sizeof(*z));
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    unsigned char m[4] = {0};
+    size_t n = fread(m, 1, 4, f);
+    if (n == 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd) {
+        rewind(f);
+        z->f = f;
+        z->z = ZSTD_createDCtx();
+        z->ib = malloc(1 << 16);
+        if (!z->z || !z->ib)
+            return -1;
+        z->in.src = z->ib;
+        return 0;
+    }
+    fclose(f);
+    z->gz = gzopen(path, "rb");
+    if (!z->gz)
+        return -1;
+    gzbuffer(z->gz, 1 << 16);
+    return 0;
+}
+
+/* Up to cap bytes; 0 at the end; -1 on an error. */
+static long zin_read(zin_t *z, char *buf, size_t cap)
+{
+    if (z->gz) {
+        int r = gzread(z->gz, buf, (unsigned)(cap > (1u << 30) ? (1u << 30) : cap));
+        return r < 0 ? -1 : r;
+    }
+    ZSTD_outBuffer out = {buf, cap, 0};
+    while (out.pos == 0) {
+        if (z->in.pos == z->in.size) {
+            if (z->eof)
+                return 0;
+            z->in.size = fread(z->ib, 1, 1 << 16, z->f);
+            z->in.pos = 0;
+            if (z->in.size == 0) {
+                z->eof = 1;
+                return ferror(z->f) ? -1 : 0;
+            }
+        }
+        size_t r = ZSTD_decompressStream(z->z, &out, &z->in);
+        if (ZSTD_isError(r))
+            return -1;
+    }
+    return (long)out.pos;
+}
+
+static void zin_close(zin_t *z)
+{
+    if (z->gz)
+        gzclose(z->gz);
+    if (z->f)
+        fclose(z->f);
+    ZSTD_freeDCtx(z->z);
+    free(z->ib);
+    memset(z, 0, sizeof(*z));
+}
+
+/* Copy the kept documents of origin o (documents [beg, end) in input order all come from
+ * it) to out. Returns 0, or -1 with a message printed. */
+static int copy_kept(ui_t *u, FILE *out, size_t beg, size_t end, const char *path)
+{
+    zin_t z;
+    if (zin_open(&z, path) != 0) {
+        fprintf(stderr, "tongyuan: --write-kept: %s: cannot read it again: %s\n", path,
+                errno ? strerror(errno) : "out of memory");
+        zin_close(&z);
+        return -1;
+    }
+    size_t cap = 1 << 20, have = 0, lstart = 0;
+    char *buf = malloc(cap);
+    uint64_t line = 1;
+    size_t d = beg;
+    int rc = 0, whole = u->where[beg].line == 0;
+    sbuf_t sb = {0};
+    if (!buf)
+        rc = -1;
+    /* whole files: read all; JSONL: walk the lines, copy the kept ones */
+    while (!rc && d < end) {
+        char *nl = whole ? NULL : memchr(buf + lstart, '\n', have - lstart);
+        if (!nl) {
+            if (lstart > 0) {
+                memmove(buf, buf + lstart, have - lstart);
+                have -= lstart;
+                lstart = 0;
+            }
+            if (cap - have < (1 << 16)) {
+                char *p = realloc(buf, cap * 2);
+                if (!p) {
+                    rc = -1;
+                    break;
+                }
+                buf = p;
+                cap *= 2;
+            }
+            long r = zin_read(&z, buf + have, cap - have);
+            if (r < 0) {
+                rc = -1;
+                break;
+            }
+            if (r > 0) {
+                have += (size_t)r;
+                continue;
+            }
+            if (whole) { /* the whole file is the document */
+                ty_dedup_result_t res;
+                if (ty_dedup_result(u->dd, d, &res) == TY_OK && !res.err && res.keep) {
+                    sb.n = 0;
+                    sb_puts(&sb, "{\"id\":");
+                    put_json_name(&sb, ty_dedup_name(u->dd, d));
+                    sb_puts(&sb, ",\"text\":");
+                    sb_json_str(&sb, buf, have);
+                    sb_puts(&sb, "}\n");
+                    fwrite(sb.a, 1, sb.n, out);
+                }
+                d++;
+                break;
+            }
+            if (have == lstart)
+                break; /* end of file before every document was found */
+            nl = buf + have; /* last line without '\n' */
+        }
+        size_t len = (size_t)(nl - (buf + lstart));
+        while (d < end && u->where[d].line < line)
+            d++;
+        if (d < end && u->where[d].line == line) {
+            ty_dedup_result_t res;
+            if (ty_dedup_result(u->dd, d, &res) == TY_OK && !res.err && res.keep) {
+                const char *s = buf + lstart;
+                size_t l = len;
+                if (line == 1 && l >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+                    s += 3;
+                    l -= 3;
+                }
+                if (l && s[l - 1] == '\r')
+                    l--;
+                fwrite(s, 1, l, out);
+                fputc('\n', out);
+            }
+            d++;
+        }
+        lstart = nl < buf + have ? (size_t)(nl - buf) + 1 : have;
+        line++;
+    }
+    if (rc) {
+        fprintf(stderr, "tongyuan: --write-kept: %s: read error or out of memory\n", path);
+    } else if (d < end) {
+        fprintf(stderr,
+                "tongyuan: --write-kept: %s changed since it was read (%zu documents not "
+                "found again)\n",
+                path, end - d);
+        rc = -1;
+    }
+    free(buf);
+    sb_free(&sb);
+    zin_close(&z);
+    return rc;
+}
+
+static int write_kept(ui_t *u, const char *path)
+{
+    FILE *out = fopen(path, "w");
+    if (!out) {
+        fprintf(stderr, "tongyuan: --write-kept: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    int rc = 0;
+    for (size_t d = 0; d < u->nwhere && !rc;) {
+        size_t e = d + 1;
+        while (e < u->nwhere && u->where[e].origin == u->where[d].origin &&
+               u->where[d].line != 0)
+            e++;
+        rc = copy_kept(u, out, d, e, u->origins[u->where[d].origin]);
+        d = e;
+    }
+    if (fclose(out) != 0 && !rc) {
+        fprintf(stderr, "tongyuan: --write-kept: %s: write error\n", path);
+        rc = -1;
+    }
+    return rc;
+}
+
+/* ---- options ------------------------------------------------------------------------------ */
+
+static void usage(FILE *f)
+{
+    ty_dedup_opts_t o;
+    ty_dedup_opts_init(&o);
+    fprintf(f,
+            "Usage: tongyuan dedup [OPTIONS] PATH... [-o OUT.jsonl]\n"
+            "Cluster documents that are copies of each other — identical, near-identical or\n"
+            "machine-spun (伪原创), shuffled, Traditional-converted or partly copied — and\n"
+            "decide which one of each cluster to keep. PATHs: text files, directories\n"
+            "(*.txt, *.md), JSONL files (.jsonl, .ndjson), any of them .gz or .zst, or '-'.\n\n"
+            "Output, one JSON object per document in input order:\n"
+            "  {\"id\", \"cluster\", \"keep\", \"dup_of\", \"similarity\", \"containment\"}\n"
+            "  cluster: number of the document's cluster (0, 1, ... in input order); keep: the\n"
+            "  one kept; dup_of, similarity, containment: for a removed document, the document\n"
+            "  it is most contained in or by, how similar they are and how much of the\n"
+            "  smaller one the other covers (null for kept documents).\n\n"
+            "Options:\n"
+            "  -o, --output FILE      decisions to FILE [standard output]\n"
+            "  --mode M               spun (default): minimizers + alignment, catches spun\n"
+            "                         and partial copies; near: MinHash-LSH (Jaccard);\n"
+            "                         exact: same text after normalization\n"
+            "  --keep R               first (default): the first document of a cluster;\n"
+            "                         longest: the one with the most characters\n"
+            "  --write-kept FILE      the kept documents, JSONL: lines of JSONL inputs copied\n"
+            "                         unchanged, other documents as {\"id\",\"text\"} (reads the\n"
+            "                         input files a second time; not with '-')\n"
+            "  --pairs-out FILE       evidence: every link, {\"src\",\"sus\",\"similarity\",\n"
+            "                         \"containment\",\"passages\"} (passages in spun mode)\n"
+            "  --on-error E           skip (default): report a bad record or document with\n"
+            "                         its file and line and go on; fail: stop at the first\n"
+            "  --threads N            worker threads [all cores]; the result does not change\n"
+            "  --batch N              documents per batch [%zu]; the result depends on it\n"
+            "  -q, --quiet            no progress line and no summary\n"
+            "  -v, --verbose          the summary adds links, alignments and memory\n"
+            "  -h, --help             this help\n\n"
+            "Near mode:\n"
+            "  --ngram N              shingle length in tokens (characters or words) [%d]\n"
+            "  --bands N, --rows N    LSH bands x rows = permutations [%d x %d]\n"
+            "  --threshold X          Jaccard threshold: pick bands and rows for it (with\n"
+            "  --perms N              --perms permutations, default 128)\n"
+            "  --seed N               seed of the permutations [%llu]\n\n"
+            "Spun mode:\n"
+            "  --sketch-k N           minimizer length in tokens [%d]\n"
+            "  --sketch-w N           minimizer window [%d]\n"
+            "  --max-df N             minimizers in more documents are boilerplate [%u]\n"
+            "  --min-shared N         candidates share at least N minimizers [%u]\n"
+            "  --min-shared-frac X    ...and this share of the smaller document's [%g]\n"
+            "  --max-candidates N     align at most N candidates per document [%d]\n"
+            "  --min-containment X    link when aligned passages cover this share of the\n"
+            "                         smaller document, boilerplate left out [%g]\n\n",
+            o.batch, o.ngram, o.bands, o.rows, (unsigned long long)o.seed, o.k, o.w, o.max_df,
+            o.min_shared, o.min_shared_frac, o.max_candidates, o.min_containment);
+    print_reader_help(f);
+    fputs("\n", f);
+    print_align_help(f);
+    fputs("\nExit status: 0 done, 2 error. A summary (documents, clusters, removed, rate) goes\n"
+          "to standard error at the end.\n",
+          f);
+}
+
+/* --name VALUE / --name=VALUE: 1 with *v, 0 if argv[*i] is something else, -1 missing */
+static int optv(int argc, char **argv, int *i, const char *name, const char *short_name,
+                const char **v)
+{
+    int missing = 0;
+    *v = cli_opt_value(argc, argv, i, name, short_name, &missing);
+    if (missing) {
+        fprintf(stderr, "tongyuan: %s needs a value\n", name);
+        return -1;
+    }
+    return *v != NULL;
+}
+
+int cmd_dedup(int argc, char **argv)
+{
+    ty_dedup_opts_t o;
+    ty_dedup_opts_init(&o);
+    ty_opts_t to;
+    ty_opts_init(&to);
+    ty_reader_opts_t ro;
+    ty_reader_opts_init(&ro);
+    ui_t u;
+    memset(&u, 0, sizeof u);
+    const char *out_path = NULL, *kept_path = NULL;
+    double threshold = -1;
+    long perms = -1, threads = sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads < 1)
+        threads = 1;
+    char **paths = calloc((size_t)argc + 1, sizeof(char *));
+    int npaths = 0;
+    if (!paths)
+        return EXIT_ERROR;
+#define FAIL()                                                                                 \
+    do {                                                                                       \
+        free(paths);                                                                           \
+        return EXIT_ERROR;                                                                     \
+    } while (0)
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        int r = parse_reader_opt(argc, argv, &i, &ro);
+        if (r < 0)
+            FAIL();
+        if (r > 0)
+            continue;
+        r = parse_align_opt(argc, argv, &i, &to);
+        if (r < 0)
+            FAIL();
+        if (r > 0)
+            continue;
+        long l;
+        double x;
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            free(paths);
+            return 0;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            u.quiet = 1;
+        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+            u.verbose = 1;
+        } else if ((r = optv(argc, argv, &i, "--output", "-o", &v)) != 0) {
+            if (r < 0)
+                FAIL();
+            out_path = v;
+        } else if ((r = optv(argc, argv, &i, "--mode", NULL, &v)) != 0) {
+            if (r < 0)
+                FAIL();
+            if (strcmp(v, "exact") == 0)
+                o.mode = TY_DEDUP_EXACT;
+            else if (strcmp(v, "near") == 0)
+                o.mode = TY_DEDUP_NEAR;
+            else if (strcmp(v, "spun") == 0)
+                o.mode = TY_DEDUP_SPUN;
+            else {
+                fprintf(stderr, "tongyuan: --mode wants exact, near or spun, not '%s'\n", v);
+                FAIL();
+            }
+        } else if ((r = optv(argc, argv, &i, "--keep", NULL, &v)) != 0) {
+            if (r < 0)
+                FAIL();
+            if (strcmp(v, "first") == 0)
+                o.keep = TY_KEEP_FIRST;
+            else if (strcmp(v, "longest") == 0)
+                o.keep = TY_KEEP_LONGEST;
+            else {
+                fprintf(stderr, "tongyuan: --keep wants first or longest, not '%s'\n", v);
+                FAIL();
+            }
+        } else if ((r = optv(argc, argv, &i, "--on-error", NULL, &v)) != 0) {
+            if (r < 0)
+                FAIL();
+            if (strcmp(v, "skip") == 0)
+                u.fail = 0;
+            else if (strcmp(v, "fail") == 0)
+                u.fail = 1;
+            else {
+                fprintf(stderr, "tongyuan: --on-error wants skip or fail, not '%s'\n", v);
+                FAIL();
+            }
+        } else if ((r = optv(argc, argv, &i, "--write-kept", NULL, &v)) != 0) {
+            if (r < 0)
+                FAIL();
+            kept_path = v;
+        } else if ((r = optv(argc, argv, &i, "--pairs-out", NULL, &v)) != 0) {
+            if (r < 0)
+                FAIL();
+            u.pairs_path = v;
+        } else if ((r = optv(argc, argv, &i, "--threads", NULL, &v)) != 0) {
+            if (r < 0 || parse_long("--threads", v, 1, 1024, &threads))
+                FAIL();
+        } else if ((r = optv(argc, argv, &i, "--batch", NULL, &v)) != 0) {
+            if (r < 0 || parse_long("--batch", v, 16, 1048576, &l))
+                FAIL();
+            o.batch = (size_t)l;
+        } else if ((r = optv(argc, argv, &i, "--ngram", NULL, &v)) != 0) {
+            if (r < 0 || parse_long("--ngram", v, 1, 32, &l))
+                FAIL();
+            o.ngram = (int)l;
+        } else if ((r = optv(argc, argv, &i, "--bands", NULL, &v)) != 0) {
+            if (r < 0 || parse_long("--bands", v, 1, 1024, &l))
+                FAIL();
+            o.bands = (int)l;
+        } else if ((r = optv(argc, argv, &i, "--rows", NULL, &v)) != 0) {
+            if (r < 0 || parse_long("--rows", v, 1, 1024, &l))
+                FAIL();
+            o.rows = (int)l;
+        } else if ((r = optv(argc, argv, &i, "--perms", NULL, &v)) != 0) {
+            if (r < 0 || parse_long("--perms", v, 1, 1024, &perms))
+                FAIL();
+        } else if ((r = optv(argc, argv, &i, "--threshold", NULL, &v)) != 0) {
+            if (r < 0 || parse_double("--threshold", v, 0.01, 0.99, &threshold))
+                FAIL();
+        } else if ((r = optv(argc, argv, &i, "--seed", NULL, &v)) != 0) {
+            if (r < 0 || parse_long("--seed", v, 0, 2147483647L, &l))
+                FAIL();
+            o.seed = (uint64_t)l;
+        } else if ((r = optv(argc, argv, &i, "--sketch-k", NULL, &v)) != 0) {
+            if (r < 0 || parse_long("--sketch-k", v, 2, 16, &l))
+                FAIL();
+            o.k = (int)l;
+        } else if ((r = optv(argc, argv, &i, "--sketch-w", NULL, &v)) != 0) {
+            if (r < 0 || parse_long("--sketch-w", v, 1, 256, &l))
+                FAIL();
+            o.w = (int)l;
+        } else if ((r = optv(argc, argv, &i, "--max-df", NULL, &v)) != 0) {
+            if (r < 0 || parse_long("--max-df", v, 1, 100000000, &l))
+                FAIL();
+            o.max_df = (uint32_t)l;
+        } else if ((r = optv(argc, argv, &i, "--min-shared", NULL, &v)) != 0) {
+            if (r < 0 || parse_long("--min-shared", v, 1, 1000000, &l))
+                FAIL();
+            o.min_shared = (uint32_t)l;
+        } else if ((r = optv(argc, argv, &i, "--min-shared-frac", NULL, &v)) != 0) {
+            if (r < 0 || parse_double("--min-shared-frac", v, 0, 1, &x))
+                FAIL();
+            o.min_shared_frac = x;
+        } else if ((r = optv(argc, argv, &i, "--max-candidates", NULL, &v)) != 0) {
+            if (r < 0 || parse_long("--max-candidates", v, 1, 100000, &l))
+                FAIL();
+            o.max_candidates = (int)l;
+        } else if ((r = optv(argc, argv, &i, "--min-containment", NULL, &v)) != 0) {
+            if (r < 0 || parse_double("--min-containment", v, 0.01, 1, &x))
+                FAIL();
+            o.min_containment = x;
+        } else if (a[0] == '-' && a[1] != 0) {
+            fprintf(stderr, "tongyuan: dedup: unknown option '%s' (see tongyuan dedup --help)\n",
+                    a);
+            FAIL();
+        } else {
+            paths[npaths++] = (char *)a;
+        }
+    }
+    if (!npaths) {
+        usage(stderr);
+        FAIL();
+    }
+    if (threshold > 0 || perms > 0) {
+        if (ty_dedup_lsh_params(threshold > 0 ? threshold : 0.7, perms > 0 ? (int)perms : 128,
+                                &o.bands, &o.rows) != TY_OK) {
+            fprintf(stderr, "tongyuan: bad --threshold or --perms\n");
+            FAIL();
+        }
+    }
+    o.threads = (int)threads;
+    o.evidence = u.pairs_path != NULL;
+    char msg[256];
+    if (ty_opts_check(&to, msg, sizeof msg) || ty_dedup_opts_check(&o, msg, sizeof msg)) {
+        fprintf(stderr, "tongyuan: %s\n", msg);
+        FAIL();
+    }
+    for (int i = 0; i < npaths; i++)
+        if (kept_path && strcmp(paths[i], "-") == 0) {
+            fprintf(stderr, "tongyuan: --write-kept reads the input files a second time; it "
+                            "cannot read standard input again (save it to a file first)\n");
+            FAIL();
+        }
+#ifdef TY_MPI
+    /* one rank of an mpirun / srun job with several ranks: cli/mpi.c (-1: run here alone) */
+    if (cli_mpi_ranks() > 1) {
+        cli_mpi_dedup_t ma = {&o,         &to,       &ro,          paths,  npaths, out_path,
+                              kept_path, u.pairs_path, u.quiet, u.verbose, u.fail};
+        int st = cli_mpi_dedup(&ma);
+        if (st >= 0) {
+            free(paths);
+            return st;
+        }
+    }
+#endif
+    ty_reader_t *rd = ty_reader_new(&ro);
+    u.dd = ty_dedup_new(&o, &to, on_event, &u);
+    if (!rd || !u.dd) {
+        fprintf(stderr, "tongyuan: out of memory\n");
+        ty_reader_free(rd);
+        ty_dedup_free(u.dd);
+        FAIL();
+    }
+    int status = 0;
+    for (int i = 0; i < npaths && !status; i++)
+        if (ty_reader_add(rd, paths[i]) != TY_OK) {
+            fprintf(stderr, "tongyuan: %s\n", ty_reader_errmsg(rd));
+            status = EXIT_ERROR;
+        }
+    FILE *out = NULL;
+    if (!status) {
+        out = out_path && strcmp(out_path, "-") != 0 ? fopen(out_path, "w") : stdout;
+        if (!out) {
+            fprintf(stderr, "tongyuan: %s: %s\n", out_path, strerror(errno));
+            status = EXIT_ERROR;
+        }
+    }
+    if (!status && u.pairs_path) {
+        u.pairs = fopen(u.pairs_path, "w");
+        if (!u.pairs) {
+            fprintf(stderr, "tongyuan: %s: %s\n", u.pairs_path, strerror(errno));
+            status = EXIT_ERROR;
+        }
+    }
+    u.tty = !u.quiet && isatty(STDERR_FILENO);
+    double t0 = now(), last = t0;
+    size_t docs = 0;
+    uint64_t bytes = 0;
+    feed_t feed;
+    feed_init(&feed, rd, threads > 1 && !status);
+    while (!status) {
+        ty_record_t rec;
+        const char *rmsg = "";
+        int rc = feed_next(&feed, &rec, &rmsg);
+        if (rc == 0)
+            break;
+        if (rc == TY_ENOMEM) {
+            fprintf(stderr, "tongyuan: out of memory\n");
+            status = EXIT_ERROR;
+            break;
+        }
+        if (rc < 0) {
+            u.errors++;
+            if (u.errors <= MAX_SHOWN_ERRORS || u.fail) {
+                clear_line(&u);
+                fprintf(stderr, "tongyuan: %s%s\n", rmsg, u.fail ? "" : " (skipped)");
+            } else if (u.errors == MAX_SHOWN_ERRORS + 1) {
+                clear_line(&u);
+                fprintf(stderr, "tongyuan: more records skipped; the summary counts them\n");
+            }
+            if (u.fail)
+                status = EXIT_ERROR;
+            continue;
+        }
+        if (remember(&u, &rec)) {
+            fprintf(stderr, "tongyuan: out of memory\n");
+            status = EXIT_ERROR;
+            break;
+        }
+        docs++;
+        bytes += rec.len;
+        rc = ty_dedup_add(u.dd, rec.name, rec.text, rec.len);
+        if (rc) {
+            /* a document error that --on-error fail stopped at was printed already */
+            if (!u.fail || rc == TY_ENOMEM || rc == TY_EINVAL)
+                fprintf(stderr, "tongyuan: %s\n", ty_dedup_errmsg(u.dd));
+            status = EXIT_ERROR;
+            break;
+        }
+        if (u.tty && (docs & 255) == 0) {
+            double t = now();
+            if (t - last >= 0.2) {
+                draw(&u, feed.pos, feed.size, docs, t - t0);
+                last = t;
+            }
+        }
+    }
+    feed_close(&feed);
+    if (!status) {
+        int rc = ty_dedup_finish(u.dd);
+        if (rc) {
+            if (!u.fail || rc == TY_ENOMEM || rc == TY_EINVAL)
+                fprintf(stderr, "tongyuan: %s\n", ty_dedup_errmsg(u.dd));
+            status = EXIT_ERROR;
+        }
+    }
+    clear_line(&u);
+    double secs = now() - t0;
+    if (!status) {
+        sbuf_t b = {0};
+        size_t n = ty_dedup_count(u.dd);
+        for (size_t i = 0; i < n; i++) {
+            ty_dedup_result_t res;
+            if (ty_dedup_result(u.dd, i, &res) != TY_OK || res.err)
+                continue;
+            sb_puts(&b, "{\"id\":");
+            put_json_name(&b, ty_dedup_name(u.dd, i));
+            sb_printf(&b, ",\"cluster\":%zu,\"keep\":%s,\"dup_of\":", res.cluster,
+                      res.keep ? "true" : "false");
+            if (res.keep) {
+                sb_puts(&b, "null,\"similarity\":null,\"containment\":null}\n");
+            } else {
+                put_json_name(&b, ty_dedup_name(u.dd, res.dup_of));
+                sb_printf(&b, ",\"similarity\":%.4f,\"containment\":%.4f}\n", res.similarity,
+                          res.containment);
+            }
+            if (b.n >= (1 << 16)) {
+                fwrite(b.a, 1, b.n, out);
+                b.n = 0;
+            }
+        }
+        if (b.n)
+            fwrite(b.a, 1, b.n, out);
+        sb_free(&b);
+    }
+    if (out && out != stdout && fclose(out) != 0 && !status) {
+        fprintf(stderr, "tongyuan: %s: write error\n", out_path);
+        status = EXIT_ERROR;
+    } else if (out == stdout && (fflush(stdout) != 0 || ferror(stdout)) && !status) {
+        fprintf(stderr, "tongyuan: error writing output\n");
+        status = EXIT_ERROR;
+    }
+    if (u.pairs && (fclose(u.pairs) != 0 || u.pairs_failed) && !status) {
+        fprintf(stderr, "tongyuan: %s: write error\n", u.pairs_path);
+        status = EXIT_ERROR;
+    }
+    if (!status && kept_path && write_kept(&u, kept_path))
+        status = EXIT_ERROR;
+    if (!status && !u.quiet) {
+        ty_dedup_stats_t st;
+        ty_dedup_stats(u.dd, &st);
+        double t = secs > 1e-6 ? secs : 1e-6;
+        fprintf(stderr,
+                "dedup: %zu documents, %zu clusters, %zu removed (%.2f%%), %zu skipped; "
+                "%.1f s, %.0f docs/s, %.1f MB/s\n",
+                st.docs - st.errors, st.clusters, st.removed,
+                st.docs > st.errors ? 100.0 * (double)st.removed / (double)(st.docs - st.errors)
+                                    : 0.0,
+                u.errors, secs, (double)docs / t, (double)bytes / 1e6 / t);
+        if (u.verbose)
+            fprintf(stderr,
+                    "dedup: %zu links, %zu candidate pairs aligned, %zu documents indexed, "
+                    "%zu minimizers (%zu boilerplate), about %.0f MB held\n",
+                    st.links, st.candidates, st.indexed, st.minimizers, st.frequent,
+                    (double)st.mem_bytes / 1e6);
+    }
+    ty_dedup_free(u.dd);
+    ty_reader_free(rd);
+    for (size_t i = 0; i < u.norigins; i++)
+        free(u.origins[i]);
+    free(u.origins);
+    free(u.where);
+    sb_free(&u.pb);
+    free(paths);
+    return status;
+#undef FAIL
+}

@@ -1,0 +1,35 @@
+/*
+ * dedup.h — private to deduplication (dedup.c: the handle, batches, clustering; minhash.c:
+ * MinHash signatures and LSH band keys). Not installed.
+ */
+#ifndef TY_DEDUP_H
+#define TY_DEDUP_H
+
+#include "internal.h"
+
+/* Largest number of permutations (bands x rows) a signature may have. */
+#define TY_MH_MAX_PERMS 1024
+
+/* Permutation i of the signature is h_i(x) = a[i] * x + b[i] (mod 2^32) over the 32-bit
+ * shingle values x; a[i] (odd) and b[i] come from a splitmix64 sequence started at seed:
+ * state += 0x9E3779B97F4A7C15, value = ty__mix64(state), a[i] from the first value (| 1),
+ * b[i] from the second. perms entries each (scripts/minhash_ref.py computes the same). */
+void ty__minhash_perms(uint64_t seed, int perms, uint32_t *a, uint32_t *b);
+
+/* The distinct shingle values of tokens tok[0..n): x = upper 32 bits of ty_kmer_hash() of
+ * every ngram consecutive tokens (a document shorter than ngram is one shingle of all its
+ * tokens; an empty one has none). Written to out (room for n + 1 values), in first-seen
+ * order, duplicates removed with set (scratch, grown as needed). Returns the count, or
+ * (size_t)-1 when out of memory. */
+size_t ty__shingles(const uint32_t *tok, size_t n, int ngram, uint32_t *out, uint64_t *hbuf,
+                    uint32_t **set, size_t *set_cap);
+
+/* sig[i] = min over x of h_i(x), i < perms (0xFFFFFFFF for no shingle). a, b, sig hold
+ * perms rounded up to a multiple of 8 (the extra permutations are computed and ignored). */
+void ty__minhash(const uint32_t *a, const uint32_t *b, int perms, const uint32_t *x, size_t n,
+                 uint32_t *sig);
+
+/* Key of band j: XXH3-64 of the rows values sig[j*rows .. (j+1)*rows) with seed j. */
+uint64_t ty__band_key(const uint32_t *sig, int j, int rows);
+
+#endif

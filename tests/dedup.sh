@@ -1,0 +1,255 @@
+#!/bin/sh
+# tests/dedup.sh — `tongyuan dedup` end to end: the three modes on real dev-set documents,
+# determinism across threads, near mode against the MinHash-LSH reference
+# (scripts/minhash_ref.py), a template paragraph shared by 10,000 otherwise unrelated
+# documents, broken JSONL lines, --write-kept (lines copied byte for byte, gzip and zstd
+# inputs), --pairs-out, standard input and option errors.
+#
+#   BUILD=build sh tests/dedup.sh        (TY=... to test another binary)
+#
+# Ends with "N passed, N failed"; exits non-zero if anything failed. Needs python3.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+BUILD=${BUILD:-build}
+TY=${TY:-$BUILD/tongyuan}
+TD=$BUILD/tests/test_dedup
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ty_dedup.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+T=tests/data/text
+
+pass() { passed=$((passed + 1)); }
+fail() {
+    echo "FAIL $1"
+    [ -s "$tmp/err" ] && sed 's/^/    /' "$tmp/err" | head -n 10
+    failed=$((failed + 1))
+}
+# check NAME COMMAND...: the command succeeds
+check() {
+    n=$1
+    shift
+    if "$@" > "$tmp/out.log" 2> "$tmp/err"; then pass; else fail "$n"; fi
+}
+# py SCRIPT ARGS...: a python check; prints why on failure
+py() { python3 -c "$@"; }
+
+# the same cluster for every pair of names given (file of decisions first)
+SAME='
+import json, sys
+c = {}
+for l in open(sys.argv[1]):
+    j = json.loads(l); c[j["id"]] = j["cluster"]
+    assert set(j) == {"id", "cluster", "keep", "dup_of", "similarity", "containment"}, j
+for p in sys.argv[2:]:
+    a, b = p.split(":")
+    if c[a] != c[b]:
+        sys.exit("%s and %s are apart" % (a, b))
+'
+APART='
+import json, sys
+c = {}
+for l in open(sys.argv[1]):
+    j = json.loads(l); c[j["id"]] = j["cluster"]
+names = sys.argv[2:]
+for i, a in enumerate(names):
+    for b in names[i + 1:]:
+        if c[a] == c[b]:
+            sys.exit("%s and %s share a cluster" % (a, b))
+'
+
+# ---- spun (default) on the dev pairs of tests/data/text ------------------------------------
+check "spun runs" "$TY" dedup -q "$T" -o "$tmp/spun.jsonl"
+check "spun: spin10, verbatim part, Traditional spin, shuffled spin join their source" \
+    py "$SAME" "$tmp/spun.jsonl" sus-00243.txt:src-00387.txt sus-00068.txt:src-00393.txt \
+    sus-00180.txt:src-00255.txt sus-00097.txt:src-00085.txt src-00596.txt:src-00596.s2t.txt
+check "spun: unrelated documents stay apart" py "$APART" "$tmp/spun.jsonl" src-00387.txt \
+    src-00393.txt src-00255.txt src-00085.txt src-00456.txt hay-00031.txt hay-00207.txt \
+    sus-00158.txt src-00596.txt src-00001.txt
+n=$(wc -l < "$tmp/spun.jsonl")
+if [ "$n" -eq "$(ls "$T"/*.txt "$T"/*.md | wc -l)" ]; then pass; else fail "one line per document ($n)"; fi
+
+# ---- exact and near --------------------------------------------------------------------------
+mkdir -p "$tmp/ex"
+cp "$T/src-00387.txt" "$T/hay-00031.txt" "$T/sus-00243.txt" "$tmp/ex/"
+sed 's/^/　　/; s/，/, /g' "$T/src-00387.txt" > "$tmp/ex/reindented.txt"
+check "exact runs" "$TY" dedup -q --mode exact "$tmp/ex" -o "$tmp/exact.jsonl"
+check "exact: a re-indented copy is the same text" py "$SAME" "$tmp/exact.jsonl" \
+    reindented.txt:src-00387.txt
+check "exact: a spun copy is not" py "$APART" "$tmp/exact.jsonl" sus-00243.txt src-00387.txt \
+    hay-00031.txt
+check "near runs" "$TY" dedup -q --mode near "$tmp/ex" -o "$tmp/near.jsonl"
+check "near: a re-indented copy is near, a spin10 copy is not" sh -c \
+    "python3 -c '$SAME' $tmp/near.jsonl reindented.txt:src-00387.txt &&
+     python3 -c '$APART' $tmp/near.jsonl sus-00243.txt src-00387.txt hay-00031.txt"
+
+# ---- keep rules ----------------------------------------------------------------------------
+check "keep longest" sh -c "'$TY' dedup -q --keep longest '$T/sus-00068.txt' '$T/src-00393.txt' |
+    python3 -c 'import json,sys; r=[json.loads(l) for l in sys.stdin];
+assert not r[0][\"keep\"] and r[1][\"keep\"] and r[0][\"dup_of\"] == \"$T/src-00393.txt\", r'"
+check "keep first" sh -c "'$TY' dedup -q '$T/sus-00068.txt' '$T/src-00393.txt' |
+    python3 -c 'import json,sys; r=[json.loads(l) for l in sys.stdin];
+assert r[0][\"keep\"] and not r[1][\"keep\"] and r[0][\"dup_of\"] is None, r'"
+
+# ---- determinism: the same output whatever the threads --------------------------------------
+for mode in spun near exact; do
+    "$TY" dedup -q --mode "$mode" --batch 16 --threads 1 "$T" "$tmp/ex" -o "$tmp/d1.jsonl" 2> "$tmp/err"
+    ok=1
+    for t in 2 3 8; do
+        "$TY" dedup -q --mode "$mode" --batch 16 --threads $t "$T" "$tmp/ex" -o "$tmp/dt.jsonl" \
+            2> "$tmp/err" && cmp -s "$tmp/d1.jsonl" "$tmp/dt.jsonl" || ok=0
+    done
+    if [ $ok -eq 1 ]; then pass; else fail "$mode: output depends on --threads"; fi
+done
+
+# ---- near mode = the MinHash-LSH reference ------------------------------------------------
+# 30 dev sources, each with variants cut, edited and extended to spread their Jaccard
+# similarities around the thresholds
+SHARED=${SHARED:-../shared}
+DEV=$SHARED/data/dev
+if [ -d "$DEV/src" ] && [ -x "$TD" ]; then
+    mkdir -p "$tmp/var"
+    python3 - "$DEV/src" "$tmp/var" <<'PY'
+import os, sys, random
+src, out = sys.argv[1:]
+rng = random.Random(5)
+names = sorted(os.listdir(src))[:30]
+for n in names:
+    t = open(os.path.join(src, n), encoding='utf-8').read()
+    base = n[:-4]
+    v = {'a': t, 'cut85': t[:len(t) * 85 // 100], 'cut60': t[:len(t) * 6 // 10],
+         'tail': t[len(t) // 3:]}
+    cs = list(t)
+    for i in range(0, len(cs), rng.choice((9, 15, 25, 40))):
+        if '\u4e00' <= cs[i] <= '\u9fff':
+            cs[i] = '某'
+    v['edit'] = ''.join(cs)
+    for k, s in v.items():
+        open(os.path.join(out, '%s-%s.txt' % (base, k)), 'w', encoding='utf-8').write(s)
+PY
+    "$TD" --dump-tokens "$tmp"/var/*.txt > "$tmp/tokens.jsonl" 2> "$tmp/err" || fail "dump tokens"
+    for cfg in "16 8" "10 3" "32 2"; do
+        set -- $cfg
+        if "$TY" dedup -q --mode near --bands "$1" --rows "$2" "$tmp/var" -o "$tmp/nv.jsonl" \
+            2> "$tmp/err" &&
+            python3 scripts/minhash_ref.py "$tmp/tokens.jsonl" --bands "$1" --rows "$2" \
+                --compare "$tmp/nv.jsonl" > "$tmp/err" 2>&1; then
+            pass
+        else
+            fail "near mode $1x$2 differs from scripts/minhash_ref.py"
+        fi
+    done
+else
+    echo "skip: near vs reference ($DEV or $TD missing)"
+fi
+
+# ---- a template paragraph in 10,000 otherwise unrelated documents --------------------------
+python3 - "$T/src-00596.txt" "$tmp/tpl.jsonl" <<'PY'
+import json, random, sys
+tpl = open(sys.argv[1], encoding='utf-8').read().replace('\n', '')[:300]
+common = ('的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动同工也能下'
+          '过子说产种面而方后多定行学法所民得经十三之进着等部度家电力里如水化高自二理起小物现实加量都'
+          '两体制机当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平形相全表间样与关各重'
+          '新线内数正心反你明看原又么利比或但质气第向道命此变条只没结解问意建月公无系军很情者最立代想')
+rng = random.Random(1)
+with open(sys.argv[2], 'w', encoding='utf-8') as f:
+    for i in range(10000):
+        own = rng.randint(200, 1500)
+        body = ''.join(rng.choice(common) + ('，' if rng.random() < 0.06 else '')
+                       for _ in range(own))
+        cut = rng.randint(0, own)
+        text = body[:cut] + '\n' + tpl + '\n' + body[cut:]
+        f.write(json.dumps({'id': 'doc%05d' % i, 'text': text}, ensure_ascii=False) + '\n')
+PY
+check "template corpus runs" "$TY" dedup -q "$tmp/tpl.jsonl" -o "$tmp/tplout.jsonl"
+check "template: none of 10,000 documents marked a duplicate" py '
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1])]
+bad = [x["id"] for x in r if not x["keep"]]
+assert len(r) == 10000, len(r)
+if bad: sys.exit("%d marked duplicates, e.g. %s" % (len(bad), bad[:5]))
+' "$tmp/tplout.jsonl"
+
+# ---- JSONL: broken lines, ids, --write-kept byte for byte, compressed inputs ---------------
+python3 - "$T" "$tmp/c.jsonl" <<'PY'
+import json, sys
+T, out = sys.argv[1:]
+a = open(T + '/src-00387.txt', encoding='utf-8').read()
+b = open(T + '/sus-00243.txt', encoding='utf-8').read()
+c = open(T + '/hay-00031.txt', encoding='utf-8').read()
+with open(out, 'w', encoding='utf-8') as f:
+    f.write(json.dumps({'id': 'a', 'text': a, 'meta': {'x': [1, 2]}}, ensure_ascii=False) + '\n')
+    f.write('{"id": "broken", "text": "unterminated\n')
+    f.write(json.dumps({'text': b, 'id': 'b'}) + '\n')            # escaped, other key order
+    f.write('\n')                                                   # blank: skipped silently
+    f.write(json.dumps({'id': 'c', 'text': c}, ensure_ascii=False) + '  \n')
+    f.write('{"id": "notext", "body": "x"}\n')
+    f.write(json.dumps({'id': 'a2', 'text': a}, ensure_ascii=False) + '\n')
+PY
+"$TY" dedup "$tmp/c.jsonl" -o "$tmp/c.out" --write-kept "$tmp/kept.jsonl" > "$tmp/o" 2> "$tmp/err"
+rc=$?
+if [ $rc -eq 0 ]; then pass; else fail "broken lines are skipped by default (exit $rc)"; fi
+if grep -q "c.jsonl:2:.*(skipped)" "$tmp/err" && grep -q "c.jsonl:6:.*(skipped)" "$tmp/err"; then
+    pass
+else
+    fail "broken lines reported with file:line"
+fi
+if grep -q "4 documents.* 2 skipped" "$tmp/err"; then pass; else fail "summary counts skipped"; fi
+check "JSONL: b joins a, a2 is an exact copy, c alone" sh -c "
+    python3 -c '$SAME' $tmp/c.out b:a a2:a && python3 -c '$APART' $tmp/c.out a c"
+# kept lines are the input lines, unchanged (a and c; b and a2 removed)
+sed -n '1p;5p' "$tmp/c.jsonl" > "$tmp/kept.expected"
+if cmp -s "$tmp/kept.jsonl" "$tmp/kept.expected"; then pass; else fail "--write-kept copies lines unchanged"; fi
+"$TY" dedup -q --on-error fail "$tmp/c.jsonl" -o "$tmp/c.out" 2> "$tmp/err"
+rc=$?
+if [ $rc -eq 2 ] && grep -q "c.jsonl:2:" "$tmp/err"; then pass; else fail "--on-error fail stops at line 2 (exit $rc)"; fi
+gzip -c "$tmp/c.jsonl" > "$tmp/cz.jsonl.gz"
+check "gzip input, --write-kept through it" "$TY" dedup -q "$tmp/cz.jsonl.gz" -o "$tmp/cz.out" \
+    --write-kept "$tmp/keptz.jsonl"
+if cmp -s "$tmp/keptz.jsonl" "$tmp/kept.expected"; then pass; else fail "--write-kept from .gz"; fi
+if command -v zstd > /dev/null 2>&1; then
+    zstd -q -c "$tmp/c.jsonl" > "$tmp/cs.jsonl.zst"
+    check "zstd input" "$TY" dedup -q "$tmp/cs.jsonl.zst" -o "$tmp/cs.out" --write-kept "$tmp/kepts.jsonl"
+    if cmp -s "$tmp/kepts.jsonl" "$tmp/kept.expected"; then pass; else fail "--write-kept from .zst"; fi
+fi
+# text files: kept as {"id","text"} with the text unchanged
+check "--write-kept, text files" "$TY" dedup -q "$tmp/ex" -o "$tmp/ex.out" --write-kept "$tmp/exk.jsonl"
+check "--write-kept, text files as id + text" py '
+import json, os, sys
+d = sys.argv[2]
+r = [json.loads(l) for l in open(sys.argv[1])]
+ids = [x["id"] for x in r]
+assert ids == ["hay-00031.txt", "reindented.txt"], ids  # the first of each cluster
+for x in r:
+    assert x["text"] == open(os.path.join(d, x["id"]), encoding="utf-8").read()
+' "$tmp/exk.jsonl" "$tmp/ex"
+
+# ---- --pairs-out: the evidence --------------------------------------------------------------
+check "--pairs-out" "$TY" dedup -q "$T" -o /dev/null --pairs-out "$tmp/pairs.jsonl"
+check "--pairs-out has each link with its passages" py '
+import json, sys
+r = [json.loads(l) for l in open(sys.argv[1])]
+p = {(x["src"], x["sus"]): x for x in r}
+x = p[("src-00387.txt", "sus-00243.txt")]
+assert x["containment"] >= 0.6 and 0 < x["similarity"] <= 1, x
+assert x["passages"] and x["passages"][0]["sus_len"] > 1000, x
+for x in r:
+    for q in x["passages"]:
+        assert set(q) >= {"src_off", "src_len", "sus_off", "sus_len", "score"}
+' "$tmp/pairs.jsonl"
+
+# ---- standard input, errors ----------------------------------------------------------------
+check "stdin JSONL" sh -c "'$TY' dedup -q - < '$tmp/c.jsonl' > '$tmp/stdin.out' 2> /dev/null"
+if [ "$(wc -l < "$tmp/stdin.out")" -eq 4 ]; then pass; else fail "stdin: 4 decisions"; fi
+"$TY" dedup -q - --write-kept "$tmp/x" < "$tmp/c.jsonl" > /dev/null 2> "$tmp/err"
+if [ $? -eq 2 ] && grep -q "standard input" "$tmp/err"; then pass; else fail "--write-kept with -"; fi
+"$TY" dedup -q --mode fuzzy "$T" > /dev/null 2> "$tmp/err"
+if [ $? -eq 2 ] && grep -q "exact, near or spun" "$tmp/err"; then pass; else fail "bad --mode"; fi
+"$TY" dedup -q "$tmp/missing.jsonl" > /dev/null 2> "$tmp/err"
+if [ $? -eq 2 ] && grep -q "missing.jsonl" "$tmp/err"; then pass; else fail "missing input"; fi
+"$TY" dedup > /dev/null 2>&1
+if [ $? -eq 2 ]; then pass; else fail "no input: usage, exit 2"; fi
+check "--help" sh -c "'$TY' dedup --help | grep -q -- --write-kept"
+
+echo "dedup.sh: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

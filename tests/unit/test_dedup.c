@@ -1,0 +1,544 @@
+/*
+ * test_dedup.c — deduplication (dedup.c, minhash.c): the three modes on real dev-set pairs,
+ * the keep rules, determinism across threads, boilerplate templates, document errors, the
+ * MinHash arithmetic and the options.
+ *
+ * Also a helper for tests/dedup.sh: `test_dedup --dump-tokens FILE...` prints each file's
+ * comparison tokens as JSONL {"id": basename, "tokens": [...]}, the input of the MinHash
+ * reference (scripts/minhash_ref.py), which has no tokenizer of its own.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "dedup.h"
+#include "tongyuan.h"
+
+typedef struct {
+    const char *name;
+    char *text;
+    size_t len;
+} tdoc_t;
+
+static tdoc_t load(const char *file)
+{
+    tdoc_t d = {file, NULL, 0};
+    d.text = ck_slurp(ck_data(file), &d.len);
+    return d;
+}
+
+typedef struct {
+    int links, errors, stop_on_error;
+    size_t last_err_doc;
+    int passages_seen;
+} events_t;
+
+static int on_event(void *user, const ty_dedup_event_t *ev)
+{
+    events_t *e = user;
+    if (ev->kind == TY_DEDUP_LINK) {
+        e->links++;
+        if (ev->npassages && ev->passages)
+            e->passages_seen++;
+        return 0;
+    }
+    e->errors++;
+    e->last_err_doc = ev->doc;
+    return e->stop_on_error;
+}
+
+/* Run docs through a fresh handle; results into res (n entries). Returns the handle's
+ * finish status. */
+static int run(const ty_dedup_opts_t *o, const tdoc_t *docs, size_t n, ty_dedup_result_t *res,
+               events_t *ev)
+{
+    ty_opts_t to;
+    ty_opts_init(&to);
+    events_t local = {0};
+    if (!ev)
+        ev = &local;
+    ty_dedup_t *dd = ty_dedup_new(o, &to, on_event, ev);
+    CHECK(dd != NULL);
+    if (!dd)
+        return TY_ENOMEM;
+    int rc = TY_OK;
+    for (size_t i = 0; i < n && rc == TY_OK; i++)
+        rc = ty_dedup_add(dd, docs[i].name, docs[i].text, docs[i].len);
+    if (rc == TY_OK)
+        rc = ty_dedup_finish(dd);
+    if (rc == TY_OK) {
+        CHECK_EQ_UINT(ty_dedup_count(dd), n);
+        for (size_t i = 0; i < n; i++)
+            CHECK_EQ_INT(ty_dedup_result(dd, i, &res[i]), TY_OK);
+        CHECK_EQ_INT(ty_dedup_result(dd, n, &res[0]), TY_EINVAL);
+    }
+    ty_dedup_free(dd);
+    return rc;
+}
+
+static ty_dedup_opts_t opts(int mode)
+{
+    ty_dedup_opts_t o;
+    ty_dedup_opts_init(&o);
+    o.mode = mode;
+    return o;
+}
+
+/* ---- the options --------------------------------------------------------------------- */
+
+static void test_opts(void)
+{
+    ty_dedup_opts_t o;
+    ty_dedup_opts_init(&o);
+    char msg[128];
+    CHECK_EQ_INT(ty_dedup_opts_check(&o, msg, sizeof msg), TY_OK);
+    CHECK_EQ_INT(o.mode, TY_DEDUP_SPUN);
+    CHECK_EQ_INT(o.keep, TY_KEEP_FIRST);
+    o.bands = 100;
+    o.rows = 11;
+    CHECK_EQ_INT(ty_dedup_opts_check(&o, msg, sizeof msg), TY_EINVAL);
+    CHECK_CONTAINS(msg, "bands");
+    ty_dedup_opts_init(&o);
+    o.min_containment = 0;
+    CHECK_EQ_INT(ty_dedup_opts_check(&o, msg, sizeof msg), TY_EINVAL);
+    CHECK_CONTAINS(msg, "min_containment");
+    ty_dedup_opts_init(&o);
+    o.threads = 0;
+    CHECK_EQ_INT(ty_dedup_opts_check(&o, NULL, 0), TY_EINVAL);
+    ty_opts_t to;
+    ty_opts_init(&to);
+    CHECK(ty_dedup_new(&o, &to, NULL, NULL) == NULL); /* bad options: no handle */
+    ty_dedup_free(NULL);
+}
+
+static void test_lsh_params(void)
+{
+    int b = 0, r = 0;
+    CHECK_EQ_INT(ty_dedup_lsh_params(0.7, 128, &b, &r), TY_OK);
+    CHECK(b * r <= 128 && b >= 1 && r >= 1);
+    /* the S-curve's steepest point (1/b)^(1/r) sits near the threshold */
+    double t = exp(log(1.0 / b) / r);
+    CHECK_NEAR(t, 0.7, 0.12);
+    int b2, r2;
+    CHECK_EQ_INT(ty_dedup_lsh_params(0.9, 128, &b2, &r2), TY_OK);
+    CHECK(exp(log(1.0 / b2) / r2) > t); /* a higher threshold, a later curve */
+    CHECK_EQ_INT(ty_dedup_lsh_params(0, 128, &b, &r), TY_EINVAL);
+    CHECK_EQ_INT(ty_dedup_lsh_params(0.5, 0, &b, &r), TY_EINVAL);
+}
+
+/* ---- MinHash: the estimate of Jaccard similarity is unbiased and tight enough ------------ */
+
+static void test_minhash_estimate(void)
+{
+    enum { P = 256, N = 2000 };
+    uint32_t a[P], b[P], s1[P], s2[P];
+    ty__minhash_perms(7, P, a, b);
+    for (int i = 0; i < P; i++)
+        CHECK(a[i] & 1);
+    static uint32_t x[N], y[N];
+    uint64_t st = 12345;
+    double err = 0;
+    for (int trial = 0; trial < 20; trial++) {
+        /* two sets of N values sharing `common` of them: J = common / (2N - common) */
+        int common = 100 * (trial % 10) + 50;
+        for (int i = 0; i < N; i++) {
+            st += 0x9E3779B97F4A7C15ULL;
+            x[i] = (uint32_t)(ty__mix64(st) >> 32);
+            st += 0x9E3779B97F4A7C15ULL;
+            y[i] = i < common ? x[i] : (uint32_t)(ty__mix64(st) >> 32);
+        }
+        ty__minhash(a, b, P, x, N, s1);
+        ty__minhash(a, b, P, y, N, s2);
+        int eq = 0;
+        for (int i = 0; i < P; i++)
+            eq += s1[i] == s2[i];
+        double j = (double)common / (2.0 * N - common), e = (double)eq / P;
+        CHECKF(fabs(e - j) < 0.1, "trial %d: estimate %.3f for Jaccard %.3f", trial, e, j);
+        err += e - j;
+    }
+    CHECK_NEAR(err / 20, 0, 0.03); /* no bias */
+    /* a signature of the values in any order is the same; no value: all ones */
+    uint32_t z[P];
+    ty__minhash(a, b, P, x, 0, z);
+    CHECK_EQ_HEX(z[0], 0xFFFFFFFFu);
+    CHECK_EQ_HEX(z[P - 1], 0xFFFFFFFFu);
+}
+
+static void test_shingles(void)
+{
+    uint32_t tok[12] = {1, 2, 3, 4, 5, 1, 2, 3, 4, 5, 9, 9};
+    uint64_t h[16];
+    uint32_t out[16], *set = NULL;
+    size_t cap = 0;
+    /* 8 windows of 5, one of them a repeat of the first */
+    size_t n = ty__shingles(tok, 12, 5, out, h, &set, &cap);
+    CHECK_EQ_UINT(n, 7);
+    CHECK_EQ_HEX(out[0], (uint32_t)(ty_kmer_hash(tok, 5) >> 32));
+    /* shorter than the n-gram: one shingle of everything; empty: none */
+    CHECK_EQ_UINT(ty__shingles(tok, 3, 5, out, h, &set, &cap), 1);
+    CHECK_EQ_HEX(out[0], (uint32_t)(ty_kmer_hash(tok, 3) >> 32));
+    CHECK_EQ_UINT(ty__shingles(tok, 0, 5, out, h, &set, &cap), 0);
+    free(set);
+}
+
+/* ---- the modes on real text ---------------------------------------------------------- */
+
+/* Reformat text: another line layout and full-width spaces: the same tokens. */
+static tdoc_t reindent(const tdoc_t *d, const char *name)
+{
+    tdoc_t r = {name, malloc(d->len * 2 + 16), 0};
+    if (!r.text)
+        return r;
+    memcpy(r.text, "\xE3\x80\x80\xE3\x80\x80", 6); /* two ideographic spaces */
+    r.len = 6;
+    for (size_t i = 0; i < d->len; i++) {
+        r.text[r.len++] = d->text[i];
+        if (d->text[i] == '\n')
+            r.text[r.len++] = '\n';
+    }
+    return r;
+}
+
+static void test_exact(void)
+{
+    tdoc_t a = load("src-00387.txt"), b = load("hay-00031.txt");
+    tdoc_t docs[4] = {a, b, reindent(&a, "a-again"), load("src-00001.txt")};
+    tdoc_t t2s = load("src-00001.t2s.txt"); /* Traditional -> Simplified: same tokens */
+    tdoc_t all[5] = {docs[0], docs[1], docs[2], docs[3], t2s};
+    t2s.name = "poems-simplified";
+    all[4].name = "poems-simplified";
+    ty_dedup_result_t r[5];
+    ty_dedup_opts_t o = opts(TY_DEDUP_EXACT);
+    events_t ev = {0};
+    CHECK_EQ_INT(run(&o, all, 5, r, &ev), TY_OK);
+    CHECK_EQ_UINT(r[0].cluster, 0);
+    CHECK_EQ_UINT(r[1].cluster, 1);
+    CHECK_EQ_UINT(r[2].cluster, 0); /* re-indented copy */
+    CHECK_EQ_UINT(r[3].cluster, 2);
+    CHECK_EQ_UINT(r[4].cluster, 2); /* Traditional vs Simplified */
+    CHECK(r[0].keep && r[1].keep && !r[2].keep && r[3].keep && !r[4].keep);
+    CHECK_EQ_UINT(r[2].dup_of, 0);
+    CHECK_NEAR(r[2].similarity, 1, 1e-9);
+    CHECK_NEAR(r[2].containment, 1, 1e-9);
+    CHECK_EQ_UINT(r[0].dup_of, SIZE_MAX);
+    CHECK_EQ_UINT(r[0].cluster_size, 2);
+    CHECK_EQ_INT(ev.links, 2);
+    /* a spun copy is not an exact copy */
+    tdoc_t sp[2] = {load("src-00387.txt"), load("sus-00243.txt")};
+    CHECK_EQ_INT(run(&o, sp, 2, r, NULL), TY_OK);
+    CHECK(r[0].cluster != r[1].cluster);
+    free(a.text);
+    free(b.text);
+    free(docs[2].text);
+    free(docs[3].text);
+    free(t2s.text);
+    free(sp[0].text);
+    free(sp[1].text);
+}
+
+static void test_near(void)
+{
+    tdoc_t a = load("src-00596.txt");
+    tdoc_t docs[4] = {a, load("hay-00207.txt"), reindent(&a, "a-again"), load("hay-00031.txt")};
+    /* the copy with its last tenth cut: Jaccard about 0.9 */
+    tdoc_t cut = {"a-cut", a.text, a.len * 9 / 10};
+    while (cut.len && ((unsigned char)cut.text[cut.len] & 0xC0) == 0x80)
+        cut.len--;
+    tdoc_t all[5] = {docs[0], docs[1], docs[2], docs[3], cut};
+    ty_dedup_result_t r[5];
+    ty_dedup_opts_t o = opts(TY_DEDUP_NEAR);
+    CHECK_EQ_INT(run(&o, all, 5, r, NULL), TY_OK);
+    CHECK_EQ_UINT(r[2].cluster, r[0].cluster);
+    CHECK_EQ_UINT(r[4].cluster, r[0].cluster);
+    CHECK(r[1].cluster != r[0].cluster && r[3].cluster != r[0].cluster &&
+          r[1].cluster != r[3].cluster);
+    CHECK_NEAR(r[2].similarity, 1, 1e-6);
+    CHECK(r[4].similarity > 0.75 && r[4].similarity < 1);
+    CHECK(r[4].containment > 0.9);
+    /* a spun copy (spin10 of the dev set) is far below the Jaccard threshold */
+    tdoc_t sp[2] = {load("src-00387.txt"), load("sus-00243.txt")};
+    CHECK_EQ_INT(run(&o, sp, 2, r, NULL), TY_OK);
+    CHECK(r[0].cluster != r[1].cluster);
+    free(a.text);
+    free(docs[1].text);
+    free(docs[2].text);
+    free(docs[3].text);
+    free(sp[0].text);
+    free(sp[1].text);
+}
+
+/* The dev pairs of tests/data/text: spun, verbatim part, Traditional, shuffled copies, a
+ * partial case and unrelated documents. */
+static const char *dev_files[] = {
+    "src-00387.txt", "src-00393.txt", "src-00255.txt", "src-00085.txt", "src-00109.txt",
+    "src-00456.txt", "hay-00031.txt", "hay-00207.txt", "sus-00158.txt", "sus-00243.txt",
+    "sus-00068.txt", "sus-00180.txt", "sus-00097.txt", "sus-00017.txt", "src-00596.txt",
+    "src-00001.txt",
+};
+#define NDEV (sizeof dev_files / sizeof dev_files[0])
+
+static void test_spun_dev_pairs(void)
+{
+    tdoc_t d[NDEV];
+    for (size_t i = 0; i < NDEV; i++)
+        d[i] = load(dev_files[i]);
+    ty_dedup_result_t r[NDEV];
+    ty_dedup_opts_t o = opts(TY_DEDUP_SPUN);
+    o.evidence = 1;
+    events_t ev = {0};
+    CHECK_EQ_INT(run(&o, d, NDEV, r, &ev), TY_OK);
+    /* whole-document copies join their source */
+    CHECKF(r[9].cluster == r[0].cluster, "spin10 copy sus-00243 not with src-00387");
+    CHECKF(r[10].cluster == r[1].cluster, "verbatim part sus-00068 not with src-00393");
+    CHECKF(r[11].cluster == r[2].cluster, "Traditional spin sus-00180 not with src-00255");
+    CHECKF(r[12].cluster == r[3].cluster, "shuffled spin sus-00097 not with src-00085");
+    CHECK(!r[9].keep && r[9].dup_of == 0);
+    CHECK(r[9].containment >= 0.6 && r[9].containment <= 1);
+    CHECK(r[9].similarity > 0.5 && r[9].similarity < 1);
+    CHECK_EQ_INT(ev.passages_seen, ev.links);
+    /* the partial case sus-00017 holds 69 % of src-00109 (a copy of most of it by the
+     * containment rule) and 42 % of src-00456: it joins the first only, and the two sources
+     * stay apart */
+    CHECK_EQ_UINT(r[13].cluster, r[4].cluster);
+    /* no two of the distinct sources and unrelated documents together */
+    size_t lone[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 14, 15};
+    for (size_t x = 0; x < sizeof lone / sizeof lone[0]; x++)
+        for (size_t y = x + 1; y < sizeof lone / sizeof lone[0]; y++)
+            CHECKF(r[lone[x]].cluster != r[lone[y]].cluster, "%s and %s share a cluster",
+                   dev_files[lone[x]], dev_files[lone[y]]);
+    for (size_t i = 0; i < NDEV; i++)
+        free(d[i].text);
+}
+
+static void test_keep_longest(void)
+{
+    /* a copy of part of a source, given first: keep=first keeps it, keep=longest the source */
+    tdoc_t d[2] = {load("sus-00068.txt"), load("src-00393.txt")};
+    ty_dedup_result_t r[2];
+    ty_dedup_opts_t o = opts(TY_DEDUP_SPUN);
+    CHECK_EQ_INT(run(&o, d, 2, r, NULL), TY_OK);
+    CHECK_EQ_UINT(r[0].cluster, r[1].cluster);
+    CHECK(r[0].keep && !r[1].keep);
+    CHECK_EQ_UINT(r[1].dup_of, 0);
+    o.keep = TY_KEEP_LONGEST;
+    CHECK_EQ_INT(run(&o, d, 2, r, NULL), TY_OK);
+    CHECK(!r[0].keep && r[1].keep);
+    CHECK_EQ_UINT(r[0].dup_of, 1);
+    CHECK_EQ_UINT(r[0].cluster, 0);
+    free(d[0].text);
+    free(d[1].text);
+}
+
+/* ---- determinism: the same clusters whatever the threads; batch edges ----------------- */
+
+static void test_determinism(void)
+{
+    enum { REP = 6 };
+    tdoc_t d[NDEV * REP];
+    char names[NDEV * REP][32];
+    for (size_t i = 0; i < NDEV; i++)
+        d[i] = load(dev_files[i]);
+    for (size_t k = 1; k < REP; k++)
+        for (size_t i = 0; i < NDEV; i++) {
+            snprintf(names[k * NDEV + i], sizeof names[0], "%zu/%s", k, dev_files[i]);
+            d[k * NDEV + i] = d[i];
+            d[k * NDEV + i].name = names[k * NDEV + i];
+        }
+    size_t n = NDEV * REP;
+    ty_dedup_result_t base[NDEV * REP], r[NDEV * REP];
+    for (int mode = 0; mode < 3; mode++) {
+        ty_dedup_opts_t o = opts(mode);
+        o.batch = 16;
+        CHECK_EQ_INT(run(&o, d, n, base, NULL), TY_OK);
+        int threads[] = {2, 3, 8};
+        for (int t = 0; t < 3; t++) {
+            o.threads = threads[t];
+            CHECK_EQ_INT(run(&o, d, n, r, NULL), TY_OK);
+            for (size_t i = 0; i < n; i++)
+                CHECKF(r[i].cluster == base[i].cluster && r[i].keep == base[i].keep &&
+                           r[i].dup_of == base[i].dup_of &&
+                           r[i].containment == base[i].containment,
+                       "mode %d, %d threads, doc %zu differs", mode, threads[t], i);
+        }
+        /* every repetition of a document joins its first copy */
+        for (size_t i = NDEV; i < n; i++)
+            CHECKF(base[i].cluster == base[i % NDEV].cluster, "mode %d: doc %zu alone", mode, i);
+    }
+    for (size_t i = 0; i < NDEV; i++)
+        free(d[i].text);
+}
+
+/* ---- boilerplate: a template paragraph in many otherwise unrelated documents ---------- */
+
+static void test_template(void)
+{
+    enum { N = 400 };
+    tdoc_t tpl = load("src-00596.txt");
+    /* 300 characters of real text as the template */
+    size_t tl = 0, cps = 0;
+    while (tl < tpl.len && cps < 300) {
+        tl++;
+        while (tl < tpl.len && ((unsigned char)tpl.text[tl] & 0xC0) == 0x80)
+            tl++;
+        cps++;
+    }
+    static tdoc_t d[N];
+    static char names[N][16];
+    static const char hz[] = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分"
+                             "对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经"
+                             "十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机"
+                             "当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平";
+    size_t nhz = (sizeof hz - 1) / 3;
+    uint64_t st = 99;
+    ty_dedup_result_t *r = calloc(N, sizeof(*r));
+    for (size_t i = 0; i < N; i++) {
+        /* 150..600 random characters of their own, the template in the middle */
+        st = ty__mix64(st + i);
+        size_t own = 150 + (size_t)(st % 450), half = own / 2;
+        d[i].text = malloc(own * 3 + tl + 8);
+        d[i].len = 0;
+        for (size_t c = 0; c < own; c++) {
+            if (c == half) {
+                d[i].text[d[i].len++] = '\n';
+                memcpy(d[i].text + d[i].len, tpl.text, tl);
+                d[i].len += tl;
+                d[i].text[d[i].len++] = '\n';
+            }
+            st = ty__mix64(st);
+            memcpy(d[i].text + d[i].len, hz + 3 * (st % nhz), 3);
+            d[i].len += 3;
+        }
+        snprintf(names[i], sizeof names[i], "t%zu", i);
+        d[i].name = names[i];
+    }
+    ty_dedup_opts_t o = opts(TY_DEDUP_SPUN);
+    o.batch = 128;
+    CHECK_EQ_INT(run(&o, d, N, r, NULL), TY_OK);
+    size_t removed = 0;
+    for (size_t i = 0; i < N; i++)
+        removed += !r[i].keep;
+    CHECK_EQ_UINT(removed, 0);
+    /* the same documents each twice: every second copy is found through the template */
+    static tdoc_t d2[2 * N];
+    for (size_t i = 0; i < N; i++)
+        d2[2 * i] = d2[2 * i + 1] = d[i];
+    ty_dedup_result_t *r2 = calloc(2 * N, sizeof(*r2));
+    CHECK_EQ_INT(run(&o, d2, 2 * N, r2, NULL), TY_OK);
+    removed = 0;
+    for (size_t i = 0; i < 2 * N; i++)
+        removed += !r2[i].keep;
+    CHECK_EQ_UINT(removed, N);
+    for (size_t i = 0; i < N; i++)
+        free(d[i].text);
+    free(r);
+    free(r2);
+    free(tpl.text);
+}
+
+/* ---- bad documents -------------------------------------------------------------------- */
+
+static void test_errors(void)
+{
+    tdoc_t ok = load("src-00387.txt");
+    tdoc_t d[4] = {ok, {"bad-utf8", "abc\xff\xfe def", 9}, {"nul", "ab\0cd", 5}, ok};
+    d[3].name = "again";
+    ty_dedup_result_t r[4];
+    events_t ev = {0};
+    ty_dedup_opts_t o = opts(TY_DEDUP_SPUN);
+    CHECK_EQ_INT(run(&o, d, 4, r, &ev), TY_OK);
+    CHECK_EQ_INT(ev.errors, 2);
+    CHECK_EQ_INT(r[1].err, TY_EUTF8);
+    CHECK_EQ_INT(r[2].err, TY_EBINARY);
+    CHECK_EQ_UINT(r[1].cluster, SIZE_MAX);
+    CHECK_EQ_UINT(r[3].cluster, r[0].cluster);
+    CHECK_EQ_UINT(r[3].cluster, 0);
+    /* the callback stops the run: the document's error comes back */
+    ty_opts_t to;
+    ty_opts_init(&to);
+    events_t stop = {0, 0, 1, 0, 0};
+    ty_dedup_t *dd = ty_dedup_new(&o, &to, on_event, &stop);
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ_INT(ty_dedup_add(dd, d[i].name, d[i].text, d[i].len), TY_OK);
+    CHECK_EQ_INT(ty_dedup_finish(dd), TY_EUTF8);
+    CHECK_CONTAINS(ty_dedup_errmsg(dd), "bad-utf8");
+    CHECK_EQ_INT(ty_dedup_add(dd, "x", "y", 1), TY_EUTF8); /* stays failed */
+    CHECK_EQ_UINT(stop.last_err_doc, 1);
+    ty_dedup_free(dd);
+    /* a document over the size limit is refused when added, reported in order */
+    to.max_doc_bytes = 100;
+    events_t e2 = {0};
+    dd = ty_dedup_new(&o, &to, on_event, &e2);
+    CHECK_EQ_INT(ty_dedup_add(dd, "big", ok.text, ok.len), TY_OK);
+    CHECK_EQ_INT(ty_dedup_add(dd, "small", "短文", 6), TY_OK);
+    CHECK_EQ_INT(ty_dedup_finish(dd), TY_OK);
+    ty_dedup_result_t x;
+    CHECK_EQ_INT(ty_dedup_result(dd, 0, &x), TY_OK);
+    CHECK_EQ_INT(x.err, TY_ETOOBIG);
+    CHECK_EQ_INT(e2.errors, 1);
+    CHECK_EQ_INT(ty_dedup_finish(dd), TY_EINVAL); /* twice */
+    CHECK_EQ_INT(ty_dedup_add(dd, "late", "x", 1), TY_EINVAL);
+    ty_dedup_stats_t st;
+    ty_dedup_stats(dd, &st);
+    CHECK_EQ_UINT(st.docs, 2);
+    CHECK_EQ_UINT(st.errors, 1);
+    CHECK_EQ_UINT(st.clusters, 1);
+    ty_dedup_free(dd);
+    /* results before finish, and empty documents */
+    dd = ty_dedup_new(&o, &to, NULL, NULL);
+    CHECK_EQ_INT(ty_dedup_add(dd, "e1", "", 0), TY_OK);
+    CHECK_EQ_INT(ty_dedup_add(dd, "e2", "。。", 6), TY_OK);
+    CHECK_EQ_INT(ty_dedup_result(dd, 0, &x), TY_EINVAL);
+    CHECK_EQ_INT(ty_dedup_finish(dd), TY_OK);
+    CHECK_EQ_INT(ty_dedup_result(dd, 1, &x), TY_OK);
+    CHECK(x.keep && x.cluster == 1); /* nothing to compare: a cluster of its own */
+    CHECK_EQ_STR(ty_dedup_name(dd, 1), "e2");
+    CHECK(ty_dedup_name(dd, 2) == NULL);
+    ty_dedup_free(dd);
+    free(ok.text);
+}
+
+/* ---- helper for tests/dedup.sh ------------------------------------------------------- */
+
+static int dump_tokens(int argc, char **argv)
+{
+    ty_opts_t o;
+    ty_opts_init(&o);
+    ty_doc_t *d = ty_doc_new();
+    for (int i = 0; i < argc; i++) {
+        if (ty_doc_load_file(d, argv[i], &o) != TY_OK) {
+            fprintf(stderr, "%s\n", ty_doc_errmsg(d));
+            ty_doc_free(d);
+            return 2;
+        }
+        const char *base = strrchr(argv[i], '/');
+        printf("{\"id\":\"%s\",\"tokens\":[", base ? base + 1 : argv[i]);
+        for (size_t t = 0; t < ty_doc_ntokens(d); t++) {
+            ty_token_t tk;
+            ty_doc_token(d, t, &tk);
+            printf("%s%u", t ? "," : "", tk.id);
+        }
+        printf("]}\n");
+    }
+    ty_doc_free(d);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--dump-tokens") == 0)
+        return dump_tokens(argc - 2, argv + 2);
+    RUN(test_opts);
+    RUN(test_lsh_params);
+    RUN(test_minhash_estimate);
+    RUN(test_shingles);
+    RUN(test_exact);
+    RUN(test_near);
+    RUN(test_spun_dev_pairs);
+    RUN(test_keep_longest);
+    RUN(test_determinism);
+    RUN(test_template);
+    RUN(test_errors);
+    return ck_summary("test_dedup");
+}
