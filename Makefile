@@ -2,6 +2,7 @@
 #   make            build/libtongyuan.a and build/tongyuan
 #   make test       unit tests, CLI golden tests, error-handling tests (then again under ASan+UBSan: make test-asan)
 #   make eval       dev-set score (pairwise) with ../shared/score.py
+#   make eval-corpus  dev-set score in corpus mode (index + check; EVAL_EXTRA adds documents)
 #   make bench      benchmarks; figures to bench/results.csv and bench/last.txt
 #   make fuzz       short libFuzzer runs (clang); FUZZ_SECONDS per target
 #   make asan / ubsan / tsan   sanitizer builds into build/<name>/
@@ -9,7 +10,7 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := libutf8proc
+PKGS    := libutf8proc lmdb jansson zlib libzstd libxxhash libmicrohttpd
 GENPKGS := libutf8proc opencc
 OPT     ?= -O2 -g
 CFLAGS  ?= $(OPT)
@@ -18,14 +19,32 @@ CPPFLAGS_ALL := -Iinclude -Isrc -I$(BUILD)/gen $(shell pkg-config --cflags $(PKG
 LIBS    := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 SHARED  ?= ../shared
 
-LIB_SRC := src/util.c src/normalize.c src/doc.c src/sketch.c src/align.c
-CLI_SRC := cli/main.c cli/common.c cli/compare.c cli/diffview.c cli/html.c
+LIB_SRC := src/util.c src/normalize.c src/doc.c src/sketch.c src/align.c \
+           src/input.c src/index.c src/index_add.c src/search.c \
+           src/dedup.c src/minhash.c src/index_del.c
+CLI_SRC := cli/main.c cli/common.c cli/compare.c cli/diffview.c cli/html.c \
+           cli/index.c cli/check.c cli/dedup.c
+SERVER_SRC := server/serve.c
+# make MPI=1 (use another BUILD, e.g. BUILD=build/mpi): the same tongyuan, built with -DTY_MPI
+# and linked to Open MPI, so that `mpirun -np N tongyuan dedup` runs across ranks (docs/mpi.md).
+# Without MPI=1 nothing below changes the build.
+ifeq ($(MPI),1)
+MPI_LIBS := $(shell pkg-config --libs ompi-c 2>/dev/null)
+ifeq ($(MPI_LIBS),)
+$(error MPI=1: pkg-config cannot find ompi-c (apt-get install libopenmpi-dev))
+endif
+CPPFLAGS_ALL += -DTY_MPI $(shell pkg-config --cflags ompi-c)
+LIBS    += $(MPI_LIBS)
+LIB_SRC += src/mpi_dedup.c
+CLI_SRC += cli/mpi.c
+MPI_DEPS := src/mpi_dedup.h cli/mpi.h
+endif
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
-CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o) $(SERVER_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: demo check all test test-unit test-cli eval bench fuzz asan ubsan tsan test-asan lint clean deps
+.PHONY: demo check test-browser all test test-unit test-cli eval eval-corpus bench fuzz asan ubsan tsan test-asan lint clean deps eval-dedup bench-dedup test-mpi bench-mpi
 
 all: $(BUILD)/tongyuan
 
@@ -42,6 +61,7 @@ check:
 	$(MAKE) all
 	$(MAKE) test
 	$(MAKE) test-asan
+	$(MAKE) test-browser
 	$(MAKE) CC=clang BUILD=build/clang all
 	EVAL_REQUIRE=1 $(MAKE) eval
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-20} $(MAKE) fuzz
@@ -55,7 +75,15 @@ $(BUILD)/gen/normtab.inc: $(BUILD)/gen/mknormtab
 
 $(BUILD)/src/normalize.o: $(BUILD)/gen/normtab.inc
 
-$(BUILD)/%.o: %.c include/tongyuan.h src/internal.h src/classify.h cli/common.h cli/diffview.h cli/html.h
+# the page of `tongyuan serve` (GET /) as a C string: \ " and ? escaped (no trigraphs)
+$(BUILD)/gen/serve_page.inc: server/page.html
+	@mkdir -p $(@D)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/server/serve.o: $(BUILD)/gen/serve_page.inc
+
+$(BUILD)/%.o: %.c include/tongyuan.h src/internal.h src/classify.h cli/common.h cli/diffview.h cli/html.h \
+              src/index.h src/input.h cli/corpus.h src/dedup.h $(MPI_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
 
@@ -69,11 +97,52 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/libtongyuan.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -o $@ $< $(BUILD)/libtongyuan.a $(LIBS)
 
+# Headless Chromium (Debian's) driven by playwright-core: the HTML report (and the service
+# page); screenshots kept in $(BUILD)/artifacts.
+test-browser: all
+	cd tests/browser && npm install --no-audit --no-fund --silent
+	node tests/browser/report.mjs $(BUILD)/tongyuan $(BUILD)/artifacts
+	@# the service page: an index of the example's original and a few other texts, served on a
+	@# free port (printed by the server) for the length of the test, then stopped
+	rm -rf $(BUILD)/artifacts/serve && mkdir -p $(BUILD)/artifacts/serve
+	$(BUILD)/tongyuan index build -o $(BUILD)/artifacts/serve/ix examples/original.txt \
+	    tests/data/text/src-00109.txt tests/data/text/src-00085.txt tests/data/text/src-00001.txt
+	d=$(BUILD)/artifacts/serve; \
+	$(BUILD)/tongyuan serve -x $$d/ix --listen 127.0.0.1:0 --threads 2 2> $$d/server.log & pid=$$!; \
+	trap 'kill $$pid 2> /dev/null' EXIT; \
+	i=0; port=; while [ $$i -lt 100 ] && [ -z "$$port" ]; do sleep 0.1; i=$$((i + 1)); \
+	    port=$$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9][0-9]*\)/.*|\1|p' $$d/server.log); done; \
+	if [ -z "$$port" ]; then cat $$d/server.log; exit 1; fi; \
+	node tests/browser/serve.mjs http://127.0.0.1:$$port/ $(BUILD)/artifacts
+
 test: all $(UNIT_BIN)
 	@SHARED=$(SHARED) BUILD=$(BUILD) sh tests/run.sh
 
 eval: all
 	@sh scripts/eval.sh $(BUILD)/tongyuan $(SHARED)
+
+# tongyuan dedup on dev src/ + sus/ + 100,000 scale_gen documents: pair recall and precision
+eval-dedup: all
+	@sh scripts/dedup_eval.sh $(BUILD)/tongyuan $(SHARED)
+
+# dedup speed and memory: exact, near, spun at 1 and 2 threads (DEDUP_BENCH_DOCS, default 1M)
+bench-dedup: all
+	@sh bench/dedup_bench.sh $(BUILD)/tongyuan $(SHARED)
+
+# MPI dedup (tests/mpi.sh): builds the MPI binary into build/mpi, then runs it with
+# mpirun -np 1, 2, 4 against the single-process run; skips when Open MPI is absent.
+test-mpi:
+	@if pkg-config --exists ompi-c; then $(MAKE) MPI=1 BUILD=build/mpi all; fi
+	@BUILD=build/mpi sh tests/mpi.sh
+
+# MPI dedup speed at 1, 2, 4 ranks (MPI_BENCH_DOCS, default 100000)
+bench-mpi:
+	$(MAKE) MPI=1 BUILD=build/mpi all
+	@sh bench/mpi_bench.sh build/mpi/tongyuan $(SHARED)
+
+# corpus mode: index dev src/ + haystack/ (+ EVAL_EXTRA), check every sus/ document
+eval-corpus: all
+	@sh scripts/eval_corpus.sh $(BUILD)/tongyuan $(SHARED)
 
 bench: all
 	@sh bench/run.sh $(BUILD)/tongyuan $(SHARED)

@@ -7,6 +7,10 @@
 #include <utf8proc.h>
 
 #include "common.h"
+#include "corpus.h"
+
+int cmd_dedup(int argc, char **argv); /* dedup.c */
+int cmd_serve(int argc, char **argv); /* ../server/serve.c */
 
 static void usage(FILE *f)
 {
@@ -14,7 +18,12 @@ static void usage(FILE *f)
                "Find reused text — verbatim, edited or machine-spun (伪原创) — between documents.\n\n"
                "Commands:\n"
                "  compare SOURCE SUSPECT   which passages of SUSPECT come from SOURCE\n"
-               "  compare --pairs FILE     many pairs at once, in parallel\n\n"
+               "  compare --pairs FILE     many pairs at once, in parallel\n"
+               "  index build -o INDEX PATH...  index a corpus (files, directories, JSONL)\n"
+               "  index add|stats INDEX ...     add documents later; what an index holds\n"
+               "  check -x INDEX PATH...   which indexed documents each document reuses\n"
+               "  dedup PATH... -o OUT     cluster copies (exact, near, spun); one to keep each\n"
+               "  serve -x INDEX           HTTP service: JSON API and a page to check texts\n\n"
                "Run 'tongyuan COMMAND --help' for a command's options.\n"
                "  --version                print the version\n");
 }
@@ -36,6 +45,14 @@ int main(int argc, char **argv)
     }
     if (strcmp(c, "compare") == 0)
         return cmd_compare(argc - 1, argv + 1);
+    if (strcmp(c, "dedup") == 0)
+        return cmd_dedup(argc - 1, argv + 1);
+    if (strcmp(c, "index") == 0)
+        return cmd_index(argc - 1, argv + 1);
+    if (strcmp(c, "check") == 0)
+        return cmd_check(argc - 1, argv + 1);
+    if (strcmp(c, "serve") == 0)
+        return cmd_serve(argc - 1, argv + 1);
     fprintf(stderr, "tongyuan: unknown command '%s' (see tongyuan --help)\n", c);
     return EXIT_ERROR;
 }

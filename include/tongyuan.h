@@ -120,8 +120,9 @@ size_t ty_doc_ncodepoints(const ty_doc_t *d);
 int ty_doc_token(const ty_doc_t *d, size_t i, ty_token_t *t);
 
 /* Normalize one code point as the tokenizer does: returns the code point compared, or 0 if
- * the character is dropped (spaces, punctuation, symbols, controls). Characters whose
- * normalization expands to several code points return the first. Thread-safe. */
+ * the character is dropped (spaces, punctuation, symbols, controls, combining marks).
+ * Characters whose normalization expands to several code points return the first one that
+ * is compared (U+2103 "℃" gives 'c'). Thread-safe. */
 uint32_t ty_normalize_cp(uint32_t cp);
 
 /* ---------------------------------------------------------------------------------------
@@ -184,6 +185,436 @@ int ty_compare_runs(const ty_aligner_t *a, size_t i, const ty_match_t **runs, si
 /* Number of suspect tokens covered by at least one of the n passages (for summaries:
  * covered / ty_doc_ntokens(sus) is the share of the suspect taken from the source). */
 size_t ty_passages_coverage(const ty_passage_t *p, size_t n);
+
+/* ---------------------------------------------------------------------------------------
+ * Input: documents from files, directories, JSONL files, gzip/zstd compressed files and
+ * standard input (input.c).
+ *
+ *   ty_reader_opts_t ro;  ty_reader_opts_init(&ro);
+ *   ty_reader_t *r = ty_reader_new(&ro);
+ *   if (ty_reader_add(r, "corpus/") != TY_OK) ... ty_reader_errmsg(r) ...;
+ *   ty_record_t rec;
+ *   int rc;
+ *   while ((rc = ty_reader_next(r, &rec)) != 0)
+ *       if (rc < 0) report(ty_reader_errmsg(r));  (skip it, or stop: the caller decides)
+ *       else        use(rec.name, rec.text, rec.len);
+ *   ty_reader_free(r);
+ *
+ * What a path is:
+ *   - a directory: every *.txt and *.md file under it (also *.txt.gz, *.md.zst, ...),
+ *     recursively, in byte order of the names; names starting with '.' and symbolic links
+ *     to directories are skipped. A document's name is its path relative to the directory.
+ *   - a file whose name ends in .jsonl or .ndjson (before any .gz/.zst): one JSON object a
+ *     line; the document's text is the string member opts.text_field, its name the member
+ *     opts.id_field (a string or an integer; when absent: "FILE:LINE"). Blank lines are
+ *     skipped. A line that is not a JSON object or lacks a string text field is an error
+ *     naming FILE:LINE; the reader moves past it, so the caller may go on.
+ *   - any other file: one document, named by the path as given.
+ *   - "-": standard input, read as opts.stdin_format says; TY_STDIN_AUTO takes it as JSONL
+ *     when its first line is a JSON object with the text field, else as one document "-".
+ * Compression is recognised by content (gzip and zstd magic numbers), whatever the name;
+ * concatenated gzip members and zstd frames are read through.
+ *
+ * Thread safety: one reader per thread. It only reads files; it never prints.
+ */
+typedef struct ty_reader ty_reader_t;
+
+enum {
+    TY_STDIN_AUTO = 0,  /* JSONL if the first line is a JSON object with the text field */
+    TY_STDIN_TEXT = 1,  /* always one document named "-" */
+    TY_STDIN_JSONL = 2, /* always JSONL */
+};
+
+typedef struct ty_reader_opts {
+    const char *text_field; /* JSONL member with the text ["text"]; borrowed until free */
+    const char *id_field;   /* JSONL member with the name ["id"]; borrowed until free */
+    int stdin_format;       /* TY_STDIN_* [TY_STDIN_AUTO] */
+    size_t max_doc_bytes;   /* longer documents are an error (TY_ETOOBIG) [64 MiB] */
+} ty_reader_opts_t;
+
+void ty_reader_opts_init(ty_reader_opts_t *o);
+
+/* One document. Every pointer is owned by the reader and valid until its next
+ * ty_reader_next() or ty_reader_free(). text is NUL-terminated (and may hold NUL bytes:
+ * tokenizing it then fails with TY_EBINARY). */
+typedef struct ty_record {
+    const char *name;   /* document name (see above) */
+    const char *text;   /* the document's bytes, unchanged */
+    size_t len;         /* bytes */
+    const char *origin; /* the file it was read from ("-" for standard input) */
+    uint64_t line;      /* 1-based line in origin for JSONL, 0 for a whole file */
+} ty_record_t;
+
+/* NULL when out of memory. The options are copied (the field names are borrowed). */
+ty_reader_t *ty_reader_new(const ty_reader_opts_t *o);
+void ty_reader_free(ty_reader_t *r);
+/* Queue a path (directories are listed now). TY_EIO if it cannot be opened or listed,
+ * TY_EINVAL for "-" queued twice. Paths are read in the order they were added. */
+int ty_reader_add(ty_reader_t *r, const char *path);
+/* Next document: 1 and *rec filled; 0 at the end; a negative TY_E* code with a message
+ * naming the file (and line) for a record or file that cannot be read — the reader has
+ * moved past it and the next call goes on with the next record. */
+int ty_reader_next(ty_reader_t *r, ty_record_t *rec);
+const char *ty_reader_errmsg(const ty_reader_t *r); /* "" if none; valid until next call */
+/* For progress reports: input bytes consumed so far (compressed bytes for compressed
+ * files) and the total size of the queued regular files (0 if unknown, e.g. stdin). */
+uint64_t ty_reader_pos(const ty_reader_t *r);
+uint64_t ty_reader_size(const ty_reader_t *r);
+
+/* ---------------------------------------------------------------------------------------
+ * Corpus index (index.c, index_add.c, search.c): a persistent, crash-safe store of many
+ * documents on LMDB — their names, origins, texts (zstd) and minimizer postings — to ask
+ * of a new document "which indexed documents does it reuse, and where?".
+ *
+ * On disk: one file INDEX (an LMDB environment) plus its lock file INDEX-lock. A header
+ * records the format version and the sketch parameters (k, w and a fingerprint of the
+ * normalization table); an index written with other parameters or a newer format is
+ * refused with TY_EVERSION, a truncated or foreign file with TY_ECORRUPT.
+ *
+ * Concurrency: one writer at a time (other writers wait), any number of readers in any
+ * number of processes; a reader sees the documents committed when its query starts.
+ * Within a process, one ty_index_t may be shared by many threads that each use their own
+ * ty_searcher_t; writing (ty_index_add_docs) needs the handle to itself.
+ *
+ *   build:  ty_index_new(); ty_index_open(ix, path, TY_INDEX_CREATE, &io);
+ *           ty_index_add_docs(ix, reader, &ao); ty_index_finish(ix); ty_index_free(ix);
+ *   add:    ... ty_index_open(ix, path, TY_INDEX_WRITE, NULL); ty_index_add_docs(...); ...
+ *   query:  ... ty_index_open(ix, path, TY_INDEX_READ, NULL);
+ *           s = ty_searcher_new(ix, &opts, &qo);  ty_searcher_check(s, doc, &src, &n); ...
+ */
+typedef struct ty_index ty_index_t;
+
+enum {
+    TY_INDEX_READ = 0,   /* an existing index, read only */
+    TY_INDEX_WRITE = 1,  /* an existing index, to add documents */
+    TY_INDEX_CREATE = 2, /* a new index: written to a temporary file next to path and moved
+                          * to path by ty_index_finish() (replacing any file there); freed
+                          * without finishing, it leaves nothing behind */
+};
+
+/* Parameters of a new index (stored in its header). */
+typedef struct ty_index_opts {
+    int k;               /* k-mer length of the minimizers, 2..16 */
+    int w;               /* minimizer window, 1..256 */
+    int zstd_level;      /* compression level of the stored texts, 1..19 */
+} ty_index_opts_t;
+
+void ty_index_opts_init(ty_index_opts_t *o);
+
+typedef struct ty_index_stats {
+    uint32_t format;          /* on-disk format version */
+    int k, w;                 /* minimizer parameters */
+    uint64_t norm_fingerprint; /* of the normalization table the index was built with */
+    uint64_t docs;            /* documents */
+    uint64_t codepoints;      /* characters (Unicode code points) of all texts */
+    uint64_t bytes;           /* bytes of all texts (UTF-8) */
+    uint64_t stored_bytes;    /* bytes of the compressed texts */
+    uint64_t postings;        /* (minimizer, document) pairs */
+    uint64_t keys;            /* distinct minimizers, summed over segments */
+    uint32_t segments;        /* posting segments (1 after build; add makes more, merged as
+                               * they accumulate) */
+    uint64_t file_bytes;      /* size of INDEX on disk */
+    uint64_t map_bytes;       /* bytes in use inside the file (the rest is free pages) */
+} ty_index_stats_t;
+
+/* Progress and events of ty_index_add_docs(), reported through a callback that runs on
+ * the calling thread. */
+enum {
+    TY_EVENT_PROGRESS = 0, /* about five times a second */
+    TY_EVENT_SKIPPED = 1,  /* a record could not be read or tokenized (msg says where and
+                            * why); return 0 to skip it and go on, nonzero to stop */
+    TY_EVENT_COMMIT = 2,   /* a transaction was committed: p->committed documents are safe */
+    TY_EVENT_DUPLICATE = 3, /* a document of that name is already indexed: not added */
+};
+
+typedef struct ty_index_progress {
+    uint64_t docs;        /* documents read so far */
+    uint64_t text_bytes;  /* their bytes */
+    uint64_t input_pos;   /* ty_reader_pos() */
+    uint64_t input_size;  /* ty_reader_size(), 0 if unknown */
+    uint64_t committed;   /* documents in the index as of the last commit */
+    uint64_t skipped;     /* records skipped (errors and duplicates) */
+    double seconds;       /* since ty_index_add_docs() started */
+} ty_index_progress_t;
+
+typedef int (*ty_index_event_fn)(void *user, int event, const char *msg,
+                                 const ty_index_progress_t *p);
+
+typedef struct ty_index_add_opts {
+    int threads;             /* worker threads for tokenizing and sketching, >= 1 [1] */
+    uint64_t commit_docs;    /* TY_INDEX_WRITE: commit every so many documents [10000; 0: that] */
+    size_t run_pairs;        /* TY_INDEX_CREATE: postings held in memory before a sorted
+                              * run goes to a temporary file [4M: 64 MB, and as much
+                              * to sort them] */
+    ty_index_event_fn event; /* may be NULL: errors then stop the run */
+    void *user;
+} ty_index_add_opts_t;
+
+void ty_index_add_opts_init(ty_index_add_opts_t *o);
+
+ty_index_t *ty_index_new(void); /* NULL when out of memory */
+/* Close (TY_INDEX_CREATE without ty_index_finish(): remove the temporary file). */
+void ty_index_free(ty_index_t *ix);
+const char *ty_index_errmsg(const ty_index_t *ix); /* "" if none; valid until next call */
+
+/* Open or create. io: the parameters for TY_INDEX_CREATE (NULL: defaults); for an existing
+ * index NULL, or parameters that must match the header (else TY_EVERSION). The tokenizer
+ * options used for the stored documents are those passed to ty_index_add_docs(). Errors:
+ * TY_EIO (cannot open), TY_ECORRUPT (truncated, damaged or not an index), TY_EVERSION
+ * (newer format, other parameters or another normalization table). */
+int ty_index_open(ty_index_t *ix, const char *path, int mode, const ty_index_opts_t *io);
+
+/* Read every document of r, tokenize (opts o: UTF-8 mode, size limit) and add it. In
+ * TY_INDEX_WRITE mode documents are committed every ao->commit_docs documents and at the
+ * end: a crash leaves the index as of the last commit. A name already in the index is not
+ * added again (TY_EVENT_DUPLICATE), so re-running an interrupted add resumes it. Returns
+ * TY_OK, the error that stopped the run (a callback that returned nonzero: TY_EINVAL), or a
+ * storage error; documents committed before stay. */
+int ty_index_add_docs(ty_index_t *ix, ty_reader_t *r, const ty_opts_t *o,
+                      const ty_index_add_opts_t *ao);
+
+/* TY_INDEX_CREATE: write the postings, sync, and move the index into place. */
+int ty_index_finish(ty_index_t *ix);
+
+/* TY_INDEX_WRITE: merge all posting segments into one (faster queries). */
+int ty_index_compact(ty_index_t *ix);
+
+int ty_index_stats(ty_index_t *ix, ty_index_stats_t *st);
+
+/* Check every structure: headers, each document record and text, each posting. TY_OK or
+ * TY_ECORRUPT naming the first problem. Slow: reads the whole index. */
+int ty_index_verify(ty_index_t *ix);
+
+/* Load indexed document id (0 <= id < docs) into d (named by its indexed name), tokenized
+ * with o. TY_ENOTFOUND if there is no such document. */
+int ty_index_get_doc(ty_index_t *ix, uint32_t id, ty_doc_t *d, const ty_opts_t *o);
+/* Name and origin of document id without loading its text: the name and the file it came
+ * from are copied into name / file (name_size / file_size bytes, NUL-terminated, cut if
+ * longer; "" if unknown), the JSONL line into *line (0 for a whole file). Any output may
+ * be NULL. TY_ENOTFOUND if there is no such document. */
+int ty_index_doc_info(ty_index_t *ix, uint32_t id, char *name, size_t name_size, char *file,
+                      size_t file_size, uint64_t *line);
+/* Document id of a name: TY_OK, or TY_ENOTFOUND. */
+int ty_index_find(ty_index_t *ix, const char *name, uint32_t *id);
+
+/* Deleting (index_del.c), by tombstone: the document stays stored but is marked deleted in
+ * one committed transaction. TY_INDEX_WRITE only. *id (may be NULL) gets its id. TY_OK, or
+ * TY_ENOTFOUND if there is no document of that name or it is deleted already. For now
+ * ty_searcher_check(), ty_index_get_doc() and ty_index_find() still return a deleted
+ * document (filter with ty_index_is_deleted()), its name cannot be added again, and
+ * ty_index_stats() still counts it. */
+int ty_index_delete(ty_index_t *ix, const char *name, uint32_t *id);
+/* 1 if document id is deleted, 0 if not, a negative TY_E* code on a storage error (no
+ * message). Thread-safe: may be called by any thread on a shared handle. */
+int ty_index_is_deleted(ty_index_t *ix, uint32_t id);
+/* Number of deleted documents. */
+int ty_index_deleted_count(ty_index_t *ix, uint64_t *n);
+
+/* Search options. */
+typedef struct ty_query_opts {
+    size_t max_sources;    /* report at most this many sources per query [20] */
+    size_t max_candidates; /* align at most this many candidates (most shared minimizers
+                            * first) [48] */
+    uint32_t min_shared;   /* candidates share at least this many minimizers [3] */
+    double max_df_frac;    /* ignore the most frequent minimizers: those in more documents
+                            * than all but this fraction of minimizers (minimap2's -f)
+                            * [0.0002] */
+    uint32_t max_df;       /* and ignore minimizers in more than this many documents;
+                            * 0 = no fixed limit [0] */
+    uint32_t min_df_cut;   /* but never ignore one in this many documents or fewer [50] */
+} ty_query_opts_t;
+
+void ty_query_opts_init(ty_query_opts_t *q);
+
+/* One indexed document that a query reuses. */
+typedef struct ty_source {
+    uint32_t id;                 /* document id in the index */
+    const ty_doc_t *doc;         /* the indexed document, loaded (its name is the indexed
+                                  * name) */
+    uint32_t shared;             /* distinct minimizers shared with the query */
+    const ty_passage_t *passages; /* sorted by suspect offset, as ty_compare() gives them */
+    size_t npassages;
+    size_t covered;              /* suspect tokens covered by the passages */
+} ty_source_t;
+
+/* Per-thread query handle on an open index. NULL when out of memory. o and q are copied
+ * (check them first). ix must stay open while the searcher lives. Each query sees the
+ * documents committed when it starts. */
+typedef struct ty_searcher ty_searcher_t;
+ty_searcher_t *ty_searcher_new(ty_index_t *ix, const ty_opts_t *o, const ty_query_opts_t *q);
+void ty_searcher_free(ty_searcher_t *s);
+const char *ty_searcher_errmsg(const ty_searcher_t *s);
+
+/* The indexed documents that q reuses, best first (most suspect tokens covered): each
+ * candidate sharing enough minimizers is aligned with ty_compare() on its stored text.
+ * *out and everything it points to are owned by s, valid until its next check or free.
+ * q is only read. */
+int ty_searcher_check(ty_searcher_t *s, const ty_doc_t *q, const ty_source_t **out,
+                      size_t *n);
+
+/* Only the candidate step: up to max ids of documents sharing at least min_shared
+ * minimizers with q, most shared first, into ids/shared (caller's arrays). *n: how many. */
+int ty_searcher_candidates(ty_searcher_t *s, const ty_doc_t *q, uint32_t *ids,
+                           uint32_t *shared, size_t max, size_t *n);
+
+/* ---------------------------------------------------------------------------------------
+ * Deduplication (dedup.c, minhash.c): cluster a stream of documents into groups of copies
+ * and decide, for each group, which document to keep — what `tongyuan dedup` runs on a
+ * crawl before training a model.
+ *
+ *   ty_dedup_opts_t o;  ty_dedup_opts_init(&o);  o.mode = TY_DEDUP_SPUN;
+ *   ty_dedup_t *dd = ty_dedup_new(&o, &topts);      (topts: tokenizer/alignment options)
+ *   for each document:  rc = ty_dedup_add(dd, name, text, len);   (TY_OK, or stop)
+ *   rc = ty_dedup_finish(dd);
+ *   for (i = 0; i < ty_dedup_count(dd); i++)  ty_dedup_result(dd, i, &res);
+ *   ty_dedup_free(dd);
+ *
+ * Modes:
+ *   TY_DEDUP_EXACT  the same normalized token stream (XXH3-128 of the tokens: spacing,
+ *                   punctuation, case, full/half width and Traditional/Simplified ignored).
+ *   TY_DEDUP_NEAR   classic MinHash + LSH banding over token n-grams: two documents are
+ *                   linked when all `rows` signature values of at least one of `bands`
+ *                   bands agree (estimated Jaccard similarity about (1/bands)^(1/rows) or
+ *                   more). scripts/minhash_ref.py is a plain reference of the same hashes.
+ *   TY_DEDUP_SPUN   (w,k)-minimizers of each document are looked up among the documents
+ *                   already seen; candidates sharing enough of them are aligned with
+ *                   ty_compare() and linked when the passages cover at least
+ *                   min_containment of the smaller document. Catches spun, shuffled,
+ *                   Traditional-converted and partial copies. Identical documents (as in
+ *                   exact mode) are linked without alignment.
+ * Links are joined transitively (union-find); a cluster is a connected component.
+ *
+ * Boilerplate (spun mode): a minimizer found in more than max_df documents (counted over
+ * the documents indexed so far plus the whole current batch, so a template is recognised
+ * from its first batch on) is not used to find candidates, and the text it covers is left
+ * out of the containment on both sides: documents that share only a template, a licence
+ * footer or navigation text are never linked. A document found to be a copy is not itself
+ * indexed: later copies find the original, and a widely copied article does not turn its
+ * own minimizers into "boilerplate".
+ *
+ * Determinism: documents are processed in batches of opts.batch; within a batch, threads
+ * tokenize, sketch and verify candidates against the documents indexed before the batch
+ * and the earlier documents of the batch, and the results are merged in input order. The
+ * result depends on the input order and the options, never on the number of threads.
+ *
+ * Thread safety: a ty_dedup_t is used by one thread at a time (it runs its own workers).
+ */
+typedef struct ty_dedup ty_dedup_t;
+
+enum { TY_DEDUP_EXACT = 0, TY_DEDUP_NEAR = 1, TY_DEDUP_SPUN = 2 };
+enum {
+    TY_KEEP_FIRST = 0,   /* keep the first document of each cluster in input order */
+    TY_KEEP_LONGEST = 1, /* keep the one with the most characters (the first of equals) */
+};
+
+typedef struct ty_dedup_opts {
+    int mode;               /* TY_DEDUP_* [TY_DEDUP_SPUN] */
+    int keep;               /* TY_KEEP_* [TY_KEEP_FIRST] */
+    int threads;            /* worker threads, 1..1024 [1] */
+    size_t batch;           /* documents per batch, 16..1048576 [4096]; see Determinism */
+    int evidence;           /* 1: give the aligned passages with each link event (spun) [0] */
+    /* near */
+    int ngram;              /* shingle length in tokens, 1..32 [5] */
+    int bands, rows;        /* LSH bands and rows per band; permutations = bands x rows,
+                             * at most 1024 [16 x 8: threshold about 0.71] */
+    uint64_t seed;          /* seed of the permutations [1] */
+    /* spun */
+    int k, w;               /* minimizer k-mer length 2..16 and window 1..256 [5, 8] */
+    uint32_t max_df;        /* minimizers in more documents than this are boilerplate [32] */
+    uint32_t min_shared;    /* a candidate shares at least this many minimizers... [3] */
+    double min_shared_frac; /* ...and at least this share of the smaller one's [0.1] */
+    int max_candidates;     /* align at most this many candidates per document [8] */
+    double min_containment; /* link when the passages cover this share of the smaller
+                             * document (boilerplate left out), 0..1 [0.6] */
+} ty_dedup_opts_t;
+
+void ty_dedup_opts_init(ty_dedup_opts_t *o);
+/* TY_OK, or TY_EINVAL with a message naming the bad field written to msg (if msg != NULL). */
+int ty_dedup_opts_check(const ty_dedup_opts_t *o, char *msg, size_t msg_size);
+
+/* Bands and rows for a Jaccard threshold with perms permutations: the split minimizing the
+ * sum of the false-positive and false-negative probability areas (as datasketch does).
+ * TY_EINVAL if threshold is not in (0, 1) or perms not in 1..1024. */
+int ty_dedup_lsh_params(double threshold, int perms, int *bands, int *rows);
+
+/* Events, reported in input order on the thread that called ty_dedup_add() or
+ * ty_dedup_finish(). */
+enum {
+    TY_DEDUP_LINK = 0,  /* doc was linked to the earlier document other */
+    TY_DEDUP_ERROR = 1, /* doc could not be tokenized (msg says why); it is left out of the
+                         * clusters. Return 0 to go on, nonzero to stop: the call then
+                         * returns the document's error code */
+};
+
+typedef struct ty_dedup_event {
+    int kind;                      /* TY_DEDUP_LINK or TY_DEDUP_ERROR */
+    size_t doc;                    /* the document, 0-based in input order */
+    size_t other;                  /* LINK: the earlier document */
+    double similarity;             /* LINK: see ty_dedup_result_t */
+    double containment;
+    const ty_passage_t *passages;  /* LINK, spun mode with opts.evidence: src = other,
+                                    * sus = doc; NULL otherwise. Valid during the call */
+    size_t npassages;
+    int err;                       /* ERROR: TY_EUTF8, TY_EBINARY, TY_ETOOBIG, ... */
+    const char *msg;               /* ERROR: one line naming the document and position */
+} ty_dedup_event_t;
+
+typedef int (*ty_dedup_event_fn)(void *user, const ty_dedup_event_t *ev);
+
+/* NULL when out of memory. o and to (tokenizer and alignment options, ty_opts_init()) are
+ * copied; check both first. The callback may be NULL (document errors are then skipped). */
+ty_dedup_t *ty_dedup_new(const ty_dedup_opts_t *o, const ty_opts_t *to, ty_dedup_event_fn fn,
+                         void *user);
+void ty_dedup_free(ty_dedup_t *dd);
+const char *ty_dedup_errmsg(const ty_dedup_t *dd); /* "" if none; valid until next call */
+
+/* Add the next document (name and text are copied). Every opts.batch documents the batch
+ * is processed before the call returns, and its events are reported. TY_OK, TY_ENOMEM,
+ * TY_EINVAL after ty_dedup_finish(), or the error of a document whose event asked to stop
+ * (the handle then accepts nothing more). */
+int ty_dedup_add(ty_dedup_t *dd, const char *name, const char *text, size_t len);
+
+/* Process the last batch and form the clusters. Call once, after the last add. */
+int ty_dedup_finish(ty_dedup_t *dd);
+
+size_t ty_dedup_count(const ty_dedup_t *dd); /* documents added */
+/* Name of document i as added (borrowed, valid while dd is); NULL if out of range. */
+const char *ty_dedup_name(const ty_dedup_t *dd, size_t i);
+
+typedef struct ty_dedup_result {
+    int err;            /* TY_OK, or the error that left the document out (no cluster) */
+    size_t cluster;     /* 0, 1, 2, ... numbered in input order of the clusters' first
+                         * documents; every document of a cluster has its number */
+    size_t cluster_size;
+    int keep;           /* 1: the document kept for its cluster (a lone document is kept) */
+    size_t dup_of;      /* not kept: the document it is most contained in / by (its link
+                         * with the highest containment, earlier or later); SIZE_MAX if kept */
+    double similarity;  /* of that link, 0..1: exact 1; near: the estimated Jaccard
+                         * similarity; spun: tokens matched in order over both documents
+                         * (2 x matched / (tokens of both), like difflib's ratio) */
+    double containment; /* of that link, 0..1: share of the smaller document covered by
+                         * the other (spun: by the aligned passages, boilerplate left out;
+                         * near: estimated from the Jaccard similarity and shingle counts) */
+} ty_dedup_result_t;
+
+/* After ty_dedup_finish(): the decision for document i. TY_EINVAL if i is out of range or
+ * the run is not finished. */
+int ty_dedup_result(const ty_dedup_t *dd, size_t i, ty_dedup_result_t *r);
+
+typedef struct ty_dedup_stats {
+    size_t docs;        /* documents added */
+    size_t errors;      /* left out (TY_DEDUP_ERROR) */
+    size_t clusters;    /* after finish: clusters (lone documents count as clusters) */
+    size_t removed;     /* after finish: documents not kept */
+    size_t links;       /* links made (each joins two documents) */
+    size_t candidates;  /* spun: candidate pairs aligned */
+    size_t indexed;     /* spun: documents indexed (not found to be copies) */
+    size_t frequent;    /* spun: minimizers over max_df (boilerplate) */
+    size_t minimizers;  /* spun: distinct minimizers in the index */
+    size_t mem_bytes;   /* memory held by the handle, about */
+} ty_dedup_stats_t;
+
+void ty_dedup_stats(const ty_dedup_t *dd, ty_dedup_stats_t *st);
 
 #ifdef __cplusplus
 }
