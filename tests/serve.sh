@@ -1,0 +1,326 @@
+#!/bin/sh
+# tests/serve.sh — end-to-end tests of `tongyuan serve` over HTTP (curl and python3).
+#
+#   TY=build/tongyuan sh tests/serve.sh
+#
+# Builds a small index (examples/original.txt and a few test texts), starts the server on
+# 127.0.0.1 with a port the kernel picks (--listen 127.0.0.1:0; the port is read from its
+# "listening on" line), and checks every endpoint: /healthz, /, /v1/stats, /v1/check,
+# /v1/report, POST /v1/docs, GET and DELETE /v1/docs/{id}; the bearer token (missing, wrong,
+# writes disabled, --auth-reads); 413 (Content-Length and chunked), 400 (invalid JSON,
+# invalid UTF-8, missing text, not an object, bad option), 405 with Allow, 404; a client
+# that sends half a request and stalls (others are served meanwhile; it is cut off after
+# --timeout); SIGTERM while a request is in flight (it is finished, the server exits 0); and
+# durability: a document acknowledged with 200, then kill -9, restart: it is there.
+# Every wait is bounded; every server started is killed at the end.
+# Prints a FAIL line per failed case and ends with "N passed, N failed". POSIX sh.
+
+set -u
+cd "$(dirname "$0")/.." || exit 2
+
+TY=${TY:-build/tongyuan}
+case $TY in /*) ;; *) TY=$PWD/$TY ;; esac
+LC_ALL=C
+export LC_ALL
+passed=0
+failed=0
+pid=
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ty_serve.XXXXXX") || exit 2
+cleanup() {
+    if [ -n "$pid" ]; then kill -9 "$pid" 2> /dev/null; fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' HUP INT PIPE TERM
+
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+fail() {
+    failed=$((failed + 1))
+    echo "FAIL $1"
+    if [ -f "$tmp/log" ]; then tail -n 5 "$tmp/log" | sed 's/^/    log: /'; fi
+}
+check() { # check NAME COMMAND ARGS...
+    name=$1
+    shift
+    if "$@"; then ok "$name"; else fail "$name"; fi
+}
+checke() { # checke NAME 'SHELL CONDITION'
+    if eval "$2"; then ok "$1"; else fail "$1"; fi
+}
+
+for tool in curl python3; do
+    if ! command -v $tool > /dev/null; then
+        echo "serve.sh: $tool is needed"
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+done
+
+# start_server ARGS...: start in the background, wait (at most 10 s) for its port
+start_server() {
+    : > "$tmp/log"
+    "$TY" serve -x "$tmp/ix" --listen 127.0.0.1:0 --threads 4 --timeout 2 --grace 10 \
+        --max-body 1M "$@" 2>> "$tmp/log" &
+    pid=$!
+    i=0
+    port=
+    while [ $i -lt 100 ]; do
+        port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9][0-9]*\)/.*|\1|p' "$tmp/log")
+        if [ -n "$port" ]; then break; fi
+        if ! kill -0 "$pid" 2> /dev/null; then break; fi
+        sleep 0.1
+        i=$((i + 1))
+    done
+    U=http://127.0.0.1:$port
+    [ -n "$port" ]
+}
+stop_server() {
+    if [ -n "$pid" ]; then
+        kill "$pid" 2> /dev/null
+        wait_exit
+    fi
+}
+# wait_exit: wait (at most 15 s) for the server to exit; its status in $status
+wait_exit() {
+    i=0
+    while kill -0 "$pid" 2> /dev/null && [ $i -lt 150 ]; do
+        sleep 0.1
+        i=$((i + 1))
+    done
+    if kill -0 "$pid" 2> /dev/null; then
+        kill -9 "$pid" 2> /dev/null
+        status=137
+    fi
+    wait "$pid"
+    status=$?
+    pid=
+}
+
+# req METHOD PATH [curl args...]: body to $tmp/body, status code to $code
+req() {
+    m=$1
+    p=$2
+    shift 2
+    code=$(curl -s -m 20 -o "$tmp/body" -D "$tmp/hdr" -w '%{http_code}' -X "$m" "$@" "$U$p")
+}
+# jq_py EXPR: evaluate a python expression on the JSON body (bound to j); prints the result
+jq_py() { python3 -c "import json,sys; j=json.load(open('$tmp/body')); print($1)" 2> /dev/null; }
+json_text() { # json_text FILE [extra members, as JSON without the braces]
+    python3 -c "import json,sys; print(json.dumps({'text': open(sys.argv[1], encoding='utf-8').read()} | json.loads('{' + sys.argv[2] + '}')))" "$1" "${2:-}"
+}
+
+# the index: the bundled example's original and a few unrelated texts
+if ! "$TY" index build -o "$tmp/ix" examples/original.txt tests/data/text/src-00109.txt \
+    tests/data/text/src-00085.txt tests/data/text/src-00001.txt > "$tmp/build.log" 2>&1; then
+    cat "$tmp/build.log"
+    echo "0 passed, 1 failed"
+    exit 1
+fi
+printf 'test-token-123\n' > "$tmp/token"
+json_text examples/spun.txt > "$tmp/spun.json"
+json_text examples/spun.txt '"name":"spun.txt","min_score":0.99' > "$tmp/spun_strict.json"
+
+check "server starts (port printed)" start_server --token-file "$tmp/token"
+AUTH="Authorization: Bearer test-token-123"
+
+# ---- reads ------------------------------------------------------------------------------
+req GET /healthz
+check "GET /healthz 200" [ "$code" = 200 -a "$(jq_py "j['status']")" = ok ]
+req GET /
+checke "GET / is the page" '[ "$code" = 200 ] && grep -q "<textarea id=.text" "$tmp/body"'
+check "GET / is text/html" grep -qi '^content-type: text/html' "$tmp/hdr"
+req GET /v1/stats
+check "GET /v1/stats: 4 documents" [ "$code" = 200 -a "$(jq_py "j['docs']")" = 4 ]
+req POST /v1/check --data-binary @"$tmp/spun.json"
+check "POST /v1/check 200" [ "$code" = 200 ]
+check "check finds examples/original.txt" \
+    [ "$(jq_py "j['sources'][0]['src']")" = examples/original.txt ]
+check "check: passages have the JSONL fields" [ "$(jq_py "sorted(j['sources'][0]['passages'][0])")" = \
+    "['score', 'src', 'src_byte_len', 'src_byte_off', 'src_len', 'src_off', 'sus', 'sus_byte_len', 'sus_byte_off', 'sus_len', 'sus_off']" ]
+# the same passages as `tongyuan check --format jsonl`
+"$TY" check -x "$tmp/ix" --format jsonl examples/spun.txt > "$tmp/cli.jsonl" 2> /dev/null
+python3 - "$tmp/body" "$tmp/cli.jsonl" > "$tmp/cmp" 2>&1 << 'EOF'
+import json, sys
+api = json.load(open(sys.argv[1]))
+cli = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+key = lambda p: (p['src'], p['src_off'], p['src_len'], p['sus_off'], p['sus_len'], p['score'])
+a = sorted(key(p) for s in api['sources'] for p in s['passages'])
+c = sorted(key(p) for p in cli)
+print('same' if a == c and a else 'differ %r %r' % (a, c))
+EOF
+check "check: the passages of tongyuan check --format jsonl" [ "$(cat "$tmp/cmp")" = same ]
+req POST /v1/check --data-binary @"$tmp/spun_strict.json"
+check "check: min_score applies" [ "$code" = 200 -a "$(jq_py "len(j['sources'])")" = 0 ]
+req POST /v1/check --data '{"text":"无关的一句话，和索引里的文章没有关系。"}'
+check "check: unrelated text, no sources" [ "$code" = 200 -a "$(jq_py "len(j['sources'])")" = 0 ]
+req POST /v1/report --data-binary @"$tmp/spun.json"
+checke "POST /v1/report: an HTML report with passages" \
+    '[ "$code" = 200 ] && grep -q "<mark class=.p" "$tmp/body"'
+
+# ---- writes -----------------------------------------------------------------------------
+DOC='{"id":"api/doc-1","text":"青石岭小学的孩子们在新建的图书馆里读书，老师说这是全村人一起努力的结果。村里的木匠做了书架。"}'
+req POST /v1/docs --data "$DOC"
+check "POST /v1/docs without a token: 401" [ "$code" = 401 ]
+check "401 says WWW-Authenticate" grep -qi '^www-authenticate: bearer' "$tmp/hdr"
+req POST /v1/docs -H "Authorization: Bearer wrong" --data "$DOC"
+check "POST /v1/docs with a wrong token: 401" [ "$code" = 401 ]
+req POST /v1/docs -H "$AUTH" --data "$DOC"
+check "POST /v1/docs: 200, committed" [ "$code" = 200 -a "$(jq_py "j['committed']")" = True ]
+req POST /v1/docs -H "$AUTH" --data "$DOC"
+check "POST /v1/docs with a taken id: 409" [ "$code" = 409 ]
+req GET /v1/docs/api/doc-1
+check "GET /v1/docs/{id}: the text" [ "$code" = 200 -a "$(jq_py "j['text'][:5]")" = "青石岭小学" ]
+req GET /v1/docs/examples/original.txt
+check "GET /v1/docs/{id} of an indexed file" [ "$code" = 200 -a "$(jq_py "j['origin']")" = examples/original.txt ]
+req POST /v1/check --data '{"text":"青石岭小学的孩子们在新建的图书馆里读书，老师说这是全村人一起努力的结果。"}'
+check "check finds the added document" [ "$(jq_py "[s['src'] for s in j['sources']].count('api/doc-1')")" = 1 ]
+req DELETE /v1/docs/api/doc-1
+check "DELETE without a token: 401" [ "$code" = 401 ]
+req DELETE /v1/docs/api/doc-1 -H "$AUTH"
+check "DELETE /v1/docs/{id}: 200" [ "$code" = 200 ]
+req GET /v1/docs/api/doc-1
+check "GET a deleted document: 404" [ "$code" = 404 ]
+req DELETE /v1/docs/api/doc-1 -H "$AUTH"
+check "DELETE again: 404" [ "$code" = 404 ]
+req POST /v1/check --data '{"text":"青石岭小学的孩子们在新建的图书馆里读书，老师说这是全村人一起努力的结果。"}'
+check "check no longer reports the deleted document" [ "$(jq_py "[s['src'] for s in j['sources']].count('api/doc-1')")" = 0 ]
+req GET /v1/stats
+check "stats count the deletion" [ "$(jq_py "(j['docs'], j['deleted'])")" = "(4, 1)" ]
+req GET /v1/docs/no-such-doc
+check "GET an unknown document: 404" [ "$code" = 404 ]
+req POST /v1/docs -H "$AUTH" --data '{"id":"x","text":"a\u0000b"}'
+check "POST /v1/docs with a NUL in the text: 400" [ "$code" = 400 ]
+
+# ---- bad requests -----------------------------------------------------------------------
+python3 -c "print('{\"text\":\"' + 'a' * (1 << 20) + '\"}')" > "$tmp/big.json"
+req POST /v1/check --data-binary @"$tmp/big.json"
+check "body over --max-body: 413" [ "$code" = 413 -a -n "$(jq_py "j['error']")" ]
+req POST /v1/check -H 'Transfer-Encoding: chunked' --data-binary @"$tmp/big.json"
+check "chunked body over --max-body: 413" [ "$code" = 413 ]
+req POST /v1/check --data '{"text": "abc"'
+check "invalid JSON: 400 with a message" [ "$code" = 400 -a -n "$(jq_py "j['error']")" ]
+printf '{"text":"\377\376 bad"}' > "$tmp/bad_utf8.json"
+req POST /v1/check --data-binary @"$tmp/bad_utf8.json"
+check "invalid UTF-8: 400" [ "$code" = 400 ]
+req POST /v1/check --data '{"name":"no text"}'
+check "missing text: 400" [ "$code" = 400 -a "$(jq_py "'text' in j['error']")" = True ]
+req POST /v1/check --data '["text"]'
+check "not an object: 400" [ "$code" = 400 ]
+req POST /v1/check --data '{"text":"abc","min_score":7}'
+check "bad min_score: 400" [ "$code" = 400 ]
+req POST /v1/check
+check "empty body: 400" [ "$code" = 400 ]
+req GET /v1/check
+check "GET /v1/check: 405" [ "$code" = 405 ]
+check "405 says Allow: POST" grep -qi '^allow: POST' "$tmp/hdr"
+req DELETE /v1/stats
+check "DELETE /v1/stats: 405 with Allow" grep -qi '^allow: GET' "$tmp/hdr"
+req GET /v2/nothing
+check "unknown path: 404" [ "$code" = 404 ]
+req GET /healthz
+check "still serving after the bad requests" [ "$code" = 200 ]
+
+# ---- a slow client does not block the others -------------------------------------------
+python3 - 127.0.0.1 "$port" > "$tmp/slow" 2>&1 << 'EOF'
+import socket, sys, time, urllib.request
+host, port = sys.argv[1], int(sys.argv[2])
+stalled = []
+for _ in range(8):  # more stalled connections than threads
+    s = socket.create_connection((host, port))
+    s.sendall(b'POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"te')
+    stalled.append(s)
+t0 = time.time()
+for _ in range(5):
+    with urllib.request.urlopen('http://%s:%d/healthz' % (host, port), timeout=5) as r:
+        assert r.status == 200
+fast = time.time() - t0
+# the stalled ones are cut off after --timeout 2
+stalled[0].settimeout(8)
+t1 = time.time()
+try:
+    closed = stalled[0].recv(4096) == b''
+except ConnectionResetError:
+    closed = True
+except socket.timeout:
+    closed = False
+print('fast' if fast < 2 else 'slow %.2f' % fast, 'closed' if closed else 'open',
+      '%.1f' % (time.time() - t1))
+EOF
+check "stalled clients do not block others" grep -q '^fast' "$tmp/slow"
+check "a stalled client is cut off after --timeout" grep -q ' closed ' "$tmp/slow"
+
+# ---- durability: 200-acknowledged, kill -9, restart --------------------------------------
+req POST /v1/docs -H "$AUTH" --data '{"id":"durable-1","text":"这是一篇在服务器被强行终止之前写入的文章，重启之后应该还能找到它。"}'
+check "POST before kill -9: 200" [ "$code" = 200 ]
+kill -9 "$pid"
+wait "$pid" 2> /dev/null
+pid=
+check "restart after kill -9" start_server --token-file "$tmp/token"
+req GET /v1/docs/durable-1
+check "the acknowledged document survived kill -9" [ "$code" = 200 ]
+check "its origin says POST /v1/docs" [ "$(jq_py "j['origin']")" = "POST /v1/docs" ]
+req POST /v1/check --data '{"text":"这是一篇在服务器被强行终止之前写入的文章，重启之后应该还能找到它。"}'
+check "and is found by check" [ "$(jq_py "j['sources'][0]['src']")" = durable-1 ]
+
+# ---- SIGTERM with a request in flight: it is finished, then a clean exit -----------------
+python3 - 127.0.0.1 "$port" "$pid" "$tmp/spun.json" > "$tmp/term" 2>&1 << 'EOF'
+import os, signal, socket, sys, time
+host, port, pid, body = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), open(sys.argv[4], 'rb').read()
+s = socket.create_connection((host, port))
+s.sendall(b'POST /v1/check HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n' % len(body))
+s.sendall(body[:100])
+time.sleep(0.3)
+os.kill(pid, signal.SIGTERM)
+time.sleep(0.3)
+# new connections are refused now
+try:
+    socket.create_connection((host, port), timeout=1).close()
+    refused = False
+except OSError:
+    refused = True
+s.sendall(body[100:])
+s.settimeout(10)
+resp = b''
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    resp += d
+print(resp.split(b'\r\n', 1)[0].decode(), 'refused' if refused else 'accepted')
+EOF
+wait_exit
+check "SIGTERM: the request in flight is answered" grep -q '^HTTP/1.1 200' "$tmp/term"
+check "SIGTERM: no new connections" grep -q 'refused' "$tmp/term"
+check "SIGTERM: exit status 0" [ "$status" = 0 ]
+check "SIGTERM: says it stopped" grep -q 'tongyuan serve: stopped' "$tmp/log"
+check "access log: one line per request" grep -q '127.0.0.1 POST "/v1/check" 200 ' "$tmp/log"
+
+# ---- read-only and --auth-reads ---------------------------------------------------------
+check "start read-only with --auth-reads" start_server --auth-reads --access-log "$tmp/access"
+req POST /v1/docs --data '{"id":"z","text":"z"}'
+check "writes without --token-file: 403" [ "$code" = 403 ]
+req POST /v1/check --data-binary @"$tmp/spun.json"
+check "--auth-reads without a token file: reads refused (401)" [ "$code" = 401 ]
+req GET /healthz
+check "--auth-reads: /healthz stays open" [ "$code" = 200 ]
+check "--access-log FILE gets the lines" grep -q '"/healthz" 200' "$tmp/access"
+stop_server
+check "start with --auth-reads and a token" start_server --auth-reads --token-file "$tmp/token"
+req GET /v1/stats
+check "--auth-reads: GET /v1/stats without a token: 401" [ "$code" = 401 ]
+req GET /v1/stats -H "$AUTH"
+check "--auth-reads: with the token: 200" [ "$code" = 200 ]
+stop_server
+
+# ---- bad command lines ------------------------------------------------------------------
+"$TY" serve > /dev/null 2> "$tmp/err"
+checke "serve without -x: exit 2 and a message" "[ $? = 2 ] && grep -q 'needs -x' \"\$tmp/err\""
+"$TY" serve -x "$tmp/none" --listen 127.0.0.1:0 > /dev/null 2> "$tmp/err"
+checke "serve with a missing index: exit 2" "[ $? = 2 ] && grep -q none \"\$tmp/err\""
+"$TY" serve -x "$tmp/ix" --listen nonsense:port > /dev/null 2> "$tmp/err"
+check "serve with a bad --listen: exit 2" [ $? = 2 ]
+"$TY" serve -x "$tmp/ix" --token-file "$tmp/no-token" > /dev/null 2> "$tmp/err"
+checke "serve with a missing token file: exit 2" "[ $? = 2 ] && grep -q no-token \"\$tmp/err\""
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
