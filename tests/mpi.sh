@@ -1,0 +1,148 @@
+#!/bin/sh
+# tests/mpi.sh — `mpirun -np N tongyuan dedup` (the MPI build, make MPI=1) against the
+# single-process run of the same binary: byte-identical decisions at 1, 2 and 4 ranks in
+# exact and near mode (several rounds, keep first and longest, standard output), spun mode
+# (run on rank 0 alone), --on-error fail, and a rank killed mid-run (the job fails with a
+# message and leaves no output file).
+#
+#   make test-mpi                                   (builds build/mpi, then runs this)
+#   BUILD=build/mpi sh tests/mpi.sh                 (uses $BUILD/tongyuan; builds nothing)
+#
+# Skips (with a "skipped" line and "0 passed, 0 failed") when $BUILD/tongyuan is not an MPI
+# build or mpirun is missing. Ends with "N passed, N failed"; exits non-zero on a failure.
+set -u
+cd "$(dirname "$0")/.." || exit 2
+BUILD=${BUILD:-build/mpi}
+TY=${TY:-$BUILD/tongyuan}
+passed=0
+failed=0
+if [ ! -x "$TY" ] || ! command -v mpirun > /dev/null 2>&1 ||
+    ! ldd "$TY" 2> /dev/null | grep -q libmpi; then
+    echo "skipped: no MPI build ($TY; make MPI=1 BUILD=$BUILD) or no mpirun"
+    echo "0 passed, 0 failed"
+    exit 0
+fi
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ty_mpi.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT
+MPIRUN="mpirun --oversubscribe --allow-run-as-root"
+
+pass() { passed=$((passed + 1)); }
+fail() {
+    echo "FAIL $1"
+    [ -s "$tmp/err" ] && sed 's/^/    /' "$tmp/err" | head -n 12
+    failed=$((failed + 1))
+}
+
+# A corpus with known copies, made from the test texts with a fixed seed: 1,500 mosaic
+# documents, exact copies, near copies (a few characters changed), empty documents, and
+# one broken JSONL line; plus the text files themselves as a second input.
+python3 - "$tmp/c.jsonl" tests/data/text <<'PY' || { echo "FAIL corpus"; exit 1; }
+import json, os, random, sys
+out, d = sys.argv[1], sys.argv[2]
+sent = []
+for f in sorted(os.listdir(d)):
+    if f.endswith('.txt'):
+        t = open(os.path.join(d, f), encoding='utf-8', errors='replace').read()
+        sent += [s + '。' for s in t.replace('\n', '').split('。') if len(s) > 8]
+rng = random.Random(20240611)
+docs = []
+for i in range(1500):
+    k = rng.randint(4, 20)
+    docs.append({'id': 'doc-%05d' % i, 'text': ''.join(rng.choice(sent) for _ in range(k))})
+    r = rng.random()
+    if r < 0.08:
+        docs.append({'id': 'doc-%05d-copy' % i, 'text': docs[-1]['text']})
+    elif r < 0.16:
+        t = list(docs[-1]['text'])
+        for _ in range(3):
+            t[rng.randrange(len(t))] = '的'
+        docs.append({'id': 'doc-%05d-near' % i, 'text': ''.join(t)})
+    if i % 400 == 0:
+        docs.append({'id': 'empty-%d' % i, 'text': ''})
+rng.shuffle(docs)  # copies before their originals too
+with open(out, 'w', encoding='utf-8') as f:
+    for i, x in enumerate(docs):
+        f.write(json.dumps(x, ensure_ascii=False) + '\n')
+        if i == 700:
+            f.write('{"id": broken\n')
+PY
+IN="$tmp/c.jsonl tests/data/text"
+
+# same NAME NP ARGS...: single-process output == mpirun -np NP output, byte for byte
+same() {
+    n=$1 np=$2
+    shift 2
+    if ! "$TY" dedup -q "$@" -o "$tmp/one.jsonl" 2> "$tmp/err"; then
+        fail "$n (single process)"
+        return
+    fi
+    if ! $MPIRUN -np "$np" "$TY" dedup -q "$@" -o "$tmp/many.jsonl" > /dev/null 2> "$tmp/err"; then
+        fail "$n (mpirun -np $np)"
+        return
+    fi
+    if cmp -s "$tmp/one.jsonl" "$tmp/many.jsonl" && [ -s "$tmp/one.jsonl" ]; then
+        pass
+    else
+        echo "mpirun -np $np output differs from the single-process output" > "$tmp/err"
+        diff "$tmp/one.jsonl" "$tmp/many.jsonl" | head -n 6 >> "$tmp/err"
+        fail "$n"
+    fi
+}
+
+for np in 1 2 4; do
+    for mode in exact near; do
+        same "$mode np=$np" $np --mode $mode $IN
+        same "$mode np=$np batch=16 (many rounds)" $np --mode $mode --batch 16 $IN
+    done
+    same "near keep=longest np=$np" $np --mode near --keep longest --batch 16 $IN
+done
+# the MPI code path itself with one rank (mpirun -np 1 alone runs the single-process path)
+TY_MPI_FORCE=1 same "exact TY_MPI_FORCE np=1" 1 --mode exact --batch 16 $IN
+TY_MPI_FORCE=1 same "near TY_MPI_FORCE np=1" 1 --mode near --batch 16 $IN
+same "near 3 ranks, 8 rows" 3 --mode near --bands 8 --rows 4 --batch 32 $IN
+# spun: runs on rank 0 alone, with a note; same output
+same "spun np=2 (rank 0 alone)" 2 --mode spun $IN
+
+# the copies were found: every -copy document is in its original's cluster
+if python3 - "$tmp/one.jsonl" <<'PY' 2> "$tmp/err"; then pass; else fail "copies clustered"; fi
+import json, sys
+c = {}
+for l in open(sys.argv[1]):
+    j = json.loads(l); c[j['id']] = j['cluster']
+n = 0
+for k in c:
+    if k.endswith('-copy'):
+        assert c[k] == c[k[:-5]], k
+        n += 1
+assert n > 50, n
+PY
+
+# standard output (-o -)
+"$TY" dedup -q --mode near $IN > "$tmp/one.jsonl" 2> "$tmp/err"
+if $MPIRUN -np 2 "$TY" dedup -q --mode near $IN > "$tmp/many.jsonl" 2> "$tmp/err" &&
+    cmp -s "$tmp/one.jsonl" "$tmp/many.jsonl"; then pass; else fail "stdout np=2"; fi
+
+# --on-error fail on the broken line: every rank stops, exit 2, no output file
+rm -f "$tmp/f.jsonl"
+if ! $MPIRUN -np 2 "$TY" dedup -q --mode exact --on-error fail $IN -o "$tmp/f.jsonl" \
+    > /dev/null 2> "$tmp/err" && grep -q "not valid JSON" "$tmp/err" && [ ! -e "$tmp/f.jsonl" ]
+then pass; else fail "--on-error fail np=2"; fi
+
+# a rank killed mid-run: non-zero exit, a message naming the rank, no output (not even a
+# stale one: OUT is removed when the job starts), no OUT.tmp looking complete
+for np in 2 4; do
+    echo stale > "$tmp/k.jsonl"
+    if TY_MPI_FAULT=1:600 $MPIRUN -np $np "$TY" dedup -q --mode near --batch 16 $IN \
+        -o "$tmp/k.jsonl" > "$tmp/err" 2>&1; then
+        fail "killed rank np=$np: exit status 0"
+    elif ! grep -q "rank 1" "$tmp/err"; then
+        fail "killed rank np=$np: no message naming the rank"
+    elif [ -e "$tmp/k.jsonl" ] || [ -e "$tmp/k.jsonl.tmp" ]; then
+        fail "killed rank np=$np: output left behind"
+    else
+        pass
+    fi
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
