@@ -62,8 +62,10 @@ check:
 	$(MAKE) test
 	$(MAKE) test-asan
 	$(MAKE) test-browser
+	$(MAKE) test-mpi
 	$(MAKE) CC=clang BUILD=build/clang all
 	EVAL_REQUIRE=1 $(MAKE) eval
+	EVAL_REQUIRE=1 $(MAKE) eval-corpus
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-20} $(MAKE) fuzz
 
 $(BUILD)/gen/mknormtab: tools/mknormtab.c src/classify.h

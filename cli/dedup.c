@@ -866,7 +866,7 @@ int cmd_dedup(int argc, char **argv)
 #ifdef TY_MPI
     /* one rank of an mpirun / srun job with several ranks: cli/mpi.c (-1: run here alone) */
     if (cli_mpi_ranks() > 1) {
-        cli_mpi_dedup_t ma = {&o,         &to,       &ro,          paths,  npaths, out_path,
+        cli_mpi_dedup_t ma = {&o,        &to,          &ro,     paths,     npaths, out_path,
                               kept_path, u.pairs_path, u.quiet, u.verbose, u.fail};
         int st = cli_mpi_dedup(&ma);
         if (st >= 0) {

@@ -25,9 +25,11 @@ set -eu
 #                                Chromium (driven by playwright-core from npm), with CJK fonts
 #   nodejs npm                   to run playwright-core (skipped when node is already there)
 #   wrk                          load generator for the service in make bench
+#   libopenmpi-dev openmpi-bin   make MPI=1 / make test-mpi (mpirun -np 1,2,4)
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libutf8proc-dev libopencc-dev opencc
 libxxhash-dev xxhash libjansson-dev libcmocka-dev liblmdb-dev lmdb-utils zlib1g-dev libzstd-dev
-libmicrohttpd-dev python3 ssdeep tlsh-tools time hyperfine chromium fonts-noto-cjk wrk"
+libmicrohttpd-dev python3 ssdeep tlsh-tools time hyperfine chromium fonts-noto-cjk wrk
+libopenmpi-dev openmpi-bin"
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 
 missing=""
