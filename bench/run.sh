@@ -23,6 +23,23 @@ shared=$(cd "$2" && pwd)
 cd "$root"
 export PYTHONDONTWRITEBYTECODE=1
 data=build/bench/data
+case " ${BENCH_ONLY:-compare} " in *" compare "*)
 python3 bench/gen.py "$shared" "$data"
 python3 bench/measure.py --bin "$bin" --data "$data" --work build/bench/work \
-    --last bench/last.txt --csv bench/results.csv
+    --last bench/last.txt --csv bench/results.csv ;;
+esac
+
+# 3. the other commands, each with its own script and report (bench/*_last.txt). BENCH_ONLY
+#    (space-separated: compare index dedup serve) limits the run; sizes via each script's
+#    environment variables (INDEX_BENCH_DOCS, DEDUP_BENCH_DOCS, SERVE_BENCH_DOCS...). At the
+#    defaults (1,000,000 documents) this takes about half an hour on 2 cores.
+only=${BENCH_ONLY:-compare index dedup serve}
+for part in index dedup serve; do
+    case " $only " in *" $part "*) ;; *) continue ;; esac
+    echo "== bench: $part"
+    case $part in
+    index) sh bench/index_bench.sh "$bin" "$shared" bench/results.csv ;;
+    dedup) sh bench/dedup_bench.sh "$bin" "$shared" ;;
+    serve) sh bench/serve_bench.sh "$bin" "$shared" ;;
+    esac
+done

@@ -386,7 +386,7 @@ int ty_index_stats(ty_index_t *ix, ty_index_stats_t *st);
 int ty_index_verify(ty_index_t *ix);
 
 /* Load indexed document id (0 <= id < docs) into d (named by its indexed name), tokenized
- * with o. TY_ENOTFOUND if there is no such document. */
+ * with o. TY_ENOTFOUND if there is no such document or it was deleted. */
 int ty_index_get_doc(ty_index_t *ix, uint32_t id, ty_doc_t *d, const ty_opts_t *o);
 /* Name and origin of document id without loading its text: the name and the file it came
  * from are copied into name / file (name_size / file_size bytes, NUL-terminated, cut if
@@ -399,10 +399,10 @@ int ty_index_find(ty_index_t *ix, const char *name, uint32_t *id);
 
 /* Deleting (index_del.c), by tombstone: the document stays stored but is marked deleted in
  * one committed transaction. TY_INDEX_WRITE only. *id (may be NULL) gets its id. TY_OK, or
- * TY_ENOTFOUND if there is no document of that name or it is deleted already. For now
- * ty_searcher_check(), ty_index_get_doc() and ty_index_find() still return a deleted
- * document (filter with ty_index_is_deleted()), its name cannot be added again, and
- * ty_index_stats() still counts it. */
+ * TY_ENOTFOUND if there is no document of that name or it is deleted already. A deleted
+ * document is no longer a source for ty_searcher_check() and ty_index_get_doc() refuses it;
+ * ty_index_find() still finds its id (check ty_index_is_deleted()), its name cannot be
+ * added again, and ty_index_stats() still counts it. */
 int ty_index_delete(ty_index_t *ix, const char *name, uint32_t *id);
 /* 1 if document id is deleted, 0 if not, a negative TY_E* code on a storage error (no
  * message). Thread-safe: may be called by any thread on a shared handle. */

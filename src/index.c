@@ -1702,6 +1702,10 @@ int ty_index_get_doc(ty_index_t *ix, uint32_t id, ty_doc_t *d, const ty_opts_t *
     int rc = mdb_txn_begin(ix->env, NULL, MDB_RDONLY, &txn);
     if (rc)
         return ty__mdb_err(ix, rc, "begin");
+    if (ty__index_deleted_in(ix, txn, id) == 1) {
+        mdb_txn_abort(txn);
+        return ty__err(ix->err, TY_ENOTFOUND, "%s: document %u was deleted", ix->path, id);
+    }
     ZSTD_DCtx *dc = ZSTD_createDCtx();
     char *buf = NULL;
     size_t cap = 0;

@@ -221,6 +221,10 @@ typedef struct {
 /* All segment records, in id order; *out malloc()ed. */
 int ty__read_segs(ty_index_t *ix, MDB_txn *txn, seginfo_t **out, size_t *n, char *err);
 
+/* 1 if document id has a tombstone in txn (index_del.c), 0 if not, TY_EIO on a read error:
+ * searches and ty_index_get_doc() skip deleted documents. */
+int ty__index_deleted_in(ty_index_t *ix, MDB_txn *txn, uint32_t id);
+
 /* Key of a name in the names table: XXH3-128, big-endian. */
 void ty__name_key(const char *name, size_t len, uint8_t out[16]);
 

@@ -80,6 +80,17 @@ int ty_index_delete(ty_index_t *ix, const char *name, uint32_t *id_out)
     return TY_OK;
 }
 
+int ty__index_deleted_in(ty_index_t *ix, MDB_txn *txn, uint32_t id)
+{
+    uint8_t dk[DEL_KEY_SIZE];
+    del_key(dk, id);
+    MDB_val k = {DEL_KEY_SIZE, dk}, v;
+    int rc = mdb_get(txn, ix->meta, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    return rc ? TY_EIO : 1;
+}
+
 /* Thread-safe on a shared handle: a read transaction of its own, no message written to the
  * handle (errors are returned as codes only). */
 int ty_index_is_deleted(ty_index_t *ix, uint32_t id)

@@ -383,6 +383,8 @@ int ty_searcher_check(ty_searcher_t *s, const ty_doc_t *q, const ty_source_t **o
     }
     for (size_t i = 0; !rc && i < s->cands.n; i++) {
         ty_doc_t *d = s->docs.a[i];
+        if (ty__index_deleted_in(s->ix, s->txn, s->cands.a[i].id) == 1)
+            continue; /* deleted (tombstone): not a source any more */
         /* the stored text was valid when it was added; a failure here means damage, or
          * stricter options (--max-size, --invalid-utf8) than at indexing time */
         rc = ty__index_load_doc(s->ix, s->txn, s->dc, s->cands.a[i].id, d, &s->o, &s->buf,

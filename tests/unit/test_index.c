@@ -262,6 +262,38 @@ static void test_check_finds_the_sources(void)
     ty_index_free(ix);
 }
 
+/* A deleted document is no source any more, and cannot be loaded; the others are unaffected */
+static void test_deleted_documents_are_not_sources(void)
+{
+    const char *ip = path_of("del.idx");
+    if (build(ip, NSRC, 1))
+        return;
+    ty_index_t *ix = open_ix(ip, TY_INDEX_WRITE);
+    if (!ix)
+        return;
+    char out[512];
+    sources_of(ix, "sus-00243.txt", out, sizeof out);
+    CHECK_EQ_STR(out, "src-00387.txt,");
+    uint32_t id = UINT32_MAX, id2;
+    CHECKF(ty_index_find(ix, ck_data("src-00387.txt"), &id) == TY_OK, "find: %s",
+           ty_index_errmsg(ix));
+    CHECKF(ty_index_delete(ix, ck_data("src-00387.txt"), &id2) == TY_OK, "delete: %s",
+           ty_index_errmsg(ix));
+    CHECK(id == id2);
+    CHECK(ty_index_is_deleted(ix, id) == 1);
+    sources_of(ix, "sus-00243.txt", out, sizeof out);
+    CHECK_EQ_STR(out, "");
+    sources_of(ix, "sus-00068.txt", out, sizeof out); /* another source: still found */
+    CHECK_EQ_STR(out, "src-00393.txt,");
+    ty_opts_t o;
+    ty_opts_init(&o);
+    ty_doc_t *d = ty_doc_new();
+    CHECK(ty_index_get_doc(ix, id, d, &o) == TY_ENOTFOUND);
+    CHECK(strstr(ty_index_errmsg(ix), "deleted") != NULL);
+    ty_doc_free(d);
+    ty_index_free(ix);
+}
+
 static void test_max_sources_and_ranking(void)
 {
     const char *ip = path_of("r.idx");
@@ -746,6 +778,7 @@ int main(void)
     RUN(test_build_reopen_stats);
     RUN(test_check_finds_the_sources);
     RUN(test_max_sources_and_ranking);
+    RUN(test_deleted_documents_are_not_sources);
     RUN(test_searchers_in_threads);
     RUN(test_add_in_transactions);
     RUN(test_threads_do_not_change_the_index);
