@@ -21,7 +21,7 @@ SHARED  ?= ../shared
 
 LIB_SRC := src/util.c src/normalize.c src/doc.c src/sketch.c src/align.c \
            src/input.c src/index.c src/index_add.c src/search.c \
-           src/dedup.c src/minhash.c src/index_del.c
+           src/dedup.c src/minhash.c src/index_del.c src/jsonl_fast.c
 CLI_SRC := cli/main.c cli/common.c cli/compare.c cli/diffview.c cli/html.c \
            cli/index.c cli/check.c cli/dedup.c
 SERVER_SRC := server/serve.c
@@ -85,7 +85,7 @@ $(BUILD)/gen/serve_page.inc: server/page.html
 $(BUILD)/server/serve.o: $(BUILD)/gen/serve_page.inc
 
 $(BUILD)/%.o: %.c include/tongyuan.h src/internal.h src/classify.h cli/common.h cli/diffview.h cli/html.h \
-              src/index.h src/input.h cli/corpus.h src/dedup.h $(MPI_DEPS)
+              src/index.h src/input.h cli/corpus.h src/dedup.h src/jsonl_fast.h $(MPI_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
 

@@ -319,6 +319,9 @@ typedef struct {
     char *name; /* document name for whole-file documents */
     int fmt;    /* FMT_* */
     int is_stdin;
+    uint64_t size;                  /* bytes of a regular file (0 otherwise) */
+    int ranged;                     /* JSONL lines starting in [rbeg, rend) (ty__reader_add_range) */
+    uint64_t rbeg, rend, rlines;    /* rlines: line breaks before rbeg */
 } item_t;
 
 struct ty_reader {
@@ -335,6 +338,7 @@ struct ty_reader {
     stream_t st;
     lbuf_t lb;
     uint64_t line;
+    uint64_t base;      /* ranged item: file offset the stream started at */
     /* current record */
     ty_jsonl_t js;      /* the parsed JSONL object and its name */
     char *text;         /* whole-file text, owned */
@@ -444,7 +448,7 @@ static int wanted_in_dir(const char *name)
 
 static int push_item(ty_reader_t *r, const char *path, const char *name, int fmt, int is_stdin)
 {
-    item_t it = {strdup(path), strdup(name), fmt, is_stdin};
+    item_t it = {strdup(path), strdup(name), fmt, is_stdin, 0, 0, 0, 0, 0};
     if (!it.path || !it.name || ty_vec_push(r->items, it)) {
         free(it.path);
         free(it.name);
@@ -513,6 +517,8 @@ static int add_dir(ty_reader_t *r, const char *dir, const char *rel, int depth)
                 rc = add_dir(r, full, rn, depth + 1);
         } else if (S_ISREG(st.st_mode) && wanted_in_dir(names.a[i])) {
             rc = push_item(r, full, rn, FMT_TEXT, 0);
+            if (!rc)
+                r->items.a[r->items.n - 1].size = (uint64_t)st.st_size;
             r->total += (uint64_t)st.st_size;
         }
         free(full);
@@ -542,7 +548,90 @@ int ty_reader_add(ty_reader_t *r, const char *path)
         return add_dir(r, path, "", 0);
     if (S_ISREG(st.st_mode))
         r->total += (uint64_t)st.st_size;
-    return push_item(r, path, path, fmt_of(path), 0);
+    int rc = push_item(r, path, path, fmt_of(path), 0);
+    if (!rc && S_ISREG(st.st_mode))
+        r->items.a[r->items.n - 1].size = (uint64_t)st.st_size;
+    return rc;
+}
+
+/* ---- the queue, for splitting the input among processes (input.h) ----------------------- */
+
+size_t ty__reader_nitems(const ty_reader_t *r) { return r ? r->items.n : 0; }
+
+int ty__reader_item(const ty_reader_t *r, size_t i, ty_reader_item_t *it)
+{
+    if (!r || !it || i >= r->items.n)
+        return TY_EINVAL;
+    const item_t *x = &r->items.a[i];
+    it->path = x->path;
+    it->name = x->name;
+    it->jsonl = x->fmt == FMT_JSONL;
+    it->is_stdin = x->is_stdin;
+    it->size = x->size;
+    return TY_OK;
+}
+
+int ty__reader_add_item(ty_reader_t *r, const ty_reader_t *from, size_t i)
+{
+    if (!r || !from || i >= from->items.n)
+        return TY_EINVAL;
+    const item_t *x = &from->items.a[i];
+    int rc = push_item(r, x->path, x->name, x->fmt, x->is_stdin);
+    if (rc)
+        return rc;
+    r->items.a[r->items.n - 1].size = x->size;
+    r->total += x->size;
+    if (x->is_stdin)
+        r->stdin_queued = 1;
+    return TY_OK;
+}
+
+int ty__reader_add_range(ty_reader_t *r, const ty_reader_t *from, size_t i, uint64_t begin,
+                         uint64_t end, uint64_t lines_before)
+{
+    if (!r || !from || i >= from->items.n || from->items.a[i].fmt != FMT_JSONL ||
+        from->items.a[i].is_stdin || begin > end)
+        return TY_EINVAL;
+    const item_t *x = &from->items.a[i];
+    int rc = push_item(r, x->path, x->name, x->fmt, 0);
+    if (rc)
+        return rc;
+    item_t *it = &r->items.a[r->items.n - 1];
+    it->size = x->size;
+    it->ranged = 1;
+    it->rbeg = begin;
+    it->rend = end;
+    it->rlines = lines_before;
+    r->total += end - begin;
+    return TY_OK;
+}
+
+/* Ranged item: file offset of the next unread byte (the stream is raw: no decompression). */
+static uint64_t range_pos(const ty_reader_t *r)
+{
+    return r->base + r->st.consumed - (r->st.ilen - r->st.ipos) - (r->lb.end - r->lb.beg);
+}
+
+/* Ranged item just opened: seek to the first line starting at or after rbeg. */
+static int range_open(ty_reader_t *r)
+{
+    item_t *it = r->cur;
+    r->base = it->rbeg ? it->rbeg - 1 : 0;
+    r->st.kind = Z_NONE; /* the caller gives uncompressed files only */
+    r->st.kind_known = 1;
+    r->line = it->rlines;
+    if (!it->rbeg)
+        return TY_OK;
+    if (lseek(r->st.fd, (off_t)r->base, SEEK_SET) == (off_t)-1)
+        return ty__err(r->err, TY_EIO, "%s: %s", it->path, strerror(errno));
+    /* skip through the line break that ends the line holding byte rbeg - 1: nothing more
+     * when that byte is itself a line break (rbeg starts a line) */
+    int rc = lb_more(&r->lb, &r->st, r->err);
+    if (!rc)
+        rc = lb_skip_line(&r->lb, &r->st, r->err);
+    if (!rc && range_pos(r) > it->rbeg)
+        r->line++; /* the skipped line break lies at or after rbeg */
+    return rc;
 }
 
 static int set_name(ty_jsonl_t *st, char *err, const char *fmt, ...)
@@ -577,6 +666,7 @@ void ty__jsonl_free(ty_jsonl_t *st)
     free(st->name);
     st->name = NULL;
     st->cap = 0;
+    ty__jsonl_fast_free(&st->fast);
 }
 
 /* Read the rest of the current stream as one document (what the line buffer holds first). */
@@ -639,6 +729,24 @@ int ty__jsonl_parse(ty_jsonl_t *st, const ty_reader_opts_t *o, const char *path,
     if (ln == 1 && len >= 3 && memcmp(line, "\xEF\xBB\xBF", 3) == 0) {
         line += 3; /* a byte order mark before the first object */
         len -= 3;
+    }
+    if (!st->no_fast && ty__jsonl_fast(&st->fast, line, len, o->text_field, o->id_field)) {
+        /* the common plain line, without jansson: same result (see jsonl_fast.c) */
+        if (st->fast.text_len > o->max_doc_bytes)
+            return ty__err(err, TY_ETOOBIG,
+                           "%s:%llu: text of %zu bytes, more than the limit of %zu bytes", path,
+                           L, st->fast.text_len, o->max_doc_bytes);
+        int frc = st->fast.id_kind == TY_FAST_ID_STRING
+                      ? set_name(st, err, "%s", st->fast.id)
+                      : set_name(st, err, "%s:%llu", path, L);
+        if (frc)
+            return frc;
+        rec->name = st->name;
+        rec->text = st->fast.text;
+        rec->len = st->fast.text_len;
+        rec->origin = path;
+        rec->line = ln;
+        return 1;
     }
     json_error_t je;
     json_t *j = json_loadb(line, len, 0, &je);
@@ -718,6 +826,8 @@ static int next_jsonl(ty_reader_t *r, ty_record_t *rec, int raw)
     for (;;) {
         char *line = NULL;
         size_t len = 0;
+        if (r->cur->ranged && range_pos(r) >= r->cur->rend)
+            return 0;
         int rc = lb_peek(&r->lb, &r->st, line_max(r), &line, &len, r->err);
         if (rc == 0)
             return 0;
@@ -803,6 +913,10 @@ static int reader_next(ty_reader_t *r, ty_record_t *rec, int want_raw, int *raw)
             r->open = 1;
             r->line = 0;
             r->fmt = r->cur->fmt;
+            if (r->cur->ranged && (rc = range_open(r)) != TY_OK) {
+                close_current(r);
+                return rc;
+            }
             if (r->cur->is_stdin) {
                 if (r->o.stdin_format == TY_STDIN_JSONL)
                     r->fmt = FMT_JSONL;
