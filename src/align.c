@@ -48,7 +48,9 @@ struct ty_aligner {
     ty_opts_t o;
     TY_VEC(uint64_t) hs;  /* source k-mer hashes */
     TY_VEC(uint64_t) hq;  /* suspect k-mer hashes */
-    TY_VEC(slot_t) tab;   /* hash table of source k-mers */
+    TY_VEC(slot_t) tab;       /* hash table of source k-mers, empty between calls */
+    size_t tab_clean;         /* slots [0, tab_clean) are known empty */
+    TY_VEC(uint32_t) touched; /* slots filled by this call, reset at its end */
     TY_VEC(int32_t) next; /* per source position: next position with the same k-mer */
     TY_VEC(mem_t) mem;
     TY_VEC(double) f;
@@ -84,6 +86,7 @@ void ty_aligner_free(ty_aligner_t *a)
     free(a->hs.a);
     free(a->hq.a);
     free(a->tab.a);
+    free(a->touched.a);
     free(a->next.a);
     free(a->mem.a);
     free(a->f.a);
@@ -123,12 +126,19 @@ static int find_mems(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus)
         bits++;
     }
     if (ty_vec_reserve(a->hs, ms) || ty_vec_reserve(a->hq, mq) || ty_vec_reserve(a->tab, tsz) ||
+        ty_vec_reserve(a->touched, ms) ||
         ty_vec_reserve(a->next, ms))
         return TY_ENOMEM;
     ty__kmer_hashes(S, ns, k, a->hs.a, 0);
     ty__kmer_hashes(Q, nq, k, a->hq.a, 0);
     slot_t *tab = a->tab.a;
-    memset(tab, 0xff, tsz * sizeof(slot_t)); /* head = -1 everywhere */
+    /* The table is kept empty between calls: cleared whole only when it grows, afterwards only
+     * the slots a call used are reset (a 3,000-token source touches 3,000 of 16,384). */
+    if (a->tab_clean < tsz) {
+        memset(tab, 0xff, tsz * sizeof(slot_t)); /* head = -1 everywhere */
+        a->tab_clean = tsz;
+    }
+    a->touched.n = 0;
     const size_t mask = tsz - 1;
     int32_t *next = a->next.a;
     /* insert from the end so that each list runs in increasing source position */
@@ -141,6 +151,8 @@ static int find_mems(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus)
         size_t s = (size_t)(h >> (64 - bits));
         while (tab[s].head >= 0 && tab[s].key != key)
             s = (s + 1) & mask;
+        if (tab[s].head < 0)
+            a->touched.a[a->touched.n++] = (uint32_t)s;
         next[p] = tab[s].head; /* -1 for a new key */
         tab[s].key = key;
         tab[s].head = (int32_t)p;
@@ -148,6 +160,7 @@ static int find_mems(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus)
     /* look up every suspect k-mer; remember whether the previous one was usable so that a
      * hit inside a run already found from its left end is skipped */
     const uint32_t max_occ = (uint32_t)a->o.max_occ;
+    int rc = TY_OK;
     int prev_ok = 0;
     for (size_t j = 0; j < mq; j++) {
         uint64_t h = a->hq.a[j];
@@ -174,13 +187,18 @@ static int find_mems(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus)
                 while ((size_t)i + L < ns && j + L < nq && S[(size_t)i + L] == Q[j + L])
                     L++;
                 mem_t m = {(uint32_t)i, (uint32_t)j, (uint32_t)L};
-                if (ty_vec_push(a->mem, m))
-                    return TY_ENOMEM;
+                if (ty_vec_push(a->mem, m)) {
+                    rc = TY_ENOMEM;
+                    goto out;
+                }
             }
         }
         prev_ok = ok;
     }
-    return TY_OK;
+out:
+    for (size_t t = 0; t < a->touched.n; t++)
+        tab[a->touched.a[t]].head = -1;
+    return rc;
 }
 
 /* ---- 3: chaining ------------------------------------------------------------------------ */
