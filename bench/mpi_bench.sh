@@ -7,8 +7,8 @@
 #
 # usage: sh bench/mpi_bench.sh TONGYUAN_MPI SHARED_DIR
 #   MPI_BENCH_DOCS=N        documents [100000]; generated once into build/ with scale_gen.py
-#                           (1,000,000 takes too long on the 2-core dev machine: see
-#                           docs/mpi.md for the extrapolation)
+#                           (1000000: about 3.5 minutes for the whole table on the 2-core
+#                           dev machine, 2 GB of plain JSONL in build/)
 #   MPI_BENCH_MODES=...     [exact near]     MPI_BENCH_RANKS=... [1 2 4]
 # Ranks above the machine's cores are oversubscribed (--oversubscribe): on a 2-core machine
 # -np 4 measures overhead, not speed-up. Prints a table (also to bench/mpi_last.txt) and
@@ -28,7 +28,7 @@ if [ ! -s "$syn" ]; then
     echo "bench-mpi: generating $n scale_gen documents into $syn (once)"
     python3 "$shared/scale_gen.py" "$n" --out "$syn.tmp.gz" && mv "$syn.tmp.gz" "$syn"
 fi
-# decompress once: every rank reads the whole input, and gzip would dominate
+# decompress once: only an uncompressed JSONL file can be cut into byte ranges among ranks
 plain=${syn%.gz}
 [ -s "$plain" ] || { gzip -dc "$syn" > "$plain.tmp" && mv "$plain.tmp" "$plain"; }
 python3 - "$bin" "$plain" "$n" "${MPI_BENCH_MODES:-exact near}" "${MPI_BENCH_RANKS:-1 2 4}" <<'PY'

@@ -602,7 +602,8 @@ int ty__reader_add_range(ty_reader_t *r, const ty_reader_t *from, size_t i, uint
     it->rbeg = begin;
     it->rend = end;
     it->rlines = lines_before;
-    r->total += end - begin;
+    uint64_t e = end < x->size ? end : x->size; /* end may be UINT64_MAX: to the end of file */
+    r->total += e > begin ? e - begin : 0;
     return TY_OK;
 }
 

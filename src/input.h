@@ -49,7 +49,8 @@ int ty__reader_add_item(ty_reader_t *r, const ty_reader_t *from, size_t i);
 /* Queue the lines of JSONL item i of from that start at a byte offset in [begin, end); the
  * file must not be compressed. lines_before: line breaks in the file's first begin bytes,
  * so that line numbers (and "FILE:LINE" names) are the ones of the whole file. Splitting a
- * file at any offsets b0 = 0 < b1 < ... < bn = size gives every line exactly once. */
+ * file at any offsets b0 = 0 <= b1 <= ... <= bn = size (or UINT64_MAX: to the end of the
+ * file, however long it has grown) gives every line exactly once. */
 int ty__reader_add_range(ty_reader_t *r, const ty_reader_t *from, size_t i, uint64_t begin,
                          uint64_t end, uint64_t lines_before);
 

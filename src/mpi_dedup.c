@@ -10,20 +10,25 @@
  * document; the link values are computed with the same expressions (float Jaccard from the
  * signatures, containment from the shingle counts); rank 0 applies the same rules.
  *
- * Per round (opts.batch documents per rank; all steps are collectives, in this order):
- *   1. MPI_Allreduce of the ranks' status (a failure anywhere stops everyone here);
- *   2. key shuffle (MPI_Alltoallv): exact {key, upper half, doc} or near {band key, doc}
+ * Reading and sketching: each rank adds its own share (ty_mdedup_add: no communication);
+ * it keeps, per document, its facts (own_t, 48 bytes), name and, in near mode, signature.
+ * ty_mdedup_finish: MPI_Allreduce of the ranks' status (a failure anywhere stops everyone),
+ * MPI_Exscan + MPI_Allgather of the counts (global numbers: shares follow one another), then
+ * per round (the documents numbered [lo, lo + opts.batch x ranks); all steps collectives):
+ *   1. key shuffle (MPI_Alltoallv): exact {key, upper half, doc} or near {band key, doc}
  *      records to the rank owning the key (mix64(key) mod ranks);
- *   3. near only: candidate pairs {doc, first} to the owner of first, which answers with
+ *   2. near only: candidate pairs {doc, first} to the owner of first, which answers with
  *      first's shingle count and signature, to the owner of doc, which computes the link;
- *   4. MPI_Gatherv on rank 0 of the round's per-document facts (error, code points) and
- *      links; rank 0 applies them.
- * Send and receive buffers hold one round, so they do not grow with the corpus. What does
- * grow: each key owner's first-document table (as in one process, divided by the ranks),
- * near signatures of the documents a rank owns (a later document may need one), and rank 0's
- * per-document record and names (about 40 bytes + the name per document: rank 0 writes the
- * output). Running out of memory in the middle of an exchange calls MPI_Abort: the other
- * ranks are already waiting in the collective and cannot be told otherwise.
+ *   3. MPI_Gatherv on rank 0 of the round's per-document facts (error, code points), names
+ *      and links; rank 0 applies them.
+ * A round's documents may all live on one rank (the shares are contiguous): that rank sends
+ * the keys, but the key owners that process them are spread by hash, and the sketching, the
+ * expensive part, was done in parallel before. Send and receive buffers hold one round.
+ * What grows: each key owner's first-document table (as in one process, divided by the
+ * ranks), each rank's facts and signatures of its share, and rank 0's per-document record
+ * and names (about 40 bytes + the name per document: rank 0 writes the output). Running
+ * out of memory in the middle of an exchange calls MPI_Abort: the other ranks are already
+ * waiting in the collective and cannot be told otherwise.
  */
 #ifdef TY_MPI
 
@@ -81,10 +86,11 @@ typedef struct {   /* rank 0's record of a document */
     int32_t err;
 } mrec_t;
 
-typedef struct { /* a document this rank owns, in the current round */
-    uint32_t g, ncp, ntok, nsh;
+typedef struct {                /* a document this rank owns (read and sketched) */
+    uint32_t g, ncp, ntok, nsh; /* g: local number until finish, then global */
     int err;
     uint64_t ex_lo, ex_hi;
+    uint64_t name; /* offset in lnames */
 } own_t;
 
 struct ty_mdedup {
@@ -101,13 +107,14 @@ struct ty_mdedup {
     TY_VEC(uint32_t) x;
     uint32_t *set;
     size_t set_cap;
-    size_t n;          /* documents added (all ranks) */
-    size_t round_docs; /* documents of all ranks per round */
-    size_t kblocks;    /* blocks per rank per round */
-    TY_VEC(own_t) own;
-    TY_VEC(uint64_t) bkeys; /* near: bands per own document of the round */
-    TY_VEC(uint32_t) sigs;  /* near: perms per document owned (all rounds) */
-    TY_VEC(uint32_t) nsh;   /* near: shingles per document owned */
+    size_t round_docs;     /* documents of all ranks per round (global numbers) */
+    size_t rlo, rn;        /* this round: own[rlo, rlo + rn) */
+    uint64_t *starts;      /* after finish's count exchange: first global number of each rank's
+                              share, [size] = all documents */
+    TY_VEC(own_t) own;     /* every document this rank read, in its input order */
+    TY_VEC(char) lnames;   /* their names */
+    TY_VEC(uint32_t) sigs; /* near: perms per document owned */
+    TY_VEC(uint32_t) nsh;  /* near: shingles per document owned */
     kmap_t keys;
     /* rank 0 */
     TY_VEC(mrec_t) docs;
@@ -124,16 +131,23 @@ struct ty_mdedup {
 
 static inline uint64_t fix_key(uint64_t k) { return k ? k : 1; }
 
+/* The rank whose share holds document g: the last rank whose share starts at or before g
+ * (shares are contiguous runs of global numbers, in rank order; some may be empty). */
 static int owner_of_doc(const ty_mdedup_t *m, size_t g)
 {
-    return (int)((g / TY_MDD_BLOCK) % (size_t)m->size);
+    int lo = 0, hi = m->size - 1;
+    while (lo < hi) {
+        int mid = (lo + hi + 1) / 2;
+        if (m->starts[mid] <= g)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return lo;
 }
 
-/* Dense index of document g among those this rank owns (blocks are full but the last). */
-static size_t local_of(const ty_mdedup_t *m, size_t g)
-{
-    return g / TY_MDD_BLOCK / (size_t)m->size * TY_MDD_BLOCK + g % TY_MDD_BLOCK;
-}
+/* Index of document g (one this rank owns) among this rank's documents. */
+static size_t local_of(const ty_mdedup_t *m, size_t g) { return g - (size_t)m->starts[m->rank]; }
 
 static int owner_of_key(const ty_mdedup_t *m, uint64_t key)
 {
@@ -197,8 +211,7 @@ ty_mdedup_t *ty_mdedup_new(const ty_dedup_opts_t *o, const ty_opts_t *to, MPI_Co
     MPI_Comm_set_errhandler(m->comm, MPI_ERRORS_RETURN);
     MPI_Comm_rank(m->comm, &m->rank);
     MPI_Comm_size(m->comm, &m->size);
-    m->kblocks = o->batch / TY_MDD_BLOCK ? o->batch / TY_MDD_BLOCK : 1;
-    m->round_docs = m->kblocks * TY_MDD_BLOCK * (size_t)m->size;
+    m->round_docs = (o->batch ? o->batch : 1) * (size_t)m->size;
     m->ms.ranks = m->size;
     m->doc = ty_doc_new();
     int ok = m->doc != NULL;
@@ -231,8 +244,9 @@ void ty_mdedup_free(ty_mdedup_t *m)
     free(m->h.a);
     free(m->x.a);
     free(m->set);
+    free(m->starts);
     free(m->own.a);
-    free(m->bkeys.a);
+    free(m->lnames.a);
     free(m->sigs.a);
     free(m->nsh.a);
     free(m->keys.a);
@@ -274,11 +288,19 @@ static void abort_oom(ty_mdedup_t *m, const char *what)
 
 /* ---- sketching one owned document (dedup.c phase_a, exact and near) ------------------------ */
 
-static void sketch(ty_mdedup_t *m, uint32_t g, const char *name, const char *text, size_t len)
+static void sketch(ty_mdedup_t *m, uint32_t li, const char *name, const char *text, size_t len)
 {
     own_t d;
     memset(&d, 0, sizeof d);
-    d.g = g;
+    d.g = li;
+    d.name = m->lnames.n;
+    size_t nl = strlen(name);
+    if (ty_vec_reserve(m->lnames, m->lnames.n + nl + 1)) {
+        local_fail(m, TY_ENOMEM, "document names");
+        return;
+    }
+    memcpy(m->lnames.a + m->lnames.n, name, nl + 1);
+    m->lnames.n += nl + 1;
     char msg[TY_ERRMSG_SIZE] = "";
     if (len > m->to.max_doc_bytes) {
         d.err = TY_ETOOBIG;
@@ -291,17 +313,14 @@ static void sketch(ty_mdedup_t *m, uint32_t g, const char *name, const char *tex
             snprintf(msg, sizeof msg, "%s", ty_doc_errmsg(m->doc));
         }
     }
-    size_t li = local_of(m, g);
     if (m->o.mode == TY_DEDUP_NEAR) {
         if (ty_vec_reserve(m->sigs, (li + 1) * (size_t)m->perms) ||
-            ty_vec_reserve(m->nsh, li + 1) ||
-            ty_vec_reserve(m->bkeys, (m->own.n + 1) * (size_t)m->o.bands)) {
+            ty_vec_reserve(m->nsh, li + 1)) {
             local_fail(m, TY_ENOMEM, "near-duplicate signatures");
             return;
         }
         m->sigs.n = (li + 1) * (size_t)m->perms;
         m->nsh.n = li + 1;
-        m->bkeys.n = (m->own.n + 1) * (size_t)m->o.bands;
         memset(m->sigs.a + li * (size_t)m->perms, 0xff, (size_t)m->perms * sizeof(uint32_t));
         m->nsh.a[li] = 0;
     }
@@ -329,9 +348,6 @@ static void sketch(ty_mdedup_t *m, uint32_t g, const char *name, const char *tex
             if (ns) {
                 ty__minhash(m->pa, m->pb, m->perms, m->x.a, ns, m->sig);
                 memcpy(sg, m->sig, (size_t)m->perms * sizeof(uint32_t));
-                for (int band = 0; band < m->o.bands; band++)
-                    m->bkeys.a[m->own.n * (size_t)m->o.bands + (size_t)band] =
-                        ty__band_key(sg, band, m->o.rows);
             }
         }
     }
@@ -340,7 +356,7 @@ static void sketch(ty_mdedup_t *m, uint32_t g, const char *name, const char *tex
         return;
     }
     if (d.err && m->fn) {
-        ty_dedup_event_t ev = {TY_DEDUP_ERROR, g, 0, 0, 0, NULL, 0, d.err, msg};
+        ty_dedup_event_t ev = {TY_DEDUP_ERROR, li, 0, 0, 0, NULL, 0, d.err, msg};
         if (m->fn(m->user, &ev) && !m->lfail) {
             m->lfail = d.err;
             snprintf(m->err, sizeof m->err, "%s", msg);
@@ -508,36 +524,45 @@ static void apply_link(ty_mdedup_t *m, const lnk_t *L)
 
 static int round_links(ty_mdedup_t *m, lvec_t *links);
 
-static int process_round(ty_mdedup_t *m)
+/* Round lo: the documents numbered [lo, lo + round_docs) of all ranks. */
+static int process_round(ty_mdedup_t *m, uint64_t lo)
 {
-    int mine = m->lfail, any = 0;
-    int mrc = MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MIN, m->comm);
-    if (mrc != MPI_SUCCESS)
-        return mpi_fail(m, mrc, "Allreduce");
-    if (any) {
-        if (!mine)
-            snprintf(m->err, sizeof m->err, "rank %d: stopped: another rank failed", m->rank);
-        m->failed = mine ? mine : any;
-        return m->failed;
-    }
+    uint64_t hi = lo + m->round_docs, st = m->starts[m->rank], en = m->starts[m->rank + 1];
+    uint64_t a = lo > st ? lo : st, b = hi < en ? hi : en;
+    m->rlo = a < b ? (size_t)(a - st) : 0;
+    m->rn = a < b ? (size_t)(b - a) : 0;
     m->ms.rounds++;
     lvec_t links = {0};
     int rc = round_links(m, &links);
-    /* per-document facts and links to rank 0 */
-    info_t *info = malloc((m->own.n + 1) * sizeof(info_t));
+    /* per-document facts, names and links to rank 0 */
+    info_t *info = malloc((m->rn + 1) * sizeof(info_t));
     if (!info)
         abort_oom(m, "round facts");
-    for (size_t i = 0; i < m->own.n; i++) {
-        const own_t *d = &m->own.a[i];
+    size_t nbytes = 0;
+    for (size_t i = 0; i < m->rn; i++) {
+        const own_t *d = &m->own.a[m->rlo + i];
         info[i] = (info_t){d->g, d->err, d->ncp, d->ntok > 0};
+        nbytes += strlen(m->lnames.a + d->name) + 1;
     }
-    void *rin = NULL, *rl = NULL;
-    size_t nin = 0, nl = 0;
+    char *nm = malloc(nbytes + 1);
+    if (!nm)
+        abort_oom(m, "round names");
+    for (size_t i = 0, o = 0; i < m->rn; i++) {
+        const char *x = m->lnames.a + m->own.a[m->rlo + i].name;
+        size_t l = strlen(x) + 1;
+        memcpy(nm + o, x, l);
+        o += l;
+    }
+    void *rin = NULL, *rl = NULL, *rnm = NULL;
+    size_t nin = 0, nl = 0, nnm = 0;
     if (!rc)
-        rc = gather0(m, info, m->own.n, sizeof(info_t), &rin, &nin);
+        rc = gather0(m, info, m->rn, sizeof(info_t), &rin, &nin);
+    if (!rc)
+        rc = gather0(m, nm, nbytes, 1, &rnm, &nnm);
     if (!rc)
         rc = gather0(m, links.a, links.n, sizeof(lnk_t), &rl, &nl);
     free(info);
+    free(nm);
     free(links.a);
     if (!rc && m->rank == 0) {
         for (size_t i = 0; i < nin; i++) {
@@ -548,13 +573,23 @@ static int process_round(ty_mdedup_t *m)
             if (f->err)
                 m->st.errors++;
         }
+        /* the names come in rank order, which is the documents' order */
+        if (ty_vec_reserve(m->names, m->names.n + nnm + 1))
+            abort_oom(m, "document names");
+        const char *p = rnm;
+        for (uint64_t g = lo; g < hi && g < m->starts[m->size]; g++) {
+            size_t l = strlen(p) + 1;
+            m->docs.a[g].name = m->names.n;
+            memcpy(m->names.a + m->names.n, p, l);
+            m->names.n += l;
+            p += l;
+        }
         for (size_t i = 0; i < nl; i++)
             apply_link(m, (const lnk_t *)rl + i);
     }
     free(rin);
+    free(rnm);
     free(rl);
-    m->own.n = 0;
-    m->bkeys.n = 0;
     if (rc)
         m->failed = rc;
     return rc;
@@ -568,12 +603,12 @@ static int round_links(ty_mdedup_t *m, lvec_t *links)
     size_t n = 0;
     int *dest = NULL;
     if (m->o.mode == TY_DEDUP_EXACT) {
-        xrec_t *s = malloc((m->own.n + 1) * sizeof(xrec_t));
-        dest = malloc((m->own.n + 1) * sizeof(int));
+        xrec_t *s = malloc((m->rn + 1) * sizeof(xrec_t));
+        dest = malloc((m->rn + 1) * sizeof(int));
         if (!s || !dest)
             abort_oom(m, "key shuffle");
-        for (size_t i = 0; i < m->own.n; i++) {
-            const own_t *d = &m->own.a[i];
+        for (size_t i = 0; i < m->rn; i++) {
+            const own_t *d = &m->own.a[m->rlo + i];
             if (d->err || !d->ntok)
                 continue;
             s[n] = (xrec_t){fix_key(d->ex_lo), d->ex_hi, d->g, 0};
@@ -608,16 +643,17 @@ static int round_links(ty_mdedup_t *m, lvec_t *links)
     }
     /* near: band keys */
     size_t nb = (size_t)m->o.bands;
-    brec_t *s = malloc((m->own.n * nb + 1) * sizeof(brec_t));
-    dest = malloc((m->own.n * nb + 1) * sizeof(int));
+    brec_t *s = malloc((m->rn * nb + 1) * sizeof(brec_t));
+    dest = malloc((m->rn * nb + 1) * sizeof(int));
     if (!s || !dest)
         abort_oom(m, "key shuffle");
-    for (size_t i = 0; i < m->own.n; i++) {
-        const own_t *d = &m->own.a[i];
+    for (size_t i = 0; i < m->rn; i++) {
+        const own_t *d = &m->own.a[m->rlo + i];
         if (d->err || !d->ntok)
             continue;
+        const uint32_t *sg = m->sigs.a + (m->rlo + i) * (size_t)m->perms;
         for (size_t b = 0; b < nb; b++) {
-            s[n] = (brec_t){fix_key(m->bkeys.a[i * nb + b]), d->g, (uint32_t)b};
+            s[n] = (brec_t){fix_key(ty__band_key(sg, (int)b, m->o.rows)), d->g, (uint32_t)b};
             dest[n] = owner_of_key(m, s[n].key);
             n++;
         }
@@ -714,35 +750,20 @@ int ty_mdedup_add(ty_mdedup_t *m, const char *name, const char *text, size_t len
         return m->failed;
     if (m->finished)
         return ty__err(m->err, TY_EINVAL, "documents added after ty_mdedup_finish()");
-    if (m->n >= NONE - 1)
+    if (m->lfail)
+        return m->lfail;
+    if (m->own.n >= NONE - 1)
         return ty__err(m->err, TY_ETOOBIG, "more than %u documents", NONE - 2);
-    if (m->n && m->n % m->round_docs == 0) {
-        int rc = process_round(m);
-        if (rc)
-            return rc;
+    sketch(m, (uint32_t)m->own.n, name ? name : "", text, len);
+    return m->lfail;
+}
+
+void ty_mdedup_fail(ty_mdedup_t *m, int rc, const char *msg)
+{
+    if (m && !m->lfail) {
+        m->lfail = rc ? rc : TY_EINVAL;
+        snprintf(m->err, sizeof m->err, "%s", msg ? msg : "");
     }
-    uint32_t g = (uint32_t)m->n++;
-    if (!name)
-        name = "";
-    if (m->rank == 0 && !m->lfail) {
-        size_t l = strlen(name);
-        if (ty_vec_reserve(m->names, m->names.n + l + 1) ||
-            ty_vec_reserve(m->docs, m->docs.n + 1)) {
-            local_fail(m, TY_ENOMEM, "document names");
-        } else {
-            mrec_t *r = &m->docs.a[m->docs.n++];
-            memset(r, 0, sizeof(*r));
-            r->name = m->names.n;
-            r->parent = g;
-            r->best = NONE;
-            memcpy(m->names.a + m->names.n, name, l + 1);
-            m->names.n += l + 1;
-        }
-    }
-    if (owner_of_doc(m, g) == m->rank && !m->lfail)
-        sketch(m, g, name, text, len);
-    m->st.docs++;
-    return TY_OK;
 }
 
 int ty_mdedup_finish(ty_mdedup_t *m)
@@ -753,12 +774,61 @@ int ty_mdedup_finish(ty_mdedup_t *m)
         return m->failed;
     if (m->finished)
         return ty__err(m->err, TY_EINVAL, "ty_mdedup_finish() called twice");
-    int rc = process_round(m);
-    if (rc)
-        return rc;
+    /* a failure anywhere stops everyone here */
+    int mine = m->lfail, any = 0;
+    int mrc = MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MIN, m->comm);
+    if (mrc != MPI_SUCCESS)
+        return mpi_fail(m, mrc, "Allreduce");
+    if (any) {
+        if (!mine)
+            snprintf(m->err, sizeof m->err, "rank %d: stopped: another rank failed", m->rank);
+        m->failed = mine ? mine : any;
+        return m->failed;
+    }
+    /* global numbers: this rank's documents follow those of the ranks before it */
+    uint64_t cnt = m->own.n, first = 0;
+    m->starts = calloc((size_t)m->size + 1, sizeof(uint64_t));
+    if (!m->starts)
+        abort_oom(m, "share counts");
+    mrc = MPI_Exscan(&cnt, &first, 1, MPI_UINT64_T, MPI_SUM, m->comm);
+    if (mrc == MPI_SUCCESS)
+        mrc = MPI_Allgather(&first, 1, MPI_UINT64_T, m->starts, 1, MPI_UINT64_T, m->comm);
+    if (mrc != MPI_SUCCESS)
+        return mpi_fail(m, mrc, "Exscan");
+    if (m->rank == 0)
+        m->starts[0] = 0; /* MPI_Exscan leaves rank 0's result undefined */
+    uint64_t total = m->starts[m->size - 1] + (m->rank == m->size - 1 ? cnt : 0);
+    mrc = MPI_Bcast(&total, 1, MPI_UINT64_T, m->size - 1, m->comm);
+    if (mrc != MPI_SUCCESS)
+        return mpi_fail(m, mrc, "Bcast");
+    m->starts[m->size] = total;
+    if (total >= NONE - 1) {
+        m->failed = ty__err(m->err, TY_ETOOBIG, "more than %u documents", NONE - 2);
+        return m->failed;
+    }
+    for (size_t i = 0; i < m->own.n; i++)
+        m->own.a[i].g += (uint32_t)m->starts[m->rank];
+    if (m->rank == 0) {
+        if (ty_vec_reserve(m->docs, (size_t)total + 1))
+            abort_oom(m, "documents");
+        m->docs.n = (size_t)total;
+        for (size_t g = 0; g < total; g++) {
+            mrec_t *r = &m->docs.a[g];
+            memset(r, 0, sizeof(*r));
+            r->parent = (uint32_t)g;
+            r->best = NONE;
+        }
+        m->st.docs = (size_t)total;
+    }
+    /* the rounds, in global order; every rank runs the same number */
+    for (uint64_t lo = 0; lo < total || lo == 0; lo += m->round_docs) {
+        int rc = process_round(m, lo);
+        if (rc)
+            return rc;
+    }
     /* the shuffle totals, on rank 0 */
     uint64_t v[4] = {m->ms.key_bytes, m->ms.pair_bytes, m->ms.gather_bytes, m->ms.pairs}, t[4];
-    int mrc = MPI_Reduce(v, t, 4, MPI_UINT64_T, MPI_SUM, 0, m->comm);
+    mrc = MPI_Reduce(v, t, 4, MPI_UINT64_T, MPI_SUM, 0, m->comm);
     if (mrc != MPI_SUCCESS)
         return mpi_fail(m, mrc, "Reduce");
     m->finished = 1;

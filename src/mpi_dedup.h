@@ -4,17 +4,20 @@
  * input. Exact and near modes only (spun mode runs in one process). Not installed; used by
  * cli/mpi.c.
  *
- * Every rank is given every document, in the same input order (each rank reads the input;
- * reading is cheap next to tokenizing and sketching). Documents are dealt to ranks in blocks
- * of TY_MDD_BLOCK in turn; only the owner of a document tokenizes and sketches it. Every
- * round (opts.batch documents per rank) the ranks exchange their keys by hash of the key
- * (MPI_Alltoallv), the owner of a key links each document to the first one holding it,
- * near-mode candidates fetch the other signature from its owner, and the links and the
- * per-document facts are gathered on rank 0, which joins the clusters (union-find) and
- * holds the results. Rounds run in global input order, so "first" means what it means in
- * one process; memory for exchanges is bounded by the round.
+ * Each rank is given its own share of the input (cli/mpi.c splits the files, and cuts big
+ * JSONL files in byte ranges, so that the shares follow one another in input order) and
+ * tokenizes and sketches those documents as they are added, with no communication. At
+ * ty_mdedup_finish() the ranks agree on failures, number the documents globally (rank r's
+ * come after ranks 0..r-1's: MPI_Exscan of the counts), and run rounds over the global
+ * numbers (opts.batch x ranks documents each): the keys of the round's documents go to the
+ * rank owning the key (MPI_Alltoallv), which links each document to the first one holding
+ * it; near-mode candidates fetch the other signature from its owner; the links, the
+ * per-document facts and the names are gathered on rank 0, which joins the clusters
+ * (union-find) and holds the results. Rounds run in global input order, so "first" means
+ * what it means in one process; memory for exchanges is bounded by the round.
  *
- * All calls are collective (every rank, same order) except the result getters (rank 0).
+ * ty_mdedup_new, ty_mdedup_finish and ty_mdedup_free are collective (every rank, same
+ * order); ty_mdedup_add and ty_mdedup_fail are not; the result getters are for rank 0.
  * Errors: the library prints nothing; a failure on any rank makes every rank's call return
  * an error (the rank that failed has the message; the others say another rank failed).
  */
@@ -25,8 +28,6 @@
 #include <mpi.h>
 
 #include "tongyuan.h"
-
-#define TY_MDD_BLOCK 256 /* documents dealt to one rank at a time */
 
 typedef struct ty_mdedup ty_mdedup_t;
 
@@ -49,10 +50,15 @@ void ty_mdedup_free(ty_mdedup_t *m);
 const char *ty_mdedup_errmsg(const ty_mdedup_t *m);
 int ty_mdedup_rank(const ty_mdedup_t *m);
 
-/* Collective: every rank adds every document in the same order. TY_OK, or an error agreed
- * by all ranks at the end of a round (the handle then accepts nothing more). */
+/* Not collective: this rank's documents, in its input order; it tokenizes and sketches
+ * them. TY_OK, or this rank's error (a document error the event callback refused, out of
+ * memory): add nothing more, but still call ty_mdedup_finish() so the others learn it. */
 int ty_mdedup_add(ty_mdedup_t *m, const char *name, const char *text, size_t len);
-/* Collective: the last round, the clusters (on rank 0). */
+/* Not collective: record a failure of this rank (rc < 0, msg) for ty_mdedup_finish(). */
+void ty_mdedup_fail(ty_mdedup_t *m, int rc, const char *msg);
+/* Collective: agree on failures (any rank's failure makes every rank return an error),
+ * number the documents globally (rank r's follow those of ranks 0..r-1: MPI_Exscan of the
+ * counts), run the rounds in global order, the clusters (on rank 0). */
 int ty_mdedup_finish(ty_mdedup_t *m);
 
 /* Rank 0, after finish (other ranks: 0 / NULL / TY_EINVAL). Same meaning as ty_dedup_*. */

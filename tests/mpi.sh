@@ -100,6 +100,43 @@ done
 TY_MPI_FORCE=1 same "exact TY_MPI_FORCE np=1" 1 --mode exact --batch 16 $IN
 TY_MPI_FORCE=1 same "near TY_MPI_FORCE np=1" 1 --mode near --batch 16 $IN
 same "near 3 ranks, 8 rows" 3 --mode near --bands 8 --rows 4 --batch 32 $IN
+# each rank reads only its share of the input: several files (JSONL, a gzip JSONL that is
+# never cut, text files), and one JSONL file cut in byte ranges at arbitrary offsets, with
+# records lacking an id (named FILE:LINE: the line numbers must be the whole file's), blank
+# lines, CRLF line ends and a broken line
+mkdir -p "$tmp/parts"
+split -l 400 -d --additional-suffix=.jsonl "$tmp/c.jsonl" "$tmp/parts/p"
+gzip "$tmp/parts/p01.jsonl"
+python3 - "$tmp/c.jsonl" "$tmp/r.jsonl" <<'PY' || fail "range corpus"
+import json, sys
+with open(sys.argv[2], 'w', encoding='utf-8', newline='') as f:
+    for i, l in enumerate(open(sys.argv[1], encoding='utf-8')):
+        try:
+            x = json.loads(l)
+        except ValueError:
+            f.write(l)
+            continue
+        if i % 3 == 0:
+            del x['id']
+        f.write(json.dumps(x, ensure_ascii=False) + ('\r\n' if i % 7 == 0 else '\n'))
+        if i % 250 == 0:
+            f.write('\n   \n')
+PY
+PARTS="$(ls "$tmp"/parts/p*) tests/data/text $tmp/parts/p02.jsonl"
+for np in 2 3 4; do
+    same "several files exact np=$np" $np --mode exact --batch 16 $PARTS
+    same "several files near np=$np" $np --mode near $PARTS
+    same "one JSONL in byte ranges exact np=$np" $np --mode exact --batch 16 "$tmp/r.jsonl"
+    same "one JSONL in byte ranges near np=$np" $np --mode near "$tmp/r.jsonl"
+done
+TY_MPI_FORCE=1 same "one JSONL TY_MPI_FORCE np=1" 1 --mode near "$tmp/r.jsonl"
+# the ranges were really used, and the FILE:LINE names are there
+if $MPIRUN -np 3 "$TY" dedup --mode near "$tmp/r.jsonl" -o "$tmp/many.jsonl" > /dev/null \
+    2> "$tmp/err" && grep -q "1 JSONL files read in byte ranges" "$tmp/err" &&
+    grep -q "r.jsonl:1\"" "$tmp/many.jsonl"; then pass; else fail "byte ranges used"; fi
+# more ranks than files and bytes: empty shares
+same "near np=4 on one tiny file" 4 --mode near tests/data/text/src-00001.txt
+
 # spun: runs on rank 0 alone, with a note; same output
 same "spun np=2 (rank 0 alone)" 2 --mode spun $IN
 
@@ -132,7 +169,7 @@ then pass; else fail "--on-error fail np=2"; fi
 # stale one: OUT is removed when the job starts), no OUT.tmp looking complete
 for np in 2 4; do
     echo stale > "$tmp/k.jsonl"
-    if TY_MPI_FAULT=1:600 $MPIRUN -np $np "$TY" dedup -q --mode near --batch 16 $IN \
+    if TY_MPI_FAULT=1:100 $MPIRUN -np $np "$TY" dedup -q --mode near --batch 16 $IN \
         -o "$tmp/k.jsonl" > "$tmp/err" 2>&1; then
         fail "killed rank np=$np: exit status 0"
     elif ! grep -q "rank 1" "$tmp/err"; then

@@ -11,6 +11,7 @@
 #include <zstd.h>
 
 #include "check.h"
+#include "input.h"
 #include "tongyuan.h"
 
 static char tmpdir[256];
@@ -437,6 +438,82 @@ static void test_bytes_unchanged(void)
     ty_reader_free(r);
 }
 
+/* ty__reader_add_range (the MPI build's split input): cutting a JSONL file at any offsets
+ * and reading the ranges in order gives the records of the whole file, with the same
+ * names and line numbers (blank lines, CRLF, a bad line, records without an id). */
+typedef struct {
+    int rc;
+    char name[64];
+    uint64_t line;
+    size_t len;
+} seen_t;
+
+static size_t read_all(ty_reader_t *r, seen_t *out, size_t cap)
+{
+    size_t n = 0;
+    ty_record_t rec;
+    int rc;
+    while ((rc = ty_reader_next(r, &rec)) != 0 && n < cap) {
+        seen_t *x = &out[n++];
+        memset(x, 0, sizeof(*x));
+        x->rc = rc;
+        if (rc > 0) {
+            snprintf(x->name, sizeof x->name, "%s", rec.name);
+            x->line = rec.line;
+            x->len = rec.len;
+        }
+    }
+    return n;
+}
+
+static void test_jsonl_ranges(void)
+{
+    const char *body = "{\"id\":\"a\",\"text\":\"一\"}\n"
+                       "\n"
+                       "{\"text\":\"无名二\"}\r\n"
+                       "{\"id\": broken\n"
+                       "   \n"
+                       "{\"id\":7,\"text\":\"三三三\"}\n"
+                       "{\"text\":\"最后一行没有换行\"}";
+    const char *p = put_str("r.jsonl", body);
+    size_t size = strlen(body);
+    seen_t whole[16], part[16];
+    ty_reader_t *r = reader();
+    CHECK_EQ_INT(ty_reader_add(r, p), TY_OK);
+    size_t nw = read_all(r, whole, 16);
+    CHECK_EQ_UINT(nw, 5);
+    CHECK_EQ_UINT(ty__reader_nitems(r), 1);
+    ty_reader_item_t it;
+    CHECK_EQ_INT(ty__reader_item(r, 0, &it), TY_OK);
+    CHECK_EQ_UINT(it.size, size);
+    CHECK(it.jsonl && !it.is_stdin);
+    for (size_t b1 = 0; b1 <= size; b1++) {
+        for (size_t b2 = b1; b2 <= size; b2 += 5) {
+            ty_reader_t *q = reader();
+            uint64_t cuts[4] = {0, b1, b2, b2 % 2 ? size : UINT64_MAX}, nl = 0;
+            for (int k = 0; k < 3; k++) {
+                CHECK_EQ_INT(ty__reader_add_range(q, r, 0, cuts[k], cuts[k + 1], nl), TY_OK);
+                for (uint64_t i = cuts[k]; i < cuts[k + 1] && i < size; i++)
+                    nl += body[i] == '\n';
+            }
+            size_t np = read_all(q, part, 16);
+            int same = np == nw;
+            for (size_t i = 0; same && i < nw; i++)
+                same = part[i].rc == whole[i].rc && part[i].line == whole[i].line &&
+                       part[i].len == whole[i].len && !strcmp(part[i].name, whole[i].name);
+            CHECKF(same, "cut at %zu and %zu: %zu records, want %zu", b1, b2, np, nw);
+            ty_reader_free(q);
+        }
+    }
+    /* the item as it is */
+    ty_reader_t *q = reader();
+    CHECK_EQ_INT(ty__reader_add_item(q, r, 0), TY_OK);
+    CHECK_EQ_UINT(read_all(q, part, 16), nw);
+    CHECK_EQ_INT(ty__reader_add_range(q, r, 1, 0, 1, 0), TY_EINVAL);
+    ty_reader_free(q);
+    ty_reader_free(r);
+}
+
 int main(void)
 {
     snprintf(tmpdir, sizeof tmpdir, "%s/ty_input.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR")
@@ -459,6 +536,7 @@ int main(void)
     RUN(test_stdin_auto);
     RUN(test_stdin_forced_jsonl);
     RUN(test_bytes_unchanged);
+    RUN(test_jsonl_ranges);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)
