@@ -62,9 +62,11 @@ typedef struct {
     uint64_t wh; /* running hash of the current word */
 } tk_t;
 
-static int grow(ty_doc_t *d)
+static int grow_to(ty_doc_t *d, size_t need)
 {
     size_t m = d->mtok ? d->mtok * 2 : 1024;
+    while (m < need)
+        m *= 2;
     uint32_t **arrs[5] = {&d->tok, &d->cp_off, &d->cp_end, &d->byte_off, &d->byte_end};
     for (int i = 0; i < 5; i++) {
         uint32_t *p = realloc(*arrs[i], m * sizeof(uint32_t));
@@ -75,6 +77,8 @@ static int grow(ty_doc_t *d)
     d->mtok = m;
     return TY_OK;
 }
+
+static int grow(ty_doc_t *d) { return grow_to(d, 0); }
 
 static inline uint32_t word_id(uint64_t h) { return (uint32_t)(ty__mix64(h) >> 33) | TY_WORD_BIT; }
 
@@ -137,6 +141,49 @@ int ty__tokenize(ty_doc_t *d, const ty_opts_t *o)
         uint32_t c, v;
         size_t l;
         unsigned b = s[i];
+        if ((b & 0xF0) == 0xE0 && !t.in_word) {
+            /* A run of 3-byte characters (Chinese text between ASCII): a tight loop that
+             * writes every character's token and advances the count only for those kept, so
+             * that CJK punctuation in the run costs no branch misprediction. It leaves at
+             * anything else (ASCII, other lengths, invalid bytes, characters that are not
+             * Han-like or punctuation), which the general path below then handles. */
+            size_t room = d->ntok + (n - i) / 3 + 1;
+            if (room > d->mtok && grow_to(d, room))
+                return ty__err(d->err, TY_ENOMEM, "%s: out of memory", d->name);
+            uint32_t *tok = d->tok, *co = d->cp_off, *ce = d->cp_end, *bo = d->byte_off,
+                     *be = d->byte_end;
+            size_t nt = d->ntok;
+            while (i + 2 < n) {
+                unsigned b0 = s[i];
+                if ((b0 & 0xF0) != 0xE0 ||
+                    ((s[i + 1] & 0xC0u) | ((s[i + 2] & 0xC0u) << 8)) != 0x8080u)
+                    break;
+                uint32_t cc = ((b0 & 0x0Fu) << 12) | ((s[i + 1] & 0x3Fu) << 6) | (s[i + 2] & 0x3Fu);
+                if (cc < 0x800 || (cc & 0xF800) == 0xD800)
+                    break;
+                uint32_t vv;
+                if (cc - 0x4E00u < 0x5200u &&
+                    (ty_han_ident[(cc - 0x4E00u) >> 5] >> (cc & 31) & 1))
+                    vv = ((uint32_t)TY_CLS_CHAR << 24) | cc;
+                else
+                    vv = ty_normtab[cc];
+                uint32_t k = vv >> 24;
+                if (k > TY_CLS_CHAR)
+                    break; /* a word character, an expansion or an ignorable: general path */
+                tok[nt] = vv & 0x1FFFFF;
+                co[nt] = ncp;
+                ce[nt] = ncp + 1;
+                bo[nt] = (uint32_t)i;
+                be[nt] = (uint32_t)(i + 3);
+                nt += k; /* 1 keeps the token, 0 (dropped) lets the next one overwrite it */
+                i += 3;
+                ncp++;
+            }
+            d->ntok = nt;
+            if (i >= n)
+                break;
+            b = s[i];
+        }
         if (b < 0x80) {
             c = b;
             l = 1;
