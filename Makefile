@@ -162,7 +162,8 @@ fuzz:
 	@sh fuzz/run.sh
 
 lint:
-	clang-format --dry-run -Werror include/*.h src/*.c src/*.h cli/*.c cli/*.h
+	clang-format --dry-run -Werror include/*.h src/*.c src/*.h cli/*.c cli/*.h server/*.c tools/*.c \
+	    tests/unit/*.c tests/unit/*.h fuzz/*.c fuzz/*.h
 
 clean:
 	rm -rf build

@@ -148,8 +148,8 @@ static void check_one(job_t *j, item_t *x, ty_searcher_t *s, ty_doc_t *q, ty_ali
     }
     const char *B = j->st.color ? "\033[1m" : "", *R = j->st.color ? "\033[0m" : "";
     if (!n) {
-        sb_printf(&x->out, "%s%s%s: no reuse found in %s (%zu characters compared)\n", B,
-                  x->name, R, j->ix_path, ty_doc_ntokens(q));
+        sb_printf(&x->out, "%s%s%s: no reuse found in %s (%zu characters compared)\n", B, x->name,
+                  R, j->ix_path, ty_doc_ntokens(q));
         return;
     }
     sb_printf(&x->out, "%s%s%s: reuses %zu indexed document%s\n", B, x->name, R, n,
@@ -341,8 +341,9 @@ int cmd_check(int argc, char **argv)
             if (missing)
                 fprintf(stderr, "tongyuan: %s needs a value\n", a);
             else
-                fprintf(stderr, "tongyuan: check: unknown option '%s' (see tongyuan check "
-                                "--help)\n",
+                fprintf(stderr,
+                        "tongyuan: check: unknown option '%s' (see tongyuan check "
+                        "--help)\n",
                         a);
             goto done;
         }

@@ -35,14 +35,14 @@ typedef struct {
 } where_t;
 
 typedef struct {
-    int fail;            /* --on-error fail */
+    int fail; /* --on-error fail */
     int quiet, verbose, tty, shown;
-    FILE *pairs;         /* --pairs-out */
+    FILE *pairs; /* --pairs-out */
     const char *pairs_path;
     int pairs_failed;
     sbuf_t pb;
-    size_t errors;       /* records and documents skipped */
-    where_t *where;      /* per document added */
+    size_t errors;  /* records and documents skipped */
+    where_t *where; /* per document added */
     size_t nwhere, mwhere;
     char **origins;
     size_t norigins, morigins;
@@ -190,8 +190,8 @@ static int remember(ui_t *u, const ty_record_t *rec)
  * thread feeds ty_dedup_add(), so reading goes on while a batch is processed. The order of
  * the records is the reader's either way. */
 typedef struct {
-    int rc;                     /* 1: a document; < 0: a record that could not be read */
-    size_t name, text, origin;  /* offsets in the chunk's blob (name: the message if rc < 0) */
+    int rc;                    /* 1: a document; < 0: a record that could not be read */
+    size_t name, text, origin; /* offsets in the chunk's blob (name: the message if rc < 0) */
     size_t len;
     uint64_t line;
 } frec_t;
@@ -543,7 +543,7 @@ static int copy_kept(ui_t *u, FILE *out, size_t beg, size_t end, const char *pat
                 break;
             }
             if (have == lstart)
-                break; /* end of file before every document was found */
+                break;       /* end of file before every document was found */
             nl = buf + have; /* last line without '\n' */
         }
         size_t len = (size_t)(nl - (buf + lstart));
@@ -593,8 +593,7 @@ static int write_kept(ui_t *u, const char *path)
     int rc = 0;
     for (size_t d = 0; d < u->nwhere && !rc;) {
         size_t e = d + 1;
-        while (e < u->nwhere && u->where[e].origin == u->where[d].origin &&
-               u->where[d].line != 0)
+        while (e < u->nwhere && u->where[e].origin == u->where[d].origin && u->where[d].line != 0)
             e++;
         rc = copy_kept(u, out, d, e, u->origins[u->where[d].origin]);
         d = e;
@@ -700,10 +699,10 @@ int cmd_dedup(int argc, char **argv)
     int npaths = 0;
     if (!paths)
         return EXIT_ERROR;
-#define FAIL()                                                                                 \
-    do {                                                                                       \
-        free(paths);                                                                           \
-        return EXIT_ERROR;                                                                     \
+#define FAIL()             \
+    do {                   \
+        free(paths);       \
+        return EXIT_ERROR; \
     } while (0)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;

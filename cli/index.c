@@ -81,10 +81,10 @@ void print_reader_help(FILE *f)
 /* ---- progress line ------------------------------------------------------------------------ */
 
 typedef struct {
-    int tty;       /* draw the progress line */
-    int verbose;   /* print commits and the summary */
-    int strict;    /* stop at the first bad record */
-    int shown;     /* a progress line is on screen */
+    int tty;     /* draw the progress line */
+    int verbose; /* print commits and the summary */
+    int strict;  /* stop at the first bad record */
+    int shown;   /* a progress line is on screen */
     unsigned long long errors, dups;
 } ui_t;
 
@@ -261,8 +261,8 @@ static int build_or_add(int argc, char **argv, int add)
             continue;
         }
         /* options with a value */
-        static const char *const names[] = {"--output", "--threads", "--commit-every", "-k", "-w",
-                                            "--level"};
+        static const char *const names[] = {"--output", "--threads", "--commit-every",
+                                            "-k",       "-w",        "--level"};
         int which = -1;
         for (int n = 0; n < 6 && which < 0; n++)
             if ((v = cli_opt_value(argc, argv, &i, names[n], n == 0 ? "-o" : NULL, &missing)) ||
@@ -366,8 +366,9 @@ static int build_or_add(int argc, char **argv, int add)
         ty_index_stats_t st;
         if (ty_index_stats(ix, &st) == TY_OK) {
             double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
-            fprintf(stderr, "tongyuan: %s: %llu documents, %.1f MB of text, %.1f MB on disk "
-                            "(%.2f s)\n",
+            fprintf(stderr,
+                    "tongyuan: %s: %llu documents, %.1f MB of text, %.1f MB on disk "
+                    "(%.2f s)\n",
                     path, (unsigned long long)st.docs, (double)st.bytes / 1e6,
                     (double)st.file_bytes / 1e6, s);
         }

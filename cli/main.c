@@ -14,18 +14,19 @@ int cmd_serve(int argc, char **argv); /* ../server/serve.c */
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: tongyuan COMMAND [OPTIONS] ...\n"
-               "Find reused text — verbatim, edited or machine-spun (伪原创) — between documents.\n\n"
-               "Commands:\n"
-               "  compare SOURCE SUSPECT   which passages of SUSPECT come from SOURCE\n"
-               "  compare --pairs FILE     many pairs at once, in parallel\n"
-               "  index build -o INDEX PATH...  index a corpus (files, directories, JSONL)\n"
-               "  index add|stats INDEX ...     add documents later; what an index holds\n"
-               "  check -x INDEX PATH...   which indexed documents each document reuses\n"
-               "  dedup PATH... -o OUT     cluster copies (exact, near, spun); one to keep each\n"
-               "  serve -x INDEX           HTTP service: JSON API and a page to check texts\n\n"
-               "Run 'tongyuan COMMAND --help' for a command's options.\n"
-               "  --version                print the version\n");
+    fprintf(f,
+            "Usage: tongyuan COMMAND [OPTIONS] ...\n"
+            "Find reused text — verbatim, edited or machine-spun (伪原创) — between documents.\n\n"
+            "Commands:\n"
+            "  compare SOURCE SUSPECT   which passages of SUSPECT come from SOURCE\n"
+            "  compare --pairs FILE     many pairs at once, in parallel\n"
+            "  index build -o INDEX PATH...  index a corpus (files, directories, JSONL)\n"
+            "  index add|stats INDEX ...     add documents later; what an index holds\n"
+            "  check -x INDEX PATH...   which indexed documents each document reuses\n"
+            "  dedup PATH... -o OUT     cluster copies (exact, near, spun); one to keep each\n"
+            "  serve -x INDEX           HTTP service: JSON API and a page to check texts\n\n"
+            "Run 'tongyuan COMMAND --help' for a command's options.\n"
+            "  --version                print the version\n");
 }
 
 int main(int argc, char **argv)

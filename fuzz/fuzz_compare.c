@@ -28,8 +28,8 @@ typedef struct {
     size_t ntok;
 } side_t;
 
-static void check_span(const side_t *s, size_t tb, size_t te, size_t off, size_t len,
-                       size_t boff, size_t blen)
+static void check_span(const side_t *s, size_t tb, size_t te, size_t off, size_t len, size_t boff,
+                       size_t blen)
 {
     FZ_CHECK(tb < te && te <= s->ntok);
     FZ_CHECK(len >= 1 && blen >= 1);
@@ -57,10 +57,10 @@ static ty_passage_t *run(ty_aligner_t *a, const side_t *src, const side_t *sus, 
     size_t maxlen = 0;
     for (size_t i = 0; i < *n; i++) {
         const ty_passage_t *q = &p[i];
-        check_span(src, q->src_tok_beg, q->src_tok_end, q->src_off, q->src_len,
-                   q->src_byte_off, q->src_byte_len);
-        check_span(sus, q->sus_tok_beg, q->sus_tok_end, q->sus_off, q->sus_len,
-                   q->sus_byte_off, q->sus_byte_len);
+        check_span(src, q->src_tok_beg, q->src_tok_end, q->src_off, q->src_len, q->src_byte_off,
+                   q->src_byte_len);
+        check_span(sus, q->sus_tok_beg, q->sus_tok_end, q->sus_off, q->sus_len, q->sus_byte_off,
+                   q->sus_byte_len);
         FZ_CHECK(q->matched <= q->sus_tok_end - q->sus_tok_beg);
         FZ_CHECK(!isnan(q->score) && q->score >= 0 && q->score <= 1);
         if (i)
@@ -111,8 +111,7 @@ static void pick_opts(ty_opts_t *o, uint64_t h)
 
 /* One configuration: fresh aligner vs reused one (*reuse, created on first use when
  * reuse != NULL), and a fresh aligner that compares (b, a) in between. */
-static void compare_all(const ty_opts_t *o, const side_t *x, const side_t *y,
-                        ty_aligner_t **reuse)
+static void compare_all(const ty_opts_t *o, const side_t *x, const side_t *y, ty_aligner_t **reuse)
 {
     ty_aligner_t *a = ty_aligner_new(o);
     FZ_CHECK(a != NULL);

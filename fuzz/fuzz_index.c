@@ -78,8 +78,8 @@ static void docrec(const uint8_t *p, size_t n)
     doc_rec_t d2;
     FZ_CHECK(ty__docrec_decode(b, l, &d2) == TY_OK);
     FZ_CHECK(d2.file == d.file && d2.line == d.line && d2.bytes == d.bytes &&
-             d2.codepoints == d.codepoints && d2.tokens == d.tokens &&
-             d2.name_len == d.name_len && memcmp(d2.name, d.name, d.name_len) == 0);
+             d2.codepoints == d.codepoints && d2.tokens == d.tokens && d2.name_len == d.name_len &&
+             memcmp(d2.name, d.name, d.name_len) == 0);
     free(b);
 }
 

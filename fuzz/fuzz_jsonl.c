@@ -33,8 +33,8 @@ static void write_file(const uint8_t *data, size_t size)
 
 /* The oracle's view of line ln (1-based) of a plain file: 1 and the text if it is a record,
  * 0 if it is blank, -1 if it is an error. */
-static int oracle(const uint8_t *s, size_t n, const char *tf, const char *idf,
-                  const char **text, size_t *tl, json_t **keep)
+static int oracle(const uint8_t *s, size_t n, const char *tf, const char *idf, const char **text,
+                  size_t *tl, json_t **keep)
 {
     while (n && s[n - 1] == '\r')
         n--; /* the reader drops one CR before the LF; more CRs are JSON whitespace */
@@ -50,8 +50,7 @@ static int oracle(const uint8_t *s, size_t n, const char *tf, const char *idf,
     json_t *t = json_object_get(j, tf), *id = json_object_get(j, idf);
     /* the id: absent, null, an integer, or a string without NUL */
     int id_ok = !id || json_is_null(id) || json_is_integer(id) ||
-                (json_is_string(id) &&
-                 !memchr(json_string_value(id), 0, json_string_length(id)));
+                (json_is_string(id) && !memchr(json_string_value(id), 0, json_string_length(id)));
     if (!json_is_object(j) || !json_is_string(t) || !id_ok) {
         json_decref(j);
         return -1;
@@ -74,9 +73,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ty_reader_t *r = ty_reader_new(&o);
     FZ_CHECK(r != NULL);
     FZ_CHECK(ty_reader_add(r, path) == TY_OK);
-    int plain = !(size >= 2 && data[0] == 0x1f && data[1] == 0x8b) &&
-                !(size >= 4 && data[0] == 0x28 && data[1] == 0xb5 && data[2] == 0x2f &&
-                  data[3] == 0xfd);
+    int plain =
+        !(size >= 2 && data[0] == 0x1f && data[1] == 0x8b) &&
+        !(size >= 4 && data[0] == 0x28 && data[1] == 0xb5 && data[2] == 0x2f && data[3] == 0xfd);
     /* the oracle's lines */
     size_t nlines = 0, at = 0;
     for (size_t i = 0; i <= size; i++)

@@ -22,8 +22,7 @@
 #include "fuzz.h"
 
 /* Check d's tokens against the input; returns them (caller frees) with *n. */
-static ty_token_t *check_doc(const ty_doc_t *d, const uint8_t *data, const fz_text_t *tx,
-                             size_t *n)
+static ty_token_t *check_doc(const ty_doc_t *d, const uint8_t *data, const fz_text_t *tx, size_t *n)
 {
     size_t len;
     const char *text = ty_doc_text(d, &len);
@@ -82,9 +81,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ty_opts_t o;
         ty_opts_init(&o);
         o.utf8_mode = mode;
-        int want = tx.has_nul                                        ? TY_EBINARY
-                   : (mode == TY_UTF8_STRICT && tx.ninvalid > 0)     ? TY_EUTF8
-                                                                     : TY_OK;
+        int want = tx.has_nul                                    ? TY_EBINARY
+                   : (mode == TY_UTF8_STRICT && tx.ninvalid > 0) ? TY_EUTF8
+                                                                 : TY_OK;
         ty_doc_t *d = ty_doc_new();
         FZ_CHECK(d != NULL);
         int rc = ty_doc_load_mem(d, name, data, size, &o);

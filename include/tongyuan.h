@@ -65,19 +65,19 @@ enum {
 };
 
 typedef struct ty_opts {
-    int k;                 /* k-mer length in tokens (seed length), 2..16 */
-    int w;                 /* minimizer window in k-mers; 1 = every k-mer (pairwise default) */
-    int max_occ;           /* k-mers occurring more often than this in a source are ignored */
-    int max_gap;           /* longest gap (tokens) bridged inside one chain */
-    double gap_cost;       /* chain cost per unmatched token in a gap */
-    double drift_cost;     /* chain cost per token of diagonal drift (indels) */
-    int min_chain;         /* chains scoring below this are dropped before merging */
-    int merge_gap;         /* chains closer than this (tokens, both texts) join one passage */
-    int min_len;           /* passages whose matched tokens x score fall below this are not reported */
-    double min_score;      /* passages with a lower score (0..1) are not reported */
-    int snap;              /* passage ends move to a sentence/line end at most this many tokens away */
-    int utf8_mode;         /* TY_UTF8_STRICT or TY_UTF8_REPLACE */
-    size_t max_doc_bytes;  /* larger inputs are refused with TY_ETOOBIG */
+    int k;             /* k-mer length in tokens (seed length), 2..16 */
+    int w;             /* minimizer window in k-mers; 1 = every k-mer (pairwise default) */
+    int max_occ;       /* k-mers occurring more often than this in a source are ignored */
+    int max_gap;       /* longest gap (tokens) bridged inside one chain */
+    double gap_cost;   /* chain cost per unmatched token in a gap */
+    double drift_cost; /* chain cost per token of diagonal drift (indels) */
+    int min_chain;     /* chains scoring below this are dropped before merging */
+    int merge_gap;     /* chains closer than this (tokens, both texts) join one passage */
+    int min_len;       /* passages whose matched tokens x score fall below this are not reported */
+    double min_score;  /* passages with a lower score (0..1) are not reported */
+    int snap;          /* passage ends move to a sentence/line end at most this many tokens away */
+    int utf8_mode;     /* TY_UTF8_STRICT or TY_UTF8_REPLACE */
+    size_t max_doc_bytes; /* larger inputs are refused with TY_ETOOBIG */
 } ty_opts_t;
 
 void ty_opts_init(ty_opts_t *o);
@@ -104,8 +104,7 @@ void ty_doc_free(ty_doc_t *d);
 /* Load text from memory (copied). name is used in messages and output (copied).
  * Fails with TY_EUTF8 / TY_EBINARY / TY_ETOOBIG (see opts) and a message naming the
  * position. Loading again replaces the previous content. */
-int ty_doc_load_mem(ty_doc_t *d, const char *name, const void *buf, size_t len,
-                    const ty_opts_t *o);
+int ty_doc_load_mem(ty_doc_t *d, const char *name, const void *buf, size_t len, const ty_opts_t *o);
 /* Load a file; path "-" reads standard input. TY_EIO when it cannot be read (the message
  * names the path and the system's reason). Transparent decompression is not done here. */
 int ty_doc_load_file(ty_doc_t *d, const char *path, const ty_opts_t *o);
@@ -150,10 +149,10 @@ typedef struct ty_passage {
     size_t sus_off, sus_len;           /* code points in the suspect's original text */
     size_t src_byte_off, src_byte_len; /* bytes */
     size_t sus_byte_off, sus_byte_len;
-    size_t src_tok_beg, src_tok_end;   /* token range [beg, end) */
+    size_t src_tok_beg, src_tok_end; /* token range [beg, end) */
     size_t sus_tok_beg, sus_tok_end;
-    size_t matched;                    /* tokens of the suspect range matched in order */
-    double score;                      /* 0..1: share of both ranges' tokens matched in order */
+    size_t matched; /* tokens of the suspect range matched in order */
+    double score;   /* 0..1: share of both ranges' tokens matched in order */
 } ty_passage_t;
 
 /* Per-thread scratch for alignment: reuse one per thread for speed. */
@@ -294,47 +293,47 @@ enum {
 
 /* Parameters of a new index (stored in its header). */
 typedef struct ty_index_opts {
-    int k;               /* k-mer length of the minimizers, 2..16 */
-    int w;               /* minimizer window, 1..256 */
-    int zstd_level;      /* compression level of the stored texts, 1..19 */
+    int k;          /* k-mer length of the minimizers, 2..16 */
+    int w;          /* minimizer window, 1..256 */
+    int zstd_level; /* compression level of the stored texts, 1..19 */
 } ty_index_opts_t;
 
 void ty_index_opts_init(ty_index_opts_t *o);
 
 typedef struct ty_index_stats {
-    uint32_t format;          /* on-disk format version */
-    int k, w;                 /* minimizer parameters */
+    uint32_t format;           /* on-disk format version */
+    int k, w;                  /* minimizer parameters */
     uint64_t norm_fingerprint; /* of the normalization table the index was built with */
-    uint64_t docs;            /* documents */
-    uint64_t codepoints;      /* characters (Unicode code points) of all texts */
-    uint64_t bytes;           /* bytes of all texts (UTF-8) */
-    uint64_t stored_bytes;    /* bytes of the compressed texts */
-    uint64_t postings;        /* (minimizer, document) pairs */
-    uint64_t keys;            /* distinct minimizers, summed over segments */
-    uint32_t segments;        /* posting segments (1 after build; add makes more, merged as
-                               * they accumulate) */
-    uint64_t file_bytes;      /* size of INDEX on disk */
-    uint64_t map_bytes;       /* bytes in use inside the file (the rest is free pages) */
+    uint64_t docs;             /* documents */
+    uint64_t codepoints;       /* characters (Unicode code points) of all texts */
+    uint64_t bytes;            /* bytes of all texts (UTF-8) */
+    uint64_t stored_bytes;     /* bytes of the compressed texts */
+    uint64_t postings;         /* (minimizer, document) pairs */
+    uint64_t keys;             /* distinct minimizers, summed over segments */
+    uint32_t segments;         /* posting segments (1 after build; add makes more, merged as
+                                * they accumulate) */
+    uint64_t file_bytes;       /* size of INDEX on disk */
+    uint64_t map_bytes;        /* bytes in use inside the file (the rest is free pages) */
 } ty_index_stats_t;
 
 /* Progress and events of ty_index_add_docs(), reported through a callback that runs on
  * the calling thread. */
 enum {
-    TY_EVENT_PROGRESS = 0, /* about five times a second */
-    TY_EVENT_SKIPPED = 1,  /* a record could not be read or tokenized (msg says where and
-                            * why); return 0 to skip it and go on, nonzero to stop */
-    TY_EVENT_COMMIT = 2,   /* a transaction was committed: p->committed documents are safe */
+    TY_EVENT_PROGRESS = 0,  /* about five times a second */
+    TY_EVENT_SKIPPED = 1,   /* a record could not be read or tokenized (msg says where and
+                             * why); return 0 to skip it and go on, nonzero to stop */
+    TY_EVENT_COMMIT = 2,    /* a transaction was committed: p->committed documents are safe */
     TY_EVENT_DUPLICATE = 3, /* a document of that name is already indexed: not added */
 };
 
 typedef struct ty_index_progress {
-    uint64_t docs;        /* documents read so far */
-    uint64_t text_bytes;  /* their bytes */
-    uint64_t input_pos;   /* ty_reader_pos() */
-    uint64_t input_size;  /* ty_reader_size(), 0 if unknown */
-    uint64_t committed;   /* documents in the index as of the last commit */
-    uint64_t skipped;     /* records skipped (errors and duplicates) */
-    double seconds;       /* since ty_index_add_docs() started */
+    uint64_t docs;       /* documents read so far */
+    uint64_t text_bytes; /* their bytes */
+    uint64_t input_pos;  /* ty_reader_pos() */
+    uint64_t input_size; /* ty_reader_size(), 0 if unknown */
+    uint64_t committed;  /* documents in the index as of the last commit */
+    uint64_t skipped;    /* records skipped (errors and duplicates) */
+    double seconds;      /* since ty_index_add_docs() started */
 } ty_index_progress_t;
 
 typedef int (*ty_index_event_fn)(void *user, int event, const char *msg,
@@ -428,13 +427,13 @@ void ty_query_opts_init(ty_query_opts_t *q);
 
 /* One indexed document that a query reuses. */
 typedef struct ty_source {
-    uint32_t id;                 /* document id in the index */
-    const ty_doc_t *doc;         /* the indexed document, loaded (its name is the indexed
-                                  * name) */
-    uint32_t shared;             /* distinct minimizers shared with the query */
+    uint32_t id;                  /* document id in the index */
+    const ty_doc_t *doc;          /* the indexed document, loaded (its name is the indexed
+                                   * name) */
+    uint32_t shared;              /* distinct minimizers shared with the query */
     const ty_passage_t *passages; /* sorted by suspect offset, as ty_compare() gives them */
     size_t npassages;
-    size_t covered;              /* suspect tokens covered by the passages */
+    size_t covered; /* suspect tokens covered by the passages */
 } ty_source_t;
 
 /* Per-thread query handle on an open index. NULL when out of memory. o and q are copied
@@ -449,13 +448,12 @@ const char *ty_searcher_errmsg(const ty_searcher_t *s);
  * candidate sharing enough minimizers is aligned with ty_compare() on its stored text.
  * *out and everything it points to are owned by s, valid until its next check or free.
  * q is only read. */
-int ty_searcher_check(ty_searcher_t *s, const ty_doc_t *q, const ty_source_t **out,
-                      size_t *n);
+int ty_searcher_check(ty_searcher_t *s, const ty_doc_t *q, const ty_source_t **out, size_t *n);
 
 /* Only the candidate step: up to max ids of documents sharing at least min_shared
  * minimizers with q, most shared first, into ids/shared (caller's arrays). *n: how many. */
-int ty_searcher_candidates(ty_searcher_t *s, const ty_doc_t *q, uint32_t *ids,
-                           uint32_t *shared, size_t max, size_t *n);
+int ty_searcher_candidates(ty_searcher_t *s, const ty_doc_t *q, uint32_t *ids, uint32_t *shared,
+                           size_t max, size_t *n);
 
 /* ---------------------------------------------------------------------------------------
  * Deduplication (dedup.c, minhash.c): cluster a stream of documents into groups of copies
@@ -508,16 +506,16 @@ enum {
 };
 
 typedef struct ty_dedup_opts {
-    int mode;               /* TY_DEDUP_* [TY_DEDUP_SPUN] */
-    int keep;               /* TY_KEEP_* [TY_KEEP_FIRST] */
-    int threads;            /* worker threads, 1..1024 [1] */
-    size_t batch;           /* documents per batch, 16..1048576 [4096]; see Determinism */
-    int evidence;           /* 1: give the aligned passages with each link event (spun) [0] */
+    int mode;     /* TY_DEDUP_* [TY_DEDUP_SPUN] */
+    int keep;     /* TY_KEEP_* [TY_KEEP_FIRST] */
+    int threads;  /* worker threads, 1..1024 [1] */
+    size_t batch; /* documents per batch, 16..1048576 [4096]; see Determinism */
+    int evidence; /* 1: give the aligned passages with each link event (spun) [0] */
     /* near */
-    int ngram;              /* shingle length in tokens, 1..32 [5] */
-    int bands, rows;        /* LSH bands and rows per band; permutations = bands x rows,
-                             * at most 1024 [16 x 8: threshold about 0.71] */
-    uint64_t seed;          /* seed of the permutations [1] */
+    int ngram;       /* shingle length in tokens, 1..32 [5] */
+    int bands, rows; /* LSH bands and rows per band; permutations = bands x rows,
+                      * at most 1024 [16 x 8: threshold about 0.71] */
+    uint64_t seed;   /* seed of the permutations [1] */
     /* spun */
     int k, w;               /* minimizer k-mer length 2..16 and window 1..256 [5, 8] */
     uint32_t max_df;        /* minimizers in more documents than this are boilerplate [32] */
@@ -547,16 +545,16 @@ enum {
 };
 
 typedef struct ty_dedup_event {
-    int kind;                      /* TY_DEDUP_LINK or TY_DEDUP_ERROR */
-    size_t doc;                    /* the document, 0-based in input order */
-    size_t other;                  /* LINK: the earlier document */
-    double similarity;             /* LINK: see ty_dedup_result_t */
+    int kind;          /* TY_DEDUP_LINK or TY_DEDUP_ERROR */
+    size_t doc;        /* the document, 0-based in input order */
+    size_t other;      /* LINK: the earlier document */
+    double similarity; /* LINK: see ty_dedup_result_t */
     double containment;
-    const ty_passage_t *passages;  /* LINK, spun mode with opts.evidence: src = other,
-                                    * sus = doc; NULL otherwise. Valid during the call */
+    const ty_passage_t *passages; /* LINK, spun mode with opts.evidence: src = other,
+                                   * sus = doc; NULL otherwise. Valid during the call */
     size_t npassages;
-    int err;                       /* ERROR: TY_EUTF8, TY_EBINARY, TY_ETOOBIG, ... */
-    const char *msg;               /* ERROR: one line naming the document and position */
+    int err;         /* ERROR: TY_EUTF8, TY_EBINARY, TY_ETOOBIG, ... */
+    const char *msg; /* ERROR: one line naming the document and position */
 } ty_dedup_event_t;
 
 typedef int (*ty_dedup_event_fn)(void *user, const ty_dedup_event_t *ev);
@@ -582,9 +580,9 @@ size_t ty_dedup_count(const ty_dedup_t *dd); /* documents added */
 const char *ty_dedup_name(const ty_dedup_t *dd, size_t i);
 
 typedef struct ty_dedup_result {
-    int err;            /* TY_OK, or the error that left the document out (no cluster) */
-    size_t cluster;     /* 0, 1, 2, ... numbered in input order of the clusters' first
-                         * documents; every document of a cluster has its number */
+    int err;        /* TY_OK, or the error that left the document out (no cluster) */
+    size_t cluster; /* 0, 1, 2, ... numbered in input order of the clusters' first
+                     * documents; every document of a cluster has its number */
     size_t cluster_size;
     int keep;           /* 1: the document kept for its cluster (a lone document is kept) */
     size_t dup_of;      /* not kept: the document it is most contained in / by (its link
@@ -602,16 +600,16 @@ typedef struct ty_dedup_result {
 int ty_dedup_result(const ty_dedup_t *dd, size_t i, ty_dedup_result_t *r);
 
 typedef struct ty_dedup_stats {
-    size_t docs;        /* documents added */
-    size_t errors;      /* left out (TY_DEDUP_ERROR) */
-    size_t clusters;    /* after finish: clusters (lone documents count as clusters) */
-    size_t removed;     /* after finish: documents not kept */
-    size_t links;       /* links made (each joins two documents) */
-    size_t candidates;  /* spun: candidate pairs aligned */
-    size_t indexed;     /* spun: documents indexed (not found to be copies) */
-    size_t frequent;    /* spun: minimizers over max_df (boilerplate) */
-    size_t minimizers;  /* spun: distinct minimizers in the index */
-    size_t mem_bytes;   /* memory held by the handle, about */
+    size_t docs;       /* documents added */
+    size_t errors;     /* left out (TY_DEDUP_ERROR) */
+    size_t clusters;   /* after finish: clusters (lone documents count as clusters) */
+    size_t removed;    /* after finish: documents not kept */
+    size_t links;      /* links made (each joins two documents) */
+    size_t candidates; /* spun: candidate pairs aligned */
+    size_t indexed;    /* spun: documents indexed (not found to be copies) */
+    size_t frequent;   /* spun: minimizers over max_df (boilerplate) */
+    size_t minimizers; /* spun: distinct minimizers in the index */
+    size_t mem_bytes;  /* memory held by the handle, about */
 } ty_dedup_stats_t;
 
 void ty_dedup_stats(const ty_dedup_t *dd, ty_dedup_stats_t *st);

@@ -141,12 +141,11 @@ static worker_t *get_worker(void)
 /* ---- replies ----------------------------------------------------------------------------- */
 
 /* Queue buf (malloc()ed, n bytes; taken over) as the reply. */
-static enum MHD_Result reply(struct MHD_Connection *c, req_t *r, unsigned status,
-                             const char *ctype, char *buf, size_t n, const char *allow)
+static enum MHD_Result reply(struct MHD_Connection *c, req_t *r, unsigned status, const char *ctype,
+                             char *buf, size_t n, const char *allow)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(n, buf ? buf : (char *)"", buf ? MHD_RESPMEM_MUST_FREE
-                                                                       : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(
+        n, buf ? buf : (char *)"", buf ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!resp) {
         free(buf);
         return MHD_NO;
@@ -225,14 +224,11 @@ static const char *allowed(int route)
     switch (route) {
     case R_PAGE:
     case R_HEALTH:
-    case R_STATS:
-        return "GET, HEAD";
+    case R_STATS: return "GET, HEAD";
     case R_CHECK:
     case R_REPORT:
-    case R_DOCS:
-        return "POST";
-    case R_DOC:
-        return "GET, HEAD, DELETE";
+    case R_DOCS: return "POST";
+    case R_DOC: return "GET, HEAD, DELETE";
     }
     return "";
 }
@@ -316,8 +312,7 @@ static int query_opts(struct MHD_Connection *c, req_t *r, json_t *j, ty_opts_t *
     *custom = 0;
     json_t *v = json_object_get(j, "min_len");
     if (v) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-            json_integer_value(v) > 1000000) {
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000) {
             *ret = reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL,
                                "\"min_len\" must be an integer from 0 to 1000000");
             return -1;
@@ -337,9 +332,9 @@ static int query_opts(struct MHD_Connection *c, req_t *r, json_t *j, ty_opts_t *
     if (v) {
         if (!json_is_integer(v) || json_integer_value(v) < 1 ||
             json_integer_value(v) > MAX_SOURCES_LIMIT) {
-            *ret = reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL,
-                               "\"max_sources\" must be an integer from 1 to %d",
-                               MAX_SOURCES_LIMIT);
+            *ret =
+                reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL,
+                            "\"max_sources\" must be an integer from 1 to %d", MAX_SOURCES_LIMIT);
             return -1;
         }
         *max_sources = (size_t)json_integer_value(v);
@@ -355,7 +350,7 @@ static int query_opts(struct MHD_Connection *c, req_t *r, json_t *j, ty_opts_t *
 
 static unsigned load_status(int rc)
 {
-    return rc == TY_ETOOBIG ? MHD_HTTP_CONTENT_TOO_LARGE
+    return rc == TY_ETOOBIG  ? MHD_HTTP_CONTENT_TOO_LARGE
            : rc == TY_ENOMEM ? MHD_HTTP_INTERNAL_SERVER_ERROR
                              : MHD_HTTP_BAD_REQUEST;
 }
@@ -411,8 +406,7 @@ static enum MHD_Result do_check(struct MHD_Connection *c, req_t *r, int html)
     }
     rc = ty_searcher_check(s, q, &src, &n);
     if (rc != TY_OK) {
-        ret = reply_error(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "%s",
-                          ty_searcher_errmsg(s));
+        ret = reply_error(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "%s", ty_searcher_errmsg(s));
         goto out;
     }
     /* deleted documents out, then the cut */
@@ -540,15 +534,15 @@ static enum MHD_Result do_add(struct MHD_Connection *c, req_t *r)
     }
     if (idlen == 0 || idlen > MAX_ID_BYTES) {
         json_decref(j);
-        return reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL,
-                           "\"id\" must be 1 to %d bytes long", MAX_ID_BYTES);
+        return reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, "\"id\" must be 1 to %d bytes long",
+                           MAX_ID_BYTES);
     }
     /* the document must load as the index will load it: errors are the client's (400/413) */
     ty_doc_t *d = ty_doc_new();
     int rc = d ? ty_doc_load_mem(d, id, text, len, &S.o) : TY_ENOMEM;
     if (rc != TY_OK) {
-        ret = reply_error(c, r, load_status(rc), NULL, "%s",
-                          d ? ty_doc_errmsg(d) : "out of memory");
+        ret =
+            reply_error(c, r, load_status(rc), NULL, "%s", d ? ty_doc_errmsg(d) : "out of memory");
         ty_doc_free(d);
         json_decref(j);
         return ret;
@@ -590,8 +584,8 @@ static enum MHD_Result do_add(struct MHD_Connection *c, req_t *r)
         if (rc == TY_OK && lg.event < 0)
             rc = ty_index_find(S.ix, id, &docid);
         if (rc != TY_OK || lg.event >= 0) {
-            status = lg.event == TY_EVENT_DUPLICATE ? MHD_HTTP_CONFLICT
-                                                    : MHD_HTTP_INTERNAL_SERVER_ERROR;
+            status =
+                lg.event == TY_EVENT_DUPLICATE ? MHD_HTTP_CONFLICT : MHD_HTTP_INTERNAL_SERVER_ERROR;
             snprintf(msg, sizeof msg, "%s",
                      lg.event >= 0 ? lg.msg
                      : rd          ? ty_index_errmsg(S.ix)
@@ -803,16 +797,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         char *p = strdup("{\"status\":\"ok\"}\n");
         return p ? reply(c, r, MHD_HTTP_OK, "application/json", p, strlen(p), NULL) : MHD_NO;
     }
-    case R_STATS:
-        return do_stats(c, r);
-    case R_CHECK:
-        return do_check(c, r, 0);
-    case R_REPORT:
-        return do_check(c, r, 1);
-    case R_DOCS:
-        return do_add(c, r);
-    case R_DOC:
-        return do_doc(c, r, rest, strcmp(method, "DELETE") == 0);
+    case R_STATS: return do_stats(c, r);
+    case R_CHECK: return do_check(c, r, 0);
+    case R_REPORT: return do_check(c, r, 1);
+    case R_DOCS: return do_add(c, r);
+    case R_DOC: return do_doc(c, r, rest, strcmp(method, "DELETE") == 0);
     }
     return MHD_NO;
 }
@@ -849,8 +838,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     gmtime_r(&ts.tv_sec, &tm);
     char when[40];
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-    static const char *why[] = {"",        "error",    "timeout", "shutdown",
-                                "read-error", "client-abort"};
+    static const char *why[] = {"", "error", "timeout", "shutdown", "read-error", "client-abort"};
     pthread_mutex_lock(&S.loglock);
     fprintf(S.log, "%s.%03ldZ %s %s ", when, ts.tv_nsec / 1000000, r->client, r->method);
     log_json_str(S.log, r->path ? r->path : "?");
@@ -883,26 +871,25 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "Usage: tongyuan serve -x INDEX [--listen ADDR] [OPTIONS]\n"
-            "Serve the index over HTTP: a JSON API to check documents and add or delete\n"
-            "indexed ones, and a page (GET /) where a person pastes a text and sees the\n"
-            "side-by-side report. See docs/serve.md.\n\n"
-            "Options:\n"
-            "  -x, --index INDEX    the index (tongyuan index build)\n"
-            "  --listen ADDR        HOST:PORT, [IPV6]:PORT or PORT [127.0.0.1:8080];\n"
-            "                       port 0: any free port (printed when ready)\n"
-            "  --threads N          worker threads [all cores]\n"
-            "  --token-file FILE    bearer token for writes (POST /v1/docs, DELETE); without\n"
-            "                       it the index is opened read-only and writes get 403\n"
-            "  --auth-reads         the API's reads need the token too (not / and /healthz)\n"
-            "  --max-body BYTES     larger request bodies get 413 (suffix K, M, G) [8M]\n"
-            "  --timeout SECONDS    close connections idle (or stalled) this long [30]\n"
-            "  --grace SECONDS      on SIGTERM/SIGINT, wait this long for requests [30]\n"
-            "  --access-log FILE    one line per request (default: standard error)\n"
-            "  --max-sources N      sources reported per check by default [20]\n"
-            "  --max-candidates N   align at most N candidates per check [48]\n"
-            "  -h, --help           this help\n\n");
+    fprintf(f, "Usage: tongyuan serve -x INDEX [--listen ADDR] [OPTIONS]\n"
+               "Serve the index over HTTP: a JSON API to check documents and add or delete\n"
+               "indexed ones, and a page (GET /) where a person pastes a text and sees the\n"
+               "side-by-side report. See docs/serve.md.\n\n"
+               "Options:\n"
+               "  -x, --index INDEX    the index (tongyuan index build)\n"
+               "  --listen ADDR        HOST:PORT, [IPV6]:PORT or PORT [127.0.0.1:8080];\n"
+               "                       port 0: any free port (printed when ready)\n"
+               "  --threads N          worker threads [all cores]\n"
+               "  --token-file FILE    bearer token for writes (POST /v1/docs, DELETE); without\n"
+               "                       it the index is opened read-only and writes get 403\n"
+               "  --auth-reads         the API's reads need the token too (not / and /healthz)\n"
+               "  --max-body BYTES     larger request bodies get 413 (suffix K, M, G) [8M]\n"
+               "  --timeout SECONDS    close connections idle (or stalled) this long [30]\n"
+               "  --grace SECONDS      on SIGTERM/SIGINT, wait this long for requests [30]\n"
+               "  --access-log FILE    one line per request (default: standard error)\n"
+               "  --max-sources N      sources reported per check by default [20]\n"
+               "  --max-candidates N   align at most N candidates per check [48]\n"
+               "  -h, --help           this help\n\n");
     print_align_help(f);
 }
 
@@ -938,14 +925,14 @@ static int read_token(const char *path)
     int err = ferror(f);
     fclose(f);
     buf[n] = 0;
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
-                 buf[n - 1] == '\t'))
+    while (n &&
+           (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
         buf[--n] = 0;
     if (err || n == 0 || n >= sizeof buf - 1 || strchr(buf, '\n') || strlen(buf) != n) {
         fprintf(stderr, "tongyuan: --token-file %s: %s\n", path,
-                err    ? "cannot read it"
-                : !n   ? "empty: put the token on one line"
-                       : "want one line of at most 4000 bytes");
+                err  ? "cannot read it"
+                : !n ? "empty: put the token on one line"
+                     : "want one line of at most 4000 bytes");
         return -1;
     }
     S.token = strdup(buf);
@@ -974,8 +961,7 @@ static int parse_listen(const char *a, struct sockaddr_storage *ss, socklen_t *s
         }
     }
     const char *p = colon ? colon + 1 : a;
-    if (!*p || strlen(p) >= sizeof port || strspn(p, "0123456789") != strlen(p) ||
-        atol(p) > 65535)
+    if (!*p || strlen(p) >= sizeof port || strspn(p, "0123456789") != strlen(p) || atol(p) > 65535)
         goto bad;
     snprintf(port, sizeof port, "%s", p);
     struct addrinfo hints, *res;
@@ -1031,8 +1017,7 @@ int cmd_serve(int argc, char **argv)
         } else if (!missing &&
                    (v = cli_opt_value(argc, argv, &i, "--token-file", NULL, &missing))) {
             token_file = v;
-        } else if (!missing &&
-                   (v = cli_opt_value(argc, argv, &i, "--max-body", NULL, &missing))) {
+        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--max-body", NULL, &missing))) {
             if (parse_size("--max-body", v, &S.max_body))
                 return EXIT_ERROR;
         } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--timeout", NULL, &missing))) {
@@ -1058,8 +1043,9 @@ int cmd_serve(int argc, char **argv)
             if (missing)
                 fprintf(stderr, "tongyuan: %s needs a value\n", a);
             else
-                fprintf(stderr, "tongyuan: serve: unknown option '%s' (see tongyuan serve "
-                                "--help)\n",
+                fprintf(stderr,
+                        "tongyuan: serve: unknown option '%s' (see tongyuan serve "
+                        "--help)\n",
                         a);
             return EXIT_ERROR;
         }
@@ -1128,12 +1114,12 @@ int cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    d = MHD_start_daemon(flags, 0, NULL, NULL, handler, NULL, MHD_OPTION_EXTERNAL_LOGGER,
-                         mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+    d = MHD_start_daemon(flags, 0, NULL, NULL, handler, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+                         NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)timeout,
                          MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,

@@ -46,12 +46,12 @@ typedef struct {
 
 struct ty_aligner {
     ty_opts_t o;
-    TY_VEC(uint64_t) hs;  /* source k-mer hashes */
-    TY_VEC(uint64_t) hq;  /* suspect k-mer hashes */
+    TY_VEC(uint64_t) hs;      /* source k-mer hashes */
+    TY_VEC(uint64_t) hq;      /* suspect k-mer hashes */
     TY_VEC(slot_t) tab;       /* hash table of source k-mers, empty between calls */
     size_t tab_clean;         /* slots [0, tab_clean) are known empty */
     TY_VEC(uint32_t) touched; /* slots filled by this call, reset at its end */
-    TY_VEC(int32_t) next; /* per source position: next position with the same k-mer */
+    TY_VEC(int32_t) next;     /* per source position: next position with the same k-mer */
     TY_VEC(mem_t) mem;
     TY_VEC(double) f;
     TY_VEC(int32_t) prev;
@@ -126,8 +126,7 @@ static int find_mems(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus)
         bits++;
     }
     if (ty_vec_reserve(a->hs, ms) || ty_vec_reserve(a->hq, mq) || ty_vec_reserve(a->tab, tsz) ||
-        ty_vec_reserve(a->touched, ms) ||
-        ty_vec_reserve(a->next, ms))
+        ty_vec_reserve(a->touched, ms) || ty_vec_reserve(a->next, ms))
         return TY_ENOMEM;
     ty__kmer_hashes(S, ns, k, a->hs.a, 0);
     ty__kmer_hashes(Q, nq, k, a->hq.a, 0);

@@ -209,10 +209,10 @@ typedef struct {
     uint32_t parent;    /* union-find: the root is the earliest document of its cluster */
     uint32_t best;      /* link with the highest containment: the other document */
     float best_sim, best_cont;
-    uint32_t ncp;       /* code points (the "longest" rule) */
-    uint32_t ntok;      /* tokens */
-    uint32_t nmz;       /* spun: distinct minimizers; near: distinct shingles */
-    uint32_t cluster;   /* after finish */
+    uint32_t ncp;     /* code points (the "longest" rule) */
+    uint32_t ntok;    /* tokens */
+    uint32_t nmz;     /* spun: distinct minimizers; near: distinct shingles */
+    uint32_t cluster; /* after finish */
     int16_t err;
     uint8_t indexed;
 } drec_t;
@@ -231,13 +231,13 @@ typedef struct {
     char *msg;
     uint64_t ex_lo, ex_hi;
     uint32_t ntok, ncp, nmz, nsh;
-    uint32_t ex_first;    /* spun: earlier batch document with the same exact key */
-    uint64_t *mz;         /* spun: distinct minimizer hashes, sorted */
-    uint32_t *mzpos;      /* spun: first position of each */
+    uint32_t ex_first; /* spun: earlier batch document with the same exact key */
+    uint64_t *mz;      /* spun: distinct minimizer hashes, sorted */
+    uint32_t *mzpos;   /* spun: first position of each */
     size_t mz_cap;
-    ty_seed_t *seeds;     /* spun: minimizers in position order (boilerplate mask) */
+    ty_seed_t *seeds; /* spun: minimizers in position order (boilerplate mask) */
     size_t nseeds;
-    char *ctext;          /* spun: compressed text */
+    char *ctext; /* spun: compressed text */
     size_t clen, ccap;
     TY_VEC(link_t) links;
 } bdoc_t;
@@ -250,7 +250,7 @@ typedef struct {
 /* Per-thread scratch, kept across batches. */
 typedef struct {
     ty_aligner_t *al;
-    ty_doc_t *doc;        /* exact/near: the document; spun: a stored candidate */
+    ty_doc_t *doc; /* exact/near: the document; spun: a stored candidate */
     ZSTD_CCtx *cctx;
     ZSTD_DCtx *dctx;
     TY_VEC(char) tbuf;
@@ -258,18 +258,18 @@ typedef struct {
     TY_VEC(uint32_t) x;
     uint32_t *set;
     size_t set_cap;
-    uint32_t *sig;        /* padded signature */
-    cand_t *cnt;          /* candidate counts, open addressing on doc + 1 (0: empty) */
+    uint32_t *sig; /* padded signature */
+    cand_t *cnt;   /* candidate counts, open addressing on doc + 1 (0: empty) */
     size_t cnt_cap;
     TY_VEC(uint32_t) touched;
     TY_VEC(cand_t) cands;
     TY_VEC(uint8_t) mask_a, mask_b, cov_a, cov_b;
-    ty_seed_t *seeds;     /* of the stored candidate */
+    ty_seed_t *seeds; /* of the stored candidate */
     size_t nseeds;
     TY_VEC(const kv_t *) gp, bp; /* per distinct minimizer of the document: its slots */
-    TY_VEC(uint32_t) df;  /* ...and its document frequency */
-    TY_VEC(size_t) gs, bs; /* scratch: home slots */
-    size_t candidates;    /* stats */
+    TY_VEC(uint32_t) df;         /* ...and its document frequency */
+    TY_VEC(size_t) gs, bs;       /* scratch: home slots */
+    size_t candidates;           /* stats */
     int rc;
     char err[TY_ERRMSG_SIZE];
 } worker_t;
@@ -279,14 +279,14 @@ struct ty_dedup {
     ty_opts_t to;
     ty_dedup_event_fn fn;
     void *user;
-    int perms, np8;       /* near: bands x rows, rounded up to 8 */
-    uint32_t *pa, *pb;    /* near: permutations (np8) */
+    int perms, np8;    /* near: bands x rows, rounded up to 8 */
+    uint32_t *pa, *pb; /* near: permutations (np8) */
     TY_VEC(drec_t) docs;
     arena_t names, texts;
     TY_VEC(uint32_t) sigs; /* near: perms per document */
-    map_t ex;             /* exact key (lower half) -> first document */
-    map_t bands;          /* near: band key -> first document */
-    map_t gmz;            /* spun: minimizer -> df (val), document or postings (aux) */
+    map_t ex;              /* exact key (lower half) -> first document */
+    map_t bands;           /* near: band key -> first document */
+    map_t gmz;             /* spun: minimizer -> df (val), document or postings (aux) */
     pool_t pool;
     /* the batch being filled / processed */
     bdoc_t *batch;
@@ -389,8 +389,8 @@ int ty_dedup_lsh_params(double threshold, int perms, int *bands, int *rows)
     int bb = 1, br = 1;
     for (int b = 1; b <= perms; b++)
         for (int r = 1; r <= perms / b; r++) {
-            double e = 0.5 * lsh_area(0, threshold, b, r, 0) +
-                       0.5 * lsh_area(threshold, 1, b, r, 1);
+            double e =
+                0.5 * lsh_area(0, threshold, b, r, 0) + 0.5 * lsh_area(threshold, 1, b, r, 1);
             if (e < best) {
                 best = e;
                 bb = b;
@@ -630,8 +630,7 @@ static void phase_a(ty_dedup_t *dd, worker_t *w, size_t j)
             ty__minhash(dd->pa, dd->pb, dd->perms, w->x.a, ns, w->sig);
             memcpy(sig, w->sig, (size_t)dd->perms * sizeof(uint32_t));
             for (int band = 0; band < o->bands; band++)
-                dd->bkeys[j * (size_t)o->bands + (size_t)band] =
-                    ty__band_key(sig, band, o->rows);
+                dd->bkeys[j * (size_t)o->bands + (size_t)band] = ty__band_key(sig, band, o->rows);
         } else {
             memset(sig, 0xff, (size_t)dd->perms * sizeof(uint32_t));
         }
@@ -895,8 +894,7 @@ static int load_stored(ty_dedup_t *dd, worker_t *w, uint32_t i)
 
 /* Align candidate src (earlier) against batch document j (sus); decide the link. exact:
  * the texts are the same after normalization (linked whatever the alignment says). */
-static int verify(ty_dedup_t *dd, worker_t *w, size_t j, uint32_t other, int exact,
-                  int *linked)
+static int verify(ty_dedup_t *dd, worker_t *w, size_t j, uint32_t other, int exact, int *linked)
 {
     bdoc_t *b = &dd->batch[j];
     const ty_doc_t *src;
@@ -939,8 +937,7 @@ static int verify(ty_dedup_t *dd, worker_t *w, size_t j, uint32_t other, int exa
             ty_vec_reserve(w->cov_a, na + 1) || ty_vec_reserve(w->cov_b, nb + 1))
             return worker_err(w, TY_ENOMEM, "aligning a candidate");
         size_t ba = boiler_mask(dd, sseeds, nsseeds, na, NULL, NULL, 0, w->mask_a.a);
-        size_t bb = boiler_mask(dd, b->seeds, b->nseeds, nb, b->mz, w->df.a, b->nmz,
-                                w->mask_b.a);
+        size_t bb = boiler_mask(dd, b->seeds, b->nseeds, nb, b->mz, w->df.a, b->nmz, w->mask_b.a);
         memset(w->cov_a.a, 0, na);
         memset(w->cov_b.a, 0, nb);
         size_t matched = 0;
@@ -1021,7 +1018,8 @@ static void phase_b(ty_dedup_t *dd, worker_t *w, size_t j)
          * passages to cover min_containment of the smaller one: one shared sentence in
          * two long documents is not worth an alignment (the factor leaves room for the
          * minimizer sampling and a copy's spam phrases; calibrated on the dev set) */
-        uint32_t nti = x.doc >= dd->base ? dd->batch[x.doc - dd->base].ntok : dd->docs.a[x.doc].ntok;
+        uint32_t nti =
+            x.doc >= dd->base ? dd->batch[x.doc - dd->base].ntok : dd->docs.a[x.doc].ntok;
         uint32_t mn = nti < b->ntok ? nti : b->ntok;
         if ((double)(x.hi - x.lo + (uint32_t)dd->o.k) < SPAN_FRAC * dd->o.min_containment * mn)
             continue;
@@ -1184,8 +1182,7 @@ static int apply_link(ty_dedup_t *dd, uint32_t g, const link_t *L)
     note_best(&d[L->other], g, L->sim, L->cont);
     dd->st.links++;
     if (dd->fn) {
-        ty_dedup_event_t ev = {TY_DEDUP_LINK, g, L->other, L->sim, L->cont, L->ps, L->nps, 0,
-                               NULL};
+        ty_dedup_event_t ev = {TY_DEDUP_LINK, g, L->other, L->sim, L->cont, L->ps, L->nps, 0, NULL};
         dd->fn(dd->user, &ev);
     }
     return TY_OK;
@@ -1276,7 +1273,14 @@ static int phase_c(ty_dedup_t *dd)
             r->err = (int16_t)b->err;
             dd->st.errors++;
             if (dd->fn) {
-                ty_dedup_event_t ev = {TY_DEDUP_ERROR, g, 0, 0, 0, NULL, 0, b->err,
+                ty_dedup_event_t ev = {TY_DEDUP_ERROR,
+                                       g,
+                                       0,
+                                       0,
+                                       0,
+                                       NULL,
+                                       0,
+                                       b->err,
                                        b->msg ? b->msg : ty_strerror(b->err)};
                 if (dd->fn(dd->user, &ev)) {
                     snprintf(dd->err, sizeof dd->err, "%s", ev.msg);
@@ -1308,8 +1312,8 @@ static int phase_c(ty_dedup_t *dd)
             int nseen = 0;
             for (int band = 0; band < o->bands && !rc; band++) {
                 int isnew;
-                kv_t *e = map_put(&dd->bands, dd->bkeys[j * (size_t)o->bands + (size_t)band],
-                                  &isnew);
+                kv_t *e =
+                    map_put(&dd->bands, dd->bkeys[j * (size_t)o->bands + (size_t)band], &isnew);
                 if (!e)
                     return TY_ENOMEM;
                 if (isnew) {
@@ -1494,12 +1498,12 @@ void ty_dedup_stats(const ty_dedup_t *dd, ty_dedup_stats_t *st)
     if (!dd)
         return;
     *st = dd->st;
-    size_t m = dd->docs.m * sizeof(drec_t) + dd->names.bytes + dd->texts.bytes +
-               dd->sigs.m * sizeof(uint32_t) +
-               (dd->ex.cap + dd->bands.cap + dd->gmz.cap + dd->bmz.cap + dd->bex.cap) *
-                   sizeof(kv_t) +
-               dd->pool.v.m * sizeof(uint32_t) + dd->btext.m + dd->occ.m * sizeof(uint32_t) +
-               dd->o.batch * sizeof(bdoc_t);
+    size_t m =
+        dd->docs.m * sizeof(drec_t) + dd->names.bytes + dd->texts.bytes +
+        dd->sigs.m * sizeof(uint32_t) +
+        (dd->ex.cap + dd->bands.cap + dd->gmz.cap + dd->bmz.cap + dd->bex.cap) * sizeof(kv_t) +
+        dd->pool.v.m * sizeof(uint32_t) + dd->btext.m + dd->occ.m * sizeof(uint32_t) +
+        dd->o.batch * sizeof(bdoc_t);
     st->mem_bytes = m;
     st->minimizers = dd->gmz.n;
 }

@@ -26,8 +26,8 @@
 
 #define MAP_SIZE ((size_t)1 << 40) /* address space reserved; the file grows as needed */
 #define MAX_READERS 1024
-#define TIER_FANOUT 4   /* merge when a size tier holds this many segments */
-#define TIER_BASE 65536 /* postings: segments below this are all tier 0 */
+#define TIER_FANOUT 4                   /* merge when a size tier holds this many segments */
+#define TIER_BASE 65536                 /* postings: segments below this are all tier 0 */
 #define BUILD_COMMIT ((size_t)32 << 20) /* build: commit the postings every 32 MB */
 
 /* ---- small codecs ------------------------------------------------------------------------ */
@@ -77,8 +77,9 @@ int ty__header_decode(const void *buf, size_t len, index_header_t *h, char *err)
                        "index format %u is newer than this tongyuan reads (%u): upgrade tongyuan",
                        h->format, TY_INDEX_FORMAT);
     if (h->format < TY_INDEX_FORMAT)
-        return ty__err(err, TY_EVERSION, "index format %u is older than this tongyuan's (%u): "
-                                         "rebuild the index",
+        return ty__err(err, TY_EVERSION,
+                       "index format %u is older than this tongyuan's (%u): "
+                       "rebuild the index",
                        h->format, TY_INDEX_FORMAT);
     if (h->header_size != TY_HEADER_SIZE || len != TY_HEADER_SIZE)
         return ty__err(err, TY_ECORRUPT, "damaged header (%zu bytes, says %u, expected %d)", len,
@@ -93,8 +94,8 @@ int ty__header_decode(const void *buf, size_t len, index_header_t *h, char *err)
     h->writer[15] = 0;
     if (h->k < 2 || h->k > 16 || h->w < 1 || h->w > 256 || h->zstd_level < 1 ||
         h->zstd_level > 22 || h->flags != 0)
-        return ty__err(err, TY_ECORRUPT, "damaged header (k=%u w=%u level=%u flags=%u)", h->k,
-                       h->w, h->zstd_level, h->flags);
+        return ty__err(err, TY_ECORRUPT, "damaged header (k=%u w=%u level=%u flags=%u)", h->k, h->w,
+                       h->zstd_level, h->flags);
     return TY_OK;
 }
 
@@ -228,10 +229,9 @@ static void fp_init(void)
         uint32_t v = ty_normalize_cp(c);
         XXH64_update(st, &v, sizeof v);
     }
-    static const char probe[] =
-        "Hello, World! 123 abc-DEF x2 ÀÉÎõü ß ﬁ Ⅻ ① 漢字簡體繁體 臺灣 着著 "
-        "ひらがな カタカナ ｶﾀｶﾅ 한국어 ไทย русский ελληνικά עברית العربية "
-        "ＡＢＣ１２３ 　全角，標點。「引號」 😀 𠀀𠮷 \t\r\n";
+    static const char probe[] = "Hello, World! 123 abc-DEF x2 ÀÉÎõü ß ﬁ Ⅻ ① 漢字簡體繁體 臺灣 着著 "
+                                "ひらがな カタカナ ｶﾀｶﾅ 한국어 ไทย русский ελληνικά עברית العربية "
+                                "ＡＢＣ１２３ 　全角，標點。「引號」 😀 𠀀𠮷 \t\r\n";
     ty_opts_t o;
     ty_opts_init(&o);
     ty_doc_t *d = ty_doc_new();
@@ -385,8 +385,7 @@ static int env_create(ty_index_t *ix, const char *file, unsigned flags)
                            ix->path);
         if (rc == MDB_VERSION_MISMATCH)
             return ty__err(ix->err, TY_EVERSION,
-                           "%s: written by another LMDB version than this tongyuan uses",
-                           ix->path);
+                           "%s: written by another LMDB version than this tongyuan uses", ix->path);
         return ty__err(ix->err, rc == ENOMEM ? TY_ENOMEM : TY_EIO, "%s: %s", ix->path,
                        mdb_strerror(rc));
     }
@@ -434,8 +433,8 @@ int ty__counts_get(ty_index_t *ix, MDB_txn *txn, index_counts_t *c, char *err)
                    ? ty__err(err, TY_ECORRUPT, "%s: damaged index (no stats record)", ix->path)
                    : mdb_err_to(err, ix->path, rc, "reading stats");
     if (ty__counts_decode(v.mv_data, v.mv_size, c))
-        return ty__err(err, TY_ECORRUPT, "%s: damaged index (stats record of %zu bytes)",
-                       ix->path, v.mv_size);
+        return ty__err(err, TY_ECORRUPT, "%s: damaged index (stats record of %zu bytes)", ix->path,
+                       v.mv_size);
     return TY_OK;
 }
 
@@ -488,8 +487,7 @@ static int create_new(ty_index_t *ix, const ty_index_opts_t *io)
     /* fail early, with the user's path in the message, if the directory is not writable */
     int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
-        return ty__err(ix->err, TY_EIO, "%s: cannot create %s: %s", ix->path, tmp,
-                       strerror(errno));
+        return ty__err(ix->err, TY_EIO, "%s: cannot create %s: %s", ix->path, tmp, strerror(errno));
     close(fd);
     /* build: no fsync per commit; ty_index_finish() syncs once before the rename */
     int rc = env_create(ix, tmp, MDB_NOSYNC);
@@ -770,8 +768,7 @@ int ty__post_next(post_iter_t *it, uint32_t *id)
     return 1;
 }
 
-int ty__bucket_begin(bucket_iter_t *it, const void *buf, size_t len, uint32_t bucket,
-                     uint32_t bits)
+int ty__bucket_begin(bucket_iter_t *it, const void *buf, size_t len, uint32_t bucket, uint32_t bits)
 {
     const uint8_t *p = buf, *end = p + len;
     uint64_t n, dl;
@@ -829,13 +826,13 @@ static uint32_t bits_for(uint64_t nkeys)
 
 typedef struct {
     ty_index_t *ix;
-    MDB_txn **txnp;      /* the caller's transaction (renewed when committing on the way) */
+    MDB_txn **txnp; /* the caller's transaction (renewed when committing on the way) */
     MDB_cursor *cur;
     size_t commit_every; /* bytes: commit on the way (a build's temporary file only) */
     size_t pending;      /* bytes written since the last commit */
     uint32_t seg, bits;
     seg_rec_t rec;
-    int have;            /* a bucket is being filled */
+    int have; /* a bucket is being filled */
     uint32_t bucket;
     uint64_t last_key, nkeys;
     TY_VEC(uint8_t) dir; /* the bucket's directory */
@@ -843,8 +840,8 @@ typedef struct {
     TY_VEC(uint8_t) val; /* the assembled value */
 } segw_t;
 
-static int segw_begin(segw_t *w, ty_index_t *ix, MDB_txn **txnp, uint32_t seg,
-                      uint64_t est_keys, size_t commit_every)
+static int segw_begin(segw_t *w, ty_index_t *ix, MDB_txn **txnp, uint32_t seg, uint64_t est_keys,
+                      size_t commit_every)
 {
     memset(w, 0, sizeof(*w));
     w->ix = ix;
@@ -915,8 +912,8 @@ static int segw_put(segw_t *w, uint64_t key, const uint32_t *ids, size_t n)
         w->ids.n += ty__put_varint(w->ids.a + w->ids.n, i ? ids[i] - last : ids[i]);
         last = ids[i];
     }
-    uint64_t d = w->have ? suffix - (w->last_key & (((uint64_t)1 << (TY_KEY_BITS - w->bits)) - 1))
-                         : suffix;
+    uint64_t d =
+        w->have ? suffix - (w->last_key & (((uint64_t)1 << (TY_KEY_BITS - w->bits)) - 1)) : suffix;
     w->dir.n += ty__put_varint(w->dir.a + w->dir.n, d);
     w->dir.n += ty__put_varint(w->dir.a + w->dir.n, n);
     w->dir.n += ty__put_varint(w->dir.a + w->dir.n, w->ids.n - before);
@@ -1083,12 +1080,12 @@ int ty__run_from_pairs(ty_index_t *ix, const pair_t *a, size_t n)
 
 /* One input of a merge: a run file or an LMDB segment. hash/ids: the current minimizer. */
 typedef struct {
-    FILE *f;          /* run, or NULL */
-    MDB_cursor *c;    /* segment, or NULL */
+    FILE *f;       /* run, or NULL */
+    MDB_cursor *c; /* segment, or NULL */
     uint32_t seg, bits;
     uint32_t min_doc; /* inputs are concatenated in this order */
     int done;
-    int at_end;       /* segment: the cursor stands on the table's last key, already read */
+    int at_end; /* segment: the cursor stands on the table's last key, already read */
     uint64_t hash;
     TY_VEC(uint32_t) ids;
     TY_VEC(uint8_t) val; /* segment: a copy of the current bucket */
@@ -1565,8 +1562,8 @@ int ty_index_finish(ty_index_t *ix)
     lock_path(ix->path, olp, sizeof olp);
     unlink(olp);
     if (rename(ix->tmp_path, ix->path) != 0)
-        return ty__err(ix->err, TY_EIO, "%s: cannot move %s into place: %s", ix->path,
-                       ix->tmp_path, strerror(errno));
+        return ty__err(ix->err, TY_EIO, "%s: cannot move %s into place: %s", ix->path, ix->tmp_path,
+                       strerror(errno));
     ix->finished = 1;
     char lp[4200];
     lock_path(ix->tmp_path, lp, sizeof lp);
@@ -1659,13 +1656,14 @@ int ty__index_load_doc(ty_index_t *ix, MDB_txn *txn, ZSTD_DCtx *dctx, uint32_t i
         return ty__err(err, TY_ECORRUPT, "%s: document %u: damaged record", ix->path, id);
     rc = mdb_get(txn, ix->text, &k, &t);
     if (rc)
-        return rc == MDB_NOTFOUND ? ty__err(err, TY_ECORRUPT, "%s: document %u: no text",
-                                            ix->path, id)
-                                  : mdb_err_to(err, ix->path, rc, "reading text");
+        return rc == MDB_NOTFOUND
+                   ? ty__err(err, TY_ECORRUPT, "%s: document %u: no text", ix->path, id)
+                   : mdb_err_to(err, ix->path, rc, "reading text");
     unsigned long long sz = ZSTD_getFrameContentSize(t.mv_data, t.mv_size);
     if (sz == ZSTD_CONTENTSIZE_ERROR || sz == ZSTD_CONTENTSIZE_UNKNOWN || sz != dr.bytes)
-        return ty__err(err, TY_ECORRUPT, "%s: document %u: damaged text (size %llu, record "
-                                             "says %llu)",
+        return ty__err(err, TY_ECORRUPT,
+                       "%s: document %u: damaged text (size %llu, record "
+                       "says %llu)",
                        ix->path, id, sz, (unsigned long long)dr.bytes);
     if (*cap < sz + 1) {
         char *p = realloc(*buf, sz + 1);
@@ -1674,9 +1672,9 @@ int ty__index_load_doc(ty_index_t *ix, MDB_txn *txn, ZSTD_DCtx *dctx, uint32_t i
         *buf = p;
         *cap = sz + 1;
     }
-    size_t got = ix->ddict ? ZSTD_decompress_usingDDict(dctx, *buf, *cap, t.mv_data, t.mv_size,
-                                                        ix->ddict)
-                           : ZSTD_decompressDCtx(dctx, *buf, *cap, t.mv_data, t.mv_size);
+    size_t got = ix->ddict
+                     ? ZSTD_decompress_usingDDict(dctx, *buf, *cap, t.mv_data, t.mv_size, ix->ddict)
+                     : ZSTD_decompressDCtx(dctx, *buf, *cap, t.mv_data, t.mv_size);
     if (ZSTD_isError(got) || got != sz)
         return ty__err(err, TY_ECORRUPT, "%s: document %u: damaged text (%s)", ix->path, id,
                        ZSTD_isError(got) ? ZSTD_getErrorName(got) : "wrong size");
@@ -1824,8 +1822,8 @@ int ty_index_verify(ty_index_t *ix)
     if (!rc) {
         MDB_stat ms;
         if (mdb_stat(txn, ix->docs, &ms) == 0 && ms.ms_entries != c.docs)
-            rc = ty__err(ix->err, TY_ECORRUPT, "%s: %zu document records, stats say %llu",
-                         ix->path, ms.ms_entries, (unsigned long long)c.docs);
+            rc = ty__err(ix->err, TY_ECORRUPT, "%s: %zu document records, stats say %llu", ix->path,
+                         ms.ms_entries, (unsigned long long)c.docs);
         if (!rc && mdb_stat(txn, ix->text, &ms) == 0 && ms.ms_entries != c.docs)
             rc = ty__err(ix->err, TY_ECORRUPT, "%s: %zu texts, stats say %llu", ix->path,
                          ms.ms_entries, (unsigned long long)c.docs);
@@ -1893,8 +1891,8 @@ int ty_index_verify(ty_index_t *ix)
                 rc = ty__err(ix->err, TY_ECORRUPT,
                              "%s: segment %u holds %llu postings in %llu keys, its record says "
                              "%llu in %llu",
-                             ix->path, sg[si].id, (unsigned long long)sp,
-                             (unsigned long long)sk, (unsigned long long)sg[si].rec.postings,
+                             ix->path, sg[si].id, (unsigned long long)sp, (unsigned long long)sk,
+                             (unsigned long long)sg[si].rec.postings,
                              (unsigned long long)sg[si].rec.keys);
                 break;
             }
@@ -1907,8 +1905,7 @@ int ty_index_verify(ty_index_t *ix)
         if (rc || e == MDB_NOTFOUND)
             break;
         if (si >= ns || seg != sg[si].id) {
-            rc = ty__err(ix->err, TY_ECORRUPT, "%s: postings of unknown segment %u", ix->path,
-                         seg);
+            rc = ty__err(ix->err, TY_ECORRUPT, "%s: postings of unknown segment %u", ix->path, seg);
             break;
         }
         /* every minimizer of the bucket: in order, ids increasing, in range */
@@ -1951,8 +1948,7 @@ int ty_index_verify(ty_index_t *ix)
         last_bucket = bucket;
     }
     if (!rc && si != ns)
-        rc = ty__err(ix->err, TY_ECORRUPT, "%s: segment %u has no postings", ix->path,
-                     sg[si].id);
+        rc = ty__err(ix->err, TY_ECORRUPT, "%s: segment %u has no postings", ix->path, sg[si].id);
     if (!rc && (tot_post != c.postings || tot_keys != c.keys))
         rc = ty__err(ix->err, TY_ECORRUPT, "%s: %llu postings in %llu keys; stats say %llu in %llu",
                      ix->path, (unsigned long long)tot_post, (unsigned long long)tot_keys,

@@ -53,9 +53,9 @@ typedef struct {
     uint32_t k, w;
     uint64_t norm_fingerprint;
     uint32_t zstd_level;
-    uint32_t flags;       /* reserved, 0 */
-    uint64_t created;     /* unix time */
-    char writer[16];      /* library version that created it, NUL-padded */
+    uint32_t flags;   /* reserved, 0 */
+    uint64_t created; /* unix time */
+    char writer[16];  /* library version that created it, NUL-padded */
 } index_header_t;
 #define TY_HEADER_SIZE 64 /* encoded size */
 
@@ -164,7 +164,7 @@ void ty__segrec_encode(const seg_rec_t *s, uint8_t out[TY_SEGREC_SIZE]);
 int ty__segrec_decode(const void *buf, size_t len, seg_rec_t *s);
 
 typedef struct {
-    uint64_t file;  /* file id + 1, 0 = none */
+    uint64_t file; /* file id + 1, 0 = none */
     uint64_t line, bytes, codepoints, tokens;
     const char *name; /* points into the decoded buffer */
     size_t name_len;
@@ -189,9 +189,9 @@ int ty__post_next(post_iter_t *it, uint32_t *id);
 typedef struct {
     const uint8_t *dir, *dir_end, *blob, *end;
     uint64_t n, left;
-    uint64_t base;    /* bucket << (40 - bits) */
-    uint64_t suffix;  /* of the last entry */
-    uint64_t smax;    /* suffixes are below this */
+    uint64_t base;   /* bucket << (40 - bits) */
+    uint64_t suffix; /* of the last entry */
+    uint64_t smax;   /* suffixes are below this */
     int first;
 } bucket_iter_t;
 int ty__bucket_begin(bucket_iter_t *it, const void *buf, size_t len, uint32_t bucket,

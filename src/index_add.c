@@ -35,8 +35,8 @@
 #define CHUNK_DOCS 1024
 #define CHUNK_BYTES ((size_t)8 << 20)
 #define BUILD_COMMIT_BYTES ((uint64_t)64 << 20) /* TY_INDEX_CREATE: text per transaction */
-#define DICT_MAX 112640                          /* zstd's default dictionary size */
-#define DICT_MIN_SAMPLE (256 << 10)              /* train only on this much text or more */
+#define DICT_MAX 112640                         /* zstd's default dictionary size */
+#define DICT_MIN_SAMPLE (256 << 10)             /* train only on this much text or more */
 
 enum { C_FREE = 0, C_FILLED = 1, C_PREPARED = 2 };
 
@@ -45,8 +45,8 @@ typedef struct {
     char *name, *text, *origin;
     size_t name_len, len, cap_name, cap_text, cap_origin;
     uint64_t line;
-    int raw;     /* text holds an unparsed JSONL line */
-    int err;     /* a reader error (message in msg), or after prepare a tokenize error */
+    int raw; /* text holds an unparsed JSONL line */
+    int err; /* a reader error (message in msg), or after prepare a tokenize error */
     char msg[TY_ERRMSG_SIZE];
     /* prepared */
     size_t ncp, ntok;
@@ -284,8 +284,7 @@ static void prepare(pool_t *P, wstate_t *ws, slot_t *s)
         return;
     if (s->raw) {
         ty_record_t rec;
-        int rc = ty__jsonl_parse(&ws->js, P->ro, s->origin, s->line, s->text, s->len, &rec,
-                                 s->msg);
+        int rc = ty__jsonl_parse(&ws->js, P->ro, s->origin, s->line, s->text, s->len, &rec, s->msg);
         if (rc < 0) {
             s->err = rc;
             return;
@@ -302,8 +301,8 @@ static void prepare(pool_t *P, wstate_t *ws, slot_t *s)
     if (rc) {
         s->err = rc;
         if (s->line) /* JSONL: say where the record is */
-            snprintf(s->msg, sizeof s->msg, "%s:%llu: %s", s->origin,
-                     (unsigned long long)s->line, ty_doc_errmsg(ws->doc));
+            snprintf(s->msg, sizeof s->msg, "%s:%llu: %s", s->origin, (unsigned long long)s->line,
+                     ty_doc_errmsg(ws->doc));
         else
             snprintf(s->msg, sizeof s->msg, "%s", ty_doc_errmsg(ws->doc));
         return;
@@ -413,8 +412,8 @@ typedef struct {
     size_t last_origin_cap;
     uint32_t last_file;
     int have_file;
-    int stopped;          /* the callback asked to stop */
-    ZSTD_CCtx *cc;        /* for documents prepared before the dictionary was decided */
+    int stopped;   /* the callback asked to stop */
+    ZSTD_CCtx *cc; /* for documents prepared before the dictionary was decided */
 } run_t;
 
 static double now_s(const run_t *R)
@@ -615,8 +614,7 @@ int ty__build_names_flush(ty_index_t *ix, MDB_txn **txnp)
     int rc = mdb_cursor_open(*txnp, ix->names, &c);
     for (size_t i = 0; !rc && i < bn->e.n; i++) {
         uint32_t id = bn->e.a[i].id;
-        uint8_t le[4] = {(uint8_t)id, (uint8_t)(id >> 8), (uint8_t)(id >> 16),
-                         (uint8_t)(id >> 24)};
+        uint8_t le[4] = {(uint8_t)id, (uint8_t)(id >> 8), (uint8_t)(id >> 16), (uint8_t)(id >> 24)};
         MDB_val k = {16, bn->e.a[i].key}, v = {4, le};
         rc = mdb_cursor_put(c, &k, &v, MDB_APPEND);
         if (!rc && (i + 1) % 500000 == 0) { /* a build's file is not in place: commit freely */
@@ -675,8 +673,7 @@ static int write_doc(run_t *R, slot_t *s)
             snprintf(msg, sizeof msg, "%s:%llu: a document named '%s' is already indexed",
                      s->origin, (unsigned long long)s->line, s->name);
         else
-            snprintf(msg, sizeof msg, "%s: a document of this name is already indexed",
-                     s->name);
+            snprintf(msg, sizeof msg, "%s: a document of this name is already indexed", s->name);
         if (R->ao->event && event(R, TY_EVENT_DUPLICATE, msg))
             R->stopped = 1;
         return TY_OK;

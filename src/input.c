@@ -35,18 +35,18 @@ enum { FMT_TEXT = 0, FMT_JSONL = 1 };
 
 typedef struct {
     int fd, own;
-    int kind;           /* Z_* (decided from the first bytes) */
+    int kind; /* Z_* (decided from the first bytes) */
     int kind_known;
-    int eof;            /* the raw file is exhausted */
-    int zend;           /* decompressor finished its last member/frame cleanly */
-    unsigned char *ib;  /* raw input buffer */
+    int eof;           /* the raw file is exhausted */
+    int zend;          /* decompressor finished its last member/frame cleanly */
+    unsigned char *ib; /* raw input buffer */
     size_t ilen, ipos;
-    uint64_t consumed;  /* raw bytes read from fd */
+    uint64_t consumed; /* raw bytes read from fd */
     z_stream z;
     int z_init;
     ZSTD_DCtx *zd;
-    size_t zret;        /* last ZSTD_decompressStream result: 0 = at a frame boundary */
-    const char *path;   /* borrowed, for messages */
+    size_t zret;      /* last ZSTD_decompressStream result: 0 = at a frame boundary */
+    const char *path; /* borrowed, for messages */
 } stream_t;
 
 static int st_fill(stream_t *s, char *err)
@@ -189,9 +189,8 @@ static int st_read(stream_t *s, char *out, size_t cap, size_t *got, char *err)
                 s->zend = 1;
             } else if (zr != Z_OK && zr != Z_BUF_ERROR) {
                 uint64_t at = s->consumed - (s->ilen - s->ipos);
-                return ty__err(err, TY_EIO, "%s: corrupt gzip data near byte %llu (%s)",
-                               s->path, (unsigned long long)at,
-                               s->z.msg ? s->z.msg : "zlib error");
+                return ty__err(err, TY_EIO, "%s: corrupt gzip data near byte %llu (%s)", s->path,
+                               (unsigned long long)at, s->z.msg ? s->z.msg : "zlib error");
             }
         } else {
             if (!avail) {
@@ -319,18 +318,18 @@ typedef struct {
     char *name; /* document name for whole-file documents */
     int fmt;    /* FMT_* */
     int is_stdin;
-    uint64_t size;                  /* bytes of a regular file (0 otherwise) */
-    int ranged;                     /* JSONL lines starting in [rbeg, rend) (ty__reader_add_range) */
-    uint64_t rbeg, rend, rlines;    /* rlines: line breaks before rbeg */
+    uint64_t size;               /* bytes of a regular file (0 otherwise) */
+    int ranged;                  /* JSONL lines starting in [rbeg, rend) (ty__reader_add_range) */
+    uint64_t rbeg, rend, rlines; /* rlines: line breaks before rbeg */
 } item_t;
 
 struct ty_reader {
     ty_reader_opts_t o;
     TY_VEC(item_t) items;
-    size_t next;        /* next item to open */
+    size_t next; /* next item to open */
     int stdin_queued;
-    uint64_t total;     /* sum of regular file sizes */
-    uint64_t done;      /* raw bytes of finished files */
+    uint64_t total; /* sum of regular file sizes */
+    uint64_t done;  /* raw bytes of finished files */
     /* current file */
     int open;
     item_t *cur;
@@ -338,10 +337,10 @@ struct ty_reader {
     stream_t st;
     lbuf_t lb;
     uint64_t line;
-    uint64_t base;      /* ranged item: file offset the stream started at */
+    uint64_t base; /* ranged item: file offset the stream started at */
     /* current record */
-    ty_jsonl_t js;      /* the parsed JSONL object and its name */
-    char *text;         /* whole-file text, owned */
+    ty_jsonl_t js; /* the parsed JSONL object and its name */
+    char *text;    /* whole-file text, owned */
     char err[TY_ERRMSG_SIZE];
 };
 
@@ -410,10 +409,7 @@ void ty_reader_free(ty_reader_t *r)
 
 const char *ty_reader_errmsg(const ty_reader_t *r) { return r ? r->err : "no reader"; }
 
-uint64_t ty_reader_pos(const ty_reader_t *r)
-{
-    return r->done + (r->open ? r->st.consumed : 0);
-}
+uint64_t ty_reader_pos(const ty_reader_t *r) { return r->done + (r->open ? r->st.consumed : 0); }
 
 uint64_t ty_reader_size(const ty_reader_t *r) { return r->stdin_queued ? 0 : r->total; }
 
@@ -683,9 +679,9 @@ static int read_whole(ty_reader_t *r, ty_record_t *rec)
     int rc = TY_OK;
     for (;;) {
         if (len > r->o.max_doc_bytes) {
-            rc = ty__err(r->err, TY_ETOOBIG,
-                         "%s: more than the limit of %zu bytes for one document", r->cur->path,
-                         r->o.max_doc_bytes);
+            rc =
+                ty__err(r->err, TY_ETOOBIG, "%s: more than the limit of %zu bytes for one document",
+                        r->cur->path, r->o.max_doc_bytes);
             break;
         }
         if (cap - len < IBUF_SIZE) {
@@ -720,8 +716,8 @@ static int read_whole(ty_reader_t *r, ty_record_t *rec)
     return 1;
 }
 
-int ty__jsonl_parse(ty_jsonl_t *st, const ty_reader_opts_t *o, const char *path,
-                    uint64_t ln, const char *line, size_t len, ty_record_t *rec, char *err)
+int ty__jsonl_parse(ty_jsonl_t *st, const ty_reader_opts_t *o, const char *path, uint64_t ln,
+                    const char *line, size_t len, ty_record_t *rec, char *err)
 {
     unsigned long long L = (unsigned long long)ln;
     if (st->j)
@@ -735,11 +731,10 @@ int ty__jsonl_parse(ty_jsonl_t *st, const ty_reader_opts_t *o, const char *path,
         /* the common plain line, without jansson: same result (see jsonl_fast.c) */
         if (st->fast.text_len > o->max_doc_bytes)
             return ty__err(err, TY_ETOOBIG,
-                           "%s:%llu: text of %zu bytes, more than the limit of %zu bytes", path,
-                           L, st->fast.text_len, o->max_doc_bytes);
-        int frc = st->fast.id_kind == TY_FAST_ID_STRING
-                      ? set_name(st, err, "%s", st->fast.id)
-                      : set_name(st, err, "%s:%llu", path, L);
+                           "%s:%llu: text of %zu bytes, more than the limit of %zu bytes", path, L,
+                           st->fast.text_len, o->max_doc_bytes);
+        int frc = st->fast.id_kind == TY_FAST_ID_STRING ? set_name(st, err, "%s", st->fast.id)
+                                                        : set_name(st, err, "%s:%llu", path, L);
         if (frc)
             return frc;
         rec->name = st->name;
@@ -781,16 +776,16 @@ int ty__jsonl_parse(ty_jsonl_t *st, const ty_reader_opts_t *o, const char *path,
         size_t sl = json_string_length(id);
         if (memchr(s, 0, sl)) {
             json_decref(j);
-            return ty__err(err, TY_ECORRUPT, "%s:%llu: member \"%s\" holds a NUL character",
-                           path, L, o->id_field);
+            return ty__err(err, TY_ECORRUPT, "%s:%llu: member \"%s\" holds a NUL character", path,
+                           L, o->id_field);
         }
         rc = set_name(st, err, "%s", s);
     } else if (json_is_integer(id)) {
         rc = set_name(st, err, "%lld", (long long)json_integer_value(id));
     } else {
         json_decref(j);
-        return ty__err(err, TY_ECORRUPT, "%s:%llu: member \"%s\" is not a string or integer",
-                       path, L, o->id_field);
+        return ty__err(err, TY_ECORRUPT, "%s:%llu: member \"%s\" is not a string or integer", path,
+                       L, o->id_field);
     }
     if (rc) {
         json_decref(j);
@@ -837,8 +832,8 @@ static int next_jsonl(ty_reader_t *r, ty_record_t *rec, int raw)
             int e = lb_skip_line(&r->lb, &r->st, r->err);
             if (e)
                 return e;
-            return ty__err(r->err, TY_ETOOBIG, "%s:%llu: line longer than %zu bytes",
-                           r->cur->path, (unsigned long long)r->line, line_max(r));
+            return ty__err(r->err, TY_ETOOBIG, "%s:%llu: line longer than %zu bytes", r->cur->path,
+                           (unsigned long long)r->line, line_max(r));
         }
         if (rc < 0)
             return rc;
@@ -868,8 +863,8 @@ static int sniff_stdin(ty_reader_t *r, int *fmt)
     *fmt = FMT_TEXT;
     for (;;) {
         size_t i = b->beg;
-        while (i < b->end && (b->a[i] == ' ' || b->a[i] == '\t' || b->a[i] == '\r' ||
-                              b->a[i] == '\n'))
+        while (i < b->end &&
+               (b->a[i] == ' ' || b->a[i] == '\t' || b->a[i] == '\r' || b->a[i] == '\n'))
             i++;
         if (i + 3 <= b->end && memcmp(b->a + i, "\xEF\xBB\xBF", 3) == 0)
             i += 3;

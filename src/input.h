@@ -29,8 +29,8 @@ typedef struct {
 /* Parse one JSONL line (origin and line for messages) into rec, whose pointers then point
  * into st (valid until the next parse or ty__jsonl_free). Returns 1, or an error code with
  * a message naming ORIGIN:LINE in err (TY_ERRMSG_SIZE bytes). Thread-safe for distinct st. */
-int ty__jsonl_parse(ty_jsonl_t *st, const ty_reader_opts_t *o, const char *origin,
-                    uint64_t line, const char *buf, size_t len, ty_record_t *rec, char *err);
+int ty__jsonl_parse(ty_jsonl_t *st, const ty_reader_opts_t *o, const char *origin, uint64_t line,
+                    const char *buf, size_t len, ty_record_t *rec, char *err);
 void ty__jsonl_free(ty_jsonl_t *st);
 
 /* The queue, for splitting the input among processes (cli/mpi.c): every process lists the

@@ -139,22 +139,46 @@ static const char *string(const char *p, const char *e, char **out, size_t *cap,
         }
         s++;
         switch (*s) {
-        case '"': o[k++] = '"'; s++; break;
-        case '\\': o[k++] = '\\'; s++; break;
-        case '/': o[k++] = '/'; s++; break;
-        case 'b': o[k++] = '\b'; s++; break;
-        case 'f': o[k++] = '\f'; s++; break;
-        case 'n': o[k++] = '\n'; s++; break;
-        case 'r': o[k++] = '\r'; s++; break;
-        case 't': o[k++] = '\t'; s++; break;
+        case '"':
+            o[k++] = '"';
+            s++;
+            break;
+        case '\\':
+            o[k++] = '\\';
+            s++;
+            break;
+        case '/':
+            o[k++] = '/';
+            s++;
+            break;
+        case 'b':
+            o[k++] = '\b';
+            s++;
+            break;
+        case 'f':
+            o[k++] = '\f';
+            s++;
+            break;
+        case 'n':
+            o[k++] = '\n';
+            s++;
+            break;
+        case 'r':
+            o[k++] = '\r';
+            s++;
+            break;
+        case 't':
+            o[k++] = '\t';
+            s++;
+            break;
         case 'u': {
             uint32_t v, w;
             if (hex4(s + 1, q, &v))
                 return NULL;
             s += 5;
             if (v >= 0xD800 && v <= 0xDBFF) { /* a surrogate pair */
-                if (q - s < 6 || s[0] != '\\' || s[1] != 'u' || hex4(s + 2, q, &w) ||
-                    w < 0xDC00 || w > 0xDFFF)
+                if (q - s < 6 || s[0] != '\\' || s[1] != 'u' || hex4(s + 2, q, &w) || w < 0xDC00 ||
+                    w > 0xDFFF)
                     return NULL;
                 v = 0x10000 + ((v - 0xD800) << 10) + (w - 0xDC00);
                 s += 6;

@@ -13,7 +13,7 @@ typedef struct {
     size_t text_len, text_cap;
     char *id; /* the id member when id_kind is TY_FAST_ID_STRING */
     size_t id_len, id_cap;
-    int id_kind; /* TY_FAST_ID_*: absent or null, or a string */
+    int id_kind;   /* TY_FAST_ID_*: absent or null, or a string */
     char *scratch; /* other string members, decoded only to be checked */
     size_t scratch_cap;
 } ty_jsonl_fast_t;

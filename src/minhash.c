@@ -80,19 +80,19 @@ typedef uint32_t v8u __attribute__((vector_size(32)));
 
 /* The loop body, shared by the generic and the AVX2 copies: eight permutations at a time,
  * their running minima kept in a register across all shingles. */
-#define MINHASH_BODY                                                                           \
-    for (int p = 0; p < np; p += 8) {                                                          \
-        v8u av, bv, sv;                                                                        \
-        memcpy(&av, a + p, sizeof av);                                                         \
-        memcpy(&bv, b + p, sizeof bv);                                                         \
-        sv = (v8u){0} + 0xFFFFFFFFu;                                                           \
-        for (size_t s = 0; s < n; s++) {                                                       \
-            v8u xv = (v8u){0} + x[s];                                                          \
-            v8u h = av * xv + bv;                                                              \
-            v8u lt = (v8u)(h < sv);                                                            \
-            sv = (h & lt) | (sv & ~lt);                                                        \
-        }                                                                                      \
-        memcpy(sig + p, &sv, sizeof sv);                                                       \
+#define MINHASH_BODY                     \
+    for (int p = 0; p < np; p += 8) {    \
+        v8u av, bv, sv;                  \
+        memcpy(&av, a + p, sizeof av);   \
+        memcpy(&bv, b + p, sizeof bv);   \
+        sv = (v8u){0} + 0xFFFFFFFFu;     \
+        for (size_t s = 0; s < n; s++) { \
+            v8u xv = (v8u){0} + x[s];    \
+            v8u h = av * xv + bv;        \
+            v8u lt = (v8u)(h < sv);      \
+            sv = (h & lt) | (sv & ~lt);  \
+        }                                \
+        memcpy(sig + p, &sv, sizeof sv); \
     }
 
 static void minhash_generic(const uint32_t *a, const uint32_t *b, int np, const uint32_t *x,

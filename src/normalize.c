@@ -162,8 +162,7 @@ int ty__tokenize(ty_doc_t *d, const ty_opts_t *o)
                 if (cc < 0x800 || (cc & 0xF800) == 0xD800)
                     break;
                 uint32_t vv;
-                if (cc - 0x4E00u < 0x5200u &&
-                    (ty_han_ident[(cc - 0x4E00u) >> 5] >> (cc & 31) & 1))
+                if (cc - 0x4E00u < 0x5200u && (ty_han_ident[(cc - 0x4E00u) >> 5] >> (cc & 31) & 1))
                     vv = ((uint32_t)TY_CLS_CHAR << 24) | cc;
                 else
                     vv = ty_normtab[cc];

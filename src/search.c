@@ -118,8 +118,7 @@ static int mdb_fail(ty_searcher_t *s, int rc, const char *what)
 /* Renew the read transaction; load the document count and the segment list. */
 static int begin(ty_searcher_t *s, uint64_t *ndocs)
 {
-    int rc = s->txn ? mdb_txn_renew(s->txn)
-                    : mdb_txn_begin(s->ix->env, NULL, MDB_RDONLY, &s->txn);
+    int rc = s->txn ? mdb_txn_renew(s->txn) : mdb_txn_begin(s->ix->env, NULL, MDB_RDONLY, &s->txn);
     if (rc) {
         if (s->txn && rc) {
             mdb_txn_abort(s->txn);
@@ -276,8 +275,7 @@ static int find_candidates(ty_searcher_t *s, const ty_doc_t *q, uint64_t ndocs, 
             const uint8_t *ip = NULL;
             size_t il = 0;
             int br;
-            while ((br = ty__bucket_next(&bi, &key, &cnt, &ip, &il)) == 1 &&
-                   key < s->hashes.a[i])
+            while ((br = ty__bucket_next(&bi, &key, &cnt, &ip, &il)) == 1 && key < s->hashes.a[i])
                 ;
             if (br < 0)
                 return ty__err(s->err, TY_ECORRUPT, "%s: segment %u, bucket %u: damaged",
@@ -290,14 +288,14 @@ static int find_candidates(ty_searcher_t *s, const ty_doc_t *q, uint64_t ndocs, 
             while (!pr && (pr = ty__post_next(&it, &id)) == 1) {
                 if (id >= ndocs)
                     return ty__err(s->err, TY_ECORRUPT,
-                                   "%s: segment %u: posting to document %u of %llu",
-                                   s->ix->path, seg, id, (unsigned long long)ndocs);
+                                   "%s: segment %u: posting to document %u of %llu", s->ix->path,
+                                   seg, id, (unsigned long long)ndocs);
                 if (!s->cnt[id]++ && ty_vec_push(s->touched, id))
                     return ty__err(s->err, TY_ENOMEM, "out of memory");
             }
             if (pr < 0)
-                return ty__err(s->err, TY_ECORRUPT, "%s: segment %u: damaged postings",
-                               s->ix->path, seg);
+                return ty__err(s->err, TY_ECORRUPT, "%s: segment %u: damaged postings", s->ix->path,
+                               seg);
         }
     }
     /* keep the best `max` of those sharing at least min_shared: a bounded min-heap */
@@ -327,8 +325,8 @@ static int find_candidates(ty_searcher_t *s, const ty_doc_t *q, uint64_t ndocs, 
     return TY_OK;
 }
 
-int ty_searcher_candidates(ty_searcher_t *s, const ty_doc_t *q, uint32_t *ids,
-                           uint32_t *shared, size_t max, size_t *n)
+int ty_searcher_candidates(ty_searcher_t *s, const ty_doc_t *q, uint32_t *ids, uint32_t *shared,
+                           size_t max, size_t *n)
 {
     if (!s || !q || !n || (max && (!ids || !shared)))
         return TY_EINVAL;
@@ -359,8 +357,7 @@ static int cmp_source(const void *a, const void *b)
     return x->id < y->id ? -1 : x->id > y->id;
 }
 
-int ty_searcher_check(ty_searcher_t *s, const ty_doc_t *q, const ty_source_t **out,
-                      size_t *n)
+int ty_searcher_check(ty_searcher_t *s, const ty_doc_t *q, const ty_source_t **out, size_t *n)
 {
     if (!s || !q || !out || !n)
         return TY_EINVAL;
@@ -387,8 +384,8 @@ int ty_searcher_check(ty_searcher_t *s, const ty_doc_t *q, const ty_source_t **o
             continue; /* deleted (tombstone): not a source any more */
         /* the stored text was valid when it was added; a failure here means damage, or
          * stricter options (--max-size, --invalid-utf8) than at indexing time */
-        rc = ty__index_load_doc(s->ix, s->txn, s->dc, s->cands.a[i].id, d, &s->o, &s->buf,
-                                &s->cap, s->err);
+        rc = ty__index_load_doc(s->ix, s->txn, s->dc, s->cands.a[i].id, d, &s->o, &s->buf, &s->cap,
+                                s->err);
         if (rc)
             break;
         const ty_passage_t *p;

@@ -40,15 +40,16 @@
 #define CK_TIMEOUT 120 /* seconds a test may take */
 
 static int ck_cases_passed, ck_cases_failed; /* test cases */
-static long ck_checks, ck_fails;              /* checks, all tests; failures in this test */
-static const char *ck_test = "";              /* the running test */
-static const char *ck_bug;                    /* CK_KNOWN_BUG() of the running test */
+static long ck_checks, ck_fails;             /* checks, all tests; failures in this test */
+static const char *ck_test = "";             /* the running test */
+static const char *ck_bug;                   /* CK_KNOWN_BUG() of the running test */
 
 /* Count one check; on failure print where and why (fmt describes the values). */
 #if defined(__GNUC__)
 __attribute__((format(printf, 4, 5)))
 #endif
-static int ck_report(int ok, const char *file, int line, const char *fmt, ...)
+static int
+ck_report(int ok, const char *file, int line, const char *fmt, ...)
 {
     ck_checks++;
     if (ok)
@@ -80,8 +81,7 @@ static const char *ck_quote(const char *s, size_t n, char *buf, size_t size)
             break;
         }
         if (c < 0x20 || c == 0x7f || c == '"' || c == '\\')
-            o += (size_t)snprintf(buf + o, size - o, c == '"' || c == '\\' ? "\\%c" : "\\x%02x",
-                                  c);
+            o += (size_t)snprintf(buf + o, size - o, c == '"' || c == '\\' ? "\\%c" : "\\x%02x", c);
         else
             buf[o++] = (char)c;
     }
@@ -95,61 +95,59 @@ static const char *ck_quote(const char *s, size_t n, char *buf, size_t size)
 /* CHECKF(cond, fmt, ...): CHECK with a message of its own (say which item of a loop failed) */
 #define CHECKF(cond, ...) ck_report(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
 
-#define CHECK_EQ_INT(a, b)                                                                     \
-    do {                                                                                       \
-        long long ck_a = (long long)(a), ck_b = (long long)(b);                                \
-        ck_report(ck_a == ck_b, __FILE__, __LINE__, "%s == %s: %lld != %lld", #a, #b, ck_a,    \
-                  ck_b);                                                                       \
+#define CHECK_EQ_INT(a, b)                                                                         \
+    do {                                                                                           \
+        long long ck_a = (long long)(a), ck_b = (long long)(b);                                    \
+        ck_report(ck_a == ck_b, __FILE__, __LINE__, "%s == %s: %lld != %lld", #a, #b, ck_a, ck_b); \
     } while (0)
 
-#define CHECK_EQ_UINT(a, b)                                                                    \
-    do {                                                                                       \
-        unsigned long long ck_a = (unsigned long long)(a), ck_b = (unsigned long long)(b);     \
-        ck_report(ck_a == ck_b, __FILE__, __LINE__, "%s == %s: %llu != %llu", #a, #b, ck_a,    \
-                  ck_b);                                                                       \
+#define CHECK_EQ_UINT(a, b)                                                                        \
+    do {                                                                                           \
+        unsigned long long ck_a = (unsigned long long)(a), ck_b = (unsigned long long)(b);         \
+        ck_report(ck_a == ck_b, __FILE__, __LINE__, "%s == %s: %llu != %llu", #a, #b, ck_a, ck_b); \
     } while (0)
 
-#define CHECK_EQ_HEX(a, b)                                                                     \
-    do {                                                                                       \
-        unsigned long long ck_a = (unsigned long long)(a), ck_b = (unsigned long long)(b);     \
-        ck_report(ck_a == ck_b, __FILE__, __LINE__, "%s == %s: 0x%llx != 0x%llx", #a, #b,      \
-                  ck_a, ck_b);                                                                 \
+#define CHECK_EQ_HEX(a, b)                                                                      \
+    do {                                                                                        \
+        unsigned long long ck_a = (unsigned long long)(a), ck_b = (unsigned long long)(b);      \
+        ck_report(ck_a == ck_b, __FILE__, __LINE__, "%s == %s: 0x%llx != 0x%llx", #a, #b, ck_a, \
+                  ck_b);                                                                        \
     } while (0)
 
 /* |a - b| <= tol, as doubles (also for offsets that may be off by a few characters) */
-#define CHECK_NEAR(a, b, tol)                                                                  \
-    do {                                                                                       \
-        double ck_a = (double)(a), ck_b = (double)(b);                                         \
-        ck_report(fabs(ck_a - ck_b) <= (double)(tol), __FILE__, __LINE__,                      \
-                  "%s ~ %s (within %g): %.6g vs %.6g", #a, #b, (double)(tol), ck_a, ck_b);     \
+#define CHECK_NEAR(a, b, tol)                                                              \
+    do {                                                                                   \
+        double ck_a = (double)(a), ck_b = (double)(b);                                     \
+        ck_report(fabs(ck_a - ck_b) <= (double)(tol), __FILE__, __LINE__,                  \
+                  "%s ~ %s (within %g): %.6g vs %.6g", #a, #b, (double)(tol), ck_a, ck_b); \
     } while (0)
 
-#define CHECK_EQ_MEM(a, alen, b, blen)                                                         \
-    do {                                                                                       \
-        const char *ck_a = (const char *)(a), *ck_b = (const char *)(b);                       \
-        size_t ck_al = (size_t)(alen), ck_bl = (size_t)(blen);                                 \
-        char ck_q1[512], ck_q2[512];                                                           \
-        ck_report(ck_a && ck_b && ck_al == ck_bl && memcmp(ck_a, ck_b, ck_al) == 0, __FILE__,  \
-                  __LINE__, "%s == %s: %s (%zu bytes) != %s (%zu bytes)", #a, #b,              \
-                  ck_quote(ck_a, ck_al, ck_q1, sizeof ck_q1), ck_al,                           \
-                  ck_quote(ck_b, ck_bl, ck_q2, sizeof ck_q2), ck_bl);                          \
+#define CHECK_EQ_MEM(a, alen, b, blen)                                                      \
+    do {                                                                                    \
+        const char *ck_a = (const char *)(a), *ck_b = (const char *)(b);                    \
+        size_t ck_al = (size_t)(alen), ck_bl = (size_t)(blen);                              \
+        char ck_q1[512], ck_q2[512];                                                        \
+        ck_report(ck_a &&ck_b &&ck_al == ck_bl && memcmp(ck_a, ck_b, ck_al) == 0, __FILE__, \
+                  __LINE__, "%s == %s: %s (%zu bytes) != %s (%zu bytes)", #a, #b,           \
+                  ck_quote(ck_a, ck_al, ck_q1, sizeof ck_q1), ck_al,                        \
+                  ck_quote(ck_b, ck_bl, ck_q2, sizeof ck_q2), ck_bl);                       \
     } while (0)
 
-#define CHECK_EQ_STR(a, b)                                                                     \
-    do {                                                                                       \
-        const char *ck_s1 = (a), *ck_s2 = (b);                                                 \
-        CHECK_EQ_MEM(ck_s1, ck_s1 ? strlen(ck_s1) : 0, ck_s2, ck_s2 ? strlen(ck_s2) : 0);      \
+#define CHECK_EQ_STR(a, b)                                                                \
+    do {                                                                                  \
+        const char *ck_s1 = (a), *ck_s2 = (b);                                            \
+        CHECK_EQ_MEM(ck_s1, ck_s1 ? strlen(ck_s1) : 0, ck_s2, ck_s2 ? strlen(ck_s2) : 0); \
     } while (0)
 
 /* the string hay contains needle */
-#define CHECK_CONTAINS(hay, needle)                                                            \
-    do {                                                                                       \
-        const char *ck_h = (hay), *ck_n = (needle);                                            \
-        char ck_q1[512], ck_q2[512];                                                           \
-        ck_report(ck_h && ck_n && strstr(ck_h, ck_n) != NULL, __FILE__, __LINE__,              \
-                  "%s contains %s: %s does not contain %s", #hay, #needle,                     \
-                  ck_quote(ck_h, ck_h ? strlen(ck_h) : 0, ck_q1, sizeof ck_q1),                \
-                  ck_quote(ck_n, ck_n ? strlen(ck_n) : 0, ck_q2, sizeof ck_q2));               \
+#define CHECK_CONTAINS(hay, needle)                                              \
+    do {                                                                         \
+        const char *ck_h = (hay), *ck_n = (needle);                              \
+        char ck_q1[512], ck_q2[512];                                             \
+        ck_report(ck_h &&ck_n &&strstr(ck_h, ck_n) != NULL, __FILE__, __LINE__,  \
+                  "%s contains %s: %s does not contain %s", #hay, #needle,       \
+                  ck_quote(ck_h, ck_h ? strlen(ck_h) : 0, ck_q1, sizeof ck_q1),  \
+                  ck_quote(ck_n, ck_n ? strlen(ck_n) : 0, ck_q2, sizeof ck_q2)); \
     } while (0)
 
 #define CK_KNOWN_BUG(why) (ck_bug = (why))

@@ -130,8 +130,7 @@ static void check_runs(const char *what, const ty_aligner_t *a, const ty_doc_t *
                        const ty_doc_t *sus, const ty_passage_t *p, size_t n, size_t *covered_out);
 
 static void check_passages(const char *what, const ty_aligner_t *a, const ty_doc_t *src,
-                           const ty_doc_t *sus, const ty_passage_t *p, size_t n,
-                           const ty_opts_t *o)
+                           const ty_doc_t *sus, const ty_passage_t *p, size_t n, const ty_opts_t *o)
 {
     size_t sl, ql;
     const char *st = ty_doc_text(src, &sl), *qt = ty_doc_text(sus, &ql);
@@ -144,13 +143,13 @@ static void check_passages(const char *what, const ty_aligner_t *a, const ty_doc
         CHECKF(ncp(st, x->src_byte_off) == x->src_off &&
                    ncp(st + x->src_byte_off, x->src_byte_len) == x->src_len,
                "%s passage %zu: source cp %zu+%zu but bytes %zu+%zu hold cp %zu+%zu", what, i,
-               x->src_off, x->src_len, x->src_byte_off, x->src_byte_len,
-               ncp(st, x->src_byte_off), ncp(st + x->src_byte_off, x->src_byte_len));
+               x->src_off, x->src_len, x->src_byte_off, x->src_byte_len, ncp(st, x->src_byte_off),
+               ncp(st + x->src_byte_off, x->src_byte_len));
         CHECKF(ncp(qt, x->sus_byte_off) == x->sus_off &&
                    ncp(qt + x->sus_byte_off, x->sus_byte_len) == x->sus_len,
                "%s passage %zu: suspect cp %zu+%zu but bytes %zu+%zu hold cp %zu+%zu", what, i,
-               x->sus_off, x->sus_len, x->sus_byte_off, x->sus_byte_len,
-               ncp(qt, x->sus_byte_off), ncp(qt + x->sus_byte_off, x->sus_byte_len));
+               x->sus_off, x->sus_len, x->sus_byte_off, x->sus_byte_len, ncp(qt, x->sus_byte_off),
+               ncp(qt + x->sus_byte_off, x->sus_byte_len));
         CHECKF(x->src_tok_beg < x->src_tok_end && x->src_tok_end <= ty_doc_ntokens(src) &&
                    x->sus_tok_beg < x->sus_tok_end && x->sus_tok_end <= ty_doc_ntokens(sus),
                "%s passage %zu: bad token ranges", what, i);
@@ -176,8 +175,7 @@ static void check_passages(const char *what, const ty_aligner_t *a, const ty_doc
                x->score, o->min_len);
         CHECKF(i == 0 || p[i - 1].sus_off <= x->sus_off, "%s: passages not sorted", what);
     }
-    CHECKF(ty_passages_coverage(p, n) <= ty_doc_ntokens(sus), "%s: coverage beyond the text",
-           what);
+    CHECKF(ty_passages_coverage(p, n) <= ty_doc_ntokens(sus), "%s: coverage beyond the text", what);
     check_runs(what, a, src, sus, p, n, NULL);
 }
 
@@ -198,19 +196,22 @@ static void check_runs(const char *what, const ty_aligner_t *a, const ty_doc_t *
             int inside = m->len > 0 && m->src_tok >= p[i].src_tok_beg &&
                          m->src_tok + m->len <= p[i].src_tok_end &&
                          m->sus_tok >= p[i].sus_tok_beg && m->sus_tok + m->len <= p[i].sus_tok_end;
-            if (!CHECKF(inside, "%s passage %zu run %zu (src %zu sus %zu len %zu) outside the "
-                        "passage (src %zu-%zu sus %zu-%zu)", what, i, x, m->src_tok, m->sus_tok,
-                        m->len, p[i].src_tok_beg, p[i].src_tok_end, p[i].sus_tok_beg,
-                        p[i].sus_tok_end))
+            if (!CHECKF(inside,
+                        "%s passage %zu run %zu (src %zu sus %zu len %zu) outside the "
+                        "passage (src %zu-%zu sus %zu-%zu)",
+                        what, i, x, m->src_tok, m->sus_tok, m->len, p[i].src_tok_beg,
+                        p[i].src_tok_end, p[i].sus_tok_beg, p[i].sus_tok_end))
                 break;
-            CHECKF(x == 0 || r[x - 1].sus_tok <= m->sus_tok, "%s passage %zu: runs not in "
-                   "suspect order", what, i);
+            CHECKF(x == 0 || r[x - 1].sus_tok <= m->sus_tok,
+                   "%s passage %zu: runs not in "
+                   "suspect order",
+                   what, i);
             for (size_t t = 0; t < m->len; t++) {
                 ty_token_t u, v;
                 ty_doc_token(src, m->src_tok + t, &u);
                 ty_doc_token(sus, m->sus_tok + t, &v);
-                if (!CHECKF(u.id == v.id, "%s passage %zu run %zu: token %zu differs", what, i,
-                            x, t))
+                if (!CHECKF(u.id == v.id, "%s passage %zu run %zu: token %zu differs", what, i, x,
+                            t))
                     break;
             }
             size_t b = m->sus_tok > upto ? m->sus_tok : upto, e = m->sus_tok + m->len;
@@ -225,15 +226,15 @@ static void check_runs(const char *what, const ty_aligner_t *a, const ty_doc_t *
     }
     const ty_match_t *r;
     size_t nr;
-    CHECKF(ty_compare_runs(a, n, &r, &nr) == TY_EINVAL, "%s: runs of passage %zu (of %zu)",
-           what, n, n);
+    CHECKF(ty_compare_runs(a, n, &r, &nr) == TY_EINVAL, "%s: runs of passage %zu (of %zu)", what, n,
+           n);
 }
 
 /* Compare two texts with aligner a (a fresh one with default options if NULL). */
 static int utf8_mode = TY_UTF8_STRICT; /* for the documents run_with() loads */
 
-static void run_with(result_t *r, ty_aligner_t *a, const char *what, const char *src,
-                     size_t slen, const char *sus, size_t qlen)
+static void run_with(result_t *r, ty_aligner_t *a, const char *what, const char *src, size_t slen,
+                     const char *sus, size_t qlen)
 {
     ty_opts_t o = opts();
     o.utf8_mode = utf8_mode;
@@ -274,15 +275,14 @@ static void show(const char *what, const result_t *r)
 {
     for (size_t i = 0; i < r->n; i++)
         fprintf(stderr, "  %s passage %zu: src %zu+%zu sus %zu+%zu score %.3f\n", what, i,
-                r->p[i].src_off, r->p[i].src_len, r->p[i].sus_off, r->p[i].sus_len,
-                r->p[i].score);
+                r->p[i].src_off, r->p[i].src_len, r->p[i].sus_off, r->p[i].sus_len, r->p[i].score);
 }
 
 /* Exactly one passage, at the expected places within tol code points. */
-#define CHECK_ONE_PASSAGE(what, r, s_off, s_len, q_off, q_len, tol)                            \
+#define CHECK_ONE_PASSAGE(what, r, s_off, s_len, q_off, q_len, tol) \
     check_one(__FILE__, __LINE__, what, r, s_off, s_len, q_off, q_len, tol)
-static void check_one(const char *file, int line, const char *what, const result_t *r,
-                      size_t s_off, size_t s_len, size_t q_off, size_t q_len, double tol)
+static void check_one(const char *file, int line, const char *what, const result_t *r, size_t s_off,
+                      size_t s_len, size_t q_off, size_t q_len, double tol)
 {
     if (!ck_report(r->n == 1, file, line, "%s: %zu passages, expected 1", what, r->n)) {
         show(what, r);
@@ -406,15 +406,48 @@ static void test_sentences_embedded_mid_paragraph(void)
 /* Word substitutions (a spinner's thesaurus, ~20% of the words), half-width punctuation,
  * re-indentation and two spam phrases: still one passage over the whole text. */
 static const char *spin_pairs[][2] = {
-    {"修改", "更改"}, {"创建", "建立"}, {"可以", "能够"}, {"改进", "改良"}, {"特殊", "特别"},
-    {"麻烦", "繁琐"}, {"现在", "如今"}, {"显示", "呈现"}, {"移动", "挪动"}, {"精确", "精准"},
-    {"曲线", "弧线"}, {"节点", "结点"}, {"存在", "具有"}, {"界面", "页面"}, {"导入", "导进"},
-    {"选择", "挑选"}, {"首先", "起首"}, {"注意", "留意"}, {"另外", "此外"}, {"比较", "相对"},
-    {"同时", "一起"}, {"全新", "崭新"}, {"简要", "扼要"}, {"增加", "添加"}, {"移除", "删掉"},
-    {"改变", "改动"}, {"连接", "联接"}, {"包含", "包括"}, {"分别", "各自"}, {"相关", "有关"},
-    {"常用", "惯用"}, {"引入", "引进"}, {"之前", "以前"}, {"只是", "仅仅"},
-    {"，", ","}, {"。", "."}, {"：", ":"}, {"（", "("}, {"）", ")"}, {"\n", "\n　　"},
-    {"在设计模式中", "在设计模式中南美注册,"}, {"可以按 Shift 键。", "可以按 Shift 键。点击进入官网查看更多优惠"},
+    {"修改", "更改"},
+    {"创建", "建立"},
+    {"可以", "能够"},
+    {"改进", "改良"},
+    {"特殊", "特别"},
+    {"麻烦", "繁琐"},
+    {"现在", "如今"},
+    {"显示", "呈现"},
+    {"移动", "挪动"},
+    {"精确", "精准"},
+    {"曲线", "弧线"},
+    {"节点", "结点"},
+    {"存在", "具有"},
+    {"界面", "页面"},
+    {"导入", "导进"},
+    {"选择", "挑选"},
+    {"首先", "起首"},
+    {"注意", "留意"},
+    {"另外", "此外"},
+    {"比较", "相对"},
+    {"同时", "一起"},
+    {"全新", "崭新"},
+    {"简要", "扼要"},
+    {"增加", "添加"},
+    {"移除", "删掉"},
+    {"改变", "改动"},
+    {"连接", "联接"},
+    {"包含", "包括"},
+    {"分别", "各自"},
+    {"相关", "有关"},
+    {"常用", "惯用"},
+    {"引入", "引进"},
+    {"之前", "以前"},
+    {"只是", "仅仅"},
+    {"，", ","},
+    {"。", "."},
+    {"：", ":"},
+    {"（", "("},
+    {"）", ")"},
+    {"\n", "\n　　"},
+    {"在设计模式中", "在设计模式中南美注册,"},
+    {"可以按 Shift 键。", "可以按 Shift 键。点击进入官网查看更多优惠"},
 };
 
 static char *spin(const char *text, size_t len, size_t npairs)
@@ -452,8 +485,7 @@ static void test_spun_copy(void)
     for (int i = 6; i < hay.n; i++)
         put(&b, hay.line[i], hay.llen[i]);
     run(&r, "spun, embedded", gimp.text, b.a);
-    CHECK_ONE_PASSAGE("spun, embedded", &r, 0, ncp(gimp.text, gimp.len), q_off, q_end - q_off,
-                      3);
+    CHECK_ONE_PASSAGE("spun, embedded", &r, 0, ncp(gimp.text, gimp.len), q_off, q_end - q_off, 3);
     done(&r);
     free(b.a);
     free(s);
@@ -605,8 +637,7 @@ static void test_invalid_bytes_replace_mode(void)
     CHECK_EQ_UINT(ty_doc_ncodepoints(r.sus), ncp(b.a, b.n));
     done(&r);
     run_with(&r, NULL, "replace mode, swapped", b.a, b.n, gimp.text, gimp.len);
-    CHECK_ONE_PASSAGE("replace mode, swapped", &r, q_off, q_end - q_off, s_from, s_to - s_from,
-                      2);
+    CHECK_ONE_PASSAGE("replace mode, swapped", &r, q_off, q_end - q_off, s_from, s_to - s_from, 2);
     done(&r);
     utf8_mode = TY_UTF8_STRICT;
     free(b.a);
@@ -733,8 +764,10 @@ static void test_order_and_reuse_independent(void)
             int i = pass == 1 ? N - 1 - k : k;
             for (int rep = 0; rep < (pass == 2 ? 2 : 1); rep++) {
                 run_with(&r, a, "reused", P[i].src, P[i].slen, P[i].sus, P[i].qlen);
-                CHECKF(same_result(&r, &fresh[i]), "pair %d pass %d rep %d: result differs from a "
-                       "fresh aligner's", i, pass, rep);
+                CHECKF(same_result(&r, &fresh[i]),
+                       "pair %d pass %d rep %d: result differs from a "
+                       "fresh aligner's",
+                       i, pass, rep);
                 done(&r);
             }
         }
@@ -910,9 +943,10 @@ static void test_matched_counts_suspect_tokens_once(void)
     if (n >= 1 && n <= MAXP) {
         check_runs("src-00085 vs sus-00097", al, s, q, p, n, covered);
         for (size_t i = 0; i < n; i++)
-            CHECKF(p[i].matched <= covered[i], "passage %zu: matched %zu tokens, but its exact "
-                   "runs cover only %zu suspect tokens (score %.3f)", i, p[i].matched,
-                   covered[i], p[i].score);
+            CHECKF(p[i].matched <= covered[i],
+                   "passage %zu: matched %zu tokens, but its exact "
+                   "runs cover only %zu suspect tokens (score %.3f)",
+                   i, p[i].matched, covered[i], p[i].score);
     }
     ty_aligner_free(al);
     ty_doc_free(s);

@@ -272,10 +272,10 @@ static void test_near(void)
 /* The dev pairs of tests/data/text: spun, verbatim part, Traditional, shuffled copies, a
  * partial case and unrelated documents. */
 static const char *dev_files[] = {
-    "src-00387.txt", "src-00393.txt", "src-00255.txt", "src-00085.txt", "src-00109.txt",
-    "src-00456.txt", "hay-00031.txt", "hay-00207.txt", "sus-00158.txt", "sus-00243.txt",
-    "sus-00068.txt", "sus-00180.txt", "sus-00097.txt", "sus-00017.txt", "src-00596.txt",
-    "src-00001.txt",
+    "src-00387.txt", "src-00393.txt", "src-00255.txt", "src-00085.txt",
+    "src-00109.txt", "src-00456.txt", "hay-00031.txt", "hay-00207.txt",
+    "sus-00158.txt", "sus-00243.txt", "sus-00068.txt", "sus-00180.txt",
+    "sus-00097.txt", "sus-00017.txt", "src-00596.txt", "src-00001.txt",
 };
 #define NDEV (sizeof dev_files / sizeof dev_files[0])
 
@@ -358,8 +358,7 @@ static void test_determinism(void)
             CHECK_EQ_INT(run(&o, d, n, r, NULL), TY_OK);
             for (size_t i = 0; i < n; i++)
                 CHECKF(r[i].cluster == base[i].cluster && r[i].keep == base[i].keep &&
-                           r[i].dup_of == base[i].dup_of &&
-                           r[i].containment == base[i].containment,
+                           r[i].dup_of == base[i].dup_of && r[i].containment == base[i].containment,
                        "mode %d, %d threads, doc %zu differs", mode, threads[t], i);
         }
         /* every repetition of a document joins its first copy */

@@ -43,10 +43,9 @@ static const char *tmpfile_with(const char *name, const void *buf, size_t len)
 
 /* Loading s[0..n) strictly fails with TY_EUTF8 and a message naming the document, the
  * 1-based line and the 0-based byte offset of the first bad byte. */
-#define CHECK_BAD_UTF8(s, line, byte)                                                          \
+#define CHECK_BAD_UTF8(s, line, byte) \
     check_bad_utf8(__FILE__, __LINE__, s, sizeof(s) - 1, line, byte)
-static void check_bad_utf8(const char *file, int ln, const char *s, size_t n, int line,
-                           int byte)
+static void check_bad_utf8(const char *file, int ln, const char *s, size_t n, int line, int byte)
 {
     ty_opts_t o = opts();
     ty_doc_t *d = ty_doc_new();
@@ -66,19 +65,19 @@ static void check_bad_utf8(const char *file, int ln, const char *s, size_t n, in
 
 static void test_invalid_utf8_strict(void)
 {
-    CHECK_BAD_UTF8("ab\n中文\xc0\xaf", 2, 9);            /* overlong '/' (2 bytes) */
-    CHECK_BAD_UTF8("\xe0\x80\xaf", 1, 0);                /* overlong '/' (3 bytes) */
-    CHECK_BAD_UTF8("x\xf0\x80\x80\xaf", 1, 1);           /* overlong '/' (4 bytes) */
-    CHECK_BAD_UTF8("中\xc1\xbf", 1, 3);                  /* overlong, 0xC1 lead */
-    CHECK_BAD_UTF8("a\nb\n\xed\xa0\x80\xed\xb0\x80", 3, 4); /* surrogate pair (CESU-8) */
-    CHECK_BAD_UTF8("中文\xe4\xb8", 1, 6);                /* truncated at end of text */
-    CHECK_BAD_UTF8("中文\xe4\xb8。", 1, 6);              /* truncated, text follows */
-    CHECK_BAD_UTF8("\xf0\xa0\x80", 1, 0);                /* truncated 4-byte sequence */
-    CHECK_BAD_UTF8("中\xff文", 1, 3);                    /* 0xFF never appears in UTF-8 */
-    CHECK_BAD_UTF8("\xfe\xff", 1, 0);                    /* UTF-16 BOM */
-    CHECK_BAD_UTF8("abc\x80", 1, 3);                     /* lone continuation byte */
-    CHECK_BAD_UTF8("\xf4\x90\x80\x80", 1, 0);            /* above U+10FFFF */
-    CHECK_BAD_UTF8("\xf5\x80\x80\x80", 1, 0);            /* 0xF5 lead */
+    CHECK_BAD_UTF8("ab\n中文\xc0\xaf", 2, 9);                /* overlong '/' (2 bytes) */
+    CHECK_BAD_UTF8("\xe0\x80\xaf", 1, 0);                    /* overlong '/' (3 bytes) */
+    CHECK_BAD_UTF8("x\xf0\x80\x80\xaf", 1, 1);               /* overlong '/' (4 bytes) */
+    CHECK_BAD_UTF8("中\xc1\xbf", 1, 3);                      /* overlong, 0xC1 lead */
+    CHECK_BAD_UTF8("a\nb\n\xed\xa0\x80\xed\xb0\x80", 3, 4);  /* surrogate pair (CESU-8) */
+    CHECK_BAD_UTF8("中文\xe4\xb8", 1, 6);                    /* truncated at end of text */
+    CHECK_BAD_UTF8("中文\xe4\xb8。", 1, 6);                  /* truncated, text follows */
+    CHECK_BAD_UTF8("\xf0\xa0\x80", 1, 0);                    /* truncated 4-byte sequence */
+    CHECK_BAD_UTF8("中\xff文", 1, 3);                        /* 0xFF never appears in UTF-8 */
+    CHECK_BAD_UTF8("\xfe\xff", 1, 0);                        /* UTF-16 BOM */
+    CHECK_BAD_UTF8("abc\x80", 1, 3);                         /* lone continuation byte */
+    CHECK_BAD_UTF8("\xf4\x90\x80\x80", 1, 0);                /* above U+10FFFF */
+    CHECK_BAD_UTF8("\xf5\x80\x80\x80", 1, 0);                /* 0xF5 lead */
     CHECK_BAD_UTF8("第一行\r\n第二行\r\n第三\xa1行", 3, 28); /* GBK byte in UTF-8 text */
     /* the BOM and the largest code points are valid */
     ty_opts_t o = opts();
@@ -103,11 +102,13 @@ static void test_invalid_utf8_replace(void)
         uint32_t last_cp_off, last_byte_off; /* of the last token */
     } T[] = {
         {"中\xff文", 3, 2, 2, 4},
-        {"中\xe4\xb8", 3, 1, 0, 0},              /* truncated: two bad bytes, two cps */
-        {"\xc0\xaf中", 3, 1, 2, 2},              /* overlong: both bytes bad */
-        {"\xed\xa0\x80中", 4, 1, 3, 3},          /* surrogate: three bad bytes */
-        {"ab\xff" "cd", 5, 2, 3, 3},                /* a bad byte splits a word */
-        {"\xf0\x9f\x98中", 4, 1, 3, 3},          /* emoji cut short */
+        {"中\xe4\xb8", 3, 1, 0, 0},     /* truncated: two bad bytes, two cps */
+        {"\xc0\xaf中", 3, 1, 2, 2},     /* overlong: both bytes bad */
+        {"\xed\xa0\x80中", 4, 1, 3, 3}, /* surrogate: three bad bytes */
+        {"ab\xff"
+         "cd",
+         5, 2, 3, 3},                   /* a bad byte splits a word */
+        {"\xf0\x9f\x98中", 4, 1, 3, 3}, /* emoji cut short */
         {"\x80\x80\x80", 3, 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
@@ -155,7 +156,8 @@ static void test_nul_is_binary(void)
     o.utf8_mode = TY_UTF8_REPLACE;
     CHECK_EQ_INT(ty_doc_load_mem(d, "x.bin", s, sizeof s - 1, &o), TY_EBINARY);
     /* a real binary: the start of an ELF file */
-    const char elf[] = "\x7f" "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0";
+    const char elf[] = "\x7f"
+                       "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0";
     CHECK_EQ_INT(ty_doc_load_mem(d, "ls", elf, sizeof elf - 1, &o), TY_EBINARY);
     ty_doc_free(d);
 }
@@ -381,16 +383,17 @@ static void test_failed_reload_leaves_no_stale_content(void)
 {
     ty_opts_t o = opts();
     ty_doc_t *d = ty_doc_new();
-    static const char *what[] = {"mem too big", "missing file", "directory", "file too big",
-                                 "invalid UTF-8", "NUL"};
+    static const char *what[] = {"mem too big",  "missing file",  "directory",
+                                 "file too big", "invalid UTF-8", "NUL"};
     for (int k = 0; k < 6; k++) {
         o.max_doc_bytes = 100;
         CHECK_EQ_INT(ty_doc_load_mem(d, "old", "一二三四五六", 18, &o), TY_OK);
         int rc;
         switch (k) {
         case 0:
-            rc = ty_doc_load_mem(d, "new", "一二三四五六七八九十一二三四五六七八九十"
-                                           "一二三四五六七八九十一二三四五六七八九十",
+            rc = ty_doc_load_mem(d, "new",
+                                 "一二三四五六七八九十一二三四五六七八九十"
+                                 "一二三四五六七八九十一二三四五六七八九十",
                                  120, &o);
             break;
         case 1: rc = ty_doc_load_file(d, "tests/data/no-such-file", &o); break;
@@ -435,12 +438,12 @@ static void test_opts(void)
         CHECKF(ty_opts_check(&b, NULL, 0) == TY_EINVAL, "%s = %s accepted (msg NULL)", #field, \
                #value);                                                                        \
     } while (0)
-#define GOOD(field, value)                                                                     \
-    do {                                                                                       \
-        ty_opts_t b = opts();                                                                  \
-        b.field = value;                                                                       \
-        CHECKF(ty_opts_check(&b, msg, sizeof msg) == TY_OK, "%s = %s refused: %s", #field,     \
-               #value, msg);                                                                   \
+#define GOOD(field, value)                                                                         \
+    do {                                                                                           \
+        ty_opts_t b = opts();                                                                      \
+        b.field = value;                                                                           \
+        CHECKF(ty_opts_check(&b, msg, sizeof msg) == TY_OK, "%s = %s refused: %s", #field, #value, \
+               msg);                                                                               \
     } while (0)
     BAD(k, 1, "k");
     BAD(k, 17, "k");
@@ -486,9 +489,8 @@ static void test_opts(void)
 
 static void test_strerror_and_version(void)
 {
-    static const int codes[] = {TY_OK,     TY_ENOMEM,   TY_EINVAL,   TY_EIO,
-                                TY_EUTF8,  TY_EBINARY,  TY_ETOOBIG,  TY_ECORRUPT,
-                                TY_EVERSION, TY_ENOTFOUND};
+    static const int codes[] = {TY_OK,      TY_ENOMEM,  TY_EINVAL,   TY_EIO,      TY_EUTF8,
+                                TY_EBINARY, TY_ETOOBIG, TY_ECORRUPT, TY_EVERSION, TY_ENOTFOUND};
     const int n = sizeof codes / sizeof codes[0];
     /* append-only enum: the released values never change */
     CHECK_EQ_INT(TY_OK, 0);
@@ -499,8 +501,8 @@ static void test_strerror_and_version(void)
         const char *s = ty_strerror(codes[i]);
         CHECKF(s && *s, "ty_strerror(%d) empty", codes[i]);
         for (int j = 0; j < i; j++)
-            CHECKF(strcmp(s, ty_strerror(codes[j])) != 0, "codes %d and %d share '%s'",
-                   codes[i], codes[j], s);
+            CHECKF(strcmp(s, ty_strerror(codes[j])) != 0, "codes %d and %d share '%s'", codes[i],
+                   codes[j], s);
     }
     CHECK(ty_strerror(12345) != NULL && *ty_strerror(12345));
     CHECK(ty_strerror(-100) != NULL);

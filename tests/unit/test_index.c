@@ -25,10 +25,9 @@ static const char *path_of(const char *name)
     return p;
 }
 
-static const char *const SOURCES[] = {"src-00387.txt", "src-00393.txt", "src-00255.txt",
-                                      "src-00085.txt", "src-00109.txt", "src-00456.txt",
-                                      "src-00596.txt", "src-00001.txt", "hay-00031.txt",
-                                      "hay-00207.txt"};
+static const char *const SOURCES[] = {
+    "src-00387.txt", "src-00393.txt", "src-00255.txt", "src-00085.txt", "src-00109.txt",
+    "src-00456.txt", "src-00596.txt", "src-00001.txt", "hay-00031.txt", "hay-00207.txt"};
 #define NSRC (sizeof SOURCES / sizeof SOURCES[0])
 
 typedef struct {
@@ -131,8 +130,8 @@ static void sources_of(ty_index_t *ix, const char *file, char *out, size_t size)
     CHECKF(rc == TY_OK, "check: %s", ty_searcher_errmsg(s));
     for (size_t i = 0; rc == TY_OK && i < n && off < size; i++) {
         const char *nm = strrchr(ty_doc_name(src[i].doc), '/');
-        off += (size_t)snprintf(out + off, size - off, "%s,",
-                                nm ? nm + 1 : ty_doc_name(src[i].doc));
+        off +=
+            (size_t)snprintf(out + off, size - off, "%s,", nm ? nm + 1 : ty_doc_name(src[i].doc));
         CHECK(src[i].npassages > 0);
         CHECK(src[i].covered > 0);
         CHECK(src[i].shared >= 3);
@@ -182,8 +181,7 @@ static void test_build_reopen_stats(void)
         CHECK_EQ_UINT(ty_doc_ntokens(d), ty_doc_ntokens(f));
         char name[512], file[512];
         uint64_t line = 7;
-        CHECK_EQ_INT(ty_index_doc_info(ix, i, name, sizeof name, file, sizeof file, &line),
-                     TY_OK);
+        CHECK_EQ_INT(ty_index_doc_info(ix, i, name, sizeof name, file, sizeof file, &line), TY_OK);
         CHECK_EQ_STR(name, p);
         CHECK_EQ_STR(file, p);
         CHECK_EQ_UINT(line, 0);
@@ -769,8 +767,8 @@ static void test_codecs(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "%s/ty_index.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR")
-                                                                           : "/tmp");
+    snprintf(tmpdir, sizeof tmpdir, "%s/ty_index.XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");
         return 2;

@@ -91,8 +91,7 @@ static void drain(ty_reader_t *r, char *out, size_t size)
         if (rc < 0)
             o += (size_t)snprintf(out + o, size - o, "!%s|", ty_reader_errmsg(r));
         else
-            o += (size_t)snprintf(out + o, size - o, "%s=%.*s|", rec.name, (int)rec.len,
-                                  rec.text);
+            o += (size_t)snprintf(out + o, size - o, "%s=%.*s|", rec.name, (int)rec.len, rec.text);
     }
 }
 
@@ -215,13 +214,13 @@ static void test_jsonl_names_and_fields(void)
 static void test_jsonl_bad_lines_are_errors_then_skipped(void)
 {
     const char *p = put_str("bad.jsonl", "{\"id\":\"a\",\"text\":\"好\"}\n"
-                                         "{\"id\":\"b\",\"text\":\"坏\"\n"  /* not closed */
-                                         "[1,2]\n"                           /* not an object */
-                                         "{\"id\":\"c\"}\n"                  /* no text */
-                                         "{\"id\":\"d\",\"text\":5}\n"       /* not a string */
-                                         "{\"id\":[1],\"text\":\"x\"}\n"     /* bad id */
+                                         "{\"id\":\"b\",\"text\":\"坏\"\n"       /* not closed */
+                                         "[1,2]\n"                               /* not an object */
+                                         "{\"id\":\"c\"}\n"                      /* no text */
+                                         "{\"id\":\"d\",\"text\":5}\n"           /* not a string */
+                                         "{\"id\":[1],\"text\":\"x\"}\n"         /* bad id */
                                          "{\"id\":\"e\",\"text\":\"\\u0000\"}\n" /* NUL */
-                                         "{\"id\":\"f\",\"text\":\"\xff\"}\n" /* bad UTF-8 */
+                                         "{\"id\":\"f\",\"text\":\"\xff\"}\n"    /* bad UTF-8 */
                                          "{\"id\":\"g\",\"text\":\"末\"}\n");
     ty_reader_t *r = reader();
     ty_reader_add(r, p);
@@ -233,8 +232,8 @@ static void test_jsonl_bad_lines_are_errors_then_skipped(void)
         CHECKF(rc == TY_ECORRUPT, "line %d: rc %d, expected TY_ECORRUPT", line, rc);
         char want[600];
         snprintf(want, sizeof want, "%s:%d", p, line);
-        CHECKF(strstr(ty_reader_errmsg(r), want) != NULL, "line %d: message '%s' lacks '%s'",
-               line, ty_reader_errmsg(r), want);
+        CHECKF(strstr(ty_reader_errmsg(r), want) != NULL, "line %d: message '%s' lacks '%s'", line,
+               ty_reader_errmsg(r), want);
     }
     CHECK_EQ_INT(ty_reader_next(r, &rec), 1);
     CHECK_EQ_STR(rec.name, "g");
@@ -252,8 +251,9 @@ static void test_jsonl_too_long_line(void)
     size_t n = (size_t)sprintf(s, "{\"id\":\"big\",\"text\":\"");
     memset(s + n, 'a', big);
     n += big;
-    n += (size_t)snprintf(s + n, 400, "\"}\n{\"id\":\"short\",\"text\":\"ok\"}\n{\"id\":"
-                                      "\"long\",\"text\":\"%0150d\"}\n",
+    n += (size_t)snprintf(s + n, 400,
+                          "\"}\n{\"id\":\"short\",\"text\":\"ok\"}\n{\"id\":"
+                          "\"long\",\"text\":\"%0150d\"}\n",
                           0);
     const char *p = put("long.jsonl", s, n);
     free(s);
@@ -428,7 +428,8 @@ static void test_stdin_forced_jsonl(void)
 static void test_bytes_unchanged(void)
 {
     /* a BOM, CRLF, NUL and invalid UTF-8 stay as they are: the tokenizer judges them */
-    static const char s[] = "\xEF\xBB\xBF" "甲\r\n\0乙\xff";
+    static const char s[] = "\xEF\xBB\xBF"
+                            "甲\r\n\0乙\xff";
     const char *p = put("raw.txt", s, sizeof s - 1);
     ty_reader_t *r = reader();
     ty_reader_add(r, p);
@@ -516,8 +517,8 @@ static void test_jsonl_ranges(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "%s/ty_input.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR")
-                                                                           : "/tmp");
+    snprintf(tmpdir, sizeof tmpdir, "%s/ty_input.XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(tmpdir)) {
         perror("mkdtemp");
         return 2;

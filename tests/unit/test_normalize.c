@@ -88,10 +88,10 @@ static void check_different(const char *file, int line, const char *a, const cha
 }
 
 /* The tokens of text are exactly the substrings expect[0..n), in order. */
-#define CHECK_TOKENS(text, ...)                                                                \
-    do {                                                                                       \
-        const char *ck_exp[] = {__VA_ARGS__};                                                  \
-        check_tokens(__FILE__, __LINE__, text, ck_exp, sizeof ck_exp / sizeof ck_exp[0]);      \
+#define CHECK_TOKENS(text, ...)                                                           \
+    do {                                                                                  \
+        const char *ck_exp[] = {__VA_ARGS__};                                             \
+        check_tokens(__FILE__, __LINE__, text, ck_exp, sizeof ck_exp / sizeof ck_exp[0]); \
     } while (0)
 static void check_tokens(const char *file, int line, const char *text, const char **expect,
                          size_t n)
@@ -110,10 +110,10 @@ static void check_tokens(const char *file, int line, const char *text, const cha
         size_t el = strlen(expect[i]);
         size_t eb = at ? (size_t)(at - text) : 0;
         ck_report(at && t.byte_off == eb && t.byte_len == el, file, line,
-                  "\"%s\" token %zu: bytes %u+%u = \"%.*s\", expected \"%s\" at byte %zu", text,
-                  i, t.byte_off, t.byte_len, (int)t.byte_len, text + t.byte_off, expect[i], eb);
-        ck_report(t.cp_off == ncp(text, t.byte_off) && t.cp_len == ncp(text + t.byte_off,
-                                                                       t.byte_len),
+                  "\"%s\" token %zu: bytes %u+%u = \"%.*s\", expected \"%s\" at byte %zu", text, i,
+                  t.byte_off, t.byte_len, (int)t.byte_len, text + t.byte_off, expect[i], eb);
+        ck_report(t.cp_off == ncp(text, t.byte_off) &&
+                      t.cp_len == ncp(text + t.byte_off, t.byte_len),
                   file, line, "\"%s\" token %zu: code points %u+%u, expected %zu+%zu", text, i,
                   t.cp_off, t.cp_len, ncp(text, t.byte_off), ncp(text + t.byte_off, t.byte_len));
         if (at)
@@ -163,7 +163,7 @@ static void test_case_fold(void)
     CHECK_SAME_TOKENS("Hello", "hello");
     CHECK_SAME_TOKENS("HELLO World", "hello world");
     CHECK_SAME_TOKENS("使用GIMP和Shift键", "使用gimp和SHIFT键");
-    CHECK_SAME_TOKENS("Straße", "STRASSE");     /* full case folding: ß → ss */
+    CHECK_SAME_TOKENS("Straße", "STRASSE");        /* full case folding: ß → ss */
     CHECK_SAME_TOKENS("ПРИВЕТ мир", "привет МИР"); /* Cyrillic */
     CHECK_SAME_TOKENS("ΣΟΦΊΑ", "σοφία");
     CHECK_EQ_HEX(ty_normalize_cp('A'), 'a');
@@ -208,8 +208,7 @@ static void check_same_files(const char *a, const char *b, size_t min_tokens)
         ty_doc_token(y, i, &t);
         if (s.id != t.id)
             CHECKF(diff++ > 5, "%s vs %s token %zu: %.*s (0x%x) vs %.*s (0x%x)", a, b, i,
-                   (int)s.byte_len, tx + s.byte_off, s.id, (int)t.byte_len, ty + t.byte_off,
-                   t.id);
+                   (int)s.byte_len, tx + s.byte_off, s.id, (int)t.byte_len, ty + t.byte_off, t.id);
     }
     CHECK_EQ_UINT(diff, 0);
     ty_doc_free(x);
@@ -218,8 +217,8 @@ static void check_same_files(const char *a, const char *b, size_t min_tokens)
 
 static void test_trad_real_text(void)
 {
-    check_same_files("src-00001.txt", "src-00001.t2s.txt", 900);     /* classical poems */
-    check_same_files("src-00596.txt", "src-00596.s2t.txt", 700);     /* GIMP help */
+    check_same_files("src-00001.txt", "src-00001.t2s.txt", 900); /* classical poems */
+    check_same_files("src-00596.txt", "src-00596.s2t.txt", 700); /* GIMP help */
 }
 
 /* ---- what is dropped ---------------------------------------------------------------------- */
@@ -234,13 +233,13 @@ static void test_punct_and_space_dropped(void)
     CHECK_SAME_TOKENS("GIMP 2.0：新功能", "GIMP,2,0新功能");
     CHECK_SAME_TOKENS("😀中文🎉", "中文");
     uint32_t x[MAXTOK];
-    CHECK_EQ_UINT(ids_of("，。！？、；：「」『』《》（）…—　 \t\r\n,.!?;:'\"()[]{}<>/\\|@#$%^&*~`+=-_",
-                         x),
-                  0);
+    CHECK_EQ_UINT(
+        ids_of("，。！？、；：「」『』《》（）…—　 \t\r\n,.!?;:'\"()[]{}<>/\\|@#$%^&*~`+=-_", x),
+        0);
     static const uint32_t dropped[] = {
-        ' ',    '\t',   '\n',   '\r',   '.',    ',',    '!',    '?',    ';',    ':',
-        '-',    '(',    ')',    '"',    '\'',   0x3000, 0x3001, 0x3002, 0xFF0C, 0xFF01,
-        0xFF1F, 0xFF1B, 0xFF1A, 0x300C, 0x300D, 0x300E, 0x300F, 0x300A, 0x300B, 0xFF08,
+        ' ',    '\t',   '\n',   '\r',   '.',    ',',     '!',    '?',    ';',    ':',
+        '-',    '(',    ')',    '"',    '\'',   0x3000,  0x3001, 0x3002, 0xFF0C, 0xFF01,
+        0xFF1F, 0xFF1B, 0xFF1A, 0x300C, 0x300D, 0x300E,  0x300F, 0x300A, 0x300B, 0xFF08,
         0xFF09, 0x2026, 0x2014, 0x00B7, 0x00A0, 0x1F600, 0xFFFD, 0x200B, 0};
     for (size_t i = 0; i < sizeof dropped / sizeof dropped[0]; i++)
         CHECKF(ty_normalize_cp(dropped[i]) == 0, "U+%04X should be dropped, gives U+%04X",
@@ -290,13 +289,12 @@ static void test_one_token_per_word(void)
 static void test_token_offsets_mixed(void)
 {
     const char *s = "　　GIMP 2.0：😀新𠀀功能 café（cafe\xcc\x81）ＡＢ12\n";
-    CHECK_TOKENS(s, "GIMP", "2", "0", "新", "𠀀", "功", "能", "café", "cafe\xcc\x81",
-                 "ＡＢ12");
+    CHECK_TOKENS(s, "GIMP", "2", "0", "新", "𠀀", "功", "能", "café", "cafe\xcc\x81", "ＡＢ12");
     /* the same, written out by hand: code point and byte offsets of every token */
-    static const uint32_t cp[][2] = {{2, 4},   {7, 1},   {9, 1},   {12, 1}, {13, 1},
-                                     {14, 1},  {15, 1},  {17, 4},  {22, 5}, {28, 4}};
-    static const uint32_t by[][2] = {{6, 4},   {11, 1},  {13, 1},  {21, 3}, {24, 4},
-                                     {28, 3},  {31, 3},  {35, 5},  {43, 6}, {52, 8}};
+    static const uint32_t cp[][2] = {{2, 4},  {7, 1},  {9, 1},  {12, 1}, {13, 1},
+                                     {14, 1}, {15, 1}, {17, 4}, {22, 5}, {28, 4}};
+    static const uint32_t by[][2] = {{6, 4},  {11, 1}, {13, 1}, {21, 3}, {24, 4},
+                                     {28, 3}, {31, 3}, {35, 5}, {43, 6}, {52, 8}};
     ty_opts_t o = opts();
     ty_doc_t *d = ty_doc_new();
     CHECK_EQ_INT(ty_doc_load_mem(d, "mem", s, strlen(s), &o), TY_OK);
@@ -372,8 +370,10 @@ static void check_file_invariants(const char *file)
         while (b < t.byte_off) { /* the gap: dropped characters only */
             size_t l;
             uint32_t c = dec(s + b, &l);
-            if (!CHECKF(ty_normalize_cp(c) == 0, "%s: U+%04X at byte %zu is between tokens "
-                        "but normalizes to U+%04X", file, c, b, ty_normalize_cp(c)))
+            if (!CHECKF(ty_normalize_cp(c) == 0,
+                        "%s: U+%04X at byte %zu is between tokens "
+                        "but normalizes to U+%04X",
+                        file, c, b, ty_normalize_cp(c)))
                 bad++;
             b += l;
             cp++;
@@ -385,8 +385,10 @@ static void check_file_invariants(const char *file)
         if (t.cp_len == 1 && !(t.id & 0x80000000u)) {
             size_t l;
             uint32_t c = dec(s + b, &l);
-            if (!CHECKF(t.id == ty_normalize_cp(c), "%s token %zu: U+%04X has id 0x%x, "
-                        "ty_normalize_cp gives 0x%x", file, i, c, t.id, ty_normalize_cp(c)))
+            if (!CHECKF(t.id == ty_normalize_cp(c),
+                        "%s token %zu: U+%04X has id 0x%x, "
+                        "ty_normalize_cp gives 0x%x",
+                        file, i, c, t.id, ty_normalize_cp(c)))
                 bad++;
         } else {
             CHECKF(t.id & 0x80000000u, "%s token %zu: %u code points but no word bit", file, i,

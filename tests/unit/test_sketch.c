@@ -68,18 +68,20 @@ static void check_minimizers(const char *what, const ty_doc_t *d, int k, int w)
         h[i] = ty_kmer_hash(t + i, k);
     long bad = 0;
     for (size_t i = 0; i < ns && bad < 3; i++) {
-        if (!CHECKF(s[i].pos < m, "%s k=%d w=%d: seed %zu at %u beyond %zu k-mers", what, k, w,
-                    i, s[i].pos, m)) {
+        if (!CHECKF(s[i].pos < m, "%s k=%d w=%d: seed %zu at %u beyond %zu k-mers", what, k, w, i,
+                    s[i].pos, m)) {
             bad++;
             continue;
         }
         uint32_t before = i ? s[i - 1].pos : 0;
         if (!CHECKF(i == 0 || s[i].pos > before,
-                    "%s k=%d w=%d: positions not increasing at seed %zu (%u after %u)", what, k,
-                    w, i, s[i].pos, before))
+                    "%s k=%d w=%d: positions not increasing at seed %zu (%u after %u)", what, k, w,
+                    i, s[i].pos, before))
             bad++;
-        if (!CHECKF(s[i].hash == h[s[i].pos], "%s k=%d w=%d: seed %zu hash differs from "
-                    "ty_kmer_hash", what, k, w, i))
+        if (!CHECKF(s[i].hash == h[s[i].pos],
+                    "%s k=%d w=%d: seed %zu hash differs from "
+                    "ty_kmer_hash",
+                    what, k, w, i))
             bad++;
         sampled[s[i].pos] = 1;
     }
@@ -97,13 +99,15 @@ static void check_minimizers(const char *what, const ty_doc_t *d, int k, int w)
                 is_min[x] = 1;
                 found |= sampled[x];
             }
-        if (!CHECKF(found, "%s k=%d w=%d: window [%zu, %zu) has no sampled minimum", what, k,
-                    w, b, b + wl))
+        if (!CHECKF(found, "%s k=%d w=%d: window [%zu, %zu) has no sampled minimum", what, k, w, b,
+                    b + wl))
             bad++;
     }
     for (size_t x = 0; x < m && bad < 9; x++)
-        if (sampled[x] && !CHECKF(is_min[x], "%s k=%d w=%d: position %zu sampled but not a "
-                                  "window minimum", what, k, w, x))
+        if (sampled[x] && !CHECKF(is_min[x],
+                                  "%s k=%d w=%d: position %zu sampled but not a "
+                                  "window minimum",
+                                  what, k, w, x))
             bad++;
     /* w = 1: every k-mer, in order */
     if (w == 1) {
@@ -114,8 +118,8 @@ static void check_minimizers(const char *what, const ty_doc_t *d, int k, int w)
     } else {
         /* density: a seed serves at most w windows; at most every k-mer */
         size_t minseeds = m > (size_t)w ? (m - (size_t)w + 1 + (size_t)w - 1) / (size_t)w : 1;
-        CHECKF(ns >= minseeds && ns <= m,
-               "%s k=%d w=%d: %zu seeds for %zu k-mers", what, k, w, ns, m);
+        CHECKF(ns >= minseeds && ns <= m, "%s k=%d w=%d: %zu seeds for %zu k-mers", what, k, w, ns,
+               m);
     }
     free(is_min);
     free(sampled);
@@ -171,8 +175,8 @@ static void test_minimizers_repetitive_text(void)
 /* Short documents: fewer tokens than k, exactly k, fewer k-mers than w. */
 static void test_sketch_short_documents(void)
 {
-    static const char *texts[] = {"", "，。", "中", "中文", "中文分词", "中文分词测试",
-                                  "a b c d e f g"};
+    static const char *texts[] = {"",         "，。",         "中",           "中文",
+                                  "中文分词", "中文分词测试", "a b c d e f g"};
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         ty_doc_t *d = load_str(texts[i]);
         for (int w = 1; w <= 6; w++)
