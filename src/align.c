@@ -161,7 +161,14 @@ static int find_mems(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus)
     const uint32_t max_occ = (uint32_t)a->o.max_occ;
     int rc = TY_OK;
     int prev_ok = 0;
+    size_t skip_to = 0; /* suspect k-mers before this lie inside a unique run already found */
     for (size_t j = 0; j < mq; j++) {
+        if (j < skip_to) {
+            /* Inside a run grown from a k-mer that occurs once in the source: its k-mers can
+             * only repeat that run, so they are not looked up (most of a copy's k-mers). */
+            prev_ok = j + 1 < skip_to;
+            continue;
+        }
         uint64_t h = a->hq.a[j];
         if (j + PF < mq)
             __builtin_prefetch(&tab[a->hq.a[j + PF] >> (64 - bits)]);
@@ -177,6 +184,7 @@ static int find_mems(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus)
             ok = c <= max_occ;
         }
         if (ok) {
+            int unique = next[tab[s].head] < 0;
             for (int32_t i = tab[s].head; i >= 0; i = next[i]) {
                 if (prev_ok && i > 0 && j > 0 && S[i - 1] == Q[j - 1])
                     continue; /* inside a run that started further left */
@@ -185,6 +193,8 @@ static int find_mems(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus)
                 size_t L = (size_t)k;
                 while ((size_t)i + L < ns && j + L < nq && S[(size_t)i + L] == Q[j + L])
                     L++;
+                if (unique && L > (size_t)k)
+                    skip_to = j + L - (size_t)k + 1;
                 mem_t m = {(uint32_t)i, (uint32_t)j, (uint32_t)L};
                 if (ty_vec_push(a->mem, m)) {
                     rc = TY_ENOMEM;
