@@ -156,17 +156,20 @@ int parse_double(const char *opt, const char *s, double lo, double hi, double *o
     return 0;
 }
 
-/* "--name=value" or "--name value": returns the value or NULL if argv[*i] is not --name */
-static const char *opt_value(int argc, char **argv, int *i, const char *name, int *missing)
+const char *cli_opt_value(int argc, char **argv, int *i, const char *name, const char *short_name,
+                          int *missing)
 {
-    size_t l = strlen(name);
     const char *a = argv[*i];
-    if (strncmp(a, name, l) != 0)
-        return NULL;
-    if (a[l] == '=')
-        return a + l + 1;
-    if (a[l] != 0)
-        return NULL;
+    size_t l = strlen(name);
+    int is_short = short_name && strcmp(a, short_name) == 0;
+    if (!is_short) {
+        if (strncmp(a, name, l) != 0)
+            return NULL;
+        if (a[l] == '=')
+            return a + l + 1;
+        if (a[l] != 0)
+            return NULL;
+    }
     if (*i + 1 >= argc) {
         *missing = 1;
         return NULL;
@@ -197,7 +200,7 @@ int parse_align_opt(int argc, char **argv, int *i, ty_opts_t *o)
     };
     for (size_t t = 0; t < sizeof(T) / sizeof(T[0]); t++) {
         int missing = 0;
-        const char *v = opt_value(argc, argv, i, T[t].name, &missing);
+        const char *v = cli_opt_value(argc, argv, i, T[t].name, NULL, &missing);
         if (missing) {
             fprintf(stderr, "tongyuan: %s needs a value\n", T[t].name);
             return -1;
@@ -225,7 +228,7 @@ int parse_align_opt(int argc, char **argv, int *i, ty_opts_t *o)
         return 1;
     }
     int missing = 0;
-    const char *v = opt_value(argc, argv, i, "--invalid-utf8", &missing);
+    const char *v = cli_opt_value(argc, argv, i, "--invalid-utf8", NULL, &missing);
     if (missing) {
         fprintf(stderr, "tongyuan: --invalid-utf8 needs a value (error or replace)\n");
         return -1;

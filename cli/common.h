@@ -32,6 +32,11 @@ typedef struct {
 } style_t;
 void style_init(style_t *st, FILE *f);
 
+/* "--name=value" or "--name value" → value, or NULL if argv[*i] is not --name (or -n, the
+ * short form, when given). *missing set when the value is absent. */
+const char *cli_opt_value(int argc, char **argv, int *i, const char *name, const char *short_name,
+                          int *missing);
+
 /* Alignment options: if argv[*i] is one of them, consume it (and its value), set the field
  * in *o and return 1; return 0 if it is not an alignment option; -1 (message printed) on a
  * bad value. Documented in print_align_help(). */

@@ -15,9 +15,4 @@ int cmd_check(int argc, char **argv);
 int parse_reader_opt(int argc, char **argv, int *i, ty_reader_opts_t *ro);
 void print_reader_help(FILE *f);
 
-/* "--name=value" or "--name value" → value, or NULL if argv[*i] is not --name (or -n, the
- * short form, when given). *missing set when the value is absent. */
-const char *cli_opt_value(int argc, char **argv, int *i, const char *name, const char *short_name,
-                          int *missing);
-
 #endif

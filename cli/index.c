@@ -12,27 +12,6 @@
 
 /* ---- shared with check.c ---------------------------------------------------------------- */
 
-const char *cli_opt_value(int argc, char **argv, int *i, const char *name, const char *short_name,
-                          int *missing)
-{
-    const char *a = argv[*i];
-    size_t l = strlen(name);
-    int is_short = short_name && strcmp(a, short_name) == 0;
-    if (!is_short) {
-        if (strncmp(a, name, l) != 0)
-            return NULL;
-        if (a[l] == '=')
-            return a + l + 1;
-        if (a[l] != 0)
-            return NULL;
-    }
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
 int parse_reader_opt(int argc, char **argv, int *i, ty_reader_opts_t *ro)
 {
     int missing = 0;
