@@ -121,19 +121,5 @@ int main(void)
     for (uint32_t c = 0; c < 0x10000; c++)
         printf("0x%x,%s", tab[c], (c % 12 == 11) ? "\n" : "");
     printf("};\n");
-    /* Han characters of the unified block that are their own token unchanged (all simplified
-     * and most shared characters): one bit each, 2.6 KB, so the tokenizer's common case stays
-     * in L1 cache instead of touching the 256 KB table. */
-    printf("static const uint32_t ty_han_ident[%d] = {\n", 0x5200 / 32);
-    for (uint32_t w = 0; w < 0x5200 / 32; w++) {
-        uint32_t bits = 0;
-        for (uint32_t b = 0; b < 32; b++) {
-            uint32_t c = 0x4E00 + w * 32 + b;
-            if (tab[c] == (((uint32_t)TY_CLS_CHAR << 24) | c))
-                bits |= 1u << b;
-        }
-        printf("0x%x,%s", bits, (w % 8 == 7) ? "\n" : "");
-    }
-    printf("};\n");
     return 0;
 }
