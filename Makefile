@@ -10,12 +10,13 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := libutf8proc lmdb jansson zlib libzstd libxxhash libmicrohttpd
+PKGS    := libutf8proc lmdb jansson zlib libzstd libxxhash
+SERVE_PKGS := libmicrohttpd
 GENPKGS := libutf8proc opencc
 OPT     ?= -O2 -g
 CFLAGS  ?= $(OPT)
 WARN    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-function
-CPPFLAGS_ALL := -Iinclude -Isrc -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS))
+CPPFLAGS_ALL := -Iinclude -Isrc -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) $(SERVE_PKGS))
 LIBS    := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 SHARED  ?= ../shared
 
@@ -40,13 +41,16 @@ CLI_SRC += cli/mpi.c
 MPI_DEPS := src/mpi_dedup.h cli/mpi.h
 endif
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
-CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o) $(SERVER_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+# `tongyuan serve` runs tongyuan-serve (server/main.c): only it links libmicrohttpd
+SERVE_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/server/main.o \
+             $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJ))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: demo check test-browser all test test-unit test-cli eval eval-corpus bench fuzz asan ubsan tsan test-asan lint clean deps eval-dedup bench-dedup test-mpi bench-mpi
 
-all: $(BUILD)/tongyuan
+all: $(BUILD)/tongyuan $(BUILD)/tongyuan-serve
 
 # The README's first command: install dependencies, build, run on the bundled example.
 demo:
@@ -94,6 +98,9 @@ $(BUILD)/libtongyuan.a: $(LIB_OBJ)
 
 $(BUILD)/tongyuan: $(CLI_OBJ) $(BUILD)/libtongyuan.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tongyuan-serve: $(SERVE_OBJ) $(BUILD)/libtongyuan.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs $(SERVE_PKGS))
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/libtongyuan.a
 	@mkdir -p $(@D)

@@ -2,15 +2,47 @@
  * main.c — the `tongyuan` command: dispatch to subcommands. Each subcommand owns its argv,
  * stdout and exit status; the library underneath never prints or exits.
  */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <utf8proc.h>
 
 #include "common.h"
 #include "corpus.h"
 
 int cmd_dedup(int argc, char **argv); /* dedup.c */
-int cmd_serve(int argc, char **argv); /* ../server/serve.c */
+
+/* `tongyuan serve` is the executable tongyuan-serve next to this one (server/main.c says why):
+ * found through /proc/self/exe, else the directory of argv[0], else $PATH. It replaces this
+ * process, so its exit status, signals and process id are those of `tongyuan serve`. */
+static int run_serve(int argc, char **argv)
+{
+    static const char bin[] = "tongyuan-serve";
+    char path[PATH_MAX];
+    size_t dl = 0;
+    ssize_t n = readlink("/proc/self/exe", path, sizeof path - sizeof bin - 1);
+    if (n > 0) {
+        path[n] = 0;
+        const char *slash = strrchr(path, '/');
+        dl = slash ? (size_t)(slash - path) + 1 : 0;
+    } else if (strchr(argv[0], '/') && strlen(argv[0]) < sizeof path - sizeof bin) {
+        strcpy(path, argv[0]);
+        dl = (size_t)(strrchr(path, '/') - path) + 1;
+    }
+    argv[1] = (char *)bin;
+    if (dl) {
+        memcpy(path + dl, bin, sizeof bin);
+        execv(path, argv + 1);
+    } else {
+        execvp(bin, argv + 1);
+    }
+    fprintf(stderr, "tongyuan: serve: cannot run %s: %s (it is built with tongyuan: make)\n",
+            dl ? path : bin, strerror(errno));
+    (void)argc;
+    return EXIT_ERROR;
+}
 
 static void usage(FILE *f)
 {
@@ -53,7 +85,7 @@ int main(int argc, char **argv)
     if (strcmp(c, "check") == 0)
         return cmd_check(argc - 1, argv + 1);
     if (strcmp(c, "serve") == 0)
-        return cmd_serve(argc - 1, argv + 1);
+        return run_serve(argc, argv);
     fprintf(stderr, "tongyuan: unknown command '%s' (see tongyuan --help)\n", c);
     return EXIT_ERROR;
 }
