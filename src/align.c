@@ -44,6 +44,12 @@ typedef struct {
     int32_t id;     /* index at creation (boxes are sorted later) */
 } box_t;
 
+/* A chain end: its score and MEM. Sorted best first, ties by MEM (a total order). */
+typedef struct {
+    double f;
+    int32_t x;
+} fx_t;
+
 struct ty_aligner {
     ty_opts_t o;
     TY_VEC(uint64_t) hs;      /* source k-mer hashes */
@@ -56,7 +62,7 @@ struct ty_aligner {
     TY_VEC(double) f;
     TY_VEC(int32_t) prev;
     TY_VEC(uint32_t) gain; /* suspect tokens a MEM adds to its chain */
-    TY_VEC(int32_t) order;
+    TY_VEC(fx_t) ends;     /* chain ends, best first (and the sort's scratch) */
     TY_VEC(uint8_t) used;
     TY_VEC(box_t) box;
     TY_VEC(ty_passage_t) out;
@@ -92,7 +98,7 @@ void ty_aligner_free(ty_aligner_t *a)
     free(a->f.a);
     free(a->prev.a);
     free(a->gain.a);
-    free(a->order.a);
+    free(a->ends.a);
     free(a->used.a);
     free(a->box.a);
     free(a->out.a);
@@ -215,31 +221,43 @@ out:
 #define MAX_ITER 64 /* predecessors examined per anchor */
 #define MAX_SKIP 16 /* ...stopping after this many in a row that did not improve (minimap2) */
 
-static int cmp_f_desc(const void *x, const void *y, void *ctx)
+static inline int fx_before(const fx_t *p, const fx_t *q)
 {
-    const double *f = ctx;
-    double a = f[*(const int32_t *)x], b = f[*(const int32_t *)y];
-    if (a != b)
-        return a < b ? 1 : -1;
-    return *(const int32_t *)x - *(const int32_t *)y;
+    return p->f > q->f || (p->f == q->f && p->x < q->x);
 }
 
-/* qsort_r is a GNU extension; a small stable merge sort on indices keeps us portable C11. */
-static void sort_idx(int32_t *v, int32_t *tmp, size_t n, const double *f)
+/* Sort v[0..n) best first: insertion sort of 16-element blocks, then bottom-up merges
+ * through tmp (keys next to their index: no indirection in the comparisons). */
+static void sort_fx(fx_t *v, fx_t *tmp, size_t n)
 {
-    if (n < 2)
-        return;
-    size_t h = n / 2;
-    sort_idx(v, tmp, h, f);
-    sort_idx(v + h, tmp, n - h, f);
-    size_t i = 0, j = h, o = 0;
-    while (i < h && j < n)
-        tmp[o++] = cmp_f_desc(&v[j], &v[i], (void *)f) < 0 ? v[j++] : v[i++];
-    while (i < h)
-        tmp[o++] = v[i++];
-    while (j < n)
-        tmp[o++] = v[j++];
-    memcpy(v, tmp, n * sizeof(int32_t));
+    for (size_t b = 0; b < n; b += 16) {
+        size_t e = b + 16 < n ? b + 16 : n;
+        for (size_t i = b + 1; i < e; i++) {
+            fx_t t = v[i];
+            size_t j = i;
+            for (; j > b && fx_before(&t, &v[j - 1]); j--)
+                v[j] = v[j - 1];
+            v[j] = t;
+        }
+    }
+    fx_t *src = v, *dst = tmp;
+    for (size_t w = 16; w < n; w *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * w) {
+            size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
+            size_t i = lo, j = mid, o = lo;
+            while (i < mid && j < hi)
+                dst[o++] = fx_before(&src[j], &src[i]) ? src[j++] : src[i++];
+            while (i < mid)
+                dst[o++] = src[i++];
+            while (j < hi)
+                dst[o++] = src[j++];
+        }
+        fx_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != v)
+        memcpy(v, src, n * sizeof(fx_t));
 }
 
 static int chain(ty_aligner_t *a)
@@ -249,7 +267,7 @@ static int chain(ty_aligner_t *a)
     if (!n)
         return TY_OK;
     if (ty_vec_reserve(a->f, n) || ty_vec_reserve(a->prev, n) || ty_vec_reserve(a->gain, n) ||
-        ty_vec_reserve(a->order, 2 * n) || ty_vec_reserve(a->used, n) ||
+        ty_vec_reserve(a->ends, 2 * n) || ty_vec_reserve(a->used, n) ||
         ty_vec_reserve(a->owner, n) || ty_vec_reserve(a->visit, n))
         return TY_ENOMEM;
     for (size_t x = 0; x < n; x++)
@@ -303,17 +321,18 @@ static int chain(ty_aligner_t *a)
         gain[x] = bg;
     }
     /* read chains back from the best ends; a chain stops where it meets a used anchor */
-    int32_t *ord = a->order.a, *tmp = a->order.a + n;
+    /* only a MEM whose score reaches min_chain can end a chain that is read back */
+    fx_t *ends = a->ends.a;
+    size_t ne = 0;
     for (size_t x = 0; x < n; x++)
-        ord[x] = (int32_t)x;
-    sort_idx(ord, tmp, n, f);
+        if (f[x] >= a->o.min_chain)
+            ends[ne++] = (fx_t){f[x], (int32_t)x};
+    sort_fx(ends, ends + ne, ne);
     memset(a->used.a, 0, n);
-    for (size_t r = 0; r < n; r++) {
-        int32_t x = ord[r];
+    for (size_t r = 0; r < ne; r++) {
+        int32_t x = ends[r].x;
         if (a->used.a[x])
             continue;
-        if (f[x] < a->o.min_chain)
-            break;
         int32_t y = x, stop = -1;
         box_t b = {m[x].i, m[x].i + m[x].len, m[x].j, m[x].j + m[x].len, 0, 1, -1, 0};
         size_t nv = 0;
