@@ -173,6 +173,8 @@ static int find_mems(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus)
             /* Inside a run grown from a k-mer that occurs once in the source: its k-mers can
              * only repeat that run, so they are not looked up (most of a copy's k-mers). */
             prev_ok = j + 1 < skip_to;
+            if (j + PF >= skip_to && j + PF < mq) /* the look-ups after the run */
+                __builtin_prefetch(&tab[a->hq.a[j + PF] >> (64 - bits)]);
             continue;
         }
         uint64_t h = a->hq.a[j];
