@@ -163,11 +163,11 @@ int ty__tokenize(ty_doc_t *d, const ty_opts_t *o)
                 uint32_t cc = ((b0 & 0x0Fu) << 12) | ((s[i + 1] & 0x3Fu) << 6) | (s[i + 2] & 0x3Fu);
                 if (cc < 0x800 || (cc & 0xF800) == 0xD800)
                     break;
-                uint32_t vv = ty_normtab[cc];
-                uint32_t k = vv >> 24;
-                if (k > TY_CLS_CHAR)
+                uint32_t vv = ty_normtab16[cc];
+                if (vv == 1)
                     break; /* a word character, an expansion or an ignorable: general path */
-                tok[nt] = vv & 0x1FFFFF;
+                uint32_t k = vv != 0;
+                tok[nt] = vv;
                 co[nt] = ncp;
                 ce[nt] = ncp + 1;
                 bo[nt] = (uint32_t)i;
