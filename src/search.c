@@ -285,7 +285,10 @@ static int find_candidates(ty_searcher_t *s, const ty_doc_t *q, uint64_t ndocs, 
             post_iter_t it;
             uint32_t id;
             int pr = ty__post_begin(&it, ip, il, cnt);
-            while (!pr && (pr = ty__post_next(&it, &id)) == 1) {
+            /* every id of the list (the loop used to stop after the first: !pr failed once
+             * ty__post_next() had returned 1, so only the lowest id of each minimizer was
+             * counted) */
+            while (pr >= 0 && (pr = ty__post_next(&it, &id)) == 1) {
                 if (id >= ndocs)
                     return ty__err(s->err, TY_ECORRUPT,
                                    "%s: segment %u: posting to document %u of %llu", s->ix->path,
