@@ -844,6 +844,8 @@ static int wait_chunk(run_t *R, uint64_t seq, chunk_t **out)
 int ty_index_add_docs(ty_index_t *ix, ty_reader_t *r, const ty_opts_t *o,
                       const ty_index_add_opts_t *ao)
 {
+    if (ix && ix->shards)
+        return ty__shards_readonly(ix, "add documents");
     if (!ix || !ix->env || !r || !o || ix->mode == TY_INDEX_READ || ix->finished)
         return TY_EINVAL;
     ty_index_add_opts_t dflt, given;
