@@ -131,11 +131,13 @@ eval-dedup: all
 bench-dedup: all
 	@sh bench/dedup_bench.sh $(BUILD)/tongyuan $(SHARED)
 
-# MPI dedup (tests/mpi.sh): builds the MPI binary into build/mpi, then runs it with
-# mpirun -np 1, 2, 4 against the single-process run; skips when Open MPI is absent.
+# MPI dedup (tests/mpi.sh) and sharded index (tests/mpi_index.sh): builds the MPI binary into
+# build/mpi, then runs it with mpirun -np 1, 2, 4 against the single-process run; skips when
+# Open MPI is absent.
 test-mpi:
 	@if pkg-config --exists ompi-c; then $(MAKE) MPI=1 BUILD=build/mpi all; fi
 	@BUILD=build/mpi sh tests/mpi.sh
+	@BUILD=build/mpi sh tests/mpi_index.sh
 
 # MPI dedup speed at 1, 2, 4 ranks (MPI_BENCH_DOCS, default 100000)
 bench-mpi:
