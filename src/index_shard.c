@@ -287,6 +287,8 @@ int ty_index_shards_check_names(ty_index_t *ix, const char *dir, uint32_t nshard
         if (m < 0)
             break;
         int first = m;
+        uint8_t cur_key[16]; /* key[first] moves when its cursor does */
+        memcpy(cur_key, key[first].mv_data, 16);
         for (uint32_t i = 0; !rc && i < nshards; i++) {
             if (!live[i] || (int)i == first || memcmp(key[i].mv_data, key[first].mv_data, 16))
                 continue;
@@ -305,7 +307,7 @@ int ty_index_shards_check_names(ty_index_t *ix, const char *dir, uint32_t nshard
                          dir, name, (unsigned)first, i);
         }
         for (uint32_t i = 0; !rc && i < nshards; i++) {
-            if (!live[i] || ((int)i != first && memcmp(key[i].mv_data, key[first].mv_data, 16)))
+            if (!live[i] || memcmp(key[i].mv_data, cur_key, 16))
                 continue;
             int e = mdb_cursor_get(cur[i], &key[i], &val[i], MDB_NEXT);
             if (e && e != MDB_NOTFOUND)
