@@ -427,11 +427,18 @@ int ty_index_deleted_count(ty_index_t *ix, uint64_t *n);
  * error message. */
 int ty_index_shards_df_hist(ty_index_t *ix, const char *dir, uint32_t nshards, uint32_t part,
                             uint32_t parts, uint64_t hist[TY_INDEX_DF_BUCKETS]);
-/* And that no document name is in two shards (one index of the whole input would have
- * skipped the second): TY_OK, or TY_EINVAL naming the document and both shards; part and
- * parts as above (parts of the name keys). */
-int ty_index_shards_check_names(ty_index_t *ix, const char *dir, uint32_t nshards, uint32_t part,
-                                uint32_t parts);
+/* Document names held by more than one shard (one index of the whole input keeps the first
+ * and skips the others): fn(user, shard, name) is called for each shard after the first that
+ * holds the name (name NUL-terminated, valid during the call; nonzero stops: TY_EINVAL).
+ * fn NULL: the first such name is an error (TY_EINVAL naming it and both shards). Part and
+ * parts as above, of the name keys. TY_OK when done. */
+typedef int (*ty_index_dup_fn)(void *user, uint32_t shard, const char *name);
+int ty_index_shards_dup_names(ty_index_t *ix, const char *dir, uint32_t nshards, uint32_t part,
+                              uint32_t parts, ty_index_dup_fn fn, void *user);
+/* TY_INDEX_CREATE, before ty_index_add_docs(): documents with these names are taken as
+ * already indexed (TY_EVENT_DUPLICATE, not added), as in one index where an earlier shard
+ * holds them. TY_EINVAL for other modes. */
+int ty_index_skip_names(ty_index_t *ix, const char *const *names, size_t n);
 /* Then write DIR/MANIFEST (a temporary file, fsync, rename, fsync of DIR) from the finished
  * shards 0..nshards-1 and the whole histogram. ix: a handle not opened, for the message. */
 int ty_index_shards_commit(ty_index_t *ix, const char *dir, uint32_t nshards,

@@ -248,8 +248,8 @@ static int open_shards(ty_index_t *ix, const char *dir, uint32_t nshards, ty_ind
     return TY_OK;
 }
 
-int ty_index_shards_check_names(ty_index_t *ix, const char *dir, uint32_t nshards, uint32_t part,
-                                uint32_t parts)
+int ty_index_shards_dup_names(ty_index_t *ix, const char *dir, uint32_t nshards, uint32_t part,
+                              uint32_t parts, ty_index_dup_fn fn, void *user)
 {
     if (!ix || !dir || !nshards || nshards > MAX_SHARDS || !parts || part >= parts)
         return TY_EINVAL;
@@ -293,18 +293,35 @@ int ty_index_shards_check_names(ty_index_t *ix, const char *dir, uint32_t nshard
             if (!live[i] || (int)i == first || memcmp(key[i].mv_data, key[first].mv_data, 16))
                 continue;
             /* the same name in two shards: one index would keep only the first */
-            char name[256] = "?";
             uint32_t id = 0;
             const uint8_t *v = val[i].mv_data;
             if (val[i].mv_size == 4) /* little-endian (index_add.c) */
                 id = (uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 |
                      (uint32_t)v[3] << 24;
-            ty_index_doc_info(sx[i], id, name, sizeof name, NULL, 0, NULL);
-            rc = ty__err(ix->err, TY_EINVAL,
-                         "%s: a document named '%s' is in shard-%04u and shard-%04u: a sharded "
-                         "index needs names unique across the whole input (one index would "
-                         "skip the second)",
-                         dir, name, (unsigned)first, i);
+            uint8_t kb[4];
+            ty__be32(kb, id);
+            MDB_val dk = {4, kb}, dv;
+            doc_rec_t dr;
+            char *name = NULL;
+            int e = mdb_get(txn[i], sx[i]->docs, &dk, &dv);
+            if (e || val[i].mv_size != 4 || ty__docrec_decode(dv.mv_data, dv.mv_size, &dr)) {
+                rc = ty__err(ix->err, TY_ECORRUPT, "%s: document %u: damaged name or record",
+                             sx[i]->path, id);
+                break;
+            }
+            if (!(name = malloc(dr.name_len + 1))) {
+                rc = ty__err(ix->err, TY_ENOMEM, "out of memory");
+                break;
+            }
+            memcpy(name, dr.name, dr.name_len);
+            name[dr.name_len] = 0;
+            if (!fn)
+                rc = ty__err(ix->err, TY_EINVAL,
+                             "%s: a document named '%.200s' is in shard-%04u and shard-%04u", dir,
+                             name, (unsigned)first, i);
+            else if (fn(user, i, name))
+                rc = ty__err(ix->err, TY_EINVAL, "%s: stopped by the caller", dir);
+            free(name);
         }
         for (uint32_t i = 0; !rc && i < nshards; i++) {
             if (!live[i] || memcmp(key[i].mv_data, cur_key, 16))

@@ -7,7 +7,8 @@
 # the cut of 50 in each: a per-shard frequent-minimizer cut would keep it and report dozens
 # of sources). Also: a killed rank (non-zero exit, a message, no MANIFEST, an earlier
 # complete index no longer usable), damaged or missing manifest and shards (clear errors
-# naming the path), and writes refused.
+# naming the path), writes refused, and names found in several shards (skipped after the
+# first, as one index does).
 #
 #   make test-mpi                                   (builds build/mpi, then runs this)
 #   BUILD=build/mpi sh tests/mpi_index.sh           (uses $BUILD/tongyuan; builds nothing)
@@ -285,11 +286,44 @@ $MPIRUN -np 2 "$TY" index build -q --threads 1 -o "$tmp/b" $IN > /dev/null 2>&1
 if [ -f "$tmp/b/MANIFEST" ] && [ ! -e "$tmp/b/shard-0002" ] &&
     jcheck "$tmp/b" > "$tmp/many.out" &&
     cmp -s "$tmp/one.out" "$tmp/many.out"; then pass; else fail "rebuild over 3 shards with 2"; fi
-# a name in two shards (one index would skip the second): refused, no MANIFEST
-cp "$tmp/c.jsonl" "$tmp/c2.jsonl"
-if ! $MPIRUN -np 2 "$TY" index build -q --threads 1 -o "$tmp/dup" "$tmp/c.jsonl" "$tmp/c2.jsonl" \
-    > /dev/null 2> "$tmp/err" && grep -q "' is in shard-0000 and shard-0001: a sharded index needs" "$tmp/err" &&
-    [ ! -e "$tmp/dup/MANIFEST" ]; then pass; else fail "duplicate names across shards"; fi
+# names in several shards: one index keeps the first and skips the others; the sharded build
+# builds the later shards again without them — the same documents, ids and results. c2 holds
+# documents of c with the same ids and other texts (every 7th), and new ones
+python3 - "$tmp/c.jsonl" "$tmp/c2.jsonl" <<'PY' || fail "duplicate corpus"
+import json, sys
+out = open(sys.argv[2], 'w', encoding='utf-8')
+for i, l in enumerate(open(sys.argv[1], encoding='utf-8')):
+    try:
+        x = json.loads(l)
+    except ValueError:
+        continue
+    if i % 7 == 0:
+        out.write(json.dumps({'id': x['id'], 'text': x['text'][::-1]}, ensure_ascii=False) + '\n')
+    elif i % 7 == 1:
+        out.write(json.dumps({'id': x['id'] + '-new', 'text': x['text'][: len(x['text']) // 2]},
+                             ensure_ascii=False) + '\n')
+PY
+"$TY" index build -q --threads 1 -o "$tmp/dup1.idx" "$tmp/c2.jsonl" "$tmp/c.jsonl" "$tmp/c2.jsonl" \
+    2> /dev/null
+"$TY" index list "$tmp/dup1.idx" > "$tmp/one.list"
+jcheck "$tmp/dup1.idx" > "$tmp/one.out"
+for np in 2 4; do
+    rm -rf "$tmp/dup"
+    $MPIRUN -np $np "$TY" index build -q --threads 1 -o "$tmp/dup" "$tmp/c2.jsonl" "$tmp/c.jsonl" \
+        "$tmp/c2.jsonl" > /dev/null 2> "$tmp/build.err"
+    st=$?
+    "$TY" index list "$tmp/dup" > "$tmp/many.list" 2> "$tmp/err"
+    jcheck "$tmp/dup" > "$tmp/many.out"
+    cat "$tmp/build.err" >> "$tmp/err"
+    if [ $st -eq 1 ] && grep -q "building shard . again without them" "$tmp/build.err" &&
+        cmp -s "$tmp/one.list" "$tmp/many.list" && cmp -s "$tmp/one.out" "$tmp/many.out"; then
+        pass
+    else
+        echo "exit $st" >> "$tmp/err"
+        diff "$tmp/one.list" "$tmp/many.list" | head -n 4 >> "$tmp/err"
+        fail "names in several shards np=$np: as one index"
+    fi
+done
 # -o naming a file: a sharded build wants a directory
 if ! $MPIRUN -np 2 "$TY" index build -q -o "$tmp/one.idx" $IN > /dev/null 2> "$tmp/err" &&
     grep -q "not a directory" "$tmp/err"; then pass; else fail "-o FILE with np=2"; fi
