@@ -248,21 +248,19 @@ static int open_shards(ty_index_t *ix, const char *dir, uint32_t nshards, ty_ind
     return TY_OK;
 }
 
-int ty_index_shards_dup_names(ty_index_t *ix, const char *dir, uint32_t nshards, uint32_t part,
-                              uint32_t parts, ty_index_dup_fn fn, void *user)
+/* The names of part `part` of `parts` of the name keys held by several of the open shards sx
+ * (ty_index_shards_dup_names). */
+static int dup_names_in(ty_index_t *ix, const char *dir, ty_index_t **sx, uint32_t nshards,
+                        uint32_t part, uint32_t parts, ty_index_dup_fn fn, void *user)
 {
-    if (!ix || !dir || !nshards || nshards > MAX_SHARDS || !parts || part >= parts)
-        return TY_EINVAL;
-    ix->err[0] = 0;
     /* part of the name keys by their first 8 bytes (big-endian) */
     uint64_t lo = UINT64_MAX / parts * part, hi = UINT64_MAX / parts * (part + 1);
-    ty_index_t **sx = calloc(nshards, sizeof(*sx));
     MDB_txn **txn = calloc(nshards, sizeof(*txn));
     MDB_cursor **cur = calloc(nshards, sizeof(*cur));
     MDB_val *key = calloc(nshards, sizeof(*key)), *val = calloc(nshards, sizeof(*val));
     int *live = calloc(nshards, sizeof(int));
-    int rc = sx && txn && cur && key && val && live ? open_shards(ix, dir, nshards, sx)
-                                                    : ty__err(ix->err, TY_ENOMEM, "out of memory");
+    int rc =
+        txn && cur && key && val && live ? TY_OK : ty__err(ix->err, TY_ENOMEM, "out of memory");
     for (uint32_t i = 0; !rc && i < nshards; i++) {
         int e = mdb_txn_begin(sx[i]->env, NULL, MDB_RDONLY, &txn[i]);
         if (!e)
@@ -340,14 +338,27 @@ int ty_index_shards_dup_names(ty_index_t *ix, const char *dir, uint32_t nshards,
         if (txn[i])
             mdb_txn_abort(txn[i]);
     }
-    for (uint32_t i = 0; sx && i < nshards; i++)
-        ty_index_free(sx[i]);
-    free(sx);
     free(txn);
     free(cur);
     free(key);
     free(val);
     free(live);
+    return rc;
+}
+
+int ty_index_shards_dup_names(ty_index_t *ix, const char *dir, uint32_t nshards, uint32_t part,
+                              uint32_t parts, ty_index_dup_fn fn, void *user)
+{
+    if (!ix || !dir || !nshards || nshards > MAX_SHARDS || !parts || part >= parts)
+        return TY_EINVAL;
+    ix->err[0] = 0;
+    ty_index_t **sx = calloc(nshards, sizeof(*sx));
+    int rc = sx ? open_shards(ix, dir, nshards, sx) : ty__err(ix->err, TY_ENOMEM, "out of memory");
+    if (!rc)
+        rc = dup_names_in(ix, dir, sx, nshards, part, parts, fn, user);
+    for (uint32_t i = 0; sx && i < nshards; i++)
+        ty_index_free(sx[i]);
+    free(sx);
     return rc;
 }
 
@@ -659,9 +670,11 @@ int ty__shards_verify(ty_index_t *ix)
         if (rc)
             return relay(ix, sh->ix[i], rc);
     }
-    /* the stored histogram is the shards' merged one */
+    /* no name in two shards; the stored histogram is the shards' merged one */
+    int rc = dup_names_in(ix, ix->path, sh->ix, (uint32_t)sh->n, 0, 1, NULL, NULL);
     uint64_t h[TY_INDEX_DF_BUCKETS];
-    int rc = merged_hist(ix, sh->ix, (uint32_t)sh->n, 0, 1, h);
+    if (!rc)
+        rc = merged_hist(ix, sh->ix, (uint32_t)sh->n, 0, 1, h);
     if (!rc && memcmp(h, sh->hist, sizeof h) != 0)
         rc = ty__err(ix->err, TY_ECORRUPT,
                      "%s/MANIFEST: df_hist differs from the shards' postings (rebuild)", ix->path);

@@ -306,6 +306,16 @@ static void test_duplicate_names(void)
     CHECK_EQ_INT(d.n, 1);
     CHECK_EQ_UINT(d.shard, 1);
     CHECK_EQ_STR(d.name, ck_data(FILES[4]));
+    /* a manifest written over such shards: verify names the document */
+    uint64_t h0[TY_INDEX_DF_BUCKETS];
+    CHECK(ty_index_shards_df_hist(ix, dir, 2, 0, 1, h0) == TY_OK);
+    CHECK(ty_index_shards_commit(ix, dir, 2, h0) == TY_OK);
+    ty_index_t *v = open_ix(dir);
+    if (v) {
+        CHECK_EQ_INT(ty_index_verify(v), TY_EINVAL);
+        CHECK_CONTAINS(ty_index_errmsg(v), "src-00001.txt' is in shard-0000 and shard-0001");
+    }
+    ty_index_free(v);
     /* shard 1 built again skipping that name: one index of FILES[0..5) + FILES[4..8), the
      * second FILES[4] skipped, is that of FILES[0..8) */
     ty_index_t *w = ty_index_new();
