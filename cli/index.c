@@ -402,7 +402,11 @@ static int mpi_build(const char *dir, const char **paths, int npaths, const ty_o
                     hx ? ty_index_errmsg(hx) : "out of memory");
             st = EXIT_ERROR;
         }
-        int mine_n = st || pk.n > INT32_MAX / 2 ? 0 : (int)pk.n;
+        if (!st && pk.n > INT32_MAX / 2) {
+            fprintf(stderr, "tongyuan: rank %d: too many names in two shards\n", rank);
+            st = EXIT_ERROR;
+        }
+        int mine_n = st ? 0 : (int)pk.n;
         int *lens = calloc((size_t)size, sizeof(int)), *displs = calloc((size_t)size, sizeof(int));
         if (!lens || !displs)
             MPI_Abort(MPI_COMM_WORLD, EXIT_ERROR); /* the others wait in the MPI_Allgather */

@@ -307,6 +307,12 @@ static int dup_names_in(ty_index_t *ix, const char *dir, ty_index_t **sx, uint32
                              sx[i]->path, id);
                 break;
             }
+            if (memchr(dr.name, 0, dr.name_len)) { /* could not be passed on as a string */
+                rc = ty__err(ix->err, TY_EINVAL,
+                             "%s: document %u: a name with a NUL byte is also in another shard",
+                             sx[i]->path, id);
+                break;
+            }
             if (!(name = malloc(dr.name_len + 1))) {
                 rc = ty__err(ix->err, TY_ENOMEM, "out of memory");
                 break;
