@@ -22,7 +22,7 @@ SHARED  ?= ../shared
 
 LIB_SRC := src/util.c src/normalize.c src/doc.c src/sketch.c src/align.c \
            src/input.c src/index.c src/index_add.c src/search.c \
-           src/dedup.c src/minhash.c src/index_del.c src/jsonl_fast.c
+           src/dedup.c src/minhash.c src/index_del.c src/jsonl_fast.c src/index_shard.c
 CLI_SRC := cli/main.c cli/common.c cli/compare.c cli/diffview.c cli/html.c \
            cli/index.c cli/check.c cli/dedup.c
 SERVER_SRC := server/serve.c
@@ -138,11 +138,13 @@ eval-dedup: all
 bench-dedup: all
 	@sh bench/dedup_bench.sh $(BUILD)/tongyuan $(SHARED)
 
-# MPI dedup (tests/mpi.sh): builds the MPI binary into build/mpi, then runs it with
-# mpirun -np 1, 2, 4 against the single-process run; skips when Open MPI is absent.
+# MPI dedup (tests/mpi.sh) and sharded index (tests/mpi_index.sh): builds the MPI binary into
+# build/mpi, then runs it with mpirun -np 1, 2, 4 against the single-process run; skips when
+# Open MPI is absent.
 test-mpi:
 	@if pkg-config --exists ompi-c; then $(MAKE) MPI=1 BUILD=build/mpi all; fi
 	@BUILD=build/mpi sh tests/mpi.sh
+	@BUILD=build/mpi sh tests/mpi_index.sh
 
 # MPI dedup speed at 1, 2, 4 ranks (MPI_BENCH_DOCS, default 100000)
 bench-mpi:

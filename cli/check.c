@@ -216,7 +216,7 @@ static void usage(FILE *f)
             "For each document of PATH, the indexed documents it reuses — verbatim, edited or\n"
             "machine-spun (伪原创) — best first, each with its passages and offsets in both.\n\n"
             "Options:\n"
-            "  -x, --index INDEX  the index (tongyuan index build)\n"
+            "  -x, --index INDEX  the index (tongyuan index build; a sharded index directory too)\n"
             "  --format F         'text' (default, for people) or 'jsonl' (one passage a line,\n"
             "                     the fields of tongyuan compare; src is the indexed name)\n"
             "  --max-sources N    report at most N sources per document [%zu]\n"

@@ -214,7 +214,7 @@ static int64_t count_lines(const char *path, uint64_t b, uint64_t e)
  * r's documents are those numbered after ranks 0..r-1's (ty_mdedup_finish). For the line
  * numbers of ranges (messages, "FILE:LINE" names), each rank counts the line breaks of its
  * ranges and an MPI_Allreduce hands every rank the counts before its own. Collective. */
-static int plan_share(ty_reader_t *all, ty_reader_t *mine, int rank, int p, int *split_files)
+int plan_share(ty_reader_t *all, ty_reader_t *mine, int rank, int p, int *split_files)
 {
     size_t n = ty__reader_nitems(all);
     uint64_t T = 0;

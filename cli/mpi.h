@@ -27,6 +27,13 @@ int cli_mpi_ranks(void);
  * the ordinary single-process path instead (rank 0, for what is not distributed: spun mode,
  * --write-kept, --pairs-out, standard input; the other ranks then return 0 at once). */
 int cli_mpi_dedup(const cli_mpi_dedup_t *a);
+
+/* Queue on mine this rank's share of the items queued on all (files laid end to end, cut
+ * into p equal byte runs; an uncompressed JSONL file crossing a cut is read in byte ranges):
+ * the shares of ranks 0..p-1 follow one another in input order. Collective (an
+ * MPI_Allreduce): every rank calls it. 0, or EXIT_ERROR with a message printed. Also used by
+ * the sharded `index build` (cli/index.c). */
+int plan_share(ty_reader_t *all, ty_reader_t *mine, int rank, int p, int *split_files);
 #endif
 
 #endif

@@ -871,25 +871,27 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "Usage: tongyuan serve -x INDEX [--listen ADDR] [OPTIONS]\n"
-               "Serve the index over HTTP: a JSON API to check documents and add or delete\n"
-               "indexed ones, and a page (GET /) where a person pastes a text and sees the\n"
-               "side-by-side report. See docs/serve.md.\n\n"
-               "Options:\n"
-               "  -x, --index INDEX    the index (tongyuan index build)\n"
-               "  --listen ADDR        HOST:PORT, [IPV6]:PORT or PORT [127.0.0.1:8080];\n"
-               "                       port 0: any free port (printed when ready)\n"
-               "  --threads N          worker threads [all cores]\n"
-               "  --token-file FILE    bearer token for writes (POST /v1/docs, DELETE); without\n"
-               "                       it the index is opened read-only and writes get 403\n"
-               "  --auth-reads         the API's reads need the token too (not / and /healthz)\n"
-               "  --max-body BYTES     larger request bodies get 413 (suffix K, M, G) [8M]\n"
-               "  --timeout SECONDS    close connections idle (or stalled) this long [30]\n"
-               "  --grace SECONDS      on SIGTERM/SIGINT, wait this long for requests [30]\n"
-               "  --access-log FILE    one line per request (default: standard error)\n"
-               "  --max-sources N      sources reported per check by default [20]\n"
-               "  --max-candidates N   align at most N candidates per check [48]\n"
-               "  -h, --help           this help\n\n");
+    fprintf(f,
+            "Usage: tongyuan serve -x INDEX [--listen ADDR] [OPTIONS]\n"
+            "Serve the index over HTTP: a JSON API to check documents and add or delete\n"
+            "indexed ones, and a page (GET /) where a person pastes a text and sees the\n"
+            "side-by-side report. See docs/serve.md.\n\n"
+            "Options:\n"
+            "  -x, --index INDEX    the index (tongyuan index build); a sharded index directory\n"
+            "                       is served read-only (no --token-file)\n"
+            "  --listen ADDR        HOST:PORT, [IPV6]:PORT or PORT [127.0.0.1:8080];\n"
+            "                       port 0: any free port (printed when ready)\n"
+            "  --threads N          worker threads [all cores]\n"
+            "  --token-file FILE    bearer token for writes (POST /v1/docs, DELETE); without\n"
+            "                       it the index is opened read-only and writes get 403\n"
+            "  --auth-reads         the API's reads need the token too (not / and /healthz)\n"
+            "  --max-body BYTES     larger request bodies get 413 (suffix K, M, G) [8M]\n"
+            "  --timeout SECONDS    close connections idle (or stalled) this long [30]\n"
+            "  --grace SECONDS      on SIGTERM/SIGINT, wait this long for requests [30]\n"
+            "  --access-log FILE    one line per request (default: standard error)\n"
+            "  --max-sources N      sources reported per check by default [20]\n"
+            "  --max-candidates N   align at most N candidates per check [48]\n"
+            "  -h, --help           this help\n\n");
     print_align_help(f);
 }
 

@@ -334,6 +334,7 @@ void ty_index_free(ty_index_t *ix)
     if (!ix)
         return;
     close_env(ix);
+    ty__shards_free(ix->shards);
     if (ix->tmp_path && !ix->finished) {
         char lp[4200];
         unlink(ix->tmp_path);
@@ -650,7 +651,7 @@ static int open_existing(ty_index_t *ix, int mode, const ty_index_opts_t *io)
 
 int ty_index_open(ty_index_t *ix, const char *path, int mode, const ty_index_opts_t *io)
 {
-    if (!ix || !path || ix->env)
+    if (!ix || !path || ix->env || ix->shards)
         return TY_EINVAL;
     ix->err[0] = 0;
     if (set_path(&ix->path, path))
@@ -676,6 +677,9 @@ int ty_index_open(ty_index_t *ix, const char *path, int mode, const ty_index_opt
     }
     if (mode != TY_INDEX_READ && mode != TY_INDEX_WRITE)
         return ty__err(ix->err, TY_EINVAL, "%s: bad open mode %d", path, mode);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return ty__shards_open(ix, mode, io); /* a sharded index (index_shard.c) */
     int rc = open_existing(ix, mode, io);
     if (rc)
         close_env(ix);
@@ -1488,6 +1492,8 @@ int ty__merge_tiers(ty_index_t *ix)
 
 int ty_index_compact(ty_index_t *ix)
 {
+    if (ix && ix->shards)
+        return ty__shards_readonly(ix, "compact");
     if (!ix || !ix->env || ix->mode != TY_INDEX_WRITE)
         return TY_EINVAL;
     int merged;
@@ -1594,6 +1600,8 @@ static uint64_t free_pages(MDB_txn *txn)
 
 int ty_index_stats(ty_index_t *ix, ty_index_stats_t *st)
 {
+    if (ix && ix->shards && st)
+        return ty__shards_stats(ix, st);
     if (!ix || !ix->env || !st)
         return TY_EINVAL;
     memset(st, 0, sizeof(*st));
@@ -1694,6 +1702,8 @@ int ty__index_load_doc(ty_index_t *ix, MDB_txn *txn, ZSTD_DCtx *dctx, uint32_t i
 
 int ty_index_get_doc(ty_index_t *ix, uint32_t id, ty_doc_t *d, const ty_opts_t *o)
 {
+    if (ix && ix->shards && d && o)
+        return ty__shards_get_doc(ix, id, d, o);
     if (!ix || !ix->env || !d || !o)
         return TY_EINVAL;
     MDB_txn *txn;
@@ -1724,6 +1734,8 @@ void ty__name_key(const char *name, size_t len, uint8_t out[16])
 
 int ty_index_find(ty_index_t *ix, const char *name, uint32_t *id)
 {
+    if (ix && ix->shards && name && id)
+        return ty__shards_find(ix, name, id);
     if (!ix || !ix->env || !name || !id)
         return TY_EINVAL;
     MDB_txn *txn;
@@ -1758,6 +1770,8 @@ static void copy_out(char *dst, size_t size, const void *src, size_t len)
 int ty_index_doc_info(ty_index_t *ix, uint32_t id, char *name, size_t name_size, char *file,
                       size_t size, uint64_t *line)
 {
+    if (ix && ix->shards)
+        return ty__shards_doc_info(ix, id, name, name_size, file, size, line);
     if (!ix || !ix->env)
         return TY_EINVAL;
     MDB_txn *txn;
@@ -1793,6 +1807,8 @@ int ty_index_doc_info(ty_index_t *ix, uint32_t id, char *name, size_t name_size,
 
 int ty_index_verify(ty_index_t *ix)
 {
+    if (ix && ix->shards)
+        return ty__shards_verify(ix);
     if (!ix || !ix->env)
         return TY_EINVAL;
     MDB_txn *txn;

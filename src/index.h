@@ -98,7 +98,8 @@ struct ty_index {
     /* the text dictionary (meta "zdict"), if the index has one: shared read-only by threads */
     ZSTD_CDict *cdict;
     ZSTD_DDict *ddict;
-    int dict_decided; /* TY_INDEX_CREATE: trained (or found not worth it) */
+    int dict_decided;         /* TY_INDEX_CREATE: trained (or found not worth it) */
+    struct ty_shards *shards; /* a sharded index (index_shard.c): read-only, env is NULL */
     char err[TY_ERRMSG_SIZE];
 };
 
@@ -255,5 +256,29 @@ void ty__build_names_free(struct build_names *bn);
 
 /* Store the text dictionary in txn and make ix->cdict / ix->ddict from it. */
 int ty__index_set_dict(ty_index_t *ix, MDB_txn *txn, const void *dict, size_t len);
+
+/* ---- sharded indexes (index_shard.c) -------------------------------------------------------- */
+_Static_assert(TY_HIST_BUCKETS == TY_INDEX_DF_BUCKETS, "df histogram buckets");
+
+struct ty_shards {
+    size_t n;
+    ty_index_t **ix; /* the shards, opened read-only */
+    uint32_t *first; /* n + 1: global id of each shard's document 0; first[n] = docs */
+    uint64_t docs;
+    uint64_t hist[TY_HIST_BUCKETS]; /* distinct minimizers by document count, all shards */
+};
+void ty__shards_free(struct ty_shards *sh);
+/* ix->path is a directory: open it as a sharded index (TY_INDEX_READ only). */
+int ty__shards_open(ty_index_t *ix, int mode, const ty_index_opts_t *io);
+/* TY_EINVAL with a message: what cannot be done on a sharded (read-only) index. */
+int ty__shards_readonly(ty_index_t *ix, const char *what);
+int ty__shards_stats(ty_index_t *ix, ty_index_stats_t *st);
+int ty__shards_verify(ty_index_t *ix);
+int ty__shards_get_doc(ty_index_t *ix, uint32_t id, ty_doc_t *d, const ty_opts_t *o);
+int ty__shards_doc_info(ty_index_t *ix, uint32_t id, char *name, size_t name_size, char *file,
+                        size_t size, uint64_t *line);
+int ty__shards_find(ty_index_t *ix, const char *name, uint32_t *id);
+int ty__shards_is_deleted(ty_index_t *ix, uint32_t id);
+int ty__shards_deleted_count(ty_index_t *ix, uint64_t *n);
 
 #endif

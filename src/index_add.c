@@ -596,6 +596,27 @@ static int build_name(ty_index_t *ix, const uint8_t key[16], uint32_t *id)
     return 0;
 }
 
+#define SKIPPED_NAME UINT32_MAX /* a name given to ty_index_skip_names(): not ours */
+
+int ty_index_skip_names(ty_index_t *ix, const char *const *names, size_t n)
+{
+    if (!ix || (n && !names))
+        return TY_EINVAL;
+    if (ix->shards)
+        return ty__shards_readonly(ix, "add documents");
+    if (!ix->env || ix->mode != TY_INDEX_CREATE || ix->finished)
+        return ty__err(ix->err, TY_EINVAL, "%s: names to skip are given to a new index only",
+                       ix->path ? ix->path : "index");
+    for (size_t i = 0; i < n; i++) {
+        uint8_t key[16];
+        uint32_t id = SKIPPED_NAME;
+        ty__name_key(names[i], strlen(names[i]), key);
+        if (build_name(ix, key, &id) < 0)
+            return ty__err(ix->err, TY_ENOMEM, "out of memory");
+    }
+    return TY_OK;
+}
+
 static int cmp_name_ent(const void *a, const void *b)
 {
     return memcmp(((const name_ent_t *)a)->key, ((const name_ent_t *)b)->key, 16);
@@ -614,6 +635,8 @@ int ty__build_names_flush(ty_index_t *ix, MDB_txn **txnp)
     int rc = mdb_cursor_open(*txnp, ix->names, &c);
     for (size_t i = 0; !rc && i < bn->e.n; i++) {
         uint32_t id = bn->e.a[i].id;
+        if (id == SKIPPED_NAME)
+            continue;
         uint8_t le[4] = {(uint8_t)id, (uint8_t)(id >> 8), (uint8_t)(id >> 16), (uint8_t)(id >> 24)};
         MDB_val k = {16, bn->e.a[i].key}, v = {4, le};
         rc = mdb_cursor_put(c, &k, &v, MDB_APPEND);
@@ -844,6 +867,8 @@ static int wait_chunk(run_t *R, uint64_t seq, chunk_t **out)
 int ty_index_add_docs(ty_index_t *ix, ty_reader_t *r, const ty_opts_t *o,
                       const ty_index_add_opts_t *ao)
 {
+    if (ix && ix->shards)
+        return ty__shards_readonly(ix, "add documents");
     if (!ix || !ix->env || !r || !o || ix->mode == TY_INDEX_READ || ix->finished)
         return TY_EINVAL;
     ty_index_add_opts_t dflt, given;

@@ -35,6 +35,8 @@ static uint32_t rd_le32(const uint8_t *p)
 
 int ty_index_delete(ty_index_t *ix, const char *name, uint32_t *id_out)
 {
+    if (ix && ix->shards && name)
+        return ty__shards_readonly(ix, "delete documents");
     if (!ix || !ix->env || !name)
         return TY_EINVAL;
     if (ix->mode != TY_INDEX_WRITE)
@@ -95,6 +97,8 @@ int ty__index_deleted_in(ty_index_t *ix, MDB_txn *txn, uint32_t id)
  * handle (errors are returned as codes only). */
 int ty_index_is_deleted(ty_index_t *ix, uint32_t id)
 {
+    if (ix && ix->shards)
+        return ty__shards_is_deleted(ix, id);
     if (!ix || !ix->env)
         return TY_EINVAL;
     MDB_txn *txn;
@@ -113,6 +117,8 @@ int ty_index_is_deleted(ty_index_t *ix, uint32_t id)
 
 int ty_index_deleted_count(ty_index_t *ix, uint64_t *n)
 {
+    if (ix && ix->shards && n)
+        return ty__shards_deleted_count(ix, n);
     if (!ix || !ix->env || !n)
         return TY_EINVAL;
     *n = 0;
