@@ -16,8 +16,8 @@
  * last exchange, and renames it to OUT at the end. If a rank dies, mpirun stops the job
  * (or an MPI call returns an error we report); OUT does not exist either way.
  *
- * Distributed: --mode exact and near. Spun mode, --write-kept, --pairs-out and standard
- * input run on rank 0 alone (the other ranks exit at once), with a note on stderr.
+ * Distributed: --mode exact, near and spun. --write-kept, --pairs-out and standard input run
+ * on rank 0 alone (the other ranks exit at once), with a note on stderr.
  *
  * Test hook: TY_MPI_FAULT=RANK:DOCS makes rank RANK kill itself (SIGKILL) after reading DOCS
  * documents — tests/mpi.sh checks that the job then fails and leaves no output.
@@ -307,9 +307,7 @@ int cli_mpi_dedup(const cli_mpi_dedup_t *a)
 {
     int rank = env_rank();
     const char *why = NULL;
-    if (a->o->mode == TY_DEDUP_SPUN)
-        why = "--mode spun";
-    else if (a->kept_path)
+    if (a->kept_path)
         why = "--write-kept";
     else if (a->pairs_path)
         why = "--pairs-out";
