@@ -490,11 +490,12 @@ int cli_mpi_dedup(const cli_mpi_dedup_t *a)
                 (size_t)rerrors + st.errors, secs, (double)docs / t, (double)bytes / 1e6 / t);
         fprintf(stderr,
                 "dedup: mpi: %d ranks, %llu rounds; shuffle %.1f bytes/doc (keys %.1f, "
-                "pairs+signatures %.1f, gathered on rank 0 %.1f); %llu candidate pairs; "
+                "pairs+%s %.1f, gathered on rank 0 %.1f); %llu candidate pairs; "
                 "input split in %d shares (%d JSONL files read in byte ranges)\n",
                 size, (unsigned long long)ms.rounds,
                 (double)(ms.key_bytes + ms.pair_bytes + ms.gather_bytes) / nd,
-                (double)ms.key_bytes / nd, (double)ms.pair_bytes / nd, (double)ms.gather_bytes / nd,
+                (double)ms.key_bytes / nd, a->o->mode == TY_DEDUP_SPUN ? "texts" : "signatures",
+                (double)ms.pair_bytes / nd, (double)ms.gather_bytes / nd,
                 (unsigned long long)ms.pairs, size, split_files);
         if (a->verbose)
             fprintf(stderr, "dedup: %zu links\n", st.links);

@@ -1,6 +1,7 @@
 /*
- * mpi_dedup.c — exact and near deduplication across the ranks of an MPI job (make MPI=1);
- * see mpi_dedup.h for the scheme. Only compiled into the MPI build.
+ * mpi_dedup.c — exact, near and spun deduplication across the ranks of an MPI job (make
+ * MPI=1); see mpi_dedup.h for the scheme, and "spun mode" below for the spun rounds. Only
+ * compiled into the MPI build.
  *
  * Why the result is the single-process one: dedup.c links each document, in input order,
  * to the first document holding the same exact key (exact mode) or each band key (near
@@ -69,6 +70,7 @@ typedef struct {
 } pair_t;
 
 typedef TY_VEC(lnk_t) lvec_t;
+typedef TY_VEC(uint32_t) u32vec_t;
 
 typedef struct { /* key owner's table: open addressing on key (0: empty) */
     uint64_t key, hi;
@@ -912,14 +914,6 @@ typedef struct { /* minimizer record */
     uint32_t g, pos;
 } krec_t;
 
-typedef struct { /* one shared minimizer of doc g with document cand */
-    uint32_t g, cand, pos;
-} trip_t;
-
-typedef struct { /* shared minimizers of doc g with cand, from one owner */
-    uint32_t g, cand, cnt, lo, hi;
-} cagg_t;
-
 typedef struct { /* boilerplate minimizer h of doc g */
     uint64_t h;
     uint32_t g, pad;
@@ -973,6 +967,9 @@ struct spun {
     size_t nxr;
     kmap_t bex;
     TY_VEC(cand_t) cands;
+    cand_t *cnt; /* counts of one document's candidates: open addressing on doc + 1 */
+    size_t cnt_cap;
+    TY_VEC(uint32_t) touched;
     TY_VEC(ft_t) fts;
     uint64_t *uq; /* distinct minimizers of the fetched candidates, and their flags */
     uint8_t *uqf;
@@ -1038,6 +1035,8 @@ static void spun_free(spun_t *s)
     free(s->bd.a);
     free(s->bex.a);
     free(s->cands.a);
+    free(s->cnt);
+    free(s->touched.a);
     free(s->fts.a);
     ty_aligner_free(s->al);
     ty_doc_free(s->sdoc);
@@ -1199,20 +1198,41 @@ static int cmp_krec(const void *x, const void *y)
     return a->g < b->g ? -1 : a->g > b->g;
 }
 
-static int cmp_trip(const void *x, const void *y)
+/* One more shared minimizer (at position pos) with document doc: dedup.c's cnt_add(). */
+static void cnt_add(ty_mdedup_t *m, uint32_t doc, uint32_t pos)
 {
-    const trip_t *a = x, *b = y;
-    if (a->g != b->g)
-        return a->g < b->g ? -1 : 1;
-    return a->cand < b->cand ? -1 : a->cand > b->cand;
-}
-
-static int cmp_cagg(const void *x, const void *y)
-{
-    const cagg_t *a = x, *b = y;
-    if (a->g != b->g)
-        return a->g < b->g ? -1 : 1;
-    return a->cand < b->cand ? -1 : a->cand > b->cand;
+    spun_t *t = m->sp;
+    if ((t->touched.n + 1) * 2 > t->cnt_cap) { /* grow, keeping the counts */
+        size_t nc = t->cnt_cap ? t->cnt_cap * 4 : 4096;
+        cand_t *na = calloc(nc, sizeof(cand_t));
+        if (!na)
+            abort_oom(m, "candidate counts");
+        for (size_t i = 0; i < t->touched.n; i++) {
+            cand_t e = t->cnt[t->touched.a[i]];
+            size_t s = (size_t)(ty__mix64(e.doc) & (nc - 1));
+            while (na[s].doc)
+                s = (s + 1) & (nc - 1);
+            na[s] = e;
+            t->touched.a[i] = (uint32_t)s;
+        }
+        free(t->cnt);
+        t->cnt = na;
+        t->cnt_cap = nc;
+    }
+    size_t mask = t->cnt_cap - 1, s = (size_t)(ty__mix64(doc + 1ULL) & mask);
+    while (t->cnt[s].doc && t->cnt[s].doc != doc + 1)
+        s = (s + 1) & mask;
+    cand_t *c = &t->cnt[s];
+    if (!c->doc) {
+        *c = (cand_t){doc + 1, 0, pos, pos};
+        if (ty_vec_push(t->touched, (uint32_t)s))
+            abort_oom(m, "candidate counts");
+    }
+    c->cnt++;
+    if (pos < c->lo)
+        c->lo = pos;
+    if (pos > c->hi)
+        c->hi = pos;
 }
 
 static int cmp_cand(const void *x, const void *y) /* dedup.c: count down, then number */
@@ -1454,7 +1474,10 @@ static int spun_keys(ty_mdedup_t *m)
     s->bc = malloc((s->nkr + 1) * sizeof(uint32_t));
     if (!s->bh || !s->bc)
         abort_oom(m, "minimizer records");
-    TY_VEC(trip_t) tr = {0};
+    /* per usable record with candidates, to the document's rank: [g, pos, n, cand x n] */
+    u32vec_t *cl = calloc((size_t)m->size, sizeof(*cl));
+    if (!cl)
+        abort_oom(m, "candidate lists");
     TY_VEC(hg_t) hb = {0};
     TY_VEC(int) hbd = {0};
     for (size_t a = 0, b; a < s->nkr; a = b) {
@@ -1483,34 +1506,39 @@ static int spun_keys(ty_mdedup_t *m)
             np = m->pool.v.a[e->aux];
         }
         for (size_t i = a; i < b; i++) {
-            if (ty_vec_reserve(tr, tr.n + np + (i - a) + 1))
-                abort_oom(m, "candidate counts");
+            size_t n = np + (i - a);
+            if (!n)
+                continue;
+            u32vec_t *v = &cl[k[i].g % (uint32_t)m->size];
+            if (ty_vec_reserve(*v, v->n + 3 + n))
+                abort_oom(m, "candidate lists");
+            v->a[v->n++] = k[i].g;
+            v->a[v->n++] = k[i].pos;
+            v->a[v->n++] = (uint32_t)n;
             for (uint32_t x = 0; x < np; x++)
-                tr.a[tr.n++] = (trip_t){k[i].g, post[x], k[i].pos};
+                v->a[v->n++] = post[x];
             for (size_t x = a; x < i; x++) /* the earlier documents of the batch */
-                tr.a[tr.n++] = (trip_t){k[i].g, k[x].g, k[i].pos};
+                v->a[v->n++] = k[x].g;
         }
     }
-    qsort(tr.a, tr.n, sizeof(trip_t), cmp_trip);
-    cagg_t *ca = malloc((tr.n + 1) * sizeof(cagg_t));
-    dest = malloc((tr.n + 1) * sizeof(int));
-    if (!ca || !dest)
-        abort_oom(m, "candidate counts");
-    size_t nca = 0;
-    for (size_t i = 0; i < tr.n; i++) {
-        if (nca && ca[nca - 1].g == tr.a[i].g && ca[nca - 1].cand == tr.a[i].cand) {
-            cagg_t *c = &ca[nca - 1];
-            c->cnt++;
-            if (tr.a[i].pos < c->lo)
-                c->lo = tr.a[i].pos;
-            if (tr.a[i].pos > c->hi)
-                c->hi = tr.a[i].pos;
-            continue;
-        }
-        ca[nca] = (cagg_t){tr.a[i].g, tr.a[i].cand, 1, tr.a[i].pos, tr.a[i].pos};
-        dest[nca++] = (int)(tr.a[i].g % (uint32_t)m->size);
+    int *cls = calloc((size_t)m->size, sizeof(int));
+    size_t ncl = 0;
+    for (int q = 0; q < m->size; q++)
+        ncl += cl[q].n;
+    if (ncl * 4 > (size_t)INT32_MAX)
+        abort_oom(m, "an exchange of more than 2 GB (use a smaller --batch)");
+    uint32_t *clb = malloc((ncl + 1) * sizeof(uint32_t));
+    if (!cls || !clb)
+        abort_oom(m, "candidate lists");
+    ncl = 0;
+    for (int q = 0; q < m->size; q++) {
+        if (cl[q].n)
+            memcpy(clb + ncl, cl[q].a, cl[q].n * sizeof(uint32_t));
+        ncl += cl[q].n;
+        cls[q] = (int)(cl[q].n * sizeof(uint32_t));
+        free(cl[q].a);
     }
-    free(tr.a);
+    free(cl);
     /* the exact key owner: the first indexed document, else the first of the batch */
     qsort(s->xr, s->nxr, sizeof(xrec_t), cmp_xrec);
     free(s->bex.a);
@@ -1541,19 +1569,20 @@ static int spun_keys(ty_mdedup_t *m)
             smd[nsm++] = (int)(x->g % (uint32_t)m->size);
         }
     }
-    void *rb = NULL, *rs = NULL, *rcg = NULL;
+    void *rb = NULL, *rs = NULL;
+    char *rcg = NULL;
     size_t nrb = 0, nrs = 0, nrc = 0;
     rc = xchg(m, hb.a, hb.n, sizeof(hg_t), hbd.a, &rb, &nrb, &m->ms.key_bytes);
     if (!rc)
         rc = xchg(m, sm, nsm, sizeof(pair_t), smd, &rs, &nrs, &m->ms.key_bytes);
     if (!rc)
-        rc = xchg(m, ca, nca, sizeof(cagg_t), dest, &rcg, &nrc, &m->ms.pair_bytes);
+        rc = xchg_raw(m, (const char *)clb, cls, &rcg, &nrc, &m->ms.pair_bytes);
     free(hb.a);
     free(hbd.a);
     free(sm);
     free(smd);
-    free(ca);
-    free(dest);
+    free(clb);
+    free(cls);
     if (rc) {
         free(rb);
         free(rs);
@@ -1581,33 +1610,56 @@ static int spun_keys(ty_mdedup_t *m)
         if (b)
             b->same = x->first;
     }
-    cagg_t *c = rcg;
-    qsort(c, nrc, sizeof(cagg_t), cmp_cagg);
-    for (size_t a = 0, e; a < nrc; a = e) {
-        cand_t x = {c[a].cand, 0, c[a].lo, c[a].hi};
-        for (e = a; e < nrc && c[e].g == c[a].g && c[e].cand == c[a].cand; e++) {
-            x.cnt += c[e].cnt;
-            if (c[e].lo < x.lo)
-                x.lo = c[e].lo;
-            if (c[e].hi > x.hi)
-                x.hi = c[e].hi;
-        }
-        bd_t *b = find_bd(s, c[a].g);
-        if (!b || b->same != NONE)
-            continue;
-        if (b->nc == 0)
-            b->c0 = s->cands.n;
-        /* dedup.c's filters: enough shared minimizers, spread over enough of the text */
-        uint32_t nm = m->gnmz[x.doc], small = b->usable < nm ? b->usable : nm;
-        if (x.cnt < m->o.min_shared || (double)x.cnt < m->o.min_shared_frac * small)
-            continue;
-        uint32_t nti = m->gntok[x.doc], mn = nti < b->ntok ? nti : b->ntok;
-        if ((double)(x.hi - x.lo + (uint32_t)m->o.k) < 0.65 * m->o.min_containment * mn)
-            continue;
-        if (ty_vec_push(s->cands, x))
-            abort_oom(m, "candidates");
-        b->nc++;
+    /* the candidate lists, grouped by document (counting sort), counted as dedup.c's
+     * count_shared() does */
+    const uint32_t *w = (const uint32_t *)(const void *)rcg;
+    size_t nw = nrc / sizeof(uint32_t), nbd = s->bd.n;
+    size_t *start = calloc(nbd + 2, sizeof(size_t));
+    size_t nrec = 0;
+    if (!start)
+        abort_oom(m, "candidate lists");
+    for (size_t o = 0; o < nw; o += 3 + w[o + 2], nrec++)
+        start[find_bd(s, w[o]) - s->bd.a + 1]++;
+    for (size_t i = 0; i < nbd; i++)
+        start[i + 1] += start[i];
+    size_t *at = malloc((nrec + 1) * sizeof(size_t)), *fill = calloc(nbd + 1, sizeof(size_t));
+    if (!at || !fill)
+        abort_oom(m, "candidate lists");
+    for (size_t o = 0; o < nw; o += 3 + w[o + 2]) {
+        size_t j = (size_t)(find_bd(s, w[o]) - s->bd.a);
+        at[start[j] + fill[j]++] = o;
     }
+    free(fill);
+    for (size_t j = 0; j < nbd; j++) {
+        bd_t *b = &s->bd.a[j];
+        b->c0 = s->cands.n;
+        if (b->same != NONE)
+            continue;
+        for (size_t q = start[j]; q < start[j + 1]; q++) {
+            const uint32_t *x = w + at[q];
+            for (uint32_t i = 0; i < x[2]; i++)
+                cnt_add(m, x[3 + i], x[1]);
+        }
+        for (size_t t = 0; t < s->touched.n; t++) {
+            cand_t *e = &s->cnt[s->touched.a[t]];
+            cand_t x = *e;
+            e->doc = 0;
+            x.doc--;
+            /* dedup.c's filters: enough shared minimizers, spread over enough of the text */
+            uint32_t nm = m->gnmz[x.doc], small = b->usable < nm ? b->usable : nm;
+            if (x.cnt < m->o.min_shared || (double)x.cnt < m->o.min_shared_frac * small)
+                continue;
+            uint32_t nti = m->gntok[x.doc], mn = nti < b->ntok ? nti : b->ntok;
+            if ((double)(x.hi - x.lo + (uint32_t)m->o.k) < 0.65 * m->o.min_containment * mn)
+                continue;
+            if (ty_vec_push(s->cands, x))
+                abort_oom(m, "candidates");
+        }
+        s->touched.n = 0;
+        b->nc = s->cands.n - b->c0;
+    }
+    free(start);
+    free(at);
     free(rb);
     free(rs);
     free(rcg);
