@@ -95,7 +95,7 @@ typedef struct {                /* a document this rank owns (read and sketched)
     uint64_t ex_lo, ex_hi;
     uint64_t name; /* offset in lnames */
     uint64_t coff; /* spun: its zstd-compressed text in ctexts */
-    uint32_t clen, len, nmz, pad;
+    uint32_t clen, len;
 } own_t;
 
 typedef struct { /* spun: key owner's minimizer table (dedup.c's gmz): val documents indexed
@@ -348,31 +348,10 @@ static int cmp_u64(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
-/* Spun, at reading: the number of distinct minimizers (every rank learns every document's,
- * for the candidate rules) and the text, compressed (fetched by the rank aligning against
- * it, or by the rank the document is dealt to in its round). */
+/* Spun, at reading: the text, compressed (dealt to the rank that sketches and aligns the
+ * document in its round, and fetched by the ranks that align against it). */
 static int spun_keep(ty_mdedup_t *m, own_t *d, const char *text, size_t len)
 {
-    ty_seed_t *sd = NULL;
-    size_t ns = 0;
-    int rc = ty_sketch(m->doc, m->o.k, m->o.w, &sd, &ns);
-    if (rc) {
-        local_fail(m, rc, "minimizers");
-        return rc;
-    }
-    if (ty_vec_reserve(m->h, ns + 1)) {
-        free(sd);
-        local_fail(m, TY_ENOMEM, "minimizers");
-        return TY_ENOMEM;
-    }
-    for (size_t i = 0; i < ns; i++)
-        m->h.a[i] = fix_key(sd[i].hash);
-    free(sd);
-    qsort(m->h.a, ns, sizeof(uint64_t), cmp_u64);
-    uint32_t nmz = 0;
-    for (size_t i = 0; i < ns; i++)
-        nmz += !i || m->h.a[i] != m->h.a[i - 1];
-    d->nmz = nmz;
     size_t bound = ZSTD_compressBound(len);
     if (ty_vec_reserve(m->ctexts, m->ctexts.n + bound + 1)) {
         local_fail(m, TY_ENOMEM, "compressed texts");
@@ -956,6 +935,9 @@ typedef struct {
 
 struct spun {
     TY_VEC(bd_t) bd;
+    uint32_t lo;    /* the round's first document */
+    uint32_t *bdix; /* index in bd of each of the round's documents (NONE: not here) */
+    size_t nbdix;
     TY_VEC(ty_doc_t *) docs; /* reused across rounds */
     char *pk, *ft;
     krec_t *kr; /* minimizer owner: the round's records, by (h, g) */
@@ -1033,6 +1015,7 @@ static void spun_free(spun_t *s)
         ty_doc_free(s->docs.a[i]);
     free(s->docs.a);
     free(s->bd.a);
+    free(s->bdix);
     free(s->bex.a);
     free(s->cands.a);
     free(s->cnt);
@@ -1190,14 +1173,6 @@ static const slot_t *kmap_get(const kmap_t *k, uint64_t key)
 
 /* -- helpers -- */
 
-static int cmp_krec(const void *x, const void *y)
-{
-    const krec_t *a = x, *b = y;
-    if (a->h != b->h)
-        return a->h < b->h ? -1 : 1;
-    return a->g < b->g ? -1 : a->g > b->g;
-}
-
 /* One more shared minimizer (at position pos) with document doc: dedup.c's cnt_add(). */
 static void cnt_add(ty_mdedup_t *m, uint32_t doc, uint32_t pos)
 {
@@ -1278,15 +1253,41 @@ static size_t find_u64(const uint64_t *a, size_t n, uint64_t h)
 
 static bd_t *find_bd(spun_t *s, uint32_t g)
 {
-    size_t lo = 0, hi = s->bd.n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (s->bd.a[mid].g < g)
-            lo = mid + 1;
-        else
-            hi = mid;
+    size_t i = g - s->lo;
+    return g >= s->lo && i < s->nbdix && s->bdix[i] != NONE ? &s->bd.a[s->bdix[i]] : NULL;
+}
+
+/* Sort minimizer records by (h, g): a counting sort on g (a round's numbers), then a
+ * stable radix sort on h, 16 bits at a time. */
+static void sort_krec(ty_mdedup_t *m, krec_t *a, size_t n, uint32_t lo, size_t span)
+{
+    krec_t *t = malloc((n + 1) * sizeof(krec_t));
+    size_t *c = calloc((span > 65536 ? span : 65536) + 1, sizeof(size_t));
+    if (!t || !c)
+        abort_oom(m, "minimizer records");
+    for (size_t i = 0; i < n; i++)
+        c[a[i].g - lo + 1]++;
+    for (size_t i = 0; i < span; i++)
+        c[i + 1] += c[i];
+    for (size_t i = 0; i < n; i++)
+        t[c[a[i].g - lo]++] = a[i];
+    krec_t *src = t, *dst = a;
+    for (int shift = 0; shift < 64; shift += 16) {
+        memset(c, 0, 65537 * sizeof(size_t));
+        for (size_t i = 0; i < n; i++)
+            c[((src[i].h >> shift) & 0xffff) + 1]++;
+        for (size_t i = 0; i < 65536; i++)
+            c[i + 1] += c[i];
+        for (size_t i = 0; i < n; i++)
+            dst[c[(src[i].h >> shift) & 0xffff]++] = src[i];
+        krec_t *x = src;
+        src = dst;
+        dst = x;
     }
-    return lo < s->bd.n && s->bd.a[lo].g == g ? &s->bd.a[lo] : NULL;
+    if (src != a) /* an odd number of passes (5) ends in t */
+        memcpy(a, src, n * sizeof(krec_t));
+    free(t);
+    free(c);
 }
 
 static uint32_t uf_root32(uint32_t *par, uint32_t x)
@@ -1421,10 +1422,42 @@ static int spun_deal(ty_mdedup_t *m)
             }
         free(t);
         b.nmz = (uint32_t)k;
+        if (b.g - s->lo >= s->nbdix)
+            abort_oom(m, "a document outside its round"); /* cannot happen */
+        s->bdix[b.g - s->lo] = (uint32_t)s->bd.n;
         if (ty_vec_push(s->bd, b))
             abort_oom(m, "documents");
     }
-    /* received by sending rank, each in its order: by document number already */
+    /* received by sending rank, each in its order: by document number already. Every rank
+     * learns the distinct minimizers of the round's documents (the candidate rules) */
+    uint32_t *mine = malloc((s->bd.n * 2 + 1) * sizeof(uint32_t));
+    int *cnt = calloc((size_t)p * 2 + 1, sizeof(int));
+    if (!mine || !cnt)
+        abort_oom(m, "document facts");
+    for (size_t i = 0; i < s->bd.n; i++) {
+        mine[2 * i] = s->bd.a[i].g;
+        mine[2 * i + 1] = s->bd.a[i].nmz;
+    }
+    int c = (int)(s->bd.n * 2);
+    int mrc = MPI_Allgather(&c, 1, MPI_INT, cnt, 1, MPI_INT, m->comm);
+    size_t tot = 0;
+    for (int r = 0; r < p; r++) {
+        cnt[p + r] = (int)tot;
+        tot += (size_t)cnt[r];
+    }
+    uint32_t *all = malloc((tot + 1) * sizeof(uint32_t));
+    if (!all)
+        abort_oom(m, "document facts");
+    if (mrc == MPI_SUCCESS)
+        mrc = MPI_Allgatherv(mine, c, MPI_UINT32_T, all, cnt, cnt + p, MPI_UINT32_T, m->comm);
+    for (size_t i = 0; mrc == MPI_SUCCESS && i + 1 < tot; i += 2)
+        m->gnmz[all[i]] = all[i + 1];
+    m->ms.gather_bytes += (uint64_t)c * 4 * (uint64_t)(p - 1);
+    free(mine);
+    free(cnt);
+    free(all);
+    if (mrc != MPI_SUCCESS)
+        return mpi_fail(m, mrc, "Allgatherv");
     return TY_OK;
 }
 
@@ -1469,7 +1502,7 @@ static int spun_keys(ty_mdedup_t *m)
     s->nxr = nr;
     /* the minimizer owner: batch frequencies, boilerplate, candidate counts */
     krec_t *k = s->kr;
-    qsort(k, s->nkr, sizeof(krec_t), cmp_krec);
+    sort_krec(m, k, s->nkr, s->lo, m->round_docs);
     s->bh = malloc((s->nkr + 1) * sizeof(uint64_t));
     s->bc = malloc((s->nkr + 1) * sizeof(uint32_t));
     if (!s->bh || !s->bc)
@@ -1882,6 +1915,13 @@ static int cmp_lnk(const void *x, const void *y)
 static int spun_round(ty_mdedup_t *m, uint64_t lo, lvec_t *links)
 {
     spun_t *s = m->sp;
+    s->lo = (uint32_t)lo;
+    if (!s->bdix) {
+        s->nbdix = m->round_docs;
+        if (!(s->bdix = malloc(s->nbdix * sizeof(uint32_t))))
+            abort_oom(m, "documents");
+    }
+    memset(s->bdix, 0xff, s->nbdix * sizeof(uint32_t));
     int rc = spun_deal(m);
     if (!rc)
         rc = spun_keys(m);
@@ -2006,15 +2046,16 @@ void ty_mdedup_fail(ty_mdedup_t *m, int rc, const char *msg)
     }
 }
 
-/* Spun: every rank learns every document's distinct minimizers and tokens (the candidate
- * rules use the earlier document's), and starts the union-find (roots at each batch). */
+/* Spun: every rank learns every document's tokens (the candidate rules use the earlier
+ * document's; its distinct minimizers come with its round, spun_deal), and starts the
+ * union-find (roots at each batch). */
 static int spun_start(ty_mdedup_t *m, uint64_t total)
 {
     int p = m->size;
-    m->gnmz = malloc(((size_t)total + 1) * sizeof(uint32_t));
+    m->gnmz = calloc((size_t)total + 1, sizeof(uint32_t));
     m->gntok = malloc(((size_t)total + 1) * sizeof(uint32_t));
     m->par = malloc(((size_t)total + 1) * sizeof(uint32_t));
-    uint32_t *mine = malloc((m->own.n * 2 + 1) * sizeof(uint32_t));
+    uint32_t *mine = malloc((m->own.n + 1) * sizeof(uint32_t));
     int *cnt = calloc((size_t)p * 2, sizeof(int));
     if (!m->gnmz || !m->gntok || !m->par || !mine || !cnt)
         abort_oom(m, "document facts");
@@ -2025,14 +2066,10 @@ static int spun_start(ty_mdedup_t *m, uint64_t total)
         cnt[r] = (int)(m->starts[r + 1] - m->starts[r]);
         dsp[r] = (int)m->starts[r];
     }
-    for (size_t i = 0; i < m->own.n; i++) {
-        mine[i] = m->own.a[i].nmz;
-        mine[m->own.n + i] = m->own.a[i].ntok;
-    }
-    int n = (int)m->own.n;
-    int mrc = MPI_Allgatherv(mine, n, MPI_UINT32_T, m->gnmz, cnt, dsp, MPI_UINT32_T, m->comm);
-    if (mrc == MPI_SUCCESS)
-        mrc = MPI_Allgatherv(mine + n, n, MPI_UINT32_T, m->gntok, cnt, dsp, MPI_UINT32_T, m->comm);
+    for (size_t i = 0; i < m->own.n; i++)
+        mine[i] = m->own.a[i].ntok;
+    int mrc = MPI_Allgatherv(mine, (int)m->own.n, MPI_UINT32_T, m->gntok, cnt, dsp, MPI_UINT32_T,
+                             m->comm);
     free(mine);
     free(cnt);
     if (mrc != MPI_SUCCESS) {
