@@ -11,6 +11,7 @@
 #                           dev machine, 2 GB of plain JSONL in build/; spun mode takes
 #                           about 2 minutes per run at that size: 10 minutes more)
 #   MPI_BENCH_MODES=...     [exact near spun]     MPI_BENCH_RANKS=... [1 2 4]
+#   MPI_BENCH_WEAK=0        skip the weak-scaling rows (N ranks on N/4 of the documents)
 # Ranks above the machine's cores are oversubscribed (--oversubscribe): on a 2-core machine
 # -np 4 measures overhead, not speed-up. Prints a table (also to bench/mpi_last.txt) and
 # appends rows to bench/results.csv (commit, date, tool, metric, value), tool =
@@ -35,6 +36,7 @@ plain=${syn%.gz}
 python3 - "$bin" "$plain" "$n" "${MPI_BENCH_MODES:-exact near spun}" "${MPI_BENCH_RANKS:-1 2 4}" <<'PY'
 import datetime, os, re, resource, subprocess, sys, time
 binp, inp, n, modes, ranks = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].split(), sys.argv[5].split()
+weak = os.environ.get('MPI_BENCH_WEAK', '1') == '1'
 cores = os.cpu_count() or 1
 try:
     commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True,
@@ -82,6 +84,22 @@ for mode in modes:
             csv.append((tool, 'shuffle_bytes_per_doc', m.group(1)))
         os.remove(out)
     os.remove(ref)
+    # weak scaling: N ranks on N/max(ranks) of the documents (the first ones), so that each
+    # rank has the same share; on 2 cores only 1 -> 2 ranks can say anything
+    top = max(int(r) for r in ranks)
+    for np_ in ranks if weak else []:
+        k = n * int(np_) // top
+        part = 'build/mpi_bench_weak_%d.jsonl' % k
+        with open(inp, 'rb') as f, open(part, 'wb') as g:
+            for i, l in zip(range(k), f):
+                g.write(l)
+        out = 'build/mpi_bench_%s_weak%s.jsonl' % (mode, np_)
+        env = {'TY_MPI_FORCE': '1'} if np_ == '1' else None
+        w, cpu, err = run(mpirun + ['-np', np_, binp, 'dedup', '--mode', mode, part, '-o', out], env)
+        rows.append((mode, 'weak -np %s, %dk' % (np_, k // 1000), w, k / w, cpu, '-', '-'))
+        csv.append(('dedup-mpi-%s-weak-np%s' % (mode, np_), 'docs_per_s', '%.0f' % (k / w)))
+        os.remove(out)
+        os.remove(part)
 
 lines = ['MPI dedup, %d scale_gen documents, %d cores (ranks over %d are oversubscribed), %s %s'
          % (n, cores, cores, commit, date),
