@@ -860,15 +860,17 @@ static int round_links(ty_mdedup_t *m, lvec_t *links)
  * documents indexed so far, the clusters) and on the whole batch (document frequencies count
  * it), so the rounds run one after the other, and within a round every rank takes a share:
  *   0. deal: the round's documents go to rank g mod N (compressed text and facts), which
- *      tokenizes and sketches them again and aligns them (dedup.c phases A and B);
+ *      tokenizes and sketches them again and aligns them (dedup.c phases A and B); every
+ *      rank learns their numbers of distinct minimizers (MPI_Allgatherv);
  *   1. key shuffle: {minimizer, doc, position} to the minimizer's owner, {exact key, doc} to
  *      the exact key's owner. The minimizer owner holds dedup.c's gmz for its keys (documents
  *      indexed so far, their postings up to max_df) and sees the whole batch's records, so it
  *      knows each minimizer's document frequency exactly as dedup.c does (indexed + whole
- *      batch); it answers which are boilerplate and, for the others, counts the candidates
- *      (postings and the earlier documents of the batch: cnt, first and last position), which
- *      go to the document's rank and are summed there over the owners. The exact key owner
- *      finds the first indexed document, or the first of the batch, with the same key;
+ *      batch); it answers which are boilerplate and, for the others, sends the document's
+ *      rank the candidates (postings and the earlier documents of the batch), which that
+ *      rank counts as dedup.c's count_shared() does (count, first and last position). The
+ *      exact key owner finds the first indexed document, or the first of the batch, with
+ *      the same key;
  *   2. the document's rank applies dedup.c's rules: min_shared, min_shared_frac of the
  *      smaller, the span, order by count then number, skip candidates whose cluster
  *      (union-find root at the start of the batch: every rank keeps the union-find) already
