@@ -1301,6 +1301,19 @@ static uint32_t uf_root32(uint32_t *par, uint32_t x)
     return x;
 }
 
+static int in_sorted(const uint32_t *a, size_t n, uint32_t x)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (a[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && a[lo] == x;
+}
+
 static inline size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
 
 /* dedup.c's boiler_mask(): keys (sorted) with flag 1 are boilerplate. */
@@ -1726,7 +1739,8 @@ static int spun_fetch(ty_mdedup_t *m, uint32_t lo)
         }
     }
     free(roots.a);
-    qsort(need.a, need.n, sizeof(uint32_t), cmp_u32);
+    if (need.n > 1)
+        qsort(need.a, need.n, sizeof(uint32_t), cmp_u32);
     size_t nn = 0;
     for (size_t i = 0; i < need.n; i++)
         if (!nn || need.a[nn - 1] != need.a[i])
@@ -1795,8 +1809,10 @@ static int spun_fetch(ty_mdedup_t *m, uint32_t lo)
         for (size_t i = 0; i < s->nsseeds; i++)
             hs.a[hs.n++] = fix_key(s->sseeds[i].hash);
     }
-    qsort(s->fts.a, s->fts.n, sizeof(ft_t), cmp_ft);
-    qsort(hs.a, hs.n, sizeof(uint64_t), cmp_u64);
+    if (s->fts.n > 1)
+        qsort(s->fts.a, s->fts.n, sizeof(ft_t), cmp_ft);
+    if (hs.n > 1)
+        qsort(hs.a, hs.n, sizeof(uint64_t), cmp_u64);
     size_t nu = 0;
     for (size_t i = 0; i < hs.n; i++)
         if (!nu || hs.a[nu - 1] != hs.a[i])
@@ -1850,7 +1866,7 @@ static int spun_verify(ty_mdedup_t *m, bd_t *b, uint32_t d, lvec_t *links)
 {
     spun_t *s = m->sp;
     ft_t key = {d, 0, 0, NULL};
-    const ft_t *f = bsearch(&key, s->fts.a, s->fts.n, sizeof(ft_t), cmp_ft);
+    const ft_t *f = s->fts.n ? bsearch(&key, s->fts.a, s->fts.n, sizeof(ft_t), cmp_ft) : NULL;
     if (!f) {
         fprintf(stderr, "tongyuan: rank %d: candidate %u was not fetched; aborting the MPI job\n",
                 m->rank, d);
@@ -2002,11 +2018,11 @@ static int spun_round(ty_mdedup_t *m, uint64_t lo, lvec_t *links)
         if (ty_vec_push(cp, links->a[i].g))
             abort_oom(m, "links");
     for (size_t i = 0; i < s->nkr; i++)
-        if (!bsearch(&s->kr[i].g, cp.a, cp.n, sizeof(uint32_t), cmp_u32))
+        if (!in_sorted(cp.a, cp.n, s->kr[i].g))
             gmz_index(m, s->kr[i].h, s->kr[i].g);
     for (size_t i = 0; i < s->nxr; i++) {
         const xrec_t *x = &s->xr[i];
-        if (bsearch(&x->g, cp.a, cp.n, sizeof(uint32_t), cmp_u32))
+        if (in_sorted(cp.a, cp.n, x->g))
             continue;
         int isnew;
         slot_t *e = kmap_put(&m->keys, x->key, &isnew);
