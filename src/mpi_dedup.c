@@ -119,6 +119,7 @@ typedef struct { /* postings blocks [n, class, ids...], as dedup.c's pool */
 typedef struct spun spun_t; /* spun mode's round state, below */
 static spun_t *spun_new(ty_mdedup_t *m);
 static void spun_free(spun_t *s);
+static int spun_filter(ty_mdedup_t *m);
 
 struct ty_mdedup {
     ty_dedup_opts_t o;
@@ -147,9 +148,9 @@ struct ty_mdedup {
     TY_VEC(char) ctexts; /* compressed texts of the documents this rank owns */
     ZSTD_CCtx *cctx;
     ZSTD_DCtx *dctx;
-    uint32_t *gnmz, *gntok; /* every document's distinct minimizers and tokens (all ranks) */
-    uint32_t *par;          /* union-find over all documents, all ranks (root: the smallest) */
-    gmap_t gmz;             /* key owner: minimizers of the indexed documents */
+    uint32_t *hf; /* spun: [distinct minimizers, tokens] of the documents g with g mod N = this
+                     rank (dealt here in their round), at g / N */
+    gmap_t gmz;   /* key owner: minimizers of the indexed documents */
     pool_t pool;
     spun_t *sp;
     /* rank 0 */
@@ -298,9 +299,7 @@ void ty_mdedup_free(ty_mdedup_t *m)
     free(m->ctexts.a);
     ZSTD_freeCCtx(m->cctx);
     ZSTD_freeDCtx(m->dctx);
-    free(m->gnmz);
-    free(m->gntok);
-    free(m->par);
+    free(m->hf);
     free(m->gmz.a);
     free(m->pool.v.a);
     spun_free(m->sp);
@@ -915,6 +914,7 @@ typedef struct { /* a candidate's text: header, then clen bytes padded to 8 */
 
 typedef struct {
     uint32_t doc, cnt, lo, hi;
+    uint32_t root; /* spun_fetch: its cluster at the start of the batch */
 } cand_t;
 
 typedef struct { /* a round's document on the rank it was dealt to */
@@ -1201,7 +1201,7 @@ static void cnt_add(ty_mdedup_t *m, uint32_t doc, uint32_t pos)
         s = (s + 1) & mask;
     cand_t *c = &t->cnt[s];
     if (!c->doc) {
-        *c = (cand_t){doc + 1, 0, pos, pos};
+        *c = (cand_t){doc + 1, 0, pos, pos, 0};
         if (ty_vec_push(t->touched, (uint32_t)s))
             abort_oom(m, "candidate counts");
     }
@@ -1290,15 +1290,6 @@ static void sort_krec(ty_mdedup_t *m, krec_t *a, size_t n, uint32_t lo, size_t s
         memcpy(a, src, n * sizeof(krec_t));
     free(t);
     free(c);
-}
-
-static uint32_t uf_root32(uint32_t *par, uint32_t x)
-{
-    while (par[x] != x) {
-        par[x] = par[par[x]];
-        x = par[x];
-    }
-    return x;
 }
 
 static int in_sorted(const uint32_t *a, size_t n, uint32_t x)
@@ -1443,36 +1434,14 @@ static int spun_deal(ty_mdedup_t *m)
         if (ty_vec_push(s->bd, b))
             abort_oom(m, "documents");
     }
-    /* received by sending rank, each in its order: by document number already. Every rank
-     * learns the distinct minimizers of the round's documents (the candidate rules) */
-    uint32_t *mine = malloc((s->bd.n * 2 + 1) * sizeof(uint32_t));
-    int *cnt = calloc((size_t)p * 2 + 1, sizeof(int));
-    if (!mine || !cnt)
-        abort_oom(m, "document facts");
+    /* received by sending rank, each in its order: by document number already. This rank
+     * is the documents' home: it answers for their facts (spun_facts) */
     for (size_t i = 0; i < s->bd.n; i++) {
-        mine[2 * i] = s->bd.a[i].g;
-        mine[2 * i + 1] = s->bd.a[i].nmz;
+        const bd_t *b = &s->bd.a[i];
+        size_t h = b->g / (uint32_t)p;
+        m->hf[2 * h] = b->nmz;
+        m->hf[2 * h + 1] = b->ntok;
     }
-    int c = (int)(s->bd.n * 2);
-    int mrc = MPI_Allgather(&c, 1, MPI_INT, cnt, 1, MPI_INT, m->comm);
-    size_t tot = 0;
-    for (int r = 0; r < p; r++) {
-        cnt[p + r] = (int)tot;
-        tot += (size_t)cnt[r];
-    }
-    uint32_t *all = malloc((tot + 1) * sizeof(uint32_t));
-    if (!all)
-        abort_oom(m, "document facts");
-    if (mrc == MPI_SUCCESS)
-        mrc = MPI_Allgatherv(mine, c, MPI_UINT32_T, all, cnt, cnt + p, MPI_UINT32_T, m->comm);
-    for (size_t i = 0; mrc == MPI_SUCCESS && i + 1 < tot; i += 2)
-        m->gnmz[all[i]] = all[i + 1];
-    m->ms.gather_bytes += (uint64_t)c * 4 * (uint64_t)(p - 1);
-    free(mine);
-    free(cnt);
-    free(all);
-    if (mrc != MPI_SUCCESS)
-        return mpi_fail(m, mrc, "Allgatherv");
     return TY_OK;
 }
 
@@ -1693,14 +1662,7 @@ static int spun_keys(ty_mdedup_t *m)
             cand_t x = *e;
             e->doc = 0;
             x.doc--;
-            /* dedup.c's filters: enough shared minimizers, spread over enough of the text */
-            uint32_t nm = m->gnmz[x.doc], small = b->usable < nm ? b->usable : nm;
-            if (x.cnt < m->o.min_shared || (double)x.cnt < m->o.min_shared_frac * small)
-                continue;
-            uint32_t nti = m->gntok[x.doc], mn = nti < b->ntok ? nti : b->ntok;
-            if ((double)(x.hi - x.lo + (uint32_t)m->o.k) < 0.65 * m->o.min_containment * mn)
-                continue;
-            if (ty_vec_push(s->cands, x))
+            if (x.cnt >= m->o.min_shared && ty_vec_push(s->cands, x))
                 abort_oom(m, "candidates");
         }
         s->touched.n = 0;
@@ -1708,9 +1670,179 @@ static int spun_keys(ty_mdedup_t *m)
     }
     free(start);
     free(at);
+    if (!rc)
+        rc = spun_filter(m);
     free(rb);
     free(rs);
     free(rcg);
+    return rc;
+}
+
+typedef struct { /* a candidate's facts, from its home rank */
+    uint32_t cand, nmz, ntok, pad;
+} fct_t;
+
+static int cmp_fct(const void *x, const void *y)
+{
+    const fct_t *a = x, *b = y;
+    return a->cand < b->cand ? -1 : a->cand > b->cand;
+}
+
+/* Sorted distinct candidate numbers (those below lim) of the round's documents here. */
+static uint32_t *cand_ids(ty_mdedup_t *m, uint32_t lim, size_t *n)
+{
+    spun_t *s = m->sp;
+    uint32_t *ids = malloc((s->cands.n + 1) * sizeof(uint32_t));
+    if (!ids)
+        abort_oom(m, "candidates");
+    size_t k = 0;
+    for (size_t i = 0; i < s->cands.n; i++)
+        if (s->cands.a[i].doc < lim)
+            ids[k++] = s->cands.a[i].doc;
+    if (k > 1)
+        qsort(ids, k, sizeof(uint32_t), cmp_u32);
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++)
+        if (!u || ids[u - 1] != ids[i])
+            ids[u++] = ids[i];
+    *n = u;
+    return ids;
+}
+
+/* The candidates' distinct minimizers and tokens, asked of their home ranks (g mod N, which
+ * sketched them in their round), then dedup.c's filters: min_shared_frac of the smaller
+ * document's usable minimizers, and the span. */
+static int spun_filter(ty_mdedup_t *m)
+{
+    spun_t *s = m->sp;
+    uint32_t p = (uint32_t)m->size;
+    size_t nid = 0;
+    uint32_t *ids = cand_ids(m, NONE, &nid);
+    pair_t *rq = malloc((nid + 1) * sizeof(pair_t));
+    int *dest = malloc((nid + 1) * sizeof(int));
+    if (!rq || !dest)
+        abort_oom(m, "candidate facts");
+    for (size_t i = 0; i < nid; i++) {
+        rq[i] = (pair_t){ids[i], (uint32_t)m->rank};
+        dest[i] = (int)(ids[i] % p);
+    }
+    free(ids);
+    void *r = NULL;
+    size_t nr = 0;
+    int rc = xchg(m, rq, nid, sizeof(pair_t), dest, &r, &nr, &m->ms.pair_bytes);
+    free(rq);
+    free(dest);
+    if (rc)
+        return rc;
+    const pair_t *q = r;
+    fct_t *f = malloc((nr + 1) * sizeof(fct_t));
+    dest = malloc((nr + 1) * sizeof(int));
+    if (!f || !dest)
+        abort_oom(m, "candidate facts");
+    for (size_t i = 0; i < nr; i++) {
+        size_t h = q[i].g / p;
+        f[i] = (fct_t){q[i].g, m->hf[2 * h], m->hf[2 * h + 1], 0};
+        dest[i] = (int)q[i].first;
+    }
+    free(r);
+    rc = xchg(m, f, nr, sizeof(fct_t), dest, &r, &nr, &m->ms.pair_bytes);
+    free(f);
+    free(dest);
+    if (rc)
+        return rc;
+    fct_t *fa = r;
+    if (nr > 1)
+        qsort(fa, nr, sizeof(fct_t), cmp_fct);
+    size_t w = 0;
+    for (size_t j = 0; j < s->bd.n; j++) {
+        bd_t *b = &s->bd.a[j];
+        size_t c0 = w;
+        for (size_t c = b->c0; c < b->c0 + b->nc; c++) {
+            cand_t x = s->cands.a[c];
+            fct_t key = {x.doc, 0, 0, 0};
+            const fct_t *e = bsearch(&key, fa, nr, sizeof(fct_t), cmp_fct);
+            if (!e)
+                abort_oom(m, "a candidate without facts"); /* cannot happen */
+            uint32_t nm = e->nmz, small = b->usable < nm ? b->usable : nm;
+            if ((double)x.cnt < m->o.min_shared_frac * small)
+                continue;
+            /* the shared minimizers must spread over enough of the new document (dedup.c) */
+            uint32_t nti = e->ntok, mn = nti < b->ntok ? nti : b->ntok;
+            if ((double)(x.hi - x.lo + (uint32_t)m->o.k) < 0.65 * m->o.min_containment * mn)
+                continue;
+            s->cands.a[w++] = x;
+        }
+        b->c0 = c0;
+        b->nc = w - c0;
+    }
+    s->cands.n = w;
+    free(r);
+    return TY_OK;
+}
+
+/* The union-find roots (at the start of the batch) of the candidates indexed before it,
+ * asked of rank 0, which applies every link; a candidate of the batch is its own root. */
+static int spun_roots(ty_mdedup_t *m, uint32_t lo)
+{
+    spun_t *s = m->sp;
+    int p = m->size;
+    size_t nid = 0;
+    uint32_t *ids = cand_ids(m, lo, &nid);
+    int c = (int)nid, *cnt = NULL, *dsp = NULL;
+    uint32_t *all = NULL;
+    if (m->rank == 0) {
+        cnt = calloc((size_t)p * 2, sizeof(int));
+        if (!cnt)
+            abort_oom(m, "roots");
+        dsp = cnt + p;
+    } else {
+        m->ms.gather_bytes += 2 * (uint64_t)c * sizeof(uint32_t);
+    }
+    int mrc = MPI_Gather(&c, 1, MPI_INT, cnt, 1, MPI_INT, 0, m->comm);
+    size_t tot = 0;
+    if (m->rank == 0) {
+        for (int r = 0; r < p; r++) {
+            dsp[r] = (int)tot;
+            tot += (size_t)cnt[r];
+        }
+        if (!(all = malloc((tot + 1) * sizeof(uint32_t))))
+            abort_oom(m, "roots");
+    }
+    if (mrc == MPI_SUCCESS)
+        mrc = MPI_Gatherv(ids, c, MPI_UINT32_T, all, cnt, dsp, MPI_UINT32_T, 0, m->comm);
+    if (mrc == MPI_SUCCESS && m->rank == 0)
+        for (size_t i = 0; i < tot; i++)
+            all[i] = uf_find(m->docs.a, all[i]);
+    uint32_t *roots = malloc((nid + 1) * sizeof(uint32_t));
+    if (!roots)
+        abort_oom(m, "roots");
+    if (mrc == MPI_SUCCESS)
+        mrc = MPI_Scatterv(all, cnt, dsp, MPI_UINT32_T, roots, c, MPI_UINT32_T, 0, m->comm);
+    free(cnt);
+    free(all);
+    if (mrc != MPI_SUCCESS) {
+        free(ids);
+        free(roots);
+        return mpi_fail(m, mrc, "Gatherv");
+    }
+    for (size_t i = 0; i < s->cands.n; i++) {
+        cand_t *x = &s->cands.a[i];
+        if (x->doc >= lo) {
+            x->root = x->doc;
+            continue;
+        }
+        size_t a = 0, b = nid;
+        while (a < b) {
+            size_t mid = (a + b) / 2;
+            if (ids[mid] < x->doc)
+                a = mid + 1;
+            else
+                b = mid;
+        }
+        x->root = roots[a];
+    }
+    free(ids);
+    free(roots);
     return TY_OK;
 }
 
@@ -1719,6 +1851,9 @@ static int spun_keys(ty_mdedup_t *m)
 static int spun_fetch(ty_mdedup_t *m, uint32_t lo)
 {
     spun_t *s = m->sp;
+    int rc = spun_roots(m, lo);
+    if (rc)
+        return rc;
     TY_VEC(uint32_t) need = {0};
     TY_VEC(uint32_t) roots = {0};
     for (size_t i = 0; i < s->bd.n; i++) {
@@ -1730,7 +1865,7 @@ static int spun_fetch(ty_mdedup_t *m, uint32_t lo)
          * spun_round() has tried max_candidates by then */
         roots.n = 0;
         for (size_t c = 0; c < b->nc && roots.n < (size_t)m->o.max_candidates; c++) {
-            uint32_t d = s->cands.a[b->c0 + c].doc, root = d >= lo ? d : uf_root32(m->par, d);
+            uint32_t d = s->cands.a[b->c0 + c].doc, root = s->cands.a[b->c0 + c].root;
             int seen = 0;
             for (size_t r = 0; r < roots.n && !seen; r++)
                 seen = roots.a[r] == root;
@@ -1756,7 +1891,7 @@ static int spun_fetch(ty_mdedup_t *m, uint32_t lo)
     free(need.a);
     void *r = NULL;
     size_t nr = 0;
-    int rc = xchg(m, rq, nn, sizeof(pair_t), dest, &r, &nr, &m->ms.pair_bytes);
+    rc = xchg(m, rq, nn, sizeof(pair_t), dest, &r, &nr, &m->ms.pair_bytes);
     free(rq);
     free(dest);
     if (rc)
@@ -1958,8 +2093,7 @@ static int spun_round(ty_mdedup_t *m, uint64_t lo, lvec_t *links)
         uint32_t roots[64];
         size_t nroots = 0, tried = 0;
         for (size_t c = 0; c < b->nc && tried < (size_t)m->o.max_candidates; c++) {
-            uint32_t d = s->cands.a[b->c0 + c].doc;
-            uint32_t root = d >= lo ? d : uf_root32(m->par, d);
+            uint32_t d = s->cands.a[b->c0 + c].doc, root = s->cands.a[b->c0 + c].root;
             int seen = 0;
             for (size_t r = 0; r < nroots && !seen; r++)
                 seen = roots[r] == root;
@@ -2005,13 +2139,6 @@ static int spun_round(ty_mdedup_t *m, uint64_t lo, lvec_t *links)
         return rc;
     }
     qsort(links->a, links->n, sizeof(lnk_t), cmp_lnk);
-    for (size_t i = 0; i < links->n; i++) {
-        uint32_t a = uf_root32(m->par, links->a[i].g), b = uf_root32(m->par, links->a[i].other);
-        if (a < b)
-            m->par[b] = a;
-        else if (b < a)
-            m->par[a] = b;
-    }
     /* the originals (no link) are indexed, in document order per key (dedup.c phase C) */
     TY_VEC(uint32_t) cp = {0};
     for (size_t i = 0; i < links->n; i++)
@@ -2064,38 +2191,12 @@ void ty_mdedup_fail(ty_mdedup_t *m, int rc, const char *msg)
     }
 }
 
-/* Spun: every rank learns every document's tokens (the candidate rules use the earlier
- * document's; its distinct minimizers come with its round, spun_deal), and starts the
- * union-find (roots at each batch). */
+/* Spun: room for the facts of the documents this rank is home to (g mod N = rank). */
 static int spun_start(ty_mdedup_t *m, uint64_t total)
 {
-    int p = m->size;
-    m->gnmz = calloc((size_t)total + 1, sizeof(uint32_t));
-    m->gntok = malloc(((size_t)total + 1) * sizeof(uint32_t));
-    m->par = malloc(((size_t)total + 1) * sizeof(uint32_t));
-    uint32_t *mine = malloc((m->own.n + 1) * sizeof(uint32_t));
-    int *cnt = calloc((size_t)p * 2, sizeof(int));
-    if (!m->gnmz || !m->gntok || !m->par || !mine || !cnt)
+    m->hf = calloc(((size_t)total / (size_t)m->size + 1) * 2, sizeof(uint32_t));
+    if (!m->hf)
         abort_oom(m, "document facts");
-    if (total > (uint64_t)INT32_MAX)
-        abort_oom(m, "more than 2^31 documents in spun mode");
-    int *dsp = cnt + p;
-    for (int r = 0; r < p; r++) {
-        cnt[r] = (int)(m->starts[r + 1] - m->starts[r]);
-        dsp[r] = (int)m->starts[r];
-    }
-    for (size_t i = 0; i < m->own.n; i++)
-        mine[i] = m->own.a[i].ntok;
-    int mrc = MPI_Allgatherv(mine, (int)m->own.n, MPI_UINT32_T, m->gntok, cnt, dsp, MPI_UINT32_T,
-                             m->comm);
-    free(mine);
-    free(cnt);
-    if (mrc != MPI_SUCCESS) {
-        mpi_fail(m, mrc, "Allgatherv");
-        return m->failed;
-    }
-    for (uint64_t g = 0; g < total; g++)
-        m->par[g] = (uint32_t)g;
     return TY_OK;
 }
 
