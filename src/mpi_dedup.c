@@ -858,9 +858,10 @@ static int round_links(ty_mdedup_t *m, lvec_t *links)
  * decisions depend on the state left by the earlier batches (the minimizers and texts of the
  * documents indexed so far, the clusters) and on the whole batch (document frequencies count
  * it), so the rounds run one after the other, and within a round every rank takes a share:
- *   0. deal: the round's documents go to rank g mod N (compressed text and facts), which
- *      tokenizes and sketches them again and aligns them (dedup.c phases A and B); every
- *      rank learns their numbers of distinct minimizers (MPI_Allgatherv);
+ *   0. deal: the round's documents go to rank g mod N, their home (compressed text and
+ *      facts), which tokenizes and sketches them again and aligns them (dedup.c phases A and
+ *      B); it keeps their numbers of distinct minimizers and tokens, and answers for them
+ *      when they are candidates later;
  *   1. key shuffle: {minimizer, doc, position} to the minimizer's owner, {exact key, doc} to
  *      the exact key's owner. The minimizer owner holds dedup.c's gmz for its keys (documents
  *      indexed so far, their postings up to max_df) and sees the whole batch's records, so it
@@ -871,16 +872,16 @@ static int round_links(ty_mdedup_t *m, lvec_t *links)
  *      exact key owner finds the first indexed document, or the first of the batch, with
  *      the same key;
  *   2. the document's rank applies dedup.c's rules: min_shared, min_shared_frac of the
- *      smaller, the span, order by count then number, skip candidates whose cluster
- *      (union-find root at the start of the batch: every rank keeps the union-find) already
- *      linked. It fetches the candidates that can be tried — the list up to its
- *      max_candidates-th distinct root: a candidate is skipped only for a root seen before,
- *      so no more can be tried — from the ranks that read them, and asks the minimizer
- *      owners which of their minimizers are boilerplate now (their text is masked too);
+ *      smaller (the candidate's counts come from its home), the span, order by count then
+ *      number, skip candidates whose cluster (union-find root at the start of the batch,
+ *      asked of rank 0, which applies every link) already linked. It fetches the candidates that
+ * can be tried — the list up to its max_candidates-th distinct root: a candidate is skipped only
+ * for a root seen before, so no more can be tried — from the ranks that read them, and asks the
+ * minimizer owners which of their minimizers are boilerplate now (their text is masked too);
  *   3. alignment and the link decision, dedup.c's verify() with the same expressions;
- *   4. MPI_Allgatherv of the round's links: every rank applies them to its union-find, the
- *      minimizer and exact key owners index the documents that got no link (the originals),
- *      in document order, as dedup.c's phase C; rank 0 also keeps the best links.
+ *   4. MPI_Allgatherv of the round's links: the minimizer and exact key owners index the
+ *      documents that got no link (the originals), in document order, as dedup.c's phase
+ *      C; rank 0 applies the links (union-find, best links).
  * Every rule sees what dedup.c sees at the same point, whatever N: the output is the same.
  */
 
@@ -1435,7 +1436,7 @@ static int spun_deal(ty_mdedup_t *m)
             abort_oom(m, "documents");
     }
     /* received by sending rank, each in its order: by document number already. This rank
-     * is the documents' home: it answers for their facts (spun_facts) */
+     * is the documents' home: it answers for their facts (spun_filter) */
     for (size_t i = 0; i < s->bd.n; i++) {
         const bd_t *b = &s->bd.a[i];
         size_t h = b->g / (uint32_t)p;
