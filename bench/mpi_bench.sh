@@ -1,15 +1,17 @@
 #!/bin/sh
 # bench/mpi_bench.sh — `make bench-mpi`: tongyuan dedup across MPI ranks (the MPI build) on
-# scale_gen documents, exact and near mode, against the single-process run of the same
+# scale_gen documents, exact, near and spun mode, against the single-process run of the same
 # binary: wall time, documents per second, CPU seconds of all ranks (user + system, less
 # sensitive than wall time to other load on a shared machine), shuffle bytes per document (from the run's
 # "dedup: mpi:" line), and whether the output is byte-identical to the single-process one.
 #
 # usage: sh bench/mpi_bench.sh TONGYUAN_MPI SHARED_DIR
 #   MPI_BENCH_DOCS=N        documents [100000]; generated once into build/ with scale_gen.py
-#                           (1000000: about 3.5 minutes for the whole table on the 2-core
-#                           dev machine, 2 GB of plain JSONL in build/)
-#   MPI_BENCH_MODES=...     [exact near]     MPI_BENCH_RANKS=... [1 2 4]
+#                           (1000000: about 3.5 minutes for exact and near on the 2-core
+#                           dev machine, 2 GB of plain JSONL in build/; spun mode takes
+#                           about 2 minutes per run at that size: 10 minutes more)
+#   MPI_BENCH_MODES=...     [exact near spun]     MPI_BENCH_RANKS=... [1 2 4]
+#   MPI_BENCH_WEAK=0        skip the weak-scaling rows (N ranks on N/4 of the documents)
 # Ranks above the machine's cores are oversubscribed (--oversubscribe): on a 2-core machine
 # -np 4 measures overhead, not speed-up. Prints a table (also to bench/mpi_last.txt) and
 # appends rows to bench/results.csv (commit, date, tool, metric, value), tool =
@@ -31,9 +33,10 @@ fi
 # decompress once: only an uncompressed JSONL file can be cut into byte ranges among ranks
 plain=${syn%.gz}
 [ -s "$plain" ] || { gzip -dc "$syn" > "$plain.tmp" && mv "$plain.tmp" "$plain"; }
-python3 - "$bin" "$plain" "$n" "${MPI_BENCH_MODES:-exact near}" "${MPI_BENCH_RANKS:-1 2 4}" <<'PY'
+python3 - "$bin" "$plain" "$n" "${MPI_BENCH_MODES:-exact near spun}" "${MPI_BENCH_RANKS:-1 2 4}" <<'PY'
 import datetime, os, re, resource, subprocess, sys, time
 binp, inp, n, modes, ranks = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].split(), sys.argv[5].split()
+weak = os.environ.get('MPI_BENCH_WEAK', '1') == '1'
 cores = os.cpu_count() or 1
 try:
     commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True,
@@ -69,7 +72,7 @@ for mode in modes:
         out = 'build/mpi_bench_%s_np%s.jsonl' % (mode, np_)
         env = {'TY_MPI_FORCE': '1'} if np_ == '1' else None
         w, cpu, err = run(mpirun + ['-np', np_, binp, 'dedup', '--mode', mode, inp, '-o', out], env)
-        m = re.search(r'shuffle ([0-9.]+) bytes/doc \(keys ([0-9.]+), pairs\+signatures ([0-9.]+), '
+        m = re.search(r'shuffle ([0-9.]+) bytes/doc \(keys ([0-9.]+), pairs\+\w+ ([0-9.]+), '
                       r'gathered on rank 0 ([0-9.]+)\)', err)
         same = open(ref, 'rb').read() == open(out, 'rb').read()
         sh = '%s (keys %s, pairs %s, gather %s)' % m.groups() if m else '?'
@@ -81,6 +84,22 @@ for mode in modes:
             csv.append((tool, 'shuffle_bytes_per_doc', m.group(1)))
         os.remove(out)
     os.remove(ref)
+    # weak scaling: N ranks on N/max(ranks) of the documents (the first ones), so that each
+    # rank has the same share; on 2 cores only 1 -> 2 ranks can say anything
+    top = max(int(r) for r in ranks)
+    for np_ in ranks if weak else []:
+        k = n * int(np_) // top
+        part = 'build/mpi_bench_weak_%d.jsonl' % k
+        with open(inp, 'rb') as f, open(part, 'wb') as g:
+            for i, l in zip(range(k), f):
+                g.write(l)
+        out = 'build/mpi_bench_%s_weak%s.jsonl' % (mode, np_)
+        env = {'TY_MPI_FORCE': '1'} if np_ == '1' else None
+        w, cpu, err = run(mpirun + ['-np', np_, binp, 'dedup', '--mode', mode, part, '-o', out], env)
+        rows.append((mode, 'weak -np %s, %dk' % (np_, k // 1000), w, k / w, cpu, '-', '-'))
+        csv.append(('dedup-mpi-%s-weak-np%s' % (mode, np_), 'docs_per_s', '%.0f' % (k / w)))
+        os.remove(out)
+        os.remove(part)
 
 lines = ['MPI dedup, %d scale_gen documents, %d cores (ranks over %d are oversubscribed), %s %s'
          % (n, cores, cores, commit, date),

@@ -16,8 +16,8 @@
  * last exchange, and renames it to OUT at the end. If a rank dies, mpirun stops the job
  * (or an MPI call returns an error we report); OUT does not exist either way.
  *
- * Distributed: --mode exact and near. Spun mode, --write-kept, --pairs-out and standard
- * input run on rank 0 alone (the other ranks exit at once), with a note on stderr.
+ * Distributed: --mode exact, near and spun. --write-kept, --pairs-out and standard input run
+ * on rank 0 alone (the other ranks exit at once), with a note on stderr.
  *
  * Test hook: TY_MPI_FAULT=RANK:DOCS makes rank RANK kill itself (SIGKILL) after reading DOCS
  * documents — tests/mpi.sh checks that the job then fails and leaves no output.
@@ -307,9 +307,7 @@ int cli_mpi_dedup(const cli_mpi_dedup_t *a)
 {
     int rank = env_rank();
     const char *why = NULL;
-    if (a->o->mode == TY_DEDUP_SPUN)
-        why = "--mode spun";
-    else if (a->kept_path)
+    if (a->kept_path)
         why = "--write-kept";
     else if (a->pairs_path)
         why = "--pairs-out";
@@ -492,11 +490,12 @@ int cli_mpi_dedup(const cli_mpi_dedup_t *a)
                 (size_t)rerrors + st.errors, secs, (double)docs / t, (double)bytes / 1e6 / t);
         fprintf(stderr,
                 "dedup: mpi: %d ranks, %llu rounds; shuffle %.1f bytes/doc (keys %.1f, "
-                "pairs+signatures %.1f, gathered on rank 0 %.1f); %llu candidate pairs; "
+                "pairs+%s %.1f, gathered on rank 0 %.1f); %llu candidate pairs; "
                 "input split in %d shares (%d JSONL files read in byte ranges)\n",
                 size, (unsigned long long)ms.rounds,
                 (double)(ms.key_bytes + ms.pair_bytes + ms.gather_bytes) / nd,
-                (double)ms.key_bytes / nd, (double)ms.pair_bytes / nd, (double)ms.gather_bytes / nd,
+                (double)ms.key_bytes / nd, a->o->mode == TY_DEDUP_SPUN ? "texts" : "signatures",
+                (double)ms.pair_bytes / nd, (double)ms.gather_bytes / nd,
                 (unsigned long long)ms.pairs, size, split_files);
         if (a->verbose)
             fprintf(stderr, "dedup: %zu links\n", st.links);

@@ -1,8 +1,8 @@
 /*
  * mpi_dedup.h — private to the MPI build (make MPI=1, -DTY_MPI): deduplication spread over
  * the ranks of an MPI communicator, with the same decisions as one ty_dedup_t on the same
- * input. Exact and near modes only (spun mode runs in one process). Not installed; used by
- * cli/mpi.c.
+ * input, in all three modes (spun without evidence: --pairs-out runs in one process). Not
+ * installed; used by cli/mpi.c.
  *
  * Each rank is given its own share of the input (cli/mpi.c splits the files, and cuts big
  * JSONL files in byte ranges, so that the shares follow one another in input order) and
@@ -14,7 +14,10 @@
  * it; near-mode candidates fetch the other signature from its owner; the links, the
  * per-document facts and the names are gathered on rank 0, which joins the clusters
  * (union-find) and holds the results. Rounds run in global input order, so "first" means
- * what it means in one process; memory for exchanges is bounded by the round.
+ * what it means in one process; memory for exchanges is bounded by the round. Spun mode
+ * runs a round per dedup.c batch (opts.batch documents), dealt round-robin to the ranks
+ * for sketching and alignment, with the minimizer table spread over the key owners; see
+ * "spun mode" in mpi_dedup.c.
  *
  * ty_mdedup_new, ty_mdedup_finish and ty_mdedup_free are collective (every rank, same
  * order); ty_mdedup_add and ty_mdedup_fail are not; the result getters are for rank 0.
@@ -36,12 +39,13 @@ typedef struct ty_mdedup_stats {
     int ranks;
     uint64_t rounds;
     uint64_t key_bytes;    /* key records sent to another rank (exact key / band keys) */
-    uint64_t pair_bytes;   /* near: candidate pairs and the signatures shipped for them */
+    uint64_t pair_bytes;   /* near: candidate pairs and the signatures shipped for them;
+                              spun: texts dealt and fetched, candidate counts and requests */
     uint64_t gather_bytes; /* per-document facts and links gathered on rank 0 */
-    uint64_t pairs;        /* candidate pairs checked (near) */
+    uint64_t pairs;        /* candidate pairs checked (near), aligned (spun) */
 } ty_mdedup_stats_t;
 
-/* o must be exact or near mode (TY_EINVAL otherwise); o, to are copied; comm is duplicated
+/* o must not ask for evidence (NULL otherwise); o, to are copied; comm is duplicated
  * (errors return instead of aborting). fn gets TY_DEDUP_ERROR events for the documents this
  * rank owns, on this rank (no LINK events). NULL when out of memory or bad options. */
 ty_mdedup_t *ty_mdedup_new(const ty_dedup_opts_t *o, const ty_opts_t *to, MPI_Comm comm,

@@ -1,9 +1,10 @@
 #!/bin/sh
 # tests/mpi.sh — `mpirun -np N tongyuan dedup` (the MPI build, make MPI=1) against the
 # single-process run of the same binary: byte-identical decisions at 1, 2 and 4 ranks in
-# exact and near mode (several rounds, keep first and longest, standard output), spun mode
-# (run on rank 0 alone), --on-error fail, and a rank killed mid-run (the job fails with a
-# message and leaves no output file).
+# exact, near and spun mode (several rounds, keep first and longest, standard output; spun:
+# spun, shuffled and partial copies whose originals another rank read, and boilerplate shared
+# across ranks), --on-error fail, and a rank killed mid-run (the job fails with a message and
+# leaves no output file).
 #
 #   make test-mpi                                   (builds build/mpi, then runs this)
 #   BUILD=build/mpi sh tests/mpi.sh                 (uses $BUILD/tongyuan; builds nothing)
@@ -137,8 +138,8 @@ if $MPIRUN -np 3 "$TY" dedup --mode near "$tmp/r.jsonl" -o "$tmp/many.jsonl" > /
 # more ranks than files and bytes: empty shares
 same "near np=4 on one tiny file" 4 --mode near tests/data/text/src-00001.txt
 
-# spun: runs on rank 0 alone, with a note; same output
-same "spun np=2 (rank 0 alone)" 2 --mode spun $IN
+# spun on the test corpus (every -copy document is checked below on this output)
+same "spun np=2 test corpus" 2 --mode spun $IN
 
 # the copies were found: every -copy document is in its original's cluster
 if python3 - "$tmp/one.jsonl" <<'PY' 2> "$tmp/err"; then pass; else fail "copies clustered"; fi
@@ -154,6 +155,82 @@ for k in c:
 assert n > 50, n
 PY
 
+# spun, distributed: a corpus with machine-spun copies (bench/spin.py), shuffled and partial
+# copies, exact copies placed before their originals, and a boilerplate footer in 150
+# documents (over --max-df 32, spread over every rank's share); most copies come at the end,
+# so at 2-4 ranks their originals were read by another rank
+python3 - "$tmp/s.jsonl" tests/data/text <<'PY' || { echo "FAIL spun corpus"; exit 1; }
+import json, os, random, sys
+sys.path.insert(0, 'bench')  # spin(): bench/spin.py
+from spin import spin
+out, d = sys.argv[1], sys.argv[2]
+sent = []
+for f in sorted(os.listdir(d)):
+    if f.endswith('.txt'):
+        t = open(os.path.join(d, f), encoding='utf-8', errors='replace').read()
+        sent += [s + '。' for s in t.replace('\n', '').split('。') if len(s) > 8]
+rng = random.Random(20261124)
+foot = '本文由网站编辑整理发布，转载请注明出处并保留本声明。如有侵权请联系我们删除，谢谢合作与支持。' \
+       '更多精彩内容请关注我们的官方网站和微信公众号，每日更新技术文章与使用教程。'
+orig, late, early = [], [], []
+for i in range(600):
+    text = ''.join(rng.choice(sent) for _ in range(rng.randint(6, 18)))
+    if i % 4 == 0:
+        text += '\n' + foot  # boilerplate in 150 documents, on every rank
+    orig.append({'id': 'o-%04d' % i, 'text': text})
+    r = rng.random()
+    if r < 0.15:
+        late.append({'id': 'o-%04d-spun' % i, 'text': spin(text, i)[0]})
+    elif r < 0.20:
+        ss = text.split('。')
+        rng.shuffle(ss)
+        late.append({'id': 'o-%04d-shuf' % i, 'text': '。'.join(ss)})
+    elif r < 0.25:
+        late.append({'id': 'o-%04d-part' % i, 'text': text[:len(text) * 2 // 3] +
+                     ''.join(rng.choice(sent) for _ in range(2))})
+    elif r < 0.28:
+        early.append({'id': 'o-%04d-copy' % i, 'text': text})
+rng.shuffle(late)
+docs = early + orig + late  # copies before their originals; spun copies far from theirs
+with open(out, 'w', encoding='utf-8') as f:
+    for x in docs:
+        f.write(json.dumps(x, ensure_ascii=False) + '\n')
+PY
+for np in 1 2 3 4; do
+    if [ $np = 1 ]; then
+        TY_MPI_FORCE=1 same "spun TY_MPI_FORCE np=1" 1 --mode spun "$tmp/s.jsonl"
+        TY_MPI_FORCE=1 same "spun TY_MPI_FORCE np=1 batch=16" 1 --mode spun --batch 16 "$tmp/s.jsonl"
+        continue
+    fi
+    same "spun np=$np (one round)" $np --mode spun "$tmp/s.jsonl"
+    same "spun np=$np batch=16 (48 rounds)" $np --mode spun --batch 16 "$tmp/s.jsonl"
+    same "spun np=$np batch=64 keep=longest" $np --mode spun --batch 64 --keep longest "$tmp/s.jsonl"
+done
+same "spun np=4 max-df=4 max-candidates=2" 4 --mode spun --batch 32 --max-df 4 --max-candidates 2 \
+    "$tmp/s.jsonl"
+same "spun np=3 several files" 3 --mode spun --batch 64 $PARTS
+same "spun np=3 one JSONL in byte ranges" 3 --mode spun --batch 16 "$tmp/r.jsonl"
+# the spun copies were found, and the footer was treated as boilerplate: without the
+# --max-df rule many more documents are merged
+"$TY" dedup -q --mode spun "$tmp/s.jsonl" -o "$tmp/one.jsonl" 2> "$tmp/err"
+"$TY" dedup -q --mode spun --max-df 100000 "$tmp/s.jsonl" -o "$tmp/nodf.jsonl" 2>> "$tmp/err"
+if python3 - "$tmp/one.jsonl" "$tmp/nodf.jsonl" 2>> "$tmp/err" <<'PY'; then pass; else fail "spun copies"; fi
+import json, sys
+c = {}
+for l in open(sys.argv[1]):
+    j = json.loads(l); c[j['id']] = j['cluster']
+for suf, least in (('-spun', 70), ('-shuf', 30), ('-copy', 15)):
+    ks = [k for k in c if k.endswith(suf)]
+    n = sum(c[k] == c[k[:-len(suf)]] for k in ks)
+    assert n >= least and n >= 0.9 * len(ks), (suf, n, len(ks))
+removed = lambda f: sum(not json.loads(l)['keep'] for l in open(f))
+assert removed(sys.argv[2]) > removed(sys.argv[1]) + 50, (removed(sys.argv[1]), removed(sys.argv[2]))
+PY
+if $MPIRUN -np 2 "$TY" dedup --mode spun --batch 16 "$tmp/s.jsonl" -o "$tmp/many.jsonl" \
+    > /dev/null 2> "$tmp/err" && grep -q "dedup: mpi: 2 ranks, 48 rounds" "$tmp/err" &&
+    ! grep -q "rank 0 does all" "$tmp/err"; then pass; else fail "spun ran across ranks"; fi
+
+
 # standard output (-o -)
 "$TY" dedup -q --mode near $IN > "$tmp/one.jsonl" 2> "$tmp/err"
 if $MPIRUN -np 2 "$TY" dedup -q --mode near $IN > "$tmp/many.jsonl" 2> "$tmp/err" &&
@@ -167,15 +244,17 @@ then pass; else fail "--on-error fail np=2"; fi
 
 # a rank killed mid-run: non-zero exit, a message naming the rank, no output (not even a
 # stale one: OUT is removed when the job starts), no OUT.tmp looking complete
-for np in 2 4; do
+for np in 2 4 spun; do
+    mode=near
+    [ $np = spun ] && np=2 mode=spun
     echo stale > "$tmp/k.jsonl"
-    if TY_MPI_FAULT=1:100 $MPIRUN -np $np "$TY" dedup -q --mode near --batch 16 $IN \
+    if TY_MPI_FAULT=1:100 $MPIRUN -np $np "$TY" dedup -q --mode $mode --batch 16 $IN \
         -o "$tmp/k.jsonl" > "$tmp/err" 2>&1; then
-        fail "killed rank np=$np: exit status 0"
+        fail "killed rank $mode np=$np: exit status 0"
     elif ! grep -q "rank 1" "$tmp/err"; then
-        fail "killed rank np=$np: no message naming the rank"
+        fail "killed rank $mode np=$np: no message naming the rank"
     elif [ -e "$tmp/k.jsonl" ] || [ -e "$tmp/k.jsonl.tmp" ]; then
-        fail "killed rank np=$np: output left behind"
+        fail "killed rank $mode np=$np: output left behind"
     else
         pass
     fi
