@@ -25,7 +25,7 @@ LIB_SRC := src/util.c src/normalize.c src/doc.c src/sketch.c src/align.c \
            src/dedup.c src/minhash.c src/index_del.c src/jsonl_fast.c src/index_shard.c
 CLI_SRC := cli/main.c cli/common.c cli/compare.c cli/diffview.c cli/html.c \
            cli/index.c cli/check.c cli/dedup.c
-SERVER_SRC := server/serve.c
+SERVER_SRC := server/serve.c server/request.c
 # make MPI=1 (use another BUILD, e.g. BUILD=build/mpi): the same tongyuan, built with -DTY_MPI
 # and linked to Open MPI, so that `mpirun -np N tongyuan dedup` runs across ranks (docs/mpi.md).
 # Without MPI=1 nothing below changes the build.
@@ -89,7 +89,8 @@ $(BUILD)/gen/serve_page.inc: server/page.html
 $(BUILD)/server/serve.o: $(BUILD)/gen/serve_page.inc
 
 $(BUILD)/%.o: %.c include/tongyuan.h src/internal.h src/classify.h cli/common.h cli/diffview.h cli/html.h \
-              src/index.h src/input.h cli/corpus.h src/dedup.h src/jsonl_fast.h $(MPI_DEPS)
+              src/index.h src/input.h cli/corpus.h src/dedup.h src/jsonl_fast.h server/request.h \
+              $(MPI_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
 
@@ -146,7 +147,7 @@ test-mpi:
 	@BUILD=build/mpi sh tests/mpi.sh
 	@BUILD=build/mpi sh tests/mpi_index.sh
 
-# MPI dedup speed at 1, 2, 4 ranks (MPI_BENCH_DOCS, default 100000)
+# MPI dedup speed at 1, 2, 4 ranks (MPI_BENCH_DOCS, default 1000000; also part of make bench)
 bench-mpi:
 	$(MAKE) MPI=1 BUILD=build/mpi all
 	@sh bench/mpi_bench.sh build/mpi/tongyuan $(SHARED)
@@ -171,7 +172,7 @@ fuzz:
 	@sh fuzz/run.sh
 
 lint:
-	clang-format --dry-run -Werror include/*.h src/*.c src/*.h cli/*.c cli/*.h server/*.c tools/*.c \
+	clang-format --dry-run -Werror include/*.h src/*.c src/*.h cli/*.c cli/*.h server/*.c server/*.h tools/*.c \
 	    tests/unit/*.c tests/unit/*.h fuzz/*.c fuzz/*.h
 
 clean:

@@ -45,13 +45,13 @@
 #include "../cli/common.h"
 #include "../cli/corpus.h"
 #include "../cli/html.h"
+#include "request.h"
 
 /* GET /: server/page.html, turned into a C string by the Makefile */
 static const char ty_serve_page[] =
 #include "serve_page.inc"
     ;
 
-#define MAX_SOURCES_LIMIT 1000
 #define MAX_ID_BYTES 1000
 
 /* ---- server state ------------------------------------------------------------------------ */
@@ -101,8 +101,6 @@ typedef struct {
     unsigned status;
     size_t bytes;
 } req_t;
-
-enum { R_PAGE, R_HEALTH, R_STATS, R_CHECK, R_REPORT, R_DOCS, R_DOC, R_NONE };
 
 static double now(void)
 {
@@ -197,57 +195,6 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, req_t *r, unsigned 
 
 /* ---- routing and authorization ----------------------------------------------------------- */
 
-static int route_of(const char *url, const char **rest)
-{
-    *rest = NULL;
-    if (strcmp(url, "/") == 0 || strcmp(url, "/index.html") == 0)
-        return R_PAGE;
-    if (strcmp(url, "/healthz") == 0)
-        return R_HEALTH;
-    if (strcmp(url, "/v1/stats") == 0)
-        return R_STATS;
-    if (strcmp(url, "/v1/check") == 0)
-        return R_CHECK;
-    if (strcmp(url, "/v1/report") == 0)
-        return R_REPORT;
-    if (strcmp(url, "/v1/docs") == 0)
-        return R_DOCS;
-    if (strncmp(url, "/v1/docs/", 9) == 0 && url[9]) {
-        *rest = url + 9;
-        return R_DOC;
-    }
-    return R_NONE;
-}
-
-static const char *allowed(int route)
-{
-    switch (route) {
-    case R_PAGE:
-    case R_HEALTH:
-    case R_STATS: return "GET, HEAD";
-    case R_CHECK:
-    case R_REPORT:
-    case R_DOCS: return "POST";
-    case R_DOC: return "GET, HEAD, DELETE";
-    }
-    return "";
-}
-
-static int method_ok(int route, const char *m)
-{
-    const char *a = allowed(route);
-    size_t n = strlen(m);
-    for (const char *p = a; (p = strstr(p, m)) != NULL; p += n)
-        if ((p == a || p[-1] == ' ') && (p[n] == 0 || p[n] == ','))
-            return 1;
-    return 0;
-}
-
-static int is_write(int route, const char *m)
-{
-    return route == R_DOCS || (route == R_DOC && strcmp(m, "DELETE") == 0);
-}
-
 /* constant time in the length of the expected token */
 static int token_ok(const char *got)
 {
@@ -263,28 +210,14 @@ static int token_ok(const char *got)
 
 /* ---- request bodies ---------------------------------------------------------------------- */
 
-/* Parse the JSON object body; on failure the reply is queued and NULL returned (*ret set). */
+/* The JSON object body (request.c); on failure the 400 reply is queued, NULL returned and
+ * *ret set. */
 static json_t *parse_body(struct MHD_Connection *c, req_t *r, enum MHD_Result *ret)
 {
-    if (r->body.n == 0) {
-        *ret = reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL,
-                           "empty body: send a JSON object, e.g. {\"text\": \"...\"}");
-        return NULL;
-    }
-    json_error_t e;
-    json_t *j = json_loadb(r->body.a, r->body.n, JSON_REJECT_DUPLICATES, &e);
-    if (!j) {
-        *ret = reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL,
-                           "invalid JSON (or not UTF-8) at line %d, column %d (byte %d): %s",
-                           e.line, e.column, e.position, e.text);
-        return NULL;
-    }
-    if (!json_is_object(j)) {
-        json_decref(j);
-        *ret = reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL,
-                           "the body must be a JSON object, e.g. {\"text\": \"...\"}");
-        return NULL;
-    }
+    char err[512];
+    json_t *j = req_parse_body(r->body.a, r->body.n, err, sizeof err);
+    if (!j)
+        *ret = reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, "%s", err);
     return j;
 }
 
@@ -292,59 +225,22 @@ static json_t *parse_body(struct MHD_Connection *c, req_t *r, enum MHD_Result *r
 static const char *want_string(struct MHD_Connection *c, req_t *r, json_t *j, const char *key,
                                size_t *len, enum MHD_Result *ret)
 {
-    json_t *v = json_object_get(j, key);
-    if (!v || !json_is_string(v)) {
-        *ret = reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, "%s \"%s\": a string is required",
-                           v ? "wrong type of" : "missing", key);
-        return NULL;
-    }
-    *len = json_string_length(v);
-    return json_string_value(v);
+    char err[256];
+    const char *v = req_string(j, key, len, err, sizeof err);
+    if (!v)
+        *ret = reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, "%s", err);
+    return v;
 }
 
-/* The request's search options ("min_len", "min_score", "max_sources"); *custom set when the
- * alignment options differ from the server's. 0, or -1 with a 400 queued. */
+/* The request's search options over the server's; 0, or -1 with a 400 queued. */
 static int query_opts(struct MHD_Connection *c, req_t *r, json_t *j, ty_opts_t *o,
                       size_t *max_sources, int *custom, enum MHD_Result *ret)
 {
-    *o = S.o;
-    *max_sources = S.q.max_sources;
-    *custom = 0;
-    json_t *v = json_object_get(j, "min_len");
-    if (v) {
-        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000) {
-            *ret = reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL,
-                               "\"min_len\" must be an integer from 0 to 1000000");
-            return -1;
-        }
-        o->min_len = (int)json_integer_value(v);
-    }
-    v = json_object_get(j, "min_score");
-    if (v) {
-        if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1) {
-            *ret = reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL,
-                               "\"min_score\" must be a number from 0 to 1");
-            return -1;
-        }
-        o->min_score = json_number_value(v);
-    }
-    v = json_object_get(j, "max_sources");
-    if (v) {
-        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-            json_integer_value(v) > MAX_SOURCES_LIMIT) {
-            *ret =
-                reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL,
-                            "\"max_sources\" must be an integer from 1 to %d", MAX_SOURCES_LIMIT);
-            return -1;
-        }
-        *max_sources = (size_t)json_integer_value(v);
-    }
-    char msg[256];
-    if (ty_opts_check(o, msg, sizeof msg) != TY_OK) {
-        *ret = reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, "%s", msg);
+    char err[256];
+    if (req_query_opts(j, &S.o, S.q.max_sources, o, max_sources, custom, err, sizeof err)) {
+        *ret = reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, "%s", err);
         return -1;
     }
-    *custom = o->min_len != S.o.min_len || o->min_score != S.o.min_score;
     return 0;
 }
 
@@ -740,14 +636,14 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         client_of(c, r->client, sizeof r->client);
         atomic_fetch_add(&S.inflight, 1);
         atomic_fetch_add(&S.requests, 1);
-        r->route = route_of(url, &rest);
+        r->route = req_route(url, &rest);
         if (r->route == R_NONE)
             return reply_error(c, r, MHD_HTTP_NOT_FOUND, NULL, "no such resource: %s", url);
-        if (!method_ok(r->route, method))
-            return reply_error(c, r, MHD_HTTP_METHOD_NOT_ALLOWED, allowed(r->route),
+        if (!req_method_ok(r->route, method))
+            return reply_error(c, r, MHD_HTTP_METHOD_NOT_ALLOWED, req_allowed(r->route),
                                "%s %s: method not allowed (allowed: %s)", method, url,
-                               allowed(r->route));
-        int w = is_write(r->route, method);
+                               req_allowed(r->route));
+        int w = req_is_write(r->route, method);
         if (w && !S.token)
             return reply_error(c, r, MHD_HTTP_FORBIDDEN, NULL,
                                "writes are disabled: the server was started without "
@@ -783,7 +679,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     if (r->too_big)
         return reply_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
                            "request body over the limit of %zu bytes", S.max_body);
-    route_of(url, &rest);
+    req_route(url, &rest);
     switch (r->route) {
     case R_PAGE: {
         size_t n = strlen(ty_serve_page);
