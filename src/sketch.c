@@ -29,27 +29,38 @@ size_t ty__kmer_hashes(const uint32_t *tok, size_t n, int k, uint64_t *out, int 
     uint64_t topb = BASE; /* BASE^k */
     for (int j = 1; j < k; j++)
         topb *= BASE;
-    uint64_t h = 0;
-    for (int j = 0; j < k; j++)
-        h = h * BASE + tok[j] + 1;
-    size_t m = n - (size_t)k + 1;
-    /* (h - old * BASE^(k-1)) * BASE + new, with the token terms computed off the chain from
-     * one k-mer's hash to the next: one multiply and one add on it instead of three steps */
-    if (mixed) {
-        out[0] = ty__mix64(h);
-        for (size_t i = 1; i < m; i++) {
-            h = h * BASE +
-                ((uint64_t)tok[i + (size_t)k - 1] + 1 - ((uint64_t)tok[i - 1] + 1) * topb);
-            out[i] = ty__mix64(h);
-        }
-    } else {
-        out[0] = h * 0x9E3779B97F4A7C15ULL;
-        for (size_t i = 1; i < m; i++) {
-            h = h * BASE +
-                ((uint64_t)tok[i + (size_t)k - 1] + 1 - ((uint64_t)tok[i - 1] + 1) * topb);
-            out[i] = h * 0x9E3779B97F4A7C15ULL;
-        }
+    const size_t m = n - (size_t)k + 1, half = m / 2, K = (size_t)k;
+    /* Two halves hashed side by side: each rolling step waits on the one before (a multiply
+     * and an add), so two independent chains keep the multiplier busy twice as often. The
+     * step is (h - old * BASE^(k-1)) * BASE + new, with the token terms computed off the
+     * chain. */
+    uint64_t ha = 0, hb = 0;
+    for (size_t j = 0; j < K; j++) {
+        ha = ha * BASE + tok[j] + 1;
+        hb = hb * BASE + tok[half + j] + 1;
     }
+#define TY_STEP(h, i) \
+    (h = h * BASE + ((uint64_t)tok[(i) + K - 1] + 1 - ((uint64_t)tok[(i)-1] + 1) * topb))
+    if (mixed) {
+        out[0] = ty__mix64(ha);
+        out[half] = ty__mix64(hb);
+        for (size_t i = 1; i < half; i++) {
+            out[i] = ty__mix64(TY_STEP(ha, i));
+            out[half + i] = ty__mix64(TY_STEP(hb, half + i));
+        }
+        if (half && m - half > half)
+            out[m - 1] = ty__mix64(TY_STEP(hb, m - 1));
+    } else {
+        out[0] = ha * 0x9E3779B97F4A7C15ULL;
+        out[half] = hb * 0x9E3779B97F4A7C15ULL;
+        for (size_t i = 1; i < half; i++) {
+            out[i] = TY_STEP(ha, i) * 0x9E3779B97F4A7C15ULL;
+            out[half + i] = TY_STEP(hb, half + i) * 0x9E3779B97F4A7C15ULL;
+        }
+        if (half && m - half > half)
+            out[m - 1] = TY_STEP(hb, m - 1) * 0x9E3779B97F4A7C15ULL;
+    }
+#undef TY_STEP
     return m;
 }
 
