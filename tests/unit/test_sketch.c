@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "check.h"
+#include "internal.h"
 #include "tongyuan.h"
 
 static ty_opts_t opts(void)
@@ -287,8 +288,45 @@ static void test_sketch_deterministic(void)
     ty_doc_free(e);
 }
 
+/* ty__kmer_hashes() rolls two halves of the array side by side: every length from none to a
+ * few hundred k-mers (odd and even, halves of 0 and 1), every k, both finishes, against the
+ * hash of each k-mer on its own (ty_kmer_hash: the mixed value; the raw polynomial times the
+ * golden ratio for the unmixed one), tokens with the high bit (word ids) included. */
+static void test_kmer_hashes_rolling(void)
+{
+    uint32_t t[300];
+    uint64_t st = 7;
+    for (size_t i = 0; i < 300; i++) {
+        st = ty__mix64(st + i);
+        t[i] = i % 7 == 3 ? (uint32_t)(st >> 32) | 0x80000000u : 0x4E00 + (uint32_t)(st % 900);
+    }
+    t[17] = 0xFFFFFFFFu; /* the largest word id: no wrap in the rolling step */
+    uint64_t out[300];
+    long bad = 0;
+    for (int k = 2; k <= 8; k++)
+        for (size_t n = 0; n <= 300 && bad < 5; n += n < 40 ? 1 : 37)
+            for (int mixed = 0; mixed <= 1; mixed++) {
+                size_t m = ty__kmer_hashes(t, n, k, out, mixed);
+                if (!CHECKF(m == (n >= (size_t)k ? n - (size_t)k + 1 : 0), "k=%d n=%zu: %zu k-mers",
+                            k, n, m))
+                    bad++;
+                for (size_t i = 0; i < m; i++) {
+                    uint64_t raw = 0;
+                    for (int j = 0; j < k; j++)
+                        raw = raw * 0x100000001B3ULL + t[i + (size_t)j] + 1;
+                    uint64_t want = mixed ? ty_kmer_hash(t + i, k) : raw * 0x9E3779B97F4A7C15ULL;
+                    if (!CHECKF(out[i] == want, "k=%d n=%zu mixed=%d: k-mer %zu differs", k, n,
+                                mixed, i)) {
+                        bad++;
+                        break;
+                    }
+                }
+            }
+}
+
 int main(void)
 {
+    RUN(test_kmer_hashes_rolling);
     RUN(test_minimizers_real_text);
     RUN(test_minimizers_repetitive_text);
     RUN(test_sketch_short_documents);
