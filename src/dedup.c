@@ -126,40 +126,6 @@ static void map_clear(map_t *m)
     m->n = 0;
 }
 
-/* Postings lists of the spun index: blocks in one uint32 pool, [n, cap, ids...], capacities
- * 4, 8, 16, ... with a free list per capacity. A minimizer in one document keeps the
- * document in its map slot; lists exist only for 2..max_df documents. */
-#define POOL_CLASSES 30
-typedef struct {
-    TY_VEC(uint32_t) v;
-    uint32_t freel[POOL_CLASSES];
-} pool_t;
-
-static uint32_t pool_alloc(pool_t *p, int cls)
-{
-    uint32_t cap = 4u << cls;
-    if (p->freel[cls] != NONE) {
-        uint32_t r = p->freel[cls];
-        p->freel[cls] = p->v.a[r + 2];
-        p->v.a[r] = 0;
-        return r;
-    }
-    if (p->v.n + 2 + cap > (size_t)NONE - 1 || ty_vec_reserve(p->v, p->v.n + 2 + cap))
-        return NONE;
-    uint32_t r = (uint32_t)p->v.n;
-    p->v.n += 2 + cap;
-    p->v.a[r] = 0;
-    p->v.a[r + 1] = (uint32_t)cls;
-    return r;
-}
-
-static void pool_free(pool_t *p, uint32_t r)
-{
-    uint32_t cls = p->v.a[r + 1];
-    p->v.a[r + 2] = p->freel[cls];
-    p->freel[cls] = r;
-}
-
 /* Append-only storage in chunks that never move: names and compressed texts. */
 typedef struct {
     TY_VEC(char *) chunks;
@@ -584,14 +550,6 @@ static int worker_err(worker_t *w, int rc, const char *what)
         snprintf(w->err, sizeof w->err, "%s: %s", what, ty_strerror(rc));
     }
     return rc;
-}
-
-static int cmp_seed(const void *x, const void *y)
-{
-    const ty_seed_t *a = x, *b = y;
-    if (a->hash != b->hash)
-        return a->hash < b->hash ? -1 : 1;
-    return a->pos < b->pos ? -1 : a->pos > b->pos;
 }
 
 static void phase_a(ty_dedup_t *dd, worker_t *w, size_t j)

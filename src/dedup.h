@@ -32,4 +32,49 @@ void ty__minhash(const uint32_t *a, const uint32_t *b, int perms, const uint32_t
 /* Key of band j: XXH3-64 of the rows values sig[j*rows .. (j+1)*rows) with seed j. */
 uint64_t ty__band_key(const uint32_t *sig, int j, int rows);
 
+/* Postings lists of the spun index (dedup.c, and mpi_dedup.c's minimizer owners): blocks in
+ * one uint32 pool, [n, cap, ids...], capacities 4, 8, 16, ... with a free list per capacity
+ * (UINT32_MAX: empty). A minimizer in one document keeps the document in its map slot; lists
+ * exist only for 2..max_df documents. */
+#define POOL_CLASSES 30
+typedef struct {
+    TY_VEC(uint32_t) v;
+    uint32_t freel[POOL_CLASSES];
+} pool_t;
+
+/* A block of class cls (4 << cls ids), or UINT32_MAX when out of memory. */
+static inline uint32_t pool_alloc(pool_t *p, int cls)
+{
+    uint32_t cap = 4u << cls;
+    if (p->freel[cls] != UINT32_MAX) {
+        uint32_t r = p->freel[cls];
+        p->freel[cls] = p->v.a[r + 2];
+        p->v.a[r] = 0;
+        return r;
+    }
+    if (p->v.n + 2 + cap > (size_t)UINT32_MAX - 1 || ty_vec_reserve(p->v, p->v.n + 2 + cap))
+        return UINT32_MAX;
+    uint32_t r = (uint32_t)p->v.n;
+    p->v.n += 2 + cap;
+    p->v.a[r] = 0;
+    p->v.a[r + 1] = (uint32_t)cls;
+    return r;
+}
+
+static inline void pool_free(pool_t *p, uint32_t r)
+{
+    uint32_t cls = p->v.a[r + 1];
+    p->v.a[r + 2] = p->freel[cls];
+    p->freel[cls] = r;
+}
+
+/* qsort order of seeds: by hash, then position. */
+static inline int cmp_seed(const void *x, const void *y)
+{
+    const ty_seed_t *a = x, *b = y;
+    if (a->hash != b->hash)
+        return a->hash < b->hash ? -1 : 1;
+    return a->pos < b->pos ? -1 : a->pos > b->pos;
+}
+
 #endif

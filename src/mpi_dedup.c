@@ -110,12 +110,6 @@ typedef struct {
     size_t cap, n;
 } gmap_t;
 
-#define POOL_CLASSES 30
-typedef struct { /* postings blocks [n, class, ids...], as dedup.c's pool */
-    TY_VEC(uint32_t) v;
-    uint32_t freel[POOL_CLASSES];
-} pool_t;
-
 typedef struct spun spun_t; /* spun mode's round state, below */
 static spun_t *spun_new(ty_mdedup_t *m);
 static void spun_free(spun_t *s);
@@ -1083,31 +1077,6 @@ static kv_t *gmap_put(gmap_t *t, uint64_t key, int *isnew)
     return &t->a[s];
 }
 
-static uint32_t pool_alloc(pool_t *p, int cls)
-{
-    uint32_t cap = 4u << cls;
-    if (p->freel[cls] != NONE) {
-        uint32_t r = p->freel[cls];
-        p->freel[cls] = p->v.a[r + 2];
-        p->v.a[r] = 0;
-        return r;
-    }
-    if (p->v.n + 2 + cap > (size_t)NONE - 1 || ty_vec_reserve(p->v, p->v.n + 2 + cap))
-        return NONE;
-    uint32_t r = (uint32_t)p->v.n;
-    p->v.n += 2 + cap;
-    p->v.a[r] = 0;
-    p->v.a[r + 1] = (uint32_t)cls;
-    return r;
-}
-
-static void pool_free(pool_t *p, uint32_t r)
-{
-    uint32_t cls = p->v.a[r + 1];
-    p->v.a[r + 2] = p->freel[cls];
-    p->freel[cls] = r;
-}
-
 /* Index minimizer h of original g: dedup.c's index_doc() for one key. */
 static void gmz_index(ty_mdedup_t *m, uint64_t h, uint32_t g)
 {
@@ -1231,14 +1200,6 @@ static int cmp_ft(const void *x, const void *y)
 {
     const ft_t *a = x, *b = y;
     return a->cand < b->cand ? -1 : a->cand > b->cand;
-}
-
-static int cmp_seed(const void *x, const void *y)
-{
-    const ty_seed_t *a = x, *b = y;
-    if (a->hash != b->hash)
-        return a->hash < b->hash ? -1 : 1;
-    return a->pos < b->pos ? -1 : a->pos > b->pos;
 }
 
 static size_t find_u64(const uint64_t *a, size_t n, uint64_t h)
