@@ -1,5 +1,5 @@
 # tongyuan — top-level Makefile.
-#   make            build/libtongyuan.a and build/tongyuan
+#   make            build/libtongyuan.a, build/tongyuan and build/tongyuan-serve (run by `tongyuan serve`)
 #   make test       unit tests, CLI golden tests, error-handling tests (then again under ASan+UBSan: make test-asan)
 #   make eval       dev-set score (pairwise) with ../shared/score.py
 #   make eval-corpus  dev-set score in corpus mode (index + check; EVAL_EXTRA adds documents)
