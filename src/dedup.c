@@ -172,14 +172,8 @@ typedef struct {
     const char *ctext;  /* spun, indexed: zstd frame of the text, in the text arena */
     uint64_t ex_hi;     /* upper half of the exact key (the lower half is the map key) */
     uint32_t clen, len; /* compressed and original bytes of the text */
-    uint32_t parent;    /* union-find: the root is the earliest document of its cluster */
-    uint32_t best;      /* link with the highest containment: the other document */
-    float best_sim, best_cont;
-    uint32_t ncp;     /* code points (the "longest" rule) */
-    uint32_t ntok;    /* tokens */
-    uint32_t nmz;     /* spun: distinct minimizers; near: distinct shingles */
-    uint32_t cluster; /* after finish */
-    int16_t err;
+    uint32_t ntok;      /* tokens */
+    uint32_t nmz;       /* spun: distinct minimizers; near: distinct shingles */
     uint8_t indexed;
 } drec_t;
 
@@ -269,8 +263,7 @@ struct ty_dedup {
     int phase;
     /* results */
     int finished, failed;
-    TY_VEC(uint32_t) keeper; /* per cluster */
-    TY_VEC(uint32_t) csize;
+    ty__clusters_t clu; /* per document: union-find, best link; keepers after finish */
     ty_dedup_stats_t st;
     char err[TY_ERRMSG_SIZE];
 };
@@ -499,8 +492,7 @@ void ty_dedup_free(ty_dedup_t *dd)
     free(dd->bmz.a);
     free(dd->bex.a);
     free(dd->occ.a);
-    free(dd->keeper.a);
-    free(dd->csize.a);
+    ty__clu_free(&dd->clu);
     free(dd);
 }
 
@@ -510,35 +502,6 @@ size_t ty_dedup_count(const ty_dedup_t *dd) { return dd ? dd->docs.n : 0; }
 const char *ty_dedup_name(const ty_dedup_t *dd, size_t i)
 {
     return dd && i < dd->docs.n ? dd->docs.a[i].name : NULL;
-}
-
-/* ---- union-find ------------------------------------------------------------------------ */
-
-static uint32_t uf_find(drec_t *d, uint32_t x)
-{
-    while (d[x].parent != x) {
-        d[x].parent = d[d[x].parent].parent; /* path halving */
-        x = d[x].parent;
-    }
-    return x;
-}
-
-/* Read-only find for the parallel phase (no path changes while workers read). */
-static uint32_t uf_root(const drec_t *d, uint32_t x)
-{
-    while (d[x].parent != x)
-        x = d[x].parent;
-    return x;
-}
-
-static void uf_union(drec_t *d, uint32_t a, uint32_t b)
-{
-    a = uf_find(d, a);
-    b = uf_find(d, b);
-    if (a < b)
-        d[b].parent = a;
-    else if (b < a)
-        d[a].parent = b;
 }
 
 /* ---- phase A: tokenize, keys, sketches ---------------------------------------------------- */
@@ -991,7 +954,7 @@ static void phase_b(ty_dedup_t *dd, worker_t *w, size_t j)
     size_t nroots = 0;
     size_t tried = 0;
     for (size_t c = 0; c < nc && tried < (size_t)dd->o.max_candidates; c++) {
-        uint32_t d = w->cands.a[c].doc, root = d >= dd->base ? d : uf_root(dd->docs.a, d);
+        uint32_t d = w->cands.a[c].doc, root = d >= dd->base ? d : ty__clu_root(&dd->clu, d);
         int seen = 0;
         for (size_t r = 0; r < nroots && !seen; r++)
             seen = roots[r] == root;
@@ -1123,21 +1086,9 @@ static int phase_d(ty_dedup_t *dd)
 
 /* ---- phase C: merge in input order ------------------------------------------------------ */
 
-static void note_best(drec_t *r, uint32_t other, float sim, float cont)
-{
-    if (r->best == NONE || cont > r->best_cont || (cont == r->best_cont && other < r->best)) {
-        r->best = other;
-        r->best_sim = sim;
-        r->best_cont = cont;
-    }
-}
-
 static int apply_link(ty_dedup_t *dd, uint32_t g, const link_t *L)
 {
-    drec_t *d = dd->docs.a;
-    uf_union(d, g, L->other);
-    note_best(&d[g], L->other, L->sim, L->cont);
-    note_best(&d[L->other], g, L->sim, L->cont);
+    ty__clu_link(&dd->clu, g, L->other, L->sim, L->cont);
     dd->st.links++;
     if (dd->fn) {
         ty_dedup_event_t ev = {TY_DEDUP_LINK, g, L->other, L->sim, L->cont, L->ps, L->nps, 0, NULL};
@@ -1228,7 +1179,7 @@ static int phase_c(ty_dedup_t *dd)
         uint32_t g = (uint32_t)(dd->base + j);
         drec_t *r = &dd->docs.a[g];
         if (b->err) {
-            r->err = (int16_t)b->err;
+            dd->clu.d.a[g].err = b->err;
             dd->st.errors++;
             if (dd->fn) {
                 ty_dedup_event_t ev = {TY_DEDUP_ERROR,
@@ -1247,7 +1198,7 @@ static int phase_c(ty_dedup_t *dd)
             }
             continue;
         }
-        r->ncp = b->ncp;
+        dd->clu.d.a[g].ncp = b->ncp;
         r->ntok = b->ntok;
         r->ex_hi = b->ex_hi;
         if (!b->ntok)
@@ -1364,14 +1315,11 @@ int ty_dedup_add(ty_dedup_t *dd, const char *name, const char *text, size_t len)
     size_t keep_len = too_big ? 0 : len;
     const char *nm = arena_put(&dd->names, name ? name : "", name ? strlen(name) : 0, 1);
     if (!nm || ty_vec_reserve(dd->docs, dd->docs.n + 1) ||
-        ty_vec_reserve(dd->btext, dd->btext.n + keep_len + 1))
-        return ty__err(dd->err, TY_ENOMEM, "out of memory");
-    uint32_t g = (uint32_t)dd->docs.n;
+        ty_vec_reserve(dd->btext, dd->btext.n + keep_len + 1) || ty__clu_add(&dd->clu, 1))
+        return ty__err(dd->err, TY_ENOMEM, "out of memory"); /* the last can fail alone */
     drec_t *r = &dd->docs.a[dd->docs.n++];
     memset(r, 0, sizeof(*r));
     r->name = nm;
-    r->parent = g;
-    r->best = NONE;
     r->len = (uint32_t)keep_len;
     bdoc_t *b = &dd->batch[dd->nb++];
     b->text_off = dd->btext.n;
@@ -1403,24 +1351,9 @@ int ty_dedup_finish(ty_dedup_t *dd)
     int rc = process_batch(dd);
     if (rc)
         return rc;
-    drec_t *d = dd->docs.a;
     size_t n = dd->docs.n, nc = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (d[i].err)
-            continue;
-        uint32_t root = uf_find(d, (uint32_t)i);
-        if (root == i) {
-            if (ty_vec_push(dd->keeper, (uint32_t)i) || ty_vec_push(dd->csize, 0u))
-                return ty__err(dd->err, TY_ENOMEM, "out of memory");
-            d[i].cluster = (uint32_t)nc++;
-        } else {
-            d[i].cluster = d[root].cluster; /* roots come first: root < i */
-        }
-        uint32_t c = d[i].cluster, k = dd->keeper.a[c];
-        dd->csize.a[c]++;
-        if (dd->o.keep == TY_KEEP_LONGEST && d[i].ncp > d[k].ncp)
-            dd->keeper.a[c] = (uint32_t)i;
-    }
+    if (ty__clu_finish(&dd->clu, dd->o.keep == TY_KEEP_LONGEST, &nc))
+        return ty__err(dd->err, TY_ENOMEM, "out of memory");
     dd->st.clusters = nc;
     dd->st.removed = n - dd->st.errors - nc;
     dd->finished = 1;
@@ -1431,22 +1364,7 @@ int ty_dedup_result(const ty_dedup_t *dd, size_t i, ty_dedup_result_t *res)
 {
     if (!dd || !res || !dd->finished || i >= dd->docs.n)
         return TY_EINVAL;
-    const drec_t *r = &dd->docs.a[i];
-    memset(res, 0, sizeof(*res));
-    res->err = r->err;
-    if (r->err) {
-        res->cluster = res->dup_of = SIZE_MAX;
-        return TY_OK;
-    }
-    res->cluster = r->cluster;
-    res->cluster_size = dd->csize.a[r->cluster];
-    res->keep = dd->keeper.a[r->cluster] == i;
-    res->dup_of = SIZE_MAX;
-    if (!res->keep) {
-        res->dup_of = r->best != NONE ? r->best : dd->keeper.a[r->cluster];
-        res->similarity = r->best != NONE ? r->best_sim : 0;
-        res->containment = r->best != NONE ? r->best_cont : 0;
-    }
+    ty__clu_result(&dd->clu, i, res);
     return TY_OK;
 }
 
@@ -1457,8 +1375,8 @@ void ty_dedup_stats(const ty_dedup_t *dd, ty_dedup_stats_t *st)
         return;
     *st = dd->st;
     size_t m =
-        dd->docs.m * sizeof(drec_t) + dd->names.bytes + dd->texts.bytes +
-        dd->sigs.m * sizeof(uint32_t) +
+        dd->docs.m * sizeof(drec_t) + dd->clu.d.m * sizeof(ty__clu_t) + dd->names.bytes +
+        dd->texts.bytes + dd->sigs.m * sizeof(uint32_t) +
         (dd->ex.cap + dd->bands.cap + dd->gmz.cap + dd->bmz.cap + dd->bex.cap) * sizeof(kv_t) +
         dd->pool.v.m * sizeof(uint32_t) + dd->btext.m + dd->occ.m * sizeof(uint32_t) +
         dd->o.batch * sizeof(bdoc_t);

@@ -77,4 +77,35 @@ static inline int cmp_seed(const void *x, const void *y)
     return a->pos < b->pos ? -1 : a->pos > b->pos;
 }
 
+/* ---- clusters (cluster.c): union-find, best links, keepers ------------------------------- */
+
+typedef struct {
+    uint32_t parent; /* union-find: the root is the earliest document of its cluster */
+    uint32_t best;   /* the linked document with the highest containment (UINT32_MAX: none) */
+    float best_sim, best_cont;
+    uint32_t ncp;     /* code points (the "longest" rule) */
+    uint32_t cluster; /* after ty__clu_finish() */
+    int32_t err;      /* a document that failed is in no cluster */
+} ty__clu_t;
+
+typedef struct {
+    TY_VEC(ty__clu_t) d;     /* per document */
+    TY_VEC(uint32_t) keeper; /* per cluster, after ty__clu_finish() */
+    TY_VEC(uint32_t) csize;
+} ty__clusters_t;
+
+/* n more documents, each a cluster of its own; TY_ENOMEM. */
+int ty__clu_add(ty__clusters_t *c, size_t n);
+/* The root of x's cluster (path halving), and the same without changing anything (for
+ * readers running in parallel). */
+uint32_t ty__clu_find(ty__clusters_t *c, uint32_t x);
+uint32_t ty__clu_root(const ty__clusters_t *c, uint32_t x);
+/* Join a's and b's clusters; the link is a candidate for each one's best link. */
+void ty__clu_link(ty__clusters_t *c, uint32_t a, uint32_t b, float sim, float cont);
+/* Number the clusters, count them, pick the keepers; TY_ENOMEM. */
+int ty__clu_finish(ty__clusters_t *c, int keep_longest, size_t *nclusters);
+/* Document i's decision (after ty__clu_finish()). */
+void ty__clu_result(const ty__clusters_t *c, size_t i, ty_dedup_result_t *res);
+void ty__clu_free(ty__clusters_t *c);
+
 #endif

@@ -82,11 +82,8 @@ typedef struct {
     size_t cap, n;
 } kmap_t;
 
-typedef struct {   /* rank 0's record of a document */
+typedef struct {   /* rank 0's record of a document (its cluster facts: clu) */
     uint64_t name; /* offset in names */
-    uint32_t parent, best, cluster, ncp;
-    float best_sim, best_cont;
-    int32_t err;
 } mrec_t;
 
 typedef struct {                /* a document this rank owns (read and sketched) */
@@ -150,8 +147,7 @@ struct ty_mdedup {
     /* rank 0 */
     TY_VEC(mrec_t) docs;
     TY_VEC(char) names;
-    TY_VEC(uint32_t) keeper;
-    TY_VEC(uint32_t) csize;
+    ty__clusters_t clu; /* rank 0: per document, union-find and best link (cluster.c) */
     ty_dedup_stats_t st;
     ty_mdedup_stats_t ms;
     int lfail;  /* this rank's error, waiting for the next status exchange */
@@ -299,8 +295,7 @@ void ty_mdedup_free(ty_mdedup_t *m)
     spun_free(m->sp);
     free(m->docs.a);
     free(m->names.a);
-    free(m->keeper.a);
-    free(m->csize.a);
+    ty__clu_free(&m->clu);
     free(m);
 }
 
@@ -591,34 +586,9 @@ static int cmp_pair(const void *x, const void *y)
 
 /* ---- rank 0: union-find and best links (dedup.c's rules) ----------------------------------- */
 
-static uint32_t uf_find(mrec_t *d, uint32_t x)
-{
-    while (d[x].parent != x) {
-        d[x].parent = d[d[x].parent].parent;
-        x = d[x].parent;
-    }
-    return x;
-}
-
-static void note_best(mrec_t *r, uint32_t other, float sim, float cont)
-{
-    if (r->best == NONE || cont > r->best_cont || (cont == r->best_cont && other < r->best)) {
-        r->best = other;
-        r->best_sim = sim;
-        r->best_cont = cont;
-    }
-}
-
 static void apply_link(ty_mdedup_t *m, const lnk_t *L)
 {
-    mrec_t *d = m->docs.a;
-    uint32_t a = uf_find(d, L->g), b = uf_find(d, L->other);
-    if (a < b)
-        d[b].parent = a;
-    else if (b < a)
-        d[a].parent = b;
-    note_best(&d[L->g], L->other, L->sim, L->cont);
-    note_best(&d[L->other], L->g, L->sim, L->cont);
+    ty__clu_link(&m->clu, L->g, L->other, L->sim, L->cont);
     m->st.links++;
 }
 
@@ -670,7 +640,7 @@ static int process_round(ty_mdedup_t *m, uint64_t lo)
     if (!rc && m->rank == 0) {
         for (size_t i = 0; i < nin; i++) {
             const info_t *f = (const info_t *)rin + i;
-            mrec_t *r = &m->docs.a[f->g];
+            ty__clu_t *r = &m->clu.d.a[f->g];
             r->err = f->err;
             r->ncp = f->ncp;
             if (f->err)
@@ -1774,7 +1744,7 @@ static int spun_roots(ty_mdedup_t *m, uint32_t lo)
         mrc = MPI_Gatherv(ids, c, MPI_UINT32_T, all, cnt, dsp, MPI_UINT32_T, 0, m->comm);
     if (mrc == MPI_SUCCESS && m->rank == 0)
         for (size_t i = 0; i < tot; i++)
-            all[i] = uf_find(m->docs.a, all[i]);
+            all[i] = ty__clu_find(&m->clu, all[i]);
     uint32_t *roots = malloc((nid + 1) * sizeof(uint32_t));
     if (!roots)
         abort_oom(m, "roots");
@@ -2205,15 +2175,10 @@ int ty_mdedup_finish(ty_mdedup_t *m)
     for (size_t i = 0; i < m->own.n; i++)
         m->own.a[i].g += (uint32_t)m->starts[m->rank];
     if (m->rank == 0) {
-        if (ty_vec_reserve(m->docs, (size_t)total + 1))
+        if (ty_vec_reserve(m->docs, (size_t)total + 1) || ty__clu_add(&m->clu, (size_t)total))
             abort_oom(m, "documents");
         m->docs.n = (size_t)total;
-        for (size_t g = 0; g < total; g++) {
-            mrec_t *r = &m->docs.a[g];
-            memset(r, 0, sizeof(*r));
-            r->parent = (uint32_t)g;
-            r->best = NONE;
-        }
+        memset(m->docs.a, 0, (size_t)total * sizeof(mrec_t));
         m->st.docs = (size_t)total;
     }
     if (m->o.mode == TY_DEDUP_SPUN && spun_start(m, total))
@@ -2237,24 +2202,9 @@ int ty_mdedup_finish(ty_mdedup_t *m)
     m->ms.gather_bytes = t[2];
     m->ms.pairs = t[3];
     /* clusters, as ty_dedup_finish() */
-    mrec_t *d = m->docs.a;
     size_t n = m->docs.n, nc = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (d[i].err)
-            continue;
-        uint32_t root = uf_find(d, (uint32_t)i);
-        if (root == i) {
-            if (ty_vec_push(m->keeper, (uint32_t)i) || ty_vec_push(m->csize, 0u))
-                return ty__err(m->err, TY_ENOMEM, "out of memory");
-            d[i].cluster = (uint32_t)nc++;
-        } else {
-            d[i].cluster = d[root].cluster;
-        }
-        uint32_t c = d[i].cluster, k = m->keeper.a[c];
-        m->csize.a[c]++;
-        if (m->o.keep == TY_KEEP_LONGEST && d[i].ncp > d[k].ncp)
-            m->keeper.a[c] = (uint32_t)i;
-    }
+    if (ty__clu_finish(&m->clu, m->o.keep == TY_KEEP_LONGEST, &nc))
+        return ty__err(m->err, TY_ENOMEM, "out of memory");
     m->st.clusters = nc;
     m->st.removed = n - m->st.errors - nc;
     return TY_OK;
@@ -2271,22 +2221,7 @@ int ty_mdedup_result(const ty_mdedup_t *m, size_t i, ty_dedup_result_t *res)
 {
     if (!m || !res || m->rank != 0 || !m->finished || i >= m->docs.n)
         return TY_EINVAL;
-    const mrec_t *r = &m->docs.a[i];
-    memset(res, 0, sizeof(*res));
-    res->err = r->err;
-    if (r->err) {
-        res->cluster = res->dup_of = SIZE_MAX;
-        return TY_OK;
-    }
-    res->cluster = r->cluster;
-    res->cluster_size = m->csize.a[r->cluster];
-    res->keep = m->keeper.a[r->cluster] == i;
-    res->dup_of = SIZE_MAX;
-    if (!res->keep) {
-        res->dup_of = r->best != NONE ? r->best : m->keeper.a[r->cluster];
-        res->similarity = r->best != NONE ? r->best_sim : 0;
-        res->containment = r->best != NONE ? r->best_cont : 0;
-    }
+    ty__clu_result(&m->clu, i, res);
     return TY_OK;
 }
 
