@@ -42,13 +42,6 @@ typedef struct {
     atomic_size_t next;
 } job_t;
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 /* The side-by-side report of q against its n sources: each source is aligned again with al
  * (deterministic: the searcher's passages) to capture the exact runs the report marks. */
 static int write_html(job_t *j, item_t *x, const ty_doc_t *q, const ty_source_t *src, size_t n,
@@ -91,7 +84,7 @@ static void check_one(job_t *j, item_t *x, ty_searcher_t *s, ty_doc_t *q, ty_ali
 {
     if (x->read_err)
         return; /* message already in x->err */
-    double t0 = now();
+    double t0 = cli_now();
     if (ty_doc_load_mem(q, x->name, x->text, x->len, &j->o) != TY_OK) {
         sb_printf(&x->err, "tongyuan: %s\n", ty_doc_errmsg(q));
         x->status = EXIT_ERROR;
@@ -122,7 +115,7 @@ static void check_one(job_t *j, item_t *x, ty_searcher_t *s, ty_doc_t *q, ty_ali
         }
         free(ids);
         free(sh);
-        x->seconds = now() - t0;
+        x->seconds = cli_now() - t0;
         return;
     }
     const ty_source_t *src;
@@ -132,7 +125,7 @@ static void check_one(job_t *j, item_t *x, ty_searcher_t *s, ty_doc_t *q, ty_ali
         x->status = EXIT_ERROR;
         return;
     }
-    x->seconds = now() - t0;
+    x->seconds = cli_now() - t0;
     x->status = n ? EXIT_FOUND : EXIT_NONE;
     if (j->html) {
         if (write_html(j, x, q, src, n, al) != 0)

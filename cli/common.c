@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static void sb_grow(sbuf_t *b, size_t need)
@@ -404,4 +405,40 @@ void sb_report_text(sbuf_t *b, const style_t *st, const ty_doc_t *src, const ty_
         sb_segments(b, st, st_text, su_text, &sg);
         free(sg.a);
     }
+}
+
+static void fmt_time(char *b, size_t n, double s)
+{
+    if (s < 0 || s > 1e7)
+        snprintf(b, n, "--:--");
+    else if (s < 3600)
+        snprintf(b, n, "%02d:%02d", (int)s / 60, (int)s % 60);
+    else
+        snprintf(b, n, "%d:%02d:%02d", (int)s / 3600, (int)s / 60 % 60, (int)s % 60);
+}
+
+void cli_progress(uint64_t pos, uint64_t size, double secs, char bar[40], char el[16], char eta[32])
+{
+    bar[0] = eta[0] = 0;
+    fmt_time(el, 16, secs);
+    if (!size)
+        return;
+    double f = (double)pos / (double)size;
+    if (f > 1)
+        f = 1;
+    int w = 20, fill = (int)(f * w + 0.5);
+    bar[0] = '[';
+    for (int i = 0; i < w; i++)
+        bar[1 + i] = i < fill ? '#' : '.';
+    snprintf(bar + 1 + w, 40 - 1 - (size_t)w, "] %3.0f%% ", 100 * f);
+    char e[16];
+    fmt_time(e, sizeof e, f > 0.001 ? secs * (1 - f) / f : -1);
+    snprintf(eta, 32, "  ETA %s", e);
+}
+
+double cli_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }

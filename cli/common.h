@@ -6,6 +6,7 @@
 #define TY_CLI_COMMON_H
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "tongyuan.h"
@@ -52,6 +53,15 @@ void sb_report_text(sbuf_t *b, const style_t *st, const ty_doc_t *src, const ty_
                     const ty_passage_t *p, size_t n, const ty_aligner_t *al);
 
 /* parse a non-negative integer / a real, with a message naming the option on error */
+/* Seconds on the monotonic clock. */
+double cli_now(void);
+
+/* The pieces of a progress line on a terminal: bar "[#####...............]  25% " (empty
+ * without a size), el the elapsed time "mm:ss" (h:mm:ss past an hour), eta "  ETA mm:ss"
+ * (empty without a size). */
+void cli_progress(uint64_t pos, uint64_t size, double secs, char bar[40], char el[16],
+                  char eta[32]);
+
 int parse_long(const char *opt, const char *s, long lo, long hi, long *out);
 int parse_double(const char *opt, const char *s, double lo, double hi, double *out);
 

@@ -49,13 +49,6 @@ typedef struct {
     ty_dedup_t *dd;
 } ui_t;
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 static void clear_line(ui_t *u)
 {
     if (u->shown) {
@@ -64,34 +57,11 @@ static void clear_line(ui_t *u)
     }
 }
 
-static void fmt_time(char *b, size_t n, double s)
-{
-    if (s < 0)
-        snprintf(b, n, "--:--");
-    else if (s < 3600)
-        snprintf(b, n, "%02d:%02d", (int)s / 60, (int)s % 60);
-    else
-        snprintf(b, n, "%d:%02d:%02d", (int)s / 3600, (int)s / 60 % 60, (int)s % 60);
-}
-
 static void draw(ui_t *u, uint64_t pos, uint64_t size, size_t docs, double secs)
 {
-    char bar[40] = "", eta[32] = "", el[16];
+    char bar[40], eta[32], el[16];
     double t = secs > 1e-6 ? secs : 1e-6;
-    fmt_time(el, sizeof el, secs);
-    if (size) {
-        double f = (double)pos / (double)size;
-        if (f > 1)
-            f = 1;
-        int w = 20, fill = (int)(f * w + 0.5);
-        bar[0] = '[';
-        for (int i = 0; i < w; i++)
-            bar[1 + i] = i < fill ? '#' : '.';
-        snprintf(bar + 1 + w, sizeof bar - 1 - (size_t)w, "] %3.0f%% ", 100 * f);
-        char e[16];
-        fmt_time(e, sizeof e, f > 0.001 ? secs * (1 - f) / f : -1);
-        snprintf(eta, sizeof eta, "  ETA %s", e);
-    }
+    cli_progress(pos, size, secs, bar, el, eta);
     ty_dedup_stats_t st;
     ty_dedup_stats(u->dd, &st);
     fprintf(stderr, "\r\033[K%s%zu docs  %zu linked  %.0f docs/s  %s%s", bar, docs, st.links,
@@ -904,7 +874,7 @@ int cmd_dedup(int argc, char **argv)
         }
     }
     u.tty = !u.quiet && isatty(STDERR_FILENO);
-    double t0 = now(), last = t0;
+    double t0 = cli_now(), last = t0;
     size_t docs = 0;
     uint64_t bytes = 0;
     feed_t feed;
@@ -949,7 +919,7 @@ int cmd_dedup(int argc, char **argv)
             break;
         }
         if (u.tty && (docs & 255) == 0) {
-            double t = now();
+            double t = cli_now();
             if (t - last >= 0.2) {
                 draw(&u, feed.pos, feed.size, docs, t - t0);
                 last = t;
@@ -966,7 +936,7 @@ int cmd_dedup(int argc, char **argv)
         }
     }
     clear_line(&u);
-    double secs = now() - t0;
+    double secs = cli_now() - t0;
     if (!status) {
         sbuf_t b = {0};
         size_t n = ty_dedup_count(u.dd);

@@ -86,35 +86,12 @@ static void clear_line(ui_t *u)
     }
 }
 
-static void fmt_time(char *b, size_t n, double s)
-{
-    if (s < 0 || s > 1e7)
-        snprintf(b, n, "--:--");
-    else if (s >= 3600)
-        snprintf(b, n, "%d:%02d:%02d", (int)s / 3600, (int)s / 60 % 60, (int)s % 60);
-    else
-        snprintf(b, n, "%d:%02d", (int)s / 60, (int)s % 60);
-}
-
 static void draw(ui_t *u, const ty_index_progress_t *p)
 {
     double mb = (double)p->text_bytes / 1e6, t = p->seconds > 1e-6 ? p->seconds : 1e-6;
-    char bar[32] = "", eta[32] = "", el[16];
-    fmt_time(el, sizeof el, p->seconds);
-    if (p->input_size) {
-        double f = (double)p->input_pos / (double)p->input_size;
-        if (f > 1)
-            f = 1;
-        int w = 20, fill = (int)(f * w + 0.5);
-        bar[0] = '[';
-        for (int i = 0; i < w; i++)
-            bar[1 + i] = i < fill ? '#' : '.';
-        snprintf(bar + 1 + w, sizeof bar - 1 - (size_t)w, "] %3.0f%%", 100 * f);
-        char e[16];
-        fmt_time(e, sizeof e, f > 0.001 ? p->seconds * (1 - f) / f : -1);
-        snprintf(eta, sizeof eta, "  ETA %s", e);
-    }
-    fprintf(stderr, "\r\033[K%s %llu docs  %.1f MB  %.1f MB/s  %.0f docs/s  %s%s", bar,
+    char bar[40], eta[32], el[16];
+    cli_progress(p->input_pos, p->input_size, p->seconds, bar, el, eta);
+    fprintf(stderr, "\r\033[K%s%llu docs  %.1f MB  %.1f MB/s  %.0f docs/s  %s%s", bar,
             (unsigned long long)p->docs, mb, mb / t, (double)p->docs / t, el, eta);
     u->shown = 1;
 }

@@ -46,13 +46,6 @@ typedef struct {
     uint64_t line;
 } ctx_t;
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 static int env_int(const char *name)
 {
     const char *v = getenv(name);
@@ -385,7 +378,7 @@ int cli_mpi_dedup(const cli_mpi_dedup_t *a)
     const char *fault = getenv("TY_MPI_FAULT");
     if (fault && sscanf(fault, "%d:%ld", &fault_rank, &fault_docs) != 2)
         fault_rank = -1;
-    double t0 = now();
+    double t0 = cli_now();
     uint64_t docs = 0, rerrors = 0, bytes = 0;
     int abort_job = 0; /* an MPI failure: the other ranks cannot be told */
     /* this rank's share only: no collectives until ty_mdedup_finish() */
@@ -430,7 +423,7 @@ int cli_mpi_dedup(const cli_mpi_dedup_t *a)
             break;
         }
     }
-    double t_read = now() - t0;
+    double t_read = cli_now() - t0;
     if (!status) { /* every rank gets here: finish agrees on failures first */
         int rc = ty_mdedup_finish(m);
         if (rc) {
@@ -446,7 +439,7 @@ int cli_mpi_dedup(const cli_mpi_dedup_t *a)
                 "dedup: rank %d: read and sketched %llu documents (%.1f MB) in %.2f s, "
                 "%.0f docs/s; exchanges and join %.2f s\n",
                 rank, (unsigned long long)docs, (double)bytes / 1e6, t_read,
-                t_read > 0 ? (double)docs / t_read : 0.0, now() - t0 - t_read);
+                t_read > 0 ? (double)docs / t_read : 0.0, cli_now() - t0 - t_read);
     uint64_t mine[3] = {docs, bytes, rerrors}, sum[3] = {docs, bytes, rerrors};
     if (!status &&
         MPI_Reduce(mine, sum, 3, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD) != MPI_SUCCESS)
@@ -454,7 +447,7 @@ int cli_mpi_dedup(const cli_mpi_dedup_t *a)
     docs = sum[0];
     bytes = sum[1];
     rerrors = sum[2];
-    double secs = now() - t0;
+    double secs = cli_now() - t0;
     if (!status && rank == 0) {
         FILE *out = tmp_path ? fopen(tmp_path, "w") : stdout;
         if (!out) {

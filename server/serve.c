@@ -102,13 +102,6 @@ typedef struct {
     size_t bytes;
 } req_t;
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 static worker_t *get_worker(void)
 {
     if (tl_worker)
@@ -594,7 +587,7 @@ static enum MHD_Result do_stats(struct MHD_Connection *c, req_t *r)
               (unsigned long long)st.keys, st.segments, (unsigned long long)st.file_bytes,
               (unsigned long long)st.map_bytes, st.k, st.w, st.format,
               S.writable ? "true" : "false", S.threads,
-              (unsigned long long)atomic_load(&S.requests), now() - S.started, ty_version());
+              (unsigned long long)atomic_load(&S.requests), cli_now() - S.started, ty_version());
     enum MHD_Result ret = b.a ? reply_sb(c, r, MHD_HTTP_OK, "application/json", &b)
                               : reply_error(c, r, 500, NULL, "out of memory");
     sb_free(&b);
@@ -630,7 +623,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         if (!r)
             return MHD_NO;
         *con_cls = r;
-        r->t0 = now();
+        r->t0 = cli_now();
         snprintf(r->method, sizeof r->method, "%s", method);
         r->path = strdup(url);
         client_of(c, r->client, sizeof r->client);
@@ -727,7 +720,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!r)
         return;
     *con_cls = NULL;
-    double ms = (now() - r->t0) * 1e3;
+    double ms = (cli_now() - r->t0) * 1e3;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
@@ -1030,7 +1023,7 @@ int cmd_serve(int argc, char **argv)
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     char host[128] = "?";
     getnameinfo((struct sockaddr *)&ss, sl, host, sizeof host, NULL, 0, NI_NUMERICHOST);
-    S.started = now();
+    S.started = cli_now();
     ty_index_stats_t st;
     uint64_t ndocs = ty_index_stats(S.ix, &st) == TY_OK ? st.docs : 0;
     fprintf(stderr,
@@ -1051,8 +1044,8 @@ int cmd_serve(int argc, char **argv)
     MHD_socket ls = MHD_quiesce_daemon(d);
     if (ls != MHD_INVALID_SOCKET)
         close(ls);
-    double t_end = now() + (double)grace;
-    while (atomic_load(&S.inflight) > 0 && now() < t_end) {
+    double t_end = cli_now() + (double)grace;
+    while (atomic_load(&S.inflight) > 0 && cli_now() < t_end) {
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
