@@ -44,44 +44,8 @@ trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' HUP INT PIPE TERM
 ESC=$(printf '\033')
 
-passed=0
-failed=0
-
-# ---- a tiny case/assertion layer -------------------------------------------------------------
-# case_begin NAME; expect DESCRIPTION TEST...; case_end. A case passes if all its expects do.
-case_begin() {
-    cname=$1
-    cfail=0
-}
-expect() {
-    what=$1
-    shift
-    if ! "$@"; then
-        [ "$cfail" -eq 1 ] || echo "FAIL $cname"
-        cfail=1
-        echo "    expected: $what"
-    fi
-}
-case_end() {
-    if [ "$cfail" -eq 0 ]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        if [ -s "$tmp/err" ]; then
-            echo "    stderr was:"
-            head -n 5 "$tmp/err" | sed 's/^/      /'
-        fi
-    fi
-}
-
-# run CMD...: run with a 60 s limit, stdin from $stdin (default /dev/null); sets rc, leaves
-# $tmp/out and $tmp/err.
-stdin=/dev/null
-run() {
-    timeout 60 "$@" < "$stdin" > "$tmp/out" 2> "$tmp/err"
-    rc=$?
-    stdin=/dev/null
-}
+# case_begin / expect / case_end and run: tests/lib/cases.sh
+. tests/lib/cases.sh
 status_is() { [ "$rc" -eq "$1" ]; }
 no_crash() { [ "$rc" -lt 124 ]; } # 124: timeout; 125-127: timeout/exec failures; >= 128: signal
 lines() { wc -l < "$1" | tr -d ' '; }

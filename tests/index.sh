@@ -37,38 +37,9 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/ty_index.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 130' HUP INT PIPE TERM
 
-passed=0
-failed=0
-case_begin() {
-    cname=$1
-    cfail=0
-}
-expect() {
-    what=$1
-    shift
-    if ! "$@"; then
-        [ "$cfail" -eq 1 ] || echo "FAIL $cname"
-        cfail=1
-        echo "    expected: $what"
-    fi
-}
-case_end() {
-    if [ "$cfail" -eq 0 ]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        if [ -s "$tmp/err" ]; then
-            echo "    stderr was:"
-            head -n 5 "$tmp/err" | sed 's/^/      /'
-        fi
-    fi
-}
-# run CMD...: 120 s limit, stdin from $stdin; sets rc, leaves $tmp/out and $tmp/err
-stdin=/dev/null
-run() {
-    timeout 120 "$@" < "$stdin" > "$tmp/out" 2> "$tmp/err"
-    rc=$?
-}
+# case_begin / expect / case_end and run (120 s limit): tests/lib/cases.sh
+run_timeout=120
+. tests/lib/cases.sh
 lines() { wc -l < "$1" | tr -d ' '; }
 
 # the corpus: the sources of the test texts, in a directory
