@@ -1,5 +1,5 @@
 /*
- * corpus.h — the corpus subcommands (`index`, `check`) and what they share: reading the
+ * corpus.h — the corpus subcommands (`index`, `check`, `dedup`) and what they share: reading the
  * input options (--text-field, --id-field, --stdin-format) and the progress line.
  */
 #ifndef TY_CLI_CORPUS_H
@@ -14,5 +14,10 @@ int cmd_check(int argc, char **argv);
  * is not one; -1 (message printed) on a bad value. */
 int parse_reader_opt(int argc, char **argv, int *i, ty_reader_opts_t *ro);
 void print_reader_help(FILE *f);
+
+/* dedup's closing line on standard error (one process or MPI rank 0): documents, clusters,
+ * removed, skipped (records refused by the reader and documents that failed), speed. */
+void cli_dedup_summary(const ty_dedup_stats_t *st, size_t skipped, double secs, size_t docs,
+                       uint64_t bytes);
 
 #endif

@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "corpus.h"
 #include "input.h"
 #include "mpi.h"
 #include "mpi_dedup.h"
@@ -473,14 +474,8 @@ int cli_mpi_dedup(const cli_mpi_dedup_t *a)
         ty_dedup_stats_t st;
         ty_mdedup_stats_t ms;
         ty_mdedup_stats(m, &st, &ms);
-        double t = secs > 1e-6 ? secs : 1e-6, nd = docs ? (double)docs : 1;
-        fprintf(stderr,
-                "dedup: %zu documents, %zu clusters, %zu removed (%.2f%%), %zu skipped; "
-                "%.1f s, %.0f docs/s, %.1f MB/s\n",
-                st.docs - st.errors, st.clusters, st.removed,
-                st.docs > st.errors ? 100.0 * (double)st.removed / (double)(st.docs - st.errors)
-                                    : 0.0,
-                (size_t)rerrors + st.errors, secs, (double)docs / t, (double)bytes / 1e6 / t);
+        double nd = docs ? (double)docs : 1;
+        cli_dedup_summary(&st, (size_t)rerrors + st.errors, secs, docs, bytes);
         fprintf(stderr,
                 "dedup: mpi: %d ranks, %llu rounds; shuffle %.1f bytes/doc (keys %.1f, "
                 "pairs+%s %.1f, gathered on rank 0 %.1f); %llu candidate pairs; "
