@@ -295,14 +295,8 @@ int cmd_check(int argc, char **argv)
         } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--index", "-x", &missing))) {
             j.ix_path = v;
         } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--format", NULL, &missing))) {
-            if (strcmp(v, "jsonl") == 0)
-                j.jsonl = 1;
-            else if (strcmp(v, "text") == 0)
-                j.jsonl = 0;
-            else {
-                fprintf(stderr, "tongyuan: --format wants 'text' or 'jsonl', not '%s'\n", v);
+            if (parse_format(v, &j.jsonl))
                 goto done;
-            }
         } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--threads", NULL, &missing))) {
             if (parse_long("--threads", v, 1, 1024, &threads))
                 goto done;

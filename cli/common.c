@@ -442,3 +442,13 @@ double cli_now(void)
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
+
+int parse_format(const char *v, int *jsonl)
+{
+    if (strcmp(v, "jsonl") == 0 || strcmp(v, "text") == 0) {
+        *jsonl = v[0] == 'j';
+        return 0;
+    }
+    fprintf(stderr, "tongyuan: --format wants 'text' or 'jsonl', not '%s'\n", v);
+    return -1;
+}

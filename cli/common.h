@@ -62,6 +62,9 @@ double cli_now(void);
 void cli_progress(uint64_t pos, uint64_t size, double secs, char bar[40], char el[16],
                   char eta[32]);
 
+/* --format of compare and check: "text" (0) or "jsonl" (1) into *jsonl; -1 with a message. */
+int parse_format(const char *v, int *jsonl);
+
 int parse_long(const char *opt, const char *s, long lo, long hi, long *out);
 int parse_double(const char *opt, const char *s, double lo, double hi, double *out);
 

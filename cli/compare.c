@@ -233,8 +233,8 @@ int cmd_compare(int argc, char **argv)
     if (threads < 1)
         threads = 1;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int r = parse_align_opt(argc, argv, &i, &j.o);
+        const char *a = argv[i], *v;
+        int missing = 0, r = parse_align_opt(argc, argv, &i, &j.o);
         if (r < 0)
             return EXIT_ERROR;
         if (r > 0)
@@ -242,32 +242,23 @@ int cmd_compare(int argc, char **argv)
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             return 0;
-        } else if (strcmp(a, "--format") == 0 || strncmp(a, "--format=", 9) == 0) {
-            const char *v = a[8] == '=' ? a + 9 : (i + 1 < argc ? argv[++i] : "");
-            if (strcmp(v, "jsonl") == 0)
-                j.jsonl = 1;
-            else if (strcmp(v, "text") == 0)
-                j.jsonl = 0;
-            else {
-                fprintf(stderr, "tongyuan: --format wants 'text' or 'jsonl', not '%s'\n", v);
+        } else if ((v = cli_opt_value(argc, argv, &i, "--format", NULL, &missing))) {
+            if (parse_format(v, &j.jsonl))
                 return EXIT_ERROR;
-            }
-        } else if (strcmp(a, "--pairs") == 0 || strncmp(a, "--pairs=", 8) == 0) {
-            pairs_path = a[7] == '=' ? a + 8 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!pairs_path) {
-                fprintf(stderr, "tongyuan: --pairs needs a file\n");
-                return EXIT_ERROR;
-            }
-        } else if (strcmp(a, "--threads") == 0 || strncmp(a, "--threads=", 10) == 0) {
-            const char *v = a[9] == '=' ? a + 10 : (i + 1 < argc ? argv[++i] : NULL);
+        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--pairs", NULL, &missing))) {
+            pairs_path = v;
+        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--threads", NULL, &missing))) {
             if (parse_long("--threads", v, 1, 1024, &threads))
                 return EXIT_ERROR;
-        } else if (strcmp(a, "--html") == 0 || strncmp(a, "--html=", 7) == 0) {
-            j.html = a[6] == '=' ? a + 7 : (i + 1 < argc ? argv[++i] : NULL);
-            if (!j.html || !*j.html) {
+        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--html", NULL, &missing))) {
+            if (!*v) {
                 fprintf(stderr, "tongyuan: --html needs a file name\n");
                 return EXIT_ERROR;
             }
+            j.html = v;
+        } else if (missing) {
+            fprintf(stderr, "tongyuan: %s needs a value\n", a);
+            return EXIT_ERROR;
         } else if (strcmp(a, "--full") == 0) {
             j.st.full = 1;
         } else if (a[0] == '-' && a[1] != 0) {
