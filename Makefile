@@ -44,7 +44,7 @@ LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 # `tongyuan serve` runs tongyuan-serve (server/main.c): only it links libmicrohttpd
 SERVE_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/server/main.o \
-             $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJ))
+             $(BUILD)/cli/common.o $(BUILD)/cli/html.o $(BUILD)/cli/diffview.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 

@@ -43,7 +43,6 @@
 #include <unistd.h>
 
 #include "../cli/common.h"
-#include "../cli/corpus.h"
 #include "../cli/html.h"
 #include "request.h"
 
