@@ -48,7 +48,7 @@ SERVE_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/server/main.o \
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: demo check test-browser all test test-unit test-cli eval eval-corpus bench fuzz asan ubsan tsan test-asan lint clean deps eval-dedup bench-dedup test-mpi bench-mpi
+.PHONY: eval-repeat demo check test-browser all test test-unit test-cli eval eval-corpus bench fuzz asan ubsan tsan test-asan lint clean deps eval-dedup bench-dedup test-mpi bench-mpi
 
 all: $(BUILD)/tongyuan $(BUILD)/tongyuan-serve
 
@@ -70,6 +70,7 @@ check:
 	$(MAKE) CC=clang BUILD=build/clang all
 	EVAL_REQUIRE=1 $(MAKE) eval
 	EVAL_REQUIRE=1 $(MAKE) eval-corpus
+	EVAL_REQUIRE=1 REPEAT_SIZE=small $(MAKE) eval-repeat
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-20} $(MAKE) fuzz
 
 $(BUILD)/gen/mknormtab: tools/mknormtab.c src/classify.h
@@ -134,6 +135,11 @@ eval: all
 # tongyuan dedup on dev src/ + sus/ + 100,000 scale_gen documents: pair recall and precision
 eval-dedup: all
 	@sh scripts/dedup_eval.sh $(BUILD)/tongyuan $(SHARED)
+
+# repetition corpora (scripts/repeat_gen.py): popular copies, near-duplicate families,
+# self-repetitive and reordered texts, scored for compare, check and dedup
+eval-repeat: all
+	@sh scripts/eval_repeat.sh $(BUILD)/tongyuan $(SHARED)
 
 # dedup speed and memory: exact, near, spun at 1 and 2 threads (DEDUP_BENCH_DOCS, default 1M)
 bench-dedup: all
