@@ -23,7 +23,7 @@ SHARED  ?= ../shared
 LIB_SRC := src/util.c src/normalize.c src/doc.c src/sketch.c src/align.c \
            src/input.c src/index.c src/index_add.c src/search.c \
            src/dedup.c src/cluster.c src/minhash.c src/index_del.c src/jsonl_fast.c src/index_shard.c
-CLI_SRC := cli/main.c cli/common.c cli/compare.c cli/diffview.c cli/html.c \
+CLI_SRC := cli/main.c cli/common.c cli/output.c cli/compare.c cli/diffview.c cli/html.c \
            cli/index.c cli/check.c cli/dedup.c
 SERVER_SRC := server/serve.c server/request.c
 # make MPI=1 (use another BUILD, e.g. BUILD=build/mpi): the same tongyuan, built with -DTY_MPI
@@ -48,7 +48,7 @@ SERVE_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/server/main.o \
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: eval-repeat demo check test-browser all test test-unit test-cli eval eval-corpus bench fuzz asan ubsan tsan test-asan lint clean deps eval-dedup bench-dedup test-mpi bench-mpi
+.PHONY: check-fresh eval-repeat demo check test-browser all test test-unit test-cli eval eval-corpus bench fuzz asan ubsan tsan test-asan lint clean deps eval-dedup bench-dedup test-mpi bench-mpi
 
 all: $(BUILD)/tongyuan $(BUILD)/tongyuan-serve
 
@@ -136,6 +136,11 @@ eval: all
 eval-dedup: all
 	@sh scripts/dedup_eval.sh $(BUILD)/tongyuan $(SHARED)
 
+# the README's two commands in a minimal Debian 12 root made by debootstrap (root, network);
+# FRESH_TARGETS="demo check" by default
+check-fresh:
+	sh scripts/check_fresh.sh
+
 # repetition corpora (scripts/repeat_gen.py): popular copies, near-duplicate families,
 # self-repetitive and reordered texts, scored for compare, check and dedup
 eval-repeat: all
@@ -146,10 +151,10 @@ bench-dedup: all
 	@sh bench/dedup_bench.sh $(BUILD)/tongyuan $(SHARED)
 
 # MPI dedup (tests/mpi.sh) and sharded index (tests/mpi_index.sh): builds the MPI binary into
-# build/mpi, then runs it with mpirun -np 1, 2, 4 against the single-process run; skips when
-# Open MPI is absent.
+# build/mpi, then runs it with mpirun -np 1, 2, 4 against the single-process run; fails when
+# Open MPI is absent (scripts/deps.sh installs it).
 test-mpi:
-	@if pkg-config --exists ompi-c; then $(MAKE) MPI=1 BUILD=build/mpi all; fi
+	@$(MAKE) MPI=1 BUILD=build/mpi all
 	@BUILD=build/mpi sh tests/mpi.sh
 	@BUILD=build/mpi sh tests/mpi_index.sh
 

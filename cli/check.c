@@ -37,6 +37,7 @@ typedef struct {
     style_t st;
     const char *ix_path;
     const char *html; /* --html FILE: one report, for one document ('-': stdout) */
+    FILE *html_f;     /* where it goes (cli_out_t: a temporary file until the end) */
     item_t *it;
     size_t n;
     atomic_size_t next;
@@ -63,13 +64,8 @@ static int write_html(job_t *j, item_t *x, const ty_doc_t *q, const ty_source_t 
             got++;
         }
     }
-    FILE *f = NULL;
-    if (!bad) {
-        f = strcmp(j->html, "-") == 0 ? stdout : fopen(j->html, "w");
-        bad = !f || html_write(f, q, hs, n) != 0;
-        if (f && f != stdout && fclose(f) != 0)
-            bad = 1;
-    }
+    if (!bad)
+        bad = html_write(j->html_f, q, hs, n) != 0;
     for (size_t i = 0; i < got; i++)
         html_source_free(&hs[i]);
     free(hs);
@@ -354,6 +350,7 @@ int cmd_check(int argc, char **argv)
     }
     ro.max_doc_bytes = j.o.max_doc_bytes;
     ty_reader_t *r = ty_reader_new(&ro);
+    cli_out_t html = {0};
     j.ix = ty_index_new();
     j.it = calloc(CHUNK, sizeof(item_t));
     pthread_t *th = calloc((size_t)threads, sizeof(pthread_t));
@@ -368,6 +365,19 @@ int cmd_check(int argc, char **argv)
             fprintf(stderr, "tongyuan: %s\n", ty_reader_errmsg(r));
             goto cleanup;
         }
+    for (size_t i = 0; ty_reader_note(r, i); i++)
+        fprintf(stderr, "tongyuan: %s\n", ty_reader_note(r, i));
+    if (j.html) {
+        /* refused if it names an input or the index; a temporary file renamed at the end */
+        cli_files_t files = {0};
+        int bad = cli_files_add_input(&files, j.ix_path) ||
+                  cli_files_check_output(&files, "--html", j.html, r) ||
+                  cli_out_open(&html, "--html", j.html);
+        cli_files_free(&files);
+        if (bad)
+            goto cleanup;
+        j.html_f = html.f;
+    }
     if (ty_index_open(j.ix, j.ix_path, TY_INDEX_READ, NULL) != TY_OK) {
         fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(j.ix));
         goto cleanup;
@@ -467,8 +477,11 @@ int cmd_check(int argc, char **argv)
         fprintf(stderr, "tongyuan: error writing output\n");
         any_err = 1;
     }
+    if (j.html && !any_err && cli_out_close(&html))
+        any_err = 1;
     rc = any_err ? EXIT_ERROR : any_found ? EXIT_FOUND : EXIT_NONE;
 cleanup:
+    cli_out_abort(&html);
     for (size_t x = 0; j.it && x < CHUNK; x++) {
         free(j.it[x].name);
         free(j.it[x].text);

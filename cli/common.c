@@ -452,3 +452,32 @@ int parse_format(const char *v, int *jsonl)
     fprintf(stderr, "tongyuan: --format wants 'text' or 'jsonl', not '%s'\n", v);
     return -1;
 }
+
+void cli_put_tsv(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\t')
+            fputs("\\t", f);
+        else if (c == '\n')
+            fputs("\\n", f);
+        else if (c == '\r')
+            fputs("\\r", f);
+        else if (c == '\\')
+            fputs("\\\\", f);
+        else if (c < 0x20 || c == 0x7f)
+            fprintf(f, "\\x%02x", c);
+        else
+            putc(c, f);
+    }
+}
+
+const char *cli_msg_at(const char *msg, const char *name, const char *path)
+{
+    static _Thread_local char buf[1024];
+    size_t n = strlen(name);
+    if (!path || strcmp(name, path) == 0 || strncmp(msg, name, n) != 0 || msg[n] != ':')
+        return msg;
+    snprintf(buf, sizeof buf, "%s%s", path, msg + n);
+    return buf;
+}

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "tongyuan.h"
 
@@ -67,6 +68,60 @@ int parse_format(const char *v, int *jsonl);
 
 int parse_long(const char *opt, const char *s, long lo, long hi, long *out);
 int parse_double(const char *opt, const char *s, double lo, double hi, double *out);
+
+/* ---- output files (output.c): never an input, written whole or not at all ---------------- */
+
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+    const char *path; /* borrowed */
+} cli_file_id_t;
+
+/* The inputs and outputs of one command, to refuse an output that would overwrite one. */
+typedef struct {
+    cli_file_id_t *in;
+    size_t nin, min;
+    char **out; /* canonical paths of the outputs checked so far */
+    size_t nout, mout;
+} cli_files_t;
+
+/* Note an input file (path borrowed: must outlive fs). Not a regular file, or "-": ignored.
+ * -1 when out of memory. */
+int cli_files_add_input(cli_files_t *fs, const char *path);
+/* 0 if path may be written as output WHAT ("-o", "--html" ...): not the same file (device,
+ * inode) as an input noted in fs or queued in r (may be NULL), not a directory, not another
+ * output; -1 with a message printed. Call for every output before reading any input. */
+int cli_files_check_output(cli_files_t *fs, const char *what, const char *path,
+                           const ty_reader_t *r);
+void cli_files_free(cli_files_t *fs);
+
+/* One output being written: f is a temporary file beside the destination (standard output
+ * for "-", the file itself for a special file such as /dev/null), renamed over it by
+ * cli_out_close() once written and synced. A fatal signal removes the temporary file. */
+typedef struct {
+    FILE *f;
+    const char *what, *path;
+    char *dest, *tmp;
+    int slot;
+} cli_out_t;
+
+/* 0, or -1 with a message printed. */
+int cli_out_open(cli_out_t *o, const char *what, const char *path);
+/* Flush, sync, close and rename into place: 0, or -1 with a message naming the output and the
+ * reason ("No space left on device") — the old file is then left as it was. */
+int cli_out_close(cli_out_t *o);
+/* Drop the output: the temporary file is removed, the destination untouched. */
+void cli_out_abort(cli_out_t *o);
+
+/* s as one TSV field: tab, line feed, carriage return and backslash as \\t \\n \\r \\\\, other
+ * control characters as \\xHH; everything else (UTF-8 included) as it is. */
+void cli_put_tsv(FILE *f, const char *s);
+
+/* A library message "NAME: reason" about a document read from a directory, where NAME is
+ * the path inside the directory given: "PATH: reason" with the path as the user can open it
+ * (msg itself when it does not start with NAME). The result is valid until the thread's next
+ * call. */
+const char *cli_msg_at(const char *msg, const char *name, const char *path);
 
 int cmd_compare(int argc, char **argv);
 

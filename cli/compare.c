@@ -25,7 +25,7 @@ typedef struct {
     ty_opts_t o;
     int jsonl;
     const char *html; /* --html FILE (one pair only) */
-    int html_failed;
+    FILE *html_f;     /* where it goes (cli_out_t: a temporary file until the end) */
     style_t st;
     pair_t *pairs;
     size_t npairs;
@@ -67,12 +67,10 @@ static void run_one(job_t *j, size_t x, ty_aligner_t *al, ty_doc_t *src, ty_doc_
     }
     if (j->html) {
         html_source_t hs;
-        FILE *f = strcmp(j->html, "-") == 0 ? stdout : fopen(j->html, "w");
-        int bad = !f || html_source_capture(&hs, src, al, ps, n) != 0;
+        memset(&hs, 0, sizeof hs);
+        int bad = html_source_capture(&hs, src, al, ps, n) != 0;
         if (!bad)
-            bad = html_write(f, sus, &hs, 1) != 0;
-        if (f && f != stdout && fclose(f) != 0)
-            bad = 1;
+            bad = html_write(j->html_f, sus, &hs, 1) != 0;
         html_source_free(&hs);
         if (bad) {
             sb_printf(&j->err[x], "tongyuan: %s: cannot write the HTML report\n", j->html);
@@ -306,6 +304,22 @@ int cmd_compare(int argc, char **argv)
         j.npairs = 1;
         threads = 1;
     }
+    /* --html: refused if it names an input; written to a temporary file renamed at the end */
+    cli_out_t html = {0};
+    if (j.html) {
+        cli_files_t files = {0};
+        int bad = cli_files_add_input(&files, pos[0]) || cli_files_add_input(&files, pos[1]) ||
+                  cli_files_check_output(&files, "--html", j.html, NULL) ||
+                  cli_out_open(&html, "--html", j.html);
+        cli_files_free(&files);
+        if (bad) {
+            free(j.pairs[0].src);
+            free(j.pairs[0].sus);
+            free(j.pairs);
+            return EXIT_ERROR;
+        }
+        j.html_f = html.f;
+    }
     if ((size_t)threads > j.npairs)
         threads = j.npairs ? (long)j.npairs : 1;
     int any_found = 0, any_err = 0;
@@ -316,6 +330,7 @@ int cmd_compare(int argc, char **argv)
     pthread_t *th = calloc((size_t)threads, sizeof(pthread_t));
     if (!j.out || !j.err || !j.status || !th) {
         fprintf(stderr, "tongyuan: out of memory\n");
+        cli_out_abort(&html);
         return EXIT_ERROR;
     }
     for (size_t base = 0; base < j.npairs; base += CHUNK) {
@@ -368,6 +383,12 @@ int cmd_compare(int argc, char **argv)
     free(j.err);
     free(j.status);
     free(th);
+    if (j.html) {
+        if (any_err)
+            cli_out_abort(&html);
+        else if (cli_out_close(&html))
+            any_err = 1;
+    }
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "tongyuan: error writing output\n");
         return EXIT_ERROR;

@@ -94,7 +94,9 @@ static int on_event(void *user, const ty_dedup_event_t *ev)
                 fprintf(stderr, "tongyuan: %s:%llu: %s%s\n", o, (unsigned long long)line, ev->msg,
                         u->fail ? "" : " (skipped)");
             else
-                fprintf(stderr, "tongyuan: %s%s\n", ev->msg, u->fail ? "" : " (skipped)");
+                fprintf(stderr, "tongyuan: %s%s\n",
+                        cli_msg_at(ev->msg, ty_dedup_name(u->dd, ev->doc), o),
+                        u->fail ? "" : " (skipped)");
         } else if (u->errors == MAX_SHOWN_ERRORS + 1) {
             clear_line(u);
             fprintf(stderr, "tongyuan: more records skipped; the summary counts them\n");
@@ -553,13 +555,8 @@ static int copy_kept(ui_t *u, FILE *out, size_t beg, size_t end, const char *pat
     return rc;
 }
 
-static int write_kept(ui_t *u, const char *path)
+static int write_kept(ui_t *u, FILE *out)
 {
-    FILE *out = fopen(path, "w");
-    if (!out) {
-        fprintf(stderr, "tongyuan: --write-kept: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
     int rc = 0;
     for (size_t d = 0; d < u->nwhere && !rc;) {
         size_t e = d + 1;
@@ -567,10 +564,6 @@ static int write_kept(ui_t *u, const char *path)
             e++;
         rc = copy_kept(u, out, d, e, u->origins[u->where[d].origin]);
         d = e;
-    }
-    if (fclose(out) != 0 && !rc) {
-        fprintf(stderr, "tongyuan: --write-kept: %s: write error\n", path);
-        rc = -1;
     }
     return rc;
 }
@@ -832,6 +825,30 @@ int cmd_dedup(int argc, char **argv)
                             "cannot read standard input again (save it to a file first)\n");
             FAIL();
         }
+    /* the reader lists the inputs now: an output that is one of them is refused before
+     * anything is read or written */
+    ty_reader_t *rd = ty_reader_new(&ro);
+    if (!rd) {
+        fprintf(stderr, "tongyuan: out of memory\n");
+        FAIL();
+    }
+    for (int i = 0; i < npaths; i++)
+        if (ty_reader_add(rd, paths[i]) != TY_OK) {
+            fprintf(stderr, "tongyuan: %s\n", ty_reader_errmsg(rd));
+            ty_reader_free(rd);
+            FAIL();
+        }
+    cli_files_t files = {0};
+    if ((out_path && cli_files_check_output(&files, "-o", out_path, rd)) ||
+        (u.pairs_path && cli_files_check_output(&files, "--pairs-out", u.pairs_path, rd)) ||
+        (kept_path && cli_files_check_output(&files, "--write-kept", kept_path, rd))) {
+        cli_files_free(&files);
+        ty_reader_free(rd);
+        FAIL();
+    }
+    cli_files_free(&files);
+    for (size_t i = 0; !u.quiet && ty_reader_note(rd, i); i++)
+        fprintf(stderr, "tongyuan: %s\n", ty_reader_note(rd, i));
 #ifdef TY_MPI
     /* one rank of an mpirun / srun job with several ranks: cli/mpi.c (-1: run here alone) */
     if (cli_mpi_ranks() > 1) {
@@ -839,39 +856,27 @@ int cmd_dedup(int argc, char **argv)
                               kept_path, u.pairs_path, u.quiet, u.verbose, u.fail};
         int st = cli_mpi_dedup(&ma);
         if (st >= 0) {
+            ty_reader_free(rd);
             free(paths);
             return st;
         }
     }
 #endif
-    ty_reader_t *rd = ty_reader_new(&ro);
     u.dd = ty_dedup_new(&o, &to, on_event, &u);
-    if (!rd || !u.dd) {
+    if (!u.dd) {
         fprintf(stderr, "tongyuan: out of memory\n");
         ty_reader_free(rd);
-        ty_dedup_free(u.dd);
         FAIL();
     }
     int status = 0;
-    for (int i = 0; i < npaths && !status; i++)
-        if (ty_reader_add(rd, paths[i]) != TY_OK) {
-            fprintf(stderr, "tongyuan: %s\n", ty_reader_errmsg(rd));
-            status = EXIT_ERROR;
-        }
-    FILE *out = NULL;
-    if (!status) {
-        out = out_path && strcmp(out_path, "-") != 0 ? fopen(out_path, "w") : stdout;
-        if (!out) {
-            fprintf(stderr, "tongyuan: %s: %s\n", out_path, strerror(errno));
-            status = EXIT_ERROR;
-        }
-    }
+    /* every output goes to a temporary file, renamed into place only when all went well */
+    cli_out_t out = {0}, pairs = {0};
+    if (cli_out_open(&out, "-o", out_path ? out_path : "-"))
+        status = EXIT_ERROR;
     if (!status && u.pairs_path) {
-        u.pairs = fopen(u.pairs_path, "w");
-        if (!u.pairs) {
-            fprintf(stderr, "tongyuan: %s: %s\n", u.pairs_path, strerror(errno));
+        if (cli_out_open(&pairs, "--pairs-out", u.pairs_path))
             status = EXIT_ERROR;
-        }
+        u.pairs = pairs.f;
     }
     u.tty = !u.quiet && isatty(STDERR_FILENO);
     double t0 = cli_now(), last = t0;
@@ -956,27 +961,28 @@ int cmd_dedup(int argc, char **argv)
                           res.containment);
             }
             if (b.n >= (1 << 16)) {
-                fwrite(b.a, 1, b.n, out);
+                fwrite(b.a, 1, b.n, out.f);
                 b.n = 0;
             }
         }
         if (b.n)
-            fwrite(b.a, 1, b.n, out);
+            fwrite(b.a, 1, b.n, out.f);
         sb_free(&b);
     }
-    if (out && out != stdout && fclose(out) != 0 && !status) {
-        fprintf(stderr, "tongyuan: %s: write error\n", out_path);
-        status = EXIT_ERROR;
-    } else if (out == stdout && (fflush(stdout) != 0 || ferror(stdout)) && !status) {
-        fprintf(stderr, "tongyuan: error writing output\n");
+    if (!status && u.pairs_failed) {
+        fprintf(stderr, "tongyuan: --pairs-out %s: write error\n", u.pairs_path);
         status = EXIT_ERROR;
     }
-    if (u.pairs && (fclose(u.pairs) != 0 || u.pairs_failed) && !status) {
-        fprintf(stderr, "tongyuan: %s: write error\n", u.pairs_path);
+    cli_out_t kept = {0};
+    if (!status && kept_path &&
+        (cli_out_open(&kept, "--write-kept", kept_path) || write_kept(&u, kept.f)))
         status = EXIT_ERROR;
-    }
-    if (!status && kept_path && write_kept(&u, kept_path))
+    /* all or nothing: the outputs are renamed into place only when every one was written */
+    if (!status && (cli_out_close(&pairs) || cli_out_close(&kept) || cli_out_close(&out)))
         status = EXIT_ERROR;
+    cli_out_abort(&pairs);
+    cli_out_abort(&kept);
+    cli_out_abort(&out);
     if (!status && !u.quiet) {
         ty_dedup_stats_t st;
         ty_dedup_stats(u.dd, &st);

@@ -629,6 +629,8 @@ static int build_or_add(int argc, char **argv, int add)
     for (int p = first; p < npos && !e; p++)
         if ((e = ty_reader_add(r, pos[p])) != TY_OK)
             fprintf(stderr, "tongyuan: %s\n", ty_reader_errmsg(r));
+    for (size_t i = 0; !e && ty_reader_note(r, i); i++)
+        fprintf(stderr, "tongyuan: %s\n", ty_reader_note(r, i));
     if (!e) {
         e = ty_index_open(ix, path, add ? TY_INDEX_WRITE : TY_INDEX_CREATE,
                           add && !kw_set ? NULL : &io);
@@ -792,7 +794,8 @@ static int cmd_stats(int argc, char **argv)
     return 0;
 }
 
-/* index list INDEX: one line per document, in id order: id, name, origin[:line] (TSV) */
+/* index list INDEX: one line per document, in id order: id, name, origin[:line] (TSV, with
+ * tab, line breaks, backslash and other control characters escaped: cli_put_tsv) */
 static int cmd_list(const char *path)
 {
     ty_index_t *ix;
@@ -806,11 +809,16 @@ static int cmd_list(const char *path)
     for (uint64_t id = 0; !e && id < st.docs; id++) {
         uint64_t line;
         e = ty_index_doc_info(ix, (uint32_t)id, name, 65536, file, 4096, &line);
-        if (!e && line)
-            printf("%llu\t%s\t%s:%llu\n", (unsigned long long)id, name, file,
-                   (unsigned long long)line);
-        else if (!e)
-            printf("%llu\t%s\t%s\n", (unsigned long long)id, name, file);
+        if (e)
+            break;
+        /* names and paths may hold tabs and line breaks: escaped, one document a line */
+        printf("%llu\t", (unsigned long long)id);
+        cli_put_tsv(stdout, name);
+        putchar('\t');
+        cli_put_tsv(stdout, file);
+        if (line)
+            printf(":%llu", (unsigned long long)line);
+        putchar('\n');
     }
     if (e)
         fprintf(stderr, "tongyuan: %s\n", e == TY_ENOMEM ? "out of memory" : ty_index_errmsg(ix));

@@ -259,6 +259,16 @@ const char *ty_reader_errmsg(const ty_reader_t *r); /* "" if none; valid until n
  * files) and the total size of the queued regular files (0 if unknown, e.g. stdin). */
 uint64_t ty_reader_pos(const ty_reader_t *r);
 uint64_t ty_reader_size(const ty_reader_t *r);
+/* Notes on what a queued directory held but will not be read, one message each, naming the
+ * entry by its full path: FIFOs, sockets and devices named *.txt or *.md, dangling symbolic
+ * links, loops of links, links to directories (not followed), and per directory given a
+ * count of the files of other types. Note i (0 <= i) or NULL past the last; borrowed, valid
+ * while r lives. Front ends show them so that nothing is skipped without a word. */
+const char *ty_reader_note(const ty_reader_t *r, size_t i);
+/* 1 if path names the same file (device and inode) as a queued regular file, *input (if not
+ * NULL) then pointing to that item's path (borrowed, valid while r lives); 0 otherwise. For
+ * front ends that must not overwrite an input with an output. */
+int ty_reader_find_file(const ty_reader_t *r, const char *path, const char **input);
 
 /* ---------------------------------------------------------------------------------------
  * Corpus index (index.c, index_add.c, search.c): a persistent, crash-safe store of many

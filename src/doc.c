@@ -132,6 +132,8 @@ int ty_doc_load_file(ty_doc_t *d, const char *path, const ty_opts_t *o)
         return ty__err(d->err, TY_EIO, "%s: %s", path, strerror(errno));
     struct stat st;
     size_t cap = 65536, want = SIZE_MAX; /* want: a regular file's size, read no further */
+    int64_t mark[4];
+    ty__file_mark(fd, mark);
     if (fstat(fd, &st) == 0) {
         if (S_ISDIR(st.st_mode)) {
             if (!is_stdin)
@@ -146,8 +148,12 @@ int ty_doc_load_file(ty_doc_t *d, const char *path, const ty_opts_t *o)
                                "%s: %lld bytes, more than the limit of %zu bytes (--max-size)",
                                path, (long long)st.st_size, o->max_doc_bytes);
             }
-            cap = (size_t)st.st_size + 1;
-            want = (size_t)st.st_size;
+            /* size 0: empty, or a file whose size is not known in advance (/proc, /sys):
+             * read to the end like a pipe */
+            if (st.st_size > 0) {
+                cap = (size_t)st.st_size + 1;
+                want = (size_t)st.st_size;
+            }
         }
     }
     char *buf = malloc(cap + 1);
@@ -184,6 +190,8 @@ int ty_doc_load_file(ty_doc_t *d, const char *path, const ty_opts_t *o)
             len += (size_t)r;
         }
     }
+    if (rc == TY_OK && ty__file_changed(fd, mark, path, d->err))
+        rc = TY_EIO;
     if (!is_stdin)
         close(fd);
     if (rc == TY_OK && len > o->max_doc_bytes)

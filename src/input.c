@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -47,6 +48,7 @@ typedef struct {
     ZSTD_DCtx *zd;
     size_t zret;      /* last ZSTD_decompressStream result: 0 = at a frame boundary */
     const char *path; /* borrowed, for messages */
+    int64_t mark[4];  /* size and time when opened (ty__file_mark) */
 } stream_t;
 
 static int st_fill(stream_t *s, char *err)
@@ -102,6 +104,7 @@ static int st_open(stream_t *s, const char *path, char *err)
             return ty__err(err, TY_EIO, "%s: %s", path, strerror(e));
         }
     }
+    ty__file_mark(s->fd, s->mark);
     return TY_OK;
 }
 
@@ -321,12 +324,15 @@ typedef struct {
     uint64_t size;               /* bytes of a regular file (0 otherwise) */
     int ranged;                  /* JSONL lines starting in [rbeg, rend) (ty__reader_add_range) */
     uint64_t rbeg, rend, rlines; /* rlines: line breaks before rbeg */
+    dev_t dev;                   /* the file's identity when queued (both 0: not a regular */
+    ino_t ino;                   /* file), for ty_reader_find_file() */
 } item_t;
 
 struct ty_reader {
     ty_reader_opts_t o;
     TY_VEC(item_t) items;
-    size_t next; /* next item to open */
+    TY_VEC(char *) notes; /* directory entries not read, and why (ty_reader_note) */
+    size_t next;          /* next item to open */
     int stdin_queued;
     uint64_t total; /* sum of regular file sizes */
     uint64_t done;  /* raw bytes of finished files */
@@ -403,6 +409,9 @@ void ty_reader_free(ty_reader_t *r)
         free(r->items.a[i].name);
     }
     free(r->items.a);
+    for (size_t i = 0; i < r->notes.n; i++)
+        free(r->notes.a[i]);
+    free(r->notes.a);
     ty__jsonl_free(&r->js);
     free(r);
 }
@@ -444,7 +453,7 @@ static int wanted_in_dir(const char *name)
 
 static int push_item(ty_reader_t *r, const char *path, const char *name, int fmt, int is_stdin)
 {
-    item_t it = {strdup(path), strdup(name), fmt, is_stdin, 0, 0, 0, 0, 0};
+    item_t it = {strdup(path), strdup(name), fmt, is_stdin, 0, 0, 0, 0, 0, 0, 0};
     if (!it.path || !it.name || ty_vec_push(r->items, it)) {
         free(it.path);
         free(it.name);
@@ -458,9 +467,37 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A note on a directory entry that is not read (kept for ty_reader_note). */
+static int add_note(ty_reader_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int add_note(ty_reader_t *r, const char *fmt, ...)
+{
+    char buf[TY_ERRMSG_SIZE];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char *n = strdup(buf);
+    if (!n || ty_vec_push(r->notes, n)) {
+        free(n);
+        return ty__err(r->err, TY_ENOMEM, "out of memory");
+    }
+    return TY_OK;
+}
+
+static const char *kind_of(mode_t m)
+{
+    return S_ISFIFO(m)   ? "a FIFO"
+           : S_ISSOCK(m) ? "a socket"
+           : S_ISCHR(m)  ? "a character device"
+           : S_ISBLK(m)  ? "a block device"
+                         : "not a regular file";
+}
+
 /* List dir (full path) recursively; rel is the name prefix relative to the top directory
- * ("" at the top). */
-static int add_dir(ty_reader_t *r, const char *dir, const char *rel, int depth)
+ * ("" at the top). Entries that are not read are noted (ty_reader_note): special files,
+ * dangling links, link loops, links to directories; files of other types are counted in
+ * one note per directory given. */
+static int add_dir(ty_reader_t *r, const char *dir, const char *rel, int depth, size_t *other)
 {
     if (depth > 64)
         return ty__err(r->err, TY_EIO, "%s: directories nested more than 64 deep", dir);
@@ -501,21 +538,33 @@ static int add_dir(ty_reader_t *r, const char *dir, const char *rel, int depth)
         snprintf(rn, rl + nl + 2, "%s%s%s", rel, rl ? "/" : "", names.a[i]);
         struct stat st, lst;
         if (stat(full, &st) != 0) {
-            /* a dangling symlink or a file that vanished: not a document we were asked for */
-            if (lstat(full, &lst) == 0 && S_ISLNK(lst.st_mode)) {
-                free(full);
-                free(rn);
-                continue;
-            }
-            rc = ty__err(r->err, TY_EIO, "%s: %s", full, strerror(errno));
+            int se = errno;
+            /* a dangling symlink, a link loop or a file that vanished: not a document we
+             * were asked for, but say so */
+            if (lstat(full, &lst) == 0 && S_ISLNK(lst.st_mode))
+                rc =
+                    add_note(r, "%s: %s, not read", full,
+                             se == ELOOP ? "a loop of symbolic links" : "a dangling symbolic link");
+            else if (se != ENOENT)
+                rc = ty__err(r->err, TY_EIO, "%s: %s", full, strerror(se));
         } else if (S_ISDIR(st.st_mode)) {
             if (lstat(full, &lst) == 0 && !S_ISLNK(lst.st_mode))
-                rc = add_dir(r, full, rn, depth + 1);
+                rc = add_dir(r, full, rn, depth + 1, other);
+            else
+                rc = add_note(r, "%s: a symbolic link to a directory, not followed", full);
         } else if (S_ISREG(st.st_mode) && wanted_in_dir(names.a[i])) {
             rc = push_item(r, full, rn, FMT_TEXT, 0);
-            if (!rc)
-                r->items.a[r->items.n - 1].size = (uint64_t)st.st_size;
+            if (!rc) {
+                item_t *it = &r->items.a[r->items.n - 1];
+                it->size = (uint64_t)st.st_size;
+                it->dev = st.st_dev;
+                it->ino = st.st_ino;
+            }
             r->total += (uint64_t)st.st_size;
+        } else if (S_ISREG(st.st_mode)) {
+            (*other)++;
+        } else if (wanted_in_dir(names.a[i])) {
+            rc = add_note(r, "%s: %s, not read", full, kind_of(st.st_mode));
         }
         free(full);
         free(rn);
@@ -540,14 +589,48 @@ int ty_reader_add(ty_reader_t *r, const char *path)
     struct stat st;
     if (stat(path, &st) != 0)
         return ty__err(r->err, TY_EIO, "%s: %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        return add_dir(r, path, "", 0);
+    if (S_ISDIR(st.st_mode)) {
+        size_t other = 0, before = r->items.n;
+        int rc = add_dir(r, path, "", 0, &other);
+        if (!rc && other)
+            rc = add_note(r,
+                          "%s: %zu file%s not read: only *.txt and *.md files (also .gz, .zst) "
+                          "are read from a directory%s",
+                          path, other, other == 1 ? "" : "s",
+                          r->items.n == before ? " — name files or JSONL on the command line" : "");
+        return rc;
+    }
     if (S_ISREG(st.st_mode))
         r->total += (uint64_t)st.st_size;
     int rc = push_item(r, path, path, fmt_of(path), 0);
-    if (!rc && S_ISREG(st.st_mode))
-        r->items.a[r->items.n - 1].size = (uint64_t)st.st_size;
+    if (!rc && S_ISREG(st.st_mode)) {
+        item_t *it = &r->items.a[r->items.n - 1];
+        it->size = (uint64_t)st.st_size;
+        it->dev = st.st_dev;
+        it->ino = st.st_ino;
+    }
     return rc;
+}
+
+const char *ty_reader_note(const ty_reader_t *r, size_t i)
+{
+    return r && i < r->notes.n ? r->notes.a[i] : NULL;
+}
+
+int ty_reader_find_file(const ty_reader_t *r, const char *path, const char **input)
+{
+    struct stat st;
+    if (!r || !path || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
+    for (size_t i = 0; i < r->items.n; i++) {
+        const item_t *it = &r->items.a[i];
+        if ((it->dev || it->ino) && it->dev == st.st_dev && it->ino == st.st_ino) {
+            if (input)
+                *input = it->path;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* ---- the queue, for splitting the input among processes (input.h) ----------------------- */
@@ -576,6 +659,8 @@ int ty__reader_add_item(ty_reader_t *r, const ty_reader_t *from, size_t i)
     if (rc)
         return rc;
     r->items.a[r->items.n - 1].size = x->size;
+    r->items.a[r->items.n - 1].dev = x->dev;
+    r->items.a[r->items.n - 1].ino = x->ino;
     r->total += x->size;
     if (x->is_stdin)
         r->stdin_queued = 1;
@@ -594,6 +679,8 @@ int ty__reader_add_range(ty_reader_t *r, const ty_reader_t *from, size_t i, uint
         return rc;
     item_t *it = &r->items.a[r->items.n - 1];
     it->size = x->size;
+    it->dev = x->dev;
+    it->ino = x->ino;
     it->ranged = 1;
     it->rbeg = begin;
     it->rend = end;
@@ -702,9 +789,17 @@ static int read_whole(ty_reader_t *r, ty_record_t *rec)
     if (!rc && len > r->o.max_doc_bytes)
         rc = ty__err(r->err, TY_ETOOBIG, "%s: more than the limit of %zu bytes for one document",
                      r->cur->path, r->o.max_doc_bytes);
+    if (!rc && ty__file_changed(r->st.fd, r->st.mark, r->cur->path, r->err))
+        rc = TY_EIO;
     if (rc) {
         free(buf);
         return rc;
+    }
+    if (!len && r->cur->is_stdin) {
+        /* `... | tongyuan index build -o x -` after a failed producer: say so rather than
+         * store an empty document named "-" */
+        free(buf);
+        return ty__err(r->err, TY_EIO, "-: standard input is empty: no document read");
     }
     buf[len] = 0;
     r->text = buf;
@@ -714,6 +809,15 @@ static int read_whole(ty_reader_t *r, ty_record_t *rec)
     rec->origin = r->cur->path;
     rec->line = 0;
     return 1;
+}
+
+/* An empty name could not be looked up, fetched or deleted later: refused. */
+static int empty_id(char *err, const char *path, unsigned long long line, const char *field)
+{
+    return ty__err(err, TY_ECORRUPT,
+                   "%s:%llu: member \"%s\" is an empty string (a document needs a name; leave "
+                   "the member out to be named %s:%llu)",
+                   path, line, field, path, line);
 }
 
 int ty__jsonl_parse(ty_jsonl_t *st, const ty_reader_opts_t *o, const char *path, uint64_t ln,
@@ -733,6 +837,8 @@ int ty__jsonl_parse(ty_jsonl_t *st, const ty_reader_opts_t *o, const char *path,
             return ty__err(err, TY_ETOOBIG,
                            "%s:%llu: text of %zu bytes, more than the limit of %zu bytes", path, L,
                            st->fast.text_len, o->max_doc_bytes);
+        if (st->fast.id_kind == TY_FAST_ID_STRING && !st->fast.id[0])
+            return empty_id(err, path, L, o->id_field);
         int frc = st->fast.id_kind == TY_FAST_ID_STRING ? set_name(st, err, "%s", st->fast.id)
                                                         : set_name(st, err, "%s:%llu", path, L);
         if (frc)
@@ -774,6 +880,10 @@ int ty__jsonl_parse(ty_jsonl_t *st, const ty_reader_opts_t *o, const char *path,
     } else if (json_is_string(id)) {
         const char *s = json_string_value(id);
         size_t sl = json_string_length(id);
+        if (!sl) {
+            json_decref(j);
+            return empty_id(err, path, L, o->id_field);
+        }
         if (memchr(s, 0, sl)) {
             json_decref(j);
             return ty__err(err, TY_ECORRUPT, "%s:%llu: member \"%s\" holds a NUL character", path,

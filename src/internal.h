@@ -58,6 +58,14 @@ int ty__err(char *buf, int code, const char *fmt, ...)
 /* All n-k+1 k-mer hashes of tok[0..n) into out (sized by the caller). Returns the count. */
 size_t ty__kmer_hashes(const uint32_t *tok, size_t n, int k, uint64_t *out, int mixed);
 
+/* A file read whole must not change while it is read: a rewrite in the middle gives bytes
+ * of two versions (and then a baffling "invalid UTF-8 at byte 60000000"). ty__file_mark()
+ * notes an open file's size and modification time (mark[0..3], all 0 if fstat fails or it is
+ * not a regular file); ty__file_changed() then says whether either moved, with a message
+ * naming path in err (TY_ERRMSG_SIZE). */
+void ty__file_mark(int fd, int64_t mark[4]);
+int ty__file_changed(int fd, const int64_t mark[4], const char *path, char *err);
+
 /* 1-based line and column (in code points) of byte offset off in text, for messages. */
 void ty__line_col(const char *text, size_t off, size_t *line, size_t *col);
 

@@ -3,6 +3,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -120,4 +121,31 @@ int ty_opts_check(const ty_opts_t *o, char *msg, size_t msg_size)
     if (msg && msg_size)
         snprintf(msg, msg_size, "%s", bad);
     return TY_EINVAL;
+}
+
+void ty__file_mark(int fd, int64_t mark[4])
+{
+    struct stat st;
+    memset(mark, 0, 4 * sizeof(int64_t));
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+        mark[0] = (int64_t)st.st_size;
+        mark[1] = (int64_t)st.st_mtim.tv_sec;
+        mark[2] = (int64_t)st.st_mtim.tv_nsec;
+        mark[3] = 1;
+    }
+}
+
+int ty__file_changed(int fd, const int64_t mark[4], const char *path, char *err)
+{
+    int64_t now[4];
+    if (!mark[3])
+        return 0;
+    ty__file_mark(fd, now);
+    if (!now[3] || (now[0] == mark[0] && now[1] == mark[1] && now[2] == mark[2]))
+        return 0;
+    ty__err(err, TY_EIO,
+            "%s: changed while it was being read (%lld bytes when opened, %lld now): read it "
+            "again once it is complete",
+            path, (long long)mark[0], (long long)now[0]);
+    return 1;
 }

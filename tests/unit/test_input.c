@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "input.h"
+#include "internal.h"
 #include "tongyuan.h"
 
 static char tmpdir[256];
@@ -143,7 +144,7 @@ static void test_directory_sorted_relative(void)
     unsigned char z[256];
     size_t zl = zst_of("ZS", 2, z, sizeof z);
     put("corpus/d.md.zst", z, zl);
-    symlink(path_of("corpus/a"), path_of("corpus/loop")); /* a link to a directory: skipped */
+    symlink(path_of("corpus/a"), path_of("corpus/loop")); /* a link to a directory: noted */
     ty_reader_t *r = reader();
     char dir[600];
     snprintf(dir, sizeof dir, "%s/", path_of("corpus")); /* a trailing slash is fine */
@@ -151,6 +152,127 @@ static void test_directory_sorted_relative(void)
     char out[1024];
     drain(r, out, sizeof out);
     CHECK_EQ_STR(out, "a/z.txt=AZ|b/1.md=B1|b/2.txt=B2|c.txt.gz=GZ|d.md.zst=ZS|top.txt=TOP|");
+    ty_reader_free(r);
+}
+
+/* Nothing in a directory is passed over without a word: special files, dangling links, link
+ * loops and links to directories are noted one by one, files of other types counted. */
+static void test_directory_notes(void)
+{
+    mkdir(path_of("noted"), 0755);
+    mkdir(path_of("noted/sub"), 0755);
+    put_str("noted/ok.txt", "OK");
+    put_str("noted/a.png", "PNG");
+    put_str("noted/sub/b.csv", "CSV");
+    mkfifo(path_of("noted/fifo.txt"), 0644);
+    symlink("nowhere.txt", path_of("noted/dangling.txt"));
+    symlink("loop2.txt", path_of("noted/loop1.txt"));
+    symlink("loop1.txt", path_of("noted/loop2.txt"));
+    symlink("/dev/null", path_of("noted/null.txt"));
+    symlink("sub", path_of("noted/subl"));
+    ty_reader_t *r = reader();
+    CHECK_EQ_INT(ty_reader_add(r, path_of("noted")), TY_OK);
+    char all[2048] = "";
+    for (size_t i = 0; ty_reader_note(r, i); i++) {
+        const char *n = ty_reader_note(r, i);
+        const char *rel = strstr(n, "noted");
+        strncat(all, rel ? rel : n, sizeof all - strlen(all) - 2);
+        strcat(all, "|");
+    }
+    CHECK_EQ_STR(all, "noted/dangling.txt: a dangling symbolic link, not read|"
+                      "noted/fifo.txt: a FIFO, not read|"
+                      "noted/loop1.txt: a loop of symbolic links, not read|"
+                      "noted/loop2.txt: a loop of symbolic links, not read|"
+                      "noted/null.txt: a character device, not read|"
+                      "noted/subl: a symbolic link to a directory, not followed|"
+                      "noted: 2 files not read: only *.txt and *.md files (also .gz, .zst) are "
+                      "read from a directory|");
+    CHECK(ty_reader_note(r, 7) == NULL);
+    char out[256];
+    drain(r, out, sizeof out);
+    CHECK_EQ_STR(out, "ok.txt=OK|");
+    ty_reader_free(r);
+}
+
+/* An output must not be one of the inputs: found by device and inode, also through a link
+ * or another spelling of the path, and also for a file listed from a directory. */
+static void test_find_file(void)
+{
+    mkdir(path_of("ff"), 0755);
+    const char *a = put_str("ff/a.txt", "A");
+    put_str("ff/b.jsonl", "{\"text\":\"B\"}\n");
+    put_str("ff/other.txt", "O");
+    symlink("a.txt", path_of("ff/link"));
+    ty_reader_t *r = reader();
+    CHECK_EQ_INT(ty_reader_add(r, path_of("ff/b.jsonl")), TY_OK);
+    CHECK_EQ_INT(ty_reader_add(r, a), TY_OK);
+    const char *in = NULL;
+    CHECK_EQ_INT(ty_reader_find_file(r, path_of("ff/link"), &in), 1);
+    CHECK(in && strcmp(in, a) == 0);
+    char twisted[600];
+    snprintf(twisted, sizeof twisted, "%s/../ff/./b.jsonl", path_of("ff"));
+    CHECK_EQ_INT(ty_reader_find_file(r, twisted, NULL), 1);
+    CHECK_EQ_INT(ty_reader_find_file(r, path_of("ff/other.txt"), NULL), 0);
+    CHECK_EQ_INT(ty_reader_find_file(r, path_of("ff/missing.txt"), NULL), 0);
+    ty_reader_free(r);
+    r = reader();
+    CHECK_EQ_INT(ty_reader_add(r, path_of("ff")), TY_OK); /* listed from the directory */
+    CHECK_EQ_INT(ty_reader_find_file(r, path_of("ff/other.txt"), NULL), 1);
+    CHECK_EQ_INT(ty_reader_find_file(r, path_of("ff/b.jsonl"), NULL), 0); /* not read there */
+    ty_reader_free(r);
+}
+
+/* A name that could never be fetched or deleted is refused where it is read. */
+static void test_jsonl_empty_id(void)
+{
+    const char *p = put_str("empty-id.jsonl", "{\"id\":\"\",\"text\":\"甲\"}\n"
+                                              "{\"id\":\"b\",\"text\":\"乙\"}\n"
+                                              "{\"id\":\"\",\"text\":\"丙\",\"x\":[1]}\n");
+    ty_reader_t *r = reader();
+    CHECK_EQ_INT(ty_reader_add(r, p), TY_OK);
+    char out[1024];
+    drain(r, out, sizeof out);
+    CHECK(strstr(out, "empty-id.jsonl:1: member \"id\" is an empty string") != NULL);
+    CHECK(strstr(out, "|b=乙|") != NULL);
+    CHECK(strstr(out, "empty-id.jsonl:3: member \"id\" is an empty string") != NULL);
+    ty_reader_free(r);
+}
+
+/* A file rewritten while it is read is named as such (the helper both readers use). */
+static void test_file_changed(void)
+{
+    const char *p = put_str("changing.txt", "第一版");
+    int fd = open(p, O_RDONLY);
+    int64_t mark[4];
+    ty__file_mark(fd, mark);
+    char err[TY_ERRMSG_SIZE] = "";
+    CHECK_EQ_INT(ty__file_changed(fd, mark, p, err), 0);
+    FILE *f = fopen(p, "ab");
+    fputs("，又加了一句", f);
+    fclose(f);
+    CHECK_EQ_INT(ty__file_changed(fd, mark, p, err), 1);
+    CHECK(strstr(err, "changed while it was being read (9 bytes when opened, 27 now)") != NULL);
+    close(fd);
+    ty__file_mark(-1, mark); /* not a file: never "changed" */
+    CHECK_EQ_INT(ty__file_changed(-1, mark, p, err), 0);
+}
+
+/* Files whose size is not known in advance (/proc) are read to their end, not as empty. */
+static void test_proc_file(void)
+{
+    ty_opts_t o;
+    ty_opts_init(&o);
+    ty_doc_t *d = ty_doc_new();
+    CHECK_EQ_INT(ty_doc_load_file(d, "/proc/self/status", &o), TY_OK);
+    size_t len;
+    const char *t = ty_doc_text(d, &len);
+    CHECK(len > 20 && strstr(t, "Name:") != NULL);
+    ty_doc_free(d);
+    ty_reader_t *r = reader();
+    CHECK_EQ_INT(ty_reader_add(r, "/proc/self/status"), TY_OK);
+    ty_record_t rec;
+    CHECK_EQ_INT(ty_reader_next(r, &rec), 1);
+    CHECK(rec.len > 20);
     ty_reader_free(r);
 }
 
@@ -406,8 +528,11 @@ static void test_stdin_auto(void)
     CHECK_EQ_STR(out, "-={\"title\":\"an object without the text field\"}\n|");
     drain_stdin(jl, strlen(jl), TY_STDIN_TEXT, out, sizeof out);
     CHECK(strncmp(out, "-=\n{", 4) == 0);
+    /* empty standard input (a producer that failed) is an error, not an empty document */
     drain_stdin("", 0, TY_STDIN_AUTO, out, sizeof out);
-    CHECK_EQ_STR(out, "-=|"); /* an empty document: tokenizing decides what it is worth */
+    CHECK_EQ_STR(out, "!-: standard input is empty: no document read|");
+    drain_stdin("", 0, TY_STDIN_TEXT, out, sizeof out);
+    CHECK_EQ_STR(out, "!-: standard input is empty: no document read|");
     unsigned char z[256];
     size_t zl = zst_of(jl, strlen(jl), z, sizeof z);
     drain_stdin((const char *)z, zl, TY_STDIN_AUTO, out, sizeof out);
@@ -526,6 +651,11 @@ int main(void)
     RUN(test_single_file);
     RUN(test_missing_path);
     RUN(test_directory_sorted_relative);
+    RUN(test_directory_notes);
+    RUN(test_find_file);
+    RUN(test_jsonl_empty_id);
+    RUN(test_file_changed);
+    RUN(test_proc_file);
     RUN(test_order_of_paths);
     RUN(test_jsonl_names_and_fields);
     RUN(test_jsonl_bad_lines_are_errors_then_skipped);
