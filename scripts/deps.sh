@@ -26,10 +26,17 @@ set -eu
 #   nodejs npm                   to run playwright-core (skipped when node is already there)
 #   wrk                          load generator for the service in make bench
 #   libopenmpi-dev openmpi-bin   make MPI=1 / make test-mpi (mpirun -np 1,2,4)
+#   curl                         tests/serve.sh and make test-browser talk to the service
+#   zstd                         tests make .zst inputs (dedup.sh, index.sh)
+#   procps                       pkill/ps in the tests (not in a minimal Debian root)
+#   ca-certificates              npm (test-browser) reaches the registry over HTTPS
+#   debootstrap                  make check-fresh: the README's commands in a minimal root
+# Every tool a test uses is here: a test never skips itself for a missing tool, it fails
+# (tests/lib/cases.sh: need_tool).
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libutf8proc-dev libopencc-dev opencc
 libxxhash-dev xxhash libjansson-dev libcmocka-dev liblmdb-dev lmdb-utils zlib1g-dev libzstd-dev
 libmicrohttpd-dev python3 ssdeep tlsh-tools time hyperfine chromium fonts-noto-cjk wrk
-libopenmpi-dev openmpi-bin"
+libopenmpi-dev openmpi-bin curl zstd procps ca-certificates debootstrap"
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 
 missing=""

@@ -140,7 +140,7 @@ PY
         fi
     done
 else
-    echo "skip: near vs reference ($DEV or $TD missing)"
+    fail "near vs reference: the dev set is needed ($DEV or $TD missing; SHARED=${SHARED:-})"
 fi
 
 # ---- a template paragraph in 10,000 otherwise unrelated documents --------------------------
@@ -207,11 +207,10 @@ gzip -c "$tmp/c.jsonl" > "$tmp/cz.jsonl.gz"
 check "gzip input, --write-kept through it" "$TY" dedup -q "$tmp/cz.jsonl.gz" -o "$tmp/cz.out" \
     --write-kept "$tmp/keptz.jsonl"
 if cmp -s "$tmp/keptz.jsonl" "$tmp/kept.expected"; then pass; else fail "--write-kept from .gz"; fi
-if command -v zstd > /dev/null 2>&1; then
-    zstd -q -c "$tmp/c.jsonl" > "$tmp/cs.jsonl.zst"
-    check "zstd input" "$TY" dedup -q "$tmp/cs.jsonl.zst" -o "$tmp/cs.out" --write-kept "$tmp/kepts.jsonl"
-    if cmp -s "$tmp/kepts.jsonl" "$tmp/kept.expected"; then pass; else fail "--write-kept from .zst"; fi
-fi
+# zstd is a test dependency (scripts/deps.sh): without it these fail rather than skip
+zstd -q -c "$tmp/c.jsonl" > "$tmp/cs.jsonl.zst"
+check "zstd input" "$TY" dedup -q "$tmp/cs.jsonl.zst" -o "$tmp/cs.out" --write-kept "$tmp/kepts.jsonl"
+if cmp -s "$tmp/kepts.jsonl" "$tmp/kept.expected"; then pass; else fail "--write-kept from .zst"; fi
 # text files: kept as {"id","text"} with the text unchanged
 check "--write-kept, text files" "$TY" dedup -q "$tmp/ex" -o "$tmp/ex.out" --write-kept "$tmp/exk.jsonl"
 check "--write-kept, text files as id + text" py '

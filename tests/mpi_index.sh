@@ -13,7 +13,7 @@
 #   make test-mpi                                   (builds build/mpi, then runs this)
 #   BUILD=build/mpi sh tests/mpi_index.sh           (uses $BUILD/tongyuan; builds nothing)
 #
-# Skips (with a "skipped" line and "0 passed, 0 failed") when $BUILD/tongyuan is not an MPI
+# Fails ("0 passed, 1 failed": never a silent skip) when $BUILD/tongyuan is not an MPI
 # build or mpirun is missing. Ends with "N passed, N failed"; exits non-zero on a failure.
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -25,9 +25,9 @@ passed=0
 failed=0
 if [ ! -x "$TY" ] || ! command -v mpirun > /dev/null 2>&1 ||
     ! ldd "$TY" 2> /dev/null | grep -q libmpi; then
-    echo "skipped: no MPI build ($TY; make MPI=1 BUILD=$BUILD) or no mpirun"
-    echo "0 passed, 0 failed"
-    exit 0
+    echo "FAIL: no MPI build ($TY; make MPI=1 BUILD=$BUILD) or no mpirun (scripts/deps.sh installs Open MPI)"
+    echo "0 passed, 1 failed"
+    exit 1
 fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ty_mpi_index.XXXXXX") || exit 2
 pid=

@@ -10,7 +10,8 @@
 #      after it — e.g. LeakSanitizer — counts as one more failure);
 #   2. the export check: libtongyuan.a defines no global symbol outside the ty_ namespace;
 #   3. tests/cli.sh with TY=$BUILD/tongyuan (golden files, CLI behaviour, bad input);
-#   3b. every other tests/*.sh (index, dedup, serve...) with BUILD, TY and SHARED set;
+#   3b. every other tests/*.sh (index, dedup, serve...) with BUILD, TY and SHARED set, but
+#       tests/mpi*.sh (make test-mpi);
 #   4. fuzz/replay.sh $BUILD if it exists (the fuzz corpora as regression tests), as one case.
 # Ends with exactly one line "N passed, N failed" (test cases, all parts) and exits non-zero
 # if anything failed. POSIX sh.
@@ -96,9 +97,10 @@ grep -v '^updated ' "$tmp/log"
 add "$tmp/log" cli.sh "$rc"
 
 # 3b. the other commands' shell tests (index, dedup, serve, ...): every tests/*.sh but this
-#     runner and cli.sh, each ending with its own "N passed, N failed" line
+#     runner, cli.sh and the MPI ones (make test-mpi runs those against the MPI build), each
+#     ending with its own "N passed, N failed" line
 for t in tests/*.sh; do
-    case $t in tests/run.sh | tests/cli.sh) continue ;; esac
+    case $t in tests/run.sh | tests/cli.sh | tests/mpi*.sh) continue ;; esac
     BUILD=$BUILD TY=$BUILD/tongyuan SHARED=${SHARED:-../shared} sh "$t" > "$tmp/log" 2>&1
     rc=$?
     cat "$tmp/log"
