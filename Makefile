@@ -16,8 +16,15 @@ GENPKGS := libutf8proc opencc
 OPT     ?= -O2 -g
 CFLAGS  ?= $(OPT)
 WARN    := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-function
-CPPFLAGS_ALL := -Iinclude -Isrc -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) $(SERVE_PKGS))
-LIBS    := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
+# On a fresh machine only `make demo`, `make check` (and deps, check-fresh) work before
+# scripts/deps.sh has run: they run it first.
+ifeq ($(shell command -v pkg-config 2>/dev/null),)
+ifneq ($(filter-out demo check deps check-fresh,$(or $(MAKECMDGOALS),all)),)
+$(error pkg-config is missing: run `make demo` or `sh scripts/deps.sh` first (it installs every build dependency))
+endif
+endif
+CPPFLAGS_ALL := -Iinclude -Isrc -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) $(SERVE_PKGS) 2>/dev/null)
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 SHARED  ?= ../shared
 
 LIB_SRC := src/util.c src/normalize.c src/doc.c src/sketch.c src/align.c \
@@ -51,6 +58,10 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 .PHONY: check-fresh eval-repeat demo check test-browser all test test-unit test-cli eval eval-corpus bench fuzz asan ubsan tsan test-asan lint clean deps eval-dedup bench-dedup test-mpi bench-mpi
 
 all: $(BUILD)/tongyuan $(BUILD)/tongyuan-serve
+
+# every Debian package the build, tests and benchmarks need (idempotent; root or sudo)
+deps:
+	sh scripts/deps.sh
 
 # The README's first command: install dependencies, build, run on the bundled example.
 demo:
