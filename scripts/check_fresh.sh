@@ -50,7 +50,14 @@ mkdir -p "$root/work"
 git clone -q --no-hardlinks . "$root/work/tongyuan"
 git -C "$root/work/tongyuan" checkout -q "$(git rev-parse HEAD)"
 cp -a ../shared "$root/work/shared"
+# the host's network settings, not the project's: its resolver, and the CA bundle its npm
+# trusts (a TLS-inspecting proxy's certificate, where there is one)
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+extra_ca=""
+if [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f "$NODE_EXTRA_CA_CERTS" ]; then
+    cp "$NODE_EXTRA_CA_CERTS" "$root/etc/host-ca.crt"
+    extra_ca="export NODE_EXTRA_CA_CERTS=/etc/host-ca.crt"
+fi
 for m in proc sys dev dev/pts dev/shm; do
     mkdir -p "$root/$m"
     mount --bind "/$m" "$root/$m"
@@ -63,6 +70,7 @@ rc=0
 chroot "$root" /bin/sh -c '
     set -e
     export DEBIAN_FRONTEND=noninteractive LC_ALL=C.UTF-8 HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+    '"$extra_ca"'
     apt-get update -qq > /dev/null
     apt-get install -y -qq --no-install-recommends make git > /dev/null
     cd /work/tongyuan
