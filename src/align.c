@@ -869,6 +869,41 @@ static int settle_region(ty_aligner_t *a, uint32_t lo, uint32_t hi, int flags)
     return 0;
 }
 
+/* u[0..n) in suspect order with suspect gaps before u[cut[0]], u[cut[1]], ...: keep only
+ * the gaps whose two sides map to separate places in the source. A sentence spun beyond
+ * recognition leaves a gap in a reordered copy too, but there the full chains before and
+ * after it come from the same stretch of the source, interleaved; separate borrowings come
+ * from separate stretches (or are copies of one, cut apart later). Returns the cuts kept. */
+static size_t keep_apart(ty_aligner_t *a, const int32_t *u, size_t n, uint32_t *cut, size_t nc)
+{
+    const box_t *b = a->box.a;
+    uint64_t *suf = a->keys.a; /* suf[x]: source hull of the full chains in u[x..n) */
+    uint32_t lo = UINT32_MAX, hi = 0;
+    for (size_t x = n; x-- > 0;) {
+        if (b[u[x]].strong) {
+            lo = b[u[x]].sb < lo ? b[u[x]].sb : lo;
+            hi = b[u[x]].se > hi ? b[u[x]].se : hi;
+        }
+        suf[x] = (uint64_t)lo << 32 | hi;
+    }
+    size_t kept = 0, x = 0;
+    lo = UINT32_MAX, hi = 0; /* hull of the full chains before the cut */
+    for (size_t c = 0; c < nc; c++) {
+        for (; x < cut[c]; x++)
+            if (b[u[x]].strong) {
+                lo = b[u[x]].sb < lo ? b[u[x]].sb : lo;
+                hi = b[u[x]].se > hi ? b[u[x]].se : hi;
+            }
+        uint32_t rlo = (uint32_t)(suf[cut[c]] >> 32), rhi = (uint32_t)suf[cut[c]];
+        uint32_t ol = lo > rlo ? lo : rlo, oh = hi < rhi ? hi : rhi;
+        uint64_t lw = hi > lo ? hi - lo : 0, rw = rhi > rlo ? rhi - rlo : 0;
+        uint64_t minw = lw < rw ? lw : rw;
+        if (!(oh > ol && 4 * (uint64_t)(oh - ol) > minw))
+            cut[kept++] = cut[c]; /* apart in the source too: a real cut */
+    }
+    return kept;
+}
+
 /* Group the chains into passages. A passage is a region of the suspect and a region of the
  * source that its chains tile — in order (an edited copy) or in any order (shuffled
  * sentences, a wholly reordered article) — with no gap over merge_gap in either text and
@@ -944,6 +979,8 @@ static int group_regions(ty_aligner_t *a)
          * candidate region (the first pass over all chains only cuts at suspect gaps) */
         sort_units(a, u + lo, m, 0);
         size_t nc = m > 1 ? find_cuts(b, u + lo, m, 0, G, cut) : 0;
+        if (nc)
+            nc = keep_apart(a, u + lo, m, cut, nc);
         if (nc == 0 && m > 1) {
             sort_units(a, u + lo, m, 1);
             /* a hole in the source is a cut when it is also large beside the text the
