@@ -94,16 +94,16 @@ struct ty_aligner {
     size_t nbox0;             /* boxes made by chain() (ids 0..nbox0-1), before compaction */
     TY_VEC(size_t) grp_start; /* MEMs grouped by box: box id b owns grp_mem[start[b]..start[b+1]) */
     TY_VEC(int32_t) grp_mem;
-    TY_VEC(int32_t) units;   /* grouping: box indices, cut into candidate regions */
-    TY_VEC(int32_t) tmp;     /* grouping: a region's boxes in source order */
-    TY_VEC(uint64_t) keys;   /* sort keys (grouping; source intervals of a passage) */
-    TY_VEC(uint32_t) cuts;   /* grouping: where a candidate is cut */
-    TY_VEC(useg_t) segs;     /* grouping: candidates still to look at */
-    TY_VEC(uint32_t) stamp;  /* grouping: per source token, the last copy that matched it */
-    uint32_t stamp_id;       /* the last copy id given */
-    int by_box;              /* grp_start/grp_mem hold the chains' MEMs (this call) */
-    size_t ns, nq;           /* source and suspect tokens (this call) */
-    TY_VEC(uint8_t) claim;   /* grouping: per suspect token, taken by a better chain */
+    TY_VEC(int32_t) units;  /* grouping: box indices, cut into candidate regions */
+    TY_VEC(int32_t) tmp;    /* grouping: a region's boxes in source order */
+    TY_VEC(uint64_t) keys;  /* sort keys (grouping; source intervals of a passage) */
+    TY_VEC(uint32_t) cuts;  /* grouping: where a candidate is cut */
+    TY_VEC(useg_t) segs;    /* grouping: candidates still to look at */
+    TY_VEC(uint32_t) stamp; /* grouping: per source token, the last copy that matched it */
+    uint32_t stamp_id;      /* the last copy id given */
+    int by_box;             /* grp_start/grp_mem hold the chains' MEMs (this call) */
+    size_t ns, nq;          /* source and suspect tokens (this call) */
+    TY_VEC(uint8_t) claim;  /* grouping: per suspect token, taken by a better chain */
     char err[TY_ERRMSG_SIZE];
 };
 
@@ -724,8 +724,7 @@ static uint32_t stamp_new(ty_aligner_t *a)
 }
 
 /* Source tokens of box x's MEMs (*tot) and how many of them copy id already holds (*seen). */
-static void box_count(const ty_aligner_t *a, int32_t x, uint32_t id, uint64_t *tot,
-                      uint64_t *seen)
+static void box_count(const ty_aligner_t *a, int32_t x, uint32_t id, uint64_t *tot, uint64_t *seen)
 {
     for (size_t q = a->grp_start.a[x]; q < a->grp_start.a[x + 1]; q++) {
         const mem_t *m = &a->mem.a[a->grp_mem.a[q]];

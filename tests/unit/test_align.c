@@ -1020,8 +1020,8 @@ static void test_source_held_several_times(void)
         size_t n = ncp(gimp.text, gimp.len);
         for (size_t i = 0; i < r.n && r.n == (size_t)times; i++) {
             const ty_passage_t *p = &r.p[i];
-            CHECKF(p->sus_off == at[i] && p->sus_off + p->sus_len == at[i + 1] &&
-                       p->src_off == 0 && p->src_len == n,
+            CHECKF(p->sus_off == at[i] && p->sus_off + p->sus_len == at[i + 1] && p->src_off == 0 &&
+                       p->src_len == n,
                    "%s: passage %zu at sus %zu+%zu src %zu+%zu, expected sus %zu+%zu src 0+%zu",
                    what, i, p->sus_off, p->sus_len, p->src_off, p->src_len, at[i],
                    at[i + 1] - at[i], n);
