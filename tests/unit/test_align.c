@@ -1028,7 +1028,8 @@ static void test_source_held_several_times(void)
             CHECK_EQ_UINT(p->matched, ty_doc_ntokens(r.src));
             CHECK_NEAR(p->score, 1.0, 1e-9);
         }
-        show(what, &r);
+        if (r.n != (size_t)times)
+            show(what, &r);
         done(&r);
         free(b.a);
     }
@@ -1176,7 +1177,8 @@ static void test_separate_borrowings_apart(void)
         CHECK_NEAR(r.p[0].sus_off + r.p[0].sus_len, mid, 3);
         CHECK_NEAR(r.p[1].sus_off, mid, 3);
     }
-    show("two thirds apart", &r);
+    if (r.n != 2)
+        show("two thirds apart", &r);
     done(&r);
     free(b.a);
     free(src);
