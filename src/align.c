@@ -974,8 +974,8 @@ static int group_regions(ty_aligner_t *a)
         uint32_t lo = sg.lo, hi = sg.hi, m = hi - lo;
         if (m == 0)
             continue;
-        /* cut at suspect gaps, then at source gaps; a piece that neither cuts is a
-         * candidate region (the first pass over all chains only cuts at suspect gaps) */
+        /* cut at suspect gaps (those whose sides lie apart in the source), else at source
+         * holes; a piece that neither cuts is a candidate region */
         sort_units(a, u + lo, m, 0);
         size_t nc = m > 1 ? find_cuts(b, u + lo, m, 0, G, cut) : 0;
         if (nc)
