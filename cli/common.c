@@ -256,12 +256,14 @@ void print_align_help(FILE *f)
             "Alignment options (defaults were tuned on the development set):\n"
             "  -k N               seed length in tokens (CJK characters or words) [%d]\n"
             "  -w N               minimizer window; 1 = use every seed [%d]\n"
-            "  --max-occ N        ignore seeds repeated more than N times in a source [%d]\n"
+            "  --max-occ N        seeds repeated more than N times in a source are used only\n"
+            "                     where nothing else aligns, at one occurrence [%d]\n"
             "  --max-gap N        longest gap, in tokens, bridged inside one chain [%d]\n"
             "  --gap-cost X       chain cost per unmatched token [%g]\n"
             "  --drift-cost X     chain cost per token of insertion/deletion [%g]\n"
-            "  --min-chain N      drop chains scoring below N [%d]\n"
-            "  --merge-gap N      join chains closer than N tokens in both texts [%d]\n"
+            "  --min-chain N      drop chains scoring below N, unless they fill a passage [%d]\n"
+            "  --merge-gap N      join chains closer than N tokens in both texts, or tiling one\n"
+            "                     region in any order with no larger gap, into a passage [%d]\n"
             "  --min-len N        report passages whose matched tokens x score reach N [%d]\n"
             "  --min-score X      report passages scoring at least X, 0..1 [%g]\n"
             "  --snap N           move passage ends to a sentence end up to N tokens away [%d]\n"
@@ -311,27 +313,14 @@ static void put_text(sbuf_t *b, const char *text, size_t bb, size_t be, const ch
     }
 }
 
-/* Render a merged diff view; without --full only about head+tail bytes are shown, cut at
- * segment boundaries (never inside a character or an escape sequence). */
+/* Render a merged diff view; without --full only the first `head` and the last `tail` bytes
+ * are shown, however long the passage and its segments (a megabyte line is one segment):
+ * a segment crossing a cut is cut too, at a character boundary, keeping its colour or
+ * marker around the part shown. */
 static void sb_segments(sbuf_t *b, const style_t *st, const char *st_text, const char *su_text,
                         const segs_t *sg)
 {
     const size_t head = 420, tail = 180; /* bytes, about 140 and 60 CJK characters */
-    size_t total = 0, skip_b = SIZE_MAX, skip_e = 0;
-    for (size_t i = 0; i < sg->n; i++)
-        total += sg->a[i].e - sg->a[i].b;
-    if (!st->full && total > head + tail + 60) {
-        size_t acc = 0;
-        for (size_t i = 0; i < sg->n; i++) {
-            acc += sg->a[i].e - sg->a[i].b;
-            if (acc > head && skip_b == SIZE_MAX)
-                skip_b = i + 1;
-            if (total - acc <= tail && skip_e == 0 && i + 1 >= skip_b) {
-                skip_e = i + 1;
-                break;
-            }
-        }
-    }
     /* a passage usually ends with its line break: don't draw an empty last line */
     segs_t *w = (segs_t *)sg;
     while (w->n) {
@@ -343,26 +332,52 @@ static void sb_segments(sbuf_t *b, const style_t *st, const char *st_text, const
             break;
         w->n--;
     }
+    size_t total = 0;
+    for (size_t i = 0; i < sg->n; i++)
+        total += sg->a[i].e - sg->a[i].b;
+    /* view bytes [cut_b, cut_e) are left out */
+    size_t cut_b = total, cut_e = total;
+    if (!st->full && total > head + tail + 60) {
+        cut_b = head;
+        cut_e = total - tail;
+    }
     sb_puts(b, "    │ ");
-    size_t hidden = 0;
+    size_t pos = 0; /* view offset of the segment */
     for (size_t i = 0; i < sg->n; i++) {
         const seg_t *g = &sg->a[i];
-        if (skip_b != SIZE_MAX && i >= skip_b && i < skip_e) {
-            hidden += g->e - g->b;
-            if (i + 1 == skip_e)
-                sb_printf(b, "%s … (%zu bytes not shown; --full shows all) … %s",
-                          st->color ? "\033[2m" : "", hidden, st->color ? "\033[0m" : "");
-            continue;
-        }
         const char *text = g->side ? su_text : st_text;
         const char *on = "", *off = "";
         if (g->kind == SEG_DEL)
             on = st->color ? "\033[31;9m" : "[-", off = st->color ? "\033[0m" : "-]";
         else if (g->kind == SEG_INS)
             on = st->color ? "\033[32;1m" : "{+", off = st->color ? "\033[0m" : "+}";
-        sb_puts(b, on);
-        put_text(b, text, g->b, g->e, st->color ? on : "", st->color ? off : "");
-        sb_puts(b, off);
+        size_t len = g->e - g->b;
+        /* the parts of [g->b, g->e) before cut_b and from cut_e on, at character starts */
+        size_t e1 = g->e, b2 = g->e;
+        if (pos + len > cut_b) {
+            e1 = g->b + (pos < cut_b ? cut_b - pos : 0);
+            while (e1 > g->b && ((unsigned char)text[e1] & 0xC0) == 0x80)
+                e1--;
+            b2 = g->b + (pos < cut_e ? cut_e - pos : 0);
+            if (b2 > g->e)
+                b2 = g->e;
+            while (b2 < g->e && ((unsigned char)text[b2] & 0xC0) == 0x80)
+                b2++;
+        }
+        if (e1 > g->b) {
+            sb_puts(b, on);
+            put_text(b, text, g->b, e1, st->color ? on : "", st->color ? off : "");
+            sb_puts(b, off);
+        }
+        if (pos + len > cut_b && pos <= cut_b) /* the cut starts in this segment */
+            sb_printf(b, "%s … (%zu bytes not shown; --full shows all) … %s",
+                      st->color ? "\033[2m" : "", cut_e - cut_b, st->color ? "\033[0m" : "");
+        if (b2 < g->e) {
+            sb_puts(b, on);
+            put_text(b, text, b2, g->e, st->color ? on : "", st->color ? off : "");
+            sb_puts(b, off);
+        }
+        pos += len;
     }
     sb_puts(b, "\n");
 }
@@ -386,8 +401,18 @@ void sb_report_text(sbuf_t *b, const style_t *st, const ty_doc_t *src, const ty_
     const char *st_text = ty_doc_text(src, NULL), *su_text = ty_doc_text(sus, NULL);
     for (size_t x = 0; x < n; x++) {
         const ty_passage_t *q = &p[x];
-        sb_printf(b, "\n%spassage %zu%s  score %.2f, %zu characters matched in order\n", B, x + 1,
-                  R, q->score, q->matched);
+        const ty_match_t *r = NULL;
+        size_t nr = 0, pieces = 1;
+        if (ty_compare_runs(al, x, &r, &nr) != TY_OK)
+            nr = 0;
+        for (size_t i = 1; i < nr; i++) /* the source jumps back: sentences were reordered */
+            pieces += r[i].src_tok < r[i - 1].src_tok;
+        sb_printf(b, "\n%spassage %zu%s  score %.2f, %zu characters matched", B, x + 1, R, q->score,
+                  q->matched);
+        if (pieces > 1)
+            sb_printf(b, ", in %zu pieces reordered from the source\n", pieces);
+        else
+            sb_puts(b, " in order\n");
         sb_printf(b, "  %ssource%s  %s  characters %zu-%zu (lines %zu-%zu)\n", C1, R,
                   ty_doc_name(src), q->src_off, q->src_off + q->src_len,
                   line_of(st_text, q->src_byte_off),
@@ -396,10 +421,6 @@ void sb_report_text(sbuf_t *b, const style_t *st, const ty_doc_t *src, const ty_
                   ty_doc_name(sus), q->sus_off, q->sus_off + q->sus_len,
                   line_of(su_text, q->sus_byte_off),
                   line_of(su_text, q->sus_byte_off + (q->sus_byte_len ? q->sus_byte_len - 1 : 0)));
-        const ty_match_t *r = NULL;
-        size_t nr = 0;
-        if (ty_compare_runs(al, x, &r, &nr) != TY_OK)
-            nr = 0;
         segs_t sg = {0};
         diff_merged(src, sus, q, r, nr, &sg);
         sb_segments(b, st, st_text, su_text, &sg);

@@ -215,7 +215,9 @@ static void usage(FILE *f)
     fprintf(f,
             "\nExit status: 0 reuse found, 1 none found, 2 error (like grep).\n"
             "JSONL fields: src sus src_off src_len sus_off sus_len (code points of the original\n"
-            "files) src_byte_off src_byte_len sus_byte_off sus_byte_len score (0..1).\n");
+            "files) src_byte_off src_byte_len sus_byte_off sus_byte_len score (0..1).\n"
+            "A passage may be reordered: its pieces come in another order than the source's.\n"
+            "Text excerpts show about 600 bytes of each passage; --full shows it all.\n");
 }
 
 int cmd_compare(int argc, char **argv)

@@ -9,7 +9,7 @@
  * inputs reach chaining, merging and refinement too.
  *
  * Invariants checked for every passage, against an independent UTF-8 segmentation:
- *   - token ranges non-empty and within both documents; matched <= suspect range;
+ *   - token ranges non-empty and within both documents; matched <= both ranges;
  *   - code point spans non-empty and within both documents, byte spans within both texts;
  *   - byte spans start and end on code point starts, and agree with the code point offsets;
  *   - the refined span contains its token range (snapping only moves ends outwards);
@@ -62,6 +62,7 @@ static ty_passage_t *run(ty_aligner_t *a, const side_t *src, const side_t *sus, 
         check_span(sus, q->sus_tok_beg, q->sus_tok_end, q->sus_off, q->sus_len, q->sus_byte_off,
                    q->sus_byte_len);
         FZ_CHECK(q->matched <= q->sus_tok_end - q->sus_tok_beg);
+        FZ_CHECK(q->matched <= q->src_tok_end - q->src_tok_beg);
         FZ_CHECK(!isnan(q->score) && q->score >= 0 && q->score <= 1);
         if (i)
             FZ_CHECK(p[i - 1].sus_off <= q->sus_off);

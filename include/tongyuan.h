@@ -9,7 +9,8 @@
  *   doc.c        loading a document from memory, a file or standard input
  *   sketch.c     k-mer hashes and (w,k)-minimizers over the token stream
  *   align.c      anchors → maximal exact runs → colinear chains with gap costs →
- *                passages (boxes of chains) → refined passage ends
+ *                passages (chains grouped by the region they tile, in any order) →
+ *                refined passage ends
  *
  * Conventions (see docs/ and STYLE.md):
  *   - every function that can fail returns an int: TY_OK (0) or a negative TY_E* code;
@@ -67,12 +68,14 @@ enum {
 typedef struct ty_opts {
     int k;             /* k-mer length in tokens (seed length), 2..16 */
     int w;             /* minimizer window in k-mers; 1 = every k-mer (pairwise default) */
-    int max_occ;       /* k-mers occurring more often than this in a source are ignored */
+    int max_occ;       /* k-mers occurring more often than this in a source are seeded only
+                        * where no run covers the suspect yet, at one occurrence */
     int max_gap;       /* longest gap (tokens) bridged inside one chain */
     double gap_cost;   /* chain cost per unmatched token in a gap */
     double drift_cost; /* chain cost per token of diagonal drift (indels) */
-    int min_chain;     /* chains scoring below this are dropped before merging */
-    int merge_gap;     /* chains closer than this (tokens, both texts) join one passage */
+    int min_chain;     /* chains scoring below this (down to half of it) only fill passages */
+    int merge_gap;     /* chains closer than this (tokens, both texts) join one passage, as do
+                        * chains tiling one region in any order with no larger gap */
     int min_len;       /* passages whose matched tokens x score fall below this are not reported */
     double min_score;  /* passages with a lower score (0..1) are not reported */
     int snap;          /* passage ends move to a sentence/line end at most this many tokens away */
@@ -151,8 +154,12 @@ typedef struct ty_passage {
     size_t sus_byte_off, sus_byte_len;
     size_t src_tok_beg, src_tok_end; /* token range [beg, end) */
     size_t sus_tok_beg, sus_tok_end;
-    size_t matched; /* tokens of the suspect range matched in order */
-    double score;   /* 0..1: share of both ranges' tokens matched in order */
+    size_t matched; /* tokens matched by the passage's exact runs (each run in order), each
+                     * token counted once in the suspect and once in the source, whichever
+                     * count is less: never more than either range holds */
+    double score;   /* 0..1: 2 x matched / tokens of both ranges. The runs may come in another
+                     * order than the source's: a reordered passage scores what its pieces
+                     * match (ty_compare_runs gives them) */
 } ty_passage_t;
 
 /* Per-thread scratch for alignment: reuse one per thread for speed. */

@@ -25,7 +25,10 @@ spinners reorder whole articles. Each subcommand writes one such corpus into OUT
                                sentences a spinner put in random order (and, with --spin, also
                                spun); truth: one case per copy (whole suspect, whole source);
                                half of the suspects embed the copy between two unrelated
-                               paragraphs ("partial"), the rest are the copy alone
+                               paragraphs ("partial"), the rest are the copy alone; with
+                               --apart K, K more suspects hold two separate borrowings
+                               (apart-*.txt): an article's first and last thirds, each
+                               reordered in itself, back to back (two cases, case "apart")
 
 Articles are dev-set sources (SHARED/data/dev/src, real prose); unrelated documents are
 scale_gen.py mosaics drawn from the disjoint haystack pool, so they never share text with an
@@ -37,7 +40,7 @@ usage: repeat_gen.py copies   OUT [--n 100] [--articles 1] [--others 300] [--noi
        repeat_gen.py families OUT [--families 20] [--versions 2-10] [--others 300]
                               [--spin 0.2] [--seed 1]
        repeat_gen.py selfrep  OUT [--repeat 40] [--seed 1]
-       repeat_gen.py reorder  OUT [--n 30] [--spin 0.2] [--seed 1]
+       repeat_gen.py reorder  OUT [--n 30] [--spin 0.2] [--apart 0] [--seed 1]
 """
 import argparse
 import json
@@ -273,6 +276,33 @@ def cmd_reorder(a, rng):
         c = case(sus, src, len(pre), body, 0, len(text), obf)
         c['case'] = 'partial' if i % 2 else 'full'
         truth.append(c)
+    # separate borrowings: the first and the last third of an article, each reordered (and
+    # spun) in itself, back to back in the suspect; the middle third is not used. Two cases:
+    # a detector that makes one passage of a reordered region must still keep these apart.
+    for i in range(a.apart):
+        aid, text = arts[a.n + i]
+        ss = [(m.start(), m.end()) for m in SENT.finditer(text) if m.group().strip()]
+        t = len(ss) // 3
+        parts, spans = [], []
+        for lo, hi in ((0, t), (len(ss) - t, len(ss))):
+            piece = [text[b:e] for b, e in ss[lo:hi]]
+            rng.shuffle(piece)
+            body = ''.join(piece) + '\n'
+            if a.spin > 0:
+                body, _ = spin(body, rng.randrange(1 << 30), a.spin)
+            parts.append(body)
+            spans.append((ss[lo][0], ss[hi - 1][1]))
+        src, sus = '%s.txt' % aid, 'apart-%03d.txt' % i
+        write(os.path.join(a.out, 'src', src), text)
+        write(os.path.join(a.out, 'sus', sus), ''.join(parts))
+        pairs.append((os.path.join(a.out, 'src', src), os.path.join(a.out, 'sus', sus)))
+        off = 0
+        for body, (b, e) in zip(parts, spans):
+            c = case(sus, src, off, len(body), b, e - b,
+                     'apart' + ('+spin%d' % round(100 * a.spin) if a.spin > 0 else ''))
+            c['case'] = 'apart'
+            truth.append(c)
+            off += len(body)
     with open(os.path.join(a.out, 'pairs.tsv'), 'w') as f:
         for x, y in pairs:
             f.write('%s\t%s\n' % (x, y))
@@ -300,6 +330,7 @@ def main():
     r = sub.add_parser('reorder')
     r.add_argument('--n', type=int, default=30)
     r.add_argument('--spin', type=float, default=0.2)
+    r.add_argument('--apart', type=int, default=0)
     for p in (c, f, s, r):
         p.add_argument('out')
         p.add_argument('--seed', type=int, default=1)

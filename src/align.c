@@ -2,19 +2,26 @@
  * align.c — which passages of a suspect document come from a source document.
  *
  * The read-aligner recipe (minimap2), adapted to spun text:
- *  1. seeds: every k-mer of the source goes into a hash table (k-mers occurring more than
- *     max_occ times — boilerplate, repeated lines — are ignored); every k-mer of the suspect
- *     is looked up; a hit whose tokens really match is an anchor;
+ *  1. seeds: every k-mer of the source goes into a hash table; every k-mer of the suspect
+ *     is looked up; a hit whose tokens really match is an anchor. A k-mer occurring more
+ *     than max_occ times in the source (boilerplate, a repeated sentence, a tandem
+ *     paragraph) is not seeded from every occurrence: where no run covers the suspect yet,
+ *     only the occurrence a colinear chain would continue with is taken (frequent_mem);
  *  2. anchors on one diagonal are grown into maximal exact runs ("MEMs"), so a verbatim
  *     copy is one anchor, not thousands, and chaining stays cheap;
  *  3. chaining: dynamic programming over MEMs sorted by suspect position; a MEM scores its
  *     new matched tokens, a link costs gap_cost per unmatched token and drift_cost per token
  *     of diagonal shift (a spinner's longer or shorter synonym, an inserted spam phrase);
- *     links longer than max_gap are not made. Chains are read back best first;
- *  4. passages: chains whose boxes lie within merge_gap of each other in both texts are
- *     joined — shuffled sentences and swapped paragraphs make several colinear chains that
- *     together are one reused passage; a passage that mostly repeats a better one in the
- *     suspect is dropped;
+ *     links longer than max_gap are not made. Chains are read back best first: those
+ *     scoring min_chain are kept, weaker ones (down to half of it) only fill regions;
+ *  4. passages: a chain mostly repeating a better one in the suspect is dropped (it maps
+ *     the same text to a repeat in the source). The rest are grouped by region: chains
+ *     that tile one stretch of the suspect and one stretch of the source, with no large
+ *     gap in either, are one passage, in whatever order they come (shuffled sentences, a
+ *     wholly reordered article); separate borrowings leave source text uncovered between
+ *     them and stay apart; a region matched twice (the suspect holds its source twice) is
+ *     one passage per copy (group_regions). A passage's matched count is the tokens its
+ *     MEMs cover in the suspect and in the source, each counted once, whichever is less;
  *  5. refinement: a passage end moves to the nearest sentence or line end within `snap`
  *     tokens (the spinner changed the last word, but the reuse goes on to the full stop),
  *     taking the punctuation and line break with it.
@@ -42,7 +49,17 @@ typedef struct {
     int alive;
     int32_t parent; /* box this one was merged into, -1 = none */
     int32_t id;     /* index at creation (boxes are sorted later) */
+    int strong;     /* the chain scored min_chain or more (else: a weak chain, a filler) */
 } box_t;
+
+/* Chains scoring at least this are read back; below min_chain they only fill regions. */
+static double weak_min(const ty_opts_t *o) { return o->min_chain / 2.0; }
+
+/* A candidate region while grouping chains into passages: units u[lo..hi). */
+typedef struct {
+    uint32_t lo, hi;
+    int flags; /* SEG_LAYERED: already cut into copies; SEG_STRONG: full chains only */
+} useg_t;
 
 /* A chain end: its score and MEM. Sorted best first, ties by MEM (a total order). */
 typedef struct {
@@ -58,6 +75,9 @@ struct ty_aligner {
     size_t tab_clean;         /* slots [0, tab_clean) are known empty */
     TY_VEC(uint32_t) touched; /* slots filled by this call, reset at its end */
     TY_VEC(int32_t) next;     /* per source position: next position with the same k-mer */
+    TY_VEC(int32_t) occ;      /* frequent k-mers: every list laid out in position order */
+    TY_VEC(uint32_t) occ_at;  /* per list head (source position): its first index in occ */
+    TY_VEC(uint32_t) occ_cnt; /* per list head: its length */
     TY_VEC(mem_t) mem;
     TY_VEC(double) f;
     TY_VEC(int32_t) prev;
@@ -74,6 +94,16 @@ struct ty_aligner {
     size_t nbox0;             /* boxes made by chain() (ids 0..nbox0-1), before compaction */
     TY_VEC(size_t) grp_start; /* MEMs grouped by box: box id b owns grp_mem[start[b]..start[b+1]) */
     TY_VEC(int32_t) grp_mem;
+    TY_VEC(int32_t) units;  /* grouping: box indices, cut into candidate regions */
+    TY_VEC(int32_t) tmp;    /* grouping: a region's boxes in source order */
+    TY_VEC(uint64_t) keys;  /* sort keys (grouping; source intervals of a passage) */
+    TY_VEC(uint32_t) cuts;  /* grouping: where a candidate is cut */
+    TY_VEC(useg_t) segs;    /* grouping: candidates still to look at */
+    TY_VEC(uint32_t) stamp; /* grouping: per source token, the last copy that matched it */
+    uint32_t stamp_id;      /* the last copy id given */
+    int by_box;             /* grp_start/grp_mem hold the chains' MEMs (this call) */
+    size_t ns, nq;          /* source and suspect tokens (this call) */
+    TY_VEC(uint8_t) claim;  /* grouping: per suspect token, taken by a better chain */
     char err[TY_ERRMSG_SIZE];
 };
 
@@ -94,6 +124,9 @@ void ty_aligner_free(ty_aligner_t *a)
     free(a->tab.a);
     free(a->touched.a);
     free(a->next.a);
+    free(a->occ.a);
+    free(a->occ_at.a);
+    free(a->occ_cnt.a);
     free(a->mem.a);
     free(a->f.a);
     free(a->prev.a);
@@ -109,12 +142,138 @@ void ty_aligner_free(ty_aligner_t *a)
     free(a->run_beg.a);
     free(a->grp_start.a);
     free(a->grp_mem.a);
+    free(a->units.a);
+    free(a->tmp.a);
+    free(a->keys.a);
+    free(a->cuts.a);
+    free(a->segs.a);
+    free(a->stamp.a);
+    free(a->claim.a);
     free(a);
 }
 
 const char *ty_aligner_errmsg(const ty_aligner_t *a) { return a ? a->err : "no aligner"; }
 
 /* ---- 1+2: seeds and maximal exact runs --------------------------------------------------- */
+
+/* K-mers that occur more than max_occ times in the source (a repeated sentence, a tandem
+ * paragraph, a line made of one phrase) are kept out of ordinary seeding — each occurrence
+ * would make its own MEM and the look-ups would cost occurrences x suspect length — but not
+ * out of the answer (minimap2 keeps such seeds out of chaining, not out of the mapping):
+ * where the suspect is not yet covered by a MEM, the occurrence nearest the diagonal of the
+ * last MEM (before any MEM: the same relative position) is taken, the one a colinear chain
+ * would continue with, and its MEM is grown both ways. Covered suspect stretches are not
+ * looked up again, so a sentence repeated 40 times, or a megabyte of one phrase, costs a few
+ * look-ups. For the nearest occurrence the lists are laid out by position (occ), built on
+ * the first such k-mer of a call only. */
+static int occ_build(ty_aligner_t *a, size_t ms)
+{
+    if (ty_vec_reserve(a->occ, ms) || ty_vec_reserve(a->occ_at, ms) ||
+        ty_vec_reserve(a->occ_cnt, ms))
+        return TY_ENOMEM;
+    uint32_t c = 0;
+    for (size_t t = 0; t < a->touched.n; t++) {
+        int32_t h = a->tab.a[a->touched.a[t]].head;
+        a->occ_at.a[h] = c;
+        for (int32_t i = h; i >= 0; i = a->next.a[i])
+            a->occ.a[c++] = i;
+        a->occ_cnt.a[h] = c - a->occ_at.a[h];
+    }
+    return TY_OK;
+}
+
+/* The occurrence of the k-mer whose list starts at h nearest source position it (the lower
+ * one on a tie). */
+static int32_t occ_nearest(const ty_aligner_t *a, int32_t h, int64_t it)
+{
+    const int32_t *v = a->occ.a + a->occ_at.a[h];
+    size_t lo = 0, hi = a->occ_cnt.a[h]; /* first position >= it, by bisection */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] < it)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == a->occ_cnt.a[h])
+        return v[lo - 1];
+    if (lo > 0 && it - v[lo - 1] <= v[lo] - it)
+        return v[lo - 1];
+    return v[lo];
+}
+
+/* Is the run through (i, j) already a MEM? Only the last few are looked at: a run found
+ * again is found right after the k-mer that made it. */
+static int mem_known(const ty_aligner_t *a, uint32_t i, uint32_t j)
+{
+    size_t lo = a->mem.n > 8 ? a->mem.n - 8 : 0;
+    for (size_t x = a->mem.n; x-- > lo;) {
+        const mem_t *m = &a->mem.a[x];
+        if (m->j - m->i == j - i && m->j <= j && j < m->j + m->len)
+            return 1;
+    }
+    return 0;
+}
+
+static int cmp_mem(const void *x, const void *y)
+{
+    const mem_t *p = x, *q = y;
+    if (p->j != q->j)
+        return p->j < q->j ? -1 : 1;
+    if (p->i != q->i)
+        return p->i < q->i ? -1 : 1;
+    return p->len < q->len ? -1 : p->len > q->len;
+}
+
+/* State of the look-ups of k-mers over max_occ during one find_mems(). */
+typedef struct {
+    size_t last_j;      /* the last such suspect k-mer: runs after it may start further left */
+    uint32_t cover_end; /* suspect tokens before this lie inside a MEM found... */
+    size_t cover_upto;  /* ...among the MEMs before this one */
+    int occ_ready;      /* the occurrence lists are laid out (occ_build) */
+    int unsorted;       /* a MEM grown leftwards may start before one found earlier */
+} freq_t;
+
+/* Suspect k-mer j occurs more than max_occ times in the source, in the list headed by h:
+ * where no MEM covers j yet, take the occurrence a colinear chain would continue with and
+ * grow its MEM both ways. */
+static int frequent_mem(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus, size_t j,
+                        int32_t h, freq_t *fq)
+{
+    const uint32_t *S = src->tok, *Q = sus->tok;
+    const size_t ns = src->ntok, nq = sus->ntok, k = (size_t)a->o.k;
+    fq->last_j = j;
+    for (; fq->cover_upto < a->mem.n; fq->cover_upto++) {
+        const mem_t *m = &a->mem.a[fq->cover_upto];
+        if (m->j + m->len > fq->cover_end)
+            fq->cover_end = m->j + m->len;
+    }
+    if (j < fq->cover_end)
+        return TY_OK;
+    if (!fq->occ_ready) {
+        if (occ_build(a, ns - k + 1))
+            return TY_ENOMEM;
+        fq->occ_ready = 1;
+    }
+    int64_t it; /* the source position a colinear chain would continue at */
+    if (a->mem.n) {
+        const mem_t *m = &a->mem.a[a->mem.n - 1];
+        it = (int64_t)j - ((int64_t)m->j - (int64_t)m->i);
+    } else {
+        it = (int64_t)((double)j * (double)(ns - k + 1) / (double)(nq - k + 1));
+    }
+    size_t i = (size_t)occ_nearest(a, h, it);
+    if (memcmp(S + i, Q + j, k * sizeof(uint32_t)) != 0)
+        return TY_OK; /* hash collision */
+    size_t b = 0, L = k;
+    while (i > b && j > b && S[i - b - 1] == Q[j - b - 1])
+        b++;
+    while (i + L < ns && j + L < nq && S[i + L] == Q[j + L])
+        L++;
+    fq->unsorted |= b > 0;
+    mem_t m = {(uint32_t)(i - b), (uint32_t)(j - b), (uint32_t)(L + b)};
+    return ty_vec_push(a->mem, m) ? TY_ENOMEM : TY_OK;
+}
 
 static int find_mems(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus)
 {
@@ -170,6 +329,7 @@ static int find_mems(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus)
     const uint32_t max_occ = (uint32_t)a->o.max_occ;
     int rc = TY_OK;
     int prev_ok = 0;
+    freq_t fq = {SIZE_MAX, 0, 0, 0, 0};
     size_t skip_to = 0; /* suspect k-mers before this lie inside a unique run already found */
     for (size_t j = 0; j < mq; j++) {
         if (j < skip_to) {
@@ -192,7 +352,13 @@ static int find_mems(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus)
             uint32_t c = 0;
             for (int32_t i = tab[s].head; i >= 0 && c <= max_occ; i = next[i])
                 c++;
-            ok = c <= max_occ;
+            if (c > max_occ) {
+                rc = frequent_mem(a, src, sus, j, tab[s].head, &fq);
+                if (rc)
+                    goto out;
+                prev_ok = 0;
+                continue;
+            }
         }
         if (ok) {
             int unique = next[tab[s].head] < 0;
@@ -201,12 +367,20 @@ static int find_mems(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus)
                     continue; /* inside a run that started further left */
                 if (memcmp(S + i, Q + j, (size_t)k * sizeof(uint32_t)) != 0)
                     continue; /* hash collision */
+                size_t b = 0; /* after a frequent k-mer the run may start further left */
+                if (fq.last_j + 1 == j) {
+                    while ((size_t)i > b && j > b && S[(size_t)i - b - 1] == Q[j - b - 1])
+                        b++;
+                    if (b && mem_known(a, (uint32_t)i, (uint32_t)j))
+                        continue;
+                }
                 size_t L = (size_t)k;
                 while ((size_t)i + L < ns && j + L < nq && S[(size_t)i + L] == Q[j + L])
                     L++;
                 if (unique && L > (size_t)k)
                     skip_to = j + L - (size_t)k + 1;
-                mem_t m = {(uint32_t)i, (uint32_t)j, (uint32_t)L};
+                fq.unsorted |= b > 0;
+                mem_t m = {(uint32_t)((size_t)i - b), (uint32_t)(j - b), (uint32_t)(L + b)};
                 if (ty_vec_push(a->mem, m)) {
                     rc = TY_ENOMEM;
                     goto out;
@@ -218,6 +392,8 @@ static int find_mems(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus)
 out:
     for (size_t t = 0; t < a->touched.n; t++)
         tab[a->touched.a[t]].head = -1;
+    if (rc == TY_OK && fq.unsorted) /* chaining wants suspect order */
+        qsort(a->mem.a, a->mem.n, sizeof(mem_t), cmp_mem);
     return rc;
 }
 
@@ -327,10 +503,14 @@ static int chain(ty_aligner_t *a)
     }
     /* read chains back from the best ends; a chain stops where it meets a used anchor */
     /* only a MEM whose score reaches min_chain can end a chain that is read back */
+    /* chains down to half of min_chain are read back too, after every full one (so they
+     * take no anchor from it): alone they are dropped, but they may fill a region whose
+     * full chains are reordered (grouping below) */
+    const double weak = weak_min(&a->o);
     fx_t *ends = a->ends.a;
     size_t ne = 0;
     for (size_t x = 0; x < n; x++)
-        if (f[x] >= a->o.min_chain)
+        if (f[x] >= weak)
             ends[ne++] = (fx_t){f[x], (int32_t)x};
     sort_fx(ends, ends + ne, ne);
     memset(a->used.a, 0, n);
@@ -339,7 +519,7 @@ static int chain(ty_aligner_t *a)
         if (a->used.a[x])
             continue;
         int32_t y = x, stop = -1;
-        box_t b = {m[x].i, m[x].i + m[x].len, m[x].j, m[x].j + m[x].len, 0, 1, -1, 0};
+        box_t b = {m[x].i, m[x].i + m[x].len, m[x].j, m[x].j + m[x].len, 0, 1, -1, 0, 0};
         size_t nv = 0;
         while (y >= 0) {
             if (a->used.a[y]) {
@@ -357,8 +537,9 @@ static int chain(ty_aligner_t *a)
             y = prev[y];
         }
         double sc = f[x] - (stop >= 0 ? f[stop] : 0);
-        if (sc < a->o.min_chain)
+        if (sc < weak)
             continue;
+        b.strong = sc >= a->o.min_chain;
         b.id = (int32_t)a->box.n;
         for (size_t v = 0; v < nv; v++)
             a->owner.a[a->visit.a[v]] = b.id;
@@ -385,32 +566,120 @@ static int cmp_u64(const void *x, const void *y)
     return a < b ? -1 : a > b;
 }
 
-/* Join boxes within merge_gap of each other in both texts. A sweep over boxes ordered by
- * suspect start compares each box only with those that start before its end + merge_gap,
- * so large documents with thousands of chains stay near-linear; passes repeat until stable
- * because a grown box may now reach one it passed. Returns TY_ENOMEM or TY_OK. */
-static int merge_boxes(ty_aligner_t *a)
+/* Sort v[0..n) ascending: insertion sort for the few keys of most calls, else qsort. */
+static void sort_u64(uint64_t *v, size_t n)
+{
+    if (n > 24) {
+        qsort(v, n, sizeof(uint64_t), cmp_u64);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint64_t t = v[i];
+        size_t j = i;
+        for (; j > 0 && v[j - 1] > t; j--)
+            v[j] = v[j - 1];
+        v[j] = t;
+    }
+}
+
+/* MEMs grouped by owning box (a->owner) with one counting sort — linear however many boxes:
+ * box b owns grp_mem[grp_start[b] .. grp_start[b+1]), in suspect order. */
+static int mems_by_box(ty_aligner_t *a)
+{
+    size_t nb = a->nbox0, nm = a->mem.n;
+    a->grp_start.n = 0;
+    if (ty_vec_reserve(a->grp_start, nb + 1) || ty_vec_reserve(a->grp_mem, nm ? nm : 1))
+        return TY_ENOMEM;
+    size_t *start = a->grp_start.a;
+    int32_t *bym = a->grp_mem.a;
+    memset(start, 0, (nb + 1) * sizeof(size_t));
+    for (size_t k = 0; k < nm; k++)
+        if (a->owner.a[k] >= 0)
+            start[a->owner.a[k] + 1]++;
+    for (size_t x = 0; x < nb; x++)
+        start[x + 1] += start[x];
+    for (size_t k = 0; k < nm; k++) /* in MEM order, i.e. suspect order, within each box */
+        if (a->owner.a[k] >= 0)
+            bym[start[a->owner.a[k]]++] = (int32_t)k;
+    for (size_t x = nb; x > 0; x--) /* start[] was advanced to the ends: shift back */
+        start[x] = start[x - 1];
+    start[0] = 0;
+    return TY_OK;
+}
+
+/* Sort the box indices u[0..n) by suspect start (by_src = 0) or source start, ties by index. */
+static void sort_units(ty_aligner_t *a, int32_t *u, size_t n, int by_src)
+{
+    const box_t *b = a->box.a;
+    uint64_t *k = a->keys.a;
+    for (size_t x = 0; x < n; x++)
+        k[x] = (uint64_t)(by_src ? b[u[x]].sb : b[u[x]].qb) << 32 | (uint32_t)u[x];
+    sort_u64(k, n);
+    for (size_t x = 0; x < n; x++)
+        u[x] = (int32_t)(uint32_t)k[x];
+}
+
+/* u[0..n) sorted by one text's start: the number of places where the next box starts more
+ * than G tokens after every box before it ends in that text; with cut != NULL, the index
+ * after each such place. */
+static size_t find_cuts(const box_t *b, const int32_t *u, size_t n, int by_src, int64_t G,
+                        uint32_t *cut)
+{
+    size_t nc = 0;
+    uint32_t end = by_src ? b[u[0]].se : b[u[0]].qe;
+    for (size_t x = 1; x < n; x++) {
+        uint32_t beg = by_src ? b[u[x]].sb : b[u[x]].qb, e = by_src ? b[u[x]].se : b[u[x]].qe;
+        if ((int64_t)beg - (int64_t)end > G) {
+            if (cut)
+                cut[nc] = (uint32_t)x;
+            nc++;
+        }
+        if (e > end)
+            end = e;
+    }
+    return nc;
+}
+
+/* Tokens covered by the intervals [beg, end) of u[0..n) in one text (sorted by its start). */
+static uint64_t covered_len(const box_t *b, const int32_t *u, size_t n, int by_src)
+{
+    uint64_t cov = 0;
+    uint32_t upto = 0;
+    for (size_t x = 0; x < n; x++) {
+        uint32_t beg = by_src ? b[u[x]].sb : b[u[x]].qb, e = by_src ? b[u[x]].se : b[u[x]].qe;
+        if (beg < upto)
+            beg = upto;
+        if (e > beg)
+            cov += e - beg;
+        if (e > upto)
+            upto = e;
+    }
+    return cov;
+}
+
+static void kill_box(box_t *b)
+{
+    b->alive = 0;
+    b->parent = -1;
+}
+
+/* Join boxes within merge_gap of each other in both texts (box by box: the rule for units
+ * that do not tile one region, see group_regions). A sweep over u[0..n) ordered by suspect
+ * start compares each box only with those that start before its end + merge_gap; passes
+ * repeat until stable because a grown box may now reach one it passed. */
+static void merge_near(ty_aligner_t *a, const int32_t *u, size_t n)
 {
     box_t *b = a->box.a;
-    size_t n = a->box.n;
     const int64_t G = a->o.merge_gap;
-    if (n < 2)
-        return TY_OK;
-    uint64_t *ord = malloc(n * sizeof(uint64_t));
-    if (!ord)
-        return TY_ENOMEM;
-    for (size_t x = 0; x < n; x++)
-        ord[x] = (uint64_t)b[x].qb << 32 | x; /* by suspect start, then creation */
-    qsort(ord, n, sizeof(uint64_t), cmp_u64);
     int changed = 1;
     while (changed) {
         changed = 0;
         for (size_t xi = 0; xi < n; xi++) {
-            size_t x = (uint32_t)ord[xi];
+            size_t x = (size_t)u[xi];
             if (!b[x].alive)
                 continue;
             for (size_t yi = xi + 1; yi < n; yi++) {
-                size_t y = (uint32_t)ord[yi];
+                size_t y = (size_t)u[yi];
                 if ((int64_t)b[y].qb - (int64_t)b[x].qe > G)
                     break;
                 if (!b[y].alive || ivl_gap(b[x].sb, b[x].se, b[y].sb, b[y].se) > G)
@@ -421,14 +690,320 @@ static int merge_boxes(ty_aligner_t *a)
                     b[x].sb = b[y].sb;
                 if (b[y].se > b[x].se)
                     b[x].se = b[y].se;
-                b[x].matched += b[y].matched;
                 b[y].alive = 0;
                 b[y].parent = (int32_t)x;
                 changed = 1;
             }
         }
     }
-    free(ord);
+}
+
+enum { SEG_LAYERED = 1, SEG_STRONG = 2 };
+
+/* Per source token, the id of the last copy that matched it (settle_region): ids only grow,
+ * so nothing is cleared between copies or calls. */
+static int stamps_ready(ty_aligner_t *a)
+{
+    if (a->stamp.n < a->ns) {
+        if (ty_vec_reserve(a->stamp, a->ns))
+            return TY_ENOMEM;
+        memset(a->stamp.a, 0, a->ns * sizeof(uint32_t));
+        a->stamp.n = a->ns;
+        a->stamp_id = 0;
+    }
+    return TY_OK;
+}
+
+static uint32_t stamp_new(ty_aligner_t *a)
+{
+    if (++a->stamp_id == 0) { /* wrapped: start again */
+        memset(a->stamp.a, 0, a->stamp.n * sizeof(uint32_t));
+        a->stamp_id = 1;
+    }
+    return a->stamp_id;
+}
+
+/* Source tokens of box x's MEMs (*tot) and how many of them copy id already holds (*seen). */
+static void box_count(const ty_aligner_t *a, int32_t x, uint32_t id, uint64_t *tot, uint64_t *seen)
+{
+    for (size_t q = a->grp_start.a[x]; q < a->grp_start.a[x + 1]; q++) {
+        const mem_t *m = &a->mem.a[a->grp_mem.a[q]];
+        for (uint32_t t = m->i; t < m->i + m->len; t++)
+            *seen += a->stamp.a[t] == id;
+        *tot += m->len;
+    }
+}
+
+/* box_count, then give box x's source tokens to copy id */
+static void box_stamp(ty_aligner_t *a, int32_t x, uint32_t id, uint64_t *tot, uint64_t *seen)
+{
+    box_count(a, x, id, tot, seen);
+    for (size_t q = a->grp_start.a[x]; q < a->grp_start.a[x + 1]; q++) {
+        const mem_t *m = &a->mem.a[a->grp_mem.a[q]];
+        for (uint32_t t = m->i; t < m->i + m->len; t++)
+            a->stamp.a[t] = id;
+    }
+}
+
+#define REGION_DENSITY 0.5 /* share of both hulls a region's chains must cover */
+
+/* One candidate region u[lo..hi), sorted by suspect start, that no gap splits further.
+ * Returns how many segments it pushed back for another look (copies, or its full chains
+ * alone), 0 when it was settled here, -1 when out of memory. */
+static int settle_region(ty_aligner_t *a, uint32_t lo, uint32_t hi, int flags)
+{
+    box_t *b = a->box.a;
+    int32_t *u = a->units.a;
+    const int64_t G = a->o.merge_gap;
+    /* a suspect holding the region twice (or a passage repeated) maps the same source text
+     * twice: one passage per copy, cut where a chain lands on source text that the copy so
+     * far already matched (one-to-one). Box extents tell cheaply that no text can be
+     * matched twice; if they overlap, the MEMs' source tokens are counted. */
+    if (!(flags & SEG_LAYERED) && hi - lo > 1) {
+        uint64_t sum = 0;
+        for (uint32_t x = lo; x < hi; x++)
+            sum += b[u[x]].se - b[u[x]].sb;
+        memcpy(a->tmp.a, u + lo, (hi - lo) * sizeof(int32_t));
+        sort_units(a, a->tmp.a, hi - lo, 1);
+        uint64_t uni = covered_len(b, a->tmp.a, hi - lo, 1);
+        if (sum - uni > uni / 4) {
+            if (stamps_ready(a) || (!a->by_box && mems_by_box(a)))
+                return -1;
+            a->by_box = 1; /* box b's MEMs (no box merged yet: owners are chains) */
+            uint32_t id = stamp_new(a);
+            uint64_t tot = 0, seen = 0;
+            for (uint32_t x = lo; x < hi; x++)
+                box_stamp(a, u[x], id, &tot, &seen);
+            if (seen > (tot - seen) / 4) {
+                uint32_t start = lo;
+                int pushed = 0;
+                id = stamp_new(a);
+                for (uint32_t x = lo; x <= hi; x++) {
+                    int cut = x == hi;
+                    if (!cut) {
+                        uint64_t t = 0, ov = 0;
+                        box_count(a, u[x], id, &t, &ov);
+                        cut = x > start && 2 * ov > t;
+                    }
+                    if (cut) {
+                        useg_t sg = {start, x, flags | SEG_LAYERED};
+                        if (ty_vec_push(a->segs, sg))
+                            return -1;
+                        pushed++;
+                        start = x;
+                        id = stamp_new(a);
+                    }
+                    if (x < hi)
+                        box_stamp(a, u[x], id, &tot, &seen);
+                }
+                return pushed;
+            }
+        }
+    }
+    /* weak chains at either end that stand apart are not part of the region */
+    const int64_t T = G / 4;
+    while (hi > lo && !b[u[lo]].strong &&
+           (hi - lo == 1 || (int64_t)b[u[lo + 1]].qb - (int64_t)b[u[lo]].qe > T))
+        kill_box(&b[u[lo++]]);
+    uint32_t *upto = a->cuts.a; /* upto[x - lo]: where the boxes before u[x] end */
+    for (uint32_t x = lo, e = 0; x < hi; x++) {
+        upto[x - lo] = e;
+        e = b[u[x]].qe > e ? b[u[x]].qe : e;
+    }
+    while (hi > lo && !b[u[hi - 1]].strong &&
+           (hi - lo == 1 || (int64_t)b[u[hi - 1]].qb - (int64_t)upto[hi - 1 - lo] > T))
+        kill_box(&b[u[--hi]]);
+    uint32_t nstrong = 0;
+    int32_t root = -1;
+    for (uint32_t x = lo; x < hi; x++)
+        if (b[u[x]].strong) {
+            nstrong++;
+            if (root < 0 || u[x] < root)
+                root = u[x]; /* boxes were made best chain first */
+        }
+    if (hi - lo <= 1 || !nstrong) {
+        if (!nstrong)
+            for (uint32_t x = lo; x < hi; x++)
+                kill_box(&b[u[x]]);
+        return 0;
+    }
+    /* a region: its chains cover most of its extent in both texts, in whatever order */
+    uint32_t qb = UINT32_MAX, qe = 0, sb = UINT32_MAX, se = 0;
+    for (uint32_t x = lo; x < hi; x++) {
+        const box_t *c = &b[u[x]];
+        qb = c->qb < qb ? c->qb : qb;
+        qe = c->qe > qe ? c->qe : qe;
+        sb = c->sb < sb ? c->sb : sb;
+        se = c->se > se ? c->se : se;
+    }
+    uint64_t cq = covered_len(b, u + lo, hi - lo, 0);
+    memcpy(a->tmp.a, u + lo, (hi - lo) * sizeof(int32_t));
+    sort_units(a, a->tmp.a, hi - lo, 1);
+    uint64_t cs = covered_len(b, a->tmp.a, hi - lo, 1);
+    if ((double)cq >= REGION_DENSITY * (qe - qb) && (double)cs >= REGION_DENSITY * (se - sb)) {
+        for (uint32_t x = lo; x < hi; x++)
+            if (u[x] != root) {
+                b[u[x]].alive = 0;
+                b[u[x]].parent = root;
+            }
+        b[root].qb = qb, b[root].qe = qe, b[root].sb = sb, b[root].se = se;
+        return 0;
+    }
+    if (nstrong < hi - lo && !(flags & SEG_STRONG)) {
+        /* the weak chains did not make a region: try the full chains alone */
+        uint32_t o = lo;
+        for (uint32_t x = lo; x < hi; x++) {
+            if (b[u[x]].strong)
+                u[o++] = u[x];
+            else
+                kill_box(&b[u[x]]);
+        }
+        useg_t sg = {lo, o, flags | SEG_STRONG};
+        return ty_vec_push(a->segs, sg) ? -1 : 1;
+    }
+    for (uint32_t x = lo, o = lo; x < hi; x++) /* only full chains are left here */
+        if (b[u[x]].strong)
+            u[o++] = u[x];
+    merge_near(a, u + lo, nstrong);
+    return 0;
+}
+
+/* u[0..n) in suspect order with suspect gaps before u[cut[0]], u[cut[1]], ...: keep only
+ * the gaps whose two sides map to separate places in the source. A sentence spun beyond
+ * recognition leaves a gap in a reordered copy too, but there the full chains before and
+ * after it come from the same stretch of the source, interleaved; separate borrowings come
+ * from separate stretches (or are copies of one, cut apart later). Returns the cuts kept. */
+static size_t keep_apart(ty_aligner_t *a, const int32_t *u, size_t n, uint32_t *cut, size_t nc)
+{
+    const box_t *b = a->box.a;
+    uint64_t *suf = a->keys.a; /* suf[x]: source hull of the full chains in u[x..n) */
+    uint32_t lo = UINT32_MAX, hi = 0;
+    for (size_t x = n; x-- > 0;) {
+        if (b[u[x]].strong) {
+            lo = b[u[x]].sb < lo ? b[u[x]].sb : lo;
+            hi = b[u[x]].se > hi ? b[u[x]].se : hi;
+        }
+        suf[x] = (uint64_t)lo << 32 | hi;
+    }
+    size_t kept = 0, x = 0;
+    lo = UINT32_MAX, hi = 0; /* hull of the full chains before the cut */
+    for (size_t c = 0; c < nc; c++) {
+        for (; x < cut[c]; x++)
+            if (b[u[x]].strong) {
+                lo = b[u[x]].sb < lo ? b[u[x]].sb : lo;
+                hi = b[u[x]].se > hi ? b[u[x]].se : hi;
+            }
+        uint32_t rlo = (uint32_t)(suf[cut[c]] >> 32), rhi = (uint32_t)suf[cut[c]];
+        uint32_t ol = lo > rlo ? lo : rlo, oh = hi < rhi ? hi : rhi;
+        uint64_t lw = hi > lo ? hi - lo : 0, rw = rhi > rlo ? rhi - rlo : 0;
+        uint64_t minw = lw < rw ? lw : rw;
+        if (!(oh > ol && 4 * (uint64_t)(oh - ol) > minw))
+            cut[kept++] = cut[c]; /* apart in the source too: a real cut */
+    }
+    return kept;
+}
+
+/* Group the chains into passages. A passage is a region of the suspect and a region of the
+ * source that its chains tile — in order (an edited copy) or in any order (shuffled
+ * sentences, a wholly reordered article) — with no gap over merge_gap in either text and
+ * most of both regions covered; separate borrowings stay apart because the source text
+ * between them is not covered. Candidate regions come from cutting at gaps: the chains are
+ * cut where the suspect has a gap, each piece where the source has one, and so on until no
+ * gap is left. A candidate that maps the same source text twice is cut into copies; weak
+ * chains (below min_chain) only fill regions; a candidate that does not cover its region
+ * falls back to joining chains that are near each other in both texts. */
+static int group_regions(ty_aligner_t *a)
+{
+    box_t *b = a->box.a;
+    size_t n = a->box.n;
+    const int64_t G = a->o.merge_gap;
+    if (ty_vec_reserve(a->units, n + 1) || ty_vec_reserve(a->tmp, n + 1) ||
+        ty_vec_reserve(a->keys, n + 1) || ty_vec_reserve(a->cuts, n + 1))
+        return TY_ENOMEM;
+    int32_t *u = a->units.a;
+    size_t nu = 0;
+    for (size_t x = 0; x < n; x++)
+        if (b[x].alive)
+            u[nu++] = (int32_t)x;
+    a->segs.n = 0;
+    if (!nu)
+        return TY_OK;
+    /* Secondary chains first: a chain whose suspect text is mostly taken by a better chain
+     * maps it to another place of the source (a repeated sentence there) and is dropped, so
+     * that each suspect token counts for one source place. Chains were made best first. */
+    memcpy(a->tmp.a, u, nu * sizeof(int32_t));
+    sort_units(a, a->tmp.a, nu, 0);
+    int overlap = 0;
+    for (size_t x = 1, end = b[a->tmp.a[0]].qe; x < nu && !overlap; x++) {
+        overlap = b[a->tmp.a[x]].qb < end;
+        if (b[a->tmp.a[x]].qe > end)
+            end = b[a->tmp.a[x]].qe;
+    }
+    if (overlap) { /* boxes overlap: count the suspect tokens their MEMs match */
+        if (ty_vec_reserve(a->claim, a->nq) || (!a->by_box && mems_by_box(a)))
+            return TY_ENOMEM;
+        a->by_box = 1;
+        memset(a->claim.a, 0, a->nq);
+        size_t o = 0;
+        for (size_t x = 0; x < nu; x++) {
+            uint64_t tot = 0, taken = 0;
+            for (size_t q = a->grp_start.a[u[x]]; q < a->grp_start.a[u[x] + 1]; q++) {
+                const mem_t *m = &a->mem.a[a->grp_mem.a[q]];
+                for (uint32_t t = m->j; t < m->j + m->len; t++)
+                    taken += a->claim.a[t];
+                tot += m->len;
+            }
+            if (2 * taken > tot) {
+                kill_box(&b[u[x]]);
+                continue;
+            }
+            for (size_t q = a->grp_start.a[u[x]]; q < a->grp_start.a[u[x] + 1]; q++) {
+                const mem_t *m = &a->mem.a[a->grp_mem.a[q]];
+                memset(a->claim.a + m->j, 1, m->len);
+            }
+            u[o++] = u[x];
+        }
+        nu = o;
+    }
+    useg_t all = {0, (uint32_t)nu, 0};
+    if (ty_vec_push(a->segs, all))
+        return TY_ENOMEM;
+    uint32_t *cut = a->cuts.a;
+    while (a->segs.n) {
+        useg_t sg = a->segs.a[--a->segs.n];
+        uint32_t lo = sg.lo, hi = sg.hi, m = hi - lo;
+        if (m == 0)
+            continue;
+        /* cut at suspect gaps (those whose sides lie apart in the source), else at source
+         * holes; a piece that neither cuts is a candidate region */
+        sort_units(a, u + lo, m, 0);
+        size_t nc = m > 1 ? find_cuts(b, u + lo, m, 0, G, cut) : 0;
+        if (nc)
+            nc = keep_apart(a, u + lo, m, cut, nc);
+        if (nc == 0 && m > 1) {
+            sort_units(a, u + lo, m, 1);
+            /* a hole in the source is a cut when it is also large beside the text the
+             * candidate covers there: one dropped or rewritten sentence inside a reordered
+             * article is not a second borrowing */
+            int64_t gs = (int64_t)(covered_len(b, u + lo, m, 1) / 8);
+            nc = find_cuts(b, u + lo, m, 1, gs > G ? gs : G, cut);
+            if (nc == 0)
+                sort_units(a, u + lo, m, 0);
+        }
+        if (nc) {
+            uint32_t prev = lo;
+            for (size_t c = 0; c <= nc; c++) {
+                uint32_t e = c < nc ? lo + cut[c] : hi;
+                useg_t p = {prev, e, sg.flags};
+                if (ty_vec_push(a->segs, p))
+                    return TY_ENOMEM;
+                prev = e;
+            }
+            continue;
+        }
+        if (settle_region(a, lo, hi, sg.flags) < 0)
+            return TY_ENOMEM;
+    }
     return TY_OK;
 }
 
@@ -579,33 +1154,24 @@ static int cmp_run(const void *x, const void *y)
 }
 
 /* Group MEMs by owning (root) box with one counting sort — linear however many boxes — and
- * set each box's matched count to the suspect tokens its MEMs cover, each counted once
- * (merged chains can map the same suspect tokens to two places in the source). */
+ * set each box's matched count: the tokens its MEMs cover in the suspect and in the source,
+ * each counted once, whichever is less. A passage whose chains map two suspect places to
+ * one source place (or the reverse) can so never claim more matched tokens than either side
+ * has. */
 static int group_mems(ty_aligner_t *a)
 {
-    size_t nb = a->nbox0, nm = a->mem.n;
-    a->grp_start.n = 0;
-    if (ty_vec_reserve(a->grp_start, nb + 1) || ty_vec_reserve(a->grp_mem, nm ? nm : 1))
+    if (mems_by_box(a))
         return TY_ENOMEM;
-    size_t *start = a->grp_start.a;
-    int32_t *bym = a->grp_mem.a;
-    memset(start, 0, (nb + 1) * sizeof(size_t));
-    for (size_t k = 0; k < nm; k++)
-        if (a->owner.a[k] >= 0)
-            start[a->owner.a[k] + 1]++;
-    for (size_t x = 0; x < nb; x++)
-        start[x + 1] += start[x];
-    for (size_t k = 0; k < nm; k++) /* in MEM order, i.e. suspect order, within each box */
-        if (a->owner.a[k] >= 0)
-            bym[start[a->owner.a[k]]++] = (int32_t)k;
-    for (size_t x = nb; x > 0; x--) /* start[] was advanced to the ends: shift back */
-        start[x] = start[x - 1];
-    start[0] = 0;
+    size_t nb = a->nbox0;
+    const size_t *start = a->grp_start.a;
+    const int32_t *bym = a->grp_mem.a;
     for (size_t x = 0; x < nb; x++) {
         box_t *b = &a->box.a[x];
         if (!b->alive)
             continue;
-        uint32_t covered = 0, end = 0;
+        /* MEMs come in suspect order; within a chain they also run forwards in the source,
+         * so one pass counts both sides unless chains were joined out of order */
+        uint32_t covered = 0, end = 0, covs = 0, ends = 0, sorted = 1, prev_i = 0;
         for (size_t q = start[x]; q < start[x + 1]; q++) {
             const mem_t *m = &a->mem.a[bym[q]];
             uint32_t mb = m->j > end ? m->j : end, me = m->j + m->len;
@@ -613,8 +1179,28 @@ static int group_mems(ty_aligner_t *a)
                 covered += me - mb;
             if (me > end)
                 end = me;
+            sorted &= m->i >= prev_i;
+            prev_i = m->i;
+            mb = m->i > ends ? m->i : ends, me = m->i + m->len;
+            if (me > mb)
+                covs += me - mb;
+            if (me > ends)
+                ends = me;
         }
-        b->matched = covered;
+        if (!sorted) { /* reordered chains, or copies: count each source token once */
+            if (stamps_ready(a))
+                return TY_ENOMEM;
+            uint32_t id = stamp_new(a);
+            covs = 0;
+            for (size_t q = start[x]; q < start[x + 1]; q++) {
+                const mem_t *m = &a->mem.a[bym[q]];
+                for (uint32_t t = m->i; t < m->i + m->len; t++) {
+                    covs += a->stamp.a[t] != id;
+                    a->stamp.a[t] = id;
+                }
+            }
+        }
+        b->matched = covered < covs ? covered : covs;
     }
     return TY_OK;
 }
@@ -698,14 +1284,18 @@ int ty_compare(ty_aligner_t *a, const ty_doc_t *src, const ty_doc_t *sus, const 
     if (rc)
         return ty__err(a->err, rc, "%s vs %s: out of memory", ty_doc_name(src), ty_doc_name(sus));
     a->nbox0 = a->box.n;
-    if (merge_boxes(a))
+    a->by_box = 0;
+    a->ns = src->ntok;
+    a->nq = sus->ntok;
+    if (group_regions(a))
         return ty__err(a->err, TY_ENOMEM, "out of memory");
-    /* every MEM now belongs to the root of its box (ids are creation indices) */
+    /* every MEM now belongs to the root of its box (ids are creation indices), or to none
+     * when that box was dropped */
     for (size_t x = 0; x < a->mem.n; x++) {
         int32_t o = a->owner.a[x];
         while (o >= 0 && a->box.a[o].parent >= 0)
             o = a->box.a[o].parent;
-        a->owner.a[x] = o;
+        a->owner.a[x] = o >= 0 && a->box.a[o].alive ? o : -1;
     }
     if (group_mems(a))
         return ty__err(a->err, TY_ENOMEM, "out of memory");

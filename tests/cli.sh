@@ -167,6 +167,25 @@ expect "jsonl: exit 1, got $rc" status_is 1
 expect "jsonl: empty stdout" out_empty
 case_end
 
+# a long passage is shown as an excerpt without --full, however long its lines: a line of
+# one phrase repeated (about 300 KB) is one passage; its report stays a few hundred
+# characters, and --full prints it all
+case_begin "excerpts stay short without --full (a 300 KB line)"
+awk 'BEGIN { for (i = 0; i < 10000; i++) printf "宁武子邦有道则知，邦无道则愚。"; print "" }' \
+    > "$tmp/longline.txt"
+run "$TY" compare "$tmp/longline.txt" "$tmp/longline.txt"
+expect "exit 0, got $rc" status_is 0
+expect "one passage" out_has "in 1 passage"
+expect "says what is not shown" out_has "bytes not shown; --full shows all"
+expect "under 2,000 bytes, got $(wc -c < "$tmp/out")" [ "$(wc -c < "$tmp/out")" -lt 2000 ]
+run "$TY" compare --full "$tmp/longline.txt" "$tmp/longline.txt"
+expect "--full: all of it" [ "$(wc -c < "$tmp/out")" -gt 450000 ]
+awk 'BEGIN { for (i = 0; i < 50000; i++) printf "w%d ", i; print "" }' > "$tmp/words.txt"
+run "$TY" compare "$tmp/words.txt" "$tmp/words.txt"
+expect "a line of 50,000 words: under 2,000 bytes, got $(wc -c < "$tmp/out")" \
+    [ "$(wc -c < "$tmp/out")" -lt 2000 ]
+case_end
+
 case_begin "--format=jsonl is --format jsonl"
 run "$TY" compare --format jsonl $D/src-00387.txt $D/sus-00243.txt
 cp "$tmp/out" "$tmp/a"

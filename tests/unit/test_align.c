@@ -167,9 +167,10 @@ static void check_passages(const char *what, const ty_aligner_t *a, const ty_doc
         CHECKF(x->score >= 0 && x->score <= 1, "%s passage %zu: score %g", what, i, x->score);
         CHECKF(x->score >= o->min_score, "%s passage %zu: score %g below min_score", what, i,
                x->score);
-        CHECKF(x->matched > 0 && x->matched <= x->sus_tok_end - x->sus_tok_beg,
-               "%s passage %zu: matched %zu of %zu tokens", what, i, x->matched,
-               x->sus_tok_end - x->sus_tok_beg);
+        CHECKF(x->matched > 0 && x->matched <= x->sus_tok_end - x->sus_tok_beg &&
+                   x->matched <= x->src_tok_end - x->src_tok_beg,
+               "%s passage %zu: matched %zu of %zu suspect and %zu source tokens", what, i,
+               x->matched, x->sus_tok_end - x->sus_tok_beg, x->src_tok_end - x->src_tok_beg);
         CHECKF((double)x->matched * x->score >= (double)o->min_len - 1e-9,
                "%s passage %zu: matched %zu x score %g below min_len %d", what, i, x->matched,
                x->score, o->min_len);
@@ -223,6 +224,21 @@ static void check_runs(const char *what, const ty_aligner_t *a, const ty_doc_t *
         CHECKF(covered > 0, "%s passage %zu: runs cover nothing", what, i);
         if (covered_out)
             covered_out[i] = covered;
+        /* one-to-one: the runs' source tokens, each counted once, bound matched too (a
+         * suspect holding its source twice must not count the source twice) */
+        size_t sb = p[i].src_tok_beg, sn = p[i].src_tok_end - sb, scov = 0;
+        unsigned char *seen = calloc(sn ? sn : 1, 1);
+        for (size_t x = 0; seen && x < nr; x++)
+            for (size_t t = r[x].src_tok; t < r[x].src_tok + r[x].len; t++)
+                if (t >= sb && t - sb < sn && !seen[t - sb]) {
+                    seen[t - sb] = 1;
+                    scov++;
+                }
+        free(seen);
+        CHECKF(p[i].matched <= covered && p[i].matched <= scov,
+               "%s passage %zu: matched %zu, but its runs cover %zu suspect and %zu source "
+               "tokens",
+               what, i, p[i].matched, covered, scov);
     }
     const ty_match_t *r;
     size_t nr;
@@ -955,6 +971,219 @@ static void test_matched_counts_suspect_tokens_once(void)
     free(y);
 }
 
+/* ---- repetition and reordering (issue 16) -------------------------------------------------- */
+
+/* One sentence repeated (a slogan page) and a long line made of one phrase, each against
+ * itself: every k-mer occurs more often than max_occ, yet the text is one passage, whole. */
+static void test_repeated_text_against_itself(void)
+{
+    const char *sentence = "对于 GIMP 1 中的文本工具来说，文字在渲染之后就不能修改了。";
+    static const size_t times[] = {40, 100, 20000};
+    for (size_t k = 0; k < sizeof times / sizeof times[0]; k++) {
+        str_t b = {0};
+        for (size_t i = 0; i < times[k]; i++)
+            puts_(&b, sentence);
+        if (k < 2)
+            puts_(&b, "\n");
+        char what[64];
+        snprintf(what, sizeof what, "sentence x %zu against itself", times[k]);
+        result_t r;
+        run_with(&r, NULL, what, b.a, b.n, b.a, b.n);
+        size_t n = ncp(b.a, b.n);
+        CHECK_ONE_PASSAGE(what, &r, 0, n, 0, n, 0);
+        if (r.n == 1) {
+            CHECK_EQ_UINT(r.p[0].matched, ty_doc_ntokens(r.sus));
+            CHECK_NEAR(r.p[0].score, 1.0, 1e-9);
+        }
+        done(&r);
+        free(b.a);
+    }
+}
+
+/* A suspect that holds its source two or three times: one passage per copy, each the whole
+ * source, none claiming more matched tokens than the source has. */
+static void test_source_held_several_times(void)
+{
+    for (int times = 2; times <= 3; times++) {
+        str_t b = {0};
+        size_t at[4];
+        for (int i = 0; i < times; i++) {
+            at[i] = ncp(b.a, b.n);
+            put(&b, gimp.text, gimp.len);
+        }
+        at[times] = ncp(b.a, b.n);
+        char what[64];
+        snprintf(what, sizeof what, "source held %d times", times);
+        result_t r;
+        run_with(&r, NULL, what, gimp.text, gimp.len, b.a, b.n);
+        CHECKF(r.n == (size_t)times, "%s: %zu passages", what, r.n);
+        size_t n = ncp(gimp.text, gimp.len);
+        for (size_t i = 0; i < r.n && r.n == (size_t)times; i++) {
+            const ty_passage_t *p = &r.p[i];
+            CHECKF(p->sus_off == at[i] && p->sus_off + p->sus_len == at[i + 1] && p->src_off == 0 &&
+                       p->src_len == n,
+                   "%s: passage %zu at sus %zu+%zu src %zu+%zu, expected sus %zu+%zu src 0+%zu",
+                   what, i, p->sus_off, p->sus_len, p->src_off, p->src_len, at[i],
+                   at[i + 1] - at[i], n);
+            CHECK_EQ_UINT(p->matched, ty_doc_ntokens(r.src));
+            CHECK_NEAR(p->score, 1.0, 1e-9);
+        }
+        if (r.n != (size_t)times)
+            show(what, &r);
+        done(&r);
+        free(b.a);
+    }
+}
+
+/* A paragraph repeated five times in tandem inside the text, against itself and against the
+ * text with the paragraph once: one passage each (the copies are no second passage), and
+ * matched never above either side (check_passages). */
+static void test_tandem_paragraph(void)
+{
+    str_t t = {0};
+    for (int i = 0; i < gimp.n; i++)
+        for (int k = 0; k < (i == 3 ? 5 : 1); k++)
+            put(&t, gimp.line[i], gimp.llen[i]);
+    result_t r;
+    size_t n = ncp(t.a, t.n);
+    run_with(&r, NULL, "tandem against itself", t.a, t.n, t.a, t.n);
+    CHECK_ONE_PASSAGE("tandem against itself", &r, 0, n, 0, n, 0);
+    done(&r);
+    char *s = spin(t.a, t.n, sizeof spin_pairs / sizeof spin_pairs[0]);
+    run_with(&r, NULL, "tandem against its spun copy", t.a, t.n, s, strlen(s));
+    CHECK_ONE_PASSAGE("tandem against its spun copy", &r, 0, n, 0, ncp(s, strlen(s)), 30);
+    done(&r);
+    free(s);
+    free(t.a);
+}
+
+/* The sentences of text[0..len) (ending in 。！？；!?; or a line end), without line breaks. */
+typedef struct {
+    const char *p[256];
+    size_t n[256];
+    int count;
+} sents_t;
+
+static void split_sentences(sents_t *ss, const char *text, size_t len)
+{
+    static const char *ends[] = {"。", "！", "？", "；", "!", "?", ";", "\n"};
+    ss->count = 0;
+    size_t b = 0;
+    for (size_t i = 0; i < len && ss->count < 256;) {
+        size_t el = 0;
+        for (size_t e = 0; e < sizeof ends / sizeof ends[0] && !el; e++)
+            if (strncmp(text + i, ends[e], strlen(ends[e])) == 0)
+                el = strlen(ends[e]);
+        if (!el) {
+            i++;
+            continue;
+        }
+        size_t e = text[i] == '\n' ? i : i + el;
+        if (e > b) {
+            ss->p[ss->count] = text + b;
+            ss->n[ss->count++] = e - b;
+        }
+        i += el;
+        b = i;
+    }
+    if (b < len && ss->count < 256) {
+        ss->p[ss->count] = text + b;
+        ss->n[ss->count++] = len - b;
+    }
+}
+
+/* Sentences [lo, hi) of ss in a fixed pseudo-random order (seeded), new paragraphs of three. */
+static void put_shuffled(str_t *b, const sents_t *ss, int lo, int hi, unsigned seed)
+{
+    int ord[256];
+    for (int i = lo; i < hi; i++)
+        ord[i - lo] = i;
+    for (int i = hi - lo - 1; i > 0; i--) { /* Fisher-Yates with an LCG */
+        seed = seed * 1103515245u + 12345u;
+        int j = (int)((seed >> 16) % (unsigned)(i + 1)), x = ord[i];
+        ord[i] = ord[j];
+        ord[j] = x;
+    }
+    for (int i = 0; i < hi - lo; i++) {
+        put(b, ss->p[ord[i]], ss->n[ord[i]]);
+        if (i % 3 == 2 || i + 1 == hi - lo)
+            puts_(b, "\n");
+    }
+}
+
+/* A whole text whose sentences a spinner put in random order — alone, spun, and between
+ * two unrelated paragraphs: one passage for the reordered region, the whole source. */
+static void test_reordered_copy(void)
+{
+    sents_t ss;
+    split_sentences(&ss, gimp.text, gimp.len);
+    CHECKF(ss.count >= 20, "%d sentences", ss.count);
+    size_t n = ncp(gimp.text, gimp.len);
+    for (unsigned seed = 1; seed <= 3; seed++) {
+        str_t b = {0};
+        put_shuffled(&b, &ss, 0, ss.count, seed);
+        char what[64];
+        result_t r;
+        snprintf(what, sizeof what, "reordered (order %u)", seed);
+        run(&r, what, gimp.text, b.a);
+        CHECK_ONE_PASSAGE(what, &r, 0, n, 0, ncp(b.a, b.n), 3);
+        done(&r);
+        char *s = spin(b.a, b.n, sizeof spin_pairs / sizeof spin_pairs[0]);
+        snprintf(what, sizeof what, "reordered and spun (order %u)", seed);
+        run(&r, what, gimp.text, s);
+        CHECK_ONE_PASSAGE(what, &r, 0, n, 0, ncp(s, strlen(s)), 30);
+        done(&r);
+        str_t e = {0};
+        put(&e, hay.line[0], hay.llen[0]);
+        size_t q_off = ncp(e.a, e.n);
+        puts_(&e, s);
+        size_t q_end = ncp(e.a, e.n);
+        put(&e, hay.line[1], hay.llen[1]);
+        snprintf(what, sizeof what, "reordered, spun, embedded (order %u)", seed);
+        run(&r, what, gimp.text, e.a);
+        CHECK_ONE_PASSAGE(what, &r, 0, n, q_off, q_end - q_off, 30);
+        done(&r);
+        free(e.a);
+        free(s);
+        free(b.a);
+    }
+}
+
+/* Separate borrowings stay separate: the first and the last third of a text, each reordered
+ * in itself, back to back; the middle third is not used. Two passages, each within its third
+ * of the source. */
+static void test_separate_borrowings_apart(void)
+{
+    size_t len;
+    char *src = ck_slurp(ck_data("src-00387.txt"), &len);
+    if (!src)
+        return;
+    sents_t ss;
+    split_sentences(&ss, src, len);
+    int t = ss.count / 3;
+    CHECKF(t >= 5, "%d sentences", ss.count);
+    str_t b = {0};
+    put_shuffled(&b, &ss, 0, t, 7);
+    size_t mid = ncp(b.a, b.n);
+    put_shuffled(&b, &ss, ss.count - t, ss.count, 8);
+    size_t first_end = ncp(src, (size_t)(ss.p[t - 1] + ss.n[t - 1] - src));
+    size_t last_beg = ncp(src, (size_t)(ss.p[ss.count - t] - src));
+    result_t r;
+    run_with(&r, NULL, "two thirds apart", src, len, b.a, b.n);
+    CHECKF(r.n == 2, "two thirds apart: %zu passages, expected 2", r.n);
+    if (r.n == 2) {
+        CHECK(r.p[0].src_off + r.p[0].src_len <= first_end + 3);
+        CHECK(r.p[1].src_off + 3 >= last_beg);
+        CHECK_NEAR(r.p[0].sus_off + r.p[0].sus_len, mid, 3);
+        CHECK_NEAR(r.p[1].sus_off, mid, 3);
+    }
+    if (r.n != 2)
+        show("two thirds apart", &r);
+    done(&r);
+    free(b.a);
+    free(src);
+}
+
 /* The dev set's own pairs (real spinner output) with their truth offsets. */
 static void test_dev_pairs(void)
 {
@@ -1009,6 +1238,11 @@ int main(void)
     RUN(test_passages_coverage);
     RUN(test_matched_counts_suspect_tokens_once);
     RUN(test_dev_pairs);
+    RUN(test_repeated_text_against_itself);
+    RUN(test_source_held_several_times);
+    RUN(test_tandem_paragraph);
+    RUN(test_reordered_copy);
+    RUN(test_separate_borrowings_apart);
     free(gimp.text);
     free(hay.text);
     return ck_summary("test_align");
