@@ -21,8 +21,10 @@ LIBS    := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 SHARED  ?= ../shared
 
 LIB_SRC := src/util.c src/normalize.c src/doc.c src/sketch.c src/align.c \
-           src/input.c src/index.c src/index_add.c src/search.c \
-           src/dedup.c src/cluster.c src/minhash.c src/index_del.c src/jsonl_fast.c src/index_shard.c
+           src/input.c src/index_format.c src/index_part.c src/index_merge.c src/index_verify.c \
+           src/index_build.c src/index_write.c src/index_add.c src/index_del.c src/index_shard.c \
+           src/index.c src/search.c \
+           src/dedup.c src/cluster.c src/minhash.c src/jsonl_fast.c
 CLI_SRC := cli/main.c cli/common.c cli/compare.c cli/diffview.c cli/html.c \
            cli/index.c cli/check.c cli/dedup.c
 SERVER_SRC := server/serve.c server/request.c
@@ -89,7 +91,7 @@ $(BUILD)/gen/serve_page.inc: server/page.html
 $(BUILD)/server/serve.o: $(BUILD)/gen/serve_page.inc
 
 $(BUILD)/%.o: %.c include/tongyuan.h src/internal.h src/classify.h cli/common.h cli/diffview.h cli/html.h \
-              src/index.h src/input.h cli/corpus.h src/dedup.h src/jsonl_fast.h server/request.h \
+              src/index.h src/index_impl.h src/input.h cli/corpus.h src/dedup.h src/jsonl_fast.h server/request.h \
               $(MPI_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<

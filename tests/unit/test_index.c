@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "index.h"
+#include "index_impl.h"
 #include "tongyuan.h"
 
 static char tmpdir[256];
