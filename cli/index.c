@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -116,6 +117,10 @@ static int on_event(void *user, int ev, const char *msg, const ty_index_progress
             clear_line(u);
             fprintf(stderr, "tongyuan: %s (not added again)\n", msg);
         }
+        return 0;
+    case TY_EVENT_WARNING:
+        clear_line(u);
+        fprintf(stderr, "tongyuan: warning: %s\n", msg);
         return 0;
     default:
         u->errors++;
@@ -486,6 +491,22 @@ static int mpi_build(const char *dir, const char **paths, int npaths, const ty_o
 }
 #endif
 
+/* index build -o OUT: OUT must not be one of the inputs (it would be read while replaced). */
+static int output_is_input(const char *out, const char **in, int n)
+{
+    struct stat so, si;
+    if (stat(out, &so) != 0)
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (strcmp(in[i], "-") != 0 && stat(in[i], &si) == 0 && si.st_dev == so.st_dev &&
+            si.st_ino == so.st_ino) {
+            fprintf(stderr, "tongyuan: %s is both the output (-o) and an input: not overwritten\n",
+                    out);
+            return 1;
+        }
+    return 0;
+}
+
 static int is_ok_align_opt(const char *a)
 {
     return strncmp(a, "--max-size", 10) == 0 || strncmp(a, "--invalid-utf8", 14) == 0;
@@ -611,6 +632,8 @@ static int build_or_add(int argc, char **argv, int add)
         goto done;
     }
     ro.max_doc_bytes = o.max_doc_bytes;
+    if (!add && output_is_input(path, pos + first, npos - first))
+        goto done;
 #ifdef TY_MPI
     if (!add && cli_mpi_ranks() > 1) {
         rc = mpi_build(path, pos + first, npos - first, &o, &io, (int)threads, &ro, &u);
