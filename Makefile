@@ -109,6 +109,13 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/libtongyuan.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -o $@ $< $(BUILD)/libtongyuan.a $(LIBS)
 
+$(BUILD)/tests/test_full: tests/lib/fullfs.c
+
+# a full disk for LD_PRELOAD (tests/serve.sh); no sanitizer: it is preloaded into any build
+$(BUILD)/tests/fullfs.so: tests/lib/fullfs.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g $(WARN) -fPIC -shared -o $@ $< -ldl
+
 # Headless Chromium (Debian's) driven by playwright-core: the HTML report (and the service
 # page); screenshots kept in $(BUILD)/artifacts.
 test-browser: all
@@ -127,7 +134,7 @@ test-browser: all
 	if [ -z "$$port" ]; then cat $$d/server.log; exit 1; fi; \
 	node tests/browser/serve.mjs http://127.0.0.1:$$port/ $(BUILD)/artifacts
 
-test: all $(UNIT_BIN)
+test: all $(UNIT_BIN) $(BUILD)/tests/fullfs.so
 	@SHARED=$(SHARED) BUILD=$(BUILD) sh tests/run.sh
 
 eval: all
