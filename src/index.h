@@ -35,6 +35,13 @@
  * Segments of similar size are merged (size-tiered, like an LSM tree) so a query looks
  * up each minimizer in a few segments; `index build` sorts everything in runs in
  * temporary files and writes exactly one segment.
+ *
+ * Beside INDEX: INDEX-lock, LMDB's lock file (its table of readers). A process that has INDEX
+ * open for writing holds flock(LOCK_SH) on INDEX itself; whoever replaces INDEX (a build's
+ * rename) first takes flock(LOCK_EX), so that no writer commits into a replaced file.
+ *
+ * A sharded index is a directory: DIR/shard-0000, ... (each an index as above) and
+ * DIR/MANIFEST, a text file (format in index_shard.c).
  */
 #ifndef TY_INDEX_H
 #define TY_INDEX_H
