@@ -571,6 +571,23 @@ static void copy_file(const char *from, const char *to, long keep)
     free(b);
 }
 
+/* An LMDB environment at path that is not an index: one table "stuff". */
+static void make_foreign_lmdb(const char *path)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    mdb_env_create(&env);
+    mdb_env_set_maxdbs(env, 4);
+    mdb_env_open(env, path, MDB_NOSUBDIR, 0644);
+    mdb_txn_begin(env, NULL, 0, &txn);
+    mdb_dbi_open(txn, "stuff", MDB_CREATE, &dbi);
+    MDB_val k = {3, "key"}, v = {5, "value"};
+    mdb_put(txn, dbi, &k, &v, 0);
+    mdb_txn_commit(txn);
+    mdb_env_close(env);
+}
+
 /* Rewrite the header of the index at path with h (LMDB opened directly). */
 static void forge_header(const char *path, const index_header_t *h)
 {
@@ -640,18 +657,7 @@ static void test_bad_index_files(void)
     }
     /* an LMDB environment that is not ours */
     const char *other = path_of("other.mdb");
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    mdb_env_create(&env);
-    mdb_env_set_maxdbs(env, 4);
-    mdb_env_open(env, other, MDB_NOSUBDIR, 0644);
-    mdb_txn_begin(env, NULL, 0, &txn);
-    mdb_dbi_open(txn, "stuff", MDB_CREATE, &dbi);
-    MDB_val k = {3, "key"}, v = {5, "value"};
-    mdb_put(txn, dbi, &k, &v, 0);
-    mdb_txn_commit(txn);
-    mdb_env_close(env);
+    make_foreign_lmdb(other);
     CHECK_EQ_INT(open_rc(other, TY_INDEX_READ, NULL, msg, sizeof msg), TY_ECORRUPT);
     CHECK_CONTAINS(msg, "an LMDB file but not a tongyuan index");
     /* another format, parameters, normalization table */
@@ -835,18 +841,7 @@ static void test_build_replaces_only_an_index(void)
     CHECKF(system(cmd) == 0, "a temporary file is left");
     /* an LMDB environment that is not ours */
     const char *other = path_of("other2.mdb");
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    mdb_env_create(&env);
-    mdb_env_set_maxdbs(env, 4);
-    mdb_env_open(env, other, MDB_NOSUBDIR, 0644);
-    mdb_txn_begin(env, NULL, 0, &txn);
-    mdb_dbi_open(txn, "stuff", MDB_CREATE, &dbi);
-    MDB_val k = {3, "key"}, v = {5, "value"};
-    mdb_put(txn, dbi, &k, &v, 0);
-    mdb_txn_commit(txn);
-    mdb_env_close(env);
+    make_foreign_lmdb(other);
     CHECK_EQ_INT(open_rc(other, TY_INDEX_CREATE, NULL, msg, sizeof msg), TY_EEXIST);
     /* an empty file (mktemp's), an index, a damaged index: replaced */
     const char *empty = path_of("empty2.idx");
