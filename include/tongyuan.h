@@ -464,7 +464,7 @@ int ty_index_deleted_count(ty_index_t *ix, uint64_t *n);
  * opens all shards as one index: global document id = the shard's first id + its local id
  * (the ids one index of the whole input gives), and searches give the results of that one
  * index (the frequent-minimizer cut uses document counts over all shards, from the
- * manifest). Read-only: TY_INDEX_WRITE, ty_index_add_docs(), ty_index_delete() and
+ * manifest). Read-only: TY_INDEX_WRITE, ty_index_add_doc[s](), ty_index_delete() and
  * ty_index_compact() fail with TY_EINVAL and a message. A directory without a MANIFEST, a
  * missing shard or one that does not match the manifest is refused (TY_ECORRUPT or
  * TY_EVERSION, naming the path). `mpirun -np N tongyuan index build -o DIR` writes one. */
