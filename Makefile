@@ -28,8 +28,10 @@ LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 SHARED  ?= ../shared
 
 LIB_SRC := src/util.c src/normalize.c src/doc.c src/sketch.c src/align.c \
-           src/input.c src/index.c src/index_add.c src/search.c \
-           src/dedup.c src/cluster.c src/minhash.c src/index_del.c src/jsonl_fast.c src/index_shard.c
+           src/input.c src/index_format.c src/index_part.c src/index_merge.c src/index_verify.c \
+           src/index_build.c src/index_write.c src/index_add.c src/index_del.c src/index_shard.c \
+           src/index.c src/search.c \
+           src/dedup.c src/cluster.c src/minhash.c src/jsonl_fast.c
 CLI_SRC := cli/main.c cli/common.c cli/output.c cli/compare.c cli/diffview.c cli/html.c \
            cli/index.c cli/check.c cli/dedup.c
 SERVER_SRC := server/serve.c server/request.c
@@ -101,7 +103,7 @@ $(BUILD)/gen/serve_page.inc: server/page.html
 $(BUILD)/server/serve.o: $(BUILD)/gen/serve_page.inc
 
 $(BUILD)/%.o: %.c include/tongyuan.h src/internal.h src/classify.h cli/common.h cli/diffview.h cli/html.h \
-              src/index.h src/input.h cli/corpus.h src/dedup.h src/jsonl_fast.h server/request.h \
+              src/index.h src/index_impl.h src/input.h cli/corpus.h src/dedup.h src/jsonl_fast.h server/request.h \
               $(MPI_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
@@ -118,6 +120,13 @@ $(BUILD)/tongyuan-serve: $(SERVE_OBJ) $(BUILD)/libtongyuan.a
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/libtongyuan.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -o $@ $< $(BUILD)/libtongyuan.a $(LIBS)
+
+$(BUILD)/tests/test_full: tests/lib/fullfs.c
+
+# a full disk for LD_PRELOAD (tests/serve.sh); no sanitizer: it is preloaded into any build
+$(BUILD)/tests/fullfs.so: tests/lib/fullfs.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -g $(WARN) -fPIC -shared -o $@ $< -ldl
 
 # Headless Chromium (Debian's) driven by playwright-core: the HTML report (and the service
 # page); screenshots kept in $(BUILD)/artifacts.
@@ -137,7 +146,7 @@ test-browser: all
 	if [ -z "$$port" ]; then cat $$d/server.log; exit 1; fi; \
 	node tests/browser/serve.mjs http://127.0.0.1:$$port/ $(BUILD)/artifacts
 
-test: all $(UNIT_BIN)
+test: all $(UNIT_BIN) $(BUILD)/tests/fullfs.so
 	@SHARED=$(SHARED) BUILD=$(BUILD) sh tests/run.sh
 
 eval: all

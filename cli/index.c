@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -117,6 +118,10 @@ static int on_event(void *user, int ev, const char *msg, const ty_index_progress
             fprintf(stderr, "tongyuan: %s (not added again)\n", msg);
         }
         return 0;
+    case TY_EVENT_WARNING:
+        clear_line(u);
+        fprintf(stderr, "tongyuan: warning: %s\n", msg);
+        return 0;
     default:
         u->errors++;
         if (u->errors <= 100 || u->strict) {
@@ -141,10 +146,11 @@ static void usage_build(FILE *f)
             "       tongyuan index verify INDEX   (read everything, check every structure)\n"
             "       tongyuan index compact INDEX  (merge the posting segments into one)\n"
             "Index documents once, then ask of any document where it came from (tongyuan check).\n"
-            "build writes a new INDEX (replacing one there, when done); add adds documents to\n"
-            "INDEX in transactions: a crash leaves every document committed before it, and a\n"
-            "document whose name is already indexed is not added again, so running an\n"
-            "interrupted add again resumes it.\n\n"
+            "build writes a new INDEX (replacing an index there when done, never another file\n"
+            "nor an index open for writing); add adds documents to INDEX in transactions:\n"
+            "a crash leaves every document committed before it, and a document whose name is\n"
+            "already indexed is not added again, so running an interrupted add again resumes\n"
+            "it.\n\n"
             "Options:\n"
             "  -o, --output INDEX  (build) the index file to write (and INDEX-lock beside it);\n"
             "                     under mpirun -np N (N > 1, make MPI=1): a directory with a\n"
@@ -486,6 +492,20 @@ static int mpi_build(const char *dir, const char **paths, int npaths, const ty_o
 }
 #endif
 
+/* index build -o OUT: OUT must not be one of the inputs (it would be read while replaced). */
+/* -o that is also one of the inputs: refused before anything is read (cli/output.c's rule) */
+static int output_is_input(const char *out, const char **in, int n)
+{
+    cli_files_t fs = {0};
+    int bad = 0;
+    for (int i = 0; i < n && !bad; i++)
+        bad = cli_files_add_input(&fs, in[i]);
+    if (!bad)
+        bad = cli_files_check_output(&fs, "-o", out, NULL);
+    cli_files_free(&fs);
+    return bad;
+}
+
 static int is_ok_align_opt(const char *a)
 {
     return strncmp(a, "--max-size", 10) == 0 || strncmp(a, "--invalid-utf8", 14) == 0;
@@ -611,6 +631,8 @@ static int build_or_add(int argc, char **argv, int add)
         goto done;
     }
     ro.max_doc_bytes = o.max_doc_bytes;
+    if (!add && output_is_input(path, pos + first, npos - first))
+        goto done;
 #ifdef TY_MPI
     if (!add && cli_mpi_ranks() > 1) {
         rc = mpi_build(path, pos + first, npos - first, &o, &io, (int)threads, &ro, &u);

@@ -48,6 +48,9 @@ enum {
     TY_ECORRUPT = -7,  /* a stored file is damaged or not ours */
     TY_EVERSION = -8,  /* a stored file has another format version or parameters */
     TY_ENOTFOUND = -9, /* the named object does not exist */
+    TY_EBUSY = -10,    /* in use: an index open for writing elsewhere (see ty_index_open) */
+    TY_EEXIST = -11,   /* already there: a document name taken; a file that is not an index
+                        * where a new index would be written */
 };
 
 /* Static description of an error code ("out of memory", ...). Never NULL. */
@@ -278,23 +281,27 @@ const char *ty_reader_note(const ty_reader_t *r, size_t i);
 int ty_reader_find_file(const ty_reader_t *r, const char *path, const char **input);
 
 /* ---------------------------------------------------------------------------------------
- * Corpus index (index.c, index_add.c, search.c): a persistent, crash-safe store of many
- * documents on LMDB — their names, origins, texts (zstd) and minimizer postings — to ask
- * of a new document "which indexed documents does it reuse, and where?".
+ * Corpus index (index*.c, search.c): a persistent, crash-safe store of many documents on
+ * LMDB — their names, origins, texts (zstd) and minimizer postings — to ask of a new
+ * document "which indexed documents does it reuse, and where?".
  *
  * On disk: one file INDEX (an LMDB environment) plus its lock file INDEX-lock. A header
  * records the format version and the sketch parameters (k, w and a fingerprint of the
  * normalization table); an index written with other parameters or a newer format is
- * refused with TY_EVERSION, a truncated or foreign file with TY_ECORRUPT.
+ * refused with TY_EVERSION, a truncated, damaged or foreign file with TY_ECORRUPT.
  *
  * Concurrency: one writer at a time (other writers wait), any number of readers in any
  * number of processes; a reader sees the documents committed when its query starts.
  * Within a process, one ty_index_t may be shared by many threads that each use their own
- * ty_searcher_t; writing (ty_index_add_docs) needs the handle to itself.
+ * ty_searcher_t; writing (ty_index_add_doc, ty_index_add_docs) needs the handle to itself.
+ * A handle open for writing (TY_INDEX_WRITE) holds the file against replacement: a new index
+ * is not moved onto it (TY_EBUSY) while it is open, so no commit goes to a replaced file.
  *
  *   build:  ty_index_new(); ty_index_open(ix, path, TY_INDEX_CREATE, &io);
  *           ty_index_add_docs(ix, reader, &ao); ty_index_finish(ix); ty_index_free(ix);
- *   add:    ... ty_index_open(ix, path, TY_INDEX_WRITE, NULL); ty_index_add_docs(...); ...
+ *   add:    ... ty_index_open(ix, path, TY_INDEX_WRITE, NULL);
+ *           ty_index_add_doc(ix, name, text, len, origin, &opts, &id);   (one, committed)
+ *           ty_index_add_docs(ix, reader, &opts, &ao);                   (many, threaded)
  *   query:  ... ty_index_open(ix, path, TY_INDEX_READ, NULL);
  *           s = ty_searcher_new(ix, &opts, &qo);  ty_searcher_check(s, doc, &src, &n); ...
  */
@@ -304,8 +311,10 @@ enum {
     TY_INDEX_READ = 0,   /* an existing index, read only */
     TY_INDEX_WRITE = 1,  /* an existing index, to add documents */
     TY_INDEX_CREATE = 2, /* a new index: written to a temporary file next to path and moved
-                          * to path by ty_index_finish() (replacing any file there); freed
-                          * without finishing, it leaves nothing behind */
+                          * to path by ty_index_finish(), replacing an index there (or an
+                          * empty file; any other file is refused at the open: TY_EEXIST;
+                          * an index open for writing: TY_EBUSY); freed without finishing,
+                          * it leaves nothing behind */
 };
 
 /* Parameters of a new index (stored in its header). */
@@ -341,6 +350,9 @@ enum {
                              * why); return 0 to skip it and go on, nonzero to stop */
     TY_EVENT_COMMIT = 2,    /* a transaction was committed: p->committed documents are safe */
     TY_EVENT_DUPLICATE = 3, /* a document of that name is already indexed: not added */
+    TY_EVENT_WARNING = 4,   /* something failed that the documents do not depend on (msg
+                             * says what): merging segments after a commit, on a full disk;
+                             * return 0 to go on, nonzero to stop */
 };
 
 typedef struct ty_index_progress {
@@ -372,20 +384,57 @@ ty_index_t *ty_index_new(void); /* NULL when out of memory */
 /* Close (TY_INDEX_CREATE without ty_index_finish(): remove the temporary file). */
 void ty_index_free(ty_index_t *ix);
 const char *ty_index_errmsg(const ty_index_t *ix); /* "" if none; valid until next call */
+/* The warning of the last ty_index_add_doc() or ty_index_add_docs() that returned TY_OK with
+ * one (see TY_EVENT_WARNING), "" if none; valid until the next call on ix. The library does
+ * not print it: the caller decides (log it, show it). */
+const char *ty_index_warning(const ty_index_t *ix);
 
 /* Open or create. io: the parameters for TY_INDEX_CREATE (NULL: defaults); for an existing
  * index NULL, or parameters that must match the header (else TY_EVERSION). The tokenizer
- * options used for the stored documents are those passed to ty_index_add_docs(). Errors:
- * TY_EIO (cannot open), TY_ECORRUPT (truncated, damaged or not an index), TY_EVERSION
- * (newer format, other parameters or another normalization table). */
+ * options used for the stored documents are those passed when adding them. Errors:
+ * TY_EIO (cannot open), TY_ECORRUPT (truncated, damaged or not an index: the message names
+ * the file and what is wrong), TY_EVERSION (newer format, other parameters or another
+ * normalization table); TY_INDEX_CREATE: TY_EEXIST (path is a file that is not an index),
+ * TY_EBUSY (path is an index open for writing: see Concurrency). */
 int ty_index_open(ty_index_t *ix, const char *path, int mode, const ty_index_opts_t *io);
 
-/* Read every document of r, tokenize (opts o: UTF-8 mode, size limit) and add it. In
- * TY_INDEX_WRITE mode documents are committed every ao->commit_docs documents and at the
- * end: a crash leaves the index as of the last commit. A name already in the index is not
- * added again (TY_EVENT_DUPLICATE), so re-running an interrupted add resumes it. Returns
- * TY_OK, the error that stopped the run (a callback that returned nonzero: TY_EINVAL), or a
- * storage error; documents committed before stay. */
+/* Add one document from memory: the library's basic call (ty_index_add_docs() runs its
+ * steps for every record of a reader, on threads). The document is tokenized with o (UTF-8
+ * mode, size limit) as ty_doc_load_mem() does, sketched, compressed and stored.
+ *
+ * name: NUL-terminated, the document's name, unique in the index. text[0..len): its bytes
+ * (text may be NULL when len is 0). origin: where it came from, recorded as the document's
+ * file (ty_index_doc_info(), `index list`); NULL or "" for none. All three are only read
+ * during the call and copied into the index: the caller keeps them and may free or reuse
+ * them as soon as it returns. *id (may be NULL) gets the new document's id.
+ *
+ * TY_INDEX_WRITE: the document is committed, in a transaction of its own, before the call
+ * returns TY_OK — from then on it survives a crash. After the commit, posting segments of
+ * similar size are merged; a merge that fails (on a full disk) does not undo the add: the
+ * call still returns TY_OK and ty_index_warning() says what failed (the merge is tried again
+ * after a later commit, or by ty_index_compact()).
+ * TY_INDEX_CREATE: the document is part of the new index, which ty_index_finish() writes. A
+ * new index trains its text dictionary on the first chunk of ty_index_add_docs(); documents
+ * added with this call before that are compressed without one (and none is trained).
+ *
+ * Errors (nothing is stored; the message names the document, and for a storage error the
+ * index and the system's reason — "No space left on device" on a full disk): TY_EEXIST a
+ * document of that name is in the index (also a deleted one: names are not reused);
+ * TY_EUTF8, TY_EBINARY, TY_ETOOBIG the text (the message gives the position); TY_EINVAL a
+ * handle not open for adding (read-only, sharded, or finished); TY_EIO, TY_ENOMEM,
+ * TY_ECORRUPT. After a storage error in TY_INDEX_CREATE, ty_index_finish() refuses.
+ * Thread safety: needs the handle to itself; searchers on it may run meanwhile. */
+int ty_index_add_doc(ty_index_t *ix, const char *name, const void *text, size_t len,
+                     const char *origin, const ty_opts_t *o, uint32_t *id);
+
+/* Read every document of r and add it as ty_index_add_doc() does (its origin: the file it
+ * was read from, with its JSONL line), on ao->threads threads; document ids follow the input
+ * order. In TY_INDEX_WRITE mode documents are committed every ao->commit_docs documents and
+ * at the end: a crash leaves the index as of the last commit (TY_EVENT_COMMIT). A name
+ * already in the index is not added again (TY_EVENT_DUPLICATE), so re-running an
+ * interrupted add resumes it; a failed merge after a commit is TY_EVENT_WARNING, not an
+ * error. Returns TY_OK, the error that stopped the run (a callback that returned nonzero:
+ * TY_EINVAL), or a storage error; documents committed before stay. */
 int ty_index_add_docs(ty_index_t *ix, ty_reader_t *r, const ty_opts_t *o,
                       const ty_index_add_opts_t *ao);
 
@@ -432,7 +481,7 @@ int ty_index_deleted_count(ty_index_t *ix, uint64_t *n);
  * opens all shards as one index: global document id = the shard's first id + its local id
  * (the ids one index of the whole input gives), and searches give the results of that one
  * index (the frequent-minimizer cut uses document counts over all shards, from the
- * manifest). Read-only: TY_INDEX_WRITE, ty_index_add_docs(), ty_index_delete() and
+ * manifest). Read-only: TY_INDEX_WRITE, ty_index_add_doc[s](), ty_index_delete() and
  * ty_index_compact() fail with TY_EINVAL and a message. A directory without a MANIFEST, a
  * missing shard or one that does not match the manifest is refused (TY_ECORRUPT or
  * TY_EVERSION, naming the path). `mpirun -np N tongyuan index build -o DIR` writes one. */

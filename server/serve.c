@@ -17,10 +17,10 @@
  * enabled (--token-file): LMDB wants one environment per process, and a searcher's read
  * transaction sees what the writer has committed.
  *
- * Adding a document from memory: the library reads documents through a ty_reader_t, which
- * reads files; the document is written as one JSONL line to a private spool file and added
- * from there (its recorded origin is that file). Deleting is by tombstone (index_del.c):
- * searches here filter deleted documents out.
+ * Adding a document: ty_index_add_doc(), the library's call for one document from memory,
+ * committed before the reply; its recorded origin is "POST /v1/docs". A merge of posting
+ * segments that fails after the commit (a full disk) is logged, not an error: the document
+ * is committed. Deleting is by tombstone (index_del.c): searches filter deleted documents.
  *
  * Shutdown: SIGTERM or SIGINT stops accepting (MHD_quiesce_daemon), waits up to --grace
  * seconds for the requests in progress, stops the threads and closes the index.
@@ -76,7 +76,6 @@ typedef struct {
     pthread_mutex_t wlock; /* writes, and calls that use the handle's message buffer */
     pthread_mutex_t loglock;
     FILE *log;
-    char spool_dir[PATH_MAX], spool[PATH_MAX + 16];
     atomic_long inflight;
     atomic_ullong requests;
     pthread_mutex_t wl_lock;
@@ -377,35 +376,7 @@ out:
 
 /* ---- POST /v1/docs, GET and DELETE /v1/docs/{id} ---------------------------------------- */
 
-typedef struct {
-    char msg[600];
-    int event;
-} add_log_t;
-
-static int add_event(void *user, int event, const char *msg, const ty_index_progress_t *p)
-{
-    (void)p;
-    add_log_t *l = user;
-    if (event == TY_EVENT_SKIPPED || event == TY_EVENT_DUPLICATE) {
-        l->event = event;
-        snprintf(l->msg, sizeof l->msg, "%s", msg ? msg : "");
-        return 1; /* the one document could not be added: stop */
-    }
-    return 0;
-}
-
-static int write_spool(const char *id, const char *text, size_t len)
-{
-    json_t *o = json_pack("{s:s, s:s%}", "id", id, "text", text, len);
-    if (!o)
-        return -1;
-    FILE *f = fopen(S.spool, "w");
-    int bad = !f || json_dumpf(o, f, JSON_COMPACT) != 0 || fputc('\n', f) == EOF;
-    if (f && fclose(f) != 0)
-        bad = 1;
-    json_decref(o);
-    return bad ? -1 : 0;
-}
+#define ADD_ORIGIN "POST /v1/docs" /* the origin recorded for a document added here */
 
 static enum MHD_Result do_add(struct MHD_Connection *c, req_t *r)
 {
@@ -439,49 +410,29 @@ static enum MHD_Result do_add(struct MHD_Connection *c, req_t *r)
     ty_doc_free(d);
 
     unsigned status = MHD_HTTP_OK;
-    char msg[700] = "";
+    char msg[700] = "", warn[700] = "";
     uint32_t docid = 0;
     pthread_mutex_lock(&S.wlock);
-    rc = ty_index_find(S.ix, id, &docid);
+    rc = ty_index_add_doc(S.ix, id, text, len, ADD_ORIGIN, &S.o, &docid);
     if (rc == TY_OK) {
-        int del = ty_index_is_deleted(S.ix, docid) == 1;
+        snprintf(warn, sizeof warn, "%s", ty_index_warning(S.ix));
+    } else if (rc == TY_EEXIST) {
         status = MHD_HTTP_CONFLICT;
+        int del = ty_index_find(S.ix, id, &docid) == TY_OK && ty_index_is_deleted(S.ix, docid) == 1;
         snprintf(msg, sizeof msg,
                  del ? "a document with id '%s' was deleted; ids are not reused"
                      : "a document with id '%s' is already indexed",
                  id);
-    } else if (rc != TY_ENOTFOUND) {
+    } else {
         status = MHD_HTTP_INTERNAL_SERVER_ERROR;
         snprintf(msg, sizeof msg, "%s", ty_index_errmsg(S.ix));
-    } else if (write_spool(id, text, len) != 0) {
-        status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-        snprintf(msg, sizeof msg, "cannot write %.300s: %s", S.spool, strerror(errno));
-    } else {
-        ty_reader_opts_t ro;
-        ty_reader_opts_init(&ro);
-        ro.max_doc_bytes = S.o.max_doc_bytes;
-        ty_reader_t *rd = ty_reader_new(&ro);
-        ty_index_add_opts_t ao;
-        ty_index_add_opts_init(&ao);
-        add_log_t lg = {"", -1};
-        ao.event = add_event;
-        ao.user = &lg;
-        rc = !rd ? TY_ENOMEM : ty_reader_add(rd, S.spool);
-        if (rc == TY_OK)
-            rc = ty_index_add_docs(S.ix, rd, &S.o, &ao);
-        if (rc == TY_OK && lg.event < 0)
-            rc = ty_index_find(S.ix, id, &docid);
-        if (rc != TY_OK || lg.event >= 0) {
-            status =
-                lg.event == TY_EVENT_DUPLICATE ? MHD_HTTP_CONFLICT : MHD_HTTP_INTERNAL_SERVER_ERROR;
-            snprintf(msg, sizeof msg, "%s",
-                     lg.event >= 0 ? lg.msg
-                     : rd          ? ty_index_errmsg(S.ix)
-                                   : "out of memory");
-        }
-        ty_reader_free(rd);
     }
     pthread_mutex_unlock(&S.wlock);
+    if (warn[0]) { /* the document is committed: the reply says so, the log says the rest */
+        pthread_mutex_lock(&S.loglock);
+        fprintf(stderr, "tongyuan serve: warning: %s\n", warn);
+        pthread_mutex_unlock(&S.loglock);
+    }
     if (status != MHD_HTTP_OK) {
         json_decref(j);
         return reply_error(c, r, status, NULL, "%s", msg);
@@ -534,11 +485,12 @@ static enum MHD_Result do_doc(struct MHD_Connection *c, req_t *r, const char *id
             sb_puts(&b, "{\"id\":");
             sb_json_str(&b, id, strlen(id));
             sb_printf(&b, ",\"doc\":%u,\"origin\":", docid);
-            /* documents added through the API were read from the spool file */
+            /* an index written by an older tongyuan serve records a temporary file as the
+             * origin of a document added here */
             size_t ol = strlen(origin);
             if (strstr(origin, "/tongyuan-serve.") && ol > 11 &&
                 strcmp(origin + ol - 11, "/post.jsonl") == 0)
-                sb_puts(&b, "\"POST /v1/docs\"");
+                sb_puts(&b, "\"" ADD_ORIGIN "\"");
             else
                 sb_json_str(&b, origin, strlen(origin));
             sb_printf(&b, ",\"line\":%llu,\"bytes\":%zu,\"chars\":%zu,\"text\":",
@@ -980,18 +932,6 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(S.ix));
         goto out;
     }
-    if (S.writable) {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(S.spool_dir, sizeof S.spool_dir, "%s/tongyuan-serve.XXXXXX",
-                 tmp && *tmp ? tmp : "/tmp");
-        if (!mkdtemp(S.spool_dir)) {
-            fprintf(stderr, "tongyuan: cannot create a spool directory %s: %s\n", S.spool_dir,
-                    strerror(errno));
-            S.spool_dir[0] = 0;
-            goto out;
-        }
-        snprintf(S.spool, sizeof S.spool, "%s/post.jsonl", S.spool_dir);
-    }
     pthread_mutex_init(&S.wlock, NULL);
     pthread_mutex_init(&S.loglock, NULL);
     pthread_mutex_init(&S.wl_lock, NULL);
@@ -1066,10 +1006,6 @@ out:
         free(w);
     }
     ty_index_free(S.ix);
-    if (S.spool_dir[0]) {
-        unlink(S.spool);
-        rmdir(S.spool_dir);
-    }
     if (S.log && S.log != stderr)
         fclose(S.log);
     free(S.token);

@@ -1,6 +1,7 @@
 /*
- * index.h — private to the corpus index (index.c: format, open, segments and merging;
- * index_add.c: the threaded ingest; search.c: queries). Not installed.
+ * index.h — the corpus index's on-disk format: the layout, the records and their codecs
+ * (index_format.c). Private to the library (and to fuzz/fuzz_index.c); not installed. The
+ * handle and the calls between the index's source files are in index_impl.h.
  *
  * On-disk layout: one LMDB environment (a single file, MDB_NOSUBDIR) with these tables:
  *
@@ -8,6 +9,7 @@
  *                     normalization fingerprint, ...): written once at creation
  *          "stats"  → counters (documents, characters, bytes, postings, next ids)
  *          "zdict"  → the zstd dictionary of the stored texts (absent: none)
+ *          "del:" ‖ doc id (u32 BE) → empty: the document is deleted (a tombstone, index_del.c)
  *   docs   doc id (u32 big-endian, so keys sort by id and are appended) → record:
  *          varint file id + 1 (0: none), varint line, varint bytes, varint code points,
  *          varint tokens, varint name length, name bytes
@@ -33,12 +35,16 @@
  * Segments of similar size are merged (size-tiered, like an LSM tree) so a query looks
  * up each minimizer in a few segments; `index build` sorts everything in runs in
  * temporary files and writes exactly one segment.
+ *
+ * Beside INDEX: INDEX-lock, LMDB's lock file (its table of readers). A process that has INDEX
+ * open for writing holds flock(LOCK_SH) on INDEX itself; whoever replaces INDEX (a build's
+ * rename) first takes flock(LOCK_EX), so that no writer commits into a replaced file.
+ *
+ * A sharded index is a directory: DIR/shard-0000, ... (each an index as above) and
+ * DIR/MANIFEST, a text file (format in index_shard.c).
  */
 #ifndef TY_INDEX_H
 #define TY_INDEX_H
-
-#include <lmdb.h>
-#include <zstd.h>
 
 #include "internal.h"
 
@@ -76,32 +82,6 @@ typedef struct {
 #define TY_KEY_BITS 40    /* a minimizer's identity: the top bits of its hash */
 #define TY_BUCKET_KEYS 32 /* minimizers per bucket aimed at */
 static inline uint64_t ty__mkey(uint64_t hash) { return hash >> (64 - TY_KEY_BITS); }
-
-typedef struct {
-    uint64_t hash;
-    uint32_t doc;
-    uint32_t pad;
-} pair_t;
-
-struct ty_index {
-    MDB_env *env;
-    MDB_dbi meta, docs, text, names, files, segs, post;
-    int mode;
-    int finished;
-    char *path;     /* as given */
-    char *tmp_path; /* TY_INDEX_CREATE: where it is written first */
-    index_header_t hdr;
-    /* writing, TY_INDEX_CREATE: postings not yet in a run, and the runs (index.c) */
-    TY_VEC(pair_t) pend;
-    struct runs *runs;
-    struct build_names *bnames; /* names of the documents so far (index_add.c) */
-    /* the text dictionary (meta "zdict"), if the index has one: shared read-only by threads */
-    ZSTD_CDict *cdict;
-    ZSTD_DDict *ddict;
-    int dict_decided;         /* TY_INDEX_CREATE: trained (or found not worth it) */
-    struct ty_shards *shards; /* a sharded index (index_shard.c): read-only, env is NULL */
-    char err[TY_ERRMSG_SIZE];
-};
 
 /* ---- varints (LEB128) -------------------------------------------------------------------- */
 static inline size_t ty__put_varint(uint8_t *p, uint64_t v)
@@ -156,7 +136,8 @@ static inline uint64_t ty__rd_be64(const uint8_t *p)
     return (uint64_t)ty__rd_be32(p) << 32 | ty__rd_be32(p + 4);
 }
 
-/* ---- record codecs (index.c); the decoders check every length and return TY_ECORRUPT --- */
+/* ---- record codecs (index_format.c); the decoders check every length and return TY_ECORRUPT ---
+ */
 void ty__header_encode(const index_header_t *h, uint8_t out[TY_HEADER_SIZE]);
 int ty__header_decode(const void *buf, size_t len, index_header_t *h, char *err);
 void ty__counts_encode(const index_counts_t *c, uint8_t out[TY_COUNTS_SIZE]);
@@ -209,76 +190,35 @@ uint64_t ty__hist_low(int bucket);
 /* Fingerprint of the normalization table and k-mer hash of this build (computed once). */
 uint64_t ty__norm_fingerprint(void);
 
-/* ---- reading and writing (index.c), used by index_add.c and search.c --------------------- */
-
-/* Load document id into d (tokenized with o) within txn; the text is decompressed with dctx
- * into *buf (grown as needed). Errors name the index and the document. */
-int ty__index_load_doc(ty_index_t *ix, MDB_txn *txn, ZSTD_DCtx *dctx, uint32_t id, ty_doc_t *d,
-                       const ty_opts_t *o, char **buf, size_t *cap, char *err);
-typedef struct {
-    uint32_t id;
-    seg_rec_t rec;
-} seginfo_t;
-/* All segment records, in id order; *out malloc()ed. */
-int ty__read_segs(ty_index_t *ix, MDB_txn *txn, seginfo_t **out, size_t *n, char *err);
-
-/* 1 if document id has a tombstone in txn (index_del.c), 0 if not, TY_EIO on a read error:
- * searches and ty_index_get_doc() skip deleted documents. */
-int ty__index_deleted_in(ty_index_t *ix, MDB_txn *txn, uint32_t id);
-
 /* Key of a name in the names table: XXH3-128, big-endian. */
 void ty__name_key(const char *name, size_t len, uint8_t out[16]);
 
-/* Sort pairs by hash, keeping doc order within equal hashes (stable radix sort). tmp has
- * room for n pairs. */
-void ty__sort_pairs(pair_t *a, pair_t *tmp, size_t n);
+/* Key of a document's tombstone in the meta table: "del:" ‖ id (u32 BE). */
+#define TY_DEL_PREFIX "del:"
+#define TY_DEL_KEY_SIZE 8
+static inline void ty__del_key(uint8_t k[TY_DEL_KEY_SIZE], uint32_t id)
+{
+    k[0] = 'd';
+    k[1] = 'e';
+    k[2] = 'l';
+    k[3] = ':';
+    k[4] = (uint8_t)(id >> 24);
+    k[5] = (uint8_t)(id >> 16);
+    k[6] = (uint8_t)(id >> 8);
+    k[7] = (uint8_t)id;
+}
 
-/* The functions taking err write their message there (search.c passes its own buffer:
- * the index handle is shared between threads). */
-int ty__counts_get(ty_index_t *ix, MDB_txn *txn, index_counts_t *c, char *err);
-int ty__counts_put(ty_index_t *ix, MDB_txn *txn, const index_counts_t *c);
-
-/* TY_INDEX_WRITE: write sorted pairs as a new segment in txn (counts updated). */
-int ty__segment_from_pairs(ty_index_t *ix, MDB_txn *txn, const pair_t *a, size_t n,
-                           index_counts_t *c);
-/* TY_INDEX_CREATE: spill sorted pairs into a temporary run. */
-int ty__run_from_pairs(ty_index_t *ix, const pair_t *a, size_t n);
-/* TY_INDEX_WRITE: merge segments of similar size (after a commit; commits itself). */
-int ty__merge_tiers(ty_index_t *ix);
-
-int ty__mdb_err(ty_index_t *ix, int rc, const char *what);
-
-/* TY_INDEX_CREATE keeps the names table in memory (a random B-tree lookup per document
- * would map most of the growing file through the kernel's fault-around) and writes it sorted
- * at the end (index_add.c). */
-int ty__build_names_flush(ty_index_t *ix, MDB_txn **txnp);
-void ty__build_names_free(struct build_names *bn);
-
-/* Store the text dictionary in txn and make ix->cdict / ix->ddict from it. */
-int ty__index_set_dict(ty_index_t *ix, MDB_txn *txn, const void *dict, size_t len);
-
-/* ---- sharded indexes (index_shard.c) -------------------------------------------------------- */
-_Static_assert(TY_HIST_BUCKETS == TY_INDEX_DF_BUCKETS, "df histogram buckets");
-
-struct ty_shards {
-    size_t n;
-    ty_index_t **ix; /* the shards, opened read-only */
-    uint32_t *first; /* n + 1: global id of each shard's document 0; first[n] = docs */
-    uint64_t docs;
-    uint64_t hist[TY_HIST_BUCKETS]; /* distinct minimizers by document count, all shards */
-};
-void ty__shards_free(struct ty_shards *sh);
-/* ix->path is a directory: open it as a sharded index (TY_INDEX_READ only). */
-int ty__shards_open(ty_index_t *ix, int mode, const ty_index_opts_t *io);
-/* TY_EINVAL with a message: what cannot be done on a sharded (read-only) index. */
-int ty__shards_readonly(ty_index_t *ix, const char *what);
-int ty__shards_stats(ty_index_t *ix, ty_index_stats_t *st);
-int ty__shards_verify(ty_index_t *ix);
-int ty__shards_get_doc(ty_index_t *ix, uint32_t id, ty_doc_t *d, const ty_opts_t *o);
-int ty__shards_doc_info(ty_index_t *ix, uint32_t id, char *name, size_t name_size, char *file,
-                        size_t size, uint64_t *line);
-int ty__shards_find(ty_index_t *ix, const char *name, uint32_t *id);
-int ty__shards_is_deleted(ty_index_t *ix, uint32_t id);
-int ty__shards_deleted_count(ty_index_t *ix, uint64_t *n);
+/* Little-endian u32 (the value of a names entry). */
+static inline uint32_t ty__rd_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline void ty__le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
 
 #endif

@@ -29,9 +29,9 @@
  * computes it by merging the shards' sorted posting keys (in parts of the key space, so
  * that the ranks of an MPI job share the work), and the manifest stores it.
  *
- * A sharded handle (ty_index_t with ->shards) is read-only: searches, stats, verify,
- * get_doc, doc_info, find, is_deleted and deleted_count go to the shards; adding, deleting
- * and compacting are refused with a message.
+ * A sharded handle is read-only, with a part (index_part.c) per shard: searches and the
+ * reads of index.c go to the parts as for one index file (whose one part has base 0);
+ * adding, deleting and compacting are refused with a message.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,7 +41,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "index.h"
+#include "index_impl.h"
 
 #define MANIFEST_MAGIC "tongyuan-shards"
 #define MANIFEST_VERSION 1
@@ -51,11 +51,15 @@ void ty__shards_free(struct ty_shards *sh)
 {
     if (!sh)
         return;
-    for (size_t i = 0; i < sh->n; i++)
-        ty_index_free(sh->ix[i]);
-    free(sh->ix);
     free(sh->first);
     free(sh);
+}
+
+static void close_parts(ty_part_t *sx, uint32_t n)
+{
+    for (uint32_t i = 0; sx && i < n; i++)
+        ty__part_close(&sx[i]);
+    free(sx);
 }
 
 static int shard_path(char *out, size_t size, const char *dir, const char *name)
@@ -72,7 +76,7 @@ int ty__shards_readonly(ty_index_t *ix, const char *what)
                    ix->path, what);
 }
 
-static int open_shards(ty_index_t *ix, const char *dir, uint32_t nshards, ty_index_t **sx);
+static int open_shards(ty_index_t *ix, const char *dir, uint32_t nshards, ty_part_t *sx);
 
 /* ---- the global document-count histogram ------------------------------------------------ */
 
@@ -150,7 +154,7 @@ static int ks_begin(kstream_t *s, uint64_t lo, uint64_t hi, char *err)
 }
 
 /* The histogram of part `part` of `parts` of the key space over the open shards sx. */
-static int merged_hist(ty_index_t *ix, ty_index_t **sx, uint32_t nshards, uint32_t part,
+static int merged_hist(ty_index_t *ix, ty_part_t *sx, uint32_t nshards, uint32_t part,
                        uint32_t parts, uint64_t hist[TY_INDEX_DF_BUCKETS])
 {
     memset(hist, 0, TY_INDEX_DF_BUCKETS * sizeof(uint64_t));
@@ -162,24 +166,24 @@ static int merged_hist(ty_index_t *ix, ty_index_t **sx, uint32_t nshards, uint32
     TY_VEC(kstream_t) ks = {0};
     int rc = txn ? TY_OK : ty__err(ix->err, TY_ENOMEM, "out of memory");
     for (uint32_t i = 0; !rc && i < nshards; i++) {
-        const char *p = sx[i]->path;
-        if ((rc = mdb_txn_begin(sx[i]->env, NULL, MDB_RDONLY, &txn[i]))) {
-            rc = ty__mdb_err(ix, rc, "begin");
+        const char *p = sx[i].path;
+        if ((rc = mdb_txn_begin(sx[i].env, NULL, MDB_RDONLY, &txn[i]))) {
+            rc = ty__mdb_err(ix->err, ix->path, rc, "begin");
             break;
         }
         seginfo_t *sg = NULL;
         size_t ns = 0;
-        if ((rc = ty__read_segs(sx[i], txn[i], &sg, &ns, ix->err)))
+        if ((rc = ty__read_segs(&sx[i], txn[i], &sg, &ns, ix->err)))
             break;
         for (size_t g = 0; !rc && g < ns; g++) {
             kstream_t s;
             memset(&s, 0, sizeof s);
             s.seg = sg[g].id;
             s.bits = sg[g].rec.bits;
-            s.path = sx[i]->path;
+            s.path = sx[i].path;
             if (ty_vec_push(ks, s))
                 rc = ty__err(ix->err, TY_ENOMEM, "out of memory");
-            else if ((rc = mdb_cursor_open(txn[i], sx[i]->post, &ks.a[ks.n - 1].cur)))
+            else if ((rc = mdb_cursor_open(txn[i], sx[i].post, &ks.a[ks.n - 1].cur)))
                 rc = ty__err(ix->err, TY_EIO, "%s: cursor: %s", p, mdb_strerror(rc));
         }
         free(sg);
@@ -218,39 +222,37 @@ int ty_index_shards_df_hist(ty_index_t *ix, const char *dir, uint32_t nshards, u
     if (!ix || !dir || !hist || !nshards || nshards > MAX_SHARDS || !parts || part >= parts)
         return TY_EINVAL;
     ix->err[0] = 0;
-    ty_index_t **sx = calloc(nshards, sizeof(*sx));
+    ty_part_t *sx = calloc(nshards, sizeof(*sx));
     int rc = sx ? open_shards(ix, dir, nshards, sx) : ty__err(ix->err, TY_ENOMEM, "out of memory");
     if (!rc)
         rc = merged_hist(ix, sx, nshards, part, parts, hist);
-    for (uint32_t i = 0; sx && i < nshards; i++)
-        ty_index_free(sx[i]);
-    free(sx);
+    close_parts(sx, nshards);
     return rc;
 }
 
 /* ---- names: each in one shard only ------------------------------------------------------- */
 
-/* Open shards 0..nshards-1 of dir read-only into sx (freed by the caller). */
-static int open_shards(ty_index_t *ix, const char *dir, uint32_t nshards, ty_index_t **sx)
+/* Open shards 0..nshards-1 of dir read-only into sx (closed by the caller). */
+static int open_shards(ty_index_t *ix, const char *dir, uint32_t nshards, ty_part_t *sx)
 {
     char p[4200];
+    for (uint32_t i = 0; i < nshards; i++)
+        ty__part_init(&sx[i]);
     for (uint32_t i = 0; i < nshards; i++) {
         char name[32];
         snprintf(name, sizeof name, "shard-%04u", i);
         if (shard_path(p, sizeof p, dir, name))
             return ty__err(ix->err, TY_EINVAL, "%s: path too long", dir);
-        if (!(sx[i] = ty_index_new()))
-            return ty__err(ix->err, TY_ENOMEM, "out of memory");
-        int rc = ty_index_open(sx[i], p, TY_INDEX_READ, NULL);
+        int rc = ty__part_open(&sx[i], p, TY_INDEX_READ, NULL, ix->err);
         if (rc)
-            return ty__err(ix->err, rc, "%s", ty_index_errmsg(sx[i]));
+            return rc;
     }
     return TY_OK;
 }
 
 /* The names of part `part` of `parts` of the name keys held by several of the open shards sx
  * (ty_index_shards_dup_names). */
-static int dup_names_in(ty_index_t *ix, const char *dir, ty_index_t **sx, uint32_t nshards,
+static int dup_names_in(ty_index_t *ix, const char *dir, ty_part_t *sx, uint32_t nshards,
                         uint32_t part, uint32_t parts, ty_index_dup_fn fn, void *user)
 {
     /* part of the name keys by their first 8 bytes (big-endian) */
@@ -262,9 +264,9 @@ static int dup_names_in(ty_index_t *ix, const char *dir, ty_index_t **sx, uint32
     int rc =
         txn && cur && key && val && live ? TY_OK : ty__err(ix->err, TY_ENOMEM, "out of memory");
     for (uint32_t i = 0; !rc && i < nshards; i++) {
-        int e = mdb_txn_begin(sx[i]->env, NULL, MDB_RDONLY, &txn[i]);
+        int e = mdb_txn_begin(sx[i].env, NULL, MDB_RDONLY, &txn[i]);
         if (!e)
-            e = mdb_cursor_open(txn[i], sx[i]->names, &cur[i]);
+            e = mdb_cursor_open(txn[i], sx[i].names, &cur[i]);
         uint8_t kb[16];
         ty__be64(kb, lo);
         memset(kb + 8, 0, 8);
@@ -273,7 +275,7 @@ static int dup_names_in(ty_index_t *ix, const char *dir, ty_index_t **sx, uint32
         if (!e)
             e = mdb_cursor_get(cur[i], &key[i], &val[i], MDB_SET_RANGE);
         if (e && e != MDB_NOTFOUND)
-            rc = ty__err(ix->err, TY_EIO, "%s: reading names: %s", sx[i]->path, mdb_strerror(e));
+            rc = ty__err(ix->err, TY_EIO, "%s: reading names: %s", sx[i].path, mdb_strerror(e));
         live[i] =
             !e && key[i].mv_size == 16 && (part + 1 == parts || ty__rd_be64(key[i].mv_data) < hi);
     }
@@ -293,24 +295,23 @@ static int dup_names_in(ty_index_t *ix, const char *dir, ty_index_t **sx, uint32
             /* the same name in two shards: one index would keep only the first */
             uint32_t id = 0;
             const uint8_t *v = val[i].mv_data;
-            if (val[i].mv_size == 4) /* little-endian (index_add.c) */
-                id = (uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 |
-                     (uint32_t)v[3] << 24;
+            if (val[i].mv_size == 4) /* little-endian (index.h) */
+                id = ty__rd_le32(v);
             uint8_t kb[4];
             ty__be32(kb, id);
             MDB_val dk = {4, kb}, dv;
             doc_rec_t dr;
             char *name = NULL;
-            int e = mdb_get(txn[i], sx[i]->docs, &dk, &dv);
+            int e = mdb_get(txn[i], sx[i].docs, &dk, &dv);
             if (e || val[i].mv_size != 4 || ty__docrec_decode(dv.mv_data, dv.mv_size, &dr)) {
                 rc = ty__err(ix->err, TY_ECORRUPT, "%s: document %u: damaged name or record",
-                             sx[i]->path, id);
+                             sx[i].path, id);
                 break;
             }
             if (memchr(dr.name, 0, dr.name_len)) { /* could not be passed on as a string */
                 rc = ty__err(ix->err, TY_EINVAL,
                              "%s: document %u: a name with a NUL byte is also in another shard",
-                             sx[i]->path, id);
+                             sx[i].path, id);
                 break;
             }
             if (!(name = malloc(dr.name_len + 1))) {
@@ -332,8 +333,7 @@ static int dup_names_in(ty_index_t *ix, const char *dir, ty_index_t **sx, uint32
                 continue;
             int e = mdb_cursor_get(cur[i], &key[i], &val[i], MDB_NEXT);
             if (e && e != MDB_NOTFOUND)
-                rc =
-                    ty__err(ix->err, TY_EIO, "%s: reading names: %s", sx[i]->path, mdb_strerror(e));
+                rc = ty__err(ix->err, TY_EIO, "%s: reading names: %s", sx[i].path, mdb_strerror(e));
             live[i] = !e && key[i].mv_size == 16 &&
                       (part + 1 == parts || ty__rd_be64(key[i].mv_data) < hi);
         }
@@ -358,13 +358,11 @@ int ty_index_shards_dup_names(ty_index_t *ix, const char *dir, uint32_t nshards,
     if (!ix || !dir || !nshards || nshards > MAX_SHARDS || !parts || part >= parts)
         return TY_EINVAL;
     ix->err[0] = 0;
-    ty_index_t **sx = calloc(nshards, sizeof(*sx));
+    ty_part_t *sx = calloc(nshards, sizeof(*sx));
     int rc = sx ? open_shards(ix, dir, nshards, sx) : ty__err(ix->err, TY_ENOMEM, "out of memory");
     if (!rc)
         rc = dup_names_in(ix, dir, sx, nshards, part, parts, fn, user);
-    for (uint32_t i = 0; sx && i < nshards; i++)
-        ty_index_free(sx[i]);
-    free(sx);
+    close_parts(sx, nshards);
     return rc;
 }
 
@@ -399,19 +397,19 @@ int ty_index_shards_commit(ty_index_t *ix, const char *dir, uint32_t nshards,
             rc = ty__err(ix->err, TY_EINVAL, "%s: path too long", dir);
             break;
         }
-        ty_index_t *s = ty_index_new();
+        ty_part_t s;
         ty_index_stats_t st;
-        if (!s)
-            rc = ty__err(ix->err, TY_ENOMEM, "out of memory");
-        else if ((rc = ty_index_open(s, sp, TY_INDEX_READ, NULL)) || (rc = ty_index_stats(s, &st)))
-            snprintf(ix->err, sizeof ix->err, "%s", ty_index_errmsg(s));
+        ty__part_init(&s);
+        rc = ty__part_open(&s, sp, TY_INDEX_READ, NULL, ix->err);
+        if (!rc)
+            rc = ty__part_stats(&s, &st, ix->err);
         if (!rc && i == 0)
-            h0 = s->hdr;
-        else if (!rc && (s->hdr.k != h0.k || s->hdr.w != h0.w ||
-                         s->hdr.norm_fingerprint != h0.norm_fingerprint))
+            h0 = s.hdr;
+        else if (!rc && (s.hdr.k != h0.k || s.hdr.w != h0.w ||
+                         s.hdr.norm_fingerprint != h0.norm_fingerprint))
             rc = ty__err(ix->err, TY_EVERSION, "%s: k=%u w=%u, but shard-0000 has k=%u w=%u", sp,
-                         s->hdr.k, s->hdr.w, h0.k, h0.w);
-        ty_index_free(s);
+                         s.hdr.k, s.hdr.w, h0.k, h0.w);
+        ty__part_close(&s);
         if (rc)
             break;
         blen += (size_t)snprintf(body + blen, 160,
@@ -519,14 +517,15 @@ int ty__shards_open(ty_index_t *ix, int mode, const ty_index_opts_t *io)
         rc = bad(ix, mp, ln, "expected docs");
     if (!rc && (!NEXT_LINE() || sscanf(l, "shards %u", &n) != 1 || !n || n > MAX_SHARDS))
         rc = bad(ix, mp, ln, "expected shards (1..100000)");
+    ty_part_t *part = NULL;
     if (!rc) {
-        sh->ix = calloc(n, sizeof(ty_index_t *));
+        part = calloc(n, sizeof(ty_part_t));
         sh->first = calloc((size_t)n + 1, sizeof(uint32_t));
         want_post = calloc(n, sizeof(uint64_t));
-        if (!sh->ix || !sh->first || !want_post)
+        if (!part || !sh->first || !want_post)
             rc = ty__err(ix->err, TY_ENOMEM, "out of memory");
-        else
-            sh->n = n;
+        for (unsigned i = 0; part && i < n; i++)
+            ty__part_init(&part[i]);
     }
     uint64_t sum = 0;
     for (unsigned i = 0; !rc && i < n; i++) {
@@ -583,15 +582,13 @@ int ty__shards_open(ty_index_t *ix, int mode, const ty_index_opts_t *io)
             rc = ty__err(ix->err, TY_EINVAL, "%s: path too long", ix->path);
             break;
         }
-        ty_index_t *s = sh->ix[i] = ty_index_new();
+        ty_part_t *s = &part[i];
         ty_index_stats_t st;
-        if (!s) {
-            rc = ty__err(ix->err, TY_ENOMEM, "out of memory");
-            break;
-        }
-        if ((rc = ty_index_open(s, sp, TY_INDEX_READ, io)) || (rc = ty_index_stats(s, &st))) {
-            snprintf(ix->err, sizeof ix->err, "%s (shard %u of the sharded index %s)",
-                     ty_index_errmsg(s), i, ix->path);
+        char msg[TY_ERRMSG_SIZE];
+        s->base = sh->first[i];
+        if ((rc = ty__part_open(s, sp, TY_INDEX_READ, io, msg)) ||
+            (rc = ty__part_stats(s, &st, msg))) {
+            ty__err(ix->err, rc, "%s (shard %u of the sharded index %s)", msg, i, ix->path);
             break;
         }
         if (s->hdr.k != k || s->hdr.w != w || s->hdr.norm_fingerprint != fp)
@@ -609,137 +606,30 @@ int ty__shards_open(ty_index_t *ix, int mode, const ty_index_opts_t *io)
     }
     free(want_post);
     if (rc) {
+        for (unsigned i = 0; part && i < n; i++)
+            ty__part_close(&part[i]);
+        free(part);
         ty__shards_free(sh);
         return rc;
     }
-    ix->hdr = sh->ix[0]->hdr;
+    ix->part = part;
+    ix->nparts = n;
+    ix->hdr = part[0].hdr;
     ix->shards = sh;
     return TY_OK;
 }
 
-/* ---- reading a sharded index ------------------------------------------------------------ */
-
-/* The shard holding global id, or -1. */
-static long shard_of(const struct ty_shards *sh, uint32_t id)
-{
-    if (id >= sh->first[sh->n])
-        return -1;
-    size_t lo = 0, hi = sh->n - 1;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo + 1) / 2;
-        if (sh->first[mid] <= id)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
-    return (long)lo;
-}
-
-static int relay(ty_index_t *ix, ty_index_t *s, int rc)
-{
-    if (rc && rc != TY_EINVAL)
-        snprintf(ix->err, sizeof ix->err, "%s", ty_index_errmsg(s));
-    return rc;
-}
-
-int ty__shards_stats(ty_index_t *ix, ty_index_stats_t *st)
-{
-    const struct ty_shards *sh = ix->shards;
-    memset(st, 0, sizeof(*st));
-    for (size_t i = 0; i < sh->n; i++) {
-        ty_index_stats_t s;
-        int rc = ty_index_stats(sh->ix[i], &s);
-        if (rc)
-            return relay(ix, sh->ix[i], rc);
-        st->docs += s.docs;
-        st->codepoints += s.codepoints;
-        st->bytes += s.bytes;
-        st->stored_bytes += s.stored_bytes;
-        st->postings += s.postings;
-        st->keys += s.keys;
-        st->segments += s.segments;
-        st->file_bytes += s.file_bytes;
-        st->map_bytes += s.map_bytes;
-    }
-    st->format = ix->hdr.format;
-    st->k = (int)ix->hdr.k;
-    st->w = (int)ix->hdr.w;
-    st->norm_fingerprint = ix->hdr.norm_fingerprint;
-    return TY_OK;
-}
+/* ---- checking a sharded index -------------------------------------------------------------- */
 
 int ty__shards_verify(ty_index_t *ix)
 {
-    const struct ty_shards *sh = ix->shards;
-    for (size_t i = 0; i < sh->n; i++) {
-        int rc = ty_index_verify(sh->ix[i]);
-        if (rc)
-            return relay(ix, sh->ix[i], rc);
-    }
     /* no name in two shards; the stored histogram is the shards' merged one */
-    int rc = dup_names_in(ix, ix->path, sh->ix, (uint32_t)sh->n, 0, 1, NULL, NULL);
+    int rc = dup_names_in(ix, ix->path, ix->part, (uint32_t)ix->nparts, 0, 1, NULL, NULL);
     uint64_t h[TY_INDEX_DF_BUCKETS];
     if (!rc)
-        rc = merged_hist(ix, sh->ix, (uint32_t)sh->n, 0, 1, h);
-    if (!rc && memcmp(h, sh->hist, sizeof h) != 0)
+        rc = merged_hist(ix, ix->part, (uint32_t)ix->nparts, 0, 1, h);
+    if (!rc && memcmp(h, ix->shards->hist, sizeof h) != 0)
         rc = ty__err(ix->err, TY_ECORRUPT,
                      "%s/MANIFEST: df_hist differs from the shards' postings (rebuild)", ix->path);
     return rc;
-}
-
-int ty__shards_get_doc(ty_index_t *ix, uint32_t id, ty_doc_t *d, const ty_opts_t *o)
-{
-    long i = shard_of(ix->shards, id);
-    if (i < 0)
-        return ty__err(ix->err, TY_ENOTFOUND, "%s: no document %u", ix->path, id);
-    ty_index_t *s = ix->shards->ix[i];
-    return relay(ix, s, ty_index_get_doc(s, id - ix->shards->first[i], d, o));
-}
-
-int ty__shards_doc_info(ty_index_t *ix, uint32_t id, char *name, size_t name_size, char *file,
-                        size_t size, uint64_t *line)
-{
-    long i = shard_of(ix->shards, id);
-    if (i < 0)
-        return ty__err(ix->err, TY_ENOTFOUND, "%s: no document %u", ix->path, id);
-    ty_index_t *s = ix->shards->ix[i];
-    return relay(
-        ix, s, ty_index_doc_info(s, id - ix->shards->first[i], name, name_size, file, size, line));
-}
-
-int ty__shards_find(ty_index_t *ix, const char *name, uint32_t *id)
-{
-    const struct ty_shards *sh = ix->shards;
-    for (size_t i = 0; i < sh->n; i++) {
-        uint32_t local;
-        int rc = ty_index_find(sh->ix[i], name, &local);
-        if (rc == TY_OK) {
-            *id = sh->first[i] + local;
-            return TY_OK;
-        }
-        if (rc != TY_ENOTFOUND)
-            return relay(ix, sh->ix[i], rc);
-    }
-    return ty__err(ix->err, TY_ENOTFOUND, "%s: no document named '%s'", ix->path, name);
-}
-
-int ty__shards_is_deleted(ty_index_t *ix, uint32_t id)
-{
-    long i = shard_of(ix->shards, id);
-    if (i < 0)
-        return 0;
-    return ty_index_is_deleted(ix->shards->ix[i], id - ix->shards->first[i]);
-}
-
-int ty__shards_deleted_count(ty_index_t *ix, uint64_t *n)
-{
-    *n = 0;
-    for (size_t i = 0; i < ix->shards->n; i++) {
-        uint64_t c;
-        int rc = ty_index_deleted_count(ix->shards->ix[i], &c);
-        if (rc)
-            return relay(ix, ix->shards->ix[i], rc);
-        *n += c;
-    }
-    return TY_OK;
 }

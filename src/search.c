@@ -39,15 +39,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "index.h"
+#include "index_impl.h"
 
 typedef struct {
     uint32_t id, shared;
 } cand_t;
 
-/* One index searched: the index itself, or one shard of a sharded index. */
+/* One part of the index searched: the index file itself, or one shard of a sharded index. */
 typedef struct {
-    ty_index_t *ix;
+    ty_part_t *ix;
     MDB_txn *txn;
     seginfo_t *segs;
     size_t nsegs;
@@ -102,21 +102,21 @@ void ty_query_opts_init(ty_query_opts_t *q)
 
 ty_searcher_t *ty_searcher_new(ty_index_t *ix, const ty_opts_t *o, const ty_query_opts_t *q)
 {
-    if (!ix || !(ix->env || ix->shards) || !o)
+    if (!ix || !ix->nparts || !ix->part[0].env || !o)
         return NULL;
     ty_searcher_t *s = calloc(1, sizeof(*s));
     if (!s)
         return NULL;
     s->ix = ix;
-    s->nparts = ix->shards ? ix->shards->n : 1;
+    s->nparts = ix->nparts;
     s->parts = calloc(s->nparts, sizeof(part_t));
     if (!s->parts) {
         free(s);
         return NULL;
     }
     for (size_t i = 0; i < s->nparts; i++) {
-        s->parts[i].ix = ix->shards ? ix->shards->ix[i] : ix;
-        s->parts[i].base = ix->shards ? ix->shards->first[i] : 0;
+        s->parts[i].ix = &ix->part[i];
+        s->parts[i].base = ix->part[i].base;
     }
     s->o = *o;
     if (q)
@@ -454,18 +454,10 @@ int ty_searcher_candidates(ty_searcher_t *s, const ty_doc_t *q, uint32_t *ids, u
     return TY_OK;
 }
 
-/* The part holding global id (the last one whose base is at or below it). */
+/* The part holding global id (the same order and bases as the index's parts). */
 static const part_t *part_of(const ty_searcher_t *s, uint32_t id)
 {
-    size_t lo = 0, hi = s->nparts - 1;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo + 1) / 2;
-        if (s->parts[mid].base <= id)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
-    return &s->parts[lo];
+    return &s->parts[ty__part_of(s->ix, id)];
 }
 
 static int cmp_source(const void *a, const void *b)

@@ -20,6 +20,8 @@ const char *ty_strerror(int err)
     case TY_ECORRUPT: return "damaged or foreign file";
     case TY_EVERSION: return "incompatible format version or parameters";
     case TY_ENOTFOUND: return "not found";
+    case TY_EBUSY: return "in use by a writer";
+    case TY_EEXIST: return "already exists";
     default: return "unknown error";
     }
 }

@@ -15,7 +15,12 @@
 # 6. crash test: `index add` killed with SIGKILL at random moments, many times; after each
 #    kill the index opens, verifies, and holds exactly a prefix of the input in whole
 #    transactions; running add again resumes it to exactly every document once;
-# 7. two processes checking while a third adds.
+# 7. two processes checking while a third adds;
+# 8. what a build replaces: an index, never a file that is not one, never one of its inputs,
+#    never an index open for writing (an add holding it keeps every document it commits);
+# 9. a damaged LMDB meta page (tests/corrupt/damaged-meta.idx): "damaged" from every command;
+#    a full disk (tests/lib/fullfs.c, LD_PRELOAD): "No space left on device" and the path,
+#    the old index kept.
 #
 # Prints a FAIL line per failed case and ends with "N passed, N failed"; exits 1 on failure.
 # POSIX sh (plus python3 for JSON, as tests/cli.sh).
@@ -250,6 +255,16 @@ expect "add does not overwrite a foreign file" test $? -eq 0
 bad_index empty "$tmp/empty.idx" "empty file"
 bad_index directory "$tmp/corpus" "is a directory"
 bad_index missing "$tmp/missing.idx" "No such file"
+cp tests/corrupt/damaged-meta.idx "$tmp/dm.idx"
+bad_index "damaged meta page" "$tmp/dm.idx" "damaged: LMDB meta page 1"
+for c in list verify; do
+    run "$TY" index $c "$tmp/dm.idx"
+    expect "damaged meta page: index $c says so (exit $rc)" \
+        sh -c "[ $rc -eq 2 ] && grep -q 'dm.idx: damaged: LMDB meta page 1' '$tmp/err'"
+done
+run "$TY" index add "$tmp/dm.idx" "$D/src-00001.txt"
+expect "damaged meta page: index add says so" grep -q "dm.idx: damaged" "$tmp/err"
+expect "damaged meta page: nothing written" cmp -s tests/corrupt/damaged-meta.idx "$tmp/dm.idx"
 case_end
 
 # ---- 6. crash test --------------------------------------------------------------------------------
@@ -358,6 +373,83 @@ run "$TY" index verify "$tmp/rw.idx"
 expect "verify after" test "$rc" -eq 0
 run "$TY" index list "$tmp/rw.idx"
 expect "every document added" test "$(lines "$tmp/out")" -eq $((10 + nmany))
+case_end
+
+# ---- 8. what a build replaces ---------------------------------------------------------------------
+case_begin "build -o: only over an index, never over one of its inputs"
+printf 'my notes\n' > "$tmp/mine.txt"
+cp "$tmp/mine.txt" "$tmp/mine.bak"
+run "$TY" index build -o "$tmp/mine.txt" "$D/src-00387.txt"
+expect "a text file as -o: exit 2 (got $rc)" test "$rc" -eq 2
+expect "says it is not an index" grep -q "mine.txt: exists and is not a tongyuan index" "$tmp/err"
+expect "the text file is as it was" cmp -s "$tmp/mine.txt" "$tmp/mine.bak"
+expect "no temporary file left" sh -c "! ls '$tmp' | grep -q 'mine.txt.tmp'"
+cp "$I" "$tmp/self.idx"
+cp "$I" "$tmp/self.bak"
+run "$TY" index build -o "$tmp/self.idx" "$tmp/self.idx"
+expect "-o that is also an input: exit 2 (got $rc)" test "$rc" -eq 2
+expect "-o that is also an input: says so" grep -q "both the output (-o) and an input" "$tmp/err"
+expect "-o that is also an input: left as it was" cmp -s "$tmp/self.idx" "$tmp/self.bak"
+: > "$tmp/made-by-mktemp.idx"
+run "$TY" index build -o "$tmp/made-by-mktemp.idx" "$D/src-00387.txt"
+expect "an empty file as -o: replaced (exit $rc)" test "$rc" -eq 0
+case_end
+
+case_begin "build -o never replaces an index open for writing"
+cp "$I" "$tmp/w.idx"
+mkfifo "$tmp/fifo"
+"$TY" index add -q --stdin-format jsonl "$tmp/w.idx" - < "$tmp/fifo" 2> "$tmp/add.err" &
+apid=$!
+exec 3> "$tmp/fifo"
+i=0 # wait (10 s at most) until the add has the index open
+while [ "$i" -lt 100 ] && ! ls -l "/proc/$apid/fd" 2> /dev/null | grep -q 'w\.idx$'; do
+    sleep 0.1
+    i=$((i + 1))
+done
+echo '{"id":"held-1","text":"这是一篇在重建索引的同时写入的文章，写入已经确认，不能丢失。"}' >&3
+run "$TY" index build -o "$tmp/w.idx" "$D/src-00001.txt"
+expect "build while an add holds the index: exit 2 (got $rc)" test "$rc" -eq 2
+expect "says a writer has it open" grep -q "w.idx: open for writing" "$tmp/err"
+exec 3>&-
+wait "$apid"
+arc=$?
+expect "the add finished: exit 0 (got $arc)" test "$arc" -eq 0
+run "$TY" index list "$tmp/w.idx"
+expect "the add's document is in the index" grep -q "	held-1	" "$tmp/out"
+expect "with the 10 documents before it" test "$(lines "$tmp/out")" -eq 11
+run "$TY" index build -o "$tmp/w.idx" "$D/src-00001.txt"
+expect "the writer gone, the build replaces it (exit $rc)" test "$rc" -eq 0
+case_end
+
+# ---- 9. a full disk ---------------------------------------------------------------------------------
+# tests/lib/fullfs.c (LD_PRELOAD): files below $tmp/full may grow by what $tmp/budget says
+FULLFS=${BUILD:-build}/tests/fullfs.so
+case $FULLFS in /*) ;; *) FULLFS=$PWD/$FULLFS ;; esac
+full() { # COMMAND...: run with a full disk below $tmp/full
+    run env LD_PRELOAD="$FULLFS" TY_FULLFS_DIR="$tmp/full" TY_FULLFS_BUDGET="$tmp/budget" \
+        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$@"
+}
+case_begin "a full disk: No space left on device and the path, the old index kept"
+expect "$FULLFS is built (make test builds it)" test -f "$FULLFS"
+mkdir -p "$tmp/full"
+cp "$I" "$tmp/full/f.idx"
+cp "$I" "$tmp/f.bak"
+for room in 0 20000 45000; do
+    echo "$room" > "$tmp/budget"
+    full "$TY" index build -o "$tmp/full/f.idx" "$tmp/corpus" "$tmp/c.jsonl"
+    expect "build, room $room: exit 2 (got $rc)" test "$rc" -eq 2
+    expect "build, room $room: says why and where" \
+        grep -q "full/f.idx.*No space left on device" "$tmp/err"
+    expect "build, room $room: the old index as it was" cmp -s "$tmp/full/f.idx" "$tmp/f.bak"
+    expect "build, room $room: no temporary file left" \
+        sh -c "! ls '$tmp/full' | grep -q 'f.idx.tmp'"
+done
+echo 0 > "$tmp/budget"
+full "$TY" index add "$tmp/full/f.idx" "$tmp/many.jsonl"
+expect "add: exit 2 (got $rc)" test "$rc" -eq 2
+expect "add: says why and where" grep -q "full/f.idx.*No space left on device" "$tmp/err"
+run "$TY" index verify "$tmp/full/f.idx"
+expect "add: the index verifies after" test "$rc" -eq 0
 case_end
 
 echo "$passed passed, $failed failed"

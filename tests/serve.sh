@@ -11,7 +11,12 @@
 # invalid UTF-8, missing text, not an object, bad option), 405 with Allow, 404; a client
 # that sends half a request and stalls (others are served meanwhile; it is cut off after
 # --timeout); SIGTERM while a request is in flight (it is finished, the server exits 0); and
-# durability: a document acknowledged with 200, then kill -9, restart: it is there.
+# durability: a document acknowledged with 200, then kill -9, restart: it is there; an added
+# document's recorded origin is "POST /v1/docs" (not a temporary file); `index build` onto the
+# index while the server writes to it is refused and every acknowledged document kept; a full
+# disk (tests/lib/fullfs.c, LD_PRELOAD): 40 adds with random room — every 200 is there
+# afterwards and nothing else, every refusal says "No space left on device", a retry with
+# room never gets 409.
 # Every wait is bounded; every server started is killed at the end.
 # Prints a FAIL line per failed case and ends with "N passed, N failed". POSIX sh.
 
@@ -59,7 +64,8 @@ done
 # start_server ARGS...: start in the background, wait (at most 10 s) for its port
 start_server() {
     : > "$tmp/log"
-    "$TY" serve -x "$tmp/ix" --listen 127.0.0.1:0 --threads 4 --timeout 2 --grace 10 \
+    # shellcheck disable=SC2086 # SERVE_ENV: NAME=VALUE words, split on purpose
+    env ${SERVE_ENV:-} "$TY" serve -x "${IX:-$tmp/ix}" --listen 127.0.0.1:0 --threads 4 --timeout 2 --grace 10 \
         --max-body 1M "$@" 2>> "$tmp/log" &
     pid=$!
     i=0
@@ -262,6 +268,15 @@ check "its origin says POST /v1/docs" [ "$(jq_py "j['origin']")" = "POST /v1/doc
 req POST /v1/check --data '{"text":"这是一篇在服务器被强行终止之前写入的文章，重启之后应该还能找到它。"}'
 check "and is found by check" [ "$(jq_py "j['sources'][0]['src']")" = durable-1 ]
 
+# ---- a rebuild while the server writes: refused, nothing acknowledged lost ---------------
+cp "$tmp/ix" "$tmp/ix.bak"
+"$TY" index build -o "$tmp/ix" tests/data/text/src-00387.txt > /dev/null 2> "$tmp/err"
+checke "index build onto the served index: exit 2" "[ $? = 2 ]"
+check "... says a writer has it open" grep -q "ix: open for writing" "$tmp/err"
+check "... the index left as it was" cmp -s "$tmp/ix" "$tmp/ix.bak"
+req POST /v1/docs -H "$AUTH" --data '{"id":"after-rebuild","text":"重建索引被拒绝之后写入的文章，确认之后必须还在索引里面。"}'
+check "POST after the refused rebuild: 200" [ "$code" = 200 ]
+
 # ---- SIGTERM with a request in flight: it is finished, then a clean exit -----------------
 python3 - 127.0.0.1 "$port" "$pid" "$tmp/spun.json" > "$tmp/term" 2>&1 << 'EOF'
 import os, signal, socket, sys, time
@@ -294,6 +309,74 @@ check "SIGTERM: no new connections" grep -q 'refused' "$tmp/term"
 check "SIGTERM: exit status 0" [ "$status" = 0 ]
 check "SIGTERM: says it stopped" grep -q 'tongyuan serve: stopped' "$tmp/log"
 check "access log: one line per request" grep -q '127.0.0.1 POST "/v1/check" 200 ' "$tmp/log"
+
+"$TY" index list "$tmp/ix" > "$tmp/list" 2> "$tmp/err"
+check "acknowledged documents there after the server stopped" \
+    grep -q "	after-rebuild	POST /v1/docs\$" "$tmp/list"
+check "index list: the origin of an added document is POST /v1/docs" \
+    grep -q "	durable-1	POST /v1/docs\$" "$tmp/list"
+
+# ---- a full disk ---------------------------------------------------------------------------
+FULLFS=${BUILD:-build}/tests/fullfs.so
+case $FULLFS in /*) ;; *) FULLFS=$PWD/$FULLFS ;; esac
+mkdir -p "$tmp/full"
+"$TY" index build -o "$tmp/full/ix" examples/original.txt > /dev/null 2>&1
+echo -1 > "$tmp/budget"
+check "$FULLFS is built (make test builds it)" test -f "$FULLFS"
+IX=$tmp/full/ix
+SERVE_ENV="LD_PRELOAD=$FULLFS TY_FULLFS_DIR=$tmp/full TY_FULLFS_BUDGET=$tmp/budget"
+SERVE_ENV="$SERVE_ENV ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+check "start on a disk that fills up" start_server --token-file "$tmp/token"
+SERVE_ENV=
+python3 - "$U" "$tmp/budget" > "$tmp/fullrun" 2>&1 << 'EOF'
+import json, random, sys, urllib.error, urllib.request
+url, budget = sys.argv[1], sys.argv[2]
+rnd = random.Random(15)
+def post(i, text):
+    body = json.dumps({'id': 'full-%02d' % i, 'text': text}).encode()
+    rq = urllib.request.Request(url + '/v1/docs', body, method='POST', headers={
+        'Authorization': 'Bearer test-token-123', 'Content-Type': 'application/json'})
+    try:
+        with urllib.request.urlopen(rq, timeout=20) as r:
+            return r.status, json.load(r)
+    except urllib.error.HTTPError as e:
+        return e.code, json.load(e)
+acked, bad, refused = [], [], 0
+for i in range(40):  # documents of 4,000 random CJK characters: postings of their own
+    text = ''.join(chr(0x4E00 + rnd.randrange(0x5000)) for _ in range(4000))
+    room = rnd.choice([0, rnd.randrange(200000), rnd.randrange(40000), -1])
+    open(budget, 'w').write('%d\n' % room)
+    st, j = post(i, text)
+    if st == 200 and j.get('committed') is True:
+        acked.append('full-%02d' % i)
+    elif st != 500 or 'No space left on device' not in j.get('error', ''):
+        bad.append('full-%02d: %d %r' % (i, st, j))
+    else:
+        refused += 1
+        if rnd.random() < 0.5:  # retry with room: added now, never 409
+            open(budget, 'w').write('-1\n')
+            st, j = post(i, text)
+            if st == 200:
+                acked.append('full-%02d' % i)
+            else:
+                bad.append('full-%02d retried: %d %r' % (i, st, j))
+open(budget, 'w').write('-1\n')
+print('acked', ' '.join(acked))
+print('bad', ' | '.join(bad))
+print('refused', refused)
+EOF
+stop_server
+IX=
+"$TY" index list "$tmp/full/ix" 2> /dev/null | cut -f2 | grep '^full-' | tr '\n' ' ' > "$tmp/present"
+check "full disk: every refusal says No space left on device; retries get 200" \
+    grep -q '^bad $' "$tmp/fullrun"
+check "full disk: exactly the acknowledged documents are in the index" \
+    [ "acked $(cat "$tmp/present")" = "$(grep '^acked' "$tmp/fullrun") " ]
+check "full disk: some adds refused (then retried or not)" \
+    grep -q '^refused [1-9]' "$tmp/fullrun"
+"$TY" index verify "$tmp/full/ix" > /dev/null 2>&1
+checke "full disk: the index verifies" "[ $? = 0 ]"
+grep '^bad .' "$tmp/fullrun" | cut -c1-600 | sed 's/^/    /'
 
 # ---- read-only and --auth-reads ---------------------------------------------------------
 check "start read-only with --auth-reads" start_server --auth-reads --access-log "$tmp/access"

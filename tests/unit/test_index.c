@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "index.h"
+#include "index_impl.h"
 #include "tongyuan.h"
 
 static char tmpdir[256];
@@ -571,6 +571,23 @@ static void copy_file(const char *from, const char *to, long keep)
     free(b);
 }
 
+/* An LMDB environment at path that is not an index: one table "stuff". */
+static void make_foreign_lmdb(const char *path)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    mdb_env_create(&env);
+    mdb_env_set_maxdbs(env, 4);
+    mdb_env_open(env, path, MDB_NOSUBDIR, 0644);
+    mdb_txn_begin(env, NULL, 0, &txn);
+    mdb_dbi_open(txn, "stuff", MDB_CREATE, &dbi);
+    MDB_val k = {3, "key"}, v = {5, "value"};
+    mdb_put(txn, dbi, &k, &v, 0);
+    mdb_txn_commit(txn);
+    mdb_env_close(env);
+}
+
 /* Rewrite the header of the index at path with h (LMDB opened directly). */
 static void forge_header(const char *path, const index_header_t *h)
 {
@@ -640,18 +657,7 @@ static void test_bad_index_files(void)
     }
     /* an LMDB environment that is not ours */
     const char *other = path_of("other.mdb");
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    mdb_env_create(&env);
-    mdb_env_set_maxdbs(env, 4);
-    mdb_env_open(env, other, MDB_NOSUBDIR, 0644);
-    mdb_txn_begin(env, NULL, 0, &txn);
-    mdb_dbi_open(txn, "stuff", MDB_CREATE, &dbi);
-    MDB_val k = {3, "key"}, v = {5, "value"};
-    mdb_put(txn, dbi, &k, &v, 0);
-    mdb_txn_commit(txn);
-    mdb_env_close(env);
+    make_foreign_lmdb(other);
     CHECK_EQ_INT(open_rc(other, TY_INDEX_READ, NULL, msg, sizeof msg), TY_ECORRUPT);
     CHECK_CONTAINS(msg, "an LMDB file but not a tongyuan index");
     /* another format, parameters, normalization table */
@@ -687,6 +693,217 @@ static void test_bad_index_files(void)
     CHECK_EQ_INT(open_rc(path_of("k1.idx"), TY_INDEX_CREATE, &io, msg, sizeof msg), TY_EINVAL);
     CHECK_EQ_INT(open_rc(good, 7, NULL, msg, sizeof msg), TY_EINVAL);
     CHECK_EQ_INT(ty_index_open(NULL, good, TY_INDEX_READ, NULL), TY_EINVAL);
+}
+
+/* ---- one document from memory ------------------------------------------------------------ */
+
+static void test_add_one_document(void)
+{
+    const char *ip = path_of("one.idx");
+    if (build(ip, 3, 1))
+        return;
+    ty_index_t *ix = open_ix(ip, TY_INDEX_WRITE);
+    if (!ix)
+        return;
+    ty_opts_t o;
+    ty_opts_init(&o);
+    size_t n;
+    char *text = ck_slurp(ck_data("src-00085.txt"), &n);
+    /* the caller's buffer: copied, so it may change as soon as the call returns */
+    char *buf = malloc(n);
+    memcpy(buf, text, n);
+    uint32_t id = 99;
+    CHECKF(ty_index_add_doc(ix, "mem/1", buf, n, "unit test", &o, &id) == TY_OK, "%s",
+           ty_index_errmsg(ix));
+    memset(buf, 'x', n);
+    free(buf);
+    CHECK_EQ_UINT(id, 3);
+    CHECK_EQ_STR(ty_index_warning(ix), "");
+    uint32_t back = 0;
+    CHECK_EQ_INT(ty_index_find(ix, "mem/1", &back), TY_OK);
+    CHECK_EQ_UINT(back, 3);
+    char name[64], file[64];
+    uint64_t line = 7;
+    CHECK_EQ_INT(ty_index_doc_info(ix, 3, name, sizeof name, file, sizeof file, &line), TY_OK);
+    CHECK_EQ_STR(name, "mem/1");
+    CHECK_EQ_STR(file, "unit test");
+    CHECK_EQ_UINT(line, 0);
+    ty_doc_t *d = ty_doc_new();
+    CHECK_EQ_INT(ty_index_get_doc(ix, 3, d, &o), TY_OK);
+    size_t tl;
+    const char *t = ty_doc_text(d, &tl);
+    CHECK_EQ_MEM(t, tl, text, n);
+    /* a search finds it as a source */
+    ty_searcher_t *s = ty_searcher_new(ix, &o, NULL);
+    const ty_source_t *src;
+    size_t ns = 0;
+    CHECK_EQ_INT(ty_searcher_check(s, d, &src, &ns), TY_OK);
+    CHECK(ns >= 1 && src[0].id == 3);
+    ty_searcher_free(s);
+    /* a taken name, bad text: errors naming the document, nothing stored */
+    CHECK_EQ_INT(ty_index_add_doc(ix, "mem/1", "other text", 10, NULL, &o, NULL), TY_EEXIST);
+    CHECK_CONTAINS(ty_index_errmsg(ix), "mem/1");
+    CHECK_EQ_INT(ty_index_add_doc(ix, "mem/bad", "ab\xff", 3, NULL, &o, NULL), TY_EUTF8);
+    CHECK_CONTAINS(ty_index_errmsg(ix), "mem/bad");
+    CHECK_EQ_INT(ty_index_add_doc(ix, "mem/nul", "a\0b", 3, NULL, &o, NULL), TY_EBINARY);
+    CHECK_EQ_INT(ty_index_find(ix, "mem/bad", &back), TY_ENOTFOUND);
+    CHECK_EQ_INT(ty_index_add_doc(ix, "mem/empty", NULL, 0, NULL, &o, &id), TY_OK);
+    CHECK_EQ_UINT(id, 4);
+    CHECK_EQ_INT(ty_index_doc_info(ix, 4, NULL, 0, file, sizeof file, NULL), TY_OK);
+    CHECK_EQ_STR(file, "");
+    /* the threaded loop on the same handle goes on after them */
+    events_t ev;
+    memset(&ev, 0, sizeof ev);
+    CHECK_EQ_INT(add_paths(ix, src_paths(5, 7), 2, 2, 1, &ev), TY_OK);
+    ty_index_stats_t st;
+    CHECK_EQ_INT(ty_index_stats(ix, &st), TY_OK);
+    CHECK_EQ_UINT(st.docs, 7);
+    CHECK_EQ_INT(ty_index_verify(ix), TY_OK);
+    ty_index_free(ix);
+    /* committed: there after reopening; a read-only handle adds nothing */
+    ix = open_ix(ip, TY_INDEX_READ);
+    CHECK_EQ_INT(ty_index_find(ix, "mem/1", &back), TY_OK);
+    CHECK_EQ_INT(ty_index_add_doc(ix, "mem/2", "text", 4, NULL, &o, NULL), TY_EINVAL);
+    CHECK_EQ_INT(ty_index_verify(ix), TY_OK);
+    ty_index_free(ix);
+    /* a new index of documents from memory */
+    const char *np = path_of("mem.idx");
+    ix = ty_index_new();
+    CHECK_EQ_INT(ty_index_open(ix, np, TY_INDEX_CREATE, NULL), TY_OK);
+    CHECK_EQ_INT(ty_index_add_doc(ix, "a", text, n, "x", &o, &id), TY_OK);
+    CHECK_EQ_INT(ty_index_add_doc(ix, "b", text, n / 2, "x", &o, &id), TY_OK);
+    CHECK_EQ_INT(ty_index_add_doc(ix, "a", text, n, "x", &o, NULL), TY_EEXIST);
+    CHECK_EQ_UINT(id, 1);
+    CHECK_EQ_INT(ty_index_finish(ix), TY_OK);
+    CHECK_EQ_INT(ty_index_stats(ix, &st), TY_OK);
+    CHECK_EQ_UINT(st.docs, 2);
+    CHECK_EQ_INT(ty_index_verify(ix), TY_OK);
+    ty_index_free(ix);
+    ty_doc_free(d);
+    free(text);
+}
+
+/* ---- replacing an index: never under a writer, never a file that is not an index ---------- */
+
+static void test_build_never_replaces_under_a_writer(void)
+{
+    const char *ip = path_of("held.idx");
+    if (build(ip, 2, 1))
+        return;
+    ty_opts_t o;
+    ty_opts_init(&o);
+    ty_index_t *w = open_ix(ip, TY_INDEX_WRITE);
+    char msg[TY_ERRMSG_SIZE];
+    CHECK_EQ_INT(open_rc(ip, TY_INDEX_CREATE, NULL, msg, sizeof msg), TY_EBUSY);
+    CHECK_CONTAINS(msg, "held.idx: open for writing");
+    ty_index_free(w);
+    /* a build that began before the writer opened: refused at the rename, the writer's
+     * document kept, nothing of the build left */
+    ty_index_t *b = ty_index_new();
+    CHECK_EQ_INT(ty_index_open(b, ip, TY_INDEX_CREATE, NULL), TY_OK);
+    events_t ev;
+    memset(&ev, 0, sizeof ev);
+    CHECK_EQ_INT(add_paths(b, src_paths(4, 6), 2, 1, 0, &ev), TY_OK);
+    w = open_ix(ip, TY_INDEX_WRITE);
+    CHECK_EQ_INT(ty_index_finish(b), TY_EBUSY);
+    CHECK_CONTAINS(ty_index_errmsg(b), "open for writing");
+    ty_index_free(b);
+    CHECK_EQ_INT(ty_index_add_doc(w, "acknowledged", "青石岭小学的孩子们在新建的图书馆里读书。", 60,
+                                  NULL, &o, NULL),
+                 TY_OK);
+    ty_index_free(w);
+    w = open_ix(ip, TY_INDEX_READ);
+    uint32_t id;
+    CHECK_EQ_INT(ty_index_find(w, "acknowledged", &id), TY_OK);
+    ty_index_free(w);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "! ls '%s' | grep -q 'held.idx.tmp'", tmpdir);
+    CHECKF(system(cmd) == 0, "a temporary file of the refused build is left");
+    /* the writer gone, the build replaces the index */
+    CHECK_EQ_INT(build(ip, 1, 1), TY_OK);
+}
+
+static void test_build_replaces_only_an_index(void)
+{
+    char msg[TY_ERRMSG_SIZE];
+    const char *txt = path_of("mine.txt");
+    copy_file(ck_data("src-00387.txt"), txt, -1);
+    size_t n0, n1;
+    char *before = ck_slurp(txt, &n0);
+    CHECK_EQ_INT(open_rc(txt, TY_INDEX_CREATE, NULL, msg, sizeof msg), TY_EEXIST);
+    CHECK_CONTAINS(msg, "mine.txt: exists and is not a tongyuan index");
+    char *after = ck_slurp(txt, &n1);
+    CHECK_EQ_MEM(after, n1, before, n0);
+    free(before);
+    free(after);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "! ls '%s' | grep -q 'mine.txt.tmp'", tmpdir);
+    CHECKF(system(cmd) == 0, "a temporary file is left");
+    /* an LMDB environment that is not ours */
+    const char *other = path_of("other2.mdb");
+    make_foreign_lmdb(other);
+    CHECK_EQ_INT(open_rc(other, TY_INDEX_CREATE, NULL, msg, sizeof msg), TY_EEXIST);
+    /* an empty file (mktemp's), an index, a damaged index: replaced */
+    const char *empty = path_of("empty2.idx");
+    fclose(fopen(empty, "w"));
+    CHECK_EQ_INT(build(empty, 1, 1), TY_OK);
+    CHECK_EQ_INT(build(empty, 2, 1), TY_OK);
+    FILE *f = fopen(empty, "r+b");
+    fseek(f, 4096 + 40, SEEK_SET);
+    fwrite("garbage garbage garbage garbage garbage garbage", 1, 48, f);
+    fclose(f);
+    CHECK_EQ_INT(open_rc(empty, TY_INDEX_READ, NULL, msg, sizeof msg), TY_ECORRUPT);
+    CHECK_EQ_INT(build(empty, 1, 1), TY_OK);
+    CHECK_EQ_INT(open_rc(empty, TY_INDEX_READ, NULL, msg, sizeof msg), TY_OK);
+}
+
+/* A damaged LMDB meta page: TY_ECORRUPT saying so, from every mode, the file not touched
+ * (before: LMDB mapped the petabytes a garbage meta page asks for, "Cannot allocate memory") */
+static void test_damaged_meta_page(void)
+{
+    const char *good = path_of("meta.idx");
+    if (build(good, 2, 1))
+        return;
+    static const struct {
+        long off;
+        int len;
+        const char *say;
+    } hurt[] = {
+        {4096 + 40, 96, "meta page 1"}, /* page 1's page size and tables */
+        {4096 + 136, 8, "meta page 1"}, /* its last page */
+        {0, 4096, "meta page 0"},       /* page 0 whole */
+        {4096, 4096, "meta page 1"},    /* page 1 whole */
+    };
+    char msg[TY_ERRMSG_SIZE];
+    srand(7);
+    for (size_t i = 0; i < sizeof hurt / sizeof hurt[0]; i++) {
+        const char *bad = path_of("hurt.idx");
+        char lock[600];
+        snprintf(lock, sizeof lock, "%s-lock", bad);
+        unlink(lock);
+        copy_file(good, bad, -1);
+        FILE *f = fopen(bad, "r+b");
+        fseek(f, hurt[i].off, SEEK_SET);
+        for (int b = 0; b < hurt[i].len; b++)
+            fputc(rand() & 0xff, f);
+        fclose(f);
+        size_t n0, n1;
+        char *before = ck_slurp(bad, &n0);
+        for (int mode = TY_INDEX_READ; mode <= TY_INDEX_WRITE; mode++) {
+            int rc = open_rc(bad, mode, NULL, msg, sizeof msg);
+            CHECKF(rc == TY_ECORRUPT, "damage %zu, mode %d: rc %d (%s)", i, mode, rc, msg);
+            CHECKF(strstr(msg, "hurt.idx: damaged: LMDB") && strstr(msg, hurt[i].say),
+                   "damage %zu: %s", i, msg);
+        }
+        char *after = ck_slurp(bad, &n1);
+        CHECK_EQ_MEM(after, n1, before, n0);
+        free(before);
+        free(after);
+    }
+    /* the fixture of tests/corrupt/ (tests/cli.sh and index.sh use it too) */
+    int rc = open_rc("tests/corrupt/damaged-meta.idx", TY_INDEX_READ, NULL, msg, sizeof msg);
+    CHECKF(rc == TY_ECORRUPT && strstr(msg, "damaged: LMDB meta page 1"), "fixture: %d %s", rc,
+           msg);
 }
 
 /* ---- codecs --------------------------------------------------------------------------------- */
@@ -784,6 +1001,10 @@ int main(void)
     RUN(test_abandoned_build_leaves_nothing);
     RUN(test_empty_and_tiny_documents);
     RUN(test_bad_index_files);
+    RUN(test_add_one_document);
+    RUN(test_build_never_replaces_under_a_writer);
+    RUN(test_build_replaces_only_an_index);
+    RUN(test_damaged_meta_page);
     RUN(test_codecs);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "index.h"
+#include "index_impl.h"
 #include "tongyuan.h"
 
 static char tmpdir[256];
@@ -174,8 +174,8 @@ static void test_same_results_as_one_index(void)
     seginfo_t *sg = NULL;
     size_t ns = 0;
     char err[TY_ERRMSG_SIZE];
-    CHECK(mdb_txn_begin(one->env, NULL, MDB_RDONLY, &txn) == 0);
-    CHECK(ty__read_segs(one, txn, &sg, &ns, err) == TY_OK);
+    CHECK(mdb_txn_begin(one->part[0].env, NULL, MDB_RDONLY, &txn) == 0);
+    CHECK(ty__read_segs(&one->part[0], txn, &sg, &ns, err) == TY_OK);
     mdb_txn_abort(txn);
     CHECK_EQ_INT((int)ns, 1);
     if (ns == 1)
