@@ -96,8 +96,15 @@ int ty__prep_sketch(ty_prep_ws_t *ws, const ty_opts_t *o, int k, int w, const ch
     if (rc && line) /* a JSONL record: say where it is */
         return ty__err(msg, rc, "%s:%llu: %s", origin, (unsigned long long)line,
                        ty_doc_errmsg(ws->doc));
-    if (rc)
-        return ty__err(msg, rc, "%s", ty_doc_errmsg(ws->doc));
+    if (rc) {
+        /* a file read from a directory: its name is the path inside it; say the path as
+         * given ("d/sub/bad.txt: invalid UTF-8 ..."), which the user can open */
+        const char *m = ty_doc_errmsg(ws->doc);
+        size_t nl = strlen(name);
+        if (origin && strcmp(origin, name) != 0 && strncmp(m, name, nl) == 0 && m[nl] == ':')
+            return ty__err(msg, rc, "%s%s", origin, m + nl);
+        return ty__err(msg, rc, "%s", m);
+    }
     p->ncp = ty_doc_ncodepoints(ws->doc);
     p->ntok = ty_doc_ntokens(ws->doc);
     ty_seed_t *sd = NULL;

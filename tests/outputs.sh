@@ -180,6 +180,7 @@ done
 expect "the bad file by the path given" grep -q "tongyuan: $tmp/notes/bad.txt: invalid UTF-8" "$tmp/err"
 run "$TY" index build -o "$tmp/nix" "$tmp/notes"
 expect "index build says the same (FIFO)" grep -q "notes/fifo.txt: a FIFO, not read" "$tmp/err"
+expect "index build: the bad file by the path given" grep -q "tongyuan: $tmp/notes/bad.txt: invalid UTF-8" "$tmp/err"
 case_end
 
 case_begin "index list escapes tabs and line breaks in names"
