@@ -873,6 +873,55 @@ bad:
     return -1;
 }
 
+/* The listening socket on ss, made here rather than by libmicrohttpd to say why a bind fails.
+ * SO_REUSEADDR only (a restart need not wait for TIME_WAIT), never SO_REUSEPORT: with it a
+ * second server on the same port would start and the kernel would split the requests
+ * between the two. Returns the socket, or -1 with the message printed. */
+static int open_listener(const struct sockaddr_storage *ss, socklen_t sl, const char *listen_at)
+{
+    char host[128] = "?", port[16] = "?";
+    getnameinfo((const struct sockaddr *)ss, sl, host, sizeof host, port, sizeof port,
+                NI_NUMERICHOST | NI_NUMERICSERV);
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0) {
+        fprintf(stderr, "tongyuan: --listen %s: cannot make a socket: %s\n", listen_at,
+                strerror(errno));
+        return -1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (const struct sockaddr *)ss, sl) != 0) {
+        int e = errno;
+        const char *b = ss->ss_family == AF_INET6 ? "[" : "", *k = *b ? "]" : "";
+        if (e == EADDRINUSE)
+            fprintf(stderr,
+                    "tongyuan: --listen %s: port %s is already in use on %s%s%s (another "
+                    "server listens there: stop it or choose another port)\n",
+                    listen_at, port, b, host, k);
+        else if (e == EADDRNOTAVAIL)
+            fprintf(stderr,
+                    "tongyuan: --listen %s: cannot listen on %s%s%s:%s: %s is not an address "
+                    "of this machine\n",
+                    listen_at, b, host, k, port, host);
+        else if (e == EACCES)
+            fprintf(stderr,
+                    "tongyuan: --listen %s: cannot listen on %s%s%s:%s: permission denied "
+                    "(ports below 1024 need privileges)\n",
+                    listen_at, b, host, k, port);
+        else
+            fprintf(stderr, "tongyuan: --listen %s: cannot listen on %s%s%s:%s: %s\n", listen_at,
+                    b, host, k, port, strerror(e));
+        close(fd);
+        return -1;
+    }
+    if (listen(fd, SOMAXCONN) != 0) {
+        fprintf(stderr, "tongyuan: --listen %s: %s\n", listen_at, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     memset(&S, 0, sizeof S);
@@ -970,6 +1019,9 @@ int cmd_serve(int argc, char **argv)
     S.writable = S.token != NULL;
     int rc = EXIT_ERROR;
     struct MHD_Daemon *d = NULL;
+    int lfd = open_listener(&ss, sl, listen_at); /* a busy port is found before the index loads */
+    if (lfd < 0)
+        goto out;
     S.ix = ty_index_new();
     if (!S.ix) {
         fprintf(stderr, "tongyuan: out of memory\n");
@@ -1009,27 +1061,32 @@ int cmd_serve(int argc, char **argv)
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     d = MHD_start_daemon(flags, 0, NULL, NULL, handler, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-                         NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                         NULL, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd,
                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)timeout,
-                         MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-                         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+                         MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
     if (!d) {
-        fprintf(stderr, "tongyuan: cannot listen on %s (address in use, or not allowed?)\n",
+        fprintf(stderr, "tongyuan: cannot start the HTTP server on %s (see the message above)\n",
                 listen_at);
         goto out;
     }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    char host[128] = "?";
-    getnameinfo((struct sockaddr *)&ss, sl, host, sizeof host, NULL, 0, NI_NUMERICHOST);
+    lfd = -1; /* the daemon's now */
+    /* the port the kernel chose for port 0 */
+    struct sockaddr_storage bound;
+    socklen_t bl = sizeof bound;
+    char host[128] = "?", port[16] = "?";
+    if (getsockname(MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD)->listen_fd,
+                    (struct sockaddr *)&bound, &bl) == 0)
+        getnameinfo((struct sockaddr *)&bound, bl, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV);
     S.started = cli_now();
     ty_index_stats_t st;
     uint64_t ndocs = ty_index_stats(S.ix, &st) == TY_OK ? st.docs : 0;
     fprintf(stderr,
-            "tongyuan serve: listening on http://%s%s%s:%u/ (index %s: %llu documents, %ld "
+            "tongyuan serve: listening on http://%s%s%s:%s/ (index %s: %llu documents, %ld "
             "threads, writes %s)\n",
-            ss.ss_family == AF_INET6 ? "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "",
-            di ? di->port : 0, S.ix_path, (unsigned long long)ndocs, threads,
+            ss.ss_family == AF_INET6 ? "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "", port,
+            S.ix_path, (unsigned long long)ndocs, threads,
             S.writable ? "enabled" : "disabled");
     fflush(stderr);
 
@@ -1058,6 +1115,8 @@ int cmd_serve(int argc, char **argv)
 out:
     if (d)
         MHD_stop_daemon(d);
+    if (lfd >= 0)
+        close(lfd);
     for (worker_t *w = S.workers, *nx; w; w = nx) {
         nx = w->next;
         ty_searcher_free(w->s);

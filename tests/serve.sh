@@ -123,6 +123,21 @@ json_text examples/spun.txt '"name":"spun.txt","min_score":0.99' > "$tmp/spun_st
 check "server starts (port printed)" start_server --token-file "$tmp/token"
 AUTH="Authorization: Bearer test-token-123"
 
+# ---- the port: a second server on it is refused (no SO_REUSEPORT splitting the requests) ---
+cp -r "$tmp/ix" "$tmp/ix2"
+"$TY" serve -x "$tmp/ix2" --listen "127.0.0.1:$port" > /dev/null 2> "$tmp/err" &
+pid2=$!
+i=0
+while kill -0 $pid2 2> /dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 $pid2 2> /dev/null; then kill -9 $pid2 2> /dev/null; fi
+wait $pid2
+checke "a second server on a busy port: exit 2" "[ $? = 2 ]"
+check "a busy port: the message names it" grep -q "port $port is already in use" "$tmp/err"
+"$TY" serve -x "$tmp/ix" --listen 192.0.2.1:8080 > /dev/null 2> "$tmp/err"
+checke "an address not of this machine: exit 2" "[ $? = 2 ]"
+check "... the message names the address and port" \
+    grep -q "192.0.2.1:8080: 192.0.2.1 is not an address of this machine" "$tmp/err"
+
 # ---- reads ------------------------------------------------------------------------------
 req GET /healthz
 check "GET /healthz 200" [ "$code" = 200 -a "$(jq_py "j['status']")" = ok ]
