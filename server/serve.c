@@ -30,7 +30,9 @@
 #include <jansson.h>
 #include <limits.h>
 #include <microhttpd.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -51,8 +53,6 @@ static const char ty_serve_page[] =
 #include "serve_page.inc"
     ;
 
-#define MAX_ID_BYTES 1000
-
 /* ---- server state ------------------------------------------------------------------------ */
 
 /* Per pool thread: made on the thread's first query, freed after the daemon has stopped. */
@@ -70,6 +70,7 @@ typedef struct {
     char *token;
     size_t token_len;
     int auth_reads;
+    req_hosts_t hosts; /* --allowed-hosts */
     size_t max_body;
     ty_opts_t o;
     ty_query_opts_t q;
@@ -188,11 +189,11 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, req_t *r, unsigned 
 /* ---- routing and authorization ----------------------------------------------------------- */
 
 /* constant time in the length of the expected token */
-static int token_ok(const char *got)
+static int token_ok(const char *authorization)
 {
-    if (!got || strncmp(got, "Bearer ", 7) != 0)
+    const char *got = req_bearer(authorization);
+    if (!got)
         return 0;
-    got += 7;
     size_t n = strlen(got);
     unsigned char d = n != S.token_len;
     for (size_t i = 0; i < S.token_len; i++)
@@ -420,10 +421,10 @@ static enum MHD_Result do_add(struct MHD_Connection *c, req_t *r)
         json_decref(j);
         return ret;
     }
-    if (idlen == 0 || idlen > MAX_ID_BYTES) {
+    char err[256];
+    if (req_doc_id(id, idlen, err, sizeof err) != 0) {
         json_decref(j);
-        return reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, "\"id\" must be 1 to %d bytes long",
-                           MAX_ID_BYTES);
+        return reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, "\"id\": %s", err);
     }
     /* the document must load as the index will load it: errors are the client's (400/413) */
     ty_doc_t *d = ty_doc_new();
@@ -628,6 +629,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         client_of(c, r->client, sizeof r->client);
         atomic_fetch_add(&S.inflight, 1);
         atomic_fetch_add(&S.requests, 1);
+        const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+        if (!req_host_ok(&S.hosts, host))
+            return reply_error(c, r, MHD_HTTP_MISDIRECTED_REQUEST, NULL,
+                               "%s%s%s is not a name of this server (see --allowed-hosts)",
+                               host ? "Host '" : "a request without a Host header",
+                               host ? host : "", host ? "'" : "");
         r->route = req_route(url, &rest);
         if (r->route == R_NONE)
             return reply_error(c, r, MHD_HTTP_NOT_FOUND, NULL, "no such resource: %s", url);
@@ -689,7 +696,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     case R_CHECK: return do_check(c, r, 0);
     case R_REPORT: return do_check(c, r, 1);
     case R_DOCS: return do_add(c, r);
-    case R_DOC: return do_doc(c, r, rest, strcmp(method, "DELETE") == 0);
+    case R_DOC: {
+        char err[256];
+        if (req_doc_id(rest, strlen(rest), err, sizeof err) != 0)
+            return reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, "%s %s: %s", method, url, err);
+        return do_doc(c, r, rest, strcmp(method, "DELETE") == 0);
+    }
     }
     return MHD_NO;
 }
@@ -773,6 +785,10 @@ static void usage(FILE *f)
             "  --token-file FILE    bearer token for writes (POST /v1/docs, DELETE); without\n"
             "                       it the index is opened read-only and writes get 403\n"
             "  --auth-reads         the API's reads need the token too (not / and /healthz)\n"
+            "  --allowed-hosts LIST requests whose Host header names another host get 421;\n"
+            "                       LIST: names or addresses, comma-separated, .example.org\n"
+            "                       for subdomains too, * for any [on a loopback address:\n"
+            "                       localhost,127.0.0.1,::1; elsewhere *]\n"
             "  --max-body BYTES     larger request bodies get 413 (suffix K, M, G) [8M]\n"
             "  --timeout SECONDS    close connections idle (or stalled) this long [30]\n"
             "  --grace SECONDS      on SIGTERM/SIGINT, wait this long for requests [30]\n"
@@ -873,6 +889,30 @@ bad:
     return -1;
 }
 
+/* Without --allowed-hosts, a server on a loopback address answers only requests for
+ * localhost, 127.0.0.1, ::1 or its own address: a web page a browser loaded from elsewhere
+ * cannot read it through a DNS name rebound to 127.0.0.1. Elsewhere any Host is taken. */
+static int default_hosts(const struct sockaddr_storage *ss, socklen_t sl)
+{
+    const struct sockaddr_in *v4 = (const struct sockaddr_in *)ss;
+    const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)ss;
+    int loopback = ss->ss_family == AF_INET
+                       ? (ntohl(v4->sin_addr.s_addr) >> 24) == 127
+                       : ss->ss_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr);
+    char host[128], msg[256];
+    if (!loopback)
+        return req_hosts_add(&S.hosts, "*", msg, sizeof msg);
+    if (getnameinfo((const struct sockaddr *)ss, sl, host, sizeof host, NULL, 0, NI_NUMERICHOST) !=
+        0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    if (req_hosts_add(&S.hosts, "localhost,127.0.0.1,::1", msg, sizeof msg) != 0 ||
+        req_hosts_add(&S.hosts, host, msg, sizeof msg) != 0) {
+        fprintf(stderr, "tongyuan: %s\n", msg);
+        return -1;
+    }
+    return 0;
+}
+
 /* The listening socket on ss, made here rather than by libmicrohttpd to say why a bind fails.
  * SO_REUSEADDR only (a restart need not wait for TIME_WAIT), never SO_REUSEPORT: with it a
  * second server on the same port would start and the kernel would split the requests
@@ -909,8 +949,8 @@ static int open_listener(const struct sockaddr_storage *ss, socklen_t sl, const 
                     "(ports below 1024 need privileges)\n",
                     listen_at, b, host, k, port);
         else
-            fprintf(stderr, "tongyuan: --listen %s: cannot listen on %s%s%s:%s: %s\n", listen_at,
-                    b, host, k, port, strerror(e));
+            fprintf(stderr, "tongyuan: --listen %s: cannot listen on %s%s%s:%s: %s\n", listen_at, b,
+                    host, k, port, strerror(e));
         close(fd);
         return -1;
     }
@@ -933,6 +973,8 @@ int cmd_serve(int argc, char **argv)
     if (threads < 1)
         threads = 1;
     const char *listen_at = "127.0.0.1:8080", *token_file = NULL, *log_path = NULL;
+    char msg[256];
+    int hosts_set = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int missing = 0, rc;
@@ -946,6 +988,13 @@ int cmd_serve(int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--auth-reads") == 0) {
             S.auth_reads = 1;
+        } else if ((v = cli_opt_value(argc, argv, &i, "--allowed-hosts", NULL, &missing))) {
+            if (req_hosts_add(&S.hosts, v, msg, sizeof msg) != 0) {
+                fprintf(stderr, "tongyuan: %s\n", msg);
+                req_hosts_free(&S.hosts);
+                return EXIT_ERROR;
+            }
+            hosts_set = 1;
         } else if ((v = cli_opt_value(argc, argv, &i, "--index", "-x", &missing))) {
             S.ix_path = v;
         } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--listen", NULL, &missing))) {
@@ -997,7 +1046,6 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "tongyuan: serve needs -x INDEX (see tongyuan serve --help)\n");
         return EXIT_ERROR;
     }
-    char msg[256];
     if (ty_opts_check(&S.o, msg, sizeof msg)) {
         fprintf(stderr, "tongyuan: %s\n", msg);
         return EXIT_ERROR;
@@ -1005,6 +1053,8 @@ int cmd_serve(int argc, char **argv)
     struct sockaddr_storage ss;
     socklen_t sl;
     if (parse_listen(listen_at, &ss, &sl))
+        return EXIT_ERROR;
+    if (!hosts_set && default_hosts(&ss, sl) != 0)
         return EXIT_ERROR;
     if (token_file && read_token(token_file))
         return EXIT_ERROR;
@@ -1086,8 +1136,7 @@ int cmd_serve(int argc, char **argv)
             "tongyuan serve: listening on http://%s%s%s:%s/ (index %s: %llu documents, %ld "
             "threads, writes %s)\n",
             ss.ss_family == AF_INET6 ? "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "", port,
-            S.ix_path, (unsigned long long)ndocs, threads,
-            S.writable ? "enabled" : "disabled");
+            S.ix_path, (unsigned long long)ndocs, threads, S.writable ? "enabled" : "disabled");
     fflush(stderr);
 
     int sig = 0;
@@ -1132,5 +1181,6 @@ out:
     if (S.log && S.log != stderr)
         fclose(S.log);
     free(S.token);
+    req_hosts_free(&S.hosts);
     return rc;
 }

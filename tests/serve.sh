@@ -183,6 +183,25 @@ req POST /v1/docs -H "$AUTH" --data "$DOC"
 check "POST /v1/docs: 200, committed" [ "$code" = 200 -a "$(jq_py "j['committed']")" = True ]
 req POST /v1/docs -H "$AUTH" --data "$DOC"
 check "POST /v1/docs with a taken id: 409" [ "$code" = 409 ]
+req POST /v1/docs -H "authorization: bearer   test-token-123" --data "$DOC"
+check "the scheme in lower case, spaces after it: the token is taken (409, not 401)" [ "$code" = 409 ]
+req POST /v1/docs -H "Authorization: BEARER test-token-123" --data "$DOC"
+check "the scheme in upper case: the token is taken" [ "$code" = 409 ]
+req POST /v1/docs -H "Authorization: Basic dGVzdC10b2tlbi0xMjM=" --data "$DOC"
+check "another scheme: 401" [ "$code" = 401 ]
+req POST /v1/docs -H "$AUTH" --data '{"id":"","text":"空的编号不能用来取回文章。"}'
+check "POST /v1/docs with an empty id: 400 saying so" \
+    [ "$code" = 400 -a "$(jq_py "'empty document id' in j['error']")" = True ]
+req POST /v1/docs -H "$AUTH" --data '{"id":"a\u0000b","text":"编号里有空字符的文章。"}'
+check "POST /v1/docs with a NUL in the id: 400" \
+    [ "$code" = 400 -a "$(jq_py "'NUL' in j['error']")" = True ]
+req GET /v1/docs/a
+check "... and nothing was stored under the id cut at the NUL" [ "$code" = 404 ]
+req GET /v1/docs/
+check "GET /v1/docs/ (no id): 400 saying the id is empty" \
+    [ "$code" = 400 -a "$(jq_py "'empty document id' in j['error']")" = True ]
+req DELETE /v1/docs/ -H "$AUTH"
+check "DELETE /v1/docs/ (no id): 400" [ "$code" = 400 ]
 req GET /v1/docs/api/doc-1
 check "GET /v1/docs/{id}: the text" [ "$code" = 200 -a "$(jq_py "j['text'][:5]")" = "青石岭小学" ]
 req GET /v1/docs/examples/original.txt
@@ -205,6 +224,19 @@ req GET /v1/docs/no-such-doc
 check "GET an unknown document: 404" [ "$code" = 404 ]
 req POST /v1/docs -H "$AUTH" --data '{"id":"x","text":"a\u0000b"}'
 check "POST /v1/docs with a NUL in the text: 400" [ "$code" = 400 ]
+
+# ---- the Host header: on a loopback address, only local names (DNS rebinding) -----------
+req GET /v1/stats -H "Host: rebound.example.com"
+check "Host of another site on a loopback server: 421" \
+    [ "$code" = 421 -a "$(jq_py "'rebound.example.com' in j['error']")" = True ]
+req GET /v1/docs/examples/original.txt -H "Host: rebound.example.com:$port"
+check "... also with a port, for a stored document" [ "$code" = 421 ]
+req GET /v1/stats -H "Host: localhost:$port"
+check "Host localhost:PORT: 200" [ "$code" = 200 ]
+req GET /v1/stats -H "Host: LocalHost."
+check "Host in another case, with a trailing dot: 200" [ "$code" = 200 ]
+req GET /v1/stats -H "Host: [::1]:$port"
+check "Host [::1]:PORT: 200" [ "$code" = 200 ]
 
 # ---- bad requests -----------------------------------------------------------------------
 python3 -c "print('{\"text\":\"' + 'a' * (1 << 20) + '\"}')" > "$tmp/big.json"
@@ -242,7 +274,7 @@ host, port = sys.argv[1], int(sys.argv[2])
 stalled = []
 for _ in range(8):  # more stalled connections than threads
     s = socket.create_connection((host, port))
-    s.sendall(b'POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"te')
+    s.sendall(b'POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{"te')
     stalled.append(s)
 t0 = time.time()
 for _ in range(5):
@@ -282,7 +314,7 @@ python3 - 127.0.0.1 "$port" "$pid" "$tmp/spun.json" > "$tmp/term" 2>&1 << 'EOF'
 import os, signal, socket, sys, time
 host, port, pid, body = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), open(sys.argv[4], 'rb').read()
 s = socket.create_connection((host, port))
-s.sendall(b'POST /v1/check HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n' % len(body))
+s.sendall(b'POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n' % len(body))
 s.sendall(body[:100])
 time.sleep(0.3)
 os.kill(pid, signal.SIGTERM)
@@ -326,6 +358,20 @@ check "--auth-reads: GET /v1/stats without a token: 401" [ "$code" = 401 ]
 req GET /v1/stats -H "$AUTH"
 check "--auth-reads: with the token: 200" [ "$code" = 200 ]
 stop_server
+
+# ---- --allowed-hosts --------------------------------------------------------------------
+check "start with --allowed-hosts" start_server --allowed-hosts "tongyuan.example.org, .corp.example"
+req GET /v1/stats -H "Host: tongyuan.example.org:8080"
+check "--allowed-hosts: a listed name: 200" [ "$code" = 200 ]
+req GET /v1/stats -H "Host: ty.corp.example"
+check "--allowed-hosts: .corp.example takes its subdomains" [ "$code" = 200 ]
+req GET /v1/stats -H "Host: evilcorp.example"
+check "--allowed-hosts: ... but not names that only end the same" [ "$code" = 421 ]
+req GET /v1/stats
+check "--allowed-hosts: 127.0.0.1 is not listed: 421" [ "$code" = 421 ]
+stop_server
+"$TY" serve -x "$tmp/ix" --allowed-hosts "example.org:80" > /dev/null 2> "$tmp/err"
+checke "--allowed-hosts with a port: exit 2 and a message" "[ $? = 2 ] && grep -q 'no port' \"\$tmp/err\""
 
 # ---- bad command lines ------------------------------------------------------------------
 "$TY" serve > /dev/null 2> "$tmp/err"
