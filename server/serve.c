@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -84,10 +85,34 @@ typedef struct {
     worker_t *workers;
     double started;
     long threads;
+    /* limits (docs/serve.md, "Limits"); conn_lock guards the connection list, mem_lock the
+     * request memory in use */
+    long max_conns, max_conns_addr;
+    double deadline;
+    size_t req_mem;
+    pthread_mutex_t conn_lock;
+    struct conn *conns;
+    long nconns; /* connections within the limits */
+    pthread_mutex_t mem_lock;
+    size_t mem_used, mem_large;
 } server_t;
 
 static server_t S;
 static _Thread_local worker_t *tl_worker;
+
+/* One connection (libmicrohttpd's socket_context), from accept to close, in S.conns. */
+typedef struct conn {
+    struct conn *prev, *next;
+    int fd;
+    unsigned char addr[17]; /* address family, then the address: the per-address key */
+    char client[64];        /* the address, for the log */
+    unsigned over;          /* 0, or 429 / 503: over the per-address / total limit */
+    /* under S.conn_lock: */
+    double t0;   /* when the request being read began: accept, or the end of the one before */
+    int busy;    /* its request is in and being answered: the deadline does not apply */
+    int has_req; /* handler() has a request on it (completed() logs it) */
+    int reaped;  /* shut down by the deadline */
+} conn_t;
 
 /* One request (libmicrohttpd's con_cls). */
 typedef struct {
@@ -96,10 +121,12 @@ typedef struct {
     char *path;
     char client[64];
     sbuf_t body;
-    int too_big;
+    int too_big, no_mem;
     int route;
     unsigned status;
     size_t bytes;
+    size_t charge; /* of the request memory (mem_charge) */
+    int large;
 } req_t;
 
 static worker_t *get_worker(void)
@@ -129,6 +156,161 @@ static worker_t *get_worker(void)
     return w;
 }
 
+/* ---- connections: limits and the request deadline ------------------------------------- */
+
+/* Every connection is in S.conns from accept to close (notify_conn). One over a limit is
+ * let in, answered 429 (per address) or 503 (in total) as soon as its headers are in and
+ * closed; one that does not send its headers within OVER_GRACE seconds is closed without
+ * a word. libmicrohttpd's own limits, set a little higher, refuse connections beyond that
+ * outright. The request deadline is kept by reap(), run by the main thread a few times a
+ * second: a connection whose request has not come in whole within --request-deadline
+ * seconds is shut down (shutdown(2) from this thread: libmicrohttpd then reads its end and
+ * closes it; the descriptor stays valid because it is only closed after notify_conn's
+ * CLOSED, which takes conn_lock). libmicrohttpd's --timeout is an idle timer that every
+ * byte restarts, so by itself it lets a client that sends a byte a second hold a
+ * connection for ever. */
+#define OVER_GRACE 2.0
+
+static conn_t *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* The connection's request is in (or answered): its deadline no longer runs. */
+static void conn_busy(struct MHD_Connection *c)
+{
+    conn_t *k = conn_of(c);
+    if (!k)
+        return;
+    pthread_mutex_lock(&S.conn_lock);
+    k->busy = 1;
+    pthread_mutex_unlock(&S.conn_lock);
+}
+
+static void client_of(struct MHD_Connection *c, char *out, size_t size)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, size, "-");
+    if (!ci || !ci->client_addr)
+        return;
+    socklen_t sl = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                          : sizeof(struct sockaddr_in);
+    if (getnameinfo(ci->client_addr, sl, out, (socklen_t)size, NULL, 0, NI_NUMERICHOST) != 0)
+        snprintf(out, size, "?");
+}
+
+static void notify_conn(void *cls, struct MHD_Connection *c, void **socket_context,
+                        enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls;
+    conn_t *k = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        if (!k)
+            return;
+        pthread_mutex_lock(&S.conn_lock);
+        if (k->prev)
+            k->prev->next = k->next;
+        else
+            S.conns = k->next;
+        if (k->next)
+            k->next->prev = k->prev;
+        S.nconns -= !k->over;
+        pthread_mutex_unlock(&S.conn_lock);
+        free(k);
+        *socket_context = NULL;
+        return;
+    }
+    k = calloc(1, sizeof *k);
+    if (!k)
+        return; /* not tracked: no limit and no deadline for this one */
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    k->fd = ci ? ci->connect_fd : -1;
+    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        k->addr[0] = (unsigned char)sa->sa_family;
+        if (sa->sa_family == AF_INET)
+            memcpy(k->addr + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        else if (sa->sa_family == AF_INET6)
+            memcpy(k->addr + 1, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+    }
+    client_of(c, k->client, sizeof k->client);
+    pthread_mutex_lock(&S.conn_lock);
+    long same = 0;
+    for (conn_t *o = S.conns; o && S.max_conns_addr; o = o->next)
+        same += !o->over && memcmp(o->addr, k->addr, sizeof k->addr) == 0;
+    k->over = S.max_conns_addr && same >= S.max_conns_addr ? MHD_HTTP_TOO_MANY_REQUESTS
+              : S.nconns >= S.max_conns                    ? MHD_HTTP_SERVICE_UNAVAILABLE
+                                                           : 0;
+    S.nconns += !k->over;
+    k->t0 = cli_now();
+    k->next = S.conns;
+    if (S.conns)
+        S.conns->prev = k;
+    S.conns = k;
+    pthread_mutex_unlock(&S.conn_lock);
+    *socket_context = k;
+}
+
+static void log_line(const char *client, const char *method, const char *path, unsigned status,
+                     size_t bytes, double ms, const char *why);
+
+/* Shut down the connections past their deadline (main thread). */
+static void reap(void)
+{
+    double now = cli_now();
+    pthread_mutex_lock(&S.conn_lock);
+    for (conn_t *k = S.conns; k; k = k->next) {
+        if (k->busy || k->reaped || k->fd < 0 || now - k->t0 < (k->over ? OVER_GRACE : S.deadline))
+            continue;
+        shutdown(k->fd, SHUT_RDWR);
+        k->reaped = 1;
+        if (!k->has_req) /* no request for completed() to log: the headers never came */
+            log_line(k->client, "-", NULL, k->over ? k->over : MHD_HTTP_REQUEST_TIMEOUT, 0,
+                     (now - k->t0) * 1e3, k->over ? "over-limit" : "deadline");
+    }
+    pthread_mutex_unlock(&S.conn_lock);
+}
+
+/* ---- request memory ---------------------------------------------------------------------- */
+
+/* A request's body and the work on it are charged to --request-memory from its headers
+ * (Content-Length) or as its chunks come, until its reply has been sent: MEM_PER_BODY_BYTE
+ * bytes per body byte, the peak working memory measured for the largest routes (/v1/report
+ * and POST /v1/docs about 16 times the body, /v1/check about 12; bench/serve_hostile.sh).
+ * A request that does not fit gets 503. Large requests (charged over 1/64 of the budget)
+ * together take at most 3/4 of it, so that a few large uploads, finished or stalled, never
+ * stop the small checks. */
+#define MEM_PER_BODY_BYTE 16
+
+static size_t mem_cost(size_t body)
+{
+    return body > SIZE_MAX / MEM_PER_BODY_BYTE ? SIZE_MAX : body * MEM_PER_BODY_BYTE;
+}
+
+/* Make r's charge want bytes: 0, or -1 (charge unchanged) if the budget has no room. */
+static int mem_charge(req_t *r, size_t want)
+{
+    int large = want > S.req_mem / 64;
+    pthread_mutex_lock(&S.mem_lock);
+    size_t used = S.mem_used - r->charge, lused = S.mem_large - (r->large ? r->charge : 0);
+    int ok = want <= r->charge ||
+             (want <= S.req_mem - used &&
+              (!large || (lused <= S.req_mem / 4 * 3 && want <= S.req_mem / 4 * 3 - lused)));
+    if (ok) {
+        S.mem_used = used + want;
+        S.mem_large = lused + (large ? want : 0);
+        r->charge = want;
+        r->large = large;
+    }
+    pthread_mutex_unlock(&S.mem_lock);
+    return ok ? 0 : -1;
+}
+
 /* ---- replies ----------------------------------------------------------------------------- */
 
 /* Queue buf (malloc()ed, n bytes; taken over) as the reply. */
@@ -148,6 +330,12 @@ static enum MHD_Result reply(struct MHD_Connection *c, req_t *r, unsigned status
         MHD_add_response_header(resp, "Allow", allow);
     if (status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"tongyuan\"");
+    if (status == MHD_HTTP_TOO_MANY_REQUESTS || status == MHD_HTTP_SERVICE_UNAVAILABLE) {
+        /* over a limit: the connection is not kept (an unread body may follow) */
+        MHD_add_response_header(resp, "Retry-After", "1");
+        MHD_add_response_header(resp, "Connection", "close");
+    }
+    conn_busy(c);
     enum MHD_Result ret = MHD_queue_response(c, status, resp);
     MHD_destroy_response(resp);
     r->status = status;
@@ -184,6 +372,18 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, req_t *r, unsigned 
         return MHD_NO;
     char *a = b.a;
     return reply(c, r, status, "application/json", a, b.n, allow);
+}
+
+/* 503: the request memory (mem_charge) has no room for this body now */
+static enum MHD_Result reply_mem_full(struct MHD_Connection *c, req_t *r)
+{
+    pthread_mutex_lock(&S.mem_lock);
+    size_t used = S.mem_used;
+    pthread_mutex_unlock(&S.mem_lock);
+    return reply_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, NULL,
+                       "the server is busy with large requests (%zu MB of the %zu MB of "
+                       "--request-memory in use): try again later",
+                       used >> 20, S.req_mem >> 20);
 }
 
 /* ---- routing and authorization ----------------------------------------------------------- */
@@ -573,21 +773,28 @@ static enum MHD_Result do_stats(struct MHD_Connection *c, req_t *r)
     pthread_mutex_unlock(&S.wlock);
     if (rc != TY_OK)
         return reply_error(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "%s", msg);
+    pthread_mutex_lock(&S.conn_lock);
+    long nconns = S.nconns;
+    pthread_mutex_unlock(&S.conn_lock);
+    pthread_mutex_lock(&S.mem_lock);
+    size_t mem = S.mem_used;
+    pthread_mutex_unlock(&S.mem_lock);
     sbuf_t b = {0};
-    sb_printf(&b,
-              "{\"docs\":%llu,\"deleted\":%llu,\"indexed\":%llu,\"codepoints\":%llu,"
-              "\"bytes\":%llu,\"stored_bytes\":%llu,\"postings\":%llu,\"keys\":%llu,"
-              "\"segments\":%u,\"file_bytes\":%llu,\"map_bytes\":%llu,\"k\":%d,\"w\":%d,"
-              "\"format\":%u,\"writable\":%s,\"threads\":%ld,\"requests\":%llu,"
-              "\"uptime_s\":%.1f,\"version\":\"%s\"}\n",
-              (unsigned long long)(st.docs - (ndel < st.docs ? ndel : st.docs)),
-              (unsigned long long)ndel, (unsigned long long)st.docs,
-              (unsigned long long)st.codepoints, (unsigned long long)st.bytes,
-              (unsigned long long)st.stored_bytes, (unsigned long long)st.postings,
-              (unsigned long long)st.keys, st.segments, (unsigned long long)st.file_bytes,
-              (unsigned long long)st.map_bytes, st.k, st.w, st.format,
-              S.writable ? "true" : "false", S.threads,
-              (unsigned long long)atomic_load(&S.requests), cli_now() - S.started, ty_version());
+    sb_printf(
+        &b,
+        "{\"docs\":%llu,\"deleted\":%llu,\"indexed\":%llu,\"codepoints\":%llu,"
+        "\"bytes\":%llu,\"stored_bytes\":%llu,\"postings\":%llu,\"keys\":%llu,"
+        "\"segments\":%u,\"file_bytes\":%llu,\"map_bytes\":%llu,\"k\":%d,\"w\":%d,"
+        "\"format\":%u,\"writable\":%s,\"threads\":%ld,\"requests\":%llu,"
+        "\"uptime_s\":%.1f,\"connections\":%ld,\"request_memory\":%zu,"
+        "\"version\":\"%s\"}\n",
+        (unsigned long long)(st.docs - (ndel < st.docs ? ndel : st.docs)), (unsigned long long)ndel,
+        (unsigned long long)st.docs, (unsigned long long)st.codepoints,
+        (unsigned long long)st.bytes, (unsigned long long)st.stored_bytes,
+        (unsigned long long)st.postings, (unsigned long long)st.keys, st.segments,
+        (unsigned long long)st.file_bytes, (unsigned long long)st.map_bytes, st.k, st.w, st.format,
+        S.writable ? "true" : "false", S.threads, (unsigned long long)atomic_load(&S.requests),
+        cli_now() - S.started, nconns, mem, ty_version());
     enum MHD_Result ret = b.a ? reply_sb(c, r, MHD_HTTP_OK, "application/json", &b)
                               : reply_error(c, r, 500, NULL, "out of memory");
     sb_free(&b);
@@ -595,19 +802,6 @@ static enum MHD_Result do_stats(struct MHD_Connection *c, req_t *r)
 }
 
 /* ---- the request handler ----------------------------------------------------------------- */
-
-static void client_of(struct MHD_Connection *c, char *out, size_t size)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    snprintf(out, size, "-");
-    if (!ci || !ci->client_addr)
-        return;
-    socklen_t sl = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                          : sizeof(struct sockaddr_in);
-    if (getnameinfo(ci->client_addr, sl, out, (socklen_t)size, NULL, 0, NI_NUMERICHOST) != 0)
-        snprintf(out, size, "?");
-}
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *upload,
@@ -626,9 +820,27 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         r->t0 = cli_now();
         snprintf(r->method, sizeof r->method, "%s", method);
         r->path = strdup(url);
-        client_of(c, r->client, sizeof r->client);
         atomic_fetch_add(&S.inflight, 1);
         atomic_fetch_add(&S.requests, 1);
+        conn_t *k = conn_of(c);
+        if (k) {
+            snprintf(r->client, sizeof r->client, "%s", k->client);
+            pthread_mutex_lock(&S.conn_lock);
+            k->has_req = 1;
+            pthread_mutex_unlock(&S.conn_lock);
+        } else {
+            client_of(c, r->client, sizeof r->client);
+        }
+        if (k && k->over == MHD_HTTP_TOO_MANY_REQUESTS)
+            return reply_error(c, r, k->over, NULL,
+                               "too many connections from %s (at most %ld at once, "
+                               "--max-conns-per-addr): close some, or try again later",
+                               k->client, S.max_conns_addr);
+        if (k && k->over)
+            return reply_error(c, r, k->over, NULL,
+                               "the server has as many connections as it takes (%ld, "
+                               "--max-conns): try again later",
+                               S.max_conns);
         const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
         if (!req_host_ok(&S.hosts, host))
             return reply_error(c, r, MHD_HTTP_MISDIRECTED_REQUEST, NULL,
@@ -657,15 +869,23 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
             return reply_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
                                "request body of %s bytes is over the limit of %zu bytes", cl,
                                S.max_body);
+        if (cl && mem_charge(r, mem_cost(strtoull(cl, NULL, 10))) != 0)
+            return reply_mem_full(c, r);
         if (strcmp(method, "POST") == 0)
             return MHD_YES; /* the body follows */
     } else if (*upload_size) {
-        /* body data: keep it unless over the limit (then drop it and answer 413 at the end) */
+        /* body data: keep it unless over a limit (then drop it and answer 413 or 503 at the
+         * end); without a Content-Length the charge grows with the body */
         if (!r->too_big && r->body.n + *upload_size > S.max_body) {
             r->too_big = 1;
             sb_free(&r->body);
         }
-        if (!r->too_big) {
+        size_t need = mem_cost(r->body.n + *upload_size);
+        if (!r->too_big && !r->no_mem && need > r->charge && mem_charge(r, need) != 0) {
+            r->no_mem = 1;
+            sb_free(&r->body);
+        }
+        if (!r->too_big && !r->no_mem) {
             sb_putn(&r->body, upload, *upload_size);
             if (!r->body.a)
                 return MHD_NO;
@@ -675,9 +895,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     }
     if (r->status)
         return MHD_YES; /* already answered */
+    conn_busy(c);       /* the request is in: no deadline while it is worked on */
     if (r->too_big)
         return reply_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
                            "request body over the limit of %zu bytes", S.max_body);
+    if (r->no_mem)
+        return reply_mem_full(c, r);
     req_route(url, &rest);
     switch (r->route) {
     case R_PAGE: {
@@ -722,48 +945,91 @@ static void log_json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                      enum MHD_RequestTerminationCode toe)
+/* One access-log line; path NULL for a connection whose request line never came. */
+static void log_line(const char *client, const char *method, const char *path, unsigned status,
+                     size_t bytes, double ms, const char *why)
 {
-    (void)cls;
-    (void)c;
-    req_t *r = *con_cls;
-    if (!r)
-        return;
-    *con_cls = NULL;
-    double ms = (cli_now() - r->t0) * 1e3;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
     char when[40];
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-    static const char *why[] = {"", "error", "timeout", "shutdown", "read-error", "client-abort"};
     pthread_mutex_lock(&S.loglock);
-    fprintf(S.log, "%s.%03ldZ %s %s ", when, ts.tv_nsec / 1000000, r->client, r->method);
-    log_json_str(S.log, r->path ? r->path : "?");
-    fprintf(S.log, " %u %zu %.1fms", r->status, r->bytes, ms);
-    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && (size_t)toe < sizeof why / sizeof *why)
-        fprintf(S.log, " %s", why[toe]);
+    fprintf(S.log, "%s.%03ldZ %s %s ", when, ts.tv_nsec / 1000000, client, method);
+    if (path)
+        log_json_str(S.log, path);
+    else
+        fputc('-', S.log);
+    fprintf(S.log, " %u %zu %.1fms", status, bytes, ms);
+    if (why && *why)
+        fprintf(S.log, " %s", why);
     fputc('\n', S.log);
     fflush(S.log);
     pthread_mutex_unlock(&S.loglock);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    req_t *r = *con_cls;
+    if (!r)
+        return;
+    *con_cls = NULL;
+    /* the connection's next request, if any, has its own deadline */
+    conn_t *k = conn_of(c);
+    int reaped = 0;
+    if (k) {
+        pthread_mutex_lock(&S.conn_lock);
+        reaped = k->reaped;
+        k->busy = k->has_req = 0;
+        k->t0 = cli_now();
+        pthread_mutex_unlock(&S.conn_lock);
+    }
+    static const char *why[] = {"", "error", "timeout", "shutdown", "read-error", "client-abort"};
+    const char *w =
+        reaped ? "deadline"
+        : toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && (size_t)toe < sizeof why / sizeof *why
+            ? why[toe]
+            : "";
+    log_line(r->client, r->method, r->path ? r->path : "?",
+             reaped && !r->status ? MHD_HTTP_REQUEST_TIMEOUT : r->status, r->bytes,
+             (cli_now() - r->t0) * 1e3, w);
+    mem_charge(r, 0);
     sb_free(&r->body);
     free(r->path);
     free(r);
     atomic_fetch_sub(&S.inflight, 1);
 }
 
+/* libmicrohttpd's messages on standard error. Under a flood of connections it says the same
+ * thing once per connection ("Connection was closed by remote side with incomplete
+ * request."): a message repeated within 10 s is counted instead of printed. */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
+    static char last[512];
+    static double last_t;
+    static long repeats;
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = 0;
+    double now = cli_now();
     pthread_mutex_lock(&S.loglock);
-    fprintf(stderr, "tongyuan serve: libmicrohttpd: %s\n", msg);
+    if (strcmp(msg, last) == 0 && now - last_t < 10) {
+        repeats++;
+    } else {
+        if (repeats)
+            fprintf(stderr, "tongyuan serve: libmicrohttpd: (the message before %ld more times)\n",
+                    repeats);
+        fprintf(stderr, "tongyuan serve: libmicrohttpd: %s\n", msg);
+        snprintf(last, sizeof last, "%s", msg);
+        last_t = now;
+        repeats = 0;
+    }
     pthread_mutex_unlock(&S.loglock);
 }
 
@@ -791,6 +1057,13 @@ static void usage(FILE *f)
             "                       localhost,127.0.0.1,::1; elsewhere *]\n"
             "  --max-body BYTES     larger request bodies get 413 (suffix K, M, G) [8M]\n"
             "  --timeout SECONDS    close connections idle (or stalled) this long [30]\n"
+            "  --request-deadline SECONDS  close a connection whose request (headers and\n"
+            "                       body) is not in whole this long after it began [60]\n"
+            "  --max-conns N        connections at once; more get 503 [2048]\n"
+            "  --max-conns-per-addr N  connections at once from one client address; more\n"
+            "                       get 429; 0: no limit (behind a reverse proxy) [128]\n"
+            "  --request-memory BYTES  memory for request bodies and the work on them, 16\n"
+            "                       times each body; requests past it get 503 [256M]\n"
             "  --grace SECONDS      on SIGTERM/SIGINT, wait this long for requests [30]\n"
             "  --access-log FILE    one line per request (default: standard error)\n"
             "  --max-sources N      sources reported per check by default [20]\n"
@@ -889,6 +1162,46 @@ bad:
     return -1;
 }
 
+/* libmicrohttpd's memory per connection: the request line and headers (up to about half of
+ * it) and the buffers to read and send; its default. */
+#define MHD_POOL_BYTES (32 * 1024)
+
+/* libmicrohttpd's own connection limits, above ours (notify_conn) so that connections over
+ * ours are answered 429/503 rather than dropped; beyond these they are refused at once.
+ * The open-file limit is raised to hold them (to its hard limit); where it cannot be,
+ * --max-conns is lowered to fit, with a line saying so. */
+static int fit_limits(long threads, unsigned *hard_conns, unsigned *hard_addr)
+{
+    struct rlimit rl;
+    long spare = 64 + 4 * threads; /* the index, the log, epoll and pipes per thread */
+    long want = S.max_conns + S.max_conns / 4 + 16 + spare;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < (rlim_t)want) {
+        rl.rlim_cur =
+            rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)want ? (rlim_t)want : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+        if (rl.rlim_cur < (rlim_t)want) {
+            long fit = ((long)rl.rlim_cur - spare - 16) * 4 / 5;
+            if (fit < 16) {
+                fprintf(stderr,
+                        "tongyuan: the open-file limit (%ld, ulimit -n) is too low to serve: "
+                        "raise it to at least %ld\n",
+                        (long)rl.rlim_cur, want);
+                return -1;
+            }
+            fprintf(stderr,
+                    "tongyuan serve: the open-file limit (%ld, ulimit -n) holds %ld "
+                    "connections: --max-conns lowered from %ld\n",
+                    (long)rl.rlim_cur, fit, S.max_conns);
+            S.max_conns = fit;
+        }
+    }
+    *hard_conns = (unsigned)(S.max_conns + S.max_conns / 4 + 16);
+    *hard_addr = S.max_conns_addr ? (unsigned)(S.max_conns_addr + S.max_conns_addr / 4 + 8) : 0;
+    return 0;
+}
+
 /* Without --allowed-hosts, a server on a loopback address answers only requests for
  * localhost, 127.0.0.1, ::1 or its own address: a web page a browser loaded from elsewhere
  * cannot read it through a DNS name rebound to 127.0.0.1. Elsewhere any Host is taken. */
@@ -968,6 +1281,10 @@ int cmd_serve(int argc, char **argv)
     ty_opts_init(&S.o);
     ty_query_opts_init(&S.q);
     S.max_body = (size_t)8 << 20;
+    S.req_mem = (size_t)256 << 20;
+    S.max_conns = 2048;
+    S.max_conns_addr = 128;
+    S.deadline = 60;
     S.log = stderr;
     long threads = sysconf(_SC_NPROCESSORS_ONLN), timeout = 30, grace = 30, l;
     if (threads < 1)
@@ -1010,6 +1327,22 @@ int cmd_serve(int argc, char **argv)
                 return EXIT_ERROR;
         } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--timeout", NULL, &missing))) {
             if (parse_long("--timeout", v, 1, 86400, &timeout))
+                return EXIT_ERROR;
+        } else if (!missing &&
+                   (v = cli_opt_value(argc, argv, &i, "--request-deadline", NULL, &missing))) {
+            if (parse_long("--request-deadline", v, 1, 86400, &l))
+                return EXIT_ERROR;
+            S.deadline = (double)l;
+        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--max-conns", NULL, &missing))) {
+            if (parse_long("--max-conns", v, 1, 1000000, &S.max_conns))
+                return EXIT_ERROR;
+        } else if (!missing &&
+                   (v = cli_opt_value(argc, argv, &i, "--max-conns-per-addr", NULL, &missing))) {
+            if (parse_long("--max-conns-per-addr", v, 0, 1000000, &S.max_conns_addr))
+                return EXIT_ERROR;
+        } else if (!missing &&
+                   (v = cli_opt_value(argc, argv, &i, "--request-memory", NULL, &missing))) {
+            if (parse_size("--request-memory", v, &S.req_mem))
                 return EXIT_ERROR;
         } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--grace", NULL, &missing))) {
             if (parse_long("--grace", v, 0, 86400, &grace))
@@ -1056,6 +1389,16 @@ int cmd_serve(int argc, char **argv)
         return EXIT_ERROR;
     if (!hosts_set && default_hosts(&ss, sl) != 0)
         return EXIT_ERROR;
+    if (mem_cost(S.max_body) > S.req_mem / 4 * 3) {
+        fprintf(stderr,
+                "tongyuan: --max-body %zu needs --request-memory of at least %zuM (%d times "
+                "the body, within 3/4 of it)\n",
+                S.max_body, (mem_cost(S.max_body) / 3 * 4 >> 20) + 1, MEM_PER_BODY_BYTE);
+        return EXIT_ERROR;
+    }
+    unsigned hard_conns, hard_addr;
+    if (fit_limits(threads, &hard_conns, &hard_addr) != 0)
+        return EXIT_ERROR;
     if (token_file && read_token(token_file))
         return EXIT_ERROR;
     if (log_path && strcmp(log_path, "-") != 0) {
@@ -1097,6 +1440,8 @@ int cmd_serve(int argc, char **argv)
     pthread_mutex_init(&S.wlock, NULL);
     pthread_mutex_init(&S.loglock, NULL);
     pthread_mutex_init(&S.wl_lock, NULL);
+    pthread_mutex_init(&S.conn_lock, NULL);
+    pthread_mutex_init(&S.mem_lock, NULL);
 
     /* the signals are taken by sigwait() below: block them before any thread starts */
     sigset_t sigs;
@@ -1110,11 +1455,13 @@ int cmd_serve(int argc, char **argv)
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    d = MHD_start_daemon(flags, 0, NULL, NULL, handler, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-                         NULL, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd,
-                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)timeout,
-                         MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
+    d = MHD_start_daemon(
+        flags, 0, NULL, NULL, handler, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)timeout, MHD_OPTION_NOTIFY_COMPLETED, completed,
+        NULL, MHD_OPTION_NOTIFY_CONNECTION, notify_conn, NULL, MHD_OPTION_CONNECTION_LIMIT,
+        hard_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT, hard_addr,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MHD_POOL_BYTES, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "tongyuan: cannot start the HTTP server on %s (see the message above)\n",
                 listen_at);
@@ -1139,9 +1486,13 @@ int cmd_serve(int argc, char **argv)
             S.ix_path, (unsigned long long)ndocs, threads, S.writable ? "enabled" : "disabled");
     fflush(stderr);
 
+    /* the main thread waits for a signal and meanwhile keeps the request deadline */
     int sig = 0;
-    while (sigwait(&sigs, &sig) != 0)
-        ;
+    const struct timespec tick = {0, 250 * 1000 * 1000};
+    while (sig != SIGTERM && sig != SIGINT) {
+        sig = sigtimedwait(&sigs, NULL, &tick);
+        reap();
+    }
     fprintf(stderr, "tongyuan serve: %s: no new connections; finishing %ld requests\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT", atomic_load(&S.inflight));
     /* quiesce hands the listening socket back to us: close it, so new connections are
@@ -1153,6 +1504,7 @@ int cmd_serve(int argc, char **argv)
     while (atomic_load(&S.inflight) > 0 && cli_now() < t_end) {
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
+        reap();
     }
     long left = atomic_load(&S.inflight);
     MHD_stop_daemon(d);

@@ -342,6 +342,133 @@ check "SIGTERM: exit status 0" [ "$status" = 0 ]
 check "SIGTERM: says it stopped" grep -q 'tongyuan serve: stopped' "$tmp/log"
 check "access log: one line per request" grep -q '127.0.0.1 POST "/v1/check" 200 ' "$tmp/log"
 
+# ---- limits: connections per address and in total, the request deadline, request memory ---
+# Small limits so that this takes a few seconds: 3 connections per address, 6 in all, 2 s to
+# send a whole request, 2 MB of request memory (a 60 KB body is charged 16 times: 0.96 MB, a
+# "large" request; large ones share 3/4 of the budget: one at a time).
+check "start with small limits" start_server --max-conns-per-addr 3 --max-conns 6 \
+    --request-deadline 2 --timeout 10 --max-body 64K --request-memory 2M
+python3 - 127.0.0.1 "$port" > "$tmp/limits" 2>&1 << 'EOF'
+import json, socket, sys, time
+host, port = sys.argv[1], int(sys.argv[2])
+def conn(src='127.0.0.1'):
+    s = socket.socket()
+    s.bind((src, 0))
+    s.connect((host, port))
+    s.settimeout(8)
+    return s
+def answer(s):
+    d = b''
+    try:
+        while b'\r\n\r\n' not in d:
+            x = s.recv(65536)
+            if not x:
+                break
+            d += x
+    except OSError:
+        pass
+    head = d.split(b'\r\n\r\n')[0].decode('latin-1').lower()
+    return head.split(' ')[1] if ' ' in head else 'closed', head
+def get(s, path='/healthz'):
+    s.sendall(b'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' % path.encode())
+    return answer(s)
+def post(body, chunked=False):
+    s = conn()
+    try:
+        if chunked:
+            s.sendall(b'POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\n'
+                      b'Transfer-Encoding: chunked\r\n\r\n')
+            for i in range(0, len(body), 8192):
+                s.sendall(b'%x\r\n%s\r\n' % (len(body[i:i + 8192]), body[i:i + 8192]))
+            s.sendall(b'0\r\n\r\n')
+        else:
+            s.sendall(b'POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n'
+                      % len(body) + body)
+    except OSError:
+        pass  # answered (and closed) before the whole body was sent
+    code, head = answer(s)
+    s.close()
+    return code, head
+def cut_after(s, data, limit=6):
+    # send data a byte every 0.3 s until the server closes the connection: seconds, or None
+    t0 = time.time()
+    for ch in data:
+        try:
+            s.send(bytes([ch]))
+        except OSError:
+            return time.time() - t0
+        time.sleep(0.3)
+        if time.time() - t0 > limit:
+            return None
+    return None
+# per address: the 4th connection from 127.0.0.1 is answered 429, with Retry-After
+held = [conn() for _ in range(3)]
+time.sleep(0.2)
+code, head = get(conn())
+print('per-address', code, 'retry-after' if 'retry-after: 1' in head else 'no-retry-after')
+code, _ = get(conn('127.0.0.2'))
+print('other-address', code)
+# in total: 3 + 3 connections from other addresses fill the 6; the 7th gets 503
+held += [conn('127.0.0.%d' % i) for i in (3, 4, 5)]
+time.sleep(0.2)
+code, _ = get(conn('127.0.0.6'))
+print('total', code)
+for s in held:
+    s.close()
+time.sleep(0.3)
+# the deadline: a client sending its headers a byte every 0.3 s (each byte restarts the idle
+# timer of --timeout 10) is cut off after --request-deadline 2; another is served meanwhile
+slow = conn()
+slow.send(b'P')
+code, _ = get(conn('127.0.0.7'))
+print('served-meanwhile', code)
+cut = cut_after(slow, b'OST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n' * 4)
+print('slow-headers', 'cut' if cut and 1.0 < cut < 4.5 else 'not-cut %r' % cut)
+# the same for a body sent a byte at a time after complete headers
+slow = conn()
+slow.sendall(b'POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n')
+cut = cut_after(slow, b' ' * 100)
+print('slow-body', 'cut' if cut and 1.5 < cut < 4.5 else 'not-cut %r' % cut)
+# request memory: a stalled 60 KB upload holds its charge; a second large body gets 503
+# (with and without Content-Length), a small check is served, and once the stalled one is
+# gone the large body is served
+big = json.dumps({'text': '山' * 20000}, ensure_ascii=False).encode()
+small = json.dumps({'text': '山区小学迎来新图书馆'}, ensure_ascii=False).encode()
+stalled = conn()
+stalled.sendall(b'POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n'
+                % len(big) + big[:1000])
+time.sleep(0.3)
+code, head = post(big)
+print('memory-large', code, 'retry-after' if 'retry-after: 1' in head else 'no-retry-after')
+print('memory-chunked', post(big, chunked=True)[0])
+print('memory-small', post(small)[0])
+stalled.close()
+time.sleep(0.5)
+print('memory-after', post(big)[0])
+EOF
+check "per address: the connection over --max-conns-per-addr gets 429 with Retry-After" \
+    grep -q '^per-address 429 retry-after' "$tmp/limits"
+check "per address: another address is served" grep -q '^other-address 200' "$tmp/limits"
+check "in total: the connection over --max-conns gets 503" grep -q '^total 503' "$tmp/limits"
+check "slow headers (a byte every 0.3 s) are cut off after --request-deadline" \
+    grep -q '^slow-headers cut' "$tmp/limits"
+check "... while others are served" grep -q '^served-meanwhile 200' "$tmp/limits"
+check "a slow body is cut off after --request-deadline" grep -q '^slow-body cut' "$tmp/limits"
+check "the cut-off connections are logged (408, deadline)" grep -q ' 408 .* deadline$' "$tmp/log"
+check "request memory: a large body past --request-memory gets 503 with Retry-After" \
+    grep -q '^memory-large 503 retry-after' "$tmp/limits"
+check "... also without Content-Length (chunked)" grep -q '^memory-chunked 503' "$tmp/limits"
+check "... while small checks are served" grep -q '^memory-small 200' "$tmp/limits"
+check "... and the large body once the memory is free" grep -q '^memory-after 200' "$tmp/limits"
+req GET /v1/stats
+check "stats: request memory back to 0, connections counted" \
+    [ "$(jq_py "(j['request_memory'], j['connections'] >= 1)")" = "(0, True)" ]
+if grep -qv '^[a-z-]* [0-9c]' "$tmp/limits"; then sed 's/^/    limits: /' "$tmp/limits"; fi
+stop_server
+"$TY" serve -x "$tmp/ix" --max-body 8M --request-memory 64M > /dev/null 2> "$tmp/err"
+checke "--max-body over what --request-memory holds: exit 2 and a message" \
+    "[ $? = 2 ] && grep -q 'needs --request-memory of at least 171M' \"\$tmp/err\""
+
 # ---- read-only and --auth-reads ---------------------------------------------------------
 check "start read-only with --auth-reads" start_server --auth-reads --access-log "$tmp/access"
 req POST /v1/docs --data '{"id":"z","text":"z"}'
