@@ -10,9 +10,10 @@
  *   GET    /v1/docs/{id}  the stored document; DELETE /v1/docs/{id} deletes it (tombstone)
  *   GET    /v1/stats      what the index holds;  GET /healthz;  GET / the page for people
  *
- * Threads: libmicrohttpd's pool threads run the handlers. Each thread makes, on its first
- * query, its own searcher and aligner on the one shared index handle (no locks on the query
- * path); writes (add, delete) and the calls that report through the handle's message buffer
+ * Threads: libmicrohttpd's one polling thread (epoll) accepts, reads and writes every
+ * connection and answers what needs no index; the requests that use the index go to
+ * --threads worker threads (work_main). Each worker makes, on its first query, its own
+ * searcher and aligner on the one shared index handle (no locks on the query path); writes (add, delete) and the calls that report through the handle's message buffer
  * (stats, find, get) take one mutex. The handle is opened TY_INDEX_WRITE when writes are
  * enabled (--token-file): LMDB wants one environment per process, and a searcher's read
  * transaction sees what the writer has committed.
@@ -22,6 +23,10 @@
  * from there (its recorded origin is that file). Deleting is by tombstone (index_del.c):
  * searches here filter deleted documents out.
  *
+ * Limits: connections in total and per client address, a deadline for reading a request,
+ * and the memory requests may take (docs/serve.md, "Limits"): see notify_conn(), reap() and
+ * mem_charge().
+ *
  * Shutdown: SIGTERM or SIGINT stops accepting (MHD_quiesce_daemon), waits up to --grace
  * seconds for the requests in progress, stops the threads and closes the index.
  */
@@ -29,6 +34,7 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -115,7 +121,7 @@ typedef struct conn {
 } conn_t;
 
 /* One request (libmicrohttpd's con_cls). */
-typedef struct {
+typedef struct req {
     double t0;
     char method[16];
     char *path;
@@ -127,6 +133,12 @@ typedef struct {
     size_t bytes;
     size_t charge; /* of the request memory (mem_charge) */
     int large;
+    /* a request handed to the worker threads (work_main): its connection is suspended;
+     * reply() keeps the response in resp, which handler() queues once it is resumed */
+    struct MHD_Connection *conn;
+    struct MHD_Response *resp;
+    int deferred, failed;
+    struct req *qnext;
 } req_t;
 
 static worker_t *get_worker(void)
@@ -259,33 +271,52 @@ static void notify_conn(void *cls, struct MHD_Connection *c, void **socket_conte
 static void log_line(const char *client, const char *method, const char *path, unsigned status,
                      size_t bytes, double ms, const char *why);
 
-/* Shut down the connections past their deadline (main thread). */
+/* Shut down the connections past their deadline (main thread). The log lines of those cut
+ * off before their request line are written after conn_lock is let go: a thousand of them at
+ * once must not hold up the threads that answer. */
 static void reap(void)
 {
+    typedef struct {
+        char client[64];
+        unsigned status;
+        double ms;
+    } cut_t;
+    cut_t cut[64];
+    size_t ncut = 0;
     double now = cli_now();
-    pthread_mutex_lock(&S.conn_lock);
-    for (conn_t *k = S.conns; k; k = k->next) {
-        if (k->busy || k->reaped || k->fd < 0 || now - k->t0 < (k->over ? OVER_GRACE : S.deadline))
-            continue;
-        shutdown(k->fd, SHUT_RDWR);
-        k->reaped = 1;
-        if (!k->has_req) /* no request for completed() to log: the headers never came */
-            log_line(k->client, "-", NULL, k->over ? k->over : MHD_HTTP_REQUEST_TIMEOUT, 0,
-                     (now - k->t0) * 1e3, k->over ? "over-limit" : "deadline");
-    }
-    pthread_mutex_unlock(&S.conn_lock);
+    conn_t *k;
+    do {
+        ncut = 0;
+        pthread_mutex_lock(&S.conn_lock);
+        for (k = S.conns; k && ncut < sizeof cut / sizeof *cut; k = k->next) {
+            if (k->busy || k->reaped || k->fd < 0 ||
+                now - k->t0 < (k->over ? OVER_GRACE : S.deadline))
+                continue;
+            shutdown(k->fd, SHUT_RDWR);
+            k->reaped = 1;
+            if (!k->has_req) { /* no request for completed() to log: the headers never came */
+                memcpy(cut[ncut].client, k->client, sizeof k->client);
+                cut[ncut].status = k->over ? k->over : MHD_HTTP_REQUEST_TIMEOUT;
+                cut[ncut++].ms = (now - k->t0) * 1e3;
+            }
+        }
+        pthread_mutex_unlock(&S.conn_lock);
+        for (size_t i = 0; i < ncut; i++)
+            log_line(cut[i].client, "-", NULL, cut[i].status, 0, cut[i].ms,
+                     cut[i].status == MHD_HTTP_REQUEST_TIMEOUT ? "deadline" : "over-limit");
+    } while (ncut == sizeof cut / sizeof *cut);
 }
 
 /* ---- request memory ---------------------------------------------------------------------- */
 
 /* A request's body and the work on it are charged to --request-memory from its headers
  * (Content-Length) or as its chunks come, until its reply has been sent: MEM_PER_BODY_BYTE
- * bytes per body byte, the peak working memory measured for the largest routes (/v1/report
- * and POST /v1/docs about 16 times the body, /v1/check about 12; bench/serve_hostile.sh).
- * A request that does not fit gets 503. Large requests (charged over 1/64 of the budget)
- * together take at most 3/4 of it, so that a few large uploads, finished or stalled, never
- * stop the small checks. */
-#define MEM_PER_BODY_BYTE 16
+ * bytes per body byte, above the peak working memory measured for Chinese text, the most
+ * per byte (one request at a time, 0.9 to 7.3 MB bodies: /v1/report 17.2 times the body,
+ * POST /v1/docs 16.9, /v1/check 12.7; Latin text 10.6 at most). A request that does not
+ * fit gets 503. Large requests (charged over 1/64 of the budget) together take at most 3/4
+ * of it, so that a few large uploads, finished or stalled, never stop the small checks. */
+#define MEM_PER_BODY_BYTE 18
 
 static size_t mem_cost(size_t body)
 {
@@ -336,10 +367,14 @@ static enum MHD_Result reply(struct MHD_Connection *c, req_t *r, unsigned status
         MHD_add_response_header(resp, "Connection", "close");
     }
     conn_busy(c);
-    enum MHD_Result ret = MHD_queue_response(c, status, resp);
-    MHD_destroy_response(resp);
     r->status = status;
     r->bytes = n;
+    if (r->deferred) { /* a worker thread: handler() queues it when the connection resumes */
+        r->resp = resp;
+        return MHD_YES;
+    }
+    enum MHD_Result ret = MHD_queue_response(c, status, resp);
+    MHD_destroy_response(resp);
     return ret;
 }
 
@@ -801,6 +836,117 @@ static enum MHD_Result do_stats(struct MHD_Connection *c, req_t *r)
     return ret;
 }
 
+/* ---- worker threads ---------------------------------------------------------------------- */
+
+/* The routes that use the index (checks, reports, adds, deletes, reads, stats) run on
+ * --threads worker threads, never on libmicrohttpd's one polling thread. That thread only
+ * accepts, moves bytes and answers /healthz, / and the refusals, so it stays quick however
+ * busy the workers are: a check of a long text takes a second, and libmicrohttpd accepts ten
+ * connections per turn of its loop, so with checks in that loop a thousand connections
+ * arriving at once kept a new client waiting seconds. handler() suspends the connection and
+ * queues the request; a worker answers it (reply() keeps the response in the request) and
+ * resumes the connection; handler() is called again and queues the response. */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    req_t *head, *tail;
+    int stop;
+    pthread_t *threads;
+    long n;
+} W = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, NULL, 0};
+
+/* Queue r for a worker: 0, or -1 once the workers are stopping. */
+static int work_push(req_t *r)
+{
+    pthread_mutex_lock(&W.lock);
+    int ok = !W.stop;
+    if (ok) {
+        r->qnext = NULL;
+        if (W.tail)
+            W.tail->qnext = r;
+        else
+            W.head = r;
+        W.tail = r;
+        pthread_cond_signal(&W.cond);
+    }
+    pthread_mutex_unlock(&W.lock);
+    return ok ? 0 : -1;
+}
+
+static enum MHD_Result route_work(struct MHD_Connection *c, req_t *r)
+{
+    const char *url = r->path ? r->path : "", *rest;
+    req_route(url, &rest);
+    switch (r->route) {
+    case R_STATS: return do_stats(c, r);
+    case R_CHECK: return do_check(c, r, 0);
+    case R_REPORT: return do_check(c, r, 1);
+    case R_DOCS: return do_add(c, r);
+    case R_DOC: {
+        char err[256];
+        if (req_doc_id(rest, strlen(rest), err, sizeof err) != 0)
+            return reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, "%s %s: %s", r->method, url, err);
+        return do_doc(c, r, rest, strcmp(r->method, "DELETE") == 0);
+    }
+    }
+    return MHD_NO;
+}
+
+static void *work_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&W.lock);
+        while (!W.head && !W.stop)
+            pthread_cond_wait(&W.cond, &W.lock);
+        req_t *r = W.head;
+        if (r) {
+            W.head = r->qnext;
+            if (!W.head)
+                W.tail = NULL;
+        }
+        pthread_mutex_unlock(&W.lock);
+        if (!r)
+            return NULL;
+        struct MHD_Connection *c = r->conn;
+        r->failed = route_work(c, r) == MHD_NO || !r->resp;
+        MHD_resume_connection(c); /* r may be gone from here on */
+    }
+}
+
+static int work_start(long n)
+{
+    W.threads = calloc((size_t)n, sizeof *W.threads);
+    if (!W.threads)
+        return -1;
+    for (W.n = 0; W.n < n; W.n++)
+        if (pthread_create(&W.threads[W.n], NULL, work_main, NULL) != 0)
+            return -1;
+    return 0;
+}
+
+/* Stop the workers: queued requests are dropped (their connections closed), the ones being
+ * answered are finished. */
+static void work_stop(void)
+{
+    pthread_mutex_lock(&W.lock);
+    W.stop = 1;
+    req_t *q = W.head;
+    W.head = W.tail = NULL;
+    pthread_cond_broadcast(&W.cond);
+    pthread_mutex_unlock(&W.lock);
+    for (req_t *nx; q; q = nx) {
+        nx = q->qnext;
+        q->failed = 1;
+        MHD_resume_connection(q->conn);
+    }
+    for (long i = 0; i < W.n; i++)
+        pthread_join(W.threads[i], NULL);
+    free(W.threads);
+    W.threads = NULL;
+    W.n = 0;
+}
+
 /* ---- the request handler ----------------------------------------------------------------- */
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
@@ -893,6 +1039,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         *upload_size = 0;
         return MHD_YES;
     }
+    if (r->deferred) { /* resumed: a worker thread has answered */
+        r->deferred = 0;
+        if (r->failed || !r->resp)
+            return MHD_NO;
+        enum MHD_Result ret = MHD_queue_response(c, r->status, r->resp);
+        MHD_destroy_response(r->resp);
+        r->resp = NULL;
+        return ret;
+    }
     if (r->status)
         return MHD_YES; /* already answered */
     conn_busy(c);       /* the request is in: no deadline while it is worked on */
@@ -901,7 +1056,6 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                            "request body over the limit of %zu bytes", S.max_body);
     if (r->no_mem)
         return reply_mem_full(c, r);
-    req_route(url, &rest);
     switch (r->route) {
     case R_PAGE: {
         size_t n = strlen(ty_serve_page);
@@ -915,18 +1069,17 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         char *p = strdup("{\"status\":\"ok\"}\n");
         return p ? reply(c, r, MHD_HTTP_OK, "application/json", p, strlen(p), NULL) : MHD_NO;
     }
-    case R_STATS: return do_stats(c, r);
-    case R_CHECK: return do_check(c, r, 0);
-    case R_REPORT: return do_check(c, r, 1);
-    case R_DOCS: return do_add(c, r);
-    case R_DOC: {
-        char err[256];
-        if (req_doc_id(rest, strlen(rest), err, sizeof err) != 0)
-            return reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, "%s %s: %s", method, url, err);
-        return do_doc(c, r, rest, strcmp(method, "DELETE") == 0);
     }
+    /* the index's routes: a worker thread answers (work_main) */
+    r->conn = c;
+    r->deferred = 1;
+    MHD_suspend_connection(c);
+    if (work_push(r) != 0) { /* shutting down */
+        MHD_resume_connection(c);
+        r->deferred = 0;
+        return reply_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, "the server is stopping");
     }
-    return MHD_NO;
+    return MHD_YES;
 }
 
 /* ---- access log -------------------------------------------------------------------------- */
@@ -1062,7 +1215,7 @@ static void usage(FILE *f)
             "  --max-conns N        connections at once; more get 503 [2048]\n"
             "  --max-conns-per-addr N  connections at once from one client address; more\n"
             "                       get 429; 0: no limit (behind a reverse proxy) [128]\n"
-            "  --request-memory BYTES  memory for request bodies and the work on them, 16\n"
+            "  --request-memory BYTES  memory for request bodies and the work on them, 18\n"
             "                       times each body; requests past it get 503 [256M]\n"
             "  --grace SECONDS      on SIGTERM/SIGINT, wait this long for requests [30]\n"
             "  --access-log FILE    one line per request (default: standard error)\n"
@@ -1391,9 +1544,10 @@ int cmd_serve(int argc, char **argv)
         return EXIT_ERROR;
     if (mem_cost(S.max_body) > S.req_mem / 4 * 3) {
         fprintf(stderr,
-                "tongyuan: --max-body %zu needs --request-memory of at least %zuM (%d times "
+                "tongyuan: --max-body %zu needs --request-memory of at least %.0fM (%d times "
                 "the body, within 3/4 of it)\n",
-                S.max_body, (mem_cost(S.max_body) / 3 * 4 >> 20) + 1, MEM_PER_BODY_BYTE);
+                S.max_body, ceil((double)mem_cost(S.max_body) * 4 / 3 / 1048576),
+                MEM_PER_BODY_BYTE);
         return EXIT_ERROR;
     }
     unsigned hard_conns, hard_addr;
@@ -1443,25 +1597,29 @@ int cmd_serve(int argc, char **argv)
     pthread_mutex_init(&S.conn_lock, NULL);
     pthread_mutex_init(&S.mem_lock, NULL);
 
-    /* the signals are taken by sigwait() below: block them before any thread starts */
+    /* the signals are taken by sigtimedwait() below: block them before any thread starts */
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (work_start(threads) != 0) {
+        fprintf(stderr, "tongyuan: cannot start %ld worker threads\n", threads);
+        goto out;
+    }
 
+    /* one polling thread (epoll) for every connection; the work is the workers' */
     unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG | MHD_USE_SUSPEND_RESUME;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     d = MHD_start_daemon(
         flags, 0, NULL, NULL, handler, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)timeout, MHD_OPTION_NOTIFY_COMPLETED, completed,
-        NULL, MHD_OPTION_NOTIFY_CONNECTION, notify_conn, NULL, MHD_OPTION_CONNECTION_LIMIT,
-        hard_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT, hard_addr,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MHD_POOL_BYTES, MHD_OPTION_END);
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)timeout,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, notify_conn,
+        NULL, MHD_OPTION_CONNECTION_LIMIT, hard_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        hard_addr, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MHD_POOL_BYTES, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "tongyuan: cannot start the HTTP server on %s (see the message above)\n",
                 listen_at);
@@ -1507,6 +1665,13 @@ int cmd_serve(int argc, char **argv)
         reap();
     }
     long left = atomic_load(&S.inflight);
+    /* the workers finish what they are answering; what they have not begun is dropped;
+     * then the polling thread has a moment to send the last replies */
+    work_stop();
+    for (int i = 0; i < 100 && atomic_load(&S.inflight) > 0; i++) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     MHD_stop_daemon(d);
     d = NULL;
     if (left)
@@ -1514,6 +1679,8 @@ int cmd_serve(int argc, char **argv)
     fprintf(stderr, "tongyuan serve: stopped\n");
     rc = 0;
 out:
+    if (W.threads)
+        work_stop();
     if (d)
         MHD_stop_daemon(d);
     if (lfd >= 0)
