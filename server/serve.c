@@ -13,7 +13,8 @@
  * Threads: libmicrohttpd's one polling thread (epoll) accepts, reads and writes every
  * connection and answers what needs no index; the requests that use the index go to
  * --threads worker threads (work_main). Each worker makes, on its first query, its own
- * searcher and aligner on the one shared index handle (no locks on the query path); writes (add, delete) and the calls that report through the handle's message buffer
+ * searcher and aligner on the one shared index handle (no locks on the query path);
+ * writes (add, delete) and the calls that report through the handle's message buffer
  * (stats, find, get) take one mutex. The handle is opened TY_INDEX_WRITE when writes are
  * enabled (--token-file): LMDB wants one environment per process, and a searcher's read
  * transaction sees what the writer has committed.
@@ -1209,7 +1210,7 @@ static void usage(FILE *f)
             "                       for subdomains too, * for any [on a loopback address:\n"
             "                       localhost,127.0.0.1,::1; elsewhere *]\n"
             "  --max-body BYTES     larger request bodies get 413 (suffix K, M, G) [8M]\n"
-            "  --timeout SECONDS    close connections idle (or stalled) this long [30]\n"
+            "  --timeout SECONDS    close connections idle (no byte either way) this long [30]\n"
             "  --request-deadline SECONDS  close a connection whose request (headers and\n"
             "                       body) is not in whole this long after it began [60]\n"
             "  --max-conns N        connections at once; more get 503 [2048]\n"
