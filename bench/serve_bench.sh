@@ -50,25 +50,9 @@ trap cleanup EXIT
 trap 'exit 130' HUP INT TERM
 
 # ---- 1. corpus, index, queries, documents to add (cached) ---------------------------------
-stamp="n=$n $(cksum < "$gen") $(cksum < "$bin")"
-if [ ! -f "$dir/STAMP" ] || [ "$(cat "$dir/STAMP")" != "$stamp" ] || [ ! -f "$dir/ix" ]; then
-    echo "serve-bench: generating and indexing $n documents"
-    python3 "$gen" "$n" --seed 1 --out "$dir/corpus.jsonl.gz"
-    rm -f "$dir/ix" "$dir/ix-lock"
-    "$bin" index build -o "$dir/ix" --threads "$sthreads" "$dir/corpus.jsonl.gz" > /dev/null
-    python3 "$gen" 400 --seed 1 | python3 -c '
-import json, sys
-out, buf = [], ""
-for line in sys.stdin:
-    buf += json.loads(line)["text"] + "\n"
-    while len(buf) >= 3000 and len(out) < 200:
-        out.append(buf[:3000]); buf = buf[3000:]
-with open(sys.argv[1], "w", encoding="utf-8") as f:
-    for t in out:
-        f.write(json.dumps({"text": t}, ensure_ascii=False) + "\n")
-' "$dir/bodies.jsonl"
+. bench/serve_common.sh
+if serve_corpus serve-bench || [ ! -f "$dir/adds.jsonl" ]; then
     python3 "$gen" 5000 --seed 9 --out "$dir/adds.jsonl"
-    echo "$stamp" > "$dir/STAMP"
 fi
 # the adds of an earlier run are in the index: use a fresh copy of it
 cp "$dir/ix" "$dir/run-ix"
@@ -77,44 +61,13 @@ rm -f "$dir/run-ix-lock"
 # ---- 2. server, load, concurrent adds ------------------------------------------------------
 printf 'bench-token\n' > "$dir/token"
 start_server() {
-    : > "$dir/server.log"
-    "$bin" serve -x "$dir/run-ix" --listen 127.0.0.1:0 --threads "$sthreads" \
-        --token-file "$dir/token" --access-log "$dir/access.log" 2> "$dir/server.log" &
-    pid=$!
-    i=0
-    port=
-    while [ $i -lt 300 ] && [ -z "$port" ]; do
-        sleep 0.1
-        i=$((i + 1))
-        port=$(sed -n 's|.*listening on http://127\.0\.0\.1:\([0-9][0-9]*\)/.*|\1|p' "$dir/server.log")
-    done
-    [ -n "$port" ] || { cat "$dir/server.log" >&2; exit 1; }
-    U=http://127.0.0.1:$port
+    serve_start "$dir/run-ix" --token-file "$dir/token" --access-log "$dir/access.log"
 }
 rss() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
-cat > "$dir/check.lua" << 'EOF'
-local bodies, i = {}, 0
-function init(args)
-  for line in io.lines(os.getenv("BODIES")) do bodies[#bodies + 1] = line end
-  i = math.random(#bodies)
-end
-function request()
-  i = i % #bodies + 1
-  return wrk.format("POST", "/v1/check", {["Content-Type"] = "application/json"}, bodies[i])
-end
-function done(s, lat, req)
-  io.write(string.format("RESULT rps=%.1f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f " ..
-    "requests=%d non2xx=%d connect=%d read=%d write=%d timeout=%d\n",
-    s.requests / (s.duration / 1e6), lat:percentile(50) / 1e3, lat:percentile(90) / 1e3,
-    lat:percentile(99) / 1e3, lat.max / 1e3, s.requests, s.errors.status, s.errors.connect,
-    s.errors.read, s.errors.write, s.errors.timeout))
-end
-EOF
-
 start_server
 echo "serve-bench: server on $U ($sthreads threads); warming up"
-BODIES=$dir/bodies.jsonl wrk -t1 -c4 -d3s -s "$dir/check.lua" "$U" > /dev/null
+BODIES=$dir/bodies.jsonl wrk -t1 -c4 -d3s -s bench/check.lua "$U" > /dev/null
 rss0=$(rss "$pid" VmRSS)
 anon0=$(rss "$pid" RssAnon)
 
@@ -151,7 +104,7 @@ adder=$!
 
 echo "serve-bench: wrk -t$wthreads -c$conns -d${secs}s POST /v1/check (3,000-character documents)"
 BODIES=$dir/bodies.jsonl wrk -t"$wthreads" -c"$conns" -d"${secs}s" --timeout 10s \
-    -s "$dir/check.lua" "$U" > "$dir/wrk.txt" 2>&1 || true
+    -s bench/check.lua "$U" > "$dir/wrk.txt" 2>&1 || true
 rss1=$(rss "$pid" VmRSS)
 anon1=$(rss "$pid" RssAnon)
 

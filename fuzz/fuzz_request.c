@@ -1,10 +1,14 @@
 /*
  * fuzz_request.c — the service's request parsing (server/request.c, compiled in here: it is
  * not part of the library): a route and method from the first line ("METHOD URL"), the rest
- * as the JSON body of /v1/check or /v1/docs.
+ * as the JSON body of /v1/check or /v1/docs. The first line is also tried as an Authorization
+ * header and as a Host header (against a list of allowed hosts made from the body's first
+ * line).
  *
  * Invariants: every failure has a message; a route's method check agrees with its Allow list;
- * a document id is never empty; a string member's length is the JSON string's (NUL bytes
+ * an empty document id or one with a NUL byte is refused; a bearer token is a non-empty
+ * suffix of its header that starts after a space; a Host header is allowed by "*" and never
+ * by an empty list; a string member's length is the JSON string's (NUL bytes
  * included) and within the body; accepted options are in their documented ranges and pass
  * ty_opts_check(); "custom" is set exactly when an alignment option differs.
  */
@@ -28,8 +32,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int route = req_route(url, &rest);
     FZ_CHECK(route >= R_PAGE && route <= R_NONE);
     FZ_CHECK((route == R_DOC) == (rest != NULL));
-    if (rest)
-        FZ_CHECK(rest[0] != 0);
+    char err[512];
+    if (rest) {
+        err[0] = 0;
+        int bad = req_doc_id(rest, strlen(rest), err, sizeof err) != 0;
+        FZ_CHECK(bad == (rest[0] == 0 || strlen(rest) > MAX_ID_BYTES));
+        FZ_CHECK(bad == (err[0] != 0));
+    }
+    err[0] = 0;
+    FZ_CHECK(req_doc_id(line, hl, err, sizeof err) != 0 || (hl && !memchr(line, 0, hl)));
+    const char *tok = req_bearer(line);
+    if (tok)
+        FZ_CHECK(tok > line + 6 && tok[-1] == ' ' && *tok && *tok != ' ');
+    req_hosts_t none = {0}, any = {0}, some = {0};
+    FZ_CHECK(req_hosts_add(&any, "*", err, sizeof err) == 0);
+    FZ_CHECK(req_host_ok(&any, line) && !req_host_ok(&none, line));
+    char list[256];
+    const char *nl2 = nl ? memchr(nl + 1, '\n', size - head - 1) : NULL;
+    size_t ll = nl2 ? (size_t)(nl2 - nl - 1) : 0;
+    if (ll && ll < sizeof list) {
+        memcpy(list, nl + 1, ll);
+        list[ll] = 0;
+        err[0] = 0;
+        if (strlen(list) == ll && req_hosts_add(&some, list, err, sizeof err) == 0)
+            (void)req_host_ok(&some, line);
+        else
+            FZ_CHECK(strlen(list) != ll || err[0] != 0);
+    }
+    req_hosts_free(&any);
+    req_hosts_free(&some);
     int ok = req_method_ok(route, method);
     if (route == R_NONE || method[0] == 0)
         FZ_CHECK(!ok);
@@ -39,7 +70,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     const char *body = nl ? nl + 1 : NULL;
     size_t n = nl ? size - head - 1 : 0;
-    char err[512];
     err[0] = 0;
     json_t *j = req_parse_body(body, n, err, sizeof err);
     if (!j) {

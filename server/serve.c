@@ -10,9 +10,11 @@
  *   GET    /v1/docs/{id}  the stored document; DELETE /v1/docs/{id} deletes it (tombstone)
  *   GET    /v1/stats      what the index holds;  GET /healthz;  GET / the page for people
  *
- * Threads: libmicrohttpd's pool threads run the handlers. Each thread makes, on its first
- * query, its own searcher and aligner on the one shared index handle (no locks on the query
- * path); writes (add, delete) and the calls that report through the handle's message buffer
+ * Threads: libmicrohttpd's one polling thread (epoll) accepts, reads and writes every
+ * connection and answers what needs no index; the requests that use the index go to
+ * --threads worker threads (work_main). Each worker makes, on its first query, its own
+ * searcher and aligner on the one shared index handle (no locks on the query path);
+ * writes (add, delete) and the calls that report through the handle's message buffer
  * (stats, find, get) take one mutex. The handle is opened TY_INDEX_WRITE when writes are
  * enabled (--token-file): LMDB wants one environment per process, and a searcher's read
  * transaction sees what the writer has committed.
@@ -22,6 +24,10 @@
  * segments that fails after the commit (a full disk) is logged, not an error: the document
  * is committed. Deleting is by tombstone (index_del.c): searches filter deleted documents.
  *
+ * Limits: connections in total and per client address, a deadline for reading a request,
+ * and the memory requests may take (docs/serve.md, "Limits"): see notify_conn(), reap() and
+ * mem_charge().
+ *
  * Shutdown: SIGTERM or SIGINT stops accepting (MHD_quiesce_daemon), waits up to --grace
  * seconds for the requests in progress, stops the threads and closes the index.
  */
@@ -29,8 +35,11 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
+#include <math.h>
 #include <microhttpd.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -38,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,8 +60,6 @@
 static const char ty_serve_page[] =
 #include "serve_page.inc"
     ;
-
-#define MAX_ID_BYTES 1000
 
 /* ---- server state ------------------------------------------------------------------------ */
 
@@ -70,6 +78,7 @@ typedef struct {
     char *token;
     size_t token_len;
     int auth_reads;
+    req_hosts_t hosts; /* --allowed-hosts */
     size_t max_body;
     ty_opts_t o;
     ty_query_opts_t q;
@@ -82,22 +91,54 @@ typedef struct {
     worker_t *workers;
     double started;
     long threads;
+    /* limits (docs/serve.md, "Limits"); conn_lock guards the connection list, mem_lock the
+     * request memory in use */
+    long max_conns, max_conns_addr;
+    double deadline;
+    size_t req_mem;
+    pthread_mutex_t conn_lock;
+    struct conn *conns;
+    long nconns; /* connections within the limits */
+    pthread_mutex_t mem_lock;
+    size_t mem_used, mem_large;
 } server_t;
 
 static server_t S;
 static _Thread_local worker_t *tl_worker;
 
+/* One connection (libmicrohttpd's socket_context), from accept to close, in S.conns. */
+typedef struct conn {
+    struct conn *prev, *next;
+    int fd;
+    unsigned char addr[17]; /* address family, then the address: the per-address key */
+    char client[64];        /* the address, for the log */
+    unsigned over;          /* 0, or 429 / 503: over the per-address / total limit */
+    /* under S.conn_lock: */
+    double t0;   /* when the request being read began: accept, or the end of the one before */
+    int busy;    /* its request is in and being answered: the deadline does not apply */
+    int has_req; /* handler() has a request on it (completed() logs it) */
+    int reaped;  /* shut down by the deadline */
+} conn_t;
+
 /* One request (libmicrohttpd's con_cls). */
-typedef struct {
+typedef struct req {
     double t0;
     char method[16];
     char *path;
     char client[64];
     sbuf_t body;
-    int too_big;
+    int too_big, no_mem;
     int route;
     unsigned status;
     size_t bytes;
+    size_t charge; /* of the request memory (mem_charge) */
+    int large;
+    /* a request handed to the worker threads (work_main): its connection is suspended;
+     * reply() keeps the response in resp, which handler() queues once it is resumed */
+    struct MHD_Connection *conn;
+    struct MHD_Response *resp;
+    int deferred, failed;
+    struct req *qnext;
 } req_t;
 
 static worker_t *get_worker(void)
@@ -127,6 +168,180 @@ static worker_t *get_worker(void)
     return w;
 }
 
+/* ---- connections: limits and the request deadline ------------------------------------- */
+
+/* Every connection is in S.conns from accept to close (notify_conn). One over a limit is
+ * let in, answered 429 (per address) or 503 (in total) as soon as its headers are in and
+ * closed; one that does not send its headers within OVER_GRACE seconds is closed without
+ * a word. libmicrohttpd's own limits, set a little higher, refuse connections beyond that
+ * outright. The request deadline is kept by reap(), run by the main thread a few times a
+ * second: a connection whose request has not come in whole within --request-deadline
+ * seconds is shut down (shutdown(2) from this thread: libmicrohttpd then reads its end and
+ * closes it; the descriptor stays valid because it is only closed after notify_conn's
+ * CLOSED, which takes conn_lock). libmicrohttpd's --timeout is an idle timer that every
+ * byte restarts, so by itself it lets a client that sends a byte a second hold a
+ * connection for ever. */
+#define OVER_GRACE 2.0
+
+static conn_t *conn_of(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* The connection's request is in (or answered): its deadline no longer runs. */
+static void conn_busy(struct MHD_Connection *c)
+{
+    conn_t *k = conn_of(c);
+    if (!k)
+        return;
+    pthread_mutex_lock(&S.conn_lock);
+    k->busy = 1;
+    pthread_mutex_unlock(&S.conn_lock);
+}
+
+static void client_of(struct MHD_Connection *c, char *out, size_t size)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, size, "-");
+    if (!ci || !ci->client_addr)
+        return;
+    socklen_t sl = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                          : sizeof(struct sockaddr_in);
+    if (getnameinfo(ci->client_addr, sl, out, (socklen_t)size, NULL, 0, NI_NUMERICHOST) != 0)
+        snprintf(out, size, "?");
+}
+
+static void notify_conn(void *cls, struct MHD_Connection *c, void **socket_context,
+                        enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls;
+    conn_t *k = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        if (!k)
+            return;
+        pthread_mutex_lock(&S.conn_lock);
+        if (k->prev)
+            k->prev->next = k->next;
+        else
+            S.conns = k->next;
+        if (k->next)
+            k->next->prev = k->prev;
+        S.nconns -= !k->over;
+        pthread_mutex_unlock(&S.conn_lock);
+        free(k);
+        *socket_context = NULL;
+        return;
+    }
+    k = calloc(1, sizeof *k);
+    if (!k)
+        return; /* not tracked: no limit and no deadline for this one */
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    k->fd = ci ? ci->connect_fd : -1;
+    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr) {
+        const struct sockaddr *sa = ci->client_addr;
+        k->addr[0] = (unsigned char)sa->sa_family;
+        if (sa->sa_family == AF_INET)
+            memcpy(k->addr + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        else if (sa->sa_family == AF_INET6)
+            memcpy(k->addr + 1, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+    }
+    client_of(c, k->client, sizeof k->client);
+    pthread_mutex_lock(&S.conn_lock);
+    long same = 0;
+    for (conn_t *o = S.conns; o && S.max_conns_addr; o = o->next)
+        same += !o->over && memcmp(o->addr, k->addr, sizeof k->addr) == 0;
+    k->over = S.max_conns_addr && same >= S.max_conns_addr ? MHD_HTTP_TOO_MANY_REQUESTS
+              : S.nconns >= S.max_conns                    ? MHD_HTTP_SERVICE_UNAVAILABLE
+                                                           : 0;
+    S.nconns += !k->over;
+    k->t0 = cli_now();
+    k->next = S.conns;
+    if (S.conns)
+        S.conns->prev = k;
+    S.conns = k;
+    pthread_mutex_unlock(&S.conn_lock);
+    *socket_context = k;
+}
+
+static void log_line(const char *client, const char *method, const char *path, unsigned status,
+                     size_t bytes, double ms, const char *why);
+
+/* Shut down the connections past their deadline (main thread). The log lines of those cut
+ * off before their request line are written after conn_lock is let go: a thousand of them at
+ * once must not hold up the threads that answer. */
+static void reap(void)
+{
+    typedef struct {
+        char client[64];
+        unsigned status;
+        double ms;
+    } cut_t;
+    cut_t cut[64];
+    size_t ncut = 0;
+    double now = cli_now();
+    conn_t *k;
+    do {
+        ncut = 0;
+        pthread_mutex_lock(&S.conn_lock);
+        for (k = S.conns; k && ncut < sizeof cut / sizeof *cut; k = k->next) {
+            if (k->busy || k->reaped || k->fd < 0 ||
+                now - k->t0 < (k->over ? OVER_GRACE : S.deadline))
+                continue;
+            shutdown(k->fd, SHUT_RDWR);
+            k->reaped = 1;
+            if (!k->has_req) { /* no request for completed() to log: the headers never came */
+                memcpy(cut[ncut].client, k->client, sizeof k->client);
+                cut[ncut].status = k->over ? k->over : MHD_HTTP_REQUEST_TIMEOUT;
+                cut[ncut++].ms = (now - k->t0) * 1e3;
+            }
+        }
+        pthread_mutex_unlock(&S.conn_lock);
+        for (size_t i = 0; i < ncut; i++)
+            log_line(cut[i].client, "-", NULL, cut[i].status, 0, cut[i].ms,
+                     cut[i].status == MHD_HTTP_REQUEST_TIMEOUT ? "deadline" : "over-limit");
+    } while (ncut == sizeof cut / sizeof *cut);
+}
+
+/* ---- request memory ---------------------------------------------------------------------- */
+
+/* A request's body and the work on it are charged to --request-memory from its headers
+ * (Content-Length) or as its chunks come, until its reply has been sent: MEM_PER_BODY_BYTE
+ * bytes per body byte, above the peak working memory measured for Chinese text, the most
+ * per byte (one request at a time, 0.9 to 7.3 MB bodies: /v1/report 17.2 times the body,
+ * POST /v1/docs 16.9, /v1/check 12.7; Latin text 10.6 at most). A request that does not
+ * fit gets 503. Large requests (charged over 1/64 of the budget) together take at most 3/4
+ * of it, so that a few large uploads, finished or stalled, never stop the small checks. */
+#define MEM_PER_BODY_BYTE 18
+
+static size_t mem_cost(size_t body)
+{
+    return body > SIZE_MAX / MEM_PER_BODY_BYTE ? SIZE_MAX : body * MEM_PER_BODY_BYTE;
+}
+
+/* Make r's charge want bytes: 0, or -1 (charge unchanged) if the budget has no room. */
+static int mem_charge(req_t *r, size_t want)
+{
+    int large = want > S.req_mem / 64;
+    pthread_mutex_lock(&S.mem_lock);
+    size_t used = S.mem_used - r->charge, lused = S.mem_large - (r->large ? r->charge : 0);
+    int ok = want <= r->charge ||
+             (want <= S.req_mem - used &&
+              (!large || (lused <= S.req_mem / 4 * 3 && want <= S.req_mem / 4 * 3 - lused)));
+    if (ok) {
+        S.mem_used = used + want;
+        S.mem_large = lused + (large ? want : 0);
+        r->charge = want;
+        r->large = large;
+    }
+    pthread_mutex_unlock(&S.mem_lock);
+    return ok ? 0 : -1;
+}
+
 /* ---- replies ----------------------------------------------------------------------------- */
 
 /* Queue buf (malloc()ed, n bytes; taken over) as the reply. */
@@ -146,10 +361,20 @@ static enum MHD_Result reply(struct MHD_Connection *c, req_t *r, unsigned status
         MHD_add_response_header(resp, "Allow", allow);
     if (status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"tongyuan\"");
-    enum MHD_Result ret = MHD_queue_response(c, status, resp);
-    MHD_destroy_response(resp);
+    if (status == MHD_HTTP_TOO_MANY_REQUESTS || status == MHD_HTTP_SERVICE_UNAVAILABLE) {
+        /* over a limit: the connection is not kept (an unread body may follow) */
+        MHD_add_response_header(resp, "Retry-After", "1");
+        MHD_add_response_header(resp, "Connection", "close");
+    }
+    conn_busy(c);
     r->status = status;
     r->bytes = n;
+    if (r->deferred) { /* a worker thread: handler() queues it when the connection resumes */
+        r->resp = resp;
+        return MHD_YES;
+    }
+    enum MHD_Result ret = MHD_queue_response(c, status, resp);
+    MHD_destroy_response(resp);
     return ret;
 }
 
@@ -184,14 +409,26 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, req_t *r, unsigned 
     return reply(c, r, status, "application/json", a, b.n, allow);
 }
 
+/* 503: the request memory (mem_charge) has no room for this body now */
+static enum MHD_Result reply_mem_full(struct MHD_Connection *c, req_t *r)
+{
+    pthread_mutex_lock(&S.mem_lock);
+    size_t used = S.mem_used;
+    pthread_mutex_unlock(&S.mem_lock);
+    return reply_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, NULL,
+                       "the server is busy with large requests (%zu MB of the %zu MB of "
+                       "--request-memory in use): try again later",
+                       used >> 20, S.req_mem >> 20);
+}
+
 /* ---- routing and authorization ----------------------------------------------------------- */
 
 /* constant time in the length of the expected token */
-static int token_ok(const char *got)
+static int token_ok(const char *authorization)
 {
-    if (!got || strncmp(got, "Bearer ", 7) != 0)
+    const char *got = req_bearer(authorization);
+    if (!got)
         return 0;
-    got += 7;
     size_t n = strlen(got);
     unsigned char d = n != S.token_len;
     for (size_t i = 0; i < S.token_len; i++)
@@ -391,10 +628,10 @@ static enum MHD_Result do_add(struct MHD_Connection *c, req_t *r)
         json_decref(j);
         return ret;
     }
-    if (idlen == 0 || idlen > MAX_ID_BYTES) {
+    char err[256];
+    if (req_doc_id(id, idlen, err, sizeof err) != 0) {
         json_decref(j);
-        return reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, "\"id\" must be 1 to %d bytes long",
-                           MAX_ID_BYTES);
+        return reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, "\"id\": %s", err);
     }
     /* the document must load as the index will load it: errors are the client's (400/413) */
     ty_doc_t *d = ty_doc_new();
@@ -524,41 +761,146 @@ static enum MHD_Result do_stats(struct MHD_Connection *c, req_t *r)
     pthread_mutex_unlock(&S.wlock);
     if (rc != TY_OK)
         return reply_error(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "%s", msg);
+    pthread_mutex_lock(&S.conn_lock);
+    long nconns = S.nconns;
+    pthread_mutex_unlock(&S.conn_lock);
+    pthread_mutex_lock(&S.mem_lock);
+    size_t mem = S.mem_used;
+    pthread_mutex_unlock(&S.mem_lock);
     sbuf_t b = {0};
-    sb_printf(&b,
-              "{\"docs\":%llu,\"deleted\":%llu,\"indexed\":%llu,\"codepoints\":%llu,"
-              "\"bytes\":%llu,\"stored_bytes\":%llu,\"postings\":%llu,\"keys\":%llu,"
-              "\"segments\":%u,\"file_bytes\":%llu,\"map_bytes\":%llu,\"k\":%d,\"w\":%d,"
-              "\"format\":%u,\"writable\":%s,\"threads\":%ld,\"requests\":%llu,"
-              "\"uptime_s\":%.1f,\"version\":\"%s\"}\n",
-              (unsigned long long)(st.docs - (ndel < st.docs ? ndel : st.docs)),
-              (unsigned long long)ndel, (unsigned long long)st.docs,
-              (unsigned long long)st.codepoints, (unsigned long long)st.bytes,
-              (unsigned long long)st.stored_bytes, (unsigned long long)st.postings,
-              (unsigned long long)st.keys, st.segments, (unsigned long long)st.file_bytes,
-              (unsigned long long)st.map_bytes, st.k, st.w, st.format,
-              S.writable ? "true" : "false", S.threads,
-              (unsigned long long)atomic_load(&S.requests), cli_now() - S.started, ty_version());
+    sb_printf(
+        &b,
+        "{\"docs\":%llu,\"deleted\":%llu,\"indexed\":%llu,\"codepoints\":%llu,"
+        "\"bytes\":%llu,\"stored_bytes\":%llu,\"postings\":%llu,\"keys\":%llu,"
+        "\"segments\":%u,\"file_bytes\":%llu,\"map_bytes\":%llu,\"k\":%d,\"w\":%d,"
+        "\"format\":%u,\"writable\":%s,\"threads\":%ld,\"requests\":%llu,"
+        "\"uptime_s\":%.1f,\"connections\":%ld,\"request_memory\":%zu,"
+        "\"version\":\"%s\"}\n",
+        (unsigned long long)(st.docs - (ndel < st.docs ? ndel : st.docs)), (unsigned long long)ndel,
+        (unsigned long long)st.docs, (unsigned long long)st.codepoints,
+        (unsigned long long)st.bytes, (unsigned long long)st.stored_bytes,
+        (unsigned long long)st.postings, (unsigned long long)st.keys, st.segments,
+        (unsigned long long)st.file_bytes, (unsigned long long)st.map_bytes, st.k, st.w, st.format,
+        S.writable ? "true" : "false", S.threads, (unsigned long long)atomic_load(&S.requests),
+        cli_now() - S.started, nconns, mem, ty_version());
     enum MHD_Result ret = b.a ? reply_sb(c, r, MHD_HTTP_OK, "application/json", &b)
                               : reply_error(c, r, 500, NULL, "out of memory");
     sb_free(&b);
     return ret;
 }
 
-/* ---- the request handler ----------------------------------------------------------------- */
+/* ---- worker threads ---------------------------------------------------------------------- */
 
-static void client_of(struct MHD_Connection *c, char *out, size_t size)
+/* The routes that use the index (checks, reports, adds, deletes, reads, stats) run on
+ * --threads worker threads, never on libmicrohttpd's one polling thread. That thread only
+ * accepts, moves bytes and answers /healthz, / and the refusals, so it stays quick however
+ * busy the workers are: a check of a long text takes a second, and libmicrohttpd accepts ten
+ * connections per turn of its loop, so with checks in that loop a thousand connections
+ * arriving at once kept a new client waiting seconds. handler() suspends the connection and
+ * queues the request; a worker answers it (reply() keeps the response in the request) and
+ * resumes the connection; handler() is called again and queues the response. */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    req_t *head, *tail;
+    int stop;
+    pthread_t *threads;
+    long n;
+} W = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, NULL, 0};
+
+/* Queue r for a worker: 0, or -1 once the workers are stopping. */
+static int work_push(req_t *r)
 {
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    snprintf(out, size, "-");
-    if (!ci || !ci->client_addr)
-        return;
-    socklen_t sl = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                          : sizeof(struct sockaddr_in);
-    if (getnameinfo(ci->client_addr, sl, out, (socklen_t)size, NULL, 0, NI_NUMERICHOST) != 0)
-        snprintf(out, size, "?");
+    pthread_mutex_lock(&W.lock);
+    int ok = !W.stop;
+    if (ok) {
+        r->qnext = NULL;
+        if (W.tail)
+            W.tail->qnext = r;
+        else
+            W.head = r;
+        W.tail = r;
+        pthread_cond_signal(&W.cond);
+    }
+    pthread_mutex_unlock(&W.lock);
+    return ok ? 0 : -1;
 }
+
+static enum MHD_Result route_work(struct MHD_Connection *c, req_t *r)
+{
+    const char *url = r->path ? r->path : "", *rest;
+    req_route(url, &rest);
+    switch (r->route) {
+    case R_STATS: return do_stats(c, r);
+    case R_CHECK: return do_check(c, r, 0);
+    case R_REPORT: return do_check(c, r, 1);
+    case R_DOCS: return do_add(c, r);
+    case R_DOC: {
+        char err[256];
+        if (req_doc_id(rest, strlen(rest), err, sizeof err) != 0)
+            return reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, "%s %s: %s", r->method, url, err);
+        return do_doc(c, r, rest, strcmp(r->method, "DELETE") == 0);
+    }
+    }
+    return MHD_NO;
+}
+
+static void *work_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&W.lock);
+        while (!W.head && !W.stop)
+            pthread_cond_wait(&W.cond, &W.lock);
+        req_t *r = W.head;
+        if (r) {
+            W.head = r->qnext;
+            if (!W.head)
+                W.tail = NULL;
+        }
+        pthread_mutex_unlock(&W.lock);
+        if (!r)
+            return NULL;
+        struct MHD_Connection *c = r->conn;
+        r->failed = route_work(c, r) == MHD_NO || !r->resp;
+        MHD_resume_connection(c); /* r may be gone from here on */
+    }
+}
+
+static int work_start(long n)
+{
+    W.threads = calloc((size_t)n, sizeof *W.threads);
+    if (!W.threads)
+        return -1;
+    for (W.n = 0; W.n < n; W.n++)
+        if (pthread_create(&W.threads[W.n], NULL, work_main, NULL) != 0)
+            return -1;
+    return 0;
+}
+
+/* Stop the workers: queued requests are dropped (their connections closed), the ones being
+ * answered are finished. */
+static void work_stop(void)
+{
+    pthread_mutex_lock(&W.lock);
+    W.stop = 1;
+    req_t *q = W.head;
+    W.head = W.tail = NULL;
+    pthread_cond_broadcast(&W.cond);
+    pthread_mutex_unlock(&W.lock);
+    for (req_t *nx; q; q = nx) {
+        nx = q->qnext;
+        q->failed = 1;
+        MHD_resume_connection(q->conn);
+    }
+    for (long i = 0; i < W.n; i++)
+        pthread_join(W.threads[i], NULL);
+    free(W.threads);
+    W.threads = NULL;
+    W.n = 0;
+}
+
+/* ---- the request handler ----------------------------------------------------------------- */
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *upload,
@@ -577,9 +919,33 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         r->t0 = cli_now();
         snprintf(r->method, sizeof r->method, "%s", method);
         r->path = strdup(url);
-        client_of(c, r->client, sizeof r->client);
         atomic_fetch_add(&S.inflight, 1);
         atomic_fetch_add(&S.requests, 1);
+        conn_t *k = conn_of(c);
+        if (k) {
+            snprintf(r->client, sizeof r->client, "%s", k->client);
+            pthread_mutex_lock(&S.conn_lock);
+            k->has_req = 1;
+            pthread_mutex_unlock(&S.conn_lock);
+        } else {
+            client_of(c, r->client, sizeof r->client);
+        }
+        if (k && k->over == MHD_HTTP_TOO_MANY_REQUESTS)
+            return reply_error(c, r, k->over, NULL,
+                               "too many connections from %s (at most %ld at once, "
+                               "--max-conns-per-addr): close some, or try again later",
+                               k->client, S.max_conns_addr);
+        if (k && k->over)
+            return reply_error(c, r, k->over, NULL,
+                               "the server has as many connections as it takes (%ld, "
+                               "--max-conns): try again later",
+                               S.max_conns);
+        const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+        if (!req_host_ok(&S.hosts, host))
+            return reply_error(c, r, MHD_HTTP_MISDIRECTED_REQUEST, NULL,
+                               "%s%s%s is not a name of this server (see --allowed-hosts)",
+                               host ? "Host '" : "a request without a Host header",
+                               host ? host : "", host ? "'" : "");
         r->route = req_route(url, &rest);
         if (r->route == R_NONE)
             return reply_error(c, r, MHD_HTTP_NOT_FOUND, NULL, "no such resource: %s", url);
@@ -602,15 +968,23 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
             return reply_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
                                "request body of %s bytes is over the limit of %zu bytes", cl,
                                S.max_body);
+        if (cl && mem_charge(r, mem_cost(strtoull(cl, NULL, 10))) != 0)
+            return reply_mem_full(c, r);
         if (strcmp(method, "POST") == 0)
             return MHD_YES; /* the body follows */
     } else if (*upload_size) {
-        /* body data: keep it unless over the limit (then drop it and answer 413 at the end) */
+        /* body data: keep it unless over a limit (then drop it and answer 413 or 503 at the
+         * end); without a Content-Length the charge grows with the body */
         if (!r->too_big && r->body.n + *upload_size > S.max_body) {
             r->too_big = 1;
             sb_free(&r->body);
         }
-        if (!r->too_big) {
+        size_t need = mem_cost(r->body.n + *upload_size);
+        if (!r->too_big && !r->no_mem && need > r->charge && mem_charge(r, need) != 0) {
+            r->no_mem = 1;
+            sb_free(&r->body);
+        }
+        if (!r->too_big && !r->no_mem) {
             sb_putn(&r->body, upload, *upload_size);
             if (!r->body.a)
                 return MHD_NO;
@@ -618,12 +992,23 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         *upload_size = 0;
         return MHD_YES;
     }
+    if (r->deferred) { /* resumed: a worker thread has answered */
+        r->deferred = 0;
+        if (r->failed || !r->resp)
+            return MHD_NO;
+        enum MHD_Result ret = MHD_queue_response(c, r->status, r->resp);
+        MHD_destroy_response(r->resp);
+        r->resp = NULL;
+        return ret;
+    }
     if (r->status)
         return MHD_YES; /* already answered */
+    conn_busy(c);       /* the request is in: no deadline while it is worked on */
     if (r->too_big)
         return reply_error(c, r, MHD_HTTP_CONTENT_TOO_LARGE, NULL,
                            "request body over the limit of %zu bytes", S.max_body);
-    req_route(url, &rest);
+    if (r->no_mem)
+        return reply_mem_full(c, r);
     switch (r->route) {
     case R_PAGE: {
         size_t n = strlen(ty_serve_page);
@@ -637,13 +1022,17 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         char *p = strdup("{\"status\":\"ok\"}\n");
         return p ? reply(c, r, MHD_HTTP_OK, "application/json", p, strlen(p), NULL) : MHD_NO;
     }
-    case R_STATS: return do_stats(c, r);
-    case R_CHECK: return do_check(c, r, 0);
-    case R_REPORT: return do_check(c, r, 1);
-    case R_DOCS: return do_add(c, r);
-    case R_DOC: return do_doc(c, r, rest, strcmp(method, "DELETE") == 0);
     }
-    return MHD_NO;
+    /* the index's routes: a worker thread answers (work_main) */
+    r->conn = c;
+    r->deferred = 1;
+    MHD_suspend_connection(c);
+    if (work_push(r) != 0) { /* shutting down */
+        MHD_resume_connection(c);
+        r->deferred = 0;
+        return reply_error(c, r, MHD_HTTP_SERVICE_UNAVAILABLE, NULL, "the server is stopping");
+    }
+    return MHD_YES;
 }
 
 /* ---- access log -------------------------------------------------------------------------- */
@@ -662,48 +1051,91 @@ static void log_json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
-                      enum MHD_RequestTerminationCode toe)
+/* One access-log line; path NULL for a connection whose request line never came. */
+static void log_line(const char *client, const char *method, const char *path, unsigned status,
+                     size_t bytes, double ms, const char *why)
 {
-    (void)cls;
-    (void)c;
-    req_t *r = *con_cls;
-    if (!r)
-        return;
-    *con_cls = NULL;
-    double ms = (cli_now() - r->t0) * 1e3;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
     char when[40];
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-    static const char *why[] = {"", "error", "timeout", "shutdown", "read-error", "client-abort"};
     pthread_mutex_lock(&S.loglock);
-    fprintf(S.log, "%s.%03ldZ %s %s ", when, ts.tv_nsec / 1000000, r->client, r->method);
-    log_json_str(S.log, r->path ? r->path : "?");
-    fprintf(S.log, " %u %zu %.1fms", r->status, r->bytes, ms);
-    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && (size_t)toe < sizeof why / sizeof *why)
-        fprintf(S.log, " %s", why[toe]);
+    fprintf(S.log, "%s.%03ldZ %s %s ", when, ts.tv_nsec / 1000000, client, method);
+    if (path)
+        log_json_str(S.log, path);
+    else
+        fputc('-', S.log);
+    fprintf(S.log, " %u %zu %.1fms", status, bytes, ms);
+    if (why && *why)
+        fprintf(S.log, " %s", why);
     fputc('\n', S.log);
     fflush(S.log);
     pthread_mutex_unlock(&S.loglock);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    req_t *r = *con_cls;
+    if (!r)
+        return;
+    *con_cls = NULL;
+    /* the connection's next request, if any, has its own deadline */
+    conn_t *k = conn_of(c);
+    int reaped = 0;
+    if (k) {
+        pthread_mutex_lock(&S.conn_lock);
+        reaped = k->reaped;
+        k->busy = k->has_req = 0;
+        k->t0 = cli_now();
+        pthread_mutex_unlock(&S.conn_lock);
+    }
+    static const char *why[] = {"", "error", "timeout", "shutdown", "read-error", "client-abort"};
+    const char *w =
+        reaped ? "deadline"
+        : toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && (size_t)toe < sizeof why / sizeof *why
+            ? why[toe]
+            : "";
+    log_line(r->client, r->method, r->path ? r->path : "?",
+             reaped && !r->status ? MHD_HTTP_REQUEST_TIMEOUT : r->status, r->bytes,
+             (cli_now() - r->t0) * 1e3, w);
+    mem_charge(r, 0);
     sb_free(&r->body);
     free(r->path);
     free(r);
     atomic_fetch_sub(&S.inflight, 1);
 }
 
+/* libmicrohttpd's messages on standard error. Under a flood of connections it says the same
+ * thing once per connection ("Connection was closed by remote side with incomplete
+ * request."): a message repeated within 10 s is counted instead of printed. */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
+    static char last[512];
+    static double last_t;
+    static long repeats;
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = 0;
+    double now = cli_now();
     pthread_mutex_lock(&S.loglock);
-    fprintf(stderr, "tongyuan serve: libmicrohttpd: %s\n", msg);
+    if (strcmp(msg, last) == 0 && now - last_t < 10) {
+        repeats++;
+    } else {
+        if (repeats)
+            fprintf(stderr, "tongyuan serve: libmicrohttpd: (the message before %ld more times)\n",
+                    repeats);
+        fprintf(stderr, "tongyuan serve: libmicrohttpd: %s\n", msg);
+        snprintf(last, sizeof last, "%s", msg);
+        last_t = now;
+        repeats = 0;
+    }
     pthread_mutex_unlock(&S.loglock);
 }
 
@@ -725,8 +1157,19 @@ static void usage(FILE *f)
             "  --token-file FILE    bearer token for writes (POST /v1/docs, DELETE); without\n"
             "                       it the index is opened read-only and writes get 403\n"
             "  --auth-reads         the API's reads need the token too (not / and /healthz)\n"
+            "  --allowed-hosts LIST requests whose Host header names another host get 421;\n"
+            "                       LIST: names or addresses, comma-separated, .example.org\n"
+            "                       for subdomains too, * for any [on a loopback address:\n"
+            "                       localhost,127.0.0.1,::1; elsewhere *]\n"
             "  --max-body BYTES     larger request bodies get 413 (suffix K, M, G) [8M]\n"
-            "  --timeout SECONDS    close connections idle (or stalled) this long [30]\n"
+            "  --timeout SECONDS    close connections idle (no byte either way) this long [30]\n"
+            "  --request-deadline SECONDS  close a connection whose request (headers and\n"
+            "                       body) is not in whole this long after it began [60]\n"
+            "  --max-conns N        connections at once; more get 503 [2048]\n"
+            "  --max-conns-per-addr N  connections at once from one client address; more\n"
+            "                       get 429; 0: no limit (behind a reverse proxy) [128]\n"
+            "  --request-memory BYTES  memory for request bodies and the work on them, 18\n"
+            "                       times each body; requests past it get 503 [256M]\n"
             "  --grace SECONDS      on SIGTERM/SIGINT, wait this long for requests [30]\n"
             "  --access-log FILE    one line per request (default: standard error)\n"
             "  --max-sources N      sources reported per check by default [20]\n"
@@ -825,17 +1268,136 @@ bad:
     return -1;
 }
 
+/* libmicrohttpd's memory per connection: the request line and headers (up to about half of
+ * it) and the buffers to read and send; its default. */
+#define MHD_POOL_BYTES (32 * 1024)
+
+/* libmicrohttpd's own connection limits, above ours (notify_conn) so that connections over
+ * ours are answered 429/503 rather than dropped; beyond these they are refused at once.
+ * The open-file limit is raised to hold them (to its hard limit); where it cannot be,
+ * --max-conns is lowered to fit, with a line saying so. */
+static int fit_limits(long threads, unsigned *hard_conns, unsigned *hard_addr)
+{
+    struct rlimit rl;
+    long spare = 64 + 4 * threads; /* the index, the log, epoll and pipes per thread */
+    long want = S.max_conns + S.max_conns / 4 + 16 + spare;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < (rlim_t)want) {
+        rl.rlim_cur =
+            rl.rlim_max == RLIM_INFINITY || rl.rlim_max > (rlim_t)want ? (rlim_t)want : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+        if (rl.rlim_cur < (rlim_t)want) {
+            long fit = ((long)rl.rlim_cur - spare - 16) * 4 / 5;
+            if (fit < 16) {
+                fprintf(stderr,
+                        "tongyuan: the open-file limit (%ld, ulimit -n) is too low to serve: "
+                        "raise it to at least %ld\n",
+                        (long)rl.rlim_cur, want);
+                return -1;
+            }
+            fprintf(stderr,
+                    "tongyuan serve: the open-file limit (%ld, ulimit -n) holds %ld "
+                    "connections: --max-conns lowered from %ld\n",
+                    (long)rl.rlim_cur, fit, S.max_conns);
+            S.max_conns = fit;
+        }
+    }
+    *hard_conns = (unsigned)(S.max_conns + S.max_conns / 4 + 16);
+    *hard_addr = S.max_conns_addr ? (unsigned)(S.max_conns_addr + S.max_conns_addr / 4 + 8) : 0;
+    return 0;
+}
+
+/* Without --allowed-hosts, a server on a loopback address answers only requests for
+ * localhost, 127.0.0.1, ::1 or its own address: a web page a browser loaded from elsewhere
+ * cannot read it through a DNS name rebound to 127.0.0.1. Elsewhere any Host is taken. */
+static int default_hosts(const struct sockaddr_storage *ss, socklen_t sl)
+{
+    const struct sockaddr_in *v4 = (const struct sockaddr_in *)ss;
+    const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)ss;
+    int loopback = ss->ss_family == AF_INET
+                       ? (ntohl(v4->sin_addr.s_addr) >> 24) == 127
+                       : ss->ss_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr);
+    char host[128], msg[256];
+    if (!loopback)
+        return req_hosts_add(&S.hosts, "*", msg, sizeof msg);
+    if (getnameinfo((const struct sockaddr *)ss, sl, host, sizeof host, NULL, 0, NI_NUMERICHOST) !=
+        0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    if (req_hosts_add(&S.hosts, "localhost,127.0.0.1,::1", msg, sizeof msg) != 0 ||
+        req_hosts_add(&S.hosts, host, msg, sizeof msg) != 0) {
+        fprintf(stderr, "tongyuan: %s\n", msg);
+        return -1;
+    }
+    return 0;
+}
+
+/* The listening socket on ss, made here rather than by libmicrohttpd to say why a bind fails.
+ * SO_REUSEADDR only (a restart need not wait for TIME_WAIT), never SO_REUSEPORT: with it a
+ * second server on the same port would start and the kernel would split the requests
+ * between the two. Returns the socket, or -1 with the message printed. */
+static int open_listener(const struct sockaddr_storage *ss, socklen_t sl, const char *listen_at)
+{
+    char host[128] = "?", port[16] = "?";
+    getnameinfo((const struct sockaddr *)ss, sl, host, sizeof host, port, sizeof port,
+                NI_NUMERICHOST | NI_NUMERICSERV);
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0) {
+        fprintf(stderr, "tongyuan: --listen %s: cannot make a socket: %s\n", listen_at,
+                strerror(errno));
+        return -1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (const struct sockaddr *)ss, sl) != 0) {
+        int e = errno;
+        const char *b = ss->ss_family == AF_INET6 ? "[" : "", *k = *b ? "]" : "";
+        if (e == EADDRINUSE)
+            fprintf(stderr,
+                    "tongyuan: --listen %s: port %s is already in use on %s%s%s (another "
+                    "server listens there: stop it or choose another port)\n",
+                    listen_at, port, b, host, k);
+        else if (e == EADDRNOTAVAIL)
+            fprintf(stderr,
+                    "tongyuan: --listen %s: cannot listen on %s%s%s:%s: %s is not an address "
+                    "of this machine\n",
+                    listen_at, b, host, k, port, host);
+        else if (e == EACCES)
+            fprintf(stderr,
+                    "tongyuan: --listen %s: cannot listen on %s%s%s:%s: permission denied "
+                    "(ports below 1024 need privileges)\n",
+                    listen_at, b, host, k, port);
+        else
+            fprintf(stderr, "tongyuan: --listen %s: cannot listen on %s%s%s:%s: %s\n", listen_at, b,
+                    host, k, port, strerror(e));
+        close(fd);
+        return -1;
+    }
+    if (listen(fd, SOMAXCONN) != 0) {
+        fprintf(stderr, "tongyuan: --listen %s: %s\n", listen_at, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     memset(&S, 0, sizeof S);
     ty_opts_init(&S.o);
     ty_query_opts_init(&S.q);
     S.max_body = (size_t)8 << 20;
+    S.req_mem = (size_t)256 << 20;
+    S.max_conns = 2048;
+    S.max_conns_addr = 128;
+    S.deadline = 60;
     S.log = stderr;
     long threads = sysconf(_SC_NPROCESSORS_ONLN), timeout = 30, grace = 30, l;
     if (threads < 1)
         threads = 1;
     const char *listen_at = "127.0.0.1:8080", *token_file = NULL, *log_path = NULL;
+    char msg[256];
+    int hosts_set = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int missing = 0, rc;
@@ -849,6 +1411,13 @@ int cmd_serve(int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--auth-reads") == 0) {
             S.auth_reads = 1;
+        } else if ((v = cli_opt_value(argc, argv, &i, "--allowed-hosts", NULL, &missing))) {
+            if (req_hosts_add(&S.hosts, v, msg, sizeof msg) != 0) {
+                fprintf(stderr, "tongyuan: %s\n", msg);
+                req_hosts_free(&S.hosts);
+                return EXIT_ERROR;
+            }
+            hosts_set = 1;
         } else if ((v = cli_opt_value(argc, argv, &i, "--index", "-x", &missing))) {
             S.ix_path = v;
         } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--listen", NULL, &missing))) {
@@ -864,6 +1433,22 @@ int cmd_serve(int argc, char **argv)
                 return EXIT_ERROR;
         } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--timeout", NULL, &missing))) {
             if (parse_long("--timeout", v, 1, 86400, &timeout))
+                return EXIT_ERROR;
+        } else if (!missing &&
+                   (v = cli_opt_value(argc, argv, &i, "--request-deadline", NULL, &missing))) {
+            if (parse_long("--request-deadline", v, 1, 86400, &l))
+                return EXIT_ERROR;
+            S.deadline = (double)l;
+        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--max-conns", NULL, &missing))) {
+            if (parse_long("--max-conns", v, 1, 1000000, &S.max_conns))
+                return EXIT_ERROR;
+        } else if (!missing &&
+                   (v = cli_opt_value(argc, argv, &i, "--max-conns-per-addr", NULL, &missing))) {
+            if (parse_long("--max-conns-per-addr", v, 0, 1000000, &S.max_conns_addr))
+                return EXIT_ERROR;
+        } else if (!missing &&
+                   (v = cli_opt_value(argc, argv, &i, "--request-memory", NULL, &missing))) {
+            if (parse_size("--request-memory", v, &S.req_mem))
                 return EXIT_ERROR;
         } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--grace", NULL, &missing))) {
             if (parse_long("--grace", v, 0, 86400, &grace))
@@ -900,7 +1485,6 @@ int cmd_serve(int argc, char **argv)
         fprintf(stderr, "tongyuan: serve needs -x INDEX (see tongyuan serve --help)\n");
         return EXIT_ERROR;
     }
-    char msg[256];
     if (ty_opts_check(&S.o, msg, sizeof msg)) {
         fprintf(stderr, "tongyuan: %s\n", msg);
         return EXIT_ERROR;
@@ -908,6 +1492,19 @@ int cmd_serve(int argc, char **argv)
     struct sockaddr_storage ss;
     socklen_t sl;
     if (parse_listen(listen_at, &ss, &sl))
+        return EXIT_ERROR;
+    if (!hosts_set && default_hosts(&ss, sl) != 0)
+        return EXIT_ERROR;
+    if (mem_cost(S.max_body) > S.req_mem / 4 * 3) {
+        fprintf(stderr,
+                "tongyuan: --max-body %zu needs --request-memory of at least %.0fM (%d times "
+                "the body, within 3/4 of it)\n",
+                S.max_body, ceil((double)mem_cost(S.max_body) * 4 / 3 / 1048576),
+                MEM_PER_BODY_BYTE);
+        return EXIT_ERROR;
+    }
+    unsigned hard_conns, hard_addr;
+    if (fit_limits(threads, &hard_conns, &hard_addr) != 0)
         return EXIT_ERROR;
     if (token_file && read_token(token_file))
         return EXIT_ERROR;
@@ -922,6 +1519,9 @@ int cmd_serve(int argc, char **argv)
     S.writable = S.token != NULL;
     int rc = EXIT_ERROR;
     struct MHD_Daemon *d = NULL;
+    int lfd = open_listener(&ss, sl, listen_at); /* a busy port is found before the index loads */
+    if (lfd < 0)
+        goto out;
     S.ix = ty_index_new();
     if (!S.ix) {
         fprintf(stderr, "tongyuan: out of memory\n");
@@ -935,47 +1535,63 @@ int cmd_serve(int argc, char **argv)
     pthread_mutex_init(&S.wlock, NULL);
     pthread_mutex_init(&S.loglock, NULL);
     pthread_mutex_init(&S.wl_lock, NULL);
+    pthread_mutex_init(&S.conn_lock, NULL);
+    pthread_mutex_init(&S.mem_lock, NULL);
 
-    /* the signals are taken by sigwait() below: block them before any thread starts */
+    /* the signals are taken by sigtimedwait() below: block them before any thread starts */
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (work_start(threads) != 0) {
+        fprintf(stderr, "tongyuan: cannot start %ld worker threads\n", threads);
+        goto out;
+    }
 
+    /* one polling thread (epoll) for every connection; the work is the workers' */
     unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG | MHD_USE_SUSPEND_RESUME;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    d = MHD_start_daemon(flags, 0, NULL, NULL, handler, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-                         NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)timeout,
-                         MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-                         MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+    d = MHD_start_daemon(
+        flags, 0, NULL, NULL, handler, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)timeout,
+        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, notify_conn,
+        NULL, MHD_OPTION_CONNECTION_LIMIT, hard_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        hard_addr, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MHD_POOL_BYTES, MHD_OPTION_END);
     if (!d) {
-        fprintf(stderr, "tongyuan: cannot listen on %s (address in use, or not allowed?)\n",
+        fprintf(stderr, "tongyuan: cannot start the HTTP server on %s (see the message above)\n",
                 listen_at);
         goto out;
     }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    char host[128] = "?";
-    getnameinfo((struct sockaddr *)&ss, sl, host, sizeof host, NULL, 0, NI_NUMERICHOST);
+    lfd = -1; /* the daemon's now */
+    /* the port the kernel chose for port 0 */
+    struct sockaddr_storage bound;
+    socklen_t bl = sizeof bound;
+    char host[128] = "?", port[16] = "?";
+    if (getsockname(MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD)->listen_fd,
+                    (struct sockaddr *)&bound, &bl) == 0)
+        getnameinfo((struct sockaddr *)&bound, bl, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV);
     S.started = cli_now();
     ty_index_stats_t st;
     uint64_t ndocs = ty_index_stats(S.ix, &st) == TY_OK ? st.docs : 0;
     fprintf(stderr,
-            "tongyuan serve: listening on http://%s%s%s:%u/ (index %s: %llu documents, %ld "
+            "tongyuan serve: listening on http://%s%s%s:%s/ (index %s: %llu documents, %ld "
             "threads, writes %s)\n",
-            ss.ss_family == AF_INET6 ? "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "",
-            di ? di->port : 0, S.ix_path, (unsigned long long)ndocs, threads,
-            S.writable ? "enabled" : "disabled");
+            ss.ss_family == AF_INET6 ? "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "", port,
+            S.ix_path, (unsigned long long)ndocs, threads, S.writable ? "enabled" : "disabled");
     fflush(stderr);
 
+    /* the main thread waits for a signal and meanwhile keeps the request deadline */
     int sig = 0;
-    while (sigwait(&sigs, &sig) != 0)
-        ;
+    const struct timespec tick = {0, 250 * 1000 * 1000};
+    while (sig != SIGTERM && sig != SIGINT) {
+        sig = sigtimedwait(&sigs, NULL, &tick);
+        reap();
+    }
     fprintf(stderr, "tongyuan serve: %s: no new connections; finishing %ld requests\n",
             sig == SIGTERM ? "SIGTERM" : "SIGINT", atomic_load(&S.inflight));
     /* quiesce hands the listening socket back to us: close it, so new connections are
@@ -987,8 +1603,16 @@ int cmd_serve(int argc, char **argv)
     while (atomic_load(&S.inflight) > 0 && cli_now() < t_end) {
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
+        reap();
     }
     long left = atomic_load(&S.inflight);
+    /* the workers finish what they are answering; what they have not begun is dropped;
+     * then the polling thread has a moment to send the last replies */
+    work_stop();
+    for (int i = 0; i < 100 && atomic_load(&S.inflight) > 0; i++) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
     MHD_stop_daemon(d);
     d = NULL;
     if (left)
@@ -996,8 +1620,12 @@ int cmd_serve(int argc, char **argv)
     fprintf(stderr, "tongyuan serve: stopped\n");
     rc = 0;
 out:
+    if (W.threads)
+        work_stop();
     if (d)
         MHD_stop_daemon(d);
+    if (lfd >= 0)
+        close(lfd);
     for (worker_t *w = S.workers, *nx; w; w = nx) {
         nx = w->next;
         ty_searcher_free(w->s);
@@ -1009,5 +1637,6 @@ out:
     if (S.log && S.log != stderr)
         fclose(S.log);
     free(S.token);
+    req_hosts_free(&S.hosts);
     return rc;
 }

@@ -129,6 +129,21 @@ json_text examples/spun.txt '"name":"spun.txt","min_score":0.99' > "$tmp/spun_st
 check "server starts (port printed)" start_server --token-file "$tmp/token"
 AUTH="Authorization: Bearer test-token-123"
 
+# ---- the port: a second server on it is refused (no SO_REUSEPORT splitting the requests) ---
+cp -r "$tmp/ix" "$tmp/ix2"
+"$TY" serve -x "$tmp/ix2" --listen "127.0.0.1:$port" > /dev/null 2> "$tmp/err" &
+pid2=$!
+i=0
+while kill -0 $pid2 2> /dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 $pid2 2> /dev/null; then kill -9 $pid2 2> /dev/null; fi
+wait $pid2
+checke "a second server on a busy port: exit 2" "[ $? = 2 ]"
+check "a busy port: the message names it" grep -q "port $port is already in use" "$tmp/err"
+"$TY" serve -x "$tmp/ix" --listen 192.0.2.1:8080 > /dev/null 2> "$tmp/err"
+checke "an address not of this machine: exit 2" "[ $? = 2 ]"
+check "... the message names the address and port" \
+    grep -q "192.0.2.1:8080: 192.0.2.1 is not an address of this machine" "$tmp/err"
+
 # ---- reads ------------------------------------------------------------------------------
 req GET /healthz
 check "GET /healthz 200" [ "$code" = 200 -a "$(jq_py "j['status']")" = ok ]
@@ -174,6 +189,25 @@ req POST /v1/docs -H "$AUTH" --data "$DOC"
 check "POST /v1/docs: 200, committed" [ "$code" = 200 -a "$(jq_py "j['committed']")" = True ]
 req POST /v1/docs -H "$AUTH" --data "$DOC"
 check "POST /v1/docs with a taken id: 409" [ "$code" = 409 ]
+req POST /v1/docs -H "authorization: bearer   test-token-123" --data "$DOC"
+check "the scheme in lower case, spaces after it: the token is taken (409, not 401)" [ "$code" = 409 ]
+req POST /v1/docs -H "Authorization: BEARER test-token-123" --data "$DOC"
+check "the scheme in upper case: the token is taken" [ "$code" = 409 ]
+req POST /v1/docs -H "Authorization: Basic dGVzdC10b2tlbi0xMjM=" --data "$DOC"
+check "another scheme: 401" [ "$code" = 401 ]
+req POST /v1/docs -H "$AUTH" --data '{"id":"","text":"空的编号不能用来取回文章。"}'
+check "POST /v1/docs with an empty id: 400 saying so" \
+    [ "$code" = 400 -a "$(jq_py "'empty document id' in j['error']")" = True ]
+req POST /v1/docs -H "$AUTH" --data '{"id":"a\u0000b","text":"编号里有空字符的文章。"}'
+check "POST /v1/docs with a NUL in the id: 400" \
+    [ "$code" = 400 -a "$(jq_py "'NUL' in j['error']")" = True ]
+req GET /v1/docs/a
+check "... and nothing was stored under the id cut at the NUL" [ "$code" = 404 ]
+req GET /v1/docs/
+check "GET /v1/docs/ (no id): 400 saying the id is empty" \
+    [ "$code" = 400 -a "$(jq_py "'empty document id' in j['error']")" = True ]
+req DELETE /v1/docs/ -H "$AUTH"
+check "DELETE /v1/docs/ (no id): 400" [ "$code" = 400 ]
 req GET /v1/docs/api/doc-1
 check "GET /v1/docs/{id}: the text" [ "$code" = 200 -a "$(jq_py "j['text'][:5]")" = "青石岭小学" ]
 req GET /v1/docs/examples/original.txt
@@ -196,6 +230,19 @@ req GET /v1/docs/no-such-doc
 check "GET an unknown document: 404" [ "$code" = 404 ]
 req POST /v1/docs -H "$AUTH" --data '{"id":"x","text":"a\u0000b"}'
 check "POST /v1/docs with a NUL in the text: 400" [ "$code" = 400 ]
+
+# ---- the Host header: on a loopback address, only local names (DNS rebinding) -----------
+req GET /v1/stats -H "Host: rebound.example.com"
+check "Host of another site on a loopback server: 421" \
+    [ "$code" = 421 -a "$(jq_py "'rebound.example.com' in j['error']")" = True ]
+req GET /v1/docs/examples/original.txt -H "Host: rebound.example.com:$port"
+check "... also with a port, for a stored document" [ "$code" = 421 ]
+req GET /v1/stats -H "Host: localhost:$port"
+check "Host localhost:PORT: 200" [ "$code" = 200 ]
+req GET /v1/stats -H "Host: LocalHost."
+check "Host in another case, with a trailing dot: 200" [ "$code" = 200 ]
+req GET /v1/stats -H "Host: [::1]:$port"
+check "Host [::1]:PORT: 200" [ "$code" = 200 ]
 
 # ---- bad requests -----------------------------------------------------------------------
 python3 -c "print('{\"text\":\"' + 'a' * (1 << 20) + '\"}')" > "$tmp/big.json"
@@ -233,7 +280,7 @@ host, port = sys.argv[1], int(sys.argv[2])
 stalled = []
 for _ in range(8):  # more stalled connections than threads
     s = socket.create_connection((host, port))
-    s.sendall(b'POST /v1/check HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"te')
+    s.sendall(b'POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n{"te')
     stalled.append(s)
 t0 = time.time()
 for _ in range(5):
@@ -282,7 +329,7 @@ python3 - 127.0.0.1 "$port" "$pid" "$tmp/spun.json" > "$tmp/term" 2>&1 << 'EOF'
 import os, signal, socket, sys, time
 host, port, pid, body = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), open(sys.argv[4], 'rb').read()
 s = socket.create_connection((host, port))
-s.sendall(b'POST /v1/check HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n' % len(body))
+s.sendall(b'POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n' % len(body))
 s.sendall(body[:100])
 time.sleep(0.3)
 os.kill(pid, signal.SIGTERM)
@@ -378,6 +425,133 @@ check "full disk: some adds refused (then retried or not)" \
 checke "full disk: the index verifies" "[ $? = 0 ]"
 grep '^bad .' "$tmp/fullrun" | cut -c1-600 | sed 's/^/    /'
 
+# ---- limits: connections per address and in total, the request deadline, request memory ---
+# Small limits so that this takes a few seconds: 3 connections per address, 6 in all, 2 s to
+# send a whole request, 2 MB of request memory (a 60 KB body is charged 18 times: 1.08 MB, a
+# "large" request; large ones share 3/4 of the budget: one at a time).
+check "start with small limits" start_server --max-conns-per-addr 3 --max-conns 6 \
+    --request-deadline 2 --timeout 10 --max-body 64K --request-memory 2M
+python3 - 127.0.0.1 "$port" > "$tmp/limits" 2>&1 << 'EOF'
+import json, socket, sys, time
+host, port = sys.argv[1], int(sys.argv[2])
+def conn(src='127.0.0.1'):
+    s = socket.socket()
+    s.bind((src, 0))
+    s.connect((host, port))
+    s.settimeout(8)
+    return s
+def answer(s):
+    d = b''
+    try:
+        while b'\r\n\r\n' not in d:
+            x = s.recv(65536)
+            if not x:
+                break
+            d += x
+    except OSError:
+        pass
+    head = d.split(b'\r\n\r\n')[0].decode('latin-1').lower()
+    return head.split(' ')[1] if ' ' in head else 'closed', head
+def get(s, path='/healthz'):
+    s.sendall(b'GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' % path.encode())
+    return answer(s)
+def post(body, chunked=False):
+    s = conn()
+    try:
+        if chunked:
+            s.sendall(b'POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\n'
+                      b'Transfer-Encoding: chunked\r\n\r\n')
+            for i in range(0, len(body), 8192):
+                s.sendall(b'%x\r\n%s\r\n' % (len(body[i:i + 8192]), body[i:i + 8192]))
+            s.sendall(b'0\r\n\r\n')
+        else:
+            s.sendall(b'POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n'
+                      % len(body) + body)
+    except OSError:
+        pass  # answered (and closed) before the whole body was sent
+    code, head = answer(s)
+    s.close()
+    return code, head
+def cut_after(s, data, limit=6):
+    # send data a byte every 0.3 s until the server closes the connection: seconds, or None
+    t0 = time.time()
+    for ch in data:
+        try:
+            s.send(bytes([ch]))
+        except OSError:
+            return time.time() - t0
+        time.sleep(0.3)
+        if time.time() - t0 > limit:
+            return None
+    return None
+# per address: the 4th connection from 127.0.0.1 is answered 429, with Retry-After
+held = [conn() for _ in range(3)]
+time.sleep(0.2)
+code, head = get(conn())
+print('per-address', code, 'retry-after' if 'retry-after: 1' in head else 'no-retry-after')
+code, _ = get(conn('127.0.0.2'))
+print('other-address', code)
+# in total: 3 + 3 connections from other addresses fill the 6; the 7th gets 503
+held += [conn('127.0.0.%d' % i) for i in (3, 4, 5)]
+time.sleep(0.2)
+code, _ = get(conn('127.0.0.6'))
+print('total', code)
+for s in held:
+    s.close()
+time.sleep(0.3)
+# the deadline: a client sending its headers a byte every 0.3 s (each byte restarts the idle
+# timer of --timeout 10) is cut off after --request-deadline 2; another is served meanwhile
+slow = conn()
+slow.send(b'P')
+code, _ = get(conn('127.0.0.7'))
+print('served-meanwhile', code)
+cut = cut_after(slow, b'OST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n' * 4)
+print('slow-headers', 'cut' if cut and 1.0 < cut < 4.5 else 'not-cut %r' % cut)
+# the same for a body sent a byte at a time after complete headers
+slow = conn()
+slow.sendall(b'POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n')
+cut = cut_after(slow, b' ' * 100)
+print('slow-body', 'cut' if cut and 1.5 < cut < 4.5 else 'not-cut %r' % cut)
+# request memory: a stalled 60 KB upload holds its charge; a second large body gets 503
+# (with and without Content-Length), a small check is served, and once the stalled one is
+# gone the large body is served
+big = json.dumps({'text': '山' * 20000}, ensure_ascii=False).encode()
+small = json.dumps({'text': '山区小学迎来新图书馆'}, ensure_ascii=False).encode()
+stalled = conn()
+stalled.sendall(b'POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n'
+                % len(big) + big[:1000])
+time.sleep(0.3)
+code, head = post(big)
+print('memory-large', code, 'retry-after' if 'retry-after: 1' in head else 'no-retry-after')
+print('memory-chunked', post(big, chunked=True)[0])
+print('memory-small', post(small)[0])
+stalled.close()
+time.sleep(0.5)
+print('memory-after', post(big)[0])
+EOF
+check "per address: the connection over --max-conns-per-addr gets 429 with Retry-After" \
+    grep -q '^per-address 429 retry-after' "$tmp/limits"
+check "per address: another address is served" grep -q '^other-address 200' "$tmp/limits"
+check "in total: the connection over --max-conns gets 503" grep -q '^total 503' "$tmp/limits"
+check "slow headers (a byte every 0.3 s) are cut off after --request-deadline" \
+    grep -q '^slow-headers cut' "$tmp/limits"
+check "... while others are served" grep -q '^served-meanwhile 200' "$tmp/limits"
+check "a slow body is cut off after --request-deadline" grep -q '^slow-body cut' "$tmp/limits"
+check "the cut-off connections are logged (408, deadline)" grep -q ' 408 .* deadline$' "$tmp/log"
+check "request memory: a large body past --request-memory gets 503 with Retry-After" \
+    grep -q '^memory-large 503 retry-after' "$tmp/limits"
+check "... also without Content-Length (chunked)" grep -q '^memory-chunked 503' "$tmp/limits"
+check "... while small checks are served" grep -q '^memory-small 200' "$tmp/limits"
+check "... and the large body once the memory is free" grep -q '^memory-after 200' "$tmp/limits"
+req GET /v1/stats
+check "stats: request memory back to 0, connections counted" \
+    [ "$(jq_py "(j['request_memory'], j['connections'] >= 1)")" = "(0, True)" ]
+if grep -qv '^[a-z-]* [0-9c]' "$tmp/limits"; then sed 's/^/    limits: /' "$tmp/limits"; fi
+stop_server
+"$TY" serve -x "$tmp/ix" --max-body 8M --request-memory 64M > /dev/null 2> "$tmp/err"
+checke "--max-body over what --request-memory holds: exit 2 and a message" \
+    "[ $? = 2 ] && grep -q 'needs --request-memory of at least 192M' \"\$tmp/err\""
+
 # ---- read-only and --auth-reads ---------------------------------------------------------
 check "start read-only with --auth-reads" start_server --auth-reads --access-log "$tmp/access"
 req POST /v1/docs --data '{"id":"z","text":"z"}'
@@ -394,6 +568,20 @@ check "--auth-reads: GET /v1/stats without a token: 401" [ "$code" = 401 ]
 req GET /v1/stats -H "$AUTH"
 check "--auth-reads: with the token: 200" [ "$code" = 200 ]
 stop_server
+
+# ---- --allowed-hosts --------------------------------------------------------------------
+check "start with --allowed-hosts" start_server --allowed-hosts "tongyuan.example.org, .corp.example"
+req GET /v1/stats -H "Host: tongyuan.example.org:8080"
+check "--allowed-hosts: a listed name: 200" [ "$code" = 200 ]
+req GET /v1/stats -H "Host: ty.corp.example"
+check "--allowed-hosts: .corp.example takes its subdomains" [ "$code" = 200 ]
+req GET /v1/stats -H "Host: evilcorp.example"
+check "--allowed-hosts: ... but not names that only end the same" [ "$code" = 421 ]
+req GET /v1/stats
+check "--allowed-hosts: 127.0.0.1 is not listed: 421" [ "$code" = 421 ]
+stop_server
+"$TY" serve -x "$tmp/ix" --allowed-hosts "example.org:80" > /dev/null 2> "$tmp/err"
+checke "--allowed-hosts with a port: exit 2 and a message" "[ $? = 2 ] && grep -q 'no port' \"\$tmp/err\""
 
 # ---- bad command lines ------------------------------------------------------------------
 "$TY" serve > /dev/null 2> "$tmp/err"
