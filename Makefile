@@ -22,7 +22,7 @@ SHARED  ?= ../shared
 
 LIB_SRC := src/util.c src/normalize.c src/doc.c src/sketch.c src/align.c \
            src/input.c src/index.c src/index_add.c src/search.c \
-           src/dedup.c src/cluster.c src/minhash.c src/index_del.c src/jsonl_fast.c src/index_shard.c
+           src/dedup.c src/dedup_rules.c src/cluster.c src/minhash.c src/index_del.c src/jsonl_fast.c src/index_shard.c
 CLI_SRC := cli/main.c cli/common.c cli/compare.c cli/diffview.c cli/html.c \
            cli/index.c cli/check.c cli/dedup.c
 SERVER_SRC := server/serve.c server/request.c

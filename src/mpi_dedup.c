@@ -95,18 +95,6 @@ typedef struct {                /* a document this rank owns (read and sketched)
     uint32_t clen, len;
 } own_t;
 
-typedef struct { /* spun: key owner's minimizer table (dedup.c's gmz): val documents indexed
-                  * so far (saturating), aux the one document (val 1) or its postings block
-                  * in the pool (2..max_df), NONE past max_df */
-    uint64_t key;
-    uint32_t val, aux;
-} kv_t;
-
-typedef struct {
-    kv_t *a;
-    size_t cap, n;
-} gmap_t;
-
 typedef struct spun spun_t; /* spun mode's round state, below */
 static spun_t *spun_new(ty_mdedup_t *m);
 static void spun_free(spun_t *s);
@@ -141,8 +129,7 @@ struct ty_mdedup {
     ZSTD_DCtx *dctx;
     uint32_t *hf; /* spun: [distinct minimizers, tokens] of the documents g with g mod N = this
                      rank (dealt here in their round), at g / N */
-    gmap_t gmz;   /* key owner: minimizers of the indexed documents */
-    pool_t pool;
+    ty__mztab_t gmz; /* key owner: minimizers of the indexed documents (dedup_rules.c) */
     spun_t *sp;
     /* rank 0 */
     TY_VEC(mrec_t) docs;
@@ -241,6 +228,7 @@ ty_mdedup_t *ty_mdedup_new(const ty_dedup_opts_t *o, const ty_opts_t *to, MPI_Co
     MPI_Comm_size(m->comm, &m->size);
     m->round_docs = (o->batch ? o->batch : 1) * (size_t)m->size;
     m->ms.ranks = m->size;
+    ty__mztab_init(&m->gmz);
     m->doc = ty_doc_new();
     int ok = m->doc != NULL;
     if (ok && o->mode == TY_DEDUP_NEAR) {
@@ -257,8 +245,6 @@ ty_mdedup_t *ty_mdedup_new(const ty_dedup_opts_t *o, const ty_opts_t *to, MPI_Co
         m->round_docs = o->batch; /* a round is one of dedup.c's batches */
         m->cctx = ZSTD_createCCtx();
         m->dctx = ZSTD_createDCtx();
-        for (int c = 0; c < POOL_CLASSES; c++)
-            m->pool.freel[c] = NONE;
         ok = m->cctx && m->dctx && (m->sp = spun_new(m)) != NULL;
     }
     if (!ok) {
@@ -290,8 +276,7 @@ void ty_mdedup_free(ty_mdedup_t *m)
     ZSTD_freeCCtx(m->cctx);
     ZSTD_freeDCtx(m->dctx);
     free(m->hf);
-    free(m->gmz.a);
-    free(m->pool.v.a);
+    ty__mztab_free(&m->gmz);
     spun_free(m->sp);
     free(m->docs.a);
     free(m->names.a);
@@ -999,105 +984,12 @@ static void spun_free(spun_t *s)
     free(s);
 }
 
-/* -- the minimizer owner's table (dedup.c's gmz and postings pool) -- */
-
-static kv_t *gmap_find(const gmap_t *t, uint64_t key)
-{
-    if (!t->n)
-        return NULL;
-    size_t s = (size_t)ty__mix64(key ^ 0x2545f491ULL) & (t->cap - 1);
-    while (t->a[s].key) {
-        if (t->a[s].key == key)
-            return &t->a[s];
-        s = (s + 1) & (t->cap - 1);
-    }
-    return NULL;
-}
-
-static kv_t *gmap_put(gmap_t *t, uint64_t key, int *isnew)
-{
-    if ((t->n + 1) * 4 > t->cap * 3) {
-        size_t nc = t->cap ? t->cap * 2 : 4096;
-        kv_t *na = calloc(nc, sizeof(kv_t));
-        if (!na)
-            return NULL;
-        for (size_t i = 0; i < t->cap; i++) {
-            if (!t->a[i].key)
-                continue;
-            size_t s = (size_t)ty__mix64(t->a[i].key ^ 0x2545f491ULL) & (nc - 1);
-            while (na[s].key)
-                s = (s + 1) & (nc - 1);
-            na[s] = t->a[i];
-        }
-        free(t->a);
-        t->a = na;
-        t->cap = nc;
-    }
-    size_t s = (size_t)ty__mix64(key ^ 0x2545f491ULL) & (t->cap - 1);
-    while (t->a[s].key) {
-        if (t->a[s].key == key) {
-            *isnew = 0;
-            return &t->a[s];
-        }
-        s = (s + 1) & (t->cap - 1);
-    }
-    t->a[s] = (kv_t){key, 0, 0};
-    t->n++;
-    *isnew = 1;
-    return &t->a[s];
-}
-
-/* Index minimizer h of original g: dedup.c's index_doc() for one key. */
+/* Index minimizer h of original g: the rules' index (dedup_rules.c). */
 static void gmz_index(ty_mdedup_t *m, uint64_t h, uint32_t g)
 {
-    const uint32_t max_df = m->o.max_df;
-    int isnew;
-    kv_t *s = gmap_put(&m->gmz, h, &isnew);
-    if (!s)
+    size_t frequent = 0;
+    if (ty__mztab_add(&m->gmz, h, g, m->o.max_df, &frequent))
         abort_oom(m, "minimizer table");
-    if (isnew) {
-        s->val = 1;
-        s->aux = g;
-        return;
-    }
-    if (s->val > max_df) {
-        if (s->val < NONE)
-            s->val++;
-        return;
-    }
-    s->val++;
-    if (s->val > max_df) {
-        if (s->val - 1 >= 2)
-            pool_free(&m->pool, s->aux);
-        s->aux = NONE;
-        return;
-    }
-    if (s->val == 2) {
-        uint32_t first = s->aux, blk = pool_alloc(&m->pool, 0);
-        if (blk == NONE)
-            abort_oom(m, "postings");
-        uint32_t *p = m->pool.v.a + blk;
-        p[0] = 2;
-        p[2] = first;
-        p[3] = g;
-        s->aux = blk;
-        return;
-    }
-    uint32_t *p = m->pool.v.a + s->aux;
-    uint32_t cls = p[1], n = p[0];
-    if (n == (4u << cls)) {
-        uint32_t nb = pool_alloc(&m->pool, (int)cls + 1);
-        if (nb == NONE)
-            abort_oom(m, "postings");
-        p = m->pool.v.a + s->aux;
-        uint32_t *q = m->pool.v.a + nb;
-        memcpy(q + 2, p + 2, n * sizeof(uint32_t));
-        q[0] = n;
-        pool_free(&m->pool, s->aux);
-        s->aux = nb;
-        p = q;
-    }
-    p[2 + p[0]++] = g;
 }
 
 static const slot_t *kmap_get(const kmap_t *k, uint64_t key)
@@ -1434,7 +1326,7 @@ static int spun_keys(ty_mdedup_t *m)
             ;
         s->bh[s->nbh] = k[a].h;
         s->bc[s->nbh++] = (uint32_t)(b - a);
-        const kv_t *e = gmap_find(&m->gmz, k[a].h);
+        const ty__kv_t *e = ty__map_find(&m->gmz.map, k[a].h);
         uint64_t f = (uint64_t)(e ? e->val : 0) + (b - a);
         if (f > m->o.max_df) {
             for (size_t i = a; i < b; i++) {
@@ -1451,8 +1343,8 @@ static int spun_keys(ty_mdedup_t *m)
             post = &one;
             np = 1;
         } else if (e && e->val > 1) {
-            post = m->pool.v.a + e->aux + 2;
-            np = m->pool.v.a[e->aux];
+            post = m->gmz.pool.v.a + e->aux + 2;
+            np = m->gmz.pool.v.a[e->aux];
         }
         for (size_t i = a; i < b; i++) {
             size_t n = np + (i - a);
@@ -1907,7 +1799,7 @@ static int spun_fetch(ty_mdedup_t *m, uint32_t lo)
     if (!fa || !dest)
         abort_oom(m, "boilerplate answers");
     for (size_t i = 0; i < nr; i++) {
-        const kv_t *e = gmap_find(&m->gmz, x[i].h);
+        const ty__kv_t *e = ty__map_find(&m->gmz.map, x[i].h);
         size_t j = find_u64(s->bh, s->nbh, x[i].h);
         uint64_t f = (uint64_t)(e ? e->val : 0) + (j != SIZE_MAX ? s->bc[j] : 0);
         fa[i] = (fa_t){x[i].tag, f > m->o.max_df};
