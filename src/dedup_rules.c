@@ -21,35 +21,41 @@
 
 /* ---- tables ------------------------------------------------------------------------------- */
 
-static int log2_shift(size_t cap)
+/* Both tables keep their 64-bit key first in each slot (0: empty) and home a key at the top
+ * bits of ty__mix64(key): one growth for both. *a holds *cap slots of sz bytes. */
+static int grow_slots(void **a, size_t *cap, int *shift, size_t sz)
 {
-    int shift = 64;
-    for (size_t c = cap; c > 1; c >>= 1)
-        shift--;
-    return shift;
+    size_t nc = *cap ? *cap * 2 : 1024;
+    int sh = 64;
+    for (size_t c = nc; c > 1; c >>= 1)
+        sh--;
+    char *na = calloc(nc, sz);
+    if (!na)
+        return TY_ENOMEM;
+    const char *old = *a;
+    for (size_t i = 0; i < *cap; i++) {
+        uint64_t k, e;
+        memcpy(&k, old + i * sz, sizeof k);
+        if (!k)
+            continue;
+        size_t s = (size_t)(ty__mix64(k) >> sh);
+        for (;; s = (s + 1) & (nc - 1)) {
+            memcpy(&e, na + s * sz, sizeof e);
+            if (!e)
+                break;
+        }
+        memcpy(na + s * sz, old + i * sz, sz);
+    }
+    free(*a);
+    *a = na;
+    *cap = nc;
+    *shift = sh;
+    return TY_OK;
 }
 
 int ty__map_grow(ty__map_t *m)
 {
-    size_t nc = m->cap ? m->cap * 2 : 1024;
-    int shift = log2_shift(nc);
-    ty__kv_t *na = calloc(nc, sizeof(ty__kv_t));
-    if (!na)
-        return TY_ENOMEM;
-    size_t mask = nc - 1;
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->a[i].key)
-            continue;
-        size_t s = (size_t)(ty__mix64(m->a[i].key) >> shift);
-        while (na[s].key)
-            s = (s + 1) & mask;
-        na[s] = m->a[i];
-    }
-    free(m->a);
-    m->a = na;
-    m->cap = nc;
-    m->shift = shift;
-    return TY_OK;
+    return grow_slots((void **)&m->a, &m->cap, &m->shift, sizeof(ty__kv_t));
 }
 
 void ty__map_clear(ty__map_t *m)
@@ -63,28 +69,6 @@ void ty__map_free(ty__map_t *m)
 {
     free(m->a);
     memset(m, 0, sizeof(*m));
-}
-
-static int xmap_grow(ty__xmap_t *m)
-{
-    size_t nc = m->cap ? m->cap * 2 : 1024;
-    int shift = log2_shift(nc);
-    ty__xkv_t *na = calloc(nc, sizeof(ty__xkv_t));
-    if (!na)
-        return TY_ENOMEM;
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->a[i].lo)
-            continue;
-        size_t s = (size_t)(ty__mix64(m->a[i].lo) >> shift);
-        while (na[s].lo)
-            s = (s + 1) & (nc - 1);
-        na[s] = m->a[i];
-    }
-    free(m->a);
-    m->a = na;
-    m->cap = nc;
-    m->shift = shift;
-    return TY_OK;
 }
 
 static ty__xkv_t *xmap_probe(const ty__xmap_t *m, uint64_t key)
@@ -109,7 +93,8 @@ uint32_t ty__xmap_get(const ty__xmap_t *m, uint64_t lo, uint64_t hi)
 int ty__xmap_first(ty__xmap_t *m, uint64_t lo, uint64_t hi, uint32_t g, uint32_t *first)
 {
     *first = TY__NONE;
-    if ((m->n + 1) * 4 > m->cap * 3 && xmap_grow(m))
+    if ((m->n + 1) * 4 > m->cap * 3 &&
+        grow_slots((void **)&m->a, &m->cap, &m->shift, sizeof(ty__xkv_t)))
         return TY_ENOMEM;
     uint64_t key = ty__fix_key(lo);
     ty__xkv_t *e = xmap_probe(m, key);

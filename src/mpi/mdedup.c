@@ -235,7 +235,7 @@ typedef struct { /* near band key record */
     uint32_t g, band;
 } brec_t;
 
-static int cmp_xrec(const void *x, const void *y)
+int ty__md_cmp_xrec(const void *x, const void *y)
 {
     const xrec_t *a = x, *b = y;
     return a->g < b->g ? -1 : a->g > b->g;
@@ -249,7 +249,7 @@ static int cmp_brec(const void *x, const void *y)
     return a->band < b->band ? -1 : a->band > b->band;
 }
 
-static int cmp_pair(const void *x, const void *y)
+int ty__md_cmp_pair(const void *x, const void *y)
 {
     const pair_t *a = x, *b = y;
     if (a->g != b->g)
@@ -281,7 +281,7 @@ static int exact_round(ty_mdedup_t *m, lvec_t *links)
     if (rc)
         return rc;
     xrec_t *x = r;
-    qsort(x, nr, sizeof(xrec_t), cmp_xrec);
+    qsort(x, nr, sizeof(xrec_t), ty__md_cmp_xrec);
     for (size_t i = 0; i < nr && !rc; i++) {
         uint32_t first;
         if (ty__xmap_first(&m->keys, x[i].key, x[i].hi, x[i].g, &first))
@@ -355,7 +355,7 @@ static int near_round(ty_mdedup_t *m, lvec_t *links)
     if (rc)
         return rc;
     pair_t *pr = r;
-    qsort(pr, nr, sizeof(pair_t), cmp_pair);
+    qsort(pr, nr, sizeof(pair_t), ty__md_cmp_pair);
     rep = malloc(nr * rsz + 1);
     dest = malloc((nr + 1) * sizeof(int));
     if (!rep || !dest)

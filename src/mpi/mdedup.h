@@ -18,7 +18,7 @@ typedef struct {                /* a document this rank read (and sketched) */
     uint32_t clen, len;
 } own_t;
 
-typedef struct { /* a link, for rank 0 */
+typedef struct { /* a link, for rank 0 (begins as pair_t: ty__md_cmp_pair) */
     uint32_t g, other;
     float sim, cont;
 } lnk_t;
@@ -69,6 +69,11 @@ struct ty_mdedup {
     int failed; /* agreed, or stranded: the handle is dead */
     int finished;
 };
+
+/* qsort orders: exact key records by document; pairs (and links) by document, then the
+ * other document. */
+int ty__md_cmp_xrec(const void *x, const void *y);
+int ty__md_cmp_pair(const void *x, const void *y);
 
 /* The rank whose share holds document g. */
 int ty__md_owner_of_doc(const ty_mdedup_t *m, size_t g);

@@ -212,19 +212,6 @@ static int cmp_fct(const void *x, const void *y)
     return a->cand < b->cand ? -1 : a->cand > b->cand;
 }
 
-static int cmp_xrec(const void *x, const void *y)
-{
-    const xrec_t *a = x, *b = y;
-    return a->g < b->g ? -1 : a->g > b->g;
-}
-
-static int cmp_lnk(const void *x, const void *y)
-{
-    const lnk_t *a = x, *b = y;
-    if (a->g != b->g)
-        return a->g < b->g ? -1 : 1;
-    return a->other < b->other ? -1 : a->other > b->other;
-}
 
 static bd_t *find_bd(spun_t *s, uint32_t g)
 {
@@ -271,15 +258,7 @@ static int sort_krec(ty_mdedup_t *m, krec_t *a, size_t n, uint32_t lo, size_t sp
 
 static int in_sorted(const uint32_t *a, size_t n, uint32_t x)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (a[mid] < x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && a[lo] == x;
+    return n && bsearch(&x, a, n, sizeof(uint32_t), cmp_u32) != NULL;
 }
 
 static inline size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
@@ -471,7 +450,7 @@ static int owner_lists(ty_mdedup_t *m, hgvec_t *hb, intvec_t *hbd, u32vec_t *cl)
 static int owner_same(ty_mdedup_t *m, pair_t *sm, int *smd, size_t *nsm)
 {
     spun_t *s = m->sp;
-    qsort(s->xr, s->nxr, sizeof(xrec_t), cmp_xrec);
+    qsort(s->xr, s->nxr, sizeof(xrec_t), ty__md_cmp_xrec);
     ty__xmap_free(&s->bex);
     *nsm = 0;
     for (size_t i = 0; i < s->nxr; i++) {
@@ -532,6 +511,17 @@ static int count_lists(ty_mdedup_t *m, const uint32_t *w, size_t nw)
     return rc;
 }
 
+/* The home's answer: the candidate's facts (pair_t {candidate, asking rank}). */
+static int answer_facts(void *ctx, const void *qv, void *av)
+{
+    const ty_mdedup_t *m = ctx;
+    const pair_t *q = qv;
+    size_t h = q->g / (uint32_t)m->x.size;
+    fct_t f = {q->g, m->hf[2 * h], m->hf[2 * h + 1], 0};
+    memcpy(av, &f, sizeof f);
+    return (int)q->first;
+}
+
 /* The candidates' distinct minimizers and tokens, asked of their home ranks (g mod N, which
  * sketched them in their round), then the rules' filter. */
 static int filter(ty_mdedup_t *m)
@@ -550,26 +540,9 @@ static int filter(ty_mdedup_t *m)
     }
     free(ids);
     if (!rc)
-        rc = ty__mpi_xchg(&m->x, rq, nid, sizeof(pair_t), dest, &r, &nr, &m->ms.pair_bytes);
+        rc = ty__mpi_ask(&m->x, rq, nid, sizeof(pair_t), dest, sizeof(fct_t), answer_facts, m, &r,
+                         &nr, &m->ms.pair_bytes);
     free(rq);
-    free(dest);
-    if (rc)
-        return rc;
-    const pair_t *q = r;
-    fct_t *f = malloc((nr + 1) * sizeof(fct_t));
-    dest = malloc((nr + 1) * sizeof(int));
-    if (!f || !dest)
-        rc = ty__mpi_oom(&m->x, "candidate facts");
-    for (size_t i = 0; !rc && i < nr; i++) {
-        size_t h = q[i].g / p;
-        f[i] = (fct_t){q[i].g, m->hf[2 * h], m->hf[2 * h + 1], 0};
-        dest[i] = (int)q[i].first;
-    }
-    free(r);
-    r = NULL;
-    if (!rc)
-        rc = ty__mpi_xchg(&m->x, f, nr, sizeof(fct_t), dest, &r, &nr, &m->ms.pair_bytes);
-    free(f);
     free(dest);
     if (rc)
         return rc;
@@ -816,8 +789,21 @@ static int send_texts(ty_mdedup_t *m, const pair_t *q, size_t nq, size_t *n)
     return rc;
 }
 
-/* Which of the fetched candidates' minimizers are boilerplate now: asked of their owners,
- * which count the indexed documents and the whole batch. */
+/* The minimizer owner's answer: boilerplate now? (indexed documents + the whole batch) */
+static int answer_boiler(void *ctx, const void *qv, void *av)
+{
+    const ty_mdedup_t *m = ctx;
+    const spun_t *s = m->sp;
+    const fq_t *q = qv;
+    const ty__kv_t *e = ty__map_find(&m->gmz.map, q->h);
+    size_t j = ty__find_u64(s->bh, s->nbh, q->h);
+    uint64_t f = (uint64_t)(e ? e->val : 0) + (j != SIZE_MAX ? s->bc[j] : 0);
+    fa_t a = {q->tag, (uint32_t)ty__boiler(&m->R, f)};
+    memcpy(av, &a, sizeof a);
+    return (int)q->src;
+}
+
+/* Which of the fetched candidates' minimizers are boilerplate now: asked of their owners. */
 static int ask_boiler(ty_mdedup_t *m)
 {
     spun_t *s = m->sp;
@@ -831,28 +817,9 @@ static int ask_boiler(ty_mdedup_t *m)
         dest[i] = ty__mpi_owner(&m->x, s->uq[i]);
     }
     if (!rc)
-        rc = ty__mpi_xchg(&m->x, fq, nu, sizeof(fq_t), dest, &r, &nr, &m->ms.key_bytes);
+        rc = ty__mpi_ask(&m->x, fq, nu, sizeof(fq_t), dest, sizeof(fa_t), answer_boiler, m, &r,
+                         &nr, &m->ms.key_bytes);
     free(fq);
-    free(dest);
-    if (rc)
-        return rc;
-    const fq_t *x = r;
-    fa_t *fa = malloc((nr + 1) * sizeof(fa_t));
-    dest = malloc((nr + 1) * sizeof(int));
-    if (!fa || !dest)
-        rc = ty__mpi_oom(&m->x, "boilerplate answers");
-    for (size_t i = 0; !rc && i < nr; i++) {
-        const ty__kv_t *e = ty__map_find(&m->gmz.map, x[i].h);
-        size_t j = ty__find_u64(s->bh, s->nbh, x[i].h);
-        uint64_t f = (uint64_t)(e ? e->val : 0) + (j != SIZE_MAX ? s->bc[j] : 0);
-        fa[i] = (fa_t){x[i].tag, (uint32_t)ty__boiler(&m->R, f)};
-        dest[i] = (int)x[i].src;
-    }
-    free(r);
-    r = NULL;
-    if (!rc)
-        rc = ty__mpi_xchg(&m->x, fa, nr, sizeof(fa_t), dest, &r, &nr, &m->ms.key_bytes);
-    free(fa);
     free(dest);
     for (size_t i = 0; !rc && i < nr; i++) {
         const fa_t *a = (const fa_t *)r + i;
@@ -1046,7 +1013,7 @@ int ty__spun_round(ty_mdedup_t *m, uint64_t lo, lvec_t *links)
         free(links->a);
         links->a = all;
         links->n = links->m = nall;
-        qsort(links->a, links->n, sizeof(lnk_t), cmp_lnk);
+        qsort(links->a, links->n, sizeof(lnk_t), ty__md_cmp_pair);
         /* the originals (no link) are indexed, in document order per key */
         rc = index_originals(m, links);
     } else {

@@ -171,6 +171,28 @@ int ty__mpi_xchg(ty__mpi_t *x, const void *recs, size_t n, size_t sz, const int 
     return TY_OK;
 }
 
+int ty__mpi_ask(ty__mpi_t *x, const void *q, size_t n, size_t qsz, const int *dest, size_t asz,
+                ty__answer_fn answer, void *ctx, void **out, size_t *nout, uint64_t *bytes)
+{
+    void *r = NULL;
+    size_t nr = 0;
+    int rc = ty__mpi_xchg(x, q, n, qsz, dest, &r, &nr, bytes);
+    if (rc)
+        return rc;
+    char *a = malloc(nr * asz + 1);
+    int *ad = malloc((nr + 1) * sizeof(int));
+    if (!a || !ad)
+        rc = ty__mpi_oom(x, "answers");
+    for (size_t i = 0; !rc && i < nr; i++)
+        ad[i] = answer(ctx, (const char *)r + i * qsz, a + i * asz);
+    free(r);
+    if (!rc)
+        rc = ty__mpi_xchg(x, a, nr, asz, ad, out, nout, bytes);
+    free(a);
+    free(ad);
+    return rc;
+}
+
 int ty__mpi_gather0(ty__mpi_t *x, const void *recs, size_t n, size_t sz, void **out,
                     size_t *nout, uint64_t *bytes)
 {

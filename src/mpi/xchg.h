@@ -56,6 +56,14 @@ int ty__mpi_gather0(ty__mpi_t *x, const void *recs, size_t n, size_t sz, void **
 int ty__mpi_allgather(ty__mpi_t *x, const void *recs, size_t n, size_t sz, void **out,
                       size_t *nout, uint64_t *bytes);
 
+/* Questions and answers: question i (qsz bytes) goes to rank dest[i]; the rank that gets it
+ * answers with answer(ctx, question, answer) — asz bytes, sent to the rank the function
+ * returns (the one that asked: the questions carry it) — and *out (malloc()ed) gets the
+ * answers to this rank, *nout of them, grouped by answering rank. */
+typedef int (*ty__answer_fn)(void *ctx, const void *q, void *a);
+int ty__mpi_ask(ty__mpi_t *x, const void *q, size_t n, size_t qsz, const int *dest, size_t asz,
+                ty__answer_fn answer, void *ctx, void **out, size_t *nout, uint64_t *bytes);
+
 /* ty_mpi_share() on x (share.c): this rank's failures are left for the caller's
  * ty__mpi_agree(). */
 int ty__mpi_share_plan(ty__mpi_t *x, ty_reader_t *all, ty_reader_t *mine, int *split_files);
