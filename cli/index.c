@@ -236,9 +236,8 @@ static int mpi_build(const char *dir, const char **paths, int npaths, const ty_o
         }
     }
     unsigned long long errs = u->errors, all_errs = 0;
-    if (!rc &&
-        MPI_Reduce(&errs, &all_errs, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, 0, MPI_COMM_WORLD) !=
-            MPI_SUCCESS)
+    if (!rc && MPI_Reduce(&errs, &all_errs, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, 0,
+                          MPI_COMM_WORLD) != MPI_SUCCESS)
         cli_mpi_abort(rank, "MPI_Reduce failed");
     if (!rc)
         rc = ty_mshards_commit(s);

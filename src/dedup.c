@@ -526,8 +526,8 @@ static int load_stored(ty_dedup_t *dd, worker_t *w, uint32_t i)
 {
     const drec_t *r = &dd->docs.a[i];
     char msg[TY_ERRMSG_SIZE];
-    int rc = ty__dd_unpack(&dd->R, w->dctx, &w->tbuf, &w->tcap, r->ctext, r->clen, r->len,
-                           r->name, w->doc, msg);
+    int rc = ty__dd_unpack(&dd->R, w->dctx, &w->tbuf, &w->tcap, r->ctext, r->clen, r->len, r->name,
+                           w->doc, msg);
     if (!rc) {
         free(w->seeds);
         w->seeds = NULL;
@@ -805,8 +805,8 @@ static int near_links(ty_dedup_t *dd, size_t j, uint32_t g, const bdoc_t *b)
     int nseen = 0;
     for (int band = 0; band < R->o.bands; band++) {
         int isnew;
-        ty__kv_t *e = ty__map_put(&dd->bands, dd->bkeys[j * (size_t)R->o.bands + (size_t)band],
-                                  &isnew);
+        ty__kv_t *e =
+            ty__map_put(&dd->bands, dd->bkeys[j * (size_t)R->o.bands + (size_t)band], &isnew);
         if (!e)
             return TY_ENOMEM;
         if (isnew) {
@@ -821,8 +821,8 @@ static int near_links(ty_dedup_t *dd, size_t j, uint32_t g, const bdoc_t *b)
             continue;
         dd->seen[nseen++] = i;
         link_t L = {i, 0, 0, NULL, 0};
-        ty__near_link(R, dd->sigs.a + (size_t)i * (size_t)R->perms, dd->docs.a[i].nmz, sig,
-                      b->nsh, &L.sim, &L.cont);
+        ty__near_link(R, dd->sigs.a + (size_t)i * (size_t)R->perms, dd->docs.a[i].nmz, sig, b->nsh,
+                      &L.sim, &L.cont);
         apply_link(dd, g, &L);
     }
     return TY_OK;

@@ -55,8 +55,7 @@ int ty__md_owner_of_doc(const ty_mdedup_t *m, size_t g)
 ty_mdedup_t *ty_mdedup_new(const ty_dedup_opts_t *o, const ty_opts_t *to, MPI_Comm comm,
                            ty_dedup_event_fn fn, void *user)
 {
-    if (!o || !to || o->evidence || ty_dedup_opts_check(o, NULL, 0) ||
-        ty_opts_check(to, NULL, 0))
+    if (!o || !to || o->evidence || ty_dedup_opts_check(o, NULL, 0) || ty_opts_check(to, NULL, 0))
         return NULL;
     ty_mdedup_t *m = calloc(1, sizeof(*m));
     if (!m)
@@ -437,9 +436,9 @@ static int process_round(ty_mdedup_t *m, uint64_t lo)
     m->ms.rounds++;
     lvec_t links = {0};
     int spun = m->R.o.mode == TY_DEDUP_SPUN;
-    int rc = spun ? ty__spun_round(m, lo, &links)
-         : m->R.o.mode == TY_DEDUP_EXACT ? exact_round(m, &links)
-                                         : near_round(m, &links);
+    int rc = spun                            ? ty__spun_round(m, lo, &links)
+             : m->R.o.mode == TY_DEDUP_EXACT ? exact_round(m, &links)
+                                             : near_round(m, &links);
     /* per-document facts, names and links to rank 0 */
     info_t *info = NULL;
     char *nm = NULL;

@@ -43,11 +43,11 @@ struct ty_mdedup {
     void *user;
     ty_doc_t *doc;
     ty__nearbuf_t nb;
-    size_t round_docs; /* documents of all ranks per round (global numbers) */
-    size_t rlo, rn;    /* this round: own[rlo, rlo + rn) */
-    uint64_t *starts;  /* after finish's count exchange: first global number of each rank's
-                          share, [size] = all documents */
-    TY_VEC(own_t) own; /* every document this rank read, in its input order */
+    size_t round_docs;     /* documents of all ranks per round (global numbers) */
+    size_t rlo, rn;        /* this round: own[rlo, rlo + rn) */
+    uint64_t *starts;      /* after finish's count exchange: first global number of each rank's
+                              share, [size] = all documents */
+    TY_VEC(own_t) own;     /* every document this rank read, in its input order */
     TY_VEC(char) lnames;   /* their names */
     TY_VEC(uint32_t) sigs; /* near: perms per document owned */
     ty__xmap_t keys;       /* key owner: exact key -> first (spun: first indexed) document */
@@ -56,9 +56,9 @@ struct ty_mdedup {
     TY_VEC(char) ctexts; /* compressed texts of the documents this rank read */
     ZSTD_CCtx *cctx;
     ZSTD_DCtx *dctx;
-    uint32_t *hf;     /* [distinct minimizers, tokens] of the documents g with g mod N = this
-                         rank (dealt here in their round), at g / N */
-    ty__mztab_t gmz;  /* key owner: minimizers of the indexed documents */
+    uint32_t *hf;    /* [distinct minimizers, tokens] of the documents g with g mod N = this
+                        rank (dealt here in their round), at g / N */
+    ty__mztab_t gmz; /* key owner: minimizers of the indexed documents */
     spun_t *sp;
     /* rank 0 */
     TY_VEC(uint64_t) noff; /* per document: its name in names */

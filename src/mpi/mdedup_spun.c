@@ -212,7 +212,6 @@ static int cmp_fct(const void *x, const void *y)
     return a->cand < b->cand ? -1 : a->cand > b->cand;
 }
 
-
 static bd_t *find_bd(spun_t *s, uint32_t g)
 {
     size_t i = g - s->lo;
@@ -817,8 +816,8 @@ static int ask_boiler(ty_mdedup_t *m)
         dest[i] = ty__mpi_owner(&m->x, s->uq[i]);
     }
     if (!rc)
-        rc = ty__mpi_ask(&m->x, fq, nu, sizeof(fq_t), dest, sizeof(fa_t), answer_boiler, m, &r,
-                         &nr, &m->ms.key_bytes);
+        rc = ty__mpi_ask(&m->x, fq, nu, sizeof(fq_t), dest, sizeof(fa_t), answer_boiler, m, &r, &nr,
+                         &m->ms.key_bytes);
     free(fq);
     free(dest);
     for (size_t i = 0; !rc && i < nr; i++) {
@@ -909,8 +908,8 @@ static void boil_flags(void *ctx, int side, const ty_seed_t *sd, size_t n, uint8
     const bd_t *b = s->cur;
     for (size_t i = 0; i < n; i++) {
         uint64_t h = ty__fix_key(sd[i].hash);
-        size_t x = side == 0 ? ty__find_u64(s->uq, s->nuq, h)
-                             : ty__find_u64(b->mzs.mz, b->mzs.nmz, h);
+        size_t x =
+            side == 0 ? ty__find_u64(s->uq, s->nuq, h) : ty__find_u64(b->mzs.mz, b->mzs.nmz, h);
         flags[i] = x != SIZE_MAX && (side == 0 ? s->uqf[x] : b->boil[x]);
     }
 }
@@ -936,8 +935,8 @@ static int try_cand(void *ctx, uint32_t d)
     int linked = ty__verify(&s->vf, &m->R, s->sdoc, s->sseeds, s->nsseeds, b->doc, b->mzs.seeds,
                             b->mzs.nseeds, 0, boil_flags, s, &v);
     if (linked < 0) {
-        snprintf(m->x.err.msg, sizeof m->x.err.msg, "rank %d: aligning a candidate: %s",
-                 m->x.rank, ty_strerror(linked));
+        snprintf(m->x.err.msg, sizeof m->x.err.msg, "rank %d: aligning a candidate: %s", m->x.rank,
+                 ty_strerror(linked));
         m->x.err.here = m->x.err.stranded = 1;
         return linked;
     }

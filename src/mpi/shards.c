@@ -31,8 +31,8 @@ struct ty_mshards {
     ty_index_opts_t io;
     char **paths; /* copied by ty_mshards_build, for the rebuild */
     int npaths;
-    char *names;  /* the gathered names in several shards */
-    char **skip;  /* ...this rank's shard skips these (pointers into names) */
+    char *names; /* the gathered names in several shards */
+    char **skip; /* ...this rank's shard skips these (pointers into names) */
     size_t nskip;
     int any_dups; /* some shard holds a name an earlier one holds */
 };
@@ -238,8 +238,8 @@ int ty_mshards_dups(ty_mshards_t *s, size_t *nskip, int *any)
     *any = 0;
     pack_t pk = {NULL, 0, 0};
     ty_index_t *hx = ty_index_new();
-    if (!hx || ty_index_shards_dup_names(hx, s->dir, (uint32_t)size, (uint32_t)rank,
-                                         (uint32_t)size, on_dup, &pk) != TY_OK)
+    if (!hx || ty_index_shards_dup_names(hx, s->dir, (uint32_t)size, (uint32_t)rank, (uint32_t)size,
+                                         on_dup, &pk) != TY_OK)
         ty__mpi_local(x, hx ? TY_EIO : TY_ENOMEM, "rank %d: %s", rank,
                       hx ? ty_index_errmsg(hx) : "out of memory");
     ty_index_free(hx);
@@ -314,8 +314,8 @@ int ty_mshards_commit(ty_mshards_t *s)
     uint64_t h[TY_INDEX_DF_BUCKETS], tot[TY_INDEX_DF_BUCKETS];
     memset(tot, 0, sizeof tot);
     ty_index_t *hx = ty_index_new();
-    if (!hx || ty_index_shards_df_hist(hx, s->dir, (uint32_t)size, (uint32_t)rank,
-                                       (uint32_t)size, h) != TY_OK) {
+    if (!hx || ty_index_shards_df_hist(hx, s->dir, (uint32_t)size, (uint32_t)rank, (uint32_t)size,
+                                       h) != TY_OK) {
         ty__mpi_local(x, hx ? TY_EIO : TY_ENOMEM, "rank %d: %s", rank,
                       hx ? ty_index_errmsg(hx) : "out of memory");
         memset(h, 0, sizeof h);

@@ -82,8 +82,7 @@ int ty__mpi_agree(ty__mpi_t *x, int rc)
     if (!any)
         return TY_OK;
     if (!mine) {
-        snprintf(x->err.msg, sizeof x->err.msg, "rank %d: stopped: another rank failed",
-                 x->rank);
+        snprintf(x->err.msg, sizeof x->err.msg, "rank %d: stopped: another rank failed", x->rank);
         x->err.here = 0;
     }
     return mine ? mine : any;
@@ -132,8 +131,8 @@ int ty__mpi_xchg_raw(ty__mpi_t *x, const char *sbuf, const int *sc, char **out, 
     return TY_OK;
 }
 
-int ty__mpi_xchg(ty__mpi_t *x, const void *recs, size_t n, size_t sz, const int *dest,
-                 void **out, size_t *nout, uint64_t *bytes)
+int ty__mpi_xchg(ty__mpi_t *x, const void *recs, size_t n, size_t sz, const int *dest, void **out,
+                 size_t *nout, uint64_t *bytes)
 {
     int p = x->size;
     if (n * sz > XCHG_MAX)
@@ -193,8 +192,8 @@ int ty__mpi_ask(ty__mpi_t *x, const void *q, size_t n, size_t qsz, const int *de
     return rc;
 }
 
-int ty__mpi_gather0(ty__mpi_t *x, const void *recs, size_t n, size_t sz, void **out,
-                    size_t *nout, uint64_t *bytes)
+int ty__mpi_gather0(ty__mpi_t *x, const void *recs, size_t n, size_t sz, void **out, size_t *nout,
+                    uint64_t *bytes)
 {
     int p = x->size, c = (int)(n * sz);
     int *rc = NULL, *rd = NULL;
@@ -238,8 +237,8 @@ int ty__mpi_gather0(ty__mpi_t *x, const void *recs, size_t n, size_t sz, void **
     return TY_OK;
 }
 
-int ty__mpi_allgather(ty__mpi_t *x, const void *recs, size_t n, size_t sz, void **out,
-                      size_t *nout, uint64_t *bytes)
+int ty__mpi_allgather(ty__mpi_t *x, const void *recs, size_t n, size_t sz, void **out, size_t *nout,
+                      uint64_t *bytes)
 {
     int p = x->size, c = (int)(n * sz);
     *out = NULL;

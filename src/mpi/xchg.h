@@ -45,16 +45,16 @@ int ty__mpi_xchg_raw(ty__mpi_t *x, const char *sbuf, const int *sc, char **out, 
 /* Send n records of sz bytes, record i to rank dest[i]: *out (malloc()ed) gets the records
  * sent to this rank, *nout of them, grouped by sending rank in rank order and in the order
  * each was sent. */
-int ty__mpi_xchg(ty__mpi_t *x, const void *recs, size_t n, size_t sz, const int *dest,
-                 void **out, size_t *nout, uint64_t *bytes);
+int ty__mpi_xchg(ty__mpi_t *x, const void *recs, size_t n, size_t sz, const int *dest, void **out,
+                 size_t *nout, uint64_t *bytes);
 /* Gather n records of sz bytes on rank 0: *out (rank 0, malloc()ed), *nout; *bytes counts
  * what the other ranks sent. */
-int ty__mpi_gather0(ty__mpi_t *x, const void *recs, size_t n, size_t sz, void **out,
-                    size_t *nout, uint64_t *bytes);
+int ty__mpi_gather0(ty__mpi_t *x, const void *recs, size_t n, size_t sz, void **out, size_t *nout,
+                    uint64_t *bytes);
 /* Every rank gets every rank's n records of sz bytes, in rank order, appended to *out
  * (grown; *nout records). */
-int ty__mpi_allgather(ty__mpi_t *x, const void *recs, size_t n, size_t sz, void **out,
-                      size_t *nout, uint64_t *bytes);
+int ty__mpi_allgather(ty__mpi_t *x, const void *recs, size_t n, size_t sz, void **out, size_t *nout,
+                      uint64_t *bytes);
 
 /* Questions and answers: question i (qsz bytes) goes to rank dest[i]; the rank that gets it
  * answers with answer(ctx, question, answer) — asz bytes, sent to the rank the function
