@@ -992,6 +992,7 @@ void ty_dedup_stats(const ty_dedup_t *dd, ty_dedup_stats_t *st)
                dd->texts.bytes + dd->sigs.m * sizeof(uint32_t) +
                (dd->bands.cap + dd->gmz.map.cap + dd->bmz.cap) * sizeof(ty__kv_t) +
                (dd->ex.cap + dd->bex.cap) * sizeof(ty__xkv_t) +
+               (dd->ex.hi.m + dd->bex.hi.m) * sizeof(uint64_t) +
                dd->gmz.pool.v.m * sizeof(uint32_t) + dd->btext.m + dd->occ.m * sizeof(uint32_t) +
                dd->R.o.batch * sizeof(bdoc_t);
     st->mem_bytes = m;

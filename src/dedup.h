@@ -127,16 +127,18 @@ void ty__map_free(ty__map_t *m);
 
 /* The exact key rule: a document's key is the XXH3-128 of its token ids, and it is linked
  * to the first document holding the same key. The table maps the lower half (as ty__map_t:
- * 0 stored as 1) to the upper half and the first document. */
+ * 0 stored as 1) to the first document and the upper half, which is kept apart, densely in
+ * insertion order (16-byte slots: the table's load factor does not apply to it). */
 typedef struct {
-    uint64_t lo, hi;
-    uint32_t g, pad;
+    uint64_t lo;
+    uint32_t g, at; /* the first document; its upper half is hi.a[at] */
 } ty__xkv_t;
 
 typedef struct {
     ty__xkv_t *a;
     size_t cap, n;
     int shift;
+    TY_VEC(uint64_t) hi;
 } ty__xmap_t;
 
 /* The first document with key (lo, hi), or TY__NONE. */

@@ -87,7 +87,7 @@ uint32_t ty__xmap_get(const ty__xmap_t *m, uint64_t lo, uint64_t hi)
     if (!m->n)
         return TY__NONE;
     const ty__xkv_t *e = xmap_probe(m, ty__fix_key(lo));
-    return e->lo && e->hi == hi ? e->g : TY__NONE;
+    return e->lo && m->hi.a[e->at] == hi ? e->g : TY__NONE;
 }
 
 int ty__xmap_first(ty__xmap_t *m, uint64_t lo, uint64_t hi, uint32_t g, uint32_t *first)
@@ -99,11 +99,13 @@ int ty__xmap_first(ty__xmap_t *m, uint64_t lo, uint64_t hi, uint32_t g, uint32_t
     uint64_t key = ty__fix_key(lo);
     ty__xkv_t *e = xmap_probe(m, key);
     if (e->lo) {
-        if (e->hi == hi)
+        if (m->hi.a[e->at] == hi)
             *first = e->g;
         return TY_OK;
     }
-    *e = (ty__xkv_t){key, hi, g, 0};
+    if (ty_vec_push(m->hi, hi))
+        return TY_ENOMEM;
+    *e = (ty__xkv_t){key, g, (uint32_t)(m->hi.n - 1)};
     m->n++;
     return TY_OK;
 }
@@ -112,12 +114,13 @@ void ty__xmap_clear(ty__xmap_t *m)
 {
     if (m->n)
         memset(m->a, 0, m->cap * sizeof(ty__xkv_t));
-    m->n = 0;
+    m->n = m->hi.n = 0;
 }
 
 void ty__xmap_free(ty__xmap_t *m)
 {
     free(m->a);
+    free(m->hi.a);
     memset(m, 0, sizeof(*m));
 }
 
