@@ -39,7 +39,8 @@ extern "C" {
 #endif
 
 typedef struct ty_mpi_err {
-    int here;     /* 1: this rank failed (msg says why); 0: another rank did, or none */
+    int here;     /* 1: this rank reports the failure (it failed here, or every rank failed
+                   * alike and this is rank 0); 0: another rank failed, or none */
     int stranded; /* 1: the other ranks may wait in a collective forever: end the job */
     char msg[512];
 } ty_mpi_err_t;
