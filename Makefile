@@ -31,23 +31,28 @@ LIB_SRC := src/util.c src/normalize.c src/doc.c src/sketch.c src/align.c \
            src/input.c src/index_format.c src/index_part.c src/index_merge.c src/index_verify.c \
            src/index_build.c src/index_write.c src/index_add.c src/index_del.c src/index_shard.c \
            src/index.c src/search.c \
-           src/dedup.c src/cluster.c src/minhash.c src/jsonl_fast.c
+           src/dedup.c src/dedup_rules.c src/cluster.c src/minhash.c src/jsonl_fast.c
 CLI_SRC := cli/main.c cli/common.c cli/output.c cli/compare.c cli/diffview.c cli/html.c \
            cli/index.c cli/check.c cli/dedup.c
 SERVER_SRC := server/serve.c server/request.c
-# make MPI=1 (use another BUILD, e.g. BUILD=build/mpi): the same tongyuan, built with -DTY_MPI
-# and linked to Open MPI, so that `mpirun -np N tongyuan dedup` runs across ranks (docs/mpi.md).
-# Without MPI=1 nothing below changes the build.
+# make MPI=1 (use another BUILD, e.g. BUILD=build/mpi): the MPI part beside the library,
+# $(BUILD)/libtongyuan_mpi.a (src/mpi/, include/tongyuan_mpi.h), and a tongyuan linked to it and
+# to Open MPI, so that `mpirun -np N tongyuan dedup` runs across ranks (docs/mpi.md). Only the
+# MPI part and the commands that call it (cli/dedup.c, cli/index.c, cli/mpi.c) are compiled
+# with MPI; libtongyuan.a and tongyuan-serve are the same with or without MPI=1.
+MPI_SRC := src/mpi/xchg.c src/mpi/share.c src/mpi/mdedup.c src/mpi/mdedup_spun.c \
+           src/mpi/shards.c
 ifeq ($(MPI),1)
 MPI_LIBS := $(shell pkg-config --libs ompi-c 2>/dev/null)
 ifeq ($(MPI_LIBS),)
 $(error MPI=1: pkg-config cannot find ompi-c (apt-get install libopenmpi-dev))
 endif
-CPPFLAGS_ALL += -DTY_MPI $(shell pkg-config --cflags ompi-c)
-LIBS    += $(MPI_LIBS)
-LIB_SRC += src/mpi_dedup.c
 CLI_SRC += cli/mpi.c
-MPI_DEPS := src/mpi_dedup.h cli/mpi.h
+MPI_OBJ := $(MPI_SRC:%.c=$(BUILD)/%.o)
+MPI_LIB := $(BUILD)/libtongyuan_mpi.a
+MPI_DEPS := include/tongyuan_mpi.h src/mpi/xchg.h src/mpi/mdedup.h cli/mpi.h
+$(MPI_OBJ) $(BUILD)/cli/dedup.o $(BUILD)/cli/index.o $(BUILD)/cli/mpi.o: \
+    CPPFLAGS_ALL += -DTY_MPI $(shell pkg-config --cflags ompi-c)
 endif
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -108,11 +113,15 @@ $(BUILD)/%.o: %.c include/tongyuan.h src/internal.h src/classify.h cli/common.h 
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
 
+# (made anew: ar would keep members whose sources are gone)
 $(BUILD)/libtongyuan.a: $(LIB_OBJ)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/tongyuan: $(CLI_OBJ) $(BUILD)/libtongyuan.a
-	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/libtongyuan_mpi.a: $(MPI_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tongyuan: $(CLI_OBJ) $(MPI_LIB) $(BUILD)/libtongyuan.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS) $(MPI_LIBS)
 
 $(BUILD)/tongyuan-serve: $(SERVE_OBJ) $(BUILD)/libtongyuan.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs $(SERVE_PKGS))
@@ -203,7 +212,7 @@ fuzz:
 	@sh fuzz/run.sh
 
 lint:
-	clang-format --dry-run -Werror include/*.h src/*.c src/*.h cli/*.c cli/*.h server/*.c server/*.h tools/*.c \
+	clang-format --dry-run -Werror include/*.h src/*.c src/*.h src/mpi/*.c src/mpi/*.h cli/*.c cli/*.h server/*.c server/*.h tools/*.c \
 	    tests/unit/*.c tests/unit/*.h fuzz/*.c fuzz/*.h
 
 clean:

@@ -502,3 +502,15 @@ const char *cli_msg_at(const char *msg, const char *name, const char *path)
     snprintf(buf, sizeof buf, "%s%s", path, msg + n);
     return buf;
 }
+
+void cli_dedup_summary(const ty_dedup_stats_t *st, size_t skipped, double secs, size_t docs,
+                       uint64_t bytes)
+{
+    double t = secs > 1e-6 ? secs : 1e-6;
+    size_t ok = st->docs - st->errors;
+    fprintf(stderr,
+            "dedup: %zu documents, %zu clusters, %zu removed (%.2f%%), %zu skipped; "
+            "%.1f s, %.0f docs/s, %.1f MB/s\n",
+            ok, st->clusters, st->removed, ok ? 100.0 * (double)st->removed / (double)ok : 0.0,
+            skipped, secs, (double)docs / t, (double)bytes / 1e6 / t);
+}

@@ -66,6 +66,11 @@ void cli_progress(uint64_t pos, uint64_t size, double secs, char bar[40], char e
 /* --format of compare and check: "text" (0) or "jsonl" (1) into *jsonl; -1 with a message. */
 int parse_format(const char *v, int *jsonl);
 
+/* dedup's closing line on standard error (one process or MPI rank 0): documents, clusters,
+ * removed, skipped (records refused by the reader and documents that failed), speed. */
+void cli_dedup_summary(const ty_dedup_stats_t *st, size_t skipped, double secs, size_t docs,
+                       uint64_t bytes);
+
 int parse_long(const char *opt, const char *s, long lo, long hi, long *out);
 int parse_double(const char *opt, const char *s, double lo, double hi, double *out);
 

@@ -15,9 +15,4 @@ int cmd_check(int argc, char **argv);
 int parse_reader_opt(int argc, char **argv, int *i, ty_reader_opts_t *ro);
 void print_reader_help(FILE *f);
 
-/* dedup's closing line on standard error (one process or MPI rank 0): documents, clusters,
- * removed, skipped (records refused by the reader and documents that failed), speed. */
-void cli_dedup_summary(const ty_dedup_stats_t *st, size_t skipped, double secs, size_t docs,
-                       uint64_t bytes);
-
 #endif

@@ -7,7 +7,7 @@
  * the progress line (on a terminal only), messages for bad records, the evidence file
  * (--pairs-out, written as links are made), the decisions (written at the end, when the
  * clusters are final) and the kept documents (--write-kept: a second pass over the input
- * files that copies the kept JSONL lines byte for byte).
+ * files, with the same reader, that copies the kept JSONL lines byte for byte).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -15,8 +15,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include "common.h"
 #include "corpus.h"
@@ -380,189 +378,85 @@ static void feed_close(feed_t *f)
 
 /* ---- --write-kept: a second pass over the input files ------------------------------------ */
 
-/* A file's bytes, decompressed when it starts with a gzip or zstd magic number (as the
- * reader decides); plain files go through zlib's transparent mode. */
-typedef struct {
-    gzFile gz;
-    FILE *f;
-    ZSTD_DCtx *z;
-    unsigned char *ib;
-    ZSTD_inBuffer in;
-    int eof;
-} zin_t;
-
-static int zin_open(zin_t *z, const char *path)
+/* Copy the kept documents of origin path (documents [beg, end) in input order all come
+ * from it) to out, reading it again with the library's reader (JSONL lines unparsed:
+ * ty_reader_next_line). Returns 0, or -1 with a message printed. */
+static int copy_kept(ui_t *u, const ty_reader_opts_t *ro, FILE *out, size_t beg, size_t end,
+                     const char *path)
 {
-    memset(z, 0, sizeof(*z));
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    unsigned char m[4] = {0};
-    size_t n = fread(m, 1, 4, f);
-    if (n == 4 && m[0] == 0x28 && m[1] == 0xb5 && m[2] == 0x2f && m[3] == 0xfd) {
-        rewind(f);
-        z->f = f;
-        z->z = ZSTD_createDCtx();
-        z->ib = malloc(1 << 16);
-        if (!z->z || !z->ib)
-            return -1;
-        z->in.src = z->ib;
-        return 0;
-    }
-    fclose(f);
-    z->gz = gzopen(path, "rb");
-    if (!z->gz)
-        return -1;
-    gzbuffer(z->gz, 1 << 16);
-    return 0;
-}
-
-/* Up to cap bytes; 0 at the end; -1 on an error. */
-static long zin_read(zin_t *z, char *buf, size_t cap)
-{
-    if (z->gz) {
-        int r = gzread(z->gz, buf, (unsigned)(cap > (1u << 30) ? (1u << 30) : cap));
-        return r < 0 ? -1 : r;
-    }
-    ZSTD_outBuffer out = {buf, cap, 0};
-    while (out.pos == 0) {
-        if (z->in.pos == z->in.size) {
-            if (z->eof)
-                return 0;
-            z->in.size = fread(z->ib, 1, 1 << 16, z->f);
-            z->in.pos = 0;
-            if (z->in.size == 0) {
-                z->eof = 1;
-                return ferror(z->f) ? -1 : 0;
-            }
-        }
-        size_t r = ZSTD_decompressStream(z->z, &out, &z->in);
-        if (ZSTD_isError(r))
-            return -1;
-    }
-    return (long)out.pos;
-}
-
-static void zin_close(zin_t *z)
-{
-    if (z->gz)
-        gzclose(z->gz);
-    if (z->f)
-        fclose(z->f);
-    ZSTD_freeDCtx(z->z);
-    free(z->ib);
-    memset(z, 0, sizeof(*z));
-}
-
-/* Copy the kept documents of origin o (documents [beg, end) in input order all come from
- * it) to out. Returns 0, or -1 with a message printed. */
-static int copy_kept(ui_t *u, FILE *out, size_t beg, size_t end, const char *path)
-{
-    zin_t z;
-    if (zin_open(&z, path) != 0) {
+    ty_reader_t *r = ty_reader_new(ro);
+    if (!r || ty_reader_add(r, path) != TY_OK) {
         fprintf(stderr, "tongyuan: --write-kept: %s: cannot read it again: %s\n", path,
-                errno ? strerror(errno) : "out of memory");
-        zin_close(&z);
+                r ? ty_reader_errmsg(r) : "out of memory");
+        ty_reader_free(r);
         return -1;
     }
-    size_t cap = 1 << 20, have = 0, lstart = 0;
-    char *buf = malloc(cap);
-    uint64_t line = 1;
     size_t d = beg;
-    int rc = 0, whole = u->where[beg].line == 0;
+    int rc = 0;
     sbuf_t sb = {0};
-    if (!buf)
-        rc = -1;
-    /* whole files: read all; JSONL: walk the lines, copy the kept ones */
-    while (!rc && d < end) {
-        char *nl = whole ? NULL : memchr(buf + lstart, '\n', have - lstart);
-        if (!nl) {
-            if (lstart > 0) {
-                memmove(buf, buf + lstart, have - lstart);
-                have -= lstart;
-                lstart = 0;
-            }
-            if (cap - have < (1 << 16)) {
-                char *p = realloc(buf, cap * 2);
-                if (!p) {
-                    rc = -1;
-                    break;
-                }
-                buf = p;
-                cap *= 2;
-            }
-            long r = zin_read(&z, buf + have, cap - have);
-            if (r < 0) {
-                rc = -1;
-                break;
-            }
-            if (r > 0) {
-                have += (size_t)r;
-                continue;
-            }
-            if (whole) { /* the whole file is the document */
-                ty_dedup_result_t res;
-                if (ty_dedup_result(u->dd, d, &res) == TY_OK && !res.err && res.keep) {
-                    sb.n = 0;
-                    sb_puts(&sb, "{\"id\":");
-                    put_json_name(&sb, ty_dedup_name(u->dd, d));
-                    sb_puts(&sb, ",\"text\":");
-                    sb_json_str(&sb, buf, have);
-                    sb_puts(&sb, "}\n");
-                    fwrite(sb.a, 1, sb.n, out);
-                }
-                d++;
-                break;
-            }
-            if (have == lstart)
-                break;       /* end of file before every document was found */
-            nl = buf + have; /* last line without '\n' */
+    while (d < end) {
+        ty_record_t rec;
+        int n = ty_reader_next_line(r, &rec);
+        if (n == 0)
+            break; /* end of file before every document was found */
+        if (n == TY_ETOOBIG)
+            continue; /* a record the first pass refused too */
+        if (n < 0) {
+            fprintf(stderr, "tongyuan: --write-kept: %s\n", ty_reader_errmsg(r));
+            rc = -1;
+            break;
         }
-        size_t len = (size_t)(nl - (buf + lstart));
-        while (d < end && u->where[d].line < line)
-            d++;
-        if (d < end && u->where[d].line == line) {
-            ty_dedup_result_t res;
+        ty_dedup_result_t res;
+        if (!rec.line) { /* the whole file is the document */
             if (ty_dedup_result(u->dd, d, &res) == TY_OK && !res.err && res.keep) {
-                const char *s = buf + lstart;
-                size_t l = len;
-                if (line == 1 && l >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
-                    s += 3;
+                sb.n = 0;
+                sb_puts(&sb, "{\"id\":");
+                put_json_name(&sb, ty_dedup_name(u->dd, d));
+                sb_puts(&sb, ",\"text\":");
+                sb_json_str(&sb, rec.text, rec.len);
+                sb_puts(&sb, "}\n");
+                fwrite(sb.a, 1, sb.n, out);
+            }
+            d++;
+            break;
+        }
+        /* JSONL: the kept lines, byte for byte */
+        while (d < end && u->where[d].line < rec.line)
+            d++;
+        if (d < end && u->where[d].line == rec.line) {
+            if (ty_dedup_result(u->dd, d, &res) == TY_OK && !res.err && res.keep) {
+                const char *t = rec.text;
+                size_t l = rec.len;
+                if (rec.line == 1 && l >= 3 && memcmp(t, "\xEF\xBB\xBF", 3) == 0) {
+                    t += 3;
                     l -= 3;
                 }
-                if (l && s[l - 1] == '\r')
-                    l--;
-                fwrite(s, 1, l, out);
+                fwrite(t, 1, l, out);
                 fputc('\n', out);
             }
             d++;
         }
-        lstart = nl < buf + have ? (size_t)(nl - buf) + 1 : have;
-        line++;
     }
-    if (rc) {
-        fprintf(stderr, "tongyuan: --write-kept: %s: read error or out of memory\n", path);
-    } else if (d < end) {
+    if (!rc && d < end) {
         fprintf(stderr,
                 "tongyuan: --write-kept: %s changed since it was read (%zu documents not "
                 "found again)\n",
                 path, end - d);
         rc = -1;
     }
-    free(buf);
     sb_free(&sb);
-    zin_close(&z);
+    ty_reader_free(r);
     return rc;
 }
 
-static int write_kept(ui_t *u, FILE *out)
+static int write_kept(ui_t *u, const ty_reader_opts_t *ro, FILE *out)
 {
     int rc = 0;
     for (size_t d = 0; d < u->nwhere && !rc;) {
         size_t e = d + 1;
         while (e < u->nwhere && u->where[e].origin == u->where[d].origin && u->where[d].line != 0)
             e++;
-        rc = copy_kept(u, out, d, e, u->origins[u->where[d].origin]);
+        rc = copy_kept(u, ro, out, d, e, u->origins[u->where[d].origin]);
         d = e;
     }
     return rc;
@@ -975,7 +869,7 @@ int cmd_dedup(int argc, char **argv)
     }
     cli_out_t kept = {0};
     if (!status && kept_path &&
-        (cli_out_open(&kept, "--write-kept", kept_path) || write_kept(&u, kept.f)))
+        (cli_out_open(&kept, "--write-kept", kept_path) || write_kept(&u, &ro, kept.f)))
         status = EXIT_ERROR;
     /* all or nothing: the outputs are renamed into place only when every one was written */
     if (!status && (cli_out_close(&pairs) || cli_out_close(&kept) || cli_out_close(&out)))
@@ -1004,16 +898,4 @@ int cmd_dedup(int argc, char **argv)
     free(paths);
     return status;
 #undef FAIL
-}
-
-void cli_dedup_summary(const ty_dedup_stats_t *st, size_t skipped, double secs, size_t docs,
-                       uint64_t bytes)
-{
-    double t = secs > 1e-6 ? secs : 1e-6;
-    size_t ok = st->docs - st->errors;
-    fprintf(stderr,
-            "dedup: %zu documents, %zu clusters, %zu removed (%.2f%%), %zu skipped; "
-            "%.1f s, %.0f docs/s, %.1f MB/s\n",
-            ok, st->clusters, st->removed, ok ? 100.0 * (double)st->removed / (double)ok : 0.0,
-            skipped, secs, (double)docs / t, (double)bytes / 1e6 / t);
 }

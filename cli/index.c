@@ -12,13 +12,8 @@
 #include "corpus.h"
 
 #ifdef TY_MPI
-#include <dirent.h>
-#include <errno.h>
-#include <mpi.h>
 #include <signal.h>
-#include <sys/stat.h>
 
-#include "input.h"
 #include "mpi.h"
 #endif
 
@@ -176,13 +171,11 @@ static void usage_build(FILE *f)
 #ifdef TY_MPI
 /* ---- the sharded build: mpirun -np N tongyuan index build -o DIR ------------------------
  *
- * Each rank reads its share of the input (plan_share: consecutive runs in input order) and
- * builds DIR/shard-RRRR, an ordinary index. When every rank has finished (an MPI_Allreduce
- * of the status), the ranks merge the shards' minimizer counts (each a part of the key
- * space: ty_index_shards_df_hist) and rank 0 writes DIR/MANIFEST, the commit point. Rank 0
- * removes an old MANIFEST before anything else: while the build runs, and after a failure,
- * DIR is refused by check and serve. A rank that dies makes mpirun end the job (non-zero
- * exit, a message naming the rank): no MANIFEST.
+ * The work is the MPI part's (ty_mshards_*, src/mpi/shards.c): each rank reads its share of
+ * the input and builds DIR/shard-RRRR; names found in an earlier shard are skipped by
+ * building the later shards again; rank 0 writes DIR/MANIFEST, the commit point. This
+ * front end owns the messages, the exit status and the job: a failure the other ranks
+ * cannot be told of (err.stranded) ends it with MPI_Abort.
  *
  * Test hook: TY_MPI_FAULT=RANK:DOCS kills rank RANK (SIGKILL) once it has read DOCS
  * documents, or when its shard is finished if it has fewer. */
@@ -197,10 +190,8 @@ typedef struct {
 static int mpi_event(void *user, int ev, const char *msg, const ty_index_progress_t *p)
 {
     mpi_ui_t *m = user;
-    if (!m->rebuild && m->fault_docs >= 0 && p && p->docs >= (uint64_t)m->fault_docs) {
-        fprintf(stderr, "tongyuan: rank %d: TY_MPI_FAULT: killing myself\n", m->rank);
-        raise(SIGKILL);
-    }
+    if (!m->rebuild && m->fault_docs >= 0 && p && p->docs >= (uint64_t)m->fault_docs)
+        cli_mpi_fault(m->rank);
     if (m->rebuild && ev == TY_EVENT_SKIPPED) {
         m->u->errors++;
         return m->u->strict;
@@ -208,274 +199,58 @@ static int mpi_event(void *user, int ev, const char *msg, const ty_index_progres
     return on_event(m->u, ev, msg, p);
 }
 
-/* The worst status of all ranks. */
-static int agree(int st)
-{
-    int any = EXIT_ERROR;
-    if (MPI_Allreduce(&st, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD) != MPI_SUCCESS)
-        return EXIT_ERROR;
-    return any;
-}
-
-/* Rank 0: DIR exists as a directory, with no MANIFEST and no shard numbered nshards or
- * more (left by an earlier build with more ranks). */
-static int prepare_dir(const char *dir, int nshards)
-{
-    struct stat st;
-    if (stat(dir, &st) == 0) {
-        if (!S_ISDIR(st.st_mode)) {
-            fprintf(stderr,
-                    "tongyuan: %s exists and is not a directory: a sharded index (mpirun -np N) "
-                    "is a directory; remove it or choose another -o\n",
-                    dir);
-            return EXIT_ERROR;
-        }
-    } else if (mkdir(dir, 0777) != 0) {
-        fprintf(stderr, "tongyuan: cannot create %s: %s\n", dir, strerror(errno));
-        return EXIT_ERROR;
-    }
-    char p[4200];
-    snprintf(p, sizeof p, "%s/MANIFEST", dir);
-    if (unlink(p) != 0 && errno != ENOENT) {
-        fprintf(stderr, "tongyuan: cannot remove %s: %s\n", p, strerror(errno));
-        return EXIT_ERROR;
-    }
-    DIR *d = opendir(dir);
-    if (!d) {
-        fprintf(stderr, "tongyuan: %s: %s\n", dir, strerror(errno));
-        return EXIT_ERROR;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        unsigned n;
-        int len = 0;
-        if (sscanf(e->d_name, "shard-%u%n", &n, &len) != 1 || n < (unsigned)nshards ||
-            (e->d_name[len] && strcmp(e->d_name + len, "-lock") != 0))
-            continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    return 0;
-}
-
-/* Build this rank's shard from its share of the input (plan_share), taking the names in
- * skip as indexed already. Collective: every rank calls it; with only_if_skip, a rank with
- * nothing to skip reads and builds nothing (its shard stays). 0 or EXIT_ERROR. */
-static int build_shard(const char *shard, const char **paths, int npaths,
-                       const ty_reader_opts_t *ro, const ty_opts_t *o, const ty_index_opts_t *io,
-                       int threads, mpi_ui_t *m, char **skip, size_t nskip, int only_if_skip)
-{
-    int rank = m->rank, size = 1, st = 0;
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    ty_reader_t *all = ty_reader_new(ro), *mine = ty_reader_new(ro);
-    if (!all || !mine) {
-        fprintf(stderr, "tongyuan: rank %d: out of memory\n", rank);
-        st = EXIT_ERROR;
-    }
-    for (int i = 0; !st && i < npaths; i++)
-        if (strcmp(paths[i], "-") == 0) {
-            if (rank == 0)
-                fprintf(stderr, "tongyuan: a sharded build (mpirun) cannot read standard input\n");
-            st = EXIT_ERROR;
-        } else if (ty_reader_add(all, paths[i]) != TY_OK) {
-            fprintf(stderr, "tongyuan: rank %d: %s\n", rank, ty_reader_errmsg(all));
-            st = EXIT_ERROR;
-        }
-    if (!agree(st)) {
-        int split = 0;
-        st = agree(plan_share(all, mine, rank, size, &split));
-    } else {
-        st = EXIT_ERROR;
-    }
-    if (!st && (!only_if_skip || nskip)) {
-        ty_index_t *ix = ty_index_new();
-        int e = ix ? ty_index_open(ix, shard, TY_INDEX_CREATE, io) : TY_ENOMEM;
-        if (!e)
-            e = ty_index_skip_names(ix, (const char *const *)skip, nskip);
-        if (!e) {
-            ty_index_add_opts_t ao;
-            ty_index_add_opts_init(&ao);
-            ao.threads = threads;
-            ao.event = mpi_event;
-            ao.user = m;
-            e = ty_index_add_docs(ix, mine, o, &ao);
-        }
-        if (!e)
-            e = ty_index_finish(ix);
-        if (e) {
-            fprintf(stderr, "tongyuan: rank %d: %s\n", rank,
-                    ix ? ty_index_errmsg(ix) : "out of memory");
-            st = EXIT_ERROR;
-        }
-        ty_index_free(ix);
-    }
-    ty_reader_free(all);
-    ty_reader_free(mine);
-    return st;
-}
-
-/* Names a later shard must skip (ty_index_shards_dup_names), packed: shard (4 bytes), the
- * name, NUL. */
-typedef struct {
-    char *a;
-    size_t n, cap;
-} pack_t;
-
-static int on_dup(void *user, uint32_t shard, const char *name)
-{
-    pack_t *p = user;
-    size_t l = strlen(name) + 1;
-    if (p->n + 4 + l > p->cap) {
-        size_t c = (p->cap ? p->cap * 2 : 4096) + 4 + l;
-        char *q = realloc(p->a, c);
-        if (!q)
-            return 1;
-        p->a = q;
-        p->cap = c;
-    }
-    memcpy(p->a + p->n, &shard, 4);
-    memcpy(p->a + p->n + 4, name, l);
-    p->n += 4 + l;
-    return 0;
-}
-
 static int mpi_build(const char *dir, const char **paths, int npaths, const ty_opts_t *o,
                      const ty_index_opts_t *io, int threads, const ty_reader_opts_t *ro, ui_t *u)
 {
-    int inited = 0, rank = 0, size = 1;
-    MPI_Initialized(&inited);
-    if (!inited && MPI_Init(NULL, NULL) != MPI_SUCCESS) {
-        fprintf(stderr, "tongyuan: MPI_Init failed\n");
+    int rank = 0, size = 1;
+    if (cli_mpi_start(&rank, &size))
         return EXIT_ERROR;
-    }
-    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
-    u->tty = 0; /* no progress lines from N ranks */
-    mpi_ui_t m = {u, rank, -1, 0};
-    const char *fault = getenv("TY_MPI_FAULT");
-    int frank = -1;
-    long fdocs = 0;
-    if (fault && sscanf(fault, "%d:%ld", &frank, &fdocs) == 2 && frank == rank)
-        m.fault_docs = fdocs;
-    char shard[4200];
-    snprintf(shard, sizeof shard, "%s/shard-%04d", dir, rank);
-    int st = agree(rank == 0 ? prepare_dir(dir, size) : 0);
-    if (!st)
-        st = build_shard(shard, paths, npaths, ro, o, io, threads, &m, NULL, 0, 0);
-    if (m.fault_docs >= 0) {
-        fprintf(stderr, "tongyuan: rank %d: TY_MPI_FAULT: killing myself\n", rank);
-        raise(SIGKILL);
-    }
-    int all_st = agree(st);
-    if (all_st && !st && rank == 0)
-        fprintf(stderr, "tongyuan: index build failed on another rank (see above)\n");
-    st = all_st;
-    /* names in two shards: one index keeps the first, so the later shards are built again
-     * without them (rare: names are usually unique) */
-    pack_t pk = {NULL, 0, 0};
-    char *gathered = NULL, **skip = NULL;
-    size_t nskip = 0;
-    ty_index_t *hx = ty_index_new();
-    if (!st) {
-        if (!hx || ty_index_shards_dup_names(hx, dir, (uint32_t)size, (uint32_t)rank,
-                                             (uint32_t)size, on_dup, &pk) != TY_OK) {
-            fprintf(stderr, "tongyuan: rank %d: %s\n", rank,
-                    hx ? ty_index_errmsg(hx) : "out of memory");
-            st = EXIT_ERROR;
-        }
-        if (!st && pk.n > INT32_MAX / 2) {
-            fprintf(stderr, "tongyuan: rank %d: too many names in two shards\n", rank);
-            st = EXIT_ERROR;
-        }
-        int mine_n = st ? 0 : (int)pk.n;
-        int *lens = calloc((size_t)size, sizeof(int)), *displs = calloc((size_t)size, sizeof(int));
-        if (!lens || !displs)
-            MPI_Abort(MPI_COMM_WORLD, EXIT_ERROR); /* the others wait in the MPI_Allgather */
-        if (MPI_Allgather(&mine_n, 1, MPI_INT, lens, 1, MPI_INT, MPI_COMM_WORLD) != MPI_SUCCESS)
-            st = EXIT_ERROR;
-        st = agree(st);
-        long long tot = 0;
-        for (int r = 0; !st && r < size; r++) {
-            displs[r] = (int)tot;
-            tot += lens[r];
-        }
-        if (!st && tot > INT32_MAX) { /* the same on every rank */
+    for (int i = 0; i < npaths; i++)
+        if (strcmp(paths[i], "-") == 0) { /* every rank sees it: rank 0 says it */
             if (rank == 0)
-                fprintf(stderr, "tongyuan: too many names in two shards\n");
-            st = EXIT_ERROR;
+                fprintf(stderr, "tongyuan: a sharded build (mpirun) cannot read standard input\n");
+            MPI_Finalize();
+            return EXIT_ERROR;
         }
-        if (!st && !(gathered = malloc((size_t)tot + 1)))
-            MPI_Abort(MPI_COMM_WORLD, EXIT_ERROR);
-        if (!st && MPI_Allgatherv(pk.a, mine_n, MPI_CHAR, gathered, lens, displs, MPI_CHAR,
-                                  MPI_COMM_WORLD) != MPI_SUCCESS)
-            st = EXIT_ERROR;
-        for (long long off = 0; !st && off < tot;) {
-            uint32_t sh;
-            memcpy(&sh, gathered + off, 4);
-            char *name = gathered + off + 4;
-            off += 4 + (long long)strlen(name) + 1;
-            if (sh != (uint32_t)rank)
-                continue;
-            char **q = realloc(skip, (nskip + 1) * sizeof(char *));
-            if (!q) {
-                st = EXIT_ERROR;
-                break;
-            }
-            skip = q;
-            skip[nskip++] = name;
-        }
-        free(lens);
-        free(displs);
-        st = agree(st);
-        if (!st && tot > 0) {
+    u->tty = 0; /* no progress lines from N ranks */
+    mpi_ui_t m = {u, rank, cli_mpi_fault_docs(rank), 0};
+    ty_index_add_opts_t ao;
+    ty_index_add_opts_init(&ao);
+    ao.threads = threads;
+    ao.event = mpi_event;
+    ao.user = &m;
+    ty_mshards_t *s = ty_mshards_new(MPI_COMM_WORLD, dir, ro, o, io);
+    if (!s)
+        cli_mpi_abort(rank, "out of memory");
+    int rc = ty_mshards_build(s, paths, npaths, &ao);
+    if (m.fault_docs >= 0)
+        cli_mpi_fault(rank);
+    if (!rc) {
+        size_t nskip = 0;
+        int any = 0;
+        rc = ty_mshards_dups(s, &nskip, &any);
+        if (!rc && any) {
             m.rebuild = 1;
-            if (nskip)
+            if (nskip) {
                 u->errors = 0; /* counted again by the new build */
-            if (nskip)
                 fprintf(stderr,
                         "tongyuan: rank %d: %zu names are in an earlier shard: building "
                         "shard %d again without them (as one index skips them)\n",
                         rank, nskip, rank);
-            st = agree(build_shard(shard, paths, npaths, ro, o, io, threads, &m, skip, nskip, 1));
-        }
-    }
-    free(pk.a);
-    free(skip);
-    free(gathered);
-    /* minimizer document counts over all shards, each rank a part of the key space */
-    uint64_t h[TY_INDEX_DF_BUCKETS], tot[TY_INDEX_DF_BUCKETS];
-    memset(tot, 0, sizeof tot);
-    if (!st) {
-        int he =
-            hx ? ty_index_shards_df_hist(hx, dir, (uint32_t)size, (uint32_t)rank, (uint32_t)size, h)
-               : TY_ENOMEM;
-        if (he) {
-            fprintf(stderr, "tongyuan: rank %d: %s\n", rank,
-                    hx ? ty_index_errmsg(hx) : "out of memory");
-            st = EXIT_ERROR;
-            memset(h, 0, sizeof h);
-        }
-        if (MPI_Reduce(h, tot, TY_INDEX_DF_BUCKETS, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD) !=
-            MPI_SUCCESS)
-            st = EXIT_ERROR;
-        st = agree(st);
-    }
-    ty_index_free(hx);
-    unsigned long long errs = u->errors, all_errs = 0;
-    if (MPI_Reduce(&errs, &all_errs, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, 0, MPI_COMM_WORLD) !=
-        MPI_SUCCESS)
-        st = EXIT_ERROR;
-    if (rank == 0) {
-        if (!st) {
-            ty_index_t *cx = ty_index_new();
-            if (!cx || ty_index_shards_commit(cx, dir, (uint32_t)size, tot) != TY_OK) {
-                fprintf(stderr, "tongyuan: %s\n", cx ? ty_index_errmsg(cx) : "out of memory");
-                st = EXIT_ERROR;
             }
-            ty_index_free(cx);
+            rc = ty_mshards_rebuild(s, &ao);
         }
+    }
+    unsigned long long errs = u->errors, all_errs = 0;
+    if (!rc && MPI_Reduce(&errs, &all_errs, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, 0,
+                          MPI_COMM_WORLD) != MPI_SUCCESS)
+        cli_mpi_abort(rank, "MPI_Reduce failed");
+    if (!rc)
+        rc = ty_mshards_commit(s);
+    int st = rc ? EXIT_ERROR : 0;
+    if (rc)
+        cli_mpi_report(ty_mshards_err(s), rank, "index build failed on another rank (see above)");
+    if (rank == 0) {
         if (st)
             fprintf(stderr, "tongyuan: %s: no MANIFEST written: not a usable index\n", dir);
         else if (u->verbose)
@@ -483,10 +258,9 @@ static int mpi_build(const char *dir, const char **paths, int npaths, const ty_o
         if (!st && all_errs > 100)
             fprintf(stderr, "tongyuan: %llu records skipped in all\n", all_errs);
         if (!st && all_errs)
-            st = 1;
-    } else if (st < EXIT_ERROR) {
-        st = 0; /* rank 0 reports skipped records in the exit status */
+            st = 1; /* rank 0 reports skipped records in the exit status */
     }
+    ty_mshards_free(s);
     MPI_Finalize();
     return st;
 }

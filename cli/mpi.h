@@ -1,12 +1,15 @@
 /*
- * mpi.h — the MPI front end of `tongyuan dedup` (make MPI=1 only): what cli/dedup.c calls
- * when the process is one rank of an mpirun / srun job with more than one rank.
+ * mpi.h — the command's MPI front ends (make MPI=1 only): what cli/dedup.c and cli/index.c
+ * call when the process is one rank of an mpirun / srun job with more than one rank. The
+ * work is the MPI part's (libtongyuan_mpi.a, tongyuan_mpi.h); this layer owns MPI_Init and
+ * MPI_Finalize, the messages, the exit status and ending the job.
  */
 #ifndef TY_CLI_MPI_H
 #define TY_CLI_MPI_H
 
 #ifdef TY_MPI
 #include "common.h"
+#include "tongyuan_mpi.h"
 
 typedef struct {
     const ty_dedup_opts_t *o;
@@ -24,16 +27,23 @@ typedef struct {
 int cli_mpi_ranks(void);
 
 /* Run dedup across the job's ranks. Returns the exit status, or -1 when this rank should run
- * the ordinary single-process path instead (rank 0, for what is not distributed: spun mode,
+ * the ordinary single-process path instead (rank 0, for what is not distributed:
  * --write-kept, --pairs-out, standard input; the other ranks then return 0 at once). */
 int cli_mpi_dedup(const cli_mpi_dedup_t *a);
 
-/* Queue on mine this rank's share of the items queued on all (files laid end to end, cut
- * into p equal byte runs; an uncompressed JSONL file crossing a cut is read in byte ranges):
- * the shares of ranks 0..p-1 follow one another in input order. Collective (an
- * MPI_Allreduce): every rank calls it. 0, or EXIT_ERROR with a message printed. Also used by
- * the sharded `index build` (cli/index.c). */
-int plan_share(ty_reader_t *all, ty_reader_t *mine, int rank, int p, int *split_files);
+/* MPI_Init (unless done), MPI errors returned on MPI_COMM_WORLD; *rank, *size. 0, or
+ * EXIT_ERROR with a message. */
+int cli_mpi_start(int *rank, int *size);
+/* A failure of the MPI part: its message when this rank failed (e->here), else on rank 0
+ * other (if not NULL); a failure that stranded the other ranks ends the job here. */
+void cli_mpi_report(const ty_mpi_err_t *e, int rank, const char *other);
+/* End the job with a message (the other ranks may wait in a collective). */
+void cli_mpi_abort(int rank, const char *why);
+
+/* Test hook TY_MPI_FAULT=RANK:DOCS: DOCS for this rank, or -1; cli_mpi_fault() kills this
+ * rank (SIGKILL) with a message. */
+long cli_mpi_fault_docs(int rank);
+void cli_mpi_fault(int rank);
 #endif
 
 #endif

@@ -264,6 +264,13 @@ int ty_reader_add(ty_reader_t *r, const char *path);
  * naming the file (and line) for a record or file that cannot be read — the reader has
  * moved past it and the next call goes on with the next record. */
 int ty_reader_next(ty_reader_t *r, ty_record_t *rec);
+/* The same, but a JSONL record comes as its line, not parsed: text and len hold the line as
+ * it is in the file (without its line break and a carriage return before it; a byte order
+ * mark opening the file is kept), name is NULL, origin and line say where it is. Blank
+ * lines are skipped as ty_reader_next() skips them, and a line too long to be a record is
+ * TY_ETOOBIG; whole-file documents come as from ty_reader_next(). For copying records byte
+ * for byte (dedup --write-kept reads its inputs again with it). */
+int ty_reader_next_line(ty_reader_t *r, ty_record_t *rec);
 const char *ty_reader_errmsg(const ty_reader_t *r); /* "" if none; valid until next call */
 /* For progress reports: input bytes consumed so far (compressed bytes for compressed
  * files) and the total size of the queued regular files (0 if unknown, e.g. stdin). */

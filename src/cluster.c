@@ -1,8 +1,8 @@
 /*
  * cluster.c — the clusters of deduplication: union-find over documents, each document's best
  * link, and after the last link one cluster number, size and keeper per cluster. Shared by
- * dedup.c and mpi_dedup.c (rank 0), so both join links by the same rules and give the same
- * results.
+ * dedup.c and the MPI part (rank 0: mpi/dedup.c), so both join links by the same rules and
+ * give the same results.
  *
  * Rules (none depends on the order links arrive in): a union makes the smaller root the
  * root, so a root is the earliest document of its cluster; a document's best link is the one
@@ -107,6 +107,16 @@ void ty__clu_result(const ty__clusters_t *c, size_t i, ty_dedup_result_t *res)
         res->similarity = r->best != UINT32_MAX ? r->best_sim : 0;
         res->containment = r->best != UINT32_MAX ? r->best_cont : 0;
     }
+}
+
+int ty__join_finish(ty__clusters_t *c, ty_dedup_stats_t *st, int keep_longest)
+{
+    size_t nc = 0;
+    if (ty__clu_finish(c, keep_longest, &nc))
+        return TY_ENOMEM;
+    st->clusters = nc;
+    st->removed = c->d.n - st->errors - nc;
+    return TY_OK;
 }
 
 void ty__clu_free(ty__clusters_t *c)

@@ -1,14 +1,35 @@
 /*
- * dedup.h — private to deduplication (dedup.c: the handle, batches, clustering; minhash.c:
- * MinHash signatures and LSH band keys). Not installed.
+ * dedup.h — private to deduplication. Not installed.
+ *
+ *   dedup_rules.c  the rules: what a document's keys and sketches are, when a minimizer is
+ *                  boilerplate, which documents are candidates and in what order they are
+ *                  tried, when an alignment makes a link and with what values; the tables
+ *                  the rules keep (first document of a key, the minimizer postings);
+ *   minhash.c      MinHash signatures and LSH band keys;
+ *   cluster.c      union-find over the links, best links, keepers;
+ *   dedup.c        one process: ty_dedup_t, batches, worker threads;
+ *   mpi/           N ranks (the MPI part, libtongyuan_mpi.a): the same rules, the data
+ *                  exchanged between ranks instead of read from one process's tables.
+ *
+ * Both engines call the same functions for every decision, so a change of a rule is made
+ * here once and holds for one process and for any number of ranks alike; only how the
+ * inputs of a rule are gathered (a table look-up here, a message from the owner of a key
+ * there) differs.
  */
 #ifndef TY_DEDUP_H
 #define TY_DEDUP_H
 
+#include <string.h>
+#include <zstd.h>
+
 #include "internal.h"
+
+#define TY__NONE UINT32_MAX
 
 /* Largest number of permutations (bands x rows) a signature may have. */
 #define TY_MH_MAX_PERMS 1024
+
+/* ---- MinHash (minhash.c) ------------------------------------------------------------------ */
 
 /* Permutation i of the signature is h_i(x) = a[i] * x + b[i] (mod 2^32) over the 32-bit
  * shingle values x; a[i] (odd) and b[i] come from a splitmix64 sequence started at seed:
@@ -32,40 +53,134 @@ void ty__minhash(const uint32_t *a, const uint32_t *b, int perms, const uint32_t
 /* Key of band j: XXH3-64 of the rows values sig[j*rows .. (j+1)*rows) with seed j. */
 uint64_t ty__band_key(const uint32_t *sig, int j, int rows);
 
-/* Postings lists of the spun index (dedup.c, and mpi_dedup.c's minimizer owners): blocks in
- * one uint32 pool, [n, cap, ids...], capacities 4, 8, 16, ... with a free list per capacity
- * (UINT32_MAX: empty). A minimizer in one document keeps the document in its map slot; lists
- * exist only for 2..max_df documents. */
+/* ---- tables ------------------------------------------------------------------------------- */
+
+/* Open-addressing map from a 64-bit hash to two 32-bit values; key 0 marks an empty slot
+ * (a hash of 0 is stored as 1: for hashes of text that only merges two keys in 2^64). The
+ * slot is taken from the top bits of ty__mix64(key), so a table of the keys one MPI rank
+ * owns (ty__mix64(key) mod N) still spreads over every slot. */
+typedef struct {
+    uint64_t key;
+    uint32_t val, aux;
+} ty__kv_t;
+
+typedef struct {
+    ty__kv_t *a;
+    size_t cap, n; /* cap: 0 or a power of two */
+    int shift;     /* 64 - log2(cap) */
+} ty__map_t;
+
+static inline uint64_t ty__fix_key(uint64_t k) { return k ? k : 1; }
+
+/* Home slot of a (fixed) key; the table must not be empty. */
+static inline size_t ty__map_slot(const ty__map_t *m, uint64_t key)
+{
+    return (size_t)(ty__mix64(key) >> m->shift);
+}
+
+/* The entry of a (fixed) key, searched from slot s (ty__map_slot), or NULL. */
+static inline ty__kv_t *ty__map_probe(const ty__map_t *m, size_t s, uint64_t key)
+{
+    size_t mask = m->cap - 1;
+    while (m->a[s].key) {
+        if (m->a[s].key == key)
+            return &m->a[s];
+        s = (s + 1) & mask;
+    }
+    return NULL;
+}
+
+static inline ty__kv_t *ty__map_find(const ty__map_t *m, uint64_t key)
+{
+    if (!m->n)
+        return NULL;
+    key = ty__fix_key(key);
+    return ty__map_probe(m, ty__map_slot(m, key), key);
+}
+
+int ty__map_grow(ty__map_t *m); /* TY_ENOMEM */
+
+/* The entry of key, inserted (zero values, *isnew = 1) if absent; NULL when out of memory.
+ * The pointer is valid until the next ty__map_put. */
+static inline ty__kv_t *ty__map_put(ty__map_t *m, uint64_t key, int *isnew)
+{
+    if ((m->n + 1) * 4 > m->cap * 3 && ty__map_grow(m))
+        return NULL;
+    key = ty__fix_key(key);
+    size_t mask = m->cap - 1, s = ty__map_slot(m, key);
+    while (m->a[s].key) {
+        if (m->a[s].key == key) {
+            *isnew = 0;
+            return &m->a[s];
+        }
+        s = (s + 1) & mask;
+    }
+    m->a[s].key = key;
+    m->a[s].val = m->a[s].aux = 0;
+    m->n++;
+    *isnew = 1;
+    return &m->a[s];
+}
+
+void ty__map_clear(ty__map_t *m);
+void ty__map_free(ty__map_t *m);
+
+/* The exact key rule: a document's key is the XXH3-128 of its token ids, and it is linked
+ * to the first document holding the same key. The table maps the lower half (as ty__map_t:
+ * 0 stored as 1) to the first document and the upper half, which is kept apart, densely in
+ * insertion order (16-byte slots: the table's load factor does not apply to it). */
+typedef struct {
+    uint64_t lo;
+    uint32_t g, at; /* the first document; its upper half is hi.a[at] */
+} ty__xkv_t;
+
+typedef struct {
+    ty__xkv_t *a;
+    size_t cap, n;
+    int shift;
+    TY_VEC(uint64_t) hi;
+} ty__xmap_t;
+
+/* The first document with key (lo, hi), or TY__NONE. */
+uint32_t ty__xmap_get(const ty__xmap_t *m, uint64_t lo, uint64_t hi);
+/* Document g holds key (lo, hi): *first = the first document holding it, or TY__NONE when g
+ * is the first (then g is recorded) — or when another key shares the lower half (g is not
+ * recorded: only one key per lower half is kept). TY_ENOMEM. */
+int ty__xmap_first(ty__xmap_t *m, uint64_t lo, uint64_t hi, uint32_t g, uint32_t *first);
+void ty__xmap_clear(ty__xmap_t *m);
+void ty__xmap_free(ty__xmap_t *m);
+
+/* Postings lists of the spun index: blocks in one uint32 pool, [n, cap, ids...], capacities
+ * 4, 8, 16, ... with a free list per capacity (UINT32_MAX: empty). */
 #define POOL_CLASSES 30
 typedef struct {
     TY_VEC(uint32_t) v;
     uint32_t freel[POOL_CLASSES];
 } pool_t;
 
-/* A block of class cls (4 << cls ids), or UINT32_MAX when out of memory. */
-static inline uint32_t pool_alloc(pool_t *p, int cls)
-{
-    uint32_t cap = 4u << cls;
-    if (p->freel[cls] != UINT32_MAX) {
-        uint32_t r = p->freel[cls];
-        p->freel[cls] = p->v.a[r + 2];
-        p->v.a[r] = 0;
-        return r;
-    }
-    if (p->v.n + 2 + cap > (size_t)UINT32_MAX - 1 || ty_vec_reserve(p->v, p->v.n + 2 + cap))
-        return UINT32_MAX;
-    uint32_t r = (uint32_t)p->v.n;
-    p->v.n += 2 + cap;
-    p->v.a[r] = 0;
-    p->v.a[r + 1] = (uint32_t)cls;
-    return r;
-}
+/* The spun index: minimizer -> val: the number of indexed documents holding it (saturating
+ * at TY__NONE), aux: the one document (val 1), its postings block in pool (2..max_df), or
+ * TY__NONE past max_df (boilerplate: its postings are dropped). */
+typedef struct {
+    ty__map_t map;
+    pool_t pool;
+} ty__mztab_t;
 
-static inline void pool_free(pool_t *p, uint32_t r)
+void ty__mztab_init(ty__mztab_t *t);
+void ty__mztab_free(ty__mztab_t *t);
+/* Index minimizer h of original g. *frequent += 1 when h becomes boilerplate. TY_ENOMEM. */
+int ty__mztab_add(ty__mztab_t *t, uint64_t h, uint32_t g, uint32_t max_df, size_t *frequent);
+/* The documents of entry e (val 1..max_df): *n of them (one is scratch for val 1). */
+static inline const uint32_t *ty__mztab_docs(const ty__mztab_t *t, const ty__kv_t *e, uint32_t *one,
+                                             uint32_t *n)
 {
-    uint32_t cls = p->v.a[r + 1];
-    p->v.a[r + 2] = p->freel[cls];
-    p->freel[cls] = r;
+    if (e->val == 1) {
+        *one = e->aux;
+        *n = 1;
+        return one;
+    }
+    *n = t->pool.v.a[e->aux];
+    return t->pool.v.a + e->aux + 2;
 }
 
 /* qsort order of seeds: by hash, then position. */
@@ -76,6 +191,196 @@ static inline int cmp_seed(const void *x, const void *y)
         return a->hash < b->hash ? -1 : 1;
     return a->pos < b->pos ? -1 : a->pos > b->pos;
 }
+
+/* ---- the rules (dedup_rules.c) ----------------------------------------------------------- */
+
+/* The options and what is derived from them, shared by every thread and rank. */
+typedef struct {
+    ty_dedup_opts_t o;
+    ty_opts_t to;
+    int perms, np8;    /* near: bands x rows, rounded up to 8 */
+    uint32_t *pa, *pb; /* near: the permutations (np8 each) */
+} ty__rules_t;
+
+/* Copy and check the options; TY_EINVAL (bad options) or TY_ENOMEM. */
+int ty__rules_init(ty__rules_t *R, const ty_dedup_opts_t *o, const ty_opts_t *to);
+void ty__rules_free(ty__rules_t *R);
+
+/* A document over the size limit is refused before it is read: TY_ETOOBIG with the message
+ * in msg (TY_ERRMSG_SIZE bytes), or TY_OK. */
+int ty__dd_too_big(const ty__rules_t *R, const char *name, size_t len, char *msg);
+
+/* What every mode keeps of a tokenized document. */
+typedef struct {
+    uint32_t ntok, ncp;
+    uint64_t ex_lo, ex_hi; /* the exact key */
+} ty__facts_t;
+
+void ty__dd_facts(const ty_doc_t *doc, ty__facts_t *f);
+
+/* Near mode: a document's signature (R->perms values into sig; all 0xFFFFFFFF when it has
+ * no shingle) and its number of distinct shingles. The scratch is per thread. TY_ENOMEM. */
+typedef struct {
+    TY_VEC(uint64_t) h;
+    TY_VEC(uint32_t) x;
+    uint32_t *set;
+    size_t set_cap;
+    uint32_t *sig; /* np8 */
+} ty__nearbuf_t;
+
+int ty__near_sig(const ty__rules_t *R, ty__nearbuf_t *nb, const ty_doc_t *doc, uint32_t *sig,
+                 uint32_t *nsh);
+void ty__nearbuf_free(ty__nearbuf_t *nb);
+/* Band j's key of a signature (ty__fix_key()ed). */
+static inline uint64_t ty__near_band(const ty__rules_t *R, const uint32_t *sig, int j)
+{
+    return ty__fix_key(ty__band_key(sig, j, R->o.rows));
+}
+/* The link of a document to the first document sharing one of its band keys: the Jaccard
+ * estimate from the signatures and the containment it implies with the shingle counts. */
+void ty__near_link(const ty__rules_t *R, const uint32_t *sig_first, uint32_t nsh_first,
+                   const uint32_t *sig_doc, uint32_t nsh_doc, float *sim, float *cont);
+
+/* Spun mode: a document's minimizers, in position order (seeds, for the boilerplate mask),
+ * and distinct (mz sorted, with the first position of each: ty__fix_key()ed hashes). */
+typedef struct {
+    ty_seed_t *seeds; /* malloc()ed by ty_sketch() */
+    size_t nseeds;
+    uint64_t *mz;
+    uint32_t *mzpos;
+    size_t cap;
+    uint32_t nmz;
+} ty__mzs_t;
+
+int ty__spun_sketch(const ty__rules_t *R, const ty_doc_t *doc, ty__mzs_t *s); /* TY_ENOMEM */
+void ty__mzs_free(ty__mzs_t *s);
+
+/* Index of h in the sorted a[0..n), or SIZE_MAX. */
+static inline size_t ty__find_u64(const uint64_t *a, size_t n, uint64_t h)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (a[mid] < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && a[lo] == h ? lo : SIZE_MAX;
+}
+
+/* The boilerplate rule: a minimizer held by more than max_df documents, counting the
+ * documents indexed before the batch and every document of the batch, finds no candidates
+ * and the text it covers counts for no side of a containment. */
+static inline int ty__boiler(const ty__rules_t *R, uint64_t df) { return df > R->o.max_df; }
+
+/* Texts kept for a later alignment: zstd frames (level 1). ty__dd_pack() compresses into
+ * dst (room for ZSTD_compressBound(len)) and returns the size, or 0 when it failed. */
+size_t ty__dd_pack(ZSTD_CCtx *cctx, const char *text, size_t len, char *dst, size_t cap);
+/* Unpack a kept text (len bytes) into *tbuf (grown as needed) and tokenize it into doc
+ * (name: for messages). TY_OK; TY_ECORRUPT when it does not decompress, the tokenizer's
+ * error, TY_ENOMEM — with a message in msg (TY_ERRMSG_SIZE bytes). */
+int ty__dd_unpack(const ty__rules_t *R, ZSTD_DCtx *dctx, char **tbuf, size_t *tcap,
+                  const char *ctext, size_t clen, size_t len, const char *name, ty_doc_t *doc,
+                  char *msg);
+
+/* Candidates: documents sharing usable minimizers with a new document, with the count and
+ * the first and last position (in the new document) of the shared minimizers. */
+typedef struct {
+    uint32_t doc, cnt, lo, hi;
+    uint32_t root; /* its cluster when the batch started (ty__cands_try) */
+} ty__cand_t;
+
+/* Counting: an open-addressing table on doc + 1 (0: empty). */
+typedef struct {
+    uint32_t doc1, cnt, lo, hi;
+} ty__cslot_t;
+
+typedef struct {
+    ty__cslot_t *a;
+    size_t cap;
+    TY_VEC(uint32_t) touched; /* slots in use */
+} ty__counter_t;
+
+int ty__counter_grow(ty__counter_t *c); /* TY_ENOMEM */
+
+/* One more shared minimizer, at position pos of the new document, with document doc. */
+static inline int ty__count(ty__counter_t *c, uint32_t doc, uint32_t pos)
+{
+    if (!c->cap && ty__counter_grow(c))
+        return TY_ENOMEM;
+    for (;;) {
+        size_t mask = c->cap - 1, s = (size_t)(ty__mix64(doc + 1ULL) & mask);
+        while (c->a[s].doc1 && c->a[s].doc1 != doc + 1)
+            s = (s + 1) & mask;
+        ty__cslot_t *e = &c->a[s];
+        if (!e->doc1) {
+            if ((c->touched.n + 1) * 2 > c->cap) {
+                if (ty__counter_grow(c))
+                    return TY_ENOMEM;
+                continue; /* again in the larger table */
+            }
+            *e = (ty__cslot_t){doc + 1, 0, pos, pos};
+            if (ty_vec_push(c->touched, (uint32_t)s))
+                return TY_ENOMEM;
+        }
+        e->cnt++;
+        if (pos < e->lo)
+            e->lo = pos;
+        if (pos > e->hi)
+            e->hi = pos;
+        return TY_OK;
+    }
+}
+
+/* Append the counted documents (in no particular order) that share at least min_shared to
+ * out, and empty the counter. TY_ENOMEM. */
+typedef TY_VEC(ty__cand_t) ty__candvec_t;
+int ty__counter_take(ty__counter_t *c, uint32_t min_shared, ty__candvec_t *out);
+void ty__counter_free(ty__counter_t *c);
+
+/* Whether candidate c of a new document of ntok tokens and usable non-boilerplate distinct
+ * minimizers is worth an alignment; cand_nmz, cand_ntok: the candidate's distinct minimizers
+ * and tokens. */
+int ty__cand_ok(const ty__rules_t *R, const ty__cand_t *c, uint32_t usable, uint32_t cand_nmz,
+                uint32_t cand_ntok, uint32_t ntok);
+/* Order of the candidates that are tried: more shared minimizers first, then the earlier. */
+void ty__cands_sort(ty__cand_t *c, size_t n);
+/* Try the sorted candidates c[0..n) (their roots set): at most max_candidates alignments,
+ * none for a candidate whose cluster an earlier candidate linked to. try(ctx, doc) returns
+ * 1 when it linked, 0 when not, < 0 to stop (returned). */
+int ty__cands_try(const ty__rules_t *R, const ty__cand_t *c, size_t n,
+                  int (*try_fn)(void *ctx, uint32_t doc), void *ctx);
+/* How many of the sorted candidates ty__cands_try() may try: the list up to the first
+ * candidate of its max_candidates-th distinct root (the first of each root is always tried,
+ * so the loop has stopped by then). */
+size_t ty__cands_reach(const ty__rules_t *R, const ty__cand_t *c, size_t n);
+
+/* Aligning a candidate and deciding the link. Per-thread scratch. */
+typedef struct {
+    ty_aligner_t *al;
+    TY_VEC(uint8_t) flag, mask_a, mask_b, cov_a, cov_b;
+} ty__verifier_t;
+
+/* Boilerplate flags of a side's seeds: flags[i] = 1 when the minimizer of s[i] is
+ * boilerplate now (ty__boiler). side: 0 the candidate (src), 1 the new document (sus). */
+typedef void (*ty__boil_fn)(void *ctx, int side, const ty_seed_t *s, size_t n, uint8_t *flags);
+
+typedef struct {
+    float sim, cont;
+    const ty_passage_t *ps; /* the alignment (valid until the verifier's next use) */
+    size_t nps;
+} ty__verdict_t;
+
+int ty__verifier_init(ty__verifier_t *v, const ty_opts_t *to); /* TY_ENOMEM */
+void ty__verifier_free(ty__verifier_t *v);
+/* Align src (the earlier document, seeds ss) against sus (the new one, seeds bs) and decide:
+ * 1 linked (with the verdict's values), 0 not, or ty_compare()'s error / TY_ENOMEM. exact:
+ * the texts are the same after normalization, linked whatever the alignment; aligned only
+ * when evidence is wanted (R->o.evidence). */
+int ty__verify(ty__verifier_t *v, const ty__rules_t *R, const ty_doc_t *src, const ty_seed_t *ss,
+               size_t nss, const ty_doc_t *sus, const ty_seed_t *bs, size_t nbs, int exact,
+               ty__boil_fn boil, void *ctx, ty__verdict_t *out);
 
 /* ---- clusters (cluster.c): union-find, best links, keepers ------------------------------- */
 
@@ -107,5 +412,25 @@ int ty__clu_finish(ty__clusters_t *c, int keep_longest, size_t *nclusters);
 /* Document i's decision (after ty__clu_finish()). */
 void ty__clu_result(const ty__clusters_t *c, size_t i, ty_dedup_result_t *res);
 void ty__clu_free(ty__clusters_t *c);
+
+/* The join, as both engines keep it: document g's facts (err: it is in no cluster), a link
+ * (counted in st->links), and the end (clusters, removed). */
+static inline void ty__join_doc(ty__clusters_t *c, ty_dedup_stats_t *st, uint32_t g, int err,
+                                uint32_t ncp)
+{
+    c->d.a[g].err = err;
+    c->d.a[g].ncp = ncp;
+    if (err)
+        st->errors++;
+}
+
+static inline void ty__join_link(ty__clusters_t *c, ty_dedup_stats_t *st, uint32_t g,
+                                 uint32_t other, float sim, float cont)
+{
+    ty__clu_link(c, g, other, sim, cont);
+    st->links++;
+}
+
+int ty__join_finish(ty__clusters_t *c, ty_dedup_stats_t *st, int keep_longest); /* TY_ENOMEM */
 
 #endif

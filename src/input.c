@@ -1058,6 +1058,12 @@ int ty_reader_next(ty_reader_t *r, ty_record_t *rec)
     return reader_next(r, rec, 0, &raw);
 }
 
+int ty_reader_next_line(ty_reader_t *r, ty_record_t *rec)
+{
+    int raw;
+    return reader_next(r, rec, 1, &raw);
+}
+
 int ty__reader_next_raw(ty_reader_t *r, ty_record_t *rec, int *raw)
 {
     return reader_next(r, rec, 1, raw);

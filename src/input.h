@@ -33,7 +33,7 @@ int ty__jsonl_parse(ty_jsonl_t *st, const ty_reader_opts_t *o, const char *origi
                     const char *buf, size_t len, ty_record_t *rec, char *err);
 void ty__jsonl_free(ty_jsonl_t *st);
 
-/* The queue, for splitting the input among processes (cli/mpi.c): every process lists the
+/* The queue, for splitting the input among processes (src/mpi/share.c): every process lists the
  * same paths, then queues only its share of the items, or byte ranges of a JSONL file. */
 typedef struct {
     const char *path, *name; /* name: the document name of a whole-file item */

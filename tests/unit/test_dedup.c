@@ -1,7 +1,8 @@
 /*
  * test_dedup.c — deduplication (dedup.c, minhash.c): the three modes on real dev-set pairs,
  * the keep rules, determinism across threads, boilerplate templates, document errors, the
- * MinHash arithmetic and the options.
+ * MinHash arithmetic and the options; the rules module's candidate counting and the bound
+ * on the candidates that may be tried (what MPI ranks fetch ahead of the alignments).
  *
  * Also a helper for tests/dedup.sh: `test_dedup --dump-tokens FILE...` prints each file's
  * comparison tokens as JSONL {"id": basename, "tokens": [...]}, the input of the MinHash
@@ -524,6 +525,86 @@ static int dump_tokens(int argc, char **argv)
     return 0;
 }
 
+/* ty__count: the counts, first and last positions survive the table growing (thousands of
+ * candidates, each counted a known number of times in a scattered order). */
+static void test_counter(void)
+{
+    ty__counter_t c = {0};
+    const uint32_t n = 20000;
+    for (uint32_t round = 0; round < 3; round++)
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t doc = (i * 7919u) % n;
+            if (doc % 3 >= round) /* doc % 3 + 1 times in all */
+                CHECK_EQ_INT(ty__count(&c, doc, 100 * round + doc % 50), TY_OK);
+        }
+    ty__candvec_t v = {0};
+    CHECK_EQ_INT(ty__counter_take(&c, 2, &v), TY_OK);
+    CHECK_EQ_UINT(v.n, n - (n + 2) / 3); /* counted once: below min_shared 2 */
+    int bad = 0;
+    for (size_t i = 0; i < v.n; i++) {
+        const ty__cand_t *x = &v.a[i];
+        bad += x->cnt != x->doc % 3 + 1 || x->lo != x->doc % 50 ||
+               x->hi != 100 * (x->cnt - 1) + x->doc % 50;
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_UINT(c.touched.n, 0); /* emptied: the next document counts from zero */
+    CHECK_EQ_INT(ty__count(&c, 5, 1), TY_OK);
+    v.n = 0;
+    CHECK_EQ_INT(ty__counter_take(&c, 1, &v), TY_OK);
+    CHECK(v.n == 1 && v.a[0].doc == 5 && v.a[0].cnt == 1);
+    free(v.a);
+    ty__counter_free(&c);
+}
+
+/* ty__cands_try never tries a candidate past ty__cands_reach: MPI fetches the texts of that
+ * prefix before the alignments, so a candidate outside it would be missing. Random lists of
+ * roots and random link outcomes, with max_candidates 1 to 6. */
+typedef struct {
+    uint64_t st;
+    size_t reach, bad, tried;
+    const ty__cand_t *c;
+} reach_ctx_t;
+
+static int try_random(void *ctx, uint32_t doc)
+{
+    reach_ctx_t *r = ctx;
+    r->tried++;
+    r->bad += doc >= r->reach; /* doc is the candidate's index here */
+    r->st = ty__mix64(r->st + doc);
+    return (int)(r->st & 1);
+}
+
+static void test_cands_reach(void)
+{
+    ty_dedup_opts_t o;
+    ty_dedup_opts_init(&o);
+    ty_opts_t to;
+    ty_opts_init(&to);
+    ty__cand_t c[64];
+    size_t bad = 0, tried = 0, shorter = 0;
+    for (int t = 0; t < 3000; t++) {
+        uint64_t st = ty__mix64((uint64_t)t + 1);
+        size_t n = (size_t)(st % 40);
+        o.max_candidates = 1 + (int)((st >> 8) % 6);
+        ty__rules_t R;
+        CHECK_EQ_INT(ty__rules_init(&R, &o, &to), TY_OK);
+        for (size_t i = 0; i < n; i++) {
+            st = ty__mix64(st);
+            c[i] = (ty__cand_t){(uint32_t)i, 1, 0, 0, (uint32_t)(st % 5)}; /* few roots */
+        }
+        reach_ctx_t r = {st, ty__cands_reach(&R, c, n), 0, 0, c};
+        CHECK(r.reach <= n);
+        ty__cands_try(&R, c, n, try_random, &r);
+        bad += r.bad;
+        tried += r.tried;
+        shorter += r.reach < n;
+        CHECK(r.tried <= (size_t)o.max_candidates);
+        ty__rules_free(&R);
+    }
+    CHECK_EQ_UINT(bad, 0);
+    CHECK(tried > 3000 && shorter > 500); /* the cases were not all trivial */
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--dump-tokens") == 0)
@@ -539,5 +620,7 @@ int main(int argc, char **argv)
     RUN(test_determinism);
     RUN(test_template);
     RUN(test_errors);
+    RUN(test_counter);
+    RUN(test_cands_reach);
     return ck_summary("test_dedup");
 }

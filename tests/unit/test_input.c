@@ -2,7 +2,7 @@
  * test_input.c — input.c: documents from files, directories (recursive, sorted, relative
  * names), JSONL (fields, names, bad lines reported with FILE:LINE and skipped past),
  * gzip and zstd (by content, concatenated members, truncated data), standard input
- * (auto-detected JSONL or text).
+ * (auto-detected JSONL or text), JSONL lines handed out unparsed (ty_reader_next_line).
  */
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -564,6 +564,46 @@ static void test_bytes_unchanged(void)
     ty_reader_free(r);
 }
 
+/* ty_reader_next_line (dedup --write-kept's second pass): JSONL lines as they are in the file
+ * — a BOM kept, a CR before the line break dropped, blank lines skipped, a bad line given
+ * like any other, line numbers of the whole file, also through gzip — and whole files as
+ * ty_reader_next() gives them. */
+static void test_next_line(void)
+{
+    static const char jl[] = "\xEF\xBB\xBF{\"id\":\"a\",\"text\":\"甲\"}\r\n"
+                             "\n  \n"
+                             "{\"id\": broken\n"
+                             "{\"text\":\"乙\"}";
+    const char *p = put("lines.jsonl", jl, sizeof jl - 1);
+    const char *z = put_gz("lines.jsonl.gz", jl, 2);
+    const char *t = put_str("whole.txt", "丙\r\n丁\n");
+    ty_reader_t *r = reader();
+    ty_reader_add(r, p);
+    ty_reader_add(r, z);
+    ty_reader_add(r, t);
+    ty_record_t rec;
+    for (int pass = 0; pass < 2; pass++) {
+        CHECK_EQ_INT(ty_reader_next_line(r, &rec), 1);
+        CHECK(rec.name == NULL);
+        CHECK_EQ_UINT(rec.line, 1);
+        CHECK_EQ_STR(rec.origin, pass ? z : p);
+        const char *l1 = "\xEF\xBB\xBF{\"id\":\"a\",\"text\":\"甲\"}";
+        CHECK_EQ_MEM(rec.text, rec.len, l1, strlen(l1));
+        CHECK_EQ_INT(ty_reader_next_line(r, &rec), 1);
+        CHECK_EQ_UINT(rec.line, 4);
+        CHECK_EQ_MEM(rec.text, rec.len, "{\"id\": broken", strlen("{\"id\": broken"));
+        CHECK_EQ_INT(ty_reader_next_line(r, &rec), 1);
+        CHECK_EQ_UINT(rec.line, 5);
+        CHECK_EQ_MEM(rec.text, rec.len, "{\"text\":\"乙\"}", strlen("{\"text\":\"乙\"}"));
+    }
+    CHECK_EQ_INT(ty_reader_next_line(r, &rec), 1);
+    CHECK_EQ_UINT(rec.line, 0);
+    CHECK_EQ_STR(rec.name, t);
+    CHECK_EQ_MEM(rec.text, rec.len, "丙\r\n丁\n", strlen("丙\r\n丁\n"));
+    CHECK_EQ_INT(ty_reader_next_line(r, &rec), 0);
+    ty_reader_free(r);
+}
+
 /* ty__reader_add_range (the MPI build's split input): cutting a JSONL file at any offsets
  * and reading the ranges in order gives the records of the whole file, with the same
  * names and line numbers (blank lines, CRLF, a bad line, records without an id). */
@@ -667,6 +707,7 @@ int main(void)
     RUN(test_stdin_auto);
     RUN(test_stdin_forced_jsonl);
     RUN(test_bytes_unchanged);
+    RUN(test_next_line);
     RUN(test_jsonl_ranges);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -1,0 +1,599 @@
+/*
+ * dedup_rules.c — the rules of deduplication, for one process (dedup.c) and for N MPI ranks
+ * (mpi/) alike: the keys and sketches of a document, the tables the rules keep, the
+ * boilerplate mask, which candidates are aligned and in what order, and when an alignment
+ * makes a link and with what similarity and containment.
+ *
+ * Every function here decides from its arguments alone: the engines gather those (from a
+ * local table in one process, from the rank owning a key under MPI) and call the same code,
+ * which is why the output is the same at any number of threads and ranks. A change of a
+ * rule (the boilerplate cut, the candidate filters, the link decision) is made here once.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <xxhash.h>
+#include <zstd.h>
+
+#include "dedup.h"
+
+#define ZSTD_LEVEL 1
+#define SPAN_FRAC 0.65 /* see ty__cand_ok() */
+
+/* ---- tables ------------------------------------------------------------------------------- */
+
+/* Both tables keep their 64-bit key first in each slot (0: empty) and home a key at the top
+ * bits of ty__mix64(key): one growth for both. *a holds *cap slots of sz bytes. */
+static int grow_slots(void **a, size_t *cap, int *shift, size_t sz)
+{
+    size_t nc = *cap ? *cap * 2 : 1024;
+    int sh = 64;
+    for (size_t c = nc; c > 1; c >>= 1)
+        sh--;
+    char *na = calloc(nc, sz);
+    if (!na)
+        return TY_ENOMEM;
+    const char *old = *a;
+    for (size_t i = 0; i < *cap; i++) {
+        uint64_t k, e;
+        memcpy(&k, old + i * sz, sizeof k);
+        if (!k)
+            continue;
+        size_t s = (size_t)(ty__mix64(k) >> sh);
+        for (;; s = (s + 1) & (nc - 1)) {
+            memcpy(&e, na + s * sz, sizeof e);
+            if (!e)
+                break;
+        }
+        memcpy(na + s * sz, old + i * sz, sz);
+    }
+    free(*a);
+    *a = na;
+    *cap = nc;
+    *shift = sh;
+    return TY_OK;
+}
+
+int ty__map_grow(ty__map_t *m)
+{
+    return grow_slots((void **)&m->a, &m->cap, &m->shift, sizeof(ty__kv_t));
+}
+
+void ty__map_clear(ty__map_t *m)
+{
+    if (m->n)
+        memset(m->a, 0, m->cap * sizeof(ty__kv_t));
+    m->n = 0;
+}
+
+void ty__map_free(ty__map_t *m)
+{
+    free(m->a);
+    memset(m, 0, sizeof(*m));
+}
+
+static ty__xkv_t *xmap_probe(const ty__xmap_t *m, uint64_t key)
+{
+    size_t mask = m->cap - 1, s = (size_t)(ty__mix64(key) >> m->shift);
+    while (m->a[s].lo) {
+        if (m->a[s].lo == key)
+            return &m->a[s];
+        s = (s + 1) & mask;
+    }
+    return &m->a[s]; /* the empty slot where it would go */
+}
+
+uint32_t ty__xmap_get(const ty__xmap_t *m, uint64_t lo, uint64_t hi)
+{
+    if (!m->n)
+        return TY__NONE;
+    const ty__xkv_t *e = xmap_probe(m, ty__fix_key(lo));
+    return e->lo && m->hi.a[e->at] == hi ? e->g : TY__NONE;
+}
+
+int ty__xmap_first(ty__xmap_t *m, uint64_t lo, uint64_t hi, uint32_t g, uint32_t *first)
+{
+    *first = TY__NONE;
+    if ((m->n + 1) * 4 > m->cap * 3 &&
+        grow_slots((void **)&m->a, &m->cap, &m->shift, sizeof(ty__xkv_t)))
+        return TY_ENOMEM;
+    uint64_t key = ty__fix_key(lo);
+    ty__xkv_t *e = xmap_probe(m, key);
+    if (e->lo) {
+        if (m->hi.a[e->at] == hi)
+            *first = e->g;
+        return TY_OK;
+    }
+    if (ty_vec_push(m->hi, hi))
+        return TY_ENOMEM;
+    *e = (ty__xkv_t){key, g, (uint32_t)(m->hi.n - 1)};
+    m->n++;
+    return TY_OK;
+}
+
+void ty__xmap_clear(ty__xmap_t *m)
+{
+    if (m->n)
+        memset(m->a, 0, m->cap * sizeof(ty__xkv_t));
+    m->n = m->hi.n = 0;
+}
+
+void ty__xmap_free(ty__xmap_t *m)
+{
+    free(m->a);
+    free(m->hi.a);
+    memset(m, 0, sizeof(*m));
+}
+
+/* A block of class cls (4 << cls ids), or TY__NONE when out of memory. */
+static uint32_t pool_alloc(pool_t *p, int cls)
+{
+    uint32_t cap = 4u << cls;
+    if (p->freel[cls] != TY__NONE) {
+        uint32_t r = p->freel[cls];
+        p->freel[cls] = p->v.a[r + 2];
+        p->v.a[r] = 0;
+        return r;
+    }
+    if (p->v.n + 2 + cap > (size_t)UINT32_MAX - 1 || ty_vec_reserve(p->v, p->v.n + 2 + cap))
+        return TY__NONE;
+    uint32_t r = (uint32_t)p->v.n;
+    p->v.n += 2 + cap;
+    p->v.a[r] = 0;
+    p->v.a[r + 1] = (uint32_t)cls;
+    return r;
+}
+
+static void pool_free(pool_t *p, uint32_t r)
+{
+    uint32_t cls = p->v.a[r + 1];
+    p->v.a[r + 2] = p->freel[cls];
+    p->freel[cls] = r;
+}
+
+void ty__mztab_init(ty__mztab_t *t)
+{
+    memset(t, 0, sizeof(*t));
+    for (int c = 0; c < POOL_CLASSES; c++)
+        t->pool.freel[c] = TY__NONE;
+}
+
+void ty__mztab_free(ty__mztab_t *t)
+{
+    ty__map_free(&t->map);
+    free(t->pool.v.a);
+    ty__mztab_init(t);
+}
+
+/* A minimizer in one document keeps the document in its slot; lists exist only for
+ * 2..max_df documents, and past max_df the minimizer is only counted. */
+int ty__mztab_add(ty__mztab_t *t, uint64_t h, uint32_t g, uint32_t max_df, size_t *frequent)
+{
+    int isnew;
+    ty__kv_t *s = ty__map_put(&t->map, h, &isnew);
+    if (!s)
+        return TY_ENOMEM;
+    if (isnew) {
+        s->val = 1;
+        s->aux = g;
+        return TY_OK;
+    }
+    if (s->val > max_df) { /* boilerplate already: just count */
+        if (s->val < TY__NONE)
+            s->val++;
+        return TY_OK;
+    }
+    s->val++;
+    if (s->val > max_df) { /* becomes boilerplate: its postings go */
+        if (s->val - 1 >= 2)
+            pool_free(&t->pool, s->aux);
+        s->aux = TY__NONE;
+        (*frequent)++;
+        return TY_OK;
+    }
+    if (s->val == 2) {
+        uint32_t first = s->aux, blk = pool_alloc(&t->pool, 0);
+        if (blk == TY__NONE)
+            return TY_ENOMEM;
+        uint32_t *p = t->pool.v.a + blk;
+        p[0] = 2;
+        p[2] = first;
+        p[3] = g;
+        s->aux = blk;
+        return TY_OK;
+    }
+    uint32_t *p = t->pool.v.a + s->aux;
+    uint32_t cls = p[1], n = p[0];
+    if (n == (4u << cls)) {
+        uint32_t nb = pool_alloc(&t->pool, (int)cls + 1);
+        if (nb == TY__NONE)
+            return TY_ENOMEM;
+        p = t->pool.v.a + s->aux; /* the pool may have moved */
+        uint32_t *q = t->pool.v.a + nb;
+        memcpy(q + 2, p + 2, n * sizeof(uint32_t));
+        q[0] = n;
+        pool_free(&t->pool, s->aux);
+        s->aux = nb;
+        p = q;
+    }
+    p[2 + p[0]++] = g;
+    return TY_OK;
+}
+
+/* ---- options ------------------------------------------------------------------------------ */
+
+int ty__rules_init(ty__rules_t *R, const ty_dedup_opts_t *o, const ty_opts_t *to)
+{
+    memset(R, 0, sizeof(*R));
+    if (!o || !to || ty_dedup_opts_check(o, NULL, 0) || ty_opts_check(to, NULL, 0))
+        return TY_EINVAL;
+    R->o = *o;
+    R->to = *to;
+    if (o->mode == TY_DEDUP_NEAR) {
+        R->perms = o->bands * o->rows;
+        R->np8 = (R->perms + 7) & ~7;
+        R->pa = calloc((size_t)R->np8, sizeof(uint32_t));
+        R->pb = calloc((size_t)R->np8, sizeof(uint32_t));
+        if (!R->pa || !R->pb) {
+            ty__rules_free(R);
+            return TY_ENOMEM;
+        }
+        ty__minhash_perms(o->seed, R->perms, R->pa, R->pb);
+    }
+    return TY_OK;
+}
+
+void ty__rules_free(ty__rules_t *R)
+{
+    free(R->pa);
+    free(R->pb);
+    R->pa = R->pb = NULL;
+}
+
+/* ---- one document ------------------------------------------------------------------------- */
+
+int ty__dd_too_big(const ty__rules_t *R, const char *name, size_t len, char *msg)
+{
+    if (len <= R->to.max_doc_bytes)
+        return TY_OK;
+    return ty__err(msg, TY_ETOOBIG, "%s: %zu bytes, more than the limit of %zu bytes", name, len,
+                   R->to.max_doc_bytes);
+}
+
+void ty__dd_facts(const ty_doc_t *doc, ty__facts_t *f)
+{
+    size_t nt = ty_doc_ntokens(doc);
+    f->ntok = (uint32_t)nt;
+    f->ncp = (uint32_t)ty_doc_ncodepoints(doc);
+    XXH128_hash_t h = XXH3_128bits(doc->tok, nt * sizeof(uint32_t));
+    f->ex_lo = h.low64;
+    f->ex_hi = h.high64;
+}
+
+int ty__near_sig(const ty__rules_t *R, ty__nearbuf_t *nb, const ty_doc_t *doc, uint32_t *sig,
+                 uint32_t *nsh)
+{
+    size_t nt = ty_doc_ntokens(doc);
+    *nsh = 0;
+    if (!nb->sig && !(nb->sig = malloc((size_t)R->np8 * sizeof(uint32_t))))
+        return TY_ENOMEM;
+    if (ty_vec_reserve(nb->h, nt + 1) || ty_vec_reserve(nb->x, nt + 1))
+        return TY_ENOMEM;
+    size_t ns = ty__shingles(doc->tok, nt, R->o.ngram, nb->x.a, nb->h.a, &nb->set, &nb->set_cap);
+    if (ns == (size_t)-1)
+        return TY_ENOMEM;
+    *nsh = (uint32_t)ns;
+    if (ns) {
+        ty__minhash(R->pa, R->pb, R->perms, nb->x.a, ns, nb->sig);
+        memcpy(sig, nb->sig, (size_t)R->perms * sizeof(uint32_t));
+    } else {
+        memset(sig, 0xff, (size_t)R->perms * sizeof(uint32_t));
+    }
+    return TY_OK;
+}
+
+void ty__nearbuf_free(ty__nearbuf_t *nb)
+{
+    free(nb->h.a);
+    free(nb->x.a);
+    free(nb->set);
+    free(nb->sig);
+    memset(nb, 0, sizeof(*nb));
+}
+
+void ty__near_link(const ty__rules_t *R, const uint32_t *sig_first, uint32_t nsh_first,
+                   const uint32_t *sig_doc, uint32_t nsh_doc, float *sim, float *cont)
+{
+    int eq = 0;
+    for (int i = 0; i < R->perms; i++)
+        eq += sig_doc[i] == sig_first[i];
+    float jac = (float)eq / (float)R->perms;
+    /* containment from the Jaccard estimate and the shingle counts */
+    double na = nsh_first, nb = nsh_doc;
+    double inter = jac * (na + nb) / (1.0 + jac), mn = na < nb ? na : nb;
+    double c = mn > 0 ? inter / mn : 0;
+    *sim = jac;
+    *cont = (float)(c > 1 ? 1 : c);
+}
+
+int ty__spun_sketch(const ty__rules_t *R, const ty_doc_t *doc, ty__mzs_t *s)
+{
+    free(s->seeds);
+    s->seeds = NULL;
+    s->nseeds = 0;
+    s->nmz = 0;
+    int rc = ty_sketch(doc, R->o.k, R->o.w, &s->seeds, &s->nseeds);
+    if (rc)
+        return rc;
+    if (s->cap < s->nseeds) {
+        uint64_t *p = realloc(s->mz, s->nseeds * sizeof(uint64_t));
+        if (p)
+            s->mz = p;
+        uint32_t *q = p ? realloc(s->mzpos, s->nseeds * sizeof(uint32_t)) : NULL;
+        if (!p || !q)
+            return TY_ENOMEM;
+        s->mzpos = q;
+        s->cap = s->nseeds;
+    }
+    /* sort (hash, position) pairs, as seeds, by hash then position; keep the first */
+    ty_seed_t *sd = malloc((s->nseeds + 1) * sizeof(ty_seed_t));
+    if (!sd)
+        return TY_ENOMEM;
+    for (size_t i = 0; i < s->nseeds; i++)
+        sd[i] = (ty_seed_t){ty__fix_key(s->seeds[i].hash), s->seeds[i].pos};
+    qsort(sd, s->nseeds, sizeof(ty_seed_t), cmp_seed);
+    size_t m = 0;
+    for (size_t i = 0; i < s->nseeds; i++)
+        if (!m || s->mz[m - 1] != sd[i].hash) {
+            s->mz[m] = sd[i].hash;
+            s->mzpos[m++] = sd[i].pos;
+        }
+    free(sd);
+    s->nmz = (uint32_t)m;
+    return TY_OK;
+}
+
+void ty__mzs_free(ty__mzs_t *s)
+{
+    free(s->seeds);
+    free(s->mz);
+    free(s->mzpos);
+    memset(s, 0, sizeof(*s));
+}
+
+size_t ty__dd_pack(ZSTD_CCtx *cctx, const char *text, size_t len, char *dst, size_t cap)
+{
+    size_t c = ZSTD_compressCCtx(cctx, dst, cap, text, len, ZSTD_LEVEL);
+    return ZSTD_isError(c) ? 0 : c;
+}
+
+int ty__dd_unpack(const ty__rules_t *R, ZSTD_DCtx *dctx, char **tbuf, size_t *tcap,
+                  const char *ctext, size_t clen, size_t len, const char *name, ty_doc_t *doc,
+                  char *msg)
+{
+    if (*tcap < len + 1) {
+        char *p = realloc(*tbuf, len + 1);
+        if (!p)
+            return ty__err(msg, TY_ENOMEM, "out of memory");
+        *tbuf = p;
+        *tcap = len + 1;
+    }
+    size_t got = ZSTD_decompressDCtx(dctx, *tbuf, len + 1, ctext, clen);
+    if (ZSTD_isError(got) || got != len)
+        return ty__err(msg, TY_ECORRUPT, "%s: stored text does not decompress", name);
+    int rc = ty_doc_load_mem(doc, name, *tbuf, len, &R->to);
+    if (rc)
+        return ty__err(msg, rc, "%s", ty_doc_errmsg(doc));
+    return TY_OK;
+}
+
+/* ---- candidates --------------------------------------------------------------------------- */
+
+int ty__counter_grow(ty__counter_t *c)
+{
+    size_t nc = c->cap ? c->cap * 4 : 4096;
+    ty__cslot_t *na = calloc(nc, sizeof(ty__cslot_t));
+    if (!na)
+        return TY_ENOMEM;
+    for (size_t i = 0; i < c->touched.n; i++) {
+        ty__cslot_t e = c->a[c->touched.a[i]];
+        size_t s = (size_t)(ty__mix64(e.doc1) & (nc - 1));
+        while (na[s].doc1)
+            s = (s + 1) & (nc - 1);
+        na[s] = e;
+        c->touched.a[i] = (uint32_t)s;
+    }
+    free(c->a);
+    c->a = na;
+    c->cap = nc;
+    return TY_OK;
+}
+
+int ty__counter_take(ty__counter_t *c, uint32_t min_shared, ty__candvec_t *out)
+{
+    int rc = TY_OK;
+    for (size_t t = 0; t < c->touched.n; t++) {
+        ty__cslot_t *e = &c->a[c->touched.a[t]];
+        ty__cand_t x = {e->doc1 - 1, e->cnt, e->lo, e->hi, 0};
+        e->doc1 = 0;
+        if (!rc && x.cnt >= min_shared && ty_vec_push(*out, x))
+            rc = TY_ENOMEM;
+    }
+    c->touched.n = 0;
+    return rc;
+}
+
+void ty__counter_free(ty__counter_t *c)
+{
+    free(c->a);
+    free(c->touched.a);
+    memset(c, 0, sizeof(*c));
+}
+
+int ty__cand_ok(const ty__rules_t *R, const ty__cand_t *c, uint32_t usable, uint32_t cand_nmz,
+                uint32_t cand_ntok, uint32_t ntok)
+{
+    const ty_dedup_opts_t *o = &R->o;
+    uint32_t small = usable < cand_nmz ? usable : cand_nmz;
+    if (c->cnt < o->min_shared || (double)c->cnt < o->min_shared_frac * small)
+        return 0;
+    /* the shared minimizers must spread over enough of the new document for the passages
+     * to cover min_containment of the smaller one: one shared sentence in two long
+     * documents is not worth an alignment (the factor leaves room for the minimizer sampling
+     * and a copy's spam phrases; calibrated on the dev set) */
+    uint32_t mn = cand_ntok < ntok ? cand_ntok : ntok;
+    return (double)(c->hi - c->lo + (uint32_t)o->k) >= SPAN_FRAC * o->min_containment * mn;
+}
+
+static int cmp_cand(const void *x, const void *y)
+{
+    const ty__cand_t *a = x, *b = y;
+    if (a->cnt != b->cnt)
+        return a->cnt < b->cnt ? 1 : -1;
+    return a->doc < b->doc ? -1 : a->doc > b->doc;
+}
+
+void ty__cands_sort(ty__cand_t *c, size_t n)
+{
+    if (n > 1)
+        qsort(c, n, sizeof(ty__cand_t), cmp_cand);
+}
+
+/* Roots already linked: a second document of the same earlier cluster adds nothing. */
+int ty__cands_try(const ty__rules_t *R, const ty__cand_t *c, size_t n,
+                  int (*try_fn)(void *ctx, uint32_t doc), void *ctx)
+{
+    uint32_t roots[64];
+    size_t nroots = 0, tried = 0;
+    for (size_t i = 0; i < n && tried < (size_t)R->o.max_candidates; i++) {
+        uint32_t root = c[i].root;
+        int seen = 0;
+        for (size_t r = 0; r < nroots && !seen; r++)
+            seen = roots[r] == root;
+        if (seen)
+            continue;
+        tried++;
+        int linked = try_fn(ctx, c[i].doc);
+        if (linked < 0)
+            return linked;
+        if (linked && nroots < 64)
+            roots[nroots++] = root;
+    }
+    return TY_OK;
+}
+
+size_t ty__cands_reach(const ty__rules_t *R, const ty__cand_t *c, size_t n)
+{
+    TY_VEC(uint32_t) roots = {0};
+    size_t i = 0;
+    for (; i < n && roots.n < (size_t)R->o.max_candidates; i++) {
+        int seen = 0;
+        for (size_t r = 0; r < roots.n && !seen; r++)
+            seen = roots.a[r] == c[i].root;
+        if (!seen && ty_vec_push(roots, c[i].root)) {
+            i = n; /* out of memory: all of them may be tried */
+            break;
+        }
+    }
+    free(roots.a);
+    return i;
+}
+
+/* ---- alignment and the link decision ---------------------------------------------------- */
+
+int ty__verifier_init(ty__verifier_t *v, const ty_opts_t *to)
+{
+    memset(v, 0, sizeof(*v));
+    v->al = ty_aligner_new(to);
+    return v->al ? TY_OK : TY_ENOMEM;
+}
+
+void ty__verifier_free(ty__verifier_t *v)
+{
+    ty_aligner_free(v->al);
+    free(v->flag.a);
+    free(v->mask_a.a);
+    free(v->mask_b.a);
+    free(v->cov_a.a);
+    free(v->cov_b.a);
+    memset(v, 0, sizeof(*v));
+}
+
+/* Tokens covered by boilerplate minimizers: each frequent minimizer's k tokens, and the
+ * span between two consecutive minimizers that are both frequent (a template's tokens
+ * between its sampled k-mers). mask has ntok bytes; returns how many are marked. */
+static size_t boiler_mask(int k, const ty_seed_t *s, const uint8_t *flag, size_t ns, size_t ntok,
+                          uint8_t *mask)
+{
+    memset(mask, 0, ntok);
+    size_t prev = SIZE_MAX;
+    for (size_t i = 0; i < ns; i++) {
+        size_t p = s[i].pos;
+        if (!flag[i]) {
+            prev = SIZE_MAX;
+            continue;
+        }
+        size_t from = prev != SIZE_MAX ? prev : p, to = p + (size_t)k < ntok ? p + (size_t)k : ntok;
+        memset(mask + from, 1, to - from);
+        prev = p;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < ntok; i++)
+        n += mask[i];
+    return n;
+}
+
+int ty__verify(ty__verifier_t *v, const ty__rules_t *R, const ty_doc_t *src, const ty_seed_t *ss,
+               size_t nss, const ty_doc_t *sus, const ty_seed_t *bs, size_t nbs, int exact,
+               ty__boil_fn boil, void *ctx, ty__verdict_t *out)
+{
+    const ty_passage_t *ps = NULL;
+    size_t np = 0;
+    *out = (ty__verdict_t){1.0f, 1.0f, NULL, 0};
+    if (!exact || R->o.evidence) {
+        int rc = ty_compare(v->al, src, sus, &ps, &np);
+        if (rc)
+            return rc;
+    }
+    if (!exact) {
+        if (!np)
+            return 0;
+        size_t na = ty_doc_ntokens(src), nb = ty_doc_ntokens(sus);
+        size_t nf = nss > nbs ? nss : nbs;
+        if (ty_vec_reserve(v->mask_a, na + 1) || ty_vec_reserve(v->mask_b, nb + 1) ||
+            ty_vec_reserve(v->cov_a, na + 1) || ty_vec_reserve(v->cov_b, nb + 1) ||
+            ty_vec_reserve(v->flag, nf + 1))
+            return TY_ENOMEM;
+        boil(ctx, 0, ss, nss, v->flag.a);
+        size_t ba = boiler_mask(R->o.k, ss, v->flag.a, nss, na, v->mask_a.a);
+        boil(ctx, 1, bs, nbs, v->flag.a);
+        size_t bb = boiler_mask(R->o.k, bs, v->flag.a, nbs, nb, v->mask_b.a);
+        memset(v->cov_a.a, 0, na);
+        memset(v->cov_b.a, 0, nb);
+        size_t matched = 0;
+        for (size_t p = 0; p < np; p++) {
+            memset(v->cov_a.a + ps[p].src_tok_beg, 1, ps[p].src_tok_end - ps[p].src_tok_beg);
+            memset(v->cov_b.a + ps[p].sus_tok_beg, 1, ps[p].sus_tok_end - ps[p].sus_tok_beg);
+            matched += ps[p].matched;
+        }
+        size_t ca = 0, cb = 0;
+        for (size_t t = 0; t < na; t++)
+            ca += v->cov_a.a[t] & !v->mask_a.a[t];
+        for (size_t t = 0; t < nb; t++)
+            cb += v->cov_b.a[t] & !v->mask_b.a[t];
+        size_t ua = na - ba, ub = nb - bb; /* tokens outside boilerplate */
+        size_t us = ua < ub ? ua : ub, cs = ua < ub ? ca : cb;
+        if (us < (size_t)(R->to.min_len > 1 ? R->to.min_len : 1))
+            return 0; /* too little text of its own to call it a copy */
+        double cont = (double)cs / (double)us;
+        if (cont < R->o.min_containment)
+            return 0;
+        size_t mm = na < nb ? na : nb;
+        if (matched > mm)
+            matched = mm;
+        out->cont = (float)cont;
+        out->sim = (float)(2.0 * (double)matched / (double)(na + nb));
+    }
+    out->ps = ps;
+    out->nps = np;
+    return 1;
+}
