@@ -270,6 +270,9 @@ static int mpi_build(const char *dir, const char **paths, int npaths, const ty_o
 /* -o that is also one of the inputs: refused before anything is read (cli/output.c's rule) */
 static int output_is_input(const char *out, const char **in, int n)
 {
+    struct stat st;
+    if (stat(out, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0; /* a sharded index (a directory of shards): the library decides */
     cli_files_t fs = {0};
     int bad = 0;
     for (int i = 0; i < n && !bad; i++)
