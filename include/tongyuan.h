@@ -531,10 +531,12 @@ int ty_searcher_candidates(ty_searcher_t *s, const ty_doc_t *q, uint32_t *ids, u
  * Modes:
  *   TY_DEDUP_EXACT  the same normalized token stream (XXH3-128 of the tokens: spacing,
  *                   punctuation, case, full/half width and Traditional/Simplified ignored).
- *   TY_DEDUP_NEAR   classic MinHash + LSH banding over token n-grams: two documents are
- *                   linked when all `rows` signature values of at least one of `bands`
- *                   bands agree (estimated Jaccard similarity about (1/bands)^(1/rows) or
- *                   more). scripts/minhash_ref.py is a plain reference of the same hashes.
+ *   TY_DEDUP_NEAR   classic MinHash + LSH banding over character n-grams of the normalized
+ *                   text: two documents are linked when all `rows` signature values of at
+ *                   least one of `bands` bands agree (Jaccard similarity about
+ *                   (1/bands)^(1/rows) or more); the similarity of a link is an unbiased
+ *                   estimate (docs/dedup.md). scripts/minhash_ref.py is a plain reference
+ *                   of the same hashes.
  *   TY_DEDUP_SPUN   (w,k)-minimizers of each document are looked up among the documents
  *                   already seen; candidates sharing enough of them are aligned with
  *                   ty_compare() and linked when the passages cover at least
@@ -573,7 +575,7 @@ typedef struct ty_dedup_opts {
     size_t batch; /* documents per batch, 16..1048576 [4096]; see Determinism */
     int evidence; /* 1: give the aligned passages with each link event (spun) [0] */
     /* near */
-    int ngram;       /* shingle length in tokens, 1..32 [5] */
+    int ngram;       /* shingle length in characters of the normalized text, 1..32 [5] */
     int bands, rows; /* LSH bands and rows per band; permutations = bands x rows,
                       * at most 1024 [16 x 8: threshold about 0.71] */
     uint64_t seed;   /* seed of the permutations [1] */
@@ -649,7 +651,8 @@ typedef struct ty_dedup_result {
     size_t dup_of;      /* not kept: the document it is most contained in / by (its link
                          * with the highest containment, earlier or later); SIZE_MAX if kept */
     double similarity;  /* of that link, 0..1: exact 1; near: the estimated Jaccard
-                         * similarity; spun: tokens matched in order over both documents
+                         * similarity of their character n-grams (unbiased, docs/dedup.md);
+                         * spun: tokens matched in order over both documents
                          * (2 x matched / (tokens of both), like difflib's ratio) */
     double containment; /* of that link, 0..1: share of the smaller document covered by
                          * the other (spun: by the aligned passages, boilerplate left out;

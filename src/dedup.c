@@ -214,10 +214,7 @@ typedef struct {
     ZSTD_CCtx *cctx;
     ZSTD_DCtx *dctx;
     TY_VEC(char) tbuf;
-    TY_VEC(uint64_t) h;
-    TY_VEC(uint32_t) x;
-    uint32_t *set;
-    size_t set_cap;
+    near_buf_t nb; /* near: shingles */
     uint32_t *sig; /* padded signature */
     cand_t *cnt;   /* candidate counts, open addressing on doc + 1 (0: empty) */
     size_t cnt_cap;
@@ -368,9 +365,7 @@ static void worker_free(worker_t *w)
     ZSTD_freeCCtx(w->cctx);
     ZSTD_freeDCtx(w->dctx);
     free(w->tbuf.a);
-    free(w->h.a);
-    free(w->x.a);
-    free(w->set);
+    ty__near_buf_free(&w->nb);
     free(w->sig);
     free(w->cnt);
     free(w->touched.a);
@@ -536,11 +531,7 @@ static void phase_a(ty_dedup_t *dd, worker_t *w, size_t j)
     b->ex_lo = h.low64;
     b->ex_hi = h.high64;
     if (o->mode == TY_DEDUP_NEAR) {
-        if (ty_vec_reserve(w->h, nt + 1) || ty_vec_reserve(w->x, nt + 1)) {
-            worker_err(w, TY_ENOMEM, "near-duplicate signatures");
-            return;
-        }
-        size_t ns = ty__shingles(doc->tok, nt, o->ngram, w->x.a, w->h.a, &w->set, &w->set_cap);
+        size_t ns = ty__near_shingles(doc, o->ngram, &w->nb);
         if (ns == (size_t)-1) {
             worker_err(w, TY_ENOMEM, "near-duplicate signatures");
             return;
@@ -548,7 +539,7 @@ static void phase_a(ty_dedup_t *dd, worker_t *w, size_t j)
         b->nsh = (uint32_t)ns;
         uint32_t *sig = dd->sigs.a + (dd->base + j) * (size_t)dd->perms;
         if (ns) {
-            ty__minhash(dd->pa, dd->pb, dd->perms, w->x.a, ns, w->sig);
+            ty__minhash(dd->pa, dd->pb, dd->perms, w->nb.x.a, ns, w->sig);
             memcpy(sig, w->sig, (size_t)dd->perms * sizeof(uint32_t));
             for (int band = 0; band < o->bands; band++)
                 dd->bkeys[j * (size_t)o->bands + (size_t)band] = ty__band_key(sig, band, o->rows);
@@ -1161,16 +1152,6 @@ static int index_doc(ty_dedup_t *dd, uint32_t g, bdoc_t *b)
     return TY_OK;
 }
 
-static float sig_jaccard(const ty_dedup_t *dd, uint32_t a, uint32_t b)
-{
-    const uint32_t *x = dd->sigs.a + (size_t)a * (size_t)dd->perms;
-    const uint32_t *y = dd->sigs.a + (size_t)b * (size_t)dd->perms;
-    int eq = 0;
-    for (int i = 0; i < dd->perms; i++)
-        eq += x[i] == y[i];
-    return (float)eq / (float)dd->perms;
-}
-
 static int phase_c(ty_dedup_t *dd)
 {
     const ty_dedup_opts_t *o = &dd->o;
@@ -1237,12 +1218,10 @@ static int phase_c(ty_dedup_t *dd)
                     continue;
                 if (nseen < 64)
                     seen[nseen++] = i;
-                float jac = sig_jaccard(dd, g, i);
-                /* containment from the Jaccard estimate and the shingle counts */
-                double na = dd->docs.a[i].nmz, nb = b->nsh;
-                double inter = jac * (na + nb) / (1.0 + jac), mn = na < nb ? na : nb;
-                double cont = mn > 0 ? inter / mn : 0;
-                link_t L = {i, jac, (float)(cont > 1 ? 1 : cont), NULL, 0};
+                link_t L = {i, 0, 0, NULL, 0};
+                ty__near_estimate(dd->sigs.a + (size_t)g * (size_t)dd->perms,
+                                  dd->sigs.a + (size_t)i * (size_t)dd->perms, o->bands, o->rows,
+                                  b->nsh, dd->docs.a[i].nmz, &L.sim, &L.cont);
                 rc = apply_link(dd, g, &L);
             }
         } else {

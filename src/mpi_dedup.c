@@ -122,10 +122,7 @@ struct ty_mdedup {
     int perms, np8;
     uint32_t *pa, *pb, *sig;
     ty_doc_t *doc;
-    TY_VEC(uint64_t) h;
-    TY_VEC(uint32_t) x;
-    uint32_t *set;
-    size_t set_cap;
+    near_buf_t nb;
     size_t round_docs;     /* documents of all ranks per round (global numbers) */
     size_t rlo, rn;        /* this round: own[rlo, rlo + rn) */
     uint64_t *starts;      /* after finish's count exchange: first global number of each rank's
@@ -277,9 +274,7 @@ void ty_mdedup_free(ty_mdedup_t *m)
     free(m->pa);
     free(m->pb);
     free(m->sig);
-    free(m->h.a);
-    free(m->x.a);
-    free(m->set);
+    ty__near_buf_free(&m->nb);
     free(m->starts);
     free(m->own.a);
     free(m->lnames.a);
@@ -401,12 +396,7 @@ static void sketch(ty_mdedup_t *m, uint32_t li, const char *name, const char *te
         d.ex_lo = hh.low64;
         d.ex_hi = hh.high64;
         if (m->o.mode == TY_DEDUP_NEAR && nt) {
-            if (ty_vec_reserve(m->h, nt + 1) || ty_vec_reserve(m->x, nt + 1)) {
-                local_fail(m, TY_ENOMEM, "near-duplicate signatures");
-                return;
-            }
-            size_t ns =
-                ty__shingles(m->doc->tok, nt, m->o.ngram, m->x.a, m->h.a, &m->set, &m->set_cap);
+            size_t ns = ty__near_shingles(m->doc, m->o.ngram, &m->nb);
             if (ns == (size_t)-1) {
                 local_fail(m, TY_ENOMEM, "near-duplicate signatures");
                 return;
@@ -415,7 +405,7 @@ static void sketch(ty_mdedup_t *m, uint32_t li, const char *name, const char *te
             m->nsh.a[li] = d.nsh;
             uint32_t *sg = m->sigs.a + li * (size_t)m->perms;
             if (ns) {
-                ty__minhash(m->pa, m->pb, m->perms, m->x.a, ns, m->sig);
+                ty__minhash(m->pa, m->pb, m->perms, m->nb.x.a, ns, m->sig);
                 memcpy(sg, m->sig, (size_t)m->perms * sizeof(uint32_t));
             }
         }
@@ -800,15 +790,8 @@ static int round_links(ty_mdedup_t *m, lvec_t *links)
         const uint32_t *y = (const uint32_t *)(const void *)(o + sizeof hdr);
         size_t lg = local_of(m, hdr[0]);
         const uint32_t *xs = m->sigs.a + lg * (size_t)m->perms;
-        int eq = 0;
-        for (int k = 0; k < m->perms; k++)
-            eq += xs[k] == y[k];
-        float jac = (float)eq / (float)m->perms;
-        /* containment from the Jaccard estimate and the shingle counts, as dedup.c */
-        double na = hdr[2], nbs = m->nsh.a[lg];
-        double inter = jac * (na + nbs) / (1.0 + jac), mn = na < nbs ? na : nbs;
-        double cont = mn > 0 ? inter / mn : 0;
-        lnk_t L = {hdr[0], hdr[1], jac, (float)(cont > 1 ? 1 : cont)};
+        lnk_t L = {hdr[0], hdr[1], 0, 0}; /* the estimate of dedup.c */
+        ty__near_estimate(xs, y, m->o.bands, m->o.rows, m->nsh.a[lg], hdr[2], &L.sim, &L.cont);
         if (ty_vec_push(*links, L))
             abort_oom(m, "links");
     }
