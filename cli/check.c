@@ -218,8 +218,9 @@ static void usage(FILE *f)
             "  --max-also N       list at most N other holders per source [%zu]\n"
             "  --max-candidates N align at most N candidates per document [%zu]\n"
             "  --min-shared N     candidates share at least N minimizers [%u]\n"
-            "  --max-postings N   every holder of the rarest minimizers votes, N postings in\n"
-            "                     all; the others credit their first holder [%zu]\n"
+            "  --postings N       every holder of the rarest minimizers votes, N postings per\n"
+            "                     minimizer of the document in all; the others credit their\n"
+            "                     first holder [%zu]\n"
             "  --max-df N         ignore minimizers found in more than N documents [no limit]\n"
             "  --max-df-frac X    ignore the fraction X of minimizers in most documents [%g]\n"
             "  --threads N        worker threads [all cores]\n"
@@ -230,7 +231,7 @@ static void usage(FILE *f)
             "  --candidates       print only the candidates to align (JSON lines: sus, src,\n"
             "                     rank, shared minimizers), for tuning\n"
             "  -h, --help         this help\n\n",
-            q.max_sources, q.max_also, q.max_candidates, q.min_shared, q.max_postings,
+            q.max_sources, q.max_also, q.max_candidates, q.min_shared, q.postings_per_minimizer,
             q.max_df_frac);
     print_reader_help(f);
     fputc('\n', f);
@@ -311,11 +312,10 @@ int cmd_check(int argc, char **argv)
             if (parse_long("--max-sources", v, 1, 1000000, &l))
                 goto done;
             j.q.max_sources = (size_t)l;
-        } else if (!missing &&
-                   (v = cli_opt_value(argc, argv, &i, "--max-postings", NULL, &missing))) {
-            if (parse_long("--max-postings", v, 0, 1000000000L, &l))
+        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--postings", NULL, &missing))) {
+            if (parse_long("--postings", v, 0, 1000000, &l))
                 goto done;
-            j.q.max_postings = (size_t)l;
+            j.q.postings_per_minimizer = (size_t)l;
         } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--max-also", NULL, &missing))) {
             if (parse_long("--max-also", v, 0, 1000000, &l))
                 goto done;

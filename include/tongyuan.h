@@ -446,21 +446,22 @@ int ty_index_shards_commit(ty_index_t *ix, const char *dir, uint32_t nshards,
 
 /* Search options. */
 typedef struct ty_query_opts {
-    size_t max_sources;    /* report at most this many sources per query [20] */
-    size_t max_candidates; /* align at most this many candidates: the primaries (documents
-                            * explaining text no better candidate explains), then their
-                            * closest rivals [20] */
-    uint32_t min_shared;   /* candidates share at least this many minimizers [3] */
-    double max_df_frac;    /* ignore the most frequent minimizers: those in more documents
-                            * than all but this fraction of minimizers (minimap2's -f)
-                            * [0.0002] */
-    uint32_t max_df;       /* and ignore minimizers in more than this many documents;
-                            * 0 = no fixed limit [0] */
-    uint32_t min_df_cut;   /* but never ignore one in this many documents or fewer [50] */
-    size_t max_also;       /* list at most this many other holders per source [10] */
-    size_t max_postings;   /* every holder of the query's rarest minimizers votes, up to
-                            * this many postings in all; each other minimizer credits its
-                            * first (lowest-id) holder [4096] */
+    size_t max_sources;            /* report at most this many sources per query [20] */
+    size_t max_candidates;         /* align at most this many candidates: the primaries (documents
+                                    * explaining text no better candidate explains), then their
+                                    * closest rivals [16] */
+    uint32_t min_shared;           /* candidates share at least this many minimizers [3] */
+    double max_df_frac;            /* ignore the most frequent minimizers: those in more documents
+                                    * than all but this fraction of minimizers (minimap2's -f)
+                                    * [0.0002] */
+    uint32_t max_df;               /* and ignore minimizers in more than this many documents;
+                                    * 0 = no fixed limit [0] */
+    uint32_t min_df_cut;           /* but never ignore one in this many documents or fewer [50] */
+    size_t max_also;               /* list at most this many other holders per source [10] */
+    size_t postings_per_minimizer; /* every holder of the query's rarest minimizers votes,
+                                    * up to this many postings per query minimizer in all;
+                                    * each other minimizer credits its first (lowest-id)
+                                    * holder [4] */
 } ty_query_opts_t;
 
 void ty_query_opts_init(ty_query_opts_t *q);

@@ -782,7 +782,7 @@ static void usage(FILE *f)
             "  --grace SECONDS      on SIGTERM/SIGINT, wait this long for requests [30]\n"
             "  --access-log FILE    one line per request (default: standard error)\n"
             "  --max-sources N      sources reported per check by default [20]\n"
-            "  --max-candidates N   align at most N candidates per check [20]\n"
+            "  --max-candidates N   align at most N candidates per check [16]\n"
             "  -h, --help           this help\n\n");
     print_align_help(f);
 }

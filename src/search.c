@@ -7,15 +7,18 @@
  *     very many documents (boilerplate, stock phrases) are skipped: the top max_df_frac of
  *     the index's minimizers by document count (minimap2's -f), never fewer than min_df_cut
  *     documents, optionally capped by max_df. Of the others, the rarest give a vote to every
- *     document holding them, up to max_postings postings in all (the cost of a query is
- *     bounded whatever the corpus: a sentence in 300 documents is 300 postings); each
- *     remaining one credits only its first (lowest-id, earliest indexed) holder.
+ *     document holding them, up to postings_per_minimizer postings a query minimizer in all
+ *     (the cost of a query is bounded whatever the corpus: a sentence in 300 documents is
+ *     300 postings); each remaining one credits only its first (lowest-id, earliest
+ *     indexed) holder.
  *  2. candidates (choose): the documents with at least min_shared votes, most first, form a
  *     pool. Walking it in order, a document holding min_shared minimizers that no document
  *     before it holds is a primary: it explains text of the query no better candidate
- *     explains. Every other document goes with the primary owning most of its minimizers: a
- *     rival when it holds RIVAL_SHARE of that primary's minimizers (or all but RIVAL_SLACK:
- *     a small count is noise), a holder of its text from HOLDER_SHARE. The shares are
+ *     explains (documents past the pool holding min_shared minimizers no primary holds join
+ *     it: pool_more). Every other document goes with the primary owning most of its
+ *     minimizers: a
+ *     rival when it holds RIVAL_SHARE of that primary's minimizers, a holder of its text
+ *     from HOLDER_SHARE. The shares are
  *     counted on the minimizers every holder voted for (a credit to the lowest id says
  *     nothing of the others). Aligned: the primaries, then up to RIVALS_MAX rivals of each,
  *     max_candidates in all.
@@ -122,8 +125,6 @@ typedef struct {
     size_t at, nid; /* its ids in hid (pass 2; nid = 0: cut) */
 } hit_t;
 
-#define PFILTER_BITS 16 /* see pool_index() */
-
 struct ty_searcher {
     ty_index_t *ix;
     ty_opts_t o;
@@ -139,17 +140,17 @@ struct ty_searcher {
     ZSTD_DCtx *dc;
     char *buf;
     size_t cap;
-    TY_VEC(uint32_t) sorted, tmp; /* hid sorted (count_votes) */
-    TY_VEC(qual_t) qual;          /* the documents with at least min_shared votes, most first */
+    TY_VEC(qual_t) qual; /* the documents with at least min_shared votes, most first */
     TY_VEC(uint64_t) hashes;
     TY_VEC(uint32_t)
-    hid;                         /* every posting of the query's minimizers under the cut (a
-                                  * hit's ids: hid[at, at + nid)) */
-    TY_VEC(uint32_t) ptab, pkey; /* the pool as a hash table (pool_index) */
-    uint64_t pfilter[(1u << PFILTER_BITS) / 64];
-    TY_VEC(uint32_t) tally; /* per pool member: scratch of choose() */
-    TY_VEC(cand_t) pool;    /* the documents sharing most minimizers, best first */
-    TY_VEC(uint64_t) bits;  /* per pool member: which query minimizers it holds */
+    hid;                                /* every posting of the query's minimizers under the cut (a
+                                         * hit's ids: hid[at, at + nid)) */
+    TY_VEC(uint32_t) slot;              /* per posting in hid: its slot (count_votes) */
+    TY_VEC(uint32_t) tkey, tcnt, tqual; /* the votes: document, count, index in qual */
+    TY_VEC(uint32_t) tally;             /* per pool member: scratch of choose() */
+    TY_VEC(uint32_t) fresh;             /* per qual document: scratch of pool_more() */
+    TY_VEC(cand_t) pool;                /* the documents sharing most minimizers, best first */
+    TY_VEC(uint64_t) bits;              /* per pool member: which query minimizers it holds */
     TY_VEC(uint64_t)
     covered;                 /* query minimizers held by a primary; then (w words on) the
                               * minimizers every holder voted for */
@@ -174,13 +175,13 @@ void ty_query_opts_init(ty_query_opts_t *q)
 {
     memset(q, 0, sizeof(*q));
     q->max_sources = 20;
-    q->max_candidates = 20;
+    q->max_candidates = 16;
     q->min_shared = 3;
     q->max_df_frac = 0.0002;
     q->max_df = 0;
     q->min_df_cut = 50;
     q->max_also = 10;
-    q->max_postings = 4096;
+    q->postings_per_minimizer = 4;
 }
 
 ty_searcher_t *ty_searcher_new(ty_index_t *ix, const ty_opts_t *o, const ty_query_opts_t *q)
@@ -233,14 +234,15 @@ void ty_searcher_free(ty_searcher_t *s)
     ty_aligner_free(s->al);
     ZSTD_freeDCtx(s->dc);
     free(s->buf);
-    free(s->sorted.a);
-    free(s->tmp.a);
     free(s->qual.a);
     free(s->hashes.a);
     free(s->hid.a);
-    free(s->ptab.a);
-    free(s->pkey.a);
+    free(s->slot.a);
+    free(s->tkey.a);
+    free(s->tcnt.a);
+    free(s->tqual.a);
     free(s->tally.a);
+    free(s->fresh.a);
     free(s->pool.a);
     free(s->bits.a);
     free(s->covered.a);
@@ -385,16 +387,17 @@ static void sift_down(cand_t *h, size_t n, size_t i)
 #define NO_OWNER UINT32_MAX
 
 /* A candidate is a rival of its primary when it holds this share of the primary's
- * minimizers (or all but RIVAL_SLACK of them), and is listed as another holder of its text
- * from HOLDER_SHARE (see step 2 at the top). */
+ * minimizers, and is listed as another holder of its text from HOLDER_SHARE (see step 2 at
+ * the top). */
 #define RIVAL_SHARE 0.8
-#define RIVAL_SLACK 2
 #define HOLDER_SHARE 0.2
 /* At most this many rivals of a primary are aligned (the strongest: they are the ones that
  * may explain the suspect better; the others are listed as holders). */
-#define RIVALS_MAX 4
-/* The pool: the documents with most votes, max_candidates + max_sources * max_also of them
- * (room for the ones to align and the holders to list), at most this many. */
+#define RIVALS_MAX 2
+/* The pool: the documents with most votes, max_candidates + POOL_SOURCES * max_also of them
+ * (room for the ones to align and the holders of the first sources; pool_more adds the
+ * documents past it that explain text of their own), at most POOL_MAX. */
+#define POOL_SOURCES 4
 #define POOL_MAX 4096
 
 static inline unsigned popcount64(uint64_t x)
@@ -407,96 +410,61 @@ static inline unsigned popcount64(uint64_t x)
 
 static inline unsigned ctz64(uint64_t x) { return popcount64((x & (~x + 1)) - 1); }
 
-/* The documents with enough votes (s->qual) as a small hash table id -> rank + 1 (0: empty),
- * behind a one-bit-per-slot filter of 8 KB: the passes over the postings meet mostly
- * documents with too few votes, and both stay in the L1 or L2 cache. */
 static inline uint32_t id_hash(uint32_t id)
 {
     return (uint32_t)(((uint64_t)id * UINT64_C(0x9E3779B97F4A7C15)) >> 32);
 }
 
-/* The index of document id in s->qual, or -1. */
-static inline long qual_rank(const ty_searcher_t *s, uint32_t id)
+/* The index in s->qual of the document of posting k of s->hid, or UINT32_MAX. */
+static inline uint32_t qual_of(const ty_searcher_t *s, size_t k)
 {
-    uint32_t hv = id_hash(id), f = hv >> (32 - PFILTER_BITS);
-    if (!(s->pfilter[f / 64] >> (f % 64) & 1))
-        return -1;
-    uint32_t mask = (uint32_t)s->ptab.n - 1;
-    for (uint32_t x = hv & mask;; x = (x + 1) & mask) {
-        if (!s->ptab.a[x])
-            return -1;
-        if (s->pkey.a[x] == id)
-            return (long)s->ptab.a[x] - 1;
-    }
+    return s->tqual.a[s->slot.a[k]];
 }
 
-/* The votes: every id in s->hid is one vote (a query minimizer held). The ids are sorted (LSD
- * radix, 11 bits a pass: no per-document counter array, whose random increments cost more
- * than the sort) and counted by runs; the documents with at least qual_at go to s->qual (in
- * id order), with their hash table. */
+/* The votes: every id in s->hid is one vote (a query minimizer held), counted in a small
+ * open-addressing table (about twice the postings: it stays in the cache, where an array of
+ * one counter per indexed document, touched at random, does not); each posting keeps its
+ * slot (s->slot) so that the later passes over the postings look nothing up again. The
+ * documents with at least qual_at votes go to s->qual (in table order: every choice made
+ * from it is by votes, then id). */
 static int count_votes(ty_searcher_t *s, uint32_t qual_at)
 {
-    size_t n = s->hid.n;
-    s->qual.n = 0;
-    if (ty_vec_reserve(s->sorted, n + 1) || ty_vec_reserve(s->tmp, n + 1))
-        return ty__err(s->err, TY_ENOMEM, "out of memory");
-    uint32_t *a = s->sorted.a, *b = s->tmp.a, mx = 0;
-    for (size_t i = 0; i < n; i++) {
-        a[i] = s->hid.a[i];
-        mx = a[i] > mx ? a[i] : mx;
-    }
-    for (unsigned sh = 0; sh < 32 && (mx >> sh); sh += 11) {
-        uint32_t pos[2048];
-        memset(pos, 0, sizeof pos);
-        for (size_t i = 0; i < n; i++)
-            pos[a[i] >> sh & 2047]++;
-        for (uint32_t d = 0, sum = 0; d < 2048; d++) {
-            uint32_t c = pos[d];
-            pos[d] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++)
-            b[pos[a[i] >> sh & 2047]++] = a[i];
-        uint32_t *t = a;
-        a = b;
-        b = t;
-    }
-    for (size_t i = 0; i < n;) {
-        size_t j = i + 1;
-        while (j < n && a[j] == a[i])
-            j++;
-        if (j - i >= qual_at) {
-            qual_t q = {a[i], (uint32_t)(j - i), UINT32_MAX};
-            if (ty_vec_push(s->qual, q))
-                return ty__err(s->err, TY_ENOMEM, "out of memory");
-        }
-        i = j;
-    }
-    size_t tn = 16;
-    while (tn < 4 * s->qual.n)
+    size_t n = s->hid.n, tn = 64;
+    while (tn < 2 * n)
         tn *= 2;
-    if (ty_vec_reserve(s->ptab, tn) || ty_vec_reserve(s->pkey, tn))
+    s->qual.n = 0;
+    if (ty_vec_reserve(s->slot, n + 1) || ty_vec_reserve(s->tkey, tn) ||
+        ty_vec_reserve(s->tcnt, tn) || ty_vec_reserve(s->tqual, tn))
         return ty__err(s->err, TY_ENOMEM, "out of memory");
-    s->ptab.n = tn;
-    memset(s->ptab.a, 0, tn * sizeof(uint32_t));
-    memset(s->pfilter, 0, sizeof s->pfilter);
-    for (size_t i = 0; i < s->qual.n; i++) {
-        uint32_t hv = id_hash(s->qual.a[i].id), f = hv >> (32 - PFILTER_BITS);
-        uint32_t x = hv & (uint32_t)(tn - 1);
-        s->pfilter[f / 64] |= UINT64_C(1) << (f % 64);
-        while (s->ptab.a[x])
-            x = (x + 1) & (uint32_t)(tn - 1);
-        s->ptab.a[x] = (uint32_t)i + 1;
-        s->pkey.a[x] = s->qual.a[i].id;
+    uint32_t *key = s->tkey.a, *cnt = s->tcnt.a, mask = (uint32_t)tn - 1;
+    memset(cnt, 0, tn * sizeof(uint32_t));
+    for (size_t i = 0; i < n; i++) {
+        uint32_t id = s->hid.a[i], x = id_hash(id) & mask;
+        while (cnt[x] && key[x] != id)
+            x = (x + 1) & mask;
+        key[x] = id;
+        cnt[x]++;
+        s->slot.a[i] = x;
+    }
+    for (size_t x = 0; x < tn; x++) {
+        s->tqual.a[x] = UINT32_MAX;
+        if (cnt[x] < qual_at)
+            continue;
+        qual_t q = {key[x], cnt[x], UINT32_MAX};
+        s->tqual.a[x] = (uint32_t)s->qual.n;
+        if (ty_vec_push(s->qual, q))
+            return ty__err(s->err, TY_ENOMEM, "out of memory");
     }
     return TY_OK;
 }
+
+static int pool_bits(ty_searcher_t *s, size_t m, size_t from);
 
 /* The pool (s->pool, best first): the cap documents of s->qual with most votes (ties: lower
  * id); and which query minimizers each member holds (s->bits, w words a member). */
 static int pool_fill(ty_searcher_t *s, size_t m, size_t cap)
 {
-    size_t hn = 0, w = (m + 63) / 64;
+    size_t hn = 0;
     if (ty_vec_reserve(s->pool, cap + 1))
         return ty__err(s->err, TY_ENOMEM, "out of memory");
     cand_t *h = s->pool.a; /* a bounded min-heap, then sorted */
@@ -519,16 +487,23 @@ static int pool_fill(ty_searcher_t *s, size_t m, size_t cap)
         h[i].group = 0;
     }
     s->pool.n = hn;
+    return pool_bits(s, m, 0);
+}
+
+/* Which query minimizers the pool members [from, pool.n) hold (s->bits, w words each). */
+static int pool_bits(ty_searcher_t *s, size_t m, size_t from)
+{
+    size_t w = (m + 63) / 64, hn = s->pool.n;
     if (ty_vec_reserve(s->bits, hn * w + 1))
         return ty__err(s->err, TY_ENOMEM, "out of memory");
     uint64_t *bits = s->bits.a;
-    memset(bits, 0, hn * w * sizeof(uint64_t));
+    memset(bits + from * w, 0, (hn - from) * w * sizeof(uint64_t));
     for (size_t j = 0; j < s->hits.n; j++) {
         const hit_t *x = &s->hits.a[j];
         uint64_t bit = UINT64_C(1) << (x->qk % 64);
         for (size_t k = x->at; k < x->at + x->nid; k++) {
-            long r = qual_rank(s, s->hid.a[k]);
-            if (r >= 0 && s->qual.a[r].pool != UINT32_MAX)
+            uint32_t r = qual_of(s, k);
+            if (r != UINT32_MAX && s->qual.a[r].pool != UINT32_MAX && s->qual.a[r].pool >= from)
                 bits[(size_t)s->qual.a[r].pool * w + x->qk / 64] |= bit;
         }
     }
@@ -540,16 +515,18 @@ static int pool_fill(ty_searcher_t *s, size_t m, size_t cap)
  * explains; it owns those minimizers); any other goes with the primary owning most of its
  * minimizers, as a rival or a holder of its text by the share of that primary's minimizers
  * it holds (or as nothing). cov, full: w words each. */
-static void pool_roles(ty_searcher_t *s, size_t m, uint64_t *cov, const uint64_t *full)
+static void pool_roles(ty_searcher_t *s, size_t m, uint64_t *cov, const uint64_t *full, size_t from)
 {
     cand_t *h = s->pool.a;
     const uint64_t *bits = s->bits.a;
     size_t w = (m + 63) / 64;
-    for (size_t k = 0; k < m; k++)
-        s->owner.a[k] = NO_OWNER;
+    if (!from) {
+        for (size_t k = 0; k < m; k++)
+            s->owner.a[k] = NO_OWNER;
+        memset(cov, 0, w * sizeof(uint64_t));
+    }
     memset(s->tally.a, 0, s->pool.n * sizeof(uint32_t));
-    memset(cov, 0, w * sizeof(uint64_t));
-    for (size_t i = 0; i < s->pool.n; i++) {
+    for (size_t i = from; i < s->pool.n; i++) {
         const uint64_t *row = bits + i * w;
         size_t fresh = 0;
         for (size_t x = 0; x < w; x++)
@@ -598,16 +575,13 @@ static void pool_roles(ty_searcher_t *s, size_t m, uint64_t *cov, const uint64_t
             pf += popcount64(prow[x] & full[x]);
         }
         int on_full = pf >= 2 * (size_t)s->q.min_shared;
-        double base = on_full ? (double)pf : (double)h[best].shared;
-        double frac = (double)(on_full ? of : all) / base;
-        /* a rival may explain the suspect as well as its primary: it holds RIVAL_SHARE of the
-         * primary's minimizers, or all but RIVAL_SLACK (a small primary's count is noise: a
-         * 5-of-7 rival is as close as a 240-of-300 one) */
+        double frac = (double)(on_full ? of : all) / (on_full ? (double)pf : h[best].shared);
+        /* a rival may explain the suspect as well as its primary */
         h[i].group = best;
         h[i].frac = (float)frac;
-        h[i].role = frac >= RIVAL_SHARE || frac * base + RIVAL_SLACK >= base ? ROLE_RIVAL
-                    : frac >= HOLDER_SHARE                                   ? ROLE_HOLDER
-                                                                             : ROLE_NONE;
+        h[i].role = frac >= RIVAL_SHARE    ? ROLE_RIVAL
+                    : frac >= HOLDER_SHARE ? ROLE_HOLDER
+                                           : ROLE_NONE;
     }
 }
 
@@ -635,8 +609,9 @@ static void count_past_pool(ty_searcher_t *s)
         if (o == NO_OWNER || bar[o] > h[hn - 1].shared)
             continue;
         for (size_t k = x->at; k < x->at + x->nid; k++) {
-            long r = qual_rank(s, s->hid.a[k]);
-            if (r >= 0 && s->qual.a[r].pool == UINT32_MAX && s->qual.a[r].votes >= bar[o]) {
+            uint32_t r = qual_of(s, k);
+            if (r != UINT32_MAX && s->qual.a[r].pool == UINT32_MAX &&
+                s->qual.a[r].votes >= bar[o]) {
                 s->more.a[o]++;
                 s->qual.a[r].votes = 0; /* counted once */
             }
@@ -645,31 +620,91 @@ static void count_past_pool(ty_searcher_t *s)
     memset(bar, 0, hn * sizeof(uint32_t));
 }
 
+/* Documents past the pool that hold at least min_shared minimizers no primary holds: they
+ * explain text of the query of their own (a short passage whose minimizers the many holders
+ * of a longer one outvote). Up to max of them join the pool, most votes first, and get their
+ * roles like the others. cov: the minimizers the primaries hold. */
+static int pool_more(ty_searcher_t *s, size_t m, const uint64_t *cov, const uint64_t *full,
+                     size_t max)
+{
+    if (s->qual.n <= s->pool.n || !max)
+        return TY_OK;
+    if (ty_vec_reserve(s->fresh, s->qual.n + 1))
+        return ty__err(s->err, TY_ENOMEM, "out of memory");
+    uint32_t *fresh = s->fresh.a;
+    memset(fresh, 0, s->qual.n * sizeof(uint32_t));
+    for (size_t j = 0; j < s->hits.n; j++) {
+        const hit_t *x = &s->hits.a[j];
+        if (cov[x->qk / 64] >> (x->qk % 64) & 1)
+            continue;
+        for (size_t k = x->at; k < x->at + x->nid; k++) {
+            uint32_t r = qual_of(s, k);
+            if (r != UINT32_MAX && s->qual.a[r].pool == UINT32_MAX)
+                fresh[r]++;
+        }
+    }
+    size_t from = s->pool.n, n = 0;
+    cand_t *h = s->pool.a;
+    for (size_t r = 0; r < s->qual.n; r++) { /* a bounded min-heap after the pool */
+        if (fresh[r] < s->q.min_shared)
+            continue;
+        cand_t c = {s->qual.a[r].id, s->qual.a[r].votes, (uint32_t)r, ROLE_NONE, 0};
+        if (n < max) {
+            h[from + n++] = c;
+            if (n == max)
+                for (size_t j = max / 2; j-- > 0;)
+                    sift_down(h + from, n, j);
+        } else if (weaker(&h[from], &c)) {
+            h[from] = c;
+            sift_down(h + from, n, 0);
+        }
+    }
+    if (!n)
+        return TY_OK;
+    if (n > 1)
+        qsort(h + from, n, sizeof(cand_t), cmp_cand);
+    for (size_t i = from; i < from + n; i++) {
+        s->qual.a[h[i].group].pool = (uint32_t)i;
+        h[i].group = 0;
+    }
+    s->pool.n = from + n;
+    int rc = pool_bits(s, m, from);
+    if (rc)
+        return rc;
+    pool_roles(s, m, (uint64_t *)cov, full, from);
+    return TY_OK;
+}
+
 /* From the votes (s->qual, from the postings in s->hid per hit): the pool with each member's role
  * and group, and the pool indices to align in s->cands (at most max: the primaries, then the
  * rivals). See "Candidates" at the top. */
 static int choose(ty_searcher_t *s, size_t m, size_t max)
 {
     s->pool.n = s->cands.n = s->prim.n = 0;
-    size_t cap = max ? max + s->q.max_sources * s->q.max_also : 0;
+    size_t cap = max ? max + POOL_SOURCES * s->q.max_also : 0;
     if (cap > POOL_MAX)
         cap = POOL_MAX;
     if (!cap || !s->qual.n)
         return TY_OK;
+    if (ty_vec_reserve(s->pool, cap + max + 1))
+        return ty__err(s->err, TY_ENOMEM, "out of memory");
     int rc = pool_fill(s, m, cap);
     if (rc)
         return rc;
-    size_t hn = s->pool.n, w = (m + 63) / 64;
+    size_t w = (m + 63) / 64, most = s->pool.n + max;
     if (ty_vec_reserve(s->covered, 2 * w + 1) || ty_vec_reserve(s->owner, m + 1) ||
-        ty_vec_reserve(s->prim, hn + 1) || ty_vec_reserve(s->more, hn + 1) ||
-        ty_vec_reserve(s->tally, hn + 1) || ty_vec_reserve(s->cands, max + 1))
+        ty_vec_reserve(s->prim, most + 1) || ty_vec_reserve(s->more, most + 1) ||
+        ty_vec_reserve(s->tally, most + 1) || ty_vec_reserve(s->cands, max + 1))
         return ty__err(s->err, TY_ENOMEM, "out of memory");
     uint64_t *cov = s->covered.a, *full = s->covered.a + w;
     memset(full, 0, w * sizeof(uint64_t));
     for (size_t k = 0; k < m; k++)
         if (s->qfull.a[k])
             full[k / 64] |= UINT64_C(1) << (k % 64);
-    pool_roles(s, m, cov, full);
+    pool_roles(s, m, cov, full, 0);
+    if ((rc = pool_more(s, m, cov, full, max)))
+        return rc;
+    size_t hn = s->pool.n;
     for (size_t i = 0; i < hn && s->cands.n < max; i++)
         if (s->pool.a[i].role == ROLE_PRIMARY)
             s->cands.a[s->cands.n++] = i;
@@ -683,8 +718,8 @@ static int choose(ty_searcher_t *s, size_t m, size_t max)
 }
 
 /* Which query minimizers under the cut lim have every holder vote (s->qfull): the rarest,
- * as many as fit in max_postings postings (among equally rare ones, the first in query
- * minimizer order). A histogram of the counts, not a sort: one past FULL_HIST - 1 documents
+ * as many as fit in postings_per_minimizer x m postings (among equally rare ones, the first in
+ * query minimizer order). A histogram of the counts, not a sort: one past FULL_HIST - 1 documents
  * never fits a budget of any sense. Clears s->qfirst too. */
 #define FULL_HIST 4096
 static int mark_full(ty_searcher_t *s, size_t m, uint64_t lim)
@@ -700,13 +735,14 @@ static int mark_full(ty_searcher_t *s, size_t m, uint64_t lim)
             total += s->qdf.a[i];
     }
     uint64_t below = FULL_HIST, part = 0; /* full: count < below, and part of those = below */
-    if (total > s->q.max_postings) {
+    uint64_t budget = (uint64_t)s->q.postings_per_minimizer * m;
+    if (total > budget) {
         uint32_t *hist = s->dfhist.a;
         memset(hist, 0, FULL_HIST * sizeof(uint32_t));
         for (size_t i = 0; i < m; i++)
             if (s->qdf.a[i] <= lim && s->qdf.a[i] < FULL_HIST)
                 hist[s->qdf.a[i]]++;
-        uint64_t left = s->q.max_postings;
+        uint64_t left = budget;
         for (uint64_t d = 1; d < FULL_HIST; d++) {
             if ((uint64_t)hist[d] * d <= left) {
                 left -= (uint64_t)hist[d] * d;
@@ -813,7 +849,8 @@ static int find_candidates(ty_searcher_t *s, const ty_doc_t *q, size_t max)
     }
     /* pass 2: the votes. Every holder of the query's rarest minimizers under the cut (their
      * document count over all segments and parts: what one segment of the whole input has),
-     * up to max_postings postings in all; each of the others credits its lowest-id holder
+     * up to postings_per_minimizer postings a query minimizer in all; each of the others
+     * credits its lowest-id holder
      * (see "Votes" at the top) */
     s->hid.n = 0;
     rc = mark_full(s, m, lim);
