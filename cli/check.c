@@ -58,7 +58,8 @@ static int write_html(job_t *j, item_t *x, const ty_doc_t *q, const ty_source_t 
             sb_printf(&x->err, "tongyuan: %s\n", ty_aligner_errmsg(al));
             x->status = EXIT_ERROR;
             bad = 2;
-        } else if (html_source_capture(&hs[i], src[i].doc, al, p, np) != 0) {
+        } else if (html_source_capture(&hs[i], src[i].doc, al, src[i].passages, src[i].npassages,
+                                       src[i].aligned_at) != 0) {
             bad = 1;
         } else {
             got++;
@@ -132,7 +133,7 @@ static void check_one(job_t *j, item_t *x, ty_searcher_t *s, ty_doc_t *q, ty_ali
     if (j->jsonl) {
         for (size_t i = 0; i < n; i++)
             for (size_t p = 0; p < src[i].npassages; p++)
-                sb_passage_json(&x->out, ty_doc_name(src[i].doc), x->name, &src[i].passages[p]);
+                sb_source_passage_json(&x->out, &src[i], p, x->name);
         return;
     }
     const char *B = j->st.color ? "\033[1m" : "", *R = j->st.color ? "\033[0m" : "";
@@ -147,14 +148,12 @@ static void check_one(job_t *j, item_t *x, ty_searcher_t *s, ty_doc_t *q, ty_ali
         /* the report marks what changed inside each passage from the aligner's exact runs:
          * align this source again with our own aligner (the same passages: it is
          * deterministic) rather than keep every candidate's runs in the searcher */
-        const ty_passage_t *p = src[i].passages;
-        size_t np = src[i].npassages;
-        if (ty_compare(al, src[i].doc, q, &p, &np) != TY_OK) {
-            p = src[i].passages;
-            np = src[i].npassages;
-        }
+        const ty_passage_t *p;
+        size_t np;
+        int ok = ty_compare(al, src[i].doc, q, &p, &np) == TY_OK;
         sb_printf(&x->out, "\n%s[%zu]%s ", B, i + 1, R);
-        sb_report_text(&x->out, &j->st, src[i].doc, q, p, np, al);
+        sb_report_text(&x->out, &j->st, src[i].doc, q, src[i].passages, src[i].npassages,
+                       ok ? al : NULL, &src[i]);
     }
 }
 
@@ -203,14 +202,21 @@ static void usage(FILE *f)
     fprintf(f,
             "Usage: tongyuan check -x INDEX [OPTIONS] PATH...\n"
             "For each document of PATH, the indexed documents it reuses — verbatim, edited or\n"
-            "machine-spun (伪原创) — best first, each with its passages and offsets in both.\n\n"
+            "machine-spun (伪原创) — best first (the one explaining the most of it), each with\n"
+            "its passages and offsets in both, and the other indexed documents holding the\n"
+            "same text (near-duplicate versions, reposts): docs/index.md.\n\n"
             "Options:\n"
             "  -x, --index INDEX  the index (tongyuan index build; a sharded index directory too)\n"
             "  --format F         'text' (default, for people) or 'jsonl' (one passage a line,\n"
-            "                     the fields of tongyuan compare; src is the indexed name)\n"
+            "                     the fields of tongyuan compare, src the indexed name; and\n"
+            "                     \"also\": other holders, \"also_more\": how many past those)\n"
             "  --max-sources N    report at most N sources per document [%zu]\n"
+            "  --max-also N       list at most N other holders per source [%zu]\n"
             "  --max-candidates N align at most N candidates per document [%zu]\n"
             "  --min-shared N     candidates share at least N minimizers [%u]\n"
+            "  --postings N       every holder of the rarest minimizers votes, N postings per\n"
+            "                     minimizer of the document in all; the others credit their\n"
+            "                     first holder [%zu]\n"
             "  --max-df N         ignore minimizers found in more than N documents [no limit]\n"
             "  --max-df-frac X    ignore the fraction X of minimizers in most documents [%g]\n"
             "  --threads N        worker threads [all cores]\n"
@@ -218,10 +224,11 @@ static void usage(FILE *f)
             "  --html FILE        also write a side-by-side HTML report of the document (one\n"
             "                     document only; '-': the report instead of the text)\n"
             "  --latency          print the median and 99th percentile time per document\n"
-            "  --candidates       print only the candidates (JSON lines: sus, src, rank,\n"
-            "                     shared minimizers), for tuning\n"
+            "  --candidates       print only the candidates to align (JSON lines: sus, src,\n"
+            "                     rank, shared minimizers), for tuning\n"
             "  -h, --help         this help\n\n",
-            q.max_sources, q.max_candidates, q.min_shared, q.max_df_frac);
+            q.max_sources, q.max_also, q.max_candidates, q.min_shared, q.postings_per_minimizer,
+            q.max_df_frac);
     print_reader_help(f);
     fputc('\n', f);
     print_align_help(f);
@@ -301,6 +308,14 @@ int cmd_check(int argc, char **argv)
             if (parse_long("--max-sources", v, 1, 1000000, &l))
                 goto done;
             j.q.max_sources = (size_t)l;
+        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--postings", NULL, &missing))) {
+            if (parse_long("--postings", v, 0, 1000000, &l))
+                goto done;
+            j.q.postings_per_minimizer = (size_t)l;
+        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--max-also", NULL, &missing))) {
+            if (parse_long("--max-also", v, 0, 1000000, &l))
+                goto done;
+            j.q.max_also = (size_t)l;
         } else if (!missing &&
                    (v = cli_opt_value(argc, argv, &i, "--max-candidates", NULL, &missing))) {
             if (parse_long("--max-candidates", v, 1, 1000000, &l))

@@ -288,6 +288,45 @@ void sb_passage_json(sbuf_t *b, const char *src_name, const char *sus_name, cons
               p->sus_byte_off, p->sus_byte_len, p->score);
 }
 
+void sb_also_json(sbuf_t *b, const ty_source_t *s)
+{
+    if (!s->also_total)
+        return;
+    sb_puts(b, ",\"also\":[");
+    for (size_t i = 0; i < s->nalso; i++) {
+        if (i)
+            sb_puts(b, ",");
+        sb_json_str(b, s->also[i].name, strlen(s->also[i].name));
+    }
+    sb_printf(b, "],\"also_more\":%zu", s->also_total - s->nalso);
+}
+
+void sb_also_objects(sbuf_t *b, const ty_source_t *s, size_t nt)
+{
+    if (!s->also_total)
+        return;
+    sb_puts(b, ",\"also\":[");
+    for (size_t i = 0; i < s->nalso; i++) {
+        const ty_holder_t *h = &s->also[i];
+        sb_puts(b, i ? ",{\"src\":" : "{\"src\":");
+        sb_json_str(b, h->name, strlen(h->name));
+        sb_printf(b, ",\"id\":%u,\"shared\":%u", h->id, h->shared);
+        if (h->covered)
+            sb_printf(b, ",\"score\":%.4f,\"covered\":%zu",
+                      nt ? (double)h->covered / (double)nt : 0.0, h->covered);
+        sb_puts(b, "}");
+    }
+    sb_printf(b, "],\"also_more\":%zu", s->also_total - s->nalso);
+}
+
+void sb_source_passage_json(sbuf_t *b, const ty_source_t *s, size_t i, const char *sus_name)
+{
+    sb_passage_json(b, ty_doc_name(s->doc), sus_name, &s->passages[i]);
+    b->n -= 2; /* "}\n" */
+    sb_also_json(b, s);
+    sb_puts(b, "}\n");
+}
+
 /* 1-based line of byte offset off */
 static size_t line_of(const char *t, size_t off)
 {
@@ -382,8 +421,27 @@ static void sb_segments(sbuf_t *b, const style_t *st, const char *st_text, const
     sb_puts(b, "\n");
 }
 
+/* "    also in N other documents: a (95%), b, ... and M more" */
+static void sb_also_text(sbuf_t *b, const ty_source_t *s, size_t nt)
+{
+    if (!s->also_total)
+        return;
+    sb_printf(b, "    also in %zu other document%s%s", s->also_total, s->also_total == 1 ? "" : "s",
+              s->nalso ? ": " : "");
+    for (size_t i = 0; i < s->nalso; i++) {
+        const ty_holder_t *h = &s->also[i];
+        sb_printf(b, "%s%s", i ? ", " : "", h->name);
+        if (h->covered && nt)
+            sb_printf(b, " (%.0f%%)", 100.0 * (double)h->covered / (double)nt);
+    }
+    if (s->nalso && s->also_total > s->nalso)
+        sb_printf(b, ", ... and %zu more", s->also_total - s->nalso);
+    sb_puts(b, "\n");
+}
+
 void sb_report_text(sbuf_t *b, const style_t *st, const ty_doc_t *src, const ty_doc_t *sus,
-                    const ty_passage_t *p, size_t n, const ty_aligner_t *al)
+                    const ty_passage_t *p, size_t n, const ty_aligner_t *al,
+                    const ty_source_t *from)
 {
     const char *B = st->color ? "\033[1m" : "", *R = st->color ? "\033[0m" : "";
     const char *C1 = st->color ? "\033[36m" : "", *C2 = st->color ? "\033[33m" : "";
@@ -398,12 +456,14 @@ void sb_report_text(sbuf_t *b, const style_t *st, const ty_doc_t *src, const ty_
               "in %zu passage%s\n",
               B, ty_doc_name(sus), R, nt ? 100.0 * (double)cov / (double)nt : 0.0, cov, nt, B,
               ty_doc_name(src), R, n, n == 1 ? "" : "s");
+    if (from)
+        sb_also_text(b, from, nt);
     const char *st_text = ty_doc_text(src, NULL), *su_text = ty_doc_text(sus, NULL);
     for (size_t x = 0; x < n; x++) {
         const ty_passage_t *q = &p[x];
         const ty_match_t *r = NULL;
         size_t nr = 0, pieces = 1;
-        if (ty_compare_runs(al, x, &r, &nr) != TY_OK)
+        if (ty_compare_runs(al, from ? from->aligned_at[x] : x, &r, &nr) != TY_OK)
             nr = 0;
         for (size_t i = 1; i < nr; i++) /* the source jumps back: sentences were reordered */
             pieces += r[i].src_tok < r[i - 1].src_tok;

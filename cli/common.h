@@ -47,11 +47,24 @@ void print_align_help(FILE *f);
 
 /* Append one passage as a JSON line with the fields of the README ("Output formats"). */
 void sb_passage_json(sbuf_t *b, const char *src_name, const char *sus_name, const ty_passage_t *p);
+/* ,"also":[names],"also_more":N: the other holders of a check source's text (nothing when
+ * there are none) */
+void sb_also_json(sbuf_t *b, const ty_source_t *s);
+/* ,"also":[{"src","id","shared"; "score","covered" when aligned}],"also_more":N: the same
+ * holders as objects (the server's sources; nt: the suspect's tokens) */
+void sb_also_objects(sbuf_t *b, const ty_source_t *s, size_t nt);
+/* The JSON line of passage i of a check source: the fields of sb_passage_json, then
+ * sb_also_json's */
+void sb_source_passage_json(sbuf_t *b, const ty_source_t *s, size_t i, const char *sus_name);
 /* Append the people-readable report of one (src, sus) comparison. */
 /* The runs of passage i are read with ty_compare_runs(al, i, ...): al must be the aligner
- * that produced p. Differences are marked [-source-]{+suspect+} (colour on a terminal). */
+ * that produced p. Differences are marked [-source-]{+suspect+} (colour on a terminal).
+ * from: NULL, or the check source p, n are of (p = from->passages, al having aligned
+ * from->doc with sus again: its runs are at from->aligned_at), whose other holders are
+ * listed under the summary line. */
 void sb_report_text(sbuf_t *b, const style_t *st, const ty_doc_t *src, const ty_doc_t *sus,
-                    const ty_passage_t *p, size_t n, const ty_aligner_t *al);
+                    const ty_passage_t *p, size_t n, const ty_aligner_t *al,
+                    const ty_source_t *from);
 
 /* parse a non-negative integer / a real, with a message naming the option on error */
 /* Seconds on the monotonic clock. */

@@ -68,7 +68,7 @@ static void run_one(job_t *j, size_t x, ty_aligner_t *al, ty_doc_t *src, ty_doc_
     if (j->html) {
         html_source_t hs;
         memset(&hs, 0, sizeof hs);
-        int bad = html_source_capture(&hs, src, al, ps, n) != 0;
+        int bad = html_source_capture(&hs, src, al, ps, n, NULL) != 0;
         if (!bad)
             bad = html_write(j->html_f, sus, &hs, 1) != 0;
         html_source_free(&hs);
@@ -86,7 +86,7 @@ static void run_one(job_t *j, size_t x, ty_aligner_t *al, ty_doc_t *src, ty_doc_
         for (size_t i = 0; i < n; i++)
             sb_passage_json(&j->out[x], p->src, p->sus, &ps[i]);
     } else {
-        sb_report_text(&j->out[x], &j->st, src, sus, ps, n, al);
+        sb_report_text(&j->out[x], &j->st, src, sus, ps, n, al, NULL);
     }
     j->status[x] = n ? EXIT_FOUND : EXIT_NONE;
 }

@@ -38,6 +38,7 @@ typedef struct {
     FILE *pairs; /* --pairs-out */
     const char *pairs_path;
     int pairs_failed;
+    char estimate[128]; /* what similarity is, as --pairs-out fields (docs/dedup.md) */
     sbuf_t pb;
     size_t errors;  /* records and documents skipped */
     where_t *where; /* per document added */
@@ -109,8 +110,8 @@ static int on_event(void *user, const ty_dedup_event_t *ev)
     put_json_name(b, ty_dedup_name(u->dd, ev->other));
     sb_puts(b, ",\"sus\":");
     put_json_name(b, ty_dedup_name(u->dd, ev->doc));
-    sb_printf(b, ",\"similarity\":%.4f,\"containment\":%.4f,\"passages\":[", ev->similarity,
-              ev->containment);
+    sb_printf(b, ",\"similarity\":%.4f,\"containment\":%.4f,%s,\"passages\":[", ev->similarity,
+              ev->containment, u->estimate);
     for (size_t i = 0; i < ev->npassages; i++) {
         const ty_passage_t *p = &ev->passages[i];
         sb_printf(b,
@@ -491,7 +492,9 @@ static void usage(FILE *f)
             "                         unchanged, other documents as {\"id\",\"text\"} (reads the\n"
             "                         input files a second time; not with '-')\n"
             "  --pairs-out FILE       evidence: every link, {\"src\",\"sus\",\"similarity\",\n"
-            "                         \"containment\",\"passages\"} (passages in spun mode)\n"
+            "                         \"containment\",\"estimate\",\"passages\"}: estimate says\n"
+            "                         what similarity is (exact; alignment; near: minhash-mle,\n"
+            "                         with \"shingles\" and \"perms\"); passages in spun mode\n"
             "  --on-error E           skip (default): report a bad record or document with\n"
             "                         its file and line and go on; fail: stop at the first\n"
             "  --threads N            worker threads [all cores]; the result does not change\n"
@@ -500,7 +503,8 @@ static void usage(FILE *f)
             "  -v, --verbose          the summary adds links, alignments and memory\n"
             "  -h, --help             this help\n\n"
             "Near mode:\n"
-            "  --ngram N              shingle length in tokens (characters or words) [%d]\n"
+            "  --ngram N              shingle length in characters (of the normalized text:\n"
+            "                         no spaces or punctuation) [%d]\n"
             "  --bands N, --rows N    LSH bands x rows = permutations [%d x %d]\n"
             "  --threshold X          Jaccard threshold: pick bands and rows for it (with\n"
             "  --perms N              --perms permutations, default 128)\n"
@@ -767,6 +771,13 @@ int cmd_dedup(int argc, char **argv)
     cli_out_t out = {0}, pairs = {0};
     if (cli_out_open(&out, "-o", out_path ? out_path : "-"))
         status = EXIT_ERROR;
+    if (o.mode == TY_DEDUP_NEAR) /* near mode's estimate: minhash.c, ty__near_estimate */
+        snprintf(u.estimate, sizeof u.estimate,
+                 "\"estimate\":\"minhash-mle\",\"shingles\":\"char-%d\",\"perms\":%d", o.ngram,
+                 o.bands * o.rows);
+    else
+        snprintf(u.estimate, sizeof u.estimate, "\"estimate\":\"%s\"",
+                 o.mode == TY_DEDUP_EXACT ? "exact" : "alignment");
     if (!status && u.pairs_path) {
         if (cli_out_open(&pairs, "--pairs-out", u.pairs_path))
             status = EXIT_ERROR;

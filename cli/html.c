@@ -17,7 +17,7 @@
 #include "diffview.h"
 
 int html_source_capture(html_source_t *hs, const ty_doc_t *src, const ty_aligner_t *al,
-                        const ty_passage_t *p, size_t n)
+                        const ty_passage_t *p, size_t n, const size_t *at)
 {
     memset(hs, 0, sizeof(*hs));
     hs->src = src;
@@ -32,7 +32,7 @@ int html_source_capture(html_source_t *hs, const ty_doc_t *src, const ty_aligner
     for (size_t i = 0; i < n; i++) {
         const ty_match_t *r;
         size_t nr;
-        if (ty_compare_runs(al, i, &r, &nr) != TY_OK)
+        if (ty_compare_runs(al, at ? at[i] : i, &r, &nr) != TY_OK)
             nr = 0;
         hs->runs[i] = malloc((nr ? nr : 1) * sizeof(ty_match_t));
         if (!hs->runs[i])

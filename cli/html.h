@@ -21,10 +21,10 @@ typedef struct {
     size_t *nruns;
 } html_source_t;
 
-/* Copy the n passages p of the last comparison on al (and their runs). 0, or -1 if out of
- * memory. */
+/* Copy the n passages p of the last comparison on al (and their runs: those of passage
+ * at[i] of al for p[i]; at NULL: i). 0, or -1 if out of memory. */
 int html_source_capture(html_source_t *hs, const ty_doc_t *src, const ty_aligner_t *al,
-                        const ty_passage_t *p, size_t n);
+                        const ty_passage_t *p, size_t n, const size_t *at);
 void html_source_free(html_source_t *hs);
 
 /* Write the report for suspect sus against ns sources to f. Returns 0, or -1 on a write error. */

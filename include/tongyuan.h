@@ -519,19 +519,35 @@ int ty_index_shards_commit(ty_index_t *ix, const char *dir, uint32_t nshards,
 
 /* Search options. */
 typedef struct ty_query_opts {
-    size_t max_sources;    /* report at most this many sources per query [20] */
-    size_t max_candidates; /* align at most this many candidates (most shared minimizers
-                            * first) [48] */
-    uint32_t min_shared;   /* candidates share at least this many minimizers [3] */
-    double max_df_frac;    /* ignore the most frequent minimizers: those in more documents
-                            * than all but this fraction of minimizers (minimap2's -f)
-                            * [0.0002] */
-    uint32_t max_df;       /* and ignore minimizers in more than this many documents;
-                            * 0 = no fixed limit [0] */
-    uint32_t min_df_cut;   /* but never ignore one in this many documents or fewer [50] */
+    size_t max_sources;            /* report at most this many sources per query [20] */
+    size_t max_candidates;         /* align at most this many candidates: the primaries (documents
+                                    * explaining text no better candidate explains), then their
+                                    * closest rivals [16] */
+    uint32_t min_shared;           /* candidates share at least this many minimizers [3] */
+    double max_df_frac;            /* ignore the most frequent minimizers: those in more documents
+                                    * than all but this fraction of minimizers (minimap2's -f)
+                                    * [0.0002] */
+    uint32_t max_df;               /* and ignore minimizers in more than this many documents;
+                                    * 0 = no fixed limit [0] */
+    uint32_t min_df_cut;           /* but never ignore one in this many documents or fewer [50] */
+    size_t max_also;               /* list at most this many other holders per source [10] */
+    size_t postings_per_minimizer; /* every holder of the query's rarest minimizers votes,
+                                    * up to this many postings per query minimizer in all;
+                                    * each other minimizer credits its first (lowest-id)
+                                    * holder [4] */
 } ty_query_opts_t;
 
 void ty_query_opts_init(ty_query_opts_t *q);
+
+/* Another indexed document holding the text of a source's passages (a near-duplicate
+ * version of it, a repost): listed with the source, not reported as a source of its own. */
+typedef struct ty_holder {
+    uint32_t id;      /* document id in the index */
+    const char *name; /* its indexed name (owned by the searcher, like the source) */
+    uint32_t shared;  /* distinct minimizers shared with the query */
+    size_t covered;   /* suspect tokens its own alignment covers; 0 when it was not aligned
+                       * (then only its shared minimizers say it holds the text) */
+} ty_holder_t;
 
 /* One indexed document that a query reuses. */
 typedef struct ty_source {
@@ -539,9 +555,16 @@ typedef struct ty_source {
     const ty_doc_t *doc;          /* the indexed document, loaded (its name is the indexed
                                    * name) */
     uint32_t shared;              /* distinct minimizers shared with the query */
-    const ty_passage_t *passages; /* sorted by suspect offset, as ty_compare() gives them */
+    const ty_passage_t *passages; /* sorted by suspect offset: the passages no better source
+                                   * already explains (see ty_searcher_check) */
     size_t npassages;
-    size_t covered; /* suspect tokens covered by the passages */
+    const size_t *aligned_at; /* per passage: its index among the passages ty_compare(doc,
+                               * query) gives (for ty_compare_runs() after aligning again) */
+    size_t covered;           /* suspect tokens covered by the passages */
+    const ty_holder_t *also;  /* other documents holding the same text, best first (by the
+                               * share of this source's text they hold) */
+    size_t nalso;             /* listed in also: at most max_also */
+    size_t also_total;        /* holders found, listed or not (the rest: past the cap) */
 } ty_source_t;
 
 /* Per-thread query handle on an open index. NULL when out of memory. o and q are copied
@@ -552,14 +575,18 @@ ty_searcher_t *ty_searcher_new(ty_index_t *ix, const ty_opts_t *o, const ty_quer
 void ty_searcher_free(ty_searcher_t *s);
 const char *ty_searcher_errmsg(const ty_searcher_t *s);
 
-/* The indexed documents that q reuses, best first (most suspect tokens covered): each
- * candidate sharing enough minimizers is aligned with ty_compare() on its stored text.
- * *out and everything it points to are owned by s, valid until its next check or free.
- * q is only read. */
+/* The indexed documents that q reuses, best first (most suspect tokens matched in order):
+ * the candidates (see max_candidates) are aligned with ty_compare() on their stored text; a
+ * candidate whose passages are not mostly text a better one already explains is a source,
+ * with those passages; the other documents holding the same text (aligned candidates
+ * whose passages a source explains, near-duplicates of a source by their minimizers) are
+ * listed with it (also). docs/index.md says how. *out and everything it points to are owned
+ * by s, valid until its next check or free. q is only read. */
 int ty_searcher_check(ty_searcher_t *s, const ty_doc_t *q, const ty_source_t **out, size_t *n);
 
-/* Only the candidate step: up to max ids of documents sharing at least min_shared
- * minimizers with q, most shared first, into ids/shared (caller's arrays). *n: how many. */
+/* Only the candidate step: the ids of the documents ty_searcher_check() would align (with
+ * max as max_candidates: the primaries, most shared minimizers first, then their rivals),
+ * and their shared minimizers, into ids/shared (caller's arrays). *n: how many. */
 int ty_searcher_candidates(ty_searcher_t *s, const ty_doc_t *q, uint32_t *ids, uint32_t *shared,
                            size_t max, size_t *n);
 
@@ -578,10 +605,12 @@ int ty_searcher_candidates(ty_searcher_t *s, const ty_doc_t *q, uint32_t *ids, u
  * Modes:
  *   TY_DEDUP_EXACT  the same normalized token stream (XXH3-128 of the tokens: spacing,
  *                   punctuation, case, full/half width and Traditional/Simplified ignored).
- *   TY_DEDUP_NEAR   classic MinHash + LSH banding over token n-grams: two documents are
- *                   linked when all `rows` signature values of at least one of `bands`
- *                   bands agree (estimated Jaccard similarity about (1/bands)^(1/rows) or
- *                   more). scripts/minhash_ref.py is a plain reference of the same hashes.
+ *   TY_DEDUP_NEAR   classic MinHash + LSH banding over character n-grams of the normalized
+ *                   text: two documents are linked when all `rows` signature values of at
+ *                   least one of `bands` bands agree (Jaccard similarity about
+ *                   (1/bands)^(1/rows) or more); the similarity of a link is an unbiased
+ *                   estimate (docs/dedup.md). scripts/minhash_ref.py is a plain reference
+ *                   of the same hashes.
  *   TY_DEDUP_SPUN   (w,k)-minimizers of each document are looked up among the documents
  *                   already seen; candidates sharing enough of them are aligned with
  *                   ty_compare() and linked when the passages cover at least
@@ -620,7 +649,7 @@ typedef struct ty_dedup_opts {
     size_t batch; /* documents per batch, 16..1048576 [4096]; see Determinism */
     int evidence; /* 1: give the aligned passages with each link event (spun) [0] */
     /* near */
-    int ngram;       /* shingle length in tokens, 1..32 [5] */
+    int ngram;       /* shingle length in characters of the normalized text, 1..32 [5] */
     int bands, rows; /* LSH bands and rows per band; permutations = bands x rows,
                       * at most 1024 [16 x 8: threshold about 0.71] */
     uint64_t seed;   /* seed of the permutations [1] */
@@ -696,7 +725,8 @@ typedef struct ty_dedup_result {
     size_t dup_of;      /* not kept: the document it is most contained in / by (its link
                          * with the highest containment, earlier or later); SIZE_MAX if kept */
     double similarity;  /* of that link, 0..1: exact 1; near: the estimated Jaccard
-                         * similarity; spun: tokens matched in order over both documents
+                         * similarity of their character n-grams (unbiased, docs/dedup.md);
+                         * spun: tokens matched in order over both documents
                          * (2 x matched / (tokens of both), like difflib's ratio) */
     double containment; /* of that link, 0..1: share of the smaller document covered by
                          * the other (spun: by the aligned passages, boilerplate left out;

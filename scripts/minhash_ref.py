@@ -4,14 +4,15 @@
 usage: minhash_ref.py TOKENS.jsonl [--ngram N] [--bands B] [--rows R] [--seed S]
                       [--compare DECISIONS.jsonl]
 
-TOKENS.jsonl: {"id": ..., "tokens": [token ids]} per document, in input order, as
-`build/tests/test_dedup --dump-tokens FILE...` prints them (the tokenizer is the library's;
-everything after it is recomputed here, the textbook way, one permutation at a time):
+TOKENS.jsonl: {"id": ..., "tokens": [units]} per document, in input order, as
+`build/tests/test_dedup --dump-near-units FILE...` prints them: near mode's units, the
+characters of the normalized text (the normalizer is the library's; everything after it is
+recomputed here, the textbook way, one permutation at a time):
 
-  shingle   ty_kmer_hash() of every n consecutive tokens (a rolling polynomial, base
-            0x100000001B3, each token + 1, finished by the splitmix64 mixer); its upper 32
+  shingle   ty_kmer_hash() of every n consecutive units (a rolling polynomial, base
+            0x100000001B3, each unit + 1, finished by the splitmix64 mixer); its upper 32
             bits are the shingle value x; a document shorter than n is one shingle of all its
-            tokens; an empty one has none (and stays alone)
+            units; an empty one has none (and stays alone)
   perms     a[i] | 1 and b[i] from a splitmix64 sequence seeded with --seed
   signature sig[i] = min over the distinct x of (a[i] * x + b[i]) mod 2^32
   LSH       documents whose rows values of band j are all equal share a bucket; every two

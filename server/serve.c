@@ -4,7 +4,8 @@
  *
  *   POST   /v1/check      {"text", "name"?, "min_len"?, "min_score"?, "max_sources"?}
  *                         → {"name", "chars", "sources": [{"src", "id", "score", "covered",
- *                            "shared", "passages": [the JSONL fields of `compare`]}]}
+ *                            "shared", "passages": [the JSONL fields of `compare`],
+ *                            "also"?: [{"src", "id", "shared", "score"?}], "also_more"?}]}
  *   POST   /v1/report     the same request → the self-contained HTML report (text/html)
  *   POST   /v1/docs       {"id", "text"} → added and committed before the reply; 409 if taken
  *   GET    /v1/docs/{id}  the stored document; DELETE /v1/docs/{id} deletes it (tombstone)
@@ -551,7 +552,8 @@ static enum MHD_Result do_check(struct MHD_Connection *c, req_t *r, int html)
             const ty_passage_t *p;
             size_t np;
             bad = ty_compare(al, keep[i]->doc, q, &p, &np) != TY_OK ||
-                  html_source_capture(&hs[i], keep[i]->doc, al, p, np) != 0;
+                  html_source_capture(&hs[i], keep[i]->doc, al, keep[i]->passages,
+                                      keep[i]->npassages, keep[i]->aligned_at) != 0;
             got += !bad;
         }
         char *buf = NULL;
@@ -595,7 +597,9 @@ static enum MHD_Result do_check(struct MHD_Connection *c, req_t *r, int html)
             if (b.n && b.a[b.n - 1] == '\n')
                 b.n--; /* sb_passage_json ends a JSON line */
         }
-        sb_puts(&b, "]}");
+        sb_puts(&b, "]");
+        sb_also_objects(&b, x, nt);
+        sb_puts(&b, "}");
     }
     sb_puts(&b, "]}\n");
     free(keep);
@@ -1173,7 +1177,7 @@ static void usage(FILE *f)
             "  --grace SECONDS      on SIGTERM/SIGINT, wait this long for requests [30]\n"
             "  --access-log FILE    one line per request (default: standard error)\n"
             "  --max-sources N      sources reported per check by default [20]\n"
-            "  --max-candidates N   align at most N candidates per check [48]\n"
+            "  --max-candidates N   align at most N candidates per check [16]\n"
             "  -h, --help           this help\n\n");
     print_align_help(f);
 }

@@ -45,6 +45,39 @@ void ty__minhash_perms(uint64_t seed, int perms, uint32_t *a, uint32_t *b);
 size_t ty__shingles(const uint32_t *tok, size_t n, int ngram, uint32_t *out, uint64_t *hbuf,
                     uint32_t **set, size_t *set_cap);
 
+/* Near mode's shingles are character n-grams of the normalized text, not token n-grams:
+ * a token is a Han character or a whole Latin word or number, so five tokens span more text
+ * than five characters and one changed character breaks a larger share of them — the same
+ * copy had a Jaccard similarity 0.04-0.07 lower over tokens than over characters, and fewer
+ * band hits than MinHash-LSH over character 5-grams (datasketch, text-dedup) at the same
+ * bands and rows (docs/dedup.md, scripts/eval_near.py).
+ *
+ * The units of d: its normalized characters in order — a token of one character is that
+ * character, a letter/digit run each of its characters as the tokenizer normalizes them;
+ * what the tokenizer drops (spaces, punctuation, symbols) is not there. out has room for
+ * ty_doc_ncodepoints(d) values. Returns the count. */
+size_t ty__near_units(const ty_doc_t *d, uint32_t *out);
+
+/* Scratch of ty__near_shingles (zeroed to start; ty__near_buf_free). */
+typedef struct {
+    TY_VEC(uint32_t) u, x, set;
+    TY_VEC(uint64_t) h;
+} near_buf_t;
+void ty__near_buf_free(near_buf_t *b);
+
+/* The distinct shingle values of d for near mode (ty__shingles of its units) into b->x.
+ * Returns the count, or (size_t)-1 when out of memory. */
+size_t ty__near_shingles(const ty_doc_t *d, int ngram, near_buf_t *b);
+
+/* The similarity of a linked pair from its signatures (bands x rows values each) and shingle
+ * counts nx, ny: *jac the Jaccard estimate — the maximum likelihood given the values outside
+ * the first band in which the two signatures agree and that the bands before it do not
+ * wholly agree (the pair was found through that band: counting its rows biased the plain
+ * share of equal values up, by about rows / perms of 1 - J); the plain share when no band
+ * agrees — and *cont the containment J (nx + ny) / (1 + J) / min(nx, ny), at most 1. */
+void ty__near_estimate(const uint32_t *x, const uint32_t *y, int bands, int rows, double nx,
+                       double ny, float *jac, float *cont);
+
 /* sig[i] = min over x of h_i(x), i < perms (0xFFFFFFFF for no shingle). a, b, sig hold
  * perms rounded up to a multiple of 8 (the extra permutations are computed and ignored). */
 void ty__minhash(const uint32_t *a, const uint32_t *b, int perms, const uint32_t *x, size_t n,
@@ -221,10 +254,7 @@ void ty__dd_facts(const ty_doc_t *doc, ty__facts_t *f);
 /* Near mode: a document's signature (R->perms values into sig; all 0xFFFFFFFF when it has
  * no shingle) and its number of distinct shingles. The scratch is per thread. TY_ENOMEM. */
 typedef struct {
-    TY_VEC(uint64_t) h;
-    TY_VEC(uint32_t) x;
-    uint32_t *set;
-    size_t set_cap;
+    near_buf_t nb;  /* shingles (ty__near_shingles) */
     uint32_t *sig; /* np8 */
 } ty__nearbuf_t;
 

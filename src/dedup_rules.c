@@ -272,18 +272,15 @@ void ty__dd_facts(const ty_doc_t *doc, ty__facts_t *f)
 int ty__near_sig(const ty__rules_t *R, ty__nearbuf_t *nb, const ty_doc_t *doc, uint32_t *sig,
                  uint32_t *nsh)
 {
-    size_t nt = ty_doc_ntokens(doc);
     *nsh = 0;
     if (!nb->sig && !(nb->sig = malloc((size_t)R->np8 * sizeof(uint32_t))))
         return TY_ENOMEM;
-    if (ty_vec_reserve(nb->h, nt + 1) || ty_vec_reserve(nb->x, nt + 1))
-        return TY_ENOMEM;
-    size_t ns = ty__shingles(doc->tok, nt, R->o.ngram, nb->x.a, nb->h.a, &nb->set, &nb->set_cap);
+    size_t ns = ty__near_shingles(doc, R->o.ngram, &nb->nb);
     if (ns == (size_t)-1)
         return TY_ENOMEM;
     *nsh = (uint32_t)ns;
     if (ns) {
-        ty__minhash(R->pa, R->pb, R->perms, nb->x.a, ns, nb->sig);
+        ty__minhash(R->pa, R->pb, R->perms, nb->nb.x.a, ns, nb->sig);
         memcpy(sig, nb->sig, (size_t)R->perms * sizeof(uint32_t));
     } else {
         memset(sig, 0xff, (size_t)R->perms * sizeof(uint32_t));
@@ -293,9 +290,7 @@ int ty__near_sig(const ty__rules_t *R, ty__nearbuf_t *nb, const ty_doc_t *doc, u
 
 void ty__nearbuf_free(ty__nearbuf_t *nb)
 {
-    free(nb->h.a);
-    free(nb->x.a);
-    free(nb->set);
+    ty__near_buf_free(&nb->nb);
     free(nb->sig);
     memset(nb, 0, sizeof(*nb));
 }
@@ -303,16 +298,8 @@ void ty__nearbuf_free(ty__nearbuf_t *nb)
 void ty__near_link(const ty__rules_t *R, const uint32_t *sig_first, uint32_t nsh_first,
                    const uint32_t *sig_doc, uint32_t nsh_doc, float *sim, float *cont)
 {
-    int eq = 0;
-    for (int i = 0; i < R->perms; i++)
-        eq += sig_doc[i] == sig_first[i];
-    float jac = (float)eq / (float)R->perms;
-    /* containment from the Jaccard estimate and the shingle counts */
-    double na = nsh_first, nb = nsh_doc;
-    double inter = jac * (na + nb) / (1.0 + jac), mn = na < nb ? na : nb;
-    double c = mn > 0 ? inter / mn : 0;
-    *sim = jac;
-    *cont = (float)(c > 1 ? 1 : c);
+    /* the unbiased estimate given the band that found the pair (minhash.c) */
+    ty__near_estimate(sig_doc, sig_first, R->o.bands, R->o.rows, nsh_doc, nsh_first, sim, cont);
 }
 
 int ty__spun_sketch(const ty__rules_t *R, const ty_doc_t *doc, ty__mzs_t *s)

@@ -127,7 +127,7 @@ for n in names:
     for k, s in v.items():
         open(os.path.join(out, '%s-%s.txt' % (base, k)), 'w', encoding='utf-8').write(s)
 PY
-    "$TD" --dump-tokens "$tmp"/var/*.txt > "$tmp/tokens.jsonl" 2> "$tmp/err" || fail "dump tokens"
+    "$TD" --dump-near-units "$tmp"/var/*.txt > "$tmp/tokens.jsonl" 2> "$tmp/err" || fail "dump tokens"
     for cfg in "16 8" "10 3" "32 2"; do
         set -- $cfg
         if "$TY" dedup -q --mode near --bands "$1" --rows "$2" "$tmp/var" -o "$tmp/nv.jsonl" \

@@ -123,6 +123,38 @@ run "$TY" check "$D/sus-00158.txt"
 expect "no -x: exit 2" test "$rc" -eq 2
 case_end
 
+case_begin "check: other holders of the same text (a repost), JSONL and text"
+mkdir -p "$tmp/reposts"
+cp "$D/src-00387.txt" "$tmp/reposts/a-original.txt"
+cp "$D/src-00387.txt" "$tmp/reposts/b-repost.txt"
+cp "$D/src-00393.txt" "$D/hay-00031.txt" "$tmp/reposts/"
+run "$TY" index build -o "$tmp/reposts.idx" "$tmp/reposts"
+run "$TY" check -x "$tmp/reposts.idx" --format jsonl "$D/sus-00243.txt"
+expect "found (exit $rc)" test "$rc" -eq 0
+expect "one source, the first indexed of the equals; the repost in also on every line" python3 -c '
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]
+assert a and all(x["src"] == "a-original.txt" for x in a), [x["src"] for x in a]
+assert all(x["also"] == ["b-repost.txt"] and x["also_more"] == 0 for x in a), a[0]
+' "$tmp/out"
+run "$TY" check -x "$tmp/reposts.idx" "$D/sus-00243.txt"
+expect "text: one source" grep -q "reuses 1 indexed document" "$tmp/out"
+expect "text: the other holder under its summary line, with its coverage" \
+    grep -q "^    also in 1 other document: b-repost.txt ([0-9]*%)$" "$tmp/out"
+run "$TY" check -x "$tmp/reposts.idx" --max-also 0 --format jsonl "$D/sus-00243.txt"
+expect "--max-also 0: none named, one more" python3 -c '
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]
+assert a and all(x["also"] == [] and x["also_more"] == 1 for x in a), a[0]
+' "$tmp/out"
+run "$TY" check -x "$I" --format jsonl "$D/sus-00068.txt"
+expect "no other holder: no also field" python3 -c '
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]
+assert a and all("also" not in x and "also_more" not in x for x in a), a[0]
+' "$tmp/out"
+case_end
+
 case_begin "check: --threads does not change the output"
 cp "$D"/sus-*.txt "$tmp/corpus/sub/" 2> /dev/null
 mkdir -p "$tmp/q"

@@ -226,6 +226,11 @@ req POST /v1/check --data '{"text":"青石岭小学的孩子们在新建的图�
 check "check no longer reports the deleted document" [ "$(jq_py "[s['src'] for s in j['sources']].count('api/doc-1')")" = 0 ]
 req GET /v1/stats
 check "stats count the deletion" [ "$(jq_py "(j['docs'], j['deleted'])")" = "(4, 1)" ]
+REPOST='"text":"大雪封山的第三天，护林员老周踩着齐膝的积雪把药送到了山顶的气象站，站里的两个年轻人已经断粮一天。"'
+req POST /v1/docs -H "$AUTH" --data "{\"id\":\"api/story\",$REPOST}"
+req POST /v1/docs -H "$AUTH" --data "{\"id\":\"api/repost\",$REPOST}"
+req POST /v1/check --data "{$REPOST}"
+check "a repost: one source, the other in also (id, shared, score)" [ "$(jq_py "[(s['src'], [(a['src'], a['id'] > 0, a['shared'] > 0, a['score'] > 0.9) for a in s['also']], s['also_more']) for s in j['sources']]")" = "[('api/story', [('api/repost', True, True, True)], 0)]" ]
 req GET /v1/docs/no-such-doc
 check "GET an unknown document: 404" [ "$code" = 404 ]
 req POST /v1/docs -H "$AUTH" --data '{"id":"x","text":"a\u0000b"}'

@@ -94,7 +94,8 @@ static ty_index_t *open_ix(const char *path)
     return ix;
 }
 
-/* Everything a query gives, as text: candidates (id, shared) and sources with passages. */
+/* Everything a query gives, as text: candidates (id, shared) and sources with passages and
+ * other holders (id, shared, covered; how many in all). */
 static void query(ty_index_t *ix, const ty_query_opts_t *qo, const char *file, char *out,
                   size_t size)
 {
@@ -123,6 +124,11 @@ static void query(ty_index_t *ix, const ty_query_opts_t *qo, const char *file, c
             off += (size_t)snprintf(out + off, size - off, " %zu+%zu/%zu+%zu@%.4f", p->src_off,
                                     p->src_len, p->sus_off, p->sus_len, p->score);
         }
+        off += (size_t)snprintf(out + off, size - off, " also %zu:", src[i].also_total);
+        for (size_t j = 0; j < src[i].nalso && off + 100 < size; j++)
+            off += (size_t)snprintf(out + off, size - off, " %u %s %u %zu", src[i].also[j].id,
+                                    src[i].also[j].name, src[i].also[j].shared,
+                                    src[i].also[j].covered);
     }
 done:
     ty_doc_free(q);
@@ -133,15 +139,21 @@ static void same_results_n(ty_index_t *one, ty_index_t *sh, const ty_query_opts_
                            const char *what, int min_nonempty)
 {
     static char a[16384], b[16384];
-    int nonempty = 0;
+    int nonempty = 0, holders = 0;
     for (size_t i = 0; i < NFILES; i++) {
         query(one, qo, FILES[i], a, sizeof a);
         query(sh, qo, FILES[i], b, sizeof b);
         CHECKF(strcmp(a, b) == 0, "%s, query %s:\n  one:     %.300s\n  sharded: %.300s", what,
                FILES[i], a, b);
         nonempty += strchr(a, '|') != NULL;
+        /* the indexed copies (src-00001 and its t2s, the sus documents and their sources)
+         * are other holders of each other's text */
+        for (const char *p = a; (p = strstr(p, " also ")) != NULL; p += 6)
+            holders += p[6] != '0';
     }
     CHECKF(nonempty >= min_nonempty, "%s: only %d queries found sources", what, nonempty);
+    CHECKF(holders >= (min_nonempty ? 2 : 0), "%s: only %d sources with other holders", what,
+           holders);
 }
 #define same_results(a, b, q, w) same_results_n(a, b, q, w, 10)
 
