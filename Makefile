@@ -10,7 +10,7 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := libutf8proc lmdb jansson zlib libzstd libxxhash
+PKGS    := libutf8proc lmdb jansson zlib libzstd libxxhash uchardet libxml-2.0 libzip poppler-glib
 SERVE_PKGS := libmicrohttpd
 GENPKGS := libutf8proc opencc
 OPT     ?= -O2 -g
@@ -29,9 +29,10 @@ SHARED  ?= ../shared
 
 LIB_SRC := src/util.c src/normalize.c src/doc.c src/sketch.c src/align.c \
            src/input.c src/index.c src/index_add.c src/search.c \
-           src/dedup.c src/cluster.c src/minhash.c src/index_del.c src/jsonl_fast.c src/index_shard.c
+           src/dedup.c src/cluster.c src/minhash.c src/index_del.c src/jsonl_fast.c src/index_shard.c \
+           src/extract.c src/encoding.c src/html.c src/docx.c src/pdf.c src/warc.c
 CLI_SRC := cli/main.c cli/common.c cli/output.c cli/compare.c cli/diffview.c cli/html.c \
-           cli/index.c cli/check.c cli/dedup.c
+           cli/index.c cli/check.c cli/dedup.c cli/extract.c
 SERVER_SRC := server/serve.c server/request.c
 # make MPI=1 (use another BUILD, e.g. BUILD=build/mpi): the same tongyuan, built with -DTY_MPI
 # and linked to Open MPI, so that `mpirun -np N tongyuan dedup` runs across ranks (docs/mpi.md).
@@ -101,7 +102,7 @@ $(BUILD)/gen/serve_page.inc: server/page.html
 $(BUILD)/server/serve.o: $(BUILD)/gen/serve_page.inc
 
 $(BUILD)/%.o: %.c include/tongyuan.h src/internal.h src/classify.h cli/common.h cli/diffview.h cli/html.h \
-              src/index.h src/input.h cli/corpus.h src/dedup.h src/jsonl_fast.h server/request.h \
+              src/index.h src/input.h src/extract.h src/warc.h cli/corpus.h src/dedup.h src/jsonl_fast.h server/request.h \
               $(MPI_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<

@@ -349,6 +349,7 @@ int cmd_check(int argc, char **argv)
         goto done;
     }
     ro.max_doc_bytes = j.o.max_doc_bytes;
+    cli_reader_from_opts(&ro, &j.o);
     ty_reader_t *r = ty_reader_new(&ro);
     cli_out_t html = {0};
     j.ix = ty_index_new();

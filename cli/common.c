@@ -229,7 +229,26 @@ int parse_align_opt(int argc, char **argv, int *i, ty_opts_t *o)
         return 1;
     }
     int missing = 0;
-    const char *v = cli_opt_value(argc, argv, i, "--invalid-utf8", NULL, &missing);
+    const char *v = cli_opt_value(argc, argv, i, "--input-format", NULL, &missing);
+    if (!missing && v) {
+        if (ty_format_parse(v, &o->input_format) != TY_OK) {
+            fprintf(stderr,
+                    "tongyuan: --input-format wants auto, text, html, docx, odt, pdf, warc or "
+                    "jsonl, not '%s'\n",
+                    v);
+            return -1;
+        }
+        return 1;
+    }
+    if (!missing && (v = cli_opt_value(argc, argv, i, "--encoding", NULL, &missing)) != NULL) {
+        o->encoding = v; /* checked by ty_opts_check */
+        return 1;
+    }
+    if (missing) {
+        fprintf(stderr, "tongyuan: %s needs a value\n", argv[*i]);
+        return -1;
+    }
+    v = cli_opt_value(argc, argv, i, "--invalid-utf8", NULL, &missing);
     if (missing) {
         fprintf(stderr, "tongyuan: --invalid-utf8 needs a value (error or replace)\n");
         return -1;
@@ -267,7 +286,12 @@ void print_align_help(FILE *f)
             "  --snap N           move passage ends to a sentence end up to N tokens away [%d]\n"
             "  --max-size MB      refuse inputs larger than MB megabytes [%zu]\n"
             "  --invalid-utf8 M   'error' (default): stop at invalid UTF-8; 'replace': count\n"
-            "                     each bad byte as one character and leave it out\n",
+            "                     each bad byte as one character and leave it out\n"
+            "  --input-format F   auto (by content, the name as a hint), text, html, docx,\n"
+            "                     odt, pdf, warc or jsonl: read every input as F [auto]\n"
+            "  --encoding NAME    charset of text and HTML: gb18030, big5, utf-16le, shift_jis\n"
+            "                     ... (iconv names); 'utf-8': strict UTF-8, no detection\n"
+            "                     [detected: BOM, <meta>, uchardet]\n",
             o.k, o.w, o.max_occ, o.max_gap, o.gap_cost, o.drift_cost, o.min_chain, o.merge_gap,
             o.min_len, o.min_score, o.snap, o.max_doc_bytes >> 20);
 }
@@ -480,4 +504,28 @@ const char *cli_msg_at(const char *msg, const char *name, const char *path)
         return msg;
     snprintf(buf, sizeof buf, "%s%s", path, msg + n);
     return buf;
+}
+
+void print_formats_help(FILE *f, int corpus)
+{
+    fprintf(f,
+            "Formats, from the content (the name's extension as a hint; --input-format forces\n"
+            "one): text in UTF-8 or another charset (GB18030/GBK, Big5, UTF-16 with or without\n"
+            "BOM, Shift_JIS, EUC-KR ...: detected, or --encoding); HTML (.html .htm: the\n"
+            "article's text and title, without menus, navigation and footers); Word .docx and\n"
+            "OpenDocument .odt (paragraphs, tables, footnotes); PDF (text in reading order,\n"
+            "pages kept: reports say \"page 3\")%s\n"
+            "Offsets are into the decoded or extracted text (tongyuan extract FILE prints it);\n"
+            "for text in another charset, file_off/file_len give bytes of the original file.\n",
+            corpus ? "; WARC and WET crawls (.warc, .warc.gz: one document\n"
+                     "per HTML or text record, named by its URI). An extracted file without text\n"
+                     "is skipped with a warning and counted."
+                   : ".");
+}
+
+void cli_reader_from_opts(ty_reader_opts_t *ro, const ty_opts_t *o)
+{
+    ro->format = o->input_format;
+    ro->encoding = o->encoding;
+    ro->utf8_mode = o->utf8_mode;
 }

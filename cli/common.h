@@ -44,6 +44,12 @@ const char *cli_opt_value(int argc, char **argv, int *i, const char *name, const
  * bad value. Documented in print_align_help(). */
 int parse_align_opt(int argc, char **argv, int *i, ty_opts_t *o);
 void print_align_help(FILE *f);
+/* The input formats (--input-format, --encoding and what offsets mean), for --help; corpus:
+ * the reader's commands (WARC too). */
+void print_formats_help(FILE *f, int corpus);
+/* The reading options parsed into o (--input-format, --encoding, --invalid-utf8) copied into
+ * a reader's options. */
+void cli_reader_from_opts(ty_reader_opts_t *ro, const ty_opts_t *o);
 
 /* Append one passage as a JSON line with the fields of the README ("Output formats"). */
 void sb_passage_json(sbuf_t *b, const char *src_name, const char *sus_name, const ty_passage_t *p);

@@ -212,6 +212,8 @@ static void usage(FILE *f)
             "                     usual output, to stdout); one pair only\n"
             "  -h, --help         this help\n\n");
     print_align_help(f);
+    fputc('\n', f);
+    print_formats_help(f, 0);
     fprintf(f,
             "\nExit status: 0 reuse found, 1 none found, 2 error (like grep).\n"
             "JSONL fields: src sus src_off src_len sus_off sus_len (code points of the original\n"

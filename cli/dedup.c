@@ -827,6 +827,7 @@ int cmd_dedup(int argc, char **argv)
         }
     /* the reader lists the inputs now: an output that is one of them is refused before
      * anything is read or written */
+    cli_reader_from_opts(&ro, &to);
     ty_reader_t *rd = ty_reader_new(&ro);
     if (!rd) {
         fprintf(stderr, "tongyuan: out of memory\n");

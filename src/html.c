@@ -1,0 +1,669 @@
+/*
+ * html.c — an HTML page → its article: the main text in reading order, one block a line, and
+ * the <title>. Navigation, menus, headers, footers, sidebars, link lists, scripts, styles,
+ * forms and comments are left out, so that two articles of one site are not "reuse" of each
+ * other through the menu and footer they share.
+ *
+ * Parsing is libxml2's HTML parser (a well-kept, forgiving HTML 4 parser that builds a tree
+ * of any tag soup, with its own limits on depth and size); the text reaches it as UTF-8
+ * (encoding.c decoded it: <meta> is ignored by the parser, HTML_PARSE_IGNORE_ENC).
+ *
+ * The boilerplate rule works on blocks (the text between block-level tags: p, div, li, td,
+ * h1-h6, br ...), after jusText (Pomikálek 2011) with changes for Chinese, where a
+ * word count means nothing and sentences are short:
+ *   1. context-free class of each block:
+ *        bad      inside nav, footer, aside, a header outside the article, a form control,
+ *                 an element with role=navigation/banner/contentinfo/complementary, or a
+ *                 class/id word such as nav, menu, footer, sidebar, breadcrumb, share,
+ *                 related, comment, copyright, ad (the words readability and boilerpipe
+ *                 use); or a link density (characters inside <a href>) above 0.33; or a
+ *                 block already seen on another page of the same site (ty__sites_t:
+ *                 crawls read many pages of a site; not for long prose, which is what
+ *                 reuse detection looks for)
+ *        good     at least 20 tokens (a CJK character or a word is a token) with sentence
+ *                 punctuation, or 50 tokens
+ *        short    under 8 tokens
+ *        neargood the rest
+ *   2. context: a short block between two good ones is good, between two bad ones bad; a
+ *      near-good block is good unless both neighbours are bad; a short or near-good heading
+ *      followed (within 200 tokens) by a good block is good (the headline).
+ *   3. the article is the longest run of good blocks, where runs are joined across up to
+ *      MAX_GAP bad tokens (an inline advert or a picture caption); good runs far from it
+ *      are kept only when they hold at least a quarter of its tokens (a footer's lone
+ *      copyright sentence goes, a second part of the article stays).
+ * The thresholds were set, and are measured, on generated pages of several layouts
+ * (scripts/html_eval.py: semantic HTML5, div soup with class names, old table layouts
+ * without any; make eval-html).
+ */
+#include <string.h>
+#include <strings.h>
+
+#include <libxml/HTMLparser.h>
+#include <libxml/HTMLtree.h>
+
+#include "extract.h"
+
+#define GOOD_TOKENS 20 /* with punctuation */
+#define LONG_TOKENS 50 /* without */
+#define SHORT_TOKENS 8
+#define MAX_LINK_DENSITY 0.33
+#define HEADING_REACH 200
+#define MAX_GAP 60    /* bad tokens a run of good blocks may cross */
+#define REPEAT_MAX 60 /* longer blocks are not dropped for being repeated on the site */
+
+enum { C_BAD, C_SHORT, C_NEARGOOD, C_GOOD };
+
+typedef struct {
+    size_t beg, end;   /* the block's text in the walk's buffer */
+    size_t tokens;     /* CJK characters + words */
+    size_t chars;      /* characters that are not space */
+    size_t link_chars; /* of them, inside <a href> */
+    size_t punct;      /* sentence punctuation */
+    int heading;       /* 1..6 for h1..h6 */
+    int boiler;        /* inside a boilerplate element */
+    int repeated;      /* seen on another page of the site */
+    int cls;
+} block_t;
+
+typedef struct {
+    ty__str_t buf; /* text of all blocks */
+    TY_VEC(block_t) b;
+    block_t cur; /* block being filled */
+    int in_link, boiler, heading, depth, pre;
+    int in_word; /* the last character counted was a letter or digit (words are tokens) */
+    int oom;
+} walk_t;
+
+/* ---- site memory (repeated blocks) -------------------------------------------------------- */
+
+struct ty__sites {
+    uint64_t *key;  /* hash of (site, block text), 0 = empty */
+    uint32_t *page; /* last page that held it */
+    uint8_t *seen;  /* pages that held it (saturating) */
+    size_t cap, n;
+    uint32_t pages;
+};
+
+ty__sites_t *ty__sites_new(void) { return calloc(1, sizeof(ty__sites_t)); }
+
+void ty__sites_free(ty__sites_t *s)
+{
+    if (!s)
+        return;
+    free(s->key);
+    free(s->page);
+    free(s->seen);
+    free(s);
+}
+
+static uint64_t fnv(const char *p, size_t n, uint64_t h)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+/* Slot of key k (inserted if absent and there is room); -1 when full. */
+static long sites_slot(ty__sites_t *s, uint64_t k)
+{
+    if (s->n * 2 >= s->cap) {
+        if (s->cap >= (1u << 22))
+            goto look; /* 4M blocks remembered: enough; new ones are not added */
+        size_t nc = s->cap ? s->cap * 2 : 4096;
+        uint64_t *nk = calloc(nc, sizeof *nk);
+        uint32_t *np = calloc(nc, sizeof *np);
+        uint8_t *ns = calloc(nc, 1);
+        if (!nk || !np || !ns) {
+            free(nk);
+            free(np);
+            free(ns);
+            goto look;
+        }
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->key[i]) {
+                size_t x = (size_t)(s->key[i] ^ (s->key[i] >> 29)) & (nc - 1);
+                while (nk[x])
+                    x = (x + 1) & (nc - 1);
+                nk[x] = s->key[i];
+                np[x] = s->page[i];
+                ns[x] = s->seen[i];
+            }
+        free(s->key);
+        free(s->page);
+        free(s->seen);
+        s->key = nk;
+        s->page = np;
+        s->seen = ns;
+        s->cap = nc;
+    }
+look:
+    if (!s->cap)
+        return -1;
+    size_t x = (size_t)(k ^ (k >> 29)) & (s->cap - 1);
+    while (s->key[x] && s->key[x] != k)
+        x = (x + 1) & (s->cap - 1);
+    if (!s->key[x]) {
+        if (s->n * 2 >= s->cap)
+            return -1;
+        s->key[x] = k;
+        s->page[x] = 0;
+        s->seen[x] = 0;
+        s->n++;
+    }
+    return (long)x;
+}
+
+/* Mark the blocks of this page seen on earlier pages of its site; remember them all. */
+static void sites_mark(ty__sites_t *s, const char *site, walk_t *w)
+{
+    if (!s || !site)
+        return;
+    uint32_t page = ++s->pages;
+    uint64_t sh = fnv(site, strlen(site), 0xcbf29ce484222325ULL);
+    for (size_t i = 0; i < w->b.n; i++) {
+        block_t *b = &w->b.a[i];
+        if (!b->tokens || b->tokens > REPEAT_MAX)
+            continue;
+        uint64_t k = fnv(w->buf.a + b->beg, b->end - b->beg, sh) | 1;
+        long x = sites_slot(s, k);
+        if (x < 0)
+            continue;
+        if (s->seen[x] && s->page[x] != page)
+            b->repeated = 1;
+        if (s->page[x] != page && s->seen[x] < 255)
+            s->seen[x]++;
+        s->page[x] = page;
+    }
+}
+
+/* ---- the walk ------------------------------------------------------------------------------ */
+
+static int name_is(const xmlNode *n, const char *s)
+{
+    return n->name && strcasecmp((const char *)n->name, s) == 0;
+}
+
+static int name_in(const xmlNode *n, const char *const *list)
+{
+    for (; *list; list++)
+        if (name_is(n, *list))
+            return 1;
+    return 0;
+}
+
+static const char *const SKIP[] = {"script", "style",  "noscript", "template", "iframe",
+                                   "object", "embed",  "svg",      "math",     "canvas",
+                                   "select", "button", "textarea", "input",    "head",
+                                   "map",    "audio",  "video",    NULL};
+static const char *const BLOCK[] = {
+    "address", "article", "aside", "blockquote", "body",    "center",   "dd",         "details",
+    "dialog",  "dir",     "div",   "dl",         "dt",      "fieldset", "figcaption", "figure",
+    "footer",  "form",    "h1",    "h2",         "h3",      "h4",       "h5",         "h6",
+    "header",  "hgroup",  "hr",    "html",       "li",      "main",     "menu",       "nav",
+    "ol",      "p",       "pre",   "section",    "summary", "table",    "tbody",      "td",
+    "tfoot",   "th",      "thead", "tr",         "ul",      "caption",  "legend",     "option",
+    "br",      NULL};
+static const char *const BOILER_TAGS[] = {"nav", "footer", "aside", "menu", "form", NULL};
+
+/* class/id words of boilerplate (readability's and boilerpipe's lists, plus the usual words
+ * of Chinese sites: daohang, dh, bottom, copyright, friendlink) */
+static const char *const NEG_WORDS[] = {
+    "nav",       "navbar",  "navigation",    "menu",        "menubar",   "footer",     "foot",
+    "sidebar",   "side",    "breadcrumb",    "breadcrumbs", "crumb",     "crumbs",     "share",
+    "social",    "related", "recommend",     "comment",     "comments",  "advert",     "ad",
+    "ads",       "adv",     "advertisement", "banner",      "copyright", "pagination", "pager",
+    "widget",    "toolbar", "masthead",      "login",       "subscribe", "sponsor",    "popup",
+    "modal",     "cookie",  "daohang",       "dh",          "bottom",    "friendlink", "links",
+    "hot",       "rank",    "tags",          "tagcloud",    "topbar",    "sitemap",    "disclaimer",
+    "statement", NULL};
+static const char *const POS_WORDS[] = {"article", "content", "post",   "entry", "main",     "text",
+                                        "body",    "story",   "detail", "news",  "zhengwen", NULL};
+
+/* 1 if the attribute value holds one of the words (split at anything not a letter/digit;
+ * a word also matches as the start of a compound such as "navlist" or "footer2"). */
+static int has_word(const char *v, const char *const *words)
+{
+    if (!v)
+        return 0;
+    const char *p = v;
+    while (*p) {
+        while (*p &&
+               !((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9')))
+            p++;
+        const char *s = p;
+        while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9'))
+            p++;
+        size_t n = (size_t)(p - s);
+        for (const char *const *w = words; n && *w; w++) {
+            size_t l = strlen(*w);
+            if (n == l && strncasecmp(s, *w, l) == 0)
+                return 1;
+            /* "navlist", "footer2", "menu_top": the word, then a digit or a known suffix */
+            if (n > l && l >= 3 && strncasecmp(s, *w, l) == 0 &&
+                ((s[l] >= '0' && s[l] <= '9') || strncasecmp(s + l, "list", 4) == 0 ||
+                 strncasecmp(s + l, "bar", 3) == 0 || strncasecmp(s + l, "box", 3) == 0 ||
+                 strncasecmp(s + l, "wrap", 4) == 0))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static char *attr(const xmlNode *n, const char *name)
+{
+    return (char *)xmlGetProp((xmlNode *)n, (const xmlChar *)name);
+}
+
+/* The element's own boilerplate signal: 1 boilerplate, -1 content, 0 neither. */
+static int boiler_of(const xmlNode *n, int in_content)
+{
+    if (name_in(n, BOILER_TAGS))
+        return 1;
+    if (name_is(n, "header") && !in_content)
+        return 1;
+    int r = 0;
+    char *role = attr(n, "role"), *cls = attr(n, "class"), *id = attr(n, "id");
+    char *hid = attr(n, "hidden"), *aria = attr(n, "aria-hidden"), *style = attr(n, "style");
+    if (role && (strcasecmp(role, "navigation") == 0 || strcasecmp(role, "banner") == 0 ||
+                 strcasecmp(role, "contentinfo") == 0 || strcasecmp(role, "complementary") == 0 ||
+                 strcasecmp(role, "menu") == 0 || strcasecmp(role, "menubar") == 0 ||
+                 strcasecmp(role, "search") == 0))
+        r = 1;
+    else if (hid || (aria && strcasecmp(aria, "true") == 0) ||
+             (style && (strcasestr(style, "display:none") || strcasestr(style, "display: none") ||
+                        strcasestr(style, "visibility:hidden"))))
+        r = 2; /* hidden: not even a block */
+    else if (has_word(cls, NEG_WORDS) || has_word(id, NEG_WORDS))
+        r = 1;
+    else if (name_is(n, "article") || name_is(n, "main") || has_word(cls, POS_WORDS) ||
+             has_word(id, POS_WORDS))
+        r = -1;
+    xmlFree(role);
+    xmlFree(cls);
+    xmlFree(id);
+    xmlFree(hid);
+    xmlFree(aria);
+    xmlFree(style);
+    return r;
+}
+
+/* counts of one UTF-8 text piece into the current block */
+static void count(block_t *b, const unsigned char *s, size_t n, int in_link, int *in_word)
+{
+    size_t i = 0;
+    while (i < n) {
+        uint32_t c = s[i];
+        size_t l = 1;
+        if (c >= 0xF0 && i + 3 < n)
+            c = (c & 7) << 18 | (s[i + 1] & 0x3Fu) << 12 | (s[i + 2] & 0x3Fu) << 6 |
+                (s[i + 3] & 0x3Fu),
+            l = 4;
+        else if (c >= 0xE0 && i + 2 < n)
+            c = (c & 15) << 12 | (s[i + 1] & 0x3Fu) << 6 | (s[i + 2] & 0x3Fu), l = 3;
+        else if (c >= 0xC0 && i + 1 < n)
+            c = (c & 31) << 6 | (s[i + 1] & 0x3Fu), l = 2;
+        i += l;
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0xA0 || c == 0x3000) {
+            *in_word = 0;
+            continue;
+        }
+        b->chars++;
+        if (in_link)
+            b->link_chars++;
+        int cjk = (c >= 0x3040 && c <= 0x30FF) || (c >= 0x3400 && c <= 0x9FFF) ||
+                  (c >= 0xAC00 && c <= 0xD7AF) || (c >= 0xF900 && c <= 0xFAFF) ||
+                  (c >= 0x20000 && c <= 0x3FFFF);
+        int alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= 0xC0 && c < 0x2000);
+        if (c == 0x3002 || c == 0xFF0C || c == 0x3001 || c == 0xFF1B || c == 0xFF01 ||
+            c == 0xFF1F || c == 0xFF1A || c == 0x2026 || c == ',' || c == '.' || c == ';' ||
+            c == '!' || c == '?')
+            b->punct++;
+        if (cjk) {
+            b->tokens++;
+            *in_word = 0;
+        } else if (alnum) {
+            if (!*in_word)
+                b->tokens++;
+            *in_word = 1;
+        } else {
+            *in_word = 0;
+        }
+    }
+}
+
+/* End the current block (if it holds anything) and start the next, which belongs to the
+ * element now open (its boilerplate signal and heading level). */
+static void flush(walk_t *w)
+{
+    block_t *c = &w->cur;
+    ty__str_trim_end(&w->buf);
+    size_t b = c->beg, e = w->buf.n;
+    while (b < e && (w->buf.a[b] == ' ' || w->buf.a[b] == '\n'))
+        b++;
+    if (e > b && c->chars) {
+        c->beg = b;
+        c->end = e;
+        if (ty_vec_push(w->b, *c))
+            w->oom = 1;
+        ty__str_putc(&w->buf, '\n');
+    } else {
+        w->buf.n = c->beg; /* nothing worth a block: drop what was written */
+        if (w->buf.a)
+            w->buf.a[w->buf.n] = 0;
+    }
+    memset(c, 0, sizeof *c);
+    c->beg = w->buf.n;
+    c->boiler = w->boiler;
+    c->heading = w->heading;
+    w->in_word = 0;
+}
+
+static void walk(walk_t *w, const xmlNode *n, int in_content)
+{
+    for (; n && !w->oom; n = n->next) {
+        if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+            if (n->type == XML_CDATA_SECTION_NODE)
+                continue; /* script and style bodies */
+            const char *t = (const char *)n->content;
+            if (!t)
+                continue;
+            size_t l = strlen(t);
+            ty__str_put_ws(&w->buf, t, l, w->pre);
+            count(&w->cur, (const unsigned char *)t, l, w->in_link, &w->in_word);
+            continue;
+        }
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (name_in(n, SKIP))
+            continue;
+        if (w->depth > 200)
+            continue; /* libxml2 stops at 256 levels anyway */
+        int sig = boiler_of(n, in_content);
+        if (sig == 2)
+            continue;
+        int block = name_in(n, BLOCK);
+        int h = (n->name && (n->name[0] == 'h' || n->name[0] == 'H') && n->name[1] >= '1' &&
+                 n->name[1] <= '6' && !n->name[2])
+                    ? n->name[1] - '0'
+                    : 0;
+        int save_boiler = w->boiler, save_link = w->in_link, save_h = w->heading, save_pre = w->pre;
+        /* a boilerplate signal on an inline element (a <span class="share"> inside a
+         * paragraph) marks only the blocks inside it, not the paragraph around it */
+        if (sig == 1)
+            w->boiler = 1;
+        if (h)
+            w->heading = h;
+        if (name_is(n, "pre"))
+            w->pre = 1;
+        if (name_is(n, "a")) {
+            char *href = attr(n, "href");
+            if (href)
+                w->in_link = 1;
+            xmlFree(href);
+        }
+        if (block)
+            flush(w); /* the text before it; the new block takes the state set above */
+        w->depth++;
+        walk(w, n->children, in_content || sig == -1);
+        w->depth--;
+        w->boiler = save_boiler;
+        w->in_link = save_link;
+        w->heading = save_h;
+        w->pre = save_pre;
+        if (block)
+            flush(w); /* its last block; what follows is the parent's again */
+    }
+}
+
+/* ---- classification -------------------------------------------------------------------------- */
+
+/* Nearest context-free class before (step -1) or after (step 1) block i among good and bad
+ * (and near-good unless skip_near), short blocks skipped; the page's edges count as bad. */
+static int neighbour(const int *c, size_t n, size_t i, int step, int skip_near)
+{
+    for (long j = (long)i + step; j >= 0 && j < (long)n; j += step) {
+        if (c[j] == C_SHORT || (skip_near && c[j] == C_NEARGOOD))
+            continue;
+        return c[j];
+    }
+    return C_BAD;
+}
+
+/* 1 if a good block follows i within HEADING_REACH tokens */
+static int good_follows(const block_t *b, size_t n, size_t i)
+{
+    size_t dist = 0;
+    for (size_t j = i + 1; j < n && dist <= HEADING_REACH; j++) {
+        if (b[j].cls == C_GOOD)
+            return 1;
+        dist += b[j].tokens;
+    }
+    return 0;
+}
+
+/* A run of good blocks from i: the index after its last good block, its tokens. Runs cross
+ * up to MAX_GAP tokens of other blocks; stop (when < n) ends it early. */
+static size_t run_of(const block_t *b, size_t n, size_t i, size_t stop, size_t *tokens)
+{
+    size_t tok = 0, gap = 0, last = i;
+    for (size_t j = i; j < n && j != stop; j++) {
+        if (b[j].cls == C_GOOD) {
+            tok += b[j].tokens;
+            gap = 0;
+            last = j;
+        } else if ((gap += b[j].tokens) > MAX_GAP) {
+            break;
+        }
+    }
+    *tokens = tok;
+    return last + 1;
+}
+
+static void classify(walk_t *w)
+{
+    size_t n = w->b.n;
+    block_t *b = w->b.a;
+    int *cf = malloc((n ? n : 1) * sizeof(int)), *c1 = malloc((n ? n : 1) * sizeof(int));
+    if (!cf || !c1) {
+        free(cf);
+        free(c1);
+        w->oom = 1;
+        return;
+    }
+    /* 1. context-free */
+    for (size_t i = 0; i < n; i++) {
+        block_t *x = &b[i];
+        double ld = x->chars ? (double)x->link_chars / (double)x->chars : 0;
+        if (x->boiler || ld > MAX_LINK_DENSITY || x->repeated)
+            x->cls = C_BAD;
+        else if ((x->tokens >= GOOD_TOKENS && x->punct) || x->tokens >= LONG_TOKENS)
+            x->cls = C_GOOD;
+        else if (x->tokens < SHORT_TOKENS)
+            x->cls = C_SHORT;
+        else
+            x->cls = C_NEARGOOD;
+        cf[i] = x->cls;
+    }
+    /* a short heading followed by good text counts as near-good */
+    for (size_t i = 0; i < n; i++)
+        if (b[i].heading && b[i].cls == C_SHORT && good_follows(b, n, i))
+            b[i].cls = C_NEARGOOD;
+    for (size_t i = 0; i < n; i++)
+        c1[i] = b[i].cls;
+    /* 2. context */
+    for (size_t i = 0; i < n; i++) {
+        if (c1[i] == C_SHORT) {
+            int p = neighbour(c1, n, i, -1, 1), q = neighbour(c1, n, i, 1, 1);
+            if (p == C_GOOD && q == C_GOOD)
+                b[i].cls = C_GOOD;
+            else if (p == C_BAD && q == C_BAD)
+                b[i].cls = C_BAD;
+            else
+                b[i].cls = (p == C_BAD && neighbour(c1, n, i, -1, 0) == C_NEARGOOD) ||
+                                   (q == C_BAD && neighbour(c1, n, i, 1, 0) == C_NEARGOOD)
+                               ? C_GOOD
+                               : C_BAD;
+        } else if (c1[i] == C_NEARGOOD) {
+            int p = neighbour(c1, n, i, -1, 1), q = neighbour(c1, n, i, 1, 1);
+            b[i].cls = p == C_BAD && q == C_BAD ? C_BAD : C_GOOD;
+        }
+    }
+    /* a heading that ended bad but was not bad alone, before good text: the headline */
+    for (size_t i = 0; i < n; i++)
+        if (b[i].heading && b[i].cls == C_BAD && cf[i] != C_BAD && good_follows(b, n, i))
+            b[i].cls = C_GOOD;
+    free(cf);
+    free(c1);
+    /* 3. the article: the run with most tokens; other runs stay when they hold a quarter of
+     * its tokens */
+    size_t best_tok = 0, best_b = 0, best_e = 0, tok;
+    for (size_t i = 0; i < n;) {
+        if (b[i].cls != C_GOOD) {
+            i++;
+            continue;
+        }
+        size_t e = run_of(b, n, i, n, &tok);
+        if (tok > best_tok) {
+            best_tok = tok;
+            best_b = i;
+            best_e = e;
+        }
+        i = e;
+    }
+    for (size_t i = 0; i < n;) {
+        if (b[i].cls != C_GOOD || (i >= best_b && i < best_e)) {
+            i++;
+            continue;
+        }
+        size_t e = run_of(b, n, i, i < best_b ? best_b : n, &tok);
+        if (tok * 4 < best_tok)
+            for (size_t k = i; k < e; k++)
+                if (b[k].cls == C_GOOD)
+                    b[k].cls = C_SHORT; /* dropped */
+        i = e;
+    }
+}
+
+/* ---- entry points --------------------------------------------------------------------------- */
+
+/* Case-insensitive search for s in p[0, n). */
+static const char *find_ci(const char *p, size_t n, const char *s)
+{
+    size_t l = strlen(s);
+    for (size_t i = 0; i + l <= n; i++)
+        if (strncasecmp(p + i, s, l) == 0)
+            return p + i;
+    return NULL;
+}
+
+int ty__html_meta_charset(const char *buf, size_t len, char *out, size_t outsz)
+{
+    size_t lim = len < 4096 ? len : 4096;
+    const char *p = buf, *end = buf + lim;
+    while (p < end) {
+        const char *m = find_ci(p, (size_t)(end - p), "<meta");
+        if (!m)
+            return -1;
+        const char *gt = memchr(m, '>', (size_t)(end - m));
+        const char *e = gt ? gt : end;
+        const char *c = find_ci(m, (size_t)(e - m), "charset");
+        if (c) {
+            c += 7;
+            while (c < e && (*c == ' ' || *c == '='))
+                c++;
+            while (c < e && (*c == '"' || *c == '\''))
+                c++;
+            size_t k = 0;
+            while (c + k < e && c[k] != '"' && c[k] != '\'' && c[k] != ';' && c[k] != ' ' &&
+                   c[k] != '/' && c[k] != '>')
+                k++;
+            if (k && k < outsz) {
+                memcpy(out, c, k);
+                out[k] = 0;
+                return 0;
+            }
+        }
+        p = e;
+    }
+    return -1;
+}
+
+static char *title_of(const xmlNode *n, int depth)
+{
+    for (; n && depth < 64; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        if (name_is(n, "body"))
+            return NULL; /* <title> lives in the head */
+        if (name_is(n, "title")) {
+            xmlChar *t = xmlNodeGetContent((xmlNode *)n);
+            if (!t)
+                return NULL;
+            ty__str_t s = {0};
+            ty__str_put_ws(&s, (const char *)t, strlen((const char *)t), 0);
+            xmlFree(t);
+            ty__str_trim_end(&s);
+            size_t lead = 0;
+            while (lead < s.n && s.a[lead] == ' ')
+                lead++;
+            if (s.oom || s.n == lead) {
+                free(s.a);
+                return NULL;
+            }
+            memmove(s.a, s.a + lead, s.n - lead + 1);
+            return s.a;
+        }
+        char *r = title_of(n->children, depth + 1);
+        if (r)
+            return r;
+    }
+    return NULL;
+}
+
+int ty__html_extract(ty__text_t *out, const char *html, size_t len, const ty__xopts_t *o, char *err)
+{
+    const char *name = o->name ? o->name : "";
+    ty__xml_init();
+    if (len > (size_t)INT32_MAX)
+        return ty__err(err, TY_ETOOBIG, "%s: HTML page too large", name);
+    htmlDocPtr doc =
+        htmlReadMemory(html, (int)len, NULL, "UTF-8",
+                       HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                           HTML_PARSE_NONET | HTML_PARSE_IGNORE_ENC | HTML_PARSE_COMPACT);
+    if (!doc)
+        return ty__err(err, TY_ECORRUPT, "%s: not HTML that libxml2 can parse", name);
+    const xmlNode *root = xmlDocGetRootElement(doc);
+    walk_t w;
+    memset(&w, 0, sizeof w);
+    ty__str_put(&w.buf, "", 0);
+    walk(&w, root, 0);
+    flush(&w);
+    if (!w.oom && !w.buf.oom)
+        sites_mark(o->sites, o->site, &w);
+    if (!w.oom && !w.buf.oom)
+        classify(&w);
+    int rc = TY_OK;
+    ty__str_t t = {0};
+    for (size_t i = 0; !w.oom && i < w.b.n; i++)
+        if (w.b.a[i].cls == C_GOOD) {
+            ty__str_put(&t, w.buf.a + w.b.a[i].beg, w.b.a[i].end - w.b.a[i].beg);
+            ty__str_putc(&t, '\n');
+        }
+    if (!t.a && !(t.a = calloc(1, 1)))
+        t.oom = 1;
+    char *title = root ? title_of(root, 0) : NULL;
+    if (w.oom || w.buf.oom || t.oom || !t.a) {
+        rc = ty__err(err, TY_ENOMEM, "%s: out of memory", name);
+        free(t.a);
+        free(title);
+    } else {
+        out->text = t.a;
+        out->len = t.n;
+        out->title = title;
+    }
+    free(w.buf.a);
+    free(w.b.a);
+    xmlFreeDoc(doc);
+    return rc;
+}
