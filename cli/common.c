@@ -310,6 +310,41 @@ void sb_passage_json(sbuf_t *b, const char *src_name, const char *sus_name, cons
               p->sus_byte_off, p->sus_byte_len, p->score);
 }
 
+static int has_pages(const ty_doc_t *d);
+static size_t page_of(const char *t, size_t off);
+
+/* page and original-file fields of one side ("src"/"sus") when the document has them */
+static void json_where(sbuf_t *b, const char *side, const ty_doc_t *d, size_t cp_off, size_t cp_len,
+                       size_t off, size_t len)
+{
+    if (!d)
+        return;
+    if (has_pages(d)) {
+        const char *t = ty_doc_text(d, NULL);
+        sb_printf(b, ",\"%s_page\":%zu,\"%s_page_end\":%zu", side, page_of(t, off), side,
+                  page_of(t, off + (len ? len - 1 : 0)));
+    }
+    const ty_docinfo_t *in = ty_docinfo(d);
+    if (in->file_off && cp_off + cp_len < in->nfile_off)
+        sb_printf(b, ",\"%s_file_off\":%u,\"%s_file_len\":%u", side, in->file_off[cp_off], side,
+                  in->file_off[cp_off + cp_len] - in->file_off[cp_off]);
+}
+
+void sb_passage_json_docs(sbuf_t *b, const char *src_name, const char *sus_name,
+                          const ty_doc_t *src, const ty_doc_t *sus, const ty_passage_t *p)
+{
+    sb_passage_json(b, src_name, sus_name, p);
+    sbuf_t x = {0};
+    json_where(&x, "src", src, p->src_off, p->src_len, p->src_byte_off, p->src_byte_len);
+    json_where(&x, "sus", sus, p->sus_off, p->sus_len, p->sus_byte_off, p->sus_byte_len);
+    if (x.n && b->n >= 2) {
+        b->n -= 2; /* the line's closing "}\n" */
+        sb_putn(b, x.a, x.n);
+        sb_puts(b, "}\n");
+    }
+    sb_free(&x);
+}
+
 /* 1-based line of byte offset off */
 static size_t line_of(const char *t, size_t off)
 {
@@ -317,6 +352,72 @@ static size_t line_of(const char *t, size_t off)
     for (size_t i = 0; i < off; i++)
         l += t[i] == '\n';
     return l;
+}
+
+/* ---- where a passage is, in documents that were not UTF-8 text ---------------------------- */
+
+/* A PDF's pages are separated by form feeds (pdf.c), also in the text an index stores. */
+static int has_pages(const ty_doc_t *d)
+{
+    size_t n;
+    const char *t = ty_doc_text(d, &n);
+    return ty_docinfo(d)->pages > 0 || memchr(t, '\f', n) != NULL;
+}
+
+static size_t page_of(const char *t, size_t off)
+{
+    size_t p = 1;
+    for (size_t i = 0; i < off; i++)
+        p += t[i] == '\f';
+    return p;
+}
+
+/* " (page 3, lines 4-9; bytes 100-300 of the GB18030 file)": lines always, pages for a PDF,
+ * the original file's bytes for text decoded from another charset */
+static void sb_where(sbuf_t *b, const ty_doc_t *d, size_t cp_off, size_t cp_len, size_t off,
+                     size_t len)
+{
+    const char *t = ty_doc_text(d, NULL);
+    size_t last = off + (len ? len - 1 : 0);
+    sb_puts(b, " (");
+    if (has_pages(d)) {
+        size_t p1 = page_of(t, off), p2 = page_of(t, last);
+        if (p1 == p2)
+            sb_printf(b, "page %zu, ", p1);
+        else
+            sb_printf(b, "pages %zu-%zu, ", p1, p2);
+    }
+    sb_printf(b, "lines %zu-%zu", line_of(t, off), line_of(t, last));
+    const ty_docinfo_t *in = ty_docinfo(d);
+    if (in->file_off && cp_off + cp_len < in->nfile_off)
+        sb_printf(b, "; bytes %u-%u of the %s file", in->file_off[cp_off],
+                  in->file_off[cp_off + cp_len], in->charset);
+    sb_puts(b, ")");
+}
+
+/* "  suspect b.html: HTML page "TITLE", 905 characters of text" for a document that was not
+ * UTF-8 text: what was compared is its decoded or extracted text (tongyuan extract) */
+static void sb_about(sbuf_t *b, const char *label, const ty_doc_t *d)
+{
+    const ty_docinfo_t *in = ty_docinfo(d);
+    int utf8 = !in->charset[0] || strcmp(in->charset, "UTF-8") == 0;
+    if (in->format == TY_FORMAT_TEXT && utf8)
+        return;
+    static const char *const what[] = {
+        "", "text", "", "HTML page", "Word document", "OpenDocument text", "PDF", ""};
+    const char *w = in->format > 0 && in->format <= TY_FORMAT_WARC ? what[in->format] : "";
+    sb_printf(b, "  %s %s: %s", label, ty_doc_name(d), w);
+    if (!utf8 && in->charset[0])
+        sb_printf(b, " in %s", in->charset);
+    if (in->pages)
+        sb_printf(b, " of %u page%s", in->pages, in->pages == 1 ? "" : "s");
+    if (in->title[0]) {
+        sb_puts(b, ", title “");
+        sb_puts(b, in->title);
+        sb_puts(b, "”");
+    }
+    sb_printf(b, ", %zu characters of %s text\n", ty_doc_ncodepoints(d),
+              in->format == TY_FORMAT_TEXT ? "decoded" : "extracted");
 }
 
 /* Append bytes of text[b, e) of one segment, turning line breaks into "↵" and a new
@@ -400,6 +501,8 @@ void sb_report_text(sbuf_t *b, const style_t *st, const ty_doc_t *src, const ty_
     if (!n) {
         sb_printf(b, "%s%s%s: no reuse of %s found (%zu characters compared)\n", B,
                   ty_doc_name(sus), R, ty_doc_name(src), nt);
+        sb_about(b, "source ", src);
+        sb_about(b, "suspect", sus);
         return;
     }
     sb_printf(b,
@@ -407,19 +510,20 @@ void sb_report_text(sbuf_t *b, const style_t *st, const ty_doc_t *src, const ty_
               "in %zu passage%s\n",
               B, ty_doc_name(sus), R, nt ? 100.0 * (double)cov / (double)nt : 0.0, cov, nt, B,
               ty_doc_name(src), R, n, n == 1 ? "" : "s");
+    sb_about(b, "source ", src);
+    sb_about(b, "suspect", sus);
     const char *st_text = ty_doc_text(src, NULL), *su_text = ty_doc_text(sus, NULL);
     for (size_t x = 0; x < n; x++) {
         const ty_passage_t *q = &p[x];
         sb_printf(b, "\n%spassage %zu%s  score %.2f, %zu characters matched in order\n", B, x + 1,
                   R, q->score, q->matched);
-        sb_printf(b, "  %ssource%s  %s  characters %zu-%zu (lines %zu-%zu)\n", C1, R,
-                  ty_doc_name(src), q->src_off, q->src_off + q->src_len,
-                  line_of(st_text, q->src_byte_off),
-                  line_of(st_text, q->src_byte_off + (q->src_byte_len ? q->src_byte_len - 1 : 0)));
-        sb_printf(b, "  %ssuspect%s %s  characters %zu-%zu (lines %zu-%zu)\n", C2, R,
-                  ty_doc_name(sus), q->sus_off, q->sus_off + q->sus_len,
-                  line_of(su_text, q->sus_byte_off),
-                  line_of(su_text, q->sus_byte_off + (q->sus_byte_len ? q->sus_byte_len - 1 : 0)));
+        sb_printf(b, "  %ssource%s  %s  characters %zu-%zu", C1, R, ty_doc_name(src), q->src_off,
+                  q->src_off + q->src_len);
+        sb_where(b, src, q->src_off, q->src_len, q->src_byte_off, q->src_byte_len);
+        sb_printf(b, "\n  %ssuspect%s %s  characters %zu-%zu", C2, R, ty_doc_name(sus), q->sus_off,
+                  q->sus_off + q->sus_len);
+        sb_where(b, sus, q->sus_off, q->sus_len, q->sus_byte_off, q->sus_byte_len);
+        sb_puts(b, "\n");
         const ty_match_t *r = NULL;
         size_t nr = 0;
         if (ty_compare_runs(al, x, &r, &nr) != TY_OK)

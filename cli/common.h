@@ -53,6 +53,10 @@ void cli_reader_from_opts(ty_reader_opts_t *ro, const ty_opts_t *o);
 
 /* Append one passage as a JSON line with the fields of the README ("Output formats"). */
 void sb_passage_json(sbuf_t *b, const char *src_name, const char *sus_name, const ty_passage_t *p);
+/* The same, with the fields that locate it in documents that were not UTF-8 text: *_page and
+ * *_page_end (PDF), *_file_off and *_file_len (bytes of a file decoded from another charset). */
+void sb_passage_json_docs(sbuf_t *b, const char *src_name, const char *sus_name,
+                          const ty_doc_t *src, const ty_doc_t *sus, const ty_passage_t *p);
 /* Append the people-readable report of one (src, sus) comparison. */
 /* The runs of passage i are read with ty_compare_runs(al, i, ...): al must be the aligner
  * that produced p. Differences are marked [-source-]{+suspect+} (colour on a terminal). */

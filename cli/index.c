@@ -657,9 +657,9 @@ static int build_or_add(int argc, char **argv, int add)
     if (!e && !add && (e = ty_index_finish(ix)) != TY_OK)
         fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(ix));
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (u.errors > 100)
-        fprintf(stderr, "tongyuan: %llu records skipped in all (only the first 100 shown)\n",
-                u.errors);
+    if (u.errors)
+        fprintf(stderr, "tongyuan: %llu record%s skipped in all%s\n", u.errors,
+                u.errors == 1 ? "" : "s", u.errors > 100 ? " (only the first 100 shown)" : "");
     if (u.dups > 10)
         fprintf(stderr, "tongyuan: %llu documents already indexed, not added again\n", u.dups);
     if (!e && (u.verbose || u.tty)) {
