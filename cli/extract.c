@@ -108,16 +108,24 @@ int cmd_extract(int argc, char **argv)
      * the first is held back until the second shows up (or the end does) */
     size_t docs = 0, skipped = 0, empty = 0;
     sbuf_t b = {0}, first = {0};
+    ty_doc_t *d = ty_doc_new(); /* the text is checked as compare checks it (UTF-8, NUL) */
     char *first_name = NULL;
     ty_record_t rec;
     int e;
     while ((e = ty_reader_next(r, &rec)) != 0) {
         if (e < 0) {
             fflush(stdout);
-            fprintf(stderr, "tongyuan: %s%s\n", e == TY_EEMPTY ? "warning: " : "",
+            fprintf(stderr, "tongyuan: %s%s (skipped)\n", e == TY_EEMPTY ? "warning: " : "",
                     ty_reader_errmsg(r));
             skipped++;
             empty += e == TY_EEMPTY;
+            continue;
+        }
+        if (!d || ty_doc_load_mem(d, rec.name, rec.text, rec.len, &o) != TY_OK) {
+            fflush(stdout);
+            fprintf(stderr, "tongyuan: %s (skipped)\n",
+                    d ? cli_msg_at(ty_doc_errmsg(d), rec.name, rec.origin) : "out of memory");
+            skipped++;
             continue;
         }
         b.n = 0;
@@ -151,6 +159,7 @@ int cmd_extract(int argc, char **argv)
         fwrite(first.a, 1, first.n, stdout);
     sb_free(&first);
     free(first_name);
+    ty_doc_free(d);
     sb_free(&b);
     ty_reader_free(r);
     if (skipped)

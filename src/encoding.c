@@ -605,11 +605,13 @@ int ty__decode(ty__text_t *out, char *buf, size_t len, const ty__xopts_t *o, con
             else
                 detect(buf, len, seen, sizeof seen);
             free(buf);
+            char hint[96] = "give --encoding NAME to read it";
+            if (seen[0])
+                snprintf(hint, sizeof hint, "it looks like %s: --encoding %s reads it", plain(seen),
+                         plain(seen));
             return ty__err(err, TY_EENCODING,
-                           "%s: declares charset %s (%s) but byte %zu is not %s%s%s%s: give "
-                           "--encoding NAME to read it",
-                           name, declared, by, bad.at, declared, seen[0] ? "; it looks like " : "",
-                           seen[0] ? plain(seen) : "", seen[0] ? " (--encoding that)" : "");
+                           "%s: declares charset %s (%s), but byte %zu is not %s (%s)", name,
+                           declared, by, bad.at, declared, hint);
         }
         /* replace mode: guess as if nothing were declared */
     }

@@ -369,7 +369,7 @@ int ty__extract(ty__text_t *out, char *buf, size_t len, const ty__xopts_t *o, ch
             snprintf(what, sizeof what, " (a PDF of %u page%s: scanned images?)", out->pages,
                      out->pages == 1 ? "" : "s");
         ty__text_free(out);
-        return ty__err(err, TY_EEMPTY, "%s: no text extracted from this %s file%s; skipped", name,
+        return ty__err(err, TY_EEMPTY, "%s: no text extracted from this %s file%s", name,
                        ty_format_name(f), what);
     }
     return TY_OK;

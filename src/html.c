@@ -16,7 +16,9 @@
  *                 an element with role=navigation/banner/contentinfo/complementary, or a
  *                 class/id word such as nav, menu, footer, sidebar, breadcrumb, share,
  *                 related, comment, copyright, ad (the words readability and boilerpipe
- *                 use); or a link density (characters inside <a href>) above 0.33; or a
+ *                 use); or a short block (under 60 tokens) that states copyright (版权所有,
+ *                 Copyright, ©, ICP备 — a footer in a table layout without class names); or
+ *                 a link density (characters inside <a href>) above 0.33; or a
  *                 block already seen on another page of the same site (ty__sites_t:
  *                 crawls read many pages of a site; not for long prose, which is what
  *                 reuse detection looks for)
@@ -61,6 +63,7 @@ typedef struct {
     size_t punct;      /* sentence punctuation */
     int heading;       /* 1..6 for h1..h6 */
     int boiler;        /* inside a boilerplate element */
+    int content;       /* inside <article>, <main> or an element whose class/id says content */
     int repeated;      /* seen on another page of the site */
     int cls;
 } block_t;
@@ -69,7 +72,7 @@ typedef struct {
     ty__str_t buf; /* text of all blocks */
     TY_VEC(block_t) b;
     block_t cur; /* block being filled */
-    int in_link, boiler, heading, depth, pre;
+    int in_link, boiler, content, heading, depth, pre;
     int in_word; /* the last character counted was a letter or digit (words are tokens) */
     int oom;
 } walk_t;
@@ -332,6 +335,29 @@ static void count(block_t *b, const unsigned char *s, size_t n, int in_link, int
     }
 }
 
+/* A footer's words: copyright notices, licence numbers of Chinese sites, reprint rules. */
+static int footer_words(const char *p, size_t n)
+{
+    static const char *const W[] = {"版权所有",
+                                    "版权归",
+                                    "Copyright",
+                                    "COPYRIGHT",
+                                    "copyright",
+                                    "©",
+                                    "ICP备",
+                                    "ICP证",
+                                    "公网安备",
+                                    "All Rights Reserved",
+                                    "all rights reserved",
+                                    "未经授权",
+                                    "转载请注明",
+                                    NULL};
+    for (const char *const *w = W; *w; w++)
+        if (memmem(p, n, *w, strlen(*w)))
+            return 1;
+    return 0;
+}
+
 /* End the current block (if it holds anything) and start the next, which belongs to the
  * element now open (its boilerplate signal and heading level). */
 static void flush(walk_t *w)
@@ -344,6 +370,8 @@ static void flush(walk_t *w)
     if (e > b && c->chars) {
         c->beg = b;
         c->end = e;
+        if (c->tokens < REPEAT_MAX && footer_words(w->buf.a + b, e - b))
+            c->boiler = 1;
         if (ty_vec_push(w->b, *c))
             w->oom = 1;
         ty__str_putc(&w->buf, '\n');
@@ -355,11 +383,12 @@ static void flush(walk_t *w)
     memset(c, 0, sizeof *c);
     c->beg = w->buf.n;
     c->boiler = w->boiler;
+    c->content = w->content;
     c->heading = w->heading;
     w->in_word = 0;
 }
 
-static void walk(walk_t *w, const xmlNode *n, int in_content)
+static void walk(walk_t *w, const xmlNode *n)
 {
     for (; n && !w->oom; n = n->next) {
         if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
@@ -379,7 +408,7 @@ static void walk(walk_t *w, const xmlNode *n, int in_content)
             continue;
         if (w->depth > 200)
             continue; /* libxml2 stops at 256 levels anyway */
-        int sig = boiler_of(n, in_content);
+        int sig = boiler_of(n, w->content);
         if (sig == 2)
             continue;
         int block = name_in(n, BLOCK);
@@ -387,11 +416,14 @@ static void walk(walk_t *w, const xmlNode *n, int in_content)
                  n->name[1] <= '6' && !n->name[2])
                     ? n->name[1] - '0'
                     : 0;
-        int save_boiler = w->boiler, save_link = w->in_link, save_h = w->heading, save_pre = w->pre;
+        int save_boiler = w->boiler, save_link = w->in_link, save_h = w->heading, save_pre = w->pre,
+            save_content = w->content;
         /* a boilerplate signal on an inline element (a <span class="share"> inside a
          * paragraph) marks only the blocks inside it, not the paragraph around it */
         if (sig == 1)
             w->boiler = 1;
+        if (sig == -1)
+            w->content = 1;
         if (h)
             w->heading = h;
         if (name_is(n, "pre"))
@@ -405,9 +437,10 @@ static void walk(walk_t *w, const xmlNode *n, int in_content)
         if (block)
             flush(w); /* the text before it; the new block takes the state set above */
         w->depth++;
-        walk(w, n->children, in_content || sig == -1);
+        walk(w, n->children);
         w->depth--;
         w->boiler = save_boiler;
+        w->content = save_content;
         w->in_link = save_link;
         w->heading = save_h;
         w->pre = save_pre;
@@ -417,6 +450,13 @@ static void walk(walk_t *w, const xmlNode *n, int in_content)
 }
 
 /* ---- classification -------------------------------------------------------------------------- */
+
+/* A block that is not boilerplate, not repeated, not linky and not short */
+static int alone_ok(const block_t *x)
+{
+    double ld = x->chars ? (double)x->link_chars / (double)x->chars : 0;
+    return !x->boiler && !x->repeated && ld <= MAX_LINK_DENSITY && x->tokens >= SHORT_TOKENS;
+}
 
 /* Nearest context-free class before (step -1) or after (step 1) block i among good and bad
  * (and near-good unless skip_near), short blocks skipped; the page's edges count as bad. */
@@ -480,9 +520,9 @@ static void classify(walk_t *w)
         else if ((x->tokens >= GOOD_TOKENS && x->punct) || x->tokens >= LONG_TOKENS)
             x->cls = C_GOOD;
         else if (x->tokens < SHORT_TOKENS)
-            x->cls = C_SHORT;
+            x->cls = x->content ? C_NEARGOOD : C_SHORT;
         else
-            x->cls = C_NEARGOOD;
+            x->cls = x->content ? C_GOOD : C_NEARGOOD; /* poems, lists: short lines of prose */
         cf[i] = x->cls;
     }
     /* a short heading followed by good text counts as near-good */
@@ -543,6 +583,12 @@ static void classify(walk_t *w)
                     b[k].cls = C_SHORT; /* dropped */
         i = e;
     }
+    /* 4. nothing good (a page of short lines without a content container: jusText's
+     * weak spot): every block that passes the context-free tests alone */
+    if (!best_tok)
+        for (size_t i = 0; i < n; i++)
+            if (alone_ok(&b[i]))
+                b[i].cls = C_GOOD;
 }
 
 /* ---- entry points --------------------------------------------------------------------------- */
@@ -637,7 +683,7 @@ int ty__html_extract(ty__text_t *out, const char *html, size_t len, const ty__xo
     walk_t w;
     memset(&w, 0, sizeof w);
     ty__str_put(&w.buf, "", 0);
-    walk(&w, root, 0);
+    walk(&w, root);
     flush(&w);
     if (!w.oom && !w.buf.oom)
         sites_mark(o->sites, o->site, &w);
