@@ -3,6 +3,7 @@
 #   make test       unit tests, CLI golden tests, error-handling tests (then again under ASan+UBSan: make test-asan)
 #   make eval       dev-set score (pairwise) with ../shared/score.py
 #   make eval-corpus  dev-set score in corpus mode (index + check; EVAL_EXTRA adds documents)
+#   make eval-html  HTML main-text extraction measured on generated pages of six layouts
 #   make bench      benchmarks; figures to bench/results.csv and bench/last.txt
 #   make fuzz       short libFuzzer runs (clang); FUZZ_SECONDS per target
 #   make asan / ubsan / tsan   sanitizer builds into build/<name>/
@@ -56,7 +57,7 @@ SERVE_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/server/main.o \
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: check-fresh eval-repeat demo check test-browser all test test-unit test-cli eval eval-corpus bench fuzz asan ubsan tsan test-asan lint clean deps eval-dedup bench-dedup test-mpi bench-mpi
+.PHONY: eval-html check-fresh eval-repeat demo check test-browser all test test-unit test-cli eval eval-corpus bench fuzz asan ubsan tsan test-asan lint clean deps eval-dedup bench-dedup test-mpi bench-mpi
 
 all: $(BUILD)/tongyuan $(BUILD)/tongyuan-serve
 
@@ -174,6 +175,11 @@ test-mpi:
 bench-mpi:
 	$(MAKE) MPI=1 BUILD=build/mpi all
 	@sh bench/mpi_bench.sh build/mpi/tongyuan $(SHARED)
+
+# html.c's boilerplate rule on generated pages of six made-up sites (scripts/html_eval.py):
+# recall/precision of the article's text, pairs of different articles reported as reuse
+eval-html: all
+	@python3 scripts/html_eval.py $(BUILD)/tongyuan $(SHARED)/data/dev --pages $${HTML_EVAL_PAGES:-20} --check
 
 # corpus mode: index dev src/ + haystack/ (+ EVAL_EXTRA), check every sus/ document
 eval-corpus: all

@@ -23,16 +23,24 @@
  *                 crawls read many pages of a site; not for long prose, which is what
  *                 reuse detection looks for)
  *        good     at least 20 tokens (a CJK character or a word is a token) with sentence
- *                 punctuation, or 50 tokens
- *        short    under 8 tokens
+ *                 punctuation, or 50 tokens; inside <article>, <main> or a content class
+ *                 (article, content, post, entry, zhengwen ...) 8 tokens (poems, lists)
+ *        short    under 8 tokens (near-good inside a content element)
  *        neargood the rest
  *   2. context: a short block between two good ones is good, between two bad ones bad; a
  *      near-good block is good unless both neighbours are bad; a short or near-good heading
  *      followed (within 200 tokens) by a good block is good (the headline).
- *   3. the article is the longest run of good blocks, where runs are joined across up to
- *      MAX_GAP bad tokens (an inline advert or a picture caption); good runs far from it
- *      are kept only when they hold at least a quarter of its tokens (a footer's lone
- *      copyright sentence goes, a second part of the article stays).
+ *   3. the article's container, after readability: every prose block (not bad, sentence
+ *      punctuation, 8+ tokens) votes its tokens for its container (its element, a
+ *      paragraph's parent) and half for the container's parent. The winner's blocks are the
+ *      article — all that are not bad alone, so that an advert inside the article does not
+ *      cut it in two, as it does in jusText — with the headline, date and source lines just
+ *      before it; good blocks elsewhere stay only as a run of half the article's tokens.
+ *      Without any prose: jusText's longest run of good blocks (joined across MAX_GAP bad
+ *      tokens), and runs holding a quarter of its tokens.
+ *   4. a page where nothing is good keeps every block that passes alone (not bad, 8+ tokens).
+ * Also bad: a teaser (prose right after a link of its own in the same <li>: related articles
+ * with summaries) and a short block that states copyright (a footer without class names).
  * The thresholds were set, and are measured, on generated pages of several layouts
  * (scripts/html_eval.py: semantic HTML5, div soup with class names, old table layouts
  * without any; make eval-html).
@@ -64,6 +72,9 @@ typedef struct {
     int heading;       /* 1..6 for h1..h6 */
     int boiler;        /* inside a boilerplate element */
     int content;       /* inside <article>, <main> or an element whose class/id says content */
+    const xmlNode *el; /* the element whose own text the block is */
+    const xmlNode *li; /* the list item it is in, if any */
+    int in;            /* inside the article's container (classify) */
     int repeated;      /* seen on another page of the site */
     int cls;
 } block_t;
@@ -73,6 +84,7 @@ typedef struct {
     TY_VEC(block_t) b;
     block_t cur; /* block being filled */
     int in_link, boiler, content, heading, depth, pre;
+    const xmlNode *el, *li; /* the innermost block element and list item open */
     int in_word; /* the last character counted was a letter or digit (words are tokens) */
     int oom;
 } walk_t;
@@ -385,6 +397,8 @@ static void flush(walk_t *w)
     c->boiler = w->boiler;
     c->content = w->content;
     c->heading = w->heading;
+    c->el = w->el;
+    c->li = w->li;
     w->in_word = 0;
 }
 
@@ -418,6 +432,7 @@ static void walk(walk_t *w, const xmlNode *n)
                     : 0;
         int save_boiler = w->boiler, save_link = w->in_link, save_h = w->heading, save_pre = w->pre,
             save_content = w->content;
+        const xmlNode *save_el = w->el, *save_li = w->li;
         /* a boilerplate signal on an inline element (a <span class="share"> inside a
          * paragraph) marks only the blocks inside it, not the paragraph around it */
         if (sig == 1)
@@ -428,6 +443,10 @@ static void walk(walk_t *w, const xmlNode *n)
             w->heading = h;
         if (name_is(n, "pre"))
             w->pre = 1;
+        if (block && !name_is(n, "br"))
+            w->el = n;
+        if (name_is(n, "li"))
+            w->li = n;
         if (name_is(n, "a")) {
             char *href = attr(n, "href");
             if (href)
@@ -444,6 +463,8 @@ static void walk(walk_t *w, const xmlNode *n)
         w->in_link = save_link;
         w->heading = save_h;
         w->pre = save_pre;
+        w->el = save_el;
+        w->li = save_li;
         if (block)
             flush(w); /* its last block; what follows is the parent's again */
     }
@@ -500,6 +521,59 @@ static size_t run_of(const block_t *b, size_t n, size_t i, size_t stop, size_t *
     return last + 1;
 }
 
+/* Paragraph-like elements: their container is their parent. */
+static const char *const PARA[] = {"p",   "h1",         "h2",      "h3",         "h4",
+                                   "h5",  "h6",         "li",      "dt",         "dd",
+                                   "pre", "blockquote", "caption", "figcaption", NULL};
+
+static int inside(const xmlNode *e, const xmlNode *c)
+{
+    for (int d = 0; e && d < 512; e = e->parent, d++)
+        if (e == c)
+            return 1;
+    return 0;
+}
+
+/* readability's vote: each prose block (not bad alone, with sentence punctuation, at least
+ * SHORT_TOKENS tokens) gives its tokens to its container (its element; a paragraph's parent)
+ * and half to the container's parent; the element with the most wins. NULL without prose.
+ * Scores are kept through the nodes' _private field (the tree is ours and freed after). */
+static const xmlNode *choose_container(const block_t *b, size_t n, const int *cf, int *oom)
+{
+    TY_VEC(double) score = {0};
+    TY_VEC(xmlNode *) node = {0};
+    const xmlNode *best = NULL;
+    double best_s = 0;
+    for (size_t i = 0; i < n && !*oom; i++) {
+        if (cf[i] == C_BAD || !b[i].punct || b[i].tokens < SHORT_TOKENS || !b[i].el)
+            continue;
+        xmlNode *c = (xmlNode *)b[i].el;
+        if (name_in(c, PARA) && c->parent && c->parent->type == XML_ELEMENT_NODE)
+            c = c->parent;
+        for (int up = 0; up < 2 && c && c->type == XML_ELEMENT_NODE; up++, c = c->parent) {
+            size_t k = (size_t)(uintptr_t)c->_private;
+            if (!k) {
+                if (ty_vec_push(score, 0.0) || ty_vec_push(node, c)) {
+                    *oom = 1;
+                    break;
+                }
+                k = score.n;
+                c->_private = (void *)(uintptr_t)k;
+            }
+            score.a[k - 1] += up ? (double)b[i].tokens / 2 : (double)b[i].tokens;
+            if (score.a[k - 1] > best_s) {
+                best_s = score.a[k - 1];
+                best = c;
+            }
+        }
+    }
+    for (size_t k = 0; k < node.n; k++)
+        node.a[k]->_private = NULL;
+    free(score.a);
+    free(node.a);
+    return *oom ? NULL : best;
+}
+
 static void classify(walk_t *w)
 {
     size_t n = w->b.n;
@@ -515,7 +589,12 @@ static void classify(walk_t *w)
     for (size_t i = 0; i < n; i++) {
         block_t *x = &b[i];
         double ld = x->chars ? (double)x->link_chars / (double)x->chars : 0;
-        if (x->boiler || ld > MAX_LINK_DENSITY || x->repeated)
+        /* a teaser: prose right after a link of its own in the same list item (related
+         * articles with a summary each) */
+        const block_t *pv = i ? &b[i - 1] : NULL;
+        int teaser =
+            pv && x->li && pv->li == x->li && pv->chars && pv->link_chars * 10 >= pv->chars * 9;
+        if (x->boiler || ld > MAX_LINK_DENSITY || x->repeated || teaser)
             x->cls = C_BAD;
         else if ((x->tokens >= GOOD_TOKENS && x->punct) || x->tokens >= LONG_TOKENS)
             x->cls = C_GOOD;
@@ -553,36 +632,83 @@ static void classify(walk_t *w)
     for (size_t i = 0; i < n; i++)
         if (b[i].heading && b[i].cls == C_BAD && cf[i] != C_BAD && good_follows(b, n, i))
             b[i].cls = C_GOOD;
-    free(cf);
     free(c1);
-    /* 3. the article: the run with most tokens; other runs stay when they hold a quarter of
-     * its tokens */
-    size_t best_tok = 0, best_b = 0, best_e = 0, tok;
-    for (size_t i = 0; i < n;) {
-        if (b[i].cls != C_GOOD) {
-            i++;
-            continue;
+    /* 3. the article's container */
+    const xmlNode *best = choose_container(b, n, cf, &w->oom);
+    size_t best_tok = 0, tok;
+    if (best) {
+        size_t first = n;
+        for (size_t i = 0; i < n; i++) {
+            b[i].in = inside(b[i].el, best);
+            if (!b[i].in)
+                continue;
+            b[i].cls = cf[i] == C_BAD ? C_BAD : C_GOOD;
+            if (b[i].cls == C_GOOD) {
+                best_tok += b[i].tokens;
+                first = first < i ? first : i;
+            }
         }
-        size_t e = run_of(b, n, i, n, &tok);
-        if (tok > best_tok) {
-            best_tok = tok;
-            best_b = i;
-            best_e = e;
+        /* the headline, date and source lines just before it */
+        size_t dist = 0;
+        for (size_t j = first; j-- > 0 && cf[j] != C_BAD && dist <= HEADING_REACH;) {
+            b[j].cls = C_GOOD;
+            b[j].in = 1;
+            dist += b[j].tokens;
         }
-        i = e;
+        /* good runs outside it: a second part of the article, or prose of the template */
+        for (size_t i = 0; i < n;) {
+            if (b[i].cls != C_GOOD || b[i].in) {
+                i++;
+                continue;
+            }
+            size_t e = i, gap = 0;
+            tok = 0;
+            for (size_t j = i; j < n && !b[j].in; j++) {
+                if (b[j].cls == C_GOOD) {
+                    tok += b[j].tokens;
+                    gap = 0;
+                    e = j + 1;
+                } else if ((gap += b[j].tokens) > MAX_GAP) {
+                    break;
+                }
+            }
+            if (tok * 2 < best_tok)
+                for (size_t k = i; k < e; k++)
+                    if (b[k].cls == C_GOOD && !b[k].in)
+                        b[k].cls = C_SHORT; /* dropped */
+            i = e;
+        }
+    } else {
+        /* no prose anywhere: jusText's runs of good blocks, the longest and those holding a
+         * quarter of its tokens */
+        size_t best_b = 0, best_e = 0;
+        for (size_t i = 0; i < n;) {
+            if (b[i].cls != C_GOOD) {
+                i++;
+                continue;
+            }
+            size_t e = run_of(b, n, i, n, &tok);
+            if (tok > best_tok) {
+                best_tok = tok;
+                best_b = i;
+                best_e = e;
+            }
+            i = e;
+        }
+        for (size_t i = 0; i < n;) {
+            if (b[i].cls != C_GOOD || (i >= best_b && i < best_e)) {
+                i++;
+                continue;
+            }
+            size_t e = run_of(b, n, i, i < best_b ? best_b : n, &tok);
+            if (tok * 4 < best_tok)
+                for (size_t k = i; k < e; k++)
+                    if (b[k].cls == C_GOOD)
+                        b[k].cls = C_SHORT; /* dropped */
+            i = e;
+        }
     }
-    for (size_t i = 0; i < n;) {
-        if (b[i].cls != C_GOOD || (i >= best_b && i < best_e)) {
-            i++;
-            continue;
-        }
-        size_t e = run_of(b, n, i, i < best_b ? best_b : n, &tok);
-        if (tok * 4 < best_tok)
-            for (size_t k = i; k < e; k++)
-                if (b[k].cls == C_GOOD)
-                    b[k].cls = C_SHORT; /* dropped */
-        i = e;
-    }
+    free(cf);
     /* 4. nothing good (a page of short lines without a content container: jusText's
      * weak spot): every block that passes the context-free tests alone */
     if (!best_tok)

@@ -273,5 +273,11 @@ expect "dedup: counted in the summary (9 files: 2 good WARC records + site-a rea
     err_has "3 documents, 3 clusters, 0 removed (0.00%), 9 skipped"
 case_end
 
+case_begin "the boilerplate rule on six made-up sites (scripts/html_eval.py, 4 pages each)"
+run python3 scripts/html_eval.py "$TY" "$DEV" --pages 4 --check
+expect "recall and precision >= 0.95, no empty page, no pair of articles added (exit $rc)" \
+    status_is 0
+case_end
+
 echo "formats.sh: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
