@@ -424,7 +424,7 @@ static const char *guess_utf16(const unsigned char *b, size_t len)
 }
 
 /* First invalid UTF-8 byte, or len when valid (RFC 3629; no surrogates, no overlongs). */
-static size_t utf8_valid_upto(const unsigned char *s, size_t len)
+size_t ty__utf8_valid_upto(const unsigned char *s, size_t len)
 {
     size_t i = 0;
     while (i < len) {
@@ -575,7 +575,7 @@ int ty__decode(ty__text_t *out, char *buf, size_t len, const ty__xopts_t *o, con
                                       : ": the text ends inside a character");
         return r == 0 ? TY_OK : ty__err(err, TY_ENOMEM, "%s: out of memory", name);
     }
-    size_t valid = utf8_valid_upto(b, len);
+    size_t valid = ty__utf8_valid_upto((const unsigned char *)b, len);
     int has_nul = memchr(buf, 0, len) != NULL;
     /* 3. declared */
     if (declared && *declared && ty__charset_canon(declared, cs, sizeof cs) == 0) {
@@ -681,4 +681,33 @@ int ty__decode(ty__text_t *out, char *buf, size_t len, const ty__xopts_t *o, con
                    "--encoding NAME (gb18030, big5, utf-16le, shift_jis ...) or --invalid-utf8 "
                    "replace",
                    name, valid, why ? why : "no guess");
+}
+
+int ty__utf8_repair(char **s, size_t *n)
+{
+    const unsigned char *u = (const unsigned char *)*s;
+    size_t at = ty__utf8_valid_upto(u, *n);
+    if (at == *n)
+        return 0;
+    /* each invalid byte becomes U+FFFD (3 bytes): at most 3 times as long */
+    char *o = malloc(*n * 3 + 1);
+    if (!o)
+        return -1;
+    size_t k = 0, i = 0;
+    while (i < *n) {
+        size_t v = ty__utf8_valid_upto(u + i, *n - i);
+        memcpy(o + k, u + i, v);
+        k += v;
+        i += v;
+        if (i < *n) {
+            memcpy(o + k, "\xEF\xBF\xBD", 3);
+            k += 3;
+            i++;
+        }
+    }
+    o[k] = 0;
+    free(*s);
+    *s = o;
+    *n = k;
+    return 0;
 }

@@ -309,6 +309,21 @@ static int extract_html(ty__text_t *out, char *buf, size_t len, const ty__xopts_
     int rc = ty__decode(&raw, buf, len, o, declared, by, err);
     if (rc)
         return rc;
+    /* damaged UTF-8 (decode hands it on as it is): an error at its place in the file, as for
+     * text; or, with --invalid-utf8 replace, U+FFFD for each bad byte */
+    size_t bad = ty__utf8_valid_upto((const unsigned char *)raw.text, raw.len);
+    if (bad < raw.len && o->utf8_mode != TY_UTF8_REPLACE) {
+        size_t line, col;
+        ty__line_col(raw.text, bad, &line, &col);
+        rc = ty__err(err, TY_EUTF8, "%s: invalid UTF-8 at line %zu, column %zu (byte %zu: 0x%02x)",
+                     o->name ? o->name : "", line, col, bad, (unsigned char)raw.text[bad]);
+        ty__text_free(&raw);
+        return rc;
+    }
+    if (bad < raw.len && ty__utf8_repair(&raw.text, &raw.len) != 0) {
+        ty__text_free(&raw);
+        return ty__err(err, TY_ENOMEM, "%s: out of memory", o->name ? o->name : "");
+    }
     rc = ty__html_extract(out, raw.text, raw.len, o, err);
     snprintf(out->charset, sizeof out->charset, "%s", raw.charset);
     ty__text_free(&raw);
@@ -361,6 +376,13 @@ int ty__extract(ty__text_t *out, char *buf, size_t len, const ty__xopts_t *o, ch
     if (rc) {
         ty__text_free(out);
         return rc;
+    }
+    /* what a parser hands back is not taken on trust: well-formed UTF-8 from here on */
+    size_t tl = out->title ? strlen(out->title) : 0;
+    if (ty__utf8_repair(&out->text, &out->len) != 0 ||
+        (out->title && ty__utf8_repair(&out->title, &tl) != 0)) {
+        ty__text_free(out);
+        return ty__err(err, TY_ENOMEM, "%s: out of memory", name);
     }
     out->format = f;
     if (!ty__has_text(out->text, out->len)) {

@@ -81,6 +81,12 @@ int ty__charset_canon(const char *label, char *out, size_t outsz);
 int ty__decode(ty__text_t *out, char *buf, size_t len, const ty__xopts_t *o, const char *declared,
                const char *by, char *err);
 
+/* First byte of u[0, n) that is not well-formed UTF-8 (RFC 3629), n when all are. */
+size_t ty__utf8_valid_upto(const unsigned char *u, size_t n);
+/* Replace each byte of *s (*n bytes, malloc()ed) that is not well-formed UTF-8 with U+FFFD,
+ * in a new buffer when needed (the old one freed). 0, or -1 when out of memory. */
+int ty__utf8_repair(char **s, size_t *n);
+
 /* ---- html.c ---- */
 
 /* The charset an HTML page declares in its first 4 KB (<meta charset>, <meta http-equiv
