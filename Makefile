@@ -11,7 +11,10 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS    := libutf8proc lmdb jansson zlib libzstd libxxhash uchardet libxml-2.0 libzip poppler-glib
+PKGS    := libutf8proc lmdb jansson zlib libzstd libxxhash
+# the extraction stages' libraries: headers at build time, loaded with dlopen() on first use
+# (src/extlib.c: a run on UTF-8 text never maps them), by the sonames found here
+DLPKGS  := uchardet libxml-2.0 libzip poppler-glib
 SERVE_PKGS := libmicrohttpd
 GENPKGS := libutf8proc opencc
 OPT     ?= -O2 -g
@@ -24,14 +27,19 @@ ifneq ($(filter-out demo check deps check-fresh,$(or $(MAKECMDGOALS),all)),)
 $(error pkg-config is missing: run `make demo` or `sh scripts/deps.sh` first (it installs every build dependency))
 endif
 endif
-CPPFLAGS_ALL := -Iinclude -Isrc -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) $(SERVE_PKGS) 2>/dev/null)
-LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+CPPFLAGS_ALL := -Iinclude -Isrc -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) $(SERVE_PKGS) $(DLPKGS) 2>/dev/null)
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lpthread -lm
+soname   = $(shell f=$$(pkg-config --variable=libdir $(1) 2>/dev/null)/$(2); objdump -p "$$f" 2>/dev/null | awk '/SONAME/ { print $$2 }')
+SONAMES := -DTY_SONAME_XML='"$(call soname,libxml-2.0,libxml2.so)"' \
+           -DTY_SONAME_ZIP='"$(call soname,libzip,libzip.so)"' \
+           -DTY_SONAME_UCHARDET='"$(call soname,uchardet,libuchardet.so)"' \
+           -DTY_SONAME_POPPLER='"$(call soname,poppler-glib,libpoppler-glib.so)"'
 SHARED  ?= ../shared
 
 LIB_SRC := src/util.c src/normalize.c src/doc.c src/sketch.c src/align.c \
            src/input.c src/index.c src/index_add.c src/search.c \
            src/dedup.c src/cluster.c src/minhash.c src/index_del.c src/jsonl_fast.c src/index_shard.c \
-           src/extract.c src/encoding.c src/html.c src/docx.c src/pdf.c src/warc.c
+           src/extract.c src/encoding.c src/html.c src/docx.c src/pdf.c src/warc.c src/extlib.c
 CLI_SRC := cli/main.c cli/common.c cli/output.c cli/compare.c cli/diffview.c cli/html.c \
            cli/index.c cli/check.c cli/dedup.c cli/extract.c
 SERVER_SRC := server/serve.c server/request.c
@@ -102,8 +110,10 @@ $(BUILD)/gen/serve_page.inc: server/page.html
 
 $(BUILD)/server/serve.o: $(BUILD)/gen/serve_page.inc
 
+$(BUILD)/src/extlib.o: CPPFLAGS_ALL += $(SONAMES)
+
 $(BUILD)/%.o: %.c include/tongyuan.h src/internal.h src/classify.h cli/common.h cli/diffview.h cli/html.h \
-              src/index.h src/input.h src/extract.h src/warc.h cli/corpus.h src/dedup.h src/jsonl_fast.h server/request.h \
+              src/index.h src/input.h src/extract.h src/warc.h src/extlib.h cli/corpus.h src/dedup.h src/jsonl_fast.h server/request.h \
               $(MPI_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<

@@ -18,10 +18,8 @@
  */
 #include <string.h>
 #include <strings.h>
-#include <zip.h>
 
-#include <libxml/parser.h>
-
+#include "extlib.h"
 #include "extract.h"
 
 #define PART_MAX ((zip_uint64_t)256 << 20) /* uncompressed bytes of one XML part */
@@ -30,6 +28,8 @@ typedef struct {
     ty__str_t body;  /* the text */
     ty__str_t notes; /* ODT note bodies, appended at the end */
     int odt;
+    const ty__libxml_t *X;
+    const ty__libzip_t *Z;
 } docx_t;
 
 static int is(const xmlNode *n, const char *local)
@@ -88,9 +88,9 @@ static void walk_odt(docx_t *d, ty__str_t *s, const xmlNode *n, int depth)
         if (n->type != XML_ELEMENT_NODE)
             continue;
         if (is(n, "s")) {
-            xmlChar *c = xmlGetProp((xmlNode *)n, (const xmlChar *)"c");
+            xmlChar *c = d->X->xmlGetProp(n, (const xmlChar *)"c");
             long k = c ? strtol((const char *)c, NULL, 10) : 1;
-            xmlFree(c);
+            d->X->xfree(c);
             for (long i = 0; i < k && i < 1000; i++)
                 ty__str_putc(s, ' ');
         } else if (is(n, "tab")) {
@@ -113,30 +113,31 @@ static void walk_odt(docx_t *d, ty__str_t *s, const xmlNode *n, int depth)
 
 /* The entry's bytes (malloc()ed, NUL-terminated): 1; 0 if the archive has no such entry; an
  * error code with err set. */
-static int read_part(zip_t *z, const char *part, const char *name, char **out, size_t *len,
-                     char *err)
+static int read_part(const docx_t *d, zip_t *z, const char *part, const char *name, char **out,
+                     size_t *len, char *err)
 {
+    const ty__libzip_t *Z = d->Z;
     *out = NULL;
     *len = 0;
-    zip_int64_t i = zip_name_locate(z, part, 0);
+    zip_int64_t i = Z->zip_name_locate(z, part, 0);
     if (i < 0)
         return 0;
     zip_stat_t st;
-    zip_stat_init(&st);
-    if (zip_stat_index(z, (zip_uint64_t)i, 0, &st) == 0 && (st.valid & ZIP_STAT_SIZE) &&
+    Z->zip_stat_init(&st);
+    if (Z->zip_stat_index(z, (zip_uint64_t)i, 0, &st) == 0 && (st.valid & ZIP_STAT_SIZE) &&
         st.size > PART_MAX)
         return ty__err(err, TY_ETOOBIG, "%s: %s: %llu bytes uncompressed, more than %llu", name,
                        part, (unsigned long long)st.size, (unsigned long long)PART_MAX);
     if ((st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE)
         return ty__err(err, TY_EUNSUPPORTED, "%s: %s is encrypted: not read", name, part);
-    zip_file_t *f = zip_fopen_index(z, (zip_uint64_t)i, 0);
+    zip_file_t *f = Z->zip_fopen_index(z, (zip_uint64_t)i, 0);
     if (!f) {
-        zip_error_t *ze = zip_get_error(z);
-        int code = zip_error_code_zip(ze);
+        zip_error_t *ze = Z->zip_get_error(z);
+        int code = Z->zip_error_code_zip(ze);
         return ty__err(err,
                        code == ZIP_ER_NOPASSWD || code == ZIP_ER_WRONGPASSWD ? TY_EUNSUPPORTED
                                                                              : TY_ECORRUPT,
-                       "%s: %s: %s", name, part, zip_error_strerror(ze));
+                       "%s: %s: %s", name, part, Z->zip_error_strerror(ze));
     }
     size_t cap = (st.valid & ZIP_STAT_SIZE) && st.size < PART_MAX ? (size_t)st.size + 1 : 65536;
     char *b = malloc(cap + 1);
@@ -157,17 +158,17 @@ static int read_part(zip_t *z, const char *part, const char *name, char **out, s
             b = p;
             cap *= 2;
         }
-        zip_int64_t r = zip_fread(f, b + n, cap - n);
+        zip_int64_t r = Z->zip_fread(f, b + n, cap - n);
         if (r < 0) {
             rc = ty__err(err, TY_ECORRUPT, "%s: %s: %s (a damaged archive)", name, part,
-                         zip_error_strerror(zip_file_get_error(f)));
+                         Z->zip_error_strerror(Z->zip_file_get_error(f)));
             break;
         }
         if (r == 0)
             break;
         n += (size_t)r;
     }
-    zip_fclose(f);
+    Z->zip_fclose(f);
     if (rc) {
         free(b);
         return rc;
@@ -179,11 +180,11 @@ static int read_part(zip_t *z, const char *part, const char *name, char **out, s
 }
 
 /* Parse one XML part; NULL with err set. */
-static xmlDoc *parse_part(const char *buf, size_t len, const char *part, const char *name,
-                          char *err)
+static xmlDoc *parse_part(const docx_t *d, const char *buf, size_t len, const char *part,
+                          const char *name, char *err)
 {
-    ty__xml_init();
-    xmlParserCtxtPtr ctx = xmlNewParserCtxt();
+    const ty__libxml_t *X = d->X;
+    xmlParserCtxtPtr ctx = X->xmlNewParserCtxt();
     if (!ctx) {
         ty__err(err, TY_ENOMEM, "%s: out of memory", name);
         return NULL;
@@ -191,9 +192,9 @@ static xmlDoc *parse_part(const char *buf, size_t len, const char *part, const c
     /* no network, no external entities (not substituted: XML_PARSE_NOENT is not set) */
     xmlDoc *doc = len > (size_t)INT32_MAX
                       ? NULL
-                      : xmlCtxtReadMemory(ctx, buf, (int)len, NULL, NULL,
-                                          XML_PARSE_NONET | XML_PARSE_NOERROR |
-                                              XML_PARSE_NOWARNING | XML_PARSE_COMPACT);
+                      : X->xmlCtxtReadMemory(ctx, buf, (int)len, NULL, NULL,
+                                             XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                                 XML_PARSE_NOWARNING | XML_PARSE_COMPACT);
     if (!doc || !ctx->wellFormed) {
         const xmlError *e = &ctx->lastError;
         char msg[160];
@@ -203,24 +204,24 @@ static xmlDoc *parse_part(const char *buf, size_t len, const char *part, const c
             msg[--ml] = 0;
         ty__err(err, TY_ECORRUPT, "%s: %s: XML broken at line %d: %s", name, part, e->line, msg);
         if (doc)
-            xmlFreeDoc(doc);
+            X->xmlFreeDoc(doc);
         doc = NULL;
     }
-    xmlFreeParserCtxt(ctx);
+    X->xmlFreeParserCtxt(ctx);
     return doc;
 }
 
 /* The text of the first element named local (dc:title) */
-static char *first_text(const xmlNode *n, const char *local, int depth)
+static char *first_text(const ty__libxml_t *X, const xmlNode *n, const char *local, int depth)
 {
     for (; n && depth < 64; n = n->next) {
         if (is(n, local)) {
-            xmlChar *t = xmlNodeGetContent((xmlNode *)n);
+            xmlChar *t = X->xmlNodeGetContent(n);
             if (!t)
                 return NULL;
             ty__str_t r = {0};
             ty__str_put_ws(&r, (const char *)t, strlen((const char *)t), 0);
-            xmlFree(t);
+            X->xfree(t);
             ty__str_trim_end(&r);
             if (r.oom || !r.n || (r.n == 1 && r.a[0] == ' ')) {
                 free(r.a);
@@ -228,7 +229,7 @@ static char *first_text(const xmlNode *n, const char *local, int depth)
             }
             return r.a;
         }
-        char *x = n->type == XML_ELEMENT_NODE ? first_text(n->children, local, depth + 1) : NULL;
+        char *x = n->type == XML_ELEMENT_NODE ? first_text(X, n->children, local, depth + 1) : NULL;
         if (x)
             return x;
     }
@@ -241,18 +242,18 @@ static int do_part(zip_t *z, docx_t *d, const char *part, int required, int note
 {
     char *x;
     size_t xl;
-    int rc = read_part(z, part, name, &x, &xl, err);
+    int rc = read_part(d, z, part, name, &x, &xl, err);
     if (rc < 0)
         return rc;
     if (rc == 0)
         return required ? ty__err(err, TY_ECORRUPT, "%s: no %s in the archive: not a %s file", name,
                                   part, d->odt ? "OpenDocument text (.odt)" : "Word (.docx)")
                         : TY_OK;
-    xmlDoc *doc = parse_part(x, xl, part, name, err);
+    xmlDoc *doc = parse_part(d, x, xl, part, name, err);
     free(x);
     if (!doc)
         return TY_ECORRUPT;
-    const xmlNode *root = xmlDocGetRootElement(doc);
+    const xmlNode *root = d->X->xmlDocGetRootElement(doc);
     if (d->odt) {
         walk_odt(d, &d->body, root, 0);
     } else if (!notes) {
@@ -265,42 +266,49 @@ static int do_part(zip_t *z, docx_t *d, const char *part, int required, int note
             xmlChar *type = NULL;
             for (xmlAttr *a = n->properties; a; a = a->next)
                 if (a->name && strcmp((const char *)a->name, "type") == 0)
-                    type = xmlNodeGetContent((xmlNode *)a);
+                    type = d->X->xmlNodeGetContent((const xmlNode *)a);
             int sep = type && strcmp((const char *)type, "normal") != 0;
-            xmlFree(type);
+            d->X->xfree(type);
             if (!sep)
                 walk_docx(&d->notes, n->children, 1);
         }
     }
-    xmlFreeDoc(doc);
+    d->X->xmlFreeDoc(doc);
     return TY_OK;
 }
 
 int ty__docx_extract(ty__text_t *out, const char *buf, size_t len, int format, const char *name,
                      char *err)
 {
+    char why[TY_ERRMSG_SIZE];
+    const ty__libxml_t *X = ty__lib_xml(why);
+    const ty__libzip_t *Z = X ? ty__lib_zip(why) : NULL;
+    if (!X || !Z)
+        return ty__err(err, TY_EUNSUPPORTED, "%s: %s", name, why);
     zip_error_t ze;
-    zip_error_init(&ze);
-    zip_source_t *src = zip_source_buffer_create(buf, len, 0, &ze);
+    Z->zip_error_init(&ze);
+    zip_source_t *src = Z->zip_source_buffer_create(buf, len, 0, &ze);
     if (!src) {
-        zip_error_fini(&ze);
+        Z->zip_error_fini(&ze);
         return ty__err(err, TY_ENOMEM, "%s: out of memory", name);
     }
-    zip_t *z = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze);
+    zip_t *z = Z->zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze);
     if (!z) {
-        int trunc = len < 22 || zip_error_code_zip(&ze) == ZIP_ER_NOZIP ||
-                    zip_error_code_zip(&ze) == ZIP_ER_INCONS;
+        int trunc = len < 22 || Z->zip_error_code_zip(&ze) == ZIP_ER_NOZIP ||
+                    Z->zip_error_code_zip(&ze) == ZIP_ER_INCONS;
         ty__err(err, TY_ECORRUPT, "%s: not a readable zip archive (%s)%s", name,
-                zip_error_strerror(&ze),
+                Z->zip_error_strerror(&ze),
                 trunc ? ": truncated or damaged (a .docx/.odt is a zip archive)" : "");
-        zip_source_free(src);
-        zip_error_fini(&ze);
+        Z->zip_source_free(src);
+        Z->zip_error_fini(&ze);
         return TY_ECORRUPT;
     }
-    zip_error_fini(&ze);
+    Z->zip_error_fini(&ze);
     docx_t d;
     memset(&d, 0, sizeof d);
     d.odt = format == TY_FORMAT_ODT;
+    d.X = X;
+    d.Z = Z;
     int rc;
     char *title = NULL;
     if (d.odt) {
@@ -317,16 +325,17 @@ int ty__docx_extract(ty__text_t *out, const char *buf, size_t len, int format, c
         char *x;
         size_t xl;
         char ignored[TY_ERRMSG_SIZE];
-        if (read_part(z, d.odt ? "meta.xml" : "docProps/core.xml", name, &x, &xl, ignored) == 1) {
-            xmlDoc *doc = parse_part(x, xl, "properties", name, ignored);
+        if (read_part(&d, z, d.odt ? "meta.xml" : "docProps/core.xml", name, &x, &xl, ignored) ==
+            1) {
+            xmlDoc *doc = parse_part(&d, x, xl, "properties", name, ignored);
             if (doc) {
-                title = first_text(xmlDocGetRootElement(doc), "title", 0);
-                xmlFreeDoc(doc);
+                title = first_text(X, X->xmlDocGetRootElement(doc), "title", 0);
+                X->xmlFreeDoc(doc);
             }
             free(x);
         }
     }
-    zip_discard(z);
+    Z->zip_discard(z);
     if (!rc && d.notes.n) {
         para_end(&d.body);
         ty__str_put(&d.body, d.notes.a, d.notes.n);

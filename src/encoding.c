@@ -37,9 +37,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <uchardet.h>
 #include <utf8proc.h>
 
+#include "extlib.h"
 #include "extract.h"
 
 /* ---- charset names ------------------------------------------------------------------------ */
@@ -463,21 +463,29 @@ size_t ty__utf8_valid_upto(const unsigned char *s, size_t len)
     return len;
 }
 
-/* uchardet's guess into out ("" when it has none). */
-static void detect(const char *buf, size_t len, char *out, size_t outsz)
+/* uchardet's guess into out ("" when it has none, or uchardet cannot be loaded: then its
+ * message is in why, if not NULL). */
+static void detect(const char *buf, size_t len, char *out, size_t outsz, char *why)
 {
+    char err[TY_ERRMSG_SIZE];
     out[0] = 0;
-    uchardet_t u = uchardet_new();
+    const ty__libuchardet_t *U = ty__lib_uchardet(err);
+    if (!U) {
+        if (why)
+            snprintf(why, 160, "%.150s", err);
+        return;
+    }
+    uchardet_t u = U->uchardet_new();
     if (!u)
         return;
     /* a few MB tell as much as the whole file */
     size_t n = len < (4u << 20) ? len : (4u << 20);
-    if (uchardet_handle_data(u, buf, n) == 0) {
-        uchardet_data_end(u);
-        const char *cs = uchardet_get_charset(u);
+    if (U->uchardet_handle_data(u, buf, n) == 0) {
+        U->uchardet_data_end(u);
+        const char *cs = U->uchardet_get_charset(u);
         snprintf(out, outsz, "%s", cs ? cs : "");
     }
-    uchardet_delete(u);
+    U->uchardet_delete(u);
 }
 
 static size_t non_ascii(const unsigned char *b, size_t len)
@@ -603,7 +611,7 @@ int ty__decode(ty__text_t *out, char *buf, size_t len, const ty__xopts_t *o, con
             if (valid == len)
                 snprintf(seen, sizeof seen, "UTF-8");
             else
-                detect(buf, len, seen, sizeof seen);
+                detect(buf, len, seen, sizeof seen, NULL);
             free(buf);
             char hint[96] = "give --encoding NAME to read it";
             if (seen[0])
@@ -631,15 +639,14 @@ int ty__decode(ty__text_t *out, char *buf, size_t len, const ty__xopts_t *o, con
         return TY_OK;
     }
     /* 6. uchardet */
-    char guess[32];
-    detect(buf, len, guess, sizeof guess);
+    char guess[32], whybuf[160] = "";
+    detect(buf, len, guess, sizeof guess, whybuf);
     if (guess[0] && ty__charset_canon(guess, cs, sizeof cs) == 0 && is_utf8_name(cs)) {
         keep_as_is(out, buf, len); /* damaged UTF-8: the tokenizer names the bad byte */
         return TY_OK;
     }
     size_t evidence = non_ascii(b, len);
-    const char *why = NULL;
-    char whybuf[160];
+    const char *why = whybuf[0] ? whybuf : NULL;
     if (guess[0] && ty__charset_canon(guess, cs, sizeof cs) == 0) {
         if (evidence < 16) {
             snprintf(whybuf, sizeof whybuf, "only %zu bytes outside ASCII: too few to tell",

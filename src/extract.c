@@ -15,12 +15,9 @@
  * TY_EEMPTY — callers skip it with a warning and count it. A plain text file is never
  * TY_EEMPTY: an empty text is a valid document with nothing to find, as it always was.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-
-#include <libxml/parser.h>
 
 #include "extract.h"
 
@@ -65,10 +62,6 @@ void ty__text_free(ty__text_t *t)
     free(t->file_off);
     memset(t, 0, sizeof *t);
 }
-
-static pthread_once_t xml_once = PTHREAD_ONCE_INIT;
-static void xml_init_once(void) { xmlInitParser(); }
-void ty__xml_init(void) { pthread_once(&xml_once, xml_init_once); }
 
 static int str_grow(ty__str_t *s, size_t more)
 {

@@ -12,6 +12,9 @@
  *   pdf.c       PDF → text in reading order, a form feed between pages (poppler-glib)
  *   warc.c      WARC files → records; an HTTP response → its body, media type and charset
  *
+ *   extlib.c    the libraries these use (libxml2, libzip, uchardet, poppler-glib), loaded
+ *               on first use
+ *
  * Every stage returns TY_OK or a TY_E* code with a one-line message in err (TY_ERRMSG_SIZE
  * bytes) that names the document; none prints, none exits. Thread-safe for distinct outputs
  * (pdf.c serialises poppler behind a mutex of its own).
@@ -104,9 +107,6 @@ int ty__docx_extract(ty__text_t *out, const char *buf, size_t len, int format, c
 int ty__pdf_extract(ty__text_t *out, const char *buf, size_t len, const char *name, char *err);
 
 /* ---- shared by the stages ---- */
-
-/* libxml2 set up once for all threads (xmlInitParser); call before any libxml2 use. */
-void ty__xml_init(void);
 
 /* A growable UTF-8 string. */
 typedef struct {

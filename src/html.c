@@ -48,9 +48,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <libxml/HTMLparser.h>
-#include <libxml/HTMLtree.h>
-
+#include "extlib.h"
 #include "extract.h"
 
 #define GOOD_TOKENS 20 /* with punctuation */
@@ -86,6 +84,7 @@ typedef struct {
     int in_link, boiler, content, heading, depth, pre;
     const xmlNode *el, *li; /* the innermost block element and list item open */
     int in_word; /* the last character counted was a letter or digit (words are tokens) */
+    const ty__libxml_t *X;
     int oom;
 } walk_t;
 
@@ -264,21 +263,22 @@ static int has_word(const char *v, const char *const *words)
     return 0;
 }
 
-static char *attr(const xmlNode *n, const char *name)
+static char *attr(const ty__libxml_t *X, const xmlNode *n, const char *name)
 {
-    return (char *)xmlGetProp((xmlNode *)n, (const xmlChar *)name);
+    return (char *)X->xmlGetProp(n, (const xmlChar *)name);
 }
 
 /* The element's own boilerplate signal: 1 boilerplate, -1 content, 0 neither. */
-static int boiler_of(const xmlNode *n, int in_content)
+static int boiler_of(const ty__libxml_t *X, const xmlNode *n, int in_content)
 {
     if (name_in(n, BOILER_TAGS))
         return 1;
     if (name_is(n, "header") && !in_content)
         return 1;
     int r = 0;
-    char *role = attr(n, "role"), *cls = attr(n, "class"), *id = attr(n, "id");
-    char *hid = attr(n, "hidden"), *aria = attr(n, "aria-hidden"), *style = attr(n, "style");
+    char *role = attr(X, n, "role"), *cls = attr(X, n, "class"), *id = attr(X, n, "id");
+    char *hid = attr(X, n, "hidden"), *aria = attr(X, n, "aria-hidden");
+    char *style = attr(X, n, "style");
     if (role && (strcasecmp(role, "navigation") == 0 || strcasecmp(role, "banner") == 0 ||
                  strcasecmp(role, "contentinfo") == 0 || strcasecmp(role, "complementary") == 0 ||
                  strcasecmp(role, "menu") == 0 || strcasecmp(role, "menubar") == 0 ||
@@ -293,12 +293,12 @@ static int boiler_of(const xmlNode *n, int in_content)
     else if (name_is(n, "article") || name_is(n, "main") || has_word(cls, POS_WORDS) ||
              has_word(id, POS_WORDS))
         r = -1;
-    xmlFree(role);
-    xmlFree(cls);
-    xmlFree(id);
-    xmlFree(hid);
-    xmlFree(aria);
-    xmlFree(style);
+    X->xfree(role);
+    X->xfree(cls);
+    X->xfree(id);
+    X->xfree(hid);
+    X->xfree(aria);
+    X->xfree(style);
     return r;
 }
 
@@ -422,7 +422,7 @@ static void walk(walk_t *w, const xmlNode *n)
             continue;
         if (w->depth > 200)
             continue; /* libxml2 stops at 256 levels anyway */
-        int sig = boiler_of(n, w->content);
+        int sig = boiler_of(w->X, n, w->content);
         if (sig == 2)
             continue;
         int block = name_in(n, BLOCK);
@@ -448,10 +448,10 @@ static void walk(walk_t *w, const xmlNode *n)
         if (name_is(n, "li"))
             w->li = n;
         if (name_is(n, "a")) {
-            char *href = attr(n, "href");
+            char *href = attr(w->X, n, "href");
             if (href)
                 w->in_link = 1;
-            xmlFree(href);
+            w->X->xfree(href);
         }
         if (block)
             flush(w); /* the text before it; the new block takes the state set above */
@@ -761,7 +761,7 @@ int ty__html_meta_charset(const char *buf, size_t len, char *out, size_t outsz)
     return -1;
 }
 
-static char *title_of(const xmlNode *n, int depth)
+static char *title_of(const ty__libxml_t *X, const xmlNode *n, int depth)
 {
     for (; n && depth < 64; n = n->next) {
         if (n->type != XML_ELEMENT_NODE)
@@ -769,12 +769,12 @@ static char *title_of(const xmlNode *n, int depth)
         if (name_is(n, "body"))
             return NULL; /* <title> lives in the head */
         if (name_is(n, "title")) {
-            xmlChar *t = xmlNodeGetContent((xmlNode *)n);
+            xmlChar *t = X->xmlNodeGetContent(n);
             if (!t)
                 return NULL;
             ty__str_t s = {0};
             ty__str_put_ws(&s, (const char *)t, strlen((const char *)t), 0);
-            xmlFree(t);
+            X->xfree(t);
             ty__str_trim_end(&s);
             size_t lead = 0;
             while (lead < s.n && s.a[lead] == ' ')
@@ -786,7 +786,7 @@ static char *title_of(const xmlNode *n, int depth)
             memmove(s.a, s.a + lead, s.n - lead + 1);
             return s.a;
         }
-        char *r = title_of(n->children, depth + 1);
+        char *r = title_of(X, n->children, depth + 1);
         if (r)
             return r;
     }
@@ -796,18 +796,22 @@ static char *title_of(const xmlNode *n, int depth)
 int ty__html_extract(ty__text_t *out, const char *html, size_t len, const ty__xopts_t *o, char *err)
 {
     const char *name = o->name ? o->name : "";
-    ty__xml_init();
+    char why[TY_ERRMSG_SIZE];
+    const ty__libxml_t *X = ty__lib_xml(why);
+    if (!X)
+        return ty__err(err, TY_EUNSUPPORTED, "%s: %s", name, why);
     if (len > (size_t)INT32_MAX)
         return ty__err(err, TY_ETOOBIG, "%s: HTML page too large", name);
     htmlDocPtr doc =
-        htmlReadMemory(html, (int)len, NULL, "UTF-8",
-                       HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
-                           HTML_PARSE_NONET | HTML_PARSE_IGNORE_ENC | HTML_PARSE_COMPACT);
+        X->htmlReadMemory(html, (int)len, NULL, "UTF-8",
+                          HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+                              HTML_PARSE_NONET | HTML_PARSE_IGNORE_ENC | HTML_PARSE_COMPACT);
     if (!doc)
         return ty__err(err, TY_ECORRUPT, "%s: not HTML that libxml2 can parse", name);
-    const xmlNode *root = xmlDocGetRootElement(doc);
+    const xmlNode *root = X->xmlDocGetRootElement(doc);
     walk_t w;
     memset(&w, 0, sizeof w);
+    w.X = X;
     ty__str_put(&w.buf, "", 0);
     walk(&w, root);
     flush(&w);
@@ -824,7 +828,7 @@ int ty__html_extract(ty__text_t *out, const char *html, size_t len, const ty__xo
         }
     if (!t.a && !(t.a = calloc(1, 1)))
         t.oom = 1;
-    char *title = root ? title_of(root, 0) : NULL;
+    char *title = root ? title_of(X, root, 0) : NULL;
     if (w.oom || w.buf.oom || t.oom || !t.a) {
         rc = ty__err(err, TY_ENOMEM, "%s: out of memory", name);
         free(t.a);
@@ -836,6 +840,6 @@ int ty__html_extract(ty__text_t *out, const char *html, size_t len, const ty__xo
     }
     free(w.buf.a);
     free(w.b.a);
-    xmlFreeDoc(doc);
+    X->xmlFreeDoc(doc);
     return rc;
 }

@@ -7,6 +7,7 @@
  * poppler-data's CMaps to map glyphs back to characters: scripts/deps.sh installs it.
  *
  * Shortcuts taken on purpose:
+ *   - poppler-glib is loaded on the first PDF (extlib.c), not linked.
  *   - poppler is called under one process-wide mutex: its global state (font caches,
  *     GlobalParams) has not always been safe to use from several threads at once, and PDF
  *     extraction is rare next to tokenizing; the mutex costs nothing when one thread reads.
@@ -20,9 +21,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include <glib.h>
-#include <poppler.h>
-
+#include "extlib.h"
 #include "extract.h"
 
 static pthread_mutex_t pdf_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -36,43 +35,53 @@ static void quiet(const gchar *domain, GLogLevelFlags level, const gchar *msg, g
     (void)user;
 }
 
+static const ty__libpoppler_t *P; /* set once by pdf_init */
+
 static void pdf_init(void)
 {
-    g_log_set_handler("Poppler", (GLogLevelFlags)(G_LOG_LEVEL_MASK | G_LOG_FLAG_RECURSION), quiet,
-                      NULL);
+    char err[TY_ERRMSG_SIZE];
+    P = ty__lib_poppler(err);
+    if (P)
+        P->g_log_set_handler("Poppler", (GLogLevelFlags)(G_LOG_LEVEL_MASK | G_LOG_FLAG_RECURSION),
+                             quiet, NULL);
 }
 
 int ty__pdf_extract(ty__text_t *out, const char *buf, size_t len, const char *name, char *err)
 {
     pthread_once(&pdf_once, pdf_init);
+    if (!P) {
+        char why[TY_ERRMSG_SIZE];
+        ty__lib_poppler(why);
+        return ty__err(err, TY_EUNSUPPORTED, "%s: %s", name, why);
+    }
     if (len > (size_t)INT32_MAX)
         return ty__err(err, TY_ETOOBIG, "%s: PDF too large", name);
     pthread_mutex_lock(&pdf_mu);
-    GBytes *gb = g_bytes_new_static(buf, len);
+    GBytes *gb = P->g_bytes_new_static(buf, len);
     GError *e = NULL;
-    PopplerDocument *doc = poppler_document_new_from_bytes(gb, NULL, &e);
+    PopplerDocument *doc = P->poppler_document_new_from_bytes(gb, NULL, &e);
     int rc = TY_OK;
     ty__str_t s = {0};
     char *title = NULL;
     uint32_t pages = 0;
     if (!doc) {
-        if (e && e->domain == POPPLER_ERROR && e->code == POPPLER_ERROR_ENCRYPTED)
+        if (e && e->domain == P->poppler_error_quark() && e->code == POPPLER_ERROR_ENCRYPTED)
             rc = ty__err(err, TY_EUNSUPPORTED,
                          "%s: an encrypted PDF that needs a password: not read", name);
         else
             rc = ty__err(err, TY_ECORRUPT, "%s: not a PDF that can be read (%s)", name,
                          e && e->message ? e->message : "poppler failed");
     } else {
-        int n = poppler_document_get_n_pages(doc);
+        int n = P->poppler_document_get_n_pages(doc);
         pages = n > 0 ? (uint32_t)n : 0;
         for (int i = 0; i < n && !s.oom; i++) {
-            PopplerPage *pg = poppler_document_get_page(doc, i);
-            char *t = pg ? poppler_page_get_text(pg) : NULL;
+            PopplerPage *pg = P->poppler_document_get_page(doc, i);
+            char *t = pg ? P->poppler_page_get_text(pg) : NULL;
             if (t) {
                 size_t tl = strlen(t);
-                if (!g_utf8_validate(t, (gssize)tl, NULL)) {
-                    char *v = g_utf8_make_valid(t, (gssize)tl);
-                    g_free(t);
+                if (!P->g_utf8_validate(t, (gssize)tl, NULL)) {
+                    char *v = P->g_utf8_make_valid(t, (gssize)tl);
+                    P->g_free(t);
                     t = v;
                     tl = strlen(t);
                 }
@@ -81,27 +90,27 @@ int ty__pdf_extract(ty__text_t *out, const char *buf, size_t len, const char *na
                     if (t[k] == '\f')
                         t[k] = '\n';
                 ty__str_put(&s, t, tl);
-                g_free(t);
+                P->g_free(t);
             }
             if (pg)
-                g_object_unref(pg);
+                P->g_object_unref(pg);
             if (s.n && s.a[s.n - 1] != '\n')
                 ty__str_putc(&s, '\n');
             if (i + 1 < n)
                 ty__str_putc(&s, '\f');
         }
-        char *ti = poppler_document_get_title(doc);
-        if (ti && *ti && g_utf8_validate(ti, -1, NULL)) {
+        char *ti = P->poppler_document_get_title(doc);
+        if (ti && *ti && P->g_utf8_validate(ti, -1, NULL)) {
             title = strdup(ti);
             if (!title)
                 s.oom = 1;
         }
-        g_free(ti);
-        g_object_unref(doc);
+        P->g_free(ti);
+        P->g_object_unref(doc);
     }
     if (e)
-        g_error_free(e);
-    g_bytes_unref(gb);
+        P->g_error_free(e);
+    P->g_bytes_unref(gb);
     pthread_mutex_unlock(&pdf_mu);
     if (!rc && !s.a && !(s.a = calloc(1, 1)))
         s.oom = 1;
