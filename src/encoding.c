@@ -84,7 +84,7 @@ int ty__charset_canon(const char *label, char *out, size_t outsz)
         {"x-x-big5", "BIG5-HKSCS"},
         {"cn-big5", "BIG5-HKSCS"},
         {"csbig5", "BIG5-HKSCS"},
-        {"cp950", "BIG5-HKSCS"},
+        {"cp950", "CP950"},
         {"shift_jis", "CP932"},
         {"shift-jis", "CP932"},
         {"sjis", "CP932"},
@@ -512,6 +512,14 @@ static int try_charset(ty__text_t *out, const char *buf, size_t len, size_t skip
     uint32_t *u, *off;
     size_t n;
     int r = to_utf32(cs, buf, len, skip, &u, &off, &n, bad);
+    if (r == 1 && strcmp(cs, "BIG5-HKSCS") == 0) {
+        /* Big5 with the ETEN extensions (kana, Cyrillic in C6A1-C8FE) that Taiwanese files
+         * and Python's big5 codec use: CP950 reads them (as private use: the plausibility
+         * check still applies); the first error reported stays HKSCS's */
+        bad_t b2;
+        cs = "CP950";
+        r = to_utf32(cs, buf, len, skip, &u, &off, &n, &b2);
+    }
     if (r < 0)
         return TY_ENOMEM;
     if (r)

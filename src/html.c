@@ -18,10 +18,7 @@
  *                 related, comment, copyright, ad (the words readability and boilerpipe
  *                 use); or a short block (under 60 tokens) that states copyright (版权所有,
  *                 Copyright, ©, ICP备 — a footer in a table layout without class names); or
- *                 a link density (characters inside <a href>) above 0.33; or a
- *                 block already seen on another page of the same site (ty__sites_t:
- *                 crawls read many pages of a site; not for long prose, which is what
- *                 reuse detection looks for)
+ *                 a link density (characters inside <a href>) above 0.33
  *        good     at least 20 tokens (a CJK character or a word is a token) with sentence
  *                 punctuation, or 50 tokens; inside <article>, <main> or a content class
  *                 (article, content, post, entry, zhengwen ...) 8 tokens (poems, lists)
@@ -39,6 +36,11 @@
  *      Without any prose: jusText's longest run of good blocks (joined across MAX_GAP bad
  *      tokens), and runs holding a quarter of its tokens.
  *   4. a page where nothing is good keeps every block that passes alone (not bad, 8+ tokens).
+ * Blocks already seen on another page of the same site (ty__sites_t: a WARC crawl holds many
+ * pages of each host; blocks of up to REPEAT_MAX tokens) are template text: they do not vote
+ * in step 3 and are dropped outside the article's container (bad in jusText's steps when
+ * there is no container) — but never inside it: a page that repeats a paragraph of another
+ * page of its site keeps it, since finding such repeats is what tongyuan is for.
  * Also bad: a teaser (prose right after a link of its own in the same <li>: related articles
  * with summaries) and a short block that states copyright (a footer without class names).
  * The thresholds were set, and are measured, on generated pages of several layouts
@@ -545,7 +547,8 @@ static const xmlNode *choose_container(const block_t *b, size_t n, const int *cf
     const xmlNode *best = NULL;
     double best_s = 0;
     for (size_t i = 0; i < n && !*oom; i++) {
-        if (cf[i] == C_BAD || !b[i].punct || b[i].tokens < SHORT_TOKENS || !b[i].el)
+        if (cf[i] == C_BAD || b[i].repeated || !b[i].punct || b[i].tokens < SHORT_TOKENS ||
+            !b[i].el)
             continue;
         xmlNode *c = (xmlNode *)b[i].el;
         if (name_in(c, PARA) && c->parent && c->parent->type == XML_ELEMENT_NODE)
@@ -594,7 +597,7 @@ static void classify(walk_t *w)
         const block_t *pv = i ? &b[i - 1] : NULL;
         int teaser =
             pv && x->li && pv->li == x->li && pv->chars && pv->link_chars * 10 >= pv->chars * 9;
-        if (x->boiler || ld > MAX_LINK_DENSITY || x->repeated || teaser)
+        if (x->boiler || ld > MAX_LINK_DENSITY || teaser)
             x->cls = C_BAD;
         else if ((x->tokens >= GOOD_TOKENS && x->punct) || x->tokens >= LONG_TOKENS)
             x->cls = C_GOOD;
@@ -672,13 +675,15 @@ static void classify(walk_t *w)
                     break;
                 }
             }
-            if (tok * 2 < best_tok)
-                for (size_t k = i; k < e; k++)
-                    if (b[k].cls == C_GOOD && !b[k].in)
-                        b[k].cls = C_SHORT; /* dropped */
+            for (size_t k = i; k < e; k++)
+                if (b[k].cls == C_GOOD && !b[k].in && (tok * 2 < best_tok || b[k].repeated))
+                    b[k].cls = C_SHORT; /* dropped */
             i = e;
         }
     } else {
+        for (size_t i = 0; i < n; i++)
+            if (b[i].repeated)
+                b[i].cls = C_BAD;
         /* no prose anywhere: jusText's runs of good blocks, the longest and those holding a
          * quarter of its tokens */
         size_t best_b = 0, best_e = 0;
