@@ -47,6 +47,7 @@ typedef struct {
     char **origins;
     size_t norigins, morigins;
     ty_dedup_t *dd;
+    const ty_opts_t *to; /* how documents were read (--input-format, --encoding ...) */
 } ui_t;
 
 static void clear_line(ui_t *u)
@@ -503,13 +504,31 @@ static int copy_kept(ui_t *u, FILE *out, size_t beg, size_t end, const char *pat
             if (whole) { /* the whole file is the document */
                 ty_dedup_result_t res;
                 if (ty_dedup_result(u->dd, d, &res) == TY_OK && !res.err && res.keep) {
+                    /* its text as it was read: decoded or extracted (HTML, PDF ...); a WARC
+                     * file holds many documents: not written from here */
+                    ty_doc_t *doc = ty_doc_new();
+                    int lr = doc ? ty_doc_load_bytes(doc, path, buf, have, u->to) : TY_ENOMEM;
+                    if (lr != TY_OK) {
+                        fprintf(stderr, "tongyuan: --write-kept: %s\n",
+                                lr == TY_EINVAL ? "a WARC file: its kept records are not "
+                                                  "written (write its text with tongyuan "
+                                                  "extract --format jsonl, and dedup that)"
+                                : doc           ? ty_doc_errmsg(doc)
+                                                : "out of memory");
+                        ty_doc_free(doc);
+                        rc = -2;
+                        break;
+                    }
+                    size_t tl;
+                    const char *t = ty_doc_text(doc, &tl);
                     sb.n = 0;
                     sb_puts(&sb, "{\"id\":");
                     put_json_name(&sb, ty_dedup_name(u->dd, d));
                     sb_puts(&sb, ",\"text\":");
-                    sb_json_str(&sb, buf, have);
+                    sb_json_str(&sb, t, tl);
                     sb_puts(&sb, "}\n");
                     fwrite(sb.a, 1, sb.n, out);
+                    ty_doc_free(doc);
                 }
                 d++;
                 break;
@@ -540,7 +559,9 @@ static int copy_kept(ui_t *u, FILE *out, size_t beg, size_t end, const char *pat
         lstart = nl < buf + have ? (size_t)(nl - buf) + 1 : have;
         line++;
     }
-    if (rc) {
+    if (rc == -2) {
+        rc = -1; /* said above */
+    } else if (rc) {
         fprintf(stderr, "tongyuan: --write-kept: %s: read error or out of memory\n", path);
     } else if (d < end) {
         fprintf(stderr,
@@ -578,8 +599,8 @@ static void usage(FILE *f)
             "Usage: tongyuan dedup [OPTIONS] PATH... [-o OUT.jsonl]\n"
             "Cluster documents that are copies of each other — identical, near-identical or\n"
             "machine-spun (伪原创), shuffled, Traditional-converted or partly copied — and\n"
-            "decide which one of each cluster to keep. PATHs: text files, directories\n"
-            "(*.txt, *.md), JSONL files (.jsonl, .ndjson), any of them .gz or .zst, or '-'.\n\n"
+            "decide which one of each cluster to keep. PATHs: files (text in any charset,\n"
+            "HTML, Word, PDF), directories, JSONL and WARC files, .gz or .zst, or '-'.\n\n"
             "Output, one JSON object per document in input order:\n"
             "  {\"id\", \"cluster\", \"keep\", \"dup_of\", \"similarity\", \"containment\"}\n"
             "  cluster: number of the document's cluster (0, 1, ... in input order); keep: the\n"
@@ -864,6 +885,7 @@ int cmd_dedup(int argc, char **argv)
     }
 #endif
     u.dd = ty_dedup_new(&o, &to, on_event, &u);
+    u.to = &to;
     if (!u.dd) {
         fprintf(stderr, "tongyuan: out of memory\n");
         ty_reader_free(rd);

@@ -233,13 +233,14 @@ static int looks_html(const char *p, size_t n)
             starts_ci(s, left, "<head") || starts_ci(s, left, "<body"))
             return 1;
         const char *end = NULL;
+        size_t skip = 0;
         if (starts_ci(s, left, "<?xml"))
-            end = memmem(s, left, "?>", 2);
+            end = memmem(s, left, "?>", 2), skip = 2;
         else if (starts_ci(s, left, "<!--"))
-            end = memmem(s, left, "-->", 3);
+            end = memmem(s, left, "-->", 3), skip = 3;
         if (!end)
             return 0;
-        i = (size_t)(end - p) + 2;
+        i = (size_t)(end - p) + skip;
     }
 }
 

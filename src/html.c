@@ -35,7 +35,8 @@
  *      before it; good blocks elsewhere stay only as a run of half the article's tokens.
  *      Without any prose: jusText's longest run of good blocks (joined across MAX_GAP bad
  *      tokens), and runs holding a quarter of its tokens.
- *   4. a page where nothing is good keeps every block that passes alone (not bad, 8+ tokens).
+ *   4. a page where nothing is good keeps every block that is not bad alone (a page of one
+ *      short line keeps it, a page of links nothing).
  * Blocks already seen on another page of the same site (ty__sites_t: a WARC crawl holds many
  * pages of each host; blocks of up to REPEAT_MAX tokens) are template text: they do not vote
  * in step 3 and are dropped outside the article's container (bad in jusText's steps when
@@ -474,11 +475,12 @@ static void walk(walk_t *w, const xmlNode *n)
 
 /* ---- classification -------------------------------------------------------------------------- */
 
-/* A block that is not boilerplate, not repeated, not linky and not short */
+/* A block that is not boilerplate, not repeated and not linky (a page of one short line
+ * keeps it; a page of links keeps nothing) */
 static int alone_ok(const block_t *x)
 {
     double ld = x->chars ? (double)x->link_chars / (double)x->chars : 0;
-    return !x->boiler && !x->repeated && ld <= MAX_LINK_DENSITY && x->tokens >= SHORT_TOKENS;
+    return !x->boiler && !x->repeated && ld <= MAX_LINK_DENSITY && x->tokens > 0;
 }
 
 /* Nearest context-free class before (step -1) or after (step 1) block i among good and bad

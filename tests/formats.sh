@@ -218,6 +218,18 @@ bad=[s for s,o in want.items() if r[s]["cluster"]!=r[o]["cluster"] or r[s]["dup_
 bad+=["site-a/b together"] if r["site-a.html"]["cluster"]==r["site-b.html"]["cluster"] else []
 if bad: print(bad)
 sys.exit(bool(bad))' "$tmp/dd.jsonl" "$F/truth.tsv"
+run "$TY" dedup -q "$O/site-a.html" "$O/news.gb18030.txt" -o "$tmp/d2.jsonl" \
+    --write-kept "$tmp/kept.jsonl"
+expect "--write-kept: exit 0, got $rc" status_is 0
+expect "--write-kept writes the texts as read: the article, not the markup" py 'import json,sys
+k={json.loads(l)["id"]:json.loads(l)["text"] for l in open(sys.argv[1],encoding="utf-8")}
+a=k[sys.argv[2]]; n=k[sys.argv[3]]
+sys.exit(not (a.startswith("青石岭小学新建图书馆正式开放\n") and "<div" not in a and
+              n.startswith("青石镇启动老旧小区改造工程")))' "$tmp/kept.jsonl" "$O/site-a.html" \
+    "$O/news.gb18030.txt"
+run "$TY" dedup -q "$O/crawl.warc.gz" -o "$tmp/d3.jsonl" --write-kept "$tmp/kept3.jsonl"
+expect "--write-kept of a WARC: exit 2 with a message, got $rc" status_is 2
+expect "--write-kept of a WARC: says what to do" err_has "tongyuan extract --format jsonl"
 case_end
 
 # ---- 3. damaged inputs ------------------------------------------------------------------------
