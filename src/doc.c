@@ -225,7 +225,10 @@ static int load_extracted(ty_doc_t *d, char *buf, size_t len, const ty_opts_t *o
     return rc;
 }
 
-int ty_doc_load_mem(ty_doc_t *d, const char *name, const void *buf, size_t len, const ty_opts_t *o)
+/* The start of loading from memory: d emptied and named, buf copied into *copy (len + 1
+ * allocated). TY_OK or an error with d->err set. */
+static int copy_in(ty_doc_t *d, const char *name, const void *buf, size_t len, const ty_opts_t *o,
+                   char **copy)
 {
     if (!d || !o || (!buf && len))
         return TY_EINVAL;
@@ -235,12 +238,19 @@ int ty_doc_load_mem(ty_doc_t *d, const char *name, const void *buf, size_t len, 
     if (len > o->max_doc_bytes)
         return ty__err(d->err, TY_ETOOBIG, "%s: %zu bytes, more than the limit of %zu bytes",
                        d->name, len, o->max_doc_bytes);
-    char *copy = malloc(len + 1);
-    if (!copy)
+    *copy = malloc(len + 1);
+    if (!*copy)
         return ty__err(d->err, TY_ENOMEM, "%s: out of memory", d->name);
     if (len)
-        memcpy(copy, buf, len);
-    return load_owned(d, copy, len, o);
+        memcpy(*copy, buf, len);
+    return TY_OK;
+}
+
+int ty_doc_load_mem(ty_doc_t *d, const char *name, const void *buf, size_t len, const ty_opts_t *o)
+{
+    char *copy;
+    int rc = copy_in(d, name, buf, len, o, &copy);
+    return rc ? rc : load_owned(d, copy, len, o);
 }
 
 int ty_doc_load_file(ty_doc_t *d, const char *path, const ty_opts_t *o)
@@ -333,18 +343,7 @@ int ty_doc_load_file(ty_doc_t *d, const char *path, const ty_opts_t *o)
 int ty_doc_load_bytes(ty_doc_t *d, const char *name, const void *buf, size_t len,
                       const ty_opts_t *o)
 {
-    if (!d || !o || (!buf && len))
-        return TY_EINVAL;
-    clear(d);
-    if (set_name(d, name))
-        return ty__err(d->err, TY_ENOMEM, "out of memory");
-    if (len > o->max_doc_bytes)
-        return ty__err(d->err, TY_ETOOBIG, "%s: %zu bytes, more than the limit of %zu bytes",
-                       d->name, len, o->max_doc_bytes);
-    char *copy = malloc(len + 1);
-    if (!copy)
-        return ty__err(d->err, TY_ENOMEM, "%s: out of memory", d->name);
-    if (len)
-        memcpy(copy, buf, len);
-    return load_extracted(d, copy, len, o);
+    char *copy;
+    int rc = copy_in(d, name, buf, len, o, &copy);
+    return rc ? rc : load_extracted(d, copy, len, o);
 }

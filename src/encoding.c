@@ -423,42 +423,16 @@ static const char *guess_utf16(const unsigned char *b, size_t len)
     return NULL;
 }
 
-/* First invalid UTF-8 byte, or len when valid (RFC 3629; no surrogates, no overlongs). */
+/* First invalid UTF-8 byte, or len when valid (the tokenizer's decoder: RFC 3629). */
 size_t ty__utf8_valid_upto(const unsigned char *s, size_t len)
 {
     size_t i = 0;
+    uint32_t c;
     while (i < len) {
-        unsigned b = s[i];
-        if (b < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        unsigned lo = 0x80, hi = 0xBF;
-        if (b >= 0xC2 && b <= 0xDF)
-            n = 1;
-        else if (b >= 0xE0 && b <= 0xEF) {
-            n = 2;
-            if (b == 0xE0)
-                lo = 0xA0;
-            if (b == 0xED)
-                hi = 0x9F;
-        } else if (b >= 0xF0 && b <= 0xF4) {
-            n = 3;
-            if (b == 0xF0)
-                lo = 0x90;
-            if (b == 0xF4)
-                hi = 0x8F;
-        } else
+        int l = ty__utf8_decode(s + i, len - i, &c);
+        if (!l)
             return i;
-        if (i + n >= len)
-            return i; /* the text ends inside the character */
-        if (s[i + 1] < lo || s[i + 1] > hi)
-            return i;
-        for (size_t k = 2; k <= n; k++)
-            if ((s[i + k] & 0xC0) != 0x80)
-                return i;
-        i += n + 1;
+        i += (size_t)l;
     }
     return len;
 }

@@ -134,21 +134,12 @@ void ty__str_trim_end(ty__str_t *s)
 int ty__has_text(const char *p, size_t n)
 {
     const unsigned char *s = (const unsigned char *)p;
-    size_t i = 0;
-    while (i < n) {
-        uint32_t c = s[i];
-        size_t l = 1;
-        if (c >= 0xF0 && i + 3 < n)
-            c = (c & 7) << 18 | (s[i + 1] & 0x3Fu) << 12 | (s[i + 2] & 0x3Fu) << 6 |
-                (s[i + 3] & 0x3Fu),
-            l = 4;
-        else if (c >= 0xE0 && i + 2 < n)
-            c = (c & 15) << 12 | (s[i + 1] & 0x3Fu) << 6 | (s[i + 2] & 0x3Fu), l = 3;
-        else if (c >= 0xC0 && i + 1 < n)
-            c = (c & 31) << 6 | (s[i + 1] & 0x3Fu), l = 2;
-        if (ty_normalize_cp(c))
+    for (size_t i = 0; i < n;) {
+        uint32_t c;
+        int l = ty__utf8_decode(s + i, n - i, &c);
+        if (l && ty_normalize_cp(c))
             return 1;
-        i += l;
+        i += l ? (size_t)l : 1;
     }
     return 0;
 }

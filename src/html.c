@@ -310,17 +310,9 @@ static void count(block_t *b, const unsigned char *s, size_t n, int in_link, int
 {
     size_t i = 0;
     while (i < n) {
-        uint32_t c = s[i];
-        size_t l = 1;
-        if (c >= 0xF0 && i + 3 < n)
-            c = (c & 7) << 18 | (s[i + 1] & 0x3Fu) << 12 | (s[i + 2] & 0x3Fu) << 6 |
-                (s[i + 3] & 0x3Fu),
-            l = 4;
-        else if (c >= 0xE0 && i + 2 < n)
-            c = (c & 15) << 12 | (s[i + 1] & 0x3Fu) << 6 | (s[i + 2] & 0x3Fu), l = 3;
-        else if (c >= 0xC0 && i + 1 < n)
-            c = (c & 31) << 6 | (s[i + 1] & 0x3Fu), l = 2;
-        i += l;
+        uint32_t c = 0xFFFD;
+        int l = ty__utf8_decode(s + i, n - i, &c);
+        i += l ? (size_t)l : 1;
         if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == 0xA0 || c == 0x3000) {
             *in_word = 0;
             continue;

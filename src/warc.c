@@ -514,10 +514,12 @@ int ty__warc_next(ty__warc_t *w, ty__warc_rec_t *rec, char *err)
             rec->body = NULL;
             return rc;
         }
-        size_t have = w->end - w->beg;
-        const char *e = w->buf ? w->buf + w->beg : "";
-        int ok = (have >= 4 && memcmp(e, "\r\n\r\n", 4) == 0) ||
-                 (have >= 2 && memcmp(e, "\n\n", 2) == 0) || (have == 0 && w->eof);
+        size_t have = w->end - w->beg, trailer = 0; /* CR LF CR LF, or LF LF */
+        int ok = have == 0 && w->eof;               /* the last record, its trailer lost */
+        if (have >= 4 && memcmp(w->buf + w->beg, "\r\n\r\n", 4) == 0)
+            ok = 1, trailer = 4;
+        else if (have >= 2 && memcmp(w->buf + w->beg, "\n\n", 2) == 0)
+            ok = 1, trailer = 2;
         if (!ok) {
             free(rec->body);
             rec->body = NULL;
@@ -528,7 +530,7 @@ int ty__warc_next(ty__warc_t *w, ty__warc_rec_t *rec, char *err)
                            w->path, (unsigned long long)w->nrec, (unsigned long long)at,
                            (unsigned long long)clen);
         }
-        consume(w, have >= 4 && e[0] == '\r' ? 4 : have >= 2 ? 2 : 0);
+        consume(w, trailer);
         if (clen > w->max && doc)
             return ty__err(err, TY_ETOOBIG,
                            "%s: record %llu (%s): a block of %llu bytes, more than the limit "
