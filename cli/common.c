@@ -612,19 +612,21 @@ const char *cli_msg_at(const char *msg, const char *name, const char *path)
 
 void print_formats_help(FILE *f, int corpus)
 {
-    fprintf(f,
-            "Formats, from the content (the name's extension as a hint; --input-format forces\n"
-            "one): text in UTF-8 or another charset (GB18030/GBK, Big5, UTF-16 with or without\n"
-            "BOM, Shift_JIS, EUC-KR ...: detected, or --encoding); HTML (.html .htm: the\n"
-            "article's text and title, without menus, navigation and footers); Word .docx and\n"
-            "OpenDocument .odt (paragraphs, tables, footnotes); PDF (text in reading order,\n"
-            "pages kept: reports say \"page 3\")%s\n"
-            "Offsets are into the decoded or extracted text (tongyuan extract FILE prints it);\n"
-            "for text in another charset, file_off/file_len give bytes of the original file.\n",
-            corpus ? "; WARC and WET crawls (.warc, .warc.gz: one document\n"
-                     "per HTML or text record, named by its URI). An extracted file without text\n"
-                     "is skipped with a warning and counted."
-                   : ".");
+    fputs("Formats, from the content (the name's extension as a hint; --input-format forces\n"
+          "one): text in UTF-8 or another charset (GB18030/GBK, Big5, UTF-16 with or without\n"
+          "BOM, Shift_JIS, EUC-KR ...: detected, or --encoding); HTML (.html .htm: the\n"
+          "article's text and title, without menus, navigation and footers); Word .docx and\n"
+          "OpenDocument .odt (paragraphs, tables, footnotes); PDF (text in reading order,\n"
+          "pages kept: reports say \"page 3\").\n",
+          f);
+    if (corpus)
+        fputs("WARC and WET crawls (.warc, .warc.gz): one document per HTML or text record,\n"
+              "named by its URI. An extracted file without text is skipped with a warning\n"
+              "and counted.\n",
+              f);
+    fputs("Offsets are into the decoded or extracted text (tongyuan extract FILE prints it);\n"
+          "for text in another charset, *_file_off/*_file_len give bytes of the original.\n",
+          f);
 }
 
 void cli_reader_from_opts(ty_reader_opts_t *ro, const ty_opts_t *o)
