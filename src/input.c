@@ -352,8 +352,7 @@ struct ty_reader {
     uint64_t base; /* ranged item: file offset the stream started at */
     /* current record */
     ty_jsonl_t js;      /* the parsed JSONL object and its name */
-    char *text;         /* whole-file text, owned */
-    ty__text_t x;       /* extracted text of a whole file or WARC record, owned */
+    ty__text_t x;       /* the text of a whole file or WARC record (extract.c), owned */
     ty__warc_t *warc;   /* the open WARC file's records */
     ty__sites_t *sites; /* blocks seen on the pages of each site (WARC) */
     char *recname;      /* a WARC record's name when it has no URI, and its label */
@@ -406,8 +405,6 @@ static void drop_record(ty_reader_t *r)
     if (r->js.j)
         json_decref(r->js.j);
     r->js.j = NULL;
-    free(r->text);
-    r->text = NULL;
     ty__text_free(&r->x);
 }
 
