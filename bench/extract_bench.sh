@@ -53,7 +53,8 @@ out=$dir/last.txt
 {
     echo "# extraction throughput ($date, $commit)"
     echo "# sh bench/extract_bench.sh: EXTRACT_BENCH_DOCS=$n, best of $reps, one thread; MB/s of input"
-    echo "# (file bytes; the .warc.gz compressed), through ty_reader (no tokenizing)"
+    echo "# (file bytes; the .warc.gz compressed), through ty_reader (no tokenizing);" \
+        "load average before: $(cut -d ' ' -f 1-3 /proc/loadavg 2> /dev/null || echo '?')"
     printf '%-22s %6s %9s %9s %8s %9s %8s %7s\n' format docs input_MB text_MB seconds MB/s \
         docs/s vs_text
 } > "$out"
