@@ -3,6 +3,7 @@
 #   make test       unit tests, CLI golden tests, error-handling tests (then again under ASan+UBSan: make test-asan)
 #   make eval       dev-set score (pairwise) with ../shared/score.py
 #   make eval-corpus  dev-set score in corpus mode (index + check; EVAL_EXTRA adds documents)
+#   make eval-html  HTML main-text extraction measured on generated pages of six layouts
 #   make bench      benchmarks; figures to bench/results.csv and bench/last.txt
 #   make fuzz       short libFuzzer runs (clang); FUZZ_SECONDS per target
 #   make asan / ubsan / tsan   sanitizer builds into build/<name>/
@@ -11,6 +12,9 @@
 CC      ?= cc
 BUILD   ?= build
 PKGS    := libutf8proc lmdb jansson zlib libzstd libxxhash
+# the extraction stages' libraries: headers at build time, loaded with dlopen() on first use
+# (src/extlib.c: a run on UTF-8 text never maps them), by the sonames found here
+DLPKGS  := uchardet libxml-2.0 libzip poppler-glib
 SERVE_PKGS := libmicrohttpd
 GENPKGS := libutf8proc opencc
 OPT     ?= -O2 -g
@@ -23,17 +27,23 @@ ifneq ($(filter-out demo check deps check-fresh,$(or $(MAKECMDGOALS),all)),)
 $(error pkg-config is missing: run `make demo` or `sh scripts/deps.sh` first (it installs every build dependency))
 endif
 endif
-CPPFLAGS_ALL := -Iinclude -Isrc -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) $(SERVE_PKGS) 2>/dev/null)
-LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+CPPFLAGS_ALL := -Iinclude -Isrc -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) $(SERVE_PKGS) $(DLPKGS) 2>/dev/null)
+LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lpthread -lm
+soname   = $(shell f=$$(pkg-config --variable=libdir $(1) 2>/dev/null)/$(2); objdump -p "$$f" 2>/dev/null | awk '/SONAME/ { print $$2 }')
+SONAMES := -DTY_SONAME_XML='"$(call soname,libxml-2.0,libxml2.so)"' \
+           -DTY_SONAME_ZIP='"$(call soname,libzip,libzip.so)"' \
+           -DTY_SONAME_UCHARDET='"$(call soname,uchardet,libuchardet.so)"' \
+           -DTY_SONAME_POPPLER='"$(call soname,poppler-glib,libpoppler-glib.so)"'
 SHARED  ?= ../shared
 
 LIB_SRC := src/util.c src/normalize.c src/doc.c src/sketch.c src/align.c \
            src/input.c src/index_format.c src/index_part.c src/index_merge.c src/index_verify.c \
            src/index_build.c src/index_write.c src/index_add.c src/index_del.c src/index_shard.c \
            src/index.c src/search.c \
-           src/dedup.c src/dedup_rules.c src/cluster.c src/minhash.c src/jsonl_fast.c
+           src/dedup.c src/dedup_rules.c src/cluster.c src/minhash.c src/jsonl_fast.c \
+           src/extract.c src/encoding.c src/html.c src/docx.c src/pdf.c src/warc.c src/extlib.c
 CLI_SRC := cli/main.c cli/common.c cli/output.c cli/compare.c cli/diffview.c cli/html.c \
-           cli/index.c cli/check.c cli/dedup.c
+           cli/index.c cli/check.c cli/dedup.c cli/extract.c
 SERVER_SRC := server/serve.c server/request.c
 # make MPI=1 (use another BUILD, e.g. BUILD=build/mpi): the MPI part beside the library,
 # $(BUILD)/libtongyuan_mpi.a (src/mpi/, include/tongyuan_mpi.h), and a tongyuan linked to it and
@@ -62,7 +72,7 @@ SERVE_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/server/main.o \
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: check-fresh eval-repeat demo check test-browser all test test-unit test-cli eval eval-corpus bench fuzz asan ubsan tsan test-asan lint clean deps eval-dedup bench-dedup test-mpi bench-mpi
+.PHONY: eval-html check-fresh eval-repeat demo check test-browser all test test-unit test-cli eval eval-corpus bench fuzz asan ubsan tsan test-asan lint clean deps eval-dedup bench-dedup test-mpi bench-mpi
 
 all: $(BUILD)/tongyuan $(BUILD)/tongyuan-serve
 
@@ -107,8 +117,10 @@ $(BUILD)/gen/serve_page.inc: server/page.html
 
 $(BUILD)/server/serve.o: $(BUILD)/gen/serve_page.inc
 
+$(BUILD)/src/extlib.o: CPPFLAGS_ALL += $(SONAMES)
+
 $(BUILD)/%.o: %.c include/tongyuan.h src/internal.h src/classify.h cli/common.h cli/diffview.h cli/html.h \
-              src/index.h src/index_impl.h src/input.h cli/corpus.h src/dedup.h src/jsonl_fast.h server/request.h \
+              src/index.h src/index_impl.h src/input.h src/extract.h src/warc.h src/extlib.h cli/corpus.h src/dedup.h src/jsonl_fast.h server/request.h \
               $(MPI_DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
@@ -191,6 +203,11 @@ test-mpi:
 bench-mpi:
 	$(MAKE) MPI=1 BUILD=build/mpi all
 	@sh bench/mpi_bench.sh build/mpi/tongyuan $(SHARED)
+
+# html.c's boilerplate rule on generated pages of six made-up sites (scripts/html_eval.py):
+# recall/precision of the article's text, pairs of different articles reported as reuse
+eval-html: all
+	@python3 scripts/html_eval.py $(BUILD)/tongyuan $(SHARED)/data/dev --pages $${HTML_EVAL_PAGES:-20} --check
 
 # corpus mode: index dev src/ + haystack/ (+ EVAL_EXTRA), check every sus/ document
 eval-corpus: all

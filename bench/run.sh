@@ -30,15 +30,16 @@ python3 bench/measure.py --bin "$bin" --data "$data" --work build/bench/work \
 esac
 
 # 3. the other commands, each with its own script and report (bench/*_last.txt). BENCH_ONLY
-#    (space-separated: compare index dedup serve hostile mpi) limits the run; sizes via each
+#    (space-separated: compare index dedup serve hostile mpi extract) limits the run; sizes via each
 #    script's environment variables (INDEX_BENCH_DOCS, DEDUP_BENCH_DOCS, SERVE_BENCH_DOCS,
-#    SERVE_HOSTILE_DOCS, MPI_BENCH_DOCS...). `hostile` is the service under hostile clients
+#    SERVE_HOSTILE_DOCS, MPI_BENCH_DOCS, EXTRACT_BENCH_DOCS...). `hostile` is the service under hostile clients
 #    on the loopback (bench/serve_hostile.sh, about 2 minutes). At the defaults (1,000,000
 #    documents) this takes about 50 minutes on 2 cores. `mpi` builds the MPI binary
 #    (build/mpi) and runs dedup at 1, 2 and 4 ranks; it is skipped, with a line saying so,
-#    where Open MPI is not installed.
-only=${BENCH_ONLY:-compare index dedup serve hostile mpi}
-for part in index dedup serve hostile mpi; do
+#    where Open MPI is not installed. `extract`: reading each input format (MB/s of input beside
+#    plain UTF-8 text; bench/extract_last.txt).
+only=${BENCH_ONLY:-compare index dedup serve hostile mpi extract}
+for part in index dedup serve hostile mpi extract; do
     case " $only " in *" $part "*) ;; *) continue ;; esac
     echo "== bench: $part"
     case $part in
@@ -46,6 +47,7 @@ for part in index dedup serve hostile mpi; do
     dedup) sh bench/dedup_bench.sh "$bin" "$shared" ;;
     serve) sh bench/serve_bench.sh "$bin" "$shared" ;;
     hostile) sh bench/serve_hostile.sh "$bin" "$shared" bench/results.csv ;;
+    extract) sh bench/extract_bench.sh "$shared" bench/results.csv ;;
     mpi)
         if pkg-config --exists ompi-c && command -v mpirun > /dev/null 2>&1; then
             make -s MPI=1 BUILD=build/mpi all && sh bench/mpi_bench.sh build/mpi/tongyuan "$shared"

@@ -23,6 +23,7 @@
 typedef struct {
     char *name, *text;
     size_t len, cap_name, cap_text;
+    ty_docinfo_t *info; /* what the text was read from (a copy of the record's) */
     int read_err;
     sbuf_t out, err;
     int status;
@@ -87,6 +88,8 @@ static void check_one(job_t *j, item_t *x, ty_searcher_t *s, ty_doc_t *q, ty_ali
         x->status = EXIT_ERROR;
         return;
     }
+    if (x->info)
+        ty_doc_set_info(q, x->info); /* title, pages, original bytes for the report */
     if (j->candidates) {
         /* debugging and tuning: the candidate step only, one JSON line per candidate */
         size_t max = j->q.max_candidates, n;
@@ -133,7 +136,7 @@ static void check_one(job_t *j, item_t *x, ty_searcher_t *s, ty_doc_t *q, ty_ali
     if (j->jsonl) {
         for (size_t i = 0; i < n; i++)
             for (size_t p = 0; p < src[i].npassages; p++)
-                sb_source_passage_json(&x->out, &src[i], p, x->name);
+                sb_source_passage_json(&x->out, &src[i], p, x->name, q);
         return;
     }
     const char *B = j->st.color ? "\033[1m" : "", *R = j->st.color ? "\033[0m" : "";
@@ -364,6 +367,7 @@ int cmd_check(int argc, char **argv)
         goto done;
     }
     ro.max_doc_bytes = j.o.max_doc_bytes;
+    cli_reader_from_opts(&ro, &j.o);
     ty_reader_t *r = ty_reader_new(&ro);
     cli_out_t html = {0};
     j.ix = ty_index_new();
@@ -398,7 +402,7 @@ int cmd_check(int argc, char **argv)
         goto cleanup;
     }
     int any_found = 0, any_err = 0, eof = 0;
-    size_t written = 0;
+    size_t written = 0, no_text = 0;
     while (!eof) {
         size_t n = 0;
         while (n < CHUNK) {
@@ -413,12 +417,18 @@ int cmd_check(int argc, char **argv)
             x->read_err = 0;
             x->status = EXIT_NONE;
             x->seconds = -1;
+            ty_docinfo_free(x->info);
+            x->info = NULL;
             if (e < 0) {
+                /* a document without text (a scanned PDF) is skipped with a warning */
                 x->read_err = 1;
-                x->status = EXIT_ERROR;
-                sb_printf(&x->err, "tongyuan: %s\n", ty_reader_errmsg(r));
+                x->status = e == TY_EEMPTY ? EXIT_NONE : EXIT_ERROR;
+                no_text += e == TY_EEMPTY;
+                sb_printf(&x->err, "tongyuan: %s%s%s\n", e == TY_EEMPTY ? "warning: " : "",
+                          ty_reader_errmsg(r), e == TY_EEMPTY ? " (skipped)" : "");
             } else if (copy(&x->name, &x->cap_name, rec.name, strlen(rec.name)) ||
-                       copy(&x->text, &x->cap_text, rec.text, rec.len)) {
+                       copy(&x->text, &x->cap_text, rec.text, rec.len) ||
+                       !(x->info = ty_docinfo_dup(&rec.info))) {
                 fprintf(stderr, "tongyuan: out of memory\n");
                 goto cleanup;
             } else {
@@ -488,6 +498,9 @@ int cmd_check(int argc, char **argv)
                 nlat, 1e3 * lat[nlat / 2], 1e3 * lat[p99], 1e3 * sum / (double)nlat,
                 1e3 * lat[nlat - 1]);
     }
+    if (no_text)
+        fprintf(stderr, "tongyuan: check: %zu document%s skipped: no text extracted\n", no_text,
+                no_text == 1 ? "" : "s");
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "tongyuan: error writing output\n");
         any_err = 1;
@@ -500,6 +513,7 @@ cleanup:
     for (size_t x = 0; j.it && x < CHUNK; x++) {
         free(j.it[x].name);
         free(j.it[x].text);
+        ty_docinfo_free(j.it[x].info);
         sb_free(&j.it[x].out);
         sb_free(&j.it[x].err);
     }

@@ -229,7 +229,26 @@ int parse_align_opt(int argc, char **argv, int *i, ty_opts_t *o)
         return 1;
     }
     int missing = 0;
-    const char *v = cli_opt_value(argc, argv, i, "--invalid-utf8", NULL, &missing);
+    const char *v = cli_opt_value(argc, argv, i, "--input-format", NULL, &missing);
+    if (!missing && v) {
+        if (ty_format_parse(v, &o->input_format) != TY_OK) {
+            fprintf(stderr,
+                    "tongyuan: --input-format wants auto, text, html, docx, odt, pdf, warc or "
+                    "jsonl, not '%s'\n",
+                    v);
+            return -1;
+        }
+        return 1;
+    }
+    if (!missing && (v = cli_opt_value(argc, argv, i, "--encoding", NULL, &missing)) != NULL) {
+        o->encoding = v; /* checked by ty_opts_check */
+        return 1;
+    }
+    if (missing) {
+        fprintf(stderr, "tongyuan: %s needs a value\n", argv[*i]);
+        return -1;
+    }
+    v = cli_opt_value(argc, argv, i, "--invalid-utf8", NULL, &missing);
     if (missing) {
         fprintf(stderr, "tongyuan: --invalid-utf8 needs a value (error or replace)\n");
         return -1;
@@ -269,7 +288,12 @@ void print_align_help(FILE *f)
             "  --snap N           move passage ends to a sentence end up to N tokens away [%d]\n"
             "  --max-size MB      refuse inputs larger than MB megabytes [%zu]\n"
             "  --invalid-utf8 M   'error' (default): stop at invalid UTF-8; 'replace': count\n"
-            "                     each bad byte as one character and leave it out\n",
+            "                     each bad byte as one character and leave it out\n"
+            "  --input-format F   auto (by content, the name as a hint), text, html, docx,\n"
+            "                     odt, pdf, warc or jsonl: read every input as F [auto]\n"
+            "  --encoding NAME    charset of text and HTML: gb18030, big5, utf-16le, shift_jis\n"
+            "                     ... (iconv names); 'utf-8': strict UTF-8, no detection\n"
+            "                     [detected: BOM, <meta>, uchardet]\n",
             o.k, o.w, o.max_occ, o.max_gap, o.gap_cost, o.drift_cost, o.min_chain, o.merge_gap,
             o.min_len, o.min_score, o.snap, o.max_doc_bytes >> 20);
 }
@@ -286,6 +310,41 @@ void sb_passage_json(sbuf_t *b, const char *src_name, const char *sus_name, cons
               "\"sus_byte_len\":%zu,\"score\":%.4f}\n",
               p->src_off, p->src_len, p->sus_off, p->sus_len, p->src_byte_off, p->src_byte_len,
               p->sus_byte_off, p->sus_byte_len, p->score);
+}
+
+static int has_pages(const ty_doc_t *d);
+static size_t page_of(const char *t, size_t off);
+
+/* page and original-file fields of one side ("src"/"sus") when the document has them */
+static void json_where(sbuf_t *b, const char *side, const ty_doc_t *d, size_t cp_off, size_t cp_len,
+                       size_t off, size_t len)
+{
+    if (!d)
+        return;
+    if (has_pages(d)) {
+        const char *t = ty_doc_text(d, NULL);
+        sb_printf(b, ",\"%s_page\":%zu,\"%s_page_end\":%zu", side, page_of(t, off), side,
+                  page_of(t, off + (len ? len - 1 : 0)));
+    }
+    const ty_docinfo_t *in = ty_docinfo(d);
+    if (in->file_off && cp_off + cp_len < in->nfile_off)
+        sb_printf(b, ",\"%s_file_off\":%u,\"%s_file_len\":%u", side, in->file_off[cp_off], side,
+                  in->file_off[cp_off + cp_len] - in->file_off[cp_off]);
+}
+
+void sb_passage_json_docs(sbuf_t *b, const char *src_name, const char *sus_name,
+                          const ty_doc_t *src, const ty_doc_t *sus, const ty_passage_t *p)
+{
+    sb_passage_json(b, src_name, sus_name, p);
+    sbuf_t x = {0};
+    json_where(&x, "src", src, p->src_off, p->src_len, p->src_byte_off, p->src_byte_len);
+    json_where(&x, "sus", sus, p->sus_off, p->sus_len, p->sus_byte_off, p->sus_byte_len);
+    if (x.n && b->n >= 2) {
+        b->n -= 2; /* the line's closing "}\n" */
+        sb_putn(b, x.a, x.n);
+        sb_puts(b, "}\n");
+    }
+    sb_free(&x);
 }
 
 void sb_also_json(sbuf_t *b, const ty_source_t *s)
@@ -319,9 +378,10 @@ void sb_also_objects(sbuf_t *b, const ty_source_t *s, size_t nt)
     sb_printf(b, "],\"also_more\":%zu", s->also_total - s->nalso);
 }
 
-void sb_source_passage_json(sbuf_t *b, const ty_source_t *s, size_t i, const char *sus_name)
+void sb_source_passage_json(sbuf_t *b, const ty_source_t *s, size_t i, const char *sus_name,
+                            const ty_doc_t *sus)
 {
-    sb_passage_json(b, ty_doc_name(s->doc), sus_name, &s->passages[i]);
+    sb_passage_json_docs(b, ty_doc_name(s->doc), sus_name, s->doc, sus, &s->passages[i]);
     b->n -= 2; /* "}\n" */
     sb_also_json(b, s);
     sb_puts(b, "}\n");
@@ -334,6 +394,72 @@ static size_t line_of(const char *t, size_t off)
     for (size_t i = 0; i < off; i++)
         l += t[i] == '\n';
     return l;
+}
+
+/* ---- where a passage is, in documents that were not UTF-8 text ---------------------------- */
+
+/* A PDF's pages are separated by form feeds (pdf.c), also in the text an index stores. */
+static int has_pages(const ty_doc_t *d)
+{
+    size_t n;
+    const char *t = ty_doc_text(d, &n);
+    return ty_docinfo(d)->pages > 0 || memchr(t, '\f', n) != NULL;
+}
+
+static size_t page_of(const char *t, size_t off)
+{
+    size_t p = 1;
+    for (size_t i = 0; i < off; i++)
+        p += t[i] == '\f';
+    return p;
+}
+
+/* " (page 3, lines 4-9; bytes 100-300 of the GB18030 file)": lines always, pages for a PDF,
+ * the original file's bytes for text decoded from another charset */
+static void sb_where(sbuf_t *b, const ty_doc_t *d, size_t cp_off, size_t cp_len, size_t off,
+                     size_t len)
+{
+    const char *t = ty_doc_text(d, NULL);
+    size_t last = off + (len ? len - 1 : 0);
+    sb_puts(b, " (");
+    if (has_pages(d)) {
+        size_t p1 = page_of(t, off), p2 = page_of(t, last);
+        if (p1 == p2)
+            sb_printf(b, "page %zu, ", p1);
+        else
+            sb_printf(b, "pages %zu-%zu, ", p1, p2);
+    }
+    sb_printf(b, "lines %zu-%zu", line_of(t, off), line_of(t, last));
+    const ty_docinfo_t *in = ty_docinfo(d);
+    if (in->file_off && cp_off + cp_len < in->nfile_off)
+        sb_printf(b, "; bytes %u-%u of the %s file", in->file_off[cp_off],
+                  in->file_off[cp_off + cp_len], in->charset);
+    sb_puts(b, ")");
+}
+
+/* "  suspect b.html: HTML page "TITLE", 905 characters of text" for a document that was not
+ * UTF-8 text: what was compared is its decoded or extracted text (tongyuan extract) */
+static void sb_about(sbuf_t *b, const char *label, const ty_doc_t *d)
+{
+    const ty_docinfo_t *in = ty_docinfo(d);
+    int utf8 = !in->charset[0] || strcmp(in->charset, "UTF-8") == 0;
+    if (in->format == TY_FORMAT_TEXT && utf8)
+        return;
+    static const char *const what[] = {
+        "", "text", "", "HTML page", "Word document", "OpenDocument text", "PDF", ""};
+    const char *w = in->format > 0 && in->format <= TY_FORMAT_WARC ? what[in->format] : "";
+    sb_printf(b, "  %s %s: %s", label, ty_doc_name(d), w);
+    if (!utf8 && in->charset[0])
+        sb_printf(b, " in %s", in->charset);
+    if (in->pages)
+        sb_printf(b, " of %u page%s", in->pages, in->pages == 1 ? "" : "s");
+    if (in->title[0]) {
+        sb_puts(b, ", title “");
+        sb_puts(b, in->title);
+        sb_puts(b, "”");
+    }
+    sb_printf(b, ", %zu characters of %s text\n", ty_doc_ncodepoints(d),
+              in->format == TY_FORMAT_TEXT ? "decoded" : "extracted");
 }
 
 /* Append bytes of text[b, e) of one segment, turning line breaks into "↵" and a new
@@ -449,6 +575,8 @@ void sb_report_text(sbuf_t *b, const style_t *st, const ty_doc_t *src, const ty_
     if (!n) {
         sb_printf(b, "%s%s%s: no reuse of %s found (%zu characters compared)\n", B,
                   ty_doc_name(sus), R, ty_doc_name(src), nt);
+        sb_about(b, "source ", src);
+        sb_about(b, "suspect", sus);
         return;
     }
     sb_printf(b,
@@ -458,6 +586,8 @@ void sb_report_text(sbuf_t *b, const style_t *st, const ty_doc_t *src, const ty_
               ty_doc_name(src), R, n, n == 1 ? "" : "s");
     if (from)
         sb_also_text(b, from, nt);
+    sb_about(b, "source ", src);
+    sb_about(b, "suspect", sus);
     const char *st_text = ty_doc_text(src, NULL), *su_text = ty_doc_text(sus, NULL);
     for (size_t x = 0; x < n; x++) {
         const ty_passage_t *q = &p[x];
@@ -473,14 +603,13 @@ void sb_report_text(sbuf_t *b, const style_t *st, const ty_doc_t *src, const ty_
             sb_printf(b, ", in %zu pieces reordered from the source\n", pieces);
         else
             sb_puts(b, " in order\n");
-        sb_printf(b, "  %ssource%s  %s  characters %zu-%zu (lines %zu-%zu)\n", C1, R,
-                  ty_doc_name(src), q->src_off, q->src_off + q->src_len,
-                  line_of(st_text, q->src_byte_off),
-                  line_of(st_text, q->src_byte_off + (q->src_byte_len ? q->src_byte_len - 1 : 0)));
-        sb_printf(b, "  %ssuspect%s %s  characters %zu-%zu (lines %zu-%zu)\n", C2, R,
-                  ty_doc_name(sus), q->sus_off, q->sus_off + q->sus_len,
-                  line_of(su_text, q->sus_byte_off),
-                  line_of(su_text, q->sus_byte_off + (q->sus_byte_len ? q->sus_byte_len - 1 : 0)));
+        sb_printf(b, "  %ssource%s  %s  characters %zu-%zu", C1, R, ty_doc_name(src), q->src_off,
+                  q->src_off + q->src_len);
+        sb_where(b, src, q->src_off, q->src_len, q->src_byte_off, q->src_byte_len);
+        sb_printf(b, "\n  %ssuspect%s %s  characters %zu-%zu", C2, R, ty_doc_name(sus), q->sus_off,
+                  q->sus_off + q->sus_len);
+        sb_where(b, sus, q->sus_off, q->sus_len, q->sus_byte_off, q->sus_byte_len);
+        sb_puts(b, "\n");
         segs_t sg = {0};
         diff_merged(src, sus, q, r, nr, &sg);
         sb_segments(b, st, st_text, su_text, &sg);
@@ -573,4 +702,30 @@ void cli_dedup_summary(const ty_dedup_stats_t *st, size_t skipped, double secs, 
             "%.1f s, %.0f docs/s, %.1f MB/s\n",
             ok, st->clusters, st->removed, ok ? 100.0 * (double)st->removed / (double)ok : 0.0,
             skipped, secs, (double)docs / t, (double)bytes / 1e6 / t);
+}
+
+void print_formats_help(FILE *f, int corpus)
+{
+    fputs("Formats, from the content (the name's extension as a hint; --input-format forces\n"
+          "one): text in UTF-8 or another charset (GB18030/GBK, Big5, UTF-16 with or without\n"
+          "BOM, Shift_JIS, EUC-KR ...: detected, or --encoding); HTML (.html .htm: the\n"
+          "article's text and title, without menus, navigation and footers); Word .docx and\n"
+          "OpenDocument .odt (paragraphs, tables, footnotes); PDF (text in reading order,\n"
+          "pages kept: reports say \"page 3\").\n",
+          f);
+    if (corpus)
+        fputs("WARC and WET crawls (.warc, .warc.gz): one document per HTML or text record,\n"
+              "named by its URI. An extracted file without text is skipped with a warning\n"
+              "and counted.\n",
+              f);
+    fputs("Offsets are into the decoded or extracted text (tongyuan extract FILE prints it);\n"
+          "for text in another charset, *_file_off/*_file_len give bytes of the original.\n",
+          f);
+}
+
+void cli_reader_from_opts(ty_reader_opts_t *ro, const ty_opts_t *o)
+{
+    ro->format = o->input_format;
+    ro->encoding = o->encoding;
+    ro->utf8_mode = o->utf8_mode;
 }

@@ -44,6 +44,12 @@ const char *cli_opt_value(int argc, char **argv, int *i, const char *name, const
  * bad value. Documented in print_align_help(). */
 int parse_align_opt(int argc, char **argv, int *i, ty_opts_t *o);
 void print_align_help(FILE *f);
+/* The input formats (--input-format, --encoding and what offsets mean), for --help; corpus:
+ * the reader's commands (WARC too). */
+void print_formats_help(FILE *f, int corpus);
+/* The reading options parsed into o (--input-format, --encoding, --invalid-utf8) copied into
+ * a reader's options. */
+void cli_reader_from_opts(ty_reader_opts_t *ro, const ty_opts_t *o);
 
 /* Append one passage as a JSON line with the fields of the README ("Output formats"). */
 void sb_passage_json(sbuf_t *b, const char *src_name, const char *sus_name, const ty_passage_t *p);
@@ -53,9 +59,14 @@ void sb_also_json(sbuf_t *b, const ty_source_t *s);
 /* ,"also":[{"src","id","shared"; "score","covered" when aligned}],"also_more":N: the same
  * holders as objects (the server's sources; nt: the suspect's tokens) */
 void sb_also_objects(sbuf_t *b, const ty_source_t *s, size_t nt);
-/* The JSON line of passage i of a check source: the fields of sb_passage_json, then
- * sb_also_json's */
-void sb_source_passage_json(sbuf_t *b, const ty_source_t *s, size_t i, const char *sus_name);
+/* The JSON line of passage i of a check source: the fields of sb_passage_json_docs (sus:
+ * the query document, for its page and file offsets), then sb_also_json's */
+void sb_source_passage_json(sbuf_t *b, const ty_source_t *s, size_t i, const char *sus_name,
+                            const ty_doc_t *sus);
+/* The same, with the fields that locate it in documents that were not UTF-8 text: *_page and
+ * *_page_end (PDF), *_file_off and *_file_len (bytes of a file decoded from another charset). */
+void sb_passage_json_docs(sbuf_t *b, const char *src_name, const char *sus_name,
+                          const ty_doc_t *src, const ty_doc_t *sus, const ty_passage_t *p);
 /* Append the people-readable report of one (src, sus) comparison. */
 /* The runs of passage i are read with ty_compare_runs(al, i, ...): al must be the aligner
  * that produced p. Differences are marked [-source-]{+suspect+} (colour on a terminal).

@@ -84,7 +84,7 @@ static void run_one(job_t *j, size_t x, ty_aligner_t *al, ty_doc_t *src, ty_doc_
     }
     if (j->jsonl) {
         for (size_t i = 0; i < n; i++)
-            sb_passage_json(&j->out[x], p->src, p->sus, &ps[i]);
+            sb_passage_json_docs(&j->out[x], p->src, p->sus, src, sus, &ps[i]);
     } else {
         sb_report_text(&j->out[x], &j->st, src, sus, ps, n, al, NULL);
     }
@@ -212,12 +212,15 @@ static void usage(FILE *f)
             "                     usual output, to stdout); one pair only\n"
             "  -h, --help         this help\n\n");
     print_align_help(f);
-    fprintf(f,
-            "\nExit status: 0 reuse found, 1 none found, 2 error (like grep).\n"
-            "JSONL fields: src sus src_off src_len sus_off sus_len (code points of the original\n"
-            "files) src_byte_off src_byte_len sus_byte_off sus_byte_len score (0..1).\n"
-            "A passage may be reordered: its pieces come in another order than the source's.\n"
-            "Text excerpts show about 600 bytes of each passage; --full shows it all.\n");
+    fputc('\n', f);
+    print_formats_help(f, 0);
+    fprintf(f, "\nExit status: 0 reuse found, 1 none found, 2 error (like grep).\n"
+               "JSONL fields: src sus src_off src_len sus_off sus_len (code points of the texts\n"
+               "compared) src_byte_off src_byte_len sus_byte_off sus_byte_len score (0..1); for a\n"
+               "PDF also *_page *_page_end, for text decoded from another charset *_file_off\n"
+               "*_file_len (bytes of the original file).\n"
+               "A passage may be reordered: its pieces come in another order than the source's.\n"
+               "Text excerpts show about 600 bytes of each passage; --full shows it all.\n");
 }
 
 int cmd_compare(int argc, char **argv)

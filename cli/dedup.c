@@ -46,6 +46,7 @@ typedef struct {
     char **origins;
     size_t norigins, morigins;
     ty_dedup_t *dd;
+    const ty_opts_t *to; /* how documents were read (--input-format, --encoding ...) */
 } ui_t;
 
 static void clear_line(ui_t *u)
@@ -419,6 +420,16 @@ static int copy_kept(ui_t *u, const ty_reader_opts_t *ro, FILE *out, size_t beg,
                 fwrite(sb.a, 1, sb.n, out);
             }
             d++;
+            /* one document a file, except a WARC crawl: many records, named by URI, whose
+             * skipped records the first pass did not number — not written from here */
+            if (ty_reader_next_line(r, &rec) == 1) {
+                fprintf(stderr,
+                        "tongyuan: --write-kept: %s: a WARC file: its kept records are not "
+                        "written (write its text with tongyuan extract --format jsonl, and "
+                        "dedup that)\n",
+                        path);
+                rc = -1;
+            }
             break;
         }
         /* JSONL: the kept lines, byte for byte */
@@ -473,8 +484,8 @@ static void usage(FILE *f)
             "Usage: tongyuan dedup [OPTIONS] PATH... [-o OUT.jsonl]\n"
             "Cluster documents that are copies of each other — identical, near-identical or\n"
             "machine-spun (伪原创), shuffled, Traditional-converted or partly copied — and\n"
-            "decide which one of each cluster to keep. PATHs: text files, directories\n"
-            "(*.txt, *.md), JSONL files (.jsonl, .ndjson), any of them .gz or .zst, or '-'.\n\n"
+            "decide which one of each cluster to keep. PATHs: files (text in any charset,\n"
+            "HTML, Word, PDF), directories, JSONL and WARC files, .gz or .zst, or '-'.\n\n"
             "Output, one JSON object per document in input order:\n"
             "  {\"id\", \"cluster\", \"keep\", \"dup_of\", \"similarity\", \"containment\"}\n"
             "  cluster: number of the document's cluster (0, 1, ... in input order); keep: the\n"
@@ -725,6 +736,7 @@ int cmd_dedup(int argc, char **argv)
         }
     /* the reader lists the inputs now: an output that is one of them is refused before
      * anything is read or written */
+    cli_reader_from_opts(&ro, &to);
     ty_reader_t *rd = ty_reader_new(&ro);
     if (!rd) {
         fprintf(stderr, "tongyuan: out of memory\n");
@@ -761,6 +773,7 @@ int cmd_dedup(int argc, char **argv)
     }
 #endif
     u.dd = ty_dedup_new(&o, &to, on_event, &u);
+    u.to = &to;
     if (!u.dd) {
         fprintf(stderr, "tongyuan: out of memory\n");
         ty_reader_free(rd);

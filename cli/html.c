@@ -172,6 +172,28 @@ static const char *JS =
     "[m,t].forEach(function(x){x.classList.remove('flash');void x.offsetWidth;"
     "x.classList.add('flash');});});";
 
+/* What a document was read from, when it was not UTF-8 text: its format and title (the text
+ * shown is what was extracted from it). */
+static void about(FILE *f, const ty_doc_t *d)
+{
+    const ty_docinfo_t *in = ty_docinfo(d);
+    int utf8 = !in->charset[0] || strcmp(in->charset, "UTF-8") == 0;
+    if (in->format == TY_FORMAT_TEXT && utf8 && !in->title[0])
+        return;
+    fprintf(f, "<p class=\"mut doc\">%s", ty_format_name(in->format));
+    if (!utf8)
+        fprintf(f, ", %s", in->charset);
+    if (in->pages)
+        fprintf(f, ", %u page%s", in->pages, in->pages == 1 ? "" : "s");
+    if (in->title[0]) {
+        fputs(", title <q class=\"title\">", f);
+        esc(f, in->title, 0, strlen(in->title));
+        fputs("</q>", f);
+    }
+    fputs(in->format == TY_FORMAT_TEXT ? " (decoded text shown)" : " (extracted text shown)", f);
+    fputs("</p>", f);
+}
+
 int html_write(FILE *f, const ty_doc_t *sus, const html_source_t *s, size_t ns)
 {
     size_t nt = ty_doc_ntokens(sus), total_p = 0;
@@ -193,7 +215,9 @@ int html_write(FILE *f, const ty_doc_t *sus, const html_source_t *s, size_t ns)
     esc(f, ty_doc_name(sus), 0, strlen(ty_doc_name(sus)));
     fprintf(f, "</title><style>%s</style></head><body>\n<header><h1>", CSS);
     esc(f, ty_doc_name(sus), 0, strlen(ty_doc_name(sus)));
-    fprintf(f, "</h1><p class=\"sum\" id=\"summary\" data-coverage=\"%.4f\">",
+    fputs("</h1>", f);
+    about(f, sus);
+    fprintf(f, "<p class=\"sum\" id=\"summary\" data-coverage=\"%.4f\">",
             nt ? (double)cov / (double)nt : 0.0);
     if (!total_p)
         fputs("No reused passage found.", f);
@@ -224,7 +248,9 @@ int html_write(FILE *f, const ty_doc_t *sus, const html_source_t *s, size_t ns)
     for (size_t i = 0; i < ns; i++) {
         fputs("<h2>source: ", f);
         esc(f, ty_doc_name(s[i].src), 0, strlen(ty_doc_name(s[i].src)));
-        fputs("</h2><div class=\"text\">", f);
+        fputs("</h2>", f);
+        about(f, s[i].src);
+        fputs("<div class=\"text\">", f);
         for (size_t j = 0; j < s[i].n; j++)
             sp[j] = (span_t){s[i].p[j].src_byte_off,
                              s[i].p[j].src_byte_off + s[i].p[j].src_byte_len, i, j, k0 + j};
@@ -234,7 +260,9 @@ int html_write(FILE *f, const ty_doc_t *sus, const html_source_t *s, size_t ns)
     }
     fputs("</section><section class=\"pane\" id=\"sus\"><h2>suspect: ", f);
     esc(f, ty_doc_name(sus), 0, strlen(ty_doc_name(sus)));
-    fputs("</h2><div class=\"text\">", f);
+    fputs("</h2>", f);
+    about(f, sus);
+    fputs("<div class=\"text\">", f);
     k0 = 0;
     size_t nsp = 0;
     for (size_t i = 0; i < ns; i++) {

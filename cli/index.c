@@ -53,15 +53,17 @@ int parse_reader_opt(int argc, char **argv, int *i, ty_reader_opts_t *ro)
 
 void print_reader_help(FILE *f)
 {
-    fprintf(f,
-            "Input (PATH): a file (one document, named by the path as given); a directory (its\n"
-            "*.txt and *.md files, recursively, sorted, named by their path relative to it);\n"
-            "a *.jsonl or *.ndjson file (one {\"id\": ..., \"text\": ...} object a line); any of\n"
-            "them gzip- or zstd-compressed (.gz, .zst: recognised by content); '-' for standard\n"
-            "input (JSONL if its first line is such an object, else one document named '-').\n"
-            "  --text-field NAME  JSONL member holding the text [text]\n"
-            "  --id-field NAME    JSONL member naming the document [id]; missing: FILE:LINE\n"
-            "  --stdin-format F   auto, text or jsonl: how '-' is read [auto]\n");
+    fprintf(f, "Input (PATH): a file (one document, named by the path as given); a directory (its\n"
+               "*.txt, *.md, *.html, *.htm, *.xhtml, *.docx, *.odt, *.pdf and *.warc files,\n"
+               "recursively, sorted, named by their path relative to it); a *.jsonl or *.ndjson\n"
+               "file (one {\"id\": ..., \"text\": ...} object a line); any of them gzip- or\n"
+               "zstd-compressed (.gz, .zst: recognised by content); '-' for standard input (JSONL\n"
+               "if its first line is such an object, else one document named '-').\n"
+               "  --text-field NAME  JSONL member holding the text [text]\n"
+               "  --id-field NAME    JSONL member naming the document [id]; missing: FILE:LINE\n"
+               "  --stdin-format F   auto, text or jsonl: how '-' is read [auto]\n"
+               "  --input-format F, --encoding NAME   see below\n");
+    print_formats_help(f, 1);
 }
 
 /* ---- progress line ------------------------------------------------------------------------ */
@@ -408,6 +410,7 @@ static int build_or_add(int argc, char **argv, int add)
         goto done;
     }
     ro.max_doc_bytes = o.max_doc_bytes;
+    cli_reader_from_opts(&ro, &o);
     if (!add && output_is_input(path, pos + first, npos - first))
         goto done;
 #ifdef TY_MPI
@@ -453,9 +456,9 @@ static int build_or_add(int argc, char **argv, int add)
     if (!e && !add && (e = ty_index_finish(ix)) != TY_OK)
         fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(ix));
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (u.errors > 100)
-        fprintf(stderr, "tongyuan: %llu records skipped in all (only the first 100 shown)\n",
-                u.errors);
+    if (u.errors)
+        fprintf(stderr, "tongyuan: %llu record%s skipped in all%s\n", u.errors,
+                u.errors == 1 ? "" : "s", u.errors > 100 ? " (only the first 100 shown)" : "");
     if (u.dups > 10)
         fprintf(stderr, "tongyuan: %llu documents already indexed, not added again\n", u.dups);
     if (!e && (u.verbose || u.tty)) {

@@ -12,7 +12,8 @@
 #include "common.h"
 #include "corpus.h"
 
-int cmd_dedup(int argc, char **argv); /* dedup.c */
+int cmd_dedup(int argc, char **argv);   /* dedup.c */
+int cmd_extract(int argc, char **argv); /* extract.c */
 
 /* `tongyuan serve` is the executable tongyuan-serve next to this one (server/main.c says why):
  * found through /proc/self/exe, else the directory of argv[0], else $PATH. It replaces this
@@ -56,7 +57,9 @@ static void usage(FILE *f)
             "  index add|stats INDEX ...     add documents later; what an index holds\n"
             "  check -x INDEX PATH...   which indexed documents each document reuses\n"
             "  dedup PATH... -o OUT     cluster copies (exact, near, spun); one to keep each\n"
-            "  serve -x INDEX           HTTP service: JSON API and a page to check texts\n\n"
+            "  serve -x INDEX           HTTP service: JSON API and a page to check texts\n"
+            "  extract PATH...          the text compared: decoded, or extracted from HTML,\n"
+            "                           Word, OpenDocument, PDF and WARC files\n\n"
             "Run 'tongyuan COMMAND --help' for a command's options.\n"
             "  --version                print the version\n");
 }
@@ -84,6 +87,8 @@ int main(int argc, char **argv)
         return cmd_index(argc - 1, argv + 1);
     if (strcmp(c, "check") == 0)
         return cmd_check(argc - 1, argv + 1);
+    if (strcmp(c, "extract") == 0)
+        return cmd_extract(argc - 1, argv + 1);
     if (strcmp(c, "serve") == 0)
         return run_serve(argc, argv);
     fprintf(stderr, "tongyuan: unknown command '%s' (see tongyuan --help)\n", c);

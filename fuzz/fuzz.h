@@ -127,4 +127,66 @@ static uint64_t fz_hash(const uint8_t *s, size_t n)
     return h;
 }
 
+/* ---- the extraction targets (fuzz_encoding, fuzz_html, fuzz_docx, fuzz_pdf, fuzz_warc) ---- */
+
+/* Well-formed UTF-8 without NUL bytes. */
+static int fz_utf8_ok(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        int l = fz_utf8_len(u + i, n - i);
+        if (l == 0 || u[i] == 0)
+            return 0;
+        i += (size_t)l;
+    }
+    return 1;
+}
+
+/* Load data as a file of format fmt (encoding may be NULL: detect) in strict mode and check
+ * what extraction promises: a known outcome; on success well-formed text and title, a docinfo
+ * that says what was read, and (text decoded from another charset) file offsets that rise
+ * from the start of the input to its end, one per code point plus one; on failure a message
+ * naming the file. Returns the outcome. */
+static int fz_load_extracted(const uint8_t *data, size_t size, int fmt, const char *encoding)
+{
+    static const char name[] = "fuzz-input";
+    ty_opts_t o;
+    ty_opts_init(&o);
+    o.input_format = fmt;
+    o.encoding = encoding;
+    ty_doc_t *d = ty_doc_new();
+    FZ_CHECK(d != NULL);
+    int rc = ty_doc_load_bytes(d, name, data, size, &o);
+    FZ_CHECK(rc == TY_OK || rc == TY_EUTF8 || rc == TY_EBINARY || rc == TY_EENCODING ||
+             rc == TY_ECORRUPT || rc == TY_EUNSUPPORTED || rc == TY_EEMPTY || rc == TY_ETOOBIG ||
+             rc == TY_EINVAL);
+    if (rc != TY_OK) {
+        FZ_CHECK(strstr(ty_doc_errmsg(d), name) != NULL);
+        FZ_CHECK(ty_doc_ntokens(d) == 0);
+    } else {
+        size_t len;
+        const char *t = ty_doc_text(d, &len);
+        FZ_CHECK(fz_utf8_ok(t, len));
+        const ty_docinfo_t *in = ty_docinfo(d);
+        FZ_CHECK(in->charset && in->title);
+        FZ_CHECK(fz_utf8_ok(in->title, strlen(in->title)));
+        FZ_CHECK(in->format >= TY_FORMAT_TEXT && in->format <= TY_FORMAT_PDF);
+        FZ_CHECK(fmt == TY_FORMAT_AUTO || in->format == fmt);
+        if (in->format != TY_FORMAT_TEXT)
+            FZ_CHECK(ty_doc_ntokens(d) > 0); /* else TY_EEMPTY */
+        if (in->file_off) {
+            FZ_CHECK(in->format == TY_FORMAT_TEXT);
+            FZ_CHECK(in->nfile_off == ty_doc_ncodepoints(d) + 1);
+            FZ_CHECK(in->file_off[0] <= 4); /* after a byte order mark */
+            FZ_CHECK(in->file_off[in->nfile_off - 1] == size);
+            for (size_t i = 0; i + 1 < in->nfile_off; i++)
+                FZ_CHECK(in->file_off[i] <= in->file_off[i + 1]);
+        } else if (in->format == TY_FORMAT_TEXT && strcmp(in->charset, "UTF-8") == 0) {
+            FZ_CHECK(len == size && memcmp(t, data, size) == 0); /* UTF-8 as it was */
+        }
+    }
+    ty_doc_free(d);
+    return rc;
+}
+
 #endif

@@ -48,9 +48,11 @@ static int oracle(const uint8_t *s, size_t n, const char *tf, const char *idf, c
     if (!j)
         return -1;
     json_t *t = json_object_get(j, tf), *id = json_object_get(j, idf);
-    /* the id: absent, null, an integer, or a string without NUL */
+    /* the id: absent, null, an integer, or a non-empty string without NUL (an empty name is
+     * refused: it could not be looked up later) */
     int id_ok = !id || json_is_null(id) || json_is_integer(id) ||
-                (json_is_string(id) && !memchr(json_string_value(id), 0, json_string_length(id)));
+                (json_is_string(id) && json_string_length(id) > 0 &&
+                 !memchr(json_string_value(id), 0, json_string_length(id)));
     if (!json_is_object(j) || !json_is_string(t) || !id_ok) {
         json_decref(j);
         return -1;

@@ -7,6 +7,8 @@
  *   normalize.c  UTF-8 → comparison tokens (NFKC, case fold, Traditional→Simplified,
  *                punctuation and spaces dropped; each token keeps its offsets)
  *   doc.c        loading a document from memory, a file or standard input
+ *   extract.c    a file's bytes → UTF-8 text: charsets (encoding.c), HTML (html.c), Word
+ *                and OpenDocument (docx.c), PDF (pdf.c); WARC records (warc.c, via input.c)
  *   sketch.c     k-mer hashes and (w,k)-minimizers over the token stream
  *   align.c      anchors → maximal exact runs → colinear chains with gap costs →
  *                passages (chains grouped by the region they tile, in any order) →
@@ -51,6 +53,10 @@ enum {
     TY_EBUSY = -10,    /* in use: an index open for writing elsewhere (see ty_index_open) */
     TY_EEXIST = -11,   /* already there: a document name taken; a file that is not an index
                         * where a new index would be written */
+    /* reading documents as people have them (extract.c) */
+    TY_EEMPTY = -12,       /* extraction gave no text (a scanned PDF, a page of navigation only) */
+    TY_EENCODING = -13,    /* the text's charset cannot be told, or the bytes do not fit it */
+    TY_EUNSUPPORTED = -14, /* a format or feature not read (.doc, an encrypted PDF) */
 };
 
 /* Static description of an error code ("out of memory", ...). Never NULL. */
@@ -68,6 +74,22 @@ enum {
     TY_UTF8_REPLACE = 1, /* each invalid byte counts as one U+FFFD code point, not compared */
 };
 
+/* Input formats. TY_FORMAT_AUTO: from the content (magic bytes), the file name as a hint. */
+enum {
+    TY_FORMAT_AUTO = 0,
+    TY_FORMAT_TEXT = 1,  /* plain text in any charset (see ty_opts_t.encoding) */
+    TY_FORMAT_JSONL = 2, /* one JSON object a line (the reader only) */
+    TY_FORMAT_HTML = 3,  /* the main text of a page, without navigation, menus, footers */
+    TY_FORMAT_DOCX = 4,  /* Word 2007+: paragraphs, tables, footnotes and endnotes */
+    TY_FORMAT_ODT = 5,   /* OpenDocument text: the same */
+    TY_FORMAT_PDF = 6,   /* text in reading order; a form feed between pages */
+    TY_FORMAT_WARC = 7,  /* web archive: one document per response/conversion record (reader) */
+};
+/* "auto", "text", "jsonl", "html", "docx", "odt", "pdf", "warc"; "?" for another value. */
+const char *ty_format_name(int format);
+/* A name as above (also "htm", "xhtml", "txt") → *format; TY_OK or TY_EINVAL. */
+int ty_format_parse(const char *name, int *format);
+
 typedef struct ty_opts {
     int k;             /* k-mer length in tokens (seed length), 2..16 */
     int w;             /* minimizer window in k-mers; 1 = every k-mer (pairwise default) */
@@ -84,6 +106,9 @@ typedef struct ty_opts {
     int snap;          /* passage ends move to a sentence/line end at most this many tokens away */
     int utf8_mode;     /* TY_UTF8_STRICT or TY_UTF8_REPLACE */
     size_t max_doc_bytes; /* larger inputs are refused with TY_ETOOBIG */
+    int input_format;     /* ty_doc_load_file/_bytes: TY_FORMAT_* [TY_FORMAT_AUTO] */
+    const char *encoding; /* plain text and HTML: this charset (iconv name; "utf-8": strict
+                           * UTF-8, no detection), NULL to detect [NULL]; borrowed */
 } ty_opts_t;
 
 void ty_opts_init(ty_opts_t *o);
@@ -97,7 +122,8 @@ typedef struct ty_doc ty_doc_t;
 
 /* One comparison token. id: a CJK (or other per-character script) character after
  * normalization is its code point; a run of letters/digits is a 31-bit hash with the top bit
- * set. Offsets point into the original text as given. */
+ * set. Offsets point into the document's text (ty_doc_text): the bytes as given for UTF-8
+ * text, else the decoded or extracted text (ty_docinfo_t says how to reach the original). */
 typedef struct ty_token {
     uint32_t id;
     uint32_t cp_off, cp_len;     /* in Unicode code points of the original text */
@@ -112,12 +138,55 @@ void ty_doc_free(ty_doc_t *d);
  * position. Loading again replaces the previous content. */
 int ty_doc_load_mem(ty_doc_t *d, const char *name, const void *buf, size_t len, const ty_opts_t *o);
 /* Load a file; path "-" reads standard input. TY_EIO when it cannot be read (the message
- * names the path and the system's reason). Transparent decompression is not done here. */
+ * names the path and the system's reason). Transparent decompression is not done here.
+ * The file is read as opts.input_format says (TY_FORMAT_AUTO: from its content, the name as a
+ * hint) and opts.encoding: text in another charset is decoded to UTF-8, HTML, Word,
+ * OpenDocument and PDF files are extracted (ty_doc_info() tells which). Errors beyond those
+ * of ty_doc_load_mem: TY_EENCODING (charset not told, or bytes that do not fit the declared
+ * one), TY_ECORRUPT (a damaged file: the message names the part), TY_EUNSUPPORTED (.doc, an
+ * encrypted PDF), TY_EEMPTY (extraction gave no text), TY_EINVAL (a JSONL or WARC file: many
+ * documents, for ty_reader_t). */
 int ty_doc_load_file(ty_doc_t *d, const char *path, const ty_opts_t *o);
+/* The same for a file's bytes already in memory (copied); name as for ty_doc_load_mem, its
+ * extension a hint for the format. */
+int ty_doc_load_bytes(ty_doc_t *d, const char *name, const void *buf, size_t len,
+                      const ty_opts_t *o);
+
+/* What a document's text was read from. Offsets (ty_token_t, ty_passage_t) are always into
+ * the document's text; this says how they relate to the file on disk:
+ *   - UTF-8 text: the text is the file (charset "UTF-8", file_off NULL).
+ *   - text in another charset: the text is its UTF-8 decoding; code point offsets are the
+ *     same as in the original (one character, one code point — but Big5-HKSCS's few composed
+ *     characters), and file_off[i] is the byte offset in the file of code point i
+ *     (i = 0..ncodepoints; the last is the file's length), to slice the original.
+ *   - HTML, DOCX, ODT, PDF: the text is the extracted text (blocks and paragraphs one a line;
+ *     a PDF's pages separated by a form feed, so that page = 1 + form feeds before an
+ *     offset); `tongyuan extract FILE` prints it. file_off NULL. */
+typedef struct ty_docinfo {
+    int format;          /* TY_FORMAT_TEXT, _HTML, _DOCX, _ODT, _PDF (from a WARC record too) */
+    const char *charset; /* charset decoded from ("UTF-8", "GB18030", "UTF-16LE" ...); ""
+                          * when not known (a JSONL member) or not applicable (PDF) */
+    const char *title;   /* HTML <title>, document title of DOCX/ODT/PDF; "" if none */
+    uint32_t pages;      /* PDF: its pages; 0 otherwise */
+    const uint32_t *file_off; /* see above; NULL unless the text was decoded from another charset */
+    size_t nfile_off;         /* entries in file_off (ncodepoints + 1), 0 when NULL */
+} ty_docinfo_t;
+
+/* d's docinfo (borrowed, valid until the next load or free; never NULL). A document loaded
+ * with ty_doc_load_mem is UTF-8 text with charset "". */
+const ty_docinfo_t *ty_docinfo(const ty_doc_t *d);
+/* Replace d's docinfo with a copy of *info (after ty_doc_load_mem, for a record's text:
+ * ty_record_t.info). TY_EINVAL when info->file_off does not have ncodepoints + 1 entries. */
+int ty_doc_set_info(ty_doc_t *d, const ty_docinfo_t *info);
+/* A deep copy (free with ty_docinfo_free), for keeping a record's info past the next read;
+ * NULL when out of memory. */
+ty_docinfo_t *ty_docinfo_dup(const ty_docinfo_t *info);
+void ty_docinfo_free(ty_docinfo_t *info);
 
 const char *ty_doc_errmsg(const ty_doc_t *d); /* last error, "" if none; valid until next call */
 const char *ty_doc_name(const ty_doc_t *d);   /* borrowed, valid while d is */
-/* The original bytes (borrowed, valid until the next load or free). */
+/* The text (borrowed, valid until the next load or free): the original bytes of UTF-8 text,
+ * else the decoded or extracted text (see ty_docinfo_t). */
 const char *ty_doc_text(const ty_doc_t *d, size_t *len);
 size_t ty_doc_ntokens(const ty_doc_t *d);
 size_t ty_doc_ncodepoints(const ty_doc_t *d);
@@ -196,8 +265,8 @@ int ty_compare_runs(const ty_aligner_t *a, size_t i, const ty_match_t **runs, si
 size_t ty_passages_coverage(const ty_passage_t *p, size_t n);
 
 /* ---------------------------------------------------------------------------------------
- * Input: documents from files, directories, JSONL files, gzip/zstd compressed files and
- * standard input (input.c).
+ * Input: documents from files, directories, JSONL files, WARC files, gzip/zstd compressed
+ * files and standard input (input.c), each file extracted as ty_doc_load_file does.
  *
  *   ty_reader_opts_t ro;  ty_reader_opts_init(&ro);
  *   ty_reader_t *r = ty_reader_new(&ro);
@@ -210,15 +279,23 @@ size_t ty_passages_coverage(const ty_passage_t *p, size_t n);
  *   ty_reader_free(r);
  *
  * What a path is:
- *   - a directory: every *.txt and *.md file under it (also *.txt.gz, *.md.zst, ...),
- *     recursively, in byte order of the names; names starting with '.' and symbolic links
- *     to directories are skipped. A document's name is its path relative to the directory.
+ *   - a directory: every *.txt, *.md, *.html, *.htm, *.xhtml, *.docx, *.odt, *.pdf and
+ *     *.warc file under it (also *.txt.gz, *.warc.gz, *.md.zst, ...), recursively, in byte
+ *     order of the names; names starting with '.' and symbolic links to directories are
+ *     skipped. A document's name is its path relative to the directory.
  *   - a file whose name ends in .jsonl or .ndjson (before any .gz/.zst): one JSON object a
  *     line; the document's text is the string member opts.text_field, its name the member
  *     opts.id_field (a string or an integer; when absent: "FILE:LINE"). Blank lines are
  *     skipped. A line that is not a JSON object or lacks a string text field is an error
  *     naming FILE:LINE; the reader moves past it, so the caller may go on.
- *   - any other file: one document, named by the path as given.
+ *   - a WARC file (content starting "WARC/", or opts.format): one document per response
+ *     record with an HTML or text body (HTML extracted; the charset from the HTTP header or
+ *     <meta>) and per conversion record (WET), named by its WARC-Target-URI; other records
+ *     (requests, metadata, images ...) are not documents. A damaged record is an error naming
+ *     FILE: record N (byte B); the reader goes on at the next record.
+ *   - any other file: one document, named by the path as given: text in any charset
+ *     (decoded to UTF-8), HTML, DOCX, ODT or PDF (extracted), as the content says
+ *     (opts.format forces one). Extraction that gives no text is TY_EEMPTY (skip it).
  *   - "-": standard input, read as opts.stdin_format says; TY_STDIN_AUTO takes it as JSONL
  *     when its first line is a JSON object with the text field, else as one document "-".
  * Compression is recognised by content (gzip and zstd magic numbers), whatever the name;
@@ -239,19 +316,26 @@ typedef struct ty_reader_opts {
     const char *id_field;   /* JSONL member with the name ["id"]; borrowed until free */
     int stdin_format;       /* TY_STDIN_* [TY_STDIN_AUTO] */
     size_t max_doc_bytes;   /* longer documents are an error (TY_ETOOBIG) [64 MiB] */
+    int format;             /* TY_FORMAT_* of every file [TY_FORMAT_AUTO: by content] */
+    const char *encoding;   /* charset of text and HTML, NULL to detect (ty_opts_t) [NULL] */
+    int utf8_mode;          /* TY_UTF8_REPLACE: text whose charset cannot be told is handed
+                             * on as it is, for ty_doc_load_mem to replace bad bytes [STRICT] */
 } ty_reader_opts_t;
 
 void ty_reader_opts_init(ty_reader_opts_t *o);
 
 /* One document. Every pointer is owned by the reader and valid until its next
  * ty_reader_next() or ty_reader_free(). text is NUL-terminated (and may hold NUL bytes:
- * tokenizing it then fails with TY_EBINARY). */
+ * tokenizing it then fails with TY_EBINARY): UTF-8 text as it was read, decoded or extracted
+ * text otherwise (info says which). */
 typedef struct ty_record {
     const char *name;   /* document name (see above) */
-    const char *text;   /* the document's bytes, unchanged */
+    const char *text;   /* the document's text (see info)  */
     size_t len;         /* bytes */
     const char *origin; /* the file it was read from ("-" for standard input) */
-    uint64_t line;      /* 1-based line in origin for JSONL, 0 for a whole file */
+    uint64_t line;      /* 1-based line in origin for JSONL, 0 for a whole file or a WARC
+                         * record */
+    ty_docinfo_t info;  /* what the text was read from (ty_doc_set_info); pointers as above */
 } ty_record_t;
 
 /* NULL when out of memory. The options are copied (the field names are borrowed). */

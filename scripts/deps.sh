@@ -31,12 +31,21 @@ set -eu
 #   procps                       pkill/ps in the tests (not in a minimal Debian root)
 #   ca-certificates              npm (test-browser) reaches the registry over HTTPS
 #   debootstrap                  make check-fresh: the README's commands in a minimal root
+#   libuchardet-dev              telling the charset of text that is not UTF-8 (encoding.c);
+#                                iconv (glibc) converts it
+#   libxml2-dev                  HTML pages (its HTML parser, html.c) and the XML inside
+#                                .docx/.odt files (docx.c)
+#   libzip-dev                   opening .docx/.odt files (zip archives) from memory
+#   libpoppler-glib-dev          PDF text in reading order, page by page (pdf.c)
+#   poppler-data                 the CMaps poppler needs to read Chinese CID fonts back
+#   python3-reportlab            tests/formats make a Chinese PDF (STSong-Light CID font)
 # Every tool a test uses is here: a test never skips itself for a missing tool, it fails
 # (tests/lib/cases.sh: need_tool).
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libutf8proc-dev libopencc-dev opencc
 libxxhash-dev xxhash libjansson-dev libcmocka-dev liblmdb-dev lmdb-utils zlib1g-dev libzstd-dev
 libmicrohttpd-dev python3 ssdeep tlsh-tools time hyperfine chromium fonts-noto-cjk wrk
-libopenmpi-dev openmpi-bin curl zstd procps ca-certificates debootstrap"
+libopenmpi-dev openmpi-bin curl zstd procps ca-certificates debootstrap libuchardet-dev
+libxml2-dev libzip-dev libpoppler-glib-dev poppler-data python3-reportlab"
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 
 missing=""

@@ -1,6 +1,8 @@
 /*
  * doc.c — documents: load bytes from memory, a file or standard input, check them (size,
- * NUL bytes) and tokenize them (normalize.c).
+ * NUL bytes) and tokenize them (normalize.c). A file's bytes go through extraction first
+ * (extract.c: another charset decoded, HTML/DOCX/ODT/PDF turned into text); the document
+ * keeps what it was read from (ty_docinfo).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "extract.h"
 
 ty_doc_t *ty_doc_new(void) { return calloc(1, sizeof(ty_doc_t)); }
 
@@ -24,6 +26,8 @@ void ty_doc_free(ty_doc_t *d)
     free(d->cp_end);
     free(d->byte_off);
     free(d->byte_end);
+    free(d->title);
+    free(d->file_off);
     free(d);
 }
 
@@ -62,6 +66,20 @@ static int set_name(ty_doc_t *d, const char *name)
     return TY_OK;
 }
 
+/* Plain UTF-8 text of unknown origin: the docinfo of ty_doc_load_mem. */
+static void info_reset(ty_doc_t *d)
+{
+    free(d->title);
+    free(d->file_off);
+    d->title = NULL;
+    d->file_off = NULL;
+    d->charset[0] = 0;
+    memset(&d->info, 0, sizeof d->info);
+    d->info.format = TY_FORMAT_TEXT;
+    d->info.charset = d->charset;
+    d->info.title = "";
+}
+
 /* Empty the document first, so that a failed load never leaves the previous text and
  * tokens under the new name. */
 static void clear(ty_doc_t *d)
@@ -72,7 +90,67 @@ static void clear(ty_doc_t *d)
     if (d->text)
         d->text[0] = 0;
     d->err[0] = 0;
+    info_reset(d);
 }
+
+const ty_docinfo_t *ty_docinfo(const ty_doc_t *d)
+{
+    static const ty_docinfo_t none = {TY_FORMAT_TEXT, "", "", 0, NULL, 0};
+    return d && d->info.charset ? &d->info : &none;
+}
+
+int ty_doc_set_info(ty_doc_t *d, const ty_docinfo_t *in)
+{
+    if (!d || !in || (in->file_off && in->nfile_off != d->ncp + 1))
+        return TY_EINVAL;
+    char *title = in->title && *in->title ? strdup(in->title) : NULL;
+    uint32_t *off = in->file_off ? malloc(in->nfile_off * sizeof(uint32_t)) : NULL;
+    if ((in->title && *in->title && !title) || (in->file_off && !off)) {
+        free(title);
+        free(off);
+        return TY_ENOMEM;
+    }
+    if (off)
+        memcpy(off, in->file_off, in->nfile_off * sizeof(uint32_t));
+    info_reset(d);
+    d->title = title;
+    d->file_off = off;
+    snprintf(d->charset, sizeof d->charset, "%s", in->charset ? in->charset : "");
+    d->info.format = in->format;
+    d->info.title = title ? title : "";
+    d->info.pages = in->pages;
+    d->info.file_off = off;
+    d->info.nfile_off = off ? in->nfile_off : 0;
+    return TY_OK;
+}
+
+ty_docinfo_t *ty_docinfo_dup(const ty_docinfo_t *in)
+{
+    if (!in)
+        return NULL;
+    size_t cl = strlen(in->charset ? in->charset : "") + 1;
+    size_t tl = strlen(in->title ? in->title : "") + 1;
+    size_t ol = in->file_off ? in->nfile_off * sizeof(uint32_t) : 0;
+    /* one block: the struct, the offsets, then the two strings */
+    char *p = malloc(sizeof(ty_docinfo_t) + ol + cl + tl);
+    if (!p)
+        return NULL;
+    ty_docinfo_t *o = (ty_docinfo_t *)p;
+    *o = *in;
+    uint32_t *off = (uint32_t *)(p + sizeof(ty_docinfo_t));
+    if (ol)
+        memcpy(off, in->file_off, ol);
+    o->file_off = ol ? off : NULL;
+    o->nfile_off = ol ? in->nfile_off : 0;
+    char *cs = p + sizeof(ty_docinfo_t) + ol, *ti = cs + cl;
+    memcpy(cs, in->charset ? in->charset : "", cl);
+    memcpy(ti, in->title ? in->title : "", tl);
+    o->charset = cs;
+    o->title = ti;
+    return o;
+}
+
+void ty_docinfo_free(ty_docinfo_t *info) { free(info); }
 
 /* Takes ownership of buf (malloc()ed, len bytes, at least len + 1 allocated). */
 static int load_owned(ty_doc_t *d, char *buf, size_t len, const ty_opts_t *o)
@@ -101,7 +179,56 @@ static int load_owned(ty_doc_t *d, char *buf, size_t len, const ty_opts_t *o)
     return rc;
 }
 
-int ty_doc_load_mem(ty_doc_t *d, const char *name, const void *buf, size_t len, const ty_opts_t *o)
+/* Extract buf (owned, len bytes, len + 1 allocated) as o says, then load the text. */
+static int load_extracted(ty_doc_t *d, char *buf, size_t len, const ty_opts_t *o)
+{
+    ty__xopts_t xo;
+    memset(&xo, 0, sizeof xo);
+    xo.format = o->input_format;
+    xo.encoding = o->encoding;
+    xo.utf8_mode = o->utf8_mode;
+    xo.name = d->name;
+    ty__text_t t;
+    int rc = ty__extract(&t, buf, len, &xo, d->err);
+    if (rc) {
+        d->len = 0;
+        d->ntok = 0;
+        return rc;
+    }
+    if (t.len > o->max_doc_bytes) {
+        ty__text_free(&t);
+        return ty__err(d->err, TY_ETOOBIG,
+                       "%s: %zu bytes of text, more than the limit of %zu bytes (--max-size)",
+                       d->name, t.len, o->max_doc_bytes);
+    }
+    rc = load_owned(d, t.text, t.len, o);
+    t.text = NULL;
+    if (rc == TY_OK && t.file_off && t.nfile_off != d->ncp + 1) {
+        /* cannot happen: the decoded text is valid UTF-8, one code point a character */
+        free(t.file_off);
+        t.file_off = NULL;
+        t.nfile_off = 0;
+    }
+    if (rc == TY_OK) {
+        d->info.format = t.format;
+        snprintf(d->charset, sizeof d->charset, "%s", t.charset);
+        d->title = t.title;
+        d->info.title = t.title ? t.title : "";
+        d->info.pages = t.pages;
+        d->file_off = t.file_off;
+        d->info.file_off = t.file_off;
+        d->info.nfile_off = t.file_off ? t.nfile_off : 0;
+        t.title = NULL;
+        t.file_off = NULL;
+    }
+    ty__text_free(&t);
+    return rc;
+}
+
+/* The start of loading from memory: d emptied and named, buf copied into *copy (len + 1
+ * allocated). TY_OK or an error with d->err set. */
+static int copy_in(ty_doc_t *d, const char *name, const void *buf, size_t len, const ty_opts_t *o,
+                   char **copy)
 {
     if (!d || !o || (!buf && len))
         return TY_EINVAL;
@@ -111,12 +238,19 @@ int ty_doc_load_mem(ty_doc_t *d, const char *name, const void *buf, size_t len, 
     if (len > o->max_doc_bytes)
         return ty__err(d->err, TY_ETOOBIG, "%s: %zu bytes, more than the limit of %zu bytes",
                        d->name, len, o->max_doc_bytes);
-    char *copy = malloc(len + 1);
-    if (!copy)
+    *copy = malloc(len + 1);
+    if (!*copy)
         return ty__err(d->err, TY_ENOMEM, "%s: out of memory", d->name);
     if (len)
-        memcpy(copy, buf, len);
-    return load_owned(d, copy, len, o);
+        memcpy(*copy, buf, len);
+    return TY_OK;
+}
+
+int ty_doc_load_mem(ty_doc_t *d, const char *name, const void *buf, size_t len, const ty_opts_t *o)
+{
+    char *copy;
+    int rc = copy_in(d, name, buf, len, o, &copy);
+    return rc ? rc : load_owned(d, copy, len, o);
 }
 
 int ty_doc_load_file(ty_doc_t *d, const char *path, const ty_opts_t *o)
@@ -203,5 +337,13 @@ int ty_doc_load_file(ty_doc_t *d, const char *path, const ty_opts_t *o)
         d->ntok = 0;
         return rc;
     }
-    return load_owned(d, buf, len, o);
+    return load_extracted(d, buf, len, o);
+}
+
+int ty_doc_load_bytes(ty_doc_t *d, const char *name, const void *buf, size_t len,
+                      const ty_opts_t *o)
+{
+    char *copy;
+    int rc = copy_in(d, name, buf, len, o, &copy);
+    return rc ? rc : load_extracted(d, copy, len, o);
 }

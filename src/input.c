@@ -13,6 +13,10 @@
  * Errors name the file and, for JSONL, the line; after an error the reader has moved past
  * the bad record or file, so the caller decides whether to skip it or stop. Nothing is
  * dropped silently: blank JSONL lines are the only thing skipped without a word.
+ *
+ * What a whole file's bytes become is extraction's business (extract.c: charsets, HTML,
+ * DOCX, ODT, PDF); a WARC file is split into records by warc.c, each record extracted the
+ * same way. Both hook in at the end of this file (read_whole, next_warc).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,12 +29,14 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "extract.h"
 #include "input.h"
+#include "warc.h"
 
 #define IBUF_SIZE (1 << 16)
 
 enum { Z_NONE = 0, Z_GZIP = 1, Z_ZSTD = 2 };
-enum { FMT_TEXT = 0, FMT_JSONL = 1 };
+enum { FMT_TEXT = 0, FMT_JSONL = 1, FMT_WARC = 2 }; /* FMT_TEXT: any one-document file */
 
 /* ---- stream: raw or decompressed bytes of one file -------------------------------------- */
 
@@ -345,8 +351,11 @@ struct ty_reader {
     uint64_t line;
     uint64_t base; /* ranged item: file offset the stream started at */
     /* current record */
-    ty_jsonl_t js; /* the parsed JSONL object and its name */
-    char *text;    /* whole-file text, owned */
+    ty_jsonl_t js;      /* the parsed JSONL object and its name */
+    ty__text_t x;       /* the text of a whole file or WARC record (extract.c), owned */
+    ty__warc_t *warc;   /* the open WARC file's records */
+    ty__sites_t *sites; /* blocks seen on the pages of each site (WARC) */
+    char *recname;      /* a WARC record's name when it has no URI, and its label */
     char err[TY_ERRMSG_SIZE];
 };
 
@@ -383,6 +392,8 @@ static void close_current(ty_reader_t *r)
     if (!r->open)
         return;
     r->done += r->st.consumed;
+    ty__warc_free(r->warc);
+    r->warc = NULL;
     st_close(&r->st);
     free(r->lb.a);
     memset(&r->lb, 0, sizeof(r->lb));
@@ -394,8 +405,7 @@ static void drop_record(ty_reader_t *r)
     if (r->js.j)
         json_decref(r->js.j);
     r->js.j = NULL;
-    free(r->text);
-    r->text = NULL;
+    ty__text_free(&r->x);
 }
 
 void ty_reader_free(ty_reader_t *r)
@@ -404,6 +414,8 @@ void ty_reader_free(ty_reader_t *r)
         return;
     drop_record(r);
     close_current(r);
+    ty__sites_free(r->sites);
+    free(r->recname);
     for (size_t i = 0; i < r->items.n; i++) {
         free(r->items.a[i].path);
         free(r->items.a[i].name);
@@ -439,16 +451,25 @@ static size_t strip_z(const char *s)
     return n;
 }
 
-static int fmt_of(const char *path)
+static int fmt_of(const ty_reader_t *r, const char *path)
 {
+    if (r->o.format == TY_FORMAT_JSONL || r->o.format == TY_FORMAT_WARC)
+        return r->o.format == TY_FORMAT_JSONL ? FMT_JSONL : FMT_WARC;
     size_t n = strip_z(path);
-    return ends_with(path, n, ".jsonl") || ends_with(path, n, ".ndjson") ? FMT_JSONL : FMT_TEXT;
+    return !r->o.format && (ends_with(path, n, ".jsonl") || ends_with(path, n, ".ndjson"))
+               ? FMT_JSONL
+               : FMT_TEXT;
 }
 
 static int wanted_in_dir(const char *name)
 {
+    static const char *const ext[] = {".txt",  ".md",  ".html", ".htm", ".xhtml",
+                                      ".docx", ".odt", ".pdf",  ".warc"};
     size_t n = strip_z(name);
-    return ends_with(name, n, ".txt") || ends_with(name, n, ".md");
+    for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
+        if (ends_with(name, n, ext[i]))
+            return 1;
+    return 0;
 }
 
 static int push_item(ty_reader_t *r, const char *path, const char *name, int fmt, int is_stdin)
@@ -553,7 +574,7 @@ static int add_dir(ty_reader_t *r, const char *dir, const char *rel, int depth, 
             else
                 rc = add_note(r, "%s: a symbolic link to a directory, not followed", full);
         } else if (S_ISREG(st.st_mode) && wanted_in_dir(names.a[i])) {
-            rc = push_item(r, full, rn, FMT_TEXT, 0);
+            rc = push_item(r, full, rn, fmt_of(r, names.a[i]), 0);
             if (!rc) {
                 item_t *it = &r->items.a[r->items.n - 1];
                 it->size = (uint64_t)st.st_size;
@@ -594,15 +615,16 @@ int ty_reader_add(ty_reader_t *r, const char *path)
         int rc = add_dir(r, path, "", 0, &other);
         if (!rc && other)
             rc = add_note(r,
-                          "%s: %zu file%s not read: only *.txt and *.md files (also .gz, .zst) "
-                          "are read from a directory%s",
+                          "%s: %zu file%s not read: only *.txt, *.md, *.html, *.htm, *.xhtml, "
+                          "*.docx, *.odt, *.pdf and *.warc files (also .gz, .zst) are read "
+                          "from a directory%s",
                           path, other, other == 1 ? "" : "s",
                           r->items.n == before ? " — name files or JSONL on the command line" : "");
         return rc;
     }
     if (S_ISREG(st.st_mode))
         r->total += (uint64_t)st.st_size;
-    int rc = push_item(r, path, path, fmt_of(path), 0);
+    int rc = push_item(r, path, path, fmt_of(r, path), 0);
     if (!rc && S_ISREG(st.st_mode)) {
         item_t *it = &r->items.a[r->items.n - 1];
         it->size = (uint64_t)st.st_size;
@@ -753,6 +775,9 @@ void ty__jsonl_free(ty_jsonl_t *st)
     ty__jsonl_fast_free(&st->fast);
 }
 
+static int deliver(ty_reader_t *r, ty_record_t *rec, char *buf, size_t len, const char *label,
+                   const char *ctype, const char *site, const char *name);
+
 /* Read the rest of the current stream as one document (what the line buffer holds first). */
 static int read_whole(ty_reader_t *r, ty_record_t *rec)
 {
@@ -801,14 +826,7 @@ static int read_whole(ty_reader_t *r, ty_record_t *rec)
         free(buf);
         return ty__err(r->err, TY_EIO, "-: standard input is empty: no document read");
     }
-    buf[len] = 0;
-    r->text = buf;
-    rec->name = r->cur->name;
-    rec->text = buf;
-    rec->len = len;
-    rec->origin = r->cur->path;
-    rec->line = 0;
-    return 1;
+    return deliver(r, rec, buf, len, r->cur->path, NULL, NULL, r->cur->name);
 }
 
 /* An empty name could not be looked up, fetched or deleted later: refused. */
@@ -999,6 +1017,122 @@ static int sniff_stdin(ty_reader_t *r, int *fmt)
     }
 }
 
+/* ---- extraction: whole files and WARC records (extract.c, warc.c) ------------------------ */
+
+/* A file's or record's bytes (buf, owned: passed on) → the record, extracted as its content
+ * says. label names it in messages; ctype and site come from a WARC record. */
+static int deliver(ty_reader_t *r, ty_record_t *rec, char *buf, size_t len, const char *label,
+                   const char *ctype, const char *site, const char *name)
+{
+    ty__xopts_t xo;
+    memset(&xo, 0, sizeof xo);
+    xo.format = r->o.format == TY_FORMAT_WARC ? TY_FORMAT_AUTO : r->o.format;
+    xo.encoding = r->o.encoding;
+    xo.utf8_mode = r->o.utf8_mode;
+    xo.name = label;
+    xo.content_type = ctype;
+    if (site) {
+        if (!r->sites && !(r->sites = ty__sites_new())) {
+            free(buf);
+            return ty__err(r->err, TY_ENOMEM, "%s: out of memory", label);
+        }
+        xo.sites = r->sites;
+        xo.site = site;
+    }
+    int rc = ty__extract(&r->x, buf, len, &xo, r->err);
+    if (rc)
+        return rc;
+    if (r->x.len > r->o.max_doc_bytes) {
+        ty__text_free(&r->x);
+        return ty__err(r->err, TY_ETOOBIG,
+                       "%s: %zu bytes of text, more than the limit of %zu bytes", label, r->x.len,
+                       r->o.max_doc_bytes);
+    }
+    rec->name = name;
+    rec->text = r->x.text;
+    rec->len = r->x.len;
+    rec->origin = r->cur->path;
+    rec->line = 0;
+    rec->info.format = r->x.format;
+    rec->info.charset = r->x.charset;
+    rec->info.title = r->x.title ? r->x.title : "";
+    rec->info.pages = r->x.pages;
+    rec->info.file_off = r->x.file_off;
+    rec->info.nfile_off = r->x.file_off ? r->x.nfile_off : 0;
+    return 1;
+}
+
+/* A file just opened: a WARC file if its (decompressed) content starts with "WARC/". */
+static int sniff_warc(ty_reader_t *r)
+{
+    while (r->lb.end - r->lb.beg < 5 && !r->lb.eof) {
+        int rc = lb_more(&r->lb, &r->st, r->err);
+        if (rc)
+            return rc;
+    }
+    if (r->lb.end - r->lb.beg >= 5 && memcmp(r->lb.a + r->lb.beg, "WARC/", 5) == 0)
+        r->fmt = FMT_WARC;
+    return TY_OK;
+}
+
+/* warc.c's bytes: what the line buffer holds (read while sniffing), then the stream. */
+static int warc_read(void *ctx, char *buf, size_t cap, size_t *got, char *err)
+{
+    ty_reader_t *r = ctx;
+    size_t have = r->lb.end - r->lb.beg;
+    if (have) {
+        size_t n = have < cap ? have : cap;
+        memcpy(buf, r->lb.a + r->lb.beg, n);
+        r->lb.beg += n;
+        *got = n;
+        return TY_OK;
+    }
+    return st_read(&r->st, buf, cap, got, err);
+}
+
+/* The host of a URI ("http://news.example.cn:80/a" → "news.example.cn"), into out. */
+static void host_of(const char *uri, char *out, size_t outsz)
+{
+    const char *p = strstr(uri, "://");
+    p = p ? p + 3 : uri;
+    size_t n = strcspn(p, "/:?#");
+    if (n >= outsz)
+        n = outsz - 1;
+    memcpy(out, p, n);
+    out[n] = 0;
+}
+
+/* The next document of the open WARC file: 1, 0 at its end, or an error (the next call goes
+ * on with the next record, unless the file could not be read further). */
+static int next_warc(ty_reader_t *r, ty_record_t *rec)
+{
+    if (!r->warc && !(r->warc = ty__warc_new(warc_read, r, r->cur->path, r->o.max_doc_bytes)))
+        return ty__err(r->err, TY_ENOMEM, "%s: out of memory", r->cur->path);
+    ty__warc_rec_t w;
+    int rc = ty__warc_next(r->warc, &w, r->err);
+    if (rc <= 0)
+        return rc;
+    /* the label for messages, then the name: the URI, else FILE:record N */
+    size_t need = 2 * (strlen(r->cur->path) + strlen(w.uri)) + 96;
+    char *p = realloc(r->recname, need);
+    if (!p) {
+        free(w.body);
+        return ty__err(r->err, TY_ENOMEM, "%s: out of memory", r->cur->path);
+    }
+    r->recname = p;
+    int lab = snprintf(p, need, "%s: record %llu (%s)", r->cur->path, (unsigned long long)w.number,
+                       w.uri[0] ? w.uri : "no WARC-Target-URI");
+    char *name = p + lab + 1;
+    if (w.uri[0])
+        snprintf(name, need - (size_t)lab - 1, "%s", w.uri);
+    else
+        snprintf(name, need - (size_t)lab - 1, "%s:record %llu", r->cur->path,
+                 (unsigned long long)w.number);
+    char host[256];
+    host_of(w.uri, host, sizeof host);
+    return deliver(r, rec, w.body, w.len, p, w.content_type, host, name);
+}
+
 const ty_reader_opts_t *ty__reader_opts(const ty_reader_t *r) { return &r->o; }
 
 static int reader_next(ty_reader_t *r, ty_record_t *rec, int want_raw, int *raw)
@@ -1008,6 +1142,10 @@ static int reader_next(ty_reader_t *r, ty_record_t *rec, int want_raw, int *raw)
     *raw = 0;
     drop_record(r);
     r->err[0] = 0;
+    memset(&rec->info, 0, sizeof rec->info);
+    rec->info.format = TY_FORMAT_TEXT; /* a JSONL member: UTF-8 text, charset not known */
+    rec->info.charset = "";
+    rec->info.title = "";
     for (;;) {
         if (!r->open) {
             if (r->next >= r->items.n)
@@ -1033,6 +1171,18 @@ static int reader_next(ty_reader_t *r, ty_record_t *rec, int want_raw, int *raw)
                     return rc;
                 }
             }
+            if (r->fmt == FMT_TEXT && !r->o.format && (rc = sniff_warc(r)) != TY_OK) {
+                close_current(r);
+                return rc;
+            }
+        }
+        if (r->fmt == FMT_WARC) {
+            int rc = next_warc(r, rec);
+            if (rc == 0 || rc == TY_EIO || rc == TY_ENOMEM)
+                close_current(r); /* the end, or the rest of this file is lost */
+            if (rc == 0)
+                continue;
+            return rc;
         }
         if (r->fmt == FMT_TEXT) {
             int rc = read_whole(r, rec);

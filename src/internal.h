@@ -43,6 +43,11 @@ struct ty_doc {
     uint32_t *byte_off; /* per token: first byte */
     uint32_t *byte_end; /* per token: one past its last byte */
     char err[TY_ERRMSG_SIZE];
+    /* what the text was read from (ty_docinfo): info's pointers point at the members below */
+    ty_docinfo_t info;
+    char *title;
+    char charset[32];
+    uint32_t *file_off;
 };
 
 /* Fill d->tok etc. from d->text. Returns TY_OK or an error with d->err set. */

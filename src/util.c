@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "extract.h"
 
 const char *ty_strerror(int err)
 {
@@ -22,6 +22,9 @@ const char *ty_strerror(int err)
     case TY_ENOTFOUND: return "not found";
     case TY_EBUSY: return "in use by a writer";
     case TY_EEXIST: return "already exists";
+    case TY_EEMPTY: return "no text extracted";
+    case TY_EENCODING: return "unknown or mismatched character encoding";
+    case TY_EUNSUPPORTED: return "format or feature not supported";
     default: return "unknown error";
     }
 }
@@ -118,6 +121,18 @@ int ty_opts_check(const ty_opts_t *o, char *msg, size_t msg_size)
         bad = "utf8_mode must be TY_UTF8_STRICT or TY_UTF8_REPLACE";
     else if (o->max_doc_bytes == 0 || o->max_doc_bytes > ((size_t)1 << 32) - 1)
         bad = "max_doc_bytes must be between 1 and 4294967295";
+    else if (o->input_format < TY_FORMAT_AUTO || o->input_format > TY_FORMAT_WARC)
+        bad = "input_format must be one of TY_FORMAT_*";
+    if (!bad && o->encoding && *o->encoding) {
+        char cs[32];
+        if (ty__charset_canon(o->encoding, cs, sizeof cs) != 0) {
+            if (msg && msg_size)
+                snprintf(msg, msg_size,
+                         "encoding '%s' is not a charset iconv knows (iconv -l lists them)",
+                         o->encoding);
+            return TY_EINVAL;
+        }
+    }
     if (!bad)
         return TY_OK;
     if (msg && msg_size)

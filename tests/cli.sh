@@ -512,8 +512,23 @@ bad_input "invalid UTF-8 (0xFF)" $C/invalid-utf8.txt 2 "line 3"
 bad_input "overlong sequence" $C/overlong.txt 2 "line 1"
 bad_input "UTF-16 surrogates (CESU-8)" $C/surrogate.txt 2 "line 2"
 bad_input "truncated sequence" $C/truncated.txt 2 "byte 198"
-bad_input "UTF-16 file" $C/utf16.txt 2
-bad_input "GBK file" $C/gbk.txt 2
+# text in another charset is decoded (encoding.c); --encoding utf-8 keeps the strict UTF-8
+# of before, which refuses it
+case_begin "another charset: a GBK line of GOOD is found, --encoding utf-8 refuses it"
+run "$TY" compare "$GOOD" $C/gbk.txt
+expect "GBK: exit 0 (decoded, found), got $rc" status_is 0
+expect "GBK: nothing on stderr" err_empty
+run "$TY" compare --encoding utf-8 "$GOOD" $C/gbk.txt
+expect "--encoding utf-8: exit 2, got $rc" status_is 2
+expect "--encoding utf-8: one line on stderr" err_lines_are 1
+expect "--encoding utf-8: stderr names the file" err_has $C/gbk.txt
+run "$TY" compare "$GOOD" $C/utf16.txt
+expect "UTF-16 with BOM: exit 1 (decoded, nothing found), got $rc" status_is 1
+expect "UTF-16 with BOM: nothing on stderr" err_empty
+run "$TY" compare --encoding utf-8 "$C/utf16.txt" "$GOOD"
+expect "UTF-16, --encoding utf-8: exit 2, got $rc" status_is 2
+expect "UTF-16, --encoding utf-8: stderr names the file" err_has $C/utf16.txt
+case_end
 bad_input "NUL bytes" $C/nul.txt 2
 bad_input "empty file" $C/empty.txt 1
 bad_input "/dev/null" /dev/null 1
@@ -531,9 +546,9 @@ case_begin "bad input: replace mode reads invalid UTF-8"
 run "$TY" compare --invalid-utf8 replace "$GOOD" $C/invalid-utf8.txt
 expect "exit 0 (the copied lines are found), got $rc" status_is 0
 expect "nothing on stderr" err_empty
-run "$TY" compare --invalid-utf8 replace "$GOOD" $C/gbk.txt
-expect "GBK: no crash (exit $rc)" no_crash
-expect "GBK: exit 1, got $rc" status_is 1
+run "$TY" compare --invalid-utf8 replace --encoding utf-8 "$GOOD" $C/gbk.txt
+expect "GBK as UTF-8: no crash (exit $rc)" no_crash
+expect "GBK as UTF-8: exit 1, got $rc" status_is 1
 case_end
 
 # Large inputs: a 200 MB file is refused by its size, from a path, a redirect and a pipe.

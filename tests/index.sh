@@ -61,7 +61,7 @@ I=$tmp/c.idx
 case_begin "build a directory"
 run "$TY" index build -o "$I" "$tmp/corpus"
 expect "exit 0 (got $rc)" test "$rc" -eq 0
-expect "only a note on the file not read" test "$(cat "$tmp/err")" = "tongyuan: $tmp/corpus: 1 file not read: only *.txt and *.md files (also .gz, .zst) are read from a directory"
+expect "only a note on the file not read" test "$(cat "$tmp/err")" = "tongyuan: $tmp/corpus: 1 file not read: only *.txt, *.md, *.html, *.htm, *.xhtml, *.docx, *.odt, *.pdf and *.warc files (also .gz, .zst) are read from a directory"
 expect "INDEX and its lock file" test -f "$I" -a -f "$I-lock"
 expect "no temporary file left" sh -c "! ls '$tmp' | grep -q 'c.idx.tmp'"
 run "$TY" index list "$I"

@@ -163,13 +163,13 @@ case_end
 case_begin "directory entries not read are named, errors name the path as given"
 mkdir -p "$tmp/notes/sub"
 cp "$tmp/o.txt" "$tmp/notes/a.txt"
-printf '\377\376 bad' > "$tmp/notes/bad.txt"
+printf '\377 bad' > "$tmp/notes/bad.txt"
 mkfifo "$tmp/notes/fifo.txt"
 ln -s nowhere.txt "$tmp/notes/dangling.txt"
 ln -s loop2.txt "$tmp/notes/loop1.txt"
 ln -s loop1.txt "$tmp/notes/loop2.txt"
 ln -s /dev/zero "$tmp/notes/zero.txt"
-echo x > "$tmp/notes/page.html"
+echo x > "$tmp/notes/page.png"
 run "$TY" dedup "$tmp/notes" -o "$tmp/nd.jsonl"
 expect "exit 0 (got $rc)" test "$rc" -eq 0
 for w in "notes/fifo.txt: a FIFO, not read" "notes/dangling.txt: a dangling symbolic link" \
@@ -177,10 +177,10 @@ for w in "notes/fifo.txt: a FIFO, not read" "notes/dangling.txt: a dangling symb
     "notes: 1 file not read: only"; do
     expect "says: $w" grep -q "$w" "$tmp/err"
 done
-expect "the bad file by the path given" grep -q "tongyuan: $tmp/notes/bad.txt: invalid UTF-8" "$tmp/err"
+expect "the bad file by the path given" grep -q "tongyuan: $tmp/notes/bad.txt: not UTF-8" "$tmp/err"
 run "$TY" index build -o "$tmp/nix" "$tmp/notes"
 expect "index build says the same (FIFO)" grep -q "notes/fifo.txt: a FIFO, not read" "$tmp/err"
-expect "index build: the bad file by the path given" grep -q "tongyuan: $tmp/notes/bad.txt: invalid UTF-8" "$tmp/err"
+expect "index build: the bad file by the path given" grep -q "tongyuan: $tmp/notes/bad.txt: not UTF-8" "$tmp/err"
 case_end
 
 case_begin "index list escapes tabs and line breaks in names"

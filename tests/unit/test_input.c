@@ -185,8 +185,9 @@ static void test_directory_notes(void)
                       "noted/loop2.txt: a loop of symbolic links, not read|"
                       "noted/null.txt: a character device, not read|"
                       "noted/subl: a symbolic link to a directory, not followed|"
-                      "noted: 2 files not read: only *.txt and *.md files (also .gz, .zst) are "
-                      "read from a directory|");
+                      "noted: 2 files not read: only *.txt, *.md, *.html, *.htm, *.xhtml, "
+                      "*.docx, *.odt, *.pdf and *.warc files (also .gz, .zst) are read from a "
+                      "directory|");
     CHECK(ty_reader_note(r, 7) == NULL);
     char out[256];
     drain(r, out, sizeof out);
