@@ -254,7 +254,7 @@ void ty__dd_facts(const ty_doc_t *doc, ty__facts_t *f);
 /* Near mode: a document's signature (R->perms values into sig; all 0xFFFFFFFF when it has
  * no shingle) and its number of distinct shingles. The scratch is per thread. TY_ENOMEM. */
 typedef struct {
-    near_buf_t nb;  /* shingles (ty__near_shingles) */
+    near_buf_t nb; /* shingles (ty__near_shingles) */
     uint32_t *sig; /* np8 */
 } ty__nearbuf_t;
 
