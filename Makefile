@@ -6,7 +6,7 @@
 #   make eval-html  HTML main-text extraction measured on generated pages of six layouts
 #   make bench      benchmarks; figures to bench/results.csv and bench/last.txt
 #   make fuzz       short libFuzzer runs (clang); FUZZ_SECONDS per target
-#   make asan / ubsan / tsan   sanitizer builds into build/<name>/
+#   make asan / ubsan / tsan   sanitizer builds into build/<name>/; make test-tsan: the threaded tests under TSan
 #   make lint       clang-format check
 
 CC      ?= cc
@@ -27,7 +27,13 @@ ifneq ($(filter-out demo check deps check-fresh,$(or $(MAKECMDGOALS),all)),)
 $(error pkg-config is missing: run `make demo` or `sh scripts/deps.sh` first (it installs every build dependency))
 endif
 endif
-CPPFLAGS_ALL := -Iinclude -Isrc -I$(BUILD)/gen $(shell pkg-config --cflags $(PKGS) $(SERVE_PKGS) $(DLPKGS) 2>/dev/null)
+# Include paths by part: the library sees its private headers, the front ends (cli/, server/)
+# only the public ones (include/) — they cannot reach into src/ by accident. CPPFLAGS_ALL
+# holds the packages' flags and what single objects add (MPI, sonames).
+CPPFLAGS_ALL := $(shell pkg-config --cflags $(PKGS) $(SERVE_PKGS) $(DLPKGS) 2>/dev/null)
+$(BUILD)/src/%.o: DIR_CPPFLAGS := -Iinclude -Isrc -I$(BUILD)/gen
+$(BUILD)/cli/%.o: DIR_CPPFLAGS := -Iinclude
+$(BUILD)/server/%.o: DIR_CPPFLAGS := -Iinclude -I$(BUILD)/gen
 LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -ldl -lpthread -lm
 soname   = $(shell f=$$(pkg-config --variable=libdir $(1) 2>/dev/null)/$(2); objdump -p "$$f" 2>/dev/null | awk '/SONAME/ { print $$2 }')
 SONAMES := -DTY_SONAME_XML='"$(call soname,libxml-2.0,libxml2.so)"' \
@@ -60,7 +66,6 @@ endif
 CLI_SRC += cli/mpi.c
 MPI_OBJ := $(MPI_SRC:%.c=$(BUILD)/%.o)
 MPI_LIB := $(BUILD)/libtongyuan_mpi.a
-MPI_DEPS := include/tongyuan_mpi.h src/mpi/xchg.h src/mpi/mdedup.h cli/mpi.h
 $(MPI_OBJ) $(BUILD)/cli/dedup.o $(BUILD)/cli/index.o $(BUILD)/cli/mpi.o: \
     CPPFLAGS_ALL += -DTY_MPI $(shell pkg-config --cflags ompi-c)
 endif
@@ -72,7 +77,9 @@ SERVE_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/server/main.o \
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: eval-html check-fresh eval-repeat demo check test-browser all test test-unit test-cli eval eval-corpus bench fuzz asan ubsan tsan test-asan lint clean deps eval-dedup bench-dedup test-mpi bench-mpi
+.PHONY: all asan bench bench-dedup bench-mpi check check-fresh clean demo deps eval eval-corpus \
+        eval-dedup eval-html eval-repeat fuzz lint test test-asan test-browser test-mpi test-tsan \
+        tsan ubsan
 
 all: $(BUILD)/tongyuan $(BUILD)/tongyuan-serve
 
@@ -93,13 +100,14 @@ check:
 	$(MAKE) all
 	$(MAKE) test
 	$(MAKE) test-asan
+	$(MAKE) test-tsan
 	$(MAKE) test-browser
 	$(MAKE) test-mpi
 	$(MAKE) CC=clang BUILD=build/clang all
 	EVAL_REQUIRE=1 $(MAKE) eval
 	EVAL_REQUIRE=1 $(MAKE) eval-corpus
 	EVAL_REQUIRE=1 REPEAT_SIZE=small $(MAKE) eval-repeat
-	FUZZ_SECONDS=$${FUZZ_SECONDS:-20} $(MAKE) fuzz
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-10} $(MAKE) fuzz
 
 $(BUILD)/gen/mknormtab: tools/mknormtab.c src/classify.h
 	@mkdir -p $(@D)
@@ -119,11 +127,11 @@ $(BUILD)/server/serve.o: $(BUILD)/gen/serve_page.inc
 
 $(BUILD)/src/extlib.o: CPPFLAGS_ALL += $(SONAMES)
 
-$(BUILD)/%.o: %.c include/tongyuan.h src/internal.h src/classify.h cli/common.h cli/diffview.h cli/html.h \
-              src/index.h src/index_impl.h src/input.h src/extract.h src/warc.h src/extlib.h cli/corpus.h src/dedup.h src/jsonl_fast.h server/request.h \
-              $(MPI_DEPS)
+# every object depends on the headers it includes, as the compiler lists them (-MMD -MP:
+# $(BUILD)/**/*.d, read below)
+$(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -c -o $@ $<
+	$(CC) $(CFLAGS) $(WARN) $(DIR_CPPFLAGS) $(CPPFLAGS_ALL) -MMD -MP -c -o $@ $<
 
 # (made anew: ar would keep members whose sources are gone)
 $(BUILD)/libtongyuan.a: $(LIB_OBJ)
@@ -138,9 +146,10 @@ $(BUILD)/tongyuan: $(CLI_OBJ) $(MPI_LIB) $(BUILD)/libtongyuan.a
 $(BUILD)/tongyuan-serve: $(SERVE_OBJ) $(BUILD)/libtongyuan.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS) $(shell pkg-config --libs $(SERVE_PKGS))
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/libtongyuan.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libtongyuan.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(WARN) $(CPPFLAGS_ALL) -o $@ $< $(BUILD)/libtongyuan.a $(LIBS)
+	$(CC) $(CFLAGS) $(WARN) -Iinclude -Isrc -I$(BUILD)/gen $(CPPFLAGS_ALL) -MMD -MP -o $@ $< \
+	    $(BUILD)/libtongyuan.a $(LIBS)
 
 $(BUILD)/tests/test_full: tests/lib/fullfs.c
 
@@ -218,9 +227,17 @@ bench: all
 
 asan:
 	$(MAKE) BUILD=build/asan OPT="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" LDFLAGS=-fsanitize=address,undefined all
-ubsan: asan
+ubsan:
+	$(MAKE) BUILD=build/ubsan OPT="-O1 -g -fsanitize=undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" all
 tsan:
 	$(MAKE) BUILD=build/tsan OPT="-O1 -g -fsanitize=thread" all
+
+# the threaded parts under ThreadSanitizer: every unit test (searchers, dedup workers, index
+# writers in threads), and the commands that run threads: compare --pairs, check, index build,
+# dedup (tests/cli.sh, index.sh, dedup.sh); any report fails the run
+test-tsan:
+	TSAN_OPTIONS="halt_on_error=0 exitcode=66 $${TSAN_OPTIONS:-}" TESTS_SH="cli dedup index" \
+	    $(MAKE) BUILD=build/tsan OPT="-O1 -g -fsanitize=thread" test
 
 test-asan:
 	$(MAKE) BUILD=build/asan OPT="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
@@ -234,3 +251,6 @@ lint:
 
 clean:
 	rm -rf build
+
+-include $(wildcard $(BUILD)/src/*.d $(BUILD)/src/mpi/*.d $(BUILD)/cli/*.d $(BUILD)/server/*.d \
+                    $(BUILD)/tests/*.d)

@@ -13,6 +13,8 @@
 #   3b. every other tests/*.sh (index, dedup, serve...) with BUILD, TY and SHARED set, but
 #       tests/mpi*.sh (make test-mpi);
 #   4. fuzz/replay.sh $BUILD if it exists (the fuzz corpora as regression tests), as one case.
+# TESTS_SH="cli dedup index" runs only those shell tests (and no fuzz replay): make test-tsan.
+# A sanitizer report in any part's output is a failure even when its exit status is 0.
 # Ends with exactly one line "N passed, N failed" (test cases, all parts) and exits non-zero
 # if anything failed. POSIX sh.
 
@@ -30,6 +32,12 @@ trap 'exit 130' HUP INT PIPE TERM
 # add FILE NAME STATUS: add the counts of the last "N passed, N failed" line of FILE; none, or
 # a non-zero STATUS with no failure counted, is one more failure.
 add() {
+    # a sanitizer report from any process the part ran is a failure, whatever its exit status
+    if grep -q -E '^(WARNING: ThreadSanitizer|==[0-9]+==ERROR: (Address|Leak)Sanitizer)|: runtime error: ' "$1"; then
+        echo "FAIL $2: a sanitizer report:"
+        grep -E -A12 'WARNING: ThreadSanitizer|ERROR: (Address|Leak)Sanitizer|: runtime error: ' "$1" | head -n 30 | sed 's/^/    /'
+        failed=$((failed + 1))
+    fi
     line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1)
     if [ -z "$line" ]; then
         echo "FAIL $2: no summary line (exit status $3; crashed or killed?)"
@@ -90,17 +98,27 @@ else
     failed=$((failed + 1))
 fi
 
+# wanted NAME: is tests/NAME.sh among $TESTS_SH (space-separated names; unset: all of them)
+wanted() {
+    [ -z "${TESTS_SH+x}" ] && return 0
+    case " $TESTS_SH " in *" $1 "*) return 0 ;; esac
+    return 1
+}
+
 # 3. the command line
-TY_UPDATE_GOLDEN='' TY=$BUILD/tongyuan sh tests/cli.sh > "$tmp/log" 2>&1
-rc=$?
-grep -v '^updated ' "$tmp/log"
-add "$tmp/log" cli.sh "$rc"
+if wanted cli; then
+    TY_UPDATE_GOLDEN='' TY=$BUILD/tongyuan sh tests/cli.sh > "$tmp/log" 2>&1
+    rc=$?
+    grep -v '^updated ' "$tmp/log"
+    add "$tmp/log" cli.sh "$rc"
+fi
 
 # 3b. the other commands' shell tests (index, dedup, serve, ...): every tests/*.sh but this
 #     runner, cli.sh and the MPI ones (make test-mpi runs those against the MPI build), each
 #     ending with its own "N passed, N failed" line
 for t in tests/*.sh; do
     case $t in tests/run.sh | tests/cli.sh | tests/mpi*.sh) continue ;; esac
+    wanted "$(basename "$t" .sh)" || continue
     BUILD=$BUILD TY=$BUILD/tongyuan SHARED=${SHARED:-../shared} sh "$t" > "$tmp/log" 2>&1
     rc=$?
     cat "$tmp/log"
@@ -108,7 +126,7 @@ for t in tests/*.sh; do
 done
 
 # 4. fuzz corpora replayed
-if [ -f fuzz/replay.sh ]; then
+if [ -f fuzz/replay.sh ] && [ -z "${TESTS_SH+x}" ]; then
     if sh fuzz/replay.sh "$BUILD" > "$tmp/log" 2>&1; then
         sed 's/^/fuzz replay: /' "$tmp/log"
         passed=$((passed + 1))

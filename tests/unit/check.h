@@ -40,7 +40,8 @@
 #define CK_TIMEOUT 120 /* seconds a test may take */
 
 static int ck_cases_passed, ck_cases_failed; /* test cases */
-static long ck_checks, ck_fails;             /* checks, all tests; failures in this test */
+/* atomic: tests check from several threads (ThreadSanitizer runs them: make test-tsan) */
+static _Atomic long ck_checks, ck_fails; /* checks, all tests; failures in this test */
 static const char *ck_test = "";             /* the running test */
 static const char *ck_bug;                   /* CK_KNOWN_BUG() of the running test */
 
@@ -54,14 +55,15 @@ ck_report(int ok, const char *file, int line, const char *fmt, ...)
     ck_checks++;
     if (ok)
         return 1;
-    if (++ck_fails <= CK_MAX_REPORT) {
+    long nf = ++ck_fails;
+    if (nf <= CK_MAX_REPORT) {
         va_list ap;
         va_start(ap, fmt);
         fprintf(stderr, "%s:%d: %s: ", file, line, ck_test);
         vfprintf(stderr, fmt, ap);
         fputc('\n', stderr);
         va_end(ap);
-    } else if (ck_fails == CK_MAX_REPORT + 1) {
+    } else if (nf == CK_MAX_REPORT + 1) {
         fprintf(stderr, "%s:%d: %s: (more failures not shown)\n", file, line, ck_test);
     }
     return 0;
@@ -265,8 +267,8 @@ static int ck_summary(const char *name)
 
 static const char *ck_data(const char *file)
 {
-    static char buf[8][1024];
-    static int slot;
+    static _Thread_local char buf[8][1024];
+    static _Thread_local int slot;
     const char *dir = getenv("TY_TEST_DATA");
     char *p = buf[slot++ % 8];
     snprintf(p, sizeof buf[0], "%s/%s", dir && *dir ? dir : "tests/data/text", file);
