@@ -2,10 +2,10 @@
 # fuzz/run.sh — `make fuzz`: build the libFuzzer targets with clang (ASan + UBSan) into
 # build/fuzz/ and run each for FUZZ_SECONDS (default 60) on its seed corpus.
 #
-# The library's sources (LIB_SRC in the Makefile, with the generated normalization table)
-# are compiled straight into each fuzzer, so the whole library is instrumented for coverage
-# and the sanitizers; include paths and link flags are the Makefile's too, so a new source
-# file or library dependency needs no change here. New inputs libFuzzer finds go to
+# The library is built once by the Makefile's own rules into build/fuzzlib/libtongyuan.a,
+# instrumented for coverage and the sanitizers (-fsanitize=fuzzer-no-link,address,undefined),
+# and each fuzzer links it; include paths and link flags are the Makefile's too, so a new
+# source file or library dependency needs no change here. New inputs libFuzzer finds go to
 # build/fuzz/corpus/<target>/ (the seeds in fuzz/corpus/<target>/ are only read); crashes go
 # to build/fuzz/crashes/. Exits non-zero if any target crashed or failed to build.
 #
@@ -28,14 +28,14 @@ mkvar() {
     make -s --no-print-directory --eval='ty-print-%: ; @printf "%s\n" "$($*)"' BUILD=build \
         "ty-print-$1"
 }
-make -s --no-print-directory BUILD=build build/gen/normtab.inc
-src=$(mkvar LIB_SRC)
 cppflags=$(mkvar CPPFLAGS_ALL)
 libs=$(mkvar LIBS)
-[ -n "$src" ] || src=$(echo src/*.c)
-[ -n "$libs" ] || libs="$(pkg-config --libs libutf8proc) -lpthread -lm"
-[ -n "$cppflags" ] || cppflags="-Ibuild/gen -Iinclude -Isrc $(pkg-config --cflags libutf8proc)"
-
+[ -n "$cppflags" ] && [ -n "$libs" ] || { echo "fuzz: cannot read the Makefile's flags" >&2; exit 1; }
+instr="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all"
+echo "fuzz: building the instrumented library build/fuzzlib/libtongyuan.a"
+make -s --no-print-directory BUILD=build/fuzzlib CC="$clang" OPT="$instr" build/fuzzlib/libtongyuan.a
+# fuzz targets may include private headers (src/) and the server's request parser (-Ibuild/.../gen)
+cppflags="-Iinclude -Isrc -Ibuild/fuzzlib/gen $cppflags"
 mkdir -p "$out/crashes"
 flags="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow
@@ -43,7 +43,7 @@ flags="-g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined
 for t in $targets; do
     echo "fuzz: building $out/$t"
     # shellcheck disable=SC2086 # flag lists are split on purpose
-    $clang $flags $cppflags -o "$out/$t" "fuzz/$t.c" $src $libs
+    $clang $flags $cppflags -o "$out/$t" "fuzz/$t.c" build/fuzzlib/libtongyuan.a $libs
 done
 
 fail=0

@@ -42,8 +42,8 @@
 static int ck_cases_passed, ck_cases_failed; /* test cases */
 /* atomic: tests check from several threads (ThreadSanitizer runs them: make test-tsan) */
 static _Atomic long ck_checks, ck_fails; /* checks, all tests; failures in this test */
-static const char *ck_test = "";             /* the running test */
-static const char *ck_bug;                   /* CK_KNOWN_BUG() of the running test */
+static const char *ck_test = "";         /* the running test */
+static const char *ck_bug;               /* CK_KNOWN_BUG() of the running test */
 
 /* Count one check; on failure print where and why (fmt describes the values). */
 #if defined(__GNUC__)
