@@ -50,149 +50,148 @@ static inline size_t ty__hash_id(uint32_t id)
 #define TY__HASH_MIN_CAP 64
 
 /* Slot of k in keys[0..cap) (cap a power of two): its own, or the empty slot ending its run. */
-#define TY__HASH_CORE(name, key_t, home)                                                   \
-    static inline size_t name##_slot(const key_t *keys, size_t cap, key_t k)               \
-    {                                                                                      \
-        size_t mask = cap - 1, x = (size_t)(home(k)) & mask;                               \
-        while (keys[x] && keys[x] != k)                                                    \
-            x = (x + 1) & mask;                                                            \
-        return x;                                                                          \
-    }                                                                                      \
-    static inline size_t name##_get(const name##_t *h, key_t k)                            \
-    {                                                                                      \
-        if (!h->n)                                                                         \
-            return h->cap;                                                                 \
-        size_t x = name##_slot(h->key, h->cap, k);                                         \
-        return h->key[x] ? x : h->cap;                                                     \
-    }                                                                                      \
-    /* Empty, with room for n keys at load <= 1/2 (0: TY_ENOMEM, table unchanged). */      \
-    static inline int name##_reset(name##_t *h, size_t n)                                  \
-    {                                                                                      \
-        size_t cap = TY__HASH_MIN_CAP;                                                     \
-        while (cap < 2 * n)                                                                \
-            cap <<= 1;                                                                     \
-        if (h->cap < cap) {                                                                \
-            name##_free(h);                                                                \
-            if (name##_alloc(h, cap))                                                      \
-                return -1;                                                                 \
-        }                                                                                  \
-        name##_clear(h);                                                                   \
-        return 0;                                                                          \
-    }                                                                                      \
-    /* The slot of k, inserted (*isnew = 1) if absent; h->cap when out of memory. */        \
-    static inline size_t name##_put(name##_t *h, key_t k, int *isnew)                      \
-    {                                                                                      \
-        *isnew = 0;                                                                        \
-        if ((h->n + 1) * 2 > h->cap &&                                                     \
-            name##_resize(h, h->cap ? h->cap * 2 : TY__HASH_MIN_CAP))                      \
-            return h->cap;                                                                 \
-        size_t x = name##_slot(h->key, h->cap, k);                                         \
-        *isnew = !h->key[x];                                                               \
-        if (*isnew) {                                                                      \
-            h->key[x] = k;                                                                 \
-            h->n++;                                                                        \
-        }                                                                                  \
-        return x;                                                                          \
+#define TY__HASH_CORE(name, key_t, home)                                                         \
+    static inline size_t name##_slot(const key_t *keys, size_t cap, key_t k)                     \
+    {                                                                                            \
+        size_t mask = cap - 1, x = (size_t)(home(k)) & mask;                                     \
+        while (keys[x] && keys[x] != k)                                                          \
+            x = (x + 1) & mask;                                                                  \
+        return x;                                                                                \
+    }                                                                                            \
+    static inline size_t name##_get(const name##_t *h, key_t k)                                  \
+    {                                                                                            \
+        if (!h->n)                                                                               \
+            return h->cap;                                                                       \
+        size_t x = name##_slot(h->key, h->cap, k);                                               \
+        return h->key[x] ? x : h->cap;                                                           \
+    }                                                                                            \
+    /* Empty, with room for n keys at load <= 1/2 (0: TY_ENOMEM, table unchanged). */            \
+    static inline int name##_reset(name##_t *h, size_t n)                                        \
+    {                                                                                            \
+        size_t cap = TY__HASH_MIN_CAP;                                                           \
+        while (cap < 2 * n)                                                                      \
+            cap <<= 1;                                                                           \
+        if (h->cap < cap) {                                                                      \
+            name##_free(h);                                                                      \
+            if (name##_alloc(h, cap))                                                            \
+                return -1;                                                                       \
+        }                                                                                        \
+        name##_clear(h);                                                                         \
+        return 0;                                                                                \
+    }                                                                                            \
+    /* The slot of k, inserted (*isnew = 1) if absent; h->cap when out of memory. */             \
+    static inline size_t name##_put(name##_t *h, key_t k, int *isnew)                            \
+    {                                                                                            \
+        *isnew = 0;                                                                              \
+        if ((h->n + 1) * 2 > h->cap && name##_resize(h, h->cap ? h->cap * 2 : TY__HASH_MIN_CAP)) \
+            return h->cap;                                                                       \
+        size_t x = name##_slot(h->key, h->cap, k);                                               \
+        *isnew = !h->key[x];                                                                     \
+        if (*isnew) {                                                                            \
+            h->key[x] = k;                                                                       \
+            h->n++;                                                                              \
+        }                                                                                        \
+        return x;                                                                                \
     }
 
 /* A set of keys. */
-#define TY_HASH_SET_INIT(name, key_t, home)                                                \
-    typedef struct {                                                                       \
-        key_t *key;                                                                        \
-        size_t cap, n;                                                                     \
-    } name##_t;                                                                            \
-    static inline void name##_free(name##_t *h)                                            \
-    {                                                                                      \
-        free(h->key);                                                                      \
-        h->key = NULL;                                                                     \
-        h->cap = h->n = 0;                                                                 \
-    }                                                                                      \
-    static inline int name##_alloc(name##_t *h, size_t cap)                                \
-    {                                                                                      \
-        h->key = (key_t *)calloc(cap, sizeof(key_t));                                      \
-        h->cap = h->key ? cap : 0;                                                         \
-        return h->key ? 0 : -1;                                                            \
-    }                                                                                      \
-    static inline void name##_clear(name##_t *h)                                           \
-    {                                                                                      \
-        if (h->cap)                                                                        \
-            memset(h->key, 0, h->cap * sizeof(key_t));                                     \
-        h->n = 0;                                                                          \
-    }                                                                                      \
-    static inline size_t name##_slot(const key_t *keys, size_t cap, key_t k);              \
-    /* Rehash into cap slots (a power of two, > 2 n); -1 when out of memory. */            \
-    static inline int name##_resize(name##_t *h, size_t cap)                               \
-    {                                                                                      \
-        key_t *nk = (key_t *)calloc(cap, sizeof(key_t));                                   \
-        if (!nk)                                                                           \
-            return -1;                                                                     \
-        for (size_t i = 0; i < h->cap; i++)                                                \
-            if (h->key[i])                                                                 \
-                nk[name##_slot(nk, cap, h->key[i])] = h->key[i];                           \
-        free(h->key);                                                                      \
-        h->key = nk;                                                                       \
-        h->cap = cap;                                                                      \
-        return 0;                                                                          \
-    }                                                                                      \
+#define TY_HASH_SET_INIT(name, key_t, home)                                     \
+    typedef struct {                                                            \
+        key_t *key;                                                             \
+        size_t cap, n;                                                          \
+    } name##_t;                                                                 \
+    static inline void name##_free(name##_t *h)                                 \
+    {                                                                           \
+        free(h->key);                                                           \
+        h->key = NULL;                                                          \
+        h->cap = h->n = 0;                                                      \
+    }                                                                           \
+    static inline int name##_alloc(name##_t *h, size_t cap)                     \
+    {                                                                           \
+        h->key = (key_t *)calloc(cap, sizeof(key_t));                           \
+        h->cap = h->key ? cap : 0;                                              \
+        return h->key ? 0 : -1;                                                 \
+    }                                                                           \
+    static inline void name##_clear(name##_t *h)                                \
+    {                                                                           \
+        if (h->cap)                                                             \
+            memset(h->key, 0, h->cap * sizeof(key_t));                          \
+        h->n = 0;                                                               \
+    }                                                                           \
+    static inline size_t name##_slot(const key_t *keys, size_t cap, key_t k);   \
+    /* Rehash into cap slots (a power of two, > 2 n); -1 when out of memory. */ \
+    static inline int name##_resize(name##_t *h, size_t cap)                    \
+    {                                                                           \
+        key_t *nk = (key_t *)calloc(cap, sizeof(key_t));                        \
+        if (!nk)                                                                \
+            return -1;                                                          \
+        for (size_t i = 0; i < h->cap; i++)                                     \
+            if (h->key[i])                                                      \
+                nk[name##_slot(nk, cap, h->key[i])] = h->key[i];                \
+        free(h->key);                                                           \
+        h->key = nk;                                                            \
+        h->cap = cap;                                                           \
+        return 0;                                                               \
+    }                                                                           \
     TY__HASH_CORE(name, key_t, home)
 
 /* A map from keys to values (val[slot]). */
-#define TY_HASH_MAP_INIT(name, key_t, val_t, home)                                         \
-    typedef struct {                                                                       \
-        key_t *key;                                                                        \
-        val_t *val;                                                                        \
-        size_t cap, n;                                                                     \
-    } name##_t;                                                                            \
-    static inline void name##_free(name##_t *h)                                            \
-    {                                                                                      \
-        free(h->key);                                                                      \
-        free(h->val);                                                                      \
-        h->key = NULL;                                                                     \
-        h->val = NULL;                                                                     \
-        h->cap = h->n = 0;                                                                 \
-    }                                                                                      \
-    static inline int name##_alloc(name##_t *h, size_t cap)                                \
-    {                                                                                      \
-        h->key = (key_t *)calloc(cap, sizeof(key_t));                                      \
-        h->val = (val_t *)calloc(cap, sizeof(val_t));                                      \
-        if (h->key && h->val) {                                                            \
-            h->cap = cap;                                                                  \
-            return 0;                                                                      \
-        }                                                                                  \
-        name##_free(h);                                                                    \
-        return -1;                                                                         \
-    }                                                                                      \
-    static inline void name##_clear(name##_t *h)                                           \
-    {                                                                                      \
-        if (h->cap) {                                                                      \
-            memset(h->key, 0, h->cap * sizeof(key_t));                                     \
-            memset(h->val, 0, h->cap * sizeof(val_t));                                     \
-        }                                                                                  \
-        h->n = 0;                                                                          \
-    }                                                                                      \
-    static inline size_t name##_slot(const key_t *keys, size_t cap, key_t k);              \
-    static inline int name##_resize(name##_t *h, size_t cap)                               \
-    {                                                                                      \
-        key_t *nk = (key_t *)calloc(cap, sizeof(key_t));                                   \
-        val_t *nv = (val_t *)calloc(cap, sizeof(val_t));                                   \
-        if (!nk || !nv) {                                                                  \
-            free(nk);                                                                      \
-            free(nv);                                                                      \
-            return -1;                                                                     \
-        }                                                                                  \
-        for (size_t i = 0; i < h->cap; i++)                                                \
-            if (h->key[i]) {                                                               \
-                size_t x = name##_slot(nk, cap, h->key[i]);                                \
-                nk[x] = h->key[i];                                                         \
-                nv[x] = h->val[i];                                                         \
-            }                                                                              \
-        free(h->key);                                                                      \
-        free(h->val);                                                                      \
-        h->key = nk;                                                                       \
-        h->val = nv;                                                                       \
-        h->cap = cap;                                                                      \
-        return 0;                                                                          \
-    }                                                                                      \
+#define TY_HASH_MAP_INIT(name, key_t, val_t, home)                            \
+    typedef struct {                                                          \
+        key_t *key;                                                           \
+        val_t *val;                                                           \
+        size_t cap, n;                                                        \
+    } name##_t;                                                               \
+    static inline void name##_free(name##_t *h)                               \
+    {                                                                         \
+        free(h->key);                                                         \
+        free(h->val);                                                         \
+        h->key = NULL;                                                        \
+        h->val = NULL;                                                        \
+        h->cap = h->n = 0;                                                    \
+    }                                                                         \
+    static inline int name##_alloc(name##_t *h, size_t cap)                   \
+    {                                                                         \
+        h->key = (key_t *)calloc(cap, sizeof(key_t));                         \
+        h->val = (val_t *)calloc(cap, sizeof(val_t));                         \
+        if (h->key && h->val) {                                               \
+            h->cap = cap;                                                     \
+            return 0;                                                         \
+        }                                                                     \
+        name##_free(h);                                                       \
+        return -1;                                                            \
+    }                                                                         \
+    static inline void name##_clear(name##_t *h)                              \
+    {                                                                         \
+        if (h->cap) {                                                         \
+            memset(h->key, 0, h->cap * sizeof(key_t));                        \
+            memset(h->val, 0, h->cap * sizeof(val_t));                        \
+        }                                                                     \
+        h->n = 0;                                                             \
+    }                                                                         \
+    static inline size_t name##_slot(const key_t *keys, size_t cap, key_t k); \
+    static inline int name##_resize(name##_t *h, size_t cap)                  \
+    {                                                                         \
+        key_t *nk = (key_t *)calloc(cap, sizeof(key_t));                      \
+        val_t *nv = (val_t *)calloc(cap, sizeof(val_t));                      \
+        if (!nk || !nv) {                                                     \
+            free(nk);                                                         \
+            free(nv);                                                         \
+            return -1;                                                        \
+        }                                                                     \
+        for (size_t i = 0; i < h->cap; i++)                                   \
+            if (h->key[i]) {                                                  \
+                size_t x = name##_slot(nk, cap, h->key[i]);                   \
+                nk[x] = h->key[i];                                            \
+                nv[x] = h->val[i];                                            \
+            }                                                                 \
+        free(h->key);                                                         \
+        free(h->val);                                                         \
+        h->key = nk;                                                          \
+        h->val = nv;                                                          \
+        h->cap = cap;                                                         \
+        return 0;                                                             \
+    }                                                                         \
     TY__HASH_CORE(name, key_t, home)
 
 #endif

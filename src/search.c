@@ -147,15 +147,15 @@ struct ty_searcher {
     TY_VEC(qual_t) qual; /* the documents with at least min_shared votes, most first */
     TY_VEC(uint64_t) hashes;
     TY_VEC(uint32_t)
-    hid;                                /* every posting of the query's minimizers under the cut (a
-                                         * hit's ids: hid[at, at + nid)) */
-    TY_VEC(uint32_t) slot;              /* per posting in hid: its slot (count_votes) */
+    hid;                    /* every posting of the query's minimizers under the cut (a
+                             * hit's ids: hid[at, at + nid)) */
+    TY_VEC(uint32_t) slot;  /* per posting in hid: its slot (count_votes) */
     vote_tab_t votes;       /* the votes: document + 1 -> count */
     TY_VEC(uint32_t) tqual; /* per votes slot: its index in qual */
-    TY_VEC(uint32_t) tally;             /* per pool member: scratch of choose() */
-    TY_VEC(uint32_t) fresh;             /* per qual document: scratch of pool_more() */
-    TY_VEC(cand_t) pool;                /* the documents sharing most minimizers, best first */
-    TY_VEC(uint64_t) bits;              /* per pool member: which query minimizers it holds */
+    TY_VEC(uint32_t) tally; /* per pool member: scratch of choose() */
+    TY_VEC(uint32_t) fresh; /* per qual document: scratch of pool_more() */
+    TY_VEC(cand_t) pool;    /* the documents sharing most minimizers, best first */
+    TY_VEC(uint64_t) bits;  /* per pool member: which query minimizers it holds */
     TY_VEC(uint64_t)
     covered;                 /* query minimizers held by a primary; then (w words on) the
                               * minimizers every holder voted for */

@@ -82,9 +82,9 @@ typedef struct {
     int n_steps;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    uint64_t *done;   /* per step: batches that have passed it */
-    uint64_t taken;   /* batches step 0 was started for */
-    int ended;        /* step 0 returned NULL */
+    uint64_t *done; /* per step: batches that have passed it */
+    uint64_t taken; /* batches step 0 was started for */
+    int ended;      /* step 0 returned NULL */
 } pipe_t;
 
 /* Each worker: take the next batch number, then run it through the steps, each step waiting
