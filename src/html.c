@@ -53,6 +53,7 @@
 
 #include "extlib.h"
 #include "extract.h"
+#include "hash.h"
 
 #define GOOD_TOKENS 20 /* with punctuation */
 #define LONG_TOKENS 50 /* without */
@@ -93,11 +94,17 @@ typedef struct {
 
 /* ---- site memory (repeated blocks) -------------------------------------------------------- */
 
+/* Per (site, block text) hash: the last page that held it and how many did (saturating). */
+typedef struct {
+    uint32_t page;
+    uint8_t seen;
+} site_blk_t;
+
+static inline size_t site_home(uint64_t k) { return (size_t)(k ^ (k >> 29)); }
+TY_HASH_MAP_INIT(site_tab, uint64_t, site_blk_t, site_home)
+
 struct ty__sites {
-    uint64_t *key;  /* hash of (site, block text), 0 = empty */
-    uint32_t *page; /* last page that held it */
-    uint8_t *seen;  /* pages that held it (saturating) */
-    size_t cap, n;
+    site_tab_t t; /* hash of (site, block text) -> its pages; 0 = empty */
     uint32_t pages;
 };
 
@@ -107,9 +114,7 @@ void ty__sites_free(ty__sites_t *s)
 {
     if (!s)
         return;
-    free(s->key);
-    free(s->page);
-    free(s->seen);
+    site_tab_free(&s->t);
     free(s);
 }
 
@@ -120,52 +125,22 @@ static uint64_t fnv(const char *p, size_t n, uint64_t h)
     return h;
 }
 
-/* Slot of key k (inserted if absent and there is room); -1 when full. */
+/* Slot of key k (inserted if absent and there is room); -1 when full. 4M blocks remembered
+ * are enough: then new ones are not added (nor when growing fails). */
 static long sites_slot(ty__sites_t *s, uint64_t k)
 {
-    if (s->n * 2 >= s->cap) {
-        if (s->cap >= (1u << 22))
-            goto look; /* 4M blocks remembered: enough; new ones are not added */
-        size_t nc = s->cap ? s->cap * 2 : 4096;
-        uint64_t *nk = calloc(nc, sizeof *nk);
-        uint32_t *np = calloc(nc, sizeof *np);
-        uint8_t *ns = calloc(nc, 1);
-        if (!nk || !np || !ns) {
-            free(nk);
-            free(np);
-            free(ns);
-            goto look;
-        }
-        for (size_t i = 0; i < s->cap; i++)
-            if (s->key[i]) {
-                size_t x = (size_t)(s->key[i] ^ (s->key[i] >> 29)) & (nc - 1);
-                while (nk[x])
-                    x = (x + 1) & (nc - 1);
-                nk[x] = s->key[i];
-                np[x] = s->page[i];
-                ns[x] = s->seen[i];
-            }
-        free(s->key);
-        free(s->page);
-        free(s->seen);
-        s->key = nk;
-        s->page = np;
-        s->seen = ns;
-        s->cap = nc;
-    }
-look:
-    if (!s->cap)
+    site_tab_t *t = &s->t;
+    if (t->n * 2 >= t->cap && t->cap < (1u << 22))
+        (void)site_tab_resize(t, t->cap ? t->cap * 2 : 4096);
+    if (!t->cap)
         return -1;
-    size_t x = (size_t)(k ^ (k >> 29)) & (s->cap - 1);
-    while (s->key[x] && s->key[x] != k)
-        x = (x + 1) & (s->cap - 1);
-    if (!s->key[x]) {
-        if (s->n * 2 >= s->cap)
+    size_t x = site_tab_slot(t->key, t->cap, k);
+    if (!t->key[x]) {
+        if (t->n * 2 >= t->cap)
             return -1;
-        s->key[x] = k;
-        s->page[x] = 0;
-        s->seen[x] = 0;
-        s->n++;
+        t->key[x] = k;
+        t->val[x] = (site_blk_t){0, 0};
+        t->n++;
     }
     return (long)x;
 }
@@ -185,11 +160,12 @@ static void sites_mark(ty__sites_t *s, const char *site, walk_t *w)
         long x = sites_slot(s, k);
         if (x < 0)
             continue;
-        if (s->seen[x] && s->page[x] != page)
+        site_blk_t *v = &s->t.val[x];
+        if (v->seen && v->page != page)
             b->repeated = 1;
-        if (s->page[x] != page && s->seen[x] < 255)
-            s->seen[x]++;
-        s->page[x] = page;
+        if (v->page != page && v->seen < 255)
+            v->seen++;
+        v->page = page;
     }
 }
 

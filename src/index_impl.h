@@ -34,6 +34,7 @@
 #include <lmdb.h>
 #include <zstd.h>
 
+#include "hash.h"
 #include "index.h"
 
 _Static_assert(TY_HIST_BUCKETS == TY_INDEX_DF_BUCKETS, "df histogram buckets");
@@ -208,12 +209,15 @@ typedef struct {
 } ty_prep_t;
 void ty__prep_free(ty_prep_t *p);
 
+/* A set of minimizer keys (40-bit, mixed already: the home slot is their bits folded). */
+static inline size_t ty__key_home(uint64_t h) { return (size_t)(h ^ (h >> 17)); }
+TY_HASH_SET_INIT(ty__keyset, uint64_t, ty__key_home)
+
 /* Per-thread scratch for preparing documents. */
 typedef struct {
     ty_doc_t *doc;
     ZSTD_CCtx *cc;
-    uint64_t *set; /* open-addressing set for deduplicating keys (0 = empty) */
-    size_t set_cap;
+    ty__keyset_t set; /* for deduplicating keys */
 } ty_prep_ws_t;
 int ty__prep_ws_init(ty_prep_ws_t *ws); /* TY_ENOMEM */
 void ty__prep_ws_free(ty_prep_ws_t *ws);

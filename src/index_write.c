@@ -41,23 +41,14 @@ void ty__prep_ws_free(ty_prep_ws_t *ws)
 {
     ty_doc_free(ws->doc);
     ZSTD_freeCCtx(ws->cc);
-    free(ws->set);
+    ty__keyset_free(&ws->set);
     memset(ws, 0, sizeof(*ws));
 }
 
 static int dedup_keys(ty_prep_ws_t *ws, ty_prep_t *p, const ty_seed_t *sd, size_t n)
 {
-    size_t cap = 64;
-    while (cap < n * 2)
-        cap <<= 1;
-    if (ws->set_cap < cap) {
-        free(ws->set);
-        ws->set = malloc(cap * sizeof(uint64_t));
-        ws->set_cap = ws->set ? cap : 0;
-        if (!ws->set)
-            return -1;
-    }
-    memset(ws->set, 0, cap * sizeof(uint64_t));
+    if (ty__keyset_reset(&ws->set, n))
+        return -1;
     if (p->hcap < n) {
         uint64_t *q = realloc(p->h, (n ? n : 1) * sizeof(uint64_t));
         if (!q)
@@ -65,7 +56,7 @@ static int dedup_keys(ty_prep_ws_t *ws, ty_prep_t *p, const ty_seed_t *sd, size_
         p->h = q;
         p->hcap = n;
     }
-    size_t m = 0, mask = cap - 1;
+    size_t m = 0;
     int zero_seen = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t h = ty__mkey(sd[i].hash);
@@ -75,13 +66,10 @@ static int dedup_keys(ty_prep_ws_t *ws, ty_prep_t *p, const ty_seed_t *sd, size_
             zero_seen = 1;
             continue;
         }
-        size_t x = (size_t)(h ^ (h >> 17)) & mask;
-        while (ws->set[x] && ws->set[x] != h)
-            x = (x + 1) & mask;
-        if (!ws->set[x]) {
-            ws->set[x] = h;
+        int isnew;
+        ty__keyset_put(&ws->set, h, &isnew);
+        if (isnew)
             p->h[m++] = h;
-        }
     }
     p->nh = m;
     return 0;

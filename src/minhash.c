@@ -18,6 +18,9 @@
 #include <xxhash.h>
 
 #include "dedup.h"
+#include "hash.h"
+
+TY_HASH_SET_INIT(u32set, uint32_t, ty__hash_u32)
 
 void ty__minhash_perms(uint64_t seed, int perms, uint32_t *a, uint32_t *b)
 {
@@ -42,21 +45,15 @@ size_t ty__shingles(const uint32_t *tok, size_t n, int ngram, uint32_t *out, uin
     } else {
         m = ty__kmer_hashes(tok, n, ngram, hbuf, 1);
     }
-    /* open-addressing set of 32-bit values (0 marks an empty slot; the value 0 itself is
-     * tracked apart) at load <= 0.5 */
-    size_t cap = 64;
-    while (cap < 2 * m)
-        cap <<= 1;
-    if (*set_cap < cap) {
-        uint32_t *p = realloc(*set, cap * sizeof(uint32_t));
-        if (!p)
-            return (size_t)-1;
-        *set = p;
-        *set_cap = cap;
-    }
-    uint32_t *tab = *set;
-    memset(tab, 0, cap * sizeof(uint32_t));
-    size_t k = 0, mask = cap - 1;
+    /* the distinct values: a set of 32-bit values (0 marks an empty slot; the value 0 itself
+     * is tracked apart), sized for load <= 0.5; the caller keeps the table between calls */
+    u32set_t h = {*set, *set_cap, 0};
+    int bad = u32set_reset(&h, m);
+    *set = h.key;
+    *set_cap = h.cap;
+    if (bad)
+        return (size_t)-1;
+    size_t k = 0;
     int zero_seen = 0;
     for (size_t i = 0; i < m; i++) {
         uint32_t x = (uint32_t)(hbuf[i] >> 32);
@@ -66,13 +63,10 @@ size_t ty__shingles(const uint32_t *tok, size_t n, int ngram, uint32_t *out, uin
             zero_seen = 1;
             continue;
         }
-        size_t s = (x * 0x9E3779B1u) & mask;
-        while (tab[s] && tab[s] != x)
-            s = (s + 1) & mask;
-        if (!tab[s]) {
-            tab[s] = x;
+        int isnew;
+        u32set_put(&h, x, &isnew);
+        if (isnew)
             out[k++] = x;
-        }
     }
     return k;
 }

@@ -64,6 +64,10 @@
 
 #include "index_impl.h"
 
+/* The vote table's keys are document ids + 1 (0 marks an empty slot). */
+static inline size_t vote_home(uint32_t id1) { return ty__hash_id(id1 - 1); }
+TY_HASH_MAP_INIT(vote_tab, uint32_t, uint32_t, vote_home)
+
 /* What a candidate is for (see step 2 at the top). */
 enum { ROLE_PRIMARY = 1, ROLE_RIVAL, ROLE_HOLDER, ROLE_NONE };
 
@@ -143,14 +147,15 @@ struct ty_searcher {
     TY_VEC(qual_t) qual; /* the documents with at least min_shared votes, most first */
     TY_VEC(uint64_t) hashes;
     TY_VEC(uint32_t)
-    hid;                                /* every posting of the query's minimizers under the cut (a
-                                         * hit's ids: hid[at, at + nid)) */
-    TY_VEC(uint32_t) slot;              /* per posting in hid: its slot (count_votes) */
-    TY_VEC(uint32_t) tkey, tcnt, tqual; /* the votes: document, count, index in qual */
-    TY_VEC(uint32_t) tally;             /* per pool member: scratch of choose() */
-    TY_VEC(uint32_t) fresh;             /* per qual document: scratch of pool_more() */
-    TY_VEC(cand_t) pool;                /* the documents sharing most minimizers, best first */
-    TY_VEC(uint64_t) bits;              /* per pool member: which query minimizers it holds */
+    hid;                    /* every posting of the query's minimizers under the cut (a
+                             * hit's ids: hid[at, at + nid)) */
+    TY_VEC(uint32_t) slot;  /* per posting in hid: its slot (count_votes) */
+    vote_tab_t votes;       /* the votes: document + 1 -> count */
+    TY_VEC(uint32_t) tqual; /* per votes slot: its index in qual */
+    TY_VEC(uint32_t) tally; /* per pool member: scratch of choose() */
+    TY_VEC(uint32_t) fresh; /* per qual document: scratch of pool_more() */
+    TY_VEC(cand_t) pool;    /* the documents sharing most minimizers, best first */
+    TY_VEC(uint64_t) bits;  /* per pool member: which query minimizers it holds */
     TY_VEC(uint64_t)
     covered;                 /* query minimizers held by a primary; then (w words on) the
                               * minimizers every holder voted for */
@@ -238,8 +243,7 @@ void ty_searcher_free(ty_searcher_t *s)
     free(s->hashes.a);
     free(s->hid.a);
     free(s->slot.a);
-    free(s->tkey.a);
-    free(s->tcnt.a);
+    vote_tab_free(&s->votes);
     free(s->tqual.a);
     free(s->tally.a);
     free(s->fresh.a);
@@ -410,11 +414,6 @@ static inline unsigned popcount64(uint64_t x)
 
 static inline unsigned ctz64(uint64_t x) { return popcount64((x & (~x + 1)) - 1); }
 
-static inline uint32_t id_hash(uint32_t id)
-{
-    return (uint32_t)(((uint64_t)id * UINT64_C(0x9E3779B97F4A7C15)) >> 32);
-}
-
 /* The index in s->qual of the document of posting k of s->hid, or UINT32_MAX. */
 static inline uint32_t qual_of(const ty_searcher_t *s, size_t k)
 {
@@ -429,28 +428,23 @@ static inline uint32_t qual_of(const ty_searcher_t *s, size_t k)
  * from it is by votes, then id). */
 static int count_votes(ty_searcher_t *s, uint32_t qual_at)
 {
-    size_t n = s->hid.n, tn = 64;
-    while (tn < 2 * n)
-        tn *= 2;
+    size_t n = s->hid.n;
     s->qual.n = 0;
-    if (ty_vec_reserve(s->slot, n + 1) || ty_vec_reserve(s->tkey, tn) ||
-        ty_vec_reserve(s->tcnt, tn) || ty_vec_reserve(s->tqual, tn))
+    if (vote_tab_reset(&s->votes, n) || ty_vec_reserve(s->slot, n + 1) ||
+        ty_vec_reserve(s->tqual, s->votes.cap))
         return ty__err(s->err, TY_ENOMEM, "out of memory");
-    uint32_t *key = s->tkey.a, *cnt = s->tcnt.a, mask = (uint32_t)tn - 1;
-    memset(cnt, 0, tn * sizeof(uint32_t));
+    vote_tab_t *t = &s->votes; /* sized for n keys: the puts do not grow it */
     for (size_t i = 0; i < n; i++) {
-        uint32_t id = s->hid.a[i], x = id_hash(id) & mask;
-        while (cnt[x] && key[x] != id)
-            x = (x + 1) & mask;
-        key[x] = id;
-        cnt[x]++;
-        s->slot.a[i] = x;
+        int isnew;
+        size_t x = vote_tab_put(t, s->hid.a[i] + 1, &isnew);
+        t->val[x]++;
+        s->slot.a[i] = (uint32_t)x;
     }
-    for (size_t x = 0; x < tn; x++) {
+    for (size_t x = 0; x < t->cap; x++) {
         s->tqual.a[x] = UINT32_MAX;
-        if (cnt[x] < qual_at)
+        if (t->val[x] < qual_at) /* empty slots hold 0 votes */
             continue;
-        qual_t q = {key[x], cnt[x], UINT32_MAX};
+        qual_t q = {t->key[x] - 1, t->val[x], UINT32_MAX};
         s->tqual.a[x] = (uint32_t)s->qual.n;
         if (ty_vec_push(s->qual, q))
             return ty__err(s->err, TY_ENOMEM, "out of memory");

@@ -1,0 +1,197 @@
+/*
+ * hash.h — the library's one open-addressing hash table, typed, in the manner of klib's khash.h.
+ *
+ *   static inline size_t u64_home(uint64_t k) { return (size_t)(k ^ (k >> 17)); }
+ *   TY_HASH_SET_INIT(u64set, uint64_t, u64_home)     // a set of uint64_t
+ *   TY_HASH_MAP_INIT(u64cnt, uint64_t, uint32_t, u64_home)  // uint64_t -> uint32_t
+ *
+ *   u64cnt_t h = {0};
+ *   int isnew;
+ *   size_t x = u64cnt_put(&h, key, &isnew);  // h.cap when out of memory
+ *   if (x == h.cap) return TY_ENOMEM;
+ *   if (isnew) h.val[x] = 0;
+ *   h.val[x]++;
+ *   x = u64cnt_get(&h, key);                 // h.cap when absent
+ *   u64cnt_free(&h);
+ *
+ * One definition per key/value type generates static inline functions (name_get, name_put,
+ * name_resize, name_reset, name_clear, name_free) over a struct name_t {key, val, cap, n}.
+ * Why this shape rather than khash's flag bits: every table in tongyuan has keys with a value
+ * that cannot occur (0: a hash is remapped, an id stored + 1), so the key array is its own
+ * occupancy map — one array read a probe, and a cleared table is one memset.
+ *
+ * Rules the callers rely on (they keep outputs independent of nothing but the keys):
+ * - the key 0 marks an empty slot: a caller stores no key 0 (track it apart, or offset keys);
+ * - the home slot of k is home(k) & (cap - 1), then linear probing: the layout is a function
+ *   of the keys' insertion order only, so iterating slots 0..cap-1 gives the same order on
+ *   every run and machine (home is the caller's: usually a multiplicative mix, or the bits of
+ *   a key that is an xxHash value already);
+ * - name_put grows (doubling, from 64 slots) before the load passes 1/2; a resize reinserts
+ *   in old-slot order; value slots of a new key are zeroed when the table was (new tables,
+ *   name_reset, name_clear, a grown table) — otherwise what the caller left there;
+ * - slot numbers and val pointers are valid until the next name_put, name_resize or name_reset.
+ * Not thread-safe: one table, one thread at a time (readers may share a table nobody writes).
+ */
+#ifndef TY_HASH_H
+#define TY_HASH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Fibonacci mixes for ids and small keys (xxHash values need none: use their bits). */
+static inline size_t ty__hash_u32(uint32_t x) { return (size_t)(uint32_t)(x * 0x9E3779B1u); }
+static inline size_t ty__hash_id(uint32_t id)
+{
+    return (size_t)(uint32_t)(((uint64_t)id * UINT64_C(0x9E3779B97F4A7C15)) >> 32);
+}
+
+#define TY__HASH_MIN_CAP 64
+
+/* Slot of k in keys[0..cap) (cap a power of two): its own, or the empty slot ending its run. */
+#define TY__HASH_CORE(name, key_t, home)                                                         \
+    static inline size_t name##_slot(const key_t *keys, size_t cap, key_t k)                     \
+    {                                                                                            \
+        size_t mask = cap - 1, x = (size_t)(home(k)) & mask;                                     \
+        while (keys[x] && keys[x] != k)                                                          \
+            x = (x + 1) & mask;                                                                  \
+        return x;                                                                                \
+    }                                                                                            \
+    static inline size_t name##_get(const name##_t *h, key_t k)                                  \
+    {                                                                                            \
+        if (!h->n)                                                                               \
+            return h->cap;                                                                       \
+        size_t x = name##_slot(h->key, h->cap, k);                                               \
+        return h->key[x] ? x : h->cap;                                                           \
+    }                                                                                            \
+    /* Empty, with room for n keys at load <= 1/2 (0: TY_ENOMEM, table unchanged). */            \
+    static inline int name##_reset(name##_t *h, size_t n)                                        \
+    {                                                                                            \
+        size_t cap = TY__HASH_MIN_CAP;                                                           \
+        while (cap < 2 * n)                                                                      \
+            cap <<= 1;                                                                           \
+        if (h->cap < cap) {                                                                      \
+            name##_free(h);                                                                      \
+            if (name##_alloc(h, cap))                                                            \
+                return -1;                                                                       \
+        }                                                                                        \
+        name##_clear(h);                                                                         \
+        return 0;                                                                                \
+    }                                                                                            \
+    /* The slot of k, inserted (*isnew = 1) if absent; h->cap when out of memory. */             \
+    static inline size_t name##_put(name##_t *h, key_t k, int *isnew)                            \
+    {                                                                                            \
+        *isnew = 0;                                                                              \
+        if ((h->n + 1) * 2 > h->cap && name##_resize(h, h->cap ? h->cap * 2 : TY__HASH_MIN_CAP)) \
+            return h->cap;                                                                       \
+        size_t x = name##_slot(h->key, h->cap, k);                                               \
+        *isnew = !h->key[x];                                                                     \
+        if (*isnew) {                                                                            \
+            h->key[x] = k;                                                                       \
+            h->n++;                                                                              \
+        }                                                                                        \
+        return x;                                                                                \
+    }
+
+/* A set of keys. */
+#define TY_HASH_SET_INIT(name, key_t, home)                                     \
+    typedef struct {                                                            \
+        key_t *key;                                                             \
+        size_t cap, n;                                                          \
+    } name##_t;                                                                 \
+    static inline void name##_free(name##_t *h)                                 \
+    {                                                                           \
+        free(h->key);                                                           \
+        h->key = NULL;                                                          \
+        h->cap = h->n = 0;                                                      \
+    }                                                                           \
+    static inline int name##_alloc(name##_t *h, size_t cap)                     \
+    {                                                                           \
+        h->key = (key_t *)calloc(cap, sizeof(key_t));                           \
+        h->cap = h->key ? cap : 0;                                              \
+        return h->key ? 0 : -1;                                                 \
+    }                                                                           \
+    static inline void name##_clear(name##_t *h)                                \
+    {                                                                           \
+        if (h->cap)                                                             \
+            memset(h->key, 0, h->cap * sizeof(key_t));                          \
+        h->n = 0;                                                               \
+    }                                                                           \
+    static inline size_t name##_slot(const key_t *keys, size_t cap, key_t k);   \
+    /* Rehash into cap slots (a power of two, > 2 n); -1 when out of memory. */ \
+    static inline int name##_resize(name##_t *h, size_t cap)                    \
+    {                                                                           \
+        key_t *nk = (key_t *)calloc(cap, sizeof(key_t));                        \
+        if (!nk)                                                                \
+            return -1;                                                          \
+        for (size_t i = 0; i < h->cap; i++)                                     \
+            if (h->key[i])                                                      \
+                nk[name##_slot(nk, cap, h->key[i])] = h->key[i];                \
+        free(h->key);                                                           \
+        h->key = nk;                                                            \
+        h->cap = cap;                                                           \
+        return 0;                                                               \
+    }                                                                           \
+    TY__HASH_CORE(name, key_t, home)
+
+/* A map from keys to values (val[slot]). */
+#define TY_HASH_MAP_INIT(name, key_t, val_t, home)                            \
+    typedef struct {                                                          \
+        key_t *key;                                                           \
+        val_t *val;                                                           \
+        size_t cap, n;                                                        \
+    } name##_t;                                                               \
+    static inline void name##_free(name##_t *h)                               \
+    {                                                                         \
+        free(h->key);                                                         \
+        free(h->val);                                                         \
+        h->key = NULL;                                                        \
+        h->val = NULL;                                                        \
+        h->cap = h->n = 0;                                                    \
+    }                                                                         \
+    static inline int name##_alloc(name##_t *h, size_t cap)                   \
+    {                                                                         \
+        h->key = (key_t *)calloc(cap, sizeof(key_t));                         \
+        h->val = (val_t *)calloc(cap, sizeof(val_t));                         \
+        if (h->key && h->val) {                                               \
+            h->cap = cap;                                                     \
+            return 0;                                                         \
+        }                                                                     \
+        name##_free(h);                                                       \
+        return -1;                                                            \
+    }                                                                         \
+    static inline void name##_clear(name##_t *h)                              \
+    {                                                                         \
+        if (h->cap) {                                                         \
+            memset(h->key, 0, h->cap * sizeof(key_t));                        \
+            memset(h->val, 0, h->cap * sizeof(val_t));                        \
+        }                                                                     \
+        h->n = 0;                                                             \
+    }                                                                         \
+    static inline size_t name##_slot(const key_t *keys, size_t cap, key_t k); \
+    static inline int name##_resize(name##_t *h, size_t cap)                  \
+    {                                                                         \
+        key_t *nk = (key_t *)calloc(cap, sizeof(key_t));                      \
+        val_t *nv = (val_t *)calloc(cap, sizeof(val_t));                      \
+        if (!nk || !nv) {                                                     \
+            free(nk);                                                         \
+            free(nv);                                                         \
+            return -1;                                                        \
+        }                                                                     \
+        for (size_t i = 0; i < h->cap; i++)                                   \
+            if (h->key[i]) {                                                  \
+                size_t x = name##_slot(nk, cap, h->key[i]);                   \
+                nk[x] = h->key[i];                                            \
+                nv[x] = h->val[i];                                            \
+            }                                                                 \
+        free(h->key);                                                         \
+        free(h->val);                                                         \
+        h->key = nk;                                                          \
+        h->val = nv;                                                          \
+        h->cap = cap;                                                         \
+        return 0;                                                             \
+    }                                                                         \
+    TY__HASH_CORE(name, key_t, home)
+
+#endif

@@ -1,0 +1,158 @@
+/*
+ * thread.c — ty__for (parallel for) and ty__pipeline (ordered steps); see thread.h.
+ * Written after minimap2's kthread.c (kt_for, kt_pipeline), with an atomic counter in place of
+ * kt_for's per-thread ranges: tongyuan's items vary a lot in cost (a 50-character document and
+ * a 50,000-character one), and taking the next item as a thread frees up balances them.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "internal.h"
+#include "thread.h"
+
+/* ---- parallel for ------------------------------------------------------------------------- */
+
+typedef struct {
+    ty__for_fn fn;
+    void *data;
+    size_t n;
+    _Atomic size_t next;
+} for_t;
+
+typedef struct {
+    for_t *f;
+    int tid;
+} for_arg_t;
+
+static void *for_worker(void *arg)
+{
+    for_arg_t *a = arg;
+    for_t *f = a->f;
+    for (;;) {
+        size_t i = atomic_fetch_add(&f->next, 1);
+        if (i >= f->n)
+            break;
+        f->fn(f->data, i, a->tid);
+    }
+    return NULL;
+}
+
+int ty__for(int n_threads, ty__for_fn fn, void *data, size_t n_items)
+{
+    if (n_threads < 1)
+        n_threads = 1;
+    if ((size_t)n_threads > n_items)
+        n_threads = n_items ? (int)n_items : 1;
+    for_t f = {fn, data, n_items, 0};
+    if (n_threads == 1) {
+        for (size_t i = 0; i < n_items; i++)
+            fn(data, i, 0);
+        return TY_OK;
+    }
+    pthread_t *th = malloc((size_t)n_threads * sizeof(pthread_t));
+    for_arg_t *args = malloc((size_t)n_threads * sizeof(for_arg_t));
+    if (!th || !args) {
+        free(th);
+        free(args);
+        return TY_ENOMEM;
+    }
+    int started = 0; /* threads 1..started run; the caller is thread 0 */
+    for (int t = 1; t < n_threads; t++) {
+        args[t] = (for_arg_t){&f, t};
+        if (pthread_create(&th[t], NULL, for_worker, &args[t]) != 0)
+            break;
+        started = t;
+    }
+    args[0] = (for_arg_t){&f, 0};
+    for_worker(&args[0]);
+    for (int t = 1; t <= started; t++)
+        pthread_join(th[t], NULL);
+    free(th);
+    free(args);
+    return TY_OK;
+}
+
+/* ---- ordered pipeline --------------------------------------------------------------------- */
+
+typedef struct {
+    ty__step_fn fn;
+    void *shared;
+    int n_steps;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t *done; /* per step: batches that have passed it */
+    uint64_t taken; /* batches step 0 was started for */
+    int ended;      /* step 0 returned NULL */
+} pipe_t;
+
+/* Each worker: take the next batch number, then run it through the steps, each step waiting
+ * for the batch before to have passed it. The lowest batch in flight never waits (the ones
+ * before it have passed every step), so the pipeline always moves. */
+static void *pipe_worker(void *arg)
+{
+    pipe_t *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        if (p->ended) {
+            pthread_mutex_unlock(&p->mu);
+            return NULL;
+        }
+        uint64_t b = p->taken++;
+        void *x = NULL;
+        for (int s = 0; s < p->n_steps; s++) {
+            while (p->done[s] != b)
+                pthread_cond_wait(&p->cv, &p->mu);
+            if (s == 0 && p->ended) { /* the input ended in a batch before this one */
+                p->done[0]++;
+                pthread_cond_broadcast(&p->cv);
+                pthread_mutex_unlock(&p->mu);
+                return NULL;
+            }
+            pthread_mutex_unlock(&p->mu);
+            x = p->fn(p->shared, s, x);
+            pthread_mutex_lock(&p->mu);
+            p->done[s]++;
+            pthread_cond_broadcast(&p->cv);
+            if (s == 0 && !x) {
+                p->ended = 1;
+                pthread_mutex_unlock(&p->mu);
+                return NULL;
+            }
+        }
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+int ty__pipeline(int n_threads, ty__step_fn fn, void *shared, int n_steps)
+{
+    if (n_steps < 1)
+        return TY_OK;
+    if (n_threads < 1)
+        n_threads = 1;
+    pipe_t p = {.fn = fn, .shared = shared, .n_steps = n_steps};
+    p.done = calloc((size_t)n_steps, sizeof(uint64_t));
+    pthread_t *th = malloc((size_t)n_threads * sizeof(pthread_t));
+    if (!p.done || !th) {
+        free(p.done);
+        free(th);
+        return TY_ENOMEM;
+    }
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cv, NULL);
+    int started = 0; /* the caller is worker 0 */
+    for (int t = 1; t < n_threads; t++) {
+        if (pthread_create(&th[t], NULL, pipe_worker, &p) != 0)
+            break;
+        started = t;
+    }
+    pipe_worker(&p);
+    for (int t = 1; t <= started; t++)
+        pthread_join(th[t], NULL);
+    pthread_mutex_destroy(&p.mu);
+    pthread_cond_destroy(&p.cv);
+    free(p.done);
+    free(th);
+    return TY_OK;
+}

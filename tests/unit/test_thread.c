@@ -1,0 +1,228 @@
+/*
+ * test_thread.c — the shared containers and thread helper: src/hash.h (typed open-addressing
+ * table) and src/thread.c (ty__for, ty__pipeline). Run under ThreadSanitizer by make test-tsan.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "check.h"
+#include "hash.h"
+#include "internal.h"
+#include "thread.h"
+
+static inline size_t home_u64(uint64_t k) { return (size_t)(k ^ (k >> 17)); }
+TY_HASH_SET_INIT(set64, uint64_t, home_u64)
+TY_HASH_MAP_INIT(map32, uint32_t, uint32_t, ty__hash_u32)
+/* a deliberately bad home: every key collides, so probing and wrap-around are exercised */
+static inline size_t home_same(uint32_t k)
+{
+    (void)k;
+    return 63;
+}
+TY_HASH_MAP_INIT(mapbad, uint32_t, uint32_t, home_same)
+
+static uint64_t rnd(uint64_t *s)
+{
+    *s += 0x9E3779B97F4A7C15ULL;
+    uint64_t z = *s;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+/* A map against a plain array of counts: counts of 20,000 draws from 5,000 keys. */
+static void test_map_counts(void)
+{
+    enum { K = 5000, N = 20000 };
+    static uint32_t want[K + 1];
+    memset(want, 0, sizeof want);
+    map32_t h = {0};
+    uint64_t s = 1;
+    for (int i = 0; i < N; i++) {
+        uint32_t k = (uint32_t)(rnd(&s) % K) + 1;
+        int isnew;
+        size_t x = map32_put(&h, k, &isnew);
+        CHECK(x < h.cap);
+        CHECK_EQ_INT(isnew, want[k] == 0);
+        h.val[x]++;
+        want[k]++;
+    }
+    size_t distinct = 0;
+    for (uint32_t k = 1; k <= K; k++) {
+        size_t x = map32_get(&h, k);
+        distinct += want[k] > 0;
+        if (want[k])
+            CHECK_EQ_INT(h.val[x], want[k]);
+        else
+            CHECK_EQ_INT(x, h.cap);
+    }
+    CHECK_EQ_INT(h.n, distinct);
+    CHECK(h.n * 2 <= h.cap); /* load stays at most 1/2 */
+    CHECK_EQ_INT(map32_get(&h, K + 7), h.cap);
+    map32_free(&h);
+    CHECK(!h.key && !h.cap);
+    map32_free(&h); /* twice: a no-op */
+}
+
+/* Layout is a function of the insertion order: two tables fed the same keys are identical. */
+static void test_layout_deterministic(void)
+{
+    set64_t a = {0}, b = {0};
+    uint64_t s = 7;
+    for (int i = 0; i < 3000; i++) {
+        uint64_t k = rnd(&s) | 1;
+        int n1, n2;
+        set64_put(&a, k, &n1);
+        set64_put(&b, k, &n2);
+    }
+    CHECK_EQ_INT(a.cap, b.cap);
+    CHECK(memcmp(a.key, b.key, a.cap * sizeof(uint64_t)) == 0);
+    /* reset keeps the memory, empties the table and sizes it for n */
+    CHECK_EQ_INT(set64_reset(&a, 10), 0);
+    CHECK_EQ_INT(a.n, 0);
+    for (size_t x = 0; x < b.cap; x++)
+        if (b.key[x])
+            CHECK_EQ_INT(set64_get(&a, b.key[x]), a.cap);
+    CHECK_EQ_INT(set64_reset(&a, 100000), 0);
+    CHECK(a.cap >= 200000);
+    set64_free(&a);
+    set64_free(&b);
+}
+
+/* Every key on one home slot: the run wraps around the end of the table. */
+static void test_collisions_wrap(void)
+{
+    mapbad_t h = {0};
+    for (uint32_t k = 1; k <= 30; k++) {
+        int isnew;
+        size_t x = mapbad_put(&h, k, &isnew);
+        CHECK(isnew);
+        h.val[x] = k * 10;
+    }
+    CHECK_EQ_INT(h.cap, 64);
+    CHECK_EQ_INT(h.key[63], 1);
+    CHECK_EQ_INT(h.key[0], 2); /* wrapped */
+    for (uint32_t k = 1; k <= 30; k++)
+        CHECK_EQ_INT(h.val[mapbad_get(&h, k)], k * 10);
+    int isnew;
+    mapbad_put(&h, 5, &isnew);
+    CHECK(!isnew);
+    CHECK_EQ_INT(h.n, 30);
+    mapbad_free(&h);
+}
+
+/* ---- ty__for ------------------------------------------------------------------------------ */
+
+typedef struct {
+    _Atomic int hits[1000];
+    _Atomic int tid_bad;
+    int nt;
+    uint64_t out[1000];
+} for_job_t;
+
+static void for_one(void *data, size_t i, int tid)
+{
+    for_job_t *j = data;
+    atomic_fetch_add(&j->hits[i], 1);
+    if (tid < 0 || tid >= j->nt)
+        atomic_store(&j->tid_bad, 1);
+    uint64_t s = i;
+    j->out[i] = rnd(&s);
+}
+
+static void test_for_each_item_once(void)
+{
+    static int nts[] = {1, 2, 3, 8, 2000};
+    static size_t ns[] = {0, 1, 7, 1000};
+    for (size_t a = 0; a < sizeof nts / sizeof *nts; a++)
+        for (size_t b = 0; b < sizeof ns / sizeof *ns; b++) {
+            static for_job_t j;
+            memset(&j, 0, sizeof j);
+            j.nt = nts[a];
+            CHECK_EQ_INT(ty__for(nts[a], for_one, &j, ns[b]), TY_OK);
+            int ok = 1;
+            for (size_t i = 0; i < 1000; i++) {
+                ok &= j.hits[i] == (i < ns[b]);
+                uint64_t s = i;
+                ok &= i >= ns[b] || j.out[i] == rnd(&s);
+            }
+            CHECK(ok);
+            CHECK_EQ_INT(j.tid_bad, 0);
+        }
+}
+
+/* ---- ty__pipeline ------------------------------------------------------------------------- */
+
+typedef struct {
+    int n_batches, next;
+    int last_seen[4];   /* per step: the last batch it saw (each step sees them in order) */
+    int out[200], nout; /* what the last step wrote, in order */
+    _Atomic int bad;
+    _Atomic int in_step[4]; /* a step never runs twice at once */
+} pipe_job_t;
+
+typedef struct {
+    int id, v;
+} batch_t;
+
+static void *pipe_step(void *shared, int s, void *in)
+{
+    pipe_job_t *p = shared;
+    if (atomic_fetch_add(&p->in_step[s], 1) != 0)
+        atomic_store(&p->bad, 1);
+    batch_t *b = in;
+    if (s == 0) {
+        if (p->next < p->n_batches) {
+            b = malloc(sizeof *b);
+            b->id = p->next++;
+            b->v = b->id;
+        }
+    } else if (b) {
+        if (b->id != p->last_seen[s] + 1)
+            atomic_store(&p->bad, 1);
+        p->last_seen[s] = b->id;
+        if (s == 1) {
+            for (volatile int i = 0; i < (b->id % 7) * 1000; i++)
+                ;
+            b->v = b->v * 3 + 1;
+        } else if (s == 2) {
+            p->out[p->nout++] = b->v;
+            free(b);
+            b = NULL;
+        }
+    }
+    atomic_fetch_sub(&p->in_step[s], 1);
+    return b;
+}
+
+static void test_pipeline_ordered(void)
+{
+    static int nts[] = {1, 2, 4, 9};
+    static int nbs[] = {0, 1, 5, 200};
+    for (size_t a = 0; a < 4; a++)
+        for (size_t c = 0; c < 4; c++) {
+            static pipe_job_t p;
+            memset(&p, 0, sizeof p);
+            for (int s = 0; s < 4; s++)
+                p.last_seen[s] = -1;
+            p.n_batches = nbs[c];
+            CHECK_EQ_INT(ty__pipeline(nts[a], pipe_step, &p, 3), TY_OK);
+            CHECK_EQ_INT(p.nout, nbs[c]);
+            int ok = 1;
+            for (int i = 0; i < p.nout; i++)
+                ok &= p.out[i] == i * 3 + 1;
+            CHECK(ok);
+            CHECK_EQ_INT(p.bad, 0);
+        }
+}
+
+int main(void)
+{
+    RUN(test_map_counts);
+    RUN(test_layout_deterministic);
+    RUN(test_collisions_wrap);
+    RUN(test_for_each_item_once);
+    RUN(test_pipeline_ordered);
+    return ck_summary("test_thread");
+}
