@@ -836,6 +836,113 @@ typedef struct ty_dedup_stats {
 
 void ty_dedup_stats(const ty_dedup_t *dd, ty_dedup_stats_t *st);
 
+/* ---------------------------------------------------------------------------------------
+ * Reports (report.c): what a front end shows of a comparison, appended to a caller's buffer,
+ * which the caller writes where it wants (a file, an HTTP reply, a Python string). The same
+ * calls serve the CLI, the server and a binding, so their outputs agree byte for byte.
+ */
+
+/* A growing byte buffer. Start it zeroed ({0}); data is NUL-terminated after len bytes
+ * (NULL while nothing was appended). Caller frees with ty_buf_free(). Out of memory sets err
+ * (TY_ENOMEM): what is appended afterwards is dropped and every call returns err, so a writer
+ * checks once before it writes data out. One thread at a time. */
+typedef struct ty_buf {
+    char *data;
+    size_t len, cap;
+    int err;
+} ty_buf_t;
+
+int ty_buf_put(ty_buf_t *b, const char *s, size_t n);
+int ty_buf_puts(ty_buf_t *b, const char *s);
+int ty_buf_printf(ty_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* s[0, n) as a JSON string with its quotes; invalid UTF-8 bytes become U+FFFD */
+int ty_buf_json_str(ty_buf_t *b, const char *s, size_t n);
+/* Free the bytes and reset b to empty ({0}). */
+void ty_buf_free(ty_buf_t *b);
+
+/* One passage as a JSON line ("{...}\n") with the fields of README "Output formats". */
+int ty_report_passage_json(ty_buf_t *b, const char *src_name, const char *sus_name,
+                           const ty_passage_t *p);
+/* The same, with the fields that locate it in documents that were not UTF-8 text: *_page and
+ * *_page_end (PDF), *_file_off and *_file_len (bytes of a file decoded from another charset).
+ * src, sus: the documents (NULL: no such fields for that side). */
+int ty_report_passage_json_docs(ty_buf_t *b, const char *src_name, const char *sus_name,
+                                const ty_doc_t *src, const ty_doc_t *sus, const ty_passage_t *p);
+/* ,"also":[names],"also_more":N: the other holders of a check source's text (nothing when
+ * there are none) */
+int ty_report_also_names(ty_buf_t *b, const ty_source_t *s);
+/* ,"also":[{"src","id","shared"; "score","covered" when aligned}],"also_more":N: the same
+ * holders as objects (the server's sources; nt: the suspect's tokens) */
+int ty_report_also_objects(ty_buf_t *b, const ty_source_t *s, size_t nt);
+/* The JSON line of passage i of a check source: ty_report_passage_json_docs's fields (sus:
+ * the query document, for its page and file offsets), then ty_report_also_names's. */
+int ty_report_source_passage_json(ty_buf_t *b, const ty_source_t *s, size_t i, const char *sus_name,
+                                  const ty_doc_t *sus);
+
+/* How the text report looks: ANSI colour (the caller decides: a terminal without NO_COLOR),
+ * passages whole instead of an excerpt. */
+typedef struct ty_report_style {
+    int color;
+    int full;
+} ty_report_style_t;
+
+/* The people-readable report of one (src, sus) comparison: a summary line, then each passage
+ * with where it is and a merged diff view marking differences [-source-]{+suspect+} (colours
+ * with st->color). The runs of passage i are read with ty_compare_runs(al, i, ...): al must
+ * be the aligner that produced p. from: NULL, or the check source p, n are of
+ * (p = from->passages, al having aligned from->doc with sus again: its runs are at
+ * from->aligned_at), whose other holders are listed under the summary line. */
+int ty_report_text(ty_buf_t *b, const ty_report_style_t *st, const ty_doc_t *src,
+                   const ty_doc_t *sus, const ty_passage_t *p, size_t n, const ty_aligner_t *al,
+                   const ty_source_t *from);
+
+/* One source of an HTML report with its passages and their runs, copied out of an aligner
+ * (whose results live only until its next ty_compare). src is borrowed: it must outlive the
+ * report. Free with ty_report_source_free(). */
+typedef struct ty_report_source {
+    const ty_doc_t *src;
+    ty_passage_t *p;
+    size_t n;
+    ty_match_t **runs;
+    size_t *nruns;
+} ty_report_source_t;
+
+/* Copy the n passages p of the last comparison on al (and their runs: those of passage at[i]
+ * of al for p[i]; at NULL: i). TY_OK, or TY_ENOMEM (free hs all the same). */
+int ty_report_source_capture(ty_report_source_t *hs, const ty_doc_t *src, const ty_aligner_t *al,
+                             const ty_passage_t *p, size_t n, const size_t *at);
+void ty_report_source_free(ty_report_source_t *hs);
+
+/* The self-contained HTML report for suspect sus against ns sources: summary, source(s) and
+ * suspect side by side, each reused passage highlighted in a colour per source, the
+ * spinner's changes marked inside (<ins> changed/inserted in the suspect, <del>
+ * replaced/dropped in the source), click a passage to scroll to its counterpart. No external
+ * resources: works offline. */
+int ty_report_html(ty_buf_t *b, const ty_doc_t *sus, const ty_report_source_t *s, size_t ns);
+
+/* ---------------------------------------------------------------------------------------
+ * Command-line options (args.c), shared by the front ends (the `tongyuan` commands, the
+ * server): they return a message (msg, msg_size bytes) instead of printing it.
+ */
+
+/* "--name=value" or "--name value" -> value, or NULL if argv[*i] is not --name (nor alias,
+ * e.g. "-o", when not NULL); *i is moved past a value taken from the next argument. *missing
+ * is set when the value is absent. The value is borrowed from argv. */
+const char *ty_arg_value(int argc, char **argv, int *i, const char *name, const char *alias,
+                         int *missing);
+/* s as a whole number / a real in [lo, hi] into *out: TY_OK, or TY_EINVAL with a message
+ * naming opt ("--threads wants a whole number from 1 to 1024, not 'x'"). */
+int ty_arg_long(const char *opt, const char *s, long lo, long hi, long *out, char *msg,
+                size_t msg_size);
+int ty_arg_double(const char *opt, const char *s, double lo, double hi, double *out, char *msg,
+                  size_t msg_size);
+/* The options of ty_opts_t (-k, -w, --max-gap ... --max-size, --input-format, --encoding,
+ * --invalid-utf8): if argv[*i] is one, consume it and its value into *o and return 1; 0 if it
+ * is not one; -1 with a message on a bad value. */
+int ty_opts_arg(int argc, char **argv, int *i, ty_opts_t *o, char *msg, size_t msg_size);
+/* The help text of those options, with ty_opts_init()'s defaults, appended to b. */
+int ty_opts_help(ty_buf_t *b);
+
 #ifdef __cplusplus
 }
 #endif
