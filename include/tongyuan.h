@@ -57,6 +57,9 @@ enum {
     TY_EEMPTY = -12,       /* extraction gave no text (a scanned PDF, a page of navigation only) */
     TY_EENCODING = -13,    /* the text's charset cannot be told, or the bytes do not fit it */
     TY_EUNSUPPORTED = -14, /* a format or feature not read (.doc, an encrypted PDF) */
+    TY_ECANCELED = -15,    /* a caller's callback asked to stop (the work done so far is kept
+                            * as the call documents) */
+    TY_EREADONLY = -16,    /* a write to an index opened TY_INDEX_READ, or to a sharded index */
 };
 
 /* Static description of an error code ("out of memory", ...). Never NULL. */
@@ -511,8 +514,9 @@ int ty_index_open(ty_index_t *ix, const char *path, int mode, const ty_index_opt
  * Errors (nothing is stored; the message names the document, and for a storage error the
  * index and the system's reason — "No space left on device" on a full disk): TY_EEXIST a
  * document of that name is in the index (also a deleted one: names are not reused);
- * TY_EUTF8, TY_EBINARY, TY_ETOOBIG the text (the message gives the position); TY_EINVAL a
- * handle not open for adding (read-only, sharded, or finished); TY_EIO, TY_ENOMEM,
+ * TY_EUTF8, TY_EBINARY, TY_ETOOBIG the text (the message gives the position); TY_EREADONLY
+ * a handle opened TY_INDEX_READ or sharded; TY_EINVAL one not open or finished; TY_EIO,
+ * TY_ENOMEM,
  * TY_ECORRUPT. After a storage error in TY_INDEX_CREATE, ty_index_finish() refuses.
  * Thread safety: needs the handle to itself; searchers on it may run meanwhile. */
 int ty_index_add_doc(ty_index_t *ix, const char *name, const void *text, size_t len,
@@ -525,7 +529,7 @@ int ty_index_add_doc(ty_index_t *ix, const char *name, const void *text, size_t 
  * already in the index is not added again (TY_EVENT_DUPLICATE), so re-running an
  * interrupted add resumes it; a failed merge after a commit is TY_EVENT_WARNING, not an
  * error. Returns TY_OK, the error that stopped the run (a callback that returned nonzero:
- * TY_EINVAL), or a storage error; documents committed before stay. */
+ * TY_ECANCELED), or a storage error; documents committed before stay. */
 int ty_index_add_docs(ty_index_t *ix, ty_reader_t *r, const ty_opts_t *o,
                       const ty_index_add_opts_t *ao);
 
@@ -573,7 +577,7 @@ int ty_index_deleted_count(ty_index_t *ix, uint64_t *n);
  * (the ids one index of the whole input gives), and searches give the results of that one
  * index (the frequent-minimizer cut uses document counts over all shards, from the
  * manifest). Read-only: TY_INDEX_WRITE, ty_index_add_doc[s](), ty_index_delete() and
- * ty_index_compact() fail with TY_EINVAL and a message. A directory without a MANIFEST, a
+ * ty_index_compact() fail with TY_EREADONLY and a message. A directory without a MANIFEST, a
  * missing shard or one that does not match the manifest is refused (TY_ECORRUPT or
  * TY_EVERSION, naming the path). `mpirun -np N tongyuan index build -o DIR` writes one. */
 #define TY_INDEX_DF_BUCKETS 128
@@ -586,7 +590,7 @@ int ty_index_shards_df_hist(ty_index_t *ix, const char *dir, uint32_t nshards, u
                             uint32_t parts, uint64_t hist[TY_INDEX_DF_BUCKETS]);
 /* Document names held by more than one shard (one index of the whole input keeps the first
  * and skips the others): fn(user, shard, name) is called for each shard after the first that
- * holds the name (name NUL-terminated, valid during the call; nonzero stops: TY_EINVAL).
+ * holds the name (name NUL-terminated, valid during the call; nonzero stops: TY_ECANCELED).
  * fn NULL: the first such name is an error (TY_EINVAL naming it and both shards). Part and
  * parts as above, of the name keys. TY_OK when done. */
 typedef int (*ty_index_dup_fn)(void *user, uint32_t shard, const char *name);

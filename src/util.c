@@ -25,6 +25,8 @@ const char *ty_strerror(int err)
     case TY_EEMPTY: return "no text extracted";
     case TY_EENCODING: return "unknown or mismatched character encoding";
     case TY_EUNSUPPORTED: return "format or feature not supported";
+    case TY_ECANCELED: return "stopped by the caller";
+    case TY_EREADONLY: return "read-only";
     default: return "unknown error";
     }
 }
