@@ -326,6 +326,9 @@ typedef struct ty_reader_opts {
 } ty_reader_opts_t;
 
 void ty_reader_opts_init(ty_reader_opts_t *o);
+/* TY_OK, or TY_EINVAL with a message naming the bad field written to msg (if msg != NULL).
+ * NULL names and max_doc_bytes 0 are taken as the defaults (ty_reader_new does). */
+int ty_reader_opts_check(const ty_reader_opts_t *o, char *msg, size_t msg_size);
 
 /* One document. Every pointer is owned by the reader and valid until its next
  * ty_reader_next() or ty_reader_free(). text is NUL-terminated (and may hold NUL bytes:
@@ -419,6 +422,8 @@ typedef struct ty_index_opts {
 } ty_index_opts_t;
 
 void ty_index_opts_init(ty_index_opts_t *o);
+/* TY_OK, or TY_EINVAL with a message naming the bad field written to msg (if msg != NULL). */
+int ty_index_opts_check(const ty_index_opts_t *o, char *msg, size_t msg_size);
 
 typedef struct ty_index_stats {
     uint32_t format;           /* on-disk format version */
@@ -626,6 +631,8 @@ typedef struct ty_query_opts {
 } ty_query_opts_t;
 
 void ty_query_opts_init(ty_query_opts_t *q);
+/* TY_OK, or TY_EINVAL with a message naming the bad field written to msg (if msg != NULL). */
+int ty_query_opts_check(const ty_query_opts_t *q, char *msg, size_t msg_size);
 
 /* Another indexed document holding the text of a source's passages (a near-duplicate
  * version of it, a repost): listed with the source, not reported as a source of its own. */

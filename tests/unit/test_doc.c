@@ -487,16 +487,55 @@ static void test_opts(void)
 #undef GOOD
 }
 
+/* The other option structs: the defaults pass their check; a bad field is refused with a
+ * message naming it. */
+static void test_other_opts_check(void)
+{
+    char msg[256];
+    ty_reader_opts_t ro;
+    ty_reader_opts_init(&ro);
+    CHECK_EQ_INT(ty_reader_opts_check(&ro, msg, sizeof msg), TY_OK);
+    ro.stdin_format = 7;
+    CHECK_EQ_INT(ty_reader_opts_check(&ro, msg, sizeof msg), TY_EINVAL);
+    CHECK_CONTAINS(msg, "stdin_format");
+    ty_reader_opts_init(&ro);
+    ro.text_field = "";
+    CHECK_EQ_INT(ty_reader_opts_check(&ro, msg, sizeof msg), TY_EINVAL);
+    CHECK_CONTAINS(msg, "text_field");
+    ty_reader_opts_init(&ro);
+    ro.encoding = "no-such-charset";
+    CHECK_EQ_INT(ty_reader_opts_check(&ro, msg, sizeof msg), TY_EINVAL);
+    CHECK_CONTAINS(msg, "no-such-charset");
+    ty_index_opts_t io;
+    ty_index_opts_init(&io);
+    CHECK_EQ_INT(ty_index_opts_check(&io, msg, sizeof msg), TY_OK);
+    io.zstd_level = 20;
+    CHECK_EQ_INT(ty_index_opts_check(&io, msg, sizeof msg), TY_EINVAL);
+    CHECK_CONTAINS(msg, "zstd_level");
+    ty_query_opts_t qo;
+    ty_query_opts_init(&qo);
+    CHECK_EQ_INT(ty_query_opts_check(&qo, msg, sizeof msg), TY_OK);
+    qo.max_df_frac = 1.5;
+    CHECK_EQ_INT(ty_query_opts_check(&qo, NULL, 0), TY_EINVAL);
+    CHECK_EQ_INT(ty_query_opts_check(&qo, msg, sizeof msg), TY_EINVAL);
+    CHECK_CONTAINS(msg, "max_df_frac");
+}
+
 static void test_strerror_and_version(void)
 {
-    static const int codes[] = {TY_OK,      TY_ENOMEM,  TY_EINVAL,   TY_EIO,      TY_EUTF8,
-                                TY_EBINARY, TY_ETOOBIG, TY_ECORRUPT, TY_EVERSION, TY_ENOTFOUND};
+    static const int codes[] = {
+        TY_OK,      TY_ENOMEM,    TY_EINVAL,       TY_EIO,       TY_EUTF8,    TY_EBINARY,
+        TY_ETOOBIG, TY_ECORRUPT,  TY_EVERSION,     TY_ENOTFOUND, TY_EBUSY,    TY_EEXIST,
+        TY_EEMPTY,  TY_EENCODING, TY_EUNSUPPORTED, TY_ECANCELED, TY_EREADONLY};
     const int n = sizeof codes / sizeof codes[0];
     /* append-only enum: the released values never change */
     CHECK_EQ_INT(TY_OK, 0);
     CHECK_EQ_INT(TY_ENOMEM, -1);
     CHECK_EQ_INT(TY_EUTF8, -4);
     CHECK_EQ_INT(TY_ENOTFOUND, -9);
+    CHECK_EQ_INT(TY_EUNSUPPORTED, -14);
+    CHECK_EQ_INT(TY_ECANCELED, -15);
+    CHECK_EQ_INT(TY_EREADONLY, -16);
     for (int i = 0; i < n; i++) {
         const char *s = ty_strerror(codes[i]);
         CHECKF(s && *s, "ty_strerror(%d) empty", codes[i]);
@@ -536,6 +575,7 @@ int main(void)
     RUN(test_reload_replaces);
     RUN(test_failed_reload_leaves_no_stale_content);
     RUN(test_opts);
+    RUN(test_other_opts_check);
     RUN(test_strerror_and_version);
     { /* remove the temporary files */
         char cmd[400];
