@@ -163,15 +163,15 @@ static int write_out(const ty_mdedup_t *m, FILE *out)
             ty_buf_printf(&b, ",\"similarity\":%.4f,\"containment\":%.4f}\n", res.similarity,
                           res.containment);
         }
-        if (b.n >= (1 << 16)) {
-            if (fwrite(b.a, 1, b.n, out) != b.n) {
+        if (b.len >= (1 << 16)) {
+            if (b.err || fwrite(b.data, 1, b.len, out) != b.len) {
                 ty_buf_free(&b);
                 return -1;
             }
-            b.n = 0;
+            b.len = 0;
         }
     }
-    int bad = b.n && fwrite(b.a, 1, b.n, out) != b.n;
+    int bad = b.err || (b.len && fwrite(b.data, 1, b.len, out) != b.len);
     ty_buf_free(&b);
     return bad ? -1 : 0;
 }
