@@ -24,13 +24,12 @@ void ty_index_opts_init(ty_index_opts_t *o)
 
 int ty_index_opts_check(const ty_index_opts_t *o, char *msg, size_t msg_size)
 {
-    const char *bad = NULL;
-    if (o->k < 2 || o->k > 16)
-        bad = "k must be between 2 and 16";
-    else if (o->w < 1 || o->w > 256)
-        bad = "w must be between 1 and 256";
-    else if (o->zstd_level < 1 || o->zstd_level > 19)
-        bad = "zstd_level must be between 1 and 19";
+    /* the sketch's ranges are ty_opts_check's: an index is sketched with those k and w */
+    const char *bad = o->k < 2 || o->k > 16    ? "k must be between 2 and 16"
+                      : o->w < 1 || o->w > 256 ? "w must be between 1 and 256"
+                      : o->zstd_level < 1 || o->zstd_level > 19
+                          ? "zstd_level must be between 1 and 19"
+                          : NULL;
     return ty__opts_verdict(bad, NULL, msg, msg_size);
 }
 

@@ -27,27 +27,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tongyuan.h"
+#include "internal.h"
 
 /* ---- the buffer ---------------------------------------------------------------------------- */
 
 static int buf_grow(ty_buf_t *b, size_t need)
 {
-    if (b->err)
-        return -1;
-    if (b->len + need + 1 <= b->cap)
-        return 0;
-    size_t m = b->cap ? b->cap : 256;
-    while (m < b->len + need + 1)
-        m *= 2;
-    char *p = realloc(b->data, m);
-    if (!p) {
+    if (!b->err && b->len + need + 1 > b->cap &&
+        ty__vec_grow((void **)&b->data, &b->cap, b->len + need + 1, 1) != 0)
         b->err = TY_ENOMEM;
-        return -1;
-    }
-    b->data = p;
-    b->cap = m;
-    return 0;
+    return b->err ? -1 : 0;
 }
 
 int ty_buf_put(ty_buf_t *b, const char *s, size_t n)
