@@ -19,31 +19,31 @@ void style_init(ty_report_style_t *st, FILE *f)
     st->full = 0;
 }
 
+/* a library call's result as 0, or -1 with its message printed */
+static int said(int rc, const char *msg)
+{
+    if (rc >= 0)
+        return rc;
+    fprintf(stderr, "tongyuan: %s\n", msg);
+    return -1;
+}
+
 int parse_long(const char *opt, const char *s, long lo, long hi, long *out)
 {
     char msg[256];
-    if (ty_arg_long(opt, s, lo, hi, out, msg, sizeof msg) == TY_OK)
-        return 0;
-    fprintf(stderr, "tongyuan: %s\n", msg);
-    return -1;
+    return said(ty_arg_long(opt, s, lo, hi, out, msg, sizeof msg), msg);
 }
 
 int parse_double(const char *opt, const char *s, double lo, double hi, double *out)
 {
     char msg[256];
-    if (ty_arg_double(opt, s, lo, hi, out, msg, sizeof msg) == TY_OK)
-        return 0;
-    fprintf(stderr, "tongyuan: %s\n", msg);
-    return -1;
+    return said(ty_arg_double(opt, s, lo, hi, out, msg, sizeof msg), msg);
 }
 
 int parse_align_opt(int argc, char **argv, int *i, ty_opts_t *o)
 {
     char msg[256];
-    int rc = ty_opts_arg(argc, argv, i, o, msg, sizeof msg);
-    if (rc < 0)
-        fprintf(stderr, "tongyuan: %s\n", msg);
-    return rc;
+    return said(ty_opts_arg(argc, argv, i, o, msg, sizeof msg), msg);
 }
 
 void print_align_help(FILE *f)

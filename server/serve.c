@@ -71,16 +71,6 @@ static double now_secs(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-/* ty_arg_long with its message printed: 0 or -1 */
-static int parse_long(const char *opt, const char *s, long lo, long hi, long *out)
-{
-    char msg[256];
-    if (ty_arg_long(opt, s, lo, hi, out, msg, sizeof msg) == TY_OK)
-        return 0;
-    fprintf(stderr, "tongyuan: %s\n", msg);
-    return -1;
-}
-
 /* ---- server state ------------------------------------------------------------------------ */
 
 /* Per pool thread: made on the thread's first query, freed after the daemon has stopped. */
@@ -1450,46 +1440,47 @@ int cmd_serve(int argc, char **argv)
         } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--listen", NULL, &missing))) {
             listen_at = v;
         } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--threads", NULL, &missing))) {
-            if (parse_long("--threads", v, 1, 1024, &threads))
-                return EXIT_ERROR;
+            if (ty_arg_long("--threads", v, 1, 1024, &threads, msg, sizeof msg))
+                goto bad_value;
         } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--token-file", NULL, &missing))) {
             token_file = v;
         } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--max-body", NULL, &missing))) {
             if (parse_size("--max-body", v, &S.max_body))
                 return EXIT_ERROR;
         } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--timeout", NULL, &missing))) {
-            if (parse_long("--timeout", v, 1, 86400, &timeout))
-                return EXIT_ERROR;
+            if (ty_arg_long("--timeout", v, 1, 86400, &timeout, msg, sizeof msg))
+                goto bad_value;
         } else if (!missing &&
                    (v = ty_arg_value(argc, argv, &i, "--request-deadline", NULL, &missing))) {
-            if (parse_long("--request-deadline", v, 1, 86400, &l))
-                return EXIT_ERROR;
+            if (ty_arg_long("--request-deadline", v, 1, 86400, &l, msg, sizeof msg))
+                goto bad_value;
             S.deadline = (double)l;
         } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--max-conns", NULL, &missing))) {
-            if (parse_long("--max-conns", v, 1, 1000000, &S.max_conns))
-                return EXIT_ERROR;
+            if (ty_arg_long("--max-conns", v, 1, 1000000, &S.max_conns, msg, sizeof msg))
+                goto bad_value;
         } else if (!missing &&
                    (v = ty_arg_value(argc, argv, &i, "--max-conns-per-addr", NULL, &missing))) {
-            if (parse_long("--max-conns-per-addr", v, 0, 1000000, &S.max_conns_addr))
-                return EXIT_ERROR;
+            if (ty_arg_long("--max-conns-per-addr", v, 0, 1000000, &S.max_conns_addr, msg,
+                            sizeof msg))
+                goto bad_value;
         } else if (!missing &&
                    (v = ty_arg_value(argc, argv, &i, "--request-memory", NULL, &missing))) {
             if (parse_size("--request-memory", v, &S.req_mem))
                 return EXIT_ERROR;
         } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--grace", NULL, &missing))) {
-            if (parse_long("--grace", v, 0, 86400, &grace))
-                return EXIT_ERROR;
+            if (ty_arg_long("--grace", v, 0, 86400, &grace, msg, sizeof msg))
+                goto bad_value;
         } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--access-log", NULL, &missing))) {
             log_path = v;
         } else if (!missing &&
                    (v = ty_arg_value(argc, argv, &i, "--max-sources", NULL, &missing))) {
-            if (parse_long("--max-sources", v, 1, MAX_SOURCES_LIMIT, &l))
-                return EXIT_ERROR;
+            if (ty_arg_long("--max-sources", v, 1, MAX_SOURCES_LIMIT, &l, msg, sizeof msg))
+                goto bad_value;
             S.q.max_sources = (size_t)l;
         } else if (!missing &&
                    (v = ty_arg_value(argc, argv, &i, "--max-candidates", NULL, &missing))) {
-            if (parse_long("--max-candidates", v, 1, 100000, &l))
-                return EXIT_ERROR;
+            if (ty_arg_long("--max-candidates", v, 1, 100000, &l, msg, sizeof msg))
+                goto bad_value;
             S.q.max_candidates = (size_t)l;
         } else {
             if (missing)
@@ -1664,4 +1655,8 @@ out:
     free(S.token);
     req_hosts_free(&S.hosts);
     return rc;
+bad_value:
+    fprintf(stderr, "tongyuan: %s\n", msg);
+    req_hosts_free(&S.hosts);
+    return EXIT_ERROR;
 }
