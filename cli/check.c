@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "corpus.h"
+#include "commands.h"
 
 #define CHUNK 256 /* documents read before they are checked and written */
 

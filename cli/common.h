@@ -113,6 +113,4 @@ void cli_put_tsv(FILE *f, const char *s);
  * call. */
 const char *cli_msg_at(const char *msg, const char *name, const char *path);
 
-int cmd_compare(int argc, char **argv);
-
 #endif

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "commands.h"
 
 typedef struct {
     char *src, *sus;

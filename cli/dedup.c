@@ -18,11 +18,10 @@
 
 #include "common.h"
 #include "corpus.h"
+#include "commands.h"
 #ifdef TY_MPI
 #include "mpi.h"
 #endif
-
-int cmd_dedup(int argc, char **argv);
 
 #define MAX_SHOWN_ERRORS 100
 

@@ -14,8 +14,7 @@
 
 #include "common.h"
 #include "corpus.h"
-
-int cmd_extract(int argc, char **argv);
+#include "commands.h"
 
 static void usage(FILE *f)
 {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "corpus.h"
+#include "commands.h"
 
 #ifdef TY_MPI
 #include <signal.h>
