@@ -714,8 +714,13 @@ int cmd_dedup(int argc, char **argv)
         FAIL();
     }
     if (threshold > 0 || perms > 0) {
-        if (ty_dedup_lsh_params(threshold > 0 ? threshold : 0.7, perms > 0 ? (int)perms : 128,
-                                &o.bands, &o.rows) != TY_OK) {
+        /* the permutations not given: ty_dedup_opts_init's bands x rows, whatever --bands and
+         * --rows said (they are replaced) */
+        ty_dedup_opts_t d;
+        ty_dedup_opts_init(&d);
+        if (ty_dedup_lsh_params(threshold > 0 ? threshold : 0.7,
+                                perms > 0 ? (int)perms : d.bands * d.rows, &o.bands,
+                                &o.rows) != TY_OK) {
             fprintf(stderr, "tongyuan: bad --threshold or --perms\n");
             FAIL();
         }

@@ -13,6 +13,9 @@
  *   align.c      anchors → maximal exact runs → colinear chains with gap costs →
  *                passages (chains grouped by the region they tile, in any order) →
  *                refined passage ends
+ *   report.c     passages → JSON lines, the text report with its diff view, the HTML
+ *                report, into a caller's buffer (what the CLI, the server and a binding show)
+ *   args.c       the command-line options the front ends share, messages returned
  *
  * Conventions (see docs/ and STYLE.md):
  *   - every function that can fail returns an int: TY_OK (0) or a negative TY_E* code;
