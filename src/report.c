@@ -410,8 +410,8 @@ static size_t page_of(const char *t, size_t off)
 
 /* " (page 3, lines 4-9; bytes 100-300 of the GB18030 file)": lines always, pages for a PDF,
  * the original file's bytes for text decoded from another charset */
-static void sb_where(ty_buf_t *b, const ty_doc_t *d, size_t cp_off, size_t cp_len, size_t off,
-                     size_t len)
+static void text_where(ty_buf_t *b, const ty_doc_t *d, size_t cp_off, size_t cp_len, size_t off,
+                       size_t len)
 {
     const char *t = ty_doc_text(d, NULL);
     size_t last = off + (len ? len - 1 : 0);
@@ -433,7 +433,7 @@ static void sb_where(ty_buf_t *b, const ty_doc_t *d, size_t cp_off, size_t cp_le
 
 /* "  suspect b.html: HTML page "TITLE", 905 characters of text" for a document that was not
  * UTF-8 text: what was compared is its decoded or extracted text (tongyuan extract) */
-static void sb_about(ty_buf_t *b, const char *label, const ty_doc_t *d)
+static void text_about(ty_buf_t *b, const char *label, const ty_doc_t *d)
 {
     const ty_docinfo_t *in = ty_docinfo(d);
     int utf8 = !in->charset[0] || strcmp(in->charset, "UTF-8") == 0;
@@ -476,8 +476,8 @@ static void put_text(ty_buf_t *b, const char *text, size_t bb, size_t be, const 
  * are shown, however long the passage and its segments (a megabyte line is one segment):
  * a segment crossing a cut is cut too, at a character boundary, keeping its colour or
  * marker around the part shown. */
-static void sb_segments(ty_buf_t *b, const ty_report_style_t *st, const char *st_text,
-                        const char *su_text, const segs_t *sg)
+static void text_segments(ty_buf_t *b, const ty_report_style_t *st, const char *st_text,
+                          const char *su_text, const segs_t *sg)
 {
     const size_t head = 420, tail = 180; /* bytes, about 140 and 60 CJK characters */
     /* a passage usually ends with its line break: don't draw an empty last line */
@@ -542,7 +542,7 @@ static void sb_segments(ty_buf_t *b, const ty_report_style_t *st, const char *st
 }
 
 /* "    also in N other documents: a (95%), b, ... and M more" */
-static void sb_also_text(ty_buf_t *b, const ty_source_t *s, size_t nt)
+static void text_also(ty_buf_t *b, const ty_source_t *s, size_t nt)
 {
     if (!s->also_total)
         return;
@@ -569,8 +569,8 @@ int ty_report_text(ty_buf_t *b, const ty_report_style_t *st, const ty_doc_t *src
     if (!n) {
         ty_buf_printf(b, "%s%s%s: no reuse of %s found (%zu characters compared)\n", B,
                       ty_doc_name(sus), R, ty_doc_name(src), nt);
-        sb_about(b, "source ", src);
-        sb_about(b, "suspect", sus);
+        text_about(b, "source ", src);
+        text_about(b, "suspect", sus);
         return b->err;
     }
     ty_buf_printf(b,
@@ -579,9 +579,9 @@ int ty_report_text(ty_buf_t *b, const ty_report_style_t *st, const ty_doc_t *src
                   B, ty_doc_name(sus), R, nt ? 100.0 * (double)cov / (double)nt : 0.0, cov, nt, B,
                   ty_doc_name(src), R, n, n == 1 ? "" : "s");
     if (from)
-        sb_also_text(b, from, nt);
-    sb_about(b, "source ", src);
-    sb_about(b, "suspect", sus);
+        text_also(b, from, nt);
+    text_about(b, "source ", src);
+    text_about(b, "suspect", sus);
     const char *st_text = ty_doc_text(src, NULL), *su_text = ty_doc_text(sus, NULL);
     for (size_t x = 0; x < n; x++) {
         const ty_passage_t *q = &p[x];
@@ -599,16 +599,16 @@ int ty_report_text(ty_buf_t *b, const ty_report_style_t *st, const ty_doc_t *src
             ty_buf_puts(b, " in order\n");
         ty_buf_printf(b, "  %ssource%s  %s  characters %zu-%zu", C1, R, ty_doc_name(src),
                       q->src_off, q->src_off + q->src_len);
-        sb_where(b, src, q->src_off, q->src_len, q->src_byte_off, q->src_byte_len);
+        text_where(b, src, q->src_off, q->src_len, q->src_byte_off, q->src_byte_len);
         ty_buf_printf(b, "\n  %ssuspect%s %s  characters %zu-%zu", C2, R, ty_doc_name(sus),
                       q->sus_off, q->sus_off + q->sus_len);
-        sb_where(b, sus, q->sus_off, q->sus_len, q->sus_byte_off, q->sus_byte_len);
+        text_where(b, sus, q->sus_off, q->sus_len, q->sus_byte_off, q->sus_byte_len);
         ty_buf_puts(b, "\n");
         segs_t sg = {0};
         diff_merged(src, sus, q, r, nr, &sg);
         if (sg.err)
             b->err = TY_ENOMEM;
-        sb_segments(b, st, st_text, su_text, &sg);
+        text_segments(b, st, st_text, su_text, &sg);
         free(sg.a);
     }
     return b->err;
