@@ -47,8 +47,8 @@ LIB_SRC := src/util.c src/normalize.c src/doc.c src/sketch.c src/align.c \
            src/index_build.c src/index_write.c src/index_add.c src/index_del.c src/index_shard.c \
            src/index.c src/search.c src/thread.c \
            src/dedup.c src/dedup_rules.c src/cluster.c src/minhash.c src/jsonl_fast.c \
-           src/extract.c src/encoding.c src/html.c src/docx.c src/pdf.c src/warc.c src/extlib.c
-CLI_SRC := cli/main.c cli/common.c cli/output.c cli/compare.c cli/diffview.c cli/html.c \
+           src/report.c src/args.c src/extract.c src/encoding.c src/html.c src/docx.c src/pdf.c src/warc.c src/extlib.c
+CLI_SRC := cli/main.c cli/common.c cli/output.c cli/compare.c \
            cli/index.c cli/check.c cli/dedup.c cli/extract.c
 SERVER_SRC := server/serve.c server/request.c
 # make MPI=1 (use another BUILD, e.g. BUILD=build/mpi): the MPI part beside the library,
@@ -72,8 +72,7 @@ endif
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 # `tongyuan serve` runs tongyuan-serve (server/main.c): only it links libmicrohttpd
-SERVE_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/server/main.o \
-             $(BUILD)/cli/common.o $(BUILD)/cli/html.o $(BUILD)/cli/diffview.o
+SERVE_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/server/main.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "corpus.h"
-#include "html.h"
+#include "commands.h"
 
 #define CHUNK 256 /* documents read before they are checked and written */
 
@@ -25,7 +25,7 @@ typedef struct {
     size_t len, cap_name, cap_text;
     ty_docinfo_t *info; /* what the text was read from (a copy of the record's) */
     int read_err;
-    sbuf_t out, err;
+    ty_buf_t out, err;
     int status;
     double seconds;
 } item_t;
@@ -35,7 +35,7 @@ typedef struct {
     ty_opts_t o;
     ty_query_opts_t q;
     int jsonl, candidates;
-    style_t st;
+    ty_report_style_t st;
     const char *ix_path;
     const char *html; /* --html FILE: one report, for one document ('-': stdout) */
     FILE *html_f;     /* where it goes (cli_out_t: a temporary file until the end) */
@@ -49,30 +49,30 @@ typedef struct {
 static int write_html(job_t *j, item_t *x, const ty_doc_t *q, const ty_source_t *src, size_t n,
                       ty_aligner_t *al)
 {
-    html_source_t *hs = calloc(n ? n : 1, sizeof(html_source_t));
+    ty_report_source_t *hs = calloc(n ? n : 1, sizeof(ty_report_source_t));
     size_t got = 0;
     int bad = !hs;
     for (size_t i = 0; !bad && i < n; i++) {
         const ty_passage_t *p;
         size_t np;
         if (ty_compare(al, src[i].doc, q, &p, &np) != TY_OK) {
-            sb_printf(&x->err, "tongyuan: %s\n", ty_aligner_errmsg(al));
+            ty_buf_printf(&x->err, "tongyuan: %s\n", ty_aligner_errmsg(al));
             x->status = EXIT_ERROR;
             bad = 2;
-        } else if (html_source_capture(&hs[i], src[i].doc, al, src[i].passages, src[i].npassages,
-                                       src[i].aligned_at) != 0) {
+        } else if (ty_report_source_capture(&hs[i], src[i].doc, al, src[i].passages,
+                                            src[i].npassages, src[i].aligned_at) != 0) {
             bad = 1;
         } else {
             got++;
         }
     }
     if (!bad)
-        bad = html_write(j->html_f, q, hs, n) != 0;
+        bad = cli_write_html(j->html_f, q, hs, n) != 0;
     for (size_t i = 0; i < got; i++)
-        html_source_free(&hs[i]);
+        ty_report_source_free(&hs[i]);
     free(hs);
     if (bad == 1) {
-        sb_printf(&x->err, "tongyuan: %s: cannot write the HTML report\n", j->html);
+        ty_buf_printf(&x->err, "tongyuan: %s: cannot write the HTML report\n", j->html);
         x->status = EXIT_ERROR;
     }
     return bad ? -1 : 0;
@@ -84,7 +84,7 @@ static void check_one(job_t *j, item_t *x, ty_searcher_t *s, ty_doc_t *q, ty_ali
         return; /* message already in x->err */
     double t0 = cli_now();
     if (ty_doc_load_mem(q, x->name, x->text, x->len, &j->o) != TY_OK) {
-        sb_printf(&x->err, "tongyuan: %s\n", ty_doc_errmsg(q));
+        ty_buf_printf(&x->err, "tongyuan: %s\n", ty_doc_errmsg(q));
         x->status = EXIT_ERROR;
         return;
     }
@@ -97,19 +97,19 @@ static void check_one(job_t *j, item_t *x, ty_searcher_t *s, ty_doc_t *q, ty_ali
         uint32_t *sh = malloc((max ? max : 1) * sizeof(uint32_t));
         int rc = ids && sh ? ty_searcher_candidates(s, q, ids, sh, max, &n) : TY_ENOMEM;
         if (rc) {
-            sb_printf(&x->err, "tongyuan: %s\n",
-                      rc == TY_ENOMEM ? "out of memory" : ty_searcher_errmsg(s));
+            ty_buf_printf(&x->err, "tongyuan: %s\n",
+                          rc == TY_ENOMEM ? "out of memory" : ty_searcher_errmsg(s));
             x->status = EXIT_ERROR;
         } else {
             for (size_t i = 0; i < n; i++) {
                 char name[1024];
                 if (ty_index_doc_info(j->ix, ids[i], name, sizeof name, NULL, 0, NULL))
                     name[0] = 0;
-                sb_puts(&x->out, "{\"sus\":");
-                sb_json_str(&x->out, x->name, strlen(x->name));
-                sb_puts(&x->out, ",\"src\":");
-                sb_json_str(&x->out, name, strlen(name));
-                sb_printf(&x->out, ",\"rank\":%zu,\"shared\":%u}\n", i + 1, sh[i]);
+                ty_buf_puts(&x->out, "{\"sus\":");
+                ty_buf_json_str(&x->out, x->name, strlen(x->name));
+                ty_buf_puts(&x->out, ",\"src\":");
+                ty_buf_json_str(&x->out, name, strlen(name));
+                ty_buf_printf(&x->out, ",\"rank\":%zu,\"shared\":%u}\n", i + 1, sh[i]);
             }
             x->status = n ? EXIT_FOUND : EXIT_NONE;
         }
@@ -121,7 +121,7 @@ static void check_one(job_t *j, item_t *x, ty_searcher_t *s, ty_doc_t *q, ty_ali
     const ty_source_t *src;
     size_t n;
     if (ty_searcher_check(s, q, &src, &n) != TY_OK) {
-        sb_printf(&x->err, "tongyuan: %s: %s\n", x->name, ty_searcher_errmsg(s));
+        ty_buf_printf(&x->err, "tongyuan: %s: %s\n", x->name, ty_searcher_errmsg(s));
         x->status = EXIT_ERROR;
         return;
     }
@@ -136,17 +136,17 @@ static void check_one(job_t *j, item_t *x, ty_searcher_t *s, ty_doc_t *q, ty_ali
     if (j->jsonl) {
         for (size_t i = 0; i < n; i++)
             for (size_t p = 0; p < src[i].npassages; p++)
-                sb_source_passage_json(&x->out, &src[i], p, x->name, q);
+                ty_report_source_passage_json(&x->out, &src[i], p, x->name, q);
         return;
     }
     const char *B = j->st.color ? "\033[1m" : "", *R = j->st.color ? "\033[0m" : "";
     if (!n) {
-        sb_printf(&x->out, "%s%s%s: no reuse found in %s (%zu characters compared)\n", B, x->name,
-                  R, j->ix_path, ty_doc_ntokens(q));
+        ty_buf_printf(&x->out, "%s%s%s: no reuse found in %s (%zu characters compared)\n", B,
+                      x->name, R, j->ix_path, ty_doc_ntokens(q));
         return;
     }
-    sb_printf(&x->out, "%s%s%s: reuses %zu indexed document%s\n", B, x->name, R, n,
-              n == 1 ? "" : "s");
+    ty_buf_printf(&x->out, "%s%s%s: reuses %zu indexed document%s\n", B, x->name, R, n,
+                  n == 1 ? "" : "s");
     for (size_t i = 0; i < n; i++) {
         /* the report marks what changed inside each passage from the aligner's exact runs:
          * align this source again with our own aligner (the same passages: it is
@@ -154,8 +154,8 @@ static void check_one(job_t *j, item_t *x, ty_searcher_t *s, ty_doc_t *q, ty_ali
         const ty_passage_t *p;
         size_t np;
         int ok = ty_compare(al, src[i].doc, q, &p, &np) == TY_OK;
-        sb_printf(&x->out, "\n%s[%zu]%s ", B, i + 1, R);
-        sb_report_text(&x->out, &j->st, src[i].doc, q, src[i].passages, src[i].npassages,
+        ty_buf_printf(&x->out, "\n%s[%zu]%s ", B, i + 1, R);
+        ty_report_text(&x->out, &j->st, src[i].doc, q, src[i].passages, src[i].npassages,
                        ok ? al : NULL, &src[i]);
     }
 }
@@ -172,7 +172,7 @@ static void *worker(void *arg)
             break;
         item_t *x = &j->it[i];
         if (!s || !q || !al) {
-            sb_puts(&x->err, "tongyuan: out of memory\n");
+            ty_buf_puts(&x->err, "tongyuan: out of memory\n");
             x->status = EXIT_ERROR;
             continue;
         }
@@ -292,49 +292,48 @@ int cmd_check(int argc, char **argv)
             latency = 1;
         } else if (strcmp(a, "--candidates") == 0) {
             j.candidates = 1;
-        } else if ((v = cli_opt_value(argc, argv, &i, "--html", NULL, &missing))) {
+        } else if ((v = ty_arg_value(argc, argv, &i, "--html", NULL, &missing))) {
             if (!*v) {
                 fprintf(stderr, "tongyuan: --html needs a file name\n");
                 goto done;
             }
             j.html = v;
-        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--index", "-x", &missing))) {
+        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--index", "-x", &missing))) {
             j.ix_path = v;
-        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--format", NULL, &missing))) {
+        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--format", NULL, &missing))) {
             if (parse_format(v, &j.jsonl))
                 goto done;
-        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--threads", NULL, &missing))) {
+        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--threads", NULL, &missing))) {
             if (parse_long("--threads", v, 1, 1024, &threads))
                 goto done;
         } else if (!missing &&
-                   (v = cli_opt_value(argc, argv, &i, "--max-sources", NULL, &missing))) {
+                   (v = ty_arg_value(argc, argv, &i, "--max-sources", NULL, &missing))) {
             if (parse_long("--max-sources", v, 1, 1000000, &l))
                 goto done;
             j.q.max_sources = (size_t)l;
-        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--postings", NULL, &missing))) {
+        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--postings", NULL, &missing))) {
             if (parse_long("--postings", v, 0, 1000000, &l))
                 goto done;
             j.q.postings_per_minimizer = (size_t)l;
-        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--max-also", NULL, &missing))) {
+        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--max-also", NULL, &missing))) {
             if (parse_long("--max-also", v, 0, 1000000, &l))
                 goto done;
             j.q.max_also = (size_t)l;
         } else if (!missing &&
-                   (v = cli_opt_value(argc, argv, &i, "--max-candidates", NULL, &missing))) {
+                   (v = ty_arg_value(argc, argv, &i, "--max-candidates", NULL, &missing))) {
             if (parse_long("--max-candidates", v, 1, 1000000, &l))
                 goto done;
             j.q.max_candidates = (size_t)l;
-        } else if (!missing &&
-                   (v = cli_opt_value(argc, argv, &i, "--min-shared", NULL, &missing))) {
+        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--min-shared", NULL, &missing))) {
             if (parse_long("--min-shared", v, 1, 1000000, &l))
                 goto done;
             j.q.min_shared = (uint32_t)l;
-        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--max-df", NULL, &missing))) {
+        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--max-df", NULL, &missing))) {
             if (parse_long("--max-df", v, 1, 4000000000L, &l))
                 goto done;
             j.q.max_df = (uint32_t)l;
         } else if (!missing &&
-                   (v = cli_opt_value(argc, argv, &i, "--max-df-frac", NULL, &missing))) {
+                   (v = ty_arg_value(argc, argv, &i, "--max-df-frac", NULL, &missing))) {
             if (parse_double("--max-df-frac", v, 0, 1, &d))
                 goto done;
             j.q.max_df_frac = d;
@@ -413,7 +412,7 @@ int cmd_check(int argc, char **argv)
                 eof = 1;
                 break;
             }
-            x->out.n = x->err.n = 0;
+            x->out.len = x->err.len = 0;
             x->read_err = 0;
             x->status = EXIT_NONE;
             x->seconds = -1;
@@ -424,8 +423,8 @@ int cmd_check(int argc, char **argv)
                 x->read_err = 1;
                 x->status = e == TY_EEMPTY ? EXIT_NONE : EXIT_ERROR;
                 no_text += e == TY_EEMPTY;
-                sb_printf(&x->err, "tongyuan: %s%s%s\n", e == TY_EEMPTY ? "warning: " : "",
-                          ty_reader_errmsg(r), e == TY_EEMPTY ? " (skipped)" : "");
+                ty_buf_printf(&x->err, "tongyuan: %s%s%s\n", e == TY_EEMPTY ? "warning: " : "",
+                              ty_reader_errmsg(r), e == TY_EEMPTY ? " (skipped)" : "");
             } else if (copy(&x->name, &x->cap_name, rec.name, strlen(rec.name)) ||
                        copy(&x->text, &x->cap_text, rec.text, rec.len) ||
                        !(x->info = ty_docinfo_dup(&rec.info))) {
@@ -461,14 +460,14 @@ int cmd_check(int argc, char **argv)
         }
         for (size_t x = 0; x < n; x++) {
             item_t *it = &j.it[x];
-            if (it->err.n) {
+            if (it->err.len) {
                 fflush(stdout);
-                fputs(it->err.a, stderr);
+                cli_buf_write(&it->err, stderr);
             }
-            if (it->out.n) {
+            if (it->out.len) {
                 if (!j.jsonl && !j.candidates && written++ > 0)
                     fputs("\n", stdout);
-                fwrite(it->out.a, 1, it->out.n, stdout);
+                cli_buf_write(&it->out, stdout);
             }
             any_found |= it->status == EXIT_FOUND;
             any_err |= it->status == EXIT_ERROR;
@@ -514,8 +513,8 @@ cleanup:
         free(j.it[x].name);
         free(j.it[x].text);
         ty_docinfo_free(j.it[x].info);
-        sb_free(&j.it[x].out);
-        sb_free(&j.it[x].err);
+        ty_buf_free(&j.it[x].out);
+        ty_buf_free(&j.it[x].err);
     }
     free(j.it);
     free(th);

@@ -1,6 +1,7 @@
 /*
- * common.h — helpers shared by the tongyuan subcommands: an output buffer, JSON escaping,
- * parsing of the alignment options every subcommand takes, and passage printing.
+ * common.h — helpers shared by the tongyuan subcommands: exit codes, the terminal style,
+ * option parsing with its messages printed, progress lines and output files. The reports
+ * themselves are the library's (ty_report_*, report.c), shared with the server.
  */
 #ifndef TY_CLI_COMMON_H
 #define TY_CLI_COMMON_H
@@ -15,33 +16,12 @@
 /* exit codes, like grep */
 enum { EXIT_FOUND = 0, EXIT_NONE = 1, EXIT_ERROR = 2 };
 
-typedef struct {
-    char *a;
-    size_t n, m;
-} sbuf_t;
+/* Colour for people only on a terminal without NO_COLOR (st->full: 0). */
+void style_init(ty_report_style_t *st, FILE *f);
 
-void sb_putn(sbuf_t *b, const char *s, size_t n);
-void sb_puts(sbuf_t *b, const char *s);
-void sb_printf(sbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* s as a JSON string with quotes; invalid UTF-8 bytes become U+FFFD */
-void sb_json_str(sbuf_t *b, const char *s, size_t n);
-void sb_free(sbuf_t *b);
-
-/* Output style for people: colour only on a terminal without NO_COLOR. */
-typedef struct {
-    int color;
-    int full; /* print passages whole instead of an excerpt */
-} style_t;
-void style_init(style_t *st, FILE *f);
-
-/* "--name=value" or "--name value" → value, or NULL if argv[*i] is not --name (or -n, the
- * short form, when given). *missing set when the value is absent. */
-const char *cli_opt_value(int argc, char **argv, int *i, const char *name, const char *short_name,
-                          int *missing);
-
-/* Alignment options: if argv[*i] is one of them, consume it (and its value), set the field
- * in *o and return 1; return 0 if it is not an alignment option; -1 (message printed) on a
- * bad value. Documented in print_align_help(). */
+/* Alignment options (ty_opts_arg), the message printed: if argv[*i] is one of them, consume it (and
+ * its value), set the field in *o and return 1; return 0 if it is not an alignment option; -1
+ * (message printed) on a bad value. Documented in print_align_help(). */
 int parse_align_opt(int argc, char **argv, int *i, ty_opts_t *o);
 void print_align_help(FILE *f);
 /* The input formats (--input-format, --encoding and what offsets mean), for --help; corpus:
@@ -51,33 +31,6 @@ void print_formats_help(FILE *f, int corpus);
  * a reader's options. */
 void cli_reader_from_opts(ty_reader_opts_t *ro, const ty_opts_t *o);
 
-/* Append one passage as a JSON line with the fields of the README ("Output formats"). */
-void sb_passage_json(sbuf_t *b, const char *src_name, const char *sus_name, const ty_passage_t *p);
-/* ,"also":[names],"also_more":N: the other holders of a check source's text (nothing when
- * there are none) */
-void sb_also_json(sbuf_t *b, const ty_source_t *s);
-/* ,"also":[{"src","id","shared"; "score","covered" when aligned}],"also_more":N: the same
- * holders as objects (the server's sources; nt: the suspect's tokens) */
-void sb_also_objects(sbuf_t *b, const ty_source_t *s, size_t nt);
-/* The JSON line of passage i of a check source: the fields of sb_passage_json_docs (sus:
- * the query document, for its page and file offsets), then sb_also_json's */
-void sb_source_passage_json(sbuf_t *b, const ty_source_t *s, size_t i, const char *sus_name,
-                            const ty_doc_t *sus);
-/* The same, with the fields that locate it in documents that were not UTF-8 text: *_page and
- * *_page_end (PDF), *_file_off and *_file_len (bytes of a file decoded from another charset). */
-void sb_passage_json_docs(sbuf_t *b, const char *src_name, const char *sus_name,
-                          const ty_doc_t *src, const ty_doc_t *sus, const ty_passage_t *p);
-/* Append the people-readable report of one (src, sus) comparison. */
-/* The runs of passage i are read with ty_compare_runs(al, i, ...): al must be the aligner
- * that produced p. Differences are marked [-source-]{+suspect+} (colour on a terminal).
- * from: NULL, or the check source p, n are of (p = from->passages, al having aligned
- * from->doc with sus again: its runs are at from->aligned_at), whose other holders are
- * listed under the summary line. */
-void sb_report_text(sbuf_t *b, const style_t *st, const ty_doc_t *src, const ty_doc_t *sus,
-                    const ty_passage_t *p, size_t n, const ty_aligner_t *al,
-                    const ty_source_t *from);
-
-/* parse a non-negative integer / a real, with a message naming the option on error */
 /* Seconds on the monotonic clock. */
 double cli_now(void);
 
@@ -88,6 +41,13 @@ void cli_progress(uint64_t pos, uint64_t size, double secs, char bar[40], char e
                   char eta[32]);
 
 /* --format of compare and check: "text" (0) or "jsonl" (1) into *jsonl; -1 with a message. */
+/* Write what b holds to f; a buffer that ran out of memory ends the command (exit status 2,
+ * "out of memory"), as it did before the report layer returned errors. */
+void cli_buf_write(const ty_buf_t *b, FILE *f);
+
+/* The HTML report (ty_report_html) written to f: 0, or -1 out of memory or on a write error. */
+int cli_write_html(FILE *f, const ty_doc_t *sus, const ty_report_source_t *s, size_t ns);
+
 int parse_format(const char *v, int *jsonl);
 
 /* dedup's closing line on standard error (one process or MPI rank 0): documents, clusters,
@@ -95,6 +55,7 @@ int parse_format(const char *v, int *jsonl);
 void cli_dedup_summary(const ty_dedup_stats_t *st, size_t skipped, double secs, size_t docs,
                        uint64_t bytes);
 
+/* ty_arg_long / ty_arg_double with the message printed: 0 or -1 */
 int parse_long(const char *opt, const char *s, long lo, long hi, long *out);
 int parse_double(const char *opt, const char *s, double lo, double hi, double *out);
 
@@ -151,7 +112,5 @@ void cli_put_tsv(FILE *f, const char *s);
  * (msg itself when it does not start with NAME). The result is valid until the thread's next
  * call. */
 const char *cli_msg_at(const char *msg, const char *name, const char *path);
-
-int cmd_compare(int argc, char **argv);
 
 #endif

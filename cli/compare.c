@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "common.h"
-#include "html.h"
+#include "commands.h"
 
 typedef struct {
     char *src, *sus;
@@ -26,12 +26,12 @@ typedef struct {
     int jsonl;
     const char *html; /* --html FILE (one pair only) */
     FILE *html_f;     /* where it goes (cli_out_t: a temporary file until the end) */
-    style_t st;
+    ty_report_style_t st;
     pair_t *pairs;
     size_t npairs;
-    sbuf_t *out; /* per pair: rendered result */
-    sbuf_t *err; /* per pair: error message */
-    int *status; /* per pair: EXIT_* */
+    ty_buf_t *out; /* per pair: rendered result */
+    ty_buf_t *err; /* per pair: error message */
+    int *status;   /* per pair: EXIT_* */
     atomic_size_t next;
     size_t end;
 } job_t;
@@ -46,14 +46,14 @@ static void run_one(job_t *j, size_t x, ty_aligner_t *al, ty_doc_t *src, ty_doc_
         rc = ty_doc_load_file(src, p->src, &j->o);
         *src_ok = rc == TY_OK;
         if (rc) {
-            sb_printf(&j->err[x], "tongyuan: %s\n", ty_doc_errmsg(src));
+            ty_buf_printf(&j->err[x], "tongyuan: %s\n", ty_doc_errmsg(src));
             j->status[x] = EXIT_ERROR;
             return;
         }
     }
     rc = ty_doc_load_file(sus, p->sus, &j->o);
     if (rc) {
-        sb_printf(&j->err[x], "tongyuan: %s\n", ty_doc_errmsg(sus));
+        ty_buf_printf(&j->err[x], "tongyuan: %s\n", ty_doc_errmsg(sus));
         j->status[x] = EXIT_ERROR;
         return;
     }
@@ -61,19 +61,19 @@ static void run_one(job_t *j, size_t x, ty_aligner_t *al, ty_doc_t *src, ty_doc_
     size_t n;
     rc = ty_compare(al, src, sus, &ps, &n);
     if (rc) {
-        sb_printf(&j->err[x], "tongyuan: %s\n", ty_aligner_errmsg(al));
+        ty_buf_printf(&j->err[x], "tongyuan: %s\n", ty_aligner_errmsg(al));
         j->status[x] = EXIT_ERROR;
         return;
     }
     if (j->html) {
-        html_source_t hs;
+        ty_report_source_t hs;
         memset(&hs, 0, sizeof hs);
-        int bad = html_source_capture(&hs, src, al, ps, n, NULL) != 0;
+        int bad = ty_report_source_capture(&hs, src, al, ps, n, NULL) != 0;
         if (!bad)
-            bad = html_write(j->html_f, sus, &hs, 1) != 0;
-        html_source_free(&hs);
+            bad = cli_write_html(j->html_f, sus, &hs, 1) != 0;
+        ty_report_source_free(&hs);
         if (bad) {
-            sb_printf(&j->err[x], "tongyuan: %s: cannot write the HTML report\n", j->html);
+            ty_buf_printf(&j->err[x], "tongyuan: %s: cannot write the HTML report\n", j->html);
             j->status[x] = EXIT_ERROR;
             return;
         }
@@ -84,9 +84,9 @@ static void run_one(job_t *j, size_t x, ty_aligner_t *al, ty_doc_t *src, ty_doc_
     }
     if (j->jsonl) {
         for (size_t i = 0; i < n; i++)
-            sb_passage_json_docs(&j->out[x], p->src, p->sus, src, sus, &ps[i]);
+            ty_report_passage_json_docs(&j->out[x], p->src, p->sus, src, sus, &ps[i]);
     } else {
-        sb_report_text(&j->out[x], &j->st, src, sus, ps, n, al, NULL);
+        ty_report_text(&j->out[x], &j->st, src, sus, ps, n, al, NULL);
     }
     j->status[x] = n ? EXIT_FOUND : EXIT_NONE;
 }
@@ -104,7 +104,7 @@ static void *worker(void *arg)
         size_t e = b + BLOCK < j->end ? b + BLOCK : j->end;
         for (size_t x = b; x < e; x++) {
             if (!al || !src || !sus) {
-                sb_puts(&j->err[x], "tongyuan: out of memory\n");
+                ty_buf_puts(&j->err[x], "tongyuan: out of memory\n");
                 j->status[x] = EXIT_ERROR;
                 continue;
             }
@@ -245,15 +245,15 @@ int cmd_compare(int argc, char **argv)
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             return 0;
-        } else if ((v = cli_opt_value(argc, argv, &i, "--format", NULL, &missing))) {
+        } else if ((v = ty_arg_value(argc, argv, &i, "--format", NULL, &missing))) {
             if (parse_format(v, &j.jsonl))
                 return EXIT_ERROR;
-        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--pairs", NULL, &missing))) {
+        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--pairs", NULL, &missing))) {
             pairs_path = v;
-        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--threads", NULL, &missing))) {
+        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--threads", NULL, &missing))) {
             if (parse_long("--threads", v, 1, 1024, &threads))
                 return EXIT_ERROR;
-        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--html", NULL, &missing))) {
+        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--html", NULL, &missing))) {
             if (!*v) {
                 fprintf(stderr, "tongyuan: --html needs a file name\n");
                 return EXIT_ERROR;
@@ -329,8 +329,8 @@ int cmd_compare(int argc, char **argv)
         threads = j.npairs ? (long)j.npairs : 1;
     int any_found = 0, any_err = 0;
     const size_t CHUNK = 4096; /* pairs rendered before they are written out */
-    j.out = calloc(CHUNK, sizeof(sbuf_t));
-    j.err = calloc(CHUNK, sizeof(sbuf_t));
+    j.out = calloc(CHUNK, sizeof(ty_buf_t));
+    j.err = calloc(CHUNK, sizeof(ty_buf_t));
     j.status = calloc(CHUNK, sizeof(int));
     pthread_t *th = calloc((size_t)threads, sizeof(pthread_t));
     if (!j.out || !j.err || !j.status || !th) {
@@ -360,24 +360,24 @@ int cmd_compare(int argc, char **argv)
         }
         j.pairs = all;
         for (size_t x = 0; x < cnt; x++) {
-            if (j.err[x].n) {
+            if (j.err[x].len) {
                 fflush(stdout);
-                fputs(j.err[x].a, stderr);
+                cli_buf_write(&j.err[x], stderr);
             }
-            if (j.out[x].n) {
+            if (j.out[x].len) {
                 if (!j.jsonl && x > 0)
                     fputs("\n", stdout);
-                fwrite(j.out[x].a, 1, j.out[x].n, stdout);
+                cli_buf_write(&j.out[x], stdout);
             }
             any_found |= j.status[x] == EXIT_FOUND;
             any_err |= j.status[x] == EXIT_ERROR;
-            j.out[x].n = 0;
-            j.err[x].n = 0;
+            j.out[x].len = 0;
+            j.err[x].len = 0;
         }
     }
     for (size_t x = 0; x < CHUNK; x++) {
-        sb_free(&j.out[x]);
-        sb_free(&j.err[x]);
+        ty_buf_free(&j.out[x]);
+        ty_buf_free(&j.err[x]);
     }
     for (size_t x = 0; x < j.npairs; x++) {
         free(j.pairs[x].src);

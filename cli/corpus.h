@@ -1,14 +1,11 @@
 /*
- * corpus.h — the corpus subcommands (`index`, `check`, `dedup`) and what they share: reading the
+ * corpus.h — what the corpus subcommands (`index`, `check`, `dedup`, `extract`) share: reading the
  * input options (--text-field, --id-field, --stdin-format) and the progress line.
  */
 #ifndef TY_CLI_CORPUS_H
 #define TY_CLI_CORPUS_H
 
 #include "common.h"
-
-int cmd_index(int argc, char **argv);
-int cmd_check(int argc, char **argv);
 
 /* If argv[*i] is an input option, consume it (and its value) into *ro and return 1; 0 if it
  * is not one; -1 (message printed) on a bad value. */

@@ -18,11 +18,10 @@
 
 #include "common.h"
 #include "corpus.h"
+#include "commands.h"
 #ifdef TY_MPI
 #include "mpi.h"
 #endif
-
-int cmd_dedup(int argc, char **argv);
 
 #define MAX_SHOWN_ERRORS 100
 
@@ -39,7 +38,7 @@ typedef struct {
     const char *pairs_path;
     int pairs_failed;
     char estimate[128]; /* what similarity is, as --pairs-out fields (docs/dedup.md) */
-    sbuf_t pb;
+    ty_buf_t pb;
     size_t errors;  /* records and documents skipped */
     where_t *where; /* per document added */
     size_t nwhere, mwhere;
@@ -79,7 +78,7 @@ static const char *origin_of(const ui_t *u, size_t doc, uint64_t *line)
     return u->origins[u->where[doc].origin];
 }
 
-static void put_json_name(sbuf_t *b, const char *s) { sb_json_str(b, s, strlen(s)); }
+static void put_json_name(ty_buf_t *b, const char *s) { ty_buf_json_str(b, s, strlen(s)); }
 
 static int on_event(void *user, const ty_dedup_event_t *ev)
 {
@@ -105,25 +104,25 @@ static int on_event(void *user, const ty_dedup_event_t *ev)
     }
     if (!u->pairs || u->pairs_failed)
         return 0;
-    sbuf_t *b = &u->pb;
-    b->n = 0;
-    sb_puts(b, "{\"src\":");
+    ty_buf_t *b = &u->pb;
+    b->len = 0;
+    ty_buf_puts(b, "{\"src\":");
     put_json_name(b, ty_dedup_name(u->dd, ev->other));
-    sb_puts(b, ",\"sus\":");
+    ty_buf_puts(b, ",\"sus\":");
     put_json_name(b, ty_dedup_name(u->dd, ev->doc));
-    sb_printf(b, ",\"similarity\":%.4f,\"containment\":%.4f,%s,\"passages\":[", ev->similarity,
-              ev->containment, u->estimate);
+    ty_buf_printf(b, ",\"similarity\":%.4f,\"containment\":%.4f,%s,\"passages\":[", ev->similarity,
+                  ev->containment, u->estimate);
     for (size_t i = 0; i < ev->npassages; i++) {
         const ty_passage_t *p = &ev->passages[i];
-        sb_printf(b,
-                  "%s{\"src_off\":%zu,\"src_len\":%zu,\"sus_off\":%zu,\"sus_len\":%zu,"
-                  "\"src_byte_off\":%zu,\"src_byte_len\":%zu,\"sus_byte_off\":%zu,"
-                  "\"sus_byte_len\":%zu,\"score\":%.4f}",
-                  i ? "," : "", p->src_off, p->src_len, p->sus_off, p->sus_len, p->src_byte_off,
-                  p->src_byte_len, p->sus_byte_off, p->sus_byte_len, p->score);
+        ty_buf_printf(b,
+                      "%s{\"src_off\":%zu,\"src_len\":%zu,\"sus_off\":%zu,\"sus_len\":%zu,"
+                      "\"src_byte_off\":%zu,\"src_byte_len\":%zu,\"sus_byte_off\":%zu,"
+                      "\"sus_byte_len\":%zu,\"score\":%.4f}",
+                      i ? "," : "", p->src_off, p->src_len, p->sus_off, p->sus_len, p->src_byte_off,
+                      p->src_byte_len, p->sus_byte_off, p->sus_byte_len, p->score);
     }
-    sb_puts(b, "]}\n");
-    if (fwrite(b->a, 1, b->n, u->pairs) != b->n)
+    ty_buf_puts(b, "]}\n");
+    if (b->err || fwrite(b->data, 1, b->len, u->pairs) != b->len)
         u->pairs_failed = 1;
     return 0;
 }
@@ -395,7 +394,7 @@ static int copy_kept(ui_t *u, const ty_reader_opts_t *ro, FILE *out, size_t beg,
     }
     size_t d = beg;
     int rc = 0;
-    sbuf_t sb = {0};
+    ty_buf_t sb = {0};
     while (d < end) {
         ty_record_t rec;
         int n = ty_reader_next_line(r, &rec);
@@ -411,13 +410,13 @@ static int copy_kept(ui_t *u, const ty_reader_opts_t *ro, FILE *out, size_t beg,
         ty_dedup_result_t res;
         if (!rec.line) { /* the whole file is the document */
             if (ty_dedup_result(u->dd, d, &res) == TY_OK && !res.err && res.keep) {
-                sb.n = 0;
-                sb_puts(&sb, "{\"id\":");
+                sb.len = 0;
+                ty_buf_puts(&sb, "{\"id\":");
                 put_json_name(&sb, ty_dedup_name(u->dd, d));
-                sb_puts(&sb, ",\"text\":");
-                sb_json_str(&sb, rec.text, rec.len);
-                sb_puts(&sb, "}\n");
-                fwrite(sb.a, 1, sb.n, out);
+                ty_buf_puts(&sb, ",\"text\":");
+                ty_buf_json_str(&sb, rec.text, rec.len);
+                ty_buf_puts(&sb, "}\n");
+                cli_buf_write(&sb, out);
             }
             d++;
             /* one document a file, except a WARC crawl: many records, named by URI, whose
@@ -456,7 +455,7 @@ static int copy_kept(ui_t *u, const ty_reader_opts_t *ro, FILE *out, size_t beg,
                 path, end - d);
         rc = -1;
     }
-    sb_free(&sb);
+    ty_buf_free(&sb);
     ty_reader_free(r);
     return rc;
 }
@@ -544,7 +543,7 @@ static int optv(int argc, char **argv, int *i, const char *name, const char *sho
                 const char **v)
 {
     int missing = 0;
-    *v = cli_opt_value(argc, argv, i, name, short_name, &missing);
+    *v = ty_arg_value(argc, argv, i, name, short_name, &missing);
     if (missing) {
         fprintf(stderr, "tongyuan: %s needs a value\n", name);
         return -1;
@@ -715,8 +714,13 @@ int cmd_dedup(int argc, char **argv)
         FAIL();
     }
     if (threshold > 0 || perms > 0) {
-        if (ty_dedup_lsh_params(threshold > 0 ? threshold : 0.7, perms > 0 ? (int)perms : 128,
-                                &o.bands, &o.rows) != TY_OK) {
+        /* the permutations not given: ty_dedup_opts_init's bands x rows, whatever --bands and
+         * --rows said (they are replaced) */
+        ty_dedup_opts_t d;
+        ty_dedup_opts_init(&d);
+        if (ty_dedup_lsh_params(threshold > 0 ? threshold : 0.7,
+                                perms > 0 ? (int)perms : d.bands * d.rows, &o.bands,
+                                &o.rows) != TY_OK) {
             fprintf(stderr, "tongyuan: bad --threshold or --perms\n");
             FAIL();
         }
@@ -861,31 +865,31 @@ int cmd_dedup(int argc, char **argv)
     clear_line(&u);
     double secs = cli_now() - t0;
     if (!status) {
-        sbuf_t b = {0};
+        ty_buf_t b = {0};
         size_t n = ty_dedup_count(u.dd);
         for (size_t i = 0; i < n; i++) {
             ty_dedup_result_t res;
             if (ty_dedup_result(u.dd, i, &res) != TY_OK || res.err)
                 continue;
-            sb_puts(&b, "{\"id\":");
+            ty_buf_puts(&b, "{\"id\":");
             put_json_name(&b, ty_dedup_name(u.dd, i));
-            sb_printf(&b, ",\"cluster\":%zu,\"keep\":%s,\"dup_of\":", res.cluster,
-                      res.keep ? "true" : "false");
+            ty_buf_printf(&b, ",\"cluster\":%zu,\"keep\":%s,\"dup_of\":", res.cluster,
+                          res.keep ? "true" : "false");
             if (res.keep) {
-                sb_puts(&b, "null,\"similarity\":null,\"containment\":null}\n");
+                ty_buf_puts(&b, "null,\"similarity\":null,\"containment\":null}\n");
             } else {
                 put_json_name(&b, ty_dedup_name(u.dd, res.dup_of));
-                sb_printf(&b, ",\"similarity\":%.4f,\"containment\":%.4f}\n", res.similarity,
-                          res.containment);
+                ty_buf_printf(&b, ",\"similarity\":%.4f,\"containment\":%.4f}\n", res.similarity,
+                              res.containment);
             }
-            if (b.n >= (1 << 16)) {
-                fwrite(b.a, 1, b.n, out.f);
-                b.n = 0;
+            if (b.len >= (1 << 16)) {
+                cli_buf_write(&b, out.f);
+                b.len = 0;
             }
         }
-        if (b.n)
-            fwrite(b.a, 1, b.n, out.f);
-        sb_free(&b);
+        if (b.len)
+            cli_buf_write(&b, out.f);
+        ty_buf_free(&b);
     }
     if (!status && u.pairs_failed) {
         fprintf(stderr, "tongyuan: --pairs-out %s: write error\n", u.pairs_path);
@@ -918,7 +922,7 @@ int cmd_dedup(int argc, char **argv)
         free(u.origins[i]);
     free(u.origins);
     free(u.where);
-    sb_free(&u.pb);
+    ty_buf_free(&u.pb);
     free(paths);
     return status;
 #undef FAIL

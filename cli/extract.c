@@ -14,8 +14,7 @@
 
 #include "common.h"
 #include "corpus.h"
-
-int cmd_extract(int argc, char **argv);
+#include "commands.h"
 
 static void usage(FILE *f)
 {
@@ -68,7 +67,7 @@ int cmd_extract(int argc, char **argv)
             usage(stdout);
             rc = 0;
             goto done;
-        } else if ((v = cli_opt_value(argc, argv, &i, "--format", NULL, &missing))) {
+        } else if ((v = ty_arg_value(argc, argv, &i, "--format", NULL, &missing))) {
             if (parse_format(v, &jsonl))
                 goto done;
         } else {
@@ -107,7 +106,7 @@ int cmd_extract(int argc, char **argv)
     /* text format: a "==> NAME <==" line before each document when there is more than one:
      * the first is held back until the second shows up (or the end does) */
     size_t docs = 0, skipped = 0, empty = 0;
-    sbuf_t b = {0}, first = {0};
+    ty_buf_t b = {0}, first = {0};
     ty_doc_t *d = ty_doc_new(); /* the text is checked as compare checks it (UTF-8, NUL) */
     char *first_name = NULL;
     ty_record_t rec;
@@ -128,39 +127,39 @@ int cmd_extract(int argc, char **argv)
             skipped++;
             continue;
         }
-        b.n = 0;
+        b.len = 0;
         if (jsonl) {
-            sb_puts(&b, "{\"id\":");
-            sb_json_str(&b, rec.name, strlen(rec.name));
-            sb_puts(&b, ",\"text\":");
-            sb_json_str(&b, rec.text, rec.len);
-            sb_printf(&b, ",\"format\":\"%s\",\"charset\":", ty_format_name(rec.info.format));
-            sb_json_str(&b, rec.info.charset, strlen(rec.info.charset));
-            sb_puts(&b, ",\"title\":");
-            sb_json_str(&b, rec.info.title, strlen(rec.info.title));
-            sb_printf(&b, ",\"pages\":%u}\n", rec.info.pages);
+            ty_buf_puts(&b, "{\"id\":");
+            ty_buf_json_str(&b, rec.name, strlen(rec.name));
+            ty_buf_puts(&b, ",\"text\":");
+            ty_buf_json_str(&b, rec.text, rec.len);
+            ty_buf_printf(&b, ",\"format\":\"%s\",\"charset\":", ty_format_name(rec.info.format));
+            ty_buf_json_str(&b, rec.info.charset, strlen(rec.info.charset));
+            ty_buf_puts(&b, ",\"title\":");
+            ty_buf_json_str(&b, rec.info.title, strlen(rec.info.title));
+            ty_buf_printf(&b, ",\"pages\":%u}\n", rec.info.pages);
         } else if (docs == 0) {
-            sb_putn(&first, rec.text, rec.len); /* held back */
+            ty_buf_put(&first, rec.text, rec.len); /* held back */
             first_name = strdup(rec.name);
         } else {
             if (docs == 1) {
                 printf("==> %s <==\n", first_name ? first_name : "");
-                fwrite(first.a ? first.a : "", 1, first.n, stdout);
-                sb_free(&first);
+                cli_buf_write(&first, stdout);
+                ty_buf_free(&first);
             }
-            sb_printf(&b, "\n==> %s <==\n", rec.name);
-            sb_putn(&b, rec.text, rec.len);
+            ty_buf_printf(&b, "\n==> %s <==\n", rec.name);
+            ty_buf_put(&b, rec.text, rec.len);
         }
-        if (b.n)
-            fwrite(b.a, 1, b.n, stdout);
+        if (b.len)
+            cli_buf_write(&b, stdout);
         docs++;
     }
-    if (first.n)
-        fwrite(first.a, 1, first.n, stdout);
-    sb_free(&first);
+    if (first.len)
+        cli_buf_write(&first, stdout);
+    ty_buf_free(&first);
     free(first_name);
     ty_doc_free(d);
-    sb_free(&b);
+    ty_buf_free(&b);
     ty_reader_free(r);
     if (skipped)
         fprintf(stderr, "tongyuan: extract: %zu document%s, %zu skipped (%zu without text)\n", docs,

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "corpus.h"
+#include "commands.h"
 
 #ifdef TY_MPI
 #include <signal.h>
@@ -23,15 +24,15 @@ int parse_reader_opt(int argc, char **argv, int *i, ty_reader_opts_t *ro)
 {
     int missing = 0;
     const char *v;
-    if ((v = cli_opt_value(argc, argv, i, "--text-field", NULL, &missing)) != NULL) {
+    if ((v = ty_arg_value(argc, argv, i, "--text-field", NULL, &missing)) != NULL) {
         ro->text_field = v;
         return 1;
     }
-    if (!missing && (v = cli_opt_value(argc, argv, i, "--id-field", NULL, &missing)) != NULL) {
+    if (!missing && (v = ty_arg_value(argc, argv, i, "--id-field", NULL, &missing)) != NULL) {
         ro->id_field = v;
         return 1;
     }
-    if (!missing && (v = cli_opt_value(argc, argv, i, "--stdin-format", NULL, &missing)) != NULL) {
+    if (!missing && (v = ty_arg_value(argc, argv, i, "--stdin-format", NULL, &missing)) != NULL) {
         if (strcmp(v, "auto") == 0)
             ro->stdin_format = TY_STDIN_AUTO;
         else if (strcmp(v, "text") == 0)
@@ -353,7 +354,7 @@ static int build_or_add(int argc, char **argv, int add)
                                             "-k",       "-w",        "--level"};
         int which = -1;
         for (int n = 0; n < 6 && which < 0; n++)
-            if ((v = cli_opt_value(argc, argv, &i, names[n], n == 0 ? "-o" : NULL, &missing)) ||
+            if ((v = ty_arg_value(argc, argv, &i, names[n], n == 0 ? "-o" : NULL, &missing)) ||
                 missing)
                 which = n;
         if (missing) {
@@ -516,7 +517,7 @@ static int cmd_stats(int argc, char **argv)
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
         int missing = 0;
-        const char *v = cli_opt_value(argc, argv, &i, "--format", NULL, &missing);
+        const char *v = ty_arg_value(argc, argv, &i, "--format", NULL, &missing);
         if (v) {
             if (strcmp(v, "json") == 0)
                 json = 1;
@@ -552,21 +553,22 @@ static int cmd_stats(int argc, char **argv)
         return EXIT_ERROR;
     }
     if (json) {
-        sbuf_t b = {0};
-        sb_puts(&b, "{\"index\":");
-        sb_json_str(&b, path, strlen(path));
-        sb_printf(&b,
-                  ",\"format\":%u,\"k\":%d,\"w\":%d,\"normalization\":\"%016llx\",\"documents\":"
-                  "%llu,\"characters\":%llu,\"text_bytes\":%llu,\"stored_bytes\":%llu,"
-                  "\"postings\":%llu,\"minimizers\":%llu,\"segments\":%u,\"file_bytes\":%llu,"
-                  "\"used_bytes\":%llu}\n",
-                  st.format, st.k, st.w, (unsigned long long)st.norm_fingerprint,
-                  (unsigned long long)st.docs, (unsigned long long)st.codepoints,
-                  (unsigned long long)st.bytes, (unsigned long long)st.stored_bytes,
-                  (unsigned long long)st.postings, (unsigned long long)st.keys, st.segments,
-                  (unsigned long long)st.file_bytes, (unsigned long long)st.map_bytes);
-        fputs(b.a, stdout);
-        sb_free(&b);
+        ty_buf_t b = {0};
+        ty_buf_puts(&b, "{\"index\":");
+        ty_buf_json_str(&b, path, strlen(path));
+        ty_buf_printf(
+            &b,
+            ",\"format\":%u,\"k\":%d,\"w\":%d,\"normalization\":\"%016llx\",\"documents\":"
+            "%llu,\"characters\":%llu,\"text_bytes\":%llu,\"stored_bytes\":%llu,"
+            "\"postings\":%llu,\"minimizers\":%llu,\"segments\":%u,\"file_bytes\":%llu,"
+            "\"used_bytes\":%llu}\n",
+            st.format, st.k, st.w, (unsigned long long)st.norm_fingerprint,
+            (unsigned long long)st.docs, (unsigned long long)st.codepoints,
+            (unsigned long long)st.bytes, (unsigned long long)st.stored_bytes,
+            (unsigned long long)st.postings, (unsigned long long)st.keys, st.segments,
+            (unsigned long long)st.file_bytes, (unsigned long long)st.map_bytes);
+        cli_buf_write(&b, stdout);
+        ty_buf_free(&b);
     } else {
         char d[32], c[32], by[32], sb[32], p[32], k[32], fb[32], ub[32];
         thousands(d, sizeof d, st.docs);

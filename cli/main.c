@@ -10,10 +10,7 @@
 #include <utf8proc.h>
 
 #include "common.h"
-#include "corpus.h"
-
-int cmd_dedup(int argc, char **argv);   /* dedup.c */
-int cmd_extract(int argc, char **argv); /* extract.c */
+#include "commands.h"
 
 /* `tongyuan serve` is the executable tongyuan-serve next to this one (server/main.c says why):
  * found through /proc/self/exe, else the directory of argv[0], else $PATH. It replaces this

@@ -141,38 +141,38 @@ static int on_event(void *user, const ty_dedup_event_t *ev)
     return c->fail;
 }
 
-static void put_name(sbuf_t *b, const char *s) { sb_json_str(b, s, strlen(s)); }
+static void put_name(ty_buf_t *b, const char *s) { ty_buf_json_str(b, s, strlen(s)); }
 
 /* Rank 0: the decisions, one JSON line per document (cli/dedup.c's format). */
 static int write_out(const ty_mdedup_t *m, FILE *out)
 {
-    sbuf_t b = {0};
+    ty_buf_t b = {0};
     size_t n = ty_mdedup_count(m);
     for (size_t i = 0; i < n; i++) {
         ty_dedup_result_t res;
         if (ty_mdedup_result(m, i, &res) != TY_OK || res.err)
             continue;
-        sb_puts(&b, "{\"id\":");
+        ty_buf_puts(&b, "{\"id\":");
         put_name(&b, ty_mdedup_name(m, i));
-        sb_printf(&b, ",\"cluster\":%zu,\"keep\":%s,\"dup_of\":", res.cluster,
-                  res.keep ? "true" : "false");
+        ty_buf_printf(&b, ",\"cluster\":%zu,\"keep\":%s,\"dup_of\":", res.cluster,
+                      res.keep ? "true" : "false");
         if (res.keep) {
-            sb_puts(&b, "null,\"similarity\":null,\"containment\":null}\n");
+            ty_buf_puts(&b, "null,\"similarity\":null,\"containment\":null}\n");
         } else {
             put_name(&b, ty_mdedup_name(m, res.dup_of));
-            sb_printf(&b, ",\"similarity\":%.4f,\"containment\":%.4f}\n", res.similarity,
-                      res.containment);
+            ty_buf_printf(&b, ",\"similarity\":%.4f,\"containment\":%.4f}\n", res.similarity,
+                          res.containment);
         }
-        if (b.n >= (1 << 16)) {
-            if (fwrite(b.a, 1, b.n, out) != b.n) {
-                sb_free(&b);
+        if (b.len >= (1 << 16)) {
+            if (b.err || fwrite(b.data, 1, b.len, out) != b.len) {
+                ty_buf_free(&b);
                 return -1;
             }
-            b.n = 0;
+            b.len = 0;
         }
     }
-    int bad = b.n && fwrite(b.a, 1, b.n, out) != b.n;
-    sb_free(&b);
+    int bad = b.err || (b.len && fwrite(b.data, 1, b.len, out) != b.len);
+    ty_buf_free(&b);
     return bad ? -1 : 0;
 }
 

@@ -13,6 +13,9 @@
  *   align.c      anchors → maximal exact runs → colinear chains with gap costs →
  *                passages (chains grouped by the region they tile, in any order) →
  *                refined passage ends
+ *   report.c     passages → JSON lines, the text report with its diff view, the HTML
+ *                report, into a caller's buffer (what the CLI, the server and a binding show)
+ *   args.c       the command-line options the front ends share, messages returned
  *
  * Conventions (see docs/ and STYLE.md):
  *   - every function that can fail returns an int: TY_OK (0) or a negative TY_E* code;
@@ -57,6 +60,9 @@ enum {
     TY_EEMPTY = -12,       /* extraction gave no text (a scanned PDF, a page of navigation only) */
     TY_EENCODING = -13,    /* the text's charset cannot be told, or the bytes do not fit it */
     TY_EUNSUPPORTED = -14, /* a format or feature not read (.doc, an encrypted PDF) */
+    TY_ECANCELED = -15,    /* a caller's callback asked to stop (the work done so far is kept
+                            * as the call documents) */
+    TY_EREADONLY = -16,    /* a write to an index opened TY_INDEX_READ, or to a sharded index */
 };
 
 /* Static description of an error code ("out of memory", ...). Never NULL. */
@@ -323,6 +329,9 @@ typedef struct ty_reader_opts {
 } ty_reader_opts_t;
 
 void ty_reader_opts_init(ty_reader_opts_t *o);
+/* TY_OK, or TY_EINVAL with a message naming the bad field written to msg (if msg != NULL).
+ * NULL names and max_doc_bytes 0 are taken as the defaults (ty_reader_new does). */
+int ty_reader_opts_check(const ty_reader_opts_t *o, char *msg, size_t msg_size);
 
 /* One document. Every pointer is owned by the reader and valid until its next
  * ty_reader_next() or ty_reader_free(). text is NUL-terminated (and may hold NUL bytes:
@@ -416,6 +425,8 @@ typedef struct ty_index_opts {
 } ty_index_opts_t;
 
 void ty_index_opts_init(ty_index_opts_t *o);
+/* TY_OK, or TY_EINVAL with a message naming the bad field written to msg (if msg != NULL). */
+int ty_index_opts_check(const ty_index_opts_t *o, char *msg, size_t msg_size);
 
 typedef struct ty_index_stats {
     uint32_t format;           /* on-disk format version */
@@ -511,8 +522,9 @@ int ty_index_open(ty_index_t *ix, const char *path, int mode, const ty_index_opt
  * Errors (nothing is stored; the message names the document, and for a storage error the
  * index and the system's reason — "No space left on device" on a full disk): TY_EEXIST a
  * document of that name is in the index (also a deleted one: names are not reused);
- * TY_EUTF8, TY_EBINARY, TY_ETOOBIG the text (the message gives the position); TY_EINVAL a
- * handle not open for adding (read-only, sharded, or finished); TY_EIO, TY_ENOMEM,
+ * TY_EUTF8, TY_EBINARY, TY_ETOOBIG the text (the message gives the position); TY_EREADONLY
+ * a handle opened TY_INDEX_READ or sharded; TY_EINVAL one not open or finished; TY_EIO,
+ * TY_ENOMEM,
  * TY_ECORRUPT. After a storage error in TY_INDEX_CREATE, ty_index_finish() refuses.
  * Thread safety: needs the handle to itself; searchers on it may run meanwhile. */
 int ty_index_add_doc(ty_index_t *ix, const char *name, const void *text, size_t len,
@@ -525,7 +537,7 @@ int ty_index_add_doc(ty_index_t *ix, const char *name, const void *text, size_t 
  * already in the index is not added again (TY_EVENT_DUPLICATE), so re-running an
  * interrupted add resumes it; a failed merge after a commit is TY_EVENT_WARNING, not an
  * error. Returns TY_OK, the error that stopped the run (a callback that returned nonzero:
- * TY_EINVAL), or a storage error; documents committed before stay. */
+ * TY_ECANCELED), or a storage error; documents committed before stay. */
 int ty_index_add_docs(ty_index_t *ix, ty_reader_t *r, const ty_opts_t *o,
                       const ty_index_add_opts_t *ao);
 
@@ -573,7 +585,7 @@ int ty_index_deleted_count(ty_index_t *ix, uint64_t *n);
  * (the ids one index of the whole input gives), and searches give the results of that one
  * index (the frequent-minimizer cut uses document counts over all shards, from the
  * manifest). Read-only: TY_INDEX_WRITE, ty_index_add_doc[s](), ty_index_delete() and
- * ty_index_compact() fail with TY_EINVAL and a message. A directory without a MANIFEST, a
+ * ty_index_compact() fail with TY_EREADONLY and a message. A directory without a MANIFEST, a
  * missing shard or one that does not match the manifest is refused (TY_ECORRUPT or
  * TY_EVERSION, naming the path). `mpirun -np N tongyuan index build -o DIR` writes one. */
 #define TY_INDEX_DF_BUCKETS 128
@@ -586,7 +598,7 @@ int ty_index_shards_df_hist(ty_index_t *ix, const char *dir, uint32_t nshards, u
                             uint32_t parts, uint64_t hist[TY_INDEX_DF_BUCKETS]);
 /* Document names held by more than one shard (one index of the whole input keeps the first
  * and skips the others): fn(user, shard, name) is called for each shard after the first that
- * holds the name (name NUL-terminated, valid during the call; nonzero stops: TY_EINVAL).
+ * holds the name (name NUL-terminated, valid during the call; nonzero stops: TY_ECANCELED).
  * fn NULL: the first such name is an error (TY_EINVAL naming it and both shards). Part and
  * parts as above, of the name keys. TY_OK when done. */
 typedef int (*ty_index_dup_fn)(void *user, uint32_t shard, const char *name);
@@ -622,6 +634,8 @@ typedef struct ty_query_opts {
 } ty_query_opts_t;
 
 void ty_query_opts_init(ty_query_opts_t *q);
+/* TY_OK, or TY_EINVAL with a message naming the bad field written to msg (if msg != NULL). */
+int ty_query_opts_check(const ty_query_opts_t *q, char *msg, size_t msg_size);
 
 /* Another indexed document holding the text of a source's passages (a near-duplicate
  * version of it, a repost): listed with the source, not reported as a source of its own. */
@@ -835,6 +849,113 @@ typedef struct ty_dedup_stats {
 } ty_dedup_stats_t;
 
 void ty_dedup_stats(const ty_dedup_t *dd, ty_dedup_stats_t *st);
+
+/* ---------------------------------------------------------------------------------------
+ * Reports (report.c): what a front end shows of a comparison, appended to a caller's buffer,
+ * which the caller writes where it wants (a file, an HTTP reply, a Python string). The same
+ * calls serve the CLI, the server and a binding, so their outputs agree byte for byte.
+ */
+
+/* A growing byte buffer. Start it zeroed ({0}); data is NUL-terminated after len bytes
+ * (NULL while nothing was appended). Caller frees with ty_buf_free(). Out of memory sets err
+ * (TY_ENOMEM): what is appended afterwards is dropped and every call returns err, so a writer
+ * checks once before it writes data out. One thread at a time. */
+typedef struct ty_buf {
+    char *data;
+    size_t len, cap;
+    int err;
+} ty_buf_t;
+
+int ty_buf_put(ty_buf_t *b, const char *s, size_t n);
+int ty_buf_puts(ty_buf_t *b, const char *s);
+int ty_buf_printf(ty_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* s[0, n) as a JSON string with its quotes; invalid UTF-8 bytes become U+FFFD */
+int ty_buf_json_str(ty_buf_t *b, const char *s, size_t n);
+/* Free the bytes and reset b to empty ({0}). */
+void ty_buf_free(ty_buf_t *b);
+
+/* One passage as a JSON line ("{...}\n") with the fields of README "Output formats". */
+int ty_report_passage_json(ty_buf_t *b, const char *src_name, const char *sus_name,
+                           const ty_passage_t *p);
+/* The same, with the fields that locate it in documents that were not UTF-8 text: *_page and
+ * *_page_end (PDF), *_file_off and *_file_len (bytes of a file decoded from another charset).
+ * src, sus: the documents (NULL: no such fields for that side). */
+int ty_report_passage_json_docs(ty_buf_t *b, const char *src_name, const char *sus_name,
+                                const ty_doc_t *src, const ty_doc_t *sus, const ty_passage_t *p);
+/* ,"also":[names],"also_more":N: the other holders of a check source's text (nothing when
+ * there are none) */
+int ty_report_also_names(ty_buf_t *b, const ty_source_t *s);
+/* ,"also":[{"src","id","shared"; "score","covered" when aligned}],"also_more":N: the same
+ * holders as objects (the server's sources; nt: the suspect's tokens) */
+int ty_report_also_objects(ty_buf_t *b, const ty_source_t *s, size_t nt);
+/* The JSON line of passage i of a check source: ty_report_passage_json_docs's fields (sus:
+ * the query document, for its page and file offsets), then ty_report_also_names's. */
+int ty_report_source_passage_json(ty_buf_t *b, const ty_source_t *s, size_t i, const char *sus_name,
+                                  const ty_doc_t *sus);
+
+/* How the text report looks: ANSI colour (the caller decides: a terminal without NO_COLOR),
+ * passages whole instead of an excerpt. */
+typedef struct ty_report_style {
+    int color;
+    int full;
+} ty_report_style_t;
+
+/* The people-readable report of one (src, sus) comparison: a summary line, then each passage
+ * with where it is and a merged diff view marking differences [-source-]{+suspect+} (colours
+ * with st->color). The runs of passage i are read with ty_compare_runs(al, i, ...): al must
+ * be the aligner that produced p. from: NULL, or the check source p, n are of
+ * (p = from->passages, al having aligned from->doc with sus again: its runs are at
+ * from->aligned_at), whose other holders are listed under the summary line. */
+int ty_report_text(ty_buf_t *b, const ty_report_style_t *st, const ty_doc_t *src,
+                   const ty_doc_t *sus, const ty_passage_t *p, size_t n, const ty_aligner_t *al,
+                   const ty_source_t *from);
+
+/* One source of an HTML report with its passages and their runs, copied out of an aligner
+ * (whose results live only until its next ty_compare). src is borrowed: it must outlive the
+ * report. Free with ty_report_source_free(). */
+typedef struct ty_report_source {
+    const ty_doc_t *src;
+    ty_passage_t *p;
+    size_t n;
+    ty_match_t **runs;
+    size_t *nruns;
+} ty_report_source_t;
+
+/* Copy the n passages p of the last comparison on al (and their runs: those of passage at[i]
+ * of al for p[i]; at NULL: i). TY_OK, or TY_ENOMEM (free hs all the same). */
+int ty_report_source_capture(ty_report_source_t *hs, const ty_doc_t *src, const ty_aligner_t *al,
+                             const ty_passage_t *p, size_t n, const size_t *at);
+void ty_report_source_free(ty_report_source_t *hs);
+
+/* The self-contained HTML report for suspect sus against ns sources: summary, source(s) and
+ * suspect side by side, each reused passage highlighted in a colour per source, the
+ * spinner's changes marked inside (<ins> changed/inserted in the suspect, <del>
+ * replaced/dropped in the source), click a passage to scroll to its counterpart. No external
+ * resources: works offline. */
+int ty_report_html(ty_buf_t *b, const ty_doc_t *sus, const ty_report_source_t *s, size_t ns);
+
+/* ---------------------------------------------------------------------------------------
+ * Command-line options (args.c), shared by the front ends (the `tongyuan` commands, the
+ * server): they return a message (msg, msg_size bytes) instead of printing it.
+ */
+
+/* "--name=value" or "--name value" -> value, or NULL if argv[*i] is not --name (nor alias,
+ * e.g. "-o", when not NULL); *i is moved past a value taken from the next argument. *missing
+ * is set when the value is absent. The value is borrowed from argv. */
+const char *ty_arg_value(int argc, char **argv, int *i, const char *name, const char *alias,
+                         int *missing);
+/* s as a whole number / a real in [lo, hi] into *out: TY_OK, or TY_EINVAL with a message
+ * naming opt ("--threads wants a whole number from 1 to 1024, not 'x'"). */
+int ty_arg_long(const char *opt, const char *s, long lo, long hi, long *out, char *msg,
+                size_t msg_size);
+int ty_arg_double(const char *opt, const char *s, double lo, double hi, double *out, char *msg,
+                  size_t msg_size);
+/* The options of ty_opts_t (-k, -w, --max-gap ... --max-size, --input-format, --encoding,
+ * --invalid-utf8): if argv[*i] is one, consume it and its value into *o and return 1; 0 if it
+ * is not one; -1 with a message on a bad value. */
+int ty_opts_arg(int argc, char **argv, int *i, ty_opts_t *o, char *msg, size_t msg_size);
+/* The help text of those options, with ty_opts_init()'s defaults, appended to b. */
+int ty_opts_help(ty_buf_t *b);
 
 #ifdef __cplusplus
 }

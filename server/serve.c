@@ -53,14 +53,23 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../cli/common.h"
-#include "../cli/html.h"
+#include "tongyuan.h"
 #include "request.h"
 
 /* GET /: server/page.html, turned into a C string by the Makefile */
 static const char ty_serve_page[] =
 #include "serve_page.inc"
     ;
+
+enum { EXIT_ERROR = 2 }; /* the exit status of an error, as the tongyuan commands' */
+
+/* Seconds on the monotonic clock. */
+static double now_secs(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
 
 /* ---- server state ------------------------------------------------------------------------ */
 
@@ -127,7 +136,7 @@ typedef struct req {
     char method[16];
     char *path;
     char client[64];
-    sbuf_t body;
+    ty_buf_t body;
     int too_big, no_mem;
     int route;
     unsigned status;
@@ -260,7 +269,7 @@ static void notify_conn(void *cls, struct MHD_Connection *c, void **socket_conte
               : S.nconns >= S.max_conns                    ? MHD_HTTP_SERVICE_UNAVAILABLE
                                                            : 0;
     S.nconns += !k->over;
-    k->t0 = cli_now();
+    k->t0 = now_secs();
     k->next = S.conns;
     if (S.conns)
         S.conns->prev = k;
@@ -284,7 +293,7 @@ static void reap(void)
     } cut_t;
     cut_t cut[64];
     size_t ncut = 0;
-    double now = cli_now();
+    double now = now_secs();
     conn_t *k;
     do {
         ncut = 0;
@@ -380,12 +389,12 @@ static enum MHD_Result reply(struct MHD_Connection *c, req_t *r, unsigned status
 }
 
 static enum MHD_Result reply_sb(struct MHD_Connection *c, req_t *r, unsigned status,
-                                const char *ctype, sbuf_t *b)
+                                const char *ctype, ty_buf_t *b)
 {
-    char *a = b->a;
-    size_t n = b->n;
-    b->a = NULL;
-    b->n = b->m = 0;
+    char *a = b->data;
+    size_t n = b->len;
+    b->data = NULL;
+    b->len = b->cap = 0;
     return reply(c, r, status, ctype, a, n, NULL);
 }
 
@@ -400,14 +409,16 @@ static enum MHD_Result reply_error(struct MHD_Connection *c, req_t *r, unsigned 
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    sbuf_t b = {0};
-    sb_puts(&b, "{\"error\":");
-    sb_json_str(&b, msg, strlen(msg));
-    sb_printf(&b, ",\"status\":%u}\n", status);
-    if (!b.a)
+    ty_buf_t b = {0};
+    ty_buf_puts(&b, "{\"error\":");
+    ty_buf_json_str(&b, msg, strlen(msg));
+    ty_buf_printf(&b, ",\"status\":%u}\n", status);
+    if (!b.data || b.err) {
+        ty_buf_free(&b);
         return MHD_NO;
-    char *a = b.a;
-    return reply(c, r, status, "application/json", a, b.n, allow);
+    }
+    char *a = b.data;
+    return reply(c, r, status, "application/json", a, b.len, allow);
 }
 
 /* 503: the request memory (mem_charge) has no room for this body now */
@@ -444,7 +455,7 @@ static int token_ok(const char *authorization)
 static json_t *parse_body(struct MHD_Connection *c, req_t *r, enum MHD_Result *ret)
 {
     char err[512];
-    json_t *j = req_parse_body(r->body.a, r->body.n, err, sizeof err);
+    json_t *j = req_parse_body(r->body.data, r->body.len, err, sizeof err);
     if (!j)
         *ret = reply_error(c, r, MHD_HTTP_BAD_REQUEST, NULL, "%s", err);
     return j;
@@ -545,28 +556,24 @@ static enum MHD_Result do_check(struct MHD_Connection *c, req_t *r, int html)
         if (ty_index_is_deleted(S.ix, src[i].id) != 1)
             keep[nk++] = &src[i];
     if (html) {
-        html_source_t *hs = calloc(nk ? nk : 1, sizeof *hs);
+        ty_report_source_t *hs = calloc(nk ? nk : 1, sizeof *hs);
         size_t got = 0;
         int bad = !hs;
         for (size_t i = 0; !bad && i < nk; i++) {
             const ty_passage_t *p;
             size_t np;
             bad = ty_compare(al, keep[i]->doc, q, &p, &np) != TY_OK ||
-                  html_source_capture(&hs[i], keep[i]->doc, al, keep[i]->passages,
-                                      keep[i]->npassages, keep[i]->aligned_at) != 0;
+                  ty_report_source_capture(&hs[i], keep[i]->doc, al, keep[i]->passages,
+                                           keep[i]->npassages, keep[i]->aligned_at) != 0;
             got += !bad;
         }
-        char *buf = NULL;
-        size_t blen = 0;
-        FILE *f = bad ? NULL : open_memstream(&buf, &blen);
-        if (f) {
-            bad = html_write(f, q, hs, nk) != 0;
-            bad |= fclose(f) != 0;
-        } else {
-            bad = 1;
-        }
+        ty_buf_t hb = {0};
+        if (!bad)
+            bad = ty_report_html(&hb, q, hs, nk) != TY_OK;
+        char *buf = hb.data;
+        size_t blen = hb.len;
         for (size_t i = 0; i < got; i++)
-            html_source_free(&hs[i]);
+            ty_report_source_free(&hs[i]);
         free(hs);
         if (bad) {
             free(buf);
@@ -579,33 +586,34 @@ static enum MHD_Result do_check(struct MHD_Connection *c, req_t *r, int html)
         goto out;
     }
     size_t nt = ty_doc_ntokens(q);
-    sbuf_t b = {0};
-    sb_puts(&b, "{\"name\":");
-    sb_json_str(&b, name, strlen(name));
-    sb_printf(&b, ",\"chars\":%zu,\"sources\":[", nt);
+    ty_buf_t b = {0};
+    ty_buf_puts(&b, "{\"name\":");
+    ty_buf_json_str(&b, name, strlen(name));
+    ty_buf_printf(&b, ",\"chars\":%zu,\"sources\":[", nt);
     for (size_t i = 0; i < nk; i++) {
         const ty_source_t *x = keep[i];
         const char *sn = ty_doc_name(x->doc);
-        sb_puts(&b, i ? ",{\"src\":" : "{\"src\":");
-        sb_json_str(&b, sn, strlen(sn));
-        sb_printf(&b, ",\"id\":%u,\"score\":%.4f,\"covered\":%zu,\"shared\":%u,\"passages\":[",
-                  x->id, nt ? (double)x->covered / (double)nt : 0.0, x->covered, x->shared);
+        ty_buf_puts(&b, i ? ",{\"src\":" : "{\"src\":");
+        ty_buf_json_str(&b, sn, strlen(sn));
+        ty_buf_printf(&b, ",\"id\":%u,\"score\":%.4f,\"covered\":%zu,\"shared\":%u,\"passages\":[",
+                      x->id, nt ? (double)x->covered / (double)nt : 0.0, x->covered, x->shared);
         for (size_t p = 0; p < x->npassages; p++) {
             if (p)
-                sb_puts(&b, ",");
-            sb_passage_json(&b, sn, name, &x->passages[p]);
-            if (b.n && b.a[b.n - 1] == '\n')
-                b.n--; /* sb_passage_json ends a JSON line */
+                ty_buf_puts(&b, ",");
+            ty_report_passage_json(&b, sn, name, &x->passages[p]);
+            if (b.len && b.data[b.len - 1] == '\n')
+                b.len--; /* ty_report_passage_json ends a JSON line */
         }
-        sb_puts(&b, "]");
-        sb_also_objects(&b, x, nt);
-        sb_puts(&b, "}");
+        ty_buf_puts(&b, "]");
+        ty_report_also_objects(&b, x, nt);
+        ty_buf_puts(&b, "}");
     }
-    sb_puts(&b, "]}\n");
+    ty_buf_puts(&b, "]}\n");
     free(keep);
-    ret = b.a ? reply_sb(c, r, MHD_HTTP_OK, "application/json", &b)
+    ret = b.data && !b.err
+              ? reply_sb(c, r, MHD_HTTP_OK, "application/json", &b)
               : reply_error(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "out of memory");
-    sb_free(&b);
+    ty_buf_free(&b);
 out:
     if (custom) {
         ty_searcher_free(s);
@@ -678,15 +686,16 @@ static enum MHD_Result do_add(struct MHD_Connection *c, req_t *r)
         json_decref(j);
         return reply_error(c, r, status, NULL, "%s", msg);
     }
-    sbuf_t b = {0};
-    sb_puts(&b, "{\"id\":");
-    sb_json_str(&b, id, idlen);
-    sb_printf(&b, ",\"doc\":%u,\"chars\":%zu,\"tokens\":%zu,\"committed\":true}\n", docid, ncp,
-              ntok);
+    ty_buf_t b = {0};
+    ty_buf_puts(&b, "{\"id\":");
+    ty_buf_json_str(&b, id, idlen);
+    ty_buf_printf(&b, ",\"doc\":%u,\"chars\":%zu,\"tokens\":%zu,\"committed\":true}\n", docid, ncp,
+                  ntok);
     json_decref(j);
-    ret = b.a ? reply_sb(c, r, MHD_HTTP_OK, "application/json", &b)
+    ret = b.data && !b.err
+              ? reply_sb(c, r, MHD_HTTP_OK, "application/json", &b)
               : reply_error(c, r, MHD_HTTP_INTERNAL_SERVER_ERROR, NULL, "out of memory");
-    sb_free(&b);
+    ty_buf_free(&b);
     return ret;
 }
 
@@ -695,7 +704,7 @@ static enum MHD_Result do_doc(struct MHD_Connection *c, req_t *r, const char *id
     uint32_t docid = 0;
     unsigned status = MHD_HTTP_OK;
     char msg[700] = "";
-    sbuf_t b = {0};
+    ty_buf_t b = {0};
     pthread_mutex_lock(&S.wlock);
     int rc = del ? ty_index_delete(S.ix, id, &docid) : ty_index_find(S.ix, id, &docid);
     if (rc == TY_OK && !del && ty_index_is_deleted(S.ix, docid) == 1)
@@ -707,9 +716,9 @@ static enum MHD_Result do_doc(struct MHD_Connection *c, req_t *r, const char *id
         else
             snprintf(msg, sizeof msg, "%s", ty_index_errmsg(S.ix));
     } else if (del) {
-        sb_puts(&b, "{\"id\":");
-        sb_json_str(&b, id, strlen(id));
-        sb_printf(&b, ",\"doc\":%u,\"deleted\":true}\n", docid);
+        ty_buf_puts(&b, "{\"id\":");
+        ty_buf_json_str(&b, id, strlen(id));
+        ty_buf_printf(&b, ",\"doc\":%u,\"deleted\":true}\n", docid);
     } else {
         ty_doc_t *d = ty_doc_new();
         char origin[PATH_MAX] = "";
@@ -723,32 +732,32 @@ static enum MHD_Result do_doc(struct MHD_Connection *c, req_t *r, const char *id
         } else {
             size_t tl;
             const char *t = ty_doc_text(d, &tl);
-            sb_puts(&b, "{\"id\":");
-            sb_json_str(&b, id, strlen(id));
-            sb_printf(&b, ",\"doc\":%u,\"origin\":", docid);
+            ty_buf_puts(&b, "{\"id\":");
+            ty_buf_json_str(&b, id, strlen(id));
+            ty_buf_printf(&b, ",\"doc\":%u,\"origin\":", docid);
             /* an index written by an older tongyuan serve records a temporary file as the
              * origin of a document added here */
             size_t ol = strlen(origin);
             if (strstr(origin, "/tongyuan-serve.") && ol > 11 &&
                 strcmp(origin + ol - 11, "/post.jsonl") == 0)
-                sb_puts(&b, "\"" ADD_ORIGIN "\"");
+                ty_buf_puts(&b, "\"" ADD_ORIGIN "\"");
             else
-                sb_json_str(&b, origin, strlen(origin));
-            sb_printf(&b, ",\"line\":%llu,\"bytes\":%zu,\"chars\":%zu,\"text\":",
-                      (unsigned long long)line, tl, ty_doc_ncodepoints(d));
-            sb_json_str(&b, t, tl);
-            sb_puts(&b, "}\n");
+                ty_buf_json_str(&b, origin, strlen(origin));
+            ty_buf_printf(&b, ",\"line\":%llu,\"bytes\":%zu,\"chars\":%zu,\"text\":",
+                          (unsigned long long)line, tl, ty_doc_ncodepoints(d));
+            ty_buf_json_str(&b, t, tl);
+            ty_buf_puts(&b, "}\n");
         }
         ty_doc_free(d);
     }
     pthread_mutex_unlock(&S.wlock);
     if (status != MHD_HTTP_OK) {
-        sb_free(&b);
+        ty_buf_free(&b);
         return reply_error(c, r, status, NULL, "%s", msg);
     }
-    enum MHD_Result ret = b.a ? reply_sb(c, r, MHD_HTTP_OK, "application/json", &b)
-                              : reply_error(c, r, 500, NULL, "out of memory");
-    sb_free(&b);
+    enum MHD_Result ret = b.data && !b.err ? reply_sb(c, r, MHD_HTTP_OK, "application/json", &b)
+                                           : reply_error(c, r, 500, NULL, "out of memory");
+    ty_buf_free(&b);
     return ret;
 }
 
@@ -771,8 +780,8 @@ static enum MHD_Result do_stats(struct MHD_Connection *c, req_t *r)
     pthread_mutex_lock(&S.mem_lock);
     size_t mem = S.mem_used;
     pthread_mutex_unlock(&S.mem_lock);
-    sbuf_t b = {0};
-    sb_printf(
+    ty_buf_t b = {0};
+    ty_buf_printf(
         &b,
         "{\"docs\":%llu,\"deleted\":%llu,\"indexed\":%llu,\"codepoints\":%llu,"
         "\"bytes\":%llu,\"stored_bytes\":%llu,\"postings\":%llu,\"keys\":%llu,"
@@ -786,10 +795,10 @@ static enum MHD_Result do_stats(struct MHD_Connection *c, req_t *r)
         (unsigned long long)st.postings, (unsigned long long)st.keys, st.segments,
         (unsigned long long)st.file_bytes, (unsigned long long)st.map_bytes, st.k, st.w, st.format,
         S.writable ? "true" : "false", S.threads, (unsigned long long)atomic_load(&S.requests),
-        cli_now() - S.started, nconns, mem, ty_version());
-    enum MHD_Result ret = b.a ? reply_sb(c, r, MHD_HTTP_OK, "application/json", &b)
-                              : reply_error(c, r, 500, NULL, "out of memory");
-    sb_free(&b);
+        now_secs() - S.started, nconns, mem, ty_version());
+    enum MHD_Result ret = b.data && !b.err ? reply_sb(c, r, MHD_HTTP_OK, "application/json", &b)
+                                           : reply_error(c, r, 500, NULL, "out of memory");
+    ty_buf_free(&b);
     return ret;
 }
 
@@ -920,7 +929,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         if (!r)
             return MHD_NO;
         *con_cls = r;
-        r->t0 = cli_now();
+        r->t0 = now_secs();
         snprintf(r->method, sizeof r->method, "%s", method);
         r->path = strdup(url);
         atomic_fetch_add(&S.inflight, 1);
@@ -979,18 +988,17 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     } else if (*upload_size) {
         /* body data: keep it unless over a limit (then drop it and answer 413 or 503 at the
          * end); without a Content-Length the charge grows with the body */
-        if (!r->too_big && r->body.n + *upload_size > S.max_body) {
+        if (!r->too_big && r->body.len + *upload_size > S.max_body) {
             r->too_big = 1;
-            sb_free(&r->body);
+            ty_buf_free(&r->body);
         }
-        size_t need = mem_cost(r->body.n + *upload_size);
+        size_t need = mem_cost(r->body.len + *upload_size);
         if (!r->too_big && !r->no_mem && need > r->charge && mem_charge(r, need) != 0) {
             r->no_mem = 1;
-            sb_free(&r->body);
+            ty_buf_free(&r->body);
         }
         if (!r->too_big && !r->no_mem) {
-            sb_putn(&r->body, upload, *upload_size);
-            if (!r->body.a)
+            if (ty_buf_put(&r->body, upload, *upload_size) != TY_OK)
                 return MHD_NO;
         }
         *upload_size = 0;
@@ -1094,7 +1102,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
         pthread_mutex_lock(&S.conn_lock);
         reaped = k->reaped;
         k->busy = k->has_req = 0;
-        k->t0 = cli_now();
+        k->t0 = now_secs();
         pthread_mutex_unlock(&S.conn_lock);
     }
     static const char *why[] = {"", "error", "timeout", "shutdown", "read-error", "client-abort"};
@@ -1105,9 +1113,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
             : "";
     log_line(r->client, r->method, r->path ? r->path : "?",
              reaped && !r->status ? MHD_HTTP_REQUEST_TIMEOUT : r->status, r->bytes,
-             (cli_now() - r->t0) * 1e3, w);
+             (now_secs() - r->t0) * 1e3, w);
     mem_charge(r, 0);
-    sb_free(&r->body);
+    ty_buf_free(&r->body);
     free(r->path);
     free(r);
     atomic_fetch_sub(&S.inflight, 1);
@@ -1127,7 +1135,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(msg);
     while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = 0;
-    double now = cli_now();
+    double now = now_secs();
     pthread_mutex_lock(&S.loglock);
     if (strcmp(msg, last) == 0 && now - last_t < 10) {
         repeats++;
@@ -1179,7 +1187,10 @@ static void usage(FILE *f)
             "  --max-sources N      sources reported per check by default [20]\n"
             "  --max-candidates N   align at most N candidates per check [16]\n"
             "  -h, --help           this help\n\n");
-    print_align_help(f);
+    ty_buf_t b = {0};
+    if (ty_opts_help(&b) == TY_OK)
+        fwrite(b.data, 1, b.len, f);
+    ty_buf_free(&b);
 }
 
 static int parse_size(const char *opt, const char *s, size_t *out)
@@ -1405,9 +1416,11 @@ int cmd_serve(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         int missing = 0, rc;
-        if ((rc = parse_align_opt(argc, argv, &i, &S.o)) != 0) {
-            if (rc < 0)
+        if ((rc = ty_opts_arg(argc, argv, &i, &S.o, msg, sizeof msg)) != 0) {
+            if (rc < 0) {
+                fprintf(stderr, "tongyuan: %s\n", msg);
                 return EXIT_ERROR;
+            }
             continue;
         }
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -1415,60 +1428,59 @@ int cmd_serve(int argc, char **argv)
             return 0;
         } else if (strcmp(a, "--auth-reads") == 0) {
             S.auth_reads = 1;
-        } else if ((v = cli_opt_value(argc, argv, &i, "--allowed-hosts", NULL, &missing))) {
+        } else if ((v = ty_arg_value(argc, argv, &i, "--allowed-hosts", NULL, &missing))) {
             if (req_hosts_add(&S.hosts, v, msg, sizeof msg) != 0) {
                 fprintf(stderr, "tongyuan: %s\n", msg);
                 req_hosts_free(&S.hosts);
                 return EXIT_ERROR;
             }
             hosts_set = 1;
-        } else if ((v = cli_opt_value(argc, argv, &i, "--index", "-x", &missing))) {
+        } else if ((v = ty_arg_value(argc, argv, &i, "--index", "-x", &missing))) {
             S.ix_path = v;
-        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--listen", NULL, &missing))) {
+        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--listen", NULL, &missing))) {
             listen_at = v;
-        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--threads", NULL, &missing))) {
-            if (parse_long("--threads", v, 1, 1024, &threads))
-                return EXIT_ERROR;
-        } else if (!missing &&
-                   (v = cli_opt_value(argc, argv, &i, "--token-file", NULL, &missing))) {
+        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--threads", NULL, &missing))) {
+            if (ty_arg_long("--threads", v, 1, 1024, &threads, msg, sizeof msg))
+                goto bad_value;
+        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--token-file", NULL, &missing))) {
             token_file = v;
-        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--max-body", NULL, &missing))) {
+        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--max-body", NULL, &missing))) {
             if (parse_size("--max-body", v, &S.max_body))
                 return EXIT_ERROR;
-        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--timeout", NULL, &missing))) {
-            if (parse_long("--timeout", v, 1, 86400, &timeout))
-                return EXIT_ERROR;
+        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--timeout", NULL, &missing))) {
+            if (ty_arg_long("--timeout", v, 1, 86400, &timeout, msg, sizeof msg))
+                goto bad_value;
         } else if (!missing &&
-                   (v = cli_opt_value(argc, argv, &i, "--request-deadline", NULL, &missing))) {
-            if (parse_long("--request-deadline", v, 1, 86400, &l))
-                return EXIT_ERROR;
+                   (v = ty_arg_value(argc, argv, &i, "--request-deadline", NULL, &missing))) {
+            if (ty_arg_long("--request-deadline", v, 1, 86400, &l, msg, sizeof msg))
+                goto bad_value;
             S.deadline = (double)l;
-        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--max-conns", NULL, &missing))) {
-            if (parse_long("--max-conns", v, 1, 1000000, &S.max_conns))
-                return EXIT_ERROR;
+        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--max-conns", NULL, &missing))) {
+            if (ty_arg_long("--max-conns", v, 1, 1000000, &S.max_conns, msg, sizeof msg))
+                goto bad_value;
         } else if (!missing &&
-                   (v = cli_opt_value(argc, argv, &i, "--max-conns-per-addr", NULL, &missing))) {
-            if (parse_long("--max-conns-per-addr", v, 0, 1000000, &S.max_conns_addr))
-                return EXIT_ERROR;
+                   (v = ty_arg_value(argc, argv, &i, "--max-conns-per-addr", NULL, &missing))) {
+            if (ty_arg_long("--max-conns-per-addr", v, 0, 1000000, &S.max_conns_addr, msg,
+                            sizeof msg))
+                goto bad_value;
         } else if (!missing &&
-                   (v = cli_opt_value(argc, argv, &i, "--request-memory", NULL, &missing))) {
+                   (v = ty_arg_value(argc, argv, &i, "--request-memory", NULL, &missing))) {
             if (parse_size("--request-memory", v, &S.req_mem))
                 return EXIT_ERROR;
-        } else if (!missing && (v = cli_opt_value(argc, argv, &i, "--grace", NULL, &missing))) {
-            if (parse_long("--grace", v, 0, 86400, &grace))
-                return EXIT_ERROR;
-        } else if (!missing &&
-                   (v = cli_opt_value(argc, argv, &i, "--access-log", NULL, &missing))) {
+        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--grace", NULL, &missing))) {
+            if (ty_arg_long("--grace", v, 0, 86400, &grace, msg, sizeof msg))
+                goto bad_value;
+        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--access-log", NULL, &missing))) {
             log_path = v;
         } else if (!missing &&
-                   (v = cli_opt_value(argc, argv, &i, "--max-sources", NULL, &missing))) {
-            if (parse_long("--max-sources", v, 1, MAX_SOURCES_LIMIT, &l))
-                return EXIT_ERROR;
+                   (v = ty_arg_value(argc, argv, &i, "--max-sources", NULL, &missing))) {
+            if (ty_arg_long("--max-sources", v, 1, MAX_SOURCES_LIMIT, &l, msg, sizeof msg))
+                goto bad_value;
             S.q.max_sources = (size_t)l;
         } else if (!missing &&
-                   (v = cli_opt_value(argc, argv, &i, "--max-candidates", NULL, &missing))) {
-            if (parse_long("--max-candidates", v, 1, 100000, &l))
-                return EXIT_ERROR;
+                   (v = ty_arg_value(argc, argv, &i, "--max-candidates", NULL, &missing))) {
+            if (ty_arg_long("--max-candidates", v, 1, 100000, &l, msg, sizeof msg))
+                goto bad_value;
             S.q.max_candidates = (size_t)l;
         } else {
             if (missing)
@@ -1579,7 +1591,7 @@ int cmd_serve(int argc, char **argv)
                     (struct sockaddr *)&bound, &bl) == 0)
         getnameinfo((struct sockaddr *)&bound, bl, host, sizeof host, port, sizeof port,
                     NI_NUMERICHOST | NI_NUMERICSERV);
-    S.started = cli_now();
+    S.started = now_secs();
     ty_index_stats_t st;
     uint64_t ndocs = ty_index_stats(S.ix, &st) == TY_OK ? st.docs : 0;
     fprintf(stderr,
@@ -1603,8 +1615,8 @@ int cmd_serve(int argc, char **argv)
     MHD_socket ls = MHD_quiesce_daemon(d);
     if (ls != MHD_INVALID_SOCKET)
         close(ls);
-    double t_end = cli_now() + (double)grace;
-    while (atomic_load(&S.inflight) > 0 && cli_now() < t_end) {
+    double t_end = now_secs() + (double)grace;
+    while (atomic_load(&S.inflight) > 0 && now_secs() < t_end) {
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
         reap();
@@ -1643,4 +1655,8 @@ out:
     free(S.token);
     req_hosts_free(&S.hosts);
     return rc;
+bad_value:
+    fprintf(stderr, "tongyuan: %s\n", msg);
+    req_hosts_free(&S.hosts);
+    return EXIT_ERROR;
 }

@@ -22,6 +22,17 @@ void ty_index_opts_init(ty_index_opts_t *o)
     o->zstd_level = 3;
 }
 
+int ty_index_opts_check(const ty_index_opts_t *o, char *msg, size_t msg_size)
+{
+    /* the sketch's ranges are ty_opts_check's: an index is sketched with those k and w */
+    const char *bad = o->k < 2 || o->k > 16    ? "k must be between 2 and 16"
+                      : o->w < 1 || o->w > 256 ? "w must be between 1 and 256"
+                      : o->zstd_level < 1 || o->zstd_level > 19
+                          ? "zstd_level must be between 1 and 19"
+                          : NULL;
+    return ty__opts_verdict(bad, NULL, msg, msg_size);
+}
+
 ty_index_t *ty_index_new(void) { return calloc(1, sizeof(ty_index_t)); }
 
 const char *ty_index_errmsg(const ty_index_t *ix) { return ix ? ix->err : "no index"; }
@@ -57,8 +68,7 @@ int ty_index_open(ty_index_t *ix, const char *path, int mode, const ty_index_opt
             ty_index_opts_init(&d);
             io = &d;
         }
-        if (io->k < 2 || io->k > 16 || io->w < 1 || io->w > 256 || io->zstd_level < 1 ||
-            io->zstd_level > 19)
+        if (ty_index_opts_check(io, NULL, 0) != TY_OK)
             return ty__err(ix->err, TY_EINVAL, "%s: bad index parameters (k=%d w=%d level=%d)",
                            path, io->k, io->w, io->zstd_level);
         int rc = ty__build_open(ix, io);

@@ -591,7 +591,7 @@ int ty_index_add_docs(ty_index_t *ix, ty_reader_t *r, const ty_opts_t *o,
     if (reader_started)
         pthread_join(th[nthreads], NULL);
     if (!rc && R.stopped)
-        rc = ty__err(ix->err, TY_EINVAL, "%s: stopped after %llu documents", ix->path,
+        rc = ty__err(ix->err, TY_ECANCELED, "%s: stopped after %llu documents", ix->path,
                      (unsigned long long)ty__wtxn_docs(R.t));
     if (!rc)
         event(&R, TY_EVENT_PROGRESS, ""); /* the final figures */

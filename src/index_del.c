@@ -27,7 +27,7 @@ int ty_index_delete(ty_index_t *ix, const char *name, uint32_t *id_out)
     if (!ix->nparts || !ix->part[0].env)
         return TY_EINVAL;
     if (ix->mode != TY_INDEX_WRITE)
-        return ty__err(ix->err, TY_EINVAL, "%s: opened read-only: cannot delete", ix->path);
+        return ty__err(ix->err, TY_EREADONLY, "%s: opened read-only: cannot delete", ix->path);
     ty_part_t *pt = &ix->part[0];
     MDB_txn *txn;
     int rc = mdb_txn_begin(pt->env, NULL, 0, &txn);

@@ -70,7 +70,7 @@ static int shard_path(char *out, size_t size, const char *dir, const char *name)
 
 int ty__shards_readonly(ty_index_t *ix, const char *what)
 {
-    return ty__err(ix->err, TY_EINVAL,
+    return ty__err(ix->err, TY_EREADONLY,
                    "%s: a sharded index (a directory with a MANIFEST) is read-only: cannot %s "
                    "(rebuild it with tongyuan index build)",
                    ix->path, what);
@@ -325,7 +325,7 @@ static int dup_names_in(ty_index_t *ix, const char *dir, ty_part_t *sx, uint32_t
                              "%s: a document named '%.200s' is in shard-%04u and shard-%04u", dir,
                              name, (unsigned)first, i);
             else if (fn(user, i, name))
-                rc = ty__err(ix->err, TY_EINVAL, "%s: stopped by the caller", dir);
+                rc = ty__err(ix->err, TY_ECANCELED, "%s: stopped by the caller", dir);
             free(name);
         }
         for (uint32_t i = 0; !rc && i < nshards; i++) {

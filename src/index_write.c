@@ -359,7 +359,10 @@ int ty_index_add_doc(ty_index_t *ix, const char *name, const void *text, size_t 
     ix->err[0] = ix->warn[0] = 0;
     if (ix->shards)
         return ty__shards_readonly(ix, "add documents");
-    if (!ix->nparts || !ix->part[0].env || ix->mode == TY_INDEX_READ || ix->finished)
+    if (ix->nparts && ix->part[0].env && ix->mode == TY_INDEX_READ)
+        return ty__err(ix->err, TY_EREADONLY, "%s: opened read-only: cannot add documents",
+                       ix->path ? ix->path : "index");
+    if (!ix->nparts || !ix->part[0].env || ix->finished)
         return ty__err(ix->err, TY_EINVAL, "%s: not open for adding documents",
                        ix->path ? ix->path : "index");
     ty_part_t *pt = &ix->part[0];

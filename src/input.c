@@ -368,6 +368,24 @@ void ty_reader_opts_init(ty_reader_opts_t *o)
     o->max_doc_bytes = (size_t)64 << 20;
 }
 
+int ty_reader_opts_check(const ty_reader_opts_t *o, char *msg, size_t msg_size)
+{
+    const char *bad = NULL;
+    if (o->text_field && !*o->text_field)
+        bad = "text_field must name a JSON member (NULL: \"text\")";
+    else if (o->id_field && !*o->id_field)
+        bad = "id_field must name a JSON member (NULL: \"id\")";
+    else if (o->stdin_format < TY_STDIN_AUTO || o->stdin_format > TY_STDIN_JSONL)
+        bad = "stdin_format must be one of TY_STDIN_*";
+    else if (o->max_doc_bytes > ((size_t)1 << 32) - 1)
+        bad = "max_doc_bytes must be between 1 and 4294967295 (0: the default)";
+    else if (o->format < TY_FORMAT_AUTO || o->format > TY_FORMAT_WARC)
+        bad = "format must be one of TY_FORMAT_*";
+    else if (o->utf8_mode != TY_UTF8_STRICT && o->utf8_mode != TY_UTF8_REPLACE)
+        bad = "utf8_mode must be TY_UTF8_STRICT or TY_UTF8_REPLACE";
+    return ty__opts_verdict(bad, o->encoding, msg, msg_size);
+}
+
 ty_reader_t *ty_reader_new(const ty_reader_opts_t *o)
 {
     ty_reader_t *r = calloc(1, sizeof(*r));

@@ -54,6 +54,9 @@ struct ty_doc {
 int ty__tokenize(ty_doc_t *d, const ty_opts_t *o);
 
 /* printf into a fixed error buffer; returns code */
+/* The end of every *_opts_check(): bad (the first rule broken, NULL if none), then the
+ * charset name when one is given; TY_OK, or TY_EINVAL with the message in msg. */
+int ty__opts_verdict(const char *bad, const char *encoding, char *msg, size_t msg_size);
 int ty__err(char *buf, int code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

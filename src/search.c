@@ -189,6 +189,22 @@ void ty_query_opts_init(ty_query_opts_t *q)
     q->postings_per_minimizer = 4;
 }
 
+int ty_query_opts_check(const ty_query_opts_t *q, char *msg, size_t msg_size)
+{
+    const char *bad = NULL;
+    if (q->max_sources < 1)
+        bad = "max_sources must be at least 1";
+    else if (q->max_candidates < 1)
+        bad = "max_candidates must be at least 1";
+    else if (q->min_shared < 1)
+        bad = "min_shared must be at least 1";
+    else if (!(q->max_df_frac >= 0 && q->max_df_frac < 1))
+        bad = "max_df_frac must be at least 0 and below 1";
+    else if (q->postings_per_minimizer < 1)
+        bad = "postings_per_minimizer must be at least 1";
+    return ty__opts_verdict(bad, NULL, msg, msg_size);
+}
+
 ty_searcher_t *ty_searcher_new(ty_index_t *ix, const ty_opts_t *o, const ty_query_opts_t *q)
 {
     if (!ix || !ix->nparts || !ix->part[0].env || !o)

@@ -25,6 +25,8 @@ const char *ty_strerror(int err)
     case TY_EEMPTY: return "no text extracted";
     case TY_EENCODING: return "unknown or mismatched character encoding";
     case TY_EUNSUPPORTED: return "format or feature not supported";
+    case TY_ECANCELED: return "stopped by the caller";
+    case TY_EREADONLY: return "read-only";
     default: return "unknown error";
     }
 }
@@ -123,13 +125,18 @@ int ty_opts_check(const ty_opts_t *o, char *msg, size_t msg_size)
         bad = "max_doc_bytes must be between 1 and 4294967295";
     else if (o->input_format < TY_FORMAT_AUTO || o->input_format > TY_FORMAT_WARC)
         bad = "input_format must be one of TY_FORMAT_*";
-    if (!bad && o->encoding && *o->encoding) {
+    return ty__opts_verdict(bad, o->encoding, msg, msg_size);
+}
+
+int ty__opts_verdict(const char *bad, const char *encoding, char *msg, size_t msg_size)
+{
+    if (!bad && encoding && *encoding) {
         char cs[32];
-        if (ty__charset_canon(o->encoding, cs, sizeof cs) != 0) {
+        if (ty__charset_canon(encoding, cs, sizeof cs) != 0) {
             if (msg && msg_size)
                 snprintf(msg, msg_size,
                          "encoding '%s' is not a charset iconv knows (iconv -l lists them)",
-                         o->encoding);
+                         encoding);
             return TY_EINVAL;
         }
     }

@@ -487,16 +487,65 @@ static void test_opts(void)
 #undef GOOD
 }
 
+/* The other option structs: the defaults pass their check; a bad field is refused with a
+ * message naming it. */
+static void test_other_opts_check(void)
+{
+    char msg[256];
+    ty_reader_opts_t ro;
+    ty_index_opts_t io;
+    ty_query_opts_t qo;
+    ty_reader_opts_init(&ro);
+    ty_index_opts_init(&io);
+    ty_query_opts_init(&qo);
+    CHECK_EQ_INT(ty_reader_opts_check(&ro, msg, sizeof msg), TY_OK);
+    CHECK_EQ_INT(ty_index_opts_check(&io, msg, sizeof msg), TY_OK);
+    CHECK_EQ_INT(ty_query_opts_check(&qo, msg, sizeof msg), TY_OK);
+    /* one bad field each: refused, with and without a message buffer, the field named */
+    for (int i = 0; i < 5; i++) {
+        ty_reader_opts_t r = ro;
+        ty_index_opts_t x = io;
+        ty_query_opts_t q = qo;
+        static const char *const field[] = {"stdin_format", "text_field", "no-such-charset",
+                                            "zstd_level", "max_df_frac"};
+        int rc1, rc2;
+        if (i == 0)
+            r.stdin_format = 7;
+        else if (i == 1)
+            r.text_field = "";
+        else if (i == 2)
+            r.encoding = "no-such-charset";
+        else if (i == 3)
+            x.zstd_level = 20;
+        else
+            q.max_df_frac = 1.5;
+        if (i < 3)
+            rc1 = ty_reader_opts_check(&r, NULL, 0),
+            rc2 = ty_reader_opts_check(&r, msg, sizeof msg);
+        else if (i == 3)
+            rc1 = ty_index_opts_check(&x, NULL, 0), rc2 = ty_index_opts_check(&x, msg, sizeof msg);
+        else
+            rc1 = ty_query_opts_check(&q, NULL, 0), rc2 = ty_query_opts_check(&q, msg, sizeof msg);
+        CHECKF(rc1 == TY_EINVAL && rc2 == TY_EINVAL, "case %d accepted", i);
+        CHECK_CONTAINS(msg, field[i]);
+    }
+}
+
 static void test_strerror_and_version(void)
 {
-    static const int codes[] = {TY_OK,      TY_ENOMEM,  TY_EINVAL,   TY_EIO,      TY_EUTF8,
-                                TY_EBINARY, TY_ETOOBIG, TY_ECORRUPT, TY_EVERSION, TY_ENOTFOUND};
+    static const int codes[] = {
+        TY_OK,      TY_ENOMEM,    TY_EINVAL,       TY_EIO,       TY_EUTF8,    TY_EBINARY,
+        TY_ETOOBIG, TY_ECORRUPT,  TY_EVERSION,     TY_ENOTFOUND, TY_EBUSY,    TY_EEXIST,
+        TY_EEMPTY,  TY_EENCODING, TY_EUNSUPPORTED, TY_ECANCELED, TY_EREADONLY};
     const int n = sizeof codes / sizeof codes[0];
     /* append-only enum: the released values never change */
     CHECK_EQ_INT(TY_OK, 0);
     CHECK_EQ_INT(TY_ENOMEM, -1);
     CHECK_EQ_INT(TY_EUTF8, -4);
     CHECK_EQ_INT(TY_ENOTFOUND, -9);
+    CHECK_EQ_INT(TY_EUNSUPPORTED, -14);
+    CHECK_EQ_INT(TY_ECANCELED, -15);
+    CHECK_EQ_INT(TY_EREADONLY, -16);
     for (int i = 0; i < n; i++) {
         const char *s = ty_strerror(codes[i]);
         CHECKF(s && *s, "ty_strerror(%d) empty", codes[i]);
@@ -536,6 +585,7 @@ int main(void)
     RUN(test_reload_replaces);
     RUN(test_failed_reload_leaves_no_stale_content);
     RUN(test_opts);
+    RUN(test_other_opts_check);
     RUN(test_strerror_and_version);
     { /* remove the temporary files */
         char cmd[400];

@@ -152,6 +152,9 @@ static void test_build_reopen_stats(void)
     ty_index_t *ix = open_ix(ip, TY_INDEX_READ);
     if (!ix)
         return;
+    /* a delete on a handle opened read-only: TY_EREADONLY, not TY_EINVAL */
+    CHECK_EQ_INT(ty_index_delete(ix, "new", NULL), TY_EREADONLY);
+    CHECK_CONTAINS(ty_index_errmsg(ix), "read-only");
     ty_index_stats_t st;
     CHECK_EQ_INT(ty_index_stats(ix, &st), TY_OK);
     CHECK_EQ_UINT(st.docs, NSRC);
@@ -588,7 +591,7 @@ static void test_bad_records(void)
     ty_index_open(ix, path_of("bad2.idx"), TY_INDEX_CREATE, NULL);
     memset(&ev, 0, sizeof ev);
     ev.stop_on_skip = 1;
-    CHECK_EQ_INT(add_paths(ix, p, 1, 1, 0, &ev), TY_EINVAL);
+    CHECK_EQ_INT(add_paths(ix, p, 1, 1, 0, &ev), TY_ECANCELED);
     char want[600];
     snprintf(want, sizeof want, "%s:2", jl);
     CHECK_CONTAINS(ev.last_msg, want);
@@ -878,7 +881,8 @@ static void test_add_one_document(void)
     /* committed: there after reopening; a read-only handle adds nothing */
     ix = open_ix(ip, TY_INDEX_READ);
     CHECK_EQ_INT(ty_index_find(ix, "mem/1", &back), TY_OK);
-    CHECK_EQ_INT(ty_index_add_doc(ix, "mem/2", "text", 4, NULL, &o, NULL), TY_EINVAL);
+    CHECK_EQ_INT(ty_index_add_doc(ix, "mem/2", "text", 4, NULL, &o, NULL), TY_EREADONLY);
+    CHECK_CONTAINS(ty_index_errmsg(ix), "read-only");
     CHECK_EQ_INT(ty_index_verify(ix), TY_OK);
     ty_index_free(ix);
     /* a new index of documents from memory */

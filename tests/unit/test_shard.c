@@ -267,15 +267,15 @@ static void test_tombstones_and_read_only(void)
     CHECK(strstr(out, "src-00387.txt") == NULL);
     /* read-only */
     ty_reader_t *r = ty_reader_new(NULL);
-    CHECK_EQ_INT(ty_index_add_docs(sh, r, &o, NULL), TY_EINVAL);
+    CHECK_EQ_INT(ty_index_add_docs(sh, r, &o, NULL), TY_EREADONLY);
     CHECK_CONTAINS(ty_index_errmsg(sh), "read-only");
-    CHECK_EQ_INT(ty_index_delete(sh, ck_data("src-00085.txt"), NULL), TY_EINVAL);
-    CHECK_EQ_INT(ty_index_compact(sh), TY_EINVAL);
+    CHECK_EQ_INT(ty_index_delete(sh, ck_data("src-00085.txt"), NULL), TY_EREADONLY);
+    CHECK_EQ_INT(ty_index_compact(sh), TY_EREADONLY);
     ty_reader_free(r);
     ty_doc_free(d);
     ty_index_free(sh);
     ty_index_t *x = ty_index_new();
-    CHECK_EQ_INT(ty_index_open(x, dir, TY_INDEX_WRITE, NULL), TY_EINVAL);
+    CHECK_EQ_INT(ty_index_open(x, dir, TY_INDEX_WRITE, NULL), TY_EREADONLY);
     CHECK_CONTAINS(ty_index_errmsg(x), "read-only");
     ty_index_free(x);
 }
