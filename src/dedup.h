@@ -316,6 +316,7 @@ static inline int ty__boiler(const ty__rules_t *R, uint64_t df) { return df > R-
  * the sketches alone (any engine computes the same groups). mz[j], nmz[j]: document j's
  * sorted distinct minimizers (nmz 0: skipped); grp[j]: its group, the group's first
  * document. tab, lists: scratch. TY_ENOMEM. */
+#define TY__GROUP_SKETCH 16
 typedef TY_VEC(uint32_t) ty__u32vec_t;
 int ty__batch_groups(const uint64_t *const *mz, const uint32_t *nmz, size_t n, uint32_t *grp,
                      ty__map_t *tab, ty__u32vec_t *lists);

@@ -589,7 +589,7 @@ int ty__verify(ty__verifier_t *v, const ty__rules_t *R, const ty_doc_t *src, con
 
 /* Each document's sketch is the GROUP_SKETCH smallest of its distinct minimizers (mz is
  * sorted); each sketch value keeps its first GROUP_HOLDERS documents of the batch. */
-#define GROUP_SKETCH 16
+#define GROUP_SKETCH TY__GROUP_SKETCH
 #define GROUP_HOLDERS 8
 #define GROUP_SHARE 3 /* a copy shares more than 1/GROUP_SHARE of the smaller sketch */
 
