@@ -1030,15 +1030,16 @@ void ty_dedup_stats(const ty_dedup_t *dd, ty_dedup_stats_t *st)
     if (!dd)
         return;
     *st = dd->st;
-    size_t m = dd->docs.m * sizeof(drec_t) + dd->clu.d.m * sizeof(ty__clu_t) + dd->names.bytes +
-               dd->texts.bytes + dd->sigs.m * sizeof(uint32_t) +
-               (dd->bands.cap + dd->gmz.map.cap + dd->bmz.cap) * sizeof(ty__kv_t) +
-               (dd->ex.cap + dd->bex.cap) * sizeof(ty__xkv_t) +
-               (dd->ex.hi.m + dd->bex.hi.m) * sizeof(uint64_t) +
-               dd->gmz.pool.v.m * sizeof(uint32_t) + dd->btext.m +
-               (dd->occ.m + dd->grp.m + dd->stamp.m + dd->gnmz.m + dd->glists.m) * sizeof(uint32_t) +
-               dd->gmzp.m * sizeof(void *) + dd->gtab.cap * sizeof(ty__kv_t) +
-               dd->R.o.batch * sizeof(bdoc_t);
+    size_t m =
+        dd->docs.m * sizeof(drec_t) + dd->clu.d.m * sizeof(ty__clu_t) + dd->names.bytes +
+        dd->texts.bytes + dd->sigs.m * sizeof(uint32_t) +
+        (dd->bands.cap + dd->gmz.map.cap + dd->bmz.cap) * sizeof(ty__kv_t) +
+        (dd->ex.cap + dd->bex.cap) * sizeof(ty__xkv_t) +
+        (dd->ex.hi.m + dd->bex.hi.m) * sizeof(uint64_t) + dd->gmz.pool.v.m * sizeof(uint32_t) +
+        dd->btext.m +
+        (dd->occ.m + dd->grp.m + dd->stamp.m + dd->gnmz.m + dd->glists.m) * sizeof(uint32_t) +
+        dd->gmzp.m * sizeof(void *) + dd->gtab.cap * sizeof(ty__kv_t) +
+        dd->R.o.batch * sizeof(bdoc_t);
     st->mem_bytes = m;
     st->minimizers = dd->gmz.map.n;
 }

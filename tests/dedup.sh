@@ -206,6 +206,31 @@ for a in arts:
     done
 done
 
+# the index side of the same question: an article indexed 201 times (itself and 200 light
+# copies) is not boilerplate to `check` either: a spun copy of it is found, from the family
+d=$tmp/pop200-0
+if [ -s "$d/corpus.jsonl" ]; then
+    python3 -c '
+import json, sys
+sys.path.insert(0, "bench")
+from spin import spin
+for l in open(sys.argv[1]):
+    j = json.loads(l)
+    if j["id"].startswith("src-") and "-copy" not in j["id"]:
+        open(sys.argv[2], "w").write(spin(j["text"], 5, 0.2)[0])
+        break
+' "$d/corpus.jsonl" "$tmp/popq.txt"
+    check "popular article indexed 201 times" "$TY" index build -o "$tmp/pop.idx" "$d/corpus.jsonl"
+    "$TY" check --index "$tmp/pop.idx" --format jsonl "$tmp/popq.txt" > "$tmp/popq.jsonl" \
+        2> "$tmp/err"
+    check "popular article: its spun copy found by check" py '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert rows and all(r["src"].startswith("src-") for r in rows), rows[:1]
+assert sum(r["sus_len"] for r in rows) > 1000, [r["sus_len"] for r in rows]
+' "$tmp/popq.jsonl"
+fi
+
 # ---- JSONL: broken lines, ids, --write-kept byte for byte, compressed inputs ---------------
 python3 - "$T" "$tmp/c.jsonl" <<'PY'
 import json, sys
