@@ -310,7 +310,7 @@ static inline int ty__boiler(const ty__rules_t *R, uint64_t df) { return df > R-
  * batch made its text "held by many documents" (boilerplate) and no copy was found. A
  * batch's document frequency therefore counts groups, not documents: document j joins the
  * group of the earliest earlier batch document whose sketch (its 16 smallest minimizers)
- * shares more than a third of the smaller of the two sketches; otherwise it starts its own.
+ * shares at least half of the smaller of the two sketches; otherwise it starts its own.
  * Boilerplate — a template, a footer — is shared by documents whose other text differs: they
  * stay in groups of their own and their shared text is still masked. Sequential and from
  * the sketches alone (any engine computes the same groups). mz[j], nmz[j]: document j's

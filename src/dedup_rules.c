@@ -591,7 +591,6 @@ int ty__verify(ty__verifier_t *v, const ty__rules_t *R, const ty_doc_t *src, con
  * sorted); each sketch value keeps its first GROUP_HOLDERS documents of the batch. */
 #define GROUP_SKETCH TY__GROUP_SKETCH
 #define GROUP_HOLDERS 8
-#define GROUP_SHARE 3 /* a copy shares more than 1/GROUP_SHARE of the smaller sketch */
 
 int ty__batch_groups(const uint64_t *const *mz, const uint32_t *nmz, size_t n, uint32_t *grp,
                      ty__map_t *tab, ty__u32vec_t *lists)
@@ -622,11 +621,12 @@ int ty__batch_groups(const uint64_t *const *mz, const uint32_t *nmz, size_t n, u
                 cnt[y]++;
             }
         }
-        /* the earliest holder sharing more than a third of the smaller sketch */
+        /* the earliest holder sharing at least half of the smaller sketch (a third let documents
+         * that are 2/3 one template group, and the template went unmasked: test_template) */
         uint32_t best = TY__NONE;
         for (size_t y = 0; y < nw; y++) {
             uint32_t mk = nmz[who[y]] < GROUP_SKETCH ? nmz[who[y]] : GROUP_SKETCH;
-            uint32_t need = (m < mk ? m : mk) / GROUP_SHARE + 1;
+            uint32_t need = ((m < mk ? m : mk) + 1) / 2;
             if (cnt[y] >= need && who[y] < best)
                 best = who[y];
         }
