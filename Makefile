@@ -192,7 +192,7 @@ check-fresh:
 
 # repetition corpora (scripts/repeat_gen.py): popular copies, near-duplicate families,
 # self-repetitive and reordered texts, scored for compare, check and dedup
-eval-repeat: all
+eval-repeat: all $(BUILD)/tests/test_dedup
 	@sh scripts/eval_repeat.sh $(BUILD)/tongyuan $(SHARED)
 
 # dedup speed and memory: exact, near, spun at 1 and 2 threads (DEDUP_BENCH_DOCS, default 1M)

@@ -154,10 +154,15 @@ struct ty_dedup {
     size_t nb, base;
     TY_VEC(char) btext;
     uint64_t *bkeys;      /* near: bands per batch document */
-    ty__map_t bmz;        /* spun: minimizer -> batch df (val), its documents (aux: offset
-                           * of bdf batch documents, in input order, in occ) */
+    ty__map_t bmz;        /* spun: minimizer -> batch df (val: the batch groups holding it),
+                           * its documents (aux: offset in occ of its list, in input order:
+                           * every holder, or the first of each group past max_df holders) */
     ty__xmap_t bex;       /* spun: exact key -> first batch document */
-    TY_VEC(uint32_t) occ; /* batch documents of each batch minimizer */
+    TY_VEC(uint32_t) occ; /* batch documents of each batch minimizer: [n, docs...] */
+    TY_VEC(uint32_t) grp, stamp, gnmz; /* spun: batch groups (ty__batch_groups), scratch */
+    TY_VEC(const uint64_t *) gmzp;
+    ty__map_t gtab;
+    ty__u32vec_t glists;
     worker_t *wk;
     int nwk;
     atomic_size_t next;
@@ -378,6 +383,12 @@ void ty_dedup_free(ty_dedup_t *dd)
     ty__map_free(&dd->bmz);
     ty__xmap_free(&dd->bex);
     free(dd->occ.a);
+    free(dd->grp.a);
+    free(dd->stamp.a);
+    free(dd->gnmz.a);
+    free(dd->gmzp.a);
+    ty__map_free(&dd->gtab);
+    free(dd->glists.a);
     ty__clu_free(&dd->clu);
     ty__rules_free(&dd->R);
     free(dd);
@@ -510,8 +521,8 @@ static int count_shared(ty_dedup_t *dd, worker_t *w, size_t j, uint32_t *usable)
         }
         /* batch documents holding it, in input order: the earlier ones */
         if (bs) {
-            const uint32_t *o = dd->occ.a + bs->aux;
-            for (uint32_t x = 0; x < bs->val && o[x] < j; x++)
+            const uint32_t *o = dd->occ.a + bs->aux + 1;
+            for (uint32_t x = 0; x < o[-1] && o[x] < j; x++)
                 if (ty__count(&w->cnt, (uint32_t)(dd->base + o[x]), pos))
                     return TY_ENOMEM;
         }
@@ -728,11 +739,18 @@ static int phase_d(ty_dedup_t *dd)
 {
     ty__map_clear(&dd->bmz);
     ty__xmap_clear(&dd->bex);
-    size_t total = 0;
+    size_t total = 0, nb = dd->nb;
+    if (ty_vec_reserve(dd->grp, nb + 1) || ty_vec_reserve(dd->stamp, nb + 1) ||
+        ty_vec_reserve(dd->gnmz, nb + 1) || ty_vec_reserve(dd->gmzp, nb + 1))
+        return TY_ENOMEM;
     /* count the batch documents of each minimizer... */
-    for (size_t j = 0; j < dd->nb; j++) {
+    for (size_t j = 0; j < nb; j++) {
         bdoc_t *b = &dd->batch[j];
-        if (b->err || !b->f.ntok)
+        int skip = b->err || !b->f.ntok;
+        dd->gmzp.a[j] = b->mzs.mz;
+        dd->gnmz.a[j] = skip ? 0 : b->mzs.nmz;
+        dd->stamp.a[j] = 0;
+        if (skip)
             continue;
         if (ty__xmap_first(&dd->bex, b->f.ex_lo, b->f.ex_hi, (uint32_t)j, &b->ex_first))
             return TY_ENOMEM;
@@ -745,8 +763,11 @@ static int phase_d(ty_dedup_t *dd)
         }
         total += b->mzs.nmz;
     }
-    /* ...give each its run of occ, and fill the runs in input order */
-    if (ty_vec_reserve(dd->occ, total + 1))
+    /* ...and the batch's groups (copies of one text count once)... */
+    if (ty__batch_groups(dd->gmzp.a, dd->gnmz.a, nb, dd->grp.a, &dd->gtab, &dd->glists))
+        return TY_ENOMEM;
+    /* ...give each its run of occ, and fill the runs in input order... */
+    if (ty_vec_reserve(dd->occ, total + dd->bmz.n + 1))
         return TY_ENOMEM;
     uint32_t off = 0;
     for (size_t i = 0; i < dd->bmz.cap; i++) {
@@ -754,19 +775,40 @@ static int phase_d(ty_dedup_t *dd)
         if (!m->key)
             continue;
         m->aux = off;
-        off += m->val;
+        off += m->val + 1;
         m->val = 0;
     }
-    for (size_t j = 0; j < dd->nb; j++) {
-        bdoc_t *b = &dd->batch[j];
-        if (b->err || !b->f.ntok)
+    for (size_t j = 0; j < nb; j++) {
+        const bdoc_t *b = &dd->batch[j];
+        if (!dd->gnmz.a[j])
             continue;
         for (size_t i = 0; i < b->mzs.nmz; i++) {
             ty__kv_t *m = ty__map_find(&dd->bmz, b->mzs.mz[i]);
-            dd->occ.a[m->aux + m->val++] = (uint32_t)j;
+            dd->occ.a[m->aux + 1 + m->val++] = (uint32_t)j;
         }
     }
-    dd->occ.n = total;
+    /* ...then each minimizer's frequency is its number of groups; past max_df holders its
+     * list keeps the first holder of each group (a copy finds its group through it, and
+     * 4,000 copies of an article do not count each other 4,000 times) */
+    for (size_t i = 0; i < dd->bmz.cap; i++) {
+        ty__kv_t *m = &dd->bmz.a[i];
+        if (!m->key)
+            continue;
+        uint32_t *l = dd->occ.a + m->aux + 1, n = m->val, ng = 0, keep = 0;
+        int compact = n > dd->R.o.max_df;
+        for (uint32_t x = 0; x < n; x++) {
+            uint32_t g = dd->grp.a[l[x]];
+            if (dd->stamp.a[g] == (uint32_t)i + 1)
+                continue;
+            dd->stamp.a[g] = (uint32_t)i + 1;
+            ng++;
+            if (compact)
+                l[keep++] = l[x];
+        }
+        l[-1] = compact ? keep : n;
+        m->val = ng;
+    }
+    dd->occ.n = off;
     return TY_OK;
 }
 
@@ -988,13 +1030,16 @@ void ty_dedup_stats(const ty_dedup_t *dd, ty_dedup_stats_t *st)
     if (!dd)
         return;
     *st = dd->st;
-    size_t m = dd->docs.m * sizeof(drec_t) + dd->clu.d.m * sizeof(ty__clu_t) + dd->names.bytes +
-               dd->texts.bytes + dd->sigs.m * sizeof(uint32_t) +
-               (dd->bands.cap + dd->gmz.map.cap + dd->bmz.cap) * sizeof(ty__kv_t) +
-               (dd->ex.cap + dd->bex.cap) * sizeof(ty__xkv_t) +
-               (dd->ex.hi.m + dd->bex.hi.m) * sizeof(uint64_t) +
-               dd->gmz.pool.v.m * sizeof(uint32_t) + dd->btext.m + dd->occ.m * sizeof(uint32_t) +
-               dd->R.o.batch * sizeof(bdoc_t);
+    size_t m =
+        dd->docs.m * sizeof(drec_t) + dd->clu.d.m * sizeof(ty__clu_t) + dd->names.bytes +
+        dd->texts.bytes + dd->sigs.m * sizeof(uint32_t) +
+        (dd->bands.cap + dd->gmz.map.cap + dd->bmz.cap) * sizeof(ty__kv_t) +
+        (dd->ex.cap + dd->bex.cap) * sizeof(ty__xkv_t) +
+        (dd->ex.hi.m + dd->bex.hi.m) * sizeof(uint64_t) + dd->gmz.pool.v.m * sizeof(uint32_t) +
+        dd->btext.m +
+        (dd->occ.m + dd->grp.m + dd->stamp.m + dd->gnmz.m + dd->glists.m) * sizeof(uint32_t) +
+        dd->gmzp.m * sizeof(void *) + dd->gtab.cap * sizeof(ty__kv_t) +
+        dd->R.o.batch * sizeof(bdoc_t);
     st->mem_bytes = m;
     st->minimizers = dd->gmz.map.n;
 }

@@ -299,10 +299,27 @@ static inline size_t ty__find_u64(const uint64_t *a, size_t n, uint64_t h)
     return lo < n && a[lo] == h ? lo : SIZE_MAX;
 }
 
-/* The boilerplate rule: a minimizer held by more than max_df documents, counting the
- * documents indexed before the batch and every document of the batch, finds no candidates
+/* The boilerplate rule: a minimizer held by more than max_df distinct texts — the documents
+ * indexed before the batch (originals: a copy is not indexed) and the groups of the batch
+ * (ty__batch_groups) holding it — finds no candidates
  * and the text it covers counts for no side of a containment. */
 static inline int ty__boiler(const ty__rules_t *R, uint64_t df) { return df > R->o.max_df; }
+
+/* Batch groups. A batch is processed at once, so its documents cannot yet know which of them
+ * are copies of each other; counted one by one, the 50 copies of a popular article in a
+ * batch made its text "held by many documents" (boilerplate) and no copy was found. A
+ * batch's document frequency therefore counts groups, not documents: document j joins the
+ * group of the earliest earlier batch document whose sketch (its 16 smallest minimizers)
+ * shares at least half of the smaller of the two sketches; otherwise it starts its own.
+ * Boilerplate — a template, a footer — is shared by documents whose other text differs: they
+ * stay in groups of their own and their shared text is still masked. Sequential and from
+ * the sketches alone (any engine computes the same groups). mz[j], nmz[j]: document j's
+ * sorted distinct minimizers (nmz 0: skipped); grp[j]: its group, the group's first
+ * document. tab, lists: scratch. TY_ENOMEM. */
+#define TY__GROUP_SKETCH 16
+typedef TY_VEC(uint32_t) ty__u32vec_t;
+int ty__batch_groups(const uint64_t *const *mz, const uint32_t *nmz, size_t n, uint32_t *grp,
+                     ty__map_t *tab, ty__u32vec_t *lists);
 
 /* Texts kept for a later alignment: zstd frames (level 1). ty__dd_pack() compresses into
  * dst (room for ZSTD_compressBound(len)) and returns the size, or 0 when it failed. */

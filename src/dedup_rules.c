@@ -584,3 +584,68 @@ int ty__verify(ty__verifier_t *v, const ty__rules_t *R, const ty_doc_t *src, con
     out->nps = np;
     return 1;
 }
+
+/* ---- batch groups: copies of one text within a batch count once ------------------------- */
+
+/* Each document's sketch is the GROUP_SKETCH smallest of its distinct minimizers (mz is
+ * sorted); each sketch value keeps its first GROUP_HOLDERS documents of the batch. */
+#define GROUP_SKETCH TY__GROUP_SKETCH
+#define GROUP_HOLDERS 8
+
+int ty__batch_groups(const uint64_t *const *mz, const uint32_t *nmz, size_t n, uint32_t *grp,
+                     ty__map_t *tab, ty__u32vec_t *lists)
+{
+    ty__map_clear(tab);
+    lists->n = 0;
+    for (size_t j = 0; j < n; j++) {
+        grp[j] = (uint32_t)j;
+        uint32_t m = nmz[j] < GROUP_SKETCH ? nmz[j] : GROUP_SKETCH;
+        if (!m)
+            continue;
+        /* count the sketch values shared with each earlier holder */
+        uint32_t who[GROUP_SKETCH * GROUP_HOLDERS], cnt[GROUP_SKETCH * GROUP_HOLDERS];
+        size_t nw = 0;
+        for (uint32_t i = 0; i < m; i++) {
+            const ty__kv_t *e = ty__map_find(tab, mz[j][i]);
+            if (!e)
+                continue;
+            const uint32_t *l = lists->a + e->aux;
+            for (uint32_t x = 0; x < e->val; x++) {
+                size_t y = 0;
+                while (y < nw && who[y] != l[x])
+                    y++;
+                if (y == nw) {
+                    who[nw] = l[x];
+                    cnt[nw++] = 0;
+                }
+                cnt[y]++;
+            }
+        }
+        /* the earliest holder sharing at least half of the smaller sketch (a third let documents
+         * that are 2/3 one template group, and the template went unmasked: test_template) */
+        uint32_t best = TY__NONE;
+        for (size_t y = 0; y < nw; y++) {
+            uint32_t mk = nmz[who[y]] < GROUP_SKETCH ? nmz[who[y]] : GROUP_SKETCH;
+            uint32_t need = ((m < mk ? m : mk) + 1) / 2;
+            if (cnt[y] >= need && who[y] < best)
+                best = who[y];
+        }
+        if (best != TY__NONE)
+            grp[j] = grp[best];
+        for (uint32_t i = 0; i < m; i++) {
+            int isnew;
+            ty__kv_t *e = ty__map_put(tab, mz[j][i], &isnew);
+            if (!e)
+                return TY_ENOMEM;
+            if (isnew) {
+                if (ty_vec_reserve(*lists, lists->n + GROUP_HOLDERS))
+                    return TY_ENOMEM;
+                e->aux = (uint32_t)lists->n;
+                lists->n += GROUP_HOLDERS;
+            }
+            if (e->val < GROUP_HOLDERS)
+                lists->a[e->aux + e->val++] = (uint32_t)j;
+        }
+    }
+    return TY_OK;
+}

@@ -9,12 +9,15 @@
  *      facts), which tokenizes and sketches them again (ty__spun_sketch) and aligns them; it
  *      keeps their numbers of distinct minimizers and tokens, and answers for them when they
  *      are candidates later;
+ *   0b. groups: every rank gets every round document's 16 smallest minimizers and computes
+ *      the batch's groups of copies (ty__batch_groups), as one process does;
  *   1. key shuffle: {minimizer, doc, position} to the minimizer's owner, {exact key, doc} to
  *      the exact key's owner. The minimizer owner holds the rules' index (ty__mztab_t) for
  *      its keys and sees the whole batch's records, so it knows each minimizer's document
- *      frequency exactly as one process does (indexed + whole batch); it answers which are
- *      boilerplate (ty__boiler) and, for the others, sends the document's rank the
- *      candidates (postings and the earlier documents of the batch), which that rank counts
+ *      frequency exactly as one process does (indexed + the batch's groups holding it); it
+ *      answers which are boilerplate (ty__boiler) and, for the others, sends the document's
+ *      rank the candidates (postings and the earlier documents of the batch: past max_df
+ *      holders, the first of each group), which that rank counts
  *      (ty__count). The exact key owner finds the first indexed document, or the first of
  *      the batch, with the same key;
  *   2. the document's rank filters the candidates (ty__cand_ok: their counts come from their
@@ -93,6 +96,9 @@ struct spun {
     uint32_t lo;    /* the round's first document */
     uint32_t *bdix; /* index in bd of each of the round's documents (TY__NONE: not here) */
     size_t nbdix;
+    uint32_t *grp, *stamp; /* per round document: its batch group (ty__batch_groups), scratch */
+    ty__map_t gtab;
+    ty__u32vec_t glists, first;
     TY_VEC(ty_doc_t *) docs; /* reused across rounds */
     char *pk, *ft;
     krec_t *kr; /* minimizer owner: the round's records, by (h, g) */
@@ -169,6 +175,11 @@ void ty__spun_free(spun_t *s)
     free(s->docs.a);
     free(s->bd.a);
     free(s->bdix);
+    free(s->grp);
+    free(s->stamp);
+    ty__map_free(&s->gtab);
+    free(s->glists.a);
+    free(s->first.a);
     ty__xmap_free(&s->bex);
     free(s->cands.a);
     ty__counter_free(&s->cnt);
@@ -397,6 +408,57 @@ static int deal(ty_mdedup_t *m)
     return TY_OK;
 }
 
+/* ---- step 0b: the round's groups of copies ---------------------------------------------- */
+
+typedef struct { /* a document's group sketch: its TY__GROUP_SKETCH smallest minimizers */
+    uint32_t g, nmz;
+    uint64_t mz[TY__GROUP_SKETCH];
+} gsk_t;
+
+/* Every rank gets every round document's sketch and computes the same groups as one
+ * process does (ty__batch_groups): the minimizer owners count groups, not documents. */
+static int groups(ty_mdedup_t *m)
+{
+    spun_t *s = m->sp;
+    size_t n = s->nbdix, nall = 0;
+    gsk_t *mine = calloc(s->bd.n + 1, sizeof(gsk_t));
+    const uint64_t **mzp = calloc(n + 1, sizeof(*mzp));
+    uint32_t *nmz = calloc(n + 1, sizeof(uint32_t));
+    if (!s->grp) {
+        s->grp = malloc((n + 1) * sizeof(uint32_t));
+        s->stamp = malloc((n + 1) * sizeof(uint32_t));
+    }
+    int rc = !mine || !mzp || !nmz || !s->grp || !s->stamp ? ty__mpi_oom(&m->x, "groups") : TY_OK;
+    for (size_t i = 0; !rc && i < s->bd.n; i++) {
+        const bd_t *b = &s->bd.a[i];
+        mine[i].g = b->g;
+        mine[i].nmz = b->mzs.nmz;
+        for (uint32_t j = 0; j < b->mzs.nmz && j < TY__GROUP_SKETCH; j++)
+            mine[i].mz[j] = b->mzs.mz[j];
+    }
+    void *all = NULL;
+    if (!rc)
+        rc = ty__mpi_allgather(&m->x, mine, s->bd.n, sizeof(gsk_t), &all, &nall,
+                               &m->ms.gather_bytes);
+    const gsk_t *a = all;
+    for (size_t i = 0; !rc && i < nall; i++) {
+        size_t j = a[i].g - s->lo;
+        if (j < n) {
+            mzp[j] = a[i].mz;
+            nmz[j] = a[i].nmz;
+        }
+    }
+    if (!rc && ty__batch_groups(mzp, nmz, n, s->grp, &s->gtab, &s->glists))
+        rc = ty__mpi_oom(&m->x, "groups");
+    if (!rc)
+        memset(s->stamp, 0, n * sizeof(uint32_t));
+    free(all);
+    free(mine);
+    free(mzp);
+    free(nmz);
+    return rc;
+}
+
 /* ---- steps 1 and 2: the keys, the owners' answers, the candidates of each document ------- */
 
 /* The minimizer owner: each key's batch frequency; for boilerplate keys an answer to the
@@ -413,10 +475,21 @@ static int owner_lists(ty_mdedup_t *m, hgvec_t *hb, intvec_t *hbd, u32vec_t *cl)
     for (size_t a = 0, b; a < s->nkr; a = b) {
         for (b = a + 1; b < s->nkr && k[b].h == k[a].h; b++)
             ;
+        /* the batch frequency counts groups (ty__batch_groups); past max_df holders, a
+         * document's earlier batch candidates are the first holder of each group */
+        uint32_t ng = 0, stamp = 2 * (uint32_t)s->nbh + 1; /* and + 1: the firsts */
+        for (size_t i = a; i < b; i++) {
+            uint32_t gr = s->grp[k[i].g - s->lo];
+            if (s->stamp[gr] != stamp) {
+                s->stamp[gr] = stamp;
+                ng++;
+            }
+        }
+        int compact = b - a > m->R.o.max_df;
         s->bh[s->nbh] = k[a].h;
-        s->bc[s->nbh++] = (uint32_t)(b - a);
+        s->bc[s->nbh++] = ng;
         const ty__kv_t *e = ty__map_find(&m->gmz.map, k[a].h);
-        if (ty__boiler(&m->R, (uint64_t)(e ? e->val : 0) + (b - a))) {
+        if (ty__boiler(&m->R, (uint64_t)(e ? e->val : 0) + ng)) {
             for (size_t i = a; i < b; i++)
                 if (ty_vec_push(*hb, ((hg_t){k[i].h, k[i].g, 0})) ||
                     ty_vec_push(*hbd, (int)(k[i].g % (uint32_t)m->x.size)))
@@ -425,21 +498,34 @@ static int owner_lists(ty_mdedup_t *m, hgvec_t *hb, intvec_t *hbd, u32vec_t *cl)
         }
         uint32_t one = 0, np = 0;
         const uint32_t *post = e ? ty__mztab_docs(&m->gmz, e, &one, &np) : NULL;
+        size_t nfirst = 0; /* compact: the group firsts among k[a..i) are k[first[0..nfirst)] */
         for (size_t i = a; i < b; i++) {
-            size_t n = np + (i - a);
-            if (!n)
-                continue;
-            u32vec_t *v = &cl[k[i].g % (uint32_t)m->x.size];
-            if (ty_vec_reserve(*v, v->n + 3 + n))
-                return ty__mpi_oom(&m->x, "candidate lists");
-            v->a[v->n++] = k[i].g;
-            v->a[v->n++] = k[i].pos;
-            v->a[v->n++] = (uint32_t)n;
-            for (uint32_t x = 0; x < np; x++)
-                v->a[v->n++] = post[x];
-            for (size_t x = a; x < i; x++) /* the earlier documents of the batch */
-                v->a[v->n++] = k[x].g;
+            size_t n = np + (compact ? nfirst : i - a);
+            if (n) {
+                u32vec_t *v = &cl[k[i].g % (uint32_t)m->x.size];
+                if (ty_vec_reserve(*v, v->n + 3 + n))
+                    return ty__mpi_oom(&m->x, "candidate lists");
+                v->a[v->n++] = k[i].g;
+                v->a[v->n++] = k[i].pos;
+                v->a[v->n++] = (uint32_t)n;
+                for (uint32_t x = 0; x < np; x++)
+                    v->a[v->n++] = post[x];
+                if (compact) /* the first earlier document of each group */
+                    for (size_t x = 0; x < nfirst; x++)
+                        v->a[v->n++] = k[s->first.a[x]].g;
+                else /* the earlier documents of the batch */
+                    for (size_t x = a; x < i; x++)
+                        v->a[v->n++] = k[x].g;
+            }
+            uint32_t gr = s->grp[k[i].g - s->lo];
+            if (compact && s->stamp[gr] != stamp + 1) { /* a group's first holder */
+                s->stamp[gr] = stamp + 1;
+                if (ty_vec_push(s->first, (uint32_t)i))
+                    return ty__mpi_oom(&m->x, "candidate lists");
+                nfirst++;
+            }
         }
+        s->first.n = 0;
     }
     return TY_OK;
 }
@@ -788,7 +874,7 @@ static int send_texts(ty_mdedup_t *m, const pair_t *q, size_t nq, size_t *n)
     return rc;
 }
 
-/* The minimizer owner's answer: boilerplate now? (indexed documents + the whole batch) */
+/* The minimizer owner's answer: boilerplate now? (indexed documents + the batch's groups) */
 static int answer_boiler(void *ctx, const void *qv, void *av)
 {
     const ty_mdedup_t *m = ctx;
@@ -983,6 +1069,8 @@ int ty__spun_round(ty_mdedup_t *m, uint64_t lo, lvec_t *links)
     }
     memset(s->bdix, 0xff, s->nbdix * sizeof(uint32_t));
     int rc = deal(m);
+    if (!rc)
+        rc = groups(m);
     if (!rc)
         rc = keys(m);
     if (!rc)
