@@ -285,9 +285,12 @@ $(BUILD)/libtongyuan.so: $(BUILD)/libtongyuan.so.$(VERSION)
 	ln -sf libtongyuan.so.$(VERSION) $(BUILD)/$(SONAME)
 	ln -sf libtongyuan.so.$(VERSION) $@
 
-$(BUILD)/tongyuan.pc: python/tongyuan.pc.in include/tongyuan.h Makefile
+# (made anew each time: PREFIX and LIBDIR come from the command line)
+$(BUILD)/tongyuan.pc: python/tongyuan.pc.in FORCE
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	    -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(PKGS)|' $< > $@.tmp && mv $@.tmp $@
+
+FORCE:
 
 shared: $(BUILD)/libtongyuan.so $(BUILD)/libtongyuan.a $(BUILD)/tongyuan.pc
 
