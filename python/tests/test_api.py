@@ -141,6 +141,7 @@ def test_dedup_modes(original, spun, unrelated):
     assert [d.id for d in ds] == ["a", "b", "c", "d"]
     assert [d.keep for d in ds] == [True, True, False, False]
     assert ds[2].dup_of == "a" and ds[2].cluster == ds[0].cluster and ds[2].containment > 0.6
+    assert ds[0].similarity is None and ds[0].containment is None
     ex = list(tongyuan.dedup([(1, original), (2, spun), (3, original)], mode="exact"))
     assert [d.id for d in ex] == [1, 2, 3] and ex[2].dup_of == 1 and ex[1].keep
     assert ex[2].similarity == 1.0
@@ -170,3 +171,21 @@ def test_dedup_errors(original):
 
 def test_version():
     assert tongyuan.__version__ == tongyuan.version() and tongyuan.version().count(".") == 2
+
+
+def test_dedup_does_not_hold_the_documents(original):
+    import tracemalloc
+    n = 3000
+    text = original * 4  # ~2,100 code points, ~6 KB a document: ~18 MB in all
+
+    def docs():
+        for i in range(n):
+            yield {"id": "d%d" % i, "text": text + str(i)}
+
+    tracemalloc.start()
+    ds = tongyuan.dedup(docs(), mode="exact")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2 * 1024 * 1024, peak  # a few documents at a time, not the corpus
+    out = list(ds)
+    assert len(out) == n and all(d.keep for d in out)

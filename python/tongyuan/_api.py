@@ -172,15 +172,15 @@ class Decision:
     """The dedup decision for one document: its ``id`` (as given), ``cluster`` (numbered in
     input order of the clusters' first documents), ``keep``, ``dup_of`` (the id of the
     document it copies, None when kept), ``similarity`` and ``containment`` of that link
-    (0..1), ``cluster_size``, and ``error`` (the library's message when the document could
+    (0..1; None when kept, as in `tongyuan dedup`'s output), ``cluster_size``, and ``error`` (the library's message when the document could
     not be read; it is then kept, alone)."""
 
     id: Union[str, int]
     cluster: Optional[int]
     keep: bool
     dup_of: Union[str, int, None]
-    similarity: float
-    containment: float
+    similarity: Optional[float]
+    containment: Optional[float]
     cluster_size: int = 1
     error: Optional[str] = None
 
@@ -653,9 +653,11 @@ def _decisions(dd: Any, isint: bytearray, keepalive: List[Any]) -> Iterator[Deci
         if lib.ty_dedup_result(dd, j, r) != lib.TY_OK:
             _raise(lib.TY_EINVAL, lib.ty_dedup_errmsg(dd))
         if r.err != lib.TY_OK:
-            yield Decision(ident(j), None, True, None, 0.0, 0.0, 1,
+            yield Decision(ident(j), None, True, None, None, None, 1,
                            _s(lib.ty_strerror(r.err)))
             continue
+        dup = r.dup_of != SIZE_MAX
         yield Decision(ident(j), int(r.cluster), bool(r.keep),
-                       None if r.dup_of == SIZE_MAX else ident(int(r.dup_of)),
-                       float(r.similarity), float(r.containment), int(r.cluster_size))
+                       ident(int(r.dup_of)) if dup else None,
+                       float(r.similarity) if dup else None,
+                       float(r.containment) if dup else None, int(r.cluster_size))
