@@ -78,7 +78,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all asan bench bench-dedup bench-mpi check check-fresh clean demo deps eval eval-corpus \
         eval-dedup eval-html eval-repeat fuzz lint test test-asan test-browser test-mpi test-tsan \
-        tsan ubsan
+        tsan ubsan install uninstall shared test-python bench-python
 
 all: $(BUILD)/tongyuan $(BUILD)/tongyuan-serve
 
@@ -98,6 +98,7 @@ check:
 	sh scripts/deps.sh
 	$(MAKE) all
 	$(MAKE) test
+	$(MAKE) test-python
 	$(MAKE) test-asan
 	$(MAKE) test-tsan
 	$(MAKE) test-browser
@@ -248,8 +249,85 @@ lint:
 	clang-format --dry-run -Werror include/*.h src/*.c src/*.h src/mpi/*.c src/mpi/*.h cli/*.c cli/*.h server/*.c server/*.h tools/*.c \
 	    tests/unit/*.c tests/unit/*.h fuzz/*.c fuzz/*.h
 
+# ---- installable library (issue 11) --------------------------------------------------------
+# The shared library is built from position-independent objects of its own ($(BUILD)/pic/,
+# the static build's objects stay as they are); a version script exports only the public
+# ty_ names (not ty__ internals). $(BUILD)/pic/libtongyuan_pic.a (the same objects) is what
+# the Python extension links (setup.py), so `pip install .` needs no installed library.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+VERSION := $(shell sed -n 's/^\#define TY_VERSION_STRING "\(.*\)"/\1/p' include/tongyuan.h)
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+SONAME  := libtongyuan.so.$(SOMAJOR)
+PIC_OBJ := $(LIB_SRC:%.c=$(BUILD)/pic/%.o)
+$(BUILD)/pic/src/%.o: DIR_CPPFLAGS := -Iinclude -Isrc -I$(BUILD)/gen
+$(BUILD)/pic/src/normalize.o: $(BUILD)/gen/normtab.inc
+$(BUILD)/pic/src/extlib.o: CPPFLAGS_ALL += $(SONAMES)
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC $(WARN) $(DIR_CPPFLAGS) $(CPPFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+$(BUILD)/pic/libtongyuan_pic.a: $(PIC_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libtongyuan.so.$(VERSION): $(PIC_OBJ) python/exports.map
+	$(CC) $(CFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=python/exports.map \
+	    -Wl,--no-undefined -o $@ $(PIC_OBJ) $(LIBS)
+
+$(BUILD)/libtongyuan.so: $(BUILD)/libtongyuan.so.$(VERSION)
+	ln -sf libtongyuan.so.$(VERSION) $(BUILD)/$(SONAME)
+	ln -sf libtongyuan.so.$(VERSION) $@
+
+# (made anew each time: PREFIX and LIBDIR come from the command line)
+$(BUILD)/tongyuan.pc: python/tongyuan.pc.in FORCE
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(PKGS)|' $< > $@.tmp && mv $@.tmp $@
+
+FORCE:
+
+shared: $(BUILD)/libtongyuan.so $(BUILD)/libtongyuan.a $(BUILD)/tongyuan.pc
+
+install: all shared
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(BUILD)/tongyuan $(BUILD)/tongyuan-serve $(DESTDIR)$(BINDIR)/
+	install -m 644 $(BUILD)/libtongyuan.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(BUILD)/libtongyuan.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libtongyuan.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf libtongyuan.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libtongyuan.so
+	install -m 644 include/tongyuan.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 $(BUILD)/tongyuan.pc $(DESTDIR)$(PKGCONFIGDIR)/
+	install -m 644 docs/tongyuan.1 $(DESTDIR)$(MANDIR)/man1/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/tongyuan $(DESTDIR)$(BINDIR)/tongyuan-serve \
+	    $(DESTDIR)$(LIBDIR)/libtongyuan.a $(DESTDIR)$(LIBDIR)/libtongyuan.so.$(VERSION) \
+	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libtongyuan.so \
+	    $(DESTDIR)$(INCLUDEDIR)/tongyuan.h $(DESTDIR)$(PKGCONFIGDIR)/tongyuan.pc \
+	    $(DESTDIR)$(MANDIR)/man1/tongyuan.1
+
+# The Python package (python/, docs/python.md): built with Debian's python3 (where
+# python3-cffi and python3-pytest live) into $(BUILD)/python, then pytest (python/tests/),
+# which also installs the C library into a DESTDIR and compiles a program against it.
+PYTHON ?= /usr/bin/python3
+test-python: all shared $(BUILD)/pic/libtongyuan_pic.a
+	rm -rf $(BUILD)/python && $(PYTHON) -m pip install --no-build-isolation --no-deps \
+	    --no-index --quiet --target $(BUILD)/python .
+	TY_BUILD=$(BUILD) TY_SHARED=$(SHARED) PYTHONPATH=$(BUILD)/python \
+	    $(PYTHON) -m pytest -q -p no:cacheprovider python/tests
+
+# Python against the CLI: compare calls/s, dedup overhead per document (bench/python_bench.sh)
+bench-python: test-python
+	@PYTHON=$(PYTHON) sh bench/python_bench.sh $(BUILD) $(SHARED)
+
 clean:
 	rm -rf build
 
--include $(wildcard $(BUILD)/src/*.d $(BUILD)/src/mpi/*.d $(BUILD)/cli/*.d $(BUILD)/server/*.d \
+-include $(wildcard $(BUILD)/src/*.d $(BUILD)/pic/src/*.d $(BUILD)/src/mpi/*.d $(BUILD)/cli/*.d $(BUILD)/server/*.d \
                     $(BUILD)/tests/*.d)

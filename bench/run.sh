@@ -37,9 +37,10 @@ esac
 #    documents) this takes about 50 minutes on 2 cores. `mpi` builds the MPI binary
 #    (build/mpi) and runs dedup at 1, 2 and 4 ranks; it is skipped, with a line saying so,
 #    where Open MPI is not installed. `extract`: reading each input format (MB/s of input beside
-#    plain UTF-8 text; bench/extract_last.txt).
-only=${BENCH_ONLY:-compare index dedup serve hostile mpi extract}
-for part in index dedup serve hostile mpi extract; do
+#    plain UTF-8 text; bench/extract_last.txt). `python`: the Python package against the CLI
+#    (bench/python_bench.py; bench/python_last.txt).
+only=${BENCH_ONLY:-compare index dedup serve hostile mpi extract python}
+for part in index dedup serve hostile mpi extract python; do
     case " $only " in *" $part "*) ;; *) continue ;; esac
     echo "== bench: $part"
     case $part in
@@ -48,6 +49,7 @@ for part in index dedup serve hostile mpi extract; do
     serve) sh bench/serve_bench.sh "$bin" "$shared" ;;
     hostile) sh bench/serve_hostile.sh "$bin" "$shared" bench/results.csv ;;
     extract) sh bench/extract_bench.sh "$shared" bench/results.csv ;;
+    python) make -s test-python && sh bench/python_bench.sh "$(dirname "$bin")" "$shared" ;;
     mpi)
         if pkg-config --exists ompi-c && command -v mpirun > /dev/null 2>&1; then
             make -s MPI=1 BUILD=build/mpi all && sh bench/mpi_bench.sh build/mpi/tongyuan "$shared"

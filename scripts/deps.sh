@@ -39,13 +39,17 @@ set -eu
 #   libpoppler-glib-dev          PDF text in reading order, page by page (pdf.c)
 #   poppler-data                 the CMaps poppler needs to read Chinese CID fonts back
 #   python3-reportlab            tests/formats make a Chinese PDF (STSong-Light CID font)
+#   python3-dev python3-cffi     the Python package (make test-python): headers and cffi to
+#   python3-setuptools           build its extension, pip to install it without a package
+#   python3-pip python3-pytest   index (--no-build-isolation), pytest to test it
 # Every tool a test uses is here: a test never skips itself for a missing tool, it fails
 # (tests/lib/cases.sh: need_tool).
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libutf8proc-dev libopencc-dev opencc
 libxxhash-dev xxhash libjansson-dev libcmocka-dev liblmdb-dev lmdb-utils zlib1g-dev libzstd-dev
 libmicrohttpd-dev python3 ssdeep tlsh-tools time hyperfine chromium fonts-noto-cjk wrk
 libopenmpi-dev openmpi-bin curl zstd procps ca-certificates debootstrap libuchardet-dev
-libxml2-dev libzip-dev libpoppler-glib-dev poppler-data python3-reportlab"
+libxml2-dev libzip-dev libpoppler-glib-dev poppler-data python3-reportlab python3-dev
+python3-cffi python3-setuptools python3-pip python3-pytest"
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 
 missing=""
