@@ -78,7 +78,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all asan bench bench-dedup bench-mpi check check-fresh clean demo deps eval eval-corpus \
-        eval-dedup eval-html eval-repeat fuzz lint test test-asan test-browser test-mpi test-tsan \
+        eval-dedup eval-html eval-repeat eval-spans fuzz lint test test-asan test-browser test-mpi test-tsan \
         tsan ubsan
 
 all: $(BUILD)/tongyuan $(BUILD)/tongyuan-serve
@@ -107,6 +107,7 @@ check:
 	EVAL_REQUIRE=1 $(MAKE) eval
 	EVAL_REQUIRE=1 $(MAKE) eval-corpus
 	EVAL_REQUIRE=1 REPEAT_SIZE=small $(MAKE) eval-repeat
+	EVAL_REQUIRE=1 $(MAKE) eval-spans
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-10} $(MAKE) fuzz
 
 $(BUILD)/gen/mknormtab: tools/mknormtab.c src/classify.h
@@ -185,6 +186,11 @@ eval: all
 # tongyuan dedup on dev src/ + sus/ + 100,000 scale_gen documents: pair recall and precision
 eval-dedup: all
 	@sh scripts/dedup_eval.sh $(BUILD)/tongyuan $(SHARED)
+
+# dedup --mode spans (passage-level cleaning) on spans_gen.py corpora (SPANS_DOCS, default
+# 1000): recall by copy kind and precision, beside the exact-only baseline (spans-exact)
+eval-spans: all
+	@sh scripts/eval_spans.sh $(BUILD)/tongyuan $(SHARED)
 
 # the README's two commands in a minimal Debian 12 root made by debootstrap (root, network);
 # FRESH_TARGETS="demo check" by default

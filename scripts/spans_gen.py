@@ -8,7 +8,8 @@ per document: {"id", "copies": [{"off","len","kind","src","src_off","src_len"}]}
 code points of the document's text).
 
 Each document is unique text — runs of consecutive sentences of the dev set's src/ and
-haystack/ documents, every sentence used once (sentences repeated in the pool are dropped) —
+haystack/ documents, every sentence used once (a sentence sharing any 8-character shingle
+with an earlier one of the pool is dropped: unique text is really unique) —
 plus, in about 60 % of documents, 1-2 passages (100-400 characters, whole sentences) copied
 from the unique text of an EARLIER document and inserted as a paragraph of their own, as one
 of these kinds:
@@ -46,9 +47,12 @@ def pool_sentences(dev):
             for line in text.split('\n'):
                 for m in SENT.finditer(line):
                     s = m.group(0).strip()
-                    if len(s) < 8 or s in seen:
+                    # really unique: no 8-character shingle in common with the pool so far
+                    # (the dev set's manuals and poems repeat phrases across sentences)
+                    g = {s[i:i + 8] for i in range(len(s) - 7)}
+                    if len(s) < 8 or g & seen:
                         continue
-                    seen.add(s)
+                    seen |= g
                     out.append(s)
     return out
 
