@@ -55,7 +55,7 @@ struct ty_spans {
     TY_VEC(uint32_t) slot;
     TY_VEC(uint8_t) cut;
     TY_VEC(ty_seed_t) sd;
-    TY_VEC(char) kept;
+    TY_VEC(char) kept, store; /* the kept text (events); the text stored (index_kept) */
     int failed;
     size_t frequent; /* minimizers past max_df */
     ty_spans_stats_t st;
@@ -150,6 +150,7 @@ void ty_spans_free(ty_spans_t *sp)
     free(sp->cut.a);
     free(sp->sd.a);
     free(sp->kept.a);
+    free(sp->store.a);
     ty__rules_free(&sp->R);
     free(sp);
 }
@@ -403,6 +404,28 @@ static int index_kept(ty_spans_t *sp, uint32_t g, const char *text, size_t len)
         if ((!i || sp->sd.a[i].hash != sp->sd.a[i - 1].hash) &&
             ty__mztab_add(&sp->idx, sp->sd.a[i].hash, g, sp->o.max_df, &sp->frequent))
             return TY_ENOMEM;
+    /* The stored text has each removed code point replaced by 'x': code point offsets stay
+     * those of the original, but a later document aligned against it cannot match the removed
+     * copies — else a passage this document copied (say a popular one) would chain with a
+     * passage a later document copied from this one and carry the unique text between them
+     * off with it. */
+    if (ty_vec_reserve(sp->store, len + 1))
+        return TY_ENOMEM;
+    size_t sl = 0;
+    for (size_t b = 0; b < len;) {
+        size_t e = b + 1;
+        while (e < len && ((unsigned char)text[e] & 0xC0) == 0x80)
+            e++;
+        if (sp->cut.a[b]) {
+            sp->store.a[sl++] = 'x';
+        } else {
+            memcpy(sp->store.a + sl, text + b, e - b);
+            sl += e - b;
+        }
+        b = e;
+    }
+    text = sp->store.a;
+    len = sl;
     size_t bound = ZSTD_compressBound(len);
     if (sp->ccap < bound) {
         char *p = realloc(sp->cbuf, bound);
@@ -417,6 +440,7 @@ static int index_kept(ty_spans_t *sp, uint32_t g, const char *text, size_t len)
         return TY_ENOMEM;
     memcpy(r->ctext, sp->cbuf, cl);
     r->clen = (uint32_t)cl;
+    r->len = (uint32_t)len;
     sp->st.mem_bytes += cl;
     return TY_OK;
 }
