@@ -859,11 +859,11 @@ void ty_dedup_stats(const ty_dedup_t *dd, ty_dedup_stats_t *st);
 typedef struct ty_spans ty_spans_t;
 
 typedef struct ty_spans_opts {
-    int exact;              /* 1: exact repeats only (ExactSubstr semantics) [0] */
-    int k, w;               /* minimizer k-mer length 2..16 and window 1..256 [5, 4] */
-    uint32_t max_df;        /* minimizers in more kept documents than this find nothing [64] */
-    uint32_t min_shared;    /* a candidate shares at least this many minimizers [3; exact 1] */
-    int max_candidates;     /* align at most this many candidates per document [8] */
+    int exact;           /* 1: exact repeats only (ExactSubstr semantics) [0] */
+    int k, w;            /* minimizer k-mer length 2..16 and window 1..256 [5, 4] */
+    uint32_t max_df;     /* minimizers in more kept documents than this find nothing [64] */
+    uint32_t min_shared; /* a candidate shares at least this many minimizers [3; exact 1] */
+    int max_candidates;  /* align at most this many candidates per document [8] */
 } ty_spans_opts_t;
 
 void ty_spans_opts_init(ty_spans_opts_t *o);
@@ -909,12 +909,12 @@ int ty_spans_finish(ty_spans_t *sp);
 const char *ty_spans_name(const ty_spans_t *sp, size_t i);
 
 typedef struct ty_spans_stats {
-    size_t docs, errors;     /* documents added; left out (TY_SPANS_ERROR) */
-    size_t changed;          /* documents with at least one passage removed */
-    size_t cp, removed_cp;   /* code points read; removed */
-    size_t candidates;       /* candidate pairs aligned */
-    size_t minimizers;       /* distinct minimizers indexed */
-    size_t mem_bytes;        /* memory held, about */
+    size_t docs, errors;   /* documents added; left out (TY_SPANS_ERROR) */
+    size_t changed;        /* documents with at least one passage removed */
+    size_t cp, removed_cp; /* code points read; removed */
+    size_t candidates;     /* candidate pairs aligned */
+    size_t minimizers;     /* distinct minimizers indexed */
+    size_t mem_bytes;      /* memory held, about */
 } ty_spans_stats_t;
 
 void ty_spans_stats(const ty_spans_t *sp, ty_spans_stats_t *st);

@@ -111,9 +111,9 @@ ty_spans_t *ty_spans_new(const ty_spans_opts_t *o, const ty_opts_t *to, ty_spans
     sp->fn = fn;
     sp->user = user;
     ty__mztab_init(&sp->idx);
-    if (ty__rules_init(&sp->R, &d, to) || !(sp->doc = ty_doc_new()) ||
-        !(sp->cand = ty_doc_new()) || !(sp->al = ty_aligner_new(to)) ||
-        !(sp->cctx = ZSTD_createCCtx()) || !(sp->dctx = ZSTD_createDCtx())) {
+    if (ty__rules_init(&sp->R, &d, to) || !(sp->doc = ty_doc_new()) || !(sp->cand = ty_doc_new()) ||
+        !(sp->al = ty_aligner_new(to)) || !(sp->cctx = ZSTD_createCCtx()) ||
+        !(sp->dctx = ZSTD_createDCtx())) {
         ty_spans_free(sp);
         return NULL;
     }
@@ -259,9 +259,14 @@ static int exact_runs(ty_spans_t *sp, uint32_t src)
         if (run_i != SIZE_MAX && !extends) { /* close the run */
             const ty_token_t *b0 = &tb[run_i], *b1 = &tb[last_i + n - 1];
             const ty_token_t *a0 = &ta[run_q], *a1 = &ta[last_q + n - 1];
-            ty_span_t s = {b0->cp_off, b1->cp_off + b1->cp_len - b0->cp_off, b0->byte_off,
-                           b1->byte_off + b1->byte_len - b0->byte_off, src, a0->cp_off,
-                           a1->cp_off + a1->cp_len - a0->cp_off, 1.0};
+            ty_span_t s = {b0->cp_off,
+                           b1->cp_off + b1->cp_len - b0->cp_off,
+                           b0->byte_off,
+                           b1->byte_off + b1->byte_len - b0->byte_off,
+                           src,
+                           a0->cp_off,
+                           a1->cp_off + a1->cp_len - a0->cp_off,
+                           1.0};
             if (ty_vec_push(sp->rm, s))
                 return TY_ENOMEM;
             run_i = SIZE_MAX;
@@ -489,8 +494,8 @@ int ty_spans_add(ty_spans_t *sp, const char *name, const char *text, size_t len)
         return fail(sp, rc, "minimizers");
     if (find_candidates(sp))
         return fail(sp, TY_ENOMEM, "counting shared minimizers");
-    size_t nc = sp->cands.n < (size_t)sp->o.max_candidates ? sp->cands.n
-                                                             : (size_t)sp->o.max_candidates;
+    size_t nc =
+        sp->cands.n < (size_t)sp->o.max_candidates ? sp->cands.n : (size_t)sp->o.max_candidates;
     for (size_t c = 0; c < nc; c++) {
         rc = align_candidate(sp, sp->cands.a[c].doc);
         if (rc) {
@@ -507,9 +512,8 @@ int ty_spans_add(ty_spans_t *sp, const char *name, const char *text, size_t len)
     if (sp->keep.n)
         sp->st.changed++;
     if (sp->fn) {
-        ty_spans_event_t ev = {TY_SPANS_DOC, g,           text,         sp->kept.a, len,
-                               sp->kept.n,   sp->keep.a,  sp->keep.n,   ncp,        removed_cp,
-                               0,            NULL};
+        ty_spans_event_t ev = {TY_SPANS_DOC, g,          text, sp->kept.a, len, sp->kept.n,
+                               sp->keep.a,   sp->keep.n, ncp,  removed_cp, 0,   NULL};
         if (sp->fn(sp->user, &ev)) {
             sp->failed = TY_EINVAL;
             return ty__err(sp->err, TY_EINVAL, "stopped by the caller");
