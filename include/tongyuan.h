@@ -849,9 +849,9 @@ void ty_dedup_stats(const ty_dedup_t *dd, ty_dedup_stats_t *st);
  * Each document's (w,k)-minimizers are looked up among the minimizers of the text KEPT so
  * far; the documents sharing at least min_shared are candidates, the max_candidates sharing
  * most are aligned with ty_compare() (exact mode: exact runs of at least topts.min_len tokens
- * whose original bytes are equal — ExactSubstr's rule) and every passage found is removed.
- * Only the kept text is indexed: the first copy of a passage stays, every later copy is
- * removed, and a passage copied into many documents is indexed once (never cut as
+ * whose original bytes are equal but for ASCII whitespace — ExactSubstr's rule) and every passage
+ * found is removed. Only the kept text is indexed: the first copy of a passage stays, every later
+ * copy is removed, and a passage copied into many documents is indexed once (never cut as
  * "boilerplate" by max_df, which only drops minimizers of short common phrases).
  * The result depends only on the input order and the options.
  * Thread safety: a ty_spans_t is used by one thread at a time.

@@ -201,13 +201,24 @@ static int window_hashes(const ty_token_t *t, size_t nt, size_t n, void *vec)
     return TY_OK;
 }
 
-/* The original bytes of window i (n tokens) of a document (tokens t, text s). */
+/* Whether window i of a (n tokens) and window j of b have the same original text. */
 static int same_bytes(const char *sa, const ty_token_t *ta, size_t i, const char *sb,
                       const ty_token_t *tb, size_t j, size_t n)
 {
     size_t a0 = ta[i].byte_off, a1 = ta[i + n - 1].byte_off + ta[i + n - 1].byte_len;
     size_t b0 = tb[j].byte_off, b1 = tb[j + n - 1].byte_off + tb[j + n - 1].byte_len;
-    return a1 - a0 == b1 - b0 && memcmp(sa + a0, sb + b0, a1 - a0) == 0;
+    /* equal bytes but for ASCII whitespace: a copied passage whose line breaks moved (its
+     * sentences joined or split into paragraphs) is still an exact repeat */
+    for (;;) {
+        while (a0 < a1 && (sa[a0] == ' ' || sa[a0] == '\n' || sa[a0] == '\r' || sa[a0] == '\t'))
+            a0++;
+        while (b0 < b1 && (sb[b0] == ' ' || sb[b0] == '\n' || sb[b0] == '\r' || sb[b0] == '\t'))
+            b0++;
+        if (a0 == a1 || b0 == b1)
+            return a0 == a1 && b0 == b1;
+        if (sa[a0++] != sb[b0++])
+            return 0;
+    }
 }
 
 static int exact_runs(ty_spans_t *sp, uint32_t src)
