@@ -372,7 +372,8 @@ static int align_candidate(ty_spans_t *sp, uint32_t c)
  * per-byte cut mask; *removed_cp: code points removed. */
 static int settle(ty_spans_t *sp, const char *text, size_t len, size_t *removed_cp)
 {
-    qsort(sp->rm.a, sp->rm.n, sizeof(ty_span_t), cmp_span);
+    if (sp->rm.n)
+        qsort(sp->rm.a, sp->rm.n, sizeof(ty_span_t), cmp_span);
     sp->keep.n = 0;
     size_t end_cp = 0, cut_cp = 0;
     if (ty_vec_reserve(sp->cut, len + 1) || ty_vec_reserve(sp->kept, len + 1))
