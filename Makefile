@@ -46,10 +46,10 @@ LIB_SRC := src/util.c src/normalize.c src/doc.c src/sketch.c src/align.c \
            src/input.c src/index_format.c src/index_part.c src/index_merge.c src/index_verify.c \
            src/index_build.c src/index_write.c src/index_add.c src/index_del.c src/index_shard.c \
            src/index.c src/search.c src/thread.c \
-           src/dedup.c src/dedup_rules.c src/cluster.c src/minhash.c src/jsonl_fast.c \
+           src/dedup.c src/dedup_rules.c src/spans.c src/cluster.c src/minhash.c src/jsonl_fast.c \
            src/report.c src/args.c src/extract.c src/encoding.c src/html.c src/docx.c src/pdf.c src/warc.c src/extlib.c
 CLI_SRC := cli/main.c cli/common.c cli/output.c cli/compare.c \
-           cli/index.c cli/check.c cli/dedup.c cli/extract.c
+           cli/index.c cli/check.c cli/dedup.c cli/spans.c cli/extract.c
 SERVER_SRC := server/serve.c server/request.c
 # make MPI=1 (use another BUILD, e.g. BUILD=build/mpi): the MPI part beside the library,
 # $(BUILD)/libtongyuan_mpi.a (src/mpi/, include/tongyuan_mpi.h), and a tongyuan linked to it and
@@ -77,8 +77,8 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all asan bench bench-dedup bench-mpi check check-fresh clean demo deps eval eval-corpus \
-        eval-dedup eval-html eval-repeat fuzz lint test test-asan test-browser test-mpi test-tsan \
-        tsan ubsan install uninstall shared test-python bench-python
+        eval-dedup eval-html eval-repeat eval-spans fuzz lint test test-asan test-browser test-mpi \
+        test-tsan tsan ubsan install uninstall shared test-python bench-python
 
 all: $(BUILD)/tongyuan $(BUILD)/tongyuan-serve
 
@@ -107,6 +107,7 @@ check:
 	EVAL_REQUIRE=1 $(MAKE) eval
 	EVAL_REQUIRE=1 $(MAKE) eval-corpus
 	EVAL_REQUIRE=1 REPEAT_SIZE=small $(MAKE) eval-repeat
+	EVAL_REQUIRE=1 $(MAKE) eval-spans
 	FUZZ_SECONDS=$${FUZZ_SECONDS:-10} $(MAKE) fuzz
 
 $(BUILD)/gen/mknormtab: tools/mknormtab.c src/classify.h
@@ -185,6 +186,11 @@ eval: all
 # tongyuan dedup on dev src/ + sus/ + 100,000 scale_gen documents: pair recall and precision
 eval-dedup: all
 	@sh scripts/dedup_eval.sh $(BUILD)/tongyuan $(SHARED)
+
+# dedup --mode spans (passage-level cleaning) on spans_gen.py corpora (SPANS_DOCS, default
+# 1000): recall by copy kind and precision, beside the exact-only baseline (spans-exact)
+eval-spans: all
+	@sh scripts/eval_spans.sh $(BUILD)/tongyuan $(SHARED)
 
 # the README's two commands in a minimal Debian 12 root made by debootstrap (root, network);
 # FRESH_TARGETS="demo check" by default

@@ -8,7 +8,8 @@
 #   DEDUP_BENCH_DOCS=N     documents [1000000]; generated once into build/ with scale_gen.py
 #                          (two processes in parallel; about 7 minutes for a million)
 #   DEDUP_BENCH_MODES=...  [exact near spun]   DEDUP_BENCH_THREADS=... [1 2]
-# Prints a table (also to bench/dedup_last.txt) and appends rows to bench/results.csv
+#   DEDUP_BENCH_LAST=FILE  the table's copy [bench/dedup_last.txt]
+# Prints a table (also to DEDUP_BENCH_LAST) and appends rows to bench/results.csv
 # (commit, date, tool, metric, value), tool = dedup-MODE-tTHREADS.
 set -eu
 [ $# -eq 2 ] || { echo "usage: sh bench/dedup_bench.sh TONGYUAN SHARED_DIR" >&2; exit 2; }
@@ -29,9 +30,10 @@ if [ ! -s "$syn" ]; then
     cat "$syn.0.gz" "$syn.1.gz" > "$syn.tmp" && rm -f "$syn.0.gz" "$syn.1.gz" && mv "$syn.tmp" "$syn"
 fi
 python3 - "$bin" "$syn" "$n" "${DEDUP_BENCH_MODES:-exact near spun}" \
-    "${DEDUP_BENCH_THREADS:-1 2}" <<'PY'
+    "${DEDUP_BENCH_THREADS:-1 2}" "${DEDUP_BENCH_LAST:-bench/dedup_last.txt}" <<'PY'
 import datetime, os, subprocess, sys, time
 binp, syn, n, modes, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].split(), sys.argv[5].split()
+last = sys.argv[6]
 
 def busy():
     with open('/proc/stat') as f:
@@ -62,14 +64,14 @@ if subprocess.run(['git', 'diff', '--quiet'], capture_output=True).returncode:
 date = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
 print('dedup on %d scale_gen documents (%s, %.0f MB compressed), %d CPUs' %
       (n, syn, os.path.getsize(syn) / 1e6, os.cpu_count()))
-print('%-6s %3s %9s %11s %15s %10s %8s  %s' % ('mode', 'thr', 'seconds', 'docs/s',
+print('%-11s %3s %9s %11s %15s %10s %8s  %s' % ('mode', 'thr', 'seconds', 'docs/s',
                                                 'docs/CPU-s', 'peak MB', 'others', 'summary'))
 for m in modes:
     for t in threads:
         wall, cpu, rss, others, err = run([binp, 'dedup', '--mode', m, '--threads', t, '-v',
                                            syn, '-o', '/dev/null'])
         summ = err[-2].split(';')[0].replace('dedup: ', '') if len(err) >= 2 else ''
-        line = '%-6s %3s %9.1f %11.0f %15.0f %10.0f %7.0f%%  %s' % (
+        line = '%-11s %3s %9.1f %11.0f %15.0f %10.0f %7.0f%%  %s' % (
             m, t, wall, n / wall, n / cpu, rss, 100 * others, summ)
         print(line, flush=True)
         rows.append(line)
@@ -78,7 +80,7 @@ for m in modes:
                 (tool, 'docs_per_cpu_s', '%.0f' % (n / cpu)),
                 (tool, 'peak_rss_mb', '%.0f' % rss),
                 (tool, 'other_cpus_busy', '%.2f' % others)]
-with open('bench/dedup_last.txt', 'w') as f:
+with open(last, 'w') as f:
     f.write('dedup, %d scale_gen documents, %s\n' % (n, date))
     f.write('\n'.join(rows) + '\n')
 new = not os.path.exists('bench/results.csv')

@@ -39,13 +39,16 @@ esac
 #    where Open MPI is not installed. `extract`: reading each input format (MB/s of input beside
 #    plain UTF-8 text; bench/extract_last.txt). `python`: the Python package against the CLI
 #    (bench/python_bench.py; bench/python_last.txt).
-only=${BENCH_ONLY:-compare index dedup serve hostile mpi extract python}
-for part in index dedup serve hostile mpi extract python; do
+only=${BENCH_ONLY:-compare index dedup spans serve hostile mpi extract python}
+for part in index dedup spans serve hostile mpi extract python; do
     case " $only " in *" $part "*) ;; *) continue ;; esac
     echo "== bench: $part"
     case $part in
     index) sh bench/index_bench.sh "$bin" "$shared" bench/results.csv ;;
     dedup) sh bench/dedup_bench.sh "$bin" "$shared" ;;
+    spans) # passage-level cleaning (one thread) beside spun mode, same documents
+        DEDUP_BENCH_MODES="spun spans spans-exact" DEDUP_BENCH_THREADS=1 \
+            DEDUP_BENCH_LAST=bench/spans_last.txt sh bench/dedup_bench.sh "$bin" "$shared" ;;
     serve) sh bench/serve_bench.sh "$bin" "$shared" ;;
     hostile) sh bench/serve_hostile.sh "$bin" "$shared" bench/results.csv ;;
     extract) sh bench/extract_bench.sh "$shared" bench/results.csv ;;

@@ -40,7 +40,6 @@ double cli_now(void);
 void cli_progress(uint64_t pos, uint64_t size, double secs, char bar[40], char el[16],
                   char eta[32]);
 
-/* --format of compare and check: "text" (0) or "jsonl" (1) into *jsonl; -1 with a message. */
 /* Write what b holds to f; a buffer that ran out of memory ends the command (exit status 2,
  * "out of memory"), as it did before the report layer returned errors. */
 void cli_buf_write(const ty_buf_t *b, FILE *f);

@@ -12,4 +12,15 @@
 int parse_reader_opt(int argc, char **argv, int *i, ty_reader_opts_t *ro);
 void print_reader_help(FILE *f);
 
+/* dedup --mode spans / spans-exact (cli/spans.c): what cmd_dedup parsed, and its reader with
+ * the inputs added. Returns the exit status. */
+typedef struct {
+    const ty_spans_opts_t *o;
+    const ty_opts_t *to;
+    ty_reader_t *rd;
+    const char *out_path, *kept_path;
+    int quiet, verbose, fail;
+} cli_spans_args_t;
+int cli_dedup_spans(const cli_spans_args_t *a);
+
 #endif

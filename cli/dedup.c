@@ -495,7 +495,12 @@ static void usage(FILE *f)
             "  -o, --output FILE      decisions to FILE [standard output]\n"
             "  --mode M               spun (default): minimizers + alignment, catches spun\n"
             "                         and partial copies; near: MinHash-LSH (Jaccard);\n"
-            "                         exact: same text after normalization\n"
+            "                         exact: same text after normalization;\n"
+            "                         spans: remove from each document the passages (at least\n"
+            "                         --min-len) reused from earlier ones, spun ones included;\n"
+            "                         output {\"id\",\"text\",\"removed\"} per document, the\n"
+            "                         cleaned text (docs/dedup.md); spans-exact: only exact\n"
+            "                         repeats of at least --min-len tokens (ExactSubstr)\n"
             "  --keep R               first (default): the first document of a cluster;\n"
             "                         longest: the one with the most characters\n"
             "  --write-kept FILE      the kept documents, JSONL: lines of JSONL inputs copied\n"
@@ -563,6 +568,7 @@ int cmd_dedup(int argc, char **argv)
     memset(&u, 0, sizeof u);
     const char *out_path = NULL, *kept_path = NULL;
     double threshold = -1;
+    int spans = 0; /* --mode spans (1) / spans-exact (2) */
     long perms = -1, threads = sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1)
         threads = 1;
@@ -610,8 +616,13 @@ int cmd_dedup(int argc, char **argv)
                 o.mode = TY_DEDUP_NEAR;
             else if (strcmp(v, "spun") == 0)
                 o.mode = TY_DEDUP_SPUN;
+            else if (strcmp(v, "spans") == 0 || strcmp(v, "spans-exact") == 0)
+                spans = strcmp(v, "spans") == 0 ? 1 : 2; /* cli/spans.c */
             else {
-                fprintf(stderr, "tongyuan: --mode wants exact, near or spun, not '%s'\n", v);
+                fprintf(stderr,
+                        "tongyuan: --mode wants exact, near, spun, spans or spans-exact, not "
+                        "'%s'\n",
+                        v);
                 FAIL();
             }
         } else if ((r = optv(argc, argv, &i, "--keep", NULL, &v)) != 0) {
@@ -764,6 +775,12 @@ int cmd_dedup(int argc, char **argv)
     for (size_t i = 0; !u.quiet && ty_reader_note(rd, i); i++)
         fprintf(stderr, "tongyuan: %s\n", ty_reader_note(rd, i));
 #ifdef TY_MPI
+    if (spans && cli_mpi_ranks() > 1) {
+        fprintf(stderr, "tongyuan: dedup --mode spans runs in one process only: run it without "
+                        "mpirun (or with -np 1)\n");
+        ty_reader_free(rd);
+        FAIL();
+    }
     /* one rank of an mpirun / srun job with several ranks: cli/mpi.c (-1: run here alone) */
     if (cli_mpi_ranks() > 1) {
         cli_mpi_dedup_t ma = {&o,        &to,          &ro,     paths,     npaths, out_path,
@@ -776,6 +793,18 @@ int cmd_dedup(int argc, char **argv)
         }
     }
 #endif
+    if (spans) { /* passage-level cleaning: cli/spans.c */
+        ty_spans_opts_t so;
+        ty_spans_opts_init(&so);
+        so.exact = spans == 2;
+        if (so.exact)
+            so.min_shared = 1;
+        cli_spans_args_t sa = {&so, &to, rd, out_path, kept_path, u.quiet, u.verbose, u.fail};
+        int st = cli_dedup_spans(&sa);
+        ty_reader_free(rd);
+        free(paths);
+        return st;
+    }
     u.dd = ty_dedup_new(&o, &to, on_event, &u);
     u.to = &to;
     if (!u.dd) {

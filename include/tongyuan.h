@@ -957,6 +957,89 @@ int ty_opts_arg(int argc, char **argv, int *i, ty_opts_t *o, char *msg, size_t m
 /* The help text of those options, with ty_opts_init()'s defaults, appended to b. */
 int ty_opts_help(ty_buf_t *b);
 
+/* ---------------------------------------------------------------------------------------
+ * Passage-level cleaning (spans.c): remove from each document the passages that reuse text
+ * of EARLIER documents — verbatim, edited, spun, reordered, Traditional — what
+ * `tongyuan dedup --mode spans` runs on a training corpus (docs/dedup.md).
+ *
+ *   ty_spans_opts_t o;  ty_spans_opts_init(&o);
+ *   ty_spans_t *sp = ty_spans_new(&o, &topts, fn, user);   (topts: tokenizer/alignment)
+ *   for each document:  rc = ty_spans_add(sp, name, text, len);   (events: fn, in order)
+ *   rc = ty_spans_finish(sp);  ty_spans_free(sp);
+ *
+ * Each document's (w,k)-minimizers are looked up among the minimizers of the text KEPT so
+ * far; the documents sharing at least min_shared are candidates, the max_candidates sharing
+ * most are aligned with ty_compare() (exact mode: exact runs of at least topts.min_len tokens
+ * whose original bytes are equal but for ASCII whitespace — ExactSubstr's rule) and every passage
+ * found is removed. Only the kept text is indexed: the first copy of a passage stays, every later
+ * copy is removed, and a passage copied into many documents is indexed once (never cut as
+ * "boilerplate" by max_df, which only drops minimizers of short common phrases).
+ * The result depends only on the input order and the options.
+ * Thread safety: a ty_spans_t is used by one thread at a time.
+ */
+typedef struct ty_spans ty_spans_t;
+
+typedef struct ty_spans_opts {
+    int exact;           /* 1: exact repeats only (ExactSubstr semantics) [0] */
+    int k, w;            /* minimizer k-mer length 2..16 and window 1..256 [5, 4] */
+    uint32_t max_df;     /* minimizers in more kept documents than this find nothing [64] */
+    uint32_t min_shared; /* a candidate shares at least this many minimizers [3; exact 1] */
+    int max_candidates;  /* align at most this many candidates per document [8] */
+} ty_spans_opts_t;
+
+void ty_spans_opts_init(ty_spans_opts_t *o);
+/* TY_OK, or TY_EINVAL with a message naming the bad field (if msg != NULL). */
+int ty_spans_opts_check(const ty_spans_opts_t *o, char *msg, size_t msg_size);
+
+/* One removed passage, in code points (and bytes) of the document's original text; src is
+ * the earlier document (0-based input order) and src_off/src_len its passage there. */
+typedef struct ty_span {
+    size_t sus_off, sus_len, sus_byte_off, sus_byte_len;
+    size_t src, src_off, src_len;
+    double score; /* the alignment's (ty_passage_t), 1 for an exact repeat */
+} ty_span_t;
+
+enum { TY_SPANS_DOC = 0, TY_SPANS_ERROR = 1 };
+
+typedef struct ty_spans_event {
+    int kind;   /* TY_SPANS_DOC: the document's result; TY_SPANS_ERROR: it could not be read
+                 * (msg; return nonzero to stop: ty_spans_add then returns err) */
+    size_t doc; /* 0-based input order */
+    const char *text, *kept; /* the original text and the text kept (original minus the
+                              * removed passages), len / kept_len bytes; valid during the call */
+    size_t len, kept_len;
+    const ty_span_t *removed; /* sorted by sus_off, none inside another; they may overlap */
+    size_t nremoved;
+    size_t ncp, removed_cp; /* code points of the document and of its removed text */
+    int err;
+    const char *msg;
+} ty_spans_event_t;
+
+typedef int (*ty_spans_event_fn)(void *user, const ty_spans_event_t *ev);
+
+/* NULL when out of memory or the options are bad (check them first). */
+ty_spans_t *ty_spans_new(const ty_spans_opts_t *o, const ty_opts_t *to, ty_spans_event_fn fn,
+                         void *user);
+void ty_spans_free(ty_spans_t *sp);
+const char *ty_spans_errmsg(const ty_spans_t *sp); /* "" if none; valid until next call */
+/* Process the next document (name and text are copied); its event is reported before the
+ * call returns. TY_OK, TY_ENOMEM, or the error of a document whose event asked to stop. */
+int ty_spans_add(ty_spans_t *sp, const char *name, const char *text, size_t len);
+int ty_spans_finish(ty_spans_t *sp);
+/* Name of document i (borrowed, valid while sp is); NULL if out of range. */
+const char *ty_spans_name(const ty_spans_t *sp, size_t i);
+
+typedef struct ty_spans_stats {
+    size_t docs, errors;   /* documents added; left out (TY_SPANS_ERROR) */
+    size_t changed;        /* documents with at least one passage removed */
+    size_t cp, removed_cp; /* code points read; removed */
+    size_t candidates;     /* candidate pairs aligned */
+    size_t minimizers;     /* distinct minimizers indexed */
+    size_t mem_bytes;      /* memory held, about */
+} ty_spans_stats_t;
+
+void ty_spans_stats(const ty_spans_t *sp, ty_spans_stats_t *st);
+
 #ifdef __cplusplus
 }
 #endif

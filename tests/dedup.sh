@@ -298,13 +298,78 @@ for x in r:
         assert set(q) >= {"src_off", "src_len", "sus_off", "sus_len", "score"}
 ' "$tmp/pairs.jsonl"
 
+# ---- --mode spans: passages reused from earlier documents removed ------------------------------
+# spans_gen.py on the dev set: 1001 documents of unique text, every one of documents 1..1000
+# with a 150-character passage of document 0 (verbatim: repetition is the normal case, the
+# index's repeated-seed cut must not hide it), about 60 % with 1-2 more passages of earlier
+# documents (verbatim, spun, reordered, Traditional)
+if [ -d "$DEV/src" ]; then
+    mkdir -p "$tmp/sg"
+    python3 scripts/spans_gen.py --dev "$DEV" --out "$tmp/sg" --docs 1001 --popular 1
+    check "spans runs" "$TY" dedup -q --mode spans --min-len 15 "$tmp/sg/corpus.jsonl" -o "$tmp/sp.jsonl" \
+        --write-kept "$tmp/spk.jsonl"
+    check "spans: the passage copied into 1000 documents is removed from every one, the first kept" \
+        py '
+import json, sys
+t = [json.loads(l) for l in open(sys.argv[1])]
+o = [json.loads(l) for l in open(sys.argv[2])]
+assert len(o) == len(t) == 1001
+assert o[0]["removed"] == []
+for tt, oo in zip(t[1:], o[1:]):
+    c = [x for x in tt["copies"] if x["kind"] == "popular"][0]
+    cov = set()
+    for r in oo["removed"]:
+        cov.update(range(r["sus_off"], r["sus_off"] + r["sus_len"]))
+    miss = [i for i in range(c["off"], c["off"] + c["len"]) if i not in cov]
+    assert len(miss) <= 2, (tt["id"], miss)
+' "$tmp/sg/truth.jsonl" "$tmp/sp.jsonl"
+    check "spans: cleaned text = original minus the removed passages; --write-kept has it" py '
+import json, sys
+c = [json.loads(l) for l in open(sys.argv[1])]
+o = [json.loads(l) for l in open(sys.argv[2])]
+k = {r["id"]: r["text"] for r in map(json.loads, open(sys.argv[3]))}
+for cc, oo in zip(c, o):
+    assert cc["id"] == oo["id"]
+    cut = set()
+    for r in oo["removed"]:
+        cut.update(range(r["sus_off"], r["sus_off"] + r["sus_len"]))
+        assert r["src"] < oo["id"]
+    want = "".join(ch for i, ch in enumerate(cc["text"]) if i not in cut)
+    assert oo["text"] == want, oo["id"]
+    assert k.get(oo["id"], "") == want
+' "$tmp/sg/corpus.jsonl" "$tmp/sp.jsonl" "$tmp/spk.jsonl"
+    check "spans: recall and precision (spans_score.py --require)" python3 scripts/spans_score.py \
+        "$tmp/sg/truth.jsonl" "$tmp/sp.jsonl" --text "$tmp/sg/corpus.jsonl" --require
+    check "spans-exact runs" "$TY" dedup -q --mode spans-exact "$tmp/sg/corpus.jsonl" \
+        -o "$tmp/spx.jsonl"
+    check "spans-exact: removes the verbatim passage, not the spun ones" py '
+import json, sys
+t = [json.loads(l) for l in open(sys.argv[1])]
+o = [json.loads(l) for l in open(sys.argv[2])]
+got = {"popular": [0, 0], "spin35": [0, 0]}
+for tt, oo in zip(t, o):
+    cov = set()
+    for r in oo["removed"]:
+        assert r["score"] == 1
+        cov.update(range(r["sus_off"], r["sus_off"] + r["sus_len"]))
+    for c in tt["copies"]:
+        if c["kind"] in got:
+            got[c["kind"]][0] += sum(1 for i in range(c["off"], c["off"] + c["len"]) if i in cov)
+            got[c["kind"]][1] += c["len"]
+assert got["popular"][0] > 0.95 * got["popular"][1], got
+assert got["spin35"][0] < 0.2 * got["spin35"][1], got
+' "$tmp/sg/truth.jsonl" "$tmp/spx.jsonl"
+else
+    fail "spans: the dev set is needed ($DEV missing; SHARED=${SHARED:-})"
+fi
+
 # ---- standard input, errors ----------------------------------------------------------------
 check "stdin JSONL" sh -c "'$TY' dedup -q - < '$tmp/c.jsonl' > '$tmp/stdin.out' 2> /dev/null"
 if [ "$(wc -l < "$tmp/stdin.out")" -eq 4 ]; then pass; else fail "stdin: 4 decisions"; fi
 "$TY" dedup -q - --write-kept "$tmp/x" < "$tmp/c.jsonl" > /dev/null 2> "$tmp/err"
 if [ $? -eq 2 ] && grep -q "standard input" "$tmp/err"; then pass; else fail "--write-kept with -"; fi
 "$TY" dedup -q --mode fuzzy "$T" > /dev/null 2> "$tmp/err"
-if [ $? -eq 2 ] && grep -q "exact, near or spun" "$tmp/err"; then pass; else fail "bad --mode"; fi
+if [ $? -eq 2 ] && grep -q "exact, near, spun, spans or spans-exact" "$tmp/err"; then pass; else fail "bad --mode"; fi
 "$TY" dedup -q "$tmp/missing.jsonl" > /dev/null 2> "$tmp/err"
 if [ $? -eq 2 ] && grep -q "missing.jsonl" "$tmp/err"; then pass; else fail "missing input"; fi
 "$TY" dedup > /dev/null 2>&1

@@ -1,0 +1,553 @@
+/*
+ * spans.c — passage-level cleaning of a corpus: remove from each document the passages that
+ * reuse text of earlier documents (`tongyuan dedup --mode spans`, docs/dedup.md).
+ *
+ * Documents are processed one by one in input order:
+ *   1. tokenize and sketch ((w,k)-minimizers, dedup_rules.c's ty__spun_sketch);
+ *   2. count, per kept document, the minimizers it shares with the new one (the index holds
+ *      only minimizers of KEPT text: see 5); minimizers in more than max_df kept documents
+ *      are short common phrases and find nothing;
+ *   3. align the max_candidates documents sharing most (at least min_shared) with
+ *      ty_compare() — exact mode: exact runs of at least min_len tokens whose original bytes
+ *      are equal — and collect the passages;
+ *   4. report the document: its removed passages and the kept text;
+ *   5. index the minimizers that start outside the removed passages, and keep the text
+ *      (zstd) for later alignments.
+ * Because a removed passage is not indexed, a passage copied into a thousand documents is
+ * indexed once, in the first, and found in every later one: its minimizers never reach
+ * max_df (tests/dedup.sh checks it).
+ *
+ * Shortcut taken on purpose (time): one thread. Every step depends on the documents before
+ * it only through the index, so batching (as dedup.c does) is the way to add threads without
+ * changing the output.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "dedup.h"
+
+typedef struct {
+    char *name;
+    char *ctext; /* zstd frame of the text, NULL when nothing of it was indexed */
+    uint32_t clen, len, ntok, nmz;
+} srec_t;
+
+struct ty_spans {
+    ty_spans_opts_t o;
+    ty__rules_t R; /* sketch parameters and tokenizer options, as dedup's spun mode */
+    ty_spans_event_fn fn;
+    void *user;
+    TY_VEC(srec_t) docs;
+    ty__mztab_t idx;
+    ty_doc_t *doc, *cand;
+    ty_aligner_t *al;
+    ZSTD_CCtx *cctx;
+    ZSTD_DCtx *dctx;
+    char *tbuf, *cbuf;
+    size_t tcap, ccap;
+    ty__mzs_t mzs;
+    ty__counter_t cnt;
+    ty__candvec_t cands;
+    TY_VEC(ty_span_t) rm, keep;
+    TY_VEC(ty_token_t) ta, tb;
+    TY_VEC(uint64_t) ha, hb;
+    TY_VEC(uint32_t) slot;
+    TY_VEC(uint8_t) cut;
+    TY_VEC(ty_seed_t) sd;
+    TY_VEC(char) kept, store; /* the kept text (events); the text stored (index_kept) */
+    int failed;
+    size_t frequent; /* minimizers past max_df */
+    ty_spans_stats_t st;
+    char err[TY_ERRMSG_SIZE];
+};
+
+void ty_spans_opts_init(ty_spans_opts_t *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->k = 5;
+    o->w = 4;
+    o->max_df = 64;
+    o->min_shared = 3;
+    o->max_candidates = 8;
+}
+
+int ty_spans_opts_check(const ty_spans_opts_t *o, char *msg, size_t msg_size)
+{
+    char m[TY_ERRMSG_SIZE];
+    int rc = TY_OK;
+    if (!o)
+        rc = ty__err(m, TY_EINVAL, "no options");
+    else if (o->k < 2 || o->k > 16)
+        rc = ty__err(m, TY_EINVAL, "k must be 2..16");
+    else if (o->w < 1 || o->w > 256)
+        rc = ty__err(m, TY_EINVAL, "w must be 1..256");
+    else if (o->max_df < 1)
+        rc = ty__err(m, TY_EINVAL, "max_df must be at least 1");
+    else if (o->min_shared < 1)
+        rc = ty__err(m, TY_EINVAL, "min_shared must be at least 1");
+    else if (o->max_candidates < 1)
+        rc = ty__err(m, TY_EINVAL, "max_candidates must be at least 1");
+    if (rc && msg && msg_size)
+        snprintf(msg, msg_size, "%s", m);
+    return rc;
+}
+
+ty_spans_t *ty_spans_new(const ty_spans_opts_t *o, const ty_opts_t *to, ty_spans_event_fn fn,
+                         void *user)
+{
+    if (ty_spans_opts_check(o, NULL, 0) || !to || ty_opts_check(to, NULL, 0))
+        return NULL;
+    ty_spans_t *sp = calloc(1, sizeof(*sp));
+    if (!sp)
+        return NULL;
+    sp->o = *o;
+    ty_dedup_opts_t d;
+    ty_dedup_opts_init(&d);
+    d.mode = TY_DEDUP_SPUN;
+    d.k = o->k;
+    d.w = o->w;
+    d.max_df = o->max_df;
+    sp->fn = fn;
+    sp->user = user;
+    ty__mztab_init(&sp->idx);
+    if (ty__rules_init(&sp->R, &d, to) || !(sp->doc = ty_doc_new()) || !(sp->cand = ty_doc_new()) ||
+        !(sp->al = ty_aligner_new(to)) || !(sp->cctx = ZSTD_createCCtx()) ||
+        !(sp->dctx = ZSTD_createDCtx())) {
+        ty_spans_free(sp);
+        return NULL;
+    }
+    return sp;
+}
+
+void ty_spans_free(ty_spans_t *sp)
+{
+    if (!sp)
+        return;
+    for (size_t i = 0; i < sp->docs.n; i++) {
+        free(sp->docs.a[i].name);
+        free(sp->docs.a[i].ctext);
+    }
+    free(sp->docs.a);
+    ty__mztab_free(&sp->idx);
+    ty_doc_free(sp->doc);
+    ty_doc_free(sp->cand);
+    ty_aligner_free(sp->al);
+    ZSTD_freeCCtx(sp->cctx);
+    ZSTD_freeDCtx(sp->dctx);
+    free(sp->tbuf);
+    free(sp->cbuf);
+    ty__mzs_free(&sp->mzs);
+    ty__counter_free(&sp->cnt);
+    free(sp->cands.a);
+    free(sp->rm.a);
+    free(sp->keep.a);
+    free(sp->ta.a);
+    free(sp->tb.a);
+    free(sp->ha.a);
+    free(sp->hb.a);
+    free(sp->slot.a);
+    free(sp->cut.a);
+    free(sp->sd.a);
+    free(sp->kept.a);
+    free(sp->store.a);
+    ty__rules_free(&sp->R);
+    free(sp);
+}
+
+const char *ty_spans_errmsg(const ty_spans_t *sp) { return sp ? sp->err : "no spans handle"; }
+
+const char *ty_spans_name(const ty_spans_t *sp, size_t i)
+{
+    return sp && i < sp->docs.n ? sp->docs.a[i].name : NULL;
+}
+
+/* ---- exact mode: runs of at least n tokens with equal original bytes ------------------- */
+
+static int get_tokens(const ty_doc_t *d, void *vec)
+{
+    TY_VEC(ty_token_t) *v = vec;
+    size_t n = ty_doc_ntokens(d);
+    if (ty_vec_reserve(*v, n + 1))
+        return TY_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        ty_doc_token(d, i, &v->a[i]);
+    v->n = n;
+    return TY_OK;
+}
+
+/* Hashes of every window of n token ids (rolling, base B mod 2^64) into h. */
+static int window_hashes(const ty_token_t *t, size_t nt, size_t n, void *vec)
+{
+    TY_VEC(uint64_t) *h = vec;
+    h->n = 0;
+    if (nt < n)
+        return TY_OK;
+    if (ty_vec_reserve(*h, nt - n + 1))
+        return TY_ENOMEM;
+    const uint64_t B = 0x100000001B3ULL;
+    uint64_t pw = 1, x = 0;
+    for (size_t i = 0; i < n; i++) {
+        x = x * B + ty__mix64(t[i].id + 1ULL);
+        if (i)
+            pw *= B;
+    }
+    h->a[0] = x;
+    for (size_t i = n; i < nt; i++) {
+        x = (x - ty__mix64(t[i - n].id + 1ULL) * pw) * B + ty__mix64(t[i].id + 1ULL);
+        h->a[i - n + 1] = x;
+    }
+    h->n = nt - n + 1;
+    return TY_OK;
+}
+
+/* Whether window i of a (n tokens) and window j of b have the same original text. */
+static int same_bytes(const char *sa, const ty_token_t *ta, size_t i, const char *sb,
+                      const ty_token_t *tb, size_t j, size_t n)
+{
+    size_t a0 = ta[i].byte_off, a1 = ta[i + n - 1].byte_off + ta[i + n - 1].byte_len;
+    size_t b0 = tb[j].byte_off, b1 = tb[j + n - 1].byte_off + tb[j + n - 1].byte_len;
+    /* equal bytes but for ASCII whitespace: a copied passage whose line breaks moved (its
+     * sentences joined or split into paragraphs) is still an exact repeat */
+    for (;;) {
+        while (a0 < a1 && (sa[a0] == ' ' || sa[a0] == '\n' || sa[a0] == '\r' || sa[a0] == '\t'))
+            a0++;
+        while (b0 < b1 && (sb[b0] == ' ' || sb[b0] == '\n' || sb[b0] == '\r' || sb[b0] == '\t'))
+            b0++;
+        if (a0 == a1 || b0 == b1)
+            return a0 == a1 && b0 == b1;
+        if (sa[a0++] != sb[b0++])
+            return 0;
+    }
+}
+
+static int exact_runs(ty_spans_t *sp, uint32_t src)
+{
+    size_t n = (size_t)sp->R.to.min_len;
+    if (n < 1)
+        n = 1;
+    if (get_tokens(sp->cand, &sp->ta) || get_tokens(sp->doc, &sp->tb) ||
+        window_hashes(sp->ta.a, sp->ta.n, n, &sp->ha) ||
+        window_hashes(sp->tb.a, sp->tb.n, n, &sp->hb))
+        return TY_ENOMEM;
+    size_t na = sp->ha.n, nb = sp->hb.n;
+    if (!na || !nb)
+        return TY_OK;
+    /* table of the source's windows: hash -> first position + 1 */
+    size_t cap = 16;
+    while (cap < na * 2)
+        cap *= 2;
+    if (ty_vec_reserve(sp->slot, cap))
+        return TY_ENOMEM;
+    memset(sp->slot.a, 0, cap * sizeof(uint32_t));
+    for (size_t q = 0; q < na; q++) {
+        size_t s = (size_t)(ty__mix64(sp->ha.a[q]) & (cap - 1));
+        while (sp->slot.a[s] && sp->ha.a[sp->slot.a[s] - 1] != sp->ha.a[q])
+            s = (s + 1) & (cap - 1);
+        if (!sp->slot.a[s])
+            sp->slot.a[s] = (uint32_t)q + 1;
+    }
+    size_t len_a, len_b;
+    const char *sa = ty_doc_text(sp->cand, &len_a), *sb = ty_doc_text(sp->doc, &len_b);
+    const ty_token_t *ta = sp->ta.a, *tb = sp->tb.a;
+    size_t run_i = SIZE_MAX, run_q = 0, last_i = 0, last_q = 0;
+    for (size_t i = 0; i <= nb; i++) {
+        size_t q = SIZE_MAX;
+        if (i < nb) {
+            /* continue the diagonal first, else the first window of the same hash */
+            if (run_i != SIZE_MAX && last_i + 1 == i && last_q + 1 < na &&
+                sp->ha.a[last_q + 1] == sp->hb.a[i] && same_bytes(sa, ta, last_q + 1, sb, tb, i, n))
+                q = last_q + 1;
+            if (q == SIZE_MAX) {
+                size_t s = (size_t)(ty__mix64(sp->hb.a[i]) & (cap - 1));
+                while (sp->slot.a[s] && sp->ha.a[sp->slot.a[s] - 1] != sp->hb.a[i])
+                    s = (s + 1) & (cap - 1);
+                if (sp->slot.a[s] && same_bytes(sa, ta, sp->slot.a[s] - 1, sb, tb, i, n))
+                    q = sp->slot.a[s] - 1;
+            }
+        }
+        int extends = q != SIZE_MAX && run_i != SIZE_MAX && last_i + 1 == i && last_q + 1 == q;
+        if (run_i != SIZE_MAX && !extends) { /* close the run */
+            const ty_token_t *b0 = &tb[run_i], *b1 = &tb[last_i + n - 1];
+            const ty_token_t *a0 = &ta[run_q], *a1 = &ta[last_q + n - 1];
+            ty_span_t s = {b0->cp_off,
+                           b1->cp_off + b1->cp_len - b0->cp_off,
+                           b0->byte_off,
+                           b1->byte_off + b1->byte_len - b0->byte_off,
+                           src,
+                           a0->cp_off,
+                           a1->cp_off + a1->cp_len - a0->cp_off,
+                           1.0};
+            if (ty_vec_push(sp->rm, s))
+                return TY_ENOMEM;
+            run_i = SIZE_MAX;
+        }
+        if (q != SIZE_MAX) {
+            if (run_i == SIZE_MAX) {
+                run_i = i;
+                run_q = q;
+            }
+            last_i = i;
+            last_q = q;
+        }
+    }
+    return TY_OK;
+}
+
+/* ---- one document ------------------------------------------------------------------------ */
+
+static int cmp_span(const void *x, const void *y)
+{
+    const ty_span_t *a = x, *b = y;
+    if (a->sus_off != b->sus_off)
+        return a->sus_off < b->sus_off ? -1 : 1;
+    if (a->sus_len != b->sus_len)
+        return a->sus_len > b->sus_len ? -1 : 1; /* the longer first */
+    if (a->src != b->src)
+        return a->src < b->src ? -1 : 1;
+    return a->src_off < b->src_off ? -1 : a->src_off > b->src_off;
+}
+
+static int fail(ty_spans_t *sp, int rc, const char *what)
+{
+    if (!sp->err[0] || rc == TY_ENOMEM)
+        ty__err(sp->err, rc, "%s: %s", what, ty_strerror(rc));
+    sp->failed = rc;
+    return rc;
+}
+
+/* Candidates of the loaded document, sorted (more shared minimizers first, then earlier). */
+static int find_candidates(ty_spans_t *sp)
+{
+    const ty__mzs_t *m = &sp->mzs;
+    for (size_t i = 0; i < m->nmz; i++) {
+        const ty__kv_t *e = ty__map_find(&sp->idx.map, m->mz[i]);
+        if (!e || ty__boiler(&sp->R, e->val))
+            continue;
+        uint32_t one, n;
+        const uint32_t *d = ty__mztab_docs(&sp->idx, e, &one, &n);
+        for (uint32_t x = 0; x < n; x++)
+            if (ty__count(&sp->cnt, d[x], m->mzpos[i]))
+                return TY_ENOMEM;
+    }
+    sp->cands.n = 0;
+    uint32_t ms = sp->o.exact ? 1 : sp->o.min_shared;
+    if (ty__counter_take(&sp->cnt, ms, &sp->cands))
+        return TY_ENOMEM;
+    ty__cands_sort(sp->cands.a, sp->cands.n);
+    return TY_OK;
+}
+
+static int align_candidate(ty_spans_t *sp, uint32_t c)
+{
+    const srec_t *r = &sp->docs.a[c];
+    char msg[TY_ERRMSG_SIZE];
+    int rc = ty__dd_unpack(&sp->R, sp->dctx, &sp->tbuf, &sp->tcap, r->ctext, r->clen, r->len,
+                           r->name, sp->cand, msg);
+    if (rc) {
+        snprintf(sp->err, sizeof sp->err, "%s", msg);
+        return rc;
+    }
+    sp->st.candidates++;
+    if (sp->o.exact)
+        return exact_runs(sp, c);
+    const ty_passage_t *ps;
+    size_t nps;
+    rc = ty_compare(sp->al, sp->cand, sp->doc, &ps, &nps);
+    if (rc) {
+        snprintf(sp->err, sizeof sp->err, "%s", ty_aligner_errmsg(sp->al));
+        return rc;
+    }
+    for (size_t i = 0; i < nps; i++) {
+        const ty_passage_t *p = &ps[i];
+        ty_span_t s = {p->sus_off, p->sus_len, p->sus_byte_off, p->sus_byte_len,
+                       c,          p->src_off, p->src_len,      p->score};
+        if (ty_vec_push(sp->rm, s))
+            return TY_ENOMEM;
+    }
+    return TY_OK;
+}
+
+/* Sort the passages, drop those inside an earlier kept one, build the kept text and the
+ * per-byte cut mask; *removed_cp: code points removed. */
+static int settle(ty_spans_t *sp, const char *text, size_t len, size_t *removed_cp)
+{
+    if (sp->rm.n)
+        qsort(sp->rm.a, sp->rm.n, sizeof(ty_span_t), cmp_span);
+    sp->keep.n = 0;
+    size_t end_cp = 0, cut_cp = 0;
+    if (ty_vec_reserve(sp->cut, len + 1) || ty_vec_reserve(sp->kept, len + 1))
+        return TY_ENOMEM;
+    memset(sp->cut.a, 0, len + 1);
+    for (size_t i = 0; i < sp->rm.n; i++) {
+        const ty_span_t *s = &sp->rm.a[i];
+        size_t e = s->sus_off + s->sus_len;
+        if (sp->keep.n && e <= end_cp)
+            continue; /* inside what is removed already */
+        if (ty_vec_push(sp->keep, *s))
+            return TY_ENOMEM;
+        cut_cp += e - (s->sus_off > end_cp ? s->sus_off : end_cp);
+        if (e > end_cp)
+            end_cp = e;
+        memset(sp->cut.a + s->sus_byte_off, 1, s->sus_byte_len);
+    }
+    sp->kept.n = 0;
+    for (size_t b = 0; b < len; b++)
+        if (!sp->cut.a[b])
+            sp->kept.a[sp->kept.n++] = text[b];
+    sp->kept.a[sp->kept.n] = 0;
+    *removed_cp = cut_cp;
+    return TY_OK;
+}
+
+/* Index the minimizers of document g that start outside the removed text, and keep its
+ * text when any was indexed. */
+static int index_kept(ty_spans_t *sp, uint32_t g, const char *text, size_t len)
+{
+    const ty__mzs_t *m = &sp->mzs;
+    sp->sd.n = 0;
+    if (ty_vec_reserve(sp->sd, m->nseeds + 1))
+        return TY_ENOMEM;
+    for (size_t i = 0; i < m->nseeds; i++) {
+        ty_token_t t;
+        ty_doc_token(sp->doc, m->seeds[i].pos, &t);
+        if (!sp->cut.a[t.byte_off])
+            sp->sd.a[sp->sd.n++] = (ty_seed_t){ty__fix_key(m->seeds[i].hash), m->seeds[i].pos};
+    }
+    if (!sp->sd.n)
+        return TY_OK;
+    qsort(sp->sd.a, sp->sd.n, sizeof(ty_seed_t), cmp_seed);
+    for (size_t i = 0; i < sp->sd.n; i++)
+        if ((!i || sp->sd.a[i].hash != sp->sd.a[i - 1].hash) &&
+            ty__mztab_add(&sp->idx, sp->sd.a[i].hash, g, sp->o.max_df, &sp->frequent))
+            return TY_ENOMEM;
+    /* The stored text has each removed code point replaced by 'x': code point offsets stay
+     * those of the original, but a later document aligned against it cannot match the removed
+     * copies — else a passage this document copied (say a popular one) would chain with a
+     * passage a later document copied from this one and carry the unique text between them
+     * off with it. */
+    if (ty_vec_reserve(sp->store, len + 1))
+        return TY_ENOMEM;
+    size_t sl = 0;
+    for (size_t b = 0; b < len;) {
+        size_t e = b + 1;
+        while (e < len && ((unsigned char)text[e] & 0xC0) == 0x80)
+            e++;
+        if (sp->cut.a[b]) {
+            sp->store.a[sl++] = 'x';
+        } else {
+            memcpy(sp->store.a + sl, text + b, e - b);
+            sl += e - b;
+        }
+        b = e;
+    }
+    text = sp->store.a;
+    len = sl;
+    size_t bound = ZSTD_compressBound(len);
+    if (sp->ccap < bound) {
+        char *p = realloc(sp->cbuf, bound);
+        if (!p)
+            return TY_ENOMEM;
+        sp->cbuf = p;
+        sp->ccap = bound;
+    }
+    size_t cl = ty__dd_pack(sp->cctx, text, len, sp->cbuf, bound);
+    srec_t *r = &sp->docs.a[g];
+    if (!cl || !(r->ctext = malloc(cl)))
+        return TY_ENOMEM;
+    memcpy(r->ctext, sp->cbuf, cl);
+    r->clen = (uint32_t)cl;
+    r->len = (uint32_t)len;
+    sp->st.mem_bytes += cl;
+    return TY_OK;
+}
+
+int ty_spans_add(ty_spans_t *sp, const char *name, const char *text, size_t len)
+{
+    if (!sp || (!text && len))
+        return TY_EINVAL;
+    if (sp->failed)
+        return sp->failed;
+    if (sp->docs.n >= TY__NONE - 1)
+        return ty__err(sp->err, TY_ETOOBIG, "more than %u documents", TY__NONE - 2);
+    if (!name)
+        name = "";
+    if (ty_vec_reserve(sp->docs, sp->docs.n + 1))
+        return fail(sp, TY_ENOMEM, "adding a document");
+    uint32_t g = (uint32_t)sp->docs.n;
+    srec_t *r = &sp->docs.a[sp->docs.n++];
+    memset(r, 0, sizeof(*r));
+    if (!(r->name = strdup(name)))
+        return fail(sp, TY_ENOMEM, "adding a document");
+    sp->st.docs++;
+    sp->st.mem_bytes += sizeof(srec_t) + strlen(name) + 1;
+    char m[TY_ERRMSG_SIZE];
+    int rc = ty__dd_too_big(&sp->R, name, len, m);
+    if (!rc) {
+        rc = ty_doc_load_mem(sp->doc, name, text ? text : "", len, &sp->R.to);
+        if (rc)
+            snprintf(m, sizeof m, "%s", ty_doc_errmsg(sp->doc));
+    }
+    if (rc) {
+        sp->st.errors++;
+        ty_spans_event_t ev = {TY_SPANS_ERROR, g, text, NULL, len, 0, NULL, 0, 0, 0, rc, m};
+        if (sp->fn && sp->fn(sp->user, &ev)) {
+            snprintf(sp->err, sizeof sp->err, "%s", m);
+            sp->failed = rc;
+            return rc;
+        }
+        return TY_OK;
+    }
+    r->len = (uint32_t)len;
+    r->ntok = (uint32_t)ty_doc_ntokens(sp->doc);
+    sp->rm.n = 0;
+    rc = ty__spun_sketch(&sp->R, sp->doc, &sp->mzs);
+    if (rc)
+        return fail(sp, rc, "minimizers");
+    if (find_candidates(sp))
+        return fail(sp, TY_ENOMEM, "counting shared minimizers");
+    size_t nc =
+        sp->cands.n < (size_t)sp->o.max_candidates ? sp->cands.n : (size_t)sp->o.max_candidates;
+    for (size_t c = 0; c < nc; c++) {
+        rc = align_candidate(sp, sp->cands.a[c].doc);
+        if (rc) {
+            sp->failed = rc;
+            return rc;
+        }
+    }
+    size_t removed_cp = 0;
+    if (settle(sp, text, len, &removed_cp) || index_kept(sp, g, text, len))
+        return fail(sp, TY_ENOMEM, "keeping a document");
+    size_t ncp = ty_doc_ncodepoints(sp->doc);
+    sp->st.cp += ncp;
+    sp->st.removed_cp += removed_cp;
+    if (sp->keep.n)
+        sp->st.changed++;
+    if (sp->fn) {
+        ty_spans_event_t ev = {TY_SPANS_DOC, g,          text, sp->kept.a, len, sp->kept.n,
+                               sp->keep.a,   sp->keep.n, ncp,  removed_cp, 0,   NULL};
+        if (sp->fn(sp->user, &ev)) {
+            sp->failed = TY_EINVAL;
+            return ty__err(sp->err, TY_EINVAL, "stopped by the caller");
+        }
+    }
+    return TY_OK;
+}
+
+int ty_spans_finish(ty_spans_t *sp)
+{
+    if (!sp)
+        return TY_EINVAL;
+    return sp->failed;
+}
+
+void ty_spans_stats(const ty_spans_t *sp, ty_spans_stats_t *st)
+{
+    memset(st, 0, sizeof(*st));
+    if (!sp)
+        return;
+    *st = sp->st;
+    st->minimizers = sp->idx.map.n;
+    st->mem_bytes = sp->st.mem_bytes + sp->idx.map.cap * sizeof(ty__kv_t) +
+                    sp->idx.pool.v.m * sizeof(uint32_t) + sp->docs.m * sizeof(srec_t);
+}
