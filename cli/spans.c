@@ -40,10 +40,10 @@ static int on_doc(void *user, const ty_spans_event_t *ev)
         const ty_span_t *s = &ev->removed[i];
         const char *src = ty_spans_name(u->sp, s->src);
         ty_buf_printf(b, "%s{\"sus_off\":%zu,\"sus_len\":%zu,\"src\":", i ? "," : "", s->sus_off,
-                  s->sus_len);
+                      s->sus_len);
         ty_buf_json_str(b, src, strlen(src));
         ty_buf_printf(b, ",\"src_off\":%zu,\"src_len\":%zu,\"score\":%.4f}", s->src_off, s->src_len,
-                  s->score);
+                      s->score);
     }
     ty_buf_puts(b, "]}\n");
     cli_buf_write(b, u->out);
