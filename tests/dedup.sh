@@ -19,12 +19,8 @@ passed=0
 failed=0
 T=tests/data/text
 
-pass() { passed=$((passed + 1)); }
-fail() {
-    echo "FAIL $1"
-    [ -s "$tmp/err" ] && sed 's/^/    /' "$tmp/err" | head -n 10
-    failed=$((failed + 1))
-}
+# pass, fail NAME: tests/lib/cases.sh
+. tests/lib/cases.sh
 # check NAME COMMAND...: the command succeeds
 check() {
     n=$1

@@ -27,12 +27,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/ty_mpi.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
 MPIRUN="mpirun --oversubscribe --allow-run-as-root"
 
-pass() { passed=$((passed + 1)); }
-fail() {
-    echo "FAIL $1"
-    [ -s "$tmp/err" ] && sed 's/^/    /' "$tmp/err" | head -n 12
-    failed=$((failed + 1))
-}
+# pass, fail NAME: tests/lib/cases.sh
+. tests/lib/cases.sh
 
 # A corpus with known copies, made from the test texts with a fixed seed: 1,500 mosaic
 # documents, exact copies, near copies (a few characters changed), empty documents, and

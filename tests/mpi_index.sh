@@ -34,12 +34,8 @@ pid=
 trap '[ -n "$pid" ] && kill "$pid" 2> /dev/null; rm -rf "$tmp"' EXIT
 MPIRUN="mpirun --oversubscribe --allow-run-as-root"
 
-pass() { passed=$((passed + 1)); }
-fail() {
-    echo "FAIL $1"
-    [ -s "$tmp/err" ] && sed 's/^/    /' "$tmp/err" | head -n 12
-    failed=$((failed + 1))
-}
+# pass, fail NAME: tests/lib/cases.sh
+. tests/lib/cases.sh
 
 # The corpus, one JSONL file (cut in byte ranges between the ranks): 600 documents of
 # test-text sentences, 90 of them with the same boilerplate paragraph, the dev set's sources

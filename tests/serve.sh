@@ -38,19 +38,16 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' HUP INT PIPE TERM
 
-ok() { passed=$((passed + 1)); echo "ok   $1"; }
-fail() {
-    failed=$((failed + 1))
-    echo "FAIL $1"
-    if [ -f "$tmp/log" ]; then tail -n 5 "$tmp/log" | sed 's/^/    log: /'; fi
-}
+# pass NAME, fail NAME (with the server log's tail): tests/lib/cases.sh
+. tests/lib/cases.sh
+fail_log=$tmp/log
 check() { # check NAME COMMAND ARGS...
     name=$1
     shift
-    if "$@"; then ok "$name"; else fail "$name"; fi
+    if "$@"; then pass "$name"; else fail "$name"; fi
 }
 checke() { # checke NAME 'SHELL CONDITION'
-    if eval "$2"; then ok "$1"; else fail "$1"; fi
+    if eval "$2"; then pass "$1"; else fail "$1"; fi
 }
 
 for tool in curl python3; do
