@@ -310,4 +310,17 @@ static char *ck_slurp(const char *path, size_t *len)
     return buf;
 }
 
+/* A fresh temporary directory $TMPDIR/NAME.XXXXXX (or under /tmp) into buf; 0, or -1 after
+ * saying why on stderr. A test's main() makes its directory with it. */
+static int ck_tmpdir(char *buf, size_t size, const char *name)
+{
+    const char *t = getenv("TMPDIR");
+    snprintf(buf, size, "%s/%s.XXXXXX", t && *t ? t : "/tmp", name);
+    if (!mkdtemp(buf)) {
+        perror(buf);
+        return -1;
+    }
+    return 0;
+}
+
 #endif

@@ -568,12 +568,8 @@ static void test_strerror_and_version(void)
 
 int main(void)
 {
-    const char *t = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/ty_test_doc.XXXXXX", t && *t ? t : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror(tmpdir);
+    if (ck_tmpdir(tmpdir, sizeof tmpdir, "ty_test_doc"))
         return 1;
-    }
     RUN(test_invalid_utf8_strict);
     RUN(test_invalid_utf8_replace);
     RUN(test_nul_is_binary);

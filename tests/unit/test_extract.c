@@ -336,12 +336,8 @@ static void test_docinfo_copies(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "%s/ty_extract.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
+    if (ck_tmpdir(tmpdir, sizeof tmpdir, "ty_extract"))
         return 2;
-    }
     RUN(test_sniff);
     RUN(test_gb18030_offsets);
     RUN(test_utf16);

@@ -190,12 +190,8 @@ static void test_full_disk_trials(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "%s/ty_full.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
+    if (ck_tmpdir(tmpdir, sizeof tmpdir, "ty_full"))
         return 2;
-    }
     if (load_docs() != 0) {
         fprintf(stderr, "test_full: not enough test paragraphs\n");
         return 2;

@@ -1103,12 +1103,8 @@ static void test_codecs(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "%s/ty_index.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
+    if (ck_tmpdir(tmpdir, sizeof tmpdir, "ty_index"))
         return 2;
-    }
     RUN(test_build_reopen_stats);
     RUN(test_check_finds_the_sources);
     RUN(test_max_sources_and_ranking);

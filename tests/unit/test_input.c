@@ -683,12 +683,8 @@ static void test_jsonl_ranges(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "%s/ty_input.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
+    if (ck_tmpdir(tmpdir, sizeof tmpdir, "ty_input"))
         return 2;
-    }
     RUN(test_single_file);
     RUN(test_missing_path);
     RUN(test_directory_sorted_relative);

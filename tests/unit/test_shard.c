@@ -440,12 +440,8 @@ static void test_damaged_layouts(void)
 
 int main(void)
 {
-    snprintf(tmpdir, sizeof tmpdir, "%s/ty_shard.XXXXXX",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmpdir)) {
-        perror("mkdtemp");
+    if (ck_tmpdir(tmpdir, sizeof tmpdir, "ty_shard"))
         return 2;
-    }
     RUN(test_same_results_as_one_index);
     RUN(test_tombstones_and_read_only);
     RUN(test_duplicate_names);
