@@ -360,13 +360,8 @@ int cmd_check(int argc, char **argv)
         fprintf(stderr, "tongyuan: check needs at least one PATH to check ('-': stdin)\n");
         goto done;
     }
-    char msg[256];
-    if (ty_opts_check(&j.o, msg, sizeof msg)) {
-        fprintf(stderr, "tongyuan: %s\n", msg);
+    if (cli_opts_ready(&j.o, &ro))
         goto done;
-    }
-    ro.max_doc_bytes = j.o.max_doc_bytes;
-    cli_reader_from_opts(&ro, &j.o);
     ty_reader_t *r = ty_reader_new(&ro);
     cli_out_t html = {0};
     j.ix = ty_index_new();

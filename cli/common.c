@@ -184,4 +184,16 @@ void cli_reader_from_opts(ty_reader_opts_t *ro, const ty_opts_t *o)
     ro->format = o->input_format;
     ro->encoding = o->encoding;
     ro->utf8_mode = o->utf8_mode;
+    ro->max_doc_bytes = o->max_doc_bytes;
+}
+
+int cli_opts_ready(const ty_opts_t *o, ty_reader_opts_t *ro)
+{
+    char msg[256];
+    if (ty_opts_check(o, msg, sizeof msg)) {
+        fprintf(stderr, "tongyuan: %s\n", msg);
+        return -1;
+    }
+    cli_reader_from_opts(ro, o);
+    return 0;
 }

@@ -27,9 +27,11 @@ void print_align_help(FILE *f);
 /* The input formats (--input-format, --encoding and what offsets mean), for --help; corpus:
  * the reader's commands (WARC too). */
 void print_formats_help(FILE *f, int corpus);
-/* The reading options parsed into o (--input-format, --encoding, --invalid-utf8) copied into
- * a reader's options. */
+/* The reading options parsed into o (--input-format, --encoding, --invalid-utf8, --max-size)
+ * copied into a reader's options. */
 void cli_reader_from_opts(ty_reader_opts_t *ro, const ty_opts_t *o);
+/* ty_opts_check(o) (its message printed), then cli_reader_from_opts(ro, o): 0, or -1. */
+int cli_opts_ready(const ty_opts_t *o, ty_reader_opts_t *ro);
 
 /* Seconds on the monotonic clock. */
 double cli_now(void);

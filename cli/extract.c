@@ -83,13 +83,8 @@ int cmd_extract(int argc, char **argv)
         fprintf(stderr, "tongyuan: extract needs at least one PATH ('-': stdin)\n");
         goto done;
     }
-    char msg[256];
-    if (ty_opts_check(&o, msg, sizeof msg)) {
-        fprintf(stderr, "tongyuan: %s\n", msg);
+    if (cli_opts_ready(&o, &ro))
         goto done;
-    }
-    ro.max_doc_bytes = o.max_doc_bytes;
-    cli_reader_from_opts(&ro, &o);
     ty_reader_t *r = ty_reader_new(&ro);
     if (!r) {
         fprintf(stderr, "tongyuan: out of memory\n");

@@ -405,13 +405,8 @@ static int build_or_add(int argc, char **argv, int add)
                 add ? "add" : "build");
         goto done;
     }
-    char msg[256];
-    if (ty_opts_check(&o, msg, sizeof msg)) {
-        fprintf(stderr, "tongyuan: %s\n", msg);
+    if (cli_opts_ready(&o, &ro))
         goto done;
-    }
-    ro.max_doc_bytes = o.max_doc_bytes;
-    cli_reader_from_opts(&ro, &o);
     if (!add && output_is_input(path, pos + first, npos - first))
         goto done;
 #ifdef TY_MPI
