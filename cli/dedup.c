@@ -522,7 +522,7 @@ static void usage(FILE *f)
             "                         no spaces or punctuation) [%d]\n"
             "  --bands N, --rows N    LSH bands x rows = permutations [%d x %d]\n"
             "  --threshold X          Jaccard threshold: pick bands and rows for it (with\n"
-            "  --perms N              --perms permutations, default 128)\n"
+            "  --perms N              --perms permutations [%d]; --perms alone: X = %g)\n"
             "  --seed N               seed of the permutations [%llu]\n\n"
             "Spun mode:\n"
             "  --sketch-k N           minimizer length in tokens [%d]\n"
@@ -533,8 +533,9 @@ static void usage(FILE *f)
             "  --max-candidates N     align at most N candidates per document [%d]\n"
             "  --min-containment X    link when aligned passages cover this share of the\n"
             "                         smaller document, boilerplate left out [%g]\n\n",
-            o.batch, o.ngram, o.bands, o.rows, (unsigned long long)o.seed, o.k, o.w, o.max_df,
-            o.min_shared, o.min_shared_frac, o.max_candidates, o.min_containment);
+            o.batch, o.ngram, o.bands, o.rows, o.bands * o.rows, TY_DEDUP_THRESHOLD,
+            (unsigned long long)o.seed, o.k, o.w, o.max_df, o.min_shared, o.min_shared_frac,
+            o.max_candidates, o.min_containment);
     print_reader_help(f);
     fputs("\n", f);
     print_align_help(f);
@@ -725,12 +726,10 @@ int cmd_dedup(int argc, char **argv)
         FAIL();
     }
     if (threshold > 0 || perms > 0) {
-        /* the permutations not given: ty_dedup_opts_init's bands x rows, whatever --bands and
-         * --rows said (they are replaced) */
-        ty_dedup_opts_t d;
-        ty_dedup_opts_init(&d);
-        if (ty_dedup_lsh_params(threshold > 0 ? threshold : 0.7,
-                                perms > 0 ? (int)perms : d.bands * d.rows, &o.bands,
+        /* what is not given is the library's default (0): the permutations are
+         * ty_dedup_opts_init's bands x rows, whatever --bands and --rows said (they are
+         * replaced) */
+        if (ty_dedup_lsh_params(threshold > 0 ? threshold : 0, perms > 0 ? (int)perms : 0, &o.bands,
                                 &o.rows) != TY_OK) {
             fprintf(stderr, "tongyuan: bad --threshold or --perms\n");
             FAIL();

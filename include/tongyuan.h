@@ -767,7 +767,9 @@ int ty_dedup_opts_check(const ty_dedup_opts_t *o, char *msg, size_t msg_size);
 
 /* Bands and rows for a Jaccard threshold with perms permutations: the split minimizing the
  * sum of the false-positive and false-negative probability areas (as datasketch does).
- * TY_EINVAL if threshold is not in (0, 1) or perms not in 1..1024. */
+ * threshold 0: TY_DEDUP_THRESHOLD; perms 0: ty_dedup_opts_init()'s bands x rows.
+ * TY_EINVAL if threshold is not 0 or in (0, 1), or perms not 0 or in 1..1024. */
+#define TY_DEDUP_THRESHOLD 0.7
 int ty_dedup_lsh_params(double threshold, int perms, int *bands, int *rows);
 
 /* Events, reported in input order on the thread that called ty_dedup_add() or

@@ -248,6 +248,13 @@ static double lsh_area(double lo, double hi, int b, int r, int above)
 
 int ty_dedup_lsh_params(double threshold, int perms, int *bands, int *rows)
 {
+    if (threshold == 0)
+        threshold = TY_DEDUP_THRESHOLD;
+    if (perms == 0) {
+        ty_dedup_opts_t d;
+        ty_dedup_opts_init(&d);
+        perms = d.bands * d.rows;
+    }
     if (!(threshold > 0 && threshold < 1) || perms < 1 || perms > TY_MH_MAX_PERMS)
         return TY_EINVAL;
     double best = 1e300;

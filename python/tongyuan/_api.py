@@ -600,7 +600,8 @@ def dedup(docs: Iterable[Any], mode: str = "spun", id_field: str = "id",
     if threshold is not None:
         bp, rp = ffi.new("int *"), ffi.new("int *")
         perms = do.bands * do.rows
-        if lib.ty_dedup_lsh_params(_float("threshold", threshold), perms, bp, rp) != lib.TY_OK:
+        t = _float("threshold", threshold)
+        if not 0 < t < 1 or lib.ty_dedup_lsh_params(t, perms, bp, rp) != lib.TY_OK:
             raise ValueError("threshold wants a number in (0, 1), not %r" % (threshold,))
         do.bands, do.rows = bp[0], rp[0]
     keepalive: List[Any] = []

@@ -125,8 +125,17 @@ static void test_lsh_params(void)
     int b2, r2;
     CHECK_EQ_INT(ty_dedup_lsh_params(0.9, 128, &b2, &r2), TY_OK);
     CHECK(exp(log(1.0 / b2) / r2) > t); /* a higher threshold, a later curve */
-    CHECK_EQ_INT(ty_dedup_lsh_params(0, 128, &b, &r), TY_EINVAL);
-    CHECK_EQ_INT(ty_dedup_lsh_params(0.5, 0, &b, &r), TY_EINVAL);
+    /* 0: the library's defaults (TY_DEDUP_THRESHOLD, ty_dedup_opts_init's bands x rows) */
+    int b3, r3;
+    CHECK_EQ_INT(ty_dedup_lsh_params(0, 0, &b3, &r3), TY_OK);
+    CHECK_EQ_INT(b3, b);
+    CHECK_EQ_INT(r3, r);
+    CHECK_EQ_INT(ty_dedup_lsh_params(0.9, 0, &b3, &r3), TY_OK);
+    CHECK(b3 == b2 && r3 == r2);
+    CHECK_EQ_INT(ty_dedup_lsh_params(-0.5, 128, &b, &r), TY_EINVAL);
+    CHECK_EQ_INT(ty_dedup_lsh_params(1, 128, &b, &r), TY_EINVAL);
+    CHECK_EQ_INT(ty_dedup_lsh_params(0.5, -1, &b, &r), TY_EINVAL);
+    CHECK_EQ_INT(ty_dedup_lsh_params(0.5, 1025, &b, &r), TY_EINVAL);
 }
 
 /* ---- MinHash: the estimate of Jaccard similarity is unbiased and tight enough ------------ */
