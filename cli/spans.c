@@ -35,6 +35,12 @@ static int on_doc(void *user, const ty_spans_event_t *ev)
     ty_buf_json_str(b, name, strlen(name));
     ty_buf_puts(b, ",\"text\":");
     ty_buf_json_str(b, ev->kept, ev->kept_len);
+    if (u->kept && ev->kept_len) { /* --write-kept: the same {"id","text"} closed there */
+        size_t head = b->len;
+        ty_buf_puts(b, "}\n");
+        cli_buf_write(b, u->kept);
+        b->len = head;
+    }
     ty_buf_puts(b, ",\"removed\":[");
     for (size_t i = 0; i < ev->nremoved; i++) {
         const ty_span_t *s = &ev->removed[i];
@@ -47,15 +53,6 @@ static int on_doc(void *user, const ty_spans_event_t *ev)
     }
     ty_buf_puts(b, "]}\n");
     cli_buf_write(b, u->out);
-    if (u->kept && ev->kept_len) {
-        b->len = 0;
-        ty_buf_puts(b, "{\"id\":");
-        ty_buf_json_str(b, name, strlen(name));
-        ty_buf_puts(b, ",\"text\":");
-        ty_buf_json_str(b, ev->kept, ev->kept_len);
-        ty_buf_puts(b, "}\n");
-        cli_buf_write(b, u->kept);
-    }
     return 0;
 }
 
