@@ -256,101 +256,40 @@ int cmd_check(int argc, char **argv)
     long threads = sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1)
         threads = 1;
-    int latency = 0;
+    int latency = 0, help = 0, npos = 0;
+    ty_argdef_t reader[TY_READER_NARGS], align[TY_OPTS_NARGS];
+    ty_reader_opts_args(&ro, reader);
+    ty_opts_args(&j.o, align);
+    const ty_argdef_t defs[] = {
+        TY_ARG_TABLE(reader),
+        TY_ARG_TABLE(align),
+        TY_ARG_STRING("--index", "-x", j.ix_path, 0),
+        TY_ARG_ENUM("--format", j.jsonl, "text|jsonl", NULL),
+        TY_ARG_INT("--max-sources", NULL, j.q.max_sources, 1, 1000000),
+        TY_ARG_INT("--max-also", NULL, j.q.max_also, 0, 1000000),
+        TY_ARG_INT("--max-candidates", NULL, j.q.max_candidates, 1, 1000000),
+        TY_ARG_INT("--min-shared", NULL, j.q.min_shared, 1, 1000000),
+        TY_ARG_INT("--postings", NULL, j.q.postings_per_minimizer, 0, 1000000),
+        TY_ARG_INT("--max-df", NULL, j.q.max_df, 1, 4000000000.0),
+        TY_ARG_DOUBLE("--max-df-frac", j.q.max_df_frac, 0, 1),
+        TY_ARG_INT("--threads", NULL, threads, 1, 1024),
+        TY_ARG_FLAG("--full", NULL, j.st.full, 1),
+        TY_ARG_STRING("--html", NULL, j.html, 1),
+        TY_ARG_FLAG("--latency", NULL, latency, 1),
+        TY_ARG_FLAG("--candidates", NULL, j.candidates, 1),
+        TY_ARG_HELP(help),
+        TY_ARG_END,
+    };
     const char **pos = calloc((size_t)argc + 1, sizeof(char *));
-    int npos = 0;
     if (!pos)
         return EXIT_ERROR;
     int rc = EXIT_ERROR;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        int missing = 0, r;
-        long l;
-        double d;
-        if (a[0] != '-' || strcmp(a, "-") == 0) {
-            pos[npos++] = a;
-            continue;
-        }
-        if (strcmp(a, "--") == 0) {
-            while (++i < argc)
-                pos[npos++] = argv[i];
-            break;
-        }
-        if ((r = parse_reader_opt(argc, argv, &i, &ro)) != 0 ||
-            (r = parse_align_opt(argc, argv, &i, &j.o)) != 0) {
-            if (r < 0)
-                goto done;
-            continue;
-        }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            rc = 0;
-            goto done;
-        } else if (strcmp(a, "--full") == 0) {
-            j.st.full = 1;
-        } else if (strcmp(a, "--latency") == 0) {
-            latency = 1;
-        } else if (strcmp(a, "--candidates") == 0) {
-            j.candidates = 1;
-        } else if ((v = ty_arg_value(argc, argv, &i, "--html", NULL, &missing))) {
-            if (!*v) {
-                fprintf(stderr, "tongyuan: --html needs a file name\n");
-                goto done;
-            }
-            j.html = v;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--index", "-x", &missing))) {
-            j.ix_path = v;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--format", NULL, &missing))) {
-            if (parse_format(v, &j.jsonl))
-                goto done;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--threads", NULL, &missing))) {
-            if (parse_long("--threads", v, 1, 1024, &threads))
-                goto done;
-        } else if (!missing &&
-                   (v = ty_arg_value(argc, argv, &i, "--max-sources", NULL, &missing))) {
-            if (parse_long("--max-sources", v, 1, 1000000, &l))
-                goto done;
-            j.q.max_sources = (size_t)l;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--postings", NULL, &missing))) {
-            if (parse_long("--postings", v, 0, 1000000, &l))
-                goto done;
-            j.q.postings_per_minimizer = (size_t)l;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--max-also", NULL, &missing))) {
-            if (parse_long("--max-also", v, 0, 1000000, &l))
-                goto done;
-            j.q.max_also = (size_t)l;
-        } else if (!missing &&
-                   (v = ty_arg_value(argc, argv, &i, "--max-candidates", NULL, &missing))) {
-            if (parse_long("--max-candidates", v, 1, 1000000, &l))
-                goto done;
-            j.q.max_candidates = (size_t)l;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--min-shared", NULL, &missing))) {
-            if (parse_long("--min-shared", v, 1, 1000000, &l))
-                goto done;
-            j.q.min_shared = (uint32_t)l;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--max-df", NULL, &missing))) {
-            if (parse_long("--max-df", v, 1, 4000000000L, &l))
-                goto done;
-            j.q.max_df = (uint32_t)l;
-        } else if (!missing &&
-                   (v = ty_arg_value(argc, argv, &i, "--max-df-frac", NULL, &missing))) {
-            if (parse_double("--max-df-frac", v, 0, 1, &d))
-                goto done;
-            j.q.max_df_frac = d;
-        } else {
-            if (missing)
-                fprintf(stderr, "tongyuan: %s needs a value\n", a);
-            else
-                fprintf(stderr,
-                        "tongyuan: check: unknown option '%s' (see tongyuan check "
-                        "--help)\n",
-                        a);
-            goto done;
-        }
-        if (missing) {
-            fprintf(stderr, "tongyuan: %s needs a value\n", a);
-            goto done;
-        }
+    if (cli_args("check", defs, argc, argv, pos, &npos))
+        goto done;
+    if (help) {
+        usage(stdout);
+        rc = 0;
+        goto done;
     }
     if (!j.ix_path) {
         fprintf(stderr, "tongyuan: check needs -x INDEX (see tongyuan check --help)\n");

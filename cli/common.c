@@ -19,31 +19,17 @@ void style_init(ty_report_style_t *st, FILE *f)
     st->full = 0;
 }
 
-/* a library call's result as 0, or -1 with its message printed */
-static int said(int rc, const char *msg)
+int cli_args(const char *cmd, const ty_argdef_t *defs, int argc, char **argv, const char **pos,
+             int *npos)
 {
-    if (rc >= 0)
-        return rc;
-    fprintf(stderr, "tongyuan: %s\n", msg);
+    char msg[512];
+    int rc = ty_args_parse(defs, argc, argv, pos, npos, msg, sizeof msg);
+    if (rc == TY_OK)
+        return 0;
+    fprintf(stderr, "tongyuan %s: %s%s%s%s\n", cmd, msg,
+            rc == TY_ENOTFOUND ? " (see tongyuan " : "", rc == TY_ENOTFOUND ? cmd : "",
+            rc == TY_ENOTFOUND ? " --help)" : "");
     return -1;
-}
-
-int parse_long(const char *opt, const char *s, long lo, long hi, long *out)
-{
-    char msg[256];
-    return said(ty_arg_long(opt, s, lo, hi, out, msg, sizeof msg), msg);
-}
-
-int parse_double(const char *opt, const char *s, double lo, double hi, double *out)
-{
-    char msg[256];
-    return said(ty_arg_double(opt, s, lo, hi, out, msg, sizeof msg), msg);
-}
-
-int parse_align_opt(int argc, char **argv, int *i, ty_opts_t *o)
-{
-    char msg[256];
-    return said(ty_opts_arg(argc, argv, i, o, msg, sizeof msg), msg);
 }
 
 void print_align_help(FILE *f)
@@ -107,16 +93,6 @@ double cli_now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-int parse_format(const char *v, int *jsonl)
-{
-    if (strcmp(v, "jsonl") == 0 || strcmp(v, "text") == 0) {
-        *jsonl = v[0] == 'j';
-        return 0;
-    }
-    fprintf(stderr, "tongyuan: --format wants 'text' or 'jsonl', not '%s'\n", v);
-    return -1;
 }
 
 void cli_put_tsv(FILE *f, const char *s)

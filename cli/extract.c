@@ -45,39 +45,23 @@ int cmd_extract(int argc, char **argv)
     ty_opts_init(&o);
     ty_reader_opts_t ro;
     ty_reader_opts_init(&ro);
-    int jsonl = 0, npos = 0;
+    int jsonl = 0, npos = 0, help = 0;
+    ty_argdef_t reader[TY_READER_NARGS], align[TY_OPTS_NARGS];
+    ty_reader_opts_args(&ro, reader);
+    ty_opts_args(&o, align);
+    const ty_argdef_t defs[] = {TY_ARG_TABLE(reader), TY_ARG_TABLE(align),
+                                TY_ARG_ENUM("--format", jsonl, "text|jsonl", NULL),
+                                TY_ARG_HELP(help), TY_ARG_END};
     const char **pos = calloc((size_t)argc + 1, sizeof(char *));
     if (!pos)
         return EXIT_ERROR;
     int rc = EXIT_ERROR;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        int missing = 0, r;
-        if (a[0] != '-' || strcmp(a, "-") == 0) {
-            pos[npos++] = a;
-            continue;
-        }
-        if ((r = parse_reader_opt(argc, argv, &i, &ro)) != 0 ||
-            (r = parse_align_opt(argc, argv, &i, &o)) != 0) {
-            if (r < 0)
-                goto done;
-            continue;
-        }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            rc = 0;
-            goto done;
-        } else if ((v = ty_arg_value(argc, argv, &i, "--format", NULL, &missing))) {
-            if (parse_format(v, &jsonl))
-                goto done;
-        } else {
-            fprintf(stderr,
-                    missing ? "tongyuan: %s needs a value\n"
-                            : "tongyuan: extract: unknown option '%s' (see tongyuan extract "
-                              "--help)\n",
-                    a);
-            goto done;
-        }
+    if (cli_args("extract", defs, argc, argv, pos, &npos))
+        goto done;
+    if (help) {
+        usage(stdout);
+        rc = 0;
+        goto done;
     }
     if (!npos) {
         fprintf(stderr, "tongyuan: extract needs at least one PATH ('-': stdin)\n");
