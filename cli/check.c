@@ -56,7 +56,7 @@ static int write_html(job_t *j, item_t *x, const ty_doc_t *q, const ty_source_t 
         const ty_passage_t *p;
         size_t np;
         if (ty_compare(al, src[i].doc, q, &p, &np) != TY_OK) {
-            ty_buf_printf(&x->err, "tongyuan: %s\n", ty_aligner_errmsg(al));
+            ty_buf_printf(&x->err, "tongyuan: %s\n", cli_flags(ty_aligner_errmsg(al)));
             x->status = EXIT_ERROR;
             bad = 2;
         } else if (ty_report_source_capture(&hs[i], src[i].doc, al, src[i].passages,
@@ -84,7 +84,7 @@ static void check_one(job_t *j, item_t *x, ty_searcher_t *s, ty_doc_t *q, ty_ali
         return; /* message already in x->err */
     double t0 = cli_now();
     if (ty_doc_load_mem(q, x->name, x->text, x->len, &j->o) != TY_OK) {
-        ty_buf_printf(&x->err, "tongyuan: %s\n", ty_doc_errmsg(q));
+        ty_buf_printf(&x->err, "tongyuan: %s\n", cli_flags(ty_doc_errmsg(q)));
         x->status = EXIT_ERROR;
         return;
     }
@@ -98,7 +98,7 @@ static void check_one(job_t *j, item_t *x, ty_searcher_t *s, ty_doc_t *q, ty_ali
         int rc = ids && sh ? ty_searcher_candidates(s, q, ids, sh, max, &n) : TY_ENOMEM;
         if (rc) {
             ty_buf_printf(&x->err, "tongyuan: %s\n",
-                          rc == TY_ENOMEM ? "out of memory" : ty_searcher_errmsg(s));
+                          rc == TY_ENOMEM ? "out of memory" : cli_flags(ty_searcher_errmsg(s)));
             x->status = EXIT_ERROR;
         } else {
             for (size_t i = 0; i < n; i++) {
@@ -121,7 +121,7 @@ static void check_one(job_t *j, item_t *x, ty_searcher_t *s, ty_doc_t *q, ty_ali
     const ty_source_t *src;
     size_t n;
     if (ty_searcher_check(s, q, &src, &n) != TY_OK) {
-        ty_buf_printf(&x->err, "tongyuan: %s: %s\n", x->name, ty_searcher_errmsg(s));
+        ty_buf_printf(&x->err, "tongyuan: %s: %s\n", x->name, cli_flags(ty_searcher_errmsg(s)));
         x->status = EXIT_ERROR;
         return;
     }
@@ -314,7 +314,7 @@ int cmd_check(int argc, char **argv)
     }
     for (int p = 0; p < npos; p++)
         if (ty_reader_add(r, pos[p]) != TY_OK) {
-            fprintf(stderr, "tongyuan: %s\n", ty_reader_errmsg(r));
+            fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_reader_errmsg(r)));
             goto cleanup;
         }
     for (size_t i = 0; ty_reader_note(r, i); i++)
@@ -331,7 +331,7 @@ int cmd_check(int argc, char **argv)
         j.html_f = html.f;
     }
     if (ty_index_open(j.ix, j.ix_path, TY_INDEX_READ, NULL) != TY_OK) {
-        fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(j.ix));
+        fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_index_errmsg(j.ix)));
         goto cleanup;
     }
     int any_found = 0, any_err = 0, eof = 0;
@@ -358,7 +358,7 @@ int cmd_check(int argc, char **argv)
                 x->status = e == TY_EEMPTY ? EXIT_NONE : EXIT_ERROR;
                 no_text += e == TY_EEMPTY;
                 ty_buf_printf(&x->err, "tongyuan: %s%s%s\n", e == TY_EEMPTY ? "warning: " : "",
-                              ty_reader_errmsg(r), e == TY_EEMPTY ? " (skipped)" : "");
+                              cli_flags(ty_reader_errmsg(r)), e == TY_EEMPTY ? " (skipped)" : "");
             } else if (copy(&x->name, &x->cap_name, rec.name, strlen(rec.name)) ||
                        copy(&x->text, &x->cap_text, rec.text, rec.len) ||
                        !(x->info = ty_docinfo_dup(&rec.info))) {

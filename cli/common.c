@@ -114,6 +114,44 @@ void cli_put_tsv(FILE *f, const char *s)
     }
 }
 
+/* The library names the option fields in its messages (src/doc.c, encoding.c, input.c); the
+ * command line's name for each, in the form the messages use them. */
+static const char *const FIELD_FLAGS[][2] = {
+    {"(max_doc_bytes)", "(--max-size)"},    {"(encoding)", "(--encoding)"},
+    {"encoding=", "--encoding "},           {"utf8_mode=TY_UTF8_REPLACE", "--invalid-utf8 replace"},
+    {"use text_field", "use --text-field"},
+};
+
+const char *cli_flags(const char *msg)
+{
+    static _Thread_local char buf[2048];
+    size_t nf = sizeof FIELD_FLAGS / sizeof FIELD_FLAGS[0], o = 0;
+    size_t f = 0;
+    while (f < nf && !strstr(msg, FIELD_FLAGS[f][0]))
+        f++;
+    if (f == nf)
+        return msg; /* nothing to translate: most messages */
+    for (const char *p = msg; *p && o + 1 < sizeof buf;) {
+        for (f = 0; f < nf; f++) {
+            size_t l = strlen(FIELD_FLAGS[f][0]);
+            if (strncmp(p, FIELD_FLAGS[f][0], l) == 0)
+                break;
+        }
+        if (f == nf) {
+            buf[o++] = *p++;
+            continue;
+        }
+        size_t n = strlen(FIELD_FLAGS[f][1]);
+        if (o + n >= sizeof buf)
+            break;
+        memcpy(buf + o, FIELD_FLAGS[f][1], n);
+        o += n;
+        p += strlen(FIELD_FLAGS[f][0]);
+    }
+    buf[o] = 0;
+    return buf;
+}
+
 const char *cli_msg_at(const char *msg, const char *name, const char *path)
 {
     static _Thread_local char buf[1024];

@@ -104,6 +104,11 @@ void cli_out_abort(cli_out_t *o);
  * control characters as \\xHH; everything else (UTF-8 included) as it is. */
 void cli_put_tsv(FILE *f, const char *s);
 
+/* A library message with the option fields it names (max_doc_bytes, encoding=NAME, ...) as the
+ * command line's flags (--max-size, --encoding NAME, ...); msg itself when it names none. The
+ * result is valid until the thread's next call. */
+const char *cli_flags(const char *msg);
+
 /* A library message "NAME: reason" about a document read from a directory, where NAME is
  * the path inside the directory given: "PATH: reason" with the path as the user can open it
  * (msg itself when it does not start with NAME). The result is valid until the thread's next

@@ -46,14 +46,14 @@ static void run_one(job_t *j, size_t x, ty_aligner_t *al, ty_doc_t *src, ty_doc_
         rc = ty_doc_load_file(src, p->src, &j->o);
         *src_ok = rc == TY_OK;
         if (rc) {
-            ty_buf_printf(&j->err[x], "tongyuan: %s\n", ty_doc_errmsg(src));
+            ty_buf_printf(&j->err[x], "tongyuan: %s\n", cli_flags(ty_doc_errmsg(src)));
             j->status[x] = EXIT_ERROR;
             return;
         }
     }
     rc = ty_doc_load_file(sus, p->sus, &j->o);
     if (rc) {
-        ty_buf_printf(&j->err[x], "tongyuan: %s\n", ty_doc_errmsg(sus));
+        ty_buf_printf(&j->err[x], "tongyuan: %s\n", cli_flags(ty_doc_errmsg(sus)));
         j->status[x] = EXIT_ERROR;
         return;
     }
@@ -61,7 +61,7 @@ static void run_one(job_t *j, size_t x, ty_aligner_t *al, ty_doc_t *src, ty_doc_
     size_t n;
     rc = ty_compare(al, src, sus, &ps, &n);
     if (rc) {
-        ty_buf_printf(&j->err[x], "tongyuan: %s\n", ty_aligner_errmsg(al));
+        ty_buf_printf(&j->err[x], "tongyuan: %s\n", cli_flags(ty_aligner_errmsg(al)));
         j->status[x] = EXIT_ERROR;
         return;
     }

@@ -90,11 +90,11 @@ static int on_event(void *user, const ty_dedup_event_t *ev)
             const char *o = origin_of(u, ev->doc, &line);
             clear_line(u);
             if (line)
-                fprintf(stderr, "tongyuan: %s:%llu: %s%s\n", o, (unsigned long long)line, ev->msg,
-                        u->fail ? "" : " (skipped)");
+                fprintf(stderr, "tongyuan: %s:%llu: %s%s\n", o, (unsigned long long)line,
+                        cli_flags(ev->msg), u->fail ? "" : " (skipped)");
             else
                 fprintf(stderr, "tongyuan: %s%s\n",
-                        cli_msg_at(ev->msg, ty_dedup_name(u->dd, ev->doc), o),
+                        cli_msg_at(cli_flags(ev->msg), ty_dedup_name(u->dd, ev->doc), o),
                         u->fail ? "" : " (skipped)");
         } else if (u->errors == MAX_SHOWN_ERRORS + 1) {
             clear_line(u);
@@ -242,7 +242,7 @@ static chunk_t *read_chunk(ty_reader_t *rd)
         f->rc = rc;
         int bad;
         if (rc < 0) {
-            const char *m = ty_reader_errmsg(rd);
+            const char *m = cli_flags(ty_reader_errmsg(rd));
             bad = blob_put(c, m, strlen(m), &f->name);
         } else {
             f->len = rec.len;
@@ -388,7 +388,7 @@ static int copy_kept(ui_t *u, const ty_reader_opts_t *ro, FILE *out, size_t beg,
     ty_reader_t *r = ty_reader_new(ro);
     if (!r || ty_reader_add(r, path) != TY_OK) {
         fprintf(stderr, "tongyuan: --write-kept: %s: cannot read it again: %s\n", path,
-                r ? ty_reader_errmsg(r) : "out of memory");
+                r ? cli_flags(ty_reader_errmsg(r)) : "out of memory");
         ty_reader_free(r);
         return -1;
     }
@@ -403,7 +403,7 @@ static int copy_kept(ui_t *u, const ty_reader_opts_t *ro, FILE *out, size_t beg,
         if (n == TY_ETOOBIG)
             continue; /* a record the first pass refused too */
         if (n < 0) {
-            fprintf(stderr, "tongyuan: --write-kept: %s\n", ty_reader_errmsg(r));
+            fprintf(stderr, "tongyuan: --write-kept: %s\n", cli_flags(ty_reader_errmsg(r)));
             rc = -1;
             break;
         }
@@ -645,7 +645,7 @@ static ty_reader_t *open_inputs(const args_t *a, const ui_t *u)
     }
     for (int i = 0; i < a->npaths; i++)
         if (ty_reader_add(rd, a->paths[i]) != TY_OK) {
-            fprintf(stderr, "tongyuan: %s\n", ty_reader_errmsg(rd));
+            fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_reader_errmsg(rd)));
             ty_reader_free(rd);
             return NULL;
         }
@@ -686,7 +686,7 @@ static int feed_all(ui_t *u, ty_reader_t *rd, int threaded, size_t *docs, uint64
             u->errors++;
             if (u->errors <= MAX_SHOWN_ERRORS || u->fail) {
                 clear_line(u);
-                fprintf(stderr, "tongyuan: %s%s\n", rmsg, u->fail ? "" : " (skipped)");
+                fprintf(stderr, "tongyuan: %s%s\n", cli_flags(rmsg), u->fail ? "" : " (skipped)");
             } else if (u->errors == MAX_SHOWN_ERRORS + 1) {
                 clear_line(u);
                 fprintf(stderr, "tongyuan: more records skipped; the summary counts them\n");
@@ -706,7 +706,7 @@ static int feed_all(ui_t *u, ty_reader_t *rd, int threaded, size_t *docs, uint64
         if (rc) {
             /* a document error that --on-error fail stopped at was printed already */
             if (!u->fail || rc == TY_ENOMEM || rc == TY_EINVAL)
-                fprintf(stderr, "tongyuan: %s\n", ty_dedup_errmsg(u->dd));
+                fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_dedup_errmsg(u->dd)));
             status = EXIT_ERROR;
             break;
         }
@@ -723,7 +723,7 @@ static int feed_all(ui_t *u, ty_reader_t *rd, int threaded, size_t *docs, uint64
         int rc = ty_dedup_finish(u->dd);
         if (rc) {
             if (!u->fail || rc == TY_ENOMEM || rc == TY_EINVAL)
-                fprintf(stderr, "tongyuan: %s\n", ty_dedup_errmsg(u->dd));
+                fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_dedup_errmsg(u->dd)));
             status = EXIT_ERROR;
         }
     }

@@ -76,7 +76,7 @@ int cmd_extract(int argc, char **argv)
     }
     for (int p = 0; p < npos; p++)
         if (ty_reader_add(r, pos[p]) != TY_OK) {
-            fprintf(stderr, "tongyuan: %s\n", ty_reader_errmsg(r));
+            fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_reader_errmsg(r)));
             ty_reader_free(r);
             goto done;
         }
@@ -94,7 +94,7 @@ int cmd_extract(int argc, char **argv)
         if (e < 0) {
             fflush(stdout);
             fprintf(stderr, "tongyuan: %s%s (skipped)\n", e == TY_EEMPTY ? "warning: " : "",
-                    ty_reader_errmsg(r));
+                    cli_flags(ty_reader_errmsg(r)));
             skipped++;
             empty += e == TY_EEMPTY;
             continue;
@@ -102,7 +102,8 @@ int cmd_extract(int argc, char **argv)
         if (!d || ty_doc_load_mem(d, rec.name, rec.text, rec.len, &o) != TY_OK) {
             fflush(stdout);
             fprintf(stderr, "tongyuan: %s (skipped)\n",
-                    d ? cli_msg_at(ty_doc_errmsg(d), rec.name, rec.origin) : "out of memory");
+                    d ? cli_msg_at(cli_flags(ty_doc_errmsg(d)), rec.name, rec.origin)
+                      : "out of memory");
             skipped++;
             continue;
         }

@@ -353,7 +353,7 @@ static int build_or_add(int argc, char **argv, int add)
     int e = TY_OK;
     for (int p = first; p < npos && !e; p++)
         if ((e = ty_reader_add(r, pos[p])) != TY_OK)
-            fprintf(stderr, "tongyuan: %s\n", ty_reader_errmsg(r));
+            fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_reader_errmsg(r)));
     for (size_t i = 0; !e && ty_reader_note(r, i); i++)
         fprintf(stderr, "tongyuan: %s\n", ty_reader_note(r, i));
     if (!e) {
@@ -361,9 +361,9 @@ static int build_or_add(int argc, char **argv, int add)
                           add && !kw_set ? NULL : &io);
         if (e == TY_ENOTFOUND && add)
             fprintf(stderr, "tongyuan: %s (create it with tongyuan index build -o %s PATH...)\n",
-                    ty_index_errmsg(ix), path);
+                    cli_flags(ty_index_errmsg(ix)), path);
         else if (e)
-            fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(ix));
+            fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_index_errmsg(ix)));
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -374,10 +374,10 @@ static int build_or_add(int argc, char **argv, int add)
         e = ty_index_add_docs(ix, r, &o, &ao);
         clear_line(&u);
         if (e)
-            fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(ix));
+            fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_index_errmsg(ix)));
     }
     if (!e && !add && (e = ty_index_finish(ix)) != TY_OK)
-        fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(ix));
+        fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_index_errmsg(ix)));
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (u.errors)
         fprintf(stderr, "tongyuan: %llu record%s skipped in all%s\n", u.errors,
@@ -413,7 +413,7 @@ static int open_only(const char *path, int mode, ty_index_t **out)
         return EXIT_ERROR;
     }
     if (ty_index_open(ix, path, mode, NULL) != TY_OK) {
-        fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(ix));
+        fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_index_errmsg(ix)));
         ty_index_free(ix);
         return EXIT_ERROR;
     }
@@ -463,7 +463,7 @@ static int cmd_stats(int argc, char **argv)
     ty_index_stats_t st;
     int e = ty_index_stats(ix, &st);
     if (e) {
-        fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(ix));
+        fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_index_errmsg(ix)));
         ty_index_free(ix);
         return EXIT_ERROR;
     }
@@ -540,7 +540,8 @@ static int cmd_list(const char *path)
         putchar('\n');
     }
     if (e)
-        fprintf(stderr, "tongyuan: %s\n", e == TY_ENOMEM ? "out of memory" : ty_index_errmsg(ix));
+        fprintf(stderr, "tongyuan: %s\n",
+                e == TY_ENOMEM ? "out of memory" : cli_flags(ty_index_errmsg(ix)));
     free(name);
     free(file);
     ty_index_free(ix);
@@ -569,7 +570,7 @@ static int cmd_simple(int argc, char **argv, const char *what)
         return EXIT_ERROR;
     int e = verify ? ty_index_verify(ix) : ty_index_compact(ix);
     if (e)
-        fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(ix));
+        fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_index_errmsg(ix)));
     else if (verify)
         printf("%s: ok\n", argv[1]);
     ty_index_free(ix);
