@@ -256,7 +256,7 @@ int cmd_check(int argc, char **argv)
     long threads = sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1)
         threads = 1;
-    int latency = 0, help = 0, npos = 0;
+    int latency = 0, npos = 0;
     ty_argdef_t reader[TY_READER_NARGS], align[TY_OPTS_NARGS];
     ty_reader_opts_args(&ro, reader);
     ty_opts_args(&j.o, align);
@@ -277,20 +277,13 @@ int cmd_check(int argc, char **argv)
         TY_ARG_STRING("--html", NULL, j.html, 1),
         TY_ARG_FLAG("--latency", NULL, latency, 1),
         TY_ARG_FLAG("--candidates", NULL, j.candidates, 1),
-        TY_ARG_HELP(help),
         TY_ARG_END,
     };
-    const char **pos = calloc((size_t)argc + 1, sizeof(char *));
-    if (!pos)
-        return EXIT_ERROR;
-    int rc = EXIT_ERROR;
-    if (cli_args("check", defs, argc, argv, pos, &npos))
-        goto done;
-    if (help) {
-        usage(stdout);
-        rc = 0;
-        goto done;
-    }
+    const char **pos;
+    int rc = cli_args("check", defs, argc, argv, &pos, &npos, usage);
+    if (rc)
+        return rc > 0 ? 0 : EXIT_ERROR;
+    rc = EXIT_ERROR;
     if (!j.ix_path) {
         fprintf(stderr, "tongyuan: check needs -x INDEX (see tongyuan check --help)\n");
         goto done;

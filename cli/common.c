@@ -19,16 +19,29 @@ void style_init(ty_report_style_t *st, FILE *f)
     st->full = 0;
 }
 
-int cli_args(const char *cmd, const ty_argdef_t *defs, int argc, char **argv, const char **pos,
-             int *npos)
+int cli_args(const char *cmd, const ty_argdef_t *defs, int argc, char **argv, const char ***pos,
+             int *npos, void (*usage)(FILE *))
 {
+    int help = 0;
+    const ty_argdef_t all[] = {TY_ARG_TABLE(defs), TY_ARG_HELP(help), TY_ARG_END};
     char msg[512];
-    int rc = ty_args_parse(defs, argc, argv, pos, npos, msg, sizeof msg);
-    if (rc == TY_OK)
+    *npos = 0;
+    *pos = calloc((size_t)argc + 1, sizeof(char *));
+    int rc = *pos ? ty_args_parse(all, argc, argv, *pos, npos, msg, sizeof msg) : TY_ENOMEM;
+    if (rc == TY_OK && !help)
         return 0;
-    fprintf(stderr, "tongyuan %s: %s%s%s%s\n", cmd, msg,
-            rc == TY_ENOTFOUND ? " (see tongyuan " : "", rc == TY_ENOTFOUND ? cmd : "",
-            rc == TY_ENOTFOUND ? " --help)" : "");
+    free(*pos);
+    *pos = NULL;
+    if (help) {
+        usage(stdout);
+        return 1;
+    }
+    if (rc == TY_ENOMEM)
+        fprintf(stderr, "tongyuan: out of memory\n");
+    else
+        fprintf(stderr, "tongyuan %s: %s%s%s%s\n", cmd, msg,
+                rc == TY_ENOTFOUND ? " (see tongyuan " : "", rc == TY_ENOTFOUND ? cmd : "",
+                rc == TY_ENOTFOUND ? " --help)" : "");
     return -1;
 }
 

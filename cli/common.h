@@ -19,11 +19,12 @@ enum { EXIT_FOUND = 0, EXIT_NONE = 1, EXIT_ERROR = 2 };
 /* Colour for people only on a terminal without NO_COLOR (st->full: 0). */
 void style_init(ty_report_style_t *st, FILE *f);
 
-/* Parse argv with the table defs (ty_args_parse: argv[0] is the command, pos as there); the
- * message printed as "tongyuan CMD: ...", with "(see tongyuan CMD --help)" after an unknown
- * option. 0, or -1. */
-int cli_args(const char *cmd, const ty_argdef_t *defs, int argc, char **argv, const char **pos,
-             int *npos);
+/* Parse argv with the table defs (ty_args_parse: argv[0] is the command) and -h, --help. 0:
+ * parsed, *pos an array of the *npos positional arguments (free() it); 1: --help, usage(stdout)
+ * called; -1: an error printed as "tongyuan CMD: ...", with "(see tongyuan CMD --help)" after
+ * an unknown option. *pos is NULL unless 0 is returned. */
+int cli_args(const char *cmd, const ty_argdef_t *defs, int argc, char **argv, const char ***pos,
+             int *npos, void (*usage)(FILE *));
 /* The help of the alignment options (ty_opts_help). */
 void print_align_help(FILE *f);
 /* The input formats (--input-format, --encoding and what offsets mean), for --help; corpus:

@@ -233,7 +233,7 @@ int cmd_compare(int argc, char **argv)
     long threads = sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1)
         threads = 1;
-    int npos = 0, help = 0;
+    int npos = 0;
     ty_argdef_t align[TY_OPTS_NARGS];
     ty_opts_args(&j.o, align);
     const ty_argdef_t defs[] = {
@@ -243,22 +243,17 @@ int cmd_compare(int argc, char **argv)
         TY_ARG_INT("--threads", NULL, threads, 1, 1024),
         TY_ARG_STRING("--html", NULL, j.html, 1),
         TY_ARG_FLAG("--full", NULL, j.st.full, 1),
-        TY_ARG_HELP(help),
         TY_ARG_END,
     };
-    const char **pos = malloc(((size_t)argc + 1) * sizeof(char *));
-    if (!pos)
-        return EXIT_ERROR;
-    int bad_args = cli_args("compare", defs, argc, argv, pos, &npos);
+    const char **pos;
+    int rc = cli_args("compare", defs, argc, argv, &pos, &npos, usage);
+    if (rc)
+        return rc > 0 ? 0 : EXIT_ERROR;
     const char *src = npos > 0 ? pos[0] : NULL, *sus = npos > 1 ? pos[1] : NULL;
-    if (!bad_args && !help && npos > 2)
+    if (npos > 2)
         fprintf(stderr, "tongyuan: compare takes SOURCE and SUSPECT, got a third: '%s'\n", pos[2]);
     free(pos);
-    if (help) {
-        usage(stdout);
-        return 0;
-    }
-    if (bad_args || npos > 2)
+    if (npos > 2)
         return EXIT_ERROR;
     char msg[256];
     if (ty_opts_check(&j.o, msg, sizeof msg)) {

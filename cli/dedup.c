@@ -562,7 +562,7 @@ static int parse_args(int argc, char **argv, args_t *a, ui_t *u)
     static const int keep[] = {TY_KEEP_FIRST, TY_KEEP_LONGEST};
     double threshold = -1;
     long perms = -1;
-    int help = 0, mode = -1; /* exact near spun spans spans-exact */
+    int mode = -1; /* exact near spun spans spans-exact */
     ty_argdef_t reader[TY_READER_NARGS], align[TY_OPTS_NARGS];
     ty_reader_opts_args(&a->ro, reader);
     ty_opts_args(&a->to, align);
@@ -570,7 +570,6 @@ static int parse_args(int argc, char **argv, args_t *a, ui_t *u)
     const ty_argdef_t defs[] = {
         TY_ARG_TABLE(reader),
         TY_ARG_TABLE(align),
-        TY_ARG_HELP(help),
         TY_ARG_FLAG("--quiet", "-q", u->quiet, 1),
         TY_ARG_FLAG("--verbose", "-v", u->verbose, 1),
         TY_ARG_STRING("--output", "-o", a->out_path, 0),
@@ -596,12 +595,9 @@ static int parse_args(int argc, char **argv, args_t *a, ui_t *u)
         TY_ARG_DOUBLE("--min-containment", o->min_containment, 0.01, 1),
         TY_ARG_END,
     };
-    if (cli_args("dedup", defs, argc, argv, a->paths, &a->npaths))
-        return -1;
-    if (help) {
-        usage(stdout);
-        return 1;
-    }
+    int rc = cli_args("dedup", defs, argc, argv, &a->paths, &a->npaths, usage);
+    if (rc)
+        return rc;
     if (!a->npaths) {
         usage(stderr);
         return -1;
@@ -847,8 +843,7 @@ int cmd_dedup(int argc, char **argv)
         a.threads = 1;
     ui_t u;
     memset(&u, 0, sizeof u);
-    a.paths = calloc((size_t)argc + 1, sizeof(char *));
-    int st = a.paths ? parse_args(argc, argv, &a, &u) : -1;
+    int st = parse_args(argc, argv, &a, &u);
     ty_reader_t *rd = st == 0 ? open_inputs(&a, &u) : NULL;
     if (st != 0 || !rd) {
         free(a.paths);

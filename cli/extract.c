@@ -45,24 +45,17 @@ int cmd_extract(int argc, char **argv)
     ty_opts_init(&o);
     ty_reader_opts_t ro;
     ty_reader_opts_init(&ro);
-    int jsonl = 0, npos = 0, help = 0;
+    int jsonl = 0, npos = 0;
     ty_argdef_t reader[TY_READER_NARGS], align[TY_OPTS_NARGS];
     ty_reader_opts_args(&ro, reader);
     ty_opts_args(&o, align);
     const ty_argdef_t defs[] = {TY_ARG_TABLE(reader), TY_ARG_TABLE(align),
-                                TY_ARG_ENUM("--format", jsonl, "text|jsonl", NULL),
-                                TY_ARG_HELP(help), TY_ARG_END};
-    const char **pos = calloc((size_t)argc + 1, sizeof(char *));
-    if (!pos)
-        return EXIT_ERROR;
-    int rc = EXIT_ERROR;
-    if (cli_args("extract", defs, argc, argv, pos, &npos))
-        goto done;
-    if (help) {
-        usage(stdout);
-        rc = 0;
-        goto done;
-    }
+                                TY_ARG_ENUM("--format", jsonl, "text|jsonl", NULL), TY_ARG_END};
+    const char **pos;
+    int rc = cli_args("extract", defs, argc, argv, &pos, &npos, usage);
+    if (rc)
+        return rc > 0 ? 0 : EXIT_ERROR;
+    rc = EXIT_ERROR;
     if (!npos) {
         fprintf(stderr, "tongyuan: extract needs at least one PATH ('-': stdin)\n");
         goto done;

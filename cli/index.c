@@ -271,45 +271,38 @@ static int build_or_add(int argc, char **argv, int add)
     memset(&u, 0, sizeof u);
     u.tty = isatty(STDERR_FILENO);
     const char *out = NULL;
-    int npos = 0, help = 0;
+    int npos = 0;
     /* -k and -w are the index's (its minimizers), not the aligner's; the aligner's options
      * other than reading ones do not apply to building */
     ty_argdef_t reader[TY_READER_NARGS], align[TY_OPTS_NARGS];
     ty_reader_opts_args(&ro, reader);
     ty_opts_args(&o, align);
     int k = 0, w = 0; /* 0: not given (the index's own when adding) */
-    ty_argdef_t defs[] = {
+    const ty_argdef_t build_only[] = {TY_ARG_STRING("--output", "-o", out, 0),
+                                      TY_ARG_INT("--level", NULL, io.zstd_level, 1, 19),
+                                      TY_ARG_END},
+                      add_only[] = {
+                          TY_ARG_INT("--commit-every", NULL, ao.commit_docs, 1, 100000000),
+                          TY_ARG_END};
+    const ty_argdef_t defs[] = {
         TY_ARG_TABLE(reader),
         *ty_args_find(align, "--max-size"),
         *ty_args_find(align, "--invalid-utf8"),
-        TY_ARG_HELP(help),
         TY_ARG_FLAG("--quiet", "-q", u.tty, 0),
         TY_ARG_FLAG("--verbose", "-v", u.verbose, 1),
         TY_ARG_FLAG("--strict", NULL, u.strict, 1),
         TY_ARG_INT("--threads", NULL, threads, 1, 1024),
         TY_ARG_INT("-k", NULL, k, 2, 16),
         TY_ARG_INT("-w", NULL, w, 1, 256),
-        /* build only / add only */
-        TY_ARG_STRING("--output", "-o", out, 0),
-        TY_ARG_INT("--level", NULL, io.zstd_level, 1, 19),
-        TY_ARG_INT("--commit-every", NULL, ao.commit_docs, 1, 100000000),
+        TY_ARG_TABLE(add ? add_only : build_only),
         TY_ARG_END,
     };
-    if (add) /* no --output or --level: the index exists */
-        memmove(&defs[10], &defs[12], 2 * sizeof defs[0]);
-    else /* no --commit-every */
-        defs[12] = (ty_argdef_t)TY_ARG_END;
-    const char **pos = calloc((size_t)argc + 1, sizeof(char *));
-    if (!pos)
-        return EXIT_ERROR;
-    int rc = EXIT_ERROR;
-    if (cli_args(add ? "index add" : "index build", defs, argc, argv, pos, &npos))
-        goto done;
-    if (help) {
-        usage_build(stdout);
-        rc = 0;
-        goto done;
-    }
+    const char **pos;
+    int rc =
+        cli_args(add ? "index add" : "index build", defs, argc, argv, &pos, &npos, usage_build);
+    if (rc)
+        return rc > 0 ? 0 : EXIT_ERROR;
+    rc = EXIT_ERROR;
     int kw_set = k || w;
     io.k = k ? k : io.k;
     io.w = w ? w : io.w;
@@ -435,22 +428,16 @@ static void thousands(char *b, size_t n, unsigned long long v)
 
 static int cmd_stats(int argc, char **argv)
 {
-    int json = 0, help = 0, npos = 0;
-    const ty_argdef_t defs[] = {TY_ARG_ENUM("--format", json, "text|json", NULL), TY_ARG_HELP(help),
-                                TY_ARG_END};
-    const char **pos = calloc((size_t)argc + 1, sizeof(char *)), *path;
-    if (!pos || cli_args("index stats", defs, argc, argv, pos, &npos)) {
-        free(pos);
-        return EXIT_ERROR;
-    }
+    int json = 0, npos = 0;
+    const ty_argdef_t defs[] = {TY_ARG_ENUM("--format", json, "text|json", NULL), TY_ARG_END};
+    const char **pos, *path;
+    int rc = cli_args("index stats", defs, argc, argv, &pos, &npos, usage_build);
+    if (rc)
+        return rc > 0 ? 0 : EXIT_ERROR;
     path = npos ? pos[0] : NULL;
-    if (npos > 1 && !help)
+    if (npos > 1)
         fprintf(stderr, "tongyuan: index stats takes one INDEX, not '%s'\n", pos[1]);
     free(pos);
-    if (help) {
-        usage_build(stdout);
-        return 0;
-    }
     if (npos > 1)
         return EXIT_ERROR;
     if (!path) {

@@ -323,4 +323,13 @@ static int ck_tmpdir(char *buf, size_t size, const char *name)
     return 0;
 }
 
+/* Remove a test's temporary directory (ck_tmpdir) and all it holds; a warning if it cannot. */
+static void ck_rmtree(const char *dir)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "warning: could not remove %s\n", dir);
+}
+
 #endif

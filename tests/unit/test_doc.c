@@ -583,11 +583,6 @@ int main(void)
     RUN(test_opts);
     RUN(test_other_opts_check);
     RUN(test_strerror_and_version);
-    { /* remove the temporary files */
-        char cmd[400];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "warning: could not remove %s\n", tmpdir);
-    }
+    ck_rmtree(tmpdir); /* remove the temporary files */
     return ck_summary("test_doc");
 }

@@ -348,9 +348,6 @@ int main(void)
     RUN(test_html);
     RUN(test_warc);
     RUN(test_docinfo_copies);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    ck_rmtree(tmpdir);
     return ck_summary("test_extract");
 }

@@ -1130,9 +1130,6 @@ int main(void)
     RUN(test_build_replaces_only_an_index);
     RUN(test_damaged_meta_page);
     RUN(test_codecs);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    ck_rmtree(tmpdir);
     return ck_summary("test_index");
 }

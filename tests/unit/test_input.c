@@ -706,9 +706,6 @@ int main(void)
     RUN(test_bytes_unchanged);
     RUN(test_next_line);
     RUN(test_jsonl_ranges);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    ck_rmtree(tmpdir);
     return ck_summary("test_input");
 }

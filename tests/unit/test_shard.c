@@ -446,9 +446,6 @@ int main(void)
     RUN(test_tombstones_and_read_only);
     RUN(test_duplicate_names);
     RUN(test_damaged_layouts);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    ck_rmtree(tmpdir);
     return ck_summary("test_shard");
 }
