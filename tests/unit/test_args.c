@@ -117,86 +117,78 @@ static void test_positional_and_dashdash(void)
     CHECK_EQ_STR(c.msg, "unexpected argument 'x'");
 }
 
-static void test_bad_numbers(void)
+/* What each refused command line gives: the code and the message (NULL: not checked). */
+static const struct {
+    const char *w1, *w2; /* the words (w2 NULL: one word) */
+    int rc;
+    const char *msg;
+} REFUSED[] = {
+    /* bad numbers, each kind */
+    {"--threads", "x", TY_EINVAL, "--threads: expected a whole number between 1 and 1024, got 'x'"},
+    {"--threads=0", NULL, TY_EINVAL,
+     "--threads: expected a whole number between 1 and 1024, got '0'"},
+    {"--threads=1025", NULL, TY_EINVAL, NULL},
+    {"--threads=4x", NULL, TY_EINVAL, NULL},
+    {"--threads=", NULL, TY_EINVAL, NULL},
+    {"--threads=99999999999999999999", NULL, TY_EINVAL, NULL},
+    {"--min-score=1.5", NULL, TY_EINVAL,
+     "--min-score: expected a number between 0 and 1, got '1.5'"},
+    {"--min-score=nan", NULL, TY_EINVAL, NULL},
+    {"--max-size", "4096", TY_EINVAL,
+     "--max-size: expected a whole number of megabytes between 1 and 4095, got '4096'"},
+    {"--max-body=0", NULL, TY_EINVAL, "--max-body: expected a size in bytes (e.g. 8M), got '0'"},
+    {"--max-body=-1K", NULL, TY_EINVAL, NULL},
+    {"--max-body=2Q", NULL, TY_EINVAL, NULL},
+    /* names, strings, flags, calls */
+    {"--format=json", NULL, TY_EINVAL, "--format: expected text or jsonl, got 'json'"},
+    {"--mode", "fuzzy", TY_EINVAL, "--mode: expected exact, near or spun, got 'fuzzy'"},
+    {"--html=", NULL, TY_EINVAL, "--html: needs a value, got ''"},
+    {"--note=bad", NULL, TY_EINVAL, "--note: 'bad' is not a good value"},
+    {"--full=yes", NULL, TY_EINVAL, "--full: takes no value, got 'yes'"},
+    /* a missing value */
+    {"a", "--threads", TY_EINVAL, "--threads: needs a value"},
+    {"-o", NULL, TY_EINVAL, "-o: needs a value"},
+    /* unknown options: the closest known one, by edits or as the start of it */
+    {"--thread", "3", TY_ENOTFOUND, "unknown option '--thread'; did you mean --threads?"},
+    {"--fromat=jsonl", NULL, TY_ENOTFOUND,
+     "unknown option '--fromat=jsonl'; did you mean --format?"},
+    {"--maxsize=3", NULL, TY_ENOTFOUND, "unknown option '--maxsize=3'; did you mean --max-size?"},
+    {"--min-sc", NULL, TY_ENOTFOUND, "unknown option '--min-sc'; did you mean --min-score?"},
+    {"--verbose", NULL, TY_ENOTFOUND, "unknown option '--verbose'"}, /* nothing close */
+    {"-q", NULL, TY_ENOTFOUND, "unknown option '-q'"},
+    /* an option that only starts like a known one is not that one */
+    {"--threadsx=2", NULL, TY_ENOTFOUND, NULL},
+};
+
+static void test_refused(void)
 {
-    cmd_t c;
-    cmd_init(&c);
-    CHECK_EQ_INT(P(&c, "--threads", "x"), TY_EINVAL);
-    CHECK_EQ_STR(c.msg, "--threads: expected a whole number between 1 and 1024, got 'x'");
-    CHECK_EQ_INT(P(&c, "--threads=0"), TY_EINVAL);
-    CHECK_EQ_STR(c.msg, "--threads: expected a whole number between 1 and 1024, got '0'");
-    CHECK_EQ_INT(P(&c, "--threads=1025"), TY_EINVAL);
-    CHECK_EQ_INT(P(&c, "--threads=4x"), TY_EINVAL);
-    CHECK_EQ_INT(P(&c, "--threads="), TY_EINVAL);
-    CHECK_EQ_INT(P(&c, "--threads=99999999999999999999"), TY_EINVAL);
-    CHECK_EQ_INT(c.threads, 4); /* untouched by the bad values */
-    CHECK_EQ_INT(P(&c, "--min-score=1.5"), TY_EINVAL);
-    CHECK_EQ_STR(c.msg, "--min-score: expected a number between 0 and 1, got '1.5'");
-    CHECK_EQ_INT(P(&c, "--min-score=nan"), TY_EINVAL);
-    CHECK_EQ_INT(P(&c, "--max-size", "4096"), TY_EINVAL);
-    CHECK_EQ_STR(c.msg,
-                 "--max-size: expected a whole number of megabytes between 1 and 4095, got '4096'");
-    CHECK_EQ_INT(P(&c, "--max-body=0"), TY_EINVAL);
-    CHECK_EQ_STR(c.msg, "--max-body: expected a size in bytes (e.g. 8M), got '0'");
-    CHECK_EQ_INT(P(&c, "--max-body=-1K"), TY_EINVAL);
-    CHECK_EQ_INT(P(&c, "--max-body=2Q"), TY_EINVAL);
-    CHECK_EQ_INT(P(&c, "--max-body=3k"), TY_OK);
-    CHECK_EQ_UINT(c.body, 3072);
+    for (size_t i = 0; i < sizeof REFUSED / sizeof REFUSED[0]; i++) {
+        cmd_t c;
+        cmd_init(&c);
+        int rc = P(&c, REFUSED[i].w1, REFUSED[i].w2);
+        CHECKF(rc == REFUSED[i].rc, "%s %s: %d, not %d", REFUSED[i].w1,
+               REFUSED[i].w2 ? REFUSED[i].w2 : "", rc, REFUSED[i].rc);
+        if (REFUSED[i].msg)
+            CHECK_EQ_STR(c.msg, REFUSED[i].msg);
+        CHECK_EQ_INT(c.threads, 4); /* untouched by the bad values */
+    }
 }
 
-static void test_enums_strings_calls(void)
+static void test_values_in_edge_forms(void)
 {
     cmd_t c;
     cmd_init(&c);
-    CHECK_EQ_INT(P(&c, "--format=json"), TY_EINVAL);
-    CHECK_EQ_STR(c.msg, "--format: expected text or jsonl, got 'json'");
-    CHECK_EQ_INT(P(&c, "--mode", "fuzzy"), TY_EINVAL);
-    CHECK_EQ_STR(c.msg, "--mode: expected exact, near or spun, got 'fuzzy'");
-    CHECK_EQ_INT(P(&c, "--html="), TY_EINVAL);
-    CHECK_EQ_STR(c.msg, "--html: needs a value, got ''");
+    CHECK_EQ_INT(P(&c, "--max-body=3k"), TY_OK);
+    CHECK_EQ_UINT(c.body, 3072);
     CHECK_EQ_INT(P(&c, "--output="), TY_OK); /* may be "" */
     CHECK_EQ_STR(c.out, "");
     CHECK_EQ_INT(P(&c, "--note", "a", "--note=b"), TY_OK);
     CHECK_EQ_INT(c.calls, 2); /* called for each, in order */
     CHECK_EQ_STR(c.called_with, "b");
-    CHECK_EQ_INT(P(&c, "--note=bad"), TY_EINVAL);
-    CHECK_EQ_STR(c.msg, "--note: 'bad' is not a good value");
-    CHECK_EQ_INT(P(&c, "--full=yes"), TY_EINVAL);
-    CHECK_EQ_STR(c.msg, "--full: takes no value, got 'yes'");
-}
-
-static void test_missing_value(void)
-{
-    cmd_t c;
-    cmd_init(&c);
-    CHECK_EQ_INT(P(&c, "a", "--threads"), TY_EINVAL);
-    CHECK_EQ_STR(c.msg, "--threads: needs a value");
-    CHECK_EQ_INT(P(&c, "-o"), TY_EINVAL);
-    CHECK_EQ_STR(c.msg, "-o: needs a value");
     /* the next argument is the value, whatever it looks like */
     CHECK_EQ_INT(P(&c, "-o", "--full"), TY_OK);
     CHECK_EQ_STR(c.out, "--full");
     CHECK_EQ_INT(c.full, 0);
-}
-
-static void test_unknown_suggests(void)
-{
-    cmd_t c;
-    cmd_init(&c);
-    CHECK_EQ_INT(P(&c, "--thread", "3"), TY_ENOTFOUND);
-    CHECK_EQ_STR(c.msg, "unknown option '--thread'; did you mean --threads?");
-    CHECK_EQ_INT(P(&c, "--fromat=jsonl"), TY_ENOTFOUND);
-    CHECK_EQ_STR(c.msg, "unknown option '--fromat=jsonl'; did you mean --format?");
-    CHECK_EQ_INT(P(&c, "--maxsize=3"), TY_ENOTFOUND);
-    CHECK_EQ_STR(c.msg, "unknown option '--maxsize=3'; did you mean --max-size?");
-    CHECK_EQ_INT(P(&c, "--min-sc"), TY_ENOTFOUND);
-    CHECK_EQ_STR(c.msg, "unknown option '--min-sc'; did you mean --min-score?"); /* a prefix */
-    CHECK_EQ_INT(P(&c, "--verbose"), TY_ENOTFOUND);
-    CHECK_EQ_STR(c.msg, "unknown option '--verbose'"); /* nothing close */
-    CHECK_EQ_INT(P(&c, "-q"), TY_ENOTFOUND);
-    CHECK_EQ_STR(c.msg, "unknown option '-q'");
-    /* an option that only starts like a known one is not that one */
-    CHECK_EQ_INT(P(&c, "--threadsx=2"), TY_ENOTFOUND);
 }
 
 static void test_help_stops(void)
@@ -267,10 +259,8 @@ int main(void)
 {
     RUN(test_values_both_ways);
     RUN(test_positional_and_dashdash);
-    RUN(test_bad_numbers);
-    RUN(test_enums_strings_calls);
-    RUN(test_missing_value);
-    RUN(test_unknown_suggests);
+    RUN(test_refused);
+    RUN(test_values_in_edge_forms);
     RUN(test_help_stops);
     RUN(test_library_tables);
     RUN(test_small_msg_buffer);

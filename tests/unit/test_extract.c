@@ -15,19 +15,9 @@
 
 static char tmpdir[256];
 
-static const char *put(const char *name, const void *data, size_t len)
+static const char *put(const char *name, const void *d, size_t n)
 {
-    static char buf[4][512];
-    static int slot;
-    char *p = buf[slot++ % 4];
-    snprintf(p, sizeof buf[0], "%s/%s", tmpdir, name);
-    FILE *f = fopen(p, "wb");
-    CHECKF(f != NULL, "cannot create %s", p);
-    if (f) {
-        CHECK(fwrite(data, 1, len, f) == len);
-        fclose(f);
-    }
-    return p;
+    return ck_put(tmpdir, name, d, n);
 }
 
 static const char *path_of_gz(void)
@@ -339,15 +329,9 @@ static void test_docinfo_copies(void)
 
 int main(void)
 {
-    if (ck_tmpdir(tmpdir, sizeof tmpdir, "ty_extract"))
-        return 2;
-    RUN(test_sniff);
-    RUN(test_gb18030_offsets);
-    RUN(test_utf16);
-    RUN(test_undecidable);
-    RUN(test_html);
-    RUN(test_warc);
-    RUN(test_docinfo_copies);
-    ck_rmtree(tmpdir);
-    return ck_summary("test_extract");
+    static const ck_test_t tests[] = {CK_TEST(test_sniff),         CK_TEST(test_gb18030_offsets),
+                                      CK_TEST(test_utf16),         CK_TEST(test_undecidable),
+                                      CK_TEST(test_html),          CK_TEST(test_warc),
+                                      CK_TEST(test_docinfo_copies)};
+    return ck_main("test_extract", tests, CK_COUNT(tests), tmpdir, sizeof tmpdir, "ty_extract");
 }
