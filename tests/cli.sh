@@ -176,6 +176,22 @@ expect "exit 0" status_is 0
 expect "passages found" out_has '"score"'
 expect "the same JSONL" same_file "$tmp/out" "$tmp/eq.out"
 case_end
+# --help is written by hand: every option of a command's table (and of the library's tables
+# it includes: src/args.c) must be in it
+table_names() { grep -o 'TY_ARG_[A-Z]*("[-a-z0-9]*"' "$@" | sed 's/.*("//; s/"$//' | sort -u; }
+sed -n '/^void ty_opts_args/,/^}/p' src/args.c > "$tmp/align.c"
+sed -n '/^void ty_reader_opts_args/,/^}/p' src/args.c > "$tmp/reader.c"
+for spec in "check:cli/check.c $tmp/align.c $tmp/reader.c" "compare:cli/compare.c $tmp/align.c" \
+    "extract:cli/extract.c $tmp/reader.c" "dedup:cli/dedup.c $tmp/align.c $tmp/reader.c" \
+    "index build:cli/index.c $tmp/reader.c" "serve:server/serve.c $tmp/align.c"; do
+    cmd=${spec%%:*}
+    case_begin "$cmd --help names every option of its table"
+    run "$TY" $cmd --help
+    for n in $(table_names ${spec#*:}); do
+        expect "$n in the help" out_has "$n"
+    done
+    case_end
+done
 case_begin "--help ends the options: what follows is not read"
 run "$TY" extract --help --bogus
 expect "exit 0" status_is 0
