@@ -1,5 +1,5 @@
 /*
- * common.c — output buffer, JSON escaping, option parsing and passage printing shared by the
+ * common.c — option parsing and messages, output buffers, progress lines shared by the
  * subcommands. Output is built in memory per document pair so that parallel workers can hand
  * finished pieces to the writer in input order.
  */

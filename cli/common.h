@@ -1,6 +1,7 @@
 /*
  * common.h — helpers shared by the tongyuan subcommands: exit codes, the terminal style,
- * option parsing with its messages printed, progress lines and output files. The reports
+ * option parsing (cli_args over ty_args_parse) with its messages printed, library messages
+ * with the command line's flags (cli_flags), progress lines and output files. The reports
  * themselves are the library's (ty_report_*, report.c), shared with the server.
  */
 #ifndef TY_CLI_COMMON_H

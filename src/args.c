@@ -1,8 +1,11 @@
 /*
- * args.c — the command-line options the front ends share (the `tongyuan` commands and
- * tongyuan-serve): "--name=value" / "--name value", numbers in a range, the alignment and
- * input options of ty_opts_t, and their help text. Messages are returned, never printed:
- * the front end prefixes and prints them.
+ * args.c — the command-line options of the front ends (the `tongyuan` commands and
+ * tongyuan-serve): one parser, ty_args_parse(), over a table each command declares
+ * (ty_argdef_t: name, kind, where the value goes, its range), so that "--name=value" and
+ * "--name value", "--", the range checks, the messages and the suggestion of the closest
+ * option are written once; and the library's own options (ty_opts_t, ty_reader_opts_t) as
+ * tables, with their help text. Messages are returned, never printed: the front end
+ * prefixes them with its command and prints them.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -10,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "tongyuan.h"
 
