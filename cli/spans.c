@@ -26,7 +26,7 @@ static int on_doc(void *user, const ty_spans_event_t *ev)
     if (ev->kind == TY_SPANS_ERROR) {
         u->errors++;
         if (u->errors <= 100 || u->fail)
-            fprintf(stderr, "tongyuan: %s%s\n", ev->msg, u->fail ? "" : " (skipped)");
+            fprintf(stderr, "tongyuan: %s%s\n", cli_flags(ev->msg), u->fail ? "" : " (skipped)");
         return u->fail;
     }
     ty_buf_t *b = &u->b;
@@ -88,7 +88,7 @@ int cli_dedup_spans(const cli_spans_args_t *a)
             break;
         if (rc < 0) {
             u.errors++;
-            fprintf(stderr, "tongyuan: %s%s\n", ty_reader_errmsg(a->rd),
+            fprintf(stderr, "tongyuan: %s%s\n", cli_flags(ty_reader_errmsg(a->rd)),
                     u.fail ? "" : " (skipped)");
             if (u.fail)
                 status = EXIT_ERROR;
@@ -98,12 +98,12 @@ int cli_dedup_spans(const cli_spans_args_t *a)
         bytes += rec.len;
         if (ty_spans_add(u.sp, rec.name, rec.text, rec.len)) {
             if (!u.fail)
-                fprintf(stderr, "tongyuan: %s\n", ty_spans_errmsg(u.sp));
+                fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_spans_errmsg(u.sp)));
             status = EXIT_ERROR;
         }
     }
     if (!status && ty_spans_finish(u.sp)) {
-        fprintf(stderr, "tongyuan: %s\n", ty_spans_errmsg(u.sp));
+        fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_spans_errmsg(u.sp)));
         status = EXIT_ERROR;
     }
     if (!status && (cli_out_close(&kept) || cli_out_close(&out)))
