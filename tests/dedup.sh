@@ -208,7 +208,7 @@ done
 
 # the index side of the same question: an article indexed 201 times (itself and 200 light
 # copies) is not boilerplate to `check` either: a spun copy of it is found, from the family
-d=$tmp/pop200-0
+d=$tmp/pop200-0-0.2
 if [ -s "$d/corpus.jsonl" ]; then
     python3 -c '
 import json, sys
