@@ -32,13 +32,12 @@
  * posting (postings of boilerplate minimizers are dropped).
  */
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <zstd.h>
 
 #include "dedup.h"
+#include "thread.h"
 
 #define NONE TY__NONE
 
@@ -173,7 +172,6 @@ struct ty_dedup {
     ty__carry_t carry; /* spun: popular texts carried over (ty__groups_join) */
     worker_t *wk;
     int nwk;
-    atomic_size_t next;
     int phase;
     /* results */
     int finished, failed;
@@ -718,59 +716,28 @@ static void phase_join(ty_dedup_t *dd, worker_t *w, size_t j)
 
 /* ---- running a phase on all workers ---------------------------------------------------- */
 
-typedef struct {
-    ty_dedup_t *dd;
-    int t;
-} warg_t;
-
-#define CHUNK 16
-
-static void *run_worker(void *arg)
+/* Batch document j of the current phase, on worker tid (ty__for). */
+static void phase_item(void *data, size_t j, int tid)
 {
-    warg_t *a = arg;
-    ty_dedup_t *dd = a->dd;
-    worker_t *w = &dd->wk[a->t];
-    for (;;) {
-        size_t beg = atomic_fetch_add(&dd->next, CHUNK);
-        if (beg >= dd->nb)
-            break;
-        size_t end = beg + CHUNK < dd->nb ? beg + CHUNK : dd->nb;
-        for (size_t j = beg; j < end && !w->rc; j++) {
-            if (dd->phase == 0)
-                phase_a(dd, w, j);
-            else if (dd->phase == 1)
-                phase_b(dd, w, j);
-            else
-                phase_join(dd, w, j);
-        }
-    }
-    return NULL;
+    ty_dedup_t *dd = data;
+    worker_t *w = &dd->wk[tid];
+    if (w->rc)
+        return; /* this worker failed: the phase is given up */
+    if (dd->phase == 0)
+        phase_a(dd, w, j);
+    else if (dd->phase == 1)
+        phase_b(dd, w, j);
+    else
+        phase_join(dd, w, j);
 }
 
 static int run_phase(ty_dedup_t *dd, int phase)
 {
     dd->phase = phase;
-    atomic_store(&dd->next, 0);
-    int nt = dd->nwk;
-    if ((size_t)nt > (dd->nb + CHUNK - 1) / CHUNK)
-        nt = (int)((dd->nb + CHUNK - 1) / CHUNK);
-    if (nt < 1)
-        nt = 1;
-    pthread_t th[64];
-    warg_t args[64];
-    int started = 0;
-    if (nt > 64)
-        nt = 64;
-    for (int t = 1; t < nt; t++) {
-        args[t] = (warg_t){dd, t};
-        if (pthread_create(&th[t], NULL, run_worker, &args[t]) != 0)
-            break;
-        started = t;
+    if (ty__for(dd->nwk, phase_item, dd, dd->nb)) {
+        snprintf(dd->err, sizeof dd->err, "out of memory starting the workers");
+        return TY_ENOMEM;
     }
-    args[0] = (warg_t){dd, 0};
-    run_worker(&args[0]);
-    for (int t = 1; t <= started; t++)
-        pthread_join(th[t], NULL);
     for (int t = 0; t < dd->nwk; t++)
         if (dd->wk[t].rc) {
             int rc = dd->wk[t].rc;
