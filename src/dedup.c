@@ -1197,7 +1197,7 @@ static int get_str(ty__sr_t *r, charvec_t *buf, uint32_t max, uint32_t *len, cha
     if (rc)
         return rc;
     if (*len > max || *len > ty__sr_left(r))
-        return ty__sr_bad(r, at, "a string of %u bytes", *len);
+        return ty__sr_bad(r, at, "a string of %u bytes: more than the file holds", *len);
     if (ty_vec_reserve(*buf, (size_t)*len + 1))
         return ty__err(err, TY_ENOMEM, "out of memory");
     buf->a[*len] = 0;

@@ -61,8 +61,8 @@ static int params_text(const ty__rules_t *R, char *out, size_t cap)
     const ty_dedup_opts_t *o = &R->o;
     const ty_opts_t *t = &R->to;
     static const char *modes[] = {"exact", "near", "spun"};
-    int n = snprintf(out, cap, "format=1\nmode=%s\nmax-size=%zu\nutf8=%d\n", modes[o->mode],
-                     t->max_doc_bytes, t->utf8_mode);
+    int n = snprintf(out, cap, "mode=%s\nmax-size-bytes=%zu\ninvalid-utf8=%s\n", modes[o->mode],
+                     t->max_doc_bytes, t->utf8_mode == TY_UTF8_REPLACE ? "replace" : "error");
     if (o->mode == TY_DEDUP_NEAR)
         n += snprintf(out + n, cap - (size_t)n, "ngram=%d\nbands=%d\nrows=%d\nseed=%llu\n",
                       o->ngram, o->bands, o->rows, (unsigned long long)o->seed);
@@ -265,6 +265,7 @@ struct ty__sr {
     unsigned char buf[1 << 16];
     size_t pos, len, hstart;
     uint64_t off, size; /* file offset of buf[0]; file size */
+    uint64_t sec;       /* where the current section starts */
 };
 
 int ty__sr_bad(ty__sr_t *r, uint64_t at, const char *fmt, ...)
@@ -328,6 +329,7 @@ int ty__sr_begin(ty__sr_t *r, uint32_t tag)
     r->hstart = r->pos;
     XXH3_64bits_reset(r->hs);
     uint64_t at = ty__sr_tell(r);
+    r->sec = at;
     uint32_t t;
     int rc = ty__sr_u32(r, &t);
     if (rc)
@@ -348,7 +350,8 @@ int ty__sr_end(ty__sr_t *r)
     if (rc)
         return rc;
     if (got != want)
-        return ty__sr_bad(r, at, "the checksum of the section that ends here does not match");
+        return ty__sr_bad(r, at, "the checksum of the section of bytes %llu-%llu does not match",
+                          (unsigned long long)r->sec, (unsigned long long)at);
     return TY_OK;
 }
 
@@ -383,16 +386,15 @@ int ty__sr_open(ty__sr_t **out, const char *dir, const ty__rules_t *R, char *msg
     r->f = fopen(r->path, "rbe");
     if (!r->f || fstat(fileno(r->f), &st) != 0) {
         int e = errno;
-        ty__err(msg, e == ENOENT ? TY_ENOTFOUND : TY_EIO, "%s: %s%s", r->path, strerror(e),
-                e == ENOENT ? " (not a directory written by dedup --save-index)" : "");
+        ty__err(msg, e == ENOENT ? TY_ENOTFOUND : TY_EIO, "%s: %s", r->path, strerror(e));
         ty__sr_close(r);
         return e == ENOENT ? TY_ENOTFOUND : TY_EIO;
     }
     r->size = (uint64_t)st.st_size;
-    char magic[8];
+    char magic[8] = {0};
     uint32_t ver = 0, bom = 0;
-    int rc = ty__sr_get(r, magic, 8);
-    if (!rc && memcmp(magic, MAGIC, 8) != 0)
+    int rc = ty__sr_get(r, magic, r->size < 8 ? (size_t)r->size : 8);
+    if (!rc && (r->size < 16 || memcmp(magic, MAGIC, 8) != 0))
         rc = ty__err(msg, TY_ECORRUPT, "%s: not a dedup state file (no TYDDSTAT at byte 0)",
                      r->path);
     if (!rc)
@@ -430,12 +432,12 @@ int ty__sr_open(ty__sr_t **out, const char *dir, const ty__rules_t *R, char *msg
             const char *sv = param_get(p, q, nlen, &slen);
             if (!sv)
                 rc = ty__err(msg, TY_EVERSION,
-                             "%s: made without %.*s=%.*s (another mode, or another version)",
-                             r->path, (int)nlen, q, (int)vlen, eq + 1);
+                             "%s: made without --%.*s (another mode, or another version)",
+                             r->path, (int)nlen, q);
             else if (slen != vlen || memcmp(sv, eq + 1, vlen) != 0)
                 rc = ty__err(msg, TY_EVERSION,
-                             "%s: made with %.*s=%.*s, this run has %.*s=%.*s (decisions "
-                             "depend on it: run with the same value)",
+                             "%s: made with --%.*s %.*s, this run has --%.*s %.*s (the "
+                             "decisions depend on it: run with the same value)",
                              r->path, (int)nlen, q, (int)slen, sv, (int)nlen, q, (int)vlen,
                              eq + 1);
             q = nl + 1;
