@@ -1206,7 +1206,7 @@ static int get_str(ty__sr_t *r, charvec_t *buf, uint32_t max, uint32_t *len, cha
 
 static int get_f32(ty__sr_t *r, float *f) { return ty__sr_get(r, f, 4); }
 
-static int load_docs(ty_dedup_t *dd, ty__sr_t *r, charvec_t *buf)
+static int load_docs(ty_dedup_t *dd, ty__sr_t *r, charvec_t *buf, size_t *errors)
 {
     const ty__rules_t *R = &dd->R;
     int near = R->o.mode == TY_DEDUP_NEAR, spun = R->o.mode == TY_DEDUP_SPUN;
@@ -1249,11 +1249,13 @@ static int load_docs(ty_dedup_t *dd, ty__sr_t *r, charvec_t *buf)
             return rc;
         c->err = (int32_t)err;
         /* a root is the earliest document of its cluster: parents never point forward, so
-         * the union-find walks end */
+         * the union-find walks end; a document left out (err) is in no cluster */
         if (c->parent > i || (c->best != NONE && c->best >= n) ||
             !(c->best_sim >= 0 && c->best_sim <= 1 && c->best_cont >= 0 && c->best_cont <= 1) ||
-            c->err > 0 || c->err < -64)
+            c->err > 0 || c->err < -64 || (c->err && (c->parent != i || c->best != NONE)) ||
+            (c->parent != i && dd->clu.d.a[c->parent].err))
             return ty__sr_bad(r, at, "document %u: a cluster entry out of range", i);
+        *errors += c->err != 0;
         if (near && (rc = ty__sr_get(r, dd->sigs.a + (size_t)i * (size_t)R->perms, sig)))
             return rc;
     }
@@ -1362,13 +1364,13 @@ static int load_tables(ty_dedup_t *dd, ty__sr_t *r)
     return rc;
 }
 
-static int load_rest(ty_dedup_t *dd, ty__sr_t *r, charvec_t *buf)
+static int load_rest(ty_dedup_t *dd, ty__sr_t *r, charvec_t *buf, size_t errors)
 {
     uint64_t v[6], n, at = ty__sr_tell(r);
     int rc = ty__sr_begin(r, TY__ST_STAT);
     for (int i = 0; !rc && i < 6; i++)
         rc = ty__sr_u64(r, &v[i]);
-    if (!rc && (v[0] != dd->docs.n || v[1] > v[0] || v[4] > v[0]))
+    if (!rc && (v[0] != dd->docs.n || v[1] != errors || v[4] > v[0]))
         rc = ty__sr_bad(r, at, "counters that do not fit the documents");
     if (!rc && !(rc = ty__sr_end(r))) {
         dd->st.docs = v[0];
@@ -1422,11 +1424,12 @@ int ty_dedup_load_state(ty_dedup_t *dd, const char *dir)
     if (rc)
         return rc;
     charvec_t buf = {0};
-    rc = load_docs(dd, r, &buf);
+    size_t errors = 0;
+    rc = load_docs(dd, r, &buf, &errors);
     if (!rc)
         rc = load_tables(dd, r);
     if (!rc)
-        rc = load_rest(dd, r, &buf);
+        rc = load_rest(dd, r, &buf, errors);
     free(buf.a);
     ty__sr_close(r);
     if (rc)
