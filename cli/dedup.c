@@ -570,8 +570,8 @@ static void against_summary(ui_t *u, double secs, size_t docs, uint64_t bytes)
     fprintf(stderr,
             "dedup: %zu documents against %zu earlier ones, %zu removed (%.2f%%: %zu copies of "
             "earlier documents), %zu skipped; %.1f s, %.0f docs/s, %.1f MB/s\n",
-            ok, u->old, removed, ok ? 100.0 * (double)removed / (double)ok : 0.0, of_old,
-            u->errors, secs, (double)docs / t, (double)bytes / 1e6 / t);
+            ok, u->old, removed, ok ? 100.0 * (double)removed / (double)ok : 0.0, of_old, u->errors,
+            secs, (double)docs / t, (double)bytes / 1e6 / t);
 }
 
 /* ---- options ------------------------------------------------------------------------------ */
@@ -611,6 +611,15 @@ static void usage(FILE *f)
             "                         \"containment\",\"estimate\",\"passages\"}: estimate says\n"
             "                         what similarity is (exact; alignment; near: minhash-mle,\n"
             "                         with \"shingles\" and \"perms\"); passages in spun mode\n"
+            "  --save-index DIR       save this run's state in DIR (created if needed; the\n"
+            "                         file DIR/dedup.state replaced atomically at the end)\n"
+            "  --against PATH         the documents of an earlier run come first: PATH is a\n"
+            "                         --save-index directory (made with the same mode and\n"
+            "                         options) or an index built by index build; a copy of\n"
+            "                         one of them is removed, dup_of naming it; only this\n"
+            "                         run's documents are written. The decisions are those\n"
+            "                         of one run over the earlier documents and these. With\n"
+            "                         --save-index, the same DIR may be given to both\n"
             "  --on-error E           skip (default): report a bad record or document with\n"
             "                         its file and line and go on; fail: stop at the first\n"
             "  --threads N            worker threads [all cores]; the result does not change\n"
@@ -1058,8 +1067,9 @@ int cmd_dedup(int argc, char **argv)
     /* the state last: outputs without it are made again by the same run; a state without
      * them would make this run's documents copies of themselves */
     if (!status && save_index && ty_dedup_commit_state(u.dd) != TY_OK) {
-        fprintf(stderr, "tongyuan: --save-index: %s (the outputs are written; %s holds the "
-                        "state it had before this run)\n",
+        fprintf(stderr,
+                "tongyuan: --save-index: %s (the outputs are written; %s holds the "
+                "state it had before this run)\n",
                 ty_dedup_errmsg(u.dd), save_index);
         status = EXIT_ERROR;
     }

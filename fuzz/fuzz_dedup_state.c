@@ -4,10 +4,10 @@
  *
  * Byte 0 picks the mode (% 3: exact, near, spun); the rest is written to DIR/dedup.state of a
  * temporary directory and loaded by a handle with the options the seeds were made with
- * (ty_dedup_opts_init(), --batch 16, near: --bands 4 --rows 2). Invariants: the load returns TY_OK or an error with a
- * message (TY_ECORRUPT / TY_EVERSION / TY_EIO messages name the file); a loaded state then
- * takes two more documents — a copy of nothing and one of itself — and finishes, and every
- * decision names a document of the run (dup_of in range, the document kept when lone).
+ * (ty_dedup_opts_init(), batch 16, near: 4 bands x 2 rows). Invariants: the load returns
+ * TY_OK or an error with a message (TY_ECORRUPT / TY_EVERSION / TY_EIO messages name the
+ * file); a loaded state then takes two more documents — one text twice — and finishes, and
+ * every decision names a document of the run (dup_of in range; the second copy removed).
  *
  * Seeds (fuzz/corpus/fuzz_dedup_state/): states of 18 short dev-set documents with copies
  * and a partial last batch, one per mode, made by

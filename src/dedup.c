@@ -174,9 +174,9 @@ struct ty_dedup {
     ty_dedup_stats_t st;
     char err[TY_ERRMSG_SIZE];
     /* the saved state (the end of this file; the format: dedup_state.c) */
-    char *save_dir;  /* ty_dedup_save_state(): written by ty_dedup_finish()... */
-    ty__sw_t *save;  /* ...to a temporary file, renamed by ty_dedup_commit_state() */
-    int lockfd;      /* save_dir/dedup.lock, held from ty_dedup_save_state() on (-1: none) */
+    char *save_dir; /* ty_dedup_save_state(): written by ty_dedup_finish()... */
+    ty__sw_t *save; /* ...to a temporary file, renamed by ty_dedup_commit_state() */
+    int lockfd;     /* save_dir/dedup.lock, held from ty_dedup_save_state() on (-1: none) */
 };
 
 static int write_state(ty_dedup_t *dd); /* the end of this file */
@@ -1343,8 +1343,7 @@ static int load_tables(ty_dedup_t *dd, ty__sr_t *r)
                 continue;
             }
             if ((uint64_t)df * 4 > ty__sr_left(r)) {
-                rc = ty__sr_bad(r, at, "a minimizer in %u documents: more than the file holds",
-                                df);
+                rc = ty__sr_bad(r, at, "a minimizer in %u documents: more than the file holds", df);
                 break;
             }
             for (uint32_t x = 0; !rc && x < df; x++) { /* rebuilt as the documents came */
@@ -1442,8 +1441,9 @@ int ty_dedup_save_state(ty_dedup_t *dd, const char *dir)
     if (!dd || !dir)
         return TY_EINVAL;
     if (dd->finished || dd->save_dir)
-        return ty__err(dd->err, TY_EINVAL, "ty_dedup_save_state() after ty_dedup_finish() or "
-                                           "twice");
+        return ty__err(dd->err, TY_EINVAL,
+                       "ty_dedup_save_state() after ty_dedup_finish() or "
+                       "twice");
     int rc = ty__state_lock(dir, &dd->lockfd, dd->err);
     if (!rc && !(dd->save_dir = strdup(dir)))
         rc = ty__err(dd->err, TY_ENOMEM, "out of memory");
@@ -1455,8 +1455,9 @@ int ty_dedup_commit_state(ty_dedup_t *dd)
     if (!dd)
         return TY_EINVAL;
     if (!dd->finished || !dd->save)
-        return ty__err(dd->err, TY_EINVAL, "no state to save: ty_dedup_save_state() and "
-                                           "ty_dedup_finish() come first");
+        return ty__err(dd->err, TY_EINVAL,
+                       "no state to save: ty_dedup_save_state() and "
+                       "ty_dedup_finish() come first");
     ty__sw_t *w = dd->save;
     dd->save = NULL;
     return ty__sw_commit(w, dd->err);

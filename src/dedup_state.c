@@ -224,8 +224,8 @@ int ty__sw_commit(ty__sw_t *w, char *msg)
         rc = ty__err(msg, TY_EIO, "%s: %s", w->tmp, strerror(errno));
     w->f = NULL;
     if (!rc && rename(w->tmp, w->dst) != 0)
-        rc = ty__err(msg, TY_EIO, "%s: cannot rename it to %s: %s", w->tmp, w->dst,
-                     strerror(errno));
+        rc =
+            ty__err(msg, TY_EIO, "%s: cannot rename it to %s: %s", w->tmp, w->dst, strerror(errno));
     if (!rc) { /* the rename itself must survive a crash */
         int d = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (d >= 0) {
@@ -375,8 +375,7 @@ int ty__sr_open(ty__sr_t **out, const char *dir, const ty__rules_t *R, char *msg
         return ty__err(msg, errno == ENOENT ? TY_ENOTFOUND : TY_EIO, "%s: %s", dir,
                        strerror(errno));
     if (!S_ISDIR(st.st_mode))
-        return ty__err(msg, TY_ENOTFOUND, "%s: not a directory written by dedup --save-index",
-                       dir);
+        return ty__err(msg, TY_ENOTFOUND, "%s: not a directory written by dedup --save-index", dir);
     ty__sr_t *r = calloc(1, sizeof(*r));
     if (!r || !(r->hs = XXH3_createState()) || !(r->path = path_in(dir, "dedup.state"))) {
         ty__sr_close(r);
@@ -407,8 +406,7 @@ int ty__sr_open(ty__sr_t **out, const char *dir, const ty__rules_t *R, char *msg
                      "with this tongyuan to make a new state)",
                      r->path, ver, VERSION);
     if (!rc && bom != BOM)
-        rc = ty__err(msg, TY_EVERSION, "%s: written on a machine of another byte order",
-                     r->path);
+        rc = ty__err(msg, TY_EVERSION, "%s: written on a machine of another byte order", r->path);
     /* the parameters: the same as this run's, or the first that differs is named */
     uint32_t plen = 0;
     char *p = NULL;
@@ -432,14 +430,13 @@ int ty__sr_open(ty__sr_t **out, const char *dir, const ty__rules_t *R, char *msg
             const char *sv = param_get(p, q, nlen, &slen);
             if (!sv)
                 rc = ty__err(msg, TY_EVERSION,
-                             "%s: made without --%.*s (another mode, or another version)",
-                             r->path, (int)nlen, q);
+                             "%s: made without --%.*s (another mode, or another version)", r->path,
+                             (int)nlen, q);
             else if (slen != vlen || memcmp(sv, eq + 1, vlen) != 0)
                 rc = ty__err(msg, TY_EVERSION,
                              "%s: made with --%.*s %.*s, this run has --%.*s %.*s (the "
                              "decisions depend on it: run with the same value)",
-                             r->path, (int)nlen, q, (int)slen, sv, (int)nlen, q, (int)vlen,
-                             eq + 1);
+                             r->path, (int)nlen, q, (int)slen, sv, (int)nlen, q, (int)vlen, eq + 1);
             q = nl + 1;
         }
     }
