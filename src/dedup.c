@@ -1096,6 +1096,24 @@ typedef TY_VEC(char) charvec_t;
 
 static void put_f32(ty__sw_t *w, float f) { ty__sw_put(w, &f, 4); }
 
+/* Slot i of a table of cap slots (a power of two) in the order its entries are written: a
+ * permutation (an odd multiplier is a bijection modulo 2^k) that is not the hash order. Keys
+ * read back in the order of their slots pile up in one run of the loader's table while it is
+ * still smaller (linear probing): 800,000 band keys took 30 s to insert, against 0.1 s. */
+static size_t nth_slot(size_t i, size_t cap)
+{
+    return (size_t)((i * 0x9E3779B97F4A7C15ULL) & (cap - 1));
+}
+
+/* Room for n keys in map m before they are inserted (one allocation, no rehashing). */
+static int map_room(ty__map_t *m, uint64_t n)
+{
+    while ((n + 1) * 4 > (uint64_t)m->cap * 3)
+        if (ty__map_grow(m))
+            return TY_ENOMEM;
+    return TY_OK;
+}
+
 static int write_state(ty_dedup_t *dd)
 {
     const ty__rules_t *R = &dd->R;
@@ -1129,8 +1147,8 @@ static int write_state(ty_dedup_t *dd)
     ty__sw_end(w);
     ty__sw_begin(w, TY__ST_KEYS);
     ty__sw_u64(w, dd->ex.n);
-    for (size_t s = 0; s < dd->ex.cap; s++)
-        if (dd->ex.a[s].lo) {
+    for (size_t i = 0, s; i < dd->ex.cap; i++)
+        if (dd->ex.a[s = nth_slot(i, dd->ex.cap)].lo) {
             ty__sw_u64(w, dd->ex.a[s].lo);
             ty__sw_u64(w, dd->ex.hi.a[dd->ex.a[s].at]);
             ty__sw_u32(w, dd->ex.a[s].g);
@@ -1139,8 +1157,8 @@ static int write_state(ty_dedup_t *dd)
     if (near) {
         ty__sw_begin(w, TY__ST_BAND);
         ty__sw_u64(w, dd->bands.n);
-        for (size_t s = 0; s < dd->bands.cap; s++)
-            if (dd->bands.a[s].key) {
+        for (size_t i = 0, s; i < dd->bands.cap; i++)
+            if (dd->bands.a[s = nth_slot(i, dd->bands.cap)].key) {
                 ty__sw_u64(w, dd->bands.a[s].key);
                 ty__sw_u32(w, dd->bands.a[s].val);
             }
@@ -1149,8 +1167,8 @@ static int write_state(ty_dedup_t *dd)
     if (spun) {
         ty__sw_begin(w, TY__ST_MINZ);
         ty__sw_u64(w, dd->gmz.map.n);
-        for (size_t s = 0; s < dd->gmz.map.cap; s++) {
-            const ty__kv_t *e = &dd->gmz.map.a[s];
+        for (size_t i = 0; i < dd->gmz.map.cap; i++) {
+            const ty__kv_t *e = &dd->gmz.map.a[nth_slot(i, dd->gmz.map.cap)];
             if (!e->key)
                 continue;
             ty__sw_u64(w, e->key);
@@ -1300,6 +1318,8 @@ static int load_tables(ty_dedup_t *dd, ty__sr_t *r)
         rc = ty__sr_begin(r, TY__ST_BAND);
         if (!rc)
             rc = ty__sr_count(r, "band keys", 12, NONE, &n);
+        if (!rc && map_room(&dd->bands, n))
+            return ty__err(dd->err, TY_ENOMEM, "out of memory");
         for (uint64_t i = 0; !rc && i < n; i++) {
             uint64_t key;
             uint32_t g;
@@ -1322,6 +1342,8 @@ static int load_tables(ty_dedup_t *dd, ty__sr_t *r)
         rc = ty__sr_begin(r, TY__ST_MINZ);
         if (!rc)
             rc = ty__sr_count(r, "minimizers", 12, NONE, &n);
+        if (!rc && map_room(&dd->gmz.map, n))
+            return ty__err(dd->err, TY_ENOMEM, "out of memory");
         size_t frequent = 0;
         for (uint64_t i = 0; !rc && i < n; i++) {
             uint64_t key;
