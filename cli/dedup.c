@@ -537,6 +537,24 @@ static int open_state(ui_t *u, const char *against, const char *save, const ty_o
         fprintf(stderr, "tongyuan: --save-index: %s\n", ty_dedup_errmsg(u->dd));
         return -1;
     }
+    /* a state is replaced only by one that continues it: forgetting --against on day 2
+     * would otherwise throw day 1 away */
+    struct stat ss, as;
+    size_t n = save ? strlen(save) + 16 : 0;
+    char *f = save ? malloc(n) : NULL;
+    if (f)
+        snprintf(f, n, "%s/dedup.state", save);
+    int exists = f && stat(f, &ss) == 0;
+    free(f);
+    if (exists && !(against && stat(save, &ss) == 0 && stat(against, &as) == 0 &&
+                    ss.st_dev == as.st_dev && ss.st_ino == as.st_ino)) {
+        fprintf(stderr,
+                "tongyuan: --save-index %s: it holds the state of an earlier run, which this "
+                "run does not continue: add --against %s to go on from it, or remove "
+                "%s/dedup.state to start over\n",
+                save, save, save);
+        return -1;
+    }
     if (!against)
         return 0;
     u->old = SIZE_MAX; /* events of the earlier documents are not shown */

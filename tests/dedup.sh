@@ -479,6 +479,8 @@ assert want == open(sys.argv[3]).readlines()
     printf 'not a state' > "$AG/bad/dedup.state"
     expect 2 "not a dedup state file" --batch 16 "$AG/B.jsonl" --against "$AG/bad"
     expect 2 "not --mode spans" --mode spans "$AG/B.jsonl" --save-index "$AG/st2"
+    expect 2 "holds the state of an earlier run, which this run does not continue" --batch 16 \
+        "$AG/B.jsonl" --save-index "$AG/st"
     # a run that holds the lock: flock(1) holds it while dedup tries
     flock "$AG/st/dedup.lock" "$TY" dedup -q --batch 16 "$AG/B.jsonl" --against "$AG/st" \
         --save-index "$AG/st" > /dev/null 2> "$tmp/err"
