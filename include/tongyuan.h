@@ -855,11 +855,11 @@ void ty_dedup_stats(const ty_dedup_t *dd, ty_dedup_stats_t *st);
 /* Incremental dedup (docs/dedup.md): a run's state saved in a directory (the file
  * DIR/dedup.state) and loaded by a later run, whose documents then come after the saved ones:
  * they get the decisions one run over the saved documents and the new ones would give them
- * (exactly: the state is the engine's, including the documents of its last, partial batch,
- * which are added again), and a new copy of a saved document is removed with dup_of naming
- * it. The options the decisions depend on must be the same (mode; near: ngram, bands, rows,
- * seed; spun: batch, the sketch, candidate and alignment options; max_doc_bytes, utf8_mode);
- * keep and threads may differ.
+ * (exactly: the state is the engine's; in spun mode it includes the documents of the last,
+ * partial batch, which are added again), and a new copy of a saved document is removed with
+ * dup_of naming it. The options the decisions depend on must be the same (mode; near: ngram,
+ * bands, rows, seed; spun: batch, the sketch, candidate and alignment options;
+ * max_doc_bytes, utf8_mode); keep and threads may differ.
  *
  * ty_dedup_load_state: before the first ty_dedup_add(). The saved documents become documents
  * 0 .. ty_dedup_count() - 1 (named as saved; events may be reported for those of the last

@@ -1038,14 +1038,19 @@ int ty_dedup_finish(ty_dedup_t *dd)
         return dd->failed;
     if (dd->finished)
         return ty__err(dd->err, TY_EINVAL, "ty_dedup_finish() called twice");
-    int rc = dd->save_dir ? write_state(dd) : TY_OK;
+    /* the state: spun mode's before its last batch (batches change its decisions, so the
+     * batch is saved unprocessed and processed again by the next run with its first
+     * documents); exact and near mode's after it (their decisions do not depend on batches) */
+    int spun = dd->R.o.mode == TY_DEDUP_SPUN;
+    int rc = dd->save_dir && spun ? write_state(dd) : TY_OK;
+    if (!rc)
+        rc = process_batch(dd);
+    if (!rc && dd->save_dir && !spun)
+        rc = write_state(dd);
     if (rc) {
         dd->failed = rc;
         return rc;
     }
-    rc = process_batch(dd);
-    if (rc)
-        return rc;
     if (ty__join_finish(&dd->clu, &dd->st, dd->R.o.keep == TY_KEEP_LONGEST))
         return ty__err(dd->err, TY_ENOMEM, "out of memory");
     dd->finished = 1;
@@ -1082,13 +1087,15 @@ void ty_dedup_stats(const ty_dedup_t *dd, ty_dedup_stats_t *st)
 
 /* ---- the saved state: what is in dedup_state.c's file -----------------------------------
 
- * The state is the handle as it was before the last, partial batch was processed — every
- * processed document's record, cluster entry and (near) signature; the tables of exact keys,
- * band keys and minimizers; the counters — plus that batch's documents as they were added
- * (names and texts). A later run loads it and adds those documents again before its own, so
- * its first batch holds what the batch of one run over both would have held: the new
- * documents get the decisions of one run over old + new, by construction, in spun mode too
- * (where the batch a document is in changes what counts as boilerplate and as a copy).
+ * The state is the handle's: every processed document's record, cluster entry and (near)
+ * signature; the tables of exact keys, band keys and minimizers; the counters. In spun mode
+ * it is taken before the last, partial batch is processed, and that batch's documents are
+ * saved as they were added (names and texts): a later run loads the state and adds them again
+ * before its own, so its first batch holds what the batch of one run over both would have
+ * held — the batch a document is in changes what counts as boilerplate and which copy a copy
+ * is linked to. Exact and near mode's decisions do not depend on batches: their state is
+ * taken after the last batch. Either way the new documents get the decisions of one run over
+ * old + new, by construction.
  * Tables are written as their entries (key, values) and inserted again when read: the slots
  * and the postings pool are rebuilt, nothing of their layout is trusted. */
 
