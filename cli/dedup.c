@@ -958,9 +958,14 @@ int cmd_dedup(int argc, char **argv)
         ty_reader_free(rd);
         FAIL();
     }
-    int status = 0;
+    int status = 0, state_slot = -1;
     if ((against || save_index) && open_state(&u, against, save_index, &to))
         status = EXIT_ERROR;
+    char *state_tmp = NULL; /* written by ty_dedup_finish(): removed if a signal stops us */
+    if (!status && save_index && (state_tmp = malloc(strlen(save_index) + 24)) != NULL) {
+        sprintf(state_tmp, "%s/dedup.state.tmp", save_index);
+        state_slot = cli_tmp_watch(state_tmp);
+    }
     /* every output goes to a temporary file, renamed into place only when all went well */
     cli_out_t out = {0}, pairs = {0};
     if (!status && cli_out_open(&out, "-o", out_path ? out_path : "-"))
@@ -1091,6 +1096,8 @@ int cmd_dedup(int argc, char **argv)
                 ty_dedup_errmsg(u.dd), save_index);
         status = EXIT_ERROR;
     }
+    cli_tmp_unwatch(state_slot);
+    free(state_tmp);
     if (!status && !u.quiet) {
         ty_dedup_stats_t st;
         ty_dedup_stats(u.dd, &st);
