@@ -55,7 +55,9 @@ static int load_texts(void)
             for (size_t b = 0; b < len[k] / 3; b += 41)
                 if (text[k][b] >= 'a' && text[k][b] <= 'z')
                     text[k][b] = 'x';
-        snprintf(name[k], sizeof name[k], "copy-%d-of-%s", c, name[src]);
+        char base[64];
+        memcpy(base, name[src], sizeof base);
+        snprintf(name[k], sizeof name[k], "copy-%d-of-%.40s", c, base);
     }
     return 0;
 }
