@@ -258,9 +258,9 @@ done
 
 # --against / --save-index run in one process only: refused on 2 ranks, with a message, and
 # nothing saved
-if ! $MPIRUN -np 2 "$TY" dedup -q --mode exact $IN -o "$tmp/s.jsonl" --save-index "$tmp/st" \
+if ! $MPIRUN -np 2 "$TY" dedup -q --mode exact $IN -o "$tmp/sv.jsonl" --save-index "$tmp/sv" \
     > "$tmp/err" 2>&1 && grep -q "in one process only" "$tmp/err" &&
-    [ ! -e "$tmp/st/dedup.state" ] && [ ! -e "$tmp/s.jsonl" ]
+    [ ! -e "$tmp/sv/dedup.state" ] && [ ! -e "$tmp/sv.jsonl" ]
 then pass; else fail "--save-index np=2: refused"; fi
 
 echo "$passed passed, $failed failed"
