@@ -101,6 +101,10 @@ int cli_out_open(cli_out_t *o, const char *what, const char *path);
 int cli_out_close(cli_out_t *o);
 /* Drop the output: the temporary file is removed, the destination untouched. */
 void cli_out_abort(cli_out_t *o);
+/* A temporary file someone else writes (the library's dedup state: DIR/dedup.state.tmp),
+ * removed on a fatal signal as cli_out_t's are: the slot, or -1 when no slot is free. */
+int cli_tmp_watch(const char *path);
+void cli_tmp_unwatch(int slot); /* -1: nothing */
 
 /* s as one TSV field: tab, line feed, carriage return and backslash as \\t \\n \\r \\\\, other
  * control characters as \\xHH; everything else (UTF-8 included) as it is. */

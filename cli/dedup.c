@@ -11,6 +11,8 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -46,6 +48,8 @@ typedef struct {
     size_t norigins, morigins;
     ty_dedup_t *dd;
     const ty_opts_t *to; /* how documents were read (--input-format, --encoding ...) */
+    size_t old;          /* --against: documents 0 .. old - 1 are the earlier run's (where[]
+                          * starts at document old); SIZE_MAX while they are loaded */
 } ui_t;
 
 static void clear_line(ui_t *u)
@@ -70,12 +74,12 @@ static void draw(ui_t *u, uint64_t pos, uint64_t size, size_t docs, double secs)
 
 static const char *origin_of(const ui_t *u, size_t doc, uint64_t *line)
 {
-    if (doc >= u->nwhere) {
+    if (doc < u->old || doc - u->old >= u->nwhere) {
         *line = 0;
         return "?";
     }
-    *line = u->where[doc].line;
-    return u->origins[u->where[doc].origin];
+    *line = u->where[doc - u->old].line;
+    return u->origins[u->where[doc - u->old].origin];
 }
 
 static void put_json_name(ty_buf_t *b, const char *s) { ty_buf_json_str(b, s, strlen(s)); }
@@ -83,6 +87,8 @@ static void put_json_name(ty_buf_t *b, const char *s) { ty_buf_json_str(b, s, st
 static int on_event(void *user, const ty_dedup_event_t *ev)
 {
     ui_t *u = user;
+    if (ev->doc < u->old)
+        return 0; /* --against: an earlier run's document, reported by that run */
     if (ev->kind == TY_DEDUP_ERROR) {
         u->errors++;
         if (u->errors <= MAX_SHOWN_ERRORS || u->fail) {
@@ -409,10 +415,10 @@ static int copy_kept(ui_t *u, const ty_reader_opts_t *ro, FILE *out, size_t beg,
         }
         ty_dedup_result_t res;
         if (!rec.line) { /* the whole file is the document */
-            if (ty_dedup_result(u->dd, d, &res) == TY_OK && !res.err && res.keep) {
+            if (ty_dedup_result(u->dd, u->old + d, &res) == TY_OK && !res.err && res.keep) {
                 sb.len = 0;
                 ty_buf_puts(&sb, "{\"id\":");
-                put_json_name(&sb, ty_dedup_name(u->dd, d));
+                put_json_name(&sb, ty_dedup_name(u->dd, u->old + d));
                 ty_buf_puts(&sb, ",\"text\":");
                 ty_buf_json_str(&sb, rec.text, rec.len);
                 ty_buf_puts(&sb, "}\n");
@@ -435,7 +441,7 @@ static int copy_kept(ui_t *u, const ty_reader_opts_t *ro, FILE *out, size_t beg,
         while (d < end && u->where[d].line < rec.line)
             d++;
         if (d < end && u->where[d].line == rec.line) {
-            if (ty_dedup_result(u->dd, d, &res) == TY_OK && !res.err && res.keep) {
+            if (ty_dedup_result(u->dd, u->old + d, &res) == TY_OK && !res.err && res.keep) {
                 const char *t = rec.text;
                 size_t l = rec.len;
                 if (rec.line == 1 && l >= 3 && memcmp(t, "\xEF\xBB\xBF", 3) == 0) {
@@ -471,6 +477,119 @@ static int write_kept(ui_t *u, const ty_reader_opts_t *ro, FILE *out)
         d = e;
     }
     return rc;
+}
+
+/* ---- --against and --save-index ---------------------------------------------------------- */
+
+/* --against PATH that is an index built by `tongyuan index build`: its documents (in id order,
+ * deleted ones left out) are added first, as the earlier documents of this run. why: what
+ * ty_dedup_load_state() said. 0, or -1 with a message printed. */
+static int replay_index(ui_t *u, const char *path, const ty_opts_t *to, const char *why)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        fprintf(stderr, "tongyuan: --against %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    ty_index_t *ix = ty_index_new();
+    ty_doc_t *d = ty_doc_new();
+    if (!ix || !d || ty_index_open(ix, path, TY_INDEX_READ, NULL) != TY_OK) {
+        fprintf(stderr,
+                "tongyuan: --against %s: neither a directory written by dedup --save-index (%s) "
+                "nor an index built by index build (%s)\n",
+                path, why, ix && d ? ty_index_errmsg(ix) : "out of memory");
+        ty_doc_free(d);
+        ty_index_free(ix);
+        return -1;
+    }
+    ty_index_stats_t st;
+    int rc = ty_index_stats(ix, &st);
+    char name[4096];
+    for (uint64_t id = 0; !rc && id < st.docs; id++) {
+        rc = ty_index_get_doc(ix, (uint32_t)id, d, to);
+        if (rc == TY_ENOTFOUND) { /* deleted */
+            rc = TY_OK;
+            continue;
+        }
+        if (rc || (rc = ty_index_doc_info(ix, (uint32_t)id, name, sizeof name, NULL, 0, NULL)))
+            break;
+        size_t len;
+        const char *t = ty_doc_text(d, &len);
+        if ((rc = ty_dedup_add(u->dd, name, t, len)) != TY_OK) {
+            fprintf(stderr, "tongyuan: --against %s: %s\n", path, ty_dedup_errmsg(u->dd));
+            break;
+        }
+    }
+    if (rc && rc != TY_ENOMEM && ty_index_errmsg(ix)[0])
+        fprintf(stderr, "tongyuan: --against %s: %s\n", path, ty_index_errmsg(ix));
+    else if (rc == TY_ENOMEM)
+        fprintf(stderr, "tongyuan: out of memory\n");
+    ty_doc_free(d);
+    ty_index_free(ix);
+    return rc ? -1 : 0;
+}
+
+/* --save-index DIR (locked first: it may be the --against directory, updated in place) and
+ * --against PATH: a state saved by dedup, or an index. 0, or -1 with a message printed. */
+static int open_state(ui_t *u, const char *against, const char *save, const ty_opts_t *to)
+{
+    if (save && ty_dedup_save_state(u->dd, save) != TY_OK) {
+        fprintf(stderr, "tongyuan: --save-index: %s\n", ty_dedup_errmsg(u->dd));
+        return -1;
+    }
+    /* a state is replaced only by one that continues it: forgetting --against on day 2
+     * would otherwise throw day 1 away */
+    struct stat ss, as;
+    size_t n = save ? strlen(save) + 16 : 0;
+    char *f = save ? malloc(n) : NULL;
+    if (f)
+        snprintf(f, n, "%s/dedup.state", save);
+    int exists = f && stat(f, &ss) == 0;
+    free(f);
+    if (exists && !(against && stat(save, &ss) == 0 && stat(against, &as) == 0 &&
+                    ss.st_dev == as.st_dev && ss.st_ino == as.st_ino)) {
+        fprintf(stderr,
+                "tongyuan: --save-index %s: it holds the state of an earlier run, which this "
+                "run does not continue: add --against %s to go on from it, or remove "
+                "%s/dedup.state to start over\n",
+                save, save, save);
+        return -1;
+    }
+    if (!against)
+        return 0;
+    u->old = SIZE_MAX; /* events of the earlier documents are not shown */
+    int rc = ty_dedup_load_state(u->dd, against);
+    if (rc == TY_ENOTFOUND) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", ty_dedup_errmsg(u->dd));
+        rc = replay_index(u, against, to, why) ? TY_EINVAL : TY_OK;
+    } else if (rc) {
+        fprintf(stderr, "tongyuan: --against: %s\n", ty_dedup_errmsg(u->dd));
+    }
+    u->old = ty_dedup_count(u->dd);
+    return rc ? -1 : 0;
+}
+
+/* The summary of a run --against earlier documents: this run's documents only. */
+static void against_summary(ui_t *u, double secs, size_t docs, uint64_t bytes)
+{
+    size_t n = ty_dedup_count(u->dd), ok = 0, removed = 0, of_old = 0;
+    for (size_t i = u->old; i < n; i++) {
+        ty_dedup_result_t res;
+        if (ty_dedup_result(u->dd, i, &res) != TY_OK || res.err)
+            continue;
+        ok++;
+        if (!res.keep) {
+            removed++;
+            of_old += res.dup_of < u->old;
+        }
+    }
+    double t = secs > 1e-6 ? secs : 1e-6;
+    fprintf(stderr,
+            "dedup: %zu documents against %zu earlier ones, %zu removed (%.2f%%: %zu copies of "
+            "earlier documents), %zu skipped; %.1f s, %.0f docs/s, %.1f MB/s\n",
+            ok, u->old, removed, ok ? 100.0 * (double)removed / (double)ok : 0.0, of_old, u->errors,
+            secs, (double)docs / t, (double)bytes / 1e6 / t);
 }
 
 /* ---- options ------------------------------------------------------------------------------ */
@@ -510,6 +629,15 @@ static void usage(FILE *f)
             "                         \"containment\",\"estimate\",\"passages\"}: estimate says\n"
             "                         what similarity is (exact; alignment; near: minhash-mle,\n"
             "                         with \"shingles\" and \"perms\"); passages in spun mode\n"
+            "  --save-index DIR       save this run's state in DIR (created if needed; the\n"
+            "                         file DIR/dedup.state replaced atomically at the end)\n"
+            "  --against PATH         the documents of an earlier run come first: PATH is a\n"
+            "                         --save-index directory (made with the same mode and\n"
+            "                         options) or an index built by index build; a copy of\n"
+            "                         one of them is removed, dup_of naming it; only this\n"
+            "                         run's documents are written. The decisions are those\n"
+            "                         of one run over the earlier documents and these. With\n"
+            "                         --save-index, the same DIR may be given to both\n"
             "  --on-error E           skip (default): report a bad record or document with\n"
             "                         its file and line and go on; fail: stop at the first\n"
             "  --threads N            worker threads [all cores]; the result does not change\n"
@@ -550,6 +678,7 @@ typedef struct {
     ty_opts_t to;
     ty_reader_opts_t ro;
     const char *out_path, *kept_path;
+    const char *against, *save_index; /* --against, --save-index */
     const char **paths;
     int npaths;
     int spans; /* --mode spans (1) / spans-exact (2): cli/spans.c */
@@ -578,6 +707,8 @@ static int parse_args(int argc, char **argv, args_t *a, ui_t *u)
         TY_ARG_ENUM("--on-error", u->fail, "skip|fail", NULL),
         TY_ARG_STRING("--write-kept", NULL, a->kept_path, 0),
         TY_ARG_STRING("--pairs-out", NULL, u->pairs_path, 0),
+        TY_ARG_STRING("--against", NULL, a->against, 0),
+        TY_ARG_STRING("--save-index", NULL, a->save_index, 0),
         TY_ARG_INT("--threads", NULL, a->threads, 1, 1024),
         TY_ARG_INT("--batch", NULL, o->batch, 16, 1048576),
         TY_ARG_INT("--ngram", NULL, o->ngram, 1, 32),
@@ -618,6 +749,11 @@ static int parse_args(int argc, char **argv, args_t *a, ui_t *u)
     char msg[256];
     if (ty_opts_check(&a->to, msg, sizeof msg) || ty_dedup_opts_check(o, msg, sizeof msg)) {
         fprintf(stderr, "tongyuan: %s\n", msg);
+        return -1;
+    }
+    if (a->spans && (a->against || a->save_index)) {
+        fprintf(stderr, "tongyuan: --against and --save-index are for the exact, near and spun "
+                        "modes, not --mode spans\n");
         return -1;
     }
     for (int i = 0; i < a->npaths; i++)
@@ -732,7 +868,7 @@ static void write_decisions(ui_t *u, FILE *f)
 {
     ty_buf_t b = {0};
     size_t n = ty_dedup_count(u->dd);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = u->old; i < n; i++) { /* --against: this run's documents */
         ty_dedup_result_t res;
         if (ty_dedup_result(u->dd, i, &res) != TY_OK || res.err)
             continue;
@@ -776,8 +912,17 @@ static int dedup_here(const args_t *a, ui_t *u, ty_reader_t *rd)
     else
         snprintf(u->estimate, sizeof u->estimate, "\"estimate\":\"%s\"",
                  o->mode == TY_DEDUP_EXACT ? "exact" : "alignment");
+    int status = 0, state_slot = -1;
+    if ((a->against || a->save_index) && open_state(u, a->against, a->save_index, &a->to))
+        status = EXIT_ERROR;
+    char *state_tmp = NULL; /* written by ty_dedup_finish(): removed if a signal stops us */
+    if (!status && a->save_index && (state_tmp = malloc(strlen(a->save_index) + 24)) != NULL) {
+        sprintf(state_tmp, "%s/dedup.state.tmp", a->save_index);
+        state_slot = cli_tmp_watch(state_tmp);
+    }
     cli_out_t out = {0}, pairs = {0}, kept = {0};
-    int status = cli_out_open(&out, "-o", a->out_path ? a->out_path : "-") ? EXIT_ERROR : 0;
+    if (!status && cli_out_open(&out, "-o", a->out_path ? a->out_path : "-"))
+        status = EXIT_ERROR;
     if (!status && u->pairs_path) {
         if (cli_out_open(&pairs, "--pairs-out", u->pairs_path))
             status = EXIT_ERROR;
@@ -804,10 +949,24 @@ static int dedup_here(const args_t *a, ui_t *u, ty_reader_t *rd)
     cli_out_abort(&pairs);
     cli_out_abort(&kept);
     cli_out_abort(&out);
+    /* the state last: outputs without it are made again by the same run; a state without
+     * them would make this run's documents copies of themselves */
+    if (!status && a->save_index && ty_dedup_commit_state(u->dd) != TY_OK) {
+        fprintf(stderr,
+                "tongyuan: --save-index: %s (the outputs are written; %s holds the "
+                "state it had before this run)\n",
+                ty_dedup_errmsg(u->dd), a->save_index);
+        status = EXIT_ERROR;
+    }
+    cli_tmp_unwatch(state_slot);
+    free(state_tmp);
     if (!status && !u->quiet) {
         ty_dedup_stats_t st;
         ty_dedup_stats(u->dd, &st);
-        cli_dedup_summary(&st, u->errors, secs, docs, bytes);
+        if (a->against)
+            against_summary(u, secs, docs, bytes);
+        else
+            cli_dedup_summary(&st, u->errors, secs, docs, bytes);
         if (u->verbose)
             fprintf(stderr,
                     "dedup: %zu links, %zu candidate pairs aligned, %zu documents indexed, "
@@ -854,6 +1013,10 @@ int cmd_dedup(int argc, char **argv)
     if (a.spans && cli_mpi_ranks() > 1) {
         fprintf(stderr, "tongyuan: dedup --mode spans runs in one process only: run it without "
                         "mpirun (or with -np 1)\n");
+        st = EXIT_ERROR;
+    } else if ((a.against || a.save_index) && cli_mpi_ranks() > 1) {
+        fprintf(stderr, "tongyuan: dedup --against and --save-index run in one process only: "
+                        "run them without mpirun (or with -np 1)\n");
         st = EXIT_ERROR;
     } else if (cli_mpi_ranks() > 1) {
         /* one rank of an mpirun / srun job with several ranks: cli/mpi.c (-1: run here alone) */

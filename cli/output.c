@@ -67,6 +67,9 @@ static void tmp_unregister(int slot)
         tmp_used[slot] = 0;
 }
 
+int cli_tmp_watch(const char *path) { return tmp_register(path); }
+void cli_tmp_unwatch(int slot) { tmp_unregister(slot); }
+
 /* ---- inputs and outputs of one command ------------------------------------------------------- */
 
 int cli_files_add_input(cli_files_t *fs, const char *path)

@@ -852,6 +852,33 @@ typedef struct ty_dedup_stats {
 
 void ty_dedup_stats(const ty_dedup_t *dd, ty_dedup_stats_t *st);
 
+/* Incremental dedup (docs/dedup.md): a run's state saved in a directory (the file
+ * DIR/dedup.state) and loaded by a later run, whose documents then come after the saved ones:
+ * they get the decisions one run over the saved documents and the new ones would give them
+ * (exactly: the state is the engine's; in spun mode it includes the documents of the last,
+ * partial batch, which are added again), and a new copy of a saved document is removed with
+ * dup_of naming it. The options the decisions depend on must be the same (mode; near: ngram,
+ * bands, rows, seed; spun: batch, the sketch, candidate and alignment options;
+ * max_doc_bytes, utf8_mode); keep and threads may differ.
+ *
+ * ty_dedup_load_state: before the first ty_dedup_add(). The saved documents become documents
+ * 0 .. ty_dedup_count() - 1 (named as saved; events may be reported for those of the last
+ * batch again). TY_ENOTFOUND (no DIR or no DIR/dedup.state), TY_EVERSION (another format,
+ * or made with other options: the message names the first that differs), TY_ECORRUPT (the
+ * message names the file and byte offset), TY_EIO, TY_ENOMEM; after an error the handle
+ * takes nothing more.
+ * ty_dedup_save_state: before ty_dedup_finish(); creates DIR if needed and locks it
+ * (DIR/dedup.lock, flock) until the handle is freed: TY_EBUSY while another handle saves
+ * there. ty_dedup_finish() then writes the state to DIR/dedup.state.tmp, and
+ * ty_dedup_commit_state() (after finish, once the caller's own outputs are safe) syncs it
+ * and renames it over DIR/dedup.state — atomic: until then, and after any failure or
+ * interruption, DIR holds the state as it was. DIR may be the directory just loaded from.
+ * Memory: the state holds what the handle holds (docs/dedup.md, Memory); the file is about
+ * that size. */
+int ty_dedup_load_state(ty_dedup_t *dd, const char *dir);
+int ty_dedup_save_state(ty_dedup_t *dd, const char *dir);
+int ty_dedup_commit_state(ty_dedup_t *dd);
+
 /* ---------------------------------------------------------------------------------------
  * Reports (report.c): what a front end shows of a comparison, appended to a caller's buffer,
  * which the caller writes where it wants (a file, an HTTP reply, a Python string). The same

@@ -571,4 +571,65 @@ static inline void ty__join_link(ty__clusters_t *c, ty_dedup_stats_t *st, uint32
 
 int ty__join_finish(ty__clusters_t *c, ty_dedup_stats_t *st, int keep_longest); /* TY_ENOMEM */
 
+/* ---- the saved state (dedup_state.c: the file; dedup.c: what is in it) -------------------- */
+
+/* Section tags: four characters, read as a little-endian u32. */
+#define TY__TAG(a, b, c, d) \
+    ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+#define TY__ST_PARM TY__TAG('P', 'A', 'R', 'M') /* the options (dedup_state.c) */
+#define TY__ST_DOCS TY__TAG('D', 'O', 'C', 'S') /* processed documents (dedup.c) */
+#define TY__ST_KEYS TY__TAG('K', 'E', 'Y', 'S') /* exact keys */
+#define TY__ST_BAND TY__TAG('B', 'A', 'N', 'D') /* near: band key -> first document */
+#define TY__ST_MINZ TY__TAG('M', 'I', 'N', 'Z') /* spun: minimizer -> df, postings */
+#define TY__ST_CARY TY__TAG('C', 'A', 'R', 'Y') /* spun: popular texts carried over */
+#define TY__ST_STAT TY__TAG('S', 'T', 'A', 'T') /* counters */
+#define TY__ST_PEND TY__TAG('P', 'E', 'N', 'D') /* the last batch, not processed yet */
+#define TY__ST_END TY__TAG('E', 'N', 'D', '.')
+
+/* Writing: a temporary file in dir, renamed over dir/dedup.state by ty__sw_commit() (which
+ * frees w, also on error); ty__sw_abort() removes it (NULL: nothing). Write errors are kept
+ * and reported by the commit. The header and the parameters are written by the open. */
+typedef struct ty__sw ty__sw_t;
+int ty__sw_open(ty__sw_t **w, const char *dir, const ty__rules_t *R, char *msg);
+void ty__sw_begin(ty__sw_t *w, uint32_t tag);
+void ty__sw_put(ty__sw_t *w, const void *p, size_t n);
+void ty__sw_u32(ty__sw_t *w, uint32_t v);
+void ty__sw_u64(ty__sw_t *w, uint64_t v);
+void ty__sw_str(ty__sw_t *w, const char *s, size_t n); /* u32 length, bytes */
+void ty__sw_end(ty__sw_t *w);                          /* the section's checksum */
+int ty__sw_commit(ty__sw_t *w, char *msg);
+void ty__sw_abort(ty__sw_t *w);
+/* Create dir if needed and hold dir/dedup.lock (flock) in *fd: TY_EBUSY when another run
+ * holds it, TY_EIO. */
+int ty__state_lock(const char *dir, int *fd, char *msg);
+
+/* Reading dir/dedup.state: the open checks the header and that the parameters are R's
+ * (TY_ENOTFOUND: no such directory or file; TY_ECORRUPT; TY_EVERSION naming the first
+ * parameter that differs). Every get checks the bytes left; errors name the file and byte
+ * offset in msg (the caller's, TY_ERRMSG_SIZE, kept by the reader). */
+typedef struct ty__sr ty__sr_t;
+int ty__sr_open(ty__sr_t **r, const char *dir, const ty__rules_t *R, char *msg);
+void ty__sr_close(ty__sr_t *r);
+int ty__sr_begin(ty__sr_t *r, uint32_t tag);
+int ty__sr_end(ty__sr_t *r); /* TY_ECORRUPT when the checksum differs */
+int ty__sr_get(ty__sr_t *r, void *p, size_t n);
+int ty__sr_u32(ty__sr_t *r, uint32_t *v);
+int ty__sr_u64(ty__sr_t *r, uint64_t *v);
+/* A count of records of at least rec_bytes each: TY_ECORRUPT when more than max or than the
+ * rest of the file can hold. */
+int ty__sr_count(ty__sr_t *r, const char *what, uint64_t rec_bytes, uint64_t max, uint64_t *n);
+uint64_t ty__sr_tell(const ty__sr_t *r);
+uint64_t ty__sr_left(const ty__sr_t *r);
+/* TY_ECORRUPT with "FILE: byte AT: reason (damaged, ...)" in the reader's msg. */
+int ty__sr_bad(ty__sr_t *r, uint64_t at, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* The carried summaries (ty__carry_t) into a section of w / from one of r (into an empty c;
+ * TY_ECORRUPT naming the byte, TY_ENOMEM). */
+void ty__carry_save(ty__sw_t *w, const ty__carry_t *c);
+int ty__carry_load(ty__sr_t *r, ty__carry_t *c);
+
 #endif

@@ -879,6 +879,64 @@ void ty__carry_free(ty__carry_t *c)
     memset(c, 0, sizeof(*c));
 }
 
+void ty__carry_save(ty__sw_t *w, const ty__carry_t *c)
+{
+    ty__sw_begin(w, TY__ST_CARY);
+    ty__sw_u64(w, c->round);
+    ty__sw_u64(w, c->e.n);
+    for (size_t x = 0; x < c->e.n; x++) {
+        const ty__carried_t *e = &c->e.a[x];
+        ty__sw_u32(w, e->n);
+        ty__sw_u32(w, e->ntok);
+        ty__sw_u32(w, e->rate);
+        ty__sw_u64(w, e->last);
+        ty__sw_put(w, e->h, (size_t)e->n * sizeof(uint64_t));
+        ty__sw_put(w, e->pos, (size_t)e->n * sizeof(uint32_t));
+    }
+    ty__sw_end(w);
+}
+
+static int carry_views(ty__carry_t *c);
+
+int ty__carry_load(ty__sr_t *r, ty__carry_t *c)
+{
+    uint64_t n, at;
+    int rc = ty__sr_begin(r, TY__ST_CARY);
+    if (!rc)
+        rc = ty__sr_u64(r, &c->round);
+    if (!rc)
+        rc = ty__sr_count(r, "carried texts", 20, TY__CARRY_MAX, &n);
+    for (uint64_t x = 0; !rc && x < n; x++) {
+        ty__carried_t e = {0};
+        at = ty__sr_tell(r);
+        if ((rc = ty__sr_u32(r, &e.n)) || (rc = ty__sr_u32(r, &e.ntok)) ||
+            (rc = ty__sr_u32(r, &e.rate)) || (rc = ty__sr_u64(r, &e.last)))
+            break;
+        if (!e.n || !e.rate || (e.rate & (e.rate - 1)) || (uint64_t)e.n * 12 > ty__sr_left(r) ||
+            e.last > c->round) {
+            rc = ty__sr_bad(r, at, "a carried text that cannot be (%u values, rate %u)", e.n,
+                            e.rate);
+            break;
+        }
+        e.h = malloc((size_t)e.n * sizeof(uint64_t));
+        e.pos = malloc((size_t)e.n * sizeof(uint32_t));
+        if (!e.h || !e.pos || ty_vec_push(c->e, e)) {
+            free(e.h);
+            free(e.pos);
+            return TY_ENOMEM;
+        }
+        if ((rc = ty__sr_get(r, e.h, (size_t)e.n * sizeof(uint64_t))) ||
+            (rc = ty__sr_get(r, e.pos, (size_t)e.n * sizeof(uint32_t))))
+            break;
+        for (uint32_t i = 1; i < e.n && !rc; i++)
+            if (e.h[i] <= e.h[i - 1])
+                rc = ty__sr_bad(r, at, "a carried text whose values are not in order");
+    }
+    if (!rc)
+        rc = ty__sr_end(r);
+    return rc ? rc : carry_views(c);
+}
+
 static int cmp_carried(const void *x, const void *y)
 {
     const ty__carried_t *a = x, *b = y;
@@ -929,6 +987,12 @@ static int carry_update(ty__carry_t *c, const uint32_t *grp, size_t n, const ty_
         free(c->e.a[c->e.n].h);
         free(c->e.a[c->e.n].pos);
     }
+    return carry_views(c);
+}
+
+/* c's summaries as views, and their table (ty__cover_edges reads both). */
+static int carry_views(ty__carry_t *c)
+{
     if (ty_vec_reserve(c->gs, c->e.n + 1))
         return TY_ENOMEM;
     for (size_t x = 0; x < c->e.n; x++) {

@@ -363,6 +363,169 @@ else
     fail "spans: the dev set is needed ($DEV missing; SHARED=${SHARED:-})"
 fi
 
+# ---- --against / --save-index: a later run against an earlier one ---------------------------
+# The decisions for B's documents must be those of one run over A then B, byte for byte, in
+# every mode: A is run with --save-index, B --against it. A has 203 documents and --batch 16,
+# so its last batch is partial (spun mode: the batch a document is in changes its decisions:
+# the state keeps that batch unprocessed, and the run --against it processes it again).
+if [ -d "$DEV/src" ]; then
+    python3 - "$DEV" "$tmp/ag" <<'PY'
+import json, os, random, sys
+dev, out = sys.argv[1], sys.argv[2]
+os.makedirs(out, exist_ok=True)
+docs = []
+for sub in ("src", "sus", "haystack"):
+    for f in sorted(os.listdir(os.path.join(dev, sub))):
+        if f.endswith(".txt"):
+            docs.append((sub + "/" + f, open(os.path.join(dev, sub, f), encoding="utf-8").read()))
+random.seed(7)
+random.shuffle(docs)
+docs = docs[:500]
+# the last batch of A (203 = 12 x 16 + 11) holds X and X2, an edited copy of X, and B starts
+# with X2 again: in one run over A + B, they are in one batch and the copy of X2 is linked to
+# X2 (the batch's documents are candidates before they are known to be copies); a run --against
+# a state that had processed that batch would find only X (a copy is not indexed)
+x = max((d for d in docs[:201] if d[0].startswith("src/")), key=lambda d: len(d[1]))
+x2 = "".join("〇" if i % 97 == 50 else c for i, c in enumerate(x[1]))
+A = docs[:201] + [(x[0] + "#x", x[1]), (x[0] + "#x2", x2)]
+B = docs[201:] + [(n + "#copy", t) for n, t in docs[:40]]  # verbatim copies of A's first 40
+random.shuffle(B)
+B.insert(0, (x[0] + "#x2-again", x2))
+for name, part in (("A", A), ("B", B), ("B1", B[:150]), ("B2", B[150:]), ("AB", A + B)):
+    with open(os.path.join(out, name + ".jsonl"), "w", encoding="utf-8") as f:
+        for n, t in part:
+            f.write(json.dumps({"id": n, "text": t}, ensure_ascii=False) + "\n")
+PY
+    AG=$tmp/ag
+    # removed documents of B whose dup_of is one of A's: at least N
+    OFA='
+import json, sys
+a = {json.loads(l)["id"] for l in open(sys.argv[1])}
+n = sum(1 for l in open(sys.argv[2]) if json.loads(l)["dup_of"] in a)
+assert n >= int(sys.argv[3]), n
+'
+    for m in exact near spun; do
+        rm -rf "$AG/st"
+        "$TY" dedup -q --mode $m --batch 16 "$AG/AB.jsonl" -o "$AG/ab.jsonl" \
+            --pairs-out "$AG/abp.jsonl" 2> "$tmp/err"
+        "$TY" dedup -q --mode $m --batch 16 "$AG/A.jsonl" -o "$AG/a.jsonl" --save-index "$AG/st" \
+            --pairs-out "$AG/ap.jsonl" 2>> "$tmp/err"
+        "$TY" dedup -q --mode $m --batch 16 "$AG/B.jsonl" -o "$AG/b.jsonl" --against "$AG/st" \
+            --pairs-out "$AG/bp.jsonl" --write-kept "$AG/bk.jsonl" 2>> "$tmp/err"
+        tail -n +204 "$AG/ab.jsonl" > "$AG/ab_b.jsonl"
+        if [ -s "$AG/b.jsonl" ] && cmp -s "$AG/ab_b.jsonl" "$AG/b.jsonl"; then pass; else
+            fail "--against ($m): B's decisions are not those of one run over A + B"; fi
+        sort "$AG/ap.jsonl" "$AG/bp.jsonl" > "$AG/p1"
+        sort "$AG/abp.jsonl" > "$AG/p2"
+        if cmp -s "$AG/p1" "$AG/p2"; then pass; else
+            fail "--against ($m): --pairs-out of A and of B are not those of A + B"; fi
+        check "--against ($m): the 40 copies of A's documents are removed, dup_of naming them" \
+            py "$OFA" "$AG/A.jsonl" "$AG/b.jsonl" 40
+        # --write-kept: B's kept lines, as they are in B
+        python3 -c '
+import json, sys
+keep = {json.loads(l)["id"] for l in open(sys.argv[1]) if json.loads(l)["keep"]}
+want = [l for l in open(sys.argv[2]) if json.loads(l)["id"] in keep]
+assert want == open(sys.argv[3]).readlines()
+' "$AG/b.jsonl" "$AG/B.jsonl" "$AG/bk.jsonl" && pass || fail "--against ($m): --write-kept"
+        # a chain: A, then B1 against A saved in place, then B2 against A + B1
+        "$TY" dedup -q --mode $m --batch 16 "$AG/B1.jsonl" -o "$AG/b1.jsonl" \
+            --against "$AG/st" --save-index "$AG/st" 2>> "$tmp/err"
+        "$TY" dedup -q --mode $m --batch 16 "$AG/B2.jsonl" -o "$AG/b2.jsonl" \
+            --against "$AG/st" 2>> "$tmp/err"
+        cat "$AG/b1.jsonl" "$AG/b2.jsonl" > "$AG/bb.jsonl"
+        if [ -s "$AG/b2.jsonl" ] && cmp -s "$AG/ab_b.jsonl" "$AG/bb.jsonl"; then pass; else
+            fail "--against ($m): A, B1, B2 saved in place is not one run over A + B"; fi
+    done
+    # keep longest: applied at the end over old and new documents
+    rm -rf "$AG/st"
+    "$TY" dedup -q --keep longest --batch 16 "$AG/AB.jsonl" -o "$AG/ab.jsonl"
+    "$TY" dedup -q --keep longest --batch 16 "$AG/A.jsonl" -o /dev/null --save-index "$AG/st"
+    "$TY" dedup -q --keep longest --batch 16 "$AG/B.jsonl" -o "$AG/b.jsonl" --against "$AG/st"
+    if tail -n +204 "$AG/ab.jsonl" | cmp -s - "$AG/b.jsonl"; then pass; else
+        fail "--against --keep longest"; fi
+    # an index built by index build: its documents are added first
+    "$TY" index build -q -o "$AG/idx" "$AG/A.jsonl" 2> "$tmp/err"
+    "$TY" dedup -q "$AG/AB.jsonl" -o "$AG/ab.jsonl"
+    "$TY" dedup -q "$AG/B.jsonl" -o "$AG/bi.jsonl" --against "$AG/idx" 2> "$tmp/err"
+    if [ -s "$AG/bi.jsonl" ] && tail -n +204 "$AG/ab.jsonl" | cmp -s - "$AG/bi.jsonl"; then pass
+    else fail "--against INDEX (index build): not one run over A + B"; fi
+    # what users get wrong
+    rm -rf "$AG/st"
+    # popular articles across the two days: five articles, 300 copies each spun at 35 %,
+    # batches of 256; the summaries carried over from day A's batches (src/dedup_rules.c) are
+    # part of the state, so day B groups the copies as one run does (a state without them
+    # gave other decisions here)
+    if python3 scripts/repeat_gen.py copies "$AG/p5" --n 300 --articles 5 --spin-frac 1 \
+        --spin 0.35 --shared "$SHARED" > /dev/null 2> "$tmp/err"; then
+        P=$AG/p5/corpus.jsonl
+        head -n 800 "$P" > "$AG/PA.jsonl"
+        tail -n +801 "$P" > "$AG/PB.jsonl"
+        "$TY" dedup -q --batch 256 "$P" -o "$AG/pab.jsonl" 2> "$tmp/err"
+        "$TY" dedup -q --batch 256 "$AG/PA.jsonl" -o /dev/null --save-index "$AG/pst" \
+            2>> "$tmp/err"
+        "$TY" dedup -q --batch 256 "$AG/PB.jsonl" -o "$AG/pb.jsonl" --against "$AG/pst" \
+            2>> "$tmp/err"
+        tail -n +801 "$AG/pab.jsonl" > "$AG/pab_b.jsonl"
+        if [ -s "$AG/pb.jsonl" ] && cmp -s "$AG/pab_b.jsonl" "$AG/pb.jsonl"; then pass; else
+            fail "--against (spun, popular articles): B's decisions are not those of one run"; fi
+    else
+        fail "--against (spun, popular articles): repeat_gen.py (SHARED=$SHARED)"
+    fi
+    "$TY" dedup -q --batch 16 "$AG/A.jsonl" -o /dev/null --save-index "$AG/st"
+    ST=$AG/st/dedup.state
+    # expect RC PATTERN ARGS...: dedup ARGS exits RC with PATTERN on standard error
+    expect() {
+        want=$1 pat=$2
+        shift 2
+        "$TY" dedup -q "$@" > /dev/null 2> "$tmp/err"
+        rc=$?
+        if [ $rc -eq "$want" ] && grep -q -- "$pat" "$tmp/err"; then pass; else
+            fail "dedup $* (exit $rc, $(head -c 300 "$tmp/err"))"; fi
+    }
+    expect 2 "missing: No such file" --batch 16 "$AG/B.jsonl" --against "$AG/missing"
+    expect 2 "made with --mode spun, this run has --mode near" --mode near --batch 16 \
+        "$AG/B.jsonl" --against "$AG/st"
+    expect 2 "made with --sketch-k 5, this run has --sketch-k 6" --sketch-k 6 --batch 16 \
+        "$AG/B.jsonl" --against "$AG/st"
+    expect 2 "made with --batch 16, this run has --batch 4096" "$AG/B.jsonl" --against "$AG/st"
+    expect 2 "neither a directory written by dedup --save-index" --batch 16 "$AG/B.jsonl" \
+        --against "$AG/A.jsonl"
+    cp "$ST" "$AG/good.state"
+    mkdir -p "$AG/bad"
+    cp "$ST" "$AG/bad/dedup.state"
+    printf 'X' | dd of="$AG/bad/dedup.state" bs=1 seek=3000 conv=notrunc 2> /dev/null
+    expect 2 "bad/dedup.state: byte [0-9]*: the checksum of the section of bytes" --batch 16 \
+        "$AG/B.jsonl" --against "$AG/bad"
+    head -c 2000 "$ST" > "$AG/bad/dedup.state"
+    expect 2 "bad/dedup.state: byte [0-9]*: .*more than the file\|bad/dedup.state: byte [0-9]*: the file ends" \
+        --batch 16 "$AG/B.jsonl" --against "$AG/bad"
+    printf 'not a state' > "$AG/bad/dedup.state"
+    expect 2 "not a dedup state file" --batch 16 "$AG/B.jsonl" --against "$AG/bad"
+    expect 2 "not --mode spans" --mode spans "$AG/B.jsonl" --save-index "$AG/st2"
+    expect 2 "holds the state of an earlier run, which this run does not continue" --batch 16 \
+        "$AG/B.jsonl" --save-index "$AG/st"
+    # a run that holds the lock: flock(1) holds it while dedup tries
+    flock "$AG/st/dedup.lock" "$TY" dedup -q --batch 16 "$AG/B.jsonl" --against "$AG/st" \
+        --save-index "$AG/st" > /dev/null 2> "$tmp/err"
+    if [ $? -eq 2 ] && grep -q "another dedup run is saving its state here" "$tmp/err"; then
+        pass; else fail "--save-index: a locked directory"; fi
+    # a run that fails (a bad record with --on-error fail) leaves the state as it was
+    printf '{"id":"bad","text":1}\n' > "$AG/bad.jsonl"
+    expect 2 "bad.jsonl:1" --on-error fail --batch 16 "$AG/B.jsonl" "$AG/bad.jsonl" \
+        --against "$AG/st" --save-index "$AG/st"
+    if cmp -s "$ST" "$AG/good.state" && [ ! -e "$ST.tmp" ]; then pass; else
+        fail "--save-index: a failed run changed the state"; fi
+    # a stale temporary file of an interrupted run changes nothing
+    printf 'junk' > "$ST.tmp"
+    "$TY" dedup -q --batch 16 "$AG/B.jsonl" -o "$AG/b.jsonl" --against "$AG/st" \
+        --save-index "$AG/st" 2> "$tmp/err"
+    if [ $? -eq 0 ] && [ ! -e "$ST.tmp" ] && ! cmp -s "$ST" "$AG/good.state"; then pass; else
+        fail "--save-index over a stale dedup.state.tmp"; fi
+else
+    fail "--against: the dev set is needed ($DEV missing; SHARED=${SHARED:-})"
+fi
+
 # ---- standard input, errors ----------------------------------------------------------------
 check "stdin JSONL" sh -c "'$TY' dedup -q - < '$tmp/c.jsonl' > '$tmp/stdin.out' 2> /dev/null"
 if [ "$(wc -l < "$tmp/stdin.out")" -eq 4 ]; then pass; else fail "stdin: 4 decisions"; fi

@@ -4,7 +4,7 @@
 # exact, near and spun mode (several rounds, keep first and longest, standard output; spun:
 # spun, shuffled and partial copies whose originals another rank read, and boilerplate shared
 # across ranks), --on-error fail, and a rank killed mid-run (the job fails with a message and
-# leaves no output file).
+# leaves no output file); --against / --save-index refused on more than one rank.
 #
 #   make test-mpi                                   (builds build/mpi, then runs this)
 #   BUILD=build/mpi sh tests/mpi.sh                 (uses $BUILD/tongyuan; builds nothing)
@@ -266,6 +266,13 @@ for np in 2 4 spun; do
         pass
     fi
 done
+
+# --against / --save-index run in one process only: refused on 2 ranks, with a message, and
+# nothing saved
+if ! $MPIRUN -np 2 "$TY" dedup -q --mode exact $IN -o "$tmp/sv.jsonl" --save-index "$tmp/sv" \
+    > "$tmp/err" 2>&1 && grep -q "in one process only" "$tmp/err" &&
+    [ ! -e "$tmp/sv/dedup.state" ] && [ ! -e "$tmp/sv.jsonl" ]
+then pass; else fail "--save-index np=2: refused"; fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

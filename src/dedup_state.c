@@ -1,0 +1,450 @@
+/*
+ * dedup_state.c — the file a dedup run's state is saved in (`dedup --save-index DIR`) and read
+ * back from (`dedup --against DIR`), so that a later run goes on where an earlier one stopped:
+ * its documents are the earlier documents of the new run, and the new documents get the
+ * decisions one run over both would give them (docs/dedup.md, "Incremental dedup").
+ *
+ * This file is the format only — header, parameters, sections with checksums, the atomic
+ * replacement and the lock; what goes into the sections (the engine's records and tables) is
+ * written and read by dedup.c (its last part), which owns those structures.
+ *
+ * DIR/dedup.state, little-endian:
+ *
+ *   "TYDDSTAT"  u32 version (1)  u32 0x01020304 (byte order)
+ *   sections:   u32 tag, the payload, u64 XXH3-64 of tag + payload
+ *     PARM  u32 bytes, "name=value\n" lines: every option the decisions depend on (a run
+ *           --against a state made with other values is refused, naming the first that differs)
+ *     ...   dedup.c's sections (documents, keys, tables, the unprocessed last batch)
+ *     END.  nothing: a file cut short is told from a complete one
+ *
+ * Writing: DIR/dedup.state.tmp, flushed and fsync()ed, renamed over DIR/dedup.state, then the
+ * directory fsync()ed — an interrupted run leaves the old state as it was (and a stale .tmp,
+ * overwritten next time). A run that saves holds an flock() on DIR/dedup.lock from the start
+ * to the rename: two runs cannot update one state at once (one would lose the other's).
+ *
+ * Reading trusts nothing: every count is checked against the bytes left in the file before
+ * anything is allocated, each section's checksum is checked at its end, and every error
+ * names the file and the byte offset.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "dedup.h"
+
+#define MAGIC "TYDDSTAT"
+#define VERSION 2u /* 2: spun mode carries popular texts over (CARY) */
+#define BOM 0x01020304u
+
+static char *path_in(const char *dir, const char *file)
+{
+    size_t n = strlen(dir) + strlen(file) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, file);
+    return p;
+}
+
+/* ---- parameters ---------------------------------------------------------------------------- */
+
+/* The options the saved decisions depend on, as "name=value\n" lines named like the CLI's
+ * options. Not there: keep (applied at the end, over all documents), threads (no effect),
+ * evidence. batch changes spun mode's decisions only. */
+static int params_text(const ty__rules_t *R, char *out, size_t cap)
+{
+    const ty_dedup_opts_t *o = &R->o;
+    const ty_opts_t *t = &R->to;
+    static const char *modes[] = {"exact", "near", "spun"};
+    int n = snprintf(out, cap, "mode=%s\nmax-size-bytes=%zu\ninvalid-utf8=%s\n", modes[o->mode],
+                     t->max_doc_bytes, t->utf8_mode == TY_UTF8_REPLACE ? "replace" : "error");
+    if (o->mode == TY_DEDUP_NEAR)
+        n += snprintf(out + n, cap - (size_t)n, "ngram=%d\nbands=%d\nrows=%d\nseed=%llu\n",
+                      o->ngram, o->bands, o->rows, (unsigned long long)o->seed);
+    if (o->mode == TY_DEDUP_SPUN)
+        n += snprintf(out + n, cap - (size_t)n,
+                      "batch=%zu\nsketch-k=%d\nsketch-w=%d\nmax-df=%u\nmin-shared=%u\n"
+                      "min-shared-frac=%.17g\nmax-candidates=%d\nmin-containment=%.17g\n"
+                      "k=%d\nw=%d\nmax-occ=%d\nmax-gap=%d\ngap-cost=%.17g\ndrift-cost=%.17g\n"
+                      "min-chain=%d\nmerge-gap=%d\nmin-len=%d\nmin-score=%.17g\nsnap=%d\n",
+                      o->batch, o->k, o->w, o->max_df, o->min_shared, o->min_shared_frac,
+                      o->max_candidates, o->min_containment, t->k, t->w, t->max_occ, t->max_gap,
+                      t->gap_cost, t->drift_cost, t->min_chain, t->merge_gap, t->min_len,
+                      t->min_score, t->snap);
+    return n;
+}
+
+/* The value of line name= in text (NUL-terminated), its length in *len; NULL if absent. */
+static const char *param_get(const char *text, const char *name, size_t nlen, size_t *len)
+{
+    for (const char *p = text; *p;) {
+        const char *e = strchr(p, '\n');
+        if (!e)
+            e = p + strlen(p);
+        if ((size_t)(e - p) > nlen && memcmp(p, name, nlen) == 0 && p[nlen] == '=') {
+            *len = (size_t)(e - p) - nlen - 1;
+            return p + nlen + 1;
+        }
+        p = *e ? e + 1 : e;
+    }
+    return NULL;
+}
+
+/* ---- writing ------------------------------------------------------------------------------- */
+
+struct ty__sw {
+    FILE *f;
+    char *tmp, *dst, *dir;
+    XXH3_state_t *hs;
+    unsigned char buf[1 << 16];
+    size_t n, hstart;
+    int err; /* errno of the first failed write */
+};
+
+static void sw_flush(ty__sw_t *w)
+{
+    if (w->n > w->hstart)
+        XXH3_64bits_update(w->hs, w->buf + w->hstart, w->n - w->hstart);
+    if (w->n && !w->err && fwrite(w->buf, 1, w->n, w->f) != w->n)
+        w->err = errno ? errno : EIO;
+    w->n = w->hstart = 0;
+}
+
+void ty__sw_put(ty__sw_t *w, const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    while (n) {
+        if (w->n == sizeof w->buf)
+            sw_flush(w);
+        size_t k = sizeof w->buf - w->n < n ? sizeof w->buf - w->n : n;
+        memcpy(w->buf + w->n, s, k);
+        w->n += k;
+        s += k;
+        n -= k;
+    }
+}
+
+void ty__sw_u32(ty__sw_t *w, uint32_t v) { ty__sw_put(w, &v, 4); }
+void ty__sw_u64(ty__sw_t *w, uint64_t v) { ty__sw_put(w, &v, 8); }
+void ty__sw_str(ty__sw_t *w, const char *s, size_t n)
+{
+    ty__sw_u32(w, (uint32_t)n);
+    ty__sw_put(w, s, n);
+}
+
+void ty__sw_begin(ty__sw_t *w, uint32_t tag)
+{
+    if (w->n > w->hstart) /* bytes outside any section: not hashed */
+        w->hstart = w->n;
+    XXH3_64bits_reset(w->hs);
+    ty__sw_u32(w, tag);
+}
+
+void ty__sw_end(ty__sw_t *w)
+{
+    if (w->n > w->hstart)
+        XXH3_64bits_update(w->hs, w->buf + w->hstart, w->n - w->hstart);
+    w->hstart = w->n;
+    ty__sw_u64(w, XXH3_64bits_digest(w->hs));
+    w->hstart = w->n;
+}
+
+int ty__state_lock(const char *dir, int *fd, char *msg)
+{
+    *fd = -1;
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+        return ty__err(msg, TY_EIO, "%s: cannot create the directory: %s", dir, strerror(errno));
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return ty__err(msg, TY_EIO, "%s: not a directory", dir);
+    char *p = path_in(dir, "dedup.lock");
+    if (!p)
+        return ty__err(msg, TY_ENOMEM, "out of memory");
+    int f = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (f < 0) {
+        ty__err(msg, TY_EIO, "%s: %s", p, strerror(errno));
+        free(p);
+        return TY_EIO;
+    }
+    free(p);
+    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        int busy = errno == EWOULDBLOCK;
+        close(f);
+        if (busy)
+            return ty__err(msg, TY_EBUSY,
+                           "%s: another dedup run is saving its state here; wait for it to end",
+                           dir);
+        return ty__err(msg, TY_EIO, "%s: cannot lock: %s", dir, strerror(errno));
+    }
+    *fd = f;
+    return TY_OK;
+}
+
+int ty__sw_open(ty__sw_t **out, const char *dir, const ty__rules_t *R, char *msg)
+{
+    *out = NULL;
+    ty__sw_t *w = calloc(1, sizeof(*w));
+    if (!w || !(w->hs = XXH3_createState()) || !(w->tmp = path_in(dir, "dedup.state.tmp")) ||
+        !(w->dst = path_in(dir, "dedup.state")) || !(w->dir = strdup(dir))) {
+        ty__sw_abort(w);
+        return ty__err(msg, TY_ENOMEM, "out of memory");
+    }
+    w->f = fopen(w->tmp, "wbe");
+    if (!w->f) {
+        ty__err(msg, TY_EIO, "%s: %s", w->tmp, strerror(errno));
+        ty__sw_abort(w);
+        return TY_EIO;
+    }
+    ty__sw_put(w, MAGIC, 8);
+    ty__sw_u32(w, VERSION);
+    ty__sw_u32(w, BOM);
+    char p[2048];
+    int n = params_text(R, p, sizeof p);
+    ty__sw_begin(w, TY__ST_PARM);
+    ty__sw_str(w, p, (size_t)n);
+    ty__sw_end(w);
+    *out = w;
+    return TY_OK;
+}
+
+int ty__sw_commit(ty__sw_t *w, char *msg)
+{
+    ty__sw_begin(w, TY__ST_END);
+    ty__sw_end(w);
+    sw_flush(w);
+    int rc = TY_OK;
+    if (w->err || fflush(w->f) != 0 || fsync(fileno(w->f)) != 0)
+        rc = ty__err(msg, TY_EIO, "%s: %s", w->tmp, strerror(w->err ? w->err : errno));
+    if (fclose(w->f) != 0 && !rc)
+        rc = ty__err(msg, TY_EIO, "%s: %s", w->tmp, strerror(errno));
+    w->f = NULL;
+    if (!rc && rename(w->tmp, w->dst) != 0)
+        rc =
+            ty__err(msg, TY_EIO, "%s: cannot rename it to %s: %s", w->tmp, w->dst, strerror(errno));
+    if (!rc) { /* the rename itself must survive a crash */
+        int d = open(w->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (d >= 0) {
+            fsync(d);
+            close(d);
+        }
+        free(w->tmp);
+        w->tmp = NULL; /* nothing to remove */
+    }
+    ty__sw_abort(w);
+    return rc;
+}
+
+void ty__sw_abort(ty__sw_t *w)
+{
+    if (!w)
+        return;
+    if (w->f)
+        fclose(w->f);
+    if (w->tmp)
+        unlink(w->tmp);
+    if (w->hs)
+        XXH3_freeState(w->hs);
+    free(w->tmp);
+    free(w->dst);
+    free(w->dir);
+    free(w);
+}
+
+/* ---- reading ------------------------------------------------------------------------------- */
+
+struct ty__sr {
+    FILE *f;
+    char *path;
+    char *msg; /* the caller's, TY_ERRMSG_SIZE */
+    XXH3_state_t *hs;
+    unsigned char buf[1 << 16];
+    size_t pos, len, hstart;
+    uint64_t off, size; /* file offset of buf[0]; file size */
+    uint64_t sec;       /* where the current section starts */
+};
+
+int ty__sr_bad(ty__sr_t *r, uint64_t at, const char *fmt, ...)
+{
+    char why[TY_ERRMSG_SIZE];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    return ty__err(r->msg, TY_ECORRUPT, "%s: byte %llu: %s (damaged, or not written by tongyuan)",
+                   r->path, (unsigned long long)at, why);
+}
+
+uint64_t ty__sr_tell(const ty__sr_t *r) { return r->off + r->pos; }
+uint64_t ty__sr_left(const ty__sr_t *r) { return r->size - ty__sr_tell(r); }
+
+int ty__sr_get(ty__sr_t *r, void *p, size_t n)
+{
+    unsigned char *d = p;
+    if (n > ty__sr_left(r))
+        return ty__sr_bad(r, ty__sr_tell(r), "the file ends %llu bytes into a field of %zu",
+                          (unsigned long long)ty__sr_left(r), n);
+    while (n) {
+        if (r->pos == r->len) {
+            if (r->len > r->hstart)
+                XXH3_64bits_update(r->hs, r->buf + r->hstart, r->len - r->hstart);
+            r->off += r->len;
+            r->pos = r->hstart = 0;
+            r->len = fread(r->buf, 1, sizeof r->buf, r->f);
+            if (!r->len)
+                return ty__err(r->msg, TY_EIO, "%s: byte %llu: cannot read: %s", r->path,
+                               (unsigned long long)r->off,
+                               ferror(r->f) ? strerror(errno) : "the file got shorter");
+        }
+        size_t k = r->len - r->pos < n ? r->len - r->pos : n;
+        memcpy(d, r->buf + r->pos, k);
+        r->pos += k;
+        d += k;
+        n -= k;
+    }
+    return TY_OK;
+}
+
+int ty__sr_u32(ty__sr_t *r, uint32_t *v) { return ty__sr_get(r, v, 4); }
+int ty__sr_u64(ty__sr_t *r, uint64_t *v) { return ty__sr_get(r, v, 8); }
+
+int ty__sr_count(ty__sr_t *r, const char *what, uint64_t rec_bytes, uint64_t max, uint64_t *n)
+{
+    uint64_t at = ty__sr_tell(r);
+    int rc = ty__sr_u64(r, n);
+    if (rc)
+        return rc;
+    if (*n > max || (rec_bytes && *n > ty__sr_left(r) / rec_bytes))
+        return ty__sr_bad(r, at, "%llu %s: more than the file can hold", (unsigned long long)*n,
+                          what);
+    return TY_OK;
+}
+
+int ty__sr_begin(ty__sr_t *r, uint32_t tag)
+{
+    r->hstart = r->pos;
+    XXH3_64bits_reset(r->hs);
+    uint64_t at = ty__sr_tell(r);
+    r->sec = at;
+    uint32_t t;
+    int rc = ty__sr_u32(r, &t);
+    if (rc)
+        return rc;
+    if (t != tag)
+        return ty__sr_bad(r, at, "section %.4s expected, found %08x", (const char *)&tag, t);
+    return TY_OK;
+}
+
+int ty__sr_end(ty__sr_t *r)
+{
+    if (r->pos > r->hstart)
+        XXH3_64bits_update(r->hs, r->buf + r->hstart, r->pos - r->hstart);
+    r->hstart = r->pos;
+    uint64_t want = XXH3_64bits_digest(r->hs), got, at = ty__sr_tell(r);
+    int rc = ty__sr_u64(r, &got);
+    r->hstart = r->pos;
+    if (rc)
+        return rc;
+    if (got != want)
+        return ty__sr_bad(r, at, "the checksum of the section of bytes %llu-%llu does not match",
+                          (unsigned long long)r->sec, (unsigned long long)at);
+    return TY_OK;
+}
+
+void ty__sr_close(ty__sr_t *r)
+{
+    if (!r)
+        return;
+    if (r->f)
+        fclose(r->f);
+    if (r->hs)
+        XXH3_freeState(r->hs);
+    free(r->path);
+    free(r);
+}
+
+int ty__sr_open(ty__sr_t **out, const char *dir, const ty__rules_t *R, char *msg)
+{
+    *out = NULL;
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        return ty__err(msg, errno == ENOENT ? TY_ENOTFOUND : TY_EIO, "%s: %s", dir,
+                       strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return ty__err(msg, TY_ENOTFOUND, "%s: not a directory written by dedup --save-index", dir);
+    ty__sr_t *r = calloc(1, sizeof(*r));
+    if (!r || !(r->hs = XXH3_createState()) || !(r->path = path_in(dir, "dedup.state"))) {
+        ty__sr_close(r);
+        return ty__err(msg, TY_ENOMEM, "out of memory");
+    }
+    r->msg = msg;
+    r->f = fopen(r->path, "rbe");
+    if (!r->f || fstat(fileno(r->f), &st) != 0) {
+        int e = errno;
+        ty__err(msg, e == ENOENT ? TY_ENOTFOUND : TY_EIO, "%s: %s", r->path, strerror(e));
+        ty__sr_close(r);
+        return e == ENOENT ? TY_ENOTFOUND : TY_EIO;
+    }
+    r->size = (uint64_t)st.st_size;
+    char magic[8] = {0};
+    uint32_t ver = 0, bom = 0;
+    int rc = ty__sr_get(r, magic, r->size < 8 ? (size_t)r->size : 8);
+    if (!rc && (r->size < 16 || memcmp(magic, MAGIC, 8) != 0))
+        rc = ty__err(msg, TY_ECORRUPT, "%s: not a dedup state file (no TYDDSTAT at byte 0)",
+                     r->path);
+    if (!rc)
+        rc = ty__sr_u32(r, &ver);
+    if (!rc)
+        rc = ty__sr_u32(r, &bom);
+    if (!rc && ver != VERSION)
+        rc = ty__err(msg, TY_EVERSION,
+                     "%s: format version %u; this tongyuan reads version %u (run it again "
+                     "with this tongyuan to make a new state)",
+                     r->path, ver, VERSION);
+    if (!rc && bom != BOM)
+        rc = ty__err(msg, TY_EVERSION, "%s: written on a machine of another byte order", r->path);
+    /* the parameters: the same as this run's, or the first that differs is named */
+    uint32_t plen = 0;
+    char *p = NULL;
+    if (!rc)
+        rc = ty__sr_begin(r, TY__ST_PARM);
+    if (!rc && !(rc = ty__sr_u32(r, &plen)) && plen > 65536)
+        rc = ty__sr_bad(r, ty__sr_tell(r) - 4, "a parameter block of %u bytes", plen);
+    if (!rc && !(p = malloc(plen + 1)))
+        rc = ty__err(msg, TY_ENOMEM, "out of memory");
+    if (!rc && !(rc = ty__sr_get(r, p, plen)) && !(rc = ty__sr_end(r))) {
+        p[plen] = 0;
+        if (memchr(p, 0, plen))
+            rc = ty__sr_bad(r, ty__sr_tell(r), "a NUL byte in the parameters");
+    }
+    if (!rc) {
+        char mine[2048];
+        params_text(R, mine, sizeof mine);
+        for (const char *q = mine; *q && !rc;) {
+            const char *eq = strchr(q, '='), *nl = strchr(q, '\n');
+            size_t nlen = (size_t)(eq - q), vlen = (size_t)(nl - eq - 1), slen;
+            const char *sv = param_get(p, q, nlen, &slen);
+            if (!sv)
+                rc = ty__err(msg, TY_EVERSION,
+                             "%s: made without --%.*s (another mode, or another version)", r->path,
+                             (int)nlen, q);
+            else if (slen != vlen || memcmp(sv, eq + 1, vlen) != 0)
+                rc = ty__err(msg, TY_EVERSION,
+                             "%s: made with --%.*s %.*s, this run has --%.*s %.*s (the "
+                             "decisions depend on it: run with the same value)",
+                             r->path, (int)nlen, q, (int)slen, sv, (int)nlen, q, (int)vlen, eq + 1);
+            q = nl + 1;
+        }
+    }
+    free(p);
+    if (rc) {
+        ty__sr_close(r);
+        return rc;
+    }
+    *out = r;
+    return TY_OK;
+}
