@@ -338,6 +338,144 @@ static int find_candidates(ty_spans_t *sp)
     return TY_OK;
 }
 
+/* ---- passage ends ------------------------------------------------------------------------
+ * ty_compare() bounds a passage by its first and last exact run (of k tokens at least). In a
+ * spun copy a third to a half of the words changed: the last run that survived may end well
+ * before the copy does (up to a few dozen characters), and for a cleaner those ends are
+ * copied text left in the corpus. So each end is extended as BLAST extends a hit: a gapped
+ * alignment of the tokens after (before) the passage in both texts, scored +2 a token equal,
+ * -1 a token changed, -2 a token inserted or deleted, in a band of EXT_BAND tokens, given up
+ * where it falls EXT_XDROP below the best score seen; the passage ends where the score was
+ * best. The score climbs wherever more than a third of the tokens are unchanged: a spun
+ * copy keeps half or more of its words, though a stretch of a sentence may keep less (an
+ * end that kept 8 of 21 characters was left behind at +1/-1). Unrelated text matches by
+ * chance only (two Han characters are equal about once in a hundred or more, a common word
+ * here and there) and falls off within a few tokens, so an end moves only over text that
+ * does align. Then the punctuation right after the passage (up to the next token or white
+ * space) goes with it: a copied sentence's full stop is not left behind as a line of its
+ * own. */
+#define EXT_MAX 256 /* tokens looked at past each end */
+#define EXT_BAND 8
+#define EXT_MATCH 2
+#define EXT_XDROP 12
+#define EXT_GAP 2
+#define EXT_NEG (-(1 << 28))
+
+/* The best-scoring pair of prefixes (*lx tokens of x, *ly of y), by X-drop. */
+static void xdrop(const uint32_t *x, size_t nx, const uint32_t *y, size_t ny, size_t *lx,
+                  size_t *ly)
+{
+    int row[2][2 * EXT_BAND + 1]; /* cell j of row i: column i - EXT_BAND + j */
+    int best = 0;
+    *lx = *ly = 0;
+    for (int j = 0; j <= 2 * EXT_BAND; j++) {
+        int col = j - EXT_BAND;
+        row[0][j] = col < 0 || (size_t)col > ny ? EXT_NEG : -EXT_GAP * col;
+    }
+    for (size_t i = 1; i <= nx; i++) {
+        int *pr = row[(i - 1) & 1], *cr = row[i & 1], alive = 0;
+        for (int j = 0; j <= 2 * EXT_BAND; j++) {
+            long col = (long)i - EXT_BAND + j;
+            int h = EXT_NEG;
+            if (col == 0) {
+                h = -EXT_GAP * (int)i;
+            } else if (col > 0 && (size_t)col <= ny) {
+                if (pr[j] > EXT_NEG) /* diagonal: (i-1, col-1) is cell j of the row above */
+                    h = pr[j] + (x[i - 1] == y[col - 1] ? EXT_MATCH : -1);
+                if (j + 1 <= 2 * EXT_BAND && pr[j + 1] > EXT_NEG && pr[j + 1] - EXT_GAP > h)
+                    h = pr[j + 1] - EXT_GAP; /* (i-1, col): x[i-1] against nothing */
+                if (j > 0 && cr[j - 1] > EXT_NEG && cr[j - 1] - EXT_GAP > h)
+                    h = cr[j - 1] - EXT_GAP; /* (i, col-1): y[col-1] against nothing */
+            }
+            if (h < best - EXT_XDROP)
+                h = EXT_NEG;
+            if (h > EXT_NEG)
+                alive = 1;
+            if (h > best) {
+                best = h;
+                *lx = i;
+                *ly = (size_t)col;
+            }
+            cr[j] = h;
+        }
+        if (!alive)
+            break;
+    }
+}
+
+/* Token ids of d from token i on (dir 1) or before it backwards (dir -1), at most EXT_MAX. */
+static size_t ext_ids(const ty_doc_t *d, size_t i, int dir, uint32_t *out)
+{
+    size_t n = 0, nt = ty_doc_ntokens(d);
+    ty_token_t t;
+    while (n < EXT_MAX && (dir > 0 ? i + n < nt : n < i)) {
+        ty_doc_token(d, dir > 0 ? i + n : i - 1 - n, &t);
+        out[n++] = t.id;
+    }
+    return n;
+}
+
+/* Extend passage p (src in sp->cand, suspect sp->doc) at both ends into span *s. */
+static void extend_ends(const ty_spans_t *sp, const ty_passage_t *p, ty_span_t *s)
+{
+    const ty_doc_t *a = sp->cand, *b = sp->doc;
+    uint32_t x[EXT_MAX], y[EXT_MAX];
+    size_t lx, ly, nx, ny;
+    size_t sb = p->src_tok_beg, se = p->src_tok_end, qb = p->sus_tok_beg, qe = p->sus_tok_end;
+    nx = ext_ids(a, se, 1, x);
+    ny = ext_ids(b, qe, 1, y);
+    xdrop(x, nx, y, ny, &lx, &ly);
+    se += lx;
+    qe += ly;
+    nx = ext_ids(a, sb, -1, x);
+    ny = ext_ids(b, qb, -1, y);
+    xdrop(x, nx, y, ny, &lx, &ly);
+    sb -= lx;
+    qb -= ly;
+    ty_token_t t0, t1;
+    if (qb < p->sus_tok_beg || qe > p->sus_tok_end) {
+        ty_doc_token(b, qb, &t0);
+        ty_doc_token(b, qe - 1, &t1);
+        size_t e = s->sus_off + s->sus_len, be = s->sus_byte_off + s->sus_byte_len;
+        if (t1.cp_off + t1.cp_len > e)
+            e = t1.cp_off + t1.cp_len;
+        if (t1.byte_off + t1.byte_len > be)
+            be = t1.byte_off + t1.byte_len;
+        if (t0.cp_off < s->sus_off)
+            s->sus_off = t0.cp_off;
+        if (t0.byte_off < s->sus_byte_off)
+            s->sus_byte_off = t0.byte_off;
+        s->sus_len = e - s->sus_off;
+        s->sus_byte_len = be - s->sus_byte_off;
+    }
+    /* the punctuation after the end, up to the next token or white space */
+    size_t len, be = s->sus_byte_off + s->sus_byte_len, lim;
+    const char *text = ty_doc_text(b, &len);
+    lim = len;
+    if (qe < ty_doc_ntokens(b)) {
+        ty_doc_token(b, qe, &t0);
+        lim = t0.byte_off;
+    }
+    while (be < lim && !strchr(" \t\r\n\f\v", text[be]) && text[be]) {
+        if (((unsigned char)text[be] & 0xC0) != 0x80)
+            s->sus_len++;
+        be++;
+    }
+    while (be < lim && ((unsigned char)text[be] & 0xC0) == 0x80) /* never inside a character */
+        be++;
+    s->sus_byte_len = be - s->sus_byte_off;
+    if (sb < p->src_tok_beg || se > p->src_tok_end) {
+        ty_doc_token(a, sb, &t0);
+        ty_doc_token(a, se - 1, &t1);
+        size_t e = s->src_off + s->src_len;
+        if (t1.cp_off + t1.cp_len > e)
+            e = t1.cp_off + t1.cp_len;
+        if (t0.cp_off < s->src_off)
+            s->src_off = t0.cp_off;
+        s->src_len = e - s->src_off;
+    }
+}
+
 static int align_candidate(ty_spans_t *sp, uint32_t c)
 {
     const srec_t *r = &sp->docs.a[c];
@@ -362,6 +500,7 @@ static int align_candidate(ty_spans_t *sp, uint32_t c)
         const ty_passage_t *p = &ps[i];
         ty_span_t s = {p->sus_off, p->sus_len, p->sus_byte_off, p->sus_byte_len,
                        c,          p->src_off, p->src_len,      p->score};
+        extend_ends(sp, p, &s);
         if (ty_vec_push(sp->rm, s))
             return TY_ENOMEM;
     }
