@@ -570,6 +570,7 @@ int cmd_dedup(int argc, char **argv)
     const char *out_path = NULL, *kept_path = NULL;
     double threshold = -1;
     int spans = 0; /* --mode spans (1) / spans-exact (2) */
+    int batch_set = 0;
     long perms = -1, threads = sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1)
         threads = 1;
@@ -663,6 +664,7 @@ int cmd_dedup(int argc, char **argv)
             if (r < 0 || parse_long("--batch", v, 16, 1048576, &l))
                 FAIL();
             o.batch = (size_t)l;
+            batch_set = 1;
         } else if ((r = optv(argc, argv, &i, "--ngram", NULL, &v)) != 0) {
             if (r < 0 || parse_long("--ngram", v, 1, 32, &l))
                 FAIL();
@@ -798,6 +800,9 @@ int cmd_dedup(int argc, char **argv)
         so.exact = spans == 2;
         if (so.exact)
             so.min_shared = 1;
+        so.threads = (int)threads;
+        if (batch_set) /* --batch: documents per batch, which spans mode's output ignores */
+            so.batch = o.batch < 65536 ? (int)o.batch : 65536;
         cli_spans_args_t sa = {&so, &to, rd, out_path, kept_path, u.quiet, u.verbose, u.fail};
         int st = cli_dedup_spans(&sa);
         ty_reader_free(rd);
