@@ -400,8 +400,10 @@ static int count_candidates(const ty_spans_t *sp, const ty__mzs_t *m, int main_i
                             ty__counter_t *cnt, ty__candvec_t *out)
 {
     for (size_t i = 0; i < m->nmz; i++) {
-        const ty__kv_t *e = main_idx || batch ? ty__map_find(&sp->idx.map, m->mz[i]) : NULL;
         const ty__kv_t *f = batch ? ty__map_find(&sp->bidx.map, m->mz[i]) : NULL;
+        if (!main_idx && !f)
+            continue;
+        const ty__kv_t *e = ty__map_find(&sp->idx.map, m->mz[i]);
         uint64_t df = (e ? e->val : 0) + (f ? f->val : 0);
         if (ty__boiler(&sp->R, main_idx == 1 ? (e ? e->val : 0) : df))
             continue;
@@ -860,8 +862,10 @@ static int run_batch(ty_spans_t *sp)
                 if (ty__mztab_add(&sp->idx, sp->kmz.a[k], sp->slots[i].g, sp->o.max_df,
                                   &sp->frequent))
                     rc = stop(sp, TY_ENOMEM, "indexing: out of memory");
-    ty__mztab_free(&sp->bidx);
-    ty__mztab_init(&sp->bidx);
+    ty__map_clear(&sp->bidx.map); /* emptied, not freed: the next batch fills it as much */
+    sp->bidx.pool.v.n = 0;
+    for (int c = 0; c < POOL_CLASSES; c++)
+        sp->bidx.pool.freel[c] = TY__NONE;
     for (size_t i = 0; i < n; i++) { /* the texts go; the documents' memory is reused */
         free(sp->slots[i].text);
         sp->slots[i].text = NULL;
