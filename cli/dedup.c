@@ -776,14 +776,8 @@ int cmd_dedup(int argc, char **argv)
     for (size_t i = 0; !u.quiet && ty_reader_note(rd, i); i++)
         fprintf(stderr, "tongyuan: %s\n", ty_reader_note(rd, i));
 #ifdef TY_MPI
-    if (spans && cli_mpi_ranks() > 1) {
-        fprintf(stderr, "tongyuan: dedup --mode spans runs in one process only: run it without "
-                        "mpirun (or with -np 1)\n");
-        ty_reader_free(rd);
-        FAIL();
-    }
     /* one rank of an mpirun / srun job with several ranks: cli/mpi.c (-1: run here alone) */
-    if (cli_mpi_ranks() > 1) {
+    if (cli_mpi_ranks() > 1 && !spans) {
         cli_mpi_dedup_t ma = {&o,        &to,          &ro,     paths,     npaths, out_path,
                               kept_path, u.pairs_path, u.quiet, u.verbose, u.fail};
         int st = cli_mpi_dedup(&ma);
@@ -803,8 +797,14 @@ int cmd_dedup(int argc, char **argv)
         so.threads = (int)threads;
         if (batch_set) /* --batch: documents per batch, which spans mode's output ignores */
             so.batch = o.batch < 65536 ? (int)o.batch : 65536;
-        cli_spans_args_t sa = {&so, &to, rd, out_path, kept_path, u.quiet, u.verbose, u.fail};
-        int st = cli_dedup_spans(&sa);
+        cli_spans_args_t sa = {&so, &to, rd, out_path, kept_path, u.quiet, u.verbose, u.fail, NULL};
+        int st = -1;
+#ifdef TY_MPI
+        if (cli_mpi_ranks() > 1) /* every rank reads all of rd; cli/mpi.c (-1: here alone) */
+            st = cli_mpi_spans(&sa, paths, npaths);
+#endif
+        if (st < 0)
+            st = cli_dedup_spans(&sa);
         ty_reader_free(rd);
         free(paths);
         return st;

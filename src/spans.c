@@ -38,6 +38,7 @@
 #include <zstd.h>
 
 #include "dedup.h"
+#include "spans.h"
 #include "thread.h"
 
 /* A batch: at most o.batch documents, or this much text (bounds the memory held). */
@@ -100,6 +101,9 @@ struct ty_spans {
     TY_VEC(uint64_t) kmz;     /* the kept distinct minimizers of the batch's documents, in order */
     TY_VEC(size_t) kmz_at;    /* per slot: its first in kmz; kmz_at[nslots] = kmz.n */
     TY_VEC(char) kept, store; /* the kept text (events); the text stored (index_kept) */
+    int rank, nranks;         /* ranks sharing the alignments (spans.h), 1 alone */
+    ty__spans_share_fn share;
+    void *share_ctx;
     int failed;
     size_t frequent; /* minimizers past max_df */
     ty_spans_stats_t st;
@@ -183,6 +187,7 @@ ty_spans_t *ty_spans_new(const ty_spans_opts_t *o, const ty_opts_t *to, ty_spans
     d.max_df = o->max_df;
     sp->fn = fn;
     sp->user = user;
+    sp->nranks = 1;
     ty__mztab_init(&sp->idx);
     ty__mztab_init(&sp->bidx);
     int ok = !ty__rules_init(&sp->R, &d, to) && (sp->cctx = ZSTD_createCCtx()) &&
@@ -737,6 +742,8 @@ static void step_a(void *data, size_t i, int tid)
     }
     sl->loaded = 1;
     rc = ty__spun_sketch(&sp->R, sl->doc, &sl->mzs);
+    if (!rc && !ty__spans_mine(sp, i))
+        return; /* another rank's: its results come by share() */
     if (!rc)
         rc = count_candidates(sp, &sl->mzs, 1, 0, &w->cnt, &sl->cands);
     if (rc) {
@@ -840,13 +847,25 @@ static int run_batch(ty_spans_t *sp)
     size_t n = sp->nslots;
     sp->nslots = 0;
     sp->batch_bytes = 0;
-    if (!n || sp->failed)
+    char msg[TY_ERRMSG_SIZE];
+    if (sp->failed) { /* the ranks sharing the work learn it (once: then they stop too) */
+        if (sp->share) {
+            sp->share(sp->share_ctx, sp, 0, sp->failed, msg);
+            sp->share = NULL;
+        }
         return sp->failed;
-    if (ty__for(sp->o.threads, step_a, sp, n))
+    }
+    if (!n && !sp->share)
+        return TY_OK;
+    int rc = ty__for(sp->o.threads, step_a, sp, n) ? TY_ENOMEM : TY_OK;
+    if (sp->share && (rc = sp->share(sp->share_ctx, sp, n, rc, msg)) != TY_OK) {
+        sp->share = NULL;
+        return stop(sp, rc, msg);
+    }
+    if (rc)
         return stop(sp, TY_ENOMEM, "starting threads: out of memory");
     sp->kmz.n = 0;
     sp->kmz_at.n = 0;
-    int rc = TY_OK;
     size_t done = 0;
     for (; done < n && !rc; done++) {
         if (ty_vec_push(sp->kmz_at, sp->kmz.n))
@@ -871,6 +890,72 @@ static int run_batch(ty_spans_t *sp)
         sp->slots[i].text = NULL;
     }
     return rc;
+}
+
+/* ---- sharing the alignments between ranks (spans.h) --------------------------------------- */
+
+void ty__spans_share(ty_spans_t *sp, int rank, int nranks, ty__spans_share_fn fn, void *ctx)
+{
+    sp->share = nranks > 1 ? fn : NULL;
+    sp->share_ctx = ctx;
+    sp->rank = fn && nranks > 1 ? rank : 0;
+    sp->nranks = fn && nranks > 1 ? nranks : 1;
+}
+
+int ty__spans_mine(const ty_spans_t *sp, size_t i)
+{
+    return (int)(i % (size_t)sp->nranks) == sp->rank;
+}
+
+/* A record: slot, rc, message length, candidates, passages; then the message, the candidates
+ * and the passages (raw: every rank runs the same build on the same machine type). */
+typedef struct {
+    uint32_t slot;
+    int32_t rc;
+    uint32_t msglen, ncands, nrm;
+} rec_t;
+
+int ty__spans_pack(const ty_spans_t *sp, size_t i, ty_buf_t *b)
+{
+    const slot_t *sl = &sp->slots[i];
+    rec_t r = {(uint32_t)i, sl->rc, sl->rc ? (uint32_t)strlen(sl->msg) : 0, (uint32_t)sl->cands.n,
+               (uint32_t)sl->rm.n};
+    ty_buf_put(b, (const char *)&r, sizeof r);
+    ty_buf_put(b, sl->msg, r.msglen);
+    ty_buf_put(b, (const char *)sl->cands.a, sl->cands.n * sizeof(ty__cand_t));
+    ty_buf_put(b, (const char *)sl->rm.a, sl->rm.n * sizeof(ty_span_t));
+    return b->err ? TY_ENOMEM : TY_OK;
+}
+
+size_t ty__spans_unpack(ty_spans_t *sp, const char *p, size_t n)
+{
+    rec_t r;
+    if (n < sizeof r)
+        return 0;
+    memcpy(&r, p, sizeof r);
+    size_t need = sizeof r + r.msglen + (size_t)r.ncands * sizeof(ty__cand_t) +
+                  (size_t)r.nrm * sizeof(ty_span_t);
+    if (r.slot >= (uint32_t)sp->o.batch || r.msglen >= TY_ERRMSG_SIZE || need > n)
+        return 0;
+    slot_t *sl = &sp->slots[r.slot];
+    p += sizeof r;
+    if (!sl->rc) { /* (a failure of this rank's own step A, out of memory, stays) */
+        sl->rc = r.rc;
+        memcpy(sl->msg, p, r.msglen);
+        sl->msg[r.msglen] = 0;
+    }
+    p += r.msglen;
+    if (ty_vec_reserve(sl->cands, r.ncands + 1) || ty_vec_reserve(sl->rm, r.nrm + 1)) {
+        sl->rc = TY_ENOMEM; /* every rank stops at this document, this one out of memory */
+        snprintf(sl->msg, sizeof sl->msg, "receiving alignments: out of memory");
+        return need;
+    }
+    memcpy(sl->cands.a, p, (size_t)r.ncands * sizeof(ty__cand_t));
+    sl->cands.n = r.ncands;
+    p += (size_t)r.ncands * sizeof(ty__cand_t);
+    memcpy(sl->rm.a, p, (size_t)r.nrm * sizeof(ty_span_t));
+    sl->rm.n = r.nrm;
+    return need;
 }
 
 int ty_spans_add(ty_spans_t *sp, const char *name, const char *text, size_t len)
