@@ -514,6 +514,7 @@ static void usage(FILE *f)
             "                         its file and line and go on; fail: stop at the first\n"
             "  --threads N            worker threads [all cores]; the result does not change\n"
             "  --batch N              documents per batch [%zu]; the result depends on it\n"
+            "                         (not in spans modes: the same at any batch size)\n"
             "  -q, --quiet            no progress line and no summary\n"
             "  -v, --verbose          the summary adds links, alignments and memory\n"
             "  -h, --help             this help\n\n"
