@@ -779,11 +779,12 @@ static int step_b(ty_spans_t *sp, size_t i)
 {
     slot_t *sl = &sp->slots[i];
     work_t *w = &sp->work[0];
+    const char *text = sl->text ? sl->text : "";
     char msg[TY_ERRMSG_SIZE];
     if (!sl->loaded) { /* could not be read: skipped, or the caller stops */
         sp->st.errors++;
-        ty_spans_event_t ev = {TY_SPANS_ERROR, sl->g, sl->text, NULL, sl->len, 0,
-                               NULL,           0,     0,        0,    sl->rc,  sl->msg};
+        ty_spans_event_t ev = {TY_SPANS_ERROR, sl->g, text, NULL, sl->len, 0,
+                               NULL,           0,     0,    0,    sl->rc,  sl->msg};
         if (sp->fn && sp->fn(sp->user, &ev))
             return stop(sp, sl->rc, sl->msg);
         return TY_OK;
@@ -824,7 +825,7 @@ static int step_b(ty_spans_t *sp, size_t i)
     }
     sp->st.candidates += sp->cands.n;
     size_t removed_cp = 0;
-    if (settle(sp, sl->text ? sl->text : "", sl->len, &removed_cp) || index_kept(sp, sl))
+    if (settle(sp, text, sl->len, &removed_cp) || index_kept(sp, sl))
         return stop(sp, TY_ENOMEM, "keeping a document: out of memory");
     size_t ncp = ty_doc_ncodepoints(sl->doc);
     sp->st.cp += ncp;
@@ -832,8 +833,8 @@ static int step_b(ty_spans_t *sp, size_t i)
     if (sp->keep.n)
         sp->st.changed++;
     if (sp->fn) {
-        ty_spans_event_t ev = {TY_SPANS_DOC, sl->g,      sl->text, sp->kept.a, sl->len, sp->kept.n,
-                               sp->keep.a,   sp->keep.n, ncp,      removed_cp, 0,       NULL};
+        ty_spans_event_t ev = {TY_SPANS_DOC, sl->g,      text, sp->kept.a, sl->len, sp->kept.n,
+                               sp->keep.a,   sp->keep.n, ncp,  removed_cp, 0,       NULL};
         if (sp->fn(sp->user, &ev))
             return stop(sp, TY_EINVAL, "stopped by the caller");
     }
