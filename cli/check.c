@@ -56,7 +56,7 @@ static int write_html(job_t *j, item_t *x, const ty_doc_t *q, const ty_source_t 
         const ty_passage_t *p;
         size_t np;
         if (ty_compare(al, src[i].doc, q, &p, &np) != TY_OK) {
-            ty_buf_printf(&x->err, "tongyuan: %s\n", ty_aligner_errmsg(al));
+            ty_buf_printf(&x->err, "tongyuan: %s\n", cli_flags(ty_aligner_errmsg(al)));
             x->status = EXIT_ERROR;
             bad = 2;
         } else if (ty_report_source_capture(&hs[i], src[i].doc, al, src[i].passages,
@@ -84,7 +84,7 @@ static void check_one(job_t *j, item_t *x, ty_searcher_t *s, ty_doc_t *q, ty_ali
         return; /* message already in x->err */
     double t0 = cli_now();
     if (ty_doc_load_mem(q, x->name, x->text, x->len, &j->o) != TY_OK) {
-        ty_buf_printf(&x->err, "tongyuan: %s\n", ty_doc_errmsg(q));
+        ty_buf_printf(&x->err, "tongyuan: %s\n", cli_flags(ty_doc_errmsg(q)));
         x->status = EXIT_ERROR;
         return;
     }
@@ -98,7 +98,7 @@ static void check_one(job_t *j, item_t *x, ty_searcher_t *s, ty_doc_t *q, ty_ali
         int rc = ids && sh ? ty_searcher_candidates(s, q, ids, sh, max, &n) : TY_ENOMEM;
         if (rc) {
             ty_buf_printf(&x->err, "tongyuan: %s\n",
-                          rc == TY_ENOMEM ? "out of memory" : ty_searcher_errmsg(s));
+                          rc == TY_ENOMEM ? "out of memory" : cli_flags(ty_searcher_errmsg(s)));
             x->status = EXIT_ERROR;
         } else {
             for (size_t i = 0; i < n; i++) {
@@ -121,7 +121,7 @@ static void check_one(job_t *j, item_t *x, ty_searcher_t *s, ty_doc_t *q, ty_ali
     const ty_source_t *src;
     size_t n;
     if (ty_searcher_check(s, q, &src, &n) != TY_OK) {
-        ty_buf_printf(&x->err, "tongyuan: %s: %s\n", x->name, ty_searcher_errmsg(s));
+        ty_buf_printf(&x->err, "tongyuan: %s: %s\n", x->name, cli_flags(ty_searcher_errmsg(s)));
         x->status = EXIT_ERROR;
         return;
     }
@@ -256,102 +256,34 @@ int cmd_check(int argc, char **argv)
     long threads = sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1)
         threads = 1;
-    int latency = 0;
-    const char **pos = calloc((size_t)argc + 1, sizeof(char *));
-    int npos = 0;
-    if (!pos)
-        return EXIT_ERROR;
-    int rc = EXIT_ERROR;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        int missing = 0, r;
-        long l;
-        double d;
-        if (a[0] != '-' || strcmp(a, "-") == 0) {
-            pos[npos++] = a;
-            continue;
-        }
-        if (strcmp(a, "--") == 0) {
-            while (++i < argc)
-                pos[npos++] = argv[i];
-            break;
-        }
-        if ((r = parse_reader_opt(argc, argv, &i, &ro)) != 0 ||
-            (r = parse_align_opt(argc, argv, &i, &j.o)) != 0) {
-            if (r < 0)
-                goto done;
-            continue;
-        }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            rc = 0;
-            goto done;
-        } else if (strcmp(a, "--full") == 0) {
-            j.st.full = 1;
-        } else if (strcmp(a, "--latency") == 0) {
-            latency = 1;
-        } else if (strcmp(a, "--candidates") == 0) {
-            j.candidates = 1;
-        } else if ((v = ty_arg_value(argc, argv, &i, "--html", NULL, &missing))) {
-            if (!*v) {
-                fprintf(stderr, "tongyuan: --html needs a file name\n");
-                goto done;
-            }
-            j.html = v;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--index", "-x", &missing))) {
-            j.ix_path = v;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--format", NULL, &missing))) {
-            if (parse_format(v, &j.jsonl))
-                goto done;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--threads", NULL, &missing))) {
-            if (parse_long("--threads", v, 1, 1024, &threads))
-                goto done;
-        } else if (!missing &&
-                   (v = ty_arg_value(argc, argv, &i, "--max-sources", NULL, &missing))) {
-            if (parse_long("--max-sources", v, 1, 1000000, &l))
-                goto done;
-            j.q.max_sources = (size_t)l;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--postings", NULL, &missing))) {
-            if (parse_long("--postings", v, 0, 1000000, &l))
-                goto done;
-            j.q.postings_per_minimizer = (size_t)l;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--max-also", NULL, &missing))) {
-            if (parse_long("--max-also", v, 0, 1000000, &l))
-                goto done;
-            j.q.max_also = (size_t)l;
-        } else if (!missing &&
-                   (v = ty_arg_value(argc, argv, &i, "--max-candidates", NULL, &missing))) {
-            if (parse_long("--max-candidates", v, 1, 1000000, &l))
-                goto done;
-            j.q.max_candidates = (size_t)l;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--min-shared", NULL, &missing))) {
-            if (parse_long("--min-shared", v, 1, 1000000, &l))
-                goto done;
-            j.q.min_shared = (uint32_t)l;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--max-df", NULL, &missing))) {
-            if (parse_long("--max-df", v, 1, 4000000000L, &l))
-                goto done;
-            j.q.max_df = (uint32_t)l;
-        } else if (!missing &&
-                   (v = ty_arg_value(argc, argv, &i, "--max-df-frac", NULL, &missing))) {
-            if (parse_double("--max-df-frac", v, 0, 1, &d))
-                goto done;
-            j.q.max_df_frac = d;
-        } else {
-            if (missing)
-                fprintf(stderr, "tongyuan: %s needs a value\n", a);
-            else
-                fprintf(stderr,
-                        "tongyuan: check: unknown option '%s' (see tongyuan check "
-                        "--help)\n",
-                        a);
-            goto done;
-        }
-        if (missing) {
-            fprintf(stderr, "tongyuan: %s needs a value\n", a);
-            goto done;
-        }
-    }
+    int latency = 0, npos = 0;
+    ty_argdef_t reader[TY_READER_NARGS], align[TY_OPTS_NARGS];
+    ty_reader_opts_args(&ro, reader);
+    ty_opts_args(&j.o, align);
+    const ty_argdef_t defs[] = {
+        TY_ARG_TABLE(reader),
+        TY_ARG_TABLE(align),
+        TY_ARG_STRING("--index", "-x", j.ix_path, 0),
+        TY_ARG_ENUM("--format", j.jsonl, "text|jsonl", NULL),
+        TY_ARG_INT("--max-sources", NULL, j.q.max_sources, 1, 1000000),
+        TY_ARG_INT("--max-also", NULL, j.q.max_also, 0, 1000000),
+        TY_ARG_INT("--max-candidates", NULL, j.q.max_candidates, 1, 1000000),
+        TY_ARG_INT("--min-shared", NULL, j.q.min_shared, 1, 1000000),
+        TY_ARG_INT("--postings", NULL, j.q.postings_per_minimizer, 0, 1000000),
+        TY_ARG_INT("--max-df", NULL, j.q.max_df, 1, 4000000000.0),
+        TY_ARG_DOUBLE("--max-df-frac", j.q.max_df_frac, 0, 1),
+        TY_ARG_INT("--threads", NULL, threads, 1, 1024),
+        TY_ARG_FLAG("--full", NULL, j.st.full, 1),
+        TY_ARG_STRING("--html", NULL, j.html, 1),
+        TY_ARG_FLAG("--latency", NULL, latency, 1),
+        TY_ARG_FLAG("--candidates", NULL, j.candidates, 1),
+        TY_ARG_END,
+    };
+    const char **pos;
+    int rc = cli_args("check", defs, argc, argv, &pos, &npos, usage);
+    if (rc)
+        return rc > 0 ? 0 : EXIT_ERROR;
+    rc = EXIT_ERROR;
     if (!j.ix_path) {
         fprintf(stderr, "tongyuan: check needs -x INDEX (see tongyuan check --help)\n");
         goto done;
@@ -375,7 +307,7 @@ int cmd_check(int argc, char **argv)
     }
     for (int p = 0; p < npos; p++)
         if (ty_reader_add(r, pos[p]) != TY_OK) {
-            fprintf(stderr, "tongyuan: %s\n", ty_reader_errmsg(r));
+            fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_reader_errmsg(r)));
             goto cleanup;
         }
     for (size_t i = 0; ty_reader_note(r, i); i++)
@@ -392,7 +324,7 @@ int cmd_check(int argc, char **argv)
         j.html_f = html.f;
     }
     if (ty_index_open(j.ix, j.ix_path, TY_INDEX_READ, NULL) != TY_OK) {
-        fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(j.ix));
+        fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_index_errmsg(j.ix)));
         goto cleanup;
     }
     int any_found = 0, any_err = 0, eof = 0;
@@ -419,7 +351,7 @@ int cmd_check(int argc, char **argv)
                 x->status = e == TY_EEMPTY ? EXIT_NONE : EXIT_ERROR;
                 no_text += e == TY_EEMPTY;
                 ty_buf_printf(&x->err, "tongyuan: %s%s%s\n", e == TY_EEMPTY ? "warning: " : "",
-                              ty_reader_errmsg(r), e == TY_EEMPTY ? " (skipped)" : "");
+                              cli_flags(ty_reader_errmsg(r)), e == TY_EEMPTY ? " (skipped)" : "");
             } else if (copy(&x->name, &x->cap_name, rec.name, strlen(rec.name)) ||
                        copy(&x->text, &x->cap_text, rec.text, rec.len) ||
                        !(x->info = ty_docinfo_dup(&rec.info))) {

@@ -1,5 +1,5 @@
 /*
- * common.c — output buffer, JSON escaping, option parsing and passage printing shared by the
+ * common.c — option parsing and messages, output buffers, progress lines shared by the
  * subcommands. Output is built in memory per document pair so that parallel workers can hand
  * finished pieces to the writer in input order.
  */
@@ -19,31 +19,30 @@ void style_init(ty_report_style_t *st, FILE *f)
     st->full = 0;
 }
 
-/* a library call's result as 0, or -1 with its message printed */
-static int said(int rc, const char *msg)
+int cli_args(const char *cmd, const ty_argdef_t *defs, int argc, char **argv, const char ***pos,
+             int *npos, void (*usage)(FILE *))
 {
-    if (rc >= 0)
-        return rc;
-    fprintf(stderr, "tongyuan: %s\n", msg);
+    int help = 0;
+    const ty_argdef_t all[] = {TY_ARG_TABLE(defs), TY_ARG_HELP(help), TY_ARG_END};
+    char msg[512];
+    *npos = 0;
+    *pos = calloc((size_t)argc + 1, sizeof(char *));
+    int rc = *pos ? ty_args_parse(all, argc, argv, *pos, npos, msg, sizeof msg) : TY_ENOMEM;
+    if (rc == TY_OK && !help)
+        return 0;
+    free(*pos);
+    *pos = NULL;
+    if (help) {
+        usage(stdout);
+        return 1;
+    }
+    if (rc == TY_ENOMEM)
+        fprintf(stderr, "tongyuan: out of memory\n");
+    else
+        fprintf(stderr, "tongyuan %s: %s%s%s%s\n", cmd, msg,
+                rc == TY_ENOTFOUND ? " (see tongyuan " : "", rc == TY_ENOTFOUND ? cmd : "",
+                rc == TY_ENOTFOUND ? " --help)" : "");
     return -1;
-}
-
-int parse_long(const char *opt, const char *s, long lo, long hi, long *out)
-{
-    char msg[256];
-    return said(ty_arg_long(opt, s, lo, hi, out, msg, sizeof msg), msg);
-}
-
-int parse_double(const char *opt, const char *s, double lo, double hi, double *out)
-{
-    char msg[256];
-    return said(ty_arg_double(opt, s, lo, hi, out, msg, sizeof msg), msg);
-}
-
-int parse_align_opt(int argc, char **argv, int *i, ty_opts_t *o)
-{
-    char msg[256];
-    return said(ty_opts_arg(argc, argv, i, o, msg, sizeof msg), msg);
 }
 
 void print_align_help(FILE *f)
@@ -109,16 +108,6 @@ double cli_now(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-int parse_format(const char *v, int *jsonl)
-{
-    if (strcmp(v, "jsonl") == 0 || strcmp(v, "text") == 0) {
-        *jsonl = v[0] == 'j';
-        return 0;
-    }
-    fprintf(stderr, "tongyuan: --format wants 'text' or 'jsonl', not '%s'\n", v);
-    return -1;
-}
-
 void cli_put_tsv(FILE *f, const char *s)
 {
     for (; *s; s++) {
@@ -136,6 +125,44 @@ void cli_put_tsv(FILE *f, const char *s)
         else
             putc(c, f);
     }
+}
+
+/* The library names the option fields in its messages (src/doc.c, encoding.c, input.c); the
+ * command line's name for each, in the form the messages use them. */
+static const char *const FIELD_FLAGS[][2] = {
+    {"(max_doc_bytes)", "(--max-size)"},    {"(encoding)", "(--encoding)"},
+    {"encoding=", "--encoding "},           {"utf8_mode=TY_UTF8_REPLACE", "--invalid-utf8 replace"},
+    {"use text_field", "use --text-field"},
+};
+
+const char *cli_flags(const char *msg)
+{
+    static _Thread_local char buf[2048];
+    size_t nf = sizeof FIELD_FLAGS / sizeof FIELD_FLAGS[0], o = 0;
+    size_t f = 0;
+    while (f < nf && !strstr(msg, FIELD_FLAGS[f][0]))
+        f++;
+    if (f == nf)
+        return msg; /* nothing to translate: most messages */
+    for (const char *p = msg; *p && o + 1 < sizeof buf;) {
+        for (f = 0; f < nf; f++) {
+            size_t l = strlen(FIELD_FLAGS[f][0]);
+            if (strncmp(p, FIELD_FLAGS[f][0], l) == 0)
+                break;
+        }
+        if (f == nf) {
+            buf[o++] = *p++;
+            continue;
+        }
+        size_t n = strlen(FIELD_FLAGS[f][1]);
+        if (o + n >= sizeof buf)
+            break;
+        memcpy(buf + o, FIELD_FLAGS[f][1], n);
+        o += n;
+        p += strlen(FIELD_FLAGS[f][0]);
+    }
+    buf[o] = 0;
+    return buf;
 }
 
 const char *cli_msg_at(const char *msg, const char *name, const char *path)

@@ -1,6 +1,7 @@
 /*
  * common.h — helpers shared by the tongyuan subcommands: exit codes, the terminal style,
- * option parsing with its messages printed, progress lines and output files. The reports
+ * option parsing (cli_args over ty_args_parse) with its messages printed, library messages
+ * with the command line's flags (cli_flags), progress lines and output files. The reports
  * themselves are the library's (ty_report_*, report.c), shared with the server.
  */
 #ifndef TY_CLI_COMMON_H
@@ -19,10 +20,13 @@ enum { EXIT_FOUND = 0, EXIT_NONE = 1, EXIT_ERROR = 2 };
 /* Colour for people only on a terminal without NO_COLOR (st->full: 0). */
 void style_init(ty_report_style_t *st, FILE *f);
 
-/* Alignment options (ty_opts_arg), the message printed: if argv[*i] is one of them, consume it (and
- * its value), set the field in *o and return 1; return 0 if it is not an alignment option; -1
- * (message printed) on a bad value. Documented in print_align_help(). */
-int parse_align_opt(int argc, char **argv, int *i, ty_opts_t *o);
+/* Parse argv with the table defs (ty_args_parse: argv[0] is the command) and -h, --help. 0:
+ * parsed, *pos an array of the *npos positional arguments (free() it); 1: --help, usage(stdout)
+ * called; -1: an error printed as "tongyuan CMD: ...", with "(see tongyuan CMD --help)" after
+ * an unknown option. *pos is NULL unless 0 is returned. */
+int cli_args(const char *cmd, const ty_argdef_t *defs, int argc, char **argv, const char ***pos,
+             int *npos, void (*usage)(FILE *));
+/* The help of the alignment options (ty_opts_help). */
 void print_align_help(FILE *f);
 /* The input formats (--input-format, --encoding and what offsets mean), for --help; corpus:
  * the reader's commands (WARC too). */
@@ -49,16 +53,10 @@ void cli_buf_write(const ty_buf_t *b, FILE *f);
 /* The HTML report (ty_report_html) written to f: 0, or -1 out of memory or on a write error. */
 int cli_write_html(FILE *f, const ty_doc_t *sus, const ty_report_source_t *s, size_t ns);
 
-int parse_format(const char *v, int *jsonl);
-
 /* dedup's closing line on standard error (one process or MPI rank 0): documents, clusters,
  * removed, skipped (records refused by the reader and documents that failed), speed. */
 void cli_dedup_summary(const ty_dedup_stats_t *st, size_t skipped, double secs, size_t docs,
                        uint64_t bytes);
-
-/* ty_arg_long / ty_arg_double with the message printed: 0 or -1 */
-int parse_long(const char *opt, const char *s, long lo, long hi, long *out);
-int parse_double(const char *opt, const char *s, double lo, double hi, double *out);
 
 /* ---- output files (output.c): never an input, written whole or not at all ---------------- */
 
@@ -107,6 +105,11 @@ void cli_out_abort(cli_out_t *o);
 /* s as one TSV field: tab, line feed, carriage return and backslash as \\t \\n \\r \\\\, other
  * control characters as \\xHH; everything else (UTF-8 included) as it is. */
 void cli_put_tsv(FILE *f, const char *s);
+
+/* A library message with the option fields it names (max_doc_bytes, encoding=NAME, ...) as the
+ * command line's flags (--max-size, --encoding NAME, ...); msg itself when it names none. The
+ * result is valid until the thread's next call. */
+const char *cli_flags(const char *msg);
 
 /* A library message "NAME: reason" about a document read from a directory, where NAME is
  * the path inside the directory given: "PATH: reason" with the path as the user can open it

@@ -46,14 +46,14 @@ static void run_one(job_t *j, size_t x, ty_aligner_t *al, ty_doc_t *src, ty_doc_
         rc = ty_doc_load_file(src, p->src, &j->o);
         *src_ok = rc == TY_OK;
         if (rc) {
-            ty_buf_printf(&j->err[x], "tongyuan: %s\n", ty_doc_errmsg(src));
+            ty_buf_printf(&j->err[x], "tongyuan: %s\n", cli_flags(ty_doc_errmsg(src)));
             j->status[x] = EXIT_ERROR;
             return;
         }
     }
     rc = ty_doc_load_file(sus, p->sus, &j->o);
     if (rc) {
-        ty_buf_printf(&j->err[x], "tongyuan: %s\n", ty_doc_errmsg(sus));
+        ty_buf_printf(&j->err[x], "tongyuan: %s\n", cli_flags(ty_doc_errmsg(sus)));
         j->status[x] = EXIT_ERROR;
         return;
     }
@@ -61,7 +61,7 @@ static void run_one(job_t *j, size_t x, ty_aligner_t *al, ty_doc_t *src, ty_doc_
     size_t n;
     rc = ty_compare(al, src, sus, &ps, &n);
     if (rc) {
-        ty_buf_printf(&j->err[x], "tongyuan: %s\n", ty_aligner_errmsg(al));
+        ty_buf_printf(&j->err[x], "tongyuan: %s\n", cli_flags(ty_aligner_errmsg(al)));
         j->status[x] = EXIT_ERROR;
         return;
     }
@@ -230,51 +230,31 @@ int cmd_compare(int argc, char **argv)
     ty_opts_init(&j.o);
     style_init(&j.st, stdout);
     const char *pairs_path = NULL;
-    const char *pos[2];
-    int npos = 0;
     long threads = sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1)
         threads = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        int missing = 0, r = parse_align_opt(argc, argv, &i, &j.o);
-        if (r < 0)
-            return EXIT_ERROR;
-        if (r > 0)
-            continue;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else if ((v = ty_arg_value(argc, argv, &i, "--format", NULL, &missing))) {
-            if (parse_format(v, &j.jsonl))
-                return EXIT_ERROR;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--pairs", NULL, &missing))) {
-            pairs_path = v;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--threads", NULL, &missing))) {
-            if (parse_long("--threads", v, 1, 1024, &threads))
-                return EXIT_ERROR;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--html", NULL, &missing))) {
-            if (!*v) {
-                fprintf(stderr, "tongyuan: --html needs a file name\n");
-                return EXIT_ERROR;
-            }
-            j.html = v;
-        } else if (missing) {
-            fprintf(stderr, "tongyuan: %s needs a value\n", a);
-            return EXIT_ERROR;
-        } else if (strcmp(a, "--full") == 0) {
-            j.st.full = 1;
-        } else if (a[0] == '-' && a[1] != 0) {
-            fprintf(stderr,
-                    "tongyuan: compare: unknown option '%s' (see tongyuan compare --help)\n", a);
-            return EXIT_ERROR;
-        } else if (npos < 2) {
-            pos[npos++] = a;
-        } else {
-            fprintf(stderr, "tongyuan: compare takes SOURCE and SUSPECT, got a third: '%s'\n", a);
-            return EXIT_ERROR;
-        }
-    }
+    int npos = 0;
+    ty_argdef_t align[TY_OPTS_NARGS];
+    ty_opts_args(&j.o, align);
+    const ty_argdef_t defs[] = {
+        TY_ARG_TABLE(align),
+        TY_ARG_ENUM("--format", j.jsonl, "text|jsonl", NULL),
+        TY_ARG_STRING("--pairs", NULL, pairs_path, 0),
+        TY_ARG_INT("--threads", NULL, threads, 1, 1024),
+        TY_ARG_STRING("--html", NULL, j.html, 1),
+        TY_ARG_FLAG("--full", NULL, j.st.full, 1),
+        TY_ARG_END,
+    };
+    const char **pos;
+    int rc = cli_args("compare", defs, argc, argv, &pos, &npos, usage);
+    if (rc)
+        return rc > 0 ? 0 : EXIT_ERROR;
+    const char *src = npos > 0 ? pos[0] : NULL, *sus = npos > 1 ? pos[1] : NULL;
+    if (npos > 2)
+        fprintf(stderr, "tongyuan: compare takes SOURCE and SUSPECT, got a third: '%s'\n", pos[2]);
+    free(pos);
+    if (npos > 2)
+        return EXIT_ERROR;
     char msg[256];
     if (ty_opts_check(&j.o, msg, sizeof msg)) {
         fprintf(stderr, "tongyuan: %s\n", msg);
@@ -296,15 +276,15 @@ int cmd_compare(int argc, char **argv)
             usage(stderr);
             return EXIT_ERROR;
         }
-        if (strcmp(pos[0], "-") == 0 && strcmp(pos[1], "-") == 0) {
+        if (strcmp(src, "-") == 0 && strcmp(sus, "-") == 0) {
             fprintf(stderr, "tongyuan: only one of SOURCE and SUSPECT can be '-'\n");
             return EXIT_ERROR;
         }
         j.pairs = malloc(sizeof(pair_t));
         if (!j.pairs)
             return EXIT_ERROR;
-        j.pairs[0].src = strdup(pos[0]);
-        j.pairs[0].sus = strdup(pos[1]);
+        j.pairs[0].src = strdup(src);
+        j.pairs[0].sus = strdup(sus);
         j.pairs[0].line = 0;
         j.npairs = 1;
         threads = 1;
@@ -313,7 +293,7 @@ int cmd_compare(int argc, char **argv)
     cli_out_t html = {0};
     if (j.html) {
         cli_files_t files = {0};
-        int bad = cli_files_add_input(&files, pos[0]) || cli_files_add_input(&files, pos[1]) ||
+        int bad = cli_files_add_input(&files, src) || cli_files_add_input(&files, sus) ||
                   cli_files_check_output(&files, "--html", j.html, NULL) ||
                   cli_out_open(&html, "--html", j.html);
         cli_files_free(&files);

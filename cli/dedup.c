@@ -90,11 +90,11 @@ static int on_event(void *user, const ty_dedup_event_t *ev)
             const char *o = origin_of(u, ev->doc, &line);
             clear_line(u);
             if (line)
-                fprintf(stderr, "tongyuan: %s:%llu: %s%s\n", o, (unsigned long long)line, ev->msg,
-                        u->fail ? "" : " (skipped)");
+                fprintf(stderr, "tongyuan: %s:%llu: %s%s\n", o, (unsigned long long)line,
+                        cli_flags(ev->msg), u->fail ? "" : " (skipped)");
             else
                 fprintf(stderr, "tongyuan: %s%s\n",
-                        cli_msg_at(ev->msg, ty_dedup_name(u->dd, ev->doc), o),
+                        cli_msg_at(cli_flags(ev->msg), ty_dedup_name(u->dd, ev->doc), o),
                         u->fail ? "" : " (skipped)");
         } else if (u->errors == MAX_SHOWN_ERRORS + 1) {
             clear_line(u);
@@ -242,7 +242,7 @@ static chunk_t *read_chunk(ty_reader_t *rd)
         f->rc = rc;
         int bad;
         if (rc < 0) {
-            const char *m = ty_reader_errmsg(rd);
+            const char *m = cli_flags(ty_reader_errmsg(rd));
             bad = blob_put(c, m, strlen(m), &f->name);
         } else {
             f->len = rec.len;
@@ -388,7 +388,7 @@ static int copy_kept(ui_t *u, const ty_reader_opts_t *ro, FILE *out, size_t beg,
     ty_reader_t *r = ty_reader_new(ro);
     if (!r || ty_reader_add(r, path) != TY_OK) {
         fprintf(stderr, "tongyuan: --write-kept: %s: cannot read it again: %s\n", path,
-                r ? ty_reader_errmsg(r) : "out of memory");
+                r ? cli_flags(ty_reader_errmsg(r)) : "out of memory");
         ty_reader_free(r);
         return -1;
     }
@@ -403,7 +403,7 @@ static int copy_kept(ui_t *u, const ty_reader_opts_t *ro, FILE *out, size_t beg,
         if (n == TY_ETOOBIG)
             continue; /* a record the first pass refused too */
         if (n < 0) {
-            fprintf(stderr, "tongyuan: --write-kept: %s\n", ty_reader_errmsg(r));
+            fprintf(stderr, "tongyuan: --write-kept: %s\n", cli_flags(ty_reader_errmsg(r)));
             rc = -1;
             break;
         }
@@ -545,301 +545,129 @@ static void usage(FILE *f)
           f);
 }
 
-/* --name VALUE / --name=VALUE: 1 with *v, 0 if argv[*i] is something else, -1 missing */
-static int optv(int argc, char **argv, int *i, const char *name, const char *short_name,
-                const char **v)
+/* What the command line says, beside the library's option structs. */
+typedef struct {
+    ty_dedup_opts_t o;
+    ty_opts_t to;
+    ty_reader_opts_t ro;
+    const char *out_path, *kept_path;
+    const char **paths;
+    int npaths;
+    int spans; /* --mode spans (1) / spans-exact (2): cli/spans.c */
+    long threads;
+} args_t;
+
+/* argv into a and u: 0, 1 after --help (printed), -1 with a message printed */
+static int parse_args(int argc, char **argv, args_t *a, ui_t *u)
 {
-    int missing = 0;
-    *v = ty_arg_value(argc, argv, i, name, short_name, &missing);
-    if (missing) {
-        fprintf(stderr, "tongyuan: %s needs a value\n", name);
+    static const int keep[] = {TY_KEEP_FIRST, TY_KEEP_LONGEST};
+    double threshold = -1;
+    long perms = -1;
+    int mode = -1; /* exact near spun spans spans-exact */
+    ty_argdef_t reader[TY_READER_NARGS], align[TY_OPTS_NARGS];
+    ty_reader_opts_args(&a->ro, reader);
+    ty_opts_args(&a->to, align);
+    ty_dedup_opts_t *o = &a->o;
+    const ty_argdef_t defs[] = {
+        TY_ARG_TABLE(reader),
+        TY_ARG_TABLE(align),
+        TY_ARG_FLAG("--quiet", "-q", u->quiet, 1),
+        TY_ARG_FLAG("--verbose", "-v", u->verbose, 1),
+        TY_ARG_STRING("--output", "-o", a->out_path, 0),
+        TY_ARG_ENUM("--mode", mode, "exact|near|spun|spans|spans-exact", NULL),
+        TY_ARG_ENUM("--keep", o->keep, "first|longest", keep),
+        TY_ARG_ENUM("--on-error", u->fail, "skip|fail", NULL),
+        TY_ARG_STRING("--write-kept", NULL, a->kept_path, 0),
+        TY_ARG_STRING("--pairs-out", NULL, u->pairs_path, 0),
+        TY_ARG_INT("--threads", NULL, a->threads, 1, 1024),
+        TY_ARG_INT("--batch", NULL, o->batch, 16, 1048576),
+        TY_ARG_INT("--ngram", NULL, o->ngram, 1, 32),
+        TY_ARG_INT("--bands", NULL, o->bands, 1, 1024),
+        TY_ARG_INT("--rows", NULL, o->rows, 1, 1024),
+        TY_ARG_INT("--perms", NULL, perms, 1, 1024),
+        TY_ARG_DOUBLE("--threshold", threshold, 0.01, 0.99),
+        TY_ARG_INT("--seed", NULL, o->seed, 0, 2147483647L),
+        TY_ARG_INT("--sketch-k", NULL, o->k, 2, 16),
+        TY_ARG_INT("--sketch-w", NULL, o->w, 1, 256),
+        TY_ARG_INT("--max-df", NULL, o->max_df, 1, 100000000),
+        TY_ARG_INT("--min-shared", NULL, o->min_shared, 1, 1000000),
+        TY_ARG_DOUBLE("--min-shared-frac", o->min_shared_frac, 0, 1),
+        TY_ARG_INT("--max-candidates", NULL, o->max_candidates, 1, 100000),
+        TY_ARG_DOUBLE("--min-containment", o->min_containment, 0.01, 1),
+        TY_ARG_END,
+    };
+    int rc = cli_args("dedup", defs, argc, argv, &a->paths, &a->npaths, usage);
+    if (rc)
+        return rc;
+    if (!a->npaths) {
+        usage(stderr);
         return -1;
     }
-    return *v != NULL;
-}
-
-int cmd_dedup(int argc, char **argv)
-{
-    ty_dedup_opts_t o;
-    ty_dedup_opts_init(&o);
-    ty_opts_t to;
-    ty_opts_init(&to);
-    ty_reader_opts_t ro;
-    ty_reader_opts_init(&ro);
-    ui_t u;
-    memset(&u, 0, sizeof u);
-    const char *out_path = NULL, *kept_path = NULL;
-    double threshold = -1;
-    int spans = 0; /* --mode spans (1) / spans-exact (2) */
-    int batch_set = 0;
-    long perms = -1, threads = sysconf(_SC_NPROCESSORS_ONLN);
-    if (threads < 1)
-        threads = 1;
-    char **paths = calloc((size_t)argc + 1, sizeof(char *));
-    int npaths = 0;
-    if (!paths)
-        return EXIT_ERROR;
-#define FAIL()             \
-    do {                   \
-        free(paths);       \
-        return EXIT_ERROR; \
-    } while (0)
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        int r = parse_reader_opt(argc, argv, &i, &ro);
-        if (r < 0)
-            FAIL();
-        if (r > 0)
-            continue;
-        r = parse_align_opt(argc, argv, &i, &to);
-        if (r < 0)
-            FAIL();
-        if (r > 0)
-            continue;
-        long l;
-        double x;
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            free(paths);
-            return 0;
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            u.quiet = 1;
-        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
-            u.verbose = 1;
-        } else if ((r = optv(argc, argv, &i, "--output", "-o", &v)) != 0) {
-            if (r < 0)
-                FAIL();
-            out_path = v;
-        } else if ((r = optv(argc, argv, &i, "--mode", NULL, &v)) != 0) {
-            if (r < 0)
-                FAIL();
-            if (strcmp(v, "exact") == 0)
-                o.mode = TY_DEDUP_EXACT;
-            else if (strcmp(v, "near") == 0)
-                o.mode = TY_DEDUP_NEAR;
-            else if (strcmp(v, "spun") == 0)
-                o.mode = TY_DEDUP_SPUN;
-            else if (strcmp(v, "spans") == 0 || strcmp(v, "spans-exact") == 0)
-                spans = strcmp(v, "spans") == 0 ? 1 : 2; /* cli/spans.c */
-            else {
-                fprintf(stderr,
-                        "tongyuan: --mode wants exact, near, spun, spans or spans-exact, not "
-                        "'%s'\n",
-                        v);
-                FAIL();
-            }
-        } else if ((r = optv(argc, argv, &i, "--keep", NULL, &v)) != 0) {
-            if (r < 0)
-                FAIL();
-            if (strcmp(v, "first") == 0)
-                o.keep = TY_KEEP_FIRST;
-            else if (strcmp(v, "longest") == 0)
-                o.keep = TY_KEEP_LONGEST;
-            else {
-                fprintf(stderr, "tongyuan: --keep wants first or longest, not '%s'\n", v);
-                FAIL();
-            }
-        } else if ((r = optv(argc, argv, &i, "--on-error", NULL, &v)) != 0) {
-            if (r < 0)
-                FAIL();
-            if (strcmp(v, "skip") == 0)
-                u.fail = 0;
-            else if (strcmp(v, "fail") == 0)
-                u.fail = 1;
-            else {
-                fprintf(stderr, "tongyuan: --on-error wants skip or fail, not '%s'\n", v);
-                FAIL();
-            }
-        } else if ((r = optv(argc, argv, &i, "--write-kept", NULL, &v)) != 0) {
-            if (r < 0)
-                FAIL();
-            kept_path = v;
-        } else if ((r = optv(argc, argv, &i, "--pairs-out", NULL, &v)) != 0) {
-            if (r < 0)
-                FAIL();
-            u.pairs_path = v;
-        } else if ((r = optv(argc, argv, &i, "--threads", NULL, &v)) != 0) {
-            if (r < 0 || parse_long("--threads", v, 1, 1024, &threads))
-                FAIL();
-        } else if ((r = optv(argc, argv, &i, "--batch", NULL, &v)) != 0) {
-            if (r < 0 || parse_long("--batch", v, 16, 1048576, &l))
-                FAIL();
-            o.batch = (size_t)l;
-            batch_set = 1;
-        } else if ((r = optv(argc, argv, &i, "--ngram", NULL, &v)) != 0) {
-            if (r < 0 || parse_long("--ngram", v, 1, 32, &l))
-                FAIL();
-            o.ngram = (int)l;
-        } else if ((r = optv(argc, argv, &i, "--bands", NULL, &v)) != 0) {
-            if (r < 0 || parse_long("--bands", v, 1, 1024, &l))
-                FAIL();
-            o.bands = (int)l;
-        } else if ((r = optv(argc, argv, &i, "--rows", NULL, &v)) != 0) {
-            if (r < 0 || parse_long("--rows", v, 1, 1024, &l))
-                FAIL();
-            o.rows = (int)l;
-        } else if ((r = optv(argc, argv, &i, "--perms", NULL, &v)) != 0) {
-            if (r < 0 || parse_long("--perms", v, 1, 1024, &perms))
-                FAIL();
-        } else if ((r = optv(argc, argv, &i, "--threshold", NULL, &v)) != 0) {
-            if (r < 0 || parse_double("--threshold", v, 0.01, 0.99, &threshold))
-                FAIL();
-        } else if ((r = optv(argc, argv, &i, "--seed", NULL, &v)) != 0) {
-            if (r < 0 || parse_long("--seed", v, 0, 2147483647L, &l))
-                FAIL();
-            o.seed = (uint64_t)l;
-        } else if ((r = optv(argc, argv, &i, "--sketch-k", NULL, &v)) != 0) {
-            if (r < 0 || parse_long("--sketch-k", v, 2, 16, &l))
-                FAIL();
-            o.k = (int)l;
-        } else if ((r = optv(argc, argv, &i, "--sketch-w", NULL, &v)) != 0) {
-            if (r < 0 || parse_long("--sketch-w", v, 1, 256, &l))
-                FAIL();
-            o.w = (int)l;
-        } else if ((r = optv(argc, argv, &i, "--max-df", NULL, &v)) != 0) {
-            if (r < 0 || parse_long("--max-df", v, 1, 100000000, &l))
-                FAIL();
-            o.max_df = (uint32_t)l;
-        } else if ((r = optv(argc, argv, &i, "--min-shared", NULL, &v)) != 0) {
-            if (r < 0 || parse_long("--min-shared", v, 1, 1000000, &l))
-                FAIL();
-            o.min_shared = (uint32_t)l;
-        } else if ((r = optv(argc, argv, &i, "--min-shared-frac", NULL, &v)) != 0) {
-            if (r < 0 || parse_double("--min-shared-frac", v, 0, 1, &x))
-                FAIL();
-            o.min_shared_frac = x;
-        } else if ((r = optv(argc, argv, &i, "--max-candidates", NULL, &v)) != 0) {
-            if (r < 0 || parse_long("--max-candidates", v, 1, 100000, &l))
-                FAIL();
-            o.max_candidates = (int)l;
-        } else if ((r = optv(argc, argv, &i, "--min-containment", NULL, &v)) != 0) {
-            if (r < 0 || parse_double("--min-containment", v, 0.01, 1, &x))
-                FAIL();
-            o.min_containment = x;
-        } else if (a[0] == '-' && a[1] != 0) {
-            fprintf(stderr, "tongyuan: dedup: unknown option '%s' (see tongyuan dedup --help)\n",
-                    a);
-            FAIL();
-        } else {
-            paths[npaths++] = (char *)a;
-        }
+    if (mode >= 0 && mode < 3)
+        o->mode = (int[]){TY_DEDUP_EXACT, TY_DEDUP_NEAR, TY_DEDUP_SPUN}[mode];
+    a->spans = mode >= 3 ? mode - 2 : 0;
+    /* what is not given is the library's default (0): the permutations are
+     * ty_dedup_opts_init's bands x rows, whatever --bands and --rows said (they are replaced) */
+    if ((threshold > 0 || perms > 0) &&
+        ty_dedup_lsh_params(threshold > 0 ? threshold : 0, perms > 0 ? (int)perms : 0, &o->bands,
+                            &o->rows) != TY_OK) {
+        fprintf(stderr, "tongyuan: bad --threshold or --perms\n");
+        return -1;
     }
-    if (!npaths) {
-        usage(stderr);
-        FAIL();
-    }
-    if (threshold > 0 || perms > 0) {
-        /* what is not given is the library's default (0): the permutations are
-         * ty_dedup_opts_init's bands x rows, whatever --bands and --rows said (they are
-         * replaced) */
-        if (ty_dedup_lsh_params(threshold > 0 ? threshold : 0, perms > 0 ? (int)perms : 0, &o.bands,
-                                &o.rows) != TY_OK) {
-            fprintf(stderr, "tongyuan: bad --threshold or --perms\n");
-            FAIL();
-        }
-    }
-    o.threads = (int)threads;
-    o.evidence = u.pairs_path != NULL;
+    o->threads = (int)a->threads;
+    o->evidence = u->pairs_path != NULL;
     char msg[256];
-    if (ty_opts_check(&to, msg, sizeof msg) || ty_dedup_opts_check(&o, msg, sizeof msg)) {
+    if (ty_opts_check(&a->to, msg, sizeof msg) || ty_dedup_opts_check(o, msg, sizeof msg)) {
         fprintf(stderr, "tongyuan: %s\n", msg);
-        FAIL();
+        return -1;
     }
-    for (int i = 0; i < npaths; i++)
-        if (kept_path && strcmp(paths[i], "-") == 0) {
+    for (int i = 0; i < a->npaths; i++)
+        if (a->kept_path && strcmp(a->paths[i], "-") == 0) {
             fprintf(stderr, "tongyuan: --write-kept reads the input files a second time; it "
                             "cannot read standard input again (save it to a file first)\n");
-            FAIL();
+            return -1;
         }
-    /* the reader lists the inputs now: an output that is one of them is refused before
-     * anything is read or written */
-    cli_reader_from_opts(&ro, &to);
-    ty_reader_t *rd = ty_reader_new(&ro);
+    cli_reader_from_opts(&a->ro, &a->to);
+    return 0;
+}
+
+/* The reader with the inputs listed, each output checked against them (an output that is
+ * one of them is refused before anything is read or written): NULL with a message printed. */
+static ty_reader_t *open_inputs(const args_t *a, const ui_t *u)
+{
+    ty_reader_t *rd = ty_reader_new(&a->ro);
     if (!rd) {
         fprintf(stderr, "tongyuan: out of memory\n");
-        FAIL();
+        return NULL;
     }
-    for (int i = 0; i < npaths; i++)
-        if (ty_reader_add(rd, paths[i]) != TY_OK) {
-            fprintf(stderr, "tongyuan: %s\n", ty_reader_errmsg(rd));
+    for (int i = 0; i < a->npaths; i++)
+        if (ty_reader_add(rd, a->paths[i]) != TY_OK) {
+            fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_reader_errmsg(rd)));
             ty_reader_free(rd);
-            FAIL();
+            return NULL;
         }
     cli_files_t files = {0};
-    if ((out_path && cli_files_check_output(&files, "-o", out_path, rd)) ||
-        (u.pairs_path && cli_files_check_output(&files, "--pairs-out", u.pairs_path, rd)) ||
-        (kept_path && cli_files_check_output(&files, "--write-kept", kept_path, rd))) {
-        cli_files_free(&files);
-        ty_reader_free(rd);
-        FAIL();
-    }
+    int bad = (a->out_path && cli_files_check_output(&files, "-o", a->out_path, rd)) ||
+              (u->pairs_path && cli_files_check_output(&files, "--pairs-out", u->pairs_path, rd)) ||
+              (a->kept_path && cli_files_check_output(&files, "--write-kept", a->kept_path, rd));
     cli_files_free(&files);
-    for (size_t i = 0; !u.quiet && ty_reader_note(rd, i); i++)
+    if (bad) {
+        ty_reader_free(rd);
+        return NULL;
+    }
+    for (size_t i = 0; !u->quiet && ty_reader_note(rd, i); i++)
         fprintf(stderr, "tongyuan: %s\n", ty_reader_note(rd, i));
-#ifdef TY_MPI
-    /* one rank of an mpirun / srun job with several ranks: cli/mpi.c (-1: run here alone) */
-    if (cli_mpi_ranks() > 1 && !spans) {
-        cli_mpi_dedup_t ma = {&o,        &to,          &ro,     paths,     npaths, out_path,
-                              kept_path, u.pairs_path, u.quiet, u.verbose, u.fail};
-        int st = cli_mpi_dedup(&ma);
-        if (st >= 0) {
-            ty_reader_free(rd);
-            free(paths);
-            return st;
-        }
-    }
-#endif
-    if (spans) { /* passage-level cleaning: cli/spans.c */
-        ty_spans_opts_t so;
-        ty_spans_opts_init(&so);
-        so.exact = spans == 2;
-        if (so.exact)
-            so.min_shared = 1;
-        so.threads = (int)threads;
-        if (batch_set) /* --batch: documents per batch, which spans mode's output ignores */
-            so.batch = o.batch < 65536 ? (int)o.batch : 65536;
-        cli_spans_args_t sa = {&so, &to, rd, out_path, kept_path, u.quiet, u.verbose, u.fail, NULL};
-        int st = -1;
-#ifdef TY_MPI
-        if (cli_mpi_ranks() > 1) /* every rank reads all of rd; cli/mpi.c (-1: here alone) */
-            st = cli_mpi_spans(&sa, paths, npaths);
-#endif
-        if (st < 0)
-            st = cli_dedup_spans(&sa);
-        ty_reader_free(rd);
-        free(paths);
-        return st;
-    }
-    u.dd = ty_dedup_new(&o, &to, on_event, &u);
-    u.to = &to;
-    if (!u.dd) {
-        fprintf(stderr, "tongyuan: out of memory\n");
-        ty_reader_free(rd);
-        FAIL();
-    }
+    return rd;
+}
+
+/* Read every document into u->dd (the progress line on a terminal): 0 or EXIT_ERROR. */
+static int feed_all(ui_t *u, ty_reader_t *rd, int threaded, size_t *docs, uint64_t *bytes,
+                    double t0)
+{
     int status = 0;
-    /* every output goes to a temporary file, renamed into place only when all went well */
-    cli_out_t out = {0}, pairs = {0};
-    if (cli_out_open(&out, "-o", out_path ? out_path : "-"))
-        status = EXIT_ERROR;
-    if (o.mode == TY_DEDUP_NEAR) /* near mode's estimate: minhash.c, ty__near_estimate */
-        snprintf(u.estimate, sizeof u.estimate,
-                 "\"estimate\":\"minhash-mle\",\"shingles\":\"char-%d\",\"perms\":%d", o.ngram,
-                 o.bands * o.rows);
-    else
-        snprintf(u.estimate, sizeof u.estimate, "\"estimate\":\"%s\"",
-                 o.mode == TY_DEDUP_EXACT ? "exact" : "alignment");
-    if (!status && u.pairs_path) {
-        if (cli_out_open(&pairs, "--pairs-out", u.pairs_path))
-            status = EXIT_ERROR;
-        u.pairs = pairs.f;
-    }
-    u.tty = !u.quiet && isatty(STDERR_FILENO);
-    double t0 = cli_now(), last = t0;
-    size_t docs = 0;
-    uint64_t bytes = 0;
+    double last = t0;
     feed_t feed;
-    feed_init(&feed, rd, threads > 1 && !status);
+    feed_init(&feed, rd, threaded);
     while (!status) {
         ty_record_t rec;
         const char *rmsg = "";
@@ -852,104 +680,198 @@ int cmd_dedup(int argc, char **argv)
             break;
         }
         if (rc < 0) {
-            u.errors++;
-            if (u.errors <= MAX_SHOWN_ERRORS || u.fail) {
-                clear_line(&u);
-                fprintf(stderr, "tongyuan: %s%s\n", rmsg, u.fail ? "" : " (skipped)");
-            } else if (u.errors == MAX_SHOWN_ERRORS + 1) {
-                clear_line(&u);
+            u->errors++;
+            if (u->errors <= MAX_SHOWN_ERRORS || u->fail) {
+                clear_line(u);
+                fprintf(stderr, "tongyuan: %s%s\n", cli_flags(rmsg), u->fail ? "" : " (skipped)");
+            } else if (u->errors == MAX_SHOWN_ERRORS + 1) {
+                clear_line(u);
                 fprintf(stderr, "tongyuan: more records skipped; the summary counts them\n");
             }
-            if (u.fail)
+            if (u->fail)
                 status = EXIT_ERROR;
             continue;
         }
-        if (remember(&u, &rec)) {
+        if (remember(u, &rec)) {
             fprintf(stderr, "tongyuan: out of memory\n");
             status = EXIT_ERROR;
             break;
         }
-        docs++;
-        bytes += rec.len;
-        rc = ty_dedup_add(u.dd, rec.name, rec.text, rec.len);
+        ++*docs;
+        *bytes += rec.len;
+        rc = ty_dedup_add(u->dd, rec.name, rec.text, rec.len);
         if (rc) {
             /* a document error that --on-error fail stopped at was printed already */
-            if (!u.fail || rc == TY_ENOMEM || rc == TY_EINVAL)
-                fprintf(stderr, "tongyuan: %s\n", ty_dedup_errmsg(u.dd));
+            if (!u->fail || rc == TY_ENOMEM || rc == TY_EINVAL)
+                fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_dedup_errmsg(u->dd)));
             status = EXIT_ERROR;
             break;
         }
-        if (u.tty && (docs & 255) == 0) {
+        if (u->tty && (*docs & 255) == 0) {
             double t = cli_now();
             if (t - last >= 0.2) {
-                draw(&u, feed.pos, feed.size, docs, t - t0);
+                draw(u, feed.pos, feed.size, *docs, t - t0);
                 last = t;
             }
         }
     }
     feed_close(&feed);
     if (!status) {
-        int rc = ty_dedup_finish(u.dd);
+        int rc = ty_dedup_finish(u->dd);
         if (rc) {
-            if (!u.fail || rc == TY_ENOMEM || rc == TY_EINVAL)
-                fprintf(stderr, "tongyuan: %s\n", ty_dedup_errmsg(u.dd));
+            if (!u->fail || rc == TY_ENOMEM || rc == TY_EINVAL)
+                fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_dedup_errmsg(u->dd)));
             status = EXIT_ERROR;
         }
     }
-    clear_line(&u);
-    double secs = cli_now() - t0;
-    if (!status) {
-        ty_buf_t b = {0};
-        size_t n = ty_dedup_count(u.dd);
-        for (size_t i = 0; i < n; i++) {
-            ty_dedup_result_t res;
-            if (ty_dedup_result(u.dd, i, &res) != TY_OK || res.err)
-                continue;
-            ty_buf_puts(&b, "{\"id\":");
-            put_json_name(&b, ty_dedup_name(u.dd, i));
-            ty_buf_printf(&b, ",\"cluster\":%zu,\"keep\":%s,\"dup_of\":", res.cluster,
-                          res.keep ? "true" : "false");
-            if (res.keep) {
-                ty_buf_puts(&b, "null,\"similarity\":null,\"containment\":null}\n");
-            } else {
-                put_json_name(&b, ty_dedup_name(u.dd, res.dup_of));
-                ty_buf_printf(&b, ",\"similarity\":%.4f,\"containment\":%.4f}\n", res.similarity,
-                              res.containment);
-            }
-            if (b.len >= (1 << 16)) {
-                cli_buf_write(&b, out.f);
-                b.len = 0;
-            }
+    clear_line(u);
+    return status;
+}
+
+/* The decisions, one JSON line per document in input order. */
+static void write_decisions(ui_t *u, FILE *f)
+{
+    ty_buf_t b = {0};
+    size_t n = ty_dedup_count(u->dd);
+    for (size_t i = 0; i < n; i++) {
+        ty_dedup_result_t res;
+        if (ty_dedup_result(u->dd, i, &res) != TY_OK || res.err)
+            continue;
+        ty_buf_puts(&b, "{\"id\":");
+        put_json_name(&b, ty_dedup_name(u->dd, i));
+        ty_buf_printf(&b, ",\"cluster\":%zu,\"keep\":%s,\"dup_of\":", res.cluster,
+                      res.keep ? "true" : "false");
+        if (res.keep) {
+            ty_buf_puts(&b, "null,\"similarity\":null,\"containment\":null}\n");
+        } else {
+            put_json_name(&b, ty_dedup_name(u->dd, res.dup_of));
+            ty_buf_printf(&b, ",\"similarity\":%.4f,\"containment\":%.4f}\n", res.similarity,
+                          res.containment);
         }
-        if (b.len)
-            cli_buf_write(&b, out.f);
-        ty_buf_free(&b);
+        if (b.len >= (1 << 16)) {
+            cli_buf_write(&b, f);
+            b.len = 0;
+        }
     }
-    if (!status && u.pairs_failed) {
-        fprintf(stderr, "tongyuan: --pairs-out %s: write error\n", u.pairs_path);
+    if (b.len)
+        cli_buf_write(&b, f);
+    ty_buf_free(&b);
+}
+
+/* The outputs of one process: decisions, --pairs-out (written as links are made) and
+ * --write-kept, all to temporary files renamed into place only when every one was written.
+ * Returns the exit status. */
+static int dedup_here(const args_t *a, ui_t *u, ty_reader_t *rd)
+{
+    const ty_dedup_opts_t *o = &a->o;
+    u->dd = ty_dedup_new(o, &a->to, on_event, u);
+    u->to = &a->to;
+    if (!u->dd) {
+        fprintf(stderr, "tongyuan: out of memory\n");
+        return EXIT_ERROR;
+    }
+    if (o->mode == TY_DEDUP_NEAR) /* near mode's estimate: minhash.c, ty__near_estimate */
+        snprintf(u->estimate, sizeof u->estimate,
+                 "\"estimate\":\"minhash-mle\",\"shingles\":\"char-%d\",\"perms\":%d", o->ngram,
+                 o->bands * o->rows);
+    else
+        snprintf(u->estimate, sizeof u->estimate, "\"estimate\":\"%s\"",
+                 o->mode == TY_DEDUP_EXACT ? "exact" : "alignment");
+    cli_out_t out = {0}, pairs = {0}, kept = {0};
+    int status = cli_out_open(&out, "-o", a->out_path ? a->out_path : "-") ? EXIT_ERROR : 0;
+    if (!status && u->pairs_path) {
+        if (cli_out_open(&pairs, "--pairs-out", u->pairs_path))
+            status = EXIT_ERROR;
+        u->pairs = pairs.f;
+    }
+    u->tty = !u->quiet && isatty(STDERR_FILENO);
+    double t0 = cli_now();
+    size_t docs = 0;
+    uint64_t bytes = 0;
+    if (!status)
+        status = feed_all(u, rd, a->threads > 1, &docs, &bytes, t0);
+    double secs = cli_now() - t0;
+    if (!status)
+        write_decisions(u, out.f);
+    if (!status && u->pairs_failed) {
+        fprintf(stderr, "tongyuan: --pairs-out %s: write error\n", u->pairs_path);
         status = EXIT_ERROR;
     }
-    cli_out_t kept = {0};
-    if (!status && kept_path &&
-        (cli_out_open(&kept, "--write-kept", kept_path) || write_kept(&u, &ro, kept.f)))
+    if (!status && a->kept_path &&
+        (cli_out_open(&kept, "--write-kept", a->kept_path) || write_kept(u, &a->ro, kept.f)))
         status = EXIT_ERROR;
-    /* all or nothing: the outputs are renamed into place only when every one was written */
     if (!status && (cli_out_close(&pairs) || cli_out_close(&kept) || cli_out_close(&out)))
         status = EXIT_ERROR;
     cli_out_abort(&pairs);
     cli_out_abort(&kept);
     cli_out_abort(&out);
-    if (!status && !u.quiet) {
+    if (!status && !u->quiet) {
         ty_dedup_stats_t st;
-        ty_dedup_stats(u.dd, &st);
-        cli_dedup_summary(&st, u.errors, secs, docs, bytes);
-        if (u.verbose)
+        ty_dedup_stats(u->dd, &st);
+        cli_dedup_summary(&st, u->errors, secs, docs, bytes);
+        if (u->verbose)
             fprintf(stderr,
                     "dedup: %zu links, %zu candidate pairs aligned, %zu documents indexed, "
                     "%zu minimizers (%zu boilerplate), about %.0f MB held\n",
                     st.links, st.candidates, st.indexed, st.minimizers, st.frequent,
                     (double)st.mem_bytes / 1e6);
     }
+    return status;
+}
+
+/* --mode spans / spans-exact: passage-level cleaning (cli/spans.c) */
+static int dedup_spans(const args_t *a, const ui_t *u, ty_reader_t *rd)
+{
+    ty_spans_opts_t so;
+    ty_spans_opts_init(&so);
+    so.exact = a->spans == 2;
+    if (so.exact)
+        so.min_shared = 1;
+    so.threads = (int)a->threads;
+    ty_dedup_opts_t d; /* --batch given: documents per batch (spans output ignores it) */
+    ty_dedup_opts_init(&d);
+    if (a->o.batch != d.batch)
+        so.batch = a->o.batch < 65536 ? (int)a->o.batch : 65536;
+    cli_spans_args_t sa = {&so,      &a->to,     rd,      a->out_path, a->kept_path,
+                           u->quiet, u->verbose, u->fail, NULL};
+    int st = -1;
+#ifdef TY_MPI
+    if (cli_mpi_ranks() > 1) /* every rank reads all of rd; cli/mpi.c (-1: here alone) */
+        st = cli_mpi_spans(&sa, (char **)a->paths, a->npaths);
+#endif
+    return st < 0 ? cli_dedup_spans(&sa) : st;
+}
+
+int cmd_dedup(int argc, char **argv)
+{
+    args_t a;
+    memset(&a, 0, sizeof a);
+    ty_dedup_opts_init(&a.o);
+    ty_opts_init(&a.to);
+    ty_reader_opts_init(&a.ro);
+    a.threads = sysconf(_SC_NPROCESSORS_ONLN);
+    if (a.threads < 1)
+        a.threads = 1;
+    ui_t u;
+    memset(&u, 0, sizeof u);
+    int st = parse_args(argc, argv, &a, &u);
+    ty_reader_t *rd = st == 0 ? open_inputs(&a, &u) : NULL;
+    if (st != 0 || !rd) {
+        free(a.paths);
+        return st == 1 ? 0 : EXIT_ERROR;
+    }
+    st = -1;
+#ifdef TY_MPI
+    if (!a.spans && cli_mpi_ranks() > 1) {
+        /* one rank of an mpirun / srun job with several ranks: cli/mpi.c (-1: run here alone) */
+        cli_mpi_dedup_t ma = {&a.o,     &a.to,      &a.ro,       (char **)a.paths,
+                              a.npaths, a.out_path, a.kept_path, u.pairs_path,
+                              u.quiet,  u.verbose,  u.fail};
+        st = cli_mpi_dedup(&ma);
+    }
+#endif
+    if (st < 0)
+        st = a.spans ? dedup_spans(&a, &u, rd) : dedup_here(&a, &u, rd);
     ty_dedup_free(u.dd);
     ty_reader_free(rd);
     for (size_t i = 0; i < u.norigins; i++)
@@ -957,7 +879,6 @@ int cmd_dedup(int argc, char **argv)
     free(u.origins);
     free(u.where);
     ty_buf_free(&u.pb);
-    free(paths);
-    return status;
-#undef FAIL
+    free(a.paths);
+    return st;
 }

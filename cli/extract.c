@@ -46,39 +46,16 @@ int cmd_extract(int argc, char **argv)
     ty_reader_opts_t ro;
     ty_reader_opts_init(&ro);
     int jsonl = 0, npos = 0;
-    const char **pos = calloc((size_t)argc + 1, sizeof(char *));
-    if (!pos)
-        return EXIT_ERROR;
-    int rc = EXIT_ERROR;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        int missing = 0, r;
-        if (a[0] != '-' || strcmp(a, "-") == 0) {
-            pos[npos++] = a;
-            continue;
-        }
-        if ((r = parse_reader_opt(argc, argv, &i, &ro)) != 0 ||
-            (r = parse_align_opt(argc, argv, &i, &o)) != 0) {
-            if (r < 0)
-                goto done;
-            continue;
-        }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            rc = 0;
-            goto done;
-        } else if ((v = ty_arg_value(argc, argv, &i, "--format", NULL, &missing))) {
-            if (parse_format(v, &jsonl))
-                goto done;
-        } else {
-            fprintf(stderr,
-                    missing ? "tongyuan: %s needs a value\n"
-                            : "tongyuan: extract: unknown option '%s' (see tongyuan extract "
-                              "--help)\n",
-                    a);
-            goto done;
-        }
-    }
+    ty_argdef_t reader[TY_READER_NARGS], align[TY_OPTS_NARGS];
+    ty_reader_opts_args(&ro, reader);
+    ty_opts_args(&o, align);
+    const ty_argdef_t defs[] = {TY_ARG_TABLE(reader), TY_ARG_TABLE(align),
+                                TY_ARG_ENUM("--format", jsonl, "text|jsonl", NULL), TY_ARG_END};
+    const char **pos;
+    int rc = cli_args("extract", defs, argc, argv, &pos, &npos, usage);
+    if (rc)
+        return rc > 0 ? 0 : EXIT_ERROR;
+    rc = EXIT_ERROR;
     if (!npos) {
         fprintf(stderr, "tongyuan: extract needs at least one PATH ('-': stdin)\n");
         goto done;
@@ -92,7 +69,7 @@ int cmd_extract(int argc, char **argv)
     }
     for (int p = 0; p < npos; p++)
         if (ty_reader_add(r, pos[p]) != TY_OK) {
-            fprintf(stderr, "tongyuan: %s\n", ty_reader_errmsg(r));
+            fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_reader_errmsg(r)));
             ty_reader_free(r);
             goto done;
         }
@@ -110,7 +87,7 @@ int cmd_extract(int argc, char **argv)
         if (e < 0) {
             fflush(stdout);
             fprintf(stderr, "tongyuan: %s%s (skipped)\n", e == TY_EEMPTY ? "warning: " : "",
-                    ty_reader_errmsg(r));
+                    cli_flags(ty_reader_errmsg(r)));
             skipped++;
             empty += e == TY_EEMPTY;
             continue;
@@ -118,7 +95,8 @@ int cmd_extract(int argc, char **argv)
         if (!d || ty_doc_load_mem(d, rec.name, rec.text, rec.len, &o) != TY_OK) {
             fflush(stdout);
             fprintf(stderr, "tongyuan: %s (skipped)\n",
-                    d ? cli_msg_at(ty_doc_errmsg(d), rec.name, rec.origin) : "out of memory");
+                    d ? cli_msg_at(cli_flags(ty_doc_errmsg(d)), rec.name, rec.origin)
+                      : "out of memory");
             skipped++;
             continue;
         }

@@ -18,39 +18,7 @@
 #include "mpi.h"
 #endif
 
-/* ---- shared with check.c ---------------------------------------------------------------- */
-
-int parse_reader_opt(int argc, char **argv, int *i, ty_reader_opts_t *ro)
-{
-    int missing = 0;
-    const char *v;
-    if ((v = ty_arg_value(argc, argv, i, "--text-field", NULL, &missing)) != NULL) {
-        ro->text_field = v;
-        return 1;
-    }
-    if (!missing && (v = ty_arg_value(argc, argv, i, "--id-field", NULL, &missing)) != NULL) {
-        ro->id_field = v;
-        return 1;
-    }
-    if (!missing && (v = ty_arg_value(argc, argv, i, "--stdin-format", NULL, &missing)) != NULL) {
-        if (strcmp(v, "auto") == 0)
-            ro->stdin_format = TY_STDIN_AUTO;
-        else if (strcmp(v, "text") == 0)
-            ro->stdin_format = TY_STDIN_TEXT;
-        else if (strcmp(v, "jsonl") == 0)
-            ro->stdin_format = TY_STDIN_JSONL;
-        else {
-            fprintf(stderr, "tongyuan: --stdin-format wants auto, text or jsonl, not '%s'\n", v);
-            return -1;
-        }
-        return 1;
-    }
-    if (missing) {
-        fprintf(stderr, "tongyuan: %s needs a value\n", argv[*i]);
-        return -1;
-    }
-    return 0;
-}
+/* ---- shared with check.c, dedup.c and extract.c ------------------------------------------ */
 
 void print_reader_help(FILE *f)
 {
@@ -286,11 +254,6 @@ static int output_is_input(const char *out, const char **in, int n)
     return bad;
 }
 
-static int is_ok_align_opt(const char *a)
-{
-    return strncmp(a, "--max-size", 10) == 0 || strncmp(a, "--invalid-utf8", 14) == 0;
-}
-
 static int build_or_add(int argc, char **argv, int add)
 {
     ty_opts_t o;
@@ -308,84 +271,41 @@ static int build_or_add(int argc, char **argv, int add)
     memset(&u, 0, sizeof u);
     u.tty = isatty(STDERR_FILENO);
     const char *out = NULL;
-    const char **pos = calloc((size_t)argc + 1, sizeof(char *));
-    int npos = 0, kw_set = 0;
-    if (!pos)
-        return EXIT_ERROR;
-    int rc = EXIT_ERROR;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        int missing = 0, r;
-        long l;
-        if (a[0] != '-' || strcmp(a, "-") == 0) {
-            pos[npos++] = a;
-            continue;
-        }
-        if (strcmp(a, "--") == 0) {
-            while (++i < argc)
-                pos[npos++] = argv[i];
-            break;
-        }
-        if ((r = parse_reader_opt(argc, argv, &i, &ro)) != 0) {
-            if (r < 0)
-                goto done;
-            continue;
-        }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage_build(stdout);
-            rc = 0;
-            goto done;
-        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
-            u.tty = 0;
-            continue;
-        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
-            u.verbose = 1;
-            continue;
-        } else if (strcmp(a, "--strict") == 0) {
-            u.strict = 1;
-            continue;
-        } else if (is_ok_align_opt(a)) {
-            if (parse_align_opt(argc, argv, &i, &o) < 0)
-                goto done;
-            continue;
-        }
-        /* options with a value */
-        static const char *const names[] = {"--output", "--threads", "--commit-every",
-                                            "-k",       "-w",        "--level"};
-        int which = -1;
-        for (int n = 0; n < 6 && which < 0; n++)
-            if ((v = ty_arg_value(argc, argv, &i, names[n], n == 0 ? "-o" : NULL, &missing)) ||
-                missing)
-                which = n;
-        if (missing) {
-            fprintf(stderr, "tongyuan: %s needs a value\n", a);
-            goto done;
-        }
-        if (which < 0 || (which == 0 && add) || (which == 2 && !add) || (which == 5 && add)) {
-            fprintf(stderr, "tongyuan: index %s: unknown option '%s' (see tongyuan index --help)\n",
-                    add ? "add" : "build", a);
-            goto done;
-        }
-        if (which == 0) {
-            out = v;
-        } else if (which == 1) {
-            if (parse_long("--threads", v, 1, 1024, &threads))
-                goto done;
-        } else if (which == 2) {
-            if (parse_long("--commit-every", v, 1, 100000000, &l))
-                goto done;
-            ao.commit_docs = (uint64_t)l;
-        } else if (which == 3 || which == 4) {
-            if (parse_long(names[which], v, which == 3 ? 2 : 1, which == 3 ? 16 : 256, &l))
-                goto done;
-            *(which == 3 ? &io.k : &io.w) = (int)l;
-            kw_set = 1;
-        } else {
-            if (parse_long("--level", v, 1, 19, &l))
-                goto done;
-            io.zstd_level = (int)l;
-        }
-    }
+    int npos = 0;
+    /* -k and -w are the index's (its minimizers), not the aligner's; the aligner's options
+     * other than reading ones do not apply to building */
+    ty_argdef_t reader[TY_READER_NARGS], align[TY_OPTS_NARGS];
+    ty_reader_opts_args(&ro, reader);
+    ty_opts_args(&o, align);
+    int k = 0, w = 0; /* 0: not given (the index's own when adding) */
+    const ty_argdef_t build_only[] = {TY_ARG_STRING("--output", "-o", out, 0),
+                                      TY_ARG_INT("--level", NULL, io.zstd_level, 1, 19),
+                                      TY_ARG_END},
+                      add_only[] = {
+                          TY_ARG_INT("--commit-every", NULL, ao.commit_docs, 1, 100000000),
+                          TY_ARG_END};
+    const ty_argdef_t defs[] = {
+        TY_ARG_TABLE(reader),
+        *ty_args_find(align, "--max-size"),
+        *ty_args_find(align, "--invalid-utf8"),
+        TY_ARG_FLAG("--quiet", "-q", u.tty, 0),
+        TY_ARG_FLAG("--verbose", "-v", u.verbose, 1),
+        TY_ARG_FLAG("--strict", NULL, u.strict, 1),
+        TY_ARG_INT("--threads", NULL, threads, 1, 1024),
+        TY_ARG_INT("-k", NULL, k, 2, 16),
+        TY_ARG_INT("-w", NULL, w, 1, 256),
+        TY_ARG_TABLE(add ? add_only : build_only),
+        TY_ARG_END,
+    };
+    const char **pos;
+    int rc =
+        cli_args(add ? "index add" : "index build", defs, argc, argv, &pos, &npos, usage_build);
+    if (rc)
+        return rc > 0 ? 0 : EXIT_ERROR;
+    rc = EXIT_ERROR;
+    int kw_set = k || w;
+    io.k = k ? k : io.k;
+    io.w = w ? w : io.w;
     const char *path = out;
     int first = 0;
     if (add) {
@@ -426,7 +346,7 @@ static int build_or_add(int argc, char **argv, int add)
     int e = TY_OK;
     for (int p = first; p < npos && !e; p++)
         if ((e = ty_reader_add(r, pos[p])) != TY_OK)
-            fprintf(stderr, "tongyuan: %s\n", ty_reader_errmsg(r));
+            fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_reader_errmsg(r)));
     for (size_t i = 0; !e && ty_reader_note(r, i); i++)
         fprintf(stderr, "tongyuan: %s\n", ty_reader_note(r, i));
     if (!e) {
@@ -434,9 +354,9 @@ static int build_or_add(int argc, char **argv, int add)
                           add && !kw_set ? NULL : &io);
         if (e == TY_ENOTFOUND && add)
             fprintf(stderr, "tongyuan: %s (create it with tongyuan index build -o %s PATH...)\n",
-                    ty_index_errmsg(ix), path);
+                    cli_flags(ty_index_errmsg(ix)), path);
         else if (e)
-            fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(ix));
+            fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_index_errmsg(ix)));
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -447,10 +367,10 @@ static int build_or_add(int argc, char **argv, int add)
         e = ty_index_add_docs(ix, r, &o, &ao);
         clear_line(&u);
         if (e)
-            fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(ix));
+            fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_index_errmsg(ix)));
     }
     if (!e && !add && (e = ty_index_finish(ix)) != TY_OK)
-        fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(ix));
+        fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_index_errmsg(ix)));
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (u.errors)
         fprintf(stderr, "tongyuan: %llu record%s skipped in all%s\n", u.errors,
@@ -486,7 +406,7 @@ static int open_only(const char *path, int mode, ty_index_t **out)
         return EXIT_ERROR;
     }
     if (ty_index_open(ix, path, mode, NULL) != TY_OK) {
-        fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(ix));
+        fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_index_errmsg(ix)));
         ty_index_free(ix);
         return EXIT_ERROR;
     }
@@ -508,31 +428,18 @@ static void thousands(char *b, size_t n, unsigned long long v)
 
 static int cmd_stats(int argc, char **argv)
 {
-    int json = 0;
-    const char *path = NULL;
-    for (int i = 1; i < argc; i++) {
-        int missing = 0;
-        const char *v = ty_arg_value(argc, argv, &i, "--format", NULL, &missing);
-        if (v) {
-            if (strcmp(v, "json") == 0)
-                json = 1;
-            else if (strcmp(v, "text") != 0) {
-                fprintf(stderr, "tongyuan: --format wants text or json, not '%s'\n", v);
-                return EXIT_ERROR;
-            }
-        } else if (missing) {
-            fprintf(stderr, "tongyuan: --format needs a value\n");
-            return EXIT_ERROR;
-        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage_build(stdout);
-            return 0;
-        } else if (!path && argv[i][0] != '-') {
-            path = argv[i];
-        } else {
-            fprintf(stderr, "tongyuan: index stats takes one INDEX, not '%s'\n", argv[i]);
-            return EXIT_ERROR;
-        }
-    }
+    int json = 0, npos = 0;
+    const ty_argdef_t defs[] = {TY_ARG_ENUM("--format", json, "text|json", NULL), TY_ARG_END};
+    const char **pos, *path;
+    int rc = cli_args("index stats", defs, argc, argv, &pos, &npos, usage_build);
+    if (rc)
+        return rc > 0 ? 0 : EXIT_ERROR;
+    path = npos ? pos[0] : NULL;
+    if (npos > 1)
+        fprintf(stderr, "tongyuan: index stats takes one INDEX, not '%s'\n", pos[1]);
+    free(pos);
+    if (npos > 1)
+        return EXIT_ERROR;
     if (!path) {
         fprintf(stderr, "tongyuan: index stats needs INDEX\n");
         return EXIT_ERROR;
@@ -543,7 +450,7 @@ static int cmd_stats(int argc, char **argv)
     ty_index_stats_t st;
     int e = ty_index_stats(ix, &st);
     if (e) {
-        fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(ix));
+        fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_index_errmsg(ix)));
         ty_index_free(ix);
         return EXIT_ERROR;
     }
@@ -620,7 +527,8 @@ static int cmd_list(const char *path)
         putchar('\n');
     }
     if (e)
-        fprintf(stderr, "tongyuan: %s\n", e == TY_ENOMEM ? "out of memory" : ty_index_errmsg(ix));
+        fprintf(stderr, "tongyuan: %s\n",
+                e == TY_ENOMEM ? "out of memory" : cli_flags(ty_index_errmsg(ix)));
     free(name);
     free(file);
     ty_index_free(ix);
@@ -649,7 +557,7 @@ static int cmd_simple(int argc, char **argv, const char *what)
         return EXIT_ERROR;
     int e = verify ? ty_index_verify(ix) : ty_index_compact(ix);
     if (e)
-        fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(ix));
+        fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_index_errmsg(ix)));
     else if (verify)
         printf("%s: ok\n", argv[1]);
     ty_index_free(ix);

@@ -97,7 +97,8 @@ void cli_mpi_abort(int rank, const char *why)
 void cli_mpi_report(const ty_mpi_err_t *e, int rank, const char *other)
 {
     if (e->here)
-        fprintf(stderr, "tongyuan: %s%s\n", e->msg, e->stranded ? "; aborting the MPI job" : "");
+        fprintf(stderr, "tongyuan: %s%s\n", cli_flags(e->msg),
+                e->stranded ? "; aborting the MPI job" : "");
     else if (rank == 0 && other)
         fprintf(stderr, "tongyuan: %s\n", other);
     if (e->stranded) {
@@ -131,9 +132,9 @@ static int on_event(void *user, const ty_dedup_event_t *ev)
     if (++c->shown <= MAX_SHOWN_ERRORS || c->fail) {
         if (c->line)
             fprintf(stderr, "tongyuan: %s:%llu: %s%s\n", c->origin, (unsigned long long)c->line,
-                    ev->msg, c->fail ? "" : " (skipped)");
+                    cli_flags(ev->msg), c->fail ? "" : " (skipped)");
         else
-            fprintf(stderr, "tongyuan: %s%s\n", ev->msg, c->fail ? "" : " (skipped)");
+            fprintf(stderr, "tongyuan: %s%s\n", cli_flags(ev->msg), c->fail ? "" : " (skipped)");
     } else if (c->shown == MAX_SHOWN_ERRORS + 1) {
         fprintf(stderr, "tongyuan: rank %d: more records skipped; the summary counts them\n",
                 c->rank);
@@ -211,7 +212,7 @@ int cli_mpi_dedup(const cli_mpi_dedup_t *a)
     /* every rank lists the same paths (a missing one fails everywhere) */
     for (int i = 0; i < a->npaths && !status; i++)
         if (ty_reader_add(all, a->paths[i]) != TY_OK) {
-            fprintf(stderr, "tongyuan: rank %d: %s\n", rank, ty_reader_errmsg(all));
+            fprintf(stderr, "tongyuan: rank %d: %s\n", rank, cli_flags(ty_reader_errmsg(all)));
             status = EXIT_ERROR;
         }
     const char *out_path = a->out_path && strcmp(a->out_path, "-") != 0 ? a->out_path : NULL;
@@ -268,13 +269,13 @@ int cli_mpi_dedup(const cli_mpi_dedup_t *a)
         if (rc < 0) {
             rerrors++;
             if (rerrors <= MAX_SHOWN_ERRORS || a->fail)
-                fprintf(stderr, "tongyuan: %s%s\n", ty_reader_errmsg(rd),
+                fprintf(stderr, "tongyuan: %s%s\n", cli_flags(ty_reader_errmsg(rd)),
                         a->fail ? "" : " (skipped)");
             else if (rerrors == MAX_SHOWN_ERRORS + 1)
                 fprintf(stderr,
                         "tongyuan: rank %d: more records skipped; the summary counts them\n", rank);
             if (a->fail) {
-                ty_mdedup_fail(m, rc, ty_reader_errmsg(rd));
+                ty_mdedup_fail(m, rc, cli_flags(ty_reader_errmsg(rd)));
                 told = 1;
                 break;
             }
@@ -290,7 +291,7 @@ int cli_mpi_dedup(const cli_mpi_dedup_t *a)
         if (rc) {
             /* a document error that --on-error fail stopped at was printed already */
             if (!a->fail || rc == TY_ENOMEM || rc == TY_EINVAL)
-                fprintf(stderr, "tongyuan: %s\n", ty_mdedup_err(m)->msg);
+                fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_mdedup_err(m)->msg));
             told = 1;
             break;
         }

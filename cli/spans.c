@@ -27,7 +27,7 @@ static int on_doc(void *user, const ty_spans_event_t *ev)
     if (ev->kind == TY_SPANS_ERROR) {
         u->errors++;
         if (u->writer && (u->errors <= 100 || u->fail))
-            fprintf(stderr, "tongyuan: %s%s\n", ev->msg, u->fail ? "" : " (skipped)");
+            fprintf(stderr, "tongyuan: %s%s\n", cli_flags(ev->msg), u->fail ? "" : " (skipped)");
         return u->fail;
     }
     if (!u->writer) /* another rank of an MPI job: rank 0 writes the same */
@@ -97,7 +97,7 @@ int cli_dedup_spans(const cli_spans_args_t *a)
         if (rc < 0) {
             u.errors++;
             if (u.writer)
-                fprintf(stderr, "tongyuan: %s%s\n", ty_reader_errmsg(a->rd),
+                fprintf(stderr, "tongyuan: %s%s\n", cli_flags(ty_reader_errmsg(a->rd)),
                         u.fail ? "" : " (skipped)");
             if (u.fail)
                 status = EXIT_ERROR;
@@ -107,13 +107,13 @@ int cli_dedup_spans(const cli_spans_args_t *a)
         bytes += rec.len;
         if ((lrc = ty_spans_add(u.sp, rec.name, rec.text, rec.len)) != TY_OK) {
             if (!u.fail && u.writer)
-                fprintf(stderr, "tongyuan: %s\n", ty_spans_errmsg(u.sp));
+                fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_spans_errmsg(u.sp)));
             status = EXIT_ERROR;
         }
     }
     if (!status && (lrc = ty_spans_finish(u.sp)) != TY_OK) {
         if (u.writer)
-            fprintf(stderr, "tongyuan: %s\n", ty_spans_errmsg(u.sp));
+            fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_spans_errmsg(u.sp)));
         status = EXIT_ERROR;
     }
     if (a->mpi)

@@ -938,26 +938,102 @@ int ty_report_html(ty_buf_t *b, const ty_doc_t *sus, const ty_report_source_t *s
 
 /* ---------------------------------------------------------------------------------------
  * Command-line options (args.c), shared by the front ends (the `tongyuan` commands, the
- * server): they return a message (msg, msg_size bytes) instead of printing it.
+ * server): each command declares a table of its options, one call parses argv with it. The
+ * messages are returned (msg, msg_size bytes), never printed: the front end prefixes them
+ * with its command ("tongyuan check: ") and prints them.
+ *
+ *   long threads = 4;  int full = 0, help = 0;  const char *out = NULL;
+ *   ty_argdef_t defs[] = {TY_ARG_INT("--threads", NULL, threads, 1, 1024),
+ *                         TY_ARG_FLAG("--full", NULL, full, 1),
+ *                         TY_ARG_STRING("--output", "-o", out),
+ *                         TY_ARG_HELP(help), TY_ARG_END};
+ *   if (ty_args_parse(defs, argc, argv, pos, &npos, msg, sizeof msg) != TY_OK) ... print msg;
+ *
+ * argv[0] is the command and is skipped. "--name=value" and "--name value" both work (an
+ * alias such as "-o" takes its value from the next argument only); "--" ends the options;
+ * "-" and every argument not starting with '-' is positional. Messages: "--threads: expected
+ * a whole number between 1 and 1024, got 'x'", "--format: needs a value", "unknown option
+ * '--thread'; did you mean --threads?".
  */
+typedef enum {
+    TY_ARGK_END = 0, /* ends a table (name NULL) */
+    TY_ARGK_FLAG,    /* no value: `set` stored into the integer at dst */
+    TY_ARGK_STOP,    /* a flag that ends parsing at once (--help): TY_OK, the rest unread */
+    TY_ARGK_INT,     /* a whole number in [lo, hi] into the integer at dst */
+    TY_ARGK_MB,      /* a whole number of megabytes in [lo, hi], stored as bytes (<< 20) */
+    TY_ARGK_BYTES,   /* a size in bytes, suffix K, M or G allowed, at least 1 */
+    TY_ARGK_DOUBLE,  /* a number in [lo, hi] into a double */
+    TY_ARGK_STRING,  /* the value, borrowed from argv, into a const char *; `set` 1: not "" */
+    TY_ARGK_ENUM,    /* one of `choices` ("text|jsonl"): values[index] (index when values is
+                        NULL) into the integer at dst */
+    TY_ARGK_CALL,    /* fn(dst, value, msg, msg_size): 0, or nonzero with a message */
+    TY_ARGK_TABLE    /* dst is another table, its options read as if they stood here */
+} ty_arg_kind_t;
 
-/* "--name=value" or "--name value" -> value, or NULL if argv[*i] is not --name (nor alias,
- * e.g. "-o", when not NULL); *i is moved past a value taken from the next argument. *missing
- * is set when the value is absent. The value is borrowed from argv. */
-const char *ty_arg_value(int argc, char **argv, int *i, const char *name, const char *alias,
-                         int *missing);
-/* s as a whole number / a real in [lo, hi] into *out: TY_OK, or TY_EINVAL with a message
- * naming opt ("--threads wants a whole number from 1 to 1024, not 'x'"). */
-int ty_arg_long(const char *opt, const char *s, long lo, long hi, long *out, char *msg,
-                size_t msg_size);
-int ty_arg_double(const char *opt, const char *s, double lo, double hi, double *out, char *msg,
-                  size_t msg_size);
+typedef struct ty_argdef {
+    const char *name;  /* "--threads", or a short name "-k" */
+    const char *alias; /* another name ("-x" for "--index"), or NULL */
+    ty_arg_kind_t kind;
+    void *dst;   /* where the value goes (borrowed: must outlive the call) */
+    size_t size; /* sizeof *dst for the integer kinds (FLAG, STOP, INT, MB, BYTES, ENUM) */
+    double lo, hi;
+    int set;             /* FLAG, STOP: the value stored; STRING: 1 refuses an empty value */
+    const char *choices; /* ENUM: the names, '|' between them */
+    const int *values;   /* ENUM: the value of each name, or NULL (its index) */
+    int (*fn)(void *dst, const char *value, char *msg, size_t msg_size); /* CALL */
+} ty_argdef_t;
+
+/* Table entries; var is the variable itself (its address and size are taken). */
+#define TY_ARGDEF(n, a, k, dst, size, lo, hi, set, ch, vals, fn)            \
+    {                                                                       \
+        (n), (a), (k), (dst), (size), (lo), (hi), (set), (ch), (vals), (fn) \
+    }
+#define TY_ARG_FLAG(name, alias, var, val) \
+    TY_ARGDEF(name, alias, TY_ARGK_FLAG, &(var), sizeof(var), 0, 0, val, NULL, NULL, NULL)
+#define TY_ARG_HELP(var) \
+    TY_ARGDEF("--help", "-h", TY_ARGK_STOP, &(var), sizeof(var), 0, 0, 1, NULL, NULL, NULL)
+#define TY_ARG_INT(name, alias, var, lo, hi) \
+    TY_ARGDEF(name, alias, TY_ARGK_INT, &(var), sizeof(var), lo, hi, 0, NULL, NULL, NULL)
+#define TY_ARG_MB(name, var, lo, hi) \
+    TY_ARGDEF(name, NULL, TY_ARGK_MB, &(var), sizeof(var), lo, hi, 0, NULL, NULL, NULL)
+#define TY_ARG_BYTES(name, var) \
+    TY_ARGDEF(name, NULL, TY_ARGK_BYTES, &(var), sizeof(var), 0, 0, 0, NULL, NULL, NULL)
+/* (the conditional makes the compiler check var's type) */
+#define TY_ARG_DOUBLE(name, var, lo, hi)                                                           \
+    TY_ARGDEF(name, NULL, TY_ARGK_DOUBLE, (void *)(1 ? &(var) : (double *)0), sizeof(var), lo, hi, \
+              0, NULL, NULL, NULL)
+#define TY_ARG_STRING(name, alias, var, nonempty)                                                \
+    TY_ARGDEF(name, alias, TY_ARGK_STRING, (void *)(1 ? &(var) : (const char **)0), sizeof(var), \
+              0, 0, nonempty, NULL, NULL, NULL)
+#define TY_ARG_ENUM(name, var, choices, values) \
+    TY_ARGDEF(name, NULL, TY_ARGK_ENUM, &(var), sizeof(var), 0, 0, 0, choices, values, NULL)
+#define TY_ARG_CALL(name, dst, fn) \
+    TY_ARGDEF(name, NULL, TY_ARGK_CALL, dst, 0, 0, 0, 0, NULL, NULL, fn)
+#define TY_ARG_TABLE(defs) \
+    TY_ARGDEF("", NULL, TY_ARGK_TABLE, (void *)(defs), 0, 0, 0, 0, NULL, NULL, NULL)
+#define TY_ARG_END TY_ARGDEF(NULL, NULL, TY_ARGK_END, NULL, 0, 0, 0, 0, NULL, NULL, NULL)
+
+/* Parse argv[1..argc-1] with defs (ended by TY_ARG_END). The positional arguments go to
+ * pos[*npos...] in order (pos holds argc entries; NULL: none accepted, one is an error).
+ * TY_OK; TY_ENOTFOUND: an unknown option (the message names the closest known one when one
+ * is close); TY_EINVAL: a bad or missing value, an unexpected argument. The fields before
+ * the error are set. */
+int ty_args_parse(const ty_argdef_t *defs, int argc, char **argv, const char **pos, int *npos,
+                  char *msg, size_t msg_size);
+/* The entry named name ("--max-size") in defs and its sub-tables, or NULL. */
+const ty_argdef_t *ty_args_find(const ty_argdef_t *defs, const char *name);
+
 /* The options of ty_opts_t (-k, -w, --max-gap ... --max-size, --input-format, --encoding,
- * --invalid-utf8): if argv[*i] is one, consume it and its value into *o and return 1; 0 if it
- * is not one; -1 with a message on a bad value. */
-int ty_opts_arg(int argc, char **argv, int *i, ty_opts_t *o, char *msg, size_t msg_size);
+ * --invalid-utf8) as a table writing into *o: defs has room for TY_OPTS_NARGS entries, the
+ * last TY_ARG_END. */
+#define TY_OPTS_NARGS 16
+void ty_opts_args(ty_opts_t *o, ty_argdef_t defs[TY_OPTS_NARGS]);
 /* The help text of those options, with ty_opts_init()'s defaults, appended to b. */
 int ty_opts_help(ty_buf_t *b);
+/* The reader's options (--text-field, --id-field, --stdin-format) as a table writing into
+ * *ro: TY_READER_NARGS entries, the last TY_ARG_END. */
+#define TY_READER_NARGS 4
+void ty_reader_opts_args(ty_reader_opts_t *ro, ty_argdef_t defs[TY_READER_NARGS]);
 
 /* ---------------------------------------------------------------------------------------
  * Passage-level cleaning (spans.c): remove from each document the passages that reuse text

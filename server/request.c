@@ -138,8 +138,7 @@ int req_hosts_add(req_hosts_t *h, const char *list, char *err, size_t errsz)
         while (n && p[n - 1] == ' ')
             n--;
         if (n == 0 || n >= sizeof item) {
-            snprintf(err, errsz, "--allowed-hosts: %s in '%s'",
-                     n ? "a name over 255 bytes" : "an empty name", list);
+            snprintf(err, errsz, "%s in '%s'", n ? "a name over 255 bytes" : "an empty name", list);
             return -1;
         }
         memcpy(item, p, n);
@@ -147,8 +146,7 @@ int req_hosts_add(req_hosts_t *h, const char *list, char *err, size_t errsz)
         if (strcmp(item, "*") == 0) {
             h->any = 1;
         } else if (host_part(item, 0, host, sizeof host) != 0) {
-            snprintf(err, errsz,
-                     "--allowed-hosts: '%s' is not a host name or address (give no port)", item);
+            snprintf(err, errsz, "'%s' is not a host name or address (give no port)", item);
             return -1;
         } else {
             char **nn = realloc(h->names, (h->n + 1) * sizeof *nn);

@@ -1193,26 +1193,6 @@ static void usage(FILE *f)
     ty_buf_free(&b);
 }
 
-static int parse_size(const char *opt, const char *s, size_t *out)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    unsigned long long mul = 1;
-    if (end != s && (*end == 'k' || *end == 'K'))
-        mul = 1ULL << 10, end++;
-    else if (end != s && (*end == 'm' || *end == 'M'))
-        mul = 1ULL << 20, end++;
-    else if (end != s && (*end == 'g' || *end == 'G'))
-        mul = 1ULL << 30, end++;
-    if (end == s || *end || errno || s[0] == '-' || v == 0 || v > (SIZE_MAX >> 2) / mul) {
-        fprintf(stderr, "tongyuan: %s wants a size in bytes (e.g. 8M), not '%s'\n", opt, s);
-        return -1;
-    }
-    *out = (size_t)(v * mul);
-    return 0;
-}
-
 static int read_token(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -1396,157 +1376,120 @@ static int open_listener(const struct sockaddr_storage *ss, socklen_t sl, const 
     return fd;
 }
 
-int cmd_serve(int argc, char **argv)
+/* --allowed-hosts LIST, which may be given more than once: *(int *)set notes that it was */
+static int hosts_arg(void *set, const char *v, char *msg, size_t msg_size)
 {
-    memset(&S, 0, sizeof S);
-    ty_opts_init(&S.o);
-    ty_query_opts_init(&S.q);
-    S.max_body = (size_t)8 << 20;
-    S.req_mem = (size_t)256 << 20;
-    S.max_conns = 2048;
-    S.max_conns_addr = 128;
-    S.deadline = 60;
-    S.log = stderr;
-    long threads = sysconf(_SC_NPROCESSORS_ONLN), timeout = 30, grace = 30, l;
-    if (threads < 1)
-        threads = 1;
-    const char *listen_at = "127.0.0.1:8080", *token_file = NULL, *log_path = NULL;
-    char msg[256];
-    int hosts_set = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v;
-        int missing = 0, rc;
-        if ((rc = ty_opts_arg(argc, argv, &i, &S.o, msg, sizeof msg)) != 0) {
-            if (rc < 0) {
-                fprintf(stderr, "tongyuan: %s\n", msg);
-                return EXIT_ERROR;
-            }
-            continue;
-        }
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--auth-reads") == 0) {
-            S.auth_reads = 1;
-        } else if ((v = ty_arg_value(argc, argv, &i, "--allowed-hosts", NULL, &missing))) {
-            if (req_hosts_add(&S.hosts, v, msg, sizeof msg) != 0) {
-                fprintf(stderr, "tongyuan: %s\n", msg);
-                req_hosts_free(&S.hosts);
-                return EXIT_ERROR;
-            }
-            hosts_set = 1;
-        } else if ((v = ty_arg_value(argc, argv, &i, "--index", "-x", &missing))) {
-            S.ix_path = v;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--listen", NULL, &missing))) {
-            listen_at = v;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--threads", NULL, &missing))) {
-            if (ty_arg_long("--threads", v, 1, 1024, &threads, msg, sizeof msg))
-                goto bad_value;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--token-file", NULL, &missing))) {
-            token_file = v;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--max-body", NULL, &missing))) {
-            if (parse_size("--max-body", v, &S.max_body))
-                return EXIT_ERROR;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--timeout", NULL, &missing))) {
-            if (ty_arg_long("--timeout", v, 1, 86400, &timeout, msg, sizeof msg))
-                goto bad_value;
-        } else if (!missing &&
-                   (v = ty_arg_value(argc, argv, &i, "--request-deadline", NULL, &missing))) {
-            if (ty_arg_long("--request-deadline", v, 1, 86400, &l, msg, sizeof msg))
-                goto bad_value;
-            S.deadline = (double)l;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--max-conns", NULL, &missing))) {
-            if (ty_arg_long("--max-conns", v, 1, 1000000, &S.max_conns, msg, sizeof msg))
-                goto bad_value;
-        } else if (!missing &&
-                   (v = ty_arg_value(argc, argv, &i, "--max-conns-per-addr", NULL, &missing))) {
-            if (ty_arg_long("--max-conns-per-addr", v, 0, 1000000, &S.max_conns_addr, msg,
-                            sizeof msg))
-                goto bad_value;
-        } else if (!missing &&
-                   (v = ty_arg_value(argc, argv, &i, "--request-memory", NULL, &missing))) {
-            if (parse_size("--request-memory", v, &S.req_mem))
-                return EXIT_ERROR;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--grace", NULL, &missing))) {
-            if (ty_arg_long("--grace", v, 0, 86400, &grace, msg, sizeof msg))
-                goto bad_value;
-        } else if (!missing && (v = ty_arg_value(argc, argv, &i, "--access-log", NULL, &missing))) {
-            log_path = v;
-        } else if (!missing &&
-                   (v = ty_arg_value(argc, argv, &i, "--max-sources", NULL, &missing))) {
-            if (ty_arg_long("--max-sources", v, 1, MAX_SOURCES_LIMIT, &l, msg, sizeof msg))
-                goto bad_value;
-            S.q.max_sources = (size_t)l;
-        } else if (!missing &&
-                   (v = ty_arg_value(argc, argv, &i, "--max-candidates", NULL, &missing))) {
-            if (ty_arg_long("--max-candidates", v, 1, 100000, &l, msg, sizeof msg))
-                goto bad_value;
-            S.q.max_candidates = (size_t)l;
-        } else {
-            if (missing)
-                fprintf(stderr, "tongyuan: %s needs a value\n", a);
-            else
-                fprintf(stderr,
-                        "tongyuan: serve: unknown option '%s' (see tongyuan serve "
-                        "--help)\n",
-                        a);
-            return EXIT_ERROR;
-        }
-        if (missing) {
-            fprintf(stderr, "tongyuan: %s needs a value\n", a);
-            return EXIT_ERROR;
-        }
+    if (req_hosts_add(&S.hosts, v, msg, msg_size) != 0)
+        return -1;
+    *(int *)set = 1;
+    return 0;
+}
+
+/* What the command line says beside S's fields. */
+typedef struct {
+    long threads, timeout, grace;
+    const char *listen_at, *token_file, *log_path;
+    int hosts_set;
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    unsigned hard_conns, hard_addr;
+} args_t;
+
+/* argv into S and a, then everything that can be refused before the index is opened: 0, 1
+ * after --help (printed), -1 with a message printed. */
+static int parse_args(int argc, char **argv, args_t *a)
+{
+    long deadline = 60;
+    int help = 0;
+    char msg[512];
+    ty_argdef_t align[TY_OPTS_NARGS];
+    ty_opts_args(&S.o, align);
+    const ty_argdef_t defs[] = {
+        TY_ARG_TABLE(align),
+        TY_ARG_HELP(help),
+        TY_ARG_FLAG("--auth-reads", NULL, S.auth_reads, 1),
+        TY_ARG_CALL("--allowed-hosts", &a->hosts_set, hosts_arg),
+        TY_ARG_STRING("--index", "-x", S.ix_path, 0),
+        TY_ARG_STRING("--listen", NULL, a->listen_at, 0),
+        TY_ARG_INT("--threads", NULL, a->threads, 1, 1024),
+        TY_ARG_STRING("--token-file", NULL, a->token_file, 0),
+        TY_ARG_BYTES("--max-body", S.max_body),
+        TY_ARG_INT("--timeout", NULL, a->timeout, 1, 86400),
+        TY_ARG_INT("--request-deadline", NULL, deadline, 1, 86400),
+        TY_ARG_INT("--max-conns", NULL, S.max_conns, 1, 1000000),
+        TY_ARG_INT("--max-conns-per-addr", NULL, S.max_conns_addr, 0, 1000000),
+        TY_ARG_BYTES("--request-memory", S.req_mem),
+        TY_ARG_INT("--grace", NULL, a->grace, 0, 86400),
+        TY_ARG_STRING("--access-log", NULL, a->log_path, 0),
+        TY_ARG_INT("--max-sources", NULL, S.q.max_sources, 1, MAX_SOURCES_LIMIT),
+        TY_ARG_INT("--max-candidates", NULL, S.q.max_candidates, 1, 100000),
+        TY_ARG_END,
+    };
+    int rc = ty_args_parse(defs, argc, argv, NULL, NULL, msg, sizeof msg);
+    if (rc != TY_OK) {
+        fprintf(stderr, "tongyuan serve: %s%s\n", msg,
+                rc == TY_ENOTFOUND ? " (see tongyuan serve --help)" : "");
+        return -1;
     }
+    if (help) {
+        usage(stdout);
+        return 1;
+    }
+    S.deadline = (double)deadline;
     if (!S.ix_path) {
         fprintf(stderr, "tongyuan: serve needs -x INDEX (see tongyuan serve --help)\n");
-        return EXIT_ERROR;
+        return -1;
     }
     if (ty_opts_check(&S.o, msg, sizeof msg)) {
         fprintf(stderr, "tongyuan: %s\n", msg);
-        return EXIT_ERROR;
+        return -1;
     }
-    struct sockaddr_storage ss;
-    socklen_t sl;
-    if (parse_listen(listen_at, &ss, &sl))
-        return EXIT_ERROR;
-    if (!hosts_set && default_hosts(&ss, sl) != 0)
-        return EXIT_ERROR;
+    if (parse_listen(a->listen_at, &a->ss, &a->sl))
+        return -1;
+    if (!a->hosts_set && default_hosts(&a->ss, a->sl) != 0)
+        return -1;
     if (mem_cost(S.max_body) > S.req_mem / 4 * 3) {
         fprintf(stderr,
                 "tongyuan: --max-body %zu needs --request-memory of at least %.0fM (%d times "
                 "the body, within 3/4 of it)\n",
                 S.max_body, ceil((double)mem_cost(S.max_body) * 4 / 3 / 1048576),
                 MEM_PER_BODY_BYTE);
-        return EXIT_ERROR;
+        return -1;
     }
-    unsigned hard_conns, hard_addr;
-    if (fit_limits(threads, &hard_conns, &hard_addr) != 0)
-        return EXIT_ERROR;
-    if (token_file && read_token(token_file))
-        return EXIT_ERROR;
-    if (log_path && strcmp(log_path, "-") != 0) {
-        S.log = fopen(log_path, "a");
+    if (fit_limits(a->threads, &a->hard_conns, &a->hard_addr) != 0)
+        return -1;
+    if (a->token_file && read_token(a->token_file))
+        return -1;
+    if (a->log_path && strcmp(a->log_path, "-") != 0) {
+        S.log = fopen(a->log_path, "a");
         if (!S.log) {
-            fprintf(stderr, "tongyuan: --access-log %s: %s\n", log_path, strerror(errno));
-            return EXIT_ERROR;
+            fprintf(stderr, "tongyuan: --access-log %s: %s\n", a->log_path, strerror(errno));
+            return -1;
         }
     }
-    S.threads = threads;
+    S.threads = a->threads;
     S.writable = S.token != NULL;
-    int rc = EXIT_ERROR;
-    struct MHD_Daemon *d = NULL;
-    int lfd = open_listener(&ss, sl, listen_at); /* a busy port is found before the index loads */
+    return 0;
+}
+
+/* The listening socket (a busy port is found before the index loads), the index, the
+ * workers and the HTTP daemon, started: the daemon, or NULL with a message printed. */
+static struct MHD_Daemon *start(const args_t *a, sigset_t *sigs)
+{
+    int lfd = open_listener(&a->ss, a->sl, a->listen_at);
     if (lfd < 0)
-        goto out;
+        return NULL;
     S.ix = ty_index_new();
     if (!S.ix) {
         fprintf(stderr, "tongyuan: out of memory\n");
-        goto out;
+        close(lfd);
+        return NULL;
     }
     if (ty_index_open(S.ix, S.ix_path, S.writable ? TY_INDEX_WRITE : TY_INDEX_READ, NULL) !=
         TY_OK) {
         fprintf(stderr, "tongyuan: %s\n", ty_index_errmsg(S.ix));
-        goto out;
+        close(lfd);
+        return NULL;
     }
     pthread_mutex_init(&S.wlock, NULL);
     pthread_mutex_init(&S.loglock, NULL);
@@ -1554,36 +1497,37 @@ int cmd_serve(int argc, char **argv)
     pthread_mutex_init(&S.conn_lock, NULL);
     pthread_mutex_init(&S.mem_lock, NULL);
 
-    /* the signals are taken by sigtimedwait() below: block them before any thread starts */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    /* the signals are taken by sigtimedwait() in run(): block them before any thread starts */
+    sigemptyset(sigs);
+    sigaddset(sigs, SIGTERM);
+    sigaddset(sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (work_start(threads) != 0) {
-        fprintf(stderr, "tongyuan: cannot start %ld worker threads\n", threads);
-        goto out;
+    if (work_start(a->threads) != 0) {
+        fprintf(stderr, "tongyuan: cannot start %ld worker threads\n", a->threads);
+        close(lfd);
+        return NULL;
     }
 
     /* one polling thread (epoll) for every connection; the work is the workers' */
     unsigned flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG | MHD_USE_SUSPEND_RESUME;
-    if (ss.ss_family == AF_INET6)
+    if (a->ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    d = MHD_start_daemon(
+    struct MHD_Daemon *d = MHD_start_daemon(
         flags, 0, NULL, NULL, handler, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)timeout,
-        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, notify_conn,
-        NULL, MHD_OPTION_CONNECTION_LIMIT, hard_conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        hard_addr, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MHD_POOL_BYTES, MHD_OPTION_END);
+        MHD_OPTION_LISTEN_SOCKET, (MHD_socket)lfd, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)a->timeout, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, notify_conn, NULL, MHD_OPTION_CONNECTION_LIMIT, a->hard_conns,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, a->hard_addr, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)MHD_POOL_BYTES, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "tongyuan: cannot start the HTTP server on %s (see the message above)\n",
-                listen_at);
-        goto out;
+                a->listen_at);
+        close(lfd);
+        return NULL;
     }
-    lfd = -1; /* the daemon's now */
-    /* the port the kernel chose for port 0 */
+    /* the port the kernel chose for port 0 (lfd is the daemon's now) */
     struct sockaddr_storage bound;
     socklen_t bl = sizeof bound;
     char host[128] = "?", port[16] = "?";
@@ -1594,18 +1538,24 @@ int cmd_serve(int argc, char **argv)
     S.started = now_secs();
     ty_index_stats_t st;
     uint64_t ndocs = ty_index_stats(S.ix, &st) == TY_OK ? st.docs : 0;
+    int v6 = a->ss.ss_family == AF_INET6;
     fprintf(stderr,
             "tongyuan serve: listening on http://%s%s%s:%s/ (index %s: %llu documents, %ld "
             "threads, writes %s)\n",
-            ss.ss_family == AF_INET6 ? "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "", port,
-            S.ix_path, (unsigned long long)ndocs, threads, S.writable ? "enabled" : "disabled");
+            v6 ? "[" : "", host, v6 ? "]" : "", port, S.ix_path, (unsigned long long)ndocs,
+            a->threads, S.writable ? "enabled" : "disabled");
     fflush(stderr);
+    return d;
+}
 
-    /* the main thread waits for a signal and meanwhile keeps the request deadline */
+/* Serve until SIGTERM or SIGINT (keeping the request deadline meanwhile), then stop taking
+ * connections, give the requests in flight the grace period and stop the daemon. */
+static void run(struct MHD_Daemon *d, const sigset_t *sigs, long grace)
+{
     int sig = 0;
     const struct timespec tick = {0, 250 * 1000 * 1000};
     while (sig != SIGTERM && sig != SIGINT) {
-        sig = sigtimedwait(&sigs, NULL, &tick);
+        sig = sigtimedwait(sigs, NULL, &tick);
         reap();
     }
     fprintf(stderr, "tongyuan serve: %s: no new connections; finishing %ld requests\n",
@@ -1630,18 +1580,37 @@ int cmd_serve(int argc, char **argv)
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(d);
-    d = NULL;
     if (left)
         fprintf(stderr, "tongyuan serve: %ld requests cut off after %lds\n", left, grace);
     fprintf(stderr, "tongyuan serve: stopped\n");
-    rc = 0;
-out:
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    memset(&S, 0, sizeof S);
+    ty_opts_init(&S.o);
+    ty_query_opts_init(&S.q);
+    S.max_body = (size_t)8 << 20;
+    S.req_mem = (size_t)256 << 20;
+    S.max_conns = 2048;
+    S.max_conns_addr = 128;
+    S.log = stderr;
+    args_t a = {.threads = sysconf(_SC_NPROCESSORS_ONLN),
+                .timeout = 30,
+                .grace = 30,
+                .listen_at = "127.0.0.1:8080"};
+    if (a.threads < 1)
+        a.threads = 1;
+    int rc = parse_args(argc, argv, &a);
+    if (rc == 0) {
+        sigset_t sigs;
+        struct MHD_Daemon *d = start(&a, &sigs);
+        if (d)
+            run(d, &sigs, a.grace);
+        rc = d ? 0 : -1;
+    }
     if (W.threads)
         work_stop();
-    if (d)
-        MHD_stop_daemon(d);
-    if (lfd >= 0)
-        close(lfd);
     for (worker_t *w = S.workers, *nx; w; w = nx) {
         nx = w->next;
         ty_searcher_free(w->s);
@@ -1654,9 +1623,5 @@ out:
         fclose(S.log);
     free(S.token);
     req_hosts_free(&S.hosts);
-    return rc;
-bad_value:
-    fprintf(stderr, "tongyuan: %s\n", msg);
-    req_hosts_free(&S.hosts);
-    return EXIT_ERROR;
+    return rc == 1 ? 0 : rc ? EXIT_ERROR : 0;
 }

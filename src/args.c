@@ -1,155 +1,333 @@
 /*
- * args.c — the command-line options the front ends share (the `tongyuan` commands and
- * tongyuan-serve): "--name=value" / "--name value", numbers in a range, the alignment and
- * input options of ty_opts_t, and their help text. Messages are returned, never printed:
- * the front end prefixes and prints them.
+ * args.c — the command-line options of the front ends (the `tongyuan` commands and
+ * tongyuan-serve): one parser, ty_args_parse(), over a table each command declares
+ * (ty_argdef_t: name, kind, where the value goes, its range), so that "--name=value" and
+ * "--name value", "--", the range checks, the messages and the suggestion of the closest
+ * option are written once; and the library's own options (ty_opts_t, ty_reader_opts_t) as
+ * tables, with their help text. Messages are returned, never printed: the front end
+ * prefixes them with its command and prints them.
  */
 #include <errno.h>
+#include <stdint.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "tongyuan.h"
 
-int ty_arg_long(const char *opt, const char *s, long lo, long hi, long *out, char *msg,
-                size_t msg_size)
+/* ---- one value -------------------------------------------------------------------------- */
+
+static void put_int(void *dst, size_t size, long long v)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s ? s : "", &end, 10);
-    if (!s || !*s || *end || errno || v < lo || v > hi) {
-        snprintf(msg, msg_size, "%s wants a whole number from %ld to %ld, not '%s'", opt, lo, hi,
-                 s ? s : "");
-        return -1;
+    if (size == 1) {
+        signed char x = (signed char)v;
+        memcpy(dst, &x, 1);
+    } else if (size == 2) {
+        short x = (short)v;
+        memcpy(dst, &x, 2);
+    } else if (size == 4) {
+        int32_t x = (int32_t)(uint32_t)(unsigned long long)v;
+        memcpy(dst, &x, 4);
+    } else {
+        int64_t x = (int64_t)v;
+        memcpy(dst, &x, 8);
     }
-    *out = v;
-    return 0;
 }
 
-int ty_arg_double(const char *opt, const char *s, double lo, double hi, double *out, char *msg,
-                  size_t msg_size)
+/* "a|b|c" as "a, b or c" */
+static void choices_text(const char *c, char *out, size_t n)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s ? s : "", &end);
-    if (!s || !*s || *end || errno || !(v >= lo && v <= hi)) {
-        snprintf(msg, msg_size, "%s wants a number from %g to %g, not '%s'", opt, lo, hi,
-                 s ? s : "");
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-const char *ty_arg_value(int argc, char **argv, int *i, const char *name, const char *short_name,
-                         int *missing)
-{
-    const char *a = argv[*i];
-    size_t l = strlen(name);
-    int is_short = short_name && strcmp(a, short_name) == 0;
-    if (!is_short) {
-        if (strncmp(a, name, l) != 0)
-            return NULL;
-        if (a[l] == '=')
-            return a + l + 1;
-        if (a[l] != 0)
-            return NULL;
-    }
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
-
-int ty_opts_arg(int argc, char **argv, int *i, ty_opts_t *o, char *msg, size_t msg_size)
-{
-    static const struct {
-        const char *name;
-        int type; /* 0 int, 1 double, 2 size in MB */
-        long lo, hi;
-        size_t off;
-    } T[] = {
-        {"-k", 0, 2, 16, offsetof(ty_opts_t, k)},
-        {"-w", 0, 1, 256, offsetof(ty_opts_t, w)},
-        {"--max-occ", 0, 1, 1000000, offsetof(ty_opts_t, max_occ)},
-        {"--max-gap", 0, 0, 100000, offsetof(ty_opts_t, max_gap)},
-        {"--gap-cost", 1, 0, 100, offsetof(ty_opts_t, gap_cost)},
-        {"--drift-cost", 1, 0, 100, offsetof(ty_opts_t, drift_cost)},
-        {"--min-chain", 0, 0, 1000000, offsetof(ty_opts_t, min_chain)},
-        {"--merge-gap", 0, 0, 100000, offsetof(ty_opts_t, merge_gap)},
-        {"--min-len", 0, 0, 100000000, offsetof(ty_opts_t, min_len)},
-        {"--min-score", 1, 0, 1, offsetof(ty_opts_t, min_score)},
-        {"--snap", 0, 0, 1000, offsetof(ty_opts_t, snap)},
-        {"--max-size", 2, 1, 4095, offsetof(ty_opts_t, max_doc_bytes)},
-    };
-    for (size_t t = 0; t < sizeof(T) / sizeof(T[0]); t++) {
-        int missing = 0;
-        const char *v = ty_arg_value(argc, argv, i, T[t].name, NULL, &missing);
-        if (missing) {
-            snprintf(msg, msg_size, "%s needs a value", T[t].name);
-            return -1;
-        }
-        if (!v)
+    size_t o = 0, bars = 0;
+    for (const char *p = c; *p; p++)
+        bars += *p == '|';
+    for (const char *p = c; *p && o + 5 < n; p++) {
+        if (*p != '|') {
+            out[o++] = *p;
             continue;
-        char *field = (char *)o + T[t].off;
-        if (T[t].type == 1) {
-            double d;
-            if (ty_arg_double(T[t].name, v, (double)T[t].lo, (double)T[t].hi, &d, msg, msg_size))
-                return -1;
-            memcpy(field, &d, sizeof d);
-        } else {
-            long l;
-            if (ty_arg_long(T[t].name, v, T[t].lo, T[t].hi, &l, msg, msg_size))
-                return -1;
-            if (T[t].type == 2) {
-                size_t s = (size_t)l << 20;
-                memcpy(field, &s, sizeof s);
-            } else {
-                int x = (int)l;
-                memcpy(field, &x, sizeof x);
-            }
         }
-        return 1;
+        const char *sep = --bars ? ", " : " or ";
+        for (; *sep && o + 1 < n; sep++)
+            out[o++] = *sep;
     }
-    int missing = 0;
-    const char *v = ty_arg_value(argc, argv, i, "--input-format", NULL, &missing);
-    if (!missing && v) {
-        if (ty_format_parse(v, &o->input_format) != TY_OK) {
-            snprintf(msg, msg_size,
-                     "--input-format wants auto, text, html, docx, odt, pdf, warc or "
-                     "jsonl, not '%s'",
-                     v);
-            return -1;
-        }
-        return 1;
+    out[o] = 0;
+}
+
+/* the index of v among the '|'-separated names of c, or -1 */
+static int choice_index(const char *c, const char *v)
+{
+    size_t vl = strlen(v);
+    for (int i = 0; *c; i++) {
+        const char *e = strchr(c, '|');
+        size_t l = e ? (size_t)(e - c) : strlen(c);
+        if (l == vl && strncmp(c, v, l) == 0)
+            return i;
+        if (!e)
+            break;
+        c = e + 1;
     }
-    if (!missing && (v = ty_arg_value(argc, argv, i, "--encoding", NULL, &missing)) != NULL) {
-        o->encoding = v; /* checked by ty_opts_check */
-        return 1;
-    }
-    if (missing) {
-        snprintf(msg, msg_size, "%s needs a value", argv[*i]);
+    return -1;
+}
+
+static int parse_bytes(const char *s, size_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10), mul = 1;
+    if (end != s && (*end == 'k' || *end == 'K'))
+        mul = 1ULL << 10, end++;
+    else if (end != s && (*end == 'm' || *end == 'M'))
+        mul = 1ULL << 20, end++;
+    else if (end != s && (*end == 'g' || *end == 'G'))
+        mul = 1ULL << 30, end++;
+    if (end == s || *end || errno || s[0] == '-' || v == 0 || v > (SIZE_MAX >> 2) / mul)
         return -1;
-    }
-    v = ty_arg_value(argc, argv, i, "--invalid-utf8", NULL, &missing);
-    if (missing) {
-        snprintf(msg, msg_size, "--invalid-utf8 needs a value (error or replace)");
-        return -1;
-    }
-    if (v) {
-        if (strcmp(v, "error") == 0)
-            o->utf8_mode = TY_UTF8_STRICT;
-        else if (strcmp(v, "replace") == 0)
-            o->utf8_mode = TY_UTF8_REPLACE;
-        else {
-            snprintf(msg, msg_size, "--invalid-utf8 wants 'error' or 'replace', not '%s'", v);
-            return -1;
-        }
-        return 1;
-    }
+    *out = (size_t)(v * mul);
     return 0;
+}
+
+/* the value v of option d (named as given: opt) into d->dst: TY_OK or TY_EINVAL */
+static int set_value(const ty_argdef_t *d, const char *opt, const char *v, char *msg,
+                     size_t msg_size)
+{
+    char *end;
+    errno = 0;
+    switch (d->kind) {
+    case TY_ARGK_INT:
+    case TY_ARGK_MB: {
+        long long x = strtoll(v, &end, 10);
+        if (!*v || *end || errno || (double)x < d->lo || (double)x > d->hi) {
+            snprintf(msg, msg_size, "%s: expected a whole number%s between %lld and %lld, got '%s'",
+                     opt, d->kind == TY_ARGK_MB ? " of megabytes" : "", (long long)d->lo,
+                     (long long)d->hi, v);
+            return TY_EINVAL;
+        }
+        put_int(d->dst, d->size, d->kind == TY_ARGK_MB ? x << 20 : x);
+        return TY_OK;
+    }
+    case TY_ARGK_BYTES: {
+        size_t x;
+        if (parse_bytes(v, &x) != 0) {
+            snprintf(msg, msg_size, "%s: expected a size in bytes (e.g. 8M), got '%s'", opt, v);
+            return TY_EINVAL;
+        }
+        put_int(d->dst, d->size, (long long)x);
+        return TY_OK;
+    }
+    case TY_ARGK_DOUBLE: {
+        double x = strtod(v, &end);
+        if (!*v || *end || errno || !(x >= d->lo && x <= d->hi)) {
+            snprintf(msg, msg_size, "%s: expected a number between %g and %g, got '%s'", opt, d->lo,
+                     d->hi, v);
+            return TY_EINVAL;
+        }
+        memcpy(d->dst, &x, sizeof x);
+        return TY_OK;
+    }
+    case TY_ARGK_STRING:
+        if (d->set && !*v) {
+            snprintf(msg, msg_size, "%s: needs a value, got ''", opt);
+            return TY_EINVAL;
+        }
+        memcpy(d->dst, &v, sizeof v);
+        return TY_OK;
+    case TY_ARGK_ENUM: {
+        int k = choice_index(d->choices, v);
+        if (k < 0) {
+            char c[200];
+            choices_text(d->choices, c, sizeof c);
+            snprintf(msg, msg_size, "%s: expected %s, got '%s'", opt, c, v);
+            return TY_EINVAL;
+        }
+        put_int(d->dst, d->size, d->values ? d->values[k] : k);
+        return TY_OK;
+    }
+    case TY_ARGK_CALL: {
+        char m[200] = "";
+        if (d->fn(d->dst, v, m, sizeof m) == 0)
+            return TY_OK;
+        snprintf(msg, msg_size, "%s: %s", opt, m);
+        return TY_EINVAL;
+    }
+    default: return TY_EINVAL;
+    }
+}
+
+/* ---- the table ---------------------------------------------------------------------------- */
+
+/* the entry of defs (or a sub-table) that argument a names: *inline_v is the value after '='
+ * in "--name=value" (NULL when there is none) */
+static const ty_argdef_t *lookup(const ty_argdef_t *defs, const char *a, const char **inline_v)
+{
+    for (const ty_argdef_t *d = defs; d->kind != TY_ARGK_END; d++) {
+        if (d->kind == TY_ARGK_TABLE) {
+            const ty_argdef_t *r = lookup(d->dst, a, inline_v);
+            if (r)
+                return r;
+            continue;
+        }
+        size_t l = strlen(d->name);
+        if (strncmp(a, d->name, l) == 0 && (a[l] == 0 || a[l] == '=')) {
+            *inline_v = a[l] ? a + l + 1 : NULL;
+            return d;
+        }
+        if (d->alias && strcmp(a, d->alias) == 0) {
+            *inline_v = NULL;
+            return d;
+        }
+    }
+    return NULL;
+}
+
+const ty_argdef_t *ty_args_find(const ty_argdef_t *defs, const char *name)
+{
+    const char *v;
+    const ty_argdef_t *d = lookup(defs, name, &v);
+    return d && !v ? d : NULL;
+}
+
+/* edit distance of a[0..n) and b (insert, delete, replace, swap of neighbours) */
+static size_t distance(const char *a, size_t n, const char *b)
+{
+    size_t m = strlen(b);
+    if (n > 63 || m > 63)
+        return 64;
+    size_t D[64][64];
+    for (size_t i = 0; i <= n; i++)
+        D[i][0] = i;
+    for (size_t j = 0; j <= m; j++)
+        D[0][j] = j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= m; j++) {
+            size_t c = D[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (D[i - 1][j] + 1 < c)
+                c = D[i - 1][j] + 1;
+            if (D[i][j - 1] + 1 < c)
+                c = D[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                D[i - 2][j - 2] + 1 < c)
+                c = D[i - 2][j - 2] + 1;
+            D[i][j] = c;
+        }
+    return D[n][m];
+}
+
+/* the known name closest to a[0..n): the nearest by edit distance, if at most a third of
+ * its length (and 3) away, or the one name a is the start of */
+static void closest(const ty_argdef_t *defs, const char *a, size_t n, const char **best, size_t *bd)
+{
+    for (const ty_argdef_t *d = defs; d->kind != TY_ARGK_END; d++) {
+        if (d->kind == TY_ARGK_TABLE) {
+            closest(d->dst, a, n, best, bd);
+            continue;
+        }
+        size_t l = strlen(d->name);
+        size_t e = n >= 3 && n < l && strncmp(a, d->name, n) == 0 ? 1 : distance(a, n, d->name);
+        if (e < *bd && e <= 3 && e * 3 <= l) {
+            *best = d->name;
+            *bd = e;
+        }
+    }
+}
+
+int ty_args_parse(const ty_argdef_t *defs, int argc, char **argv, const char **pos, int *npos,
+                  char *msg, size_t msg_size)
+{
+    int opts = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        if (opts && strcmp(a, "--") == 0) {
+            opts = 0;
+            continue;
+        }
+        if (!opts || a[0] != '-' || a[1] == 0) {
+            if (!pos) {
+                snprintf(msg, msg_size, "unexpected argument '%s'", a);
+                return TY_EINVAL;
+            }
+            pos[(*npos)++] = a;
+            continue;
+        }
+        const ty_argdef_t *d = lookup(defs, a, &v);
+        if (!d) {
+            const char *best = NULL;
+            size_t bd = 64, n = strcspn(a, "=");
+            closest(defs, a, n, &best, &bd);
+            if (best)
+                snprintf(msg, msg_size, "unknown option '%s'; did you mean %s?", a, best);
+            else
+                snprintf(msg, msg_size, "unknown option '%s'", a);
+            return TY_ENOTFOUND;
+        }
+        if (d->kind == TY_ARGK_FLAG || d->kind == TY_ARGK_STOP) {
+            if (v) {
+                snprintf(msg, msg_size, "%s: takes no value, got '%s'", d->name, v);
+                return TY_EINVAL;
+            }
+            put_int(d->dst, d->size, d->set);
+            if (d->kind == TY_ARGK_STOP)
+                return TY_OK;
+            continue;
+        }
+        if (!v) {
+            if (i + 1 >= argc) {
+                snprintf(msg, msg_size, "%s: needs a value", a);
+                return TY_EINVAL;
+            }
+            v = argv[++i];
+        }
+        int rc = set_value(d, d->name, v, msg, msg_size);
+        if (rc != TY_OK)
+            return rc;
+    }
+    return TY_OK;
+}
+
+/* ---- the library's option structs as tables ---------------------------------------------- */
+
+static int input_format_arg(void *dst, const char *v, char *msg, size_t msg_size)
+{
+    if (ty_format_parse(v, dst) == TY_OK)
+        return 0;
+    snprintf(msg, msg_size, "expected auto, text, html, docx, odt, pdf, warc or jsonl, got '%s'",
+             v);
+    return -1;
+}
+
+void ty_opts_args(ty_opts_t *o, ty_argdef_t defs[TY_OPTS_NARGS])
+{
+    static const int utf8[] = {TY_UTF8_STRICT, TY_UTF8_REPLACE};
+    const ty_argdef_t t[TY_OPTS_NARGS] = {
+        TY_ARG_INT("-k", NULL, o->k, 2, 16),
+        TY_ARG_INT("-w", NULL, o->w, 1, 256),
+        TY_ARG_INT("--max-occ", NULL, o->max_occ, 1, 1000000),
+        TY_ARG_INT("--max-gap", NULL, o->max_gap, 0, 100000),
+        TY_ARG_DOUBLE("--gap-cost", o->gap_cost, 0, 100),
+        TY_ARG_DOUBLE("--drift-cost", o->drift_cost, 0, 100),
+        TY_ARG_INT("--min-chain", NULL, o->min_chain, 0, 1000000),
+        TY_ARG_INT("--merge-gap", NULL, o->merge_gap, 0, 100000),
+        TY_ARG_INT("--min-len", NULL, o->min_len, 0, 100000000),
+        TY_ARG_DOUBLE("--min-score", o->min_score, 0, 1),
+        TY_ARG_INT("--snap", NULL, o->snap, 0, 1000),
+        TY_ARG_MB("--max-size", o->max_doc_bytes, 1, 4095),
+        TY_ARG_CALL("--input-format", &o->input_format, input_format_arg),
+        TY_ARG_STRING("--encoding", NULL, o->encoding, 0), /* checked by ty_opts_check */
+        TY_ARG_ENUM("--invalid-utf8", o->utf8_mode, "error|replace", utf8),
+        TY_ARG_END,
+    };
+    memcpy(defs, t, sizeof t);
+}
+
+void ty_reader_opts_args(ty_reader_opts_t *ro, ty_argdef_t defs[TY_READER_NARGS])
+{
+    static const int stdin_fmt[] = {TY_STDIN_AUTO, TY_STDIN_TEXT, TY_STDIN_JSONL};
+    const ty_argdef_t t[TY_READER_NARGS] = {
+        TY_ARG_STRING("--text-field", NULL, ro->text_field, 0),
+        TY_ARG_STRING("--id-field", NULL, ro->id_field, 0),
+        TY_ARG_ENUM("--stdin-format", ro->stdin_format, "auto|text|jsonl", stdin_fmt),
+        TY_ARG_END,
+    };
+    memcpy(defs, t, sizeof t);
 }
 
 int ty_opts_help(ty_buf_t *b)

@@ -32,13 +32,12 @@
  * posting (postings of boilerplate minimizers are dropped).
  */
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <zstd.h>
 
 #include "dedup.h"
+#include "thread.h"
 
 #define NONE TY__NONE
 
@@ -110,7 +109,11 @@ typedef struct {
     uint32_t nsh;      /* near: distinct shingles */
     uint32_t ex_first; /* spun: earlier batch document with the same exact key */
     ty__mzs_t mzs;     /* spun: minimizers (seeds for the boilerplate mask, distinct sorted) */
-    char *ctext;       /* spun: compressed text */
+    ty__gsum_t gs;     /* spun: its cover-group summary (ty__gsum_make)... */
+    uint64_t *gh;      /* ...in these when sampled */
+    uint32_t *gpos;
+    size_t gcap;
+    char *ctext; /* spun: compressed text */
     size_t clen, ccap;
     TY_VEC(link_t) links;
 } bdoc_t;
@@ -131,6 +134,7 @@ typedef struct {
     TY_VEC(const ty__kv_t *) gp, bp; /* per distinct minimizer of the document: its slots */
     TY_VEC(uint32_t) df;             /* ...and its document frequency */
     TY_VEC(size_t) gs, bs;           /* scratch: home slots */
+    ty__coverbuf_t cb;               /* scratch: cover groups */
     size_t candidates;               /* stats */
     struct ty_dedup *dd;             /* phase B: the document being verified */
     size_t j;
@@ -163,9 +167,11 @@ struct ty_dedup {
     TY_VEC(const uint64_t *) gmzp;
     ty__map_t gtab;
     ty__u32vec_t glists;
+    TY_VEC(ty__gsum_t) gsum; /* spun: cover groups: summaries, edges (ty__cover_edges) */
+    ty__u32vec_t edges;
+    ty__carry_t carry; /* spun: popular texts carried over (ty__groups_join) */
     worker_t *wk;
     int nwk;
-    atomic_size_t next;
     int phase;
     /* results */
     int finished, failed;
@@ -290,6 +296,7 @@ static void worker_free(worker_t *w)
     free(w->df.a);
     free(w->gs.a);
     free(w->bs.a);
+    ty__coverbuf_free(&w->cb);
 }
 
 static void bdoc_reset(bdoc_t *b)
@@ -368,6 +375,8 @@ void ty_dedup_free(ty_dedup_t *dd)
             bdoc_reset(&dd->batch[i]);
             ty_doc_free(dd->batch[i].doc);
             ty__mzs_free(&dd->batch[i].mzs);
+            free(dd->batch[i].gh);
+            free(dd->batch[i].gpos);
             free(dd->batch[i].ctext);
             free(dd->batch[i].links.a);
         }
@@ -396,6 +405,9 @@ void ty_dedup_free(ty_dedup_t *dd)
     free(dd->gmzp.a);
     ty__map_free(&dd->gtab);
     free(dd->glists.a);
+    free(dd->gsum.a);
+    free(dd->edges.a);
+    ty__carry_free(&dd->carry);
     ty__clu_free(&dd->clu);
     ty__rules_free(&dd->R);
     free(dd);
@@ -445,6 +457,10 @@ static void phase_a(ty_dedup_t *dd, worker_t *w, size_t j)
             dd->bkeys[j * (size_t)R->o.bands + (size_t)band] = ty__near_band(R, sig, band);
     } else if (R->o.mode == TY_DEDUP_SPUN) {
         rc = ty__spun_sketch(R, doc, &b->mzs);
+        if (!rc) {
+            b->gs = ty__gsum_make(&b->mzs, b->f.ntok, &b->gh, &b->gpos, &b->gcap);
+            rc = b->gs.rate ? TY_OK : TY_ENOMEM;
+        }
         if (rc) {
             worker_err(w, rc, "minimizers");
             return;
@@ -677,59 +693,51 @@ static void phase_b(ty_dedup_t *dd, worker_t *w, size_t j)
     ty__cands_try(R, w->cands.a, nc, try_cand, w);
 }
 
+/* The batch documents holding minimizer h, for ty__cover_edges(). */
+static const uint32_t *batch_holders(void *ctx, uint64_t h, uint32_t *n)
+{
+    const ty_dedup_t *dd = ctx;
+    const ty__kv_t *m = ty__map_find(&dd->bmz, h);
+    *n = m ? m->val : 0; /* every holder, in input order (before phase_d compacts the lists) */
+    return m ? dd->occ.a + m->aux + 1 : NULL;
+}
+
+/* A document that started a group of its own by sketch: the earlier ones it is a copy of by
+ * cover (ty__cover_edges; phase D). */
+static void phase_join(ty_dedup_t *dd, worker_t *w, size_t j)
+{
+    uint32_t *e = dd->edges.a + j * TY__COVER_TRY;
+    if (dd->grp.a[j] != (uint32_t)j)
+        e[0] = TY__NONE; /* in a group by sketch already */
+    else if (ty__cover_edges(&dd->R, dd->gsum.a, dd->nb, j, batch_holders, dd, &dd->carry, &w->cb,
+                             e))
+        worker_err(w, TY_ENOMEM, "batch groups");
+}
+
 /* ---- running a phase on all workers ---------------------------------------------------- */
 
-typedef struct {
-    ty_dedup_t *dd;
-    int t;
-} warg_t;
-
-#define CHUNK 16
-
-static void *run_worker(void *arg)
+/* Batch document j of the current phase, on worker tid (ty__for). */
+static void phase_item(void *data, size_t j, int tid)
 {
-    warg_t *a = arg;
-    ty_dedup_t *dd = a->dd;
-    worker_t *w = &dd->wk[a->t];
-    for (;;) {
-        size_t beg = atomic_fetch_add(&dd->next, CHUNK);
-        if (beg >= dd->nb)
-            break;
-        size_t end = beg + CHUNK < dd->nb ? beg + CHUNK : dd->nb;
-        for (size_t j = beg; j < end && !w->rc; j++) {
-            if (dd->phase == 0)
-                phase_a(dd, w, j);
-            else
-                phase_b(dd, w, j);
-        }
-    }
-    return NULL;
+    ty_dedup_t *dd = data;
+    worker_t *w = &dd->wk[tid];
+    if (w->rc)
+        return; /* this worker failed: the phase is given up */
+    if (dd->phase == 0)
+        phase_a(dd, w, j);
+    else if (dd->phase == 1)
+        phase_b(dd, w, j);
+    else
+        phase_join(dd, w, j);
 }
 
 static int run_phase(ty_dedup_t *dd, int phase)
 {
     dd->phase = phase;
-    atomic_store(&dd->next, 0);
-    int nt = dd->nwk;
-    if ((size_t)nt > (dd->nb + CHUNK - 1) / CHUNK)
-        nt = (int)((dd->nb + CHUNK - 1) / CHUNK);
-    if (nt < 1)
-        nt = 1;
-    pthread_t th[64];
-    warg_t args[64];
-    int started = 0;
-    if (nt > 64)
-        nt = 64;
-    for (int t = 1; t < nt; t++) {
-        args[t] = (warg_t){dd, t};
-        if (pthread_create(&th[t], NULL, run_worker, &args[t]) != 0)
-            break;
-        started = t;
+    if (ty__for(dd->nwk, phase_item, dd, dd->nb)) {
+        snprintf(dd->err, sizeof dd->err, "out of memory starting the workers");
+        return TY_ENOMEM;
     }
-    args[0] = (warg_t){dd, 0};
-    run_worker(&args[0]);
-    for (int t = 1; t <= started; t++)
-        pthread_join(th[t], NULL);
     for (int t = 0; t < dd->nwk; t++)
         if (dd->wk[t].rc) {
             int rc = dd->wk[t].rc;
@@ -747,7 +755,7 @@ static int phase_d(ty_dedup_t *dd)
     ty__map_clear(&dd->bmz);
     ty__xmap_clear(&dd->bex);
     size_t total = 0, nb = dd->nb;
-    if (ty_vec_reserve(dd->grp, nb + 1) || ty_vec_reserve(dd->stamp, nb + 1) ||
+    if (ty_vec_reserve(dd->grp, nb + TY__CARRY_MAX + 1) || ty_vec_reserve(dd->stamp, nb + 1) ||
         ty_vec_reserve(dd->gnmz, nb + 1) || ty_vec_reserve(dd->gmzp, nb + 1))
         return TY_ENOMEM;
     /* count the batch documents of each minimizer... */
@@ -770,9 +778,6 @@ static int phase_d(ty_dedup_t *dd)
         }
         total += b->mzs.nmz;
     }
-    /* ...and the batch's groups (copies of one text count once)... */
-    if (ty__batch_groups(dd->gmzp.a, dd->gnmz.a, nb, dd->grp.a, &dd->gtab, &dd->glists))
-        return TY_ENOMEM;
     /* ...give each its run of occ, and fill the runs in input order... */
     if (ty_vec_reserve(dd->occ, total + dd->bmz.n + 1))
         return TY_ENOMEM;
@@ -794,6 +799,18 @@ static int phase_d(ty_dedup_t *dd)
             dd->occ.a[m->aux + 1 + m->val++] = (uint32_t)j;
         }
     }
+    /* ...find the batch's groups (copies of one text count once): by sketch, then by cover
+     * (phase_join, on the workers, reading the lists)... */
+    if (ty__batch_groups(dd->gmzp.a, dd->gnmz.a, nb, dd->grp.a, &dd->gtab, &dd->glists) ||
+        ty_vec_reserve(dd->gsum, nb + 1) || ty_vec_reserve(dd->edges, nb * TY__COVER_TRY + 1))
+        return TY_ENOMEM;
+    for (size_t j = 0; j < nb; j++)
+        dd->gsum.a[j] = dd->gnmz.a[j] ? dd->batch[j].gs : (ty__gsum_t){0};
+    int rc = run_phase(dd, 2);
+    if (rc)
+        return rc;
+    if (ty__groups_join(dd->grp.a, dd->edges.a, nb, dd->gsum.a, &dd->carry))
+        return TY_ENOMEM;
     /* ...then each minimizer's frequency is its number of groups; past max_df holders its
      * list keeps the first holder of each group (a copy finds its group through it, and
      * 4,000 copies of an article do not count each other 4,000 times) */

@@ -321,6 +321,97 @@ typedef TY_VEC(uint32_t) ty__u32vec_t;
 int ty__batch_groups(const uint64_t *const *mz, const uint32_t *nmz, size_t n, uint32_t *grp,
                      ty__map_t *tab, ty__u32vec_t *lists);
 
+/* Cover groups: the second step of a batch's grouping. A copy spun at 20 % shares only a few
+ * of its sketch values with the article and started a group of its own above; past max_df
+ * such copies the article was boilerplate again (10,000 half-spun copies: 3 in 1,000
+ * found; issue 16). What tells a copy from a document that shares a template is where the
+ * shared text lies: a copy's shared minimizers are spread over nearly all of both texts, a
+ * template's fill one block and the rest of each document has none. So a document that
+ * started a group of its own is a copy of an earlier batch document (an edge) when the
+ * minimizers they share cover at least TY__COVER_MIN of each of the two texts, a gap between
+ * two shared minimizers counting as covered up to the larger of TY__COVER_GAP (w + 1) tokens
+ * and an eighth of the text (a spinner's changes leave many short gaps; a document's own text
+ * beside a template is one long one). The TY__COVER_TRY earlier documents sharing the most
+ * minimizers are tried, and the groups joined along every edge (union-find): two spun copies
+ * share less than a copy and its original, and one edge out of several tries is enough.
+ * Documents that are mostly one template (80 % and more) are, in the rules' terms, copies of
+ * one another and group; those whose own text is a fifth or more stay apart and the template
+ * stays masked (test_template).
+ *
+ * Each document gives its summary (ty__gsum_make): its distinct minimizers with their first
+ * positions, sampled at the power-of-two rate that leaves about TY__COVER_CAP of them (1: all)
+ * by the low bits of ty__mix64(h), so two documents' summaries share every common minimizer
+ * that passes the coarser of their rates; the bridged gap grows with the rate. Bounded in
+ * size, so MPI ranks can exchange them and compute the same groups as one process. */
+#define TY__COVER_CAP 512
+#define TY__COVER_GAP 6
+#define TY__COVER_GAP_DIV 8
+#define TY__COVER_MIN 0.8
+typedef struct {
+    const uint64_t *h;   /* sorted, distinct (ty__fix_key()ed) */
+    const uint32_t *pos; /* the first token position of each */
+    uint32_t n, ntok, rate;
+} ty__gsum_t;
+/* Does a summary sampled at rate hold minimizer h (when its document does)? */
+static inline int ty__gsum_holds(uint32_t rate, uint64_t h) { return !(ty__mix64(h) & (rate - 1)); }
+/* The summary of s (a document of ntok tokens): s's own arrays when all its minimizers are
+ * kept, else copied into *h, *pos (grown to *cap as needed; rate 0 when out of memory). */
+ty__gsum_t ty__gsum_make(const ty__mzs_t *s, uint32_t ntok, uint64_t **h, uint32_t **pos,
+                         size_t *cap);
+/* The batch documents whose summaries hold minimizer h, in input order (at least the first
+ * GROUP_HOLDERS of them; more may be given, of which the first GROUP_HOLDERS holding h in their
+ * summary count): one process reads its batch table, MPI ranks ty__cover_holders(). */
+typedef const uint32_t *(*ty__holders_fn)(void *ctx, uint64_t h, uint32_t *n);
+/* A table of the first GROUP_HOLDERS holders of each summary value, in input order, and its
+ * look-up (for ranks that have the summaries only). */
+int ty__cover_table(const ty__gsum_t *gs, size_t n, ty__map_t *tab, ty__u32vec_t *lists);
+const uint32_t *ty__cover_holders(const ty__map_t *tab, const ty__u32vec_t *lists, uint64_t h,
+                                  uint32_t *n);
+typedef struct {
+    TY_VEC(uint32_t) cnt, lo, hi, touched, pa, pb;
+} ty__coverbuf_t;
+void ty__coverbuf_free(ty__coverbuf_t *b);
+/* Popular texts carried over: a batch's groups of TY__CARRY_MIN documents and more are texts
+ * being copied, and their copies go on coming in the next batches, where the original is
+ * indexed and no longer in the batch: two copies spun at 35 % often share too little for an
+ * edge, and the article became boilerplate again from the second batch on (5 articles, 5,000
+ * copies each spun at 35 %: 2 of them lost from the second batch). So the summary of each
+ * such group's first document is carried into the next batches (at most TY__CARRY_MAX, the
+ * most recently joined first) as a document before all of the batch's: the copies join it
+ * and count as one text with it. Every engine updates its carried set from the same groups
+ * and summaries (ty__carry_update), so it is the same everywhere. */
+#define TY__CARRY_MIN 4
+#define TY__CARRY_MAX 256
+typedef struct {
+    uint64_t *h;
+    uint32_t *pos;
+    uint32_t n, ntok, rate;
+    uint64_t last; /* the batch that last joined it */
+} ty__carried_t;
+typedef struct {
+    TY_VEC(ty__carried_t) e;
+    TY_VEC(ty__gsum_t) gs; /* views of e, for ty__cover_edges() */
+    ty__map_t tab;         /* ty__cover_table() of gs */
+    ty__u32vec_t lists;
+    uint64_t round; /* batches seen */
+} ty__carry_t;
+void ty__carry_free(ty__carry_t *c);
+
+/* The earlier documents (of the n in the batch, then the carried ones, numbered n + c) that
+ * document j is a copy of by cover, into out[0..TY__COVER_TRY) (TY__NONE past the last).
+ * Read-only: call it for every j at once from any number of threads or ranks, each with its
+ * own b. TY_OK, TY_ENOMEM. */
+#define TY__COVER_TRY 6
+int ty__cover_edges(const ty__rules_t *R, const ty__gsum_t *gs, size_t n, size_t j,
+                    ty__holders_fn holders, void *ctx, const ty__carry_t *carry, ty__coverbuf_t *b,
+                    uint32_t *out);
+/* Join the groups of ty__batch_groups (grp, n entries, followed by room for the carried
+ * documents) along the edges (TY__COVER_TRY per batch document): every group is then named by
+ * its first batch document. Then carry the summaries of the popular groups into the next
+ * batch. TY_OK, TY_ENOMEM. */
+int ty__groups_join(uint32_t *grp, const uint32_t *edges, size_t n, const ty__gsum_t *gs,
+                    ty__carry_t *carry);
+
 /* Texts kept for a later alignment: zstd frames (level 1). ty__dd_pack() compresses into
  * dst (room for ZSTD_compressBound(len)) and returns the size, or 0 when it failed. */
 size_t ty__dd_pack(ZSTD_CCtx *cctx, const char *text, size_t len, char *dst, size_t cap);

@@ -592,6 +592,24 @@ int ty__verify(ty__verifier_t *v, const ty__rules_t *R, const ty_doc_t *src, con
 #define GROUP_SKETCH TY__GROUP_SKETCH
 #define GROUP_HOLDERS 8
 
+/* Value h is held by document j: keep j if h has fewer than GROUP_HOLDERS holders yet. */
+static int add_holder(ty__map_t *tab, ty__u32vec_t *lists, uint64_t h, uint32_t j)
+{
+    int isnew;
+    ty__kv_t *e = ty__map_put(tab, h, &isnew);
+    if (!e)
+        return TY_ENOMEM;
+    if (isnew) {
+        if (ty_vec_reserve(*lists, lists->n + GROUP_HOLDERS))
+            return TY_ENOMEM;
+        e->aux = (uint32_t)lists->n;
+        lists->n += GROUP_HOLDERS;
+    }
+    if (e->val < GROUP_HOLDERS)
+        lists->a[e->aux + e->val++] = j;
+    return TY_OK;
+}
+
 int ty__batch_groups(const uint64_t *const *mz, const uint32_t *nmz, size_t n, uint32_t *grp,
                      ty__map_t *tab, ty__u32vec_t *lists)
 {
@@ -632,20 +650,318 @@ int ty__batch_groups(const uint64_t *const *mz, const uint32_t *nmz, size_t n, u
         }
         if (best != TY__NONE)
             grp[j] = grp[best];
-        for (uint32_t i = 0; i < m; i++) {
-            int isnew;
-            ty__kv_t *e = ty__map_put(tab, mz[j][i], &isnew);
-            if (!e)
+        for (uint32_t i = 0; i < m; i++)
+            if (add_holder(tab, lists, mz[j][i], (uint32_t)j))
                 return TY_ENOMEM;
-            if (isnew) {
-                if (ty_vec_reserve(*lists, lists->n + GROUP_HOLDERS))
-                    return TY_ENOMEM;
-                e->aux = (uint32_t)lists->n;
-                lists->n += GROUP_HOLDERS;
-            }
-            if (e->val < GROUP_HOLDERS)
-                lists->a[e->aux + e->val++] = (uint32_t)j;
-        }
     }
     return TY_OK;
+}
+
+/* ---- cover groups: spun copies of one text within a batch count once ------------------- */
+
+ty__gsum_t ty__gsum_make(const ty__mzs_t *s, uint32_t ntok, uint64_t **h, uint32_t **pos,
+                         size_t *cap)
+{
+    uint32_t rate = 1;
+    while (s->nmz / rate > TY__COVER_CAP)
+        rate *= 2;
+    if (rate == 1)
+        return (ty__gsum_t){s->mz, s->mzpos, s->nmz, ntok, 1};
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < s->nmz; i++)
+        n += ty__gsum_holds(rate, s->mz[i]);
+    if (*cap < n) {
+        uint64_t *a = realloc(*h, n * sizeof(uint64_t));
+        if (a)
+            *h = a;
+        uint32_t *b = a ? realloc(*pos, n * sizeof(uint32_t)) : NULL;
+        if (!a || !b)
+            return (ty__gsum_t){NULL, NULL, 0, 0, 0};
+        *pos = b;
+        *cap = n;
+    }
+    n = 0;
+    for (uint32_t i = 0; i < s->nmz; i++)
+        if (ty__gsum_holds(rate, s->mz[i])) {
+            (*h)[n] = s->mz[i];
+            (*pos)[n++] = s->mzpos[i];
+        }
+    return (ty__gsum_t){*h, *pos, n, ntok, rate};
+}
+
+int ty__cover_table(const ty__gsum_t *gs, size_t n, ty__map_t *tab, ty__u32vec_t *lists)
+{
+    ty__map_clear(tab);
+    lists->n = 0;
+    for (size_t j = 0; j < n; j++)
+        for (uint32_t i = 0; i < gs[j].n; i++)
+            if (add_holder(tab, lists, gs[j].h[i], (uint32_t)j))
+                return TY_ENOMEM;
+    return TY_OK;
+}
+
+const uint32_t *ty__cover_holders(const ty__map_t *tab, const ty__u32vec_t *lists, uint64_t h,
+                                  uint32_t *n)
+{
+    const ty__kv_t *e = ty__map_find(tab, h);
+    *n = e ? e->val : 0;
+    return e ? lists->a + e->aux : NULL;
+}
+
+void ty__coverbuf_free(ty__coverbuf_t *b)
+{
+    free(b->cnt.a);
+    free(b->lo.a);
+    free(b->hi.a);
+    free(b->touched.a);
+    free(b->pa.a);
+    free(b->pb.a);
+    memset(b, 0, sizeof(*b));
+}
+
+static int cmp_u32(const void *x, const void *y)
+{
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return a < b ? -1 : a > b;
+}
+
+/* Tokens of a text of ntok tokens covered by shared minimizers at positions p[0..n) (sorted
+ * here): each one's k tokens, and the gap to the next one when it is at most gap tokens. */
+static size_t covered(uint32_t *p, size_t n, int k, size_t gap, size_t ntok)
+{
+    if (!n)
+        return 0;
+    qsort(p, n, sizeof(uint32_t), cmp_u32);
+    size_t c = 0;
+    for (size_t i = 0; i + 1 < n; i++) {
+        size_t d = p[i + 1] - p[i];
+        c += d <= gap ? d : (size_t)k;
+    }
+    c += (size_t)k;
+    return c < ntok ? c : ntok;
+}
+
+/* Do the shared minimizers of a and b cover TY__COVER_MIN of both? */
+static int cover_ok(const ty__rules_t *R, const ty__gsum_t *a, const ty__gsum_t *b,
+                    ty__coverbuf_t *buf, int *oom)
+{
+    uint32_t rate = a->rate > b->rate ? a->rate : b->rate;
+    size_t m = a->n < b->n ? a->n : b->n;
+    if (ty_vec_reserve(buf->pa, m + 1) || ty_vec_reserve(buf->pb, m + 1)) {
+        *oom = 1;
+        return 0;
+    }
+    size_t n = 0;
+    for (uint32_t i = 0, j = 0; i < a->n && j < b->n;) {
+        if (a->h[i] < b->h[j]) {
+            i++;
+        } else if (a->h[i] > b->h[j]) {
+            j++;
+        } else {
+            if (ty__gsum_holds(rate, a->h[i])) {
+                buf->pa.a[n] = a->pos[i];
+                buf->pb.a[n++] = b->pos[j];
+            }
+            i++;
+            j++;
+        }
+    }
+    size_t gap = (size_t)TY__COVER_GAP * (size_t)(R->o.w + 1) * rate;
+    size_t ga = a->ntok / TY__COVER_GAP_DIV > gap ? a->ntok / TY__COVER_GAP_DIV : gap;
+    size_t gb = b->ntok / TY__COVER_GAP_DIV > gap ? b->ntok / TY__COVER_GAP_DIV : gap;
+    return covered(buf->pa.a, n, R->o.k, ga, a->ntok) >= TY__COVER_MIN * a->ntok &&
+           covered(buf->pb.a, n, R->o.k, gb, b->ntok) >= TY__COVER_MIN * b->ntok;
+}
+
+#define COVER_SUB_FROM 128
+
+/* Candidate e (a batch document, or n + a carried one) shares the summary value at position p
+ * of the document counted. */
+static int cover_count(ty__coverbuf_t *b, uint32_t e, uint32_t p)
+{
+    if (!b->cnt.a[e]++) {
+        b->lo.a[e] = b->hi.a[e] = p;
+        return ty_vec_push(b->touched, e);
+    }
+    b->lo.a[e] = p < b->lo.a[e] ? p : b->lo.a[e];
+    b->hi.a[e] = p > b->hi.a[e] ? p : b->hi.a[e];
+    return TY_OK;
+}
+
+int ty__cover_edges(const ty__rules_t *R, const ty__gsum_t *gs, size_t n, size_t j,
+                    ty__holders_fn holders, void *ctx, const ty__carry_t *carry, ty__coverbuf_t *b,
+                    uint32_t *out)
+{
+    const ty__gsum_t *d = &gs[j];
+    size_t nc = carry->e.n, all = n + nc;
+    for (int t = 0; t < TY__COVER_TRY; t++)
+        out[t] = TY__NONE;
+    if (ty_vec_reserve(b->cnt, all + 1) || ty_vec_reserve(b->lo, all + 1) ||
+        ty_vec_reserve(b->hi, all + 1))
+        return TY_ENOMEM;
+    if (b->cnt.n < all) { /* zeroed once; the touched ones are zeroed again below */
+        memset(b->cnt.a + b->cnt.n, 0, (all - b->cnt.n) * sizeof(uint32_t));
+        b->cnt.n = all;
+    }
+    b->touched.n = 0;
+    int oom = 0;
+    /* candidates by a quarter of a longer summary (the bits above the rate's), enough to
+     * rank them: half as much time on the batch's lists */
+    uint64_t sub = d->n >= COVER_SUB_FROM ? 3 : 0;
+    for (uint32_t i = 0; i < d->n; i++) {
+        if ((ty__mix64(d->h[i]) >> 40) & sub)
+            continue;
+        uint32_t nh, taken = 0;
+        /* the carried documents first (they come before the batch), then the batch's */
+        const uint32_t *l = nc ? ty__cover_holders(&carry->tab, &carry->lists, d->h[i], &nh) : NULL;
+        for (uint32_t x = 0; l && x < nh; x++)
+            if (ty__gsum_holds(carry->gs.a[l[x]].rate, d->h[i]) && taken < GROUP_HOLDERS) {
+                taken++;
+                oom |= cover_count(b, (uint32_t)n + l[x], d->pos[i]);
+            }
+        l = holders(ctx, d->h[i], &nh);
+        for (uint32_t x = 0; x < nh && l[x] < j && taken < GROUP_HOLDERS; x++)
+            if (ty__gsum_holds(gs[l[x]].rate, d->h[i])) {
+                taken++;
+                oom |= cover_count(b, l[x], d->pos[i]);
+            }
+    }
+    /* the TY__COVER_TRY earlier documents sharing the most (the earliest on a tie) */
+    uint32_t top[TY__COVER_TRY], cnt[TY__COVER_TRY];
+    int nt = 0;
+    for (size_t x = 0; x < b->touched.n; x++) {
+        uint32_t e = b->touched.a[x], c = b->cnt.a[e];
+        b->cnt.a[e] = 0;
+        /* enough of them, spread over half of this document at least (a shared sentence or
+         * two, the usual overlap of unrelated documents, is not worth a look) */
+        if (c < (uint32_t)R->o.min_shared ||
+            2 * ((size_t)b->hi.a[e] - b->lo.a[e] + (size_t)R->o.k) < d->ntok)
+            continue;
+        int at = nt;
+        while (at > 0 && (cnt[at - 1] < c || (cnt[at - 1] == c && top[at - 1] > e)))
+            at--;
+        if (at >= TY__COVER_TRY)
+            continue;
+        for (int z = nt < TY__COVER_TRY ? nt : TY__COVER_TRY - 1; z > at; z--) {
+            top[z] = top[z - 1];
+            cnt[z] = cnt[z - 1];
+        }
+        top[at] = e;
+        cnt[at] = c;
+        if (nt < TY__COVER_TRY)
+            nt++;
+    }
+    for (int t = 0, k = 0; t < nt && !oom; t++)
+        if (cover_ok(R, d, top[t] < n ? &gs[top[t]] : &carry->gs.a[top[t] - n], b, &oom))
+            out[k++] = top[t];
+    return oom ? TY_ENOMEM : TY_OK;
+}
+
+static uint32_t find_root(uint32_t *p, uint32_t x)
+{
+    while (p[x] != x) {
+        p[x] = p[p[x]];
+        x = p[x];
+    }
+    return x;
+}
+
+void ty__carry_free(ty__carry_t *c)
+{
+    for (size_t i = 0; i < c->e.n; i++) {
+        free(c->e.a[i].h);
+        free(c->e.a[i].pos);
+    }
+    free(c->e.a);
+    free(c->gs.a);
+    ty__map_free(&c->tab);
+    free(c->lists.a);
+    memset(c, 0, sizeof(*c));
+}
+
+static int cmp_carried(const void *x, const void *y)
+{
+    const ty__carried_t *a = x, *b = y;
+    return a->last > b->last ? -1 : a->last < b->last;
+}
+
+/* grp: the joined groups of the batch's n documents and of the carried ones (n + c). */
+static int carry_update(ty__carry_t *c, const uint32_t *grp, size_t n, const ty__gsum_t *gs,
+                        uint32_t *size)
+{
+    size_t nc = c->e.n;
+    c->round++;
+    memset(size, 0, n * sizeof(uint32_t));
+    for (size_t j = 0; j < n; j++)
+        size[grp[j]]++;
+    for (size_t x = 0; x < nc; x++) /* a carried text joined again: kept longer */
+        if (grp[n + x] < n && size[grp[n + x]] >= TY__CARRY_MIN) {
+            c->e.a[x].last = c->round;
+            size[grp[n + x]] = 0;
+        }
+    for (size_t j = 0; j < n; j++) {
+        if (grp[j] != j || size[j] < TY__CARRY_MIN || !gs[j].n)
+            continue;
+        ty__carried_t e = {malloc(gs[j].n * sizeof(uint64_t)),
+                           malloc(gs[j].n * sizeof(uint32_t)),
+                           gs[j].n,
+                           gs[j].ntok,
+                           gs[j].rate,
+                           c->round};
+        if (!e.h || !e.pos || ty_vec_push(c->e, e)) {
+            free(e.h);
+            free(e.pos);
+            return TY_ENOMEM;
+        }
+        memcpy(e.h, gs[j].h, e.n * sizeof(uint64_t));
+        memcpy(e.pos, gs[j].pos, e.n * sizeof(uint32_t));
+    }
+    /* the most recently joined first (a stable order: the earlier carried on a tie) */
+    if (c->e.n > 1) {
+        for (size_t x = 0; x < c->e.n; x++)
+            c->e.a[x].last = (c->e.a[x].last << 32) | (uint32_t)(UINT32_MAX - x);
+        qsort(c->e.a, c->e.n, sizeof(ty__carried_t), cmp_carried);
+        for (size_t x = 0; x < c->e.n; x++)
+            c->e.a[x].last >>= 32;
+    }
+    while (c->e.n > TY__CARRY_MAX) {
+        c->e.n--;
+        free(c->e.a[c->e.n].h);
+        free(c->e.a[c->e.n].pos);
+    }
+    if (ty_vec_reserve(c->gs, c->e.n + 1))
+        return TY_ENOMEM;
+    for (size_t x = 0; x < c->e.n; x++) {
+        const ty__carried_t *e = &c->e.a[x];
+        c->gs.a[x] = (ty__gsum_t){e->h, e->pos, e->n, e->ntok, e->rate};
+    }
+    c->gs.n = c->e.n;
+    return ty__cover_table(c->gs.a, c->gs.n, &c->tab, &c->lists);
+}
+
+int ty__groups_join(uint32_t *grp, const uint32_t *edges, size_t n, const ty__gsum_t *gs,
+                    ty__carry_t *carry)
+{
+    /* union-find over the batch and the carried documents, each group named by its first
+     * batch document */
+    for (size_t x = 0; x < carry->e.n; x++)
+        grp[n + x] = (uint32_t)(n + x);
+    for (size_t j = 0; j < n; j++)
+        for (int t = 0; t < TY__COVER_TRY; t++) {
+            uint32_t e = edges[j * TY__COVER_TRY + (size_t)t];
+            if (e == TY__NONE)
+                break;
+            uint32_t a = find_root(grp, (uint32_t)j), c = find_root(grp, e);
+            if (a < c)
+                grp[c] = a;
+            else
+                grp[a] = c;
+        }
+    size_t all = n + carry->e.n;
+    for (size_t j = 0; j < all; j++)
+        grp[j] = find_root(grp, (uint32_t)j);
+    uint32_t *size = malloc((n + 1) * sizeof(uint32_t));
+    int rc = size ? carry_update(carry, grp, n, gs, size) : TY_ENOMEM;
+    free(size);
+    return rc;
 }

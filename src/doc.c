@@ -198,7 +198,7 @@ static int load_extracted(ty_doc_t *d, char *buf, size_t len, const ty_opts_t *o
     if (t.len > o->max_doc_bytes) {
         ty__text_free(&t);
         return ty__err(d->err, TY_ETOOBIG,
-                       "%s: %zu bytes of text, more than the limit of %zu bytes (--max-size)",
+                       "%s: %zu bytes of text, more than the limit of %zu bytes (max_doc_bytes)",
                        d->name, t.len, o->max_doc_bytes);
     }
     rc = load_owned(d, t.text, t.len, o);
@@ -279,7 +279,7 @@ int ty_doc_load_file(ty_doc_t *d, const char *path, const ty_opts_t *o)
                 if (!is_stdin)
                     close(fd);
                 return ty__err(d->err, TY_ETOOBIG,
-                               "%s: %lld bytes, more than the limit of %zu bytes (--max-size)",
+                               "%s: %lld bytes, more than the limit of %zu bytes (max_doc_bytes)",
                                path, (long long)st.st_size, o->max_doc_bytes);
             }
             /* size 0: empty, or a file whose size is not known in advance (/proc, /sys):
@@ -300,9 +300,9 @@ int ty_doc_load_file(ty_doc_t *d, const char *path, const ty_opts_t *o)
     while (rc == TY_OK && len < want) {
         if (len == cap) {
             if (cap > o->max_doc_bytes) {
-                rc =
-                    ty__err(d->err, TY_ETOOBIG, "%s: more than the limit of %zu bytes (--max-size)",
-                            path, o->max_doc_bytes);
+                rc = ty__err(d->err, TY_ETOOBIG,
+                             "%s: more than the limit of %zu bytes (max_doc_bytes)", path,
+                             o->max_doc_bytes);
                 break;
             }
             char *p = realloc(buf, cap * 2 + 1);
@@ -329,8 +329,8 @@ int ty_doc_load_file(ty_doc_t *d, const char *path, const ty_opts_t *o)
     if (!is_stdin)
         close(fd);
     if (rc == TY_OK && len > o->max_doc_bytes)
-        rc = ty__err(d->err, TY_ETOOBIG, "%s: more than the limit of %zu bytes (--max-size)", path,
-                     o->max_doc_bytes);
+        rc = ty__err(d->err, TY_ETOOBIG, "%s: more than the limit of %zu bytes (max_doc_bytes)",
+                     path, o->max_doc_bytes);
     if (rc) {
         free(buf);
         d->len = 0;

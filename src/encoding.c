@@ -526,7 +526,7 @@ int ty__decode(ty__text_t *out, char *buf, size_t len, const ty__xopts_t *o, con
     if (o->encoding && *o->encoding) {
         if (ty__charset_canon(o->encoding, cs, sizeof cs) != 0) {
             free(buf);
-            return ty__err(err, TY_EINVAL, "--encoding %s: not a charset iconv knows", o->encoding);
+            return ty__err(err, TY_EINVAL, "encoding=%s: not a charset iconv knows", o->encoding);
         }
         if (is_utf8_name(cs)) {
             keep_as_is(out, buf, len);
@@ -535,7 +535,7 @@ int ty__decode(ty__text_t *out, char *buf, size_t len, const ty__xopts_t *o, con
         r = try_charset(out, buf, len, 0, cs, 0, &bad, &ex);
         free(buf);
         if (r == 1)
-            return ty__err(err, TY_EENCODING, "%s: not valid %s (--encoding) at byte %zu%s", name,
+            return ty__err(err, TY_EENCODING, "%s: not valid %s (encoding) at byte %zu%s", name,
                            o->encoding, bad.at,
                            bad.eilseq ? "" : ": the text ends inside a character");
         return r == 0 ? TY_OK : ty__err(err, TY_ENOMEM, "%s: out of memory", name);
@@ -595,9 +595,9 @@ int ty__decode(ty__text_t *out, char *buf, size_t len, const ty__xopts_t *o, con
             else
                 detect(buf, len, seen, sizeof seen, NULL);
             free(buf);
-            char hint[96] = "give --encoding NAME to read it";
+            char hint[96] = "give encoding=NAME to read it";
             if (seen[0])
-                snprintf(hint, sizeof hint, "it looks like %s: --encoding %s reads it", plain(seen),
+                snprintf(hint, sizeof hint, "it looks like %s: encoding=%s reads it", plain(seen),
                          plain(seen));
             return ty__err(err, TY_EENCODING,
                            "%s: declares charset %s (%s), but byte %zu is not %s (%s)", name,
@@ -667,8 +667,8 @@ int ty__decode(ty__text_t *out, char *buf, size_t len, const ty__xopts_t *o, con
     free(buf);
     return ty__err(err, TY_EENCODING,
                    "%s: not UTF-8 (byte %zu), and its charset cannot be told (%s): give "
-                   "--encoding NAME (gb18030, big5, utf-16le, shift_jis ...) or --invalid-utf8 "
-                   "replace",
+                   "encoding=NAME (gb18030, big5, utf-16le, shift_jis ...) or "
+                   "utf8_mode=TY_UTF8_REPLACE",
                    name, valid, why ? why : "no guess");
 }
 

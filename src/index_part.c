@@ -269,7 +269,8 @@ int ty__lock_replace(const char *path, int *fdp, char *err)
         close(fd);
         if (e == EWOULDBLOCK)
             return ty__err(err, TY_EBUSY,
-                           "%s: open for writing (tongyuan serve --token-file, index add): not "
+                           "%s: open for writing by another process (a server taking writes, an "
+                           "index add): not "
                            "replaced, its writes would be lost; stop the writer first",
                            path);
         return ty__err(err, TY_EIO, "%s: cannot lock: %s", path, strerror(e));

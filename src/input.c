@@ -900,7 +900,7 @@ int ty__jsonl_parse(ty_jsonl_t *st, const ty_reader_opts_t *o, const char *path,
         json_decref(j);
         return ty__err(err, TY_ECORRUPT, "%s:%llu: no string member \"%s\"%s", path, L,
                        o->text_field,
-                       t ? " (it is not a string)" : " (use --text-field to name another)");
+                       t ? " (it is not a string)" : " (use text_field to name another)");
     }
     size_t tl = json_string_length(t);
     if (tl > o->max_doc_bytes) {

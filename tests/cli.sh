@@ -143,6 +143,62 @@ usage_error --invalid-utf8 compare --invalid-utf8 ignore $D/src-00393.txt $D/sus
 usage_error third compare $D/src-00393.txt $D/sus-00068.txt third
 usage_error "'-'" compare - -
 
+# the option tables (src/args.c): one message shape for every command, the command named
+# err_is TEXT: stderr is exactly the line TEXT
+err_is() { [ "$(cat "$tmp/err")" = "$1" ]; }
+case_begin "check: a bad number is named with its range and the command"
+run "$TY" check -x "$tmp/none.idx" --threads x $D/sus-00068.txt
+expect "exit 2" status_is 2
+expect "the message" err_is "tongyuan check: --threads: expected a whole number between 1 and 1024, got 'x'"
+case_end
+case_begin "dedup: an unknown option names the closest one"
+run "$TY" dedup --treshold 0.5 $D/sus-00068.txt
+expect "exit 2" status_is 2
+expect "the suggestion" err_is "tongyuan dedup: unknown option '--treshold'; did you mean --threshold? (see tongyuan dedup --help)"
+case_end
+case_begin "index build: an option of index add is unknown there"
+run "$TY" index build --commit-every 5 -o "$tmp/x.idx" $D/src-00393.txt
+expect "exit 2" status_is 2
+expect "the message" err_has "tongyuan index build: unknown option '--commit-every'"
+expect "no index written" [ ! -e "$tmp/x.idx" ]
+case_end
+case_begin "a missing value"
+run "$TY" extract $D/src-00393.txt --format
+expect "exit 2" status_is 2
+expect "the message" err_is "tongyuan extract: --format: needs a value"
+expect "nothing on stdout" out_empty
+case_end
+case_begin "--opt=value and --opt value give the same output; -- ends the options"
+run "$TY" compare --format=jsonl --min-score=0.3 -k=4 $D/src-00387.txt $D/sus-00243.txt
+cp "$tmp/out" "$tmp/eq.out"
+run "$TY" compare --format jsonl --min-score 0.3 -k 4 -- $D/src-00387.txt $D/sus-00243.txt
+expect "exit 0" status_is 0
+expect "passages found" out_has '"score"'
+expect "the same JSONL" same_file "$tmp/out" "$tmp/eq.out"
+case_end
+# --help is written by hand: every option of a command's table (and of the library's tables
+# it includes: src/args.c) must be in it
+table_names() { grep -o 'TY_ARG_[A-Z]*("[-a-z0-9]*"' "$@" | sed 's/.*("//; s/"$//' | sort -u; }
+sed -n '/^void ty_opts_args/,/^}/p' src/args.c > "$tmp/align.c"
+sed -n '/^void ty_reader_opts_args/,/^}/p' src/args.c > "$tmp/reader.c"
+for spec in "check:cli/check.c $tmp/align.c $tmp/reader.c" "compare:cli/compare.c $tmp/align.c" \
+    "extract:cli/extract.c $tmp/reader.c" "dedup:cli/dedup.c $tmp/align.c $tmp/reader.c" \
+    "index build:cli/index.c $tmp/reader.c" "serve:server/serve.c $tmp/align.c"; do
+    cmd=${spec%%:*}
+    case_begin "$cmd --help names every option of its table"
+    run "$TY" $cmd --help
+    for n in $(table_names ${spec#*:}); do
+        expect "$n in the help" out_has "$n"
+    done
+    case_end
+done
+case_begin "--help ends the options: what follows is not read"
+run "$TY" extract --help --bogus
+expect "exit 0" status_is 0
+expect "the help" out_has "Usage: tongyuan extract"
+expect "nothing on stderr" err_empty
+case_end
+
 case_begin "compare with one file: usage, exit 2"
 run "$TY" compare $D/src-00393.txt
 expect "exit 2" status_is 2

@@ -206,6 +206,17 @@ same "spun np=4 max-df=4 max-candidates=2" 4 --mode spun --batch 32 --max-df 4 -
     "$tmp/s.jsonl"
 same "spun np=3 several files" 3 --mode spun --batch 64 $PARTS
 same "spun np=3 one JSONL in byte ranges" 3 --mode spun --batch 16 "$tmp/r.jsonl"
+# a popular article: 300 copies spun at 35 % in rounds of 128 (the cover groups of each round
+# come from every rank's summaries: the same groups, the same output)
+if python3 scripts/repeat_gen.py copies "$tmp/pop" --n 300 --spin-frac 1 --spin 0.35 \
+    --shared "${SHARED:-../shared}" > /dev/null 2> "$tmp/err"; then
+    for np in 2 3; do
+        same "spun np=$np popular article, 300 spun copies" $np --mode spun --batch 128 \
+            "$tmp/pop/corpus.jsonl"
+    done
+else
+    fail "popular article: repeat_gen.py (the dev set is needed: SHARED=${SHARED:-../shared})"
+fi
 
 # dedup --mode spans: every rank reads the whole input, the alignments of each batch are split
 # between the ranks; the output is the single process's at any number of ranks and threads

@@ -83,6 +83,9 @@ typedef struct { /* a round's document on the rank it was dealt to */
     ty_doc_t *doc;
     ty__mzs_t mzs;
     uint8_t *boil; /* per distinct minimizer: boilerplate */
+    uint64_t *gh;  /* its cover-group summary when sampled (ty__gsum_make) */
+    uint32_t *gpos;
+    size_t gcap;
     size_t c0, nc; /* its candidates in sp->cands */
 } bd_t;
 
@@ -99,6 +102,10 @@ struct spun {
     uint32_t *grp, *stamp; /* per round document: its batch group (ty__batch_groups), scratch */
     ty__map_t gtab;
     ty__u32vec_t glists, first;
+    ty__map_t ctab; /* cover groups: the round's summaries' table, edges, scratch */
+    ty__u32vec_t clists, edges;
+    ty__coverbuf_t cb;
+    ty__carry_t carry;       /* popular texts carried over (ty__groups_join) */
     TY_VEC(ty_doc_t *) docs; /* reused across rounds */
     char *pk, *ft;
     krec_t *kr; /* minimizer owner: the round's records, by (h, g) */
@@ -145,6 +152,8 @@ static void round_free(spun_t *s)
     for (size_t i = 0; i < s->bd.n; i++) {
         ty__mzs_free(&s->bd.a[i].mzs);
         free(s->bd.a[i].boil);
+        free(s->bd.a[i].gh);
+        free(s->bd.a[i].gpos);
     }
     s->bd.n = 0;
     free(s->pk);
@@ -180,6 +189,11 @@ void ty__spun_free(spun_t *s)
     ty__map_free(&s->gtab);
     free(s->glists.a);
     free(s->first.a);
+    ty__map_free(&s->ctab);
+    free(s->clists.a);
+    free(s->edges.a);
+    ty__coverbuf_free(&s->cb);
+    ty__carry_free(&s->carry);
     ty__xmap_free(&s->bex);
     free(s->cands.a);
     ty__counter_free(&s->cnt);
@@ -393,6 +407,8 @@ static int deal(ty_mdedup_t *m)
         if (rc) {
             ty__mzs_free(&b.mzs);
             free(b.boil);
+            free(b.gh);
+            free(b.gpos);
         }
     }
     if (rc)
@@ -415,8 +431,122 @@ typedef struct { /* a document's group sketch: its TY__GROUP_SKETCH smallest min
     uint64_t mz[TY__GROUP_SKETCH];
 } gsk_t;
 
+typedef struct { /* a document's cover summary (ty__gsum_make), followed by n gent_t */
+    uint32_t g, n, ntok, rate;
+} ghd_t;
+
+typedef struct {
+    uint64_t h;
+    uint32_t pos, pad;
+} gent_t;
+
+typedef struct { /* a document's cover edges (ty__cover_edges) */
+    uint32_t g, e[TY__COVER_TRY];
+} gedge_t;
+
+static const uint32_t *table_holders(void *ctx, uint64_t h, uint32_t *n)
+{
+    const spun_t *s = ctx;
+    return ty__cover_holders(&s->ctab, &s->clists, h, n);
+}
+
+/* The cover step of the groups (ty__cover_edges): every rank gets every round document's
+ * summary and builds the same table; each finds the edges of its own documents, and every
+ * rank joins the groups along all of them (ty__groups_join), as one process does. */
+static int cover_groups(ty_mdedup_t *m)
+{
+    spun_t *s = m->sp;
+    size_t n = s->nbdix, nh = 0, ne = 0, nent = 0;
+    int rc = TY_OK;
+    for (size_t i = 0; !rc && i < s->bd.n; i++) {
+        bd_t *b = &s->bd.a[i];
+        ty__gsum_t g = ty__gsum_make(&b->mzs, b->ntok, &b->gh, &b->gpos, &b->gcap);
+        if (!g.rate)
+            rc = ty__mpi_oom(&m->x, "groups");
+        nent += g.n;
+    }
+    ghd_t *hd = calloc(s->bd.n + 1, sizeof(ghd_t));
+    gent_t *en = calloc(nent + 1, sizeof(gent_t));
+    ty__gsum_t *gs = calloc(n + 1, sizeof(ty__gsum_t));
+    uint64_t *hv = NULL;
+    uint32_t *pv = NULL;
+    void *ahd = NULL, *aen = NULL, *aed = NULL;
+    gedge_t *ed = NULL;
+    if (!rc && (!hd || !en || !gs))
+        rc = ty__mpi_oom(&m->x, "groups");
+    nent = 0;
+    for (size_t i = 0; !rc && i < s->bd.n; i++) {
+        bd_t *b = &s->bd.a[i];
+        ty__gsum_t g = ty__gsum_make(&b->mzs, b->ntok, &b->gh, &b->gpos, &b->gcap);
+        hd[i] = (ghd_t){b->g, g.n, g.ntok, g.rate};
+        for (uint32_t x = 0; x < g.n; x++)
+            en[nent++] = (gent_t){g.h[x], g.pos[x], 0};
+    }
+    if (!rc)
+        rc = ty__mpi_allgather(&m->x, hd, s->bd.n, sizeof(ghd_t), &ahd, &nh, &m->ms.gather_bytes);
+    if (!rc)
+        rc = ty__mpi_allgather(&m->x, en, nent, sizeof(gent_t), &aen, &ne, &m->ms.gather_bytes);
+    if (!rc && (!(hv = malloc((ne + 1) * sizeof(uint64_t))) ||
+                !(pv = malloc((ne + 1) * sizeof(uint32_t)))))
+        rc = ty__mpi_oom(&m->x, "groups");
+    /* headers and entries come in the same order (by rank, then as listed) */
+    const ghd_t *h = ahd;
+    const gent_t *e = aen;
+    for (size_t i = 0, off = 0; !rc && i < nh; off += h[i++].n) {
+        size_t j = h[i].g - s->lo;
+        if (j >= n || off + h[i].n > ne) {
+            rc = ty__mpi_oom(&m->x, "groups: a summary out of its round"); /* cannot happen */
+            break;
+        }
+        for (uint32_t x = 0; x < h[i].n; x++) {
+            hv[off + x] = e[off + x].h;
+            pv[off + x] = e[off + x].pos;
+        }
+        gs[j] = (ty__gsum_t){hv + off, pv + off, h[i].n, h[i].ntok, h[i].rate};
+    }
+    if (!rc && ty__cover_table(gs, n, &s->ctab, &s->clists))
+        rc = ty__mpi_oom(&m->x, "groups");
+    /* this rank's documents that started a group of their own: their edges */
+    if (!rc && !(ed = calloc(s->bd.n + 1, sizeof(gedge_t))))
+        rc = ty__mpi_oom(&m->x, "groups");
+    for (size_t i = 0; !rc && i < s->bd.n; i++) {
+        size_t j = s->bd.a[i].g - s->lo;
+        ed[i].g = s->bd.a[i].g;
+        for (int t = 0; t < TY__COVER_TRY; t++)
+            ed[i].e[t] = TY__NONE;
+        if (s->grp[j] == (uint32_t)j &&
+            ty__cover_edges(&m->R, gs, n, j, table_holders, s, &s->carry, &s->cb, ed[i].e))
+            rc = ty__mpi_oom(&m->x, "groups");
+    }
+    size_t nd = 0;
+    if (!rc)
+        rc = ty__mpi_allgather(&m->x, ed, s->bd.n, sizeof(gedge_t), &aed, &nd, &m->ms.gather_bytes);
+    if (!rc && ty_vec_reserve(s->edges, n * TY__COVER_TRY + 1))
+        rc = ty__mpi_oom(&m->x, "groups");
+    if (!rc) {
+        memset(s->edges.a, 0xff, n * TY__COVER_TRY * sizeof(uint32_t));
+        const gedge_t *a = aed;
+        for (size_t i = 0; i < nd; i++)
+            if (a[i].g - s->lo < n)
+                memcpy(s->edges.a + (a[i].g - s->lo) * TY__COVER_TRY, a[i].e, sizeof a[i].e);
+        if (ty__groups_join(s->grp, s->edges.a, n, gs, &s->carry))
+            rc = ty__mpi_oom(&m->x, "groups");
+    }
+    free(hd);
+    free(en);
+    free(gs);
+    free(hv);
+    free(pv);
+    free(ahd);
+    free(aen);
+    free(aed);
+    free(ed);
+    return rc;
+}
+
 /* Every rank gets every round document's sketch and computes the same groups as one
- * process does (ty__batch_groups): the minimizer owners count groups, not documents. */
+ * process does (ty__batch_groups, then cover_groups): the minimizer owners count groups, not
+ * documents. */
 static int groups(ty_mdedup_t *m)
 {
     spun_t *s = m->sp;
@@ -425,7 +555,7 @@ static int groups(ty_mdedup_t *m)
     const uint64_t **mzp = calloc(n + 1, sizeof(*mzp));
     uint32_t *nmz = calloc(n + 1, sizeof(uint32_t));
     if (!s->grp) {
-        s->grp = malloc((n + 1) * sizeof(uint32_t));
+        s->grp = malloc((n + TY__CARRY_MAX + 1) * sizeof(uint32_t));
         s->stamp = malloc((n + 1) * sizeof(uint32_t));
     }
     int rc = !mine || !mzp || !nmz || !s->grp || !s->stamp ? ty__mpi_oom(&m->x, "groups") : TY_OK;
@@ -450,6 +580,8 @@ static int groups(ty_mdedup_t *m)
     }
     if (!rc && ty__batch_groups(mzp, nmz, n, s->grp, &s->gtab, &s->glists))
         rc = ty__mpi_oom(&m->x, "groups");
+    if (!rc)
+        rc = cover_groups(m);
     if (!rc)
         memset(s->stamp, 0, n * sizeof(uint32_t));
     free(all);

@@ -323,4 +323,64 @@ static int ck_tmpdir(char *buf, size_t size, const char *name)
     return 0;
 }
 
+/* DIR/NAME, in one of 32 buffers used in turn (valid for the next 31 calls). */
+static const char *ck_path(const char *dir, const char *name)
+{
+    static char buf[32][512];
+    static int slot;
+    char *p = buf[slot++ % 32];
+    snprintf(p, sizeof buf[0], "%s/%s", dir, name);
+    return p;
+}
+
+/* A file DIR/NAME holding data[0..len) (a failed check if it cannot be written); its path. */
+static const char *ck_put(const char *dir, const char *name, const void *data, size_t len)
+{
+    const char *p = ck_path(dir, name);
+    FILE *f = fopen(p, "wb");
+    CHECKF(f != NULL, "cannot create %s", p);
+    if (f) {
+        CHECK(fwrite(data, 1, len, f) == len);
+        fclose(f);
+    }
+    return p;
+}
+
+/* Remove a test's temporary directory (ck_tmpdir) and all it holds; a warning if it cannot. */
+static void ck_rmtree(const char *dir)
+{
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "warning: could not remove %s\n", dir);
+}
+
+/* The main() of a test binary with a temporary directory: tmpdir (tmpsize bytes) made
+ * (ck_tmpdir, named after tmpname), each test run (RUN), the directory removed, the summary
+ * printed; the exit status.
+ *
+ *   static const ck_test_t tests[] = {CK_TEST(test_a), CK_TEST(test_b)};
+ *   return ck_main("test_x", tests, CK_COUNT(tests), tmpdir, sizeof tmpdir, "ty_x");
+ */
+typedef struct {
+    const char *name;
+    void (*fn)(void);
+} ck_test_t;
+#define CK_TEST(fn) \
+    {               \
+#fn, fn     \
+    }
+#define CK_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static int ck_main(const char *name, const ck_test_t *tests, size_t n, char *tmpdir, size_t tmpsize,
+                   const char *tmpname)
+{
+    if (ck_tmpdir(tmpdir, tmpsize, tmpname))
+        return 2;
+    for (size_t i = 0; i < n; i++)
+        ck_run(tests[i].name, tests[i].fn);
+    ck_rmtree(tmpdir);
+    return ck_summary(name);
+}
+
 #endif

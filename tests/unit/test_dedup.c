@@ -706,6 +706,180 @@ static void test_cands_reach(void)
     CHECK(tried > 3000 && shorter > 500); /* the cases were not all trivial */
 }
 
+/* ---- cover groups: spun copies group, documents sharing a template do not --------------- */
+
+typedef struct {
+    ty_doc_t *doc;
+    ty__mzs_t mzs;
+    uint64_t *gh;
+    uint32_t *gpos;
+    size_t gcap;
+} gdoc_t;
+
+static ty__gsum_t gdoc(const ty__rules_t *R, const ty_opts_t *to, gdoc_t *g, const char *text,
+                       size_t len)
+{
+    memset(g, 0, sizeof(*g));
+    g->doc = ty_doc_new();
+    CHECK_EQ_INT(ty_doc_load_mem(g->doc, "g", text, len, to), TY_OK);
+    CHECK_EQ_INT(ty__spun_sketch(R, g->doc, &g->mzs), TY_OK);
+    return ty__gsum_make(&g->mzs, (uint32_t)ty_doc_ntokens(g->doc), &g->gh, &g->gpos, &g->gcap);
+}
+
+/* The longest start of text (len bytes) of at most n bytes that ends on a character. */
+static size_t u8cut(const char *text, size_t len, size_t n)
+{
+    if (n >= len)
+        return len;
+    while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+        n--;
+    return n;
+}
+
+static const uint32_t *tab_holders(void *ctx, uint64_t h, uint32_t *n)
+{
+    void **t = ctx;
+    return ty__cover_holders(t[0], t[1], h, n);
+}
+
+static void test_cover_groups(void)
+{
+    ty_dedup_opts_t o = opts(TY_DEDUP_SPUN);
+    ty_opts_t to;
+    ty_opts_init(&to);
+    ty__rules_t R;
+    CHECK_EQ_INT(ty__rules_init(&R, &o, &to), TY_OK);
+    tdoc_t src = load("src-00387.txt"), spin = load("sus-00243.txt"), oth = load("src-00393.txt"),
+           shuf_src = load("src-00085.txt"), tpl = load("src-00596.txt"),
+           own1 = load("hay-00031.txt"), own2 = load("hay-00207.txt");
+    /* two documents of about 600 bytes of their own around the same 600-byte template */
+    char t1[2048], t2[2048];
+    size_t l1 = 0, l2 = 0;
+#define PUT(b, l, p, n) (memcpy((b) + (l), (p), (n)), (l) += (n))
+    size_t c1 = u8cut(own1.text, own1.len, 300), c2 = u8cut(own2.text, own2.len, 300),
+           ct = u8cut(tpl.text, tpl.len, 600);
+    PUT(t1, l1, own1.text, c1);
+    PUT(t1, l1, tpl.text, ct);
+    PUT(t1, l1, own1.text + c1, u8cut(own1.text + c1, own1.len - c1, 300));
+    PUT(t2, l2, own2.text, c2);
+    PUT(t2, l2, tpl.text, ct);
+    PUT(t2, l2, own2.text + c2, u8cut(own2.text + c2, own2.len - c2, 300));
+    /* the spin10 copy with its lines in reverse order */
+    char *rev = malloc(spin.len + 2);
+    size_t rl = 0;
+    for (size_t end = spin.len; end > 0;) {
+        size_t beg = end;
+        while (beg > 0 && spin.text[beg - 1] != '\n')
+            beg--;
+        PUT(rev, rl, spin.text + beg, end - beg);
+        rev[rl++] = '\n';
+        end = beg ? beg - 1 : 0;
+    }
+    /* a long document (sampled summary) and a copy with the last tenth of each part cut */
+    size_t big = src.len + oth.len + shuf_src.len + tpl.len + own1.len + own2.len;
+    char *l = malloc(big), *lc = malloc(big);
+    size_t ll = 0, lcl = 0;
+    const tdoc_t *parts[] = {&src, &oth, &shuf_src, &tpl, &own1, &own2};
+    for (size_t i = 0; i < 6; i++) {
+        PUT(l, ll, parts[i]->text, parts[i]->len);
+        PUT(lc, lcl, parts[i]->text, u8cut(parts[i]->text, parts[i]->len, parts[i]->len * 9 / 10));
+    }
+#undef PUT
+    enum { N = 9 };
+    gdoc_t g[N];
+    ty__gsum_t gs[N] = {
+        gdoc(&R, &to, &g[0], src.text, src.len),
+        gdoc(&R, &to, &g[1], oth.text, oth.len),
+        gdoc(&R, &to, &g[2], shuf_src.text, shuf_src.len),
+        gdoc(&R, &to, &g[3], spin.text, spin.len),
+        gdoc(&R, &to, &g[4], rev, rl),
+        gdoc(&R, &to, &g[5], t1, l1),
+        gdoc(&R, &to, &g[6], t2, l2),
+        gdoc(&R, &to, &g[7], l, ll),
+        gdoc(&R, &to, &g[8], lc, lcl),
+    };
+    CHECK(gs[7].rate > 1 && gs[8].rate > 1); /* the long ones are sampled */
+    CHECK(gs[0].rate == 1 && gs[0].n == g[0].mzs.nmz);
+    ty__map_t tab = {0};
+    ty__u32vec_t lists = {0};
+    CHECK_EQ_INT(ty__cover_table(gs, N, &tab, &lists), TY_OK);
+    void *ctx[2] = {&tab, &lists};
+    ty__coverbuf_t cb = {0};
+    ty__carry_t carry = {0};
+    uint32_t e[N][TY__COVER_TRY];
+    for (size_t j = 0; j < N; j++)
+        CHECK_EQ_INT(ty__cover_edges(&R, gs, N, j, tab_holders, ctx, &carry, &cb, e[j]), TY_OK);
+    CHECK_EQ_UINT(e[3][0], 0); /* the spin10 copy: its source */
+    int found = 0; /* the reordered copy: the source or its spun copy first, and the source */
+    for (size_t t = 0; t < TY__COVER_TRY; t++)
+        found |= e[4][t] == 0;
+    CHECK(found && (e[4][0] == 0 || e[4][0] == 3));
+    CHECK_EQ_UINT(e[5][0], TY__NONE); /* the first template document: nothing earlier */
+    CHECK_EQ_UINT(e[6][0], TY__NONE); /* the second: half its own text, not a copy */
+    CHECK_EQ_UINT(e[8][0], 7);        /* the long copy, through sampled summaries */
+    for (size_t j = 0; j < 3; j++)    /* the three distinct sources: nothing */
+        CHECK_EQ_UINT(e[j][0], TY__NONE);
+    /* the groups: sketch groups joined along the edges, named by their first document */
+    uint32_t grp[N + TY__CARRY_MAX], edges[N * TY__COVER_TRY];
+    for (size_t j = 0; j < N; j++) {
+        grp[j] = (uint32_t)j;
+        memcpy(edges + j * TY__COVER_TRY, e[j], sizeof e[j]);
+    }
+    CHECK_EQ_INT(ty__groups_join(grp, edges, N, gs, &carry), TY_OK);
+    uint32_t want[N] = {0, 1, 2, 0, 0, 5, 6, 7, 7};
+    for (size_t j = 0; j < N; j++)
+        CHECK_EQ_UINT(grp[j], want[j]);
+    CHECK_EQ_UINT(carry.e.n, 0); /* no group of TY__CARRY_MIN yet */
+    /* union-find across edges: 2 -> 0 and 3 -> 1 and 3 -> 2 put 0..3 in one group, whose first
+     * document (the source) is carried into the next batch */
+    uint32_t g4[4 + TY__CARRY_MAX] = {0, 1, 2, 3}, ed4[4 * TY__COVER_TRY];
+    memset(ed4, 0xff, sizeof ed4);
+    ed4[2 * TY__COVER_TRY] = 0;
+    ed4[3 * TY__COVER_TRY] = 1;
+    ed4[3 * TY__COVER_TRY + 1] = 2;
+    ty__gsum_t gs4[4] = {gs[0], gs[3], gs[4], gs[1]};
+    CHECK_EQ_INT(ty__groups_join(g4, ed4, 4, gs4, &carry), TY_OK);
+    for (size_t j = 0; j < 4; j++)
+        CHECK_EQ_UINT(g4[j], 0);
+    CHECK_EQ_UINT(carry.e.n, 1);
+    CHECK(carry.e.n && carry.e.a[0].n == gs[0].n && carry.e.a[0].h[0] == gs[0].h[0]);
+    /* the next batch: the spun copy alone, and an unrelated document; the copy joins the
+     * carried source (numbered after the batch: 2 + 0) */
+    ty__gsum_t gs2[2] = {gs[1], gs[3]};
+    ty__map_t tab2 = {0};
+    ty__u32vec_t lists2 = {0};
+    CHECK_EQ_INT(ty__cover_table(gs2, 2, &tab2, &lists2), TY_OK);
+    void *ctx2[2] = {&tab2, &lists2};
+    uint32_t e2[2][TY__COVER_TRY], g2[2 + TY__CARRY_MAX] = {0, 1};
+    for (size_t j = 0; j < 2; j++)
+        CHECK_EQ_INT(ty__cover_edges(&R, gs2, 2, j, tab_holders, ctx2, &carry, &cb, e2[j]), TY_OK);
+    CHECK_EQ_UINT(e2[0][0], TY__NONE);
+    CHECK_EQ_UINT(e2[1][0], 2);
+    CHECK_EQ_INT(ty__groups_join(g2, e2[0], 2, gs2, &carry), TY_OK);
+    CHECK_EQ_UINT(g2[1], 1);             /* named by its batch document */
+    CHECK_EQ_UINT(g2[2], 1);             /* with the carried source */
+    CHECK_EQ_UINT(carry.e.a[0].last, 2); /* a group of two: not refreshed (TY__CARRY_MIN) */
+    ty__map_free(&tab2);
+    free(lists2.a);
+    ty__carry_free(&carry);
+    for (size_t j = 0; j < N; j++) {
+        ty__mzs_free(&g[j].mzs);
+        ty_doc_free(g[j].doc);
+        free(g[j].gh);
+        free(g[j].gpos);
+    }
+    ty__coverbuf_free(&cb);
+    ty__map_free(&tab);
+    free(lists.a);
+    ty__rules_free(&R);
+    free(l);
+    free(lc);
+    free(rev);
+    tdoc_t *all[] = {&src, &spin, &oth, &shuf_src, &tpl, &own1, &own2};
+    for (size_t i = 0; i < 7; i++)
+        free(all[i]->text);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--dump-tokens") == 0)
@@ -724,6 +898,7 @@ int main(int argc, char **argv)
     RUN(test_keep_longest);
     RUN(test_determinism);
     RUN(test_template);
+    RUN(test_cover_groups);
     RUN(test_errors);
     RUN(test_counter);
     RUN(test_cands_reach);

@@ -28,15 +28,7 @@ static char tmpdir[256]; /* made by main() before the tests (which run in child 
 /* a file in a private temporary directory, holding buf[0..len) */
 static const char *tmpfile_with(const char *name, const void *buf, size_t len)
 {
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "wb");
-    CHECKF(f != NULL, "cannot create %s", path);
-    if (f) {
-        CHECK(fwrite(buf, 1, len, f) == len);
-        fclose(f);
-    }
-    return path;
+    return ck_put(tmpdir, name, buf, len);
 }
 
 /* ---- invalid UTF-8 ------------------------------------------------------------------------ */
@@ -568,26 +560,18 @@ static void test_strerror_and_version(void)
 
 int main(void)
 {
-    if (ck_tmpdir(tmpdir, sizeof tmpdir, "ty_test_doc"))
-        return 1;
-    RUN(test_invalid_utf8_strict);
-    RUN(test_invalid_utf8_replace);
-    RUN(test_nul_is_binary);
-    RUN(test_empty_document);
-    RUN(test_too_big);
-    RUN(test_load_file_matches_mem);
-    RUN(test_missing_file_and_directory);
-    RUN(test_stdin);
-    RUN(test_reload_replaces);
-    RUN(test_failed_reload_leaves_no_stale_content);
-    RUN(test_opts);
-    RUN(test_other_opts_check);
-    RUN(test_strerror_and_version);
-    { /* remove the temporary files */
-        char cmd[400];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "warning: could not remove %s\n", tmpdir);
-    }
-    return ck_summary("test_doc");
+    static const ck_test_t tests[] = {CK_TEST(test_invalid_utf8_strict),
+                                      CK_TEST(test_invalid_utf8_replace),
+                                      CK_TEST(test_nul_is_binary),
+                                      CK_TEST(test_empty_document),
+                                      CK_TEST(test_too_big),
+                                      CK_TEST(test_load_file_matches_mem),
+                                      CK_TEST(test_missing_file_and_directory),
+                                      CK_TEST(test_stdin),
+                                      CK_TEST(test_reload_replaces),
+                                      CK_TEST(test_failed_reload_leaves_no_stale_content),
+                                      CK_TEST(test_opts),
+                                      CK_TEST(test_other_opts_check),
+                                      CK_TEST(test_strerror_and_version)};
+    return ck_main("test_doc", tests, CK_COUNT(tests), tmpdir, sizeof tmpdir, "ty_test_doc");
 }

@@ -197,10 +197,7 @@ int main(void)
         return 2;
     }
     RUN(test_full_disk_trials);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
+    ck_rmtree(tmpdir);
     for (int i = 0; i < NDOCS; i++)
         free(docs[i]);
     return ck_summary("test_full");

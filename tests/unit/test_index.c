@@ -1111,28 +1111,22 @@ static void test_codecs(void)
 
 int main(void)
 {
-    if (ck_tmpdir(tmpdir, sizeof tmpdir, "ty_index"))
-        return 2;
-    RUN(test_build_reopen_stats);
-    RUN(test_check_finds_the_sources);
-    RUN(test_max_sources_and_ranking);
-    RUN(test_near_duplicate_versions);
-    RUN(test_deleted_documents_are_not_sources);
-    RUN(test_searchers_in_threads);
-    RUN(test_add_in_transactions);
-    RUN(test_threads_do_not_change_the_index);
-    RUN(test_bad_records);
-    RUN(test_abandoned_build_leaves_nothing);
-    RUN(test_empty_and_tiny_documents);
-    RUN(test_bad_index_files);
-    RUN(test_add_one_document);
-    RUN(test_build_never_replaces_under_a_writer);
-    RUN(test_build_replaces_only_an_index);
-    RUN(test_damaged_meta_page);
-    RUN(test_codecs);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
-    return ck_summary("test_index");
+    static const ck_test_t tests[] = {CK_TEST(test_build_reopen_stats),
+                                      CK_TEST(test_check_finds_the_sources),
+                                      CK_TEST(test_max_sources_and_ranking),
+                                      CK_TEST(test_near_duplicate_versions),
+                                      CK_TEST(test_deleted_documents_are_not_sources),
+                                      CK_TEST(test_searchers_in_threads),
+                                      CK_TEST(test_add_in_transactions),
+                                      CK_TEST(test_threads_do_not_change_the_index),
+                                      CK_TEST(test_bad_records),
+                                      CK_TEST(test_abandoned_build_leaves_nothing),
+                                      CK_TEST(test_empty_and_tiny_documents),
+                                      CK_TEST(test_bad_index_files),
+                                      CK_TEST(test_add_one_document),
+                                      CK_TEST(test_build_never_replaces_under_a_writer),
+                                      CK_TEST(test_build_replaces_only_an_index),
+                                      CK_TEST(test_damaged_meta_page),
+                                      CK_TEST(test_codecs)};
+    return ck_main("test_index", tests, CK_COUNT(tests), tmpdir, sizeof tmpdir, "ty_index");
 }

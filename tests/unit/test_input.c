@@ -17,25 +17,11 @@
 
 static char tmpdir[256];
 
-static const char *path_of(const char *name)
-{
-    static char buf[8][512];
-    static int slot;
-    char *p = buf[slot++ % 8];
-    snprintf(p, sizeof buf[0], "%s/%s", tmpdir, name);
-    return p;
-}
+static const char *path_of(const char *name) { return ck_path(tmpdir, name); }
 
-static const char *put(const char *name, const void *data, size_t len)
+static const char *put(const char *name, const void *d, size_t n)
 {
-    const char *p = path_of(name);
-    FILE *f = fopen(p, "wb");
-    CHECKF(f != NULL, "cannot create %s", p);
-    if (f) {
-        CHECK(fwrite(data, 1, len, f) == len);
-        fclose(f);
-    }
-    return p;
+    return ck_put(tmpdir, name, d, n);
 }
 
 static const char *put_str(const char *name, const char *s) { return put(name, s, strlen(s)); }
@@ -683,32 +669,26 @@ static void test_jsonl_ranges(void)
 
 int main(void)
 {
-    if (ck_tmpdir(tmpdir, sizeof tmpdir, "ty_input"))
-        return 2;
-    RUN(test_single_file);
-    RUN(test_missing_path);
-    RUN(test_directory_sorted_relative);
-    RUN(test_directory_notes);
-    RUN(test_find_file);
-    RUN(test_jsonl_empty_id);
-    RUN(test_file_changed);
-    RUN(test_proc_file);
-    RUN(test_order_of_paths);
-    RUN(test_jsonl_names_and_fields);
-    RUN(test_jsonl_bad_lines_are_errors_then_skipped);
-    RUN(test_jsonl_too_long_line);
-    RUN(test_whole_file_limit);
-    RUN(test_gzip);
-    RUN(test_gzip_truncated_and_corrupt);
-    RUN(test_zstd);
-    RUN(test_stdin_auto);
-    RUN(test_stdin_forced_jsonl);
-    RUN(test_bytes_unchanged);
-    RUN(test_next_line);
-    RUN(test_jsonl_ranges);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
-    return ck_summary("test_input");
+    static const ck_test_t tests[] = {CK_TEST(test_single_file),
+                                      CK_TEST(test_missing_path),
+                                      CK_TEST(test_directory_sorted_relative),
+                                      CK_TEST(test_directory_notes),
+                                      CK_TEST(test_find_file),
+                                      CK_TEST(test_jsonl_empty_id),
+                                      CK_TEST(test_file_changed),
+                                      CK_TEST(test_proc_file),
+                                      CK_TEST(test_order_of_paths),
+                                      CK_TEST(test_jsonl_names_and_fields),
+                                      CK_TEST(test_jsonl_bad_lines_are_errors_then_skipped),
+                                      CK_TEST(test_jsonl_too_long_line),
+                                      CK_TEST(test_whole_file_limit),
+                                      CK_TEST(test_gzip),
+                                      CK_TEST(test_gzip_truncated_and_corrupt),
+                                      CK_TEST(test_zstd),
+                                      CK_TEST(test_stdin_auto),
+                                      CK_TEST(test_stdin_forced_jsonl),
+                                      CK_TEST(test_bytes_unchanged),
+                                      CK_TEST(test_next_line),
+                                      CK_TEST(test_jsonl_ranges)};
+    return ck_main("test_input", tests, CK_COUNT(tests), tmpdir, sizeof tmpdir, "ty_input");
 }

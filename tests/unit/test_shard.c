@@ -24,14 +24,7 @@ static const char *const FILES[] = {
 static const size_t CUTS[] = {0, 7, 13, NFILES}; /* three shards */
 #define NSHARDS 3
 
-static const char *path_of(const char *name)
-{
-    static char buf[32][512];
-    static int slot;
-    char *p = buf[slot++ % 32];
-    snprintf(p, sizeof buf[0], "%s/%s", tmpdir, name);
-    return p;
-}
+static const char *path_of(const char *name) { return ck_path(tmpdir, name); }
 
 /* Build path (TY_INDEX_CREATE) from FILES[from..to). */
 static int build(const char *path, size_t from, size_t to)
@@ -440,15 +433,8 @@ static void test_damaged_layouts(void)
 
 int main(void)
 {
-    if (ck_tmpdir(tmpdir, sizeof tmpdir, "ty_shard"))
-        return 2;
-    RUN(test_same_results_as_one_index);
-    RUN(test_tombstones_and_read_only);
-    RUN(test_duplicate_names);
-    RUN(test_damaged_layouts);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmpdir);
-    return ck_summary("test_shard");
+    static const ck_test_t tests[] = {CK_TEST(test_same_results_as_one_index),
+                                      CK_TEST(test_tombstones_and_read_only),
+                                      CK_TEST(test_duplicate_names), CK_TEST(test_damaged_layouts)};
+    return ck_main("test_shard", tests, CK_COUNT(tests), tmpdir, sizeof tmpdir, "ty_shard");
 }
