@@ -46,8 +46,9 @@ for part in index dedup spans serve hostile mpi extract python; do
     case $part in
     index) sh bench/index_bench.sh "$bin" "$shared" bench/results.csv ;;
     dedup) sh bench/dedup_bench.sh "$bin" "$shared" ;;
-    spans) # passage-level cleaning (one thread) beside spun mode, same documents
-        DEDUP_BENCH_MODES="spun spans spans-exact" DEDUP_BENCH_THREADS=1 \
+    spans) # passage-level cleaning beside dedup's other modes, same documents, 1 and 2 threads
+        DEDUP_BENCH_MODES="${SPANS_BENCH_MODES:-exact near spun spans spans-exact}" \
+            DEDUP_BENCH_DOCS="${SPANS_BENCH_DOCS:-${DEDUP_BENCH_DOCS:-1000000}}" \
             DEDUP_BENCH_LAST=bench/spans_last.txt sh bench/dedup_bench.sh "$bin" "$shared" ;;
     serve) sh bench/serve_bench.sh "$bin" "$shared" ;;
     hostile) sh bench/serve_hostile.sh "$bin" "$shared" bench/results.csv ;;

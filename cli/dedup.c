@@ -642,6 +642,7 @@ static void usage(FILE *f)
             "                         its file and line and go on; fail: stop at the first\n"
             "  --threads N            worker threads [all cores]; the result does not change\n"
             "  --batch N              documents per batch [%zu]; the result depends on it\n"
+            "                         (not in spans modes: the same at any batch size)\n"
             "  -q, --quiet            no progress line and no summary\n"
             "  -v, --verbose          the summary adds links, alignments and memory\n"
             "  -h, --help             this help\n\n"
@@ -985,9 +986,19 @@ static int dedup_spans(const args_t *a, const ui_t *u, ty_reader_t *rd)
     so.exact = a->spans == 2;
     if (so.exact)
         so.min_shared = 1;
-    cli_spans_args_t sa = {&so,          &a->to,   rd,         a->out_path,
-                           a->kept_path, u->quiet, u->verbose, u->fail};
-    return cli_dedup_spans(&sa);
+    so.threads = (int)a->threads;
+    ty_dedup_opts_t d; /* --batch given: documents per batch (spans output ignores it) */
+    ty_dedup_opts_init(&d);
+    if (a->o.batch != d.batch)
+        so.batch = a->o.batch < 65536 ? (int)a->o.batch : 65536;
+    cli_spans_args_t sa = {&so,      &a->to,     rd,      a->out_path, a->kept_path,
+                           u->quiet, u->verbose, u->fail, NULL};
+    int st = -1;
+#ifdef TY_MPI
+    if (cli_mpi_ranks() > 1) /* every rank reads all of rd; cli/mpi.c (-1: here alone) */
+        st = cli_mpi_spans(&sa, (char **)a->paths, a->npaths);
+#endif
+    return st < 0 ? cli_dedup_spans(&sa) : st;
 }
 
 int cmd_dedup(int argc, char **argv)
@@ -1010,15 +1021,11 @@ int cmd_dedup(int argc, char **argv)
     }
     st = -1;
 #ifdef TY_MPI
-    if (a.spans && cli_mpi_ranks() > 1) {
-        fprintf(stderr, "tongyuan: dedup --mode spans runs in one process only: run it without "
-                        "mpirun (or with -np 1)\n");
-        st = EXIT_ERROR;
-    } else if ((a.against || a.save_index) && cli_mpi_ranks() > 1) {
+    if ((a.against || a.save_index) && cli_mpi_ranks() > 1) {
         fprintf(stderr, "tongyuan: dedup --against and --save-index run in one process only: "
                         "run them without mpirun (or with -np 1)\n");
         st = EXIT_ERROR;
-    } else if (cli_mpi_ranks() > 1) {
+    } else if (!a.spans && cli_mpi_ranks() > 1) {
         /* one rank of an mpirun / srun job with several ranks: cli/mpi.c (-1: run here alone) */
         cli_mpi_dedup_t ma = {&a.o,     &a.to,      &a.ro,       (char **)a.paths,
                               a.npaths, a.out_path, a.kept_path, u.pairs_path,

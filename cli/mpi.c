@@ -366,4 +366,57 @@ int cli_mpi_dedup(const cli_mpi_dedup_t *a)
     return status;
 }
 
+/* ---- dedup --mode spans ------------------------------------------------------------------ */
+
+typedef struct {
+    ty_mspans_t *m;
+    int rank;
+} spans_ctx_t;
+
+static int spans_attach(void *ctx, ty_spans_t *sp)
+{
+    spans_ctx_t *c = ctx;
+    ty_mpi_err_t e;
+    c->m = ty_mspans_attach(sp, MPI_COMM_WORLD, &e);
+    if (!c->m) /* a collective that failed on this rank: the others cannot be told */
+        cli_mpi_abort(c->rank, e.msg);
+    return 0;
+}
+
+static void spans_done(void *ctx, int rc)
+{
+    spans_ctx_t *c = ctx;
+    const ty_mpi_err_t *e = ty_mspans_err(c->m);
+    if (rc && e && e->stranded)
+        cli_mpi_abort(c->rank, e->msg);
+    if (rc == TY_ENOMEM && !(e && !e->here && e->msg[0])) /* this rank only: end the job */
+        cli_mpi_abort(c->rank, "out of memory");
+    ty_mspans_free(c->m);
+    c->m = NULL;
+}
+
+int cli_mpi_spans(cli_spans_args_t *sa, char **paths, int npaths)
+{
+    int rank = env_rank();
+    for (int i = 0; i < npaths; i++)
+        if (strcmp(paths[i], "-") == 0) {
+            if (rank != 0)
+                return 0;
+            if (!sa->quiet)
+                fprintf(stderr, "tongyuan: standard input does not run across MPI ranks yet: "
+                                "rank 0 does all the work, the other ranks exit\n");
+            return -1;
+        }
+    int size = 1;
+    if (cli_mpi_start(&rank, &size))
+        return EXIT_ERROR;
+    spans_ctx_t c = {NULL, rank};
+    cli_spans_mpi_t mp = {rank, spans_attach, spans_done, &c};
+    sa->mpi = &mp;
+    int st = cli_dedup_spans(sa);
+    sa->mpi = NULL;
+    MPI_Finalize();
+    return st;
+}
+
 #endif /* TY_MPI */

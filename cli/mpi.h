@@ -9,6 +9,7 @@
 
 #ifdef TY_MPI
 #include "common.h"
+#include "corpus.h"
 #include "tongyuan_mpi.h"
 
 typedef struct {
@@ -30,6 +31,12 @@ int cli_mpi_ranks(void);
  * the ordinary single-process path instead (rank 0, for what is not distributed:
  * --write-kept, --pairs-out, standard input; the other ranks then return 0 at once). */
 int cli_mpi_dedup(const cli_mpi_dedup_t *a);
+
+/* dedup --mode spans across the job's ranks: every rank reads the whole input (sa->rd) and
+ * runs the same engine; the alignments are split between the ranks and rank 0 writes
+ * (cli/spans.c). Returns the exit status, or -1 when this rank should run alone (rank 0, for
+ * standard input; the other ranks then return 0 at once). */
+int cli_mpi_spans(cli_spans_args_t *sa, char **paths, int npaths);
 
 /* MPI_Init (unless done), MPI errors returned on MPI_COMM_WORLD; *rank, *size. 0, or
  * EXIT_ERROR with a message. */

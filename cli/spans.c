@@ -15,6 +15,7 @@ typedef struct {
     ty_spans_t *sp;
     FILE *out, *kept;
     int fail, quiet;
+    int writer; /* rank 0 (or alone): writes the output and the messages */
     size_t errors;
     ty_buf_t b;
 } sui_t;
@@ -25,10 +26,12 @@ static int on_doc(void *user, const ty_spans_event_t *ev)
     const char *name = ty_spans_name(u->sp, ev->doc);
     if (ev->kind == TY_SPANS_ERROR) {
         u->errors++;
-        if (u->errors <= 100 || u->fail)
+        if (u->writer && (u->errors <= 100 || u->fail))
             fprintf(stderr, "tongyuan: %s%s\n", cli_flags(ev->msg), u->fail ? "" : " (skipped)");
         return u->fail;
     }
+    if (!u->writer) /* another rank of an MPI job: rank 0 writes the same */
+        return 0;
     ty_buf_t *b = &u->b;
     b->len = 0;
     ty_buf_puts(b, "{\"id\":");
@@ -61,6 +64,7 @@ int cli_dedup_spans(const cli_spans_args_t *a)
     sui_t u = {0};
     u.fail = a->fail;
     u.quiet = a->quiet;
+    u.writer = !a->mpi || a->mpi->rank == 0;
     char msg[256];
     if (ty_spans_opts_check(a->o, msg, sizeof msg)) {
         fprintf(stderr, "tongyuan: %s\n", msg);
@@ -73,12 +77,16 @@ int cli_dedup_spans(const cli_spans_args_t *a)
     }
     cli_out_t out = {0}, kept = {0};
     int status = 0;
-    if (cli_out_open(&out, "-o", a->out_path ? a->out_path : "-") ||
-        (a->kept_path && cli_out_open(&kept, "--write-kept", a->kept_path)))
+    if (a->mpi && a->mpi->attach(a->mpi->ctx, u.sp))
+        status = EXIT_ERROR;
+    if (!status && u.writer &&
+        (cli_out_open(&out, "-o", a->out_path ? a->out_path : "-") ||
+         (a->kept_path && cli_out_open(&kept, "--write-kept", a->kept_path))))
         status = EXIT_ERROR;
     u.out = out.f;
     u.kept = kept.f;
     double t0 = cli_now();
+    int lrc = TY_OK; /* the library's error */
     size_t docs = 0;
     uint64_t bytes = 0;
     while (!status) {
@@ -88,30 +96,34 @@ int cli_dedup_spans(const cli_spans_args_t *a)
             break;
         if (rc < 0) {
             u.errors++;
-            fprintf(stderr, "tongyuan: %s%s\n", cli_flags(ty_reader_errmsg(a->rd)),
-                    u.fail ? "" : " (skipped)");
+            if (u.writer)
+                fprintf(stderr, "tongyuan: %s%s\n", cli_flags(ty_reader_errmsg(a->rd)),
+                        u.fail ? "" : " (skipped)");
             if (u.fail)
                 status = EXIT_ERROR;
             continue;
         }
         docs++;
         bytes += rec.len;
-        if (ty_spans_add(u.sp, rec.name, rec.text, rec.len)) {
-            if (!u.fail)
+        if ((lrc = ty_spans_add(u.sp, rec.name, rec.text, rec.len)) != TY_OK) {
+            if (!u.fail && u.writer)
                 fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_spans_errmsg(u.sp)));
             status = EXIT_ERROR;
         }
     }
-    if (!status && ty_spans_finish(u.sp)) {
-        fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_spans_errmsg(u.sp)));
+    if (!status && (lrc = ty_spans_finish(u.sp)) != TY_OK) {
+        if (u.writer)
+            fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_spans_errmsg(u.sp)));
         status = EXIT_ERROR;
     }
+    if (a->mpi)
+        a->mpi->done(a->mpi->ctx, lrc);
     if (!status && (cli_out_close(&kept) || cli_out_close(&out)))
         status = EXIT_ERROR;
     cli_out_abort(&kept);
     cli_out_abort(&out);
     double secs = cli_now() - t0, t = secs > 1e-6 ? secs : 1e-6;
-    if (!status && !u.quiet) {
+    if (!status && !u.quiet && u.writer) {
         ty_spans_stats_t st;
         ty_spans_stats(u.sp, &st);
         size_t ok = st.docs - st.errors;

@@ -1079,8 +1079,11 @@ void ty_reader_opts_args(ty_reader_opts_t *ro, ty_argdef_t defs[TY_READER_NARGS]
  * found is removed. Only the kept text is indexed: the first copy of a passage stays, every later
  * copy is removed, and a passage copied into many documents is indexed once (never cut as
  * "boilerplate" by max_df, which only drops minimizers of short common phrases).
- * The result depends only on the input order and the options.
- * Thread safety: a ty_spans_t is used by one thread at a time.
+ * The result depends only on the input order and the options: not on threads (o.threads
+ * workers align a batch of documents at once) nor on the batch size (o.batch), which give the
+ * output of the one-by-one order byte for byte. Memory: per document added, its name, the
+ * zstd-compressed kept text and the postings of its kept minimizers; per batch, its texts.
+ * Thread safety: a ty_spans_t is used by one thread at a time (it runs its own workers).
  */
 typedef struct ty_spans ty_spans_t;
 
@@ -1090,6 +1093,9 @@ typedef struct ty_spans_opts {
     uint32_t max_df;     /* minimizers in more kept documents than this find nothing [64] */
     uint32_t min_shared; /* a candidate shares at least this many minimizers [3; exact 1] */
     int max_candidates;  /* align at most this many candidates per document [8] */
+    int threads;         /* worker threads 1..1024; the result does not depend on it [1] */
+    int batch;           /* documents per batch, 1..65536 (fewer when they hold 32 MB of text);
+                          * the result does not depend on it either (1: one by one) [512] */
 } ty_spans_opts_t;
 
 void ty_spans_opts_init(ty_spans_opts_t *o);
@@ -1127,8 +1133,10 @@ ty_spans_t *ty_spans_new(const ty_spans_opts_t *o, const ty_opts_t *to, ty_spans
                          void *user);
 void ty_spans_free(ty_spans_t *sp);
 const char *ty_spans_errmsg(const ty_spans_t *sp); /* "" if none; valid until next call */
-/* Process the next document (name and text are copied); its event is reported before the
- * call returns. TY_OK, TY_ENOMEM, or the error of a document whose event asked to stop. */
+/* Queue the next document (name and text are copied). Documents are processed a batch at a
+ * time: the events come in input order, from the ty_spans_add() that completes a batch or
+ * from ty_spans_finish(), which processes the rest. TY_OK, TY_ENOMEM, or the error of a
+ * document whose event asked to stop (then every later call returns it). */
 int ty_spans_add(ty_spans_t *sp, const char *name, const char *text, size_t len);
 int ty_spans_finish(ty_spans_t *sp);
 /* Name of document i (borrowed, valid while sp is); NULL if out of range. */

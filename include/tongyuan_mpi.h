@@ -105,6 +105,26 @@ const char *ty_mdedup_name(const ty_mdedup_t *m, size_t i);
 int ty_mdedup_result(const ty_mdedup_t *m, size_t i, ty_dedup_result_t *r);
 void ty_mdedup_stats(const ty_mdedup_t *m, ty_dedup_stats_t *st, ty_mdedup_stats_t *ms);
 
+/* ---- passage-level cleaning (dedup --mode spans) ------------------------------------------
+ *   every rank: ty_spans_t *sp = ty_spans_new(&o, &to, fn, user);    the same options
+ *               ty_mspans_t *m = ty_mspans_attach(sp, comm, &err);   collective
+ *               ty_spans_add(sp, ...) for EVERY document, in order; ty_spans_finish(sp);
+ *               ty_mspans_free(m); ty_spans_free(sp);
+ * Attached, the ranks split the alignments of each batch (document i of a batch on rank
+ * i mod N) and exchange what they found; every rank then reports the same events, those of
+ * one process given the same input (write them on one rank). From the attach on, ty_spans_add
+ * and ty_spans_finish are collective at batch ends. A failure of one rank stops every rank at
+ * the same batch (their calls return an error, "another rank failed"); when ty_mspans_err()
+ * says stranded, or a rank ran out of memory while settling a batch (ty_spans_add returned
+ * TY_ENOMEM), the others may wait forever: end the job. */
+typedef struct ty_mspans ty_mspans_t;
+
+/* NULL when out of memory or MPI failing (err says why). sp must outlive the handle. */
+ty_mspans_t *ty_mspans_attach(ty_spans_t *sp, MPI_Comm comm, ty_mpi_err_t *err);
+const ty_mpi_err_t *ty_mspans_err(const ty_mspans_t *m); /* the last failure */
+uint64_t ty_mspans_bytes(const ty_mspans_t *m);          /* bytes this rank sent to the others */
+void ty_mspans_free(ty_mspans_t *m);                     /* detaches sp: alone again */
+
 /* ---- a sharded index ---------------------------------------------------------------------
  *   ty_mshards_t *s = ty_mshards_new(comm, DIR, &ro, &o, &io);
  *   ty_mshards_build(s, paths, n, &ao);      each rank: DIR/shard-RRRR from its share

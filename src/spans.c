@@ -17,15 +17,34 @@
  * indexed once, in the first, and found in every later one: its minimizers never reach
  * max_df (tests/dedup.sh checks it).
  *
- * Shortcut taken on purpose (time): one thread. Every step depends on the documents before
- * it only through the index, so batching (as dedup.c does) is the way to add threads without
- * changing the output.
+ * Threads (ty__for), with the output of the one-by-one order at any number of threads:
+ * documents come in batches (o.batch, or fewer when they hold BATCH_BYTES of text). Step A
+ * runs on the threads, a document each: tokenize, sketch, count the minimizers shared with
+ * the documents indexed BEFORE the batch (read-only meanwhile), keep the max_candidates best
+ * and align them. Step B is in input order on one thread: count the minimizers shared with
+ * the batch's earlier documents (a small index of their kept minimizers), merge the two lists
+ * — the best max_candidates of all earlier documents are the best of (A's best, the batch's),
+ * since the order is a total one — and align only the batch's candidates that made it (A's
+ * alignments are used for the others, the rest thrown away); then steps 4 and 5, into the
+ * batch index, which is added to the main one at the end of the batch in input order, as the
+ * one-by-one order would have added it. One case changes the counts A made: a minimizer that
+ * becomes boilerplate (more than max_df documents) through the batch's documents no longer
+ * counts for any candidate; then B counts that document anew over both indexes and aligns
+ * what A did not. So the result depends on the input and the options only (tests/dedup.sh
+ * compares 1, 2 and 4 threads, and batch sizes, byte for byte).
  */
 #include <stdio.h>
 #include <string.h>
 #include <zstd.h>
 
 #include "dedup.h"
+#include "spans.h"
+#include "thread.h"
+
+/* A batch: at most o.batch documents, or this much text (bounds the memory held). */
+#define BATCH_BYTES (32u << 20)
+
+typedef TY_VEC(ty_span_t) spanvec_t;
 
 typedef struct {
     char *name;
@@ -33,29 +52,58 @@ typedef struct {
     uint32_t clen, len, ntok, nmz;
 } srec_t;
 
+/* One thread's scratch for step A (and step B's alignments, thread 0's). */
+typedef struct {
+    ty_doc_t *cand;
+    ty_aligner_t *al;
+    ZSTD_DCtx *dctx;
+    char *tbuf;
+    size_t tcap;
+    ty__counter_t cnt;
+    TY_VEC(ty_token_t) ta, tb;
+    TY_VEC(uint64_t) ha, hb;
+    TY_VEC(uint32_t) slot;
+} work_t;
+
+/* One document of the batch. */
+typedef struct {
+    uint32_t g; /* its number */
+    char *text; /* a copy (NULL for an empty text) */
+    size_t len;
+    ty_doc_t *doc; /* tokenized (step A) */
+    ty__mzs_t mzs;
+    ty__candvec_t cands; /* step A: the best max_candidates among the documents before the batch */
+    spanvec_t rm;        /* step A: the passages their alignments found */
+    int rc;              /* step A failed: TY_SPANS_ERROR for a document that could not be read
+                          * (loaded 0), else the error that stops the run */
+    int loaded;
+    char msg[TY_ERRMSG_SIZE];
+} slot_t;
+
 struct ty_spans {
     ty_spans_opts_t o;
     ty__rules_t R; /* sketch parameters and tokenizer options, as dedup's spun mode */
     ty_spans_event_fn fn;
     void *user;
     TY_VEC(srec_t) docs;
-    ty__mztab_t idx;
-    ty_doc_t *doc, *cand;
-    ty_aligner_t *al;
+    ty__mztab_t idx;  /* kept minimizers of the documents before the batch */
+    ty__mztab_t bidx; /* ...and of the batch's documents processed so far (step B) */
+    work_t *work;     /* o.threads of them */
+    slot_t *slots;    /* o.batch */
+    size_t nslots, batch_bytes;
     ZSTD_CCtx *cctx;
-    ZSTD_DCtx *dctx;
-    char *tbuf, *cbuf;
-    size_t tcap, ccap;
-    ty__mzs_t mzs;
-    ty__counter_t cnt;
-    ty__candvec_t cands;
-    TY_VEC(ty_span_t) rm, keep;
-    TY_VEC(ty_token_t) ta, tb;
-    TY_VEC(uint64_t) ha, hb;
-    TY_VEC(uint32_t) slot;
+    char *cbuf;
+    size_t ccap;
+    ty__candvec_t cands; /* step B: the merged candidates */
+    spanvec_t rm, keep;
     TY_VEC(uint8_t) cut;
     TY_VEC(ty_seed_t) sd;
+    TY_VEC(uint64_t) kmz;     /* the kept distinct minimizers of the batch's documents, in order */
+    TY_VEC(size_t) kmz_at;    /* per slot: its first in kmz; kmz_at[nslots] = kmz.n */
     TY_VEC(char) kept, store; /* the kept text (events); the text stored (index_kept) */
+    int rank, nranks;         /* ranks sharing the alignments (spans.h), 1 alone */
+    ty__spans_share_fn share;
+    void *share_ctx;
     int failed;
     size_t frequent; /* minimizers past max_df */
     ty_spans_stats_t st;
@@ -70,6 +118,8 @@ void ty_spans_opts_init(ty_spans_opts_t *o)
     o->max_df = 64;
     o->min_shared = 3;
     o->max_candidates = 8;
+    o->threads = 1;
+    o->batch = 512;
 }
 
 int ty_spans_opts_check(const ty_spans_opts_t *o, char *msg, size_t msg_size)
@@ -88,9 +138,36 @@ int ty_spans_opts_check(const ty_spans_opts_t *o, char *msg, size_t msg_size)
         rc = ty__err(m, TY_EINVAL, "min_shared must be at least 1");
     else if (o->max_candidates < 1)
         rc = ty__err(m, TY_EINVAL, "max_candidates must be at least 1");
+    else if (o->threads < 1 || o->threads > 1024)
+        rc = ty__err(m, TY_EINVAL, "threads must be 1..1024");
+    else if (o->batch < 1 || o->batch > 65536)
+        rc = ty__err(m, TY_EINVAL, "batch must be 1..65536");
     if (rc && msg && msg_size)
         snprintf(msg, msg_size, "%s", m);
     return rc;
+}
+
+static void work_free(work_t *w)
+{
+    ty_doc_free(w->cand);
+    ty_aligner_free(w->al);
+    ZSTD_freeDCtx(w->dctx);
+    free(w->tbuf);
+    ty__counter_free(&w->cnt);
+    free(w->ta.a);
+    free(w->tb.a);
+    free(w->ha.a);
+    free(w->hb.a);
+    free(w->slot.a);
+}
+
+static void slot_free(slot_t *s)
+{
+    free(s->text);
+    ty_doc_free(s->doc);
+    ty__mzs_free(&s->mzs);
+    free(s->cands.a);
+    free(s->rm.a);
 }
 
 ty_spans_t *ty_spans_new(const ty_spans_opts_t *o, const ty_opts_t *to, ty_spans_event_fn fn,
@@ -110,10 +187,20 @@ ty_spans_t *ty_spans_new(const ty_spans_opts_t *o, const ty_opts_t *to, ty_spans
     d.max_df = o->max_df;
     sp->fn = fn;
     sp->user = user;
+    sp->nranks = 1;
     ty__mztab_init(&sp->idx);
-    if (ty__rules_init(&sp->R, &d, to) || !(sp->doc = ty_doc_new()) || !(sp->cand = ty_doc_new()) ||
-        !(sp->al = ty_aligner_new(to)) || !(sp->cctx = ZSTD_createCCtx()) ||
-        !(sp->dctx = ZSTD_createDCtx())) {
+    ty__mztab_init(&sp->bidx);
+    int ok = !ty__rules_init(&sp->R, &d, to) && (sp->cctx = ZSTD_createCCtx()) &&
+             (sp->work = calloc((size_t)o->threads, sizeof(work_t))) &&
+             (sp->slots = calloc((size_t)o->batch, sizeof(slot_t)));
+    for (int t = 0; ok && t < o->threads; t++) {
+        work_t *w = &sp->work[t];
+        ok = (w->cand = ty_doc_new()) && (w->al = ty_aligner_new(to)) &&
+             (w->dctx = ZSTD_createDCtx());
+    }
+    for (size_t i = 0; ok && i < (size_t)o->batch; i++)
+        ok = (sp->slots[i].doc = ty_doc_new()) != NULL;
+    if (!ok) {
         ty_spans_free(sp);
         return NULL;
     }
@@ -130,25 +217,24 @@ void ty_spans_free(ty_spans_t *sp)
     }
     free(sp->docs.a);
     ty__mztab_free(&sp->idx);
-    ty_doc_free(sp->doc);
-    ty_doc_free(sp->cand);
-    ty_aligner_free(sp->al);
+    ty__mztab_free(&sp->bidx);
+    if (sp->work)
+        for (int t = 0; t < sp->o.threads; t++)
+            work_free(&sp->work[t]);
+    free(sp->work);
+    if (sp->slots)
+        for (size_t i = 0; i < (size_t)sp->o.batch; i++)
+            slot_free(&sp->slots[i]);
+    free(sp->slots);
     ZSTD_freeCCtx(sp->cctx);
-    ZSTD_freeDCtx(sp->dctx);
-    free(sp->tbuf);
     free(sp->cbuf);
-    ty__mzs_free(&sp->mzs);
-    ty__counter_free(&sp->cnt);
     free(sp->cands.a);
     free(sp->rm.a);
     free(sp->keep.a);
-    free(sp->ta.a);
-    free(sp->tb.a);
-    free(sp->ha.a);
-    free(sp->hb.a);
-    free(sp->slot.a);
     free(sp->cut.a);
     free(sp->sd.a);
+    free(sp->kmz.a);
+    free(sp->kmz_at.a);
     free(sp->kept.a);
     free(sp->store.a);
     ty__rules_free(&sp->R);
@@ -221,49 +307,50 @@ static int same_bytes(const char *sa, const ty_token_t *ta, size_t i, const char
     }
 }
 
-static int exact_runs(ty_spans_t *sp, uint32_t src)
+/* The exact runs of doc (the suspect) in w->cand (document src) into rm. */
+static int exact_runs(const ty_spans_t *sp, work_t *w, const ty_doc_t *doc, uint32_t src,
+                      spanvec_t *rm)
 {
     size_t n = (size_t)sp->R.to.min_len;
     if (n < 1)
         n = 1;
-    if (get_tokens(sp->cand, &sp->ta) || get_tokens(sp->doc, &sp->tb) ||
-        window_hashes(sp->ta.a, sp->ta.n, n, &sp->ha) ||
-        window_hashes(sp->tb.a, sp->tb.n, n, &sp->hb))
+    if (get_tokens(w->cand, &w->ta) || get_tokens(doc, &w->tb) ||
+        window_hashes(w->ta.a, w->ta.n, n, &w->ha) || window_hashes(w->tb.a, w->tb.n, n, &w->hb))
         return TY_ENOMEM;
-    size_t na = sp->ha.n, nb = sp->hb.n;
+    size_t na = w->ha.n, nb = w->hb.n;
     if (!na || !nb)
         return TY_OK;
     /* table of the source's windows: hash -> first position + 1 */
     size_t cap = 16;
     while (cap < na * 2)
         cap *= 2;
-    if (ty_vec_reserve(sp->slot, cap))
+    if (ty_vec_reserve(w->slot, cap))
         return TY_ENOMEM;
-    memset(sp->slot.a, 0, cap * sizeof(uint32_t));
+    memset(w->slot.a, 0, cap * sizeof(uint32_t));
     for (size_t q = 0; q < na; q++) {
-        size_t s = (size_t)(ty__mix64(sp->ha.a[q]) & (cap - 1));
-        while (sp->slot.a[s] && sp->ha.a[sp->slot.a[s] - 1] != sp->ha.a[q])
+        size_t s = (size_t)(ty__mix64(w->ha.a[q]) & (cap - 1));
+        while (w->slot.a[s] && w->ha.a[w->slot.a[s] - 1] != w->ha.a[q])
             s = (s + 1) & (cap - 1);
-        if (!sp->slot.a[s])
-            sp->slot.a[s] = (uint32_t)q + 1;
+        if (!w->slot.a[s])
+            w->slot.a[s] = (uint32_t)q + 1;
     }
     size_t len_a, len_b;
-    const char *sa = ty_doc_text(sp->cand, &len_a), *sb = ty_doc_text(sp->doc, &len_b);
-    const ty_token_t *ta = sp->ta.a, *tb = sp->tb.a;
+    const char *sa = ty_doc_text(w->cand, &len_a), *sb = ty_doc_text(doc, &len_b);
+    const ty_token_t *ta = w->ta.a, *tb = w->tb.a;
     size_t run_i = SIZE_MAX, run_q = 0, last_i = 0, last_q = 0;
     for (size_t i = 0; i <= nb; i++) {
         size_t q = SIZE_MAX;
         if (i < nb) {
             /* continue the diagonal first, else the first window of the same hash */
             if (run_i != SIZE_MAX && last_i + 1 == i && last_q + 1 < na &&
-                sp->ha.a[last_q + 1] == sp->hb.a[i] && same_bytes(sa, ta, last_q + 1, sb, tb, i, n))
+                w->ha.a[last_q + 1] == w->hb.a[i] && same_bytes(sa, ta, last_q + 1, sb, tb, i, n))
                 q = last_q + 1;
             if (q == SIZE_MAX) {
-                size_t s = (size_t)(ty__mix64(sp->hb.a[i]) & (cap - 1));
-                while (sp->slot.a[s] && sp->ha.a[sp->slot.a[s] - 1] != sp->hb.a[i])
+                size_t s = (size_t)(ty__mix64(w->hb.a[i]) & (cap - 1));
+                while (w->slot.a[s] && w->ha.a[w->slot.a[s] - 1] != w->hb.a[i])
                     s = (s + 1) & (cap - 1);
-                if (sp->slot.a[s] && same_bytes(sa, ta, sp->slot.a[s] - 1, sb, tb, i, n))
-                    q = sp->slot.a[s] - 1;
+                if (w->slot.a[s] && same_bytes(sa, ta, w->slot.a[s] - 1, sb, tb, i, n))
+                    q = w->slot.a[s] - 1;
             }
         }
         int extends = q != SIZE_MAX && run_i != SIZE_MAX && last_i + 1 == i && last_q + 1 == q;
@@ -278,7 +365,7 @@ static int exact_runs(ty_spans_t *sp, uint32_t src)
                            a0->cp_off,
                            a1->cp_off + a1->cp_len - a0->cp_off,
                            1.0};
-            if (ty_vec_push(sp->rm, s))
+            if (ty_vec_push(*rm, s))
                 return TY_ENOMEM;
             run_i = SIZE_MAX;
         }
@@ -308,61 +395,227 @@ static int cmp_span(const void *x, const void *y)
     return a->src_off < b->src_off ? -1 : a->src_off > b->src_off;
 }
 
-static int fail(ty_spans_t *sp, int rc, const char *what)
+/* Count, for document m, the minimizers it shares with the documents of the main index (main
+ * 1: those not boilerplate there; main 2: those not boilerplate in both indexes together) and
+ * of the batch index (batch 1: those not boilerplate in both together), and take the
+ * documents sharing at least min_shared into out: the best max_candidates, sorted (more
+ * shared first, then earlier). Step A counts main 1 alone; step B the batch (and main 2, when
+ * a minimizer became boilerplate through the batch). TY_ENOMEM. */
+static int count_candidates(const ty_spans_t *sp, const ty__mzs_t *m, int main_idx, int batch,
+                            ty__counter_t *cnt, ty__candvec_t *out)
 {
-    if (!sp->err[0] || rc == TY_ENOMEM)
-        ty__err(sp->err, rc, "%s: %s", what, ty_strerror(rc));
-    sp->failed = rc;
-    return rc;
-}
-
-/* Candidates of the loaded document, sorted (more shared minimizers first, then earlier). */
-static int find_candidates(ty_spans_t *sp)
-{
-    const ty__mzs_t *m = &sp->mzs;
     for (size_t i = 0; i < m->nmz; i++) {
+        const ty__kv_t *f = batch ? ty__map_find(&sp->bidx.map, m->mz[i]) : NULL;
+        if (!main_idx && !f)
+            continue;
         const ty__kv_t *e = ty__map_find(&sp->idx.map, m->mz[i]);
-        if (!e || ty__boiler(&sp->R, e->val))
+        uint64_t df = (e ? e->val : 0) + (f ? f->val : 0);
+        if (ty__boiler(&sp->R, main_idx == 1 ? (e ? e->val : 0) : df))
             continue;
         uint32_t one, n;
-        const uint32_t *d = ty__mztab_docs(&sp->idx, e, &one, &n);
-        for (uint32_t x = 0; x < n; x++)
-            if (ty__count(&sp->cnt, d[x], m->mzpos[i]))
-                return TY_ENOMEM;
+        if (main_idx && e) {
+            const uint32_t *d = ty__mztab_docs(&sp->idx, e, &one, &n);
+            for (uint32_t x = 0; x < n; x++)
+                if (ty__count(cnt, d[x], m->mzpos[i]))
+                    return TY_ENOMEM;
+        }
+        if (batch && f) {
+            const uint32_t *d = ty__mztab_docs(&sp->bidx, f, &one, &n);
+            for (uint32_t x = 0; x < n; x++)
+                if (ty__count(cnt, d[x], m->mzpos[i]))
+                    return TY_ENOMEM;
+        }
     }
-    sp->cands.n = 0;
+    out->n = 0;
     uint32_t ms = sp->o.exact ? 1 : sp->o.min_shared;
-    if (ty__counter_take(&sp->cnt, ms, &sp->cands))
+    if (ty__counter_take(cnt, ms, out))
         return TY_ENOMEM;
-    ty__cands_sort(sp->cands.a, sp->cands.n);
+    ty__cands_sort(out->a, out->n);
+    if (out->n > (size_t)sp->o.max_candidates)
+        out->n = (size_t)sp->o.max_candidates;
     return TY_OK;
 }
 
-static int align_candidate(ty_spans_t *sp, uint32_t c)
+/* Whether a minimizer of m became boilerplate through the batch's documents (step A's counts
+ * no longer hold). */
+static int crossed(const ty_spans_t *sp, const ty__mzs_t *m)
+{
+    if (!sp->bidx.map.n)
+        return 0;
+    for (size_t i = 0; i < m->nmz; i++) {
+        const ty__kv_t *f = ty__map_find(&sp->bidx.map, m->mz[i]);
+        if (!f)
+            continue;
+        const ty__kv_t *e = ty__map_find(&sp->idx.map, m->mz[i]);
+        uint64_t df = e ? e->val : 0;
+        if (!ty__boiler(&sp->R, df) && ty__boiler(&sp->R, df + f->val))
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- passage ends ------------------------------------------------------------------------
+ * ty_compare() bounds a passage by its first and last exact run (of k tokens at least). In a
+ * spun copy a third to a half of the words changed: the last run that survived may end well
+ * before the copy does (up to a few dozen characters), and for a cleaner those ends are
+ * copied text left in the corpus. So each end is extended as BLAST extends a hit: a gapped
+ * alignment of the tokens after (before) the passage in both texts, scored +2 a token equal,
+ * -1 a token changed, -2 a token inserted or deleted, in a band of EXT_BAND tokens, given up
+ * where it falls EXT_XDROP below the best score seen; the passage ends where the score was
+ * best. The score climbs wherever more than a third of the tokens are unchanged: a spun
+ * copy keeps half or more of its words, though a stretch of a sentence may keep less (an
+ * end that kept 8 of 21 characters was left behind at +1/-1). Unrelated text matches by
+ * chance only (two Han characters are equal about once in a hundred or more, a common word
+ * here and there) and falls off within a few tokens, so an end moves only over text that
+ * does align. Then the punctuation right after the passage (up to the next token or white
+ * space) goes with it: a copied sentence's full stop is not left behind as a line of its
+ * own. */
+#define EXT_MAX 256 /* tokens looked at past each end */
+#define EXT_BAND 8
+#define EXT_MATCH 2
+#define EXT_XDROP 12
+#define EXT_GAP 2
+#define EXT_NEG (-(1 << 28))
+
+/* The best-scoring pair of prefixes (*lx tokens of x, *ly of y), by X-drop. */
+static void xdrop(const uint32_t *x, size_t nx, const uint32_t *y, size_t ny, size_t *lx,
+                  size_t *ly)
+{
+    int row[2][2 * EXT_BAND + 1]; /* cell j of row i: column i - EXT_BAND + j */
+    int best = 0;
+    *lx = *ly = 0;
+    for (int j = 0; j <= 2 * EXT_BAND; j++) {
+        int col = j - EXT_BAND;
+        row[0][j] = col < 0 || (size_t)col > ny ? EXT_NEG : -EXT_GAP * col;
+    }
+    for (size_t i = 1; i <= nx; i++) {
+        int *pr = row[(i - 1) & 1], *cr = row[i & 1], alive = 0;
+        for (int j = 0; j <= 2 * EXT_BAND; j++) {
+            long col = (long)i - EXT_BAND + j;
+            int h = EXT_NEG;
+            if (col == 0) {
+                h = -EXT_GAP * (int)i;
+            } else if (col > 0 && (size_t)col <= ny) {
+                if (pr[j] > EXT_NEG) /* diagonal: (i-1, col-1) is cell j of the row above */
+                    h = pr[j] + (x[i - 1] == y[col - 1] ? EXT_MATCH : -1);
+                if (j + 1 <= 2 * EXT_BAND && pr[j + 1] > EXT_NEG && pr[j + 1] - EXT_GAP > h)
+                    h = pr[j + 1] - EXT_GAP; /* (i-1, col): x[i-1] against nothing */
+                if (j > 0 && cr[j - 1] > EXT_NEG && cr[j - 1] - EXT_GAP > h)
+                    h = cr[j - 1] - EXT_GAP; /* (i, col-1): y[col-1] against nothing */
+            }
+            if (h < best - EXT_XDROP)
+                h = EXT_NEG;
+            if (h > EXT_NEG)
+                alive = 1;
+            if (h > best) {
+                best = h;
+                *lx = i;
+                *ly = (size_t)col;
+            }
+            cr[j] = h;
+        }
+        if (!alive)
+            break;
+    }
+}
+
+/* Token ids of d from token i on (dir 1) or before it backwards (dir -1), at most EXT_MAX. */
+static size_t ext_ids(const ty_doc_t *d, size_t i, int dir, uint32_t *out)
+{
+    size_t n = 0, nt = ty_doc_ntokens(d);
+    ty_token_t t;
+    while (n < EXT_MAX && (dir > 0 ? i + n < nt : n < i)) {
+        ty_doc_token(d, dir > 0 ? i + n : i - 1 - n, &t);
+        out[n++] = t.id;
+    }
+    return n;
+}
+
+/* Extend passage p (source a, suspect b) at both ends into span *s. */
+static void extend_ends(const ty_doc_t *a, const ty_doc_t *b, const ty_passage_t *p, ty_span_t *s)
+{
+    uint32_t x[EXT_MAX], y[EXT_MAX];
+    size_t lx, ly, nx, ny;
+    size_t sb = p->src_tok_beg, se = p->src_tok_end, qb = p->sus_tok_beg, qe = p->sus_tok_end;
+    nx = ext_ids(a, se, 1, x);
+    ny = ext_ids(b, qe, 1, y);
+    xdrop(x, nx, y, ny, &lx, &ly);
+    se += lx;
+    qe += ly;
+    nx = ext_ids(a, sb, -1, x);
+    ny = ext_ids(b, qb, -1, y);
+    xdrop(x, nx, y, ny, &lx, &ly);
+    sb -= lx;
+    qb -= ly;
+    ty_token_t t0, t1;
+    if (qb < p->sus_tok_beg || qe > p->sus_tok_end) {
+        ty_doc_token(b, qb, &t0);
+        ty_doc_token(b, qe - 1, &t1);
+        size_t e = s->sus_off + s->sus_len, be = s->sus_byte_off + s->sus_byte_len;
+        if (t1.cp_off + t1.cp_len > e)
+            e = t1.cp_off + t1.cp_len;
+        if (t1.byte_off + t1.byte_len > be)
+            be = t1.byte_off + t1.byte_len;
+        if (t0.cp_off < s->sus_off)
+            s->sus_off = t0.cp_off;
+        if (t0.byte_off < s->sus_byte_off)
+            s->sus_byte_off = t0.byte_off;
+        s->sus_len = e - s->sus_off;
+        s->sus_byte_len = be - s->sus_byte_off;
+    }
+    /* the punctuation after the end, up to the next token or white space */
+    size_t len, be = s->sus_byte_off + s->sus_byte_len, lim;
+    const char *text = ty_doc_text(b, &len);
+    lim = len;
+    if (qe < ty_doc_ntokens(b)) {
+        ty_doc_token(b, qe, &t0);
+        lim = t0.byte_off;
+    }
+    while (be < lim && !strchr(" \t\r\n\f\v", text[be]) && text[be]) {
+        if (((unsigned char)text[be] & 0xC0) != 0x80)
+            s->sus_len++;
+        be++;
+    }
+    while (be < lim && ((unsigned char)text[be] & 0xC0) == 0x80) /* never inside a character */
+        be++;
+    s->sus_byte_len = be - s->sus_byte_off;
+    if (sb < p->src_tok_beg || se > p->src_tok_end) {
+        ty_doc_token(a, sb, &t0);
+        ty_doc_token(a, se - 1, &t1);
+        size_t e = s->src_off + s->src_len;
+        if (t1.cp_off + t1.cp_len > e)
+            e = t1.cp_off + t1.cp_len;
+        if (t0.cp_off < s->src_off)
+            s->src_off = t0.cp_off;
+        s->src_len = e - s->src_off;
+    }
+}
+
+/* Align document c (earlier, its stored text) against doc with w's scratch; the passages go
+ * to rm. An error's message goes to msg. */
+static int align_candidate(const ty_spans_t *sp, work_t *w, const ty_doc_t *doc, uint32_t c,
+                           spanvec_t *rm, char *msg)
 {
     const srec_t *r = &sp->docs.a[c];
-    char msg[TY_ERRMSG_SIZE];
-    int rc = ty__dd_unpack(&sp->R, sp->dctx, &sp->tbuf, &sp->tcap, r->ctext, r->clen, r->len,
-                           r->name, sp->cand, msg);
-    if (rc) {
-        snprintf(sp->err, sizeof sp->err, "%s", msg);
+    int rc = ty__dd_unpack(&sp->R, w->dctx, &w->tbuf, &w->tcap, r->ctext, r->clen, r->len, r->name,
+                           w->cand, msg);
+    if (rc)
         return rc;
-    }
-    sp->st.candidates++;
     if (sp->o.exact)
-        return exact_runs(sp, c);
+        return exact_runs(sp, w, doc, c, rm);
     const ty_passage_t *ps;
     size_t nps;
-    rc = ty_compare(sp->al, sp->cand, sp->doc, &ps, &nps);
+    rc = ty_compare(w->al, w->cand, doc, &ps, &nps);
     if (rc) {
-        snprintf(sp->err, sizeof sp->err, "%s", ty_aligner_errmsg(sp->al));
+        snprintf(msg, TY_ERRMSG_SIZE, "%s", ty_aligner_errmsg(w->al));
         return rc;
     }
     for (size_t i = 0; i < nps; i++) {
         const ty_passage_t *p = &ps[i];
         ty_span_t s = {p->sus_off, p->sus_len, p->sus_byte_off, p->sus_byte_len,
                        c,          p->src_off, p->src_len,      p->score};
-        if (ty_vec_push(sp->rm, s))
+        extend_ends(w->cand, doc, p, &s);
+        if (ty_vec_push(*rm, s))
             return TY_ENOMEM;
     }
     return TY_OK;
@@ -400,26 +653,32 @@ static int settle(ty_spans_t *sp, const char *text, size_t len, size_t *removed_
     return TY_OK;
 }
 
-/* Index the minimizers of document g that start outside the removed text, and keep its
- * text when any was indexed. */
-static int index_kept(ty_spans_t *sp, uint32_t g, const char *text, size_t len)
+/* Index (in the batch index, and in kmz for the main one at the batch's end) the minimizers
+ * of the slot's document that start outside the removed text, and keep its text when any was
+ * indexed. */
+static int index_kept(ty_spans_t *sp, const slot_t *sl)
 {
-    const ty__mzs_t *m = &sp->mzs;
+    const ty__mzs_t *m = &sl->mzs;
+    uint32_t g = sl->g;
+    const char *text = sl->text ? sl->text : "";
+    size_t len = sl->len;
     sp->sd.n = 0;
     if (ty_vec_reserve(sp->sd, m->nseeds + 1))
         return TY_ENOMEM;
     for (size_t i = 0; i < m->nseeds; i++) {
         ty_token_t t;
-        ty_doc_token(sp->doc, m->seeds[i].pos, &t);
+        ty_doc_token(sl->doc, m->seeds[i].pos, &t);
         if (!sp->cut.a[t.byte_off])
             sp->sd.a[sp->sd.n++] = (ty_seed_t){ty__fix_key(m->seeds[i].hash), m->seeds[i].pos};
     }
     if (!sp->sd.n)
         return TY_OK;
     qsort(sp->sd.a, sp->sd.n, sizeof(ty_seed_t), cmp_seed);
+    size_t dummy = 0;
     for (size_t i = 0; i < sp->sd.n; i++)
         if ((!i || sp->sd.a[i].hash != sp->sd.a[i - 1].hash) &&
-            ty__mztab_add(&sp->idx, sp->sd.a[i].hash, g, sp->o.max_df, &sp->frequent))
+            (ty__mztab_add(&sp->bidx, sp->sd.a[i].hash, g, TY__NONE - 1, &dummy) ||
+             ty_vec_push(sp->kmz, sp->sd.a[i].hash)))
             return TY_ENOMEM;
     /* The stored text has each removed code point replaced by 'x': code point offsets stay
      * those of the original, but a later document aligned against it cannot match the removed
@@ -428,22 +687,20 @@ static int index_kept(ty_spans_t *sp, uint32_t g, const char *text, size_t len)
      * off with it. */
     if (ty_vec_reserve(sp->store, len + 1))
         return TY_ENOMEM;
-    size_t sl = 0;
+    size_t n = 0;
     for (size_t b = 0; b < len;) {
         size_t e = b + 1;
         while (e < len && ((unsigned char)text[e] & 0xC0) == 0x80)
             e++;
         if (sp->cut.a[b]) {
-            sp->store.a[sl++] = 'x';
+            sp->store.a[n++] = 'x';
         } else {
-            memcpy(sp->store.a + sl, text + b, e - b);
-            sl += e - b;
+            memcpy(sp->store.a + n, text + b, e - b);
+            n += e - b;
         }
         b = e;
     }
-    text = sp->store.a;
-    len = sl;
-    size_t bound = ZSTD_compressBound(len);
+    size_t bound = ZSTD_compressBound(n);
     if (sp->ccap < bound) {
         char *p = realloc(sp->cbuf, bound);
         if (!p)
@@ -451,15 +708,255 @@ static int index_kept(ty_spans_t *sp, uint32_t g, const char *text, size_t len)
         sp->cbuf = p;
         sp->ccap = bound;
     }
-    size_t cl = ty__dd_pack(sp->cctx, text, len, sp->cbuf, bound);
+    size_t cl = ty__dd_pack(sp->cctx, sp->store.a, n, sp->cbuf, bound);
     srec_t *r = &sp->docs.a[g];
     if (!cl || !(r->ctext = malloc(cl)))
         return TY_ENOMEM;
     memcpy(r->ctext, sp->cbuf, cl);
     r->clen = (uint32_t)cl;
-    r->len = (uint32_t)len;
+    r->len = (uint32_t)n;
     sp->st.mem_bytes += cl;
     return TY_OK;
+}
+
+/* ---- step A: one document of the batch, on any thread -------------------------------------- */
+
+static void step_a(void *data, size_t i, int tid)
+{
+    ty_spans_t *sp = data;
+    slot_t *sl = &sp->slots[i];
+    work_t *w = &sp->work[tid];
+    const srec_t *r = &sp->docs.a[sl->g];
+    sl->rm.n = 0;
+    sl->cands.n = 0;
+    sl->loaded = 0;
+    int rc = ty__dd_too_big(&sp->R, r->name, sl->len, sl->msg);
+    if (!rc) {
+        rc = ty_doc_load_mem(sl->doc, r->name, sl->text ? sl->text : "", sl->len, &sp->R.to);
+        if (rc)
+            snprintf(sl->msg, sizeof sl->msg, "%s", ty_doc_errmsg(sl->doc));
+    }
+    if (rc) {
+        sl->rc = rc;
+        return;
+    }
+    sl->loaded = 1;
+    rc = ty__spun_sketch(&sp->R, sl->doc, &sl->mzs);
+    if (!rc && !ty__spans_mine(sp, i))
+        return; /* another rank's: its results come by share() */
+    if (!rc)
+        rc = count_candidates(sp, &sl->mzs, 1, 0, &w->cnt, &sl->cands);
+    if (rc) {
+        ty__err(sl->msg, rc, "%s: minimizers: %s", r->name, ty_strerror(rc));
+        sl->rc = rc;
+        return;
+    }
+    for (size_t c = 0; c < sl->cands.n && !rc; c++)
+        rc = align_candidate(sp, w, sl->doc, sl->cands.a[c].doc, &sl->rm, sl->msg);
+    if (rc == TY_ENOMEM)
+        ty__err(sl->msg, rc, "%s: aligning: %s", r->name, ty_strerror(rc));
+    sl->rc = rc;
+}
+
+/* ---- step B: the batch's documents in input order, on the calling thread ------------------ */
+
+static int stop(ty_spans_t *sp, int rc, const char *msg)
+{
+    snprintf(sp->err, sizeof sp->err, "%s", msg);
+    sp->failed = rc;
+    return rc;
+}
+
+static int in_cands(const ty__candvec_t *v, size_t c)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (v->a[i].doc == c)
+            return 1;
+    return 0;
+}
+
+static int step_b(ty_spans_t *sp, size_t i)
+{
+    slot_t *sl = &sp->slots[i];
+    work_t *w = &sp->work[0];
+    const char *text = sl->text ? sl->text : "";
+    char msg[TY_ERRMSG_SIZE];
+    if (!sl->loaded) { /* could not be read: skipped, or the caller stops */
+        sp->st.errors++;
+        ty_spans_event_t ev = {TY_SPANS_ERROR, sl->g, text, NULL, sl->len, 0,
+                               NULL,           0,     0,    0,    sl->rc,  sl->msg};
+        if (sp->fn && sp->fn(sp->user, &ev))
+            return stop(sp, sl->rc, sl->msg);
+        return TY_OK;
+    }
+    if (sl->rc)
+        return stop(sp, sl->rc, sl->msg);
+    srec_t *r = &sp->docs.a[sl->g];
+    r->len = (uint32_t)sl->len;
+    r->ntok = (uint32_t)ty_doc_ntokens(sl->doc);
+    /* the candidates of the one-by-one order: step A's merged with the batch's, or counted
+     * anew when the batch made one of this document's minimizers boilerplate */
+    int again = crossed(sp, &sl->mzs);
+    int rc = count_candidates(sp, &sl->mzs, again ? 2 : 0, 1, &w->cnt, &sp->cands);
+    if (rc)
+        return stop(sp, rc, "counting shared minimizers: out of memory");
+    if (!again) {
+        for (size_t c = 0; c < sl->cands.n; c++)
+            if (ty_vec_push(sp->cands, sl->cands.a[c]))
+                return stop(sp, TY_ENOMEM, "counting shared minimizers: out of memory");
+        ty__cands_sort(sp->cands.a, sp->cands.n);
+        if (sp->cands.n > (size_t)sp->o.max_candidates)
+            sp->cands.n = (size_t)sp->o.max_candidates;
+    }
+    sp->rm.n = 0;
+    for (size_t x = 0; x < sl->rm.n; x++) /* step A's alignments of the chosen candidates */
+        if (in_cands(&sp->cands, sl->rm.a[x].src) && ty_vec_push(sp->rm, sl->rm.a[x]))
+            return stop(sp, TY_ENOMEM, "keeping a document: out of memory");
+    for (size_t c = 0; c < sp->cands.n; c++) { /* and the others */
+        uint32_t d = sp->cands.a[c].doc;
+        if (in_cands(&sl->cands, d))
+            continue;
+        rc = align_candidate(sp, w, sl->doc, d, &sp->rm, msg);
+        if (rc) {
+            if (rc == TY_ENOMEM)
+                ty__err(msg, rc, "%s: aligning: %s", r->name, ty_strerror(rc));
+            return stop(sp, rc, msg);
+        }
+    }
+    sp->st.candidates += sp->cands.n;
+    size_t removed_cp = 0;
+    if (settle(sp, text, sl->len, &removed_cp) || index_kept(sp, sl))
+        return stop(sp, TY_ENOMEM, "keeping a document: out of memory");
+    size_t ncp = ty_doc_ncodepoints(sl->doc);
+    sp->st.cp += ncp;
+    sp->st.removed_cp += removed_cp;
+    if (sp->keep.n)
+        sp->st.changed++;
+    if (sp->fn) {
+        ty_spans_event_t ev = {TY_SPANS_DOC, sl->g,      text, sp->kept.a, sl->len, sp->kept.n,
+                               sp->keep.a,   sp->keep.n, ncp,  removed_cp, 0,       NULL};
+        if (sp->fn(sp->user, &ev))
+            return stop(sp, TY_EINVAL, "stopped by the caller");
+    }
+    return TY_OK;
+}
+
+/* Process the queued batch: step A on the threads, step B in order, then the batch's kept
+ * minimizers into the main index, in input order. */
+static int run_batch(ty_spans_t *sp)
+{
+    size_t n = sp->nslots;
+    sp->nslots = 0;
+    sp->batch_bytes = 0;
+    char msg[TY_ERRMSG_SIZE];
+    if (sp->failed) { /* the ranks sharing the work learn it (once: then they stop too) */
+        if (sp->share) {
+            sp->share(sp->share_ctx, sp, 0, sp->failed, msg);
+            sp->share = NULL;
+        }
+        return sp->failed;
+    }
+    if (!n && !sp->share)
+        return TY_OK;
+    int rc = ty__for(sp->o.threads, step_a, sp, n) ? TY_ENOMEM : TY_OK;
+    if (sp->share && (rc = sp->share(sp->share_ctx, sp, n, rc, msg)) != TY_OK) {
+        sp->share = NULL;
+        return stop(sp, rc, msg);
+    }
+    if (rc)
+        return stop(sp, TY_ENOMEM, "starting threads: out of memory");
+    sp->kmz.n = 0;
+    sp->kmz_at.n = 0;
+    size_t done = 0;
+    for (; done < n && !rc; done++) {
+        if (ty_vec_push(sp->kmz_at, sp->kmz.n))
+            rc = stop(sp, TY_ENOMEM, "keeping a document: out of memory");
+        else
+            rc = step_b(sp, done);
+    }
+    if (!rc && ty_vec_push(sp->kmz_at, sp->kmz.n))
+        rc = stop(sp, TY_ENOMEM, "keeping a document: out of memory");
+    if (!rc)
+        for (size_t i = 0; i < n && !rc; i++)
+            for (size_t k = sp->kmz_at.a[i]; k < sp->kmz_at.a[i + 1] && !rc; k++)
+                if (ty__mztab_add(&sp->idx, sp->kmz.a[k], sp->slots[i].g, sp->o.max_df,
+                                  &sp->frequent))
+                    rc = stop(sp, TY_ENOMEM, "indexing: out of memory");
+    ty__map_clear(&sp->bidx.map); /* emptied, not freed: the next batch fills it as much */
+    sp->bidx.pool.v.n = 0;
+    for (int c = 0; c < POOL_CLASSES; c++)
+        sp->bidx.pool.freel[c] = TY__NONE;
+    for (size_t i = 0; i < n; i++) { /* the texts go; the documents' memory is reused */
+        free(sp->slots[i].text);
+        sp->slots[i].text = NULL;
+    }
+    return rc;
+}
+
+/* ---- sharing the alignments between ranks (spans.h) --------------------------------------- */
+
+void ty__spans_share(ty_spans_t *sp, int rank, int nranks, ty__spans_share_fn fn, void *ctx)
+{
+    sp->share = nranks > 1 ? fn : NULL;
+    sp->share_ctx = ctx;
+    sp->rank = fn && nranks > 1 ? rank : 0;
+    sp->nranks = fn && nranks > 1 ? nranks : 1;
+}
+
+int ty__spans_mine(const ty_spans_t *sp, size_t i)
+{
+    return (int)(i % (size_t)sp->nranks) == sp->rank;
+}
+
+/* A record: slot, rc, message length, candidates, passages; then the message, the candidates
+ * and the passages (raw: every rank runs the same build on the same machine type). */
+typedef struct {
+    uint32_t slot;
+    int32_t rc;
+    uint32_t msglen, ncands, nrm;
+} rec_t;
+
+int ty__spans_pack(const ty_spans_t *sp, size_t i, ty_buf_t *b)
+{
+    const slot_t *sl = &sp->slots[i];
+    rec_t r = {(uint32_t)i, sl->rc, sl->rc ? (uint32_t)strlen(sl->msg) : 0, (uint32_t)sl->cands.n,
+               (uint32_t)sl->rm.n};
+    ty_buf_put(b, (const char *)&r, sizeof r);
+    ty_buf_put(b, sl->msg, r.msglen);
+    ty_buf_put(b, (const char *)sl->cands.a, sl->cands.n * sizeof(ty__cand_t));
+    ty_buf_put(b, (const char *)sl->rm.a, sl->rm.n * sizeof(ty_span_t));
+    return b->err ? TY_ENOMEM : TY_OK;
+}
+
+size_t ty__spans_unpack(ty_spans_t *sp, const char *p, size_t n)
+{
+    rec_t r;
+    if (n < sizeof r)
+        return 0;
+    memcpy(&r, p, sizeof r);
+    size_t need = sizeof r + r.msglen + (size_t)r.ncands * sizeof(ty__cand_t) +
+                  (size_t)r.nrm * sizeof(ty_span_t);
+    if (r.slot >= (uint32_t)sp->o.batch || r.msglen >= TY_ERRMSG_SIZE || need > n)
+        return 0;
+    slot_t *sl = &sp->slots[r.slot];
+    p += sizeof r;
+    if (!sl->rc) { /* (a failure of this rank's own step A, out of memory, stays) */
+        sl->rc = r.rc;
+        memcpy(sl->msg, p, r.msglen);
+        sl->msg[r.msglen] = 0;
+    }
+    p += r.msglen;
+    if (ty_vec_reserve(sl->cands, r.ncands + 1) || ty_vec_reserve(sl->rm, r.nrm + 1)) {
+        sl->rc = TY_ENOMEM; /* every rank stops at this document, this one out of memory */
+        snprintf(sl->msg, sizeof sl->msg, "receiving alignments: out of memory");
+        return need;
+    }
+    memcpy(sl->cands.a, p, (size_t)r.ncands * sizeof(ty__cand_t));
+    sl->cands.n = r.ncands;
+    p += (size_t)r.ncands * sizeof(ty__cand_t);
+    memcpy(sl->rm.a, p, (size_t)r.nrm * sizeof(ty_span_t));
+    sl->rm.n = r.nrm;
+    return need;
 }
 
 int ty_spans_add(ty_spans_t *sp, const char *name, const char *text, size_t len)
@@ -473,64 +970,26 @@ int ty_spans_add(ty_spans_t *sp, const char *name, const char *text, size_t len)
     if (!name)
         name = "";
     if (ty_vec_reserve(sp->docs, sp->docs.n + 1))
-        return fail(sp, TY_ENOMEM, "adding a document");
-    uint32_t g = (uint32_t)sp->docs.n;
-    srec_t *r = &sp->docs.a[sp->docs.n++];
+        return stop(sp, TY_ENOMEM, "adding a document: out of memory");
+    srec_t *r = &sp->docs.a[sp->docs.n];
     memset(r, 0, sizeof(*r));
     if (!(r->name = strdup(name)))
-        return fail(sp, TY_ENOMEM, "adding a document");
+        return stop(sp, TY_ENOMEM, "adding a document: out of memory");
+    slot_t *sl = &sp->slots[sp->nslots];
+    sl->text = NULL;
+    if (len && !(sl->text = malloc(len)))
+        return stop(sp, TY_ENOMEM, "adding a document: out of memory");
+    if (len)
+        memcpy(sl->text, text, len);
+    sl->g = (uint32_t)sp->docs.n++;
+    sl->len = len;
+    sl->rc = 0;
     sp->st.docs++;
     sp->st.mem_bytes += sizeof(srec_t) + strlen(name) + 1;
-    char m[TY_ERRMSG_SIZE];
-    int rc = ty__dd_too_big(&sp->R, name, len, m);
-    if (!rc) {
-        rc = ty_doc_load_mem(sp->doc, name, text ? text : "", len, &sp->R.to);
-        if (rc)
-            snprintf(m, sizeof m, "%s", ty_doc_errmsg(sp->doc));
-    }
-    if (rc) {
-        sp->st.errors++;
-        ty_spans_event_t ev = {TY_SPANS_ERROR, g, text, NULL, len, 0, NULL, 0, 0, 0, rc, m};
-        if (sp->fn && sp->fn(sp->user, &ev)) {
-            snprintf(sp->err, sizeof sp->err, "%s", m);
-            sp->failed = rc;
-            return rc;
-        }
-        return TY_OK;
-    }
-    r->len = (uint32_t)len;
-    r->ntok = (uint32_t)ty_doc_ntokens(sp->doc);
-    sp->rm.n = 0;
-    rc = ty__spun_sketch(&sp->R, sp->doc, &sp->mzs);
-    if (rc)
-        return fail(sp, rc, "minimizers");
-    if (find_candidates(sp))
-        return fail(sp, TY_ENOMEM, "counting shared minimizers");
-    size_t nc =
-        sp->cands.n < (size_t)sp->o.max_candidates ? sp->cands.n : (size_t)sp->o.max_candidates;
-    for (size_t c = 0; c < nc; c++) {
-        rc = align_candidate(sp, sp->cands.a[c].doc);
-        if (rc) {
-            sp->failed = rc;
-            return rc;
-        }
-    }
-    size_t removed_cp = 0;
-    if (settle(sp, text, len, &removed_cp) || index_kept(sp, g, text, len))
-        return fail(sp, TY_ENOMEM, "keeping a document");
-    size_t ncp = ty_doc_ncodepoints(sp->doc);
-    sp->st.cp += ncp;
-    sp->st.removed_cp += removed_cp;
-    if (sp->keep.n)
-        sp->st.changed++;
-    if (sp->fn) {
-        ty_spans_event_t ev = {TY_SPANS_DOC, g,          text, sp->kept.a, len, sp->kept.n,
-                               sp->keep.a,   sp->keep.n, ncp,  removed_cp, 0,   NULL};
-        if (sp->fn(sp->user, &ev)) {
-            sp->failed = TY_EINVAL;
-            return ty__err(sp->err, TY_EINVAL, "stopped by the caller");
-        }
-    }
+    sp->nslots++;
+    sp->batch_bytes += len;
+    if (sp->nslots == (size_t)sp->o.batch || sp->batch_bytes >= BATCH_BYTES)
+        return run_batch(sp);
     return TY_OK;
 }
 
@@ -538,7 +997,7 @@ int ty_spans_finish(ty_spans_t *sp)
 {
     if (!sp)
         return TY_EINVAL;
-    return sp->failed;
+    return run_batch(sp);
 }
 
 void ty_spans_stats(const ty_spans_t *sp, ty_spans_stats_t *st)

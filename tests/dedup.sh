@@ -340,6 +340,13 @@ for cc, oo in zip(c, o):
 ' "$tmp/sg/corpus.jsonl" "$tmp/sp.jsonl" "$tmp/spk.jsonl"
     check "spans: recall and precision (spans_score.py --require)" python3 scripts/spans_score.py \
         "$tmp/sg/truth.jsonl" "$tmp/sp.jsonl" --text "$tmp/sg/corpus.jsonl" --require
+    # threads and batches: the output of the one-by-one order at any number of threads
+    for tb in "--threads 1" "--threads 2" "--threads 4" "--threads 3 --batch 16"; do
+        # shellcheck disable=SC2086
+        check "spans: --mode spans $tb gives the same output" sh -c '"$1" dedup -q --mode spans \
+            --min-len 15 $2 "$3" -o "$4" && cmp -s "$4" "$5"' sh "$TY" "$tb" "$tmp/sg/corpus.jsonl" \
+            "$tmp/spt.jsonl" "$tmp/sp.jsonl"
+    done
     check "spans-exact runs" "$TY" dedup -q --mode spans-exact "$tmp/sg/corpus.jsonl" \
         -o "$tmp/spx.jsonl"
     check "spans-exact: removes the verbatim passage, not the spun ones" py '
@@ -359,6 +366,9 @@ for tt, oo in zip(t, o):
 assert got["popular"][0] > 0.95 * got["popular"][1], got
 assert got["spin35"][0] < 0.2 * got["spin35"][1], got
 ' "$tmp/sg/truth.jsonl" "$tmp/spx.jsonl"
+    check "spans-exact: --threads 2 --batch 16 gives the same output" sh -c '"$1" dedup -q \
+        --mode spans-exact --threads 2 --batch 16 "$2" -o "$3" && cmp -s "$3" "$4"' sh "$TY" \
+        "$tmp/sg/corpus.jsonl" "$tmp/spxt.jsonl" "$tmp/spx.jsonl"
 else
     fail "spans: the dev set is needed ($DEV missing; SHARED=${SHARED:-})"
 fi

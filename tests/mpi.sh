@@ -217,6 +217,22 @@ if python3 scripts/repeat_gen.py copies "$tmp/pop" --n 300 --spin-frac 1 --spin 
 else
     fail "popular article: repeat_gen.py (the dev set is needed: SHARED=${SHARED:-../shared})"
 fi
+
+# dedup --mode spans: every rank reads the whole input, the alignments of each batch are split
+# between the ranks; the output is the single process's at any number of ranks and threads
+same "spans np=2" 2 --mode spans --min-len 15 $IN
+same "spans np=3 batch=16 threads=2" 3 --mode spans --batch 16 --threads 2 $IN
+same "spans np=4 several files, batch=16" 4 --mode spans --batch 16 $PARTS
+same "spans-exact np=2 batch=16" 2 --mode spans-exact --batch 16 $IN
+TY_MPI_FORCE=1 same "spans TY_MPI_FORCE np=1" 1 --mode spans --batch 16 $IN
+"$TY" dedup -q --mode spans --batch 16 $IN -o /dev/null --write-kept "$tmp/k1.jsonl" 2> /dev/null
+if $MPIRUN -np 2 "$TY" dedup -q --mode spans --batch 16 $IN -o /dev/null \
+    --write-kept "$tmp/k2.jsonl" > /dev/null 2>&1 && [ -s "$tmp/k1.jsonl" ] &&
+    cmp -s "$tmp/k1.jsonl" "$tmp/k2.jsonl"; then
+    pass
+else
+    fail "spans np=2 --write-kept: not the single process's"
+fi
 # the spun copies were found, and the footer was treated as boilerplate: without the
 # --max-df rule many more documents are merged
 "$TY" dedup -q --mode spun "$tmp/s.jsonl" -o "$tmp/one.jsonl" 2> "$tmp/err"
