@@ -25,9 +25,10 @@ case $build in
                -fno-omit-frame-pointer" ;;
 *tsan*) flags="$flags -fsanitize=thread" ;;
 esac
-# link flags as the Makefile has them (new dependencies need no change here)
+# link flags as the Makefile has them (new dependencies need no change here; a calling
+# make's flags left out: under make -j2 they put "Entering directory" lines into them)
 # shellcheck disable=SC2016 # $($*) is make's, not the shell's
-libs=$(make -s --no-print-directory --eval='ty-print-%: ; @printf "%s\n" "$($*)"' \
+libs=$(MAKEFLAGS= MAKELEVEL= make -s --no-print-directory --eval='ty-print-%: ; @printf "%s\n" "$($*)"' \
     BUILD="$build" ty-print-LIBS 2>/dev/null || true)
 [ -n "$libs" ] || libs="$(pkg-config --libs libutf8proc) -lpthread -lm"
 out=$build/fuzz

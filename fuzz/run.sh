@@ -22,11 +22,12 @@ targets=${FUZZ_TARGETS:-$(for f in fuzz/fuzz_*.c; do basename "$f" .c; done)}
 out=build/fuzz
 
 # a variable of the Makefile, expanded by make itself (BUILD given explicitly: a BUILD
-# inherited from a calling make must not redirect the generated table)
+# inherited from a calling make must not redirect the generated table; nor may its flags:
+# under make -j2, -w and the jobserver put "Entering directory" lines into the output)
 mkvar() {
     # shellcheck disable=SC2016 # $($*) is make's, not the shell's
-    make -s --no-print-directory --eval='ty-print-%: ; @printf "%s\n" "$($*)"' BUILD=build \
-        "ty-print-$1"
+    MAKEFLAGS= MAKELEVEL= make -s --no-print-directory \
+        --eval='ty-print-%: ; @printf "%s\n" "$($*)"' BUILD=build "ty-print-$1"
 }
 cppflags=$(mkvar CPPFLAGS_ALL)
 libs=$(mkvar LIBS)
