@@ -20,10 +20,10 @@
  *     rival when it holds RIVAL_SHARE of that primary's minimizers, a holder of its text
  *     from HOLDER_SHARE. The shares are
  *     counted on the minimizers every holder voted for (a credit to the lowest id says
- *     nothing of the others), at least 2 x min_shared of them a primary (widen_full: a text
- *     held by so many documents that the budget let none of its minimizers vote for every
- *     holder gets its rarest counted in full; the votes are counted again). Aligned: the primaries,
- * then up to RIVALS_MAX rivals of each, max_candidates in all.
+ *     nothing of the others), at least 2 x min_shared of them a primary (widen_full: a
+ *     text held by so many documents that the budget let none of its minimizers vote for
+ *     every holder gets its rarest counted in full; the votes are counted again). Aligned:
+ *     the primaries, then up to RIVALS_MAX rivals of each, max_candidates in all.
  *  3. alignment: each candidate's stored text is decompressed, tokenized and aligned with
  *     the query by ty_compare() (every k-mer, not just minimizers), exactly as `compare`
  *     does pairwise.
