@@ -20,8 +20,10 @@
  *     rival when it holds RIVAL_SHARE of that primary's minimizers, a holder of its text
  *     from HOLDER_SHARE. The shares are
  *     counted on the minimizers every holder voted for (a credit to the lowest id says
- *     nothing of the others). Aligned: the primaries, then up to RIVALS_MAX rivals of each,
- *     max_candidates in all.
+ *     nothing of the others), at least 2 x min_shared of them a primary (widen_full: a
+ *     text held by so many documents that the budget let none of its minimizers vote for
+ *     every holder gets its rarest counted in full; the votes are counted again). Aligned:
+ *     the primaries, then up to RIVALS_MAX rivals of each, max_candidates in all.
  *  3. alignment: each candidate's stored text is decompressed, tokenized and aligned with
  *     the query by ty_compare() (every k-mer, not just minimizers), exactly as `compare`
  *     does pairwise.
@@ -33,7 +35,8 @@
  *     whose passages all repeat a better source's, and the pool's rivals and holders of its
  *     primary — are listed with the source as other holders of the same text (also, at most
  *     max_also, by the share of the source's text they hold; also_total counts them all,
- *     with documents past the pool estimated by their votes).
+ *     with documents past the pool estimated by their votes on the primary's minimizers
+ *     every holder voted for: count_past_pool).
  *
  * Why not only the first holder of each minimizer (what the index did before): with
  * several versions of an article indexed (reposts sharing 80-95 %), a spun copy of a later
@@ -595,39 +598,50 @@ static void pool_roles(ty_searcher_t *s, size_t m, uint64_t *cov, const uint64_t
     }
 }
 
-/* Documents past the pool holding a primary's text: as many votes as HOLDER_SHARE of its
- * own (only when the pool's weakest has that many). Counted into s->more, with the primary
- * owning the first of their minimizers. */
-static void count_past_pool(ty_searcher_t *s)
+/* Documents past the pool holding a primary's text, told as the roles tell them (pool_roles):
+ * at least HOLDER_SHARE of the primary's minimizers that every holder voted for (when it has
+ * 2 x min_shared of those; else HOLDER_SHARE of its votes, if the pool's weakest has that
+ * many). Counted into s->more, with the first primary (in pool order) whose text they hold.
+ * cnt: per qual document, zero (left so). */
+static void count_past_pool(ty_searcher_t *s, size_t m, const uint64_t *full, uint32_t *cnt)
 {
     cand_t *h = s->pool.a;
-    size_t hn = s->pool.n;
-    uint32_t *bar = s->tally.a; /* per primary */
-    int scan = 0;
+    size_t hn = s->pool.n, w = (m + 63) / 64;
     for (size_t i = 0; i < hn; i++)
         s->more.a[i] = 0;
+    if (s->qual.n <= hn)
+        return;
     for (size_t p = 0; p < s->prim.n; p++) {
         uint32_t i = s->prim.a[p];
-        bar[i] = (uint32_t)ceil(HOLDER_SHARE * (double)h[i].shared);
-        if (bar[i] < s->q.min_shared)
-            bar[i] = s->q.min_shared;
-        scan |= s->qual.n > hn && bar[i] <= h[hn - 1].shared;
-    }
-    for (size_t j = 0; scan && j < s->hits.n; j++) {
-        const hit_t *x = &s->hits.a[j];
-        uint32_t o = s->owner.a[x->qk];
-        if (o == NO_OWNER || bar[o] > h[hn - 1].shared)
-            continue;
-        for (size_t k = x->at; k < x->at + x->nid; k++) {
-            uint32_t r = qual_of(s, k);
-            if (r != UINT32_MAX && s->qual.a[r].pool == UINT32_MAX &&
-                s->qual.a[r].votes >= bar[o]) {
-                s->more.a[o]++;
-                s->qual.a[r].votes = 0; /* counted once */
+        const uint64_t *row = s->bits.a + (size_t)i * w;
+        size_t pf = 0;
+        for (size_t x = 0; x < w; x++)
+            pf += popcount64(row[x] & full[x]);
+        int on_full = pf >= 2 * (size_t)s->q.min_shared;
+        uint32_t bar = (uint32_t)ceil(HOLDER_SHARE * (double)(on_full ? pf : h[i].shared));
+        if (!on_full && bar < s->q.min_shared)
+            bar = s->q.min_shared;
+        if (!on_full && bar > h[hn - 1].shared)
+            continue; /* the pool holds every document with that many votes */
+        for (int pass = 0; pass < 2; pass++) /* count, then clear the counts */
+            for (size_t j = 0; j < s->hits.n; j++) {
+                const hit_t *x = &s->hits.a[j];
+                if (!(row[x->qk / 64] >> (x->qk % 64) & 1) || (on_full && !s->qfull.a[x->qk]))
+                    continue;
+                for (size_t k = x->at; k < x->at + x->nid; k++) {
+                    uint32_t r = qual_of(s, k);
+                    if (r == UINT32_MAX || s->qual.a[r].pool != UINT32_MAX)
+                        continue;
+                    if (pass)
+                        cnt[r] = 0;
+                    else if (s->qual.a[r].votes &&
+                             (on_full ? ++cnt[r] == bar : s->qual.a[r].votes >= bar)) {
+                        s->more.a[i]++;
+                        s->qual.a[r].votes = 0; /* counted once */
+                    }
+                }
             }
-        }
     }
-    memset(bar, 0, hn * sizeof(uint32_t));
 }
 
 /* Documents past the pool that hold at least min_shared minimizers no primary holds: they
@@ -723,7 +737,10 @@ static int choose(ty_searcher_t *s, size_t m, size_t max)
         if (s->pool.a[i].role == ROLE_RIVAL && s->tally.a[s->pool.a[i].group]++ < RIVALS_MAX)
             s->cands.a[s->cands.n++] = i;
     memset(s->tally.a, 0, hn * sizeof(uint32_t));
-    count_past_pool(s);
+    if (ty_vec_reserve(s->fresh, s->qual.n + 1))
+        return ty__err(s->err, TY_ENOMEM, "out of memory");
+    memset(s->fresh.a, 0, s->qual.n * sizeof(uint32_t));
+    count_past_pool(s, m, full, s->fresh.a);
     return TY_OK;
 }
 
@@ -777,6 +794,97 @@ static int mark_full(ty_searcher_t *s, size_t m, uint64_t lim)
         }
     }
     return TY_OK;
+}
+
+/* Pass 2 of find_candidates: the postings of the query's minimizers under the cut lim
+ * (s->hits[0, nhits): pass 1) into s->hid, every holder of those marked full (s->qfull), the
+ * lowest-id holder of each other one as a hit of one id; then the votes. */
+static int gather_votes(ty_searcher_t *s, size_t m, uint64_t lim, size_t nhits)
+{
+    int rc = TY_OK;
+    s->hid.n = 0;
+    s->hits.n = nhits;
+    for (size_t j = 0; !rc && j < nhits; j++) {
+        hit_t *h = &s->hits.a[j];
+        const part_t *p = &s->parts[h->part];
+        h->at = s->hid.n;
+        h->nid = 0;
+        if (s->qdf.a[h->qk] > lim)
+            continue;
+        int full = s->qfull.a[h->qk];
+        if (full && ty_vec_reserve(s->hid, s->hid.n + h->cnt)) {
+            rc = ty__err(s->err, TY_ENOMEM, "out of memory");
+            break;
+        }
+        post_iter_t it;
+        uint32_t id;
+        int pr = ty__post_begin(&it, h->ids, h->len, h->cnt);
+        while (pr == TY_OK && (pr = ty__post_next(&it, &id)) == 1) {
+            if (id >= p->ndocs) {
+                rc = ty__err(s->err, TY_ECORRUPT, "%s: segment %u: posting to document %u of %llu",
+                             p->ix->path, h->seg, id, (unsigned long long)p->ndocs);
+                break;
+            }
+            id += p->base;
+            if (!full) { /* the list is in id order: its first is its lowest */
+                if (id < s->qfirst.a[h->qk])
+                    s->qfirst.a[h->qk] = id;
+                break;
+            }
+            s->hid.a[s->hid.n++] = id;
+            pr = TY_OK;
+        }
+        h->nid = s->hid.n - h->at;
+        if (!rc && pr < 0)
+            rc = ty__err(s->err, TY_ECORRUPT, "%s: segment %u: damaged postings", p->ix->path,
+                         h->seg);
+    }
+    /* the credits of the others, as hits of one id each */
+    for (uint32_t k = 0; !rc && k < m; k++) {
+        uint32_t id = s->qfirst.a[k];
+        if (s->qfull.a[k] || id == UINT32_MAX)
+            continue;
+        hit_t h = {k, 0, 0, 1, NULL, 0, s->hid.n, 1};
+        if (ty_vec_push(s->hits, h) || ty_vec_push(s->hid, id))
+            return ty__err(s->err, TY_ENOMEM, "out of memory");
+    }
+    if (!rc)
+        rc = count_votes(s, s->q.min_shared < 1 ? 1 : s->q.min_shared);
+    return rc;
+}
+
+/* A primary's holders are told by the share of its minimizers that every holder voted for
+ * (pool_roles, count_past_pool: at least 2 x min_shared of them). When the budget left a
+ * primary fewer — its text is held by so many documents that its minimizers did not fit —
+ * its rarest other minimizers under the cut lim are counted in full too (s->qfull), up to
+ * WIDEN_POSTINGS postings a query in all (a text held by 10,000 documents: 6 x 10,001).
+ * Returns whether any was: the votes are then counted again. */
+#define WIDEN_POSTINGS (UINT64_C(1) << 16)
+static int widen_full(ty_searcher_t *s, size_t m, uint64_t lim)
+{
+    size_t w = (m + 63) / 64, need = 2 * (size_t)s->q.min_shared;
+    const uint64_t *full = s->covered.a + w; /* choose() */
+    uint64_t left = WIDEN_POSTINGS;
+    int any = 0;
+    for (size_t p = 0; p < s->prim.n; p++) {
+        const uint64_t *row = s->bits.a + (size_t)s->prim.a[p] * w;
+        size_t pf = 0;
+        for (size_t x = 0; x < w; x++)
+            pf += popcount64(row[x] & full[x]);
+        for (; pf < need; pf++) {
+            size_t best = SIZE_MAX;
+            for (size_t k = 0; k < m; k++)
+                if ((row[k / 64] >> (k % 64) & 1) && !s->qfull.a[k] && s->qdf.a[k] &&
+                    s->qdf.a[k] <= lim && (best == SIZE_MAX || s->qdf.a[k] < s->qdf.a[best]))
+                    best = k;
+            if (best == SIZE_MAX || s->qdf.a[best] > left)
+                break;
+            left -= s->qdf.a[best];
+            s->qfull.a[best] = 1;
+            any = 1;
+        }
+    }
+    return any;
 }
 
 /* Step 1 (inside an open transaction): fill s->cands, best first. */
@@ -857,63 +965,23 @@ static int find_candidates(ty_searcher_t *s, const ty_doc_t *q, size_t max)
             }
         }
     }
-    /* pass 2: the votes. Every holder of the query's rarest minimizers under the cut (their
-     * document count over all segments and parts: what one segment of the whole input has),
-     * up to postings_per_minimizer postings a query minimizer in all; each of the others
-     * credits its lowest-id holder
-     * (see "Votes" at the top) */
-    s->hid.n = 0;
-    rc = mark_full(s, m, lim);
-    if (rc)
-        return rc;
+    /* pass 2: the votes (see "Votes" at the top); then the pool. When a primary has too few
+     * minimizers that every holder voted for to tell its holders (widen_full), its rarest
+     * others are counted in full too, and the votes are counted again. */
     size_t nhits = s->hits.n;
-    for (size_t j = 0; !rc && j < nhits; j++) {
-        hit_t *h = &s->hits.a[j];
-        const part_t *p = &s->parts[h->part];
-        h->at = s->hid.n;
-        h->nid = 0;
-        if (s->qdf.a[h->qk] > lim)
-            continue;
-        int full = s->qfull.a[h->qk];
-        if (full && ty_vec_reserve(s->hid, s->hid.n + h->cnt)) {
-            rc = ty__err(s->err, TY_ENOMEM, "out of memory");
-            break;
-        }
-        post_iter_t it;
-        uint32_t id;
-        int pr = ty__post_begin(&it, h->ids, h->len, h->cnt);
-        while (pr == TY_OK && (pr = ty__post_next(&it, &id)) == 1) {
-            if (id >= p->ndocs) {
-                rc = ty__err(s->err, TY_ECORRUPT, "%s: segment %u: posting to document %u of %llu",
-                             p->ix->path, h->seg, id, (unsigned long long)p->ndocs);
-                break;
-            }
-            id += p->base;
-            if (!full) { /* the list is in id order: its first is its lowest */
-                if (id < s->qfirst.a[h->qk])
-                    s->qfirst.a[h->qk] = id;
-                break;
-            }
-            s->hid.a[s->hid.n++] = id;
-            pr = TY_OK;
-        }
-        h->nid = s->hid.n - h->at;
-        if (!rc && pr < 0)
-            rc = ty__err(s->err, TY_ECORRUPT, "%s: segment %u: damaged postings", p->ix->path,
-                         h->seg);
-    }
-    /* the credits of the others, as hits of one id each */
-    for (uint32_t k = 0; !rc && k < m; k++) {
-        uint32_t id = s->qfirst.a[k];
-        if (s->qfull.a[k] || id == UINT32_MAX)
-            continue;
-        hit_t h = {k, 0, 0, 1, NULL, 0, s->hid.n, 1};
-        if (ty_vec_push(s->hits, h) || ty_vec_push(s->hid, id))
-            return ty__err(s->err, TY_ENOMEM, "out of memory");
-    }
+    rc = mark_full(s, m, lim);
     if (!rc)
-        rc = count_votes(s, s->q.min_shared < 1 ? 1 : s->q.min_shared);
-    return rc ? rc : choose(s, m, max);
+        rc = gather_votes(s, m, lim, nhits);
+    if (!rc)
+        rc = choose(s, m, max);
+    if (!rc && widen_full(s, m, lim)) {
+        for (size_t k = 0; k < m; k++)
+            s->qfirst.a[k] = UINT32_MAX;
+        rc = gather_votes(s, m, lim, nhits);
+        if (!rc)
+            rc = choose(s, m, max);
+    }
+    return rc;
 }
 
 int ty_searcher_candidates(ty_searcher_t *s, const ty_doc_t *q, uint32_t *ids, uint32_t *shared,

@@ -229,6 +229,15 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 assert rows and all(r["src"].startswith("src-") for r in rows), rows[:1]
 assert sum(r["sus_len"] for r in rows) > 1000, [r["sus_len"] for r in rows]
 ' "$tmp/popq.jsonl"
+    # its 200 copies all hold the text: max_also (10) of them listed, the others counted
+    check "popular article: 10 copies listed, the ~190 others counted" py '
+import json, sys
+r = json.loads(open(sys.argv[1]).readline())
+also, more = r.get("also", []), r.get("also_more", 0)
+assert "-copy" not in r["src"], r["src"]
+assert len(also) == 10 and all("-copy" in a for a in also), also
+assert 150 <= more <= 190, more
+' "$tmp/popq.jsonl"
 fi
 
 # ---- JSONL: broken lines, ids, --write-kept byte for byte, compressed inputs ---------------
