@@ -589,29 +589,33 @@ int ty_index_deleted_count(ty_index_t *ix, uint64_t *n);
  * missing shard or one that does not match the manifest is refused (TY_ECORRUPT or
  * TY_EVERSION, naming the path). `mpirun -np N tongyuan index build -o DIR` writes one. */
 #define TY_INDEX_DF_BUCKETS 128
-/* Writing one (each shard built as usual with TY_INDEX_CREATE at DIR/shard-%04u): the
- * histogram of minimizer document counts over all nshards shards together, for part `part`
+/* Writing one: each shard is built as usual with TY_INDEX_CREATE at DIR/shard-%04u; then a
+ * shard set handle (ty_index_shards_new(DIR, nshards); its calls' messages in
+ * ty_index_shards_errmsg()) finds the names held twice, sums the histograms and commits. */
+typedef struct ty_index_shards ty_index_shards_t;
+ty_index_shards_t *ty_index_shards_new(const char *dir, uint32_t nshards); /* NULL: no memory */
+void ty_index_shards_free(ty_index_shards_t *sh);
+const char *ty_index_shards_errmsg(const ty_index_shards_t *sh);
+/* The histogram of minimizer document counts over all the shards together, for part `part`
  * of `parts` equal parts of the minimizer key space (so that several processes share the
- * work; the histograms of all parts add up to the whole). ix: a handle not opened, for the
- * error message. */
-int ty_index_shards_df_hist(ty_index_t *ix, const char *dir, uint32_t nshards, uint32_t part,
-                            uint32_t parts, uint64_t hist[TY_INDEX_DF_BUCKETS]);
+ * work; the histograms of all parts add up to the whole). */
+int ty_index_shards_df_hist(ty_index_shards_t *sh, uint32_t part, uint32_t parts,
+                            uint64_t hist[TY_INDEX_DF_BUCKETS]);
 /* Document names held by more than one shard (one index of the whole input keeps the first
  * and skips the others): fn(user, shard, name) is called for each shard after the first that
  * holds the name (name NUL-terminated, valid during the call; nonzero stops: TY_ECANCELED).
  * fn NULL: the first such name is an error (TY_EINVAL naming it and both shards). Part and
  * parts as above, of the name keys. TY_OK when done. */
 typedef int (*ty_index_dup_fn)(void *user, uint32_t shard, const char *name);
-int ty_index_shards_dup_names(ty_index_t *ix, const char *dir, uint32_t nshards, uint32_t part,
-                              uint32_t parts, ty_index_dup_fn fn, void *user);
+int ty_index_shards_dup_names(ty_index_shards_t *sh, uint32_t part, uint32_t parts,
+                              ty_index_dup_fn fn, void *user);
 /* TY_INDEX_CREATE, before ty_index_add_docs(): documents with these names are taken as
  * already indexed (TY_EVENT_DUPLICATE, not added), as in one index where an earlier shard
  * holds them. TY_EINVAL for other modes. */
 int ty_index_skip_names(ty_index_t *ix, const char *const *names, size_t n);
 /* Then write DIR/MANIFEST (a temporary file, fsync, rename, fsync of DIR) from the finished
- * shards 0..nshards-1 and the whole histogram. ix: a handle not opened, for the message. */
-int ty_index_shards_commit(ty_index_t *ix, const char *dir, uint32_t nshards,
-                           const uint64_t hist[TY_INDEX_DF_BUCKETS]);
+ * shards 0..nshards-1 and the whole histogram. */
+int ty_index_shards_commit(ty_index_shards_t *sh, const uint64_t hist[TY_INDEX_DF_BUCKETS]);
 
 /* Search options. */
 typedef struct ty_query_opts {

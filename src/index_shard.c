@@ -216,11 +216,57 @@ static int merged_hist(ty_index_t *ix, ty_part_t *sx, uint32_t nshards, uint32_t
     return rc;
 }
 
-int ty_index_shards_df_hist(ty_index_t *ix, const char *dir, uint32_t nshards, uint32_t part,
-                            uint32_t parts, uint64_t hist[TY_INDEX_DF_BUCKETS])
+/* A shard set being written: its directory and count, and a handle never opened whose
+ * message buffer the calls below fill (the reading code they share takes a handle). */
+struct ty_index_shards {
+    ty_index_t *ix;
+    char *dir;
+    uint32_t nshards;
+};
+
+ty_index_shards_t *ty_index_shards_new(const char *dir, uint32_t nshards)
 {
-    if (!ix || !dir || !hist || !nshards || nshards > MAX_SHARDS || !parts || part >= parts)
+    ty_index_shards_t *sh = calloc(1, sizeof(*sh));
+    if (!sh || !dir || !(sh->ix = ty_index_new()) || !(sh->dir = strdup(dir))) {
+        ty_index_shards_free(sh);
+        return NULL;
+    }
+    sh->nshards = nshards;
+    return sh;
+}
+
+void ty_index_shards_free(ty_index_shards_t *sh)
+{
+    if (!sh)
+        return;
+    ty_index_free(sh->ix);
+    free(sh->dir);
+    free(sh);
+}
+
+const char *ty_index_shards_errmsg(const ty_index_shards_t *sh)
+{
+    return sh ? ty_index_errmsg(sh->ix) : "no shard set";
+}
+
+static int shards_check(ty_index_shards_t *sh)
+{
+    if (!sh->nshards || sh->nshards > MAX_SHARDS)
+        return ty__err(sh->ix->err, TY_EINVAL, "%s: %u shards (1 to %u)", sh->dir, sh->nshards,
+                       (unsigned)MAX_SHARDS);
+    return TY_OK;
+}
+
+int ty_index_shards_df_hist(ty_index_shards_t *sh, uint32_t part, uint32_t parts,
+                            uint64_t hist[TY_INDEX_DF_BUCKETS])
+{
+    if (!sh || !hist || !parts || part >= parts)
         return TY_EINVAL;
+    if (shards_check(sh))
+        return TY_EINVAL;
+    ty_index_t *ix = sh->ix;
+    const char *dir = sh->dir;
+    uint32_t nshards = sh->nshards;
     ix->err[0] = 0;
     ty_part_t *sx = calloc(nshards, sizeof(*sx));
     int rc = sx ? open_shards(ix, dir, nshards, sx) : ty__err(ix->err, TY_ENOMEM, "out of memory");
@@ -352,11 +398,16 @@ static int dup_names_in(ty_index_t *ix, const char *dir, ty_part_t *sx, uint32_t
     return rc;
 }
 
-int ty_index_shards_dup_names(ty_index_t *ix, const char *dir, uint32_t nshards, uint32_t part,
-                              uint32_t parts, ty_index_dup_fn fn, void *user)
+int ty_index_shards_dup_names(ty_index_shards_t *sh, uint32_t part, uint32_t parts,
+                              ty_index_dup_fn fn, void *user)
 {
-    if (!ix || !dir || !nshards || nshards > MAX_SHARDS || !parts || part >= parts)
+    if (!sh || !parts || part >= parts)
         return TY_EINVAL;
+    if (shards_check(sh))
+        return TY_EINVAL;
+    ty_index_t *ix = sh->ix;
+    const char *dir = sh->dir;
+    uint32_t nshards = sh->nshards;
     ix->err[0] = 0;
     ty_part_t *sx = calloc(nshards, sizeof(*sx));
     int rc = sx ? open_shards(ix, dir, nshards, sx) : ty__err(ix->err, TY_ENOMEM, "out of memory");
@@ -368,11 +419,15 @@ int ty_index_shards_dup_names(ty_index_t *ix, const char *dir, uint32_t nshards,
 
 /* ---- writing the manifest ---------------------------------------------------------------- */
 
-int ty_index_shards_commit(ty_index_t *ix, const char *dir, uint32_t nshards,
-                           const uint64_t hist[TY_INDEX_DF_BUCKETS])
+int ty_index_shards_commit(ty_index_shards_t *sh, const uint64_t hist[TY_INDEX_DF_BUCKETS])
 {
-    if (!ix || !dir || !hist || !nshards || nshards > MAX_SHARDS)
+    if (!sh || !hist)
         return TY_EINVAL;
+    if (shards_check(sh))
+        return TY_EINVAL;
+    ty_index_t *ix = sh->ix;
+    const char *dir = sh->dir;
+    uint32_t nshards = sh->nshards;
     ix->err[0] = 0;
     char p[4200], tmp[4200];
     if (shard_path(p, sizeof p, dir, "MANIFEST") ||

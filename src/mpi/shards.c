@@ -237,12 +237,11 @@ int ty_mshards_dups(ty_mshards_t *s, size_t *nskip, int *any)
     *nskip = 0;
     *any = 0;
     pack_t pk = {NULL, 0, 0};
-    ty_index_t *hx = ty_index_new();
-    if (!hx || ty_index_shards_dup_names(hx, s->dir, (uint32_t)size, (uint32_t)rank, (uint32_t)size,
-                                         on_dup, &pk) != TY_OK)
+    ty_index_shards_t *hx = ty_index_shards_new(s->dir, (uint32_t)size);
+    if (!hx || ty_index_shards_dup_names(hx, (uint32_t)rank, (uint32_t)size, on_dup, &pk) != TY_OK)
         ty__mpi_local(x, hx ? TY_EIO : TY_ENOMEM, "rank %d: %s", rank,
-                      hx ? ty_index_errmsg(hx) : "out of memory");
-    ty_index_free(hx);
+                      hx ? ty_index_shards_errmsg(hx) : "out of memory");
+    ty_index_shards_free(hx);
     if (!x->lfail && pk.n > INT32_MAX / 2)
         ty__mpi_local(x, TY_ETOOBIG, "rank %d: too many names in two shards", rank);
     int mine_n = x->lfail ? 0 : (int)pk.n;
@@ -313,22 +312,21 @@ int ty_mshards_commit(ty_mshards_t *s)
     /* minimizer document counts over all shards, each rank a part of the key space */
     uint64_t h[TY_INDEX_DF_BUCKETS], tot[TY_INDEX_DF_BUCKETS];
     memset(tot, 0, sizeof tot);
-    ty_index_t *hx = ty_index_new();
-    if (!hx || ty_index_shards_df_hist(hx, s->dir, (uint32_t)size, (uint32_t)rank, (uint32_t)size,
-                                       h) != TY_OK) {
+    ty_index_shards_t *hx = ty_index_shards_new(s->dir, (uint32_t)size);
+    if (!hx || ty_index_shards_df_hist(hx, (uint32_t)rank, (uint32_t)size, h) != TY_OK) {
         ty__mpi_local(x, hx ? TY_EIO : TY_ENOMEM, "rank %d: %s", rank,
-                      hx ? ty_index_errmsg(hx) : "out of memory");
+                      hx ? ty_index_shards_errmsg(hx) : "out of memory");
         memset(h, 0, sizeof h);
     }
-    ty_index_free(hx);
+    ty_index_shards_free(hx);
     int mrc = MPI_Reduce(h, tot, TY_INDEX_DF_BUCKETS, MPI_UINT64_T, MPI_SUM, 0, x->comm);
     int rc = mrc != MPI_SUCCESS ? ty__mpi_fail(x, mrc, "Reduce") : ty__mpi_agree(x, TY_OK);
     if (rc || rank != 0)
         return rc;
-    ty_index_t *cx = ty_index_new();
-    rc = cx ? ty_index_shards_commit(cx, s->dir, (uint32_t)size, tot) : TY_ENOMEM;
+    ty_index_shards_t *cx = ty_index_shards_new(s->dir, (uint32_t)size);
+    rc = cx ? ty_index_shards_commit(cx, tot) : TY_ENOMEM;
     if (rc)
-        global_fail(x, rc, cx ? ty_index_errmsg(cx) : "out of memory");
-    ty_index_free(cx);
+        global_fail(x, rc, cx ? ty_index_shards_errmsg(cx) : "out of memory");
+    ty_index_shards_free(cx);
     return rc;
 }

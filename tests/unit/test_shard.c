@@ -59,19 +59,20 @@ static int build_sharded(const char *dir, uint32_t parts)
     }
     uint64_t hist[TY_INDEX_DF_BUCKETS], h[TY_INDEX_DF_BUCKETS];
     memset(hist, 0, sizeof hist);
-    ty_index_t *ix = ty_index_new();
-    int rc = ty_index_shards_dup_names(ix, dir, NSHARDS, 0, 1, NULL, NULL);
-    CHECKF(rc == TY_OK, "names: %s", ty_index_errmsg(ix));
+    ty_index_shards_t *sh = ty_index_shards_new(dir, NSHARDS);
+    CHECK(sh != NULL);
+    int rc = ty_index_shards_dup_names(sh, 0, 1, NULL, NULL);
+    CHECKF(rc == TY_OK, "names: %s", ty_index_shards_errmsg(sh));
     for (uint32_t part = 0; !rc && part < parts; part++) {
-        rc = ty_index_shards_df_hist(ix, dir, NSHARDS, part, parts, h);
-        CHECKF(rc == TY_OK, "hist: %s", ty_index_errmsg(ix));
+        rc = ty_index_shards_df_hist(sh, part, parts, h);
+        CHECKF(rc == TY_OK, "hist: %s", ty_index_shards_errmsg(sh));
         for (int b = 0; b < TY_INDEX_DF_BUCKETS; b++)
             hist[b] += h[b];
     }
     if (!rc)
-        rc = ty_index_shards_commit(ix, dir, NSHARDS, hist);
-    CHECKF(rc == TY_OK, "commit: %s", ty_index_errmsg(ix));
-    ty_index_free(ix);
+        rc = ty_index_shards_commit(sh, hist);
+    CHECKF(rc == TY_OK, "commit: %s", ty_index_shards_errmsg(sh));
+    ty_index_shards_free(sh);
     return rc;
 }
 
@@ -297,24 +298,30 @@ static void test_duplicate_names(void)
     build(p, 0, 5);
     snprintf(p, sizeof p, "%s/shard-0001", dir);
     build(p, 4, 8); /* FILES[4] in both */
-    ty_index_t *ix = ty_index_new();
-    CHECK_EQ_INT(ty_index_shards_dup_names(ix, dir, 2, 0, 1, NULL, NULL), TY_EINVAL);
-    CHECK_CONTAINS(ty_index_errmsg(ix), "src-00001.txt' is in shard-0000 and shard-0001");
+    ty_index_shards_t *ix = ty_index_shards_new(dir, 2);
+    CHECK_EQ_INT(ty_index_shards_dup_names(ix, 0, 1, NULL, NULL), TY_EINVAL);
+    CHECK_CONTAINS(ty_index_shards_errmsg(ix), "src-00001.txt' is in shard-0000 and shard-0001");
+    /* a shard set of no shards is refused with a message */
+    ty_index_shards_t *none = ty_index_shards_new(dir, 0);
+    uint64_t hz[TY_INDEX_DF_BUCKETS];
+    CHECK_EQ_INT(ty_index_shards_df_hist(none, 0, 1, hz), TY_EINVAL);
+    CHECK_CONTAINS(ty_index_shards_errmsg(none), "0 shards");
+    ty_index_shards_free(none);
     /* every part finds it in its own part only; together they find it */
     int found = 0;
     for (uint32_t part = 0; part < 5; part++)
-        found += ty_index_shards_dup_names(ix, dir, 2, part, 5, NULL, NULL) != TY_OK;
+        found += ty_index_shards_dup_names(ix, part, 5, NULL, NULL) != TY_OK;
     CHECK_EQ_INT(found, 1);
     dups_t d;
     memset(&d, 0, sizeof d);
-    CHECK_EQ_INT(ty_index_shards_dup_names(ix, dir, 2, 0, 1, on_dup, &d), TY_OK);
+    CHECK_EQ_INT(ty_index_shards_dup_names(ix, 0, 1, on_dup, &d), TY_OK);
     CHECK_EQ_INT(d.n, 1);
     CHECK_EQ_UINT(d.shard, 1);
     CHECK_EQ_STR(d.name, ck_data(FILES[4]));
     /* a manifest written over such shards: verify names the document */
     uint64_t h0[TY_INDEX_DF_BUCKETS];
-    CHECK(ty_index_shards_df_hist(ix, dir, 2, 0, 1, h0) == TY_OK);
-    CHECK(ty_index_shards_commit(ix, dir, 2, h0) == TY_OK);
+    CHECK(ty_index_shards_df_hist(ix, 0, 1, h0) == TY_OK);
+    CHECK(ty_index_shards_commit(ix, h0) == TY_OK);
     ty_index_t *v = open_ix(dir);
     if (v) {
         CHECK_EQ_INT(ty_index_verify(v), TY_EINVAL);
@@ -335,11 +342,11 @@ static void test_duplicate_names(void)
     CHECK(!rc && ty_index_add_docs(w, r, &o, NULL) == TY_OK && ty_index_finish(w) == TY_OK);
     ty_reader_free(r);
     ty_index_free(w);
-    CHECK_EQ_INT(ty_index_shards_dup_names(ix, dir, 2, 0, 1, NULL, NULL), TY_OK);
+    CHECK_EQ_INT(ty_index_shards_dup_names(ix, 0, 1, NULL, NULL), TY_OK);
     uint64_t h[TY_INDEX_DF_BUCKETS];
-    CHECK(ty_index_shards_df_hist(ix, dir, 2, 0, 1, h) == TY_OK);
-    CHECK(ty_index_shards_commit(ix, dir, 2, h) == TY_OK);
-    ty_index_free(ix);
+    CHECK(ty_index_shards_df_hist(ix, 0, 1, h) == TY_OK);
+    CHECK(ty_index_shards_commit(ix, h) == TY_OK);
+    ty_index_shards_free(ix);
     if (build(one, 0, 8) == 0) {
         ty_index_t *a = open_ix(one), *b = open_ix(dir);
         ty_index_stats_t sa, sb;
