@@ -83,7 +83,8 @@ typedef struct { /* a round's document on the rank it was dealt to */
     ty_doc_t *doc;
     ty__mzs_t mzs;
     uint8_t *boil; /* per distinct minimizer: boilerplate */
-    uint64_t *gh;  /* its cover-group summary when sampled (ty__gsum_make) */
+    ty__gsum_t gs; /* its cover-group summary (ty__gsum_make)... */
+    uint64_t *gh;  /* ...in these when sampled */
     uint32_t *gpos;
     size_t gcap;
     size_t c0, nc; /* its candidates in sp->cands */
@@ -460,10 +461,10 @@ static int cover_groups(ty_mdedup_t *m)
     int rc = TY_OK;
     for (size_t i = 0; !rc && i < s->bd.n; i++) {
         bd_t *b = &s->bd.a[i];
-        ty__gsum_t g = ty__gsum_make(&b->mzs, b->ntok, &b->gh, &b->gpos, &b->gcap);
-        if (!g.rate)
+        b->gs = ty__gsum_make(&b->mzs, b->ntok, &b->gh, &b->gpos, &b->gcap);
+        if (!b->gs.rate)
             rc = ty__mpi_oom(&m->x, "groups");
-        nent += g.n;
+        nent += b->gs.n;
     }
     ghd_t *hd = calloc(s->bd.n + 1, sizeof(ghd_t));
     gent_t *en = calloc(nent + 1, sizeof(gent_t));
@@ -476,11 +477,11 @@ static int cover_groups(ty_mdedup_t *m)
         rc = ty__mpi_oom(&m->x, "groups");
     nent = 0;
     for (size_t i = 0; !rc && i < s->bd.n; i++) {
-        bd_t *b = &s->bd.a[i];
-        ty__gsum_t g = ty__gsum_make(&b->mzs, b->ntok, &b->gh, &b->gpos, &b->gcap);
-        hd[i] = (ghd_t){b->g, g.n, g.ntok, g.rate};
-        for (uint32_t x = 0; x < g.n; x++)
-            en[nent++] = (gent_t){g.h[x], g.pos[x], 0};
+        const bd_t *b = &s->bd.a[i];
+        const ty__gsum_t *g = &b->gs;
+        hd[i] = (ghd_t){b->g, g->n, g->ntok, g->rate};
+        for (uint32_t x = 0; x < g->n; x++)
+            en[nent++] = (gent_t){g->h[x], g->pos[x], 0};
     }
     if (!rc)
         rc = ty__mpi_allgather(&m->x, hd, s->bd.n, sizeof(ghd_t), &ahd, &nh, &m->ms.gather_bytes);
