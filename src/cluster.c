@@ -1,8 +1,8 @@
 /*
  * cluster.c — the clusters of deduplication: union-find over documents, each document's best
  * link, and after the last link one cluster number, size and keeper per cluster. Shared by
- * dedup.c and the MPI part (rank 0: mpi/dedup.c), so both join links by the same rules and
- * give the same results.
+ * dedup.c and the MPI part (rank 0 of src/mpi/mdedup.c and mdedup_spun.c), so both join links by
+ * the same rules and give the same results.
  *
  * Rules (none depends on the order links arrive in): a union makes the smaller root the
  * root, so a root is the earliest document of its cluster; a document's best link is the one
