@@ -22,7 +22,7 @@
  * finished, and a directory without it is refused. At open, each shard must exist, be an
  * index with the manifest's k, w, fingerprint, document and posting counts.
  *
- * Why df_hist: the frequent-minimizer cut (search.c df_limit) is a percentile of the
+ * Why df_hist: the frequent-minimizer cut (search_votes.c df_limit) is a percentile of the
  * minimizers' document counts. Summing the shards' own histograms would count a minimizer
  * found in several shards several times, each with a smaller count; the unsharded index's
  * histogram needs the count of each minimizer over all shards. ty_index_shards_df_hist()

@@ -4,10 +4,9 @@
  *
  * Layers, bottom up:
  *   stream  a file descriptor, decompressed on the fly when its first bytes are a gzip or
- *           zstd magic number (content decides, not the file name: valid UTF-8 text can
- *           never start with those bytes, so a text file is never mistaken for one);
- *   lines   a growable line buffer over a stream, for JSONL;
- *   reader  the queue of paths (directories are listed when added, so the total size is
+ *           zstd magic number (stream.c);
+ *   lines   a growable line buffer over a stream, for JSONL (stream.c);
+ *   reader  (this file) the queue of paths (directories are listed when added, so the total size is
  *           known for progress reports and a missing path fails early) and the iteration.
  *
  * Errors name the file and, for JSONL, the line; after an error the reader has moved past
@@ -26,299 +25,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
-#include <zstd.h>
 
 #include "extract.h"
 #include "input.h"
+#include "stream.h"
 #include "warc.h"
 
-#define IBUF_SIZE (1 << 16)
-
-enum { Z_NONE = 0, Z_GZIP = 1, Z_ZSTD = 2 };
 enum { FMT_TEXT = 0, FMT_JSONL = 1, FMT_WARC = 2 }; /* FMT_TEXT: any one-document file */
-
-/* ---- stream: raw or decompressed bytes of one file -------------------------------------- */
-
-typedef struct {
-    int fd, own;
-    int kind; /* Z_* (decided from the first bytes) */
-    int kind_known;
-    int eof;           /* the raw file is exhausted */
-    int zend;          /* decompressor finished its last member/frame cleanly */
-    unsigned char *ib; /* raw input buffer */
-    size_t ilen, ipos;
-    uint64_t consumed; /* raw bytes read from fd */
-    z_stream z;
-    int z_init;
-    ZSTD_DCtx *zd;
-    size_t zret;      /* last ZSTD_decompressStream result: 0 = at a frame boundary */
-    const char *path; /* borrowed, for messages */
-    int64_t mark[4];  /* size and time when opened (ty__file_mark) */
-} stream_t;
-
-static int st_fill(stream_t *s, char *err)
-{
-    if (s->ipos < s->ilen || s->eof)
-        return TY_OK;
-    s->ipos = s->ilen = 0;
-    for (;;) {
-        ssize_t r = read(s->fd, s->ib, IBUF_SIZE);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return ty__err(err, TY_EIO, "%s: %s", s->path, strerror(errno));
-        if (r == 0)
-            s->eof = 1;
-        s->ilen = (size_t)r;
-        s->consumed += (uint64_t)r;
-        return TY_OK;
-    }
-}
-
-static void st_close(stream_t *s)
-{
-    if (s->own && s->fd >= 0)
-        close(s->fd);
-    s->fd = -1;
-    if (s->z_init)
-        inflateEnd(&s->z);
-    s->z_init = 0;
-    ZSTD_freeDCtx(s->zd);
-    s->zd = NULL;
-    free(s->ib);
-    s->ib = NULL;
-}
-
-static int st_open(stream_t *s, const char *path, char *err)
-{
-    memset(s, 0, sizeof(*s));
-    s->fd = -1;
-    s->path = path;
-    s->ib = malloc(IBUF_SIZE);
-    if (!s->ib)
-        return ty__err(err, TY_ENOMEM, "%s: out of memory", path);
-    if (strcmp(path, "-") == 0) {
-        s->fd = STDIN_FILENO;
-    } else {
-        s->fd = open(path, O_RDONLY | O_CLOEXEC);
-        s->own = 1;
-        if (s->fd < 0) {
-            int e = errno;
-            free(s->ib);
-            s->ib = NULL;
-            return ty__err(err, TY_EIO, "%s: %s", path, strerror(e));
-        }
-    }
-    ty__file_mark(s->fd, s->mark);
-    return TY_OK;
-}
-
-/* Decide raw / gzip / zstd from the first four bytes (fewer at a short end of file). */
-static int st_detect(stream_t *s, char *err)
-{
-    while (s->ilen - s->ipos < 4 && !s->eof) {
-        /* accumulate: move what we have to the front and read more behind it */
-        size_t have = s->ilen - s->ipos;
-        memmove(s->ib, s->ib + s->ipos, have);
-        s->ipos = 0;
-        s->ilen = have;
-        ssize_t r = read(s->fd, s->ib + have, IBUF_SIZE - have);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return ty__err(err, TY_EIO, "%s: %s", s->path, strerror(errno));
-        if (r == 0)
-            s->eof = 1;
-        s->ilen += (size_t)r;
-        s->consumed += (uint64_t)r;
-    }
-    const unsigned char *b = s->ib + s->ipos;
-    size_t n = s->ilen - s->ipos;
-    s->kind = Z_NONE;
-    if (n >= 2 && b[0] == 0x1f && b[1] == 0x8b)
-        s->kind = Z_GZIP;
-    else if (n >= 4 && b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd)
-        s->kind = Z_ZSTD;
-    s->kind_known = 1;
-    if (s->kind == Z_GZIP) {
-        memset(&s->z, 0, sizeof(s->z));
-        if (inflateInit2(&s->z, 15 + 16) != Z_OK)
-            return ty__err(err, TY_ENOMEM, "%s: out of memory (zlib)", s->path);
-        s->z_init = 1;
-    } else if (s->kind == Z_ZSTD) {
-        s->zd = ZSTD_createDCtx();
-        if (!s->zd)
-            return ty__err(err, TY_ENOMEM, "%s: out of memory (zstd)", s->path);
-    }
-    return TY_OK;
-}
-
-/* Read up to cap decompressed bytes into out. *got = 0 means end of stream. */
-static int st_read(stream_t *s, char *out, size_t cap, size_t *got, char *err)
-{
-    *got = 0;
-    int rc;
-    if (!s->kind_known && (rc = st_detect(s, err)) != TY_OK)
-        return rc;
-    while (*got == 0) {
-        if ((rc = st_fill(s, err)) != TY_OK)
-            return rc;
-        size_t avail = s->ilen - s->ipos;
-        if (s->kind == Z_NONE) {
-            if (!avail)
-                return TY_OK; /* eof */
-            size_t n = avail < cap ? avail : cap;
-            memcpy(out, s->ib + s->ipos, n);
-            s->ipos += n;
-            *got = n;
-        } else if (s->kind == Z_GZIP) {
-            if (!avail) {
-                if (!s->zend)
-                    return ty__err(err, TY_EIO,
-                                   "%s: truncated gzip data (ends inside a member at byte %llu)",
-                                   s->path, (unsigned long long)s->consumed);
-                return TY_OK;
-            }
-            if (s->zend) {
-                /* another member follows (concatenated .gz files) */
-                if (inflateReset(&s->z) != Z_OK)
-                    return ty__err(err, TY_EIO, "%s: zlib reset failed", s->path);
-                s->zend = 0;
-            }
-            s->z.next_in = s->ib + s->ipos;
-            s->z.avail_in = (uInt)avail;
-            s->z.next_out = (Bytef *)out;
-            s->z.avail_out = (uInt)(cap > (1u << 30) ? (1u << 30) : cap);
-            uInt before_out = s->z.avail_out;
-            int zr = inflate(&s->z, Z_NO_FLUSH);
-            s->ipos += avail - s->z.avail_in;
-            *got = before_out - s->z.avail_out;
-            if (zr == Z_STREAM_END) {
-                s->zend = 1;
-            } else if (zr != Z_OK && zr != Z_BUF_ERROR) {
-                uint64_t at = s->consumed - (s->ilen - s->ipos);
-                return ty__err(err, TY_EIO, "%s: corrupt gzip data near byte %llu (%s)", s->path,
-                               (unsigned long long)at, s->z.msg ? s->z.msg : "zlib error");
-            }
-        } else {
-            if (!avail) {
-                if (s->zret != 0)
-                    return ty__err(err, TY_EIO,
-                                   "%s: truncated zstd data (ends inside a frame at byte %llu)",
-                                   s->path, (unsigned long long)s->consumed);
-                return TY_OK;
-            }
-            ZSTD_inBuffer in = {s->ib + s->ipos, avail, 0};
-            ZSTD_outBuffer ob = {out, cap, 0};
-            size_t zr = ZSTD_decompressStream(s->zd, &ob, &in);
-            s->ipos += in.pos;
-            *got = ob.pos;
-            if (ZSTD_isError(zr)) {
-                uint64_t at = s->consumed - (s->ilen - s->ipos);
-                return ty__err(err, TY_EIO, "%s: corrupt zstd data near byte %llu (%s)", s->path,
-                               (unsigned long long)at, ZSTD_getErrorName(zr));
-            }
-            s->zret = zr;
-        }
-    }
-    return TY_OK;
-}
-
-/* ---- line buffer over a stream ---------------------------------------------------------- */
-
-typedef struct {
-    char *a;
-    size_t beg, end, cap; /* unread data is a[beg, end) */
-    int eof;
-} lbuf_t;
-
-/* Read more of the stream into the buffer (growing it; unread data may move to the front).
- * Sets b->eof at the end of the stream. */
-static int lb_more(lbuf_t *b, stream_t *s, char *err)
-{
-    if (b->beg > 0 && b->end - b->beg < b->cap / 2) {
-        memmove(b->a, b->a + b->beg, b->end - b->beg);
-        b->end -= b->beg;
-        b->beg = 0;
-    }
-    if (b->cap - b->end < IBUF_SIZE) {
-        size_t nc = b->cap ? b->cap * 2 : 4 * IBUF_SIZE;
-        char *p = realloc(b->a, nc + 1);
-        if (!p)
-            return ty__err(err, TY_ENOMEM, "%s: out of memory", s->path);
-        b->a = p;
-        b->cap = nc;
-    }
-    size_t got;
-    int rc = st_read(s, b->a + b->end, b->cap - b->end, &got, err);
-    if (rc)
-        return rc;
-    if (!got)
-        b->eof = 1;
-    b->end += got;
-    return TY_OK;
-}
-
-/* Make the next line available without consuming it: *line, *len (without the '\n').
- * Returns 1 with a line, 0 at end of stream, <0 on error. A line longer than max is
- * TY_ETOOBIG (the caller then skips it with lb_skip_line). */
-static int lb_peek(lbuf_t *b, stream_t *s, size_t max, char **line, size_t *len, char *err)
-{
-    size_t scanned = 0;
-    for (;;) {
-        size_t left = b->end - b->beg - scanned;
-        char *nl = left ? memchr(b->a + b->beg + scanned, '\n', left) : NULL;
-        if (nl) {
-            *line = b->a + b->beg;
-            *len = (size_t)(nl - *line);
-            return 1;
-        }
-        scanned = b->end - b->beg;
-        if (b->eof) {
-            if (b->end == b->beg)
-                return 0;
-            *line = b->a + b->beg;
-            *len = b->end - b->beg;
-            return 1;
-        }
-        if (b->end - b->beg > max)
-            return TY_ETOOBIG;
-        int rc = lb_more(b, s, err);
-        if (rc)
-            return rc;
-    }
-}
-
-/* Consume the line returned by lb_peek (len bytes plus its '\n', if any). */
-static void lb_consume(lbuf_t *b, size_t len)
-{
-    b->beg += len;
-    if (b->beg < b->end && b->a[b->beg] == '\n')
-        b->beg++;
-}
-
-/* Discard input up to and including the next '\n' (after a too-long line). */
-static int lb_skip_line(lbuf_t *b, stream_t *s, char *err)
-{
-    for (;;) {
-        char *nl = memchr(b->a + b->beg, '\n', b->end - b->beg);
-        if (nl) {
-            b->beg = (size_t)(nl - b->a) + 1;
-            return TY_OK;
-        }
-        b->beg = b->end = 0;
-        if (b->eof)
-            return TY_OK;
-        size_t got;
-        int rc = st_read(s, b->a, b->cap, &got, err);
-        if (rc)
-            return rc;
-        if (!got)
-            b->eof = 1;
-        b->end = got;
-    }
-}
 
 /* ---- reader ------------------------------------------------------------------------------ */
 
@@ -346,8 +59,8 @@ struct ty_reader {
     int open;
     item_t *cur;
     int fmt;
-    stream_t st;
-    lbuf_t lb;
+    ty_stream_t st;
+    ty_lbuf_t lb;
     uint64_t line;
     uint64_t base; /* ranged item: file offset the stream started at */
     /* current record */
@@ -412,7 +125,7 @@ static void close_current(ty_reader_t *r)
     r->done += r->st.consumed;
     ty__warc_free(r->warc);
     r->warc = NULL;
-    st_close(&r->st);
+    ty__stream_close(&r->st);
     free(r->lb.a);
     memset(&r->lb, 0, sizeof(r->lb));
     r->open = 0;
@@ -750,9 +463,9 @@ static int range_open(ty_reader_t *r)
         return ty__err(r->err, TY_EIO, "%s: %s", it->path, strerror(errno));
     /* skip through the line break that ends the line holding byte rbeg - 1: nothing more
      * when that byte is itself a line break (rbeg starts a line) */
-    int rc = lb_more(&r->lb, &r->st, r->err);
+    int rc = ty__lbuf_more(&r->lb, &r->st, r->err);
     if (!rc)
-        rc = lb_skip_line(&r->lb, &r->st, r->err);
+        rc = ty__lbuf_skip_line(&r->lb, &r->st, r->err);
     if (!rc && range_pos(r) > it->rbeg)
         r->line++; /* the skipped line break lies at or after rbeg */
     return rc;
@@ -824,7 +537,7 @@ static int read_whole(ty_reader_t *r, ty_record_t *rec)
             cap *= 2;
         }
         size_t got;
-        rc = st_read(&r->st, buf + len, cap - len, &got, r->err);
+        rc = ty__stream_read(&r->st, buf + len, cap - len, &got, r->err);
         if (rc || !got)
             break;
         len += got;
@@ -970,12 +683,12 @@ static int next_jsonl(ty_reader_t *r, ty_record_t *rec, int raw)
         size_t len = 0;
         if (r->cur->ranged && range_pos(r) >= r->cur->rend)
             return 0;
-        int rc = lb_peek(&r->lb, &r->st, line_max(r), &line, &len, r->err);
+        int rc = ty__lbuf_peek(&r->lb, &r->st, line_max(r), &line, &len, r->err);
         if (rc == 0)
             return 0;
         r->line++;
         if (rc == TY_ETOOBIG) {
-            int e = lb_skip_line(&r->lb, &r->st, r->err);
+            int e = ty__lbuf_skip_line(&r->lb, &r->st, r->err);
             if (e)
                 return e;
             return ty__err(r->err, TY_ETOOBIG, "%s:%llu: line longer than %zu bytes", r->cur->path,
@@ -983,7 +696,7 @@ static int next_jsonl(ty_reader_t *r, ty_record_t *rec, int raw)
         }
         if (rc < 0)
             return rc;
-        lb_consume(&r->lb, len);
+        ty__lbuf_consume(&r->lb, len);
         if (len && line[len - 1] == '\r')
             len--;
         if (is_blank(line, len))
@@ -1005,7 +718,7 @@ static int next_jsonl(ty_reader_t *r, ty_record_t *rec, int raw)
  * string text field. Nothing is consumed: the bytes stay in the line buffer either way. */
 static int sniff_stdin(ty_reader_t *r, int *fmt)
 {
-    lbuf_t *b = &r->lb;
+    ty_lbuf_t *b = &r->lb;
     *fmt = FMT_TEXT;
     for (;;) {
         size_t i = b->beg;
@@ -1029,7 +742,7 @@ static int sniff_stdin(ty_reader_t *r, int *fmt)
         }
         if (b->eof || b->end - b->beg > line_max(r))
             return TY_OK;
-        int rc = lb_more(b, &r->st, r->err);
+        int rc = ty__lbuf_more(b, &r->st, r->err);
         if (rc)
             return rc;
     }
@@ -1084,7 +797,7 @@ static int deliver(ty_reader_t *r, ty_record_t *rec, char *buf, size_t len, cons
 static int sniff_warc(ty_reader_t *r)
 {
     while (r->lb.end - r->lb.beg < 5 && !r->lb.eof) {
-        int rc = lb_more(&r->lb, &r->st, r->err);
+        int rc = ty__lbuf_more(&r->lb, &r->st, r->err);
         if (rc)
             return rc;
     }
@@ -1105,7 +818,7 @@ static int warc_read(void *ctx, char *buf, size_t cap, size_t *got, char *err)
         *got = n;
         return TY_OK;
     }
-    return st_read(&r->st, buf, cap, got, err);
+    return ty__stream_read(&r->st, buf, cap, got, err);
 }
 
 /* The host of a URI ("http://news.example.cn:80/a" → "news.example.cn"), into out. */
@@ -1169,7 +882,7 @@ static int reader_next(ty_reader_t *r, ty_record_t *rec, int want_raw, int *raw)
             if (r->next >= r->items.n)
                 return 0;
             r->cur = &r->items.a[r->next++];
-            int rc = st_open(&r->st, r->cur->path, r->err);
+            int rc = ty__stream_open(&r->st, r->cur->path, r->err);
             if (rc)
                 return rc;
             r->open = 1;

@@ -6,7 +6,7 @@
  * revisits, warcinfo and bodies that are not text (images, scripts, fonts ...) are not
  * documents and are passed over without a word.
  *
- * The bytes come through a callback (input.c's stream: a .warc.gz of one gzip member per
+ * The bytes come through a callback (input.c's stream, stream.c: a .warc.gz of one gzip member per
  * record is read through as one stream), into a buffer of our own; a record's block is read
  * whole (up to the document limit; a larger one is skipped, with an error). A damaged record
  * — no WARC/ version line, a header that is not "Name: value", no or a bad Content-Length, a

@@ -1,5 +1,5 @@
 /*
- * test_align.c — align.c: which passages of a suspect come from a source.
+ * test_align.c — align.c and passage.c: which passages of a suspect come from a source.
  *
  * The suspects are built here from real text (tests/data/text/src-00596.txt, GIMP help) the
  * way a spinner and a copy-paster build them: verbatim copies, copies inside unrelated text,

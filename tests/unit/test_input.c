@@ -1,8 +1,8 @@
 /*
- * test_input.c — input.c: documents from files, directories (recursive, sorted, relative
- * names), JSONL (fields, names, bad lines reported with FILE:LINE and skipped past),
- * gzip and zstd (by content, concatenated members, truncated data), standard input
- * (auto-detected JSONL or text), JSONL lines handed out unparsed (ty_reader_next_line).
+ * test_input.c — input.c (and stream.c): documents from files, directories (recursive, sorted,
+ * relative names), JSONL (fields, names, bad lines reported with FILE:LINE and skipped past), gzip
+ * and zstd (by content, concatenated members, truncated data), standard input (auto-detected JSONL
+ * or text), JSONL lines handed out unparsed (ty_reader_next_line).
  */
 #include <fcntl.h>
 #include <sys/stat.h>
