@@ -14,23 +14,30 @@
 
 /* ---- stream: raw or decompressed bytes of one file -------------------------------------- */
 
-static int st_fill(ty_stream_t *s, char *err)
+/* Read what the file gives (one read(2), again if interrupted) into the raw buffer behind
+ * what it holds; at the end of the file, set s->eof. */
+static int raw_read(ty_stream_t *s, char *err)
 {
-    if (s->ipos < s->ilen || s->eof)
-        return TY_OK;
-    s->ipos = s->ilen = 0;
     for (;;) {
-        ssize_t r = read(s->fd, s->ib, IBUF_SIZE);
+        ssize_t r = read(s->fd, s->ib + s->ilen, IBUF_SIZE - s->ilen);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
             return ty__err(err, TY_EIO, "%s: %s", s->path, strerror(errno));
         if (r == 0)
             s->eof = 1;
-        s->ilen = (size_t)r;
+        s->ilen += (size_t)r;
         s->consumed += (uint64_t)r;
         return TY_OK;
     }
+}
+
+static int st_fill(ty_stream_t *s, char *err)
+{
+    if (s->ipos < s->ilen || s->eof)
+        return TY_OK;
+    s->ipos = s->ilen = 0;
+    return raw_read(s, err);
 }
 
 void ty__stream_close(ty_stream_t *s)
@@ -80,15 +87,9 @@ static int st_detect(ty_stream_t *s, char *err)
         memmove(s->ib, s->ib + s->ipos, have);
         s->ipos = 0;
         s->ilen = have;
-        ssize_t r = read(s->fd, s->ib + have, IBUF_SIZE - have);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return ty__err(err, TY_EIO, "%s: %s", s->path, strerror(errno));
-        if (r == 0)
-            s->eof = 1;
-        s->ilen += (size_t)r;
-        s->consumed += (uint64_t)r;
+        int rc = raw_read(s, err);
+        if (rc)
+            return rc;
     }
     const unsigned char *b = s->ib + s->ipos;
     size_t n = s->ilen - s->ipos;

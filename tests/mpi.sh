@@ -17,15 +17,10 @@ BUILD=${BUILD:-build/mpi}
 TY=${TY:-$BUILD/tongyuan}
 passed=0
 failed=0
-if [ ! -x "$TY" ] || ! command -v mpirun > /dev/null 2>&1 ||
-    ! ldd "$TY" 2> /dev/null | grep -q libmpi; then
-    echo "FAIL: no MPI build ($TY; make MPI=1 BUILD=$BUILD) or no mpirun (scripts/deps.sh installs Open MPI)"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
+# fails the script without an MPI build or mpirun; $MPIRUN
+. tests/lib/mpi.sh
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ty_mpi.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
-MPIRUN="mpirun --oversubscribe --allow-run-as-root"
 
 # pass, fail NAME: tests/lib/cases.sh
 . tests/lib/cases.sh
@@ -36,11 +31,9 @@ MPIRUN="mpirun --oversubscribe --allow-run-as-root"
 python3 - "$tmp/c.jsonl" tests/data/text <<'PY' || { echo "FAIL corpus"; exit 1; }
 import json, os, random, sys
 out, d = sys.argv[1], sys.argv[2]
-sent = []
-for f in sorted(os.listdir(d)):
-    if f.endswith('.txt'):
-        t = open(os.path.join(d, f), encoding='utf-8', errors='replace').read()
-        sent += [s + '。' for s in t.replace('\n', '').split('。') if len(s) > 8]
+sys.path.insert(0, 'tests/lib')
+from sentences import sentences
+sent = sentences(d)
 rng = random.Random(20240611)
 docs = []
 for i in range(1500):
@@ -160,11 +153,9 @@ import json, os, random, sys
 sys.path.insert(0, 'bench')  # spin(): bench/spin.py
 from spin import spin
 out, d = sys.argv[1], sys.argv[2]
-sent = []
-for f in sorted(os.listdir(d)):
-    if f.endswith('.txt'):
-        t = open(os.path.join(d, f), encoding='utf-8', errors='replace').read()
-        sent += [s + '。' for s in t.replace('\n', '').split('。') if len(s) > 8]
+sys.path.insert(0, 'tests/lib')
+from sentences import sentences
+sent = sentences(d)
 rng = random.Random(20261124)
 foot = '本文由网站编辑整理发布，转载请注明出处并保留本声明。如有侵权请联系我们删除，谢谢合作与支持。' \
        '更多精彩内容请关注我们的官方网站和微信公众号，每日更新技术文章与使用教程。'

@@ -23,16 +23,11 @@ SHARED=${SHARED:-../shared}
 DEV=$SHARED/data/dev
 passed=0
 failed=0
-if [ ! -x "$TY" ] || ! command -v mpirun > /dev/null 2>&1 ||
-    ! ldd "$TY" 2> /dev/null | grep -q libmpi; then
-    echo "FAIL: no MPI build ($TY; make MPI=1 BUILD=$BUILD) or no mpirun (scripts/deps.sh installs Open MPI)"
-    echo "0 passed, 1 failed"
-    exit 1
-fi
+# fails the script without an MPI build or mpirun; $MPIRUN
+. tests/lib/mpi.sh
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ty_mpi_index.XXXXXX") || exit 2
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2> /dev/null; rm -rf "$tmp"' EXIT
-MPIRUN="mpirun --oversubscribe --allow-run-as-root"
 
 # pass, fail NAME: tests/lib/cases.sh
 . tests/lib/cases.sh
@@ -49,11 +44,9 @@ mkdir -p "$tmp/q"
 python3 - "$tmp/c.jsonl" "$tmp/q" tests/data/text "$DEV" <<'PY' || { echo "FAIL corpus"; exit 1; }
 import json, os, random, sys
 out, qd, d, dev = sys.argv[1:]
-sent = []
-for f in sorted(os.listdir(d)):
-    if f.endswith('.txt'):
-        t = open(os.path.join(d, f), encoding='utf-8', errors='replace').read()
-        sent += [s + '。' for s in t.replace('\n', '').split('。') if len(s) > 8]
+sys.path.insert(0, 'tests/lib')
+from sentences import sentences
+sent = sentences(d)
 rng = random.Random(20261124)
 boiler = ('本文版权归原作者所有，转载请注明出处并保留本声明，未经许可不得用于任何商业用途，'
           '如有侵权请联系编辑部删除，感谢您的理解与支持，欢迎关注我们的公众号获取更多资讯。')

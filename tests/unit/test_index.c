@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "index_fixture.h"
 #include "index_impl.h"
 #include "tongyuan.h"
 
@@ -102,18 +103,6 @@ static int build(const char *path, size_t n, int threads)
     return rc;
 }
 
-static ty_index_t *open_ix(const char *path, int mode)
-{
-    ty_index_t *ix = ty_index_new();
-    int rc = ty_index_open(ix, path, mode, NULL);
-    CHECKF(rc == TY_OK, "open %s: %s", path, ty_index_errmsg(ix));
-    if (rc) {
-        ty_index_free(ix);
-        return NULL;
-    }
-    return ix;
-}
-
 /* Names of the sources q reuses according to ix, best first, "a,b," */
 static void sources_of(ty_index_t *ix, const char *file, char *out, size_t size)
 {
@@ -149,7 +138,7 @@ static void test_build_reopen_stats(void)
     char tmp[600];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", ip, (long)getpid());
     CHECK(access(tmp, F_OK) != 0); /* moved into place */
-    ty_index_t *ix = open_ix(ip, TY_INDEX_READ);
+    ty_index_t *ix = ck_index_open(ip, TY_INDEX_READ);
     if (!ix)
         return;
     /* a delete on a handle opened read-only: TY_EREADONLY, not TY_EINVAL */
@@ -216,7 +205,7 @@ static void test_check_finds_the_sources(void)
     const char *ip = path_of("q.idx");
     if (build(ip, NSRC, 1))
         return;
-    ty_index_t *ix = open_ix(ip, TY_INDEX_READ);
+    ty_index_t *ix = ck_index_open(ip, TY_INDEX_READ);
     if (!ix)
         return;
     char out[512];
@@ -269,7 +258,7 @@ static void test_deleted_documents_are_not_sources(void)
     const char *ip = path_of("del.idx");
     if (build(ip, NSRC, 1))
         return;
-    ty_index_t *ix = open_ix(ip, TY_INDEX_WRITE);
+    ty_index_t *ix = ck_index_open(ip, TY_INDEX_WRITE);
     if (!ix)
         return;
     char out[512];
@@ -300,7 +289,7 @@ static void test_max_sources_and_ranking(void)
     const char *ip = path_of("r.idx");
     if (build(ip, NSRC, 1))
         return;
-    ty_index_t *ix = open_ix(ip, TY_INDEX_READ);
+    ty_index_t *ix = ck_index_open(ip, TY_INDEX_READ);
     if (!ix)
         return;
     ty_opts_t o;
@@ -393,7 +382,7 @@ static void test_near_duplicate_versions(void)
     CHECK(add_paths(ix, paths, 6, 1, 0, &ev) == TY_OK);
     CHECK(ty_index_finish(ix) == TY_OK);
     ty_index_free(ix);
-    ix = open_ix(ip, TY_INDEX_READ);
+    ix = ck_index_open(ip, TY_INDEX_READ);
     if (!ix)
         return;
     ty_opts_t o;
@@ -466,7 +455,7 @@ static void test_searchers_in_threads(void)
     const char *ip = path_of("t.idx");
     if (build(ip, NSRC, 1))
         return;
-    ty_index_t *ix = open_ix(ip, TY_INDEX_READ);
+    ty_index_t *ix = ck_index_open(ip, TY_INDEX_READ);
     if (!ix)
         return;
     par_t p[4];
@@ -491,7 +480,7 @@ static void test_add_in_transactions(void)
     const char *ip = path_of("add.idx");
     if (build(ip, 2, 1))
         return;
-    ty_index_t *ix = open_ix(ip, TY_INDEX_WRITE);
+    ty_index_t *ix = ck_index_open(ip, TY_INDEX_WRITE);
     if (!ix)
         return;
     events_t ev;
@@ -531,7 +520,7 @@ static void test_add_in_transactions(void)
     const char *ip2 = path_of("add2.idx");
     if (build(ip2, NSRC, 2))
         return;
-    ty_index_t *ix2 = open_ix(ip2, TY_INDEX_READ);
+    ty_index_t *ix2 = ck_index_open(ip2, TY_INDEX_READ);
     ty_index_stats_t st3;
     ty_index_stats(ix2, &st3);
     CHECK_EQ_UINT(st3.postings, st.postings);
@@ -545,7 +534,7 @@ static void test_threads_do_not_change_the_index(void)
     const char *a = path_of("th1.idx"), *b = path_of("th4.idx");
     if (build(a, NSRC, 1) || build(b, NSRC, 4))
         return;
-    ty_index_t *x = open_ix(a, TY_INDEX_READ), *y = open_ix(b, TY_INDEX_READ);
+    ty_index_t *x = ck_index_open(a, TY_INDEX_READ), *y = ck_index_open(b, TY_INDEX_READ);
     if (!x || !y)
         return;
     ty_index_stats_t s1, s2;
@@ -787,7 +776,7 @@ static void test_bad_index_files(void)
     CHECK_EQ_INT(open_rc(other, TY_INDEX_READ, NULL, msg, sizeof msg), TY_ECORRUPT);
     CHECK_CONTAINS(msg, "an LMDB file but not a tongyuan index");
     /* another format, parameters, normalization table */
-    ty_index_t *ix = open_ix(good, TY_INDEX_READ);
+    ty_index_t *ix = ck_index_open(good, TY_INDEX_READ);
     index_header_t h = ix ? ix->hdr : (index_header_t){{0}, 0, 0, 0, 0, 0, 0, 0, 0, {0}};
     ty_index_free(ix);
     const char *forged = path_of("forged.idx");
@@ -828,7 +817,7 @@ static void test_add_one_document(void)
     const char *ip = path_of("one.idx");
     if (build(ip, 3, 1))
         return;
-    ty_index_t *ix = open_ix(ip, TY_INDEX_WRITE);
+    ty_index_t *ix = ck_index_open(ip, TY_INDEX_WRITE);
     if (!ix)
         return;
     ty_opts_t o;
@@ -887,7 +876,7 @@ static void test_add_one_document(void)
     CHECK_EQ_INT(ty_index_verify(ix), TY_OK);
     ty_index_free(ix);
     /* committed: there after reopening; a read-only handle adds nothing */
-    ix = open_ix(ip, TY_INDEX_READ);
+    ix = ck_index_open(ip, TY_INDEX_READ);
     CHECK_EQ_INT(ty_index_find(ix, "mem/1", &back), TY_OK);
     CHECK_EQ_INT(ty_index_add_doc(ix, "mem/2", "text", 4, NULL, &o, NULL), TY_EREADONLY);
     CHECK_CONTAINS(ty_index_errmsg(ix), "read-only");
@@ -919,7 +908,7 @@ static void test_build_never_replaces_under_a_writer(void)
         return;
     ty_opts_t o;
     ty_opts_init(&o);
-    ty_index_t *w = open_ix(ip, TY_INDEX_WRITE);
+    ty_index_t *w = ck_index_open(ip, TY_INDEX_WRITE);
     char msg[TY_ERRMSG_SIZE];
     CHECK_EQ_INT(open_rc(ip, TY_INDEX_CREATE, NULL, msg, sizeof msg), TY_EBUSY);
     CHECK_CONTAINS(msg, "held.idx: open for writing");
@@ -931,7 +920,7 @@ static void test_build_never_replaces_under_a_writer(void)
     events_t ev;
     memset(&ev, 0, sizeof ev);
     CHECK_EQ_INT(add_paths(b, src_paths(4, 6), 2, 1, 0, &ev), TY_OK);
-    w = open_ix(ip, TY_INDEX_WRITE);
+    w = ck_index_open(ip, TY_INDEX_WRITE);
     CHECK_EQ_INT(ty_index_finish(b), TY_EBUSY);
     CHECK_CONTAINS(ty_index_errmsg(b), "open for writing");
     ty_index_free(b);
@@ -939,7 +928,7 @@ static void test_build_never_replaces_under_a_writer(void)
                                   NULL, &o, NULL),
                  TY_OK);
     ty_index_free(w);
-    w = open_ix(ip, TY_INDEX_READ);
+    w = ck_index_open(ip, TY_INDEX_READ);
     uint32_t id;
     CHECK_EQ_INT(ty_index_find(w, "acknowledged", &id), TY_OK);
     ty_index_free(w);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "index_fixture.h"
 #include "index_impl.h"
 #include "tongyuan.h"
 
@@ -74,18 +75,6 @@ static int build_sharded(const char *dir, uint32_t parts)
     CHECKF(rc == TY_OK, "commit: %s", ty_index_shards_errmsg(sh));
     ty_index_shards_free(sh);
     return rc;
-}
-
-static ty_index_t *open_ix(const char *path)
-{
-    ty_index_t *ix = ty_index_new();
-    int rc = ty_index_open(ix, path, TY_INDEX_READ, NULL);
-    CHECKF(rc == TY_OK, "open %s: %s", path, ty_index_errmsg(ix));
-    if (rc) {
-        ty_index_free(ix);
-        return NULL;
-    }
-    return ix;
 }
 
 /* Everything a query gives, as text: candidates (id, shared) and sources with passages and
@@ -156,7 +145,7 @@ static void test_same_results_as_one_index(void)
     const char *one_p = path_of("one.idx"), *dir = path_of("sh");
     if (build(one_p, 0, NFILES) || build_sharded(dir, 1))
         return;
-    ty_index_t *one = open_ix(one_p), *sh = open_ix(dir);
+    ty_index_t *one = ck_index_open(one_p, TY_INDEX_READ), *sh = ck_index_open(dir, TY_INDEX_READ);
     if (!one || !sh)
         goto out;
     ty_query_opts_t qo;
@@ -215,7 +204,7 @@ static void test_same_results_as_one_index(void)
     /* the histogram does not depend on how the key space is split */
     const char *dir4 = path_of("sh4parts");
     if (build_sharded(dir4, 4) == 0) {
-        ty_index_t *s4 = open_ix(dir4);
+        ty_index_t *s4 = ck_index_open(dir4, TY_INDEX_READ);
         if (s4)
             CHECK(memcmp(s4->shards->hist, sh->shards->hist, sizeof sh->shards->hist) == 0);
         ty_index_free(s4);
@@ -238,7 +227,7 @@ static void test_tombstones_and_read_only(void)
     uint32_t local = 0;
     CHECKF(ty_index_delete(w, ck_data("src-00387.txt"), &local) == TY_OK, "%s", ty_index_errmsg(w));
     ty_index_free(w);
-    ty_index_t *sh = open_ix(dir);
+    ty_index_t *sh = ck_index_open(dir, TY_INDEX_READ);
     if (!sh)
         return;
     uint32_t id = 0;
@@ -322,7 +311,7 @@ static void test_duplicate_names(void)
     uint64_t h0[TY_INDEX_DF_BUCKETS];
     CHECK(ty_index_shards_df_hist(ix, 0, 1, h0) == TY_OK);
     CHECK(ty_index_shards_commit(ix, h0) == TY_OK);
-    ty_index_t *v = open_ix(dir);
+    ty_index_t *v = ck_index_open(dir, TY_INDEX_READ);
     if (v) {
         CHECK_EQ_INT(ty_index_verify(v), TY_EINVAL);
         CHECK_CONTAINS(ty_index_errmsg(v), "src-00001.txt' is in shard-0000 and shard-0001");
@@ -348,7 +337,7 @@ static void test_duplicate_names(void)
     CHECK(ty_index_shards_commit(ix, h) == TY_OK);
     ty_index_shards_free(ix);
     if (build(one, 0, 8) == 0) {
-        ty_index_t *a = open_ix(one), *b = open_ix(dir);
+        ty_index_t *a = ck_index_open(one, TY_INDEX_READ), *b = ck_index_open(dir, TY_INDEX_READ);
         ty_index_stats_t sa, sb;
         CHECK(a && b && ty_index_stats(a, &sa) == TY_OK && ty_index_stats(b, &sb) == TY_OK);
         CHECK_EQ_UINT(sa.docs, 8);
@@ -362,7 +351,7 @@ static void test_duplicate_names(void)
         ty_index_free(b);
     }
     /* only a new index takes names to skip */
-    ty_index_t *x = open_ix(one);
+    ty_index_t *x = ck_index_open(one, TY_INDEX_READ);
     CHECK_EQ_INT(ty_index_skip_names(x, skip, 1), TY_EINVAL);
     ty_index_free(x);
 }
