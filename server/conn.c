@@ -12,6 +12,11 @@
 
 #include "serve.h"
 
+/* The server's state (serve.h), defined in the file the other two call into, so that the
+ * calls between server/'s files go one way: serve.c -> routes.c -> conn.c. serve.c fills it
+ * before the daemon starts. */
+server_t S;
+
 /* ---- connections: limits and the request deadline ------------------------------------- */
 
 /* Every connection is in S.conns from accept to close (notify_conn). One over a limit is

@@ -63,8 +63,6 @@ static const char ty_serve_page[] =
 
 enum { EXIT_ERROR = 2 }; /* the exit status of an error, as the tongyuan commands' */
 
-server_t S;
-
 /* ---- routing and authorization ----------------------------------------------------------- */
 
 /* constant time in the length of the expected token */

@@ -3,6 +3,7 @@
  *   serve.c   options, startup and shutdown, the request handler, the worker threads;
  *   conn.c    connections: the limits, the request deadline, the request memory, the log;
  *   routes.c  the index's routes (check, report, documents, stats) and the replies.
+ * Calls go one way, serve.c -> routes.c -> conn.c; S is defined in conn.c.
  */
 #ifndef TY_SERVE_H
 #define TY_SERVE_H

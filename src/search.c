@@ -63,7 +63,6 @@
  * Steps 1 and 2 are search_votes.c's; this file has the searcher, its transactions and steps
  * 3 and 4 (the state both use is in search.h).
  */
-#include <errno.h>
 #include <string.h>
 
 #include "search.h"
@@ -178,12 +177,6 @@ void ty_searcher_free(ty_searcher_t *s)
 }
 
 const char *ty_searcher_errmsg(const ty_searcher_t *s) { return s ? s->err : "no searcher"; }
-
-int ty__search_mdb_fail(ty_searcher_t *s, const part_t *p, int rc, const char *what)
-{
-    return ty__err(s->err, rc == ENOMEM ? TY_ENOMEM : TY_EIO, "%s: %s: %s", p->ix->path, what,
-                   mdb_strerror(rc));
-}
 
 /* Renew the read transactions; load the document counts and the segment lists. */
 static int begin(ty_searcher_t *s)

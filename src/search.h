@@ -6,6 +6,8 @@
 #ifndef TY_SEARCH_H
 #define TY_SEARCH_H
 
+#include <errno.h>
+
 #include "index_impl.h"
 
 /* The vote table's keys are document ids + 1 (0 marks an empty slot). */
@@ -120,8 +122,12 @@ struct ty_searcher {
     char err[TY_ERRMSG_SIZE];
 };
 
-/* search.c: the error of an LMDB call on part p, in s->err (TY_ENOMEM or TY_EIO). */
-int ty__search_mdb_fail(ty_searcher_t *s, const part_t *p, int rc, const char *what);
+/* The error of an LMDB call on part p, in s->err (TY_ENOMEM or TY_EIO). */
+static inline int ty__search_mdb_fail(ty_searcher_t *s, const part_t *p, int rc, const char *what)
+{
+    return ty__err(s->err, rc == ENOMEM ? TY_ENOMEM : TY_EIO, "%s: %s: %s", p->ix->path, what,
+                   mdb_strerror(rc));
+}
 
 /* search_votes.c, steps 1-2 (inside the transactions begin() opened): the candidates, at
  * most max, in s->cands (pool indices into s->pool), best first. TY_OK or an error with
