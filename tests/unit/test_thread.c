@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "check.h"
 #include "hash.h"
@@ -160,6 +161,10 @@ typedef struct {
     int out[200], nout; /* what the last step wrote, in order */
     _Atomic int bad;
     _Atomic int in_step[4]; /* a step never runs twice at once */
+    pthread_t caller;       /* the last step runs on the calling thread */
+    _Atomic int in_flight, max_in_flight, nthreads;
+    _Atomic int waits; /* TY__STEP_WAIT calls */
+    int slow_ms;       /* step 1 of batch 0 sleeps so long */
 } pipe_job_t;
 
 typedef struct {
@@ -169,6 +174,12 @@ typedef struct {
 static void *pipe_step(void *shared, int s, void *in)
 {
     pipe_job_t *p = shared;
+    if (s == TY__STEP_WAIT) {
+        if (!pthread_equal(pthread_self(), p->caller) || in)
+            atomic_store(&p->bad, 1);
+        atomic_fetch_add(&p->waits, 1);
+        return NULL;
+    }
     if (atomic_fetch_add(&p->in_step[s], 1) != 0)
         atomic_store(&p->bad, 1);
     batch_t *b = in;
@@ -177,16 +188,24 @@ static void *pipe_step(void *shared, int s, void *in)
             b = malloc(sizeof *b);
             b->id = p->next++;
             b->v = b->id;
+            int n = atomic_fetch_add(&p->in_flight, 1) + 1;
+            if (n > atomic_load(&p->max_in_flight))
+                atomic_store(&p->max_in_flight, n);
         }
     } else if (b) {
         if (b->id != p->last_seen[s] + 1)
             atomic_store(&p->bad, 1);
         p->last_seen[s] = b->id;
         if (s == 1) {
+            if (b->id == 0 && p->slow_ms)
+                nanosleep(&(struct timespec){0, p->slow_ms * 1000000L}, NULL);
             for (volatile int i = 0; i < (b->id % 7) * 1000; i++)
                 ;
             b->v = b->v * 3 + 1;
         } else if (s == 2) {
+            if (!pthread_equal(pthread_self(), p->caller))
+                atomic_store(&p->bad, 1);
+            atomic_fetch_sub(&p->in_flight, 1);
             p->out[p->nout++] = b->v;
             free(b);
             b = NULL;
@@ -207,14 +226,32 @@ static void test_pipeline_ordered(void)
             for (int s = 0; s < 4; s++)
                 p.last_seen[s] = -1;
             p.n_batches = nbs[c];
+            p.caller = pthread_self();
             CHECK_EQ_INT(ty__pipeline(nts[a], pipe_step, &p, 3), TY_OK);
             CHECK_EQ_INT(p.nout, nbs[c]);
+            CHECK(p.max_in_flight <= nts[a] + 2);
             int ok = 1;
             for (int i = 0; i < p.nout; i++)
                 ok &= p.out[i] == i * 3 + 1;
             CHECK(ok);
             CHECK_EQ_INT(p.bad, 0);
         }
+}
+
+/* The calling thread, waiting for a slow batch, is called about five times a second. */
+static void test_pipeline_waits(void)
+{
+    static pipe_job_t p;
+    memset(&p, 0, sizeof p);
+    for (int s = 0; s < 4; s++)
+        p.last_seen[s] = -1;
+    p.n_batches = 3;
+    p.slow_ms = 500;
+    p.caller = pthread_self();
+    CHECK_EQ_INT(ty__pipeline(2, pipe_step, &p, 3), TY_OK);
+    CHECK_EQ_INT(p.nout, 3);
+    CHECK(p.waits >= 1); /* 500 ms of waiting: at least one 200 ms timeout */
+    CHECK_EQ_INT(p.bad, 0);
 }
 
 int main(void)
@@ -224,5 +261,6 @@ int main(void)
     RUN(test_collisions_wrap);
     RUN(test_for_each_item_once);
     RUN(test_pipeline_ordered);
+    RUN(test_pipeline_waits);
     return ck_summary("test_thread");
 }
