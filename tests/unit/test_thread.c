@@ -22,6 +22,14 @@ static inline size_t home_same(uint32_t k)
     return 63;
 }
 TY_HASH_MAP_INIT(mapbad, uint32_t, uint32_t, home_same)
+/* a set of the elements of an array of 16-byte keys, every key on one home */
+typedef struct {
+    uint8_t k[16];
+} key16_t;
+static inline const uint8_t *key16_at(const key16_t *a, size_t i) { return a[i].k; }
+static inline size_t key16_home(const uint8_t *k) { return k[0] == 0xAA ? 63 : k[0]; }
+#define KEY16_EQ(a, b) (memcmp((a), (b), 16) == 0)
+TY_HASH_IDX_INIT(idx16, const key16_t *, const uint8_t *, key16_at, key16_home, KEY16_EQ)
 
 static uint64_t rnd(uint64_t *s)
 {
@@ -111,6 +119,52 @@ static void test_collisions_wrap(void)
     CHECK(!isnew);
     CHECK_EQ_INT(h.n, 30);
     mapbad_free(&h);
+}
+
+/* The index set: the first element of each key is found, growing keeps them, reset empties
+ * (and sizes for a smaller set without freeing). */
+static void test_idx_set(void)
+{
+    enum { N = 3000 };
+    static key16_t a[N];
+    uint64_t s = 3;
+    for (size_t i = 0; i < N; i++) {
+        /* every third element repeats the key of the one before; 1 in 10 all on one home */
+        if (i % 3 == 2) {
+            a[i] = a[i - 1];
+            continue;
+        }
+        uint64_t r = rnd(&s), r2 = rnd(&s);
+        memcpy(a[i].k, &r, 8);
+        memcpy(a[i].k + 8, &r2, 8);
+        if (i % 10 == 0)
+            a[i].k[0] = 0xAA;
+    }
+    idx16_t h = {0};
+    CHECK_EQ_INT(idx16_get(&h, a, a[0].k), SIZE_MAX);
+    for (size_t i = 0; i < N; i++) {
+        int isnew;
+        size_t f = idx16_put(&h, a, a[i].k, i, &isnew);
+        CHECK_EQ_INT(isnew, i % 3 != 2);
+        CHECK_EQ_INT(f, i % 3 == 2 ? i - 1 : i);
+    }
+    CHECK_EQ_INT(h.n, N - N / 3);
+    CHECK(h.n * 2 <= h.cap);
+    for (size_t i = 0; i < N; i++)
+        CHECK_EQ_INT(idx16_get(&h, a, a[i].k), i % 3 == 2 ? i - 1 : i);
+    key16_t none = {{0xAA, 1, 2, 3}};
+    CHECK_EQ_INT(idx16_get(&h, a, none.k), SIZE_MAX);
+    size_t room = h.room;
+    CHECK_EQ_INT(idx16_reset(&h, 5), 0);
+    CHECK_EQ_INT(h.n, 0);
+    CHECK_EQ_INT(h.cap, 64);
+    CHECK_EQ_INT(h.room, room);
+    CHECK_EQ_INT(idx16_get(&h, a, a[1].k), SIZE_MAX);
+    int isnew;
+    CHECK_EQ_INT(idx16_put(&h, a, a[7].k, 7, &isnew), 7);
+    CHECK_EQ_INT(idx16_get(&h, a, a[8].k), 7); /* a[8] repeats a[7] */
+    idx16_free(&h);
+    CHECK(!h.slot && !h.cap && !h.room);
 }
 
 /* ---- ty__for ------------------------------------------------------------------------------ */
@@ -259,6 +313,7 @@ int main(void)
     RUN(test_map_counts);
     RUN(test_layout_deterministic);
     RUN(test_collisions_wrap);
+    RUN(test_idx_set);
     RUN(test_for_each_item_once);
     RUN(test_pipeline_ordered);
     RUN(test_pipeline_waits);
