@@ -31,8 +31,8 @@
 #include "input.h"
 #include "thread.h"
 
-#define READERS 2            /* pipeline threads: one reads while one prepares */
-#define NCHUNK (READERS + 2) /* chunks in flight (thread.h): the ring */
+#define PIPE_THREADS 2 /* pipeline threads: one reads a chunk while one prepares the one before */
+#define NCHUNK (PIPE_THREADS + 2) /* chunks in flight at most (thread.h): the ring */
 #define CHUNK_DOCS 1024
 #define CHUNK_BYTES ((size_t)8 << 20)
 #define BUILD_COMMIT_BYTES ((uint64_t)64 << 20) /* TY_INDEX_CREATE: text per transaction */
@@ -463,7 +463,7 @@ int ty_index_add_docs(ty_index_t *ix, ty_reader_t *r, const ty_opts_t *o,
     if (!rc)
         rc = ty__wtxn_begin(ix, R.t);
     R.prog.committed = ty__wtxn_docs(R.t);
-    if (!rc && ty__pipeline(READERS, step, &R, 3))
+    if (!rc && ty__pipeline(PIPE_THREADS, step, &R, 3))
         rc = ty__err(ix->err, TY_ENOMEM, "out of memory");
     if (!rc)
         rc = R.rc;
