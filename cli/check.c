@@ -3,13 +3,11 @@
  * directories, JSONL, compressed, '-': the same inputs as `index build`), the indexed
  * documents it reuses, best first, with their passages — the output formats of `compare`.
  *
- * The main thread reads documents in chunks; worker threads, each with its own searcher
+ * The main thread reads documents in chunks; threads (ty_for), each with its own searcher
  * on the one shared index handle, check them; the main thread writes each document's
  * rendered result in input order, so the output does not depend on --threads.
  */
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -30,6 +28,13 @@ typedef struct {
     double seconds;
 } item_t;
 
+/* One thread's handles, made on its first document and kept to the end. */
+typedef struct {
+    ty_searcher_t *s;
+    ty_doc_t *q;
+    ty_aligner_t *al;
+} thr_t;
+
 typedef struct {
     ty_index_t *ix;
     ty_opts_t o;
@@ -40,8 +45,7 @@ typedef struct {
     const char *html; /* --html FILE: one report, for one document ('-': stdout) */
     FILE *html_f;     /* where it goes (cli_out_t: a temporary file until the end) */
     item_t *it;
-    size_t n;
-    atomic_size_t next;
+    thr_t *th; /* per thread (--threads) */
 } job_t;
 
 /* The side-by-side report of q against its n sources: each source is aligned again with al
@@ -160,28 +164,24 @@ static void check_one(job_t *j, item_t *x, ty_searcher_t *s, ty_doc_t *q, ty_ali
     }
 }
 
-static void *worker(void *arg)
+/* Document i of the chunk, on thread tid (ty_for). */
+static void check_item(void *arg, size_t i, int tid)
 {
     job_t *j = arg;
-    ty_searcher_t *s = ty_searcher_new(j->ix, &j->o, &j->q);
-    ty_doc_t *q = ty_doc_new();
-    ty_aligner_t *al = ty_aligner_new(&j->o);
-    for (;;) {
-        size_t i = atomic_fetch_add(&j->next, 1);
-        if (i >= j->n)
-            break;
-        item_t *x = &j->it[i];
-        if (!s || !q || !al) {
-            ty_buf_puts(&x->err, "tongyuan: out of memory\n");
-            x->status = EXIT_ERROR;
-            continue;
-        }
-        check_one(j, x, s, q, al);
+    thr_t *t = &j->th[tid];
+    item_t *x = &j->it[i];
+    if (!t->s)
+        t->s = ty_searcher_new(j->ix, &j->o, &j->q);
+    if (!t->q)
+        t->q = ty_doc_new();
+    if (!t->al)
+        t->al = ty_aligner_new(&j->o);
+    if (!t->s || !t->q || !t->al) {
+        ty_buf_puts(&x->err, "tongyuan: out of memory\n");
+        x->status = EXIT_ERROR;
+        return;
     }
-    ty_searcher_free(s);
-    ty_doc_free(q);
-    ty_aligner_free(al);
-    return NULL;
+    check_one(j, x, t->s, t->q, t->al);
 }
 
 static int copy(char **dst, size_t *cap, const char *src, size_t len)
@@ -298,10 +298,10 @@ int cmd_check(int argc, char **argv)
     cli_out_t html = {0};
     j.ix = ty_index_new();
     j.it = calloc(CHUNK, sizeof(item_t));
-    pthread_t *th = calloc((size_t)threads, sizeof(pthread_t));
+    j.th = calloc((size_t)threads, sizeof(thr_t));
     double *lat = NULL;
     size_t nlat = 0, mlat = 0;
-    if (!r || !j.ix || !j.it || !th) {
+    if (!r || !j.ix || !j.it || !j.th) {
         fprintf(stderr, "tongyuan: out of memory\n");
         goto cleanup;
     }
@@ -371,19 +371,9 @@ int cmd_check(int argc, char **argv)
             fprintf(stderr, "tongyuan: --html and --candidates do not go together\n");
             goto cleanup;
         }
-        j.n = n;
-        atomic_store(&j.next, 0);
-        long nt = (size_t)threads < n ? threads : (long)n, started = 0;
-        if (nt <= 1) {
-            worker(&j);
-        } else {
-            for (long t = 0; t < nt; t++, started++)
-                if (pthread_create(&th[t], NULL, worker, &j) != 0)
-                    break;
-            if (!started)
-                worker(&j);
-            for (long t = 0; t < started; t++)
-                pthread_join(th[t], NULL);
+        if (ty_for((int)threads, check_item, &j, n) != TY_OK) {
+            fprintf(stderr, "tongyuan: out of memory\n");
+            goto cleanup;
         }
         for (size_t x = 0; x < n; x++) {
             item_t *it = &j.it[x];
@@ -444,7 +434,12 @@ cleanup:
         ty_buf_free(&j.it[x].err);
     }
     free(j.it);
-    free(th);
+    for (long t = 0; j.th && t < threads; t++) {
+        ty_searcher_free(j.th[t].s);
+        ty_doc_free(j.th[t].q);
+        ty_aligner_free(j.th[t].al);
+    }
+    free(j.th);
     free(lat);
     ty_index_free(j.ix);
     ty_reader_free(r);

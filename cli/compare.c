@@ -2,13 +2,11 @@
  * compare.c — `tongyuan compare SOURCE SUSPECT` and `tongyuan compare --pairs FILE`.
  *
  * One pair: load both, align, print. Many pairs (--pairs): a TSV of "source<TAB>suspect"
- * lines is read whole, workers take pairs in small blocks (a worker keeps its last source
- * loaded, so pairs sorted by source load each source once), each result is rendered into its
- * own buffer, and the main thread writes the buffers in input order — the output does not
- * depend on --threads.
+ * lines is read whole, threads (ty_for) take pairs in small blocks (a thread keeps its last
+ * source loaded, so pairs sorted by source load each source once), each result is rendered
+ * into its own buffer, and the main thread writes the buffers in input order — the output
+ * does not depend on --threads.
  */
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,6 +19,13 @@ typedef struct {
     size_t line;
 } pair_t;
 
+/* One thread's handles, made on its first block and kept to the end. */
+typedef struct {
+    ty_aligner_t *al;
+    ty_doc_t *src, *sus;
+    int src_ok; /* src holds the source last loaded */
+} thr_t;
+
 typedef struct {
     ty_opts_t o;
     int jsonl;
@@ -32,8 +37,8 @@ typedef struct {
     ty_buf_t *out; /* per pair: rendered result */
     ty_buf_t *err; /* per pair: error message */
     int *status;   /* per pair: EXIT_* */
-    atomic_size_t next;
     size_t end;
+    thr_t *th; /* per thread (--threads) */
 } job_t;
 
 #define BLOCK 8
@@ -91,30 +96,26 @@ static void run_one(job_t *j, size_t x, ty_aligner_t *al, ty_doc_t *src, ty_doc_
     j->status[x] = n ? EXIT_FOUND : EXIT_NONE;
 }
 
-static void *worker(void *arg)
+/* Block b of the chunk (pairs b * BLOCK ..), on thread tid (ty_for). */
+static void run_block(void *arg, size_t b, int tid)
 {
     job_t *j = arg;
-    ty_aligner_t *al = ty_aligner_new(&j->o);
-    ty_doc_t *src = ty_doc_new(), *sus = ty_doc_new();
-    int src_ok = 0;
-    for (;;) {
-        size_t b = atomic_fetch_add(&j->next, BLOCK);
-        if (b >= j->end)
-            break;
-        size_t e = b + BLOCK < j->end ? b + BLOCK : j->end;
-        for (size_t x = b; x < e; x++) {
-            if (!al || !src || !sus) {
-                ty_buf_puts(&j->err[x], "tongyuan: out of memory\n");
-                j->status[x] = EXIT_ERROR;
-                continue;
-            }
-            run_one(j, x, al, src, sus, &src_ok);
+    thr_t *t = &j->th[tid];
+    if (!t->al)
+        t->al = ty_aligner_new(&j->o);
+    if (!t->src)
+        t->src = ty_doc_new();
+    if (!t->sus)
+        t->sus = ty_doc_new();
+    size_t e = (b + 1) * BLOCK < j->end ? (b + 1) * BLOCK : j->end;
+    for (size_t x = b * BLOCK; x < e; x++) {
+        if (!t->al || !t->src || !t->sus) {
+            ty_buf_puts(&j->err[x], "tongyuan: out of memory\n");
+            j->status[x] = EXIT_ERROR;
+            continue;
         }
+        run_one(j, x, t->al, t->src, t->sus, &t->src_ok);
     }
-    ty_doc_free(src);
-    ty_doc_free(sus);
-    ty_aligner_free(al);
-    return NULL;
 }
 
 /* Read the TSV of pairs. Returns 0, or -1 with a message naming file and line. */
@@ -312,33 +313,25 @@ int cmd_compare(int argc, char **argv)
     j.out = calloc(CHUNK, sizeof(ty_buf_t));
     j.err = calloc(CHUNK, sizeof(ty_buf_t));
     j.status = calloc(CHUNK, sizeof(int));
-    pthread_t *th = calloc((size_t)threads, sizeof(pthread_t));
-    if (!j.out || !j.err || !j.status || !th) {
+    j.th = calloc((size_t)threads, sizeof(thr_t));
+    if (!j.out || !j.err || !j.status || !j.th) {
         fprintf(stderr, "tongyuan: out of memory\n");
         cli_out_abort(&html);
         return EXIT_ERROR;
     }
     for (size_t base = 0; base < j.npairs; base += CHUNK) {
         size_t cnt = j.npairs - base < CHUNK ? j.npairs - base : CHUNK;
-        job_t *jp = &j;
-        /* workers index out/err/status relative to the chunk */
+        /* threads index out/err/status relative to the chunk */
         pair_t *all = j.pairs;
         j.pairs = all + base;
         j.end = cnt;
-        atomic_store(&j.next, 0);
-        if (threads == 1) {
-            worker(jp);
-        } else {
-            long started = 0;
-            for (long t = 0; t < threads; t++, started++)
-                if (pthread_create(&th[t], NULL, worker, jp) != 0)
-                    break;
-            if (!started)
-                worker(jp);
-            for (long t = 0; t < started; t++)
-                pthread_join(th[t], NULL);
-        }
+        rc = ty_for((int)threads, run_block, &j, (cnt + BLOCK - 1) / BLOCK);
         j.pairs = all;
+        if (rc != TY_OK) {
+            fprintf(stderr, "tongyuan: out of memory\n");
+            any_err = 1;
+            break;
+        }
         for (size_t x = 0; x < cnt; x++) {
             if (j.err[x].len) {
                 fflush(stdout);
@@ -367,7 +360,12 @@ int cmd_compare(int argc, char **argv)
     free(j.out);
     free(j.err);
     free(j.status);
-    free(th);
+    for (long t = 0; t < threads; t++) {
+        ty_aligner_free(j.th[t].al);
+        ty_doc_free(j.th[t].src);
+        ty_doc_free(j.th[t].sus);
+    }
+    free(j.th);
     if (j.html) {
         if (any_err)
             cli_out_abort(&html);

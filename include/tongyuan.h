@@ -16,6 +16,7 @@
  *   report.c     passages → JSON lines, the text report with its diff view, the HTML
  *                report, into a caller's buffer (what the CLI, the server and a binding show)
  *   args.c       the command-line options the front ends share, messages returned
+ *   thread.c     the parallel for the library's threaded stages and the front ends use
  *
  * Conventions (see docs/ and STYLE.md):
  *   - every function that can fail returns an int: TY_OK (0) or a negative TY_E* code;
@@ -1065,6 +1066,25 @@ int ty_opts_help(ty_buf_t *b);
  * *ro: TY_READER_NARGS entries, the last TY_ARG_END. */
 #define TY_READER_NARGS 4
 void ty_reader_opts_args(ty_reader_opts_t *ro, ty_argdef_t defs[TY_READER_NARGS]);
+
+/* ---------------------------------------------------------------------------------------
+ * A parallel for (thread.c), the one the library's own threaded stages use, for a front end
+ * that runs library calls on many threads (`compare --pairs`, `check`): each thread with its
+ * own handles (ty_aligner_t, ty_searcher_t ...), each item's result in a slot of its own,
+ * the slots used in item order afterwards — so the output does not depend on the number of
+ * threads.
+ *
+ *   static void one(void *data, size_t i, int tid) { job_t *j = data; run(&j->th[tid], i); }
+ *   ty_for(4, one, &job, n);   // one(&job, i, tid) for every i < n, tid < 4; returns when done
+ *
+ * Items go out one at a time, in no stated order, to the next thread free (the calling thread
+ * is one of them); tid (0 <= tid < n_threads) names the thread, for its own scratch. Never
+ * more threads than items. If threads cannot be started the items run on fewer (at least
+ * the caller). TY_OK, or TY_ENOMEM when not even the bookkeeping could be allocated (no item
+ * ran).
+ */
+typedef void (*ty_for_fn)(void *data, size_t i, int tid);
+int ty_for(int n_threads, ty_for_fn fn, void *data, size_t n_items);
 
 /* ---------------------------------------------------------------------------------------
  * Passage-level cleaning (spans.c): remove from each document the passages that reuse text

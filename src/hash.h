@@ -31,6 +31,23 @@
  *   name_reset, name_clear, a grown table) — otherwise what the caller left there;
  * - slot numbers and val pointers are valid until the next name_put, name_resize or name_reset.
  * Not thread-safe: one table, one thread at a time (readers may share a table nobody writes).
+ *
+ * A third kind, TY_HASH_IDX_INIT, holds no keys: elements of the caller's own array, as index
+ * + 1 (4 bytes a slot), for keys that are there already and too big to copy or many (a new
+ * index's 16-byte names, a text's window hashes at their positions):
+ *
+ *   static inline uint64_t win_at(const uint64_t *hs, size_t i) { return hs[i]; }
+ *   TY_HASH_IDX_INIT(wintab, const uint64_t *, uint64_t, win_at, ty__mix64, TY_HASH_EQ)
+ *
+ *   wintab_reset(&t, n);                        // empty, room for n without growing
+ *   size_t q = wintab_put(&t, hs, hs[i], i, &isnew);  // hs[i]'s first element; SIZE_MAX: no memory
+ *   q = wintab_get(&t, hs, k);                  // the element of key k, SIZE_MAX when absent
+ *
+ * key_at(ctx, i) is element i's key, home(k) its mix, eq(a, b) compares two keys. The same
+ * rules as above (home & (cap - 1), linear probing, growing before load 1/2); reset sizes the
+ * table for n (keeping a larger allocation, clearing only the slots it uses: cheap for a
+ * small text after a big one). The caller's array must hold every element put, as long as
+ * the table is used.
  */
 #ifndef TY_HASH_H
 #define TY_HASH_H
@@ -48,6 +65,15 @@ static inline size_t ty__hash_id(uint32_t id)
 }
 
 #define TY__HASH_MIN_CAP 64
+
+/* The slots for n keys at load <= 1/2: a power of two, at least TY__HASH_MIN_CAP. */
+static inline size_t ty__hash_cap(size_t n)
+{
+    size_t cap = TY__HASH_MIN_CAP;
+    while (cap < 2 * n)
+        cap <<= 1;
+    return cap;
+}
 
 /* Slot of k in keys[0..cap) (cap a power of two): its own, or the empty slot ending its run. */
 #define TY__HASH_CORE(name, key_t, home)                                                         \
@@ -68,9 +94,7 @@ static inline size_t ty__hash_id(uint32_t id)
     /* Empty, with room for n keys at load <= 1/2 (0: TY_ENOMEM, table unchanged). */            \
     static inline int name##_reset(name##_t *h, size_t n)                                        \
     {                                                                                            \
-        size_t cap = TY__HASH_MIN_CAP;                                                           \
-        while (cap < 2 * n)                                                                      \
-            cap <<= 1;                                                                           \
+        size_t cap = ty__hash_cap(n);                                                            \
         if (h->cap < cap) {                                                                      \
             name##_free(h);                                                                      \
             if (name##_alloc(h, cap))                                                            \
@@ -193,5 +217,78 @@ static inline size_t ty__hash_id(uint32_t id)
         return 0;                                                             \
     }                                                                         \
     TY__HASH_CORE(name, key_t, home)
+
+/* eq for keys compared with == */
+#define TY_HASH_EQ(a, b) ((a) == (b))
+
+/* A set of elements of the caller's array (see the top). */
+#define TY_HASH_IDX_INIT(name, ctx_t, key_t, key_at, home, eq)                                 \
+    typedef struct {                                                                           \
+        uint32_t *slot; /* element + 1, 0: empty */                                            \
+        size_t cap, n, room;                                                                   \
+    } name##_t;                                                                                \
+    static inline void name##_free(name##_t *h)                                                \
+    {                                                                                          \
+        free(h->slot);                                                                         \
+        h->slot = NULL;                                                                        \
+        h->cap = h->n = h->room = 0;                                                           \
+    }                                                                                          \
+    /* The slot of key k, or the empty slot ending its run. */                                 \
+    static inline size_t name##_slot(const uint32_t *slot, size_t cap, ctx_t ctx, key_t k)     \
+    {                                                                                          \
+        size_t mask = cap - 1, x = (size_t)(home(k)) & mask;                                   \
+        while (slot[x] && !(eq(key_at(ctx, slot[x] - 1), k)))                                  \
+            x = (x + 1) & mask;                                                                \
+        return x;                                                                              \
+    }                                                                                          \
+    static inline size_t name##_get(const name##_t *h, ctx_t ctx, key_t k)                     \
+    {                                                                                          \
+        if (!h->n)                                                                             \
+            return SIZE_MAX;                                                                   \
+        size_t x = name##_slot(h->slot, h->cap, ctx, k);                                       \
+        return h->slot[x] ? (size_t)h->slot[x] - 1 : SIZE_MAX;                                 \
+    }                                                                                          \
+    /* Empty, with room for n elements at load <= 1/2 (-1: out of memory, table unchanged). */ \
+    static inline int name##_reset(name##_t *h, size_t n)                                      \
+    {                                                                                          \
+        size_t cap = ty__hash_cap(n);                                                          \
+        if (h->room < cap) {                                                                   \
+            uint32_t *s = (uint32_t *)malloc(cap * sizeof(uint32_t));                          \
+            if (!s)                                                                            \
+                return -1;                                                                     \
+            free(h->slot);                                                                     \
+            h->slot = s;                                                                       \
+            h->room = cap;                                                                     \
+        }                                                                                      \
+        memset(h->slot, 0, cap * sizeof(uint32_t));                                            \
+        h->cap = cap;                                                                          \
+        h->n = 0;                                                                              \
+        return 0;                                                                              \
+    }                                                                                          \
+    /* Element i of key k put unless an element of key k is there: that element, or i with     \
+     * *isnew = 1; SIZE_MAX when out of memory. */                                             \
+    static inline size_t name##_put(name##_t *h, ctx_t ctx, key_t k, size_t i, int *isnew)     \
+    {                                                                                          \
+        *isnew = 0;                                                                            \
+        if ((h->n + 1) * 2 > h->cap) {                                                         \
+            size_t cap = h->cap ? h->cap * 2 : TY__HASH_MIN_CAP;                               \
+            uint32_t *s = (uint32_t *)calloc(cap, sizeof(uint32_t));                           \
+            if (!s)                                                                            \
+                return SIZE_MAX;                                                               \
+            for (size_t j = 0; j < h->cap; j++)                                                \
+                if (h->slot[j])                                                                \
+                    s[name##_slot(s, cap, ctx, key_at(ctx, h->slot[j] - 1))] = h->slot[j];     \
+            free(h->slot);                                                                     \
+            h->slot = s;                                                                       \
+            h->cap = h->room = cap;                                                            \
+        }                                                                                      \
+        size_t x = name##_slot(h->slot, h->cap, ctx, k);                                       \
+        if (h->slot[x])                                                                        \
+            return (size_t)h->slot[x] - 1;                                                     \
+        h->slot[x] = (uint32_t)i + 1;                                                          \
+        h->n++;                                                                                \
+        *isnew = 1;                                                                            \
+        return i;                                                                              \
+    }
 
 #endif

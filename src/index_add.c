@@ -1,17 +1,17 @@
 /*
  * index_add.c — ty_index_add_docs(): every document of a reader added to the corpus index,
- * on all cores — ty_index_add_doc()'s steps (index_write.c) in a pipeline over a ring of
- * chunks (about a thousand documents each):
- *   read     a reader thread fills a free chunk from the ty_reader_t: whole-file documents,
- *            or JSONL lines left unparsed (JSON decoding is slow, so it is done in parallel);
- *   prepare  worker threads take the documents of the oldest filled chunks one at a time:
- *            parse the JSON line, then prepare it as ty_index_add_doc() does (tokenize,
- *            sketch, compress);
+ * on all cores — ty_index_add_doc()'s steps (index_write.c) as an ordered pipeline
+ * (ty__pipeline, thread.h) over a ring of chunks (about a thousand documents each):
+ *   read     fills the next chunk from the ty_reader_t: whole-file documents, or JSONL lines
+ *            left unparsed (JSON decoding is slow, so it is done in parallel);
+ *   prepare  the chunk's documents on --threads threads (ty__for): parse the JSON line, then
+ *            prepare it as ty_index_add_doc() does (tokenize, sketch, compress);
  *   write    the calling thread stores each prepared chunk in input order — document ids
  *            follow the input whatever --threads is — in transactions of many documents.
  *            Events (progress, skipped records, commits, warnings) are reported from this
  *            thread only.
- *
+ * Reading the next chunk, preparing this one and writing the one before run at once.
+
  * Postings are not inserted one at a time: they are collected, sorted and written as one
  * segment per commit (TY_INDEX_WRITE) or as sorted runs merged once at the end
  * (TY_INDEX_CREATE, see index_build.c).
@@ -21,8 +21,6 @@
  * and a dictionary of common characters and phrases takes a 2 KB Chinese text from about
  * 74 % of its size to about 52 % (measured on scale_gen.py documents), and compresses faster.
  */
-#include <errno.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,15 +29,15 @@
 
 #include "index_impl.h"
 #include "input.h"
+#include "thread.h"
 
-#define NCHUNK 4 /* chunks in flight */
+#define PIPE_THREADS 2 /* pipeline threads: one reads a chunk while one prepares the one before */
+#define NCHUNK (PIPE_THREADS + 2) /* chunks in flight at most (thread.h): the ring */
 #define CHUNK_DOCS 1024
 #define CHUNK_BYTES ((size_t)8 << 20)
 #define BUILD_COMMIT_BYTES ((uint64_t)64 << 20) /* TY_INDEX_CREATE: text per transaction */
 #define DICT_MAX 112640                         /* zstd's default dictionary size */
 #define DICT_MIN_SAMPLE (256 << 10)             /* train only on this much text or more */
-
-enum { C_FREE = 0, C_FILLED = 1, C_PREPARED = 2 };
 
 typedef struct {
     /* input, copied from the record */
@@ -57,25 +55,28 @@ typedef struct {
     slot_t *s;
     size_t n, cap;
     size_t bytes;
-    int state;
-    uint64_t seq;
-    /* round << 32 | next document to hand out: a worker that picked the chunk in an earlier
-     * round (it is reused) cannot claim a document of the new one */
-    atomic_uint_fast64_t claim;
-    atomic_size_t done; /* documents prepared */
 } chunk_t;
 
+/* Per-thread state of the prepare step. */
 typedef struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    ty_prep_ws_t ws;
+    ty_jsonl_t js;
+    int ok; /* ws could be set up; if not, its documents fail with TY_ENOMEM */
+} wstate_t;
+
+typedef struct {
     chunk_t ring[NCHUNK];
-    int quit;
-    uint64_t produced; /* chunks filled so far */
-    int eof;           /* the reader thread has finished: produced is final */
-    int read_err;      /* and stopped on this error (message in read_msg) */
+    uint64_t seq; /* read: chunks filled so far */
+    int eof;      /* read: the input has ended ... */
+    int read_err; /* ... on this error (message in read_msg) */
     char read_msg[TY_ERRMSG_SIZE];
-    /* progress, written by the reader thread */
+    atomic_int stop; /* write: stop reading (an error, or the callback asked to stop) */
+    /* progress, written by the read step */
     atomic_uint_fast64_t docs, text_bytes, input_pos;
+    /* prepare */
+    chunk_t *cur; /* the chunk being prepared */
+    wstate_t *wk; /* per thread */
+    int nthreads;
     /* settings */
     ty_reader_t *r;
     const ty_reader_opts_t *ro;
@@ -86,7 +87,7 @@ typedef struct {
     atomic_int dict_decided;
 } pool_t;
 
-/* ---- read (reader thread) ----------------------------------------------------------------- */
+/* ---- read (step 0) -------------------------------------------------------------------------- */
 
 static int fill(pool_t *P, chunk_t *c)
 {
@@ -139,52 +140,7 @@ static int fill(pool_t *P, chunk_t *c)
     return 0;
 }
 
-static void *reader_main(void *arg)
-{
-    pool_t *P = arg;
-    for (uint64_t seq = 0;; seq++) {
-        chunk_t *c = &P->ring[seq % NCHUNK];
-        pthread_mutex_lock(&P->mu);
-        while (!P->quit && c->state != C_FREE)
-            pthread_cond_wait(&P->cv, &P->mu);
-        int quit = P->quit;
-        pthread_mutex_unlock(&P->mu);
-        if (quit)
-            break;
-        int rc = fill(P, c);
-        pthread_mutex_lock(&P->mu);
-        if (c->n) {
-            c->seq = seq;
-            atomic_store(&c->claim, (uint_fast64_t)(seq & 0xffffffffu) << 32);
-            atomic_store(&c->done, 0);
-            c->state = C_FILLED;
-            P->produced = seq + 1;
-        }
-        if (rc) {
-            P->eof = 1;
-            if (rc < 0) {
-                P->read_err = rc;
-                snprintf(P->read_msg, sizeof P->read_msg, "out of memory reading input");
-            }
-        }
-        pthread_cond_broadcast(&P->cv);
-        pthread_mutex_unlock(&P->mu);
-        if (rc)
-            return NULL;
-    }
-    pthread_mutex_lock(&P->mu);
-    P->eof = 1;
-    pthread_cond_broadcast(&P->cv);
-    pthread_mutex_unlock(&P->mu);
-    return NULL;
-}
-
-/* ---- prepare (worker threads) ------------------------------------------------------------- */
-
-typedef struct {
-    ty_prep_ws_t ws;
-    ty_jsonl_t js;
-} wstate_t;
+/* ---- prepare (step 1, on --threads threads) ------------------------------------------------ */
 
 static void fail_slot(slot_t *s, int rc)
 {
@@ -227,70 +183,18 @@ static void prepare(pool_t *P, wstate_t *ws, slot_t *s)
         s->err = rc;
 }
 
-/* The oldest filled chunk that still has documents to hand out, or NULL. Under P->mu. */
-static chunk_t *work_chunk(pool_t *P)
-{
-    chunk_t *best = NULL;
-    for (int i = 0; i < NCHUNK; i++) {
-        chunk_t *c = &P->ring[i];
-        if (c->state == C_FILLED && (atomic_load(&c->claim) & 0xffffffffu) < c->n &&
-            (!best || c->seq < best->seq))
-            best = c;
-    }
-    return best;
-}
-
-/* Claim the next document of c in round `round` (n documents): 1 and *i, or 0. */
-static int claim(chunk_t *c, uint64_t round, size_t n, size_t *i)
-{
-    uint_fast64_t v = atomic_load(&c->claim);
-    for (;;) {
-        if ((v >> 32) != round || (v & 0xffffffffu) >= n)
-            return 0;
-        if (atomic_compare_exchange_weak(&c->claim, &v, v + 1)) {
-            *i = (size_t)(v & 0xffffffffu);
-            return 1;
-        }
-    }
-}
-
-static void *worker_main(void *arg)
+/* Document i of the chunk being prepared, on thread tid (ty__for). */
+static void prepare_one(void *arg, size_t i, int tid)
 {
     pool_t *P = arg;
-    wstate_t ws;
-    memset(&ws, 0, sizeof ws);
-    int ok = ty__prep_ws_init(&ws.ws) == TY_OK;
-    for (;;) {
-        pthread_mutex_lock(&P->mu);
-        chunk_t *c = NULL;
-        while (!P->quit && (c = work_chunk(P)) == NULL)
-            pthread_cond_wait(&P->cv, &P->mu);
-        int quit = P->quit;
-        uint64_t round = c ? c->seq & 0xffffffffu : 0;
-        size_t n = c ? c->n : 0, i;
-        pthread_mutex_unlock(&P->mu);
-        if (quit)
-            break;
-        while (claim(c, round, n, &i)) {
-            slot_t *s = &c->s[i];
-            if (!ok)
-                fail_slot(s, TY_ENOMEM);
-            else
-                prepare(P, &ws, s);
-            if (atomic_fetch_add(&c->done, 1) + 1 == n) {
-                pthread_mutex_lock(&P->mu);
-                c->state = C_PREPARED;
-                pthread_cond_broadcast(&P->cv);
-                pthread_mutex_unlock(&P->mu);
-            }
-        }
-    }
-    ty__prep_ws_free(&ws.ws);
-    ty__jsonl_free(&ws.js);
-    return NULL;
+    slot_t *s = &P->cur->s[i];
+    if (!P->wk[tid].ok)
+        fail_slot(s, TY_ENOMEM);
+    else
+        prepare(P, &P->wk[tid], s);
 }
 
-/* ---- write (calling thread) --------------------------------------------------------------- */
+/* ---- write (step 2, calling thread) --------------------------------------------------------- */
 
 typedef struct {
     ty_index_t *ix;
@@ -301,6 +205,7 @@ typedef struct {
     struct timespec t0;
     double last_report;
     ty_wtxn_t *t;  /* the write transaction (ix->wtxn) */
+    int rc;        /* the error that stopped the run */
     int stopped;   /* the callback asked to stop */
     ZSTD_CCtx *cc; /* for documents prepared before the dictionary was decided */
 } run_t;
@@ -452,37 +357,48 @@ static void chunk_free(chunk_t *c)
     free(c->s);
 }
 
-/* Wait until chunk seq is prepared (1), the input ended before it (0) or reading failed. */
-static int wait_chunk(run_t *R, uint64_t seq, chunk_t **out)
+/* ---- the pipeline ------------------------------------------------------------------------ */
+
+/* Step 0: the next chunk, or NULL when the input has ended (or the writer stopped). */
+static chunk_t *read_chunk(pool_t *P)
 {
-    pool_t *P = R->P;
-    chunk_t *c = &P->ring[seq % NCHUNK];
-    pthread_mutex_lock(&P->mu);
-    for (;;) {
-        if (c->state == C_PREPARED && c->seq == seq) {
-            pthread_mutex_unlock(&P->mu);
-            *out = c;
-            return 1;
-        }
-        if (P->eof && P->produced <= seq) {
-            int e = P->read_err;
-            pthread_mutex_unlock(&P->mu);
-            return e ? ty__err(R->ix->err, e, "%s: %s", R->ix->path, P->read_msg) : 0;
-        }
-        struct timespec t;
-        clock_gettime(CLOCK_REALTIME, &t);
-        t.tv_nsec += 200000000;
-        if (t.tv_nsec >= 1000000000) {
-            t.tv_sec++;
-            t.tv_nsec -= 1000000000;
-        }
-        int w = pthread_cond_timedwait(&P->cv, &P->mu, &t);
-        if (w == ETIMEDOUT) {
-            pthread_mutex_unlock(&P->mu);
-            maybe_progress(R);
-            pthread_mutex_lock(&P->mu);
+    if (P->eof || atomic_load(&P->stop))
+        return NULL;
+    chunk_t *c = &P->ring[P->seq++ % NCHUNK];
+    int rc = fill(P, c);
+    if (rc) { /* the chunk read so far is still written */
+        P->eof = 1;
+        if (rc < 0) {
+            P->read_err = rc;
+            snprintf(P->read_msg, sizeof P->read_msg, "out of memory reading input");
         }
     }
+    return c->n ? c : NULL;
+}
+
+static void *step(void *shared, int s, void *in)
+{
+    run_t *R = shared;
+    pool_t *P = R->P;
+    chunk_t *c = in;
+    if (s == 0)
+        return read_chunk(P);
+    if (s == 1) {
+        P->cur = c;
+        if (ty__for(P->nthreads, prepare_one, P, c->n))
+            for (size_t i = 0; i < c->n; i++)
+                fail_slot(&c->s[i], TY_ENOMEM);
+        return c;
+    }
+    if (R->rc || R->stopped)
+        return NULL; /* the chunks read before the stop reached the reader are dropped */
+    if (s == 2) {
+        R->rc = write_chunk(R, c);
+        if (R->rc || R->stopped)
+            atomic_store(&P->stop, 1);
+    }
+    maybe_progress(R); /* after a chunk, and while waiting for the next (TY__STEP_WAIT) */
+    return NULL;
 }
 
 void ty_index_add_opts_init(ty_index_add_opts_t *o)
@@ -528,8 +444,6 @@ int ty_index_add_docs(ty_index_t *ix, ty_reader_t *r, const ty_opts_t *o,
     R.t = ix->wtxn;
     R.cc = ZSTD_createCCtx();
     clock_gettime(CLOCK_MONOTONIC, &R.t0);
-    pthread_mutex_init(&P->mu, NULL);
-    pthread_cond_init(&P->cv, NULL);
     P->r = r;
     P->ro = ty__reader_opts(r);
     P->o = o;
@@ -541,38 +455,20 @@ int ty_index_add_docs(ty_index_t *ix, ty_reader_t *r, const ty_opts_t *o,
         atomic_store(&P->cdict, ix->part[0].cdict);
         atomic_store(&P->dict_decided, 1);
     }
-    int nthreads = ao->threads < 1 ? 1 : ao->threads > 1024 ? 1024 : ao->threads;
-    pthread_t *th = calloc((size_t)nthreads + 1, sizeof(pthread_t));
-    int nw = 0, reader_started = 0;
-    int rc = R.cc && th ? TY_OK : ty__err(ix->err, TY_ENOMEM, "out of memory");
+    P->nthreads = ao->threads < 1 ? 1 : ao->threads > 1024 ? 1024 : ao->threads;
+    P->wk = calloc((size_t)P->nthreads, sizeof(wstate_t));
+    int rc = R.cc && P->wk ? TY_OK : ty__err(ix->err, TY_ENOMEM, "out of memory");
+    for (int t = 0; !rc && t < P->nthreads; t++)
+        P->wk[t].ok = ty__prep_ws_init(&P->wk[t].ws) == TY_OK;
     if (!rc)
         rc = ty__wtxn_begin(ix, R.t);
     R.prog.committed = ty__wtxn_docs(R.t);
-    if (!rc) {
-        for (int t = 0; t < nthreads; t++) {
-            if (pthread_create(&th[t], NULL, worker_main, P) != 0)
-                break;
-            nw++;
-        }
-        if (!nw || pthread_create(&th[nthreads], NULL, reader_main, P) != 0)
-            rc = ty__err(ix->err, TY_ENOMEM, "%s: cannot start threads", ix->path);
-        else
-            reader_started = 1;
-    }
-    for (uint64_t seq = 0; !rc && !R.stopped; seq++) {
-        chunk_t *c = NULL;
-        int got = wait_chunk(&R, seq, &c);
-        if (got <= 0) {
-            rc = got;
-            break;
-        }
-        rc = write_chunk(&R, c);
-        pthread_mutex_lock(&P->mu);
-        c->state = C_FREE;
-        pthread_cond_broadcast(&P->cv);
-        pthread_mutex_unlock(&P->mu);
-        maybe_progress(&R);
-    }
+    if (!rc && ty__pipeline(PIPE_THREADS, step, &R, 3))
+        rc = ty__err(ix->err, TY_ENOMEM, "out of memory");
+    if (!rc)
+        rc = R.rc;
+    if (!rc && !R.stopped && P->read_err)
+        rc = ty__err(ix->err, P->read_err, "%s: %s", ix->path, P->read_msg);
     /* the last transaction; an add that added nothing has nothing to commit (a build
      * commits anyway: the dictionary may be in it) */
     if (!rc && ty__wtxn_txn(R.t) && (ty__wtxn_pending(R.t) || ix->mode == TY_INDEX_CREATE))
@@ -582,22 +478,16 @@ int ty_index_add_docs(ty_index_t *ix, ty_reader_t *r, const ty_opts_t *o,
     else if (ix->mode == TY_INDEX_CREATE)
         ix->broken = 1; /* names and postings of an aborted transaction are held in memory */
     ty__wtxn_abort(R.t);
-    pthread_mutex_lock(&P->mu);
-    P->quit = 1;
-    pthread_cond_broadcast(&P->cv);
-    pthread_mutex_unlock(&P->mu);
-    for (int t = 0; t < nw; t++)
-        pthread_join(th[t], NULL);
-    if (reader_started)
-        pthread_join(th[nthreads], NULL);
     if (!rc && R.stopped)
         rc = ty__err(ix->err, TY_ECANCELED, "%s: stopped after %llu documents", ix->path,
                      (unsigned long long)ty__wtxn_docs(R.t));
     if (!rc)
         event(&R, TY_EVENT_PROGRESS, ""); /* the final figures */
-    free(th);
-    pthread_mutex_destroy(&P->mu);
-    pthread_cond_destroy(&P->cv);
+    for (int t = 0; P->wk && t < P->nthreads; t++) {
+        ty__prep_ws_free(&P->wk[t].ws);
+        ty__jsonl_free(&P->wk[t].js);
+    }
+    free(P->wk);
     for (int i = 0; i < NCHUNK; i++)
         chunk_free(&P->ring[i]);
     free(P);

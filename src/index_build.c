@@ -31,6 +31,18 @@ typedef struct {
     uint32_t id;
 } name_ent_t;
 
+/* The names so far: a set of the entries of names.a, by key (a hash already: its first bytes
+ * are the home). */
+static inline const uint8_t *name_at(const name_ent_t *names, size_t i) { return names[i].key; }
+static inline size_t name_home(const uint8_t *key)
+{
+    uint64_t h;
+    memcpy(&h, key, 8);
+    return (size_t)h;
+}
+#define NAME_EQ(a, b) (memcmp((a), (b), 16) == 0)
+TY_HASH_IDX_INIT(nametab, const name_ent_t *, const uint8_t *, name_at, name_home, NAME_EQ)
+
 struct ty_build {
     char *tmp;           /* the temporary file */
     TY_VEC(pair_t) pend; /* postings not yet in a run */
@@ -38,8 +50,7 @@ struct ty_build {
     size_t sorted_cap;
     ty_runs_t *runs;
     TY_VEC(name_ent_t) names; /* the names of the documents so far */
-    uint32_t *tab;            /* open addressing: index + 1 into names, 0 = empty */
-    size_t cap;
+    nametab_t tab;            /* and their set */
 };
 
 static void lock_path(const char *p, char *out, size_t n) { snprintf(out, n, "%s-lock", p); }
@@ -61,7 +72,7 @@ void ty__build_free(ty_index_t *ix)
     free(b->pend.a);
     free(b->sorted);
     free(b->names.a);
-    free(b->tab);
+    nametab_free(&b->tab);
     free(b->tmp);
     free(b);
     ix->build = NULL;
@@ -103,41 +114,22 @@ int ty__build_open(ty_index_t *ix, const ty_index_opts_t *io)
 
 /* ---- the names, in memory ------------------------------------------------------------------ */
 
-static size_t name_slot(const struct ty_build *b, const uint8_t key[16])
-{
-    uint64_t h;
-    memcpy(&h, key, 8); /* the key is a hash already */
-    size_t x = (size_t)h & (b->cap - 1);
-    while (b->tab[x] && memcmp(b->names.a[b->tab[x] - 1].key, key, 16) != 0)
-        x = (x + 1) & (b->cap - 1);
-    return x;
-}
-
 int ty__build_name(ty_index_t *ix, const uint8_t key[16], uint32_t *id)
 {
     struct ty_build *b = ix->build;
-    if ((b->names.n + 1) * 2 > b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 1024;
-        uint32_t *t = calloc(nc, sizeof(uint32_t));
-        if (!t)
-            return TY_ENOMEM;
-        free(b->tab);
-        b->tab = t;
-        b->cap = nc;
-        for (size_t i = 0; i < b->names.n; i++)
-            b->tab[name_slot(b, b->names.a[i].key)] = (uint32_t)i + 1;
-    }
-    size_t x = name_slot(b, key);
-    if (b->tab[x]) {
-        *id = b->names.a[b->tab[x] - 1].id;
+    int isnew;
+    if (ty_vec_reserve(b->names, b->names.n + 1))
+        return TY_ENOMEM;
+    size_t i = nametab_put(&b->tab, b->names.a, key, b->names.n, &isnew);
+    if (i == SIZE_MAX)
+        return TY_ENOMEM;
+    if (!isnew) {
+        *id = b->names.a[i].id;
         return 1;
     }
-    name_ent_t e;
-    memcpy(e.key, key, 16);
-    e.id = *id;
-    if (ty_vec_push(b->names, e))
-        return TY_ENOMEM;
-    b->tab[x] = (uint32_t)b->names.n;
+    name_ent_t *e = &b->names.a[b->names.n++];
+    memcpy(e->key, key, 16);
+    e->id = *id;
     return 0;
 }
 
@@ -174,9 +166,7 @@ static int flush_names(ty_index_t *ix, MDB_txn **txnp)
     ty_part_t *pt = &ix->part[0];
     if (!b->names.n)
         return TY_OK;
-    free(b->tab); /* not needed any more: room for the sort */
-    b->tab = NULL;
-    b->cap = 0;
+    nametab_free(&b->tab); /* not needed any more: room for the sort */
     qsort(b->names.a, b->names.n, sizeof(name_ent_t), cmp_name_ent);
     MDB_cursor *c;
     int rc = mdb_cursor_open(*txnp, pt->names, &c);
@@ -277,10 +267,9 @@ int ty_index_finish(ty_index_t *ix)
     if (!rc)
         rc = flush_names(ix, &txn);
     free(b->names.a);
-    free(b->tab);
+    nametab_free(&b->tab);
     b->names.a = NULL;
-    b->tab = NULL;
-    b->names.n = b->names.m = b->cap = 0;
+    b->names.n = b->names.m = 0;
     if (!rc)
         rc = ty__counts_put(pt, txn, &c, ix->err);
     if (rc) {

@@ -38,6 +38,7 @@
 #include <zstd.h>
 
 #include "dedup.h"
+#include "hash.h"
 #include "spans.h"
 #include "thread.h"
 
@@ -45,6 +46,10 @@
 #define BATCH_BYTES (32u << 20)
 
 typedef TY_VEC(ty_span_t) spanvec_t;
+
+/* A source's windows of n tokens, by hash (exact_runs). */
+static inline uint64_t win_at(const uint64_t *hs, size_t i) { return hs[i]; }
+TY_HASH_IDX_INIT(wintab, const uint64_t *, uint64_t, win_at, ty__mix64, TY_HASH_EQ)
 
 typedef struct {
     char *name;
@@ -62,7 +67,7 @@ typedef struct {
     ty__counter_t cnt;
     TY_VEC(ty_token_t) ta, tb;
     TY_VEC(uint64_t) ha, hb;
-    TY_VEC(uint32_t) slot;
+    wintab_t win;
 } work_t;
 
 /* One document of the batch. */
@@ -158,7 +163,7 @@ static void work_free(work_t *w)
     free(w->tb.a);
     free(w->ha.a);
     free(w->hb.a);
-    free(w->slot.a);
+    wintab_free(&w->win);
 }
 
 static void slot_free(slot_t *s)
@@ -320,19 +325,12 @@ static int exact_runs(const ty_spans_t *sp, work_t *w, const ty_doc_t *doc, uint
     size_t na = w->ha.n, nb = w->hb.n;
     if (!na || !nb)
         return TY_OK;
-    /* table of the source's windows: hash -> first position + 1 */
-    size_t cap = 16;
-    while (cap < na * 2)
-        cap *= 2;
-    if (ty_vec_reserve(w->slot, cap))
+    /* the source's windows by hash: the first position of each */
+    if (wintab_reset(&w->win, na))
         return TY_ENOMEM;
-    memset(w->slot.a, 0, cap * sizeof(uint32_t));
     for (size_t q = 0; q < na; q++) {
-        size_t s = (size_t)(ty__mix64(w->ha.a[q]) & (cap - 1));
-        while (w->slot.a[s] && w->ha.a[w->slot.a[s] - 1] != w->ha.a[q])
-            s = (s + 1) & (cap - 1);
-        if (!w->slot.a[s])
-            w->slot.a[s] = (uint32_t)q + 1;
+        int isnew;
+        wintab_put(&w->win, w->ha.a, w->ha.a[q], q, &isnew); /* no growing: room for na */
     }
     size_t len_a, len_b;
     const char *sa = ty_doc_text(w->cand, &len_a), *sb = ty_doc_text(doc, &len_b);
@@ -346,11 +344,9 @@ static int exact_runs(const ty_spans_t *sp, work_t *w, const ty_doc_t *doc, uint
                 w->ha.a[last_q + 1] == w->hb.a[i] && same_bytes(sa, ta, last_q + 1, sb, tb, i, n))
                 q = last_q + 1;
             if (q == SIZE_MAX) {
-                size_t s = (size_t)(ty__mix64(w->hb.a[i]) & (cap - 1));
-                while (w->slot.a[s] && w->ha.a[w->slot.a[s] - 1] != w->hb.a[i])
-                    s = (s + 1) & (cap - 1);
-                if (w->slot.a[s] && same_bytes(sa, ta, w->slot.a[s] - 1, sb, tb, i, n))
-                    q = w->slot.a[s] - 1;
+                size_t f = wintab_get(&w->win, w->ha.a, w->hb.a[i]);
+                if (f != SIZE_MAX && same_bytes(sa, ta, f, sb, tb, i, n))
+                    q = f;
             }
         }
         int extends = q != SIZE_MAX && run_i != SIZE_MAX && last_i + 1 == i && last_q + 1 == q;

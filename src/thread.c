@@ -1,13 +1,16 @@
 /*
- * thread.c — ty__for (parallel for) and ty__pipeline (ordered steps); see thread.h.
+ * thread.c — ty_for (parallel for; ty__for inside the library) and ty__pipeline (ordered
+ * steps, the last on the calling thread); see thread.h, and tongyuan.h for ty_for.
  * Written after minimap2's kthread.c (kt_for, kt_pipeline), with an atomic counter in place of
  * kt_for's per-thread ranges: tongyuan's items vary a lot in cost (a 50-character document and
  * a 50,000-character one), and taking the next item as a thread frees up balances them.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "internal.h"
 #include "thread.h"
@@ -15,7 +18,7 @@
 /* ---- parallel for ------------------------------------------------------------------------- */
 
 typedef struct {
-    ty__for_fn fn;
+    ty_for_fn fn;
     void *data;
     size_t n;
     _Atomic size_t next;
@@ -39,7 +42,7 @@ static void *for_worker(void *arg)
     return NULL;
 }
 
-int ty__for(int n_threads, ty__for_fn fn, void *data, size_t n_items)
+int ty_for(int n_threads, ty_for_fn fn, void *data, size_t n_items)
 {
     if (n_threads < 1)
         n_threads = 1;
@@ -79,36 +82,36 @@ int ty__for(int n_threads, ty__for_fn fn, void *data, size_t n_items)
 typedef struct {
     ty__step_fn fn;
     void *shared;
-    int n_steps;
+    int last; /* the last step's number: steps 0..last-1 run on the threads */
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    uint64_t *done; /* per step: batches that have passed it */
-    uint64_t taken; /* batches step 0 was started for */
-    int ended;      /* step 0 returned NULL */
+    uint64_t *done;    /* per step before the last: batches that have passed it */
+    uint64_t taken;    /* batches a thread was started for */
+    int ended;         /* step 0 returned NULL ... */
+    uint64_t nbatches; /* ... for this batch: the batches there are */
+    uint64_t handed;   /* batches handed over to the calling thread */
+    void *slot;        /* the batch handed over, when full */
+    int full;
 } pipe_t;
 
-/* Each worker: take the next batch number, then run it through the steps, each step waiting
- * for the batch before to have passed it. The lowest batch in flight never waits (the ones
- * before it have passed every step), so the pipeline always moves. */
+/* Each thread: take the next batch number, run it through the steps before the last, each
+ * step waiting for the batch before to have passed it, then hand it over (in order) to the
+ * calling thread. The lowest batch in flight never waits but for the hand-over, and the
+ * calling thread always takes what is handed over: the pipeline always moves. */
 static void *pipe_worker(void *arg)
 {
     pipe_t *p = arg;
-    for (;;) {
-        pthread_mutex_lock(&p->mu);
-        if (p->ended) {
-            pthread_mutex_unlock(&p->mu);
-            return NULL;
-        }
+    pthread_mutex_lock(&p->mu);
+    while (!p->ended) {
         uint64_t b = p->taken++;
         void *x = NULL;
-        for (int s = 0; s < p->n_steps; s++) {
+        for (int s = 0; s < p->last; s++) {
             while (p->done[s] != b)
                 pthread_cond_wait(&p->cv, &p->mu);
             if (s == 0 && p->ended) { /* the input ended in a batch before this one */
                 p->done[0]++;
                 pthread_cond_broadcast(&p->cv);
-                pthread_mutex_unlock(&p->mu);
-                return NULL;
+                goto out;
             }
             pthread_mutex_unlock(&p->mu);
             x = p->fn(p->shared, s, x);
@@ -117,12 +120,51 @@ static void *pipe_worker(void *arg)
             pthread_cond_broadcast(&p->cv);
             if (s == 0 && !x) {
                 p->ended = 1;
-                pthread_mutex_unlock(&p->mu);
-                return NULL;
+                p->nbatches = b;
+                goto out;
             }
         }
-        pthread_mutex_unlock(&p->mu);
+        while (p->handed != b || p->full)
+            pthread_cond_wait(&p->cv, &p->mu);
+        p->slot = x;
+        p->full = 1;
+        p->handed++;
+        pthread_cond_broadcast(&p->cv);
     }
+out:
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* The calling thread: the last step of every batch, in order; a waiting call every 0.2 s. */
+static void pipe_last(pipe_t *p)
+{
+    pthread_mutex_lock(&p->mu);
+    for (uint64_t b = 0;; b++) {
+        while (!p->full && !(p->ended && b == p->nbatches)) {
+            struct timespec t;
+            clock_gettime(CLOCK_REALTIME, &t);
+            t.tv_nsec += 200000000;
+            if (t.tv_nsec >= 1000000000) {
+                t.tv_sec++;
+                t.tv_nsec -= 1000000000;
+            }
+            if (pthread_cond_timedwait(&p->cv, &p->mu, &t) == ETIMEDOUT) {
+                pthread_mutex_unlock(&p->mu);
+                p->fn(p->shared, TY__STEP_WAIT, NULL);
+                pthread_mutex_lock(&p->mu);
+            }
+        }
+        if (!p->full)
+            break; /* every batch has passed */
+        void *x = p->slot;
+        p->full = 0;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        p->fn(p->shared, p->last, x);
+        pthread_mutex_lock(&p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
 }
 
 int ty__pipeline(int n_threads, ty__step_fn fn, void *shared, int n_steps)
@@ -131,7 +173,7 @@ int ty__pipeline(int n_threads, ty__step_fn fn, void *shared, int n_steps)
         return TY_OK;
     if (n_threads < 1)
         n_threads = 1;
-    pipe_t p = {.fn = fn, .shared = shared, .n_steps = n_steps};
+    pipe_t p = {.fn = fn, .shared = shared, .last = n_steps - 1};
     p.done = calloc((size_t)n_steps, sizeof(uint64_t));
     pthread_t *th = malloc((size_t)n_threads * sizeof(pthread_t));
     if (!p.done || !th) {
@@ -141,15 +183,19 @@ int ty__pipeline(int n_threads, ty__step_fn fn, void *shared, int n_steps)
     }
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.cv, NULL);
-    int started = 0; /* the caller is worker 0 */
-    for (int t = 1; t < n_threads; t++) {
-        if (pthread_create(&th[t], NULL, pipe_worker, &p) != 0)
-            break;
-        started = t;
+    int started = 0;
+    while (n_steps > 1 && started < n_threads &&
+           pthread_create(&th[started], NULL, pipe_worker, &p) == 0)
+        started++;
+    if (started) {
+        pipe_last(&p);
+        for (int t = 0; t < started; t++)
+            pthread_join(th[t], NULL);
+    } else { /* no thread (or one step): every step here, batch by batch */
+        for (void *x; (x = fn(shared, 0, NULL)) != NULL;)
+            for (int s = 1; s < n_steps; s++)
+                x = fn(shared, s, x);
     }
-    pipe_worker(&p);
-    for (int t = 1; t <= started; t++)
-        pthread_join(th[t], NULL);
     pthread_mutex_destroy(&p.mu);
     pthread_cond_destroy(&p.cv);
     free(p.done);

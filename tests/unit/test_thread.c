@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "check.h"
 #include "hash.h"
@@ -21,6 +22,14 @@ static inline size_t home_same(uint32_t k)
     return 63;
 }
 TY_HASH_MAP_INIT(mapbad, uint32_t, uint32_t, home_same)
+/* a set of the elements of an array of 16-byte keys, every key on one home */
+typedef struct {
+    uint8_t k[16];
+} key16_t;
+static inline const uint8_t *key16_at(const key16_t *a, size_t i) { return a[i].k; }
+static inline size_t key16_home(const uint8_t *k) { return k[0] == 0xAA ? 63 : k[0]; }
+#define KEY16_EQ(a, b) (memcmp((a), (b), 16) == 0)
+TY_HASH_IDX_INIT(idx16, const key16_t *, const uint8_t *, key16_at, key16_home, KEY16_EQ)
 
 static uint64_t rnd(uint64_t *s)
 {
@@ -112,6 +121,52 @@ static void test_collisions_wrap(void)
     mapbad_free(&h);
 }
 
+/* The index set: the first element of each key is found, growing keeps them, reset empties
+ * (and sizes for a smaller set without freeing). */
+static void test_idx_set(void)
+{
+    enum { N = 3000 };
+    static key16_t a[N];
+    uint64_t s = 3;
+    for (size_t i = 0; i < N; i++) {
+        /* every third element repeats the key of the one before; 1 in 10 all on one home */
+        if (i % 3 == 2) {
+            a[i] = a[i - 1];
+            continue;
+        }
+        uint64_t r = rnd(&s), r2 = rnd(&s);
+        memcpy(a[i].k, &r, 8);
+        memcpy(a[i].k + 8, &r2, 8);
+        if (i % 10 == 0)
+            a[i].k[0] = 0xAA;
+    }
+    idx16_t h = {0};
+    CHECK_EQ_INT(idx16_get(&h, a, a[0].k), SIZE_MAX);
+    for (size_t i = 0; i < N; i++) {
+        int isnew;
+        size_t f = idx16_put(&h, a, a[i].k, i, &isnew);
+        CHECK_EQ_INT(isnew, i % 3 != 2);
+        CHECK_EQ_INT(f, i % 3 == 2 ? i - 1 : i);
+    }
+    CHECK_EQ_INT(h.n, N - N / 3);
+    CHECK(h.n * 2 <= h.cap);
+    for (size_t i = 0; i < N; i++)
+        CHECK_EQ_INT(idx16_get(&h, a, a[i].k), i % 3 == 2 ? i - 1 : i);
+    key16_t none = {{0xAA, 1, 2, 3}};
+    CHECK_EQ_INT(idx16_get(&h, a, none.k), SIZE_MAX);
+    size_t room = h.room;
+    CHECK_EQ_INT(idx16_reset(&h, 5), 0);
+    CHECK_EQ_INT(h.n, 0);
+    CHECK_EQ_INT(h.cap, 64);
+    CHECK_EQ_INT(h.room, room);
+    CHECK_EQ_INT(idx16_get(&h, a, a[1].k), SIZE_MAX);
+    int isnew;
+    CHECK_EQ_INT(idx16_put(&h, a, a[7].k, 7, &isnew), 7);
+    CHECK_EQ_INT(idx16_get(&h, a, a[8].k), 7); /* a[8] repeats a[7] */
+    idx16_free(&h);
+    CHECK(!h.slot && !h.cap && !h.room);
+}
+
 /* ---- ty__for ------------------------------------------------------------------------------ */
 
 typedef struct {
@@ -160,6 +215,10 @@ typedef struct {
     int out[200], nout; /* what the last step wrote, in order */
     _Atomic int bad;
     _Atomic int in_step[4]; /* a step never runs twice at once */
+    pthread_t caller;       /* the last step runs on the calling thread */
+    _Atomic int in_flight, max_in_flight, nthreads;
+    _Atomic int waits; /* TY__STEP_WAIT calls */
+    int slow_ms;       /* step 1 of batch 0 sleeps so long */
 } pipe_job_t;
 
 typedef struct {
@@ -169,6 +228,12 @@ typedef struct {
 static void *pipe_step(void *shared, int s, void *in)
 {
     pipe_job_t *p = shared;
+    if (s == TY__STEP_WAIT) {
+        if (!pthread_equal(pthread_self(), p->caller) || in)
+            atomic_store(&p->bad, 1);
+        atomic_fetch_add(&p->waits, 1);
+        return NULL;
+    }
     if (atomic_fetch_add(&p->in_step[s], 1) != 0)
         atomic_store(&p->bad, 1);
     batch_t *b = in;
@@ -177,16 +242,24 @@ static void *pipe_step(void *shared, int s, void *in)
             b = malloc(sizeof *b);
             b->id = p->next++;
             b->v = b->id;
+            int n = atomic_fetch_add(&p->in_flight, 1) + 1;
+            if (n > atomic_load(&p->max_in_flight))
+                atomic_store(&p->max_in_flight, n);
         }
     } else if (b) {
         if (b->id != p->last_seen[s] + 1)
             atomic_store(&p->bad, 1);
         p->last_seen[s] = b->id;
         if (s == 1) {
+            if (b->id == 0 && p->slow_ms)
+                nanosleep(&(struct timespec){0, p->slow_ms * 1000000L}, NULL);
             for (volatile int i = 0; i < (b->id % 7) * 1000; i++)
                 ;
             b->v = b->v * 3 + 1;
         } else if (s == 2) {
+            if (!pthread_equal(pthread_self(), p->caller))
+                atomic_store(&p->bad, 1);
+            atomic_fetch_sub(&p->in_flight, 1);
             p->out[p->nout++] = b->v;
             free(b);
             b = NULL;
@@ -207,8 +280,10 @@ static void test_pipeline_ordered(void)
             for (int s = 0; s < 4; s++)
                 p.last_seen[s] = -1;
             p.n_batches = nbs[c];
+            p.caller = pthread_self();
             CHECK_EQ_INT(ty__pipeline(nts[a], pipe_step, &p, 3), TY_OK);
             CHECK_EQ_INT(p.nout, nbs[c]);
+            CHECK(p.max_in_flight <= nts[a] + 2);
             int ok = 1;
             for (int i = 0; i < p.nout; i++)
                 ok &= p.out[i] == i * 3 + 1;
@@ -217,12 +292,30 @@ static void test_pipeline_ordered(void)
         }
 }
 
+/* The calling thread, waiting for a slow batch, is called about five times a second. */
+static void test_pipeline_waits(void)
+{
+    static pipe_job_t p;
+    memset(&p, 0, sizeof p);
+    for (int s = 0; s < 4; s++)
+        p.last_seen[s] = -1;
+    p.n_batches = 3;
+    p.slow_ms = 500;
+    p.caller = pthread_self();
+    CHECK_EQ_INT(ty__pipeline(2, pipe_step, &p, 3), TY_OK);
+    CHECK_EQ_INT(p.nout, 3);
+    CHECK(p.waits >= 1); /* 500 ms of waiting: at least one 200 ms timeout */
+    CHECK_EQ_INT(p.bad, 0);
+}
+
 int main(void)
 {
     RUN(test_map_counts);
     RUN(test_layout_deterministic);
     RUN(test_collisions_wrap);
+    RUN(test_idx_set);
     RUN(test_for_each_item_once);
     RUN(test_pipeline_ordered);
+    RUN(test_pipeline_waits);
     return ck_summary("test_thread");
 }
