@@ -1,0 +1,168 @@
+/*
+ * dedup_impl.h — private to the one-process engine: the handle (struct ty_dedup) and its
+ * records, shared by dedup.c (the batches and their phases) and dedup_state.c (what of the
+ * handle is saved with --save-index and loaded with --against). The MPI part does not see it.
+ */
+#ifndef TY_DEDUP_IMPL_H
+#define TY_DEDUP_IMPL_H
+
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "dedup.h"
+
+#define NONE TY__NONE
+
+/* ---- containers ------------------------------------------------------------------------- */
+
+/* Append-only storage in chunks that never move: names and compressed texts. */
+typedef struct {
+    TY_VEC(char *) chunks;
+    size_t used, cap, chunk_size, bytes;
+} arena_t;
+
+static inline char *arena_put(arena_t *a, const void *p, size_t n, int nul)
+{
+    size_t need = n + (nul ? 1 : 0);
+    if (!a->chunks.n || a->cap - a->used < need) {
+        size_t cs = need > a->chunk_size ? need : a->chunk_size;
+        char *c = malloc(cs);
+        if (!c)
+            return NULL;
+        if (ty_vec_push(a->chunks, c)) {
+            free(c);
+            return NULL;
+        }
+        a->used = 0;
+        a->cap = cs;
+        a->bytes += cs;
+    }
+    char *dst = a->chunks.a[a->chunks.n - 1] + a->used;
+    if (n)
+        memcpy(dst, p, n);
+    if (nul)
+        dst[n] = 0;
+    a->used += need;
+    return dst;
+}
+
+static inline void arena_free(arena_t *a)
+{
+    for (size_t i = 0; i < a->chunks.n; i++)
+        free(a->chunks.a[i]);
+    free(a->chunks.a);
+    memset(a, 0, sizeof(*a));
+}
+
+/* ---- the handle ---------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *name;   /* in the names arena */
+    const char *ctext;  /* spun, indexed: zstd frame of the text, in the text arena */
+    uint32_t clen, len; /* compressed and original bytes of the text */
+    uint32_t ntok;      /* tokens */
+    uint32_t nmz;       /* spun: distinct minimizers; near: distinct shingles */
+    uint8_t indexed;
+} drec_t;
+
+typedef struct {
+    uint32_t other;
+    float sim, cont;
+    ty_passage_t *ps; /* evidence (opts.evidence), malloc()ed */
+    uint32_t nps;
+} link_t;
+
+typedef struct {
+    size_t text_off, len; /* in the batch text buffer */
+    ty_doc_t *doc;        /* spun: kept for the batch (in-batch candidates are aligned) */
+    int err;
+    char *msg;
+    ty__facts_t f;
+    uint32_t nsh;      /* near: distinct shingles */
+    uint32_t ex_first; /* spun: earlier batch document with the same exact key */
+    ty__mzs_t mzs;     /* spun: minimizers (seeds for the boilerplate mask, distinct sorted) */
+    ty__gsum_t gs;     /* spun: its cover-group summary (ty__gsum_make)... */
+    uint64_t *gh;      /* ...in these when sampled */
+    uint32_t *gpos;
+    size_t gcap;
+    char *ctext; /* spun: compressed text */
+    size_t clen, ccap;
+    TY_VEC(link_t) links;
+} bdoc_t;
+
+/* Per-thread scratch, kept across batches. */
+typedef struct {
+    ty__verifier_t vf;
+    ty_doc_t *doc; /* exact/near: the document; spun: a stored candidate */
+    ZSTD_CCtx *cctx;
+    ZSTD_DCtx *dctx;
+    char *tbuf;
+    size_t tcap;
+    ty__nearbuf_t nb;
+    ty__counter_t cnt;
+    ty__candvec_t cands;
+    ty_seed_t *seeds; /* of the stored candidate */
+    size_t nseeds;
+    TY_VEC(const ty__kv_t *) gp, bp; /* per distinct minimizer of the document: its slots */
+    TY_VEC(uint32_t) df;             /* ...and its document frequency */
+    TY_VEC(size_t) gs, bs;           /* scratch: home slots */
+    ty__coverbuf_t cb;               /* scratch: cover groups */
+    size_t candidates;               /* stats */
+    struct ty_dedup *dd;             /* phase B: the document being verified */
+    size_t j;
+    int rc;
+    char err[TY_ERRMSG_SIZE];
+} worker_t;
+
+struct ty_dedup {
+    ty__rules_t R;
+    ty_dedup_event_fn fn;
+    void *user;
+    TY_VEC(drec_t) docs;
+    arena_t names, texts;
+    TY_VEC(uint32_t) sigs; /* near: perms per document */
+    ty__xmap_t ex;         /* exact key -> first document (spun: first indexed) */
+    ty__map_t bands;       /* near: band key -> first document */
+    uint32_t *seen;        /* near: the first documents a new one was linked to (bands) */
+    ty__mztab_t gmz;       /* spun: minimizer -> df, document or postings */
+    /* the batch being filled / processed */
+    bdoc_t *batch;
+    size_t nb, base;
+    TY_VEC(char) btext;
+    uint64_t *bkeys;      /* near: bands per batch document */
+    ty__map_t bmz;        /* spun: minimizer -> batch df (val: the batch groups holding it),
+                           * its documents (aux: offset in occ of its list, in input order:
+                           * every holder, or the first of each group past max_df holders) */
+    ty__xmap_t bex;       /* spun: exact key -> first batch document */
+    TY_VEC(uint32_t) occ; /* batch documents of each batch minimizer: [n, docs...] */
+    TY_VEC(uint32_t) grp, stamp, gnmz; /* spun: batch groups (ty__batch_groups), scratch */
+    TY_VEC(const uint64_t *) gmzp;
+    ty__map_t gtab;
+    ty__u32vec_t glists;
+    TY_VEC(ty__gsum_t) gsum; /* spun: cover groups: summaries, edges (ty__cover_edges) */
+    ty__u32vec_t edges;
+    ty__carry_t carry; /* spun: popular texts carried over (ty__groups_join) */
+    worker_t *wk;
+    int nwk;
+    int phase;
+    /* results */
+    int finished, failed;
+    ty__clusters_t clu; /* per document: union-find, best link; keepers after finish */
+    ty_dedup_stats_t st;
+    char err[TY_ERRMSG_SIZE];
+    /* the saved state (dedup_state.c) */
+    char *save_dir; /* ty_dedup_save_state(): written by ty_dedup_finish()... */
+    ty__sw_t *save; /* ...to a temporary file, renamed by ty_dedup_commit_state() */
+    int lockfd;     /* save_dir/dedup.lock, held from ty_dedup_save_state() on (-1: none) */
+};
+
+/* ty_dedup_add(); refused: a document refused before (the saved last batch of an earlier run,
+ * text NULL), with the message it had (dedup.c). */
+int ty__dd_add_doc(ty_dedup_t *dd, const char *name, const char *text, size_t len,
+                   const char *refused);
+/* The state of dd into a temporary file in dd->save_dir, kept in dd->save until
+ * ty_dedup_commit_state() renames it (dedup_state.c). */
+int ty__dd_write_state(ty_dedup_t *dd);
+
+#endif
