@@ -89,6 +89,8 @@ int ty_dedup_opts_check(const ty_dedup_opts_t *o, char *msg, size_t msg_size)
         bad = "max_candidates must be between 1 and 100000";
     else if (!(o->min_containment > 0 && o->min_containment <= 1))
         bad = "min_containment must be more than 0 and at most 1";
+    else if (o->memory && o->memory < ((uint64_t)1 << 20))
+        bad = "memory must be 0 (half of the machine's) or at least 1 MiB";
     if (!bad)
         return TY_OK;
     if (msg && msg_size)
@@ -147,6 +149,7 @@ static void worker_free(worker_t *w)
     ZSTD_freeCCtx(w->cctx);
     ZSTD_freeDCtx(w->dctx);
     free(w->tbuf);
+    free(w->cbuf);
     ty__nearbuf_free(&w->nb);
     ty__counter_free(&w->cnt);
     free(w->cands.a);
@@ -192,16 +195,19 @@ ty_dedup_t *ty_dedup_new(const ty_dedup_opts_t *o, const ty_opts_t *to, ty_dedup
     dd->user = user;
     dd->lockfd = -1;
     dd->names.chunk_size = (size_t)1 << 20;
-    dd->texts.chunk_size = (size_t)64 << 20;
+    dd->texts.fd = dd->sigs.fd = -1;
+    dd->sp.budget = o->memory ? o->memory : ty__spill_default_budget();
     ty__mztab_init(&dd->gmz);
     dd->batch = calloc(o->batch, sizeof(bdoc_t));
     dd->nwk = o->threads < 64 ? o->threads : 64; /* more would not help a batch */
     dd->wk = calloc((size_t)dd->nwk, sizeof(worker_t));
-    int ok = dd->batch && dd->wk;
+    int ok = dd->batch && dd->wk && (!o->tmp_dir || (dd->sp.parent = strdup(o->tmp_dir)));
     if (o->mode == TY_DEDUP_NEAR && ok) {
         dd->bkeys = calloc(o->batch * (size_t)o->bands, sizeof(uint64_t));
         dd->seen = calloc((size_t)o->bands, sizeof(uint32_t));
-        ok = dd->bkeys && dd->seen;
+        dd->bsigs = calloc(o->batch * (size_t)dd->R.perms, sizeof(uint32_t));
+        dd->sigbuf = malloc((size_t)dd->R.perms * sizeof(uint32_t));
+        ok = dd->bkeys && dd->seen && dd->bsigs && dd->sigbuf;
     }
     for (int t = 0; ok && t < dd->nwk; t++) {
         worker_t *w = &dd->wk[t];
@@ -249,10 +255,14 @@ void ty_dedup_free(ty_dedup_t *dd)
     free(dd->wk);
     free(dd->bkeys);
     free(dd->seen);
+    free(dd->bsigs);
+    free(dd->sigbuf);
     free(dd->docs.a);
     arena_free(&dd->names);
-    arena_free(&dd->texts);
-    free(dd->sigs.a);
+    ty__blobs_free(&dd->texts);
+    ty__blobs_free(&dd->sigs);
+    ty__spill_end(&dd->sp);
+    free(dd->sp.parent);
     ty__xmap_free(&dd->ex);
     ty__map_free(&dd->bands);
     ty__mztab_free(&dd->gmz);
@@ -313,7 +323,7 @@ static void phase_a(ty_dedup_t *dd, worker_t *w, size_t j)
     }
     ty__dd_facts(doc, &b->f);
     if (R->o.mode == TY_DEDUP_NEAR) {
-        uint32_t *sig = dd->sigs.a + (dd->base + j) * (size_t)R->perms;
+        uint32_t *sig = dd->bsigs + j * (size_t)R->perms;
         if (ty__near_sig(R, &w->nb, doc, sig, &b->nsh)) {
             worker_err(w, TY_ENOMEM, "near-duplicate signatures");
             return;
@@ -425,7 +435,15 @@ static int load_stored(ty_dedup_t *dd, worker_t *w, uint32_t i)
 {
     const drec_t *r = &dd->docs.a[i];
     char msg[TY_ERRMSG_SIZE];
-    int rc = ty__dd_unpack(&dd->R, w->dctx, &w->tbuf, &w->tcap, r->ctext, r->clen, r->len, r->name,
+    const char *ctext = ty__blobs_read(&dd->texts, r->coff, r->clen, &w->cbuf, &w->ccap);
+    int rc = ctext ? TY_OK : TY_EIO;
+    if (!ctext)
+        snprintf(msg, sizeof msg,
+                 "%s: its text could not be read back from the temporary "
+                 "directory (tmp_dir)",
+                 r->name);
+    else
+        rc = ty__dd_unpack(&dd->R, w->dctx, &w->tbuf, &w->tcap, ctext, r->clen, r->len, r->name,
                            w->doc, msg);
     if (!rc) {
         free(w->seeds);
@@ -719,8 +737,7 @@ static int index_doc(ty_dedup_t *dd, uint32_t g, bdoc_t *b)
     for (size_t i = 0; i < b->mzs.nmz; i++)
         if (ty__mztab_add(&dd->gmz, b->mzs.mz[i], g, dd->R.o.max_df, &dd->st.frequent))
             return TY_ENOMEM;
-    r->ctext = arena_put(&dd->texts, b->ctext, b->clen, 0);
-    if (!r->ctext)
+    if (ty__blobs_put(&dd->texts, b->ctext, b->clen, &r->coff))
         return TY_ENOMEM;
     r->clen = (uint32_t)b->clen;
     r->indexed = 1;
@@ -732,7 +749,8 @@ static int index_doc(ty_dedup_t *dd, uint32_t g, bdoc_t *b)
 static int near_links(ty_dedup_t *dd, size_t j, uint32_t g, const bdoc_t *b)
 {
     const ty__rules_t *R = &dd->R;
-    const uint32_t *sig = dd->sigs.a + (size_t)g * (size_t)R->perms;
+    const uint32_t *sig = dd->bsigs + j * (size_t)R->perms;
+    size_t bytes = (size_t)R->perms * 4;
     int nseen = 0;
     for (int band = 0; band < R->o.bands; band++) {
         int isnew;
@@ -752,8 +770,11 @@ static int near_links(ty_dedup_t *dd, size_t j, uint32_t g, const bdoc_t *b)
             continue;
         dd->seen[nseen++] = i;
         link_t L = {i, 0, 0, NULL, 0};
-        ty__near_link(R, dd->sigs.a + (size_t)i * (size_t)R->perms, dd->docs.a[i].nmz, sig, b->nsh,
-                      &L.sim, &L.cont);
+        const char *si = ty__blobs_get(&dd->sigs, (uint64_t)i * bytes, bytes, dd->sigbuf);
+        if (!si)
+            return ty__err(dd->err, TY_EIO, "reading a signature back from %s (tmp_dir) failed",
+                           dd->sp.dir);
+        ty__near_link(R, (const uint32_t *)si, dd->docs.a[i].nmz, sig, b->nsh, &L.sim, &L.cont);
         apply_link(dd, g, &L);
     }
     return TY_OK;
@@ -766,6 +787,14 @@ static int phase_c(ty_dedup_t *dd)
         bdoc_t *b = &dd->batch[j];
         uint32_t g = (uint32_t)(dd->base + j);
         drec_t *r = &dd->docs.a[g];
+        if (o->mode == TY_DEDUP_NEAR) { /* every document's signature, at g x its bytes */
+            uint32_t *sig = dd->bsigs + j * (size_t)dd->R.perms;
+            uint64_t off;
+            if (b->err)
+                memset(sig, 0, (size_t)dd->R.perms * 4);
+            if (ty__blobs_put(&dd->sigs, sig, (size_t)dd->R.perms * 4, &off))
+                return TY_ENOMEM;
+        }
         if (b->err) {
             ty__join_doc(&dd->clu, &dd->st, g, b->err, 0);
             if (dd->fn) {
@@ -822,11 +851,7 @@ static int process_batch(ty_dedup_t *dd)
         return TY_OK;
     int rc;
     dd->err[0] = 0;
-    if (dd->R.o.mode == TY_DEDUP_NEAR &&
-        ty_vec_reserve(dd->sigs, (dd->base + dd->nb) * (size_t)dd->R.perms))
-        rc = TY_ENOMEM;
-    else
-        rc = run_phase(dd, 0);
+    rc = run_phase(dd, 0);
     if (!rc && dd->R.o.mode == TY_DEDUP_SPUN) {
         rc = phase_d(dd);
         if (!rc)
@@ -843,6 +868,8 @@ static int process_batch(ty_dedup_t *dd)
     dd->base += dd->nb;
     dd->nb = 0;
     dd->btext.n = 0;
+    if (!rc)
+        rc = ty__dd_budget(dd);
     if (rc) {
         if (!dd->err[0])
             snprintf(dd->err, sizeof dd->err, "%s", ty_strerror(rc));
@@ -935,22 +962,44 @@ int ty_dedup_result(const ty_dedup_t *dd, size_t i, ty_dedup_result_t *res)
     return TY_OK;
 }
 
+/* ---- the memory budget -------------------------------------------------------------------- */
+
+/* The bytes the handle holds, about. */
+static size_t held(const ty_dedup_t *dd)
+{
+    return dd->docs.m * sizeof(drec_t) + dd->clu.d.m * sizeof(ty__clu_t) + dd->names.bytes +
+           ty__blobs_mem(&dd->texts) + ty__blobs_mem(&dd->sigs) +
+           (dd->bands.cap + dd->gmz.map.cap + dd->bmz.cap) * sizeof(ty__kv_t) +
+           (dd->ex.cap + dd->bex.cap) * sizeof(ty__xkv_t) +
+           (dd->ex.hi.m + dd->bex.hi.m) * sizeof(uint64_t) + dd->gmz.pool.v.m * sizeof(uint32_t) +
+           dd->btext.m +
+           (dd->occ.m + dd->grp.m + dd->stamp.m + dd->gnmz.m + dd->glists.m) * sizeof(uint32_t) +
+           dd->gmzp.m * sizeof(void *) + dd->gtab.cap * sizeof(ty__kv_t) +
+           dd->R.o.batch * sizeof(bdoc_t);
+}
+
+int ty__dd_budget(ty_dedup_t *dd)
+{
+    if (held(dd) <= dd->sp.budget)
+        return TY_OK;
+    dd->sp.spills++;
+    int rc = ty__blobs_spill(&dd->texts, &dd->sp, dd->err);
+    if (!rc)
+        rc = ty__blobs_spill(&dd->sigs, &dd->sp, dd->err);
+    return rc;
+}
+
 void ty_dedup_stats(const ty_dedup_t *dd, ty_dedup_stats_t *st)
 {
     memset(st, 0, sizeof(*st));
     if (!dd)
         return;
     *st = dd->st;
-    size_t m =
-        dd->docs.m * sizeof(drec_t) + dd->clu.d.m * sizeof(ty__clu_t) + dd->names.bytes +
-        dd->texts.bytes + dd->sigs.m * sizeof(uint32_t) +
-        (dd->bands.cap + dd->gmz.map.cap + dd->bmz.cap) * sizeof(ty__kv_t) +
-        (dd->ex.cap + dd->bex.cap) * sizeof(ty__xkv_t) +
-        (dd->ex.hi.m + dd->bex.hi.m) * sizeof(uint64_t) + dd->gmz.pool.v.m * sizeof(uint32_t) +
-        dd->btext.m +
-        (dd->occ.m + dd->grp.m + dd->stamp.m + dd->gnmz.m + dd->glists.m) * sizeof(uint32_t) +
-        dd->gmzp.m * sizeof(void *) + dd->gtab.cap * sizeof(ty__kv_t) +
-        dd->R.o.batch * sizeof(bdoc_t);
-    st->mem_bytes = m;
+    st->mem_bytes = held(dd);
     st->minimizers = dd->gmz.map.n;
+    st->mem_budget = dd->sp.budget;
+    st->disk_bytes = dd->sp.disk_bytes;
+    st->spills = dd->sp.spills;
 }
+
+const char *ty_dedup_tmp_dir(const ty_dedup_t *dd) { return dd ? dd->sp.dir : ""; }

@@ -14,9 +14,43 @@
 
 #define NONE TY__NONE
 
+/* ---- what is spilled to disk (dedup_spill.c) ---------------------------------------------- */
+
+/* The temporary directory: made when the first file is needed (dir "" until then), removed by
+ * ty__spill_end(); its files have no names. */
+typedef struct {
+    char *parent;        /* opts.tmp_dir, copied (NULL: $TMPDIR or /tmp) */
+    char dir[4096];      /* the directory, filled in place by mkdtemp (ty_dedup_tmp_dir) */
+    uint64_t budget;     /* bytes the engine may hold (opts.memory or the default) */
+    uint64_t disk_bytes; /* written to disk so far */
+    uint32_t spills;     /* times the budget was passed */
+} ty__spill_t;
+void ty__spill_end(ty__spill_t *s);
+/* Half of the machine's memory (or of the cgroup's limit, when lower). */
+uint64_t ty__spill_default_budget(void);
+
+/* An append-only store of bytes: offsets [0, base) in the file fd, [base, n) in chunks. */
+typedef struct {
+    TY_VEC(char *) chunks;
+    uint64_t base, n;
+    int fd; /* -1: nothing on disk */
+} ty__blobs_t;
+/* Append n bytes; their offset in *off. TY_ENOMEM. */
+int ty__blobs_put(ty__blobs_t *b, const void *p, size_t n, uint64_t *off);
+/* The n bytes at off: a pointer into memory, or copied into scratch (n bytes); NULL when the
+ * file could not be read. Read-only: any number of threads at once, none putting. */
+const char *ty__blobs_get(const ty__blobs_t *b, uint64_t off, size_t n, char *scratch);
+/* The same with scratch *buf grown to *cap as needed (NULL also when out of memory). */
+const char *ty__blobs_read(const ty__blobs_t *b, uint64_t off, size_t n, char **buf, size_t *cap);
+/* Move the memory part to the file (made in s's directory on first use). TY_EIO with a message
+ * in err naming tmp_dir. */
+int ty__blobs_spill(ty__blobs_t *b, ty__spill_t *s, char *err);
+void ty__blobs_free(ty__blobs_t *b); /* and ready for use again (fd -1) */
+static inline uint64_t ty__blobs_mem(const ty__blobs_t *b) { return b->n - b->base; }
+
 /* ---- containers ------------------------------------------------------------------------- */
 
-/* Append-only storage in chunks that never move: names and compressed texts. */
+/* Append-only storage in chunks that never move: the names. */
 typedef struct {
     TY_VEC(char *) chunks;
     size_t used, cap, chunk_size, bytes;
@@ -59,7 +93,7 @@ static inline void arena_free(arena_t *a)
 
 typedef struct {
     const char *name;   /* in the names arena */
-    const char *ctext;  /* spun, indexed: zstd frame of the text, in the text arena */
+    uint64_t coff;      /* spun, indexed: zstd frame of the text, at this offset of texts */
     uint32_t clen, len; /* compressed and original bytes of the text */
     uint32_t ntok;      /* tokens */
     uint32_t nmz;       /* spun: distinct minimizers; near: distinct shingles */
@@ -102,6 +136,8 @@ typedef struct {
     ty__nearbuf_t nb;
     ty__counter_t cnt;
     ty__candvec_t cands;
+    char *cbuf; /* a stored candidate's compressed text, read back from disk */
+    size_t ccap;
     ty_seed_t *seeds; /* of the stored candidate */
     size_t nseeds;
     TY_VEC(const ty__kv_t *) gp, bp; /* per distinct minimizer of the document: its slots */
@@ -120,12 +156,16 @@ struct ty_dedup {
     ty_dedup_event_fn fn;
     void *user;
     TY_VEC(drec_t) docs;
-    arena_t names, texts;
-    TY_VEC(uint32_t) sigs; /* near: perms per document */
-    ty__xmap_t ex;         /* exact key -> first document (spun: first indexed) */
-    ty__map_t bands;       /* near: band key -> first document */
-    uint32_t *seen;        /* near: the first documents a new one was linked to (bands) */
-    ty__mztab_t gmz;       /* spun: minimizer -> df, document or postings */
+    arena_t names;
+    ty__blobs_t texts; /* spun: the compressed texts of the indexed documents */
+    ty__blobs_t sigs;  /* near: every document's signature, perms x 4 bytes at g x that */
+    uint32_t *bsigs;   /* near: the batch's signatures (batch x perms) */
+    char *sigbuf;      /* near: one signature read back */
+    ty__spill_t sp;    /* the memory budget and the temporary directory */
+    ty__xmap_t ex;     /* exact key -> first document (spun: first indexed) */
+    ty__map_t bands;   /* near: band key -> first document */
+    uint32_t *seen;    /* near: the first documents a new one was linked to (bands) */
+    ty__mztab_t gmz;   /* spun: minimizer -> df, document or postings */
     /* the batch being filled / processed */
     bdoc_t *batch;
     size_t nb, base;
@@ -164,5 +204,8 @@ int ty__dd_add_doc(ty_dedup_t *dd, const char *name, const char *text, size_t le
 /* The state of dd into a temporary file in dd->save_dir, kept in dd->save until
  * ty_dedup_commit_state() renames it (dedup_state.c). */
 int ty__dd_write_state(ty_dedup_t *dd);
+/* After a batch (and a loaded state): when the handle holds more than its budget, what can go
+ * to disk goes (dedup.c). TY_EIO with a message. */
+int ty__dd_budget(ty_dedup_t *dd);
 
 #endif

@@ -495,10 +495,23 @@ int ty__dd_write_state(ty_dedup_t *dd)
     if (rc)
         return rc;
     size_t n = dd->base; /* processed; [base, base + nb) are the last batch's */
+    size_t sig = near ? (size_t)R->perms * 4 : 0, cap = 0;
+    char *buf = NULL;
     ty__sw_begin(w, TY__ST_DOCS);
     ty__sw_u64(w, n);
     for (size_t i = 0; i < n; i++) {
         const drec_t *r = &dd->docs.a[i];
+        /* spilled or not, the same bytes (dedup_spill.c) */
+        const char *ct = r->indexed ? ty__blobs_read(&dd->texts, r->coff, r->clen, &buf, &cap) : "";
+        const char *sg = near ? ty__blobs_get(&dd->sigs, i * sig, sig, dd->sigbuf) : "";
+        if (!ct || !sg) {
+            free(buf);
+            ty__sw_abort(w);
+            return ty__err(dd->err, TY_EIO,
+                           "reading the texts and signatures back from %s "
+                           "(tmp_dir) failed",
+                           dd->sp.dir);
+        }
         const ty__clu_t *c = &dd->clu.d.a[i];
         ty__sw_str(w, r->name, strlen(r->name));
         ty__sw_u32(w, r->len);
@@ -506,16 +519,16 @@ int ty__dd_write_state(ty_dedup_t *dd)
         ty__sw_u32(w, r->nmz);
         ty__sw_u32(w, r->indexed);
         if (r->indexed)
-            ty__sw_str(w, r->ctext, r->clen);
+            ty__sw_str(w, ct, r->clen);
         ty__sw_u32(w, c->parent);
         ty__sw_u32(w, c->best);
         put_f32(w, c->best_sim);
         put_f32(w, c->best_cont);
         ty__sw_u32(w, c->ncp);
         ty__sw_u32(w, (uint32_t)c->err);
-        if (near)
-            ty__sw_put(w, dd->sigs.a + i * (size_t)R->perms, (size_t)R->perms * 4);
+        ty__sw_put(w, sg, sig);
     }
+    free(buf);
     ty__sw_end(w);
     ty__sw_begin(w, TY__ST_KEYS);
     ty__sw_u64(w, dd->ex.n);
@@ -609,8 +622,7 @@ static int load_docs(ty_dedup_t *dd, ty__sr_t *r, charvec_t *buf, size_t *errors
         rc = ty__sr_count(r, "documents", 44 + sig, NONE - 2, &n);
     if (rc)
         return rc;
-    if (ty_vec_reserve(dd->docs, n + 1) || ty__clu_add(&dd->clu, n) ||
-        (near && ty_vec_reserve(dd->sigs, (n + 1) * (size_t)R->perms)))
+    if (ty_vec_reserve(dd->docs, n + 1) || ty__clu_add(&dd->clu, n))
         return ty__err(dd->err, TY_ENOMEM, "out of memory");
     for (uint32_t i = 0; i < n; i++) {
         uint64_t at = ty__sr_tell(r);
@@ -630,7 +642,7 @@ static int load_docs(ty_dedup_t *dd, ty__sr_t *r, charvec_t *buf, size_t *errors
         if (flags) {
             if ((rc = get_str(r, buf, UINT32_MAX, &len, dd->err)))
                 return rc;
-            if (!(d->ctext = arena_put(&dd->texts, buf->a, len, 0)))
+            if (ty__blobs_put(&dd->texts, buf->a, len, &d->coff))
                 return ty__err(dd->err, TY_ENOMEM, "out of memory");
             d->clen = len;
             d->indexed = 1;
@@ -648,7 +660,11 @@ static int load_docs(ty_dedup_t *dd, ty__sr_t *r, charvec_t *buf, size_t *errors
             (c->parent != i && dd->clu.d.a[c->parent].err))
             return ty__sr_bad(r, at, "document %u: a cluster entry out of range", i);
         *errors += c->err != 0;
-        if (near && (rc = ty__sr_get(r, dd->sigs.a + (size_t)i * (size_t)R->perms, sig)))
+        uint64_t off;
+        if (near && ((rc = ty__sr_get(r, dd->sigbuf, sig)) ||
+                     (rc = ty__blobs_put(&dd->sigs, dd->sigbuf, sig, &off))))
+            return rc == TY_ENOMEM ? ty__err(dd->err, rc, "out of memory") : rc;
+        if ((i & 65535) == 65535 && (rc = ty__dd_budget(dd)))
             return rc;
     }
     dd->docs.n = n;
@@ -827,6 +843,8 @@ int ty_dedup_load_state(ty_dedup_t *dd, const char *dir)
         rc = load_tables(dd, r);
     if (!rc)
         rc = load_rest(dd, r, &buf, errors);
+    if (!rc)
+        rc = ty__dd_budget(dd);
     free(buf.a);
     ty__sr_close(r);
     if (rc)
