@@ -861,6 +861,7 @@ typedef struct ty_dedup_stats {
     uint64_t mem_budget; /* opts.memory, or the default it stands for */
     uint64_t disk_bytes; /* moved to temporary files because of the budget */
     size_t spills;       /* batches after which the budget was passed */
+    size_t merges;       /* sorted runs merged */
 } ty_dedup_stats_t;
 
 void ty_dedup_stats(const ty_dedup_t *dd, ty_dedup_stats_t *st);

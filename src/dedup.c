@@ -265,6 +265,8 @@ void ty_dedup_free(ty_dedup_t *dd)
     free(dd->sp.parent);
     ty__xmap_free(&dd->ex);
     ty__map_free(&dd->bands);
+    ty__sruns_free(&dd->exr);
+    ty__sruns_free(&dd->bandr);
     ty__mztab_free(&dd->gmz);
     free(dd->btext.a);
     ty__map_free(&dd->bmz);
@@ -539,7 +541,11 @@ static void phase_b(ty_dedup_t *dd, worker_t *w, size_t j)
         return;
     const ty__rules_t *R = &dd->R;
     /* identical after normalization: linked to the first such document, no search */
-    uint32_t same = ty__xmap_get(&dd->ex, b->f.ex_lo, b->f.ex_hi);
+    uint32_t same;
+    if (ty__dd_ex_get(dd, b->f.ex_lo, b->f.ex_hi, &same)) {
+        worker_err(w, TY_EIO, "reading a temporary file");
+        return;
+    }
     if (same == NONE && b->ex_first != NONE)
         same = (uint32_t)(dd->base + b->ex_first);
     if (same != NONE) {
@@ -753,16 +759,12 @@ static int near_links(ty_dedup_t *dd, size_t j, uint32_t g, const bdoc_t *b)
     size_t bytes = (size_t)R->perms * 4;
     int nseen = 0;
     for (int band = 0; band < R->o.bands; band++) {
-        int isnew;
-        ty__kv_t *e =
-            ty__map_put(&dd->bands, dd->bkeys[j * (size_t)R->o.bands + (size_t)band], &isnew);
-        if (!e)
-            return TY_ENOMEM;
-        if (isnew) {
-            e->val = g;
-            continue;
-        }
-        uint32_t i = e->val;
+        uint32_t i;
+        int rc = ty__dd_band(dd, dd->bkeys[j * (size_t)R->o.bands + (size_t)band], g, &i);
+        if (rc)
+            return rc;
+        if (i == NONE)
+            continue; /* the band's first document */
         int dup = 0;
         for (int s = 0; s < nseen && !dup; s++)
             dup = dd->seen[s] == i;
@@ -821,8 +823,8 @@ static int phase_c(ty_dedup_t *dd)
         int rc = TY_OK;
         uint32_t first;
         if (o->mode == TY_DEDUP_EXACT) {
-            if (ty__xmap_first(&dd->ex, b->f.ex_lo, b->f.ex_hi, g, &first))
-                return TY_ENOMEM;
+            if ((rc = ty__dd_ex_first(dd, b->f.ex_lo, b->f.ex_hi, g, &first)))
+                return rc;
             if (first != NONE) {
                 link_t L = {first, 1.0f, 1.0f, NULL, 0};
                 apply_link(dd, g, &L);
@@ -836,8 +838,8 @@ static int phase_c(ty_dedup_t *dd)
                 apply_link(dd, g, &b->links.a[l]);
             if (!b->links.n) /* an original: indexed, with its exact key */
                 rc = index_doc(dd, g, b);
-            if (!rc && r->indexed && ty__xmap_first(&dd->ex, b->f.ex_lo, b->f.ex_hi, g, &first))
-                rc = TY_ENOMEM;
+            if (!rc && r->indexed)
+                rc = ty__dd_ex_first(dd, b->f.ex_lo, b->f.ex_hi, g, &first);
         }
         if (rc)
             return rc;
@@ -968,7 +970,8 @@ int ty_dedup_result(const ty_dedup_t *dd, size_t i, ty_dedup_result_t *res)
 static size_t held(const ty_dedup_t *dd)
 {
     return dd->docs.m * sizeof(drec_t) + dd->clu.d.m * sizeof(ty__clu_t) + dd->names.bytes +
-           ty__blobs_mem(&dd->texts) + ty__blobs_mem(&dd->sigs) +
+           ty__blobs_mem(&dd->texts) + ty__blobs_mem(&dd->sigs) + ty__sruns_mem(&dd->exr) +
+           ty__sruns_mem(&dd->bandr) +
            (dd->bands.cap + dd->gmz.map.cap + dd->bmz.cap) * sizeof(ty__kv_t) +
            (dd->ex.cap + dd->bex.cap) * sizeof(ty__xkv_t) +
            (dd->ex.hi.m + dd->bex.hi.m) * sizeof(uint64_t) + dd->gmz.pool.v.m * sizeof(uint32_t) +
@@ -986,6 +989,10 @@ int ty__dd_budget(ty_dedup_t *dd)
     int rc = ty__blobs_spill(&dd->texts, &dd->sp, dd->err);
     if (!rc)
         rc = ty__blobs_spill(&dd->sigs, &dd->sp, dd->err);
+    if (!rc)
+        rc = ty__dd_spill_tables(dd);
+    if (rc == TY_ENOMEM)
+        ty__err(dd->err, rc, "out of memory");
     return rc;
 }
 
@@ -1000,6 +1007,7 @@ void ty_dedup_stats(const ty_dedup_t *dd, ty_dedup_stats_t *st)
     st->mem_budget = dd->sp.budget;
     st->disk_bytes = dd->sp.disk_bytes;
     st->spills = dd->sp.spills;
+    st->merges = dd->sp.merges;
 }
 
 const char *ty_dedup_tmp_dir(const ty_dedup_t *dd) { return dd ? dd->sp.dir : ""; }

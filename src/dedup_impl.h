@@ -24,6 +24,7 @@ typedef struct {
     uint64_t budget;     /* bytes the engine may hold (opts.memory or the default) */
     uint64_t disk_bytes; /* written to disk so far */
     uint32_t spills;     /* times the budget was passed */
+    uint32_t merges;     /* runs merged */
 } ty__spill_t;
 void ty__spill_end(ty__spill_t *s);
 /* Half of the machine's memory (or of the cgroup's limit, when lower). */
@@ -47,6 +48,34 @@ const char *ty__blobs_read(const ty__blobs_t *b, uint64_t off, size_t n, char **
 int ty__blobs_spill(ty__blobs_t *b, ty__spill_t *s, char *err);
 void ty__blobs_free(ty__blobs_t *b); /* and ready for use again (fd -1) */
 static inline uint64_t ty__blobs_mem(const ty__blobs_t *b) { return b->n - b->base; }
+
+/* Sorted runs of a table of first documents: records of rec bytes (at most TY__RUN_MAX_REC),
+ * the first 8 a key held once in all the runs and the memory table together. */
+#define TY__RUN_MAX_REC 24
+typedef struct {
+    int fd;
+    uint64_t n;      /* records */
+    uint64_t *fence; /* the first key of each block */
+    uint64_t *bloom; /* a Bloom filter of the keys... */
+    uint64_t mask;   /* ...of mask + 1 bits */
+} ty__srun_t;
+typedef struct {
+    size_t rec;
+    TY_VEC(ty__srun_t) r;
+    uint64_t n; /* records in all */
+} ty__sruns_t;
+/* n records, get(ctx, i, rec) giving record i in key order, as a new run; runs merged as
+ * needed. TY_EIO, TY_ENOMEM. */
+typedef void (*ty__rec_fn)(const void *ctx, size_t i, char *rec);
+int ty__sruns_add(ty__sruns_t *rs, size_t n, ty__rec_fn get, const void *ctx, ty__spill_t *s,
+                  char *err);
+/* The record of key into out: 1, 0 when no run has it, TY_EIO. Any number of threads. */
+int ty__sruns_find(const ty__sruns_t *rs, uint64_t key, void *out);
+/* fn on every record, run by run (each in key order). TY_EIO, TY_ENOMEM. */
+int ty__sruns_each(const ty__sruns_t *rs, void (*fn)(void *ctx, const char *rec, size_t n),
+                   void *ctx);
+uint64_t ty__sruns_mem(const ty__sruns_t *rs); /* the fences and filters held */
+void ty__sruns_free(ty__sruns_t *rs);
 
 /* ---- containers ------------------------------------------------------------------------- */
 
@@ -157,15 +186,16 @@ struct ty_dedup {
     void *user;
     TY_VEC(drec_t) docs;
     arena_t names;
-    ty__blobs_t texts; /* spun: the compressed texts of the indexed documents */
-    ty__blobs_t sigs;  /* near: every document's signature, perms x 4 bytes at g x that */
-    uint32_t *bsigs;   /* near: the batch's signatures (batch x perms) */
-    char *sigbuf;      /* near: one signature read back */
-    ty__spill_t sp;    /* the memory budget and the temporary directory */
-    ty__xmap_t ex;     /* exact key -> first document (spun: first indexed) */
-    ty__map_t bands;   /* near: band key -> first document */
-    uint32_t *seen;    /* near: the first documents a new one was linked to (bands) */
-    ty__mztab_t gmz;   /* spun: minimizer -> df, document or postings */
+    ty__blobs_t texts;      /* spun: the compressed texts of the indexed documents */
+    ty__blobs_t sigs;       /* near: every document's signature, perms x 4 bytes at g x that */
+    uint32_t *bsigs;        /* near: the batch's signatures (batch x perms) */
+    char *sigbuf;           /* near: one signature read back */
+    ty__spill_t sp;         /* the memory budget and the temporary directory */
+    ty__sruns_t exr, bandr; /* ex and bands written out when the budget was passed */
+    ty__xmap_t ex;          /* exact key -> first document (spun: first indexed) */
+    ty__map_t bands;        /* near: band key -> first document */
+    uint32_t *seen;         /* near: the first documents a new one was linked to (bands) */
+    ty__mztab_t gmz;        /* spun: minimizer -> df, document or postings */
     /* the batch being filled / processed */
     bdoc_t *batch;
     size_t nb, base;
@@ -207,5 +237,14 @@ int ty__dd_write_state(ty_dedup_t *dd);
 /* After a batch (and a loaded state): when the handle holds more than its budget, what can go
  * to disk goes (dedup.c). TY_EIO with a message. */
 int ty__dd_budget(ty_dedup_t *dd);
+
+/* The tables of first documents, asked in memory and then in their runs (dedup_spill.c):
+ * exact keys as ty__xmap_get() (any number of threads; TY_EIO) and ty__xmap_first(), band
+ * keys as ty__map_put() (*first: the key's first document, NONE when g is, now); the memory
+ * tables written out as runs. TY_EIO and TY_ENOMEM with a message. */
+int ty__dd_ex_get(const ty_dedup_t *dd, uint64_t lo, uint64_t hi, uint32_t *g);
+int ty__dd_ex_first(ty_dedup_t *dd, uint64_t lo, uint64_t hi, uint32_t g, uint32_t *first);
+int ty__dd_band(ty_dedup_t *dd, uint64_t key, uint32_t g, uint32_t *first);
+int ty__dd_spill_tables(ty_dedup_t *dd);
 
 #endif

@@ -486,6 +486,9 @@ static int map_room(ty__map_t *m, uint64_t n)
     return TY_OK;
 }
 
+/* A record of a run as it is in the file (ty__sruns_each). */
+static void put_rec(void *ctx, const char *rec, size_t n) { ty__sw_put(ctx, rec, n); }
+
 int ty__dd_write_state(ty_dedup_t *dd)
 {
     const ty__rules_t *R = &dd->R;
@@ -531,23 +534,29 @@ int ty__dd_write_state(ty_dedup_t *dd)
     free(buf);
     ty__sw_end(w);
     ty__sw_begin(w, TY__ST_KEYS);
-    ty__sw_u64(w, dd->ex.n);
+    ty__sw_u64(w, dd->ex.n + dd->exr.n); /* the memory table's, then the runs' */
     for (size_t i = 0, s; i < dd->ex.cap; i++)
         if (dd->ex.a[s = nth_slot(i, dd->ex.cap)].lo) {
             ty__sw_u64(w, dd->ex.a[s].lo);
             ty__sw_u64(w, dd->ex.hi.a[dd->ex.a[s].at]);
             ty__sw_u32(w, dd->ex.a[s].g);
         }
+    rc = ty__sruns_each(&dd->exr, put_rec, w); /* records as written: u64, u64, u32 */
     ty__sw_end(w);
-    if (near) {
+    if (near && !rc) {
         ty__sw_begin(w, TY__ST_BAND);
-        ty__sw_u64(w, dd->bands.n);
+        ty__sw_u64(w, dd->bands.n + dd->bandr.n);
         for (size_t i = 0, s; i < dd->bands.cap; i++)
             if (dd->bands.a[s = nth_slot(i, dd->bands.cap)].key) {
                 ty__sw_u64(w, dd->bands.a[s].key);
                 ty__sw_u32(w, dd->bands.a[s].val);
             }
+        rc = ty__sruns_each(&dd->bandr, put_rec, w); /* u64, u32 */
         ty__sw_end(w);
+    }
+    if (rc) {
+        ty__sw_abort(w);
+        return ty__err(dd->err, rc, "reading a temporary file in %s (tmp_dir) failed", dd->sp.dir);
     }
     if (spun) {
         ty__sw_begin(w, TY__ST_MINZ);
