@@ -430,19 +430,26 @@ static void test_keep_longest(void)
 
 /* ---- determinism: the same clusters whatever the threads; batch edges ----------------- */
 
-static void test_determinism(void)
+/* The dev files, then rep - 1 copies of them named k/FILE (d: NDEV x rep entries; the texts of
+ * the first NDEV are the caller's to free). */
+static void dev_repeated(tdoc_t *d, char (*names)[32], size_t rep)
 {
-    enum { REP = 6 };
-    tdoc_t d[NDEV * REP];
-    char names[NDEV * REP][32];
     for (size_t i = 0; i < NDEV; i++)
         d[i] = load(dev_files[i]);
-    for (size_t k = 1; k < REP; k++)
+    for (size_t k = 1; k < rep; k++)
         for (size_t i = 0; i < NDEV; i++) {
             snprintf(names[k * NDEV + i], sizeof names[0], "%zu/%s", k, dev_files[i]);
             d[k * NDEV + i] = d[i];
             d[k * NDEV + i].name = names[k * NDEV + i];
         }
+}
+
+static void test_determinism(void)
+{
+    enum { REP = 6 };
+    tdoc_t d[NDEV * REP];
+    char names[NDEV * REP][32];
+    dev_repeated(d, names, REP);
     size_t n = NDEV * REP;
     ty_dedup_result_t base[NDEV * REP], r[NDEV * REP];
     for (int mode = 0; mode < 3; mode++) {
@@ -473,14 +480,7 @@ static void test_memory(void)
     enum { REP = 6 };
     tdoc_t d[NDEV * REP];
     char names[NDEV * REP][32];
-    for (size_t i = 0; i < NDEV; i++)
-        d[i] = load(dev_files[i]);
-    for (size_t k = 1; k < REP; k++) /* exact copies: every table of first documents is used */
-        for (size_t i = 0; i < NDEV; i++) {
-            snprintf(names[k * NDEV + i], sizeof names[0], "%zu/%s", k, dev_files[i]);
-            d[k * NDEV + i] = d[i];
-            d[k * NDEV + i].name = names[k * NDEV + i];
-        }
+    dev_repeated(d, names, REP); /* exact copies: every table of first documents is used */
     size_t n = NDEV * REP;
     char parent[] = "/tmp/ty_test_memory.XXXXXX";
     CHECK(mkdtemp(parent) != NULL);
