@@ -23,16 +23,8 @@ case $1 in /*) bin=$1 ;; *) bin=$(pwd)/$1 ;; esac
 shared=$(cd "$2" && pwd)
 cd "$root"
 n=${BIG_DOCS:-10000000}
-case $n in 1000000) syn=build/syn1m.jsonl.gz ;; *) syn=build/syn$n.jsonl.gz ;; esac
-mkdir -p build
-if [ ! -s "$syn" ]; then
-    echo "bench-dedup-big: generating $n scale_gen documents into $syn (once)"
-    half=$((n / 2))
-    python3 "$shared/scale_gen.py" "$half" --out "$syn.0.gz" &
-    python3 "$shared/scale_gen.py" $((n - half)) --start "$half" --out "$syn.1.gz"
-    wait
-    cat "$syn.0.gz" "$syn.1.gz" > "$syn.tmp" && rm -f "$syn.0.gz" "$syn.1.gz" && mv "$syn.tmp" "$syn"
-fi
+. bench/syn_corpus.sh
+syn_corpus "$n" "$shared" bench-dedup-big
 [ -x /usr/bin/time ] || { echo "bench-dedup-big: /usr/bin/time is needed (GNU time)" >&2; exit 2; }
 last=${BIG_LAST:-bench/dedup_big_last.txt}
 thr=${BIG_THREADS:-2}
