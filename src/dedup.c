@@ -29,7 +29,9 @@
  * Memory (see docs/dedup.md): per document about 70 bytes plus its name; near mode adds
  * 4 bytes per permutation per document and 16 bytes per band bucket; spun mode keeps the
  * compressed text of every original and about 16 bytes per distinct minimizer plus 4 per
- * posting (postings of boilerplate minimizers are dropped).
+ * posting (postings of boilerplate minimizers are dropped). Past opts.memory, after a batch,
+ * the texts, the signatures and the tables of first documents (exact and band keys) go to
+ * disk (dedup_spill.c): their look-ups give the same answers from there.
  */
 #include <math.h>
 #include <stdio.h>
