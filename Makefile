@@ -46,7 +46,7 @@ LIB_SRC := src/util.c src/normalize.c src/doc.c src/sketch.c src/align.c src/pas
            src/input.c src/stream.c src/index_format.c src/index_part.c src/index_merge.c src/index_verify.c \
            src/index_build.c src/index_write.c src/index_add.c src/index_del.c src/index_shard.c \
            src/index.c src/search.c src/search_votes.c src/thread.c \
-           src/dedup.c src/dedup_state.c src/dedup_rules.c src/spans.c src/cluster.c src/minhash.c src/jsonl_fast.c \
+           src/dedup.c src/dedup_state.c src/dedup_spill.c src/dedup_rules.c src/spans.c src/cluster.c src/minhash.c src/jsonl_fast.c \
            src/report.c src/args.c src/extract.c src/encoding.c src/html.c src/docx.c src/pdf.c src/warc.c src/extlib.c
 CLI_SRC := cli/main.c cli/common.c cli/output.c cli/compare.c \
            cli/index.c cli/check.c cli/dedup.c cli/spans.c cli/extract.c
@@ -76,7 +76,7 @@ SERVE_OBJ := $(SERVER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/server/main.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all asan bench bench-dedup bench-dedup-days bench-mpi check check-fresh clean demo deps eval eval-corpus \
+.PHONY: all asan bench bench-dedup bench-dedup-big bench-dedup-days bench-mpi check check-fresh clean demo deps eval eval-corpus \
         eval-dedup eval-html eval-repeat eval-spans fuzz lint test test-asan test-browser test-mpi \
         test-tsan tsan ubsan install uninstall shared test-python bench-python
 
@@ -205,6 +205,11 @@ eval-repeat: all $(BUILD)/tests/test_dedup
 # dedup speed and memory: exact, near, spun at 1 and 2 threads (DEDUP_BENCH_DOCS, default 1M)
 bench-dedup: all
 	@sh bench/dedup_bench.sh $(BUILD)/tongyuan $(SHARED)
+
+# dedup with a memory budget: near and spun, --memory 4G vs in memory (BIG_DOCS, default
+# 10,000,000: hours; not in make bench, not in CI)
+bench-dedup-big: all
+	@sh bench/dedup_big.sh $(BUILD)/tongyuan $(SHARED)
 
 # incremental dedup: day 2 --against day 1 vs one run over both (DAYS_DOCS, default 100000)
 bench-dedup-days: all

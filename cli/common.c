@@ -132,7 +132,7 @@ void cli_put_tsv(FILE *f, const char *s)
 static const char *const FIELD_FLAGS[][2] = {
     {"(max_doc_bytes)", "(--max-size)"},    {"(encoding)", "(--encoding)"},
     {"encoding=", "--encoding "},           {"utf8_mode=TY_UTF8_REPLACE", "--invalid-utf8 replace"},
-    {"use text_field", "use --text-field"},
+    {"use text_field", "use --text-field"}, {"(tmp_dir)", "(--tmp-dir)"},
 };
 
 const char *cli_flags(const char *msg)

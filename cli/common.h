@@ -105,6 +105,9 @@ void cli_out_abort(cli_out_t *o);
  * removed on a fatal signal as cli_out_t's are: the slot, or -1 when no slot is free. */
 int cli_tmp_watch(const char *path);
 void cli_tmp_unwatch(int slot); /* -1: nothing */
+/* A library's temporary directory (ty_dedup_tmp_dir(): its buffer, read when the signal comes,
+ * "" while there is none) removed on a fatal signal; NULL: none. One at a time. */
+void cli_tmp_watch_dir(const char *live);
 
 /* s as one TSV field: tab, line feed, carriage return and backslash as \\t \\n \\r \\\\, other
  * control characters as \\xHH; everything else (UTF-8 included) as it is. */

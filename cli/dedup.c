@@ -640,6 +640,12 @@ static void usage(FILE *f)
             "                         --save-index, the same DIR may be given to both\n"
             "  --on-error E           skip (default): report a bad record or document with\n"
             "                         its file and line and go on; fail: stop at the first\n"
+            "  --memory SIZE          hold at most about SIZE bytes (K, M, G, T: 4G, 512M),\n"
+            "                         moving the rest to temporary files; the result does\n"
+            "                         not change [half of the machine's memory] (not in\n"
+            "                         spans modes, not under mpirun)\n"
+            "  --tmp-dir DIR          where the temporary files go [$TMPDIR or /tmp]: a\n"
+            "                         private directory, removed at the end\n"
             "  --threads N            worker threads [all cores]; the result does not change\n"
             "  --batch N              documents per batch [%zu]; the result depends on it\n"
             "                         (not in spans modes: the same at any batch size)\n"
@@ -680,11 +686,46 @@ typedef struct {
     ty_reader_opts_t ro;
     const char *out_path, *kept_path;
     const char *against, *save_index; /* --against, --save-index */
+    const char *memory;               /* --memory, as given */
     const char **paths;
     int npaths;
     int spans; /* --mode spans (1) / spans-exact (2): cli/spans.c */
     long threads;
 } args_t;
+
+/* --memory SIZE: bytes, or a number with K, M, G or T (powers of 1024; "1.5G"), at least 1M.
+ * 0, or -1 with a message printed. */
+static int parse_size(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    double mul = 1;
+    const char *units = "KMGT";
+    const char *u = *end ? strchr(units, *end >= 'a' ? *end - 32 : *end) : NULL;
+    if (u && *end) {
+        for (const char *x = units; x <= u; x++)
+            mul *= 1024;
+        end++;
+        if (*end == 'B' || *end == 'b') /* 4GB, 4G alike */
+            end++;
+    }
+    if (end == s || *end || errno || !(v >= 0) || s[0] < '0' || s[0] > '9') {
+        fprintf(stderr,
+                "tongyuan: --memory %s: not a size (bytes, or a number with K, M, G or "
+                "T: 512M, 4G)\n",
+                s);
+        return -1;
+    }
+    v *= mul;
+    if (v < 1048576 || v > 1e18) {
+        fprintf(stderr, "tongyuan: --memory %s: %s\n", s,
+                v < 1048576 ? "at least 1M" : "more than any machine has");
+        return -1;
+    }
+    *out = (uint64_t)v;
+    return 0;
+}
 
 /* argv into a and u: 0, 1 after --help (printed), -1 with a message printed */
 static int parse_args(int argc, char **argv, args_t *a, ui_t *u)
@@ -710,6 +751,8 @@ static int parse_args(int argc, char **argv, args_t *a, ui_t *u)
         TY_ARG_STRING("--pairs-out", NULL, u->pairs_path, 0),
         TY_ARG_STRING("--against", NULL, a->against, 0),
         TY_ARG_STRING("--save-index", NULL, a->save_index, 0),
+        TY_ARG_STRING("--memory", NULL, a->memory, 0),
+        TY_ARG_STRING("--tmp-dir", NULL, o->tmp_dir, 0),
         TY_ARG_INT("--threads", NULL, a->threads, 1, 1024),
         TY_ARG_INT("--batch", NULL, o->batch, 16, 1048576),
         TY_ARG_INT("--ngram", NULL, o->ngram, 1, 32),
@@ -747,6 +790,13 @@ static int parse_args(int argc, char **argv, args_t *a, ui_t *u)
     }
     o->threads = (int)a->threads;
     o->evidence = u->pairs_path != NULL;
+    if (a->memory && parse_size(a->memory, &o->memory))
+        return -1;
+    if (a->spans && (a->memory || o->tmp_dir)) {
+        fprintf(stderr, "tongyuan: --memory and --tmp-dir are for the exact, near and spun "
+                        "modes, not --mode spans (it holds its index in memory)\n");
+        return -1;
+    }
     char msg[256];
     if (ty_opts_check(&a->to, msg, sizeof msg) || ty_dedup_opts_check(o, msg, sizeof msg)) {
         fprintf(stderr, "tongyuan: %s\n", msg);
@@ -906,6 +956,17 @@ static int dedup_here(const args_t *a, ui_t *u, ty_reader_t *rd)
         fprintf(stderr, "tongyuan: out of memory\n");
         return EXIT_ERROR;
     }
+    cli_tmp_watch_dir(ty_dedup_tmp_dir(u->dd)); /* removed on a signal too */
+    if (u->verbose) {
+        ty_dedup_stats_t st;
+        ty_dedup_stats(u->dd, &st);
+        fprintf(stderr, "dedup: memory budget %.0f MB (%s), temporary files in %s\n",
+                (double)st.mem_budget / 1048576.0,
+                o->memory ? "--memory" : "half of the machine's memory",
+                o->tmp_dir         ? o->tmp_dir
+                : getenv("TMPDIR") ? getenv("TMPDIR")
+                                   : "/tmp");
+    }
     if (o->mode == TY_DEDUP_NEAR) /* near mode's estimate: minhash.c, ty__near_estimate */
         snprintf(u->estimate, sizeof u->estimate,
                  "\"estimate\":\"minhash-mle\",\"shingles\":\"char-%d\",\"perms\":%d", o->ngram,
@@ -971,9 +1032,10 @@ static int dedup_here(const args_t *a, ui_t *u, ty_reader_t *rd)
         if (u->verbose)
             fprintf(stderr,
                     "dedup: %zu links, %zu candidate pairs aligned, %zu documents indexed, "
-                    "%zu minimizers (%zu boilerplate), about %.0f MB held\n",
+                    "%zu minimizers (%zu boilerplate), about %.0f MB held; %zu batches passed "
+                    "the budget, %.0f MB written to disk, %zu runs merged\n",
                     st.links, st.candidates, st.indexed, st.minimizers, st.frequent,
-                    (double)st.mem_bytes / 1e6);
+                    (double)st.mem_bytes / 1e6, st.spills, (double)st.disk_bytes / 1e6, st.merges);
     }
     return status;
 }
@@ -1024,6 +1086,10 @@ int cmd_dedup(int argc, char **argv)
     if ((a.against || a.save_index) && cli_mpi_ranks() > 1) {
         fprintf(stderr, "tongyuan: dedup --against and --save-index run in one process only: "
                         "run them without mpirun (or with -np 1)\n");
+        st = EXIT_ERROR;
+    } else if ((a.o.memory || a.o.tmp_dir) && cli_mpi_ranks() > 1) {
+        fprintf(stderr, "tongyuan: dedup --memory and --tmp-dir run in one process only (each "
+                        "MPI rank holds its share in memory): run them without mpirun\n");
         st = EXIT_ERROR;
     } else if (!a.spans && cli_mpi_ranks() > 1) {
         /* one rank of an mpirun / srun job with several ranks: cli/mpi.c (-1: run here alone) */

@@ -26,6 +26,7 @@
 #define MAX_TMP 8
 static char tmp_paths[MAX_TMP][PATH_MAX + 32];
 static volatile sig_atomic_t tmp_used[MAX_TMP];
+static const char *volatile tmp_dir; /* a library's temporary directory (its buffer) */
 static int handlers_set;
 
 static void on_signal(int sig)
@@ -33,11 +34,14 @@ static void on_signal(int sig)
     for (int i = 0; i < MAX_TMP; i++)
         if (tmp_used[i])
             unlink(tmp_paths[i]); /* async-signal-safe */
+    const char *d = tmp_dir;
+    if (d && d[0])
+        rmdir(d); /* empty: the library's files there have no names */
     signal(sig, SIG_DFL);
     raise(sig);
 }
 
-static int tmp_register(const char *path)
+static void set_handlers(void)
 {
     if (!handlers_set) {
         handlers_set = 1;
@@ -52,6 +56,11 @@ static int tmp_register(const char *path)
             sigaction(sigs[i], &sa, NULL);
         }
     }
+}
+
+static int tmp_register(const char *path)
+{
+    set_handlers();
     for (int i = 0; i < MAX_TMP; i++)
         if (!tmp_used[i] && strlen(path) < sizeof tmp_paths[i]) {
             strcpy(tmp_paths[i], path);
@@ -69,6 +78,12 @@ static void tmp_unregister(int slot)
 
 int cli_tmp_watch(const char *path) { return tmp_register(path); }
 void cli_tmp_unwatch(int slot) { tmp_unregister(slot); }
+
+void cli_tmp_watch_dir(const char *live)
+{
+    set_handlers();
+    tmp_dir = live;
+}
 
 /* ---- inputs and outputs of one command ------------------------------------------------------- */
 

@@ -764,6 +764,12 @@ typedef struct ty_dedup_opts {
     int max_candidates;     /* align at most this many candidates per document [8] */
     double min_containment; /* link when the passages cover this share of the smaller
                              * document (boilerplate left out), 0..1 [0.6] */
+    /* memory (one process; docs/dedup.md, Memory) */
+    uint64_t memory;     /* bytes the handle may hold before it moves what it can to disk:
+                          * 0 (the default) or at least 1 MiB; 0: half of the machine's
+                          * memory (or of its cgroup's limit). Never changes a decision */
+    const char *tmp_dir; /* where its temporary directory is made (copied) [NULL: $TMPDIR,
+                          * or /tmp] */
 } ty_dedup_opts_t;
 
 void ty_dedup_opts_init(ty_dedup_opts_t *o);
@@ -843,19 +849,31 @@ typedef struct ty_dedup_result {
 int ty_dedup_result(const ty_dedup_t *dd, size_t i, ty_dedup_result_t *r);
 
 typedef struct ty_dedup_stats {
-    size_t docs;       /* documents added */
-    size_t errors;     /* left out (TY_DEDUP_ERROR) */
-    size_t clusters;   /* after finish: clusters (lone documents count as clusters) */
-    size_t removed;    /* after finish: documents not kept */
-    size_t links;      /* links made (each joins two documents) */
-    size_t candidates; /* spun: candidate pairs aligned */
-    size_t indexed;    /* spun: documents indexed (not found to be copies) */
-    size_t frequent;   /* spun: minimizers over max_df (boilerplate) */
-    size_t minimizers; /* spun: distinct minimizers in the index */
-    size_t mem_bytes;  /* memory held by the handle, about */
+    size_t docs;         /* documents added */
+    size_t errors;       /* left out (TY_DEDUP_ERROR) */
+    size_t clusters;     /* after finish: clusters (lone documents count as clusters) */
+    size_t removed;      /* after finish: documents not kept */
+    size_t links;        /* links made (each joins two documents) */
+    size_t candidates;   /* spun: candidate pairs aligned */
+    size_t indexed;      /* spun: documents indexed (not found to be copies) */
+    size_t frequent;     /* spun: minimizers over max_df (boilerplate) */
+    size_t minimizers;   /* spun: distinct minimizers in the index */
+    size_t mem_bytes;    /* memory held by the handle, about */
+    uint64_t mem_budget; /* opts.memory, or the default it stands for */
+    uint64_t disk_bytes; /* moved to temporary files because of the budget */
+    size_t spills;       /* batches after which the budget was passed */
+    size_t merges;       /* sorted runs merged */
 } ty_dedup_stats_t;
 
 void ty_dedup_stats(const ty_dedup_t *dd, ty_dedup_stats_t *st);
+
+/* The temporary directory of dd's files (opts.memory): "" until the first is needed, then its
+ * path — a buffer of the handle, the same pointer for its life, filled in place when the
+ * directory is made. Its files have no names (they vanish when the process ends, however it
+ * ends) and ty_dedup_free() removes it; a front end that stops on a signal without freeing the
+ * handle calls rmdir() on this path from its handler (async-signal-safe; the library installs
+ * no handler). */
+const char *ty_dedup_tmp_dir(const ty_dedup_t *dd);
 
 /* Incremental dedup (docs/dedup.md): a run's state saved in a directory (the file
  * DIR/dedup.state) and loaded by a later run, whose documents then come after the saved ones:

@@ -29,7 +29,9 @@
  * Memory (see docs/dedup.md): per document about 70 bytes plus its name; near mode adds
  * 4 bytes per permutation per document and 16 bytes per band bucket; spun mode keeps the
  * compressed text of every original and about 16 bytes per distinct minimizer plus 4 per
- * posting (postings of boilerplate minimizers are dropped).
+ * posting (postings of boilerplate minimizers are dropped). Past opts.memory, after a batch,
+ * the texts, the signatures and the tables of first documents (exact and band keys) go to
+ * disk (dedup_spill.c): their look-ups give the same answers from there.
  */
 #include <math.h>
 #include <stdio.h>
@@ -37,155 +39,8 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#include "dedup.h"
+#include "dedup_impl.h"
 #include "thread.h"
-
-#define NONE TY__NONE
-
-/* ---- containers ------------------------------------------------------------------------- */
-
-/* Append-only storage in chunks that never move: names and compressed texts. */
-typedef struct {
-    TY_VEC(char *) chunks;
-    size_t used, cap, chunk_size, bytes;
-} arena_t;
-
-static char *arena_put(arena_t *a, const void *p, size_t n, int nul)
-{
-    size_t need = n + (nul ? 1 : 0);
-    if (!a->chunks.n || a->cap - a->used < need) {
-        size_t cs = need > a->chunk_size ? need : a->chunk_size;
-        char *c = malloc(cs);
-        if (!c)
-            return NULL;
-        if (ty_vec_push(a->chunks, c)) {
-            free(c);
-            return NULL;
-        }
-        a->used = 0;
-        a->cap = cs;
-        a->bytes += cs;
-    }
-    char *dst = a->chunks.a[a->chunks.n - 1] + a->used;
-    if (n)
-        memcpy(dst, p, n);
-    if (nul)
-        dst[n] = 0;
-    a->used += need;
-    return dst;
-}
-
-static void arena_free(arena_t *a)
-{
-    for (size_t i = 0; i < a->chunks.n; i++)
-        free(a->chunks.a[i]);
-    free(a->chunks.a);
-    memset(a, 0, sizeof(*a));
-}
-
-/* ---- the handle ---------------------------------------------------------------------------- */
-
-typedef struct {
-    const char *name;   /* in the names arena */
-    const char *ctext;  /* spun, indexed: zstd frame of the text, in the text arena */
-    uint32_t clen, len; /* compressed and original bytes of the text */
-    uint32_t ntok;      /* tokens */
-    uint32_t nmz;       /* spun: distinct minimizers; near: distinct shingles */
-    uint8_t indexed;
-} drec_t;
-
-typedef struct {
-    uint32_t other;
-    float sim, cont;
-    ty_passage_t *ps; /* evidence (opts.evidence), malloc()ed */
-    uint32_t nps;
-} link_t;
-
-typedef struct {
-    size_t text_off, len; /* in the batch text buffer */
-    ty_doc_t *doc;        /* spun: kept for the batch (in-batch candidates are aligned) */
-    int err;
-    char *msg;
-    ty__facts_t f;
-    uint32_t nsh;      /* near: distinct shingles */
-    uint32_t ex_first; /* spun: earlier batch document with the same exact key */
-    ty__mzs_t mzs;     /* spun: minimizers (seeds for the boilerplate mask, distinct sorted) */
-    ty__gsum_t gs;     /* spun: its cover-group summary (ty__gsum_make)... */
-    uint64_t *gh;      /* ...in these when sampled */
-    uint32_t *gpos;
-    size_t gcap;
-    char *ctext; /* spun: compressed text */
-    size_t clen, ccap;
-    TY_VEC(link_t) links;
-} bdoc_t;
-
-/* Per-thread scratch, kept across batches. */
-typedef struct {
-    ty__verifier_t vf;
-    ty_doc_t *doc; /* exact/near: the document; spun: a stored candidate */
-    ZSTD_CCtx *cctx;
-    ZSTD_DCtx *dctx;
-    char *tbuf;
-    size_t tcap;
-    ty__nearbuf_t nb;
-    ty__counter_t cnt;
-    ty__candvec_t cands;
-    ty_seed_t *seeds; /* of the stored candidate */
-    size_t nseeds;
-    TY_VEC(const ty__kv_t *) gp, bp; /* per distinct minimizer of the document: its slots */
-    TY_VEC(uint32_t) df;             /* ...and its document frequency */
-    TY_VEC(size_t) gs, bs;           /* scratch: home slots */
-    ty__coverbuf_t cb;               /* scratch: cover groups */
-    size_t candidates;               /* stats */
-    struct ty_dedup *dd;             /* phase B: the document being verified */
-    size_t j;
-    int rc;
-    char err[TY_ERRMSG_SIZE];
-} worker_t;
-
-struct ty_dedup {
-    ty__rules_t R;
-    ty_dedup_event_fn fn;
-    void *user;
-    TY_VEC(drec_t) docs;
-    arena_t names, texts;
-    TY_VEC(uint32_t) sigs; /* near: perms per document */
-    ty__xmap_t ex;         /* exact key -> first document (spun: first indexed) */
-    ty__map_t bands;       /* near: band key -> first document */
-    uint32_t *seen;        /* near: the first documents a new one was linked to (bands) */
-    ty__mztab_t gmz;       /* spun: minimizer -> df, document or postings */
-    /* the batch being filled / processed */
-    bdoc_t *batch;
-    size_t nb, base;
-    TY_VEC(char) btext;
-    uint64_t *bkeys;      /* near: bands per batch document */
-    ty__map_t bmz;        /* spun: minimizer -> batch df (val: the batch groups holding it),
-                           * its documents (aux: offset in occ of its list, in input order:
-                           * every holder, or the first of each group past max_df holders) */
-    ty__xmap_t bex;       /* spun: exact key -> first batch document */
-    TY_VEC(uint32_t) occ; /* batch documents of each batch minimizer: [n, docs...] */
-    TY_VEC(uint32_t) grp, stamp, gnmz; /* spun: batch groups (ty__batch_groups), scratch */
-    TY_VEC(const uint64_t *) gmzp;
-    ty__map_t gtab;
-    ty__u32vec_t glists;
-    TY_VEC(ty__gsum_t) gsum; /* spun: cover groups: summaries, edges (ty__cover_edges) */
-    ty__u32vec_t edges;
-    ty__carry_t carry; /* spun: popular texts carried over (ty__groups_join) */
-    worker_t *wk;
-    int nwk;
-    int phase;
-    /* results */
-    int finished, failed;
-    ty__clusters_t clu; /* per document: union-find, best link; keepers after finish */
-    ty_dedup_stats_t st;
-    char err[TY_ERRMSG_SIZE];
-    /* the saved state (the end of this file; the format: dedup_state.c) */
-    char *save_dir; /* ty_dedup_save_state(): written by ty_dedup_finish()... */
-    ty__sw_t *save; /* ...to a temporary file, renamed by ty_dedup_commit_state() */
-    int lockfd;     /* save_dir/dedup.lock, held from ty_dedup_save_state() on (-1: none) */
-};
-
-static int write_state(ty_dedup_t *dd); /* the end of this file */
 
 void ty_dedup_opts_init(ty_dedup_opts_t *o)
 {
@@ -236,6 +91,8 @@ int ty_dedup_opts_check(const ty_dedup_opts_t *o, char *msg, size_t msg_size)
         bad = "max_candidates must be between 1 and 100000";
     else if (!(o->min_containment > 0 && o->min_containment <= 1))
         bad = "min_containment must be more than 0 and at most 1";
+    else if (o->memory && o->memory < ((uint64_t)1 << 20))
+        bad = "memory must be 0 (half of the machine's) or at least 1 MiB";
     if (!bad)
         return TY_OK;
     if (msg && msg_size)
@@ -294,6 +151,7 @@ static void worker_free(worker_t *w)
     ZSTD_freeCCtx(w->cctx);
     ZSTD_freeDCtx(w->dctx);
     free(w->tbuf);
+    free(w->cbuf);
     ty__nearbuf_free(&w->nb);
     ty__counter_free(&w->cnt);
     free(w->cands.a);
@@ -339,16 +197,19 @@ ty_dedup_t *ty_dedup_new(const ty_dedup_opts_t *o, const ty_opts_t *to, ty_dedup
     dd->user = user;
     dd->lockfd = -1;
     dd->names.chunk_size = (size_t)1 << 20;
-    dd->texts.chunk_size = (size_t)64 << 20;
+    dd->texts.fd = dd->sigs.fd = -1;
+    dd->sp.budget = o->memory ? o->memory : ty__spill_default_budget();
     ty__mztab_init(&dd->gmz);
     dd->batch = calloc(o->batch, sizeof(bdoc_t));
     dd->nwk = o->threads < 64 ? o->threads : 64; /* more would not help a batch */
     dd->wk = calloc((size_t)dd->nwk, sizeof(worker_t));
-    int ok = dd->batch && dd->wk;
+    int ok = dd->batch && dd->wk && (!o->tmp_dir || (dd->sp.parent = strdup(o->tmp_dir)));
     if (o->mode == TY_DEDUP_NEAR && ok) {
         dd->bkeys = calloc(o->batch * (size_t)o->bands, sizeof(uint64_t));
         dd->seen = calloc((size_t)o->bands, sizeof(uint32_t));
-        ok = dd->bkeys && dd->seen;
+        dd->bsigs = calloc(o->batch * (size_t)dd->R.perms, sizeof(uint32_t));
+        dd->sigbuf = malloc((size_t)dd->R.perms * sizeof(uint32_t));
+        ok = dd->bkeys && dd->seen && dd->bsigs && dd->sigbuf;
     }
     for (int t = 0; ok && t < dd->nwk; t++) {
         worker_t *w = &dd->wk[t];
@@ -396,12 +257,18 @@ void ty_dedup_free(ty_dedup_t *dd)
     free(dd->wk);
     free(dd->bkeys);
     free(dd->seen);
+    free(dd->bsigs);
+    free(dd->sigbuf);
     free(dd->docs.a);
     arena_free(&dd->names);
-    arena_free(&dd->texts);
-    free(dd->sigs.a);
+    ty__blobs_free(&dd->texts);
+    ty__blobs_free(&dd->sigs);
+    ty__spill_end(&dd->sp);
+    free(dd->sp.parent);
     ty__xmap_free(&dd->ex);
     ty__map_free(&dd->bands);
+    ty__sruns_free(&dd->exr);
+    ty__sruns_free(&dd->bandr);
     ty__mztab_free(&dd->gmz);
     free(dd->btext.a);
     ty__map_free(&dd->bmz);
@@ -460,7 +327,7 @@ static void phase_a(ty_dedup_t *dd, worker_t *w, size_t j)
     }
     ty__dd_facts(doc, &b->f);
     if (R->o.mode == TY_DEDUP_NEAR) {
-        uint32_t *sig = dd->sigs.a + (dd->base + j) * (size_t)R->perms;
+        uint32_t *sig = dd->bsigs + j * (size_t)R->perms;
         if (ty__near_sig(R, &w->nb, doc, sig, &b->nsh)) {
             worker_err(w, TY_ENOMEM, "near-duplicate signatures");
             return;
@@ -572,7 +439,15 @@ static int load_stored(ty_dedup_t *dd, worker_t *w, uint32_t i)
 {
     const drec_t *r = &dd->docs.a[i];
     char msg[TY_ERRMSG_SIZE];
-    int rc = ty__dd_unpack(&dd->R, w->dctx, &w->tbuf, &w->tcap, r->ctext, r->clen, r->len, r->name,
+    const char *ctext = ty__blobs_read(&dd->texts, r->coff, r->clen, &w->cbuf, &w->ccap);
+    int rc = ctext ? TY_OK : TY_EIO;
+    if (!ctext)
+        snprintf(msg, sizeof msg,
+                 "%s: its text could not be read back from the temporary "
+                 "directory (tmp_dir)",
+                 r->name);
+    else
+        rc = ty__dd_unpack(&dd->R, w->dctx, &w->tbuf, &w->tcap, ctext, r->clen, r->len, r->name,
                            w->doc, msg);
     if (!rc) {
         free(w->seeds);
@@ -668,7 +543,11 @@ static void phase_b(ty_dedup_t *dd, worker_t *w, size_t j)
         return;
     const ty__rules_t *R = &dd->R;
     /* identical after normalization: linked to the first such document, no search */
-    uint32_t same = ty__xmap_get(&dd->ex, b->f.ex_lo, b->f.ex_hi);
+    uint32_t same;
+    if (ty__dd_ex_get(dd, b->f.ex_lo, b->f.ex_hi, &same)) {
+        worker_err(w, TY_EIO, "reading a temporary file");
+        return;
+    }
     if (same == NONE && b->ex_first != NONE)
         same = (uint32_t)(dd->base + b->ex_first);
     if (same != NONE) {
@@ -866,8 +745,7 @@ static int index_doc(ty_dedup_t *dd, uint32_t g, bdoc_t *b)
     for (size_t i = 0; i < b->mzs.nmz; i++)
         if (ty__mztab_add(&dd->gmz, b->mzs.mz[i], g, dd->R.o.max_df, &dd->st.frequent))
             return TY_ENOMEM;
-    r->ctext = arena_put(&dd->texts, b->ctext, b->clen, 0);
-    if (!r->ctext)
+    if (ty__blobs_put(&dd->texts, b->ctext, b->clen, &r->coff))
         return TY_ENOMEM;
     r->clen = (uint32_t)b->clen;
     r->indexed = 1;
@@ -879,19 +757,16 @@ static int index_doc(ty_dedup_t *dd, uint32_t g, bdoc_t *b)
 static int near_links(ty_dedup_t *dd, size_t j, uint32_t g, const bdoc_t *b)
 {
     const ty__rules_t *R = &dd->R;
-    const uint32_t *sig = dd->sigs.a + (size_t)g * (size_t)R->perms;
+    const uint32_t *sig = dd->bsigs + j * (size_t)R->perms;
+    size_t bytes = (size_t)R->perms * 4;
     int nseen = 0;
     for (int band = 0; band < R->o.bands; band++) {
-        int isnew;
-        ty__kv_t *e =
-            ty__map_put(&dd->bands, dd->bkeys[j * (size_t)R->o.bands + (size_t)band], &isnew);
-        if (!e)
-            return TY_ENOMEM;
-        if (isnew) {
-            e->val = g;
-            continue;
-        }
-        uint32_t i = e->val;
+        uint32_t i;
+        int rc = ty__dd_band(dd, dd->bkeys[j * (size_t)R->o.bands + (size_t)band], g, &i);
+        if (rc)
+            return rc;
+        if (i == NONE)
+            continue; /* the band's first document */
         int dup = 0;
         for (int s = 0; s < nseen && !dup; s++)
             dup = dd->seen[s] == i;
@@ -899,8 +774,11 @@ static int near_links(ty_dedup_t *dd, size_t j, uint32_t g, const bdoc_t *b)
             continue;
         dd->seen[nseen++] = i;
         link_t L = {i, 0, 0, NULL, 0};
-        ty__near_link(R, dd->sigs.a + (size_t)i * (size_t)R->perms, dd->docs.a[i].nmz, sig, b->nsh,
-                      &L.sim, &L.cont);
+        const char *si = ty__blobs_get(&dd->sigs, (uint64_t)i * bytes, bytes, dd->sigbuf);
+        if (!si)
+            return ty__err(dd->err, TY_EIO, "reading a signature back from %s (tmp_dir) failed",
+                           dd->sp.dir);
+        ty__near_link(R, (const uint32_t *)si, dd->docs.a[i].nmz, sig, b->nsh, &L.sim, &L.cont);
         apply_link(dd, g, &L);
     }
     return TY_OK;
@@ -913,6 +791,14 @@ static int phase_c(ty_dedup_t *dd)
         bdoc_t *b = &dd->batch[j];
         uint32_t g = (uint32_t)(dd->base + j);
         drec_t *r = &dd->docs.a[g];
+        if (o->mode == TY_DEDUP_NEAR) { /* every document's signature, at g x its bytes */
+            uint32_t *sig = dd->bsigs + j * (size_t)dd->R.perms;
+            uint64_t off;
+            if (b->err)
+                memset(sig, 0, (size_t)dd->R.perms * 4);
+            if (ty__blobs_put(&dd->sigs, sig, (size_t)dd->R.perms * 4, &off))
+                return TY_ENOMEM;
+        }
         if (b->err) {
             ty__join_doc(&dd->clu, &dd->st, g, b->err, 0);
             if (dd->fn) {
@@ -939,8 +825,8 @@ static int phase_c(ty_dedup_t *dd)
         int rc = TY_OK;
         uint32_t first;
         if (o->mode == TY_DEDUP_EXACT) {
-            if (ty__xmap_first(&dd->ex, b->f.ex_lo, b->f.ex_hi, g, &first))
-                return TY_ENOMEM;
+            if ((rc = ty__dd_ex_first(dd, b->f.ex_lo, b->f.ex_hi, g, &first)))
+                return rc;
             if (first != NONE) {
                 link_t L = {first, 1.0f, 1.0f, NULL, 0};
                 apply_link(dd, g, &L);
@@ -954,8 +840,8 @@ static int phase_c(ty_dedup_t *dd)
                 apply_link(dd, g, &b->links.a[l]);
             if (!b->links.n) /* an original: indexed, with its exact key */
                 rc = index_doc(dd, g, b);
-            if (!rc && r->indexed && ty__xmap_first(&dd->ex, b->f.ex_lo, b->f.ex_hi, g, &first))
-                rc = TY_ENOMEM;
+            if (!rc && r->indexed)
+                rc = ty__dd_ex_first(dd, b->f.ex_lo, b->f.ex_hi, g, &first);
         }
         if (rc)
             return rc;
@@ -969,11 +855,7 @@ static int process_batch(ty_dedup_t *dd)
         return TY_OK;
     int rc;
     dd->err[0] = 0;
-    if (dd->R.o.mode == TY_DEDUP_NEAR &&
-        ty_vec_reserve(dd->sigs, (dd->base + dd->nb) * (size_t)dd->R.perms))
-        rc = TY_ENOMEM;
-    else
-        rc = run_phase(dd, 0);
+    rc = run_phase(dd, 0);
     if (!rc && dd->R.o.mode == TY_DEDUP_SPUN) {
         rc = phase_d(dd);
         if (!rc)
@@ -990,6 +872,8 @@ static int process_batch(ty_dedup_t *dd)
     dd->base += dd->nb;
     dd->nb = 0;
     dd->btext.n = 0;
+    if (!rc)
+        rc = ty__dd_budget(dd);
     if (rc) {
         if (!dd->err[0])
             snprintf(dd->err, sizeof dd->err, "%s", ty_strerror(rc));
@@ -1000,7 +884,7 @@ static int process_batch(ty_dedup_t *dd)
 
 /* ty_dedup_add(); refused: a document refused before (the saved last batch of an earlier run,
  * text NULL), with the message it had. */
-static int add_doc(ty_dedup_t *dd, const char *name, const char *text, size_t len,
+int ty__dd_add_doc(ty_dedup_t *dd, const char *name, const char *text, size_t len,
                    const char *refused)
 {
     if (dd->failed)
@@ -1044,7 +928,7 @@ int ty_dedup_add(ty_dedup_t *dd, const char *name, const char *text, size_t len)
 {
     if (!dd || (!text && len))
         return TY_EINVAL;
-    return add_doc(dd, name, text, len, NULL);
+    return ty__dd_add_doc(dd, name, text, len, NULL);
 }
 
 int ty_dedup_finish(ty_dedup_t *dd)
@@ -1059,11 +943,11 @@ int ty_dedup_finish(ty_dedup_t *dd)
      * batch is saved unprocessed and processed again by the next run with its first
      * documents); exact and near mode's after it (their decisions do not depend on batches) */
     int spun = dd->R.o.mode == TY_DEDUP_SPUN;
-    int rc = dd->save_dir && spun ? write_state(dd) : TY_OK;
+    int rc = dd->save_dir && spun ? ty__dd_write_state(dd) : TY_OK;
     if (!rc)
         rc = process_batch(dd);
     if (!rc && dd->save_dir && !spun)
-        rc = write_state(dd);
+        rc = ty__dd_write_state(dd);
     if (rc) {
         dd->failed = rc;
         return rc;
@@ -1082,433 +966,50 @@ int ty_dedup_result(const ty_dedup_t *dd, size_t i, ty_dedup_result_t *res)
     return TY_OK;
 }
 
+/* ---- the memory budget -------------------------------------------------------------------- */
+
+/* The bytes the handle holds, about. */
+static size_t held(const ty_dedup_t *dd)
+{
+    return dd->docs.m * sizeof(drec_t) + dd->clu.d.m * sizeof(ty__clu_t) + dd->names.bytes +
+           ty__blobs_mem(&dd->texts) + ty__blobs_mem(&dd->sigs) + ty__sruns_mem(&dd->exr) +
+           ty__sruns_mem(&dd->bandr) +
+           (dd->bands.cap + dd->gmz.map.cap + dd->bmz.cap) * sizeof(ty__kv_t) +
+           (dd->ex.cap + dd->bex.cap) * sizeof(ty__xkv_t) +
+           (dd->ex.hi.m + dd->bex.hi.m) * sizeof(uint64_t) + dd->gmz.pool.v.m * sizeof(uint32_t) +
+           dd->btext.m +
+           (dd->occ.m + dd->grp.m + dd->stamp.m + dd->gnmz.m + dd->glists.m) * sizeof(uint32_t) +
+           dd->gmzp.m * sizeof(void *) + dd->gtab.cap * sizeof(ty__kv_t) +
+           dd->R.o.batch * sizeof(bdoc_t);
+}
+
+int ty__dd_budget(ty_dedup_t *dd)
+{
+    if (held(dd) <= dd->sp.budget)
+        return TY_OK;
+    dd->sp.spills++;
+    int rc = ty__blobs_spill(&dd->texts, &dd->sp, dd->err);
+    if (!rc)
+        rc = ty__blobs_spill(&dd->sigs, &dd->sp, dd->err);
+    if (!rc)
+        rc = ty__dd_spill_tables(dd);
+    if (rc == TY_ENOMEM)
+        ty__err(dd->err, rc, "out of memory");
+    return rc;
+}
+
 void ty_dedup_stats(const ty_dedup_t *dd, ty_dedup_stats_t *st)
 {
     memset(st, 0, sizeof(*st));
     if (!dd)
         return;
     *st = dd->st;
-    size_t m =
-        dd->docs.m * sizeof(drec_t) + dd->clu.d.m * sizeof(ty__clu_t) + dd->names.bytes +
-        dd->texts.bytes + dd->sigs.m * sizeof(uint32_t) +
-        (dd->bands.cap + dd->gmz.map.cap + dd->bmz.cap) * sizeof(ty__kv_t) +
-        (dd->ex.cap + dd->bex.cap) * sizeof(ty__xkv_t) +
-        (dd->ex.hi.m + dd->bex.hi.m) * sizeof(uint64_t) + dd->gmz.pool.v.m * sizeof(uint32_t) +
-        dd->btext.m +
-        (dd->occ.m + dd->grp.m + dd->stamp.m + dd->gnmz.m + dd->glists.m) * sizeof(uint32_t) +
-        dd->gmzp.m * sizeof(void *) + dd->gtab.cap * sizeof(ty__kv_t) +
-        dd->R.o.batch * sizeof(bdoc_t);
-    st->mem_bytes = m;
+    st->mem_bytes = held(dd);
     st->minimizers = dd->gmz.map.n;
+    st->mem_budget = dd->sp.budget;
+    st->disk_bytes = dd->sp.disk_bytes;
+    st->spills = dd->sp.spills;
+    st->merges = dd->sp.merges;
 }
 
-/* ---- the saved state: what is in dedup_state.c's file -----------------------------------
-
- * The state is the handle's: every processed document's record, cluster entry and (near)
- * signature; the tables of exact keys, band keys and minimizers; the counters. In spun mode
- * it is taken before the last, partial batch is processed, and that batch's documents are
- * saved as they were added (names and texts): a later run loads the state and adds them again
- * before its own, so its first batch holds what the batch of one run over both would have
- * held — the batch a document is in changes what counts as boilerplate and which copy a copy
- * is linked to. Exact and near mode's decisions do not depend on batches: their state is
- * taken after the last batch. Either way the new documents get the decisions of one run over
- * old + new, by construction.
- * Tables are written as their entries (key, values) and inserted again when read: the slots
- * and the postings pool are rebuilt, nothing of their layout is trusted. */
-
-typedef TY_VEC(char) charvec_t;
-
-static void put_f32(ty__sw_t *w, float f) { ty__sw_put(w, &f, 4); }
-
-/* Slot i of a table of cap slots (a power of two) in the order its entries are written: a
- * permutation (an odd multiplier is a bijection modulo 2^k) that is not the hash order. Keys
- * read back in the order of their slots pile up in one run of the loader's table while it is
- * still smaller (linear probing): 800,000 band keys took 30 s to insert, against 0.1 s. */
-static size_t nth_slot(size_t i, size_t cap)
-{
-    return (size_t)((i * 0x9E3779B97F4A7C15ULL) & (cap - 1));
-}
-
-/* Room for n keys in map m before they are inserted (one allocation, no rehashing). */
-static int map_room(ty__map_t *m, uint64_t n)
-{
-    while ((n + 1) * 4 > (uint64_t)m->cap * 3)
-        if (ty__map_grow(m))
-            return TY_ENOMEM;
-    return TY_OK;
-}
-
-static int write_state(ty_dedup_t *dd)
-{
-    const ty__rules_t *R = &dd->R;
-    int near = R->o.mode == TY_DEDUP_NEAR, spun = R->o.mode == TY_DEDUP_SPUN;
-    ty__sw_t *w;
-    int rc = ty__sw_open(&w, dd->save_dir, R, dd->err);
-    if (rc)
-        return rc;
-    size_t n = dd->base; /* processed; [base, base + nb) are the last batch's */
-    ty__sw_begin(w, TY__ST_DOCS);
-    ty__sw_u64(w, n);
-    for (size_t i = 0; i < n; i++) {
-        const drec_t *r = &dd->docs.a[i];
-        const ty__clu_t *c = &dd->clu.d.a[i];
-        ty__sw_str(w, r->name, strlen(r->name));
-        ty__sw_u32(w, r->len);
-        ty__sw_u32(w, r->ntok);
-        ty__sw_u32(w, r->nmz);
-        ty__sw_u32(w, r->indexed);
-        if (r->indexed)
-            ty__sw_str(w, r->ctext, r->clen);
-        ty__sw_u32(w, c->parent);
-        ty__sw_u32(w, c->best);
-        put_f32(w, c->best_sim);
-        put_f32(w, c->best_cont);
-        ty__sw_u32(w, c->ncp);
-        ty__sw_u32(w, (uint32_t)c->err);
-        if (near)
-            ty__sw_put(w, dd->sigs.a + i * (size_t)R->perms, (size_t)R->perms * 4);
-    }
-    ty__sw_end(w);
-    ty__sw_begin(w, TY__ST_KEYS);
-    ty__sw_u64(w, dd->ex.n);
-    for (size_t i = 0, s; i < dd->ex.cap; i++)
-        if (dd->ex.a[s = nth_slot(i, dd->ex.cap)].lo) {
-            ty__sw_u64(w, dd->ex.a[s].lo);
-            ty__sw_u64(w, dd->ex.hi.a[dd->ex.a[s].at]);
-            ty__sw_u32(w, dd->ex.a[s].g);
-        }
-    ty__sw_end(w);
-    if (near) {
-        ty__sw_begin(w, TY__ST_BAND);
-        ty__sw_u64(w, dd->bands.n);
-        for (size_t i = 0, s; i < dd->bands.cap; i++)
-            if (dd->bands.a[s = nth_slot(i, dd->bands.cap)].key) {
-                ty__sw_u64(w, dd->bands.a[s].key);
-                ty__sw_u32(w, dd->bands.a[s].val);
-            }
-        ty__sw_end(w);
-    }
-    if (spun) {
-        ty__sw_begin(w, TY__ST_MINZ);
-        ty__sw_u64(w, dd->gmz.map.n);
-        for (size_t i = 0; i < dd->gmz.map.cap; i++) {
-            const ty__kv_t *e = &dd->gmz.map.a[nth_slot(i, dd->gmz.map.cap)];
-            if (!e->key)
-                continue;
-            ty__sw_u64(w, e->key);
-            ty__sw_u32(w, e->val);
-            if (!ty__boiler(R, e->val)) { /* its documents, in the order they came */
-                uint32_t one, k;
-                const uint32_t *d = ty__mztab_docs(&dd->gmz, e, &one, &k);
-                ty__sw_put(w, d, (size_t)k * 4);
-            }
-        }
-        ty__sw_end(w);
-    }
-    const ty_dedup_stats_t *st = &dd->st;
-    if (spun) /* the popular texts the next batch's groups see (ty__groups_join) */
-        ty__carry_save(w, &dd->carry);
-    ty__sw_begin(w, TY__ST_STAT);
-    ty__sw_u64(w, n);
-    ty__sw_u64(w, st->errors);
-    ty__sw_u64(w, st->links);
-    ty__sw_u64(w, st->candidates);
-    ty__sw_u64(w, st->indexed);
-    ty__sw_u64(w, st->frequent);
-    ty__sw_end(w);
-    ty__sw_begin(w, TY__ST_PEND);
-    ty__sw_u64(w, dd->nb);
-    for (size_t j = 0; j < dd->nb; j++) {
-        const bdoc_t *b = &dd->batch[j];
-        const char *name = dd->docs.a[dd->base + j].name;
-        ty__sw_str(w, name, strlen(name));
-        ty__sw_u32(w, b->err ? 1 : 0); /* refused when added (too big) */
-        if (b->err)
-            ty__sw_str(w, b->msg ? b->msg : "", b->msg ? strlen(b->msg) : 0);
-        else
-            ty__sw_str(w, dd->btext.a + b->text_off, b->len);
-    }
-    ty__sw_end(w);
-    dd->save = w; /* the end and the rename: ty_dedup_commit_state() */
-    return TY_OK;
-}
-
-/* A string of at most max bytes into *buf (grown; NUL-terminated), its length in *len. */
-static int get_str(ty__sr_t *r, charvec_t *buf, uint32_t max, uint32_t *len, char *err)
-{
-    uint64_t at = ty__sr_tell(r);
-    int rc = ty__sr_u32(r, len);
-    if (rc)
-        return rc;
-    if (*len > max || *len > ty__sr_left(r))
-        return ty__sr_bad(r, at, "a string of %u bytes: more than the file holds", *len);
-    if (ty_vec_reserve(*buf, (size_t)*len + 1))
-        return ty__err(err, TY_ENOMEM, "out of memory");
-    buf->a[*len] = 0;
-    return ty__sr_get(r, buf->a, *len);
-}
-
-static int get_f32(ty__sr_t *r, float *f) { return ty__sr_get(r, f, 4); }
-
-static int load_docs(ty_dedup_t *dd, ty__sr_t *r, charvec_t *buf, size_t *errors)
-{
-    const ty__rules_t *R = &dd->R;
-    int near = R->o.mode == TY_DEDUP_NEAR, spun = R->o.mode == TY_DEDUP_SPUN;
-    size_t sig = near ? (size_t)R->perms * 4 : 0;
-    uint64_t n;
-    int rc = ty__sr_begin(r, TY__ST_DOCS);
-    if (!rc)
-        rc = ty__sr_count(r, "documents", 44 + sig, NONE - 2, &n);
-    if (rc)
-        return rc;
-    if (ty_vec_reserve(dd->docs, n + 1) || ty__clu_add(&dd->clu, n) ||
-        (near && ty_vec_reserve(dd->sigs, (n + 1) * (size_t)R->perms)))
-        return ty__err(dd->err, TY_ENOMEM, "out of memory");
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t at = ty__sr_tell(r);
-        drec_t *d = &dd->docs.a[i];
-        ty__clu_t *c = &dd->clu.d.a[i];
-        uint32_t len, flags, err;
-        memset(d, 0, sizeof(*d));
-        if ((rc = get_str(r, buf, 1u << 24, &len, dd->err)))
-            return rc;
-        if (!(d->name = arena_put(&dd->names, buf->a, len, 1)))
-            return ty__err(dd->err, TY_ENOMEM, "out of memory");
-        if ((rc = ty__sr_u32(r, &d->len)) || (rc = ty__sr_u32(r, &d->ntok)) ||
-            (rc = ty__sr_u32(r, &d->nmz)) || (rc = ty__sr_u32(r, &flags)))
-            return rc;
-        if (flags > 1 || (flags && !spun))
-            return ty__sr_bad(r, at, "document %u: flags %u", i, flags);
-        if (flags) {
-            if ((rc = get_str(r, buf, UINT32_MAX, &len, dd->err)))
-                return rc;
-            if (!(d->ctext = arena_put(&dd->texts, buf->a, len, 0)))
-                return ty__err(dd->err, TY_ENOMEM, "out of memory");
-            d->clen = len;
-            d->indexed = 1;
-        }
-        if ((rc = ty__sr_u32(r, &c->parent)) || (rc = ty__sr_u32(r, &c->best)) ||
-            (rc = get_f32(r, &c->best_sim)) || (rc = get_f32(r, &c->best_cont)) ||
-            (rc = ty__sr_u32(r, &c->ncp)) || (rc = ty__sr_u32(r, &err)))
-            return rc;
-        c->err = (int32_t)err;
-        /* a root is the earliest document of its cluster: parents never point forward, so
-         * the union-find walks end; a document left out (err) is in no cluster */
-        if (c->parent > i || (c->best != NONE && c->best >= n) ||
-            !(c->best_sim >= 0 && c->best_sim <= 1 && c->best_cont >= 0 && c->best_cont <= 1) ||
-            c->err > 0 || c->err < -64 || (c->err && (c->parent != i || c->best != NONE)) ||
-            (c->parent != i && dd->clu.d.a[c->parent].err))
-            return ty__sr_bad(r, at, "document %u: a cluster entry out of range", i);
-        *errors += c->err != 0;
-        if (near && (rc = ty__sr_get(r, dd->sigs.a + (size_t)i * (size_t)R->perms, sig)))
-            return rc;
-    }
-    dd->docs.n = n;
-    dd->base = n;
-    return ty__sr_end(r);
-}
-
-/* Document id g, read at offset at, must be one of the n documents (spun: an indexed one:
- * only those have a text to align). */
-static int check_doc(ty_dedup_t *dd, ty__sr_t *r, uint64_t at, uint32_t g)
-{
-    if (g >= dd->docs.n || (dd->R.o.mode == TY_DEDUP_SPUN && !dd->docs.a[g].indexed))
-        return ty__sr_bad(r, at, "document %u: not a %sdocument of the state", g,
-                          dd->R.o.mode == TY_DEDUP_SPUN ? "kept (indexed) " : "");
-    return TY_OK;
-}
-
-static int load_tables(ty_dedup_t *dd, ty__sr_t *r)
-{
-    const ty__rules_t *R = &dd->R;
-    uint64_t n, at;
-    int rc = ty__sr_begin(r, TY__ST_KEYS);
-    if (!rc)
-        rc = ty__sr_count(r, "exact keys", 20, NONE, &n);
-    for (uint64_t i = 0; !rc && i < n; i++) {
-        uint64_t lo, hi;
-        uint32_t g, first;
-        at = ty__sr_tell(r);
-        if ((rc = ty__sr_u64(r, &lo)) || (rc = ty__sr_u64(r, &hi)) || (rc = ty__sr_u32(r, &g)) ||
-            (rc = check_doc(dd, r, at, g)))
-            break;
-        size_t before = dd->ex.n;
-        if (ty__xmap_first(&dd->ex, lo, hi, g, &first))
-            return ty__err(dd->err, TY_ENOMEM, "out of memory");
-        if (!lo || dd->ex.n == before)
-            rc = ty__sr_bad(r, at, "an exact key that is 0 or listed twice");
-    }
-    if (!rc)
-        rc = ty__sr_end(r);
-    if (!rc && R->o.mode == TY_DEDUP_NEAR) {
-        rc = ty__sr_begin(r, TY__ST_BAND);
-        if (!rc)
-            rc = ty__sr_count(r, "band keys", 12, NONE, &n);
-        if (!rc && map_room(&dd->bands, n))
-            return ty__err(dd->err, TY_ENOMEM, "out of memory");
-        for (uint64_t i = 0; !rc && i < n; i++) {
-            uint64_t key;
-            uint32_t g;
-            int isnew;
-            at = ty__sr_tell(r);
-            if ((rc = ty__sr_u64(r, &key)) || (rc = ty__sr_u32(r, &g)) ||
-                (rc = check_doc(dd, r, at, g)))
-                break;
-            ty__kv_t *e = ty__map_put(&dd->bands, key, &isnew);
-            if (!e)
-                return ty__err(dd->err, TY_ENOMEM, "out of memory");
-            if (!key || !isnew)
-                rc = ty__sr_bad(r, at, "a band key that is 0 or listed twice");
-            e->val = g;
-        }
-        if (!rc)
-            rc = ty__sr_end(r);
-    }
-    if (!rc && R->o.mode == TY_DEDUP_SPUN) {
-        rc = ty__sr_begin(r, TY__ST_MINZ);
-        if (!rc)
-            rc = ty__sr_count(r, "minimizers", 12, NONE, &n);
-        if (!rc && map_room(&dd->gmz.map, n))
-            return ty__err(dd->err, TY_ENOMEM, "out of memory");
-        size_t frequent = 0;
-        for (uint64_t i = 0; !rc && i < n; i++) {
-            uint64_t key;
-            uint32_t df, g, prev = 0;
-            at = ty__sr_tell(r);
-            if ((rc = ty__sr_u64(r, &key)) || (rc = ty__sr_u32(r, &df)))
-                break;
-            if (!key || !df || ty__map_find(&dd->gmz.map, key)) {
-                rc = ty__sr_bad(r, at, "a minimizer that is 0, in no document or listed twice");
-                break;
-            }
-            if (ty__boiler(R, df)) { /* boilerplate: counted, no postings */
-                int isnew;
-                ty__kv_t *e = ty__map_put(&dd->gmz.map, key, &isnew);
-                if (!e)
-                    return ty__err(dd->err, TY_ENOMEM, "out of memory");
-                e->val = df;
-                e->aux = NONE;
-                continue;
-            }
-            if ((uint64_t)df * 4 > ty__sr_left(r)) {
-                rc = ty__sr_bad(r, at, "a minimizer in %u documents: more than the file holds", df);
-                break;
-            }
-            for (uint32_t x = 0; !rc && x < df; x++) { /* rebuilt as the documents came */
-                uint64_t gat = ty__sr_tell(r);
-                if ((rc = ty__sr_u32(r, &g)) || (rc = check_doc(dd, r, gat, g)))
-                    break;
-                if (x && g <= prev)
-                    rc = ty__sr_bad(r, gat, "postings not in increasing order");
-                else if (ty__mztab_add(&dd->gmz, key, g, R->o.max_df, &frequent))
-                    return ty__err(dd->err, TY_ENOMEM, "out of memory");
-                prev = g;
-            }
-        }
-        if (!rc)
-            rc = ty__sr_end(r);
-        if (!rc && (rc = ty__carry_load(r, &dd->carry)) == TY_ENOMEM)
-            return ty__err(dd->err, TY_ENOMEM, "out of memory");
-    }
-    return rc;
-}
-
-static int load_rest(ty_dedup_t *dd, ty__sr_t *r, charvec_t *buf, size_t errors)
-{
-    uint64_t v[6], n, at = ty__sr_tell(r);
-    int rc = ty__sr_begin(r, TY__ST_STAT);
-    for (int i = 0; !rc && i < 6; i++)
-        rc = ty__sr_u64(r, &v[i]);
-    if (!rc && (v[0] != dd->docs.n || v[1] != errors || v[4] > v[0]))
-        rc = ty__sr_bad(r, at, "counters that do not fit the documents");
-    if (!rc && !(rc = ty__sr_end(r))) {
-        dd->st.docs = v[0];
-        dd->st.errors = v[1];
-        dd->st.links = v[2];
-        dd->st.candidates = v[3];
-        dd->st.indexed = v[4];
-        dd->st.frequent = v[5];
-    }
-    /* the last batch of the earlier run: added again, before this run's documents */
-    if (!rc)
-        rc = ty__sr_begin(r, TY__ST_PEND);
-    if (!rc)
-        rc = ty__sr_count(r, "documents of the last batch", 12, NONE - 2, &n);
-    charvec_t name = {0};
-    for (uint64_t i = 0; !rc && i < n; i++) {
-        uint32_t len, refused;
-        at = ty__sr_tell(r);
-        if ((rc = get_str(r, &name, 1u << 24, &len, dd->err)) || (rc = ty__sr_u32(r, &refused)))
-            break;
-        if (refused > 1) {
-            rc = ty__sr_bad(r, at, "a document of the last batch: flags %u", refused);
-            break;
-        }
-        if ((rc = get_str(r, buf, UINT32_MAX, &len, dd->err)))
-            break;
-        rc = add_doc(dd, name.a, refused ? NULL : buf->a, refused ? 0 : len,
-                     refused ? buf->a : NULL);
-    }
-    free(name.a);
-    if (!rc)
-        rc = ty__sr_end(r);
-    if (!rc)
-        rc = ty__sr_begin(r, TY__ST_END);
-    if (!rc)
-        rc = ty__sr_end(r);
-    if (!rc && ty__sr_left(r))
-        rc = ty__sr_bad(r, ty__sr_tell(r), "%llu bytes after the end",
-                        (unsigned long long)ty__sr_left(r));
-    return rc;
-}
-
-int ty_dedup_load_state(ty_dedup_t *dd, const char *dir)
-{
-    if (!dd || !dir)
-        return TY_EINVAL;
-    if (dd->docs.n || dd->finished || dd->failed)
-        return ty__err(dd->err, TY_EINVAL, "a state is loaded before the first document");
-    ty__sr_t *r;
-    int rc = ty__sr_open(&r, dir, &dd->R, dd->err);
-    if (rc)
-        return rc;
-    charvec_t buf = {0};
-    size_t errors = 0;
-    rc = load_docs(dd, r, &buf, &errors);
-    if (!rc)
-        rc = load_tables(dd, r);
-    if (!rc)
-        rc = load_rest(dd, r, &buf, errors);
-    free(buf.a);
-    ty__sr_close(r);
-    if (rc)
-        dd->failed = rc; /* half loaded: the handle takes nothing more */
-    return rc;
-}
-
-int ty_dedup_save_state(ty_dedup_t *dd, const char *dir)
-{
-    if (!dd || !dir)
-        return TY_EINVAL;
-    if (dd->finished || dd->save_dir)
-        return ty__err(dd->err, TY_EINVAL,
-                       "ty_dedup_save_state() after ty_dedup_finish() or "
-                       "twice");
-    int rc = ty__state_lock(dir, &dd->lockfd, dd->err);
-    if (!rc && !(dd->save_dir = strdup(dir)))
-        rc = ty__err(dd->err, TY_ENOMEM, "out of memory");
-    return rc;
-}
-
-int ty_dedup_commit_state(ty_dedup_t *dd)
-{
-    if (!dd)
-        return TY_EINVAL;
-    if (!dd->finished || !dd->save)
-        return ty__err(dd->err, TY_EINVAL,
-                       "no state to save: ty_dedup_save_state() and "
-                       "ty_dedup_finish() come first");
-    ty__sw_t *w = dd->save;
-    dd->save = NULL;
-    return ty__sw_commit(w, dd->err);
-}
+const char *ty_dedup_tmp_dir(const ty_dedup_t *dd) { return dd ? dd->sp.dir : ""; }

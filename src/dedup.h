@@ -7,7 +7,8 @@
  *                  the rules keep (first document of a key, the minimizer postings);
  *   minhash.c      MinHash signatures and LSH band keys;
  *   cluster.c      union-find over the links, best links, keepers;
- *   dedup.c        one process: ty_dedup_t, batches, worker threads;
+ *   dedup.c        one process: ty_dedup_t (dedup_impl.h), batches, worker threads;
+ *   dedup_state.c  its state saved and loaded (--save-index, --against);
  *   mpi/           N ranks (the MPI part, libtongyuan_mpi.a): the same rules, the data
  *                  exchanged between ranks instead of read from one process's tables.
  *
@@ -571,13 +572,13 @@ static inline void ty__join_link(ty__clusters_t *c, ty_dedup_stats_t *st, uint32
 
 int ty__join_finish(ty__clusters_t *c, ty_dedup_stats_t *st, int keep_longest); /* TY_ENOMEM */
 
-/* ---- the saved state (dedup_state.c: the file; dedup.c: what is in it) -------------------- */
+/* ---- the saved state (dedup_state.c: the file, and what of the handle is in it) ---------- */
 
 /* Section tags: four characters, read as a little-endian u32. */
 #define TY__TAG(a, b, c, d) \
     ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
 #define TY__ST_PARM TY__TAG('P', 'A', 'R', 'M') /* the options (dedup_state.c) */
-#define TY__ST_DOCS TY__TAG('D', 'O', 'C', 'S') /* processed documents (dedup.c) */
+#define TY__ST_DOCS TY__TAG('D', 'O', 'C', 'S') /* processed documents */
 #define TY__ST_KEYS TY__TAG('K', 'E', 'Y', 'S') /* exact keys */
 #define TY__ST_BAND TY__TAG('B', 'A', 'N', 'D') /* near: band key -> first document */
 #define TY__ST_MINZ TY__TAG('M', 'I', 'N', 'Z') /* spun: minimizer -> df, postings */

@@ -4,9 +4,10 @@
  * its documents are the earlier documents of the new run, and the new documents get the
  * decisions one run over both would give them (docs/dedup.md, "Incremental dedup").
  *
- * This file is the format only — header, parameters, sections with checksums, the atomic
- * replacement and the lock; what goes into the sections (the engine's records and tables) is
- * written and read by dedup.c (its last part), which owns those structures.
+ * Its first part is the format — header, parameters, sections with checksums, the atomic
+ * replacement and the lock (also used by the MPI part's carried summaries); its second part
+ * is what goes into the sections: the one-process engine's records and tables (the handle,
+ * dedup_impl.h), written from and read into a ty_dedup_t.
  *
  * DIR/dedup.state, little-endian:
  *
@@ -14,7 +15,7 @@
  *   sections:   u32 tag, the payload, u64 XXH3-64 of tag + payload
  *     PARM  u32 bytes, "name=value\n" lines: every option the decisions depend on (a run
  *           --against a state made with other values is refused, naming the first that differs)
- *     ...   dedup.c's sections (documents, keys, tables, the unprocessed last batch)
+ *     ...   the engine's sections (documents, keys, tables, the unprocessed last batch)
  *     END.  nothing: a file cut short is told from a complete one
  *
  * Writing: DIR/dedup.state.tmp, flushed and fsync()ed, renamed over DIR/dedup.state, then the
@@ -36,7 +37,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "dedup.h"
+#include "dedup_impl.h"
 
 #define MAGIC "TYDDSTAT"
 #define VERSION 2u /* 2: spun mode carries popular texts over (CARY) */
@@ -447,4 +448,442 @@ int ty__sr_open(ty__sr_t **out, const char *dir, const ty__rules_t *R, char *msg
     }
     *out = r;
     return TY_OK;
+}
+
+/* ---- what is in the file: the engine's records and tables ------------------------------
+
+ * The state is the handle's: every processed document's record, cluster entry and (near)
+ * signature; the tables of exact keys, band keys and minimizers; the counters. In spun mode
+ * it is taken before the last, partial batch is processed, and that batch's documents are
+ * saved as they were added (names and texts): a later run loads the state and adds them again
+ * before its own, so its first batch holds what the batch of one run over both would have
+ * held — the batch a document is in changes what counts as boilerplate and which copy a copy
+ * is linked to. Exact and near mode's decisions do not depend on batches: their state is
+ * taken after the last batch. Either way the new documents get the decisions of one run over
+ * old + new, by construction.
+ * Tables are written as their entries (key, values) and inserted again when read: the slots
+ * and the postings pool are rebuilt, nothing of their layout is trusted. */
+
+typedef TY_VEC(char) charvec_t;
+
+static void put_f32(ty__sw_t *w, float f) { ty__sw_put(w, &f, 4); }
+
+/* Slot i of a table of cap slots (a power of two) in the order its entries are written: a
+ * permutation (an odd multiplier is a bijection modulo 2^k) that is not the hash order. Keys
+ * read back in the order of their slots pile up in one run of the loader's table while it is
+ * still smaller (linear probing): 800,000 band keys took 30 s to insert, against 0.1 s. */
+static size_t nth_slot(size_t i, size_t cap)
+{
+    return (size_t)((i * 0x9E3779B97F4A7C15ULL) & (cap - 1));
+}
+
+/* Room for n keys in map m before they are inserted (one allocation, no rehashing). */
+static int map_room(ty__map_t *m, uint64_t n)
+{
+    while ((n + 1) * 4 > (uint64_t)m->cap * 3)
+        if (ty__map_grow(m))
+            return TY_ENOMEM;
+    return TY_OK;
+}
+
+/* A record of a run as it is in the file (ty__sruns_each). */
+static void put_rec(void *ctx, const char *rec, size_t n) { ty__sw_put(ctx, rec, n); }
+
+int ty__dd_write_state(ty_dedup_t *dd)
+{
+    const ty__rules_t *R = &dd->R;
+    int near = R->o.mode == TY_DEDUP_NEAR, spun = R->o.mode == TY_DEDUP_SPUN;
+    ty__sw_t *w;
+    int rc = ty__sw_open(&w, dd->save_dir, R, dd->err);
+    if (rc)
+        return rc;
+    size_t n = dd->base; /* processed; [base, base + nb) are the last batch's */
+    size_t sig = near ? (size_t)R->perms * 4 : 0, cap = 0;
+    char *buf = NULL;
+    ty__sw_begin(w, TY__ST_DOCS);
+    ty__sw_u64(w, n);
+    for (size_t i = 0; i < n; i++) {
+        const drec_t *r = &dd->docs.a[i];
+        /* spilled or not, the same bytes (dedup_spill.c) */
+        const char *ct = r->indexed ? ty__blobs_read(&dd->texts, r->coff, r->clen, &buf, &cap) : "";
+        const char *sg = near ? ty__blobs_get(&dd->sigs, i * sig, sig, dd->sigbuf) : "";
+        if (!ct || !sg) {
+            free(buf);
+            ty__sw_abort(w);
+            return ty__err(dd->err, TY_EIO,
+                           "reading the texts and signatures back from %s "
+                           "(tmp_dir) failed",
+                           dd->sp.dir);
+        }
+        const ty__clu_t *c = &dd->clu.d.a[i];
+        ty__sw_str(w, r->name, strlen(r->name));
+        ty__sw_u32(w, r->len);
+        ty__sw_u32(w, r->ntok);
+        ty__sw_u32(w, r->nmz);
+        ty__sw_u32(w, r->indexed);
+        if (r->indexed)
+            ty__sw_str(w, ct, r->clen);
+        ty__sw_u32(w, c->parent);
+        ty__sw_u32(w, c->best);
+        put_f32(w, c->best_sim);
+        put_f32(w, c->best_cont);
+        ty__sw_u32(w, c->ncp);
+        ty__sw_u32(w, (uint32_t)c->err);
+        ty__sw_put(w, sg, sig);
+    }
+    free(buf);
+    ty__sw_end(w);
+    ty__sw_begin(w, TY__ST_KEYS);
+    ty__sw_u64(w, dd->ex.n + dd->exr.n); /* the memory table's, then the runs' */
+    for (size_t i = 0, s; i < dd->ex.cap; i++)
+        if (dd->ex.a[s = nth_slot(i, dd->ex.cap)].lo) {
+            ty__sw_u64(w, dd->ex.a[s].lo);
+            ty__sw_u64(w, dd->ex.hi.a[dd->ex.a[s].at]);
+            ty__sw_u32(w, dd->ex.a[s].g);
+        }
+    rc = ty__sruns_each(&dd->exr, put_rec, w); /* records as written: u64, u64, u32 */
+    ty__sw_end(w);
+    if (near && !rc) {
+        ty__sw_begin(w, TY__ST_BAND);
+        ty__sw_u64(w, dd->bands.n + dd->bandr.n);
+        for (size_t i = 0, s; i < dd->bands.cap; i++)
+            if (dd->bands.a[s = nth_slot(i, dd->bands.cap)].key) {
+                ty__sw_u64(w, dd->bands.a[s].key);
+                ty__sw_u32(w, dd->bands.a[s].val);
+            }
+        rc = ty__sruns_each(&dd->bandr, put_rec, w); /* u64, u32 */
+        ty__sw_end(w);
+    }
+    if (rc) {
+        ty__sw_abort(w);
+        return ty__err(dd->err, rc, "reading a temporary file in %s (tmp_dir) failed", dd->sp.dir);
+    }
+    if (spun) {
+        ty__sw_begin(w, TY__ST_MINZ);
+        ty__sw_u64(w, dd->gmz.map.n);
+        for (size_t i = 0; i < dd->gmz.map.cap; i++) {
+            const ty__kv_t *e = &dd->gmz.map.a[nth_slot(i, dd->gmz.map.cap)];
+            if (!e->key)
+                continue;
+            ty__sw_u64(w, e->key);
+            ty__sw_u32(w, e->val);
+            if (!ty__boiler(R, e->val)) { /* its documents, in the order they came */
+                uint32_t one, k;
+                const uint32_t *d = ty__mztab_docs(&dd->gmz, e, &one, &k);
+                ty__sw_put(w, d, (size_t)k * 4);
+            }
+        }
+        ty__sw_end(w);
+    }
+    const ty_dedup_stats_t *st = &dd->st;
+    if (spun) /* the popular texts the next batch's groups see (ty__groups_join) */
+        ty__carry_save(w, &dd->carry);
+    ty__sw_begin(w, TY__ST_STAT);
+    ty__sw_u64(w, n);
+    ty__sw_u64(w, st->errors);
+    ty__sw_u64(w, st->links);
+    ty__sw_u64(w, st->candidates);
+    ty__sw_u64(w, st->indexed);
+    ty__sw_u64(w, st->frequent);
+    ty__sw_end(w);
+    ty__sw_begin(w, TY__ST_PEND);
+    ty__sw_u64(w, dd->nb);
+    for (size_t j = 0; j < dd->nb; j++) {
+        const bdoc_t *b = &dd->batch[j];
+        const char *name = dd->docs.a[dd->base + j].name;
+        ty__sw_str(w, name, strlen(name));
+        ty__sw_u32(w, b->err ? 1 : 0); /* refused when added (too big) */
+        if (b->err)
+            ty__sw_str(w, b->msg ? b->msg : "", b->msg ? strlen(b->msg) : 0);
+        else
+            ty__sw_str(w, dd->btext.a + b->text_off, b->len);
+    }
+    ty__sw_end(w);
+    dd->save = w; /* the end and the rename: ty_dedup_commit_state() */
+    return TY_OK;
+}
+
+/* A string of at most max bytes into *buf (grown; NUL-terminated), its length in *len. */
+static int get_str(ty__sr_t *r, charvec_t *buf, uint32_t max, uint32_t *len, char *err)
+{
+    uint64_t at = ty__sr_tell(r);
+    int rc = ty__sr_u32(r, len);
+    if (rc)
+        return rc;
+    if (*len > max || *len > ty__sr_left(r))
+        return ty__sr_bad(r, at, "a string of %u bytes: more than the file holds", *len);
+    if (ty_vec_reserve(*buf, (size_t)*len + 1))
+        return ty__err(err, TY_ENOMEM, "out of memory");
+    buf->a[*len] = 0;
+    return ty__sr_get(r, buf->a, *len);
+}
+
+static int get_f32(ty__sr_t *r, float *f) { return ty__sr_get(r, f, 4); }
+
+static int load_docs(ty_dedup_t *dd, ty__sr_t *r, charvec_t *buf, size_t *errors)
+{
+    const ty__rules_t *R = &dd->R;
+    int near = R->o.mode == TY_DEDUP_NEAR, spun = R->o.mode == TY_DEDUP_SPUN;
+    size_t sig = near ? (size_t)R->perms * 4 : 0;
+    uint64_t n;
+    int rc = ty__sr_begin(r, TY__ST_DOCS);
+    if (!rc)
+        rc = ty__sr_count(r, "documents", 44 + sig, NONE - 2, &n);
+    if (rc)
+        return rc;
+    if (ty_vec_reserve(dd->docs, n + 1) || ty__clu_add(&dd->clu, n))
+        return ty__err(dd->err, TY_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t at = ty__sr_tell(r);
+        drec_t *d = &dd->docs.a[i];
+        ty__clu_t *c = &dd->clu.d.a[i];
+        uint32_t len, flags, err;
+        memset(d, 0, sizeof(*d));
+        if ((rc = get_str(r, buf, 1u << 24, &len, dd->err)))
+            return rc;
+        if (!(d->name = arena_put(&dd->names, buf->a, len, 1)))
+            return ty__err(dd->err, TY_ENOMEM, "out of memory");
+        if ((rc = ty__sr_u32(r, &d->len)) || (rc = ty__sr_u32(r, &d->ntok)) ||
+            (rc = ty__sr_u32(r, &d->nmz)) || (rc = ty__sr_u32(r, &flags)))
+            return rc;
+        if (flags > 1 || (flags && !spun))
+            return ty__sr_bad(r, at, "document %u: flags %u", i, flags);
+        if (flags) {
+            if ((rc = get_str(r, buf, UINT32_MAX, &len, dd->err)))
+                return rc;
+            if (ty__blobs_put(&dd->texts, buf->a, len, &d->coff))
+                return ty__err(dd->err, TY_ENOMEM, "out of memory");
+            d->clen = len;
+            d->indexed = 1;
+        }
+        if ((rc = ty__sr_u32(r, &c->parent)) || (rc = ty__sr_u32(r, &c->best)) ||
+            (rc = get_f32(r, &c->best_sim)) || (rc = get_f32(r, &c->best_cont)) ||
+            (rc = ty__sr_u32(r, &c->ncp)) || (rc = ty__sr_u32(r, &err)))
+            return rc;
+        c->err = (int32_t)err;
+        /* a root is the earliest document of its cluster: parents never point forward, so
+         * the union-find walks end; a document left out (err) is in no cluster */
+        if (c->parent > i || (c->best != NONE && c->best >= n) ||
+            !(c->best_sim >= 0 && c->best_sim <= 1 && c->best_cont >= 0 && c->best_cont <= 1) ||
+            c->err > 0 || c->err < -64 || (c->err && (c->parent != i || c->best != NONE)) ||
+            (c->parent != i && dd->clu.d.a[c->parent].err))
+            return ty__sr_bad(r, at, "document %u: a cluster entry out of range", i);
+        *errors += c->err != 0;
+        uint64_t off;
+        if (near && ((rc = ty__sr_get(r, dd->sigbuf, sig)) ||
+                     (rc = ty__blobs_put(&dd->sigs, dd->sigbuf, sig, &off))))
+            return rc == TY_ENOMEM ? ty__err(dd->err, rc, "out of memory") : rc;
+        if ((i & 65535) == 65535 && (rc = ty__dd_budget(dd)))
+            return rc;
+    }
+    dd->docs.n = n;
+    dd->base = n;
+    return ty__sr_end(r);
+}
+
+/* Document id g, read at offset at, must be one of the n documents (spun: an indexed one:
+ * only those have a text to align). */
+static int check_doc(ty_dedup_t *dd, ty__sr_t *r, uint64_t at, uint32_t g)
+{
+    if (g >= dd->docs.n || (dd->R.o.mode == TY_DEDUP_SPUN && !dd->docs.a[g].indexed))
+        return ty__sr_bad(r, at, "document %u: not a %sdocument of the state", g,
+                          dd->R.o.mode == TY_DEDUP_SPUN ? "kept (indexed) " : "");
+    return TY_OK;
+}
+
+static int load_tables(ty_dedup_t *dd, ty__sr_t *r)
+{
+    const ty__rules_t *R = &dd->R;
+    uint64_t n, at;
+    int rc = ty__sr_begin(r, TY__ST_KEYS);
+    if (!rc)
+        rc = ty__sr_count(r, "exact keys", 20, NONE, &n);
+    for (uint64_t i = 0; !rc && i < n; i++) {
+        uint64_t lo, hi;
+        uint32_t g, first;
+        at = ty__sr_tell(r);
+        if ((rc = ty__sr_u64(r, &lo)) || (rc = ty__sr_u64(r, &hi)) || (rc = ty__sr_u32(r, &g)) ||
+            (rc = check_doc(dd, r, at, g)))
+            break;
+        size_t before = dd->ex.n;
+        if (ty__xmap_first(&dd->ex, lo, hi, g, &first))
+            return ty__err(dd->err, TY_ENOMEM, "out of memory");
+        if (!lo || dd->ex.n == before)
+            rc = ty__sr_bad(r, at, "an exact key that is 0 or listed twice");
+    }
+    if (!rc)
+        rc = ty__sr_end(r);
+    if (!rc && R->o.mode == TY_DEDUP_NEAR) {
+        rc = ty__sr_begin(r, TY__ST_BAND);
+        if (!rc)
+            rc = ty__sr_count(r, "band keys", 12, NONE, &n);
+        if (!rc && map_room(&dd->bands, n))
+            return ty__err(dd->err, TY_ENOMEM, "out of memory");
+        for (uint64_t i = 0; !rc && i < n; i++) {
+            uint64_t key;
+            uint32_t g;
+            int isnew;
+            at = ty__sr_tell(r);
+            if ((rc = ty__sr_u64(r, &key)) || (rc = ty__sr_u32(r, &g)) ||
+                (rc = check_doc(dd, r, at, g)))
+                break;
+            ty__kv_t *e = ty__map_put(&dd->bands, key, &isnew);
+            if (!e)
+                return ty__err(dd->err, TY_ENOMEM, "out of memory");
+            if (!key || !isnew)
+                rc = ty__sr_bad(r, at, "a band key that is 0 or listed twice");
+            e->val = g;
+        }
+        if (!rc)
+            rc = ty__sr_end(r);
+    }
+    if (!rc && R->o.mode == TY_DEDUP_SPUN) {
+        rc = ty__sr_begin(r, TY__ST_MINZ);
+        if (!rc)
+            rc = ty__sr_count(r, "minimizers", 12, NONE, &n);
+        if (!rc && map_room(&dd->gmz.map, n))
+            return ty__err(dd->err, TY_ENOMEM, "out of memory");
+        size_t frequent = 0;
+        for (uint64_t i = 0; !rc && i < n; i++) {
+            uint64_t key;
+            uint32_t df, g, prev = 0;
+            at = ty__sr_tell(r);
+            if ((rc = ty__sr_u64(r, &key)) || (rc = ty__sr_u32(r, &df)))
+                break;
+            if (!key || !df || ty__map_find(&dd->gmz.map, key)) {
+                rc = ty__sr_bad(r, at, "a minimizer that is 0, in no document or listed twice");
+                break;
+            }
+            if (ty__boiler(R, df)) { /* boilerplate: counted, no postings */
+                int isnew;
+                ty__kv_t *e = ty__map_put(&dd->gmz.map, key, &isnew);
+                if (!e)
+                    return ty__err(dd->err, TY_ENOMEM, "out of memory");
+                e->val = df;
+                e->aux = NONE;
+                continue;
+            }
+            if ((uint64_t)df * 4 > ty__sr_left(r)) {
+                rc = ty__sr_bad(r, at, "a minimizer in %u documents: more than the file holds", df);
+                break;
+            }
+            for (uint32_t x = 0; !rc && x < df; x++) { /* rebuilt as the documents came */
+                uint64_t gat = ty__sr_tell(r);
+                if ((rc = ty__sr_u32(r, &g)) || (rc = check_doc(dd, r, gat, g)))
+                    break;
+                if (x && g <= prev)
+                    rc = ty__sr_bad(r, gat, "postings not in increasing order");
+                else if (ty__mztab_add(&dd->gmz, key, g, R->o.max_df, &frequent))
+                    return ty__err(dd->err, TY_ENOMEM, "out of memory");
+                prev = g;
+            }
+        }
+        if (!rc)
+            rc = ty__sr_end(r);
+        if (!rc && (rc = ty__carry_load(r, &dd->carry)) == TY_ENOMEM)
+            return ty__err(dd->err, TY_ENOMEM, "out of memory");
+    }
+    return rc;
+}
+
+static int load_rest(ty_dedup_t *dd, ty__sr_t *r, charvec_t *buf, size_t errors)
+{
+    uint64_t v[6], n, at = ty__sr_tell(r);
+    int rc = ty__sr_begin(r, TY__ST_STAT);
+    for (int i = 0; !rc && i < 6; i++)
+        rc = ty__sr_u64(r, &v[i]);
+    if (!rc && (v[0] != dd->docs.n || v[1] != errors || v[4] > v[0]))
+        rc = ty__sr_bad(r, at, "counters that do not fit the documents");
+    if (!rc && !(rc = ty__sr_end(r))) {
+        dd->st.docs = v[0];
+        dd->st.errors = v[1];
+        dd->st.links = v[2];
+        dd->st.candidates = v[3];
+        dd->st.indexed = v[4];
+        dd->st.frequent = v[5];
+    }
+    /* the last batch of the earlier run: added again, before this run's documents */
+    if (!rc)
+        rc = ty__sr_begin(r, TY__ST_PEND);
+    if (!rc)
+        rc = ty__sr_count(r, "documents of the last batch", 12, NONE - 2, &n);
+    charvec_t name = {0};
+    for (uint64_t i = 0; !rc && i < n; i++) {
+        uint32_t len, refused;
+        at = ty__sr_tell(r);
+        if ((rc = get_str(r, &name, 1u << 24, &len, dd->err)) || (rc = ty__sr_u32(r, &refused)))
+            break;
+        if (refused > 1) {
+            rc = ty__sr_bad(r, at, "a document of the last batch: flags %u", refused);
+            break;
+        }
+        if ((rc = get_str(r, buf, UINT32_MAX, &len, dd->err)))
+            break;
+        rc = ty__dd_add_doc(dd, name.a, refused ? NULL : buf->a, refused ? 0 : len,
+                            refused ? buf->a : NULL);
+    }
+    free(name.a);
+    if (!rc)
+        rc = ty__sr_end(r);
+    if (!rc)
+        rc = ty__sr_begin(r, TY__ST_END);
+    if (!rc)
+        rc = ty__sr_end(r);
+    if (!rc && ty__sr_left(r))
+        rc = ty__sr_bad(r, ty__sr_tell(r), "%llu bytes after the end",
+                        (unsigned long long)ty__sr_left(r));
+    return rc;
+}
+
+int ty_dedup_load_state(ty_dedup_t *dd, const char *dir)
+{
+    if (!dd || !dir)
+        return TY_EINVAL;
+    if (dd->docs.n || dd->finished || dd->failed)
+        return ty__err(dd->err, TY_EINVAL, "a state is loaded before the first document");
+    ty__sr_t *r;
+    int rc = ty__sr_open(&r, dir, &dd->R, dd->err);
+    if (rc)
+        return rc;
+    charvec_t buf = {0};
+    size_t errors = 0;
+    rc = load_docs(dd, r, &buf, &errors);
+    if (!rc)
+        rc = load_tables(dd, r);
+    if (!rc)
+        rc = load_rest(dd, r, &buf, errors);
+    if (!rc)
+        rc = ty__dd_budget(dd);
+    free(buf.a);
+    ty__sr_close(r);
+    if (rc)
+        dd->failed = rc; /* half loaded: the handle takes nothing more */
+    return rc;
+}
+
+int ty_dedup_save_state(ty_dedup_t *dd, const char *dir)
+{
+    if (!dd || !dir)
+        return TY_EINVAL;
+    if (dd->finished || dd->save_dir)
+        return ty__err(dd->err, TY_EINVAL,
+                       "ty_dedup_save_state() after ty_dedup_finish() or "
+                       "twice");
+    int rc = ty__state_lock(dir, &dd->lockfd, dd->err);
+    if (!rc && !(dd->save_dir = strdup(dir)))
+        rc = ty__err(dd->err, TY_ENOMEM, "out of memory");
+    return rc;
+}
+
+int ty_dedup_commit_state(ty_dedup_t *dd)
+{
+    if (!dd)
+        return TY_EINVAL;
+    if (!dd->finished || !dd->save)
+        return ty__err(dd->err, TY_EINVAL,
+                       "no state to save: ty_dedup_save_state() and "
+                       "ty_dedup_finish() come first");
+    ty__sw_t *w = dd->save;
+    dd->save = NULL;
+    return ty__sw_commit(w, dd->err);
 }

@@ -541,6 +541,72 @@ assert want == open(sys.argv[3]).readlines()
         --save-index "$AG/st" 2> "$tmp/err"
     if [ $? -eq 0 ] && [ ! -e "$ST.tmp" ] && ! cmp -s "$ST" "$AG/good.state"; then pass; else
         fail "--save-index over a stale dedup.state.tmp"; fi
+    # ---- --memory: past the budget the tables go to disk, the output does not change ------
+    # 1M is less than the engine holds of A + B after its first batches: every batch after
+    # that writes runs (and merges them), and the texts and signatures go to files
+    MT=$tmp/memtmp
+    mkdir -p "$MT"
+    for m in exact near spun; do
+        "$TY" dedup -q --mode $m --batch 16 "$AG/AB.jsonl" -o "$AG/m0.jsonl" \
+            --pairs-out "$AG/m0p.jsonl" 2> "$tmp/err"
+        "$TY" dedup --mode $m --batch 16 "$AG/AB.jsonl" -o "$AG/m1.jsonl" --memory 1M \
+            --tmp-dir "$MT" -v --pairs-out "$AG/m1p.jsonl" 2> "$tmp/err"
+        if [ -s "$AG/m0.jsonl" ] && cmp -s "$AG/m0.jsonl" "$AG/m1.jsonl" &&
+            cmp -s "$AG/m0p.jsonl" "$AG/m1p.jsonl"; then pass; else
+            fail "--memory 1M ($m): decisions or --pairs-out differ from the run in memory"; fi
+        if grep -q "memory budget 1 MB (--memory)" "$tmp/err" &&
+            python3 -c '
+import re, sys
+m = re.search(r"(\d+) batches passed the budget, (\d+) MB written to disk, (\d+) runs merged",
+              open(sys.argv[1]).read())
+assert m and int(m.group(1)) >= 20 and int(m.group(3)) >= 3, m and m.groups()
+' "$tmp/err"; then pass; else fail "--memory 1M ($m): several spills and merges ($(tail -1 "$tmp/err"))"; fi
+        # with a saved state: A then B --against it, both spilling, as one run over A + B
+        rm -rf "$AG/mst"
+        "$TY" dedup -q --mode $m --batch 16 "$AG/A.jsonl" -o /dev/null --memory 1M \
+            --tmp-dir "$MT" --save-index "$AG/mst" 2>> "$tmp/err"
+        "$TY" dedup -q --mode $m --batch 16 "$AG/B.jsonl" -o "$AG/mb.jsonl" --memory 1M \
+            --tmp-dir "$MT" --against "$AG/mst" 2>> "$tmp/err"
+        tail -n +204 "$AG/m0.jsonl" > "$AG/m0_b.jsonl"
+        if [ -s "$AG/mb.jsonl" ] && cmp -s "$AG/m0_b.jsonl" "$AG/mb.jsonl"; then pass; else
+            fail "--memory 1M --save-index, --against ($m): not one run over A + B"; fi
+    done
+    if [ -z "$(ls -A "$MT")" ]; then pass; else fail "--memory: $MT not empty after the runs"; fi
+    # an error stops the run: the temporary directory goes too
+    expect 2 "bad.jsonl:1" --on-error fail --batch 16 --memory 1M --tmp-dir "$MT" \
+        "$AG/AB.jsonl" "$AG/bad.jsonl"
+    if [ -z "$(ls -A "$MT")" ]; then pass; else fail "--memory: $MT not empty after an error"; fi
+    # SIGINT while the run waits for more input (its tables already spilled): the CLI's handler
+    # removes the directory; its files have no names
+    # (python3 gives it the default SIGINT: a background job of a script has it ignored, and
+    # dedup leaves an ignored signal ignored)
+    mkfifo "$tmp/fifo"
+    python3 -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$TY" dedup -q --batch 16 --memory 1M --tmp-dir "$MT" - \
+        < "$tmp/fifo" > /dev/null 2>&1 &
+    pid=$!
+    exec 9> "$tmp/fifo"
+    cat "$AG/AB.jsonl" >&9
+    i=0
+    while [ -z "$(ls -A "$MT")" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    made=$(ls -A "$MT")
+    kill -INT $pid
+    i=0
+    while kill -0 $pid 2> /dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+    kill -0 $pid 2> /dev/null && kill -KILL $pid
+    wait $pid
+    rc=$?
+    exec 9>&-
+    if [ -n "$made" ] && [ $rc -ne 0 ] && [ -z "$(ls -A "$MT")" ]; then pass; else
+        fail "--memory: SIGINT (made: '$made', exit $rc, left: '$(ls -A "$MT")')"; fi
+    rm -rf "$MT"/*
+    for bad in 12X abc 0 100K -5G 1.5Q; do
+        expect 2 "--memory $bad: " --memory "$bad" "$AG/B.jsonl"
+    done
+    expect 2 "not --mode spans" --mode spans --memory 1G "$AG/B.jsonl"
+    expect 2 "cannot make a temporary directory in $tmp/nodir (--tmp-dir)" --memory 1M \
+        --tmp-dir "$tmp/nodir" --batch 16 "$AG/AB.jsonl"
 else
     fail "--against: the dev set is needed ($DEV missing; SHARED=${SHARED:-})"
 fi

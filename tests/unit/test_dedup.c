@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "dedup.h"
@@ -429,19 +430,26 @@ static void test_keep_longest(void)
 
 /* ---- determinism: the same clusters whatever the threads; batch edges ----------------- */
 
-static void test_determinism(void)
+/* The dev files, then rep - 1 copies of them named k/FILE (d: NDEV x rep entries; the texts of
+ * the first NDEV are the caller's to free). */
+static void dev_repeated(tdoc_t *d, char (*names)[32], size_t rep)
 {
-    enum { REP = 6 };
-    tdoc_t d[NDEV * REP];
-    char names[NDEV * REP][32];
     for (size_t i = 0; i < NDEV; i++)
         d[i] = load(dev_files[i]);
-    for (size_t k = 1; k < REP; k++)
+    for (size_t k = 1; k < rep; k++)
         for (size_t i = 0; i < NDEV; i++) {
             snprintf(names[k * NDEV + i], sizeof names[0], "%zu/%s", k, dev_files[i]);
             d[k * NDEV + i] = d[i];
             d[k * NDEV + i].name = names[k * NDEV + i];
         }
+}
+
+static void test_determinism(void)
+{
+    enum { REP = 6 };
+    tdoc_t d[NDEV * REP];
+    char names[NDEV * REP][32];
+    dev_repeated(d, names, REP);
     size_t n = NDEV * REP;
     ty_dedup_result_t base[NDEV * REP], r[NDEV * REP];
     for (int mode = 0; mode < 3; mode++) {
@@ -461,6 +469,60 @@ static void test_determinism(void)
         for (size_t i = NDEV; i < n; i++)
             CHECKF(base[i].cluster == base[i % NDEV].cluster, "mode %d: doc %zu alone", mode, i);
     }
+    for (size_t i = 0; i < NDEV; i++)
+        free(d[i].text);
+}
+
+/* ---- a memory budget: the same results, its temporary directory gone at the end -------- */
+
+static void test_memory(void)
+{
+    enum { REP = 6 };
+    tdoc_t d[NDEV * REP];
+    char names[NDEV * REP][32];
+    dev_repeated(d, names, REP); /* exact copies: every table of first documents is used */
+    size_t n = NDEV * REP;
+    char parent[] = "/tmp/ty_test_memory.XXXXXX";
+    CHECK(mkdtemp(parent) != NULL);
+    ty_dedup_result_t base[NDEV * REP], r;
+    ty_opts_t to;
+    ty_opts_init(&to);
+    for (int mode = 0; mode < 3; mode++) {
+        ty_dedup_opts_t o = opts(mode);
+        o.batch = 16;
+        CHECK_EQ_INT(run(&o, d, n, base, NULL), TY_OK);
+        o.memory = 1 << 20; /* less than the handle holds after its first batch */
+        o.tmp_dir = parent;
+        o.threads = 2;
+        ty_dedup_t *dd = ty_dedup_new(&o, &to, NULL, NULL);
+        CHECK(dd != NULL);
+        CHECK_EQ_STR(ty_dedup_tmp_dir(dd), ""); /* made when the first file is needed */
+        for (size_t i = 0; i < n; i++)
+            CHECK_EQ_INT(ty_dedup_add(dd, d[i].name, d[i].text, d[i].len), TY_OK);
+        CHECK_EQ_INT(ty_dedup_finish(dd), TY_OK);
+        const char *tmp = ty_dedup_tmp_dir(dd);
+        CHECKF(strncmp(tmp, parent, strlen(parent)) == 0, "mode %d: %s", mode, tmp);
+        ty_dedup_stats_t st;
+        ty_dedup_stats(dd, &st);
+        /* (the copies add no key: merges are tests/dedup.sh's, on more documents) */
+        CHECKF(st.spills >= 3 && st.disk_bytes > 0 && st.mem_budget == o.memory,
+               "mode %d: %zu spills", mode, st.spills);
+        for (size_t i = 0; i < n; i++) {
+            CHECK_EQ_INT(ty_dedup_result(dd, i, &r), TY_OK);
+            CHECKF(r.cluster == base[i].cluster && r.keep == base[i].keep &&
+                       r.dup_of == base[i].dup_of && r.similarity == base[i].similarity &&
+                       r.containment == base[i].containment,
+                   "mode %d, --memory 1M: doc %zu differs", mode, i);
+        }
+        char path[4096];
+        snprintf(path, sizeof path, "%s", tmp);
+        ty_dedup_free(dd);
+        CHECKF(access(path, F_OK) != 0, "%s left behind", path);
+    }
+    CHECK_EQ_INT(rmdir(parent), 0); /* empty */
+    ty_dedup_opts_t o = opts(TY_DEDUP_NEAR);
+    o.memory = 1000;
+    CHECK_EQ_INT(ty_dedup_opts_check(&o, NULL, 0), TY_EINVAL);
     for (size_t i = 0; i < NDEV; i++)
         free(d[i].text);
 }
@@ -897,6 +959,7 @@ int main(int argc, char **argv)
     RUN(test_spun_dev_pairs);
     RUN(test_keep_longest);
     RUN(test_determinism);
+    RUN(test_memory);
     RUN(test_template);
     RUN(test_cover_groups);
     RUN(test_errors);

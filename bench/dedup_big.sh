@@ -1,0 +1,71 @@
+#!/bin/sh
+# bench/dedup_big.sh — `make bench-dedup-big` (not in CI, not in `make bench`: hours at the
+# default size): tongyuan dedup in near and spun mode on N scale_gen documents with a memory
+# budget (--memory, docs/dedup.md "Memory"), against the run without one: documents per
+# second, per CPU-second, peak RSS (/usr/bin/time -v), what went to disk, and whether the
+# decisions are byte for byte those of the run in memory.
+#
+# usage: sh bench/dedup_big.sh TONGYUAN SHARED_DIR
+#   BIG_DOCS=N        documents [10000000]; generated once into build/ with scale_gen.py (two
+#                     processes; about 7 minutes a million)
+#   BIG_MODES=...     [near spun]
+#   BIG_MEMORY=...    the budgets to run, "none" = no --memory [4G none]
+#   BIG_THREADS=N     [2]
+#   BIG_TMP=DIR       --tmp-dir [$TMPDIR or /tmp]
+#   BIG_LAST=FILE     the table's copy [bench/dedup_big_last.txt]
+# The in-memory run ("none") needs the memory of the whole corpus (docs/dedup.md): leave it out
+# of BIG_MEMORY at sizes this machine cannot hold. Outputs of every run are kept in build/ and
+# compared (cmp) with the first budget's.
+set -eu
+[ $# -eq 2 ] || { echo "usage: sh bench/dedup_big.sh TONGYUAN SHARED_DIR" >&2; exit 2; }
+root=$(cd "$(dirname "$0")/.." && pwd)
+case $1 in /*) bin=$1 ;; *) bin=$(pwd)/$1 ;; esac
+shared=$(cd "$2" && pwd)
+cd "$root"
+n=${BIG_DOCS:-10000000}
+. bench/syn_corpus.sh
+syn_corpus "$n" "$shared" bench-dedup-big
+[ -x /usr/bin/time ] || { echo "bench-dedup-big: /usr/bin/time is needed (GNU time)" >&2; exit 2; }
+last=${BIG_LAST:-bench/dedup_big_last.txt}
+thr=${BIG_THREADS:-2}
+{
+    echo "dedup, $n scale_gen documents ($syn), --threads $thr, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    printf '%-5s %7s %9s %9s %11s %9s %8s %9s  %s\n' mode memory seconds docs/s docs/CPU-s \
+        "peak MB" "disk MB" spills output
+} > "$last.tmp"
+for m in ${BIG_MODES:-near spun}; do
+    first=
+    for mem in ${BIG_MEMORY:-4G none}; do
+        out=build/big-$m-$mem.jsonl
+        set -- "$bin" dedup --mode "$m" --threads "$thr" -v "$syn" -o "$out"
+        [ "$mem" = none ] || set -- "$@" --memory "$mem"
+        [ -z "${BIG_TMP:-}" ] || set -- "$@" --tmp-dir "$BIG_TMP"
+        echo "bench-dedup-big: $*" >&2
+        /usr/bin/time -v "$@" 2> "build/big-$m-$mem.err" || {
+            tail -5 "build/big-$m-$mem.err" >&2
+            exit 1
+        }
+        python3 - "build/big-$m-$mem.err" "$n" "$m" "$mem" "$out" "${first:-}" >> "$last.tmp" <<'PY'
+import filecmp, re, sys
+err, n, mode, mem, out, first = sys.argv[1], int(sys.argv[2]), *sys.argv[3:]
+t = open(err).read()
+def num(pat, cast=float, default=0):
+    m = re.search(pat, t)
+    return cast(m.group(1)) if m else default
+wall = t.split('Elapsed (wall clock) time (h:mm:ss or m:ss): ')[1].split()[0].split(':')
+secs = sum(float(x) * 60 ** i for i, x in enumerate(reversed(wall)))
+cpu = num(r'User time \(seconds\): ([\d.]+)') + num(r'System time \(seconds\): ([\d.]+)')
+rss = num(r'Maximum resident set size \(kbytes\): (\d+)') / 1024
+disk = num(r'(\d+) MB written to disk')
+spills = num(r'(\d+) batches passed the budget', int)
+same = 'first' if not first else ('identical' if filecmp.cmp(first, out, shallow=False)
+                                  else 'DIFFERS')
+print('%-5s %7s %9.1f %9.0f %11.0f %9.0f %8.0f %9d  %s' % (mode, mem, secs, n / secs,
+      n / max(cpu, 1e-9), rss, disk, spills, same))
+PY
+        [ -n "$first" ] || first=$out
+        tail -1 "$last.tmp"
+    done
+done
+mv "$last.tmp" "$last"
+cat "$last"
