@@ -20,15 +20,8 @@ cd "$root"
 n=${DEDUP_BENCH_DOCS:-1000000}
 case $n in 100000) syn=build/syn100k.jsonl.gz ;; 1000000) syn=build/syn1m.jsonl.gz ;;
     *) syn=build/syn$n.jsonl.gz ;; esac
-mkdir -p build
-if [ ! -s "$syn" ]; then
-    echo "bench-dedup: generating $n scale_gen documents into $syn (once)"
-    half=$((n / 2))
-    python3 "$shared/scale_gen.py" "$half" --out "$syn.0.gz" &
-    python3 "$shared/scale_gen.py" $((n - half)) --start "$half" --out "$syn.1.gz"
-    wait
-    cat "$syn.0.gz" "$syn.1.gz" > "$syn.tmp" && rm -f "$syn.0.gz" "$syn.1.gz" && mv "$syn.tmp" "$syn"
-fi
+. bench/syn.sh
+syn_make "$n" "$syn"
 python3 - "$bin" "$syn" "$n" "${DEDUP_BENCH_MODES:-exact near spun}" \
     "${DEDUP_BENCH_THREADS:-1 2}" "${DEDUP_BENCH_LAST:-bench/dedup_last.txt}" <<'PY'
 import datetime, os, subprocess, sys, time
