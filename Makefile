@@ -57,7 +57,7 @@ SERVER_SRC := server/serve.c server/request.c
 # MPI part and the commands that call it (cli/dedup.c, cli/index.c, cli/mpi.c) are compiled
 # with MPI; libtongyuan.a and tongyuan-serve are the same with or without MPI=1.
 MPI_SRC := src/mpi/xchg.c src/mpi/share.c src/mpi/mdedup.c src/mpi/mdedup_spun.c \
-           src/mpi/shards.c src/mpi/mspans.c
+           src/mpi/mdedup_groups.c src/mpi/mdedup_state.c src/mpi/shards.c src/mpi/mspans.c
 ifeq ($(MPI),1)
 MPI_LIBS := $(shell pkg-config --libs ompi-c 2>/dev/null)
 ifeq ($(MPI_LIBS),)

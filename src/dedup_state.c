@@ -110,7 +110,7 @@ struct ty__sw {
 
 static void sw_flush(ty__sw_t *w)
 {
-    if (w->n > w->hstart)
+    if (w->f && w->n > w->hstart) /* (a writer to memory has no sections) */
         XXH3_64bits_update(w->hs, w->buf + w->hstart, w->n - w->hstart);
     if (w->n && !w->err && !w->f) {
         if (ty_vec_reserve(w->mem, w->mem.n + w->n))
@@ -702,6 +702,26 @@ static int check_doc(const ty__rules_t *R, const uint8_t *fl, uint64_t n, ty__sr
     return TY_OK;
 }
 
+/* One table entry {u64 key, [u64 hi: with_hi], u32 document}, read and checked (a key 0, a
+ * document not of the state); *keep: the key is this engine's (mine). */
+static int get_entry(ty__sr_t *r, const ty__rules_t *R, const uint8_t *fl, uint64_t nd, int with_hi,
+                     const char *what, ty__st_mine_fn mine, void *ctx, uint64_t *key, uint64_t *hi,
+                     uint32_t *g, int *keep)
+{
+    uint64_t at = ty__sr_tell(r);
+    int rc = ty__sr_u64(r, key);
+    if (!rc && with_hi)
+        rc = ty__sr_u64(r, hi);
+    if (!rc)
+        rc = ty__sr_u32(r, g);
+    if (!rc)
+        rc = check_doc(R, fl, nd, r, at, *g);
+    if (!rc && !*key)
+        rc = ty__sr_bad(r, at, "%s that is 0", what);
+    *keep = !rc && (!mine || mine(ctx, *key));
+    return rc;
+}
+
 int ty__st_get_tables(ty__sr_t *r, const ty__rules_t *R, const uint8_t *fl, uint64_t nd,
                       ty__st_mine_fn mine, void *ctx, ty__xmap_t *ex, ty__map_t *bands,
                       ty__mztab_t *gmz, ty__carry_t *carry, char *err)
@@ -713,15 +733,10 @@ int ty__st_get_tables(ty__sr_t *r, const ty__rules_t *R, const uint8_t *fl, uint
     for (uint64_t i = 0; !rc && i < n; i++) {
         uint64_t lo, hi;
         uint32_t g, first;
+        int keep;
         at = ty__sr_tell(r);
-        if ((rc = ty__sr_u64(r, &lo)) || (rc = ty__sr_u64(r, &hi)) || (rc = ty__sr_u32(r, &g)) ||
-            (rc = check_doc(R, fl, nd, r, at, g)))
-            break;
-        if (!lo) {
-            rc = ty__sr_bad(r, at, "an exact key that is 0");
-            break;
-        }
-        if (mine && !mine(ctx, lo))
+        if ((rc = get_entry(r, R, fl, nd, 1, "an exact key", mine, ctx, &lo, &hi, &g, &keep)) ||
+            !keep)
             continue;
         size_t before = ex->n;
         if (ty__xmap_first(ex, lo, hi, g, &first))
@@ -740,16 +755,10 @@ int ty__st_get_tables(ty__sr_t *r, const ty__rules_t *R, const uint8_t *fl, uint
         for (uint64_t i = 0; !rc && i < n; i++) {
             uint64_t key;
             uint32_t g;
-            int isnew;
+            int isnew, keep;
             at = ty__sr_tell(r);
-            if ((rc = ty__sr_u64(r, &key)) || (rc = ty__sr_u32(r, &g)) ||
-                (rc = check_doc(R, fl, nd, r, at, g)))
-                break;
-            if (!key) {
-                rc = ty__sr_bad(r, at, "a band key that is 0");
-                break;
-            }
-            if (mine && !mine(ctx, key))
+            if ((rc = get_entry(r, R, fl, nd, 0, "a band key", mine, ctx, &key, NULL, &g, &keep)) ||
+                !keep)
                 continue;
             ty__kv_t *e = ty__map_put(bands, key, &isnew);
             if (!e)
