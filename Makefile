@@ -206,7 +206,8 @@ eval-repeat: all $(BUILD)/tests/test_dedup
 bench-dedup: all
 	@sh bench/dedup_bench.sh $(BUILD)/tongyuan $(SHARED)
 
-# incremental dedup: day 2 --against day 1 vs one run over both (DAYS_DOCS, default 100000)
+# incremental dedup: day 2 --against day 1 vs one run over both (DAYS_DOCS, default 100000;
+# DAYS_DAY1, DAYS_DAY2, DAYS_COPIES, DAYS_THREADS, DAYS_LAST: bench/dedup_days.sh)
 bench-dedup-days: all
 	@sh bench/dedup_days.sh $(BUILD)/tongyuan $(SHARED)
 
