@@ -57,7 +57,7 @@ SERVER_SRC := server/serve.c server/conn.c server/routes.c server/request.c
 # MPI part and the commands that call it (cli/dedup.c, cli/index.c, cli/mpi.c) are compiled
 # with MPI; libtongyuan.a and tongyuan-serve are the same with or without MPI=1.
 MPI_SRC := src/mpi/xchg.c src/mpi/share.c src/mpi/mdedup.c src/mpi/mdedup_spun.c \
-           src/mpi/shards.c src/mpi/mspans.c
+           src/mpi/mdedup_groups.c src/mpi/mdedup_state.c src/mpi/shards.c src/mpi/mspans.c
 ifeq ($(MPI),1)
 MPI_LIBS := $(shell pkg-config --libs ompi-c 2>/dev/null)
 ifeq ($(MPI_LIBS),)
@@ -211,7 +211,8 @@ bench-dedup: all
 bench-dedup-big: all
 	@sh bench/dedup_big.sh $(BUILD)/tongyuan $(SHARED)
 
-# incremental dedup: day 2 --against day 1 vs one run over both (DAYS_DOCS, default 100000)
+# incremental dedup: day 2 --against day 1 vs one run over both (DAYS_DOCS, default 100000;
+# DAYS_DAY1, DAYS_DAY2, DAYS_COPIES, DAYS_THREADS, DAYS_LAST: bench/dedup_days.sh)
 bench-dedup-days: all
 	@sh bench/dedup_days.sh $(BUILD)/tongyuan $(SHARED)
 

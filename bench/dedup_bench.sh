@@ -18,8 +18,9 @@ case $1 in /*) bin=$1 ;; *) bin=$(pwd)/$1 ;; esac
 shared=$(cd "$2" && pwd)
 cd "$root"
 n=${DEDUP_BENCH_DOCS:-1000000}
-. bench/syn_corpus.sh
-syn_corpus "$n" "$shared" bench-dedup
+. bench/syn.sh
+syn_path "$n"
+syn_make "$n" "$syn"
 python3 - "$bin" "$syn" "$n" "${DEDUP_BENCH_MODES:-exact near spun}" \
     "${DEDUP_BENCH_THREADS:-1 2}" "${DEDUP_BENCH_LAST:-bench/dedup_last.txt}" <<'PY'
 import datetime, os, subprocess, sys, time

@@ -23,8 +23,9 @@ case $1 in /*) bin=$1 ;; *) bin=$(pwd)/$1 ;; esac
 shared=$(cd "$2" && pwd)
 cd "$root"
 n=${BIG_DOCS:-10000000}
-. bench/syn_corpus.sh
-syn_corpus "$n" "$shared" bench-dedup-big
+. bench/syn.sh
+syn_path "$n"
+syn_make "$n" "$syn"
 [ -x /usr/bin/time ] || { echo "bench-dedup-big: /usr/bin/time is needed (GNU time)" >&2; exit 2; }
 last=${BIG_LAST:-bench/dedup_big_last.txt}
 thr=${BIG_THREADS:-2}

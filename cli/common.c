@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -185,6 +186,38 @@ void cli_dedup_summary(const ty_dedup_stats_t *st, size_t skipped, double secs, 
             "%.1f s, %.0f docs/s, %.1f MB/s\n",
             ok, st->clusters, st->removed, ok ? 100.0 * (double)st->removed / (double)ok : 0.0,
             skipped, secs, (double)docs / t, (double)bytes / 1e6 / t);
+}
+
+void cli_against_summary(size_t ok, size_t old, size_t removed, size_t of_old, size_t skipped,
+                         double secs, size_t docs, uint64_t bytes)
+{
+    double t = secs > 1e-6 ? secs : 1e-6;
+    fprintf(stderr,
+            "dedup: %zu documents against %zu earlier ones, %zu removed (%.2f%%: %zu copies of "
+            "earlier documents), %zu skipped; %.1f s, %.0f docs/s, %.1f MB/s\n",
+            ok, old, removed, ok ? 100.0 * (double)removed / (double)ok : 0.0, of_old, skipped,
+            secs, (double)docs / t, (double)bytes / 1e6 / t);
+}
+
+int cli_state_guard(const char *save, const char *against)
+{
+    struct stat ss, as;
+    size_t n = strlen(save) + 16;
+    char *f = malloc(n);
+    if (f)
+        snprintf(f, n, "%s/dedup.state", save);
+    int exists = f && stat(f, &ss) == 0;
+    free(f);
+    if (exists && !(against && stat(save, &ss) == 0 && stat(against, &as) == 0 &&
+                    ss.st_dev == as.st_dev && ss.st_ino == as.st_ino)) {
+        fprintf(stderr,
+                "tongyuan: --save-index %s: it holds the state of an earlier run, which this "
+                "run does not continue: add --against %s to go on from it, or remove "
+                "%s/dedup.state to start over\n",
+                save, save, save);
+        return -1;
+    }
+    return 0;
 }
 
 void print_formats_help(FILE *f, int corpus)

@@ -57,6 +57,14 @@ int cli_write_html(FILE *f, const ty_doc_t *sus, const ty_report_source_t *s, si
  * removed, skipped (records refused by the reader and documents that failed), speed. */
 void cli_dedup_summary(const ty_dedup_stats_t *st, size_t skipped, double secs, size_t docs,
                        uint64_t bytes);
+/* The summary of a dedup run --against earlier documents (old of them): this run's ok
+ * documents, removed of them, of_old copies of earlier documents, skipped. */
+void cli_against_summary(size_t ok, size_t old, size_t removed, size_t of_old, size_t skipped,
+                         double secs, size_t docs, uint64_t bytes);
+/* dedup --save-index DIR: a state in DIR is replaced only by a run that continues it
+ * (--against the same DIR): forgetting --against on day 2 would otherwise throw day 1
+ * away. 0, or -1 with a message printed. */
+int cli_state_guard(const char *save, const char *against);
 
 /* ---- output files (output.c): never an input, written whole or not at all ---------------- */
 

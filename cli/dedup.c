@@ -537,24 +537,8 @@ static int open_state(ui_t *u, const char *against, const char *save, const ty_o
         fprintf(stderr, "tongyuan: --save-index: %s\n", ty_dedup_errmsg(u->dd));
         return -1;
     }
-    /* a state is replaced only by one that continues it: forgetting --against on day 2
-     * would otherwise throw day 1 away */
-    struct stat ss, as;
-    size_t n = save ? strlen(save) + 16 : 0;
-    char *f = save ? malloc(n) : NULL;
-    if (f)
-        snprintf(f, n, "%s/dedup.state", save);
-    int exists = f && stat(f, &ss) == 0;
-    free(f);
-    if (exists && !(against && stat(save, &ss) == 0 && stat(against, &as) == 0 &&
-                    ss.st_dev == as.st_dev && ss.st_ino == as.st_ino)) {
-        fprintf(stderr,
-                "tongyuan: --save-index %s: it holds the state of an earlier run, which this "
-                "run does not continue: add --against %s to go on from it, or remove "
-                "%s/dedup.state to start over\n",
-                save, save, save);
+    if (save && cli_state_guard(save, against))
         return -1;
-    }
     if (!against)
         return 0;
     u->old = SIZE_MAX; /* events of the earlier documents are not shown */
@@ -584,12 +568,7 @@ static void against_summary(ui_t *u, double secs, size_t docs, uint64_t bytes)
             of_old += res.dup_of < u->old;
         }
     }
-    double t = secs > 1e-6 ? secs : 1e-6;
-    fprintf(stderr,
-            "dedup: %zu documents against %zu earlier ones, %zu removed (%.2f%%: %zu copies of "
-            "earlier documents), %zu skipped; %.1f s, %.0f docs/s, %.1f MB/s\n",
-            ok, u->old, removed, ok ? 100.0 * (double)removed / (double)ok : 0.0, of_old, u->errors,
-            secs, (double)docs / t, (double)bytes / 1e6 / t);
+    cli_against_summary(ok, u->old, removed, of_old, u->errors, secs, docs, bytes);
 }
 
 /* ---- options ------------------------------------------------------------------------------ */
@@ -637,7 +616,9 @@ static void usage(FILE *f)
             "                         one of them is removed, dup_of naming it; only this\n"
             "                         run's documents are written. The decisions are those\n"
             "                         of one run over the earlier documents and these. With\n"
-            "                         --save-index, the same DIR may be given to both\n"
+            "                         --save-index, the same DIR may be given to both.\n"
+            "                         Under mpirun as well (exact, near, spun): the same\n"
+            "                         state file, whichever made it (an index: one process)\n"
             "  --on-error E           skip (default): report a bad record or document with\n"
             "                         its file and line and go on; fail: stop at the first\n"
             "  --memory SIZE          hold at most about SIZE bytes (K, M, G, T: 4G, 512M),\n"
@@ -1083,19 +1064,15 @@ int cmd_dedup(int argc, char **argv)
     }
     st = -1;
 #ifdef TY_MPI
-    if ((a.against || a.save_index) && cli_mpi_ranks() > 1) {
-        fprintf(stderr, "tongyuan: dedup --against and --save-index run in one process only: "
-                        "run them without mpirun (or with -np 1)\n");
-        st = EXIT_ERROR;
-    } else if ((a.o.memory || a.o.tmp_dir) && cli_mpi_ranks() > 1) {
+    if ((a.o.memory || a.o.tmp_dir) && cli_mpi_ranks() > 1) {
         fprintf(stderr, "tongyuan: dedup --memory and --tmp-dir run in one process only (each "
                         "MPI rank holds its share in memory): run them without mpirun\n");
         st = EXIT_ERROR;
     } else if (!a.spans && cli_mpi_ranks() > 1) {
         /* one rank of an mpirun / srun job with several ranks: cli/mpi.c (-1: run here alone) */
-        cli_mpi_dedup_t ma = {&a.o,     &a.to,      &a.ro,       (char **)a.paths,
-                              a.npaths, a.out_path, a.kept_path, u.pairs_path,
-                              u.quiet,  u.verbose,  u.fail};
+        cli_mpi_dedup_t ma = {&a.o,       &a.to,       &a.ro,        (char **)a.paths, a.npaths,
+                              a.out_path, a.kept_path, u.pairs_path, a.against,        a.save_index,
+                              u.quiet,    u.verbose,   u.fail};
         st = cli_mpi_dedup(&ma);
     }
 #endif

@@ -144,15 +144,26 @@ static int on_event(void *user, const ty_dedup_event_t *ev)
 
 static void put_name(ty_buf_t *b, const char *s) { ty_buf_json_str(b, s, strlen(s)); }
 
-/* Rank 0: the decisions, one JSON line per document (cli/dedup.c's format). */
-static int write_out(const ty_mdedup_t *m, FILE *out)
+/* This run's documents, for the summary of a run --against earlier ones. */
+typedef struct {
+    size_t ok, removed, of_old, errors;
+} counts_t;
+
+/* Rank 0: the decisions, one JSON line per document of this run (cli/dedup.c's format);
+ * the earlier run's documents (--against) come first and are not written. */
+static int write_out(const ty_mdedup_t *m, FILE *out, counts_t *c)
 {
     ty_buf_t b = {0};
-    size_t n = ty_mdedup_count(m);
-    for (size_t i = 0; i < n; i++) {
+    size_t n = ty_mdedup_count(m), old = ty_mdedup_earlier(m);
+    for (size_t i = old; i < n; i++) {
         ty_dedup_result_t res;
-        if (ty_mdedup_result(m, i, &res) != TY_OK || res.err)
+        if (ty_mdedup_result(m, i, &res) != TY_OK || res.err) {
+            c->errors++;
             continue;
+        }
+        c->ok++;
+        c->removed += !res.keep;
+        c->of_old += !res.keep && res.dup_of < old;
         ty_buf_puts(&b, "{\"id\":");
         put_name(&b, ty_mdedup_name(m, i));
         ty_buf_printf(&b, ",\"cluster\":%zu,\"keep\":%s,\"dup_of\":", res.cluster,
@@ -215,6 +226,9 @@ int cli_mpi_dedup(const cli_mpi_dedup_t *a)
             fprintf(stderr, "tongyuan: rank %d: %s\n", rank, cli_flags(ty_reader_errmsg(all)));
             status = EXIT_ERROR;
         }
+    /* --save-index: a state is replaced only by a run that continues it */
+    if (!status && rank == 0 && a->save_index && cli_state_guard(a->save_index, a->against))
+        status = EXIT_ERROR;
     const char *out_path = a->out_path && strcmp(a->out_path, "-") != 0 ? a->out_path : NULL;
     char *tmp_path = NULL;
     if (!status && rank == 0 && out_path) {
@@ -249,6 +263,34 @@ int cli_mpi_dedup(const cli_mpi_dedup_t *a)
     }
     ty_reader_free(all);
     all = NULL;
+    /* --save-index (rank 0 locks DIR), --against (every rank reads the state: collective) */
+    int state_slot = -1;
+    char *state_tmp = NULL;
+    if (!status && a->save_index) {
+        if (ty_mdedup_save_state(m, a->save_index) != TY_OK) {
+            cli_mpi_report(ty_mdedup_err(m), rank, NULL);
+            status = EXIT_ERROR;
+        } else if (rank == 0 && (state_tmp = malloc(strlen(a->save_index) + 24)) != NULL) {
+            sprintf(state_tmp, "%s/dedup.state.tmp", a->save_index);
+            state_slot = cli_tmp_watch(state_tmp);
+        }
+    }
+    if (!status && a->against) {
+        int rc = ty_mdedup_load_state(m, a->against);
+        const ty_mpi_err_t *e = ty_mdedup_err(m);
+        if (rc == TY_ENOTFOUND && rank == 0)
+            fprintf(stderr,
+                    "tongyuan: --against %s: not a directory written by dedup --save-index (%s); "
+                    "an index built by index build is read as --against by one process only: "
+                    "run without mpirun\n",
+                    a->against, e->msg);
+        else if (rc && e->here)
+            fprintf(stderr, "tongyuan: --against: %s\n", cli_flags(e->msg));
+        if (rc && e->stranded)
+            cli_mpi_report(e, rank, NULL);
+        if (rc)
+            status = EXIT_ERROR;
+    }
     long fault_docs = cli_mpi_fault_docs(rank);
     double t0 = cli_now();
     uint64_t docs = 0, rerrors = 0, bytes = 0;
@@ -320,13 +362,14 @@ int cli_mpi_dedup(const cli_mpi_dedup_t *a)
     bytes = sum[1];
     rerrors = sum[2];
     double secs = cli_now() - t0;
+    counts_t cnt = {0, 0, 0, 0};
     if (!status && rank == 0) {
         FILE *out = tmp_path ? fopen(tmp_path, "w") : stdout;
         if (!out) {
             fprintf(stderr, "tongyuan: %s: %s\n", tmp_path, strerror(errno));
             status = EXIT_ERROR;
         } else {
-            int bad = write_out(m, out);
+            int bad = write_out(m, out, &cnt);
             if (out != stdout)
                 bad |= fclose(out) != 0;
             else
@@ -341,12 +384,27 @@ int cli_mpi_dedup(const cli_mpi_dedup_t *a)
             }
         }
     }
+    /* the state last: outputs without it are made again by the same run; a state without
+     * them would make this run's documents copies of themselves */
+    if (!status && rank == 0 && a->save_index && ty_mdedup_commit_state(m) != TY_OK) {
+        fprintf(stderr,
+                "tongyuan: --save-index: %s (the outputs are written; %s holds the state it "
+                "had before this run)\n",
+                ty_mdedup_err(m)->msg, a->save_index);
+        status = EXIT_ERROR;
+    }
+    cli_tmp_unwatch(state_slot);
+    free(state_tmp);
     if (!status && rank == 0 && !a->quiet) {
         ty_dedup_stats_t st;
         ty_mdedup_stats_t ms;
         ty_mdedup_stats(m, &st, &ms);
         double nd = docs ? (double)docs : 1;
-        cli_dedup_summary(&st, (size_t)rerrors + st.errors, secs, docs, bytes);
+        if (a->against)
+            cli_against_summary(cnt.ok, ty_mdedup_earlier(m), cnt.removed, cnt.of_old,
+                                (size_t)rerrors + cnt.errors, secs, docs, bytes);
+        else
+            cli_dedup_summary(&st, (size_t)rerrors + st.errors, secs, docs, bytes);
         fprintf(stderr,
                 "dedup: mpi: %d ranks, %llu rounds; shuffle %.1f bytes/doc (keys %.1f, "
                 "pairs+%s %.1f, gathered on rank 0 %.1f); %llu candidate pairs; "

@@ -19,6 +19,7 @@ typedef struct {
     char **paths;
     int npaths;
     const char *out_path, *kept_path, *pairs_path;
+    const char *against, *save_index; /* --against, --save-index */
     int quiet, verbose, fail;
 } cli_mpi_dedup_t;
 

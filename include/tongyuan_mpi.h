@@ -99,6 +99,26 @@ void ty_mdedup_fail(ty_mdedup_t *m, int rc, const char *msg);
  * order, and the clusters (on rank 0). */
 int ty_mdedup_finish(ty_mdedup_t *m);
 
+/* The saved state (dedup --save-index DIR, --against DIR), as ty_dedup_save_state(),
+ * ty_dedup_load_state() and ty_dedup_commit_state(), in the same file: a state saved by one
+ * process is loaded by N ranks and the other way round, at any N, with the decisions of one
+ * run over the earlier documents and these.
+ * ty_mdedup_save_state: collective, before the first document: rank 0 takes DIR/dedup.lock
+ * (TY_EBUSY: another run saves there); ty_mdedup_finish() then writes DIR/dedup.state.tmp
+ * (rank 0; every rank sends it its part). ty_mdedup_commit_state: rank 0 renames it over
+ * DIR/dedup.state (call it after the outputs are in place; other ranks: TY_OK).
+ * ty_mdedup_load_state: collective, before the first document (after the save, when both):
+ * every rank reads the file and keeps its part (rank 0 the names and clusters; the key
+ * owners their keys; the earlier documents' signatures or texts spread in blocks), and rank
+ * 0 adds the earlier run's unprocessed last batch (spun) before its own documents. Errors as
+ * ty_dedup_load_state's (TY_ENOTFOUND: no state in DIR), told by rank 0 (here). The earlier
+ * documents are numbered first: ty_mdedup_earlier() of them (the last batch included), whose
+ * results the earlier run gave; this run's follow. */
+int ty_mdedup_save_state(ty_mdedup_t *m, const char *dir);
+int ty_mdedup_load_state(ty_mdedup_t *m, const char *dir);
+int ty_mdedup_commit_state(ty_mdedup_t *m);
+size_t ty_mdedup_earlier(const ty_mdedup_t *m);
+
 /* Rank 0, after finish (other ranks: 0 / NULL / TY_EINVAL). Same meaning as ty_dedup_*. */
 size_t ty_mdedup_count(const ty_mdedup_t *m);
 const char *ty_mdedup_name(const ty_mdedup_t *m, size_t i);

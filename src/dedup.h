@@ -633,4 +633,63 @@ int ty__sr_bad(ty__sr_t *r, uint64_t at, const char *fmt, ...)
 void ty__carry_save(ty__sw_t *w, const ty__carry_t *c);
 int ty__carry_load(ty__sr_t *r, ty__carry_t *c);
 
+/* A writer to memory, for a part of a section made elsewhere (an MPI rank's, sent to the
+ * rank that writes the file): ty__sw_put and the record writers below append to it;
+ * ty__sw_take hands over the bytes so far (malloc()ed; TY_ENOMEM when a write failed) and
+ * empties it. Freed with ty__sw_abort. No sections, no checksums. */
+ty__sw_t *ty__sw_mem(void);
+size_t ty__sw_mem_len(const ty__sw_t *w);
+int ty__sw_take(ty__sw_t *w, char **p, size_t *n);
+
+/* The records of the sections, written and read by both engines (one process: dedup_state.c;
+ * MPI ranks: mpi/mdedup_state.c), so that a state saved by either is loaded by the other.
+ *
+ * DOCS: u64 n, then per processed document: str name, u32 len, ntok, nmz, indexed, [str
+ * compressed text: indexed], u32 parent, best, f32 best_sim, best_cont, u32 ncp, err, [near:
+ * perms u32 signature values]. */
+typedef struct {
+    const char *name; /* NUL-terminated */
+    uint32_t len, ntok, nmz;
+    int indexed;       /* spun: an original, kept with its compressed text */
+    const char *ctext; /* indexed */
+    uint32_t clen;
+    ty__clu_t c;         /* its cluster entry (cluster: unused) */
+    const uint32_t *sig; /* near: R->perms values */
+} ty__st_doc_t;
+void ty__st_put_doc(ty__sw_t *w, const ty__rules_t *R, const ty__st_doc_t *d);
+/* Read DOCS: fn(ctx, 0, n, NULL) once with the count, then fn(ctx, i, n, &d) for each
+ * document in order (d's pointers valid during the call; fn returns TY_OK or TY_ENOMEM).
+ * Every record is checked (a cluster entry points back, to a document not left out, ...).
+ * *flags (malloc()ed): per document TY__ST_FERR | TY__ST_FINDEXED, for ty__st_get_tables;
+ * *errors: the documents left out. err: the reader's message buffer. */
+#define TY__ST_FERR 1
+#define TY__ST_FINDEXED 2
+typedef int (*ty__st_doc_fn)(void *ctx, uint64_t i, uint64_t n, const ty__st_doc_t *d);
+int ty__st_get_docs(ty__sr_t *r, const ty__rules_t *R, ty__st_doc_fn fn, void *ctx, uint8_t **flags,
+                    uint64_t *n, uint64_t *errors, char *err);
+/* KEYS {u64 lo, u64 hi, u32 doc}, BAND (near) {u64 key, u32 doc}, MINZ (spun) {u64 key, u32
+ * df, df u32 documents when not boilerplate}: the entries of the table slots [i0, i1), taken
+ * in a scattered order (the caller writes the section's count of entries first). */
+void ty__st_put_keys(ty__sw_t *w, const ty__xmap_t *ex, size_t i0, size_t i1);
+void ty__st_put_bands(ty__sw_t *w, const ty__map_t *m, size_t i0, size_t i1);
+void ty__st_put_minz(ty__sw_t *w, const ty__rules_t *R, const ty__mztab_t *t, size_t i0, size_t i1);
+/* Read KEYS, BAND (near), MINZ and CARY (spun) into the (empty) tables: every entry, or only
+ * the keys mine(ctx, key) says are this engine's (an MPI rank keeps the keys it owns); fl, nd:
+ * ty__st_get_docs's flags and count, to check the documents named. */
+typedef int (*ty__st_mine_fn)(void *ctx, uint64_t key);
+int ty__st_get_tables(ty__sr_t *r, const ty__rules_t *R, const uint8_t *fl, uint64_t nd,
+                      ty__st_mine_fn mine, void *ctx, ty__xmap_t *ex, ty__map_t *bands,
+                      ty__mztab_t *gmz, ty__carry_t *carry, char *err);
+/* STAT: docs, errors, links, candidates, indexed, frequent (a whole section). Read: checked
+ * against the documents (n, errors). */
+void ty__st_put_stat(ty__sw_t *w, const uint64_t v[6]);
+int ty__st_get_stat(ty__sr_t *r, uint64_t n, uint64_t errors, uint64_t v[6]);
+/* PEND (spun: the last batch, not processed): u64 n, then per document str name, u32
+ * refused, str text (refused: its message). Read: fn(ctx, name, text, len, refused) for each
+ * (text NULL and refused the message, or refused NULL), then END and nothing after it. */
+void ty__st_put_pend(ty__sw_t *w, const char *name, int refused, const char *text, size_t len);
+typedef int (*ty__st_pend_fn)(void *ctx, const char *name, const char *text, size_t len,
+                              const char *refused);
+int ty__st_get_pend(ty__sr_t *r, ty__st_pend_fn fn, void *ctx, char *err);
+
 #endif

@@ -99,21 +99,57 @@ static const char *param_get(const char *text, const char *name, size_t nlen, si
 /* ---- writing ------------------------------------------------------------------------------- */
 
 struct ty__sw {
-    FILE *f;
+    FILE *f; /* NULL: a writer to memory (mem) */
     char *tmp, *dst, *dir;
     XXH3_state_t *hs;
     unsigned char buf[1 << 16];
     size_t n, hstart;
-    int err; /* errno of the first failed write */
+    int err; /* errno of the first failed write (memory: ENOMEM) */
+    TY_VEC(char) mem;
 };
 
 static void sw_flush(ty__sw_t *w)
 {
-    if (w->n > w->hstart)
+    if (w->f && w->n > w->hstart) /* (a writer to memory has no sections) */
         XXH3_64bits_update(w->hs, w->buf + w->hstart, w->n - w->hstart);
-    if (w->n && !w->err && fwrite(w->buf, 1, w->n, w->f) != w->n)
+    if (w->n && !w->err && !w->f) {
+        if (ty_vec_reserve(w->mem, w->mem.n + w->n))
+            w->err = ENOMEM;
+        else
+            memcpy(w->mem.a + w->mem.n, w->buf, w->n);
+        w->mem.n += w->err ? 0 : w->n;
+    } else if (w->n && !w->err && fwrite(w->buf, 1, w->n, w->f) != w->n) {
         w->err = errno ? errno : EIO;
+    }
     w->n = w->hstart = 0;
+}
+
+ty__sw_t *ty__sw_mem(void)
+{
+    ty__sw_t *w = calloc(1, sizeof(*w));
+    if (w && !(w->hs = XXH3_createState())) {
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+size_t ty__sw_mem_len(const ty__sw_t *w) { return w->mem.n + w->n; }
+
+int ty__sw_take(ty__sw_t *w, char **p, size_t *n)
+{
+    sw_flush(w);
+    *p = w->mem.a;
+    *n = w->mem.n;
+    memset(&w->mem, 0, sizeof w->mem);
+    int rc = w->err ? TY_ENOMEM : TY_OK;
+    w->err = 0;
+    if (rc) {
+        free(*p);
+        *p = NULL;
+        *n = 0;
+    }
+    return rc;
 }
 
 void ty__sw_put(ty__sw_t *w, const void *p, size_t n)
@@ -253,6 +289,7 @@ void ty__sw_abort(ty__sw_t *w)
     free(w->tmp);
     free(w->dst);
     free(w->dir);
+    free(w->mem.a);
     free(w);
 }
 
@@ -489,6 +526,352 @@ static int map_room(ty__map_t *m, uint64_t n)
 /* A record of a run as it is in the file (ty__sruns_each). */
 static void put_rec(void *ctx, const char *rec, size_t n) { ty__sw_put(ctx, rec, n); }
 
+/* ---- the records, for both engines (this process's below, the MPI ranks' in mpi/) ------- */
+
+void ty__st_put_doc(ty__sw_t *w, const ty__rules_t *R, const ty__st_doc_t *d)
+{
+    ty__sw_str(w, d->name, strlen(d->name));
+    ty__sw_u32(w, d->len);
+    ty__sw_u32(w, d->ntok);
+    ty__sw_u32(w, d->nmz);
+    ty__sw_u32(w, d->indexed ? 1 : 0);
+    if (d->indexed)
+        ty__sw_str(w, d->ctext, d->clen);
+    ty__sw_u32(w, d->c.parent);
+    ty__sw_u32(w, d->c.best);
+    put_f32(w, d->c.best_sim);
+    put_f32(w, d->c.best_cont);
+    ty__sw_u32(w, d->c.ncp);
+    ty__sw_u32(w, (uint32_t)d->c.err);
+    if (R->o.mode == TY_DEDUP_NEAR)
+        ty__sw_put(w, d->sig, (size_t)R->perms * 4);
+}
+
+void ty__st_put_keys(ty__sw_t *w, const ty__xmap_t *ex, size_t i0, size_t i1)
+{
+    for (size_t i = i0, s; i < i1; i++)
+        if (ex->a[s = nth_slot(i, ex->cap)].lo) {
+            ty__sw_u64(w, ex->a[s].lo);
+            ty__sw_u64(w, ex->hi.a[ex->a[s].at]);
+            ty__sw_u32(w, ex->a[s].g);
+        }
+}
+
+void ty__st_put_bands(ty__sw_t *w, const ty__map_t *m, size_t i0, size_t i1)
+{
+    for (size_t i = i0, s; i < i1; i++)
+        if (m->a[s = nth_slot(i, m->cap)].key) {
+            ty__sw_u64(w, m->a[s].key);
+            ty__sw_u32(w, m->a[s].val);
+        }
+}
+
+void ty__st_put_minz(ty__sw_t *w, const ty__rules_t *R, const ty__mztab_t *t, size_t i0, size_t i1)
+{
+    for (size_t i = i0; i < i1; i++) {
+        const ty__kv_t *e = &t->map.a[nth_slot(i, t->map.cap)];
+        if (!e->key)
+            continue;
+        ty__sw_u64(w, e->key);
+        ty__sw_u32(w, e->val);
+        if (!ty__boiler(R, e->val)) { /* its documents, in the order they came */
+            uint32_t one, k;
+            const uint32_t *d = ty__mztab_docs(t, e, &one, &k);
+            ty__sw_put(w, d, (size_t)k * 4);
+        }
+    }
+}
+
+void ty__st_put_stat(ty__sw_t *w, const uint64_t v[6])
+{
+    ty__sw_begin(w, TY__ST_STAT);
+    for (int i = 0; i < 6; i++)
+        ty__sw_u64(w, v[i]);
+    ty__sw_end(w);
+}
+
+void ty__st_put_pend(ty__sw_t *w, const char *name, int refused, const char *text, size_t len)
+{
+    ty__sw_str(w, name, strlen(name));
+    ty__sw_u32(w, refused ? 1 : 0); /* refused when added (too big): text is the message */
+    ty__sw_str(w, text, len);
+}
+
+/* A string of at most max bytes into *buf (grown; NUL-terminated), its length in *len. */
+static int get_str(ty__sr_t *r, charvec_t *buf, uint32_t max, uint32_t *len, char *err)
+{
+    uint64_t at = ty__sr_tell(r);
+    int rc = ty__sr_u32(r, len);
+    if (rc)
+        return rc;
+    if (*len > max || *len > ty__sr_left(r))
+        return ty__sr_bad(r, at, "a string of %u bytes: more than the file holds", *len);
+    if (ty_vec_reserve(*buf, (size_t)*len + 1))
+        return ty__err(err, TY_ENOMEM, "out of memory");
+    buf->a[*len] = 0;
+    return ty__sr_get(r, buf->a, *len);
+}
+
+static int get_f32(ty__sr_t *r, float *f) { return ty__sr_get(r, f, 4); }
+
+static int sink_oom(int rc, char *err)
+{
+    return rc == TY_ENOMEM ? ty__err(err, TY_ENOMEM, "out of memory") : rc;
+}
+
+int ty__st_get_docs(ty__sr_t *r, const ty__rules_t *R, ty__st_doc_fn fn, void *ctx,
+                    uint8_t **flagsp, uint64_t *np, uint64_t *errors, char *err)
+{
+    int near = R->o.mode == TY_DEDUP_NEAR, spun = R->o.mode == TY_DEDUP_SPUN;
+    size_t sig = near ? (size_t)R->perms * 4 : 0;
+    uint64_t n;
+    *flagsp = NULL;
+    *errors = 0;
+    int rc = ty__sr_begin(r, TY__ST_DOCS);
+    if (!rc)
+        rc = ty__sr_count(r, "documents", 44 + sig, NONE - 2, &n);
+    if (rc)
+        return rc;
+    uint8_t *fl = calloc(n + 1, 1);
+    uint32_t *sg = near ? malloc(sig) : NULL;
+    charvec_t name = {0}, ctext = {0};
+    if (!fl || (near && !sg))
+        rc = ty__err(err, TY_ENOMEM, "out of memory");
+    if (!rc)
+        rc = sink_oom(fn(ctx, 0, n, NULL), err);
+    for (uint32_t i = 0; !rc && i < n; i++) {
+        uint64_t at = ty__sr_tell(r);
+        ty__st_doc_t d;
+        ty__clu_t *c = &d.c;
+        uint32_t len, flags, e;
+        memset(&d, 0, sizeof d);
+        if ((rc = get_str(r, &name, 1u << 24, &len, err)) || (rc = ty__sr_u32(r, &d.len)) ||
+            (rc = ty__sr_u32(r, &d.ntok)) || (rc = ty__sr_u32(r, &d.nmz)) ||
+            (rc = ty__sr_u32(r, &flags)))
+            break;
+        if (flags > 1 || (flags && !spun)) {
+            rc = ty__sr_bad(r, at, "document %u: flags %u", i, flags);
+            break;
+        }
+        if (flags && (rc = get_str(r, &ctext, UINT32_MAX, &d.clen, err)))
+            break;
+        if ((rc = ty__sr_u32(r, &c->parent)) || (rc = ty__sr_u32(r, &c->best)) ||
+            (rc = get_f32(r, &c->best_sim)) || (rc = get_f32(r, &c->best_cont)) ||
+            (rc = ty__sr_u32(r, &c->ncp)) || (rc = ty__sr_u32(r, &e)))
+            break;
+        c->err = (int32_t)e;
+        /* a root is the earliest document of its cluster: parents never point forward, so
+         * the union-find walks end; a document left out (err) is in no cluster */
+        if (c->parent > i || (c->best != NONE && c->best >= n) ||
+            !(c->best_sim >= 0 && c->best_sim <= 1 && c->best_cont >= 0 && c->best_cont <= 1) ||
+            c->err > 0 || c->err < -64 || (c->err && (c->parent != i || c->best != NONE)) ||
+            (c->parent != i && (fl[c->parent] & TY__ST_FERR))) {
+            rc = ty__sr_bad(r, at, "document %u: a cluster entry out of range", i);
+            break;
+        }
+        if (near && (rc = ty__sr_get(r, sg, sig)))
+            break;
+        *errors += c->err != 0;
+        fl[i] = (uint8_t)((c->err ? TY__ST_FERR : 0) | (flags ? TY__ST_FINDEXED : 0));
+        d.name = name.a;
+        d.indexed = (int)flags;
+        d.ctext = flags ? ctext.a : NULL;
+        d.sig = sg;
+        rc = sink_oom(fn(ctx, i, n, &d), err);
+    }
+    free(name.a);
+    free(ctext.a);
+    free(sg);
+    if (!rc)
+        rc = ty__sr_end(r);
+    if (rc) {
+        free(fl);
+        return rc;
+    }
+    *flagsp = fl;
+    *np = n;
+    return TY_OK;
+}
+
+/* Document id g, read at offset at, must be one of the n documents (spun: an indexed one:
+ * only those have a text to align). */
+static int check_doc(const ty__rules_t *R, const uint8_t *fl, uint64_t n, ty__sr_t *r, uint64_t at,
+                     uint32_t g)
+{
+    int spun = R->o.mode == TY_DEDUP_SPUN;
+    if (g >= n || (spun && !(fl[g] & TY__ST_FINDEXED)))
+        return ty__sr_bad(r, at, "document %u: not a %sdocument of the state", g,
+                          spun ? "kept (indexed) " : "");
+    return TY_OK;
+}
+
+/* One table entry {u64 key, [u64 hi: with_hi], u32 document}, read and checked (a key 0, a
+ * document not of the state); *keep: the key is this engine's (mine). */
+static int get_entry(ty__sr_t *r, const ty__rules_t *R, const uint8_t *fl, uint64_t nd, int with_hi,
+                     const char *what, ty__st_mine_fn mine, void *ctx, uint64_t *key, uint64_t *hi,
+                     uint32_t *g, int *keep)
+{
+    uint64_t at = ty__sr_tell(r);
+    int rc = ty__sr_u64(r, key);
+    if (!rc && with_hi)
+        rc = ty__sr_u64(r, hi);
+    if (!rc)
+        rc = ty__sr_u32(r, g);
+    if (!rc)
+        rc = check_doc(R, fl, nd, r, at, *g);
+    if (!rc && !*key)
+        rc = ty__sr_bad(r, at, "%s that is 0", what);
+    *keep = !rc && (!mine || mine(ctx, *key));
+    return rc;
+}
+
+int ty__st_get_tables(ty__sr_t *r, const ty__rules_t *R, const uint8_t *fl, uint64_t nd,
+                      ty__st_mine_fn mine, void *ctx, ty__xmap_t *ex, ty__map_t *bands,
+                      ty__mztab_t *gmz, ty__carry_t *carry, char *err)
+{
+    uint64_t n, at;
+    int rc = ty__sr_begin(r, TY__ST_KEYS);
+    if (!rc)
+        rc = ty__sr_count(r, "exact keys", 20, NONE, &n);
+    for (uint64_t i = 0; !rc && i < n; i++) {
+        uint64_t lo, hi;
+        uint32_t g, first;
+        int keep;
+        at = ty__sr_tell(r);
+        if ((rc = get_entry(r, R, fl, nd, 1, "an exact key", mine, ctx, &lo, &hi, &g, &keep)) ||
+            !keep)
+            continue;
+        size_t before = ex->n;
+        if (ty__xmap_first(ex, lo, hi, g, &first))
+            return ty__err(err, TY_ENOMEM, "out of memory");
+        if (ex->n == before)
+            rc = ty__sr_bad(r, at, "an exact key listed twice");
+    }
+    if (!rc)
+        rc = ty__sr_end(r);
+    if (!rc && R->o.mode == TY_DEDUP_NEAR) {
+        rc = ty__sr_begin(r, TY__ST_BAND);
+        if (!rc)
+            rc = ty__sr_count(r, "band keys", 12, NONE, &n);
+        if (!rc && map_room(bands, mine ? n / 2 : n))
+            return ty__err(err, TY_ENOMEM, "out of memory");
+        for (uint64_t i = 0; !rc && i < n; i++) {
+            uint64_t key;
+            uint32_t g;
+            int isnew, keep;
+            at = ty__sr_tell(r);
+            if ((rc = get_entry(r, R, fl, nd, 0, "a band key", mine, ctx, &key, NULL, &g, &keep)) ||
+                !keep)
+                continue;
+            ty__kv_t *e = ty__map_put(bands, key, &isnew);
+            if (!e)
+                return ty__err(err, TY_ENOMEM, "out of memory");
+            if (!isnew)
+                rc = ty__sr_bad(r, at, "a band key listed twice");
+            e->val = g;
+        }
+        if (!rc)
+            rc = ty__sr_end(r);
+    }
+    if (!rc && R->o.mode == TY_DEDUP_SPUN) {
+        rc = ty__sr_begin(r, TY__ST_MINZ);
+        if (!rc)
+            rc = ty__sr_count(r, "minimizers", 12, NONE, &n);
+        if (!rc && map_room(&gmz->map, mine ? n / 2 : n))
+            return ty__err(err, TY_ENOMEM, "out of memory");
+        size_t frequent = 0;
+        for (uint64_t i = 0; !rc && i < n; i++) {
+            uint64_t key;
+            uint32_t df, g, prev = 0;
+            at = ty__sr_tell(r);
+            if ((rc = ty__sr_u64(r, &key)) || (rc = ty__sr_u32(r, &df)))
+                break;
+            int keep = !mine || mine(ctx, key);
+            if (!key || !df || (keep && ty__map_find(&gmz->map, key))) {
+                rc = ty__sr_bad(r, at, "a minimizer that is 0, in no document or listed twice");
+                break;
+            }
+            if (ty__boiler(R, df)) { /* boilerplate: counted, no postings */
+                int isnew;
+                ty__kv_t *e = keep ? ty__map_put(&gmz->map, key, &isnew) : NULL;
+                if (keep && !e)
+                    return ty__err(err, TY_ENOMEM, "out of memory");
+                if (e) {
+                    e->val = df;
+                    e->aux = NONE;
+                }
+                continue;
+            }
+            if ((uint64_t)df * 4 > ty__sr_left(r)) {
+                rc = ty__sr_bad(r, at, "a minimizer in %u documents: more than the file holds", df);
+                break;
+            }
+            for (uint32_t x = 0; !rc && x < df; x++) { /* rebuilt as the documents came */
+                uint64_t gat = ty__sr_tell(r);
+                if ((rc = ty__sr_u32(r, &g)) || (rc = check_doc(R, fl, nd, r, gat, g)))
+                    break;
+                if (x && g <= prev)
+                    rc = ty__sr_bad(r, gat, "postings not in increasing order");
+                else if (keep && ty__mztab_add(gmz, key, g, R->o.max_df, &frequent))
+                    return ty__err(err, TY_ENOMEM, "out of memory");
+                prev = g;
+            }
+        }
+        if (!rc)
+            rc = ty__sr_end(r);
+        if (!rc && (rc = ty__carry_load(r, carry)) == TY_ENOMEM)
+            return ty__err(err, TY_ENOMEM, "out of memory");
+    }
+    return rc;
+}
+
+int ty__st_get_stat(ty__sr_t *r, uint64_t n, uint64_t errors, uint64_t v[6])
+{
+    uint64_t at = ty__sr_tell(r);
+    int rc = ty__sr_begin(r, TY__ST_STAT);
+    for (int i = 0; !rc && i < 6; i++)
+        rc = ty__sr_u64(r, &v[i]);
+    if (!rc && (v[0] != n || v[1] != errors || v[4] > v[0]))
+        rc = ty__sr_bad(r, at, "counters that do not fit the documents");
+    return rc ? rc : ty__sr_end(r);
+}
+
+int ty__st_get_pend(ty__sr_t *r, ty__st_pend_fn fn, void *ctx, char *err)
+{
+    uint64_t n, at;
+    int rc = ty__sr_begin(r, TY__ST_PEND);
+    if (!rc)
+        rc = ty__sr_count(r, "documents of the last batch", 12, NONE - 2, &n);
+    charvec_t name = {0}, buf = {0};
+    for (uint64_t i = 0; !rc && i < n; i++) {
+        uint32_t len, refused;
+        at = ty__sr_tell(r);
+        if ((rc = get_str(r, &name, 1u << 24, &len, err)) || (rc = ty__sr_u32(r, &refused)))
+            break;
+        if (refused > 1) {
+            rc = ty__sr_bad(r, at, "a document of the last batch: flags %u", refused);
+            break;
+        }
+        if ((rc = get_str(r, &buf, UINT32_MAX, &len, err)))
+            break;
+        rc = fn(ctx, name.a, refused ? NULL : buf.a, refused ? 0 : len, refused ? buf.a : NULL);
+    }
+    free(name.a);
+    free(buf.a);
+    if (!rc)
+        rc = ty__sr_end(r);
+    if (!rc)
+        rc = ty__sr_begin(r, TY__ST_END);
+    if (!rc)
+        rc = ty__sr_end(r);
+    if (!rc && ty__sr_left(r))
+        rc = ty__sr_bad(r, ty__sr_tell(r), "%llu bytes after the end",
+                        (unsigned long long)ty__sr_left(r));
+    return rc;
+}
+
+/* ---- this process's handle --------------------------------------------------------------- */
+
 int ty__dd_write_state(ty_dedup_t *dd)
 {
     const ty__rules_t *R = &dd->R;
@@ -515,42 +898,23 @@ int ty__dd_write_state(ty_dedup_t *dd)
                            "(tmp_dir) failed",
                            dd->sp.dir);
         }
-        const ty__clu_t *c = &dd->clu.d.a[i];
-        ty__sw_str(w, r->name, strlen(r->name));
-        ty__sw_u32(w, r->len);
-        ty__sw_u32(w, r->ntok);
-        ty__sw_u32(w, r->nmz);
-        ty__sw_u32(w, r->indexed);
-        if (r->indexed)
-            ty__sw_str(w, ct, r->clen);
-        ty__sw_u32(w, c->parent);
-        ty__sw_u32(w, c->best);
-        put_f32(w, c->best_sim);
-        put_f32(w, c->best_cont);
-        ty__sw_u32(w, c->ncp);
-        ty__sw_u32(w, (uint32_t)c->err);
-        ty__sw_put(w, sg, sig);
+        ty__st_doc_t d = {
+            r->name, r->len,         r->ntok,
+            r->nmz,  r->indexed,     ct,
+            r->clen, dd->clu.d.a[i], near ? (const uint32_t *)(const void *)sg : NULL};
+        ty__st_put_doc(w, R, &d);
     }
     free(buf);
     ty__sw_end(w);
     ty__sw_begin(w, TY__ST_KEYS);
     ty__sw_u64(w, dd->ex.n + dd->exr.n); /* the memory table's, then the runs' */
-    for (size_t i = 0, s; i < dd->ex.cap; i++)
-        if (dd->ex.a[s = nth_slot(i, dd->ex.cap)].lo) {
-            ty__sw_u64(w, dd->ex.a[s].lo);
-            ty__sw_u64(w, dd->ex.hi.a[dd->ex.a[s].at]);
-            ty__sw_u32(w, dd->ex.a[s].g);
-        }
+    ty__st_put_keys(w, &dd->ex, 0, dd->ex.cap);
     rc = ty__sruns_each(&dd->exr, put_rec, w); /* records as written: u64, u64, u32 */
     ty__sw_end(w);
     if (near && !rc) {
         ty__sw_begin(w, TY__ST_BAND);
         ty__sw_u64(w, dd->bands.n + dd->bandr.n);
-        for (size_t i = 0, s; i < dd->bands.cap; i++)
-            if (dd->bands.a[s = nth_slot(i, dd->bands.cap)].key) {
-                ty__sw_u64(w, dd->bands.a[s].key);
-                ty__sw_u32(w, dd->bands.a[s].val);
-            }
+        ty__st_put_bands(w, &dd->bands, 0, dd->bands.cap);
         rc = ty__sruns_each(&dd->bandr, put_rec, w); /* u64, u32 */
         ty__sw_end(w);
     }
@@ -561,278 +925,63 @@ int ty__dd_write_state(ty_dedup_t *dd)
     if (spun) {
         ty__sw_begin(w, TY__ST_MINZ);
         ty__sw_u64(w, dd->gmz.map.n);
-        for (size_t i = 0; i < dd->gmz.map.cap; i++) {
-            const ty__kv_t *e = &dd->gmz.map.a[nth_slot(i, dd->gmz.map.cap)];
-            if (!e->key)
-                continue;
-            ty__sw_u64(w, e->key);
-            ty__sw_u32(w, e->val);
-            if (!ty__boiler(R, e->val)) { /* its documents, in the order they came */
-                uint32_t one, k;
-                const uint32_t *d = ty__mztab_docs(&dd->gmz, e, &one, &k);
-                ty__sw_put(w, d, (size_t)k * 4);
-            }
-        }
+        ty__st_put_minz(w, R, &dd->gmz, 0, dd->gmz.map.cap);
         ty__sw_end(w);
     }
     const ty_dedup_stats_t *st = &dd->st;
     if (spun) /* the popular texts the next batch's groups see (ty__groups_join) */
         ty__carry_save(w, &dd->carry);
-    ty__sw_begin(w, TY__ST_STAT);
-    ty__sw_u64(w, n);
-    ty__sw_u64(w, st->errors);
-    ty__sw_u64(w, st->links);
-    ty__sw_u64(w, st->candidates);
-    ty__sw_u64(w, st->indexed);
-    ty__sw_u64(w, st->frequent);
-    ty__sw_end(w);
+    uint64_t v[6] = {n, st->errors, st->links, st->candidates, st->indexed, st->frequent};
+    ty__st_put_stat(w, v);
     ty__sw_begin(w, TY__ST_PEND);
     ty__sw_u64(w, dd->nb);
     for (size_t j = 0; j < dd->nb; j++) {
         const bdoc_t *b = &dd->batch[j];
         const char *name = dd->docs.a[dd->base + j].name;
-        ty__sw_str(w, name, strlen(name));
-        ty__sw_u32(w, b->err ? 1 : 0); /* refused when added (too big) */
         if (b->err)
-            ty__sw_str(w, b->msg ? b->msg : "", b->msg ? strlen(b->msg) : 0);
+            ty__st_put_pend(w, name, 1, b->msg ? b->msg : "", b->msg ? strlen(b->msg) : 0);
         else
-            ty__sw_str(w, dd->btext.a + b->text_off, b->len);
+            ty__st_put_pend(w, name, 0, dd->btext.a + b->text_off, b->len);
     }
     ty__sw_end(w);
     dd->save = w; /* the end and the rename: ty_dedup_commit_state() */
     return TY_OK;
 }
 
-/* A string of at most max bytes into *buf (grown; NUL-terminated), its length in *len. */
-static int get_str(ty__sr_t *r, charvec_t *buf, uint32_t max, uint32_t *len, char *err)
+/* Each saved document into the handle (ty__st_get_docs). */
+static int load_doc(void *ctx, uint64_t i, uint64_t n, const ty__st_doc_t *s)
 {
-    uint64_t at = ty__sr_tell(r);
-    int rc = ty__sr_u32(r, len);
-    if (rc)
-        return rc;
-    if (*len > max || *len > ty__sr_left(r))
-        return ty__sr_bad(r, at, "a string of %u bytes: more than the file holds", *len);
-    if (ty_vec_reserve(*buf, (size_t)*len + 1))
-        return ty__err(err, TY_ENOMEM, "out of memory");
-    buf->a[*len] = 0;
-    return ty__sr_get(r, buf->a, *len);
-}
-
-static int get_f32(ty__sr_t *r, float *f) { return ty__sr_get(r, f, 4); }
-
-static int load_docs(ty_dedup_t *dd, ty__sr_t *r, charvec_t *buf, size_t *errors)
-{
+    ty_dedup_t *dd = ctx;
     const ty__rules_t *R = &dd->R;
-    int near = R->o.mode == TY_DEDUP_NEAR, spun = R->o.mode == TY_DEDUP_SPUN;
-    size_t sig = near ? (size_t)R->perms * 4 : 0;
-    uint64_t n;
-    int rc = ty__sr_begin(r, TY__ST_DOCS);
-    if (!rc)
-        rc = ty__sr_count(r, "documents", 44 + sig, NONE - 2, &n);
-    if (rc)
-        return rc;
-    if (ty_vec_reserve(dd->docs, n + 1) || ty__clu_add(&dd->clu, n))
-        return ty__err(dd->err, TY_ENOMEM, "out of memory");
-    for (uint32_t i = 0; i < n; i++) {
-        uint64_t at = ty__sr_tell(r);
-        drec_t *d = &dd->docs.a[i];
-        ty__clu_t *c = &dd->clu.d.a[i];
-        uint32_t len, flags, err;
-        memset(d, 0, sizeof(*d));
-        if ((rc = get_str(r, buf, 1u << 24, &len, dd->err)))
-            return rc;
-        if (!(d->name = arena_put(&dd->names, buf->a, len, 1)))
-            return ty__err(dd->err, TY_ENOMEM, "out of memory");
-        if ((rc = ty__sr_u32(r, &d->len)) || (rc = ty__sr_u32(r, &d->ntok)) ||
-            (rc = ty__sr_u32(r, &d->nmz)) || (rc = ty__sr_u32(r, &flags)))
-            return rc;
-        if (flags > 1 || (flags && !spun))
-            return ty__sr_bad(r, at, "document %u: flags %u", i, flags);
-        if (flags) {
-            if ((rc = get_str(r, buf, UINT32_MAX, &len, dd->err)))
-                return rc;
-            if (ty__blobs_put(&dd->texts, buf->a, len, &d->coff))
-                return ty__err(dd->err, TY_ENOMEM, "out of memory");
-            d->clen = len;
-            d->indexed = 1;
-        }
-        if ((rc = ty__sr_u32(r, &c->parent)) || (rc = ty__sr_u32(r, &c->best)) ||
-            (rc = get_f32(r, &c->best_sim)) || (rc = get_f32(r, &c->best_cont)) ||
-            (rc = ty__sr_u32(r, &c->ncp)) || (rc = ty__sr_u32(r, &err)))
-            return rc;
-        c->err = (int32_t)err;
-        /* a root is the earliest document of its cluster: parents never point forward, so
-         * the union-find walks end; a document left out (err) is in no cluster */
-        if (c->parent > i || (c->best != NONE && c->best >= n) ||
-            !(c->best_sim >= 0 && c->best_sim <= 1 && c->best_cont >= 0 && c->best_cont <= 1) ||
-            c->err > 0 || c->err < -64 || (c->err && (c->parent != i || c->best != NONE)) ||
-            (c->parent != i && dd->clu.d.a[c->parent].err))
-            return ty__sr_bad(r, at, "document %u: a cluster entry out of range", i);
-        *errors += c->err != 0;
-        uint64_t off;
-        if (near && ((rc = ty__sr_get(r, dd->sigbuf, sig)) ||
-                     (rc = ty__blobs_put(&dd->sigs, dd->sigbuf, sig, &off))))
-            return rc == TY_ENOMEM ? ty__err(dd->err, rc, "out of memory") : rc;
-        if ((i & 65535) == 65535 && (rc = ty__dd_budget(dd)))
-            return rc;
+    if (!s) /* the count, first */
+        return ty_vec_reserve(dd->docs, n + 1) || ty__clu_add(&dd->clu, n) ? TY_ENOMEM : TY_OK;
+    drec_t *d = &dd->docs.a[i];
+    memset(d, 0, sizeof(*d));
+    if (!(d->name = arena_put(&dd->names, s->name, strlen(s->name), 1)))
+        return TY_ENOMEM;
+    d->len = s->len;
+    d->ntok = s->ntok;
+    d->nmz = s->nmz;
+    if (s->indexed) {
+        if (ty__blobs_put(&dd->texts, s->ctext, s->clen, &d->coff))
+            return TY_ENOMEM;
+        d->clen = s->clen;
+        d->indexed = 1;
     }
-    dd->docs.n = n;
-    dd->base = n;
-    return ty__sr_end(r);
-}
-
-/* Document id g, read at offset at, must be one of the n documents (spun: an indexed one:
- * only those have a text to align). */
-static int check_doc(ty_dedup_t *dd, ty__sr_t *r, uint64_t at, uint32_t g)
-{
-    if (g >= dd->docs.n || (dd->R.o.mode == TY_DEDUP_SPUN && !dd->docs.a[g].indexed))
-        return ty__sr_bad(r, at, "document %u: not a %sdocument of the state", g,
-                          dd->R.o.mode == TY_DEDUP_SPUN ? "kept (indexed) " : "");
+    dd->clu.d.a[i] = s->c;
+    uint64_t off;
+    if (R->o.mode == TY_DEDUP_NEAR && ty__blobs_put(&dd->sigs, s->sig, (size_t)R->perms * 4, &off))
+        return TY_ENOMEM;
+    dd->docs.n = i + 1;
+    if ((i & 65535) == 65535) /* a large state spills as it loads */
+        return ty__dd_budget(dd);
     return TY_OK;
 }
 
-static int load_tables(ty_dedup_t *dd, ty__sr_t *r)
+/* The saved last batch: added again, before this run's documents. */
+static int load_pend(void *ctx, const char *name, const char *text, size_t len, const char *refused)
 {
-    const ty__rules_t *R = &dd->R;
-    uint64_t n, at;
-    int rc = ty__sr_begin(r, TY__ST_KEYS);
-    if (!rc)
-        rc = ty__sr_count(r, "exact keys", 20, NONE, &n);
-    for (uint64_t i = 0; !rc && i < n; i++) {
-        uint64_t lo, hi;
-        uint32_t g, first;
-        at = ty__sr_tell(r);
-        if ((rc = ty__sr_u64(r, &lo)) || (rc = ty__sr_u64(r, &hi)) || (rc = ty__sr_u32(r, &g)) ||
-            (rc = check_doc(dd, r, at, g)))
-            break;
-        size_t before = dd->ex.n;
-        if (ty__xmap_first(&dd->ex, lo, hi, g, &first))
-            return ty__err(dd->err, TY_ENOMEM, "out of memory");
-        if (!lo || dd->ex.n == before)
-            rc = ty__sr_bad(r, at, "an exact key that is 0 or listed twice");
-    }
-    if (!rc)
-        rc = ty__sr_end(r);
-    if (!rc && R->o.mode == TY_DEDUP_NEAR) {
-        rc = ty__sr_begin(r, TY__ST_BAND);
-        if (!rc)
-            rc = ty__sr_count(r, "band keys", 12, NONE, &n);
-        if (!rc && map_room(&dd->bands, n))
-            return ty__err(dd->err, TY_ENOMEM, "out of memory");
-        for (uint64_t i = 0; !rc && i < n; i++) {
-            uint64_t key;
-            uint32_t g;
-            int isnew;
-            at = ty__sr_tell(r);
-            if ((rc = ty__sr_u64(r, &key)) || (rc = ty__sr_u32(r, &g)) ||
-                (rc = check_doc(dd, r, at, g)))
-                break;
-            ty__kv_t *e = ty__map_put(&dd->bands, key, &isnew);
-            if (!e)
-                return ty__err(dd->err, TY_ENOMEM, "out of memory");
-            if (!key || !isnew)
-                rc = ty__sr_bad(r, at, "a band key that is 0 or listed twice");
-            e->val = g;
-        }
-        if (!rc)
-            rc = ty__sr_end(r);
-    }
-    if (!rc && R->o.mode == TY_DEDUP_SPUN) {
-        rc = ty__sr_begin(r, TY__ST_MINZ);
-        if (!rc)
-            rc = ty__sr_count(r, "minimizers", 12, NONE, &n);
-        if (!rc && map_room(&dd->gmz.map, n))
-            return ty__err(dd->err, TY_ENOMEM, "out of memory");
-        size_t frequent = 0;
-        for (uint64_t i = 0; !rc && i < n; i++) {
-            uint64_t key;
-            uint32_t df, g, prev = 0;
-            at = ty__sr_tell(r);
-            if ((rc = ty__sr_u64(r, &key)) || (rc = ty__sr_u32(r, &df)))
-                break;
-            if (!key || !df || ty__map_find(&dd->gmz.map, key)) {
-                rc = ty__sr_bad(r, at, "a minimizer that is 0, in no document or listed twice");
-                break;
-            }
-            if (ty__boiler(R, df)) { /* boilerplate: counted, no postings */
-                int isnew;
-                ty__kv_t *e = ty__map_put(&dd->gmz.map, key, &isnew);
-                if (!e)
-                    return ty__err(dd->err, TY_ENOMEM, "out of memory");
-                e->val = df;
-                e->aux = NONE;
-                continue;
-            }
-            if ((uint64_t)df * 4 > ty__sr_left(r)) {
-                rc = ty__sr_bad(r, at, "a minimizer in %u documents: more than the file holds", df);
-                break;
-            }
-            for (uint32_t x = 0; !rc && x < df; x++) { /* rebuilt as the documents came */
-                uint64_t gat = ty__sr_tell(r);
-                if ((rc = ty__sr_u32(r, &g)) || (rc = check_doc(dd, r, gat, g)))
-                    break;
-                if (x && g <= prev)
-                    rc = ty__sr_bad(r, gat, "postings not in increasing order");
-                else if (ty__mztab_add(&dd->gmz, key, g, R->o.max_df, &frequent))
-                    return ty__err(dd->err, TY_ENOMEM, "out of memory");
-                prev = g;
-            }
-        }
-        if (!rc)
-            rc = ty__sr_end(r);
-        if (!rc && (rc = ty__carry_load(r, &dd->carry)) == TY_ENOMEM)
-            return ty__err(dd->err, TY_ENOMEM, "out of memory");
-    }
-    return rc;
-}
-
-static int load_rest(ty_dedup_t *dd, ty__sr_t *r, charvec_t *buf, size_t errors)
-{
-    uint64_t v[6], n, at = ty__sr_tell(r);
-    int rc = ty__sr_begin(r, TY__ST_STAT);
-    for (int i = 0; !rc && i < 6; i++)
-        rc = ty__sr_u64(r, &v[i]);
-    if (!rc && (v[0] != dd->docs.n || v[1] != errors || v[4] > v[0]))
-        rc = ty__sr_bad(r, at, "counters that do not fit the documents");
-    if (!rc && !(rc = ty__sr_end(r))) {
-        dd->st.docs = v[0];
-        dd->st.errors = v[1];
-        dd->st.links = v[2];
-        dd->st.candidates = v[3];
-        dd->st.indexed = v[4];
-        dd->st.frequent = v[5];
-    }
-    /* the last batch of the earlier run: added again, before this run's documents */
-    if (!rc)
-        rc = ty__sr_begin(r, TY__ST_PEND);
-    if (!rc)
-        rc = ty__sr_count(r, "documents of the last batch", 12, NONE - 2, &n);
-    charvec_t name = {0};
-    for (uint64_t i = 0; !rc && i < n; i++) {
-        uint32_t len, refused;
-        at = ty__sr_tell(r);
-        if ((rc = get_str(r, &name, 1u << 24, &len, dd->err)) || (rc = ty__sr_u32(r, &refused)))
-            break;
-        if (refused > 1) {
-            rc = ty__sr_bad(r, at, "a document of the last batch: flags %u", refused);
-            break;
-        }
-        if ((rc = get_str(r, buf, UINT32_MAX, &len, dd->err)))
-            break;
-        rc = ty__dd_add_doc(dd, name.a, refused ? NULL : buf->a, refused ? 0 : len,
-                            refused ? buf->a : NULL);
-    }
-    free(name.a);
-    if (!rc)
-        rc = ty__sr_end(r);
-    if (!rc)
-        rc = ty__sr_begin(r, TY__ST_END);
-    if (!rc)
-        rc = ty__sr_end(r);
-    if (!rc && ty__sr_left(r))
-        rc = ty__sr_bad(r, ty__sr_tell(r), "%llu bytes after the end",
-                        (unsigned long long)ty__sr_left(r));
-    return rc;
+    return ty__dd_add_doc(ctx, name, text, len, refused);
 }
 
 int ty_dedup_load_state(ty_dedup_t *dd, const char *dir)
@@ -845,16 +994,28 @@ int ty_dedup_load_state(ty_dedup_t *dd, const char *dir)
     int rc = ty__sr_open(&r, dir, &dd->R, dd->err);
     if (rc)
         return rc;
-    charvec_t buf = {0};
-    size_t errors = 0;
-    rc = load_docs(dd, r, &buf, &errors);
+    uint8_t *flags = NULL;
+    uint64_t n = 0, errors = 0, v[6];
+    rc = ty__st_get_docs(r, &dd->R, load_doc, dd, &flags, &n, &errors, dd->err);
+    if (!rc) {
+        dd->base = n;
+        rc = ty__st_get_tables(r, &dd->R, flags, n, NULL, NULL, &dd->ex, &dd->bands, &dd->gmz,
+                               &dd->carry, dd->err);
+    }
     if (!rc)
-        rc = load_tables(dd, r);
+        rc = ty__st_get_stat(r, n, errors, v);
+    if (!rc) {
+        dd->st.docs = v[0];
+        dd->st.errors = v[1];
+        dd->st.links = v[2];
+        dd->st.candidates = v[3];
+        dd->st.indexed = v[4];
+        dd->st.frequent = v[5];
+        rc = ty__st_get_pend(r, load_pend, dd, dd->err);
+    }
     if (!rc)
-        rc = load_rest(dd, r, &buf, errors);
-    if (!rc)
-        rc = ty__dd_budget(dd);
-    free(buf.a);
+        rc = ty__dd_budget(dd); /* past the budget, what was loaded goes to disk */
+    free(flags);
     ty__sr_close(r);
     if (rc)
         dd->failed = rc; /* half loaded: the handle takes nothing more */

@@ -4,7 +4,8 @@
 # exact, near and spun mode (several rounds, keep first and longest, standard output; spun:
 # spun, shuffled and partial copies whose originals another rank read, and boilerplate shared
 # across ranks), --on-error fail, and a rank killed mid-run (the job fails with a message and
-# leaves no output file); --against / --save-index refused on more than one rank.
+# leaves no output file); --save-index / --against across ranks (chains of days, mixed with
+# the single process, byte-identical decisions) and their refusals.
 #
 #   make test-mpi                                   (builds build/mpi, then runs this)
 #   BUILD=build/mpi sh tests/mpi.sh                 (uses $BUILD/tongyuan; builds nothing)
@@ -274,12 +275,122 @@ for np in 2 4 spun; do
     fi
 done
 
-# --against / --save-index run in one process only: refused on 2 ranks, with a message, and
-# nothing saved
-if ! $MPIRUN -np 2 "$TY" dedup -q --mode exact $IN -o "$tmp/sv.jsonl" --save-index "$tmp/sv" \
-    > "$tmp/err" 2>&1 && grep -q "in one process only" "$tmp/err" &&
-    [ ! -e "$tmp/sv/dedup.state" ] && [ ! -e "$tmp/sv.jsonl" ]
-then pass; else fail "--save-index np=2: refused"; fi
+# --save-index / --against across ranks: the state file is the single process's, written by
+# rank 0 with every rank's part, read by every rank. days NAME NP ARGS -- FILES: the files
+# are days A B1 B2. A is saved under mpirun -np NP, B1 and B2 go --against it, saved in place
+# (the chain A -> B1 -> B2): B1's decisions must be those of one single-process run over A
+# and B1, B2's those of one run over all three, byte for byte (a day's decisions can change
+# later: a removed document's dup_of may be a later one, a later link may join two
+# clusters). Then the same chain with the runs alternating: A by one process, B1 by NP
+# ranks, B2 by one process again.
+days() {
+    n=$1 np=$2
+    shift 2
+    args=
+    while [ "$1" != -- ]; do
+        args="$args $1"
+        shift
+    done
+    a=$2 b1=$3 b2=$4
+    rm -rf "$tmp/st" "$tmp/st1"
+    cat "$a" "$b1" > "$tmp/ab.jsonl"
+    cat "$a" "$b1" "$b2" > "$tmp/all.jsonl"
+    if ! "$TY" dedup -q $args "$tmp/all.jsonl" -o "$tmp/one.jsonl" 2> "$tmp/err" ||
+        ! "$TY" dedup -q $args "$tmp/ab.jsonl" -o "$tmp/ab.out" 2> "$tmp/err" ||
+        ! "$TY" dedup -q $args "$a" -o "$tmp/a.jsonl" 2> "$tmp/err"; then
+        fail "$n (single process)"
+        return
+    fi
+    tail -n +$(($(wc -l < "$tmp/a.jsonl") + 1)) "$tmp/ab.out" > "$tmp/ref"
+    tail -n +$(($(wc -l < "$tmp/ab.out") + 1)) "$tmp/one.jsonl" >> "$tmp/ref"
+    if ! $MPIRUN -np "$np" "$TY" dedup -q $args "$a" -o "$tmp/d1.jsonl" --save-index "$tmp/st" \
+        > /dev/null 2> "$tmp/err" ||
+        ! $MPIRUN -np "$np" "$TY" dedup -q $args "$b1" -o "$tmp/d2.jsonl" --against "$tmp/st" \
+            --save-index "$tmp/st" > /dev/null 2> "$tmp/err" ||
+        ! $MPIRUN -np "$np" "$TY" dedup -q $args "$b2" -o "$tmp/d3.jsonl" --against "$tmp/st" \
+            --save-index "$tmp/st" > /dev/null 2> "$tmp/err"; then
+        fail "$n (mpirun -np $np chain)"
+        return
+    fi
+    if ! cat "$tmp/d2.jsonl" "$tmp/d3.jsonl" | cmp -s - "$tmp/ref" || [ ! -s "$tmp/d3.jsonl" ]; then
+        echo "mpirun -np $np: A -> B1 -> B2 differs from the one runs" > "$tmp/err"
+        cat "$tmp/d2.jsonl" "$tmp/d3.jsonl" | diff - "$tmp/ref" | head -n 6 >> "$tmp/err"
+        fail "$n (chain np=$np)"
+        return
+    fi
+    if ! "$TY" dedup -q $args "$a" -o "$tmp/d1.jsonl" --save-index "$tmp/st1" 2> "$tmp/err" ||
+        ! $MPIRUN -np "$np" "$TY" dedup -q $args "$b1" -o "$tmp/d2.jsonl" --against "$tmp/st1" \
+            --save-index "$tmp/st1" > /dev/null 2> "$tmp/err" ||
+        ! "$TY" dedup -q $args "$b2" -o "$tmp/d3.jsonl" --against "$tmp/st1" 2> "$tmp/err"; then
+        fail "$n (one process, np=$np, one process)"
+        return
+    fi
+    if cat "$tmp/d2.jsonl" "$tmp/d3.jsonl" | cmp -s - "$tmp/ref"; then
+        pass
+    else
+        echo "one process -> mpirun -np $np -> one process: differs from the one runs" > "$tmp/err"
+        fail "$n (mixed chain np=$np)"
+    fi
+}
+# the days: the test corpus (exact and near copies, empty documents, a broken line) and the
+# spun corpus (spun, shuffled, partial copies, a boilerplate footer), cut in three; a
+# document over --max-size in A's last batch (spun: saved unprocessed, refused again)
+head -n 900 "$tmp/c.jsonl" > "$tmp/cA.jsonl"
+python3 -c 'print("{\"id\": \"big\", \"text\": \"%s\"}" % ("大" * 400000))' >> "$tmp/cA.jsonl"
+sed -n 901,1300p "$tmp/c.jsonl" > "$tmp/cB1.jsonl"
+tail -n +1301 "$tmp/c.jsonl" > "$tmp/cB2.jsonl"
+head -n 420 "$tmp/s.jsonl" > "$tmp/sA.jsonl"
+sed -n 421,600p "$tmp/s.jsonl" > "$tmp/sB1.jsonl"
+tail -n +601 "$tmp/s.jsonl" > "$tmp/sB2.jsonl"
+for np in 2 3; do
+    days "days exact np=$np" $np --mode exact --batch 64 --max-size 1 -- \
+        "$tmp/cA.jsonl" "$tmp/cB1.jsonl" "$tmp/cB2.jsonl"
+    days "days near np=$np" $np --mode near --max-size 1 -- \
+        "$tmp/cA.jsonl" "$tmp/cB1.jsonl" "$tmp/cB2.jsonl"
+    days "days spun np=$np test corpus" $np --mode spun --batch 100 --max-size 1 -- \
+        "$tmp/cA.jsonl" "$tmp/cB1.jsonl" "$tmp/cB2.jsonl"
+    days "days spun np=$np spun corpus" $np --mode spun --batch 64 -- \
+        "$tmp/sA.jsonl" "$tmp/sB1.jsonl" "$tmp/sB2.jsonl"
+    days "days near np=$np spun corpus" $np --mode near -- \
+        "$tmp/sA.jsonl" "$tmp/sB1.jsonl" "$tmp/sB2.jsonl"
+done
+days "days spun np=4 batch=16" 4 --mode spun --batch 16 -- \
+    "$tmp/sA.jsonl" "$tmp/sB1.jsonl" "$tmp/sB2.jsonl"
+# a popular article across days: its 300 copies (spun at 35 %) come on all three days; the
+# carried popular texts and the batch groups go from one day to the next through the state
+if [ -s "$tmp/pop/corpus.jsonl" ]; then
+    head -n 250 "$tmp/pop/corpus.jsonl" > "$tmp/pA.jsonl"
+    sed -n 251,450p "$tmp/pop/corpus.jsonl" > "$tmp/pB1.jsonl"
+    tail -n +451 "$tmp/pop/corpus.jsonl" > "$tmp/pB2.jsonl"
+    for np in 2 3; do
+        days "days spun np=$np popular article" $np --mode spun --batch 128 -- \
+            "$tmp/pA.jsonl" "$tmp/pB1.jsonl" "$tmp/pB2.jsonl"
+    done
+fi
+# what the single process refuses, the ranks refuse too, with its messages: a state of
+# another mode (naming the file), a --save-index DIR that holds a state this run does not
+# continue; a DIR without a state; nothing written
+if ! $MPIRUN -np 2 "$TY" dedup -q --mode near "$tmp/sB2.jsonl" -o "$tmp/x.jsonl" \
+    --against "$tmp/st" > "$tmp/err" 2>&1 && grep -q "st/dedup.state: made with --mode spun" \
+    "$tmp/err" && [ "$(grep -c "made with" "$tmp/err")" = 1 ] && [ ! -e "$tmp/x.jsonl" ]
+then pass; else fail "--against np=2: a state of another mode refused"; fi
+if ! $MPIRUN -np 2 "$TY" dedup -q --mode spun --batch 16 "$tmp/sB2.jsonl" -o "$tmp/x.jsonl" \
+    --save-index "$tmp/st" > "$tmp/err" 2>&1 && grep -q "which this run does not continue" \
+    "$tmp/err" && [ ! -e "$tmp/x.jsonl" ]
+then pass; else fail "--save-index np=2: a state not continued refused"; fi
+mkdir -p "$tmp/nost"
+if ! $MPIRUN -np 2 "$TY" dedup -q --mode exact "$tmp/sB2.jsonl" -o "$tmp/x.jsonl" \
+    --against "$tmp/nost" > "$tmp/err" 2>&1 && grep -q "nost/dedup.state" "$tmp/err" &&
+    [ ! -e "$tmp/x.jsonl" ]
+then pass; else fail "--against np=2: no state"; fi
+# a damaged state: refused by every rank, told once, by rank 0, with the byte
+"$TY" dedup -q --mode spun --batch 64 "$tmp/sA.jsonl" -o /dev/null --save-index "$tmp/bad" \
+    2> /dev/null
+printf 'XXXX' | dd of="$tmp/bad/dedup.state" bs=1 seek=600 conv=notrunc 2> /dev/null
+if ! $MPIRUN -np 3 "$TY" dedup -q --mode spun --batch 64 "$tmp/sB2.jsonl" -o "$tmp/x.jsonl" \
+    --against "$tmp/bad" > "$tmp/err" 2>&1 && grep -q "bad/dedup.state: byte" "$tmp/err" &&
+    [ "$(grep -c "dedup.state: byte" "$tmp/err")" = 1 ]
+then pass; else fail "--against np=3: a damaged state"; fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -37,6 +37,8 @@
 
 int ty__md_owner_of_doc(const ty_mdedup_t *m, size_t g)
 {
+    if (g < m->nold) /* an earlier run's document: held in blocks (mdedup_state.c) */
+        return (int)(g / m->oblk);
     /* the last rank whose share starts at or before g (shares are contiguous runs of global
      * numbers, in rank order; some may be empty) */
     int lo = 0, hi = m->x.size - 1;
@@ -68,6 +70,7 @@ ty_mdedup_t *ty_mdedup_new(const ty_dedup_opts_t *o, const ty_opts_t *to, MPI_Co
     }
     m->fn = fn;
     m->user = user;
+    m->lockfd = -1;
     m->round_docs = o->batch * (size_t)m->x.size;
     m->ms.ranks = m->x.size;
     m->doc = ty_doc_new();
@@ -109,6 +112,7 @@ void ty_mdedup_free(ty_mdedup_t *m)
     free(m->noff.a);
     free(m->names.a);
     ty__clu_free(&m->clu);
+    ty__md_state_free(m);
     ty__rules_free(&m->R);
     free(m);
 }
@@ -145,22 +149,30 @@ static int spun_keep(ty_mdedup_t *m, own_t *d, const char *text, size_t len)
     return TY_OK;
 }
 
-static void sketch(ty_mdedup_t *m, uint32_t li, const char *name, const char *text, size_t len)
+void ty__md_sketch(ty_mdedup_t *m, const char *name, const char *text, size_t len,
+                   const char *refused)
 {
     const ty__rules_t *R = &m->R;
+    uint32_t li = (uint32_t)m->own.n;
     own_t d;
     memset(&d, 0, sizeof d);
     d.g = li;
     d.name = m->lnames.n;
-    size_t nl = strlen(name);
-    if (ty_vec_reserve(m->lnames, m->lnames.n + nl + 1)) {
+    char msg[TY_ERRMSG_SIZE] = "";
+    if (refused)
+        snprintf(msg, sizeof msg, "%s", refused);
+    d.refused = refused || ty__dd_too_big(R, name, len, msg);
+    d.len = d.refused ? 0 : (uint32_t)len;
+    /* the name, and a refused document's message after it (saved with the last batch) */
+    size_t nl = strlen(name), ml = d.refused ? strlen(msg) + 1 : 0;
+    if (ty_vec_reserve(m->lnames, m->lnames.n + nl + 1 + ml)) {
         local_fail(m, TY_ENOMEM, "document names");
         return;
     }
     memcpy(m->lnames.a + m->lnames.n, name, nl + 1);
-    m->lnames.n += nl + 1;
-    char msg[TY_ERRMSG_SIZE] = "";
-    if (ty__dd_too_big(R, name, len, msg)) {
+    memcpy(m->lnames.a + m->lnames.n + nl + 1, msg, ml);
+    m->lnames.n += nl + 1 + ml;
+    if (d.refused) {
         d.err = TY_ETOOBIG;
     } else {
         int rc = ty_doc_load_mem(m->doc, name, text ? text : "", len, &R->to);
@@ -191,13 +203,15 @@ static void sketch(ty_mdedup_t *m, uint32_t li, const char *name, const char *te
             return;
         }
     }
-    if (R->o.mode == TY_DEDUP_SPUN && !d.err && d.ntok && spun_keep(m, &d, text, len))
+    /* spun: the texts to align; saving, every text (the last batch is saved unprocessed) */
+    if (R->o.mode == TY_DEDUP_SPUN && !d.refused && ((!d.err && d.ntok) || m->save_dir) &&
+        spun_keep(m, &d, text, len))
         return;
     if (ty_vec_push(m->own, d)) {
         local_fail(m, TY_ENOMEM, "a round's documents");
         return;
     }
-    if (d.err && m->fn) {
+    if (d.err && m->fn && !m->replay) {
         ty_dedup_event_t ev = {TY_DEDUP_ERROR, li, 0, 0, 0, NULL, 0, d.err, msg};
         if (m->fn(m->user, &ev))
             ty__mpi_local(&m->x, d.err, "%s", msg);
@@ -217,7 +231,7 @@ int ty_mdedup_add(ty_mdedup_t *m, const char *name, const char *text, size_t len
     if (m->own.n >= TY__NONE - 1)
         return ty__mpi_local(&m->x, TY_ETOOBIG, "rank %d: more than %u documents", m->x.rank,
                              TY__NONE - 2);
-    sketch(m, (uint32_t)m->own.n, name ? name : "", text, len);
+    ty__md_sketch(m, name ? name : "", text, len, NULL);
     return m->x.lfail;
 }
 
@@ -431,7 +445,7 @@ static int process_round(ty_mdedup_t *m, uint64_t lo)
 {
     uint64_t hi = lo + m->round_docs, st = m->starts[m->x.rank], en = m->starts[m->x.rank + 1];
     uint64_t a = lo > st ? lo : st, b = hi < en ? hi : en;
-    m->rlo = a < b ? (size_t)(a - st) : 0;
+    m->rlo = m->lold + (a < b ? (size_t)(a - st) : 0);
     m->rn = a < b ? (size_t)(b - a) : 0;
     m->ms.rounds++;
     lvec_t links = {0};
@@ -484,7 +498,7 @@ static int process_round(ty_mdedup_t *m, uint64_t lo)
 /* Global numbers: this rank's documents follow those of the ranks before it. */
 static int number(ty_mdedup_t *m, uint64_t *total)
 {
-    uint64_t cnt = m->own.n, first = 0;
+    uint64_t cnt = m->own.n - m->lold, first = 0, nold = m->nold;
     int size = m->x.size, rank = m->x.rank;
     if (!(m->starts = calloc((size_t)size + 1, sizeof(uint64_t))))
         return ty__mpi_oom(&m->x, "share counts");
@@ -494,7 +508,9 @@ static int number(ty_mdedup_t *m, uint64_t *total)
     if (mrc != MPI_SUCCESS)
         return ty__mpi_fail(&m->x, mrc, "Exscan");
     if (rank == 0)
-        m->starts[0] = 0; /* MPI_Exscan leaves rank 0's result undefined */
+        m->starts[0] = 0;          /* MPI_Exscan leaves rank 0's result undefined */
+    for (int r = 0; r < size; r++) /* this run's documents follow the earlier run's */
+        m->starts[r] += nold;
     *total = m->starts[size - 1] + (rank == size - 1 ? cnt : 0);
     mrc = MPI_Bcast(total, 1, MPI_UINT64_T, size - 1, m->x.comm);
     if (mrc != MPI_SUCCESS)
@@ -502,13 +518,14 @@ static int number(ty_mdedup_t *m, uint64_t *total)
     m->starts[size] = *total;
     if (*total >= TY__NONE - 1) /* the same on every rank */
         return ty__err(m->x.err.msg, TY_ETOOBIG, "more than %u documents", TY__NONE - 2);
-    for (size_t i = 0; i < m->own.n; i++)
-        m->own.a[i].g += (uint32_t)m->starts[rank];
-    if (rank == 0) {
-        if (ty_vec_reserve(m->noff, (size_t)*total + 1) || ty__clu_add(&m->clu, (size_t)*total))
+    for (size_t i = m->lold; i < m->own.n; i++)
+        m->own.a[i].g = (uint32_t)(m->starts[rank] + (i - m->lold));
+    if (rank == 0) { /* (the earlier documents' entries were loaded) */
+        if (ty_vec_reserve(m->noff, (size_t)*total + 1) ||
+            ty__clu_add(&m->clu, (size_t)(*total - nold)))
             return ty__mpi_oom(&m->x, "documents");
         m->noff.n = (size_t)*total;
-        memset(m->noff.a, 0, (size_t)*total * sizeof(uint64_t));
+        memset(m->noff.a + nold, 0, (size_t)(*total - nold) * sizeof(uint64_t));
         m->st.docs = (size_t)*total;
     }
     return TY_OK;
@@ -529,9 +546,19 @@ int ty_mdedup_finish(ty_mdedup_t *m)
         rc = number(m, &total);
     if (!rc && m->R.o.mode == TY_DEDUP_SPUN)
         rc = ty__spun_start(m, total);
-    /* the rounds, in global order; every rank runs the same number */
-    for (uint64_t lo = 0; !rc && (lo < total || lo == 0); lo += m->round_docs)
-        rc = process_round(m, lo);
+    /* the rounds, in global order (after the earlier run's documents); every rank runs the
+     * same number. The state (--save-index): spun mode's before its last, partial round
+     * (batches change its decisions: that round is saved unprocessed, as dedup.c saves its
+     * last batch), exact and near mode's after the last round */
+    int spun = m->R.o.mode == TY_DEDUP_SPUN;
+    for (uint64_t lo = m->nold; !rc && (lo < total || lo == m->nold); lo += m->round_docs) {
+        if (m->save_dir && spun && total - lo < m->round_docs)
+            rc = ty__md_write_state(m, lo);
+        if (!rc)
+            rc = process_round(m, lo);
+    }
+    if (!rc && m->save_dir && !m->saved)
+        rc = ty__md_write_state(m, total);
     /* the exchange totals, on rank 0 */
     uint64_t v[4] = {m->ms.key_bytes, m->ms.pair_bytes, m->ms.gather_bytes, m->ms.pairs}, t[4];
     int mrc = rc ? MPI_SUCCESS : MPI_Reduce(v, t, 4, MPI_UINT64_T, MPI_SUM, 0, m->x.comm);

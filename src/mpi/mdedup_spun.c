@@ -9,8 +9,8 @@
  *      facts), which tokenizes and sketches them again (ty__spun_sketch) and aligns them; it
  *      keeps their numbers of distinct minimizers and tokens, and answers for them when they
  *      are candidates later;
- *   0b. groups: every rank gets every round document's 16 smallest minimizers and computes
- *      the batch's groups of copies (ty__batch_groups), as one process does;
+ *   0b. groups (mdedup_groups.c): every rank gets every round document's sketch and cover
+ *      summary and computes the batch's groups of copies, as one process does;
  *   1. key shuffle: {minimizer, doc, position} to the minimizer's owner, {exact key, doc} to
  *      the exact key's owner. The minimizer owner holds the rules' index (ty__mztab_t) for
  *      its keys and sees the whole batch's records, so it knows each minimizer's document
@@ -38,17 +38,12 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mdedup.h"
+#include "mspun.h"
 
 typedef struct { /* a round's document, as dealt (followed by its compressed text) */
     uint32_t g, ntok, len, clen;
     uint64_t ex_lo, ex_hi;
 } pkg_t;
-
-typedef struct { /* minimizer record */
-    uint64_t h;
-    uint32_t g, pos;
-} krec_t;
 
 typedef struct { /* boilerplate minimizer h of doc g */
     uint64_t h;
@@ -75,64 +70,6 @@ typedef struct { /* a candidate's text: header, then clen bytes padded to 8 */
 typedef struct { /* a candidate's facts, from its home rank */
     uint32_t cand, nmz, ntok, pad;
 } fct_t;
-
-typedef struct { /* a round's document on the rank it was dealt to */
-    uint32_t g, ntok, len, clen, usable, same;
-    uint64_t ex_lo, ex_hi;
-    const char *ctext;
-    ty_doc_t *doc;
-    ty__mzs_t mzs;
-    uint8_t *boil; /* per distinct minimizer: boilerplate */
-    ty__gsum_t gs; /* its cover-group summary (ty__gsum_make)... */
-    uint64_t *gh;  /* ...in these when sampled */
-    uint32_t *gpos;
-    size_t gcap;
-    size_t c0, nc; /* its candidates in sp->cands */
-} bd_t;
-
-typedef struct {
-    uint32_t cand, len, clen;
-    const char *ctext;
-} ft_t;
-
-struct spun {
-    TY_VEC(bd_t) bd;
-    uint32_t lo;    /* the round's first document */
-    uint32_t *bdix; /* index in bd of each of the round's documents (TY__NONE: not here) */
-    size_t nbdix;
-    uint32_t *grp, *stamp; /* per round document: its batch group (ty__batch_groups), scratch */
-    ty__map_t gtab;
-    ty__u32vec_t glists, first;
-    ty__map_t ctab; /* cover groups: the round's summaries' table, edges, scratch */
-    ty__u32vec_t clists, edges;
-    ty__coverbuf_t cb;
-    ty__carry_t carry;       /* popular texts carried over (ty__groups_join) */
-    TY_VEC(ty_doc_t *) docs; /* reused across rounds */
-    char *pk, *ft;
-    krec_t *kr; /* minimizer owner: the round's records, by (h, g) */
-    size_t nkr;
-    uint64_t *bh; /* ...their distinct minimizers and batch frequencies */
-    uint32_t *bc;
-    size_t nbh;
-    xrec_t *xr; /* exact key owner: the round's records, by g */
-    size_t nxr;
-    ty__xmap_t bex;
-    ty__candvec_t cands;
-    ty__counter_t cnt;
-    TY_VEC(ft_t) fts;
-    uint64_t *uq; /* distinct minimizers of the fetched candidates, and their flags */
-    uint8_t *uqf;
-    size_t nuq;
-    ty__verifier_t vf;
-    ty_doc_t *sdoc; /* a fetched candidate */
-    ty_seed_t *sseeds;
-    size_t nsseeds;
-    char *tbuf;
-    size_t tcap;
-    ty_mdedup_t *m; /* step 3: the document being tried, and where its links go */
-    bd_t *cur;
-    lvec_t *mine;
-};
 
 spun_t *ty__spun_new(ty_mdedup_t *m)
 {
@@ -208,9 +145,18 @@ void ty__spun_free(spun_t *s)
 
 int ty__spun_start(ty_mdedup_t *m, uint64_t total)
 {
-    m->hf = calloc(((size_t)total / (size_t)m->x.size + 1) * 2, sizeof(uint32_t));
-    return m->hf ? TY_OK : ty__mpi_oom(&m->x, "document facts");
+    /* (the earlier run's documents' facts were loaded: mdedup_state.c) */
+    size_t p = (size_t)m->x.size, n = ((size_t)total / p + 1) * 2;
+    size_t had = m->hf ? ((size_t)m->nold / p + 1) * 2 : 0;
+    uint32_t *h = realloc(m->hf, n * sizeof(uint32_t));
+    if (!h)
+        return ty__mpi_oom(&m->x, "document facts");
+    memset(h + had, 0, (n - had) * sizeof(uint32_t));
+    m->hf = h;
+    return TY_OK;
 }
+
+ty__carry_t *ty__spun_carry(spun_t *s) { return &s->carry; }
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
@@ -423,173 +369,6 @@ static int deal(ty_mdedup_t *m)
         m->hf[2 * h + 1] = b->ntok;
     }
     return TY_OK;
-}
-
-/* ---- step 0b: the round's groups of copies ---------------------------------------------- */
-
-typedef struct { /* a document's group sketch: its TY__GROUP_SKETCH smallest minimizers */
-    uint32_t g, nmz;
-    uint64_t mz[TY__GROUP_SKETCH];
-} gsk_t;
-
-typedef struct { /* a document's cover summary (ty__gsum_make), followed by n gent_t */
-    uint32_t g, n, ntok, rate;
-} ghd_t;
-
-typedef struct {
-    uint64_t h;
-    uint32_t pos, pad;
-} gent_t;
-
-typedef struct { /* a document's cover edges (ty__cover_edges) */
-    uint32_t g, e[TY__COVER_TRY];
-} gedge_t;
-
-static const uint32_t *table_holders(void *ctx, uint64_t h, uint32_t *n)
-{
-    const spun_t *s = ctx;
-    return ty__cover_holders(&s->ctab, &s->clists, h, n);
-}
-
-/* The cover step of the groups (ty__cover_edges): every rank gets every round document's
- * summary and builds the same table; each finds the edges of its own documents, and every
- * rank joins the groups along all of them (ty__groups_join), as one process does. */
-static int cover_groups(ty_mdedup_t *m)
-{
-    spun_t *s = m->sp;
-    size_t n = s->nbdix, nh = 0, ne = 0, nent = 0;
-    int rc = TY_OK;
-    for (size_t i = 0; !rc && i < s->bd.n; i++) {
-        bd_t *b = &s->bd.a[i];
-        b->gs = ty__gsum_make(&b->mzs, b->ntok, &b->gh, &b->gpos, &b->gcap);
-        if (!b->gs.rate)
-            rc = ty__mpi_oom(&m->x, "groups");
-        nent += b->gs.n;
-    }
-    ghd_t *hd = calloc(s->bd.n + 1, sizeof(ghd_t));
-    gent_t *en = calloc(nent + 1, sizeof(gent_t));
-    ty__gsum_t *gs = calloc(n + 1, sizeof(ty__gsum_t));
-    uint64_t *hv = NULL;
-    uint32_t *pv = NULL;
-    void *ahd = NULL, *aen = NULL, *aed = NULL;
-    gedge_t *ed = NULL;
-    if (!rc && (!hd || !en || !gs))
-        rc = ty__mpi_oom(&m->x, "groups");
-    nent = 0;
-    for (size_t i = 0; !rc && i < s->bd.n; i++) {
-        const bd_t *b = &s->bd.a[i];
-        const ty__gsum_t *g = &b->gs;
-        hd[i] = (ghd_t){b->g, g->n, g->ntok, g->rate};
-        for (uint32_t x = 0; x < g->n; x++)
-            en[nent++] = (gent_t){g->h[x], g->pos[x], 0};
-    }
-    if (!rc)
-        rc = ty__mpi_allgather(&m->x, hd, s->bd.n, sizeof(ghd_t), &ahd, &nh, &m->ms.gather_bytes);
-    if (!rc)
-        rc = ty__mpi_allgather(&m->x, en, nent, sizeof(gent_t), &aen, &ne, &m->ms.gather_bytes);
-    if (!rc && (!(hv = malloc((ne + 1) * sizeof(uint64_t))) ||
-                !(pv = malloc((ne + 1) * sizeof(uint32_t)))))
-        rc = ty__mpi_oom(&m->x, "groups");
-    /* headers and entries come in the same order (by rank, then as listed) */
-    const ghd_t *h = ahd;
-    const gent_t *e = aen;
-    for (size_t i = 0, off = 0; !rc && i < nh; off += h[i++].n) {
-        size_t j = h[i].g - s->lo;
-        if (j >= n || off + h[i].n > ne) {
-            rc = ty__mpi_oom(&m->x, "groups: a summary out of its round"); /* cannot happen */
-            break;
-        }
-        for (uint32_t x = 0; x < h[i].n; x++) {
-            hv[off + x] = e[off + x].h;
-            pv[off + x] = e[off + x].pos;
-        }
-        gs[j] = (ty__gsum_t){hv + off, pv + off, h[i].n, h[i].ntok, h[i].rate};
-    }
-    if (!rc && ty__cover_table(gs, n, &s->ctab, &s->clists))
-        rc = ty__mpi_oom(&m->x, "groups");
-    /* this rank's documents that started a group of their own: their edges */
-    if (!rc && !(ed = calloc(s->bd.n + 1, sizeof(gedge_t))))
-        rc = ty__mpi_oom(&m->x, "groups");
-    for (size_t i = 0; !rc && i < s->bd.n; i++) {
-        size_t j = s->bd.a[i].g - s->lo;
-        ed[i].g = s->bd.a[i].g;
-        for (int t = 0; t < TY__COVER_TRY; t++)
-            ed[i].e[t] = TY__NONE;
-        if (s->grp[j] == (uint32_t)j &&
-            ty__cover_edges(&m->R, gs, n, j, table_holders, s, &s->carry, &s->cb, ed[i].e))
-            rc = ty__mpi_oom(&m->x, "groups");
-    }
-    size_t nd = 0;
-    if (!rc)
-        rc = ty__mpi_allgather(&m->x, ed, s->bd.n, sizeof(gedge_t), &aed, &nd, &m->ms.gather_bytes);
-    if (!rc && ty_vec_reserve(s->edges, n * TY__COVER_TRY + 1))
-        rc = ty__mpi_oom(&m->x, "groups");
-    if (!rc) {
-        memset(s->edges.a, 0xff, n * TY__COVER_TRY * sizeof(uint32_t));
-        const gedge_t *a = aed;
-        for (size_t i = 0; i < nd; i++)
-            if (a[i].g - s->lo < n)
-                memcpy(s->edges.a + (a[i].g - s->lo) * TY__COVER_TRY, a[i].e, sizeof a[i].e);
-        if (ty__groups_join(s->grp, s->edges.a, n, gs, &s->carry))
-            rc = ty__mpi_oom(&m->x, "groups");
-    }
-    free(hd);
-    free(en);
-    free(gs);
-    free(hv);
-    free(pv);
-    free(ahd);
-    free(aen);
-    free(aed);
-    free(ed);
-    return rc;
-}
-
-/* Every rank gets every round document's sketch and computes the same groups as one
- * process does (ty__batch_groups, then cover_groups): the minimizer owners count groups, not
- * documents. */
-static int groups(ty_mdedup_t *m)
-{
-    spun_t *s = m->sp;
-    size_t n = s->nbdix, nall = 0;
-    gsk_t *mine = calloc(s->bd.n + 1, sizeof(gsk_t));
-    const uint64_t **mzp = calloc(n + 1, sizeof(*mzp));
-    uint32_t *nmz = calloc(n + 1, sizeof(uint32_t));
-    if (!s->grp) {
-        s->grp = malloc((n + TY__CARRY_MAX + 1) * sizeof(uint32_t));
-        s->stamp = malloc((n + 1) * sizeof(uint32_t));
-    }
-    int rc = !mine || !mzp || !nmz || !s->grp || !s->stamp ? ty__mpi_oom(&m->x, "groups") : TY_OK;
-    for (size_t i = 0; !rc && i < s->bd.n; i++) {
-        const bd_t *b = &s->bd.a[i];
-        mine[i].g = b->g;
-        mine[i].nmz = b->mzs.nmz;
-        for (uint32_t j = 0; j < b->mzs.nmz && j < TY__GROUP_SKETCH; j++)
-            mine[i].mz[j] = b->mzs.mz[j];
-    }
-    void *all = NULL;
-    if (!rc)
-        rc = ty__mpi_allgather(&m->x, mine, s->bd.n, sizeof(gsk_t), &all, &nall,
-                               &m->ms.gather_bytes);
-    const gsk_t *a = all;
-    for (size_t i = 0; !rc && i < nall; i++) {
-        size_t j = a[i].g - s->lo;
-        if (j < n) {
-            mzp[j] = a[i].mz;
-            nmz[j] = a[i].nmz;
-        }
-    }
-    if (!rc && ty__batch_groups(mzp, nmz, n, s->grp, &s->gtab, &s->glists))
-        rc = ty__mpi_oom(&m->x, "groups");
-    if (!rc)
-        rc = cover_groups(m);
-    if (!rc)
-        memset(s->stamp, 0, n * sizeof(uint32_t));
-    free(all);
-    free(mine);
-    free(mzp);
-    free(nmz);
-    return rc;
 }
 
 /* ---- steps 1 and 2: the keys, the owners' answers, the candidates of each document ------- */
@@ -1187,6 +966,10 @@ static int index_originals(ty_mdedup_t *m, const lvec_t *links)
         if (!in_sorted(cp.a, cp.n, x->g) && ty__xmap_first(&m->keys, x->key, x->hi, x->g, &first))
             rc = ty__mpi_oom(&m->x, "exact keys");
     }
+    for (size_t i = m->rlo; i < m->rlo + m->rn; i++) { /* this rank's originals (the state) */
+        own_t *d = &m->own.a[i];
+        d->indexed = !d->err && d->ntok && !in_sorted(cp.a, cp.n, d->g);
+    }
     free(cp.a);
     return rc;
 }
@@ -1203,7 +986,7 @@ int ty__spun_round(ty_mdedup_t *m, uint64_t lo, lvec_t *links)
     memset(s->bdix, 0xff, s->nbdix * sizeof(uint32_t));
     int rc = deal(m);
     if (!rc)
-        rc = groups(m);
+        rc = ty__spun_groups(m);
     if (!rc)
         rc = keys(m);
     if (!rc)
