@@ -9,11 +9,12 @@
  * decisions and writes them, in the same format as cli/dedup.c, so the output is byte for
  * byte the single-process output.
  *
- * No complete-looking output after a failure: rank 0 removes OUT when it starts (as the
- * single-process run truncates it), writes OUT.tmp only after every rank has finished the
- * last exchange, and renames it to OUT at the end. If a rank dies, mpirun stops the job
- * (or an MPI call returns an error: the library reports it as stranded and this front end
- * ends the job with MPI_Abort); OUT does not exist either way.
+ * No complete-looking output after a failure: rank 0 removes OUT when it starts when it is a
+ * regular file (a special file such as /dev/null or a FIFO, or a symbolic link, is left as
+ * it is), and writes it only after every rank has finished the last exchange, through a
+ * temporary file renamed into place (cli_out_open, as every output). If a rank dies, mpirun
+ * stops the job (or an MPI call returns an error: the library reports it as stranded and
+ * this front end ends the job with MPI_Abort); OUT does not exist either way.
  *
  * Distributed: --mode exact, near and spun. --write-kept, --pairs-out and standard input run
  * on rank 0 alone (the other ranks exit at once), with a note on stderr.
@@ -27,6 +28,7 @@
 #include <fcntl.h>
 #include <mpi.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -230,21 +232,13 @@ int cli_mpi_dedup(const cli_mpi_dedup_t *a)
     if (!status && rank == 0 && a->save_index && cli_state_guard(a->save_index, a->against))
         status = EXIT_ERROR;
     const char *out_path = a->out_path && strcmp(a->out_path, "-") != 0 ? a->out_path : NULL;
-    char *tmp_path = NULL;
-    if (!status && rank == 0 && out_path) {
-        size_t l = strlen(out_path);
-        tmp_path = malloc(l + 5);
-        if (!tmp_path) {
-            status = EXIT_ERROR;
-        } else {
-            memcpy(tmp_path, out_path, l);
-            memcpy(tmp_path + l, ".tmp", 5);
-            if (unlink(out_path) != 0 && errno != ENOENT) {
-                fprintf(stderr, "tongyuan: %s: %s\n", out_path, strerror(errno));
-                status = EXIT_ERROR;
-            }
-            unlink(tmp_path);
-        }
+    struct stat ost;
+    /* a stale OUT is removed at the start; only a regular file: /dev/null, a FIFO or a
+     * symbolic link is left as it is and written through at the end (cli_out_open) */
+    if (!status && rank == 0 && out_path && lstat(out_path, &ost) == 0 && S_ISREG(ost.st_mode) &&
+        unlink(out_path) != 0) {
+        fprintf(stderr, "tongyuan: %s: %s\n", out_path, strerror(errno));
+        status = EXIT_ERROR;
     }
     /* every rank must start, or none: a missing file on one node stops the job here */
     int any = 0;
@@ -364,24 +358,15 @@ int cli_mpi_dedup(const cli_mpi_dedup_t *a)
     double secs = cli_now() - t0;
     counts_t cnt = {0, 0, 0, 0};
     if (!status && rank == 0) {
-        FILE *out = tmp_path ? fopen(tmp_path, "w") : stdout;
-        if (!out) {
-            fprintf(stderr, "tongyuan: %s: %s\n", tmp_path, strerror(errno));
+        cli_out_t out; /* a temporary file renamed into place (or a special file, directly) */
+        if (cli_out_open(&out, "-o", out_path ? out_path : "-")) {
             status = EXIT_ERROR;
-        } else {
-            int bad = write_out(m, out, &cnt);
-            if (out != stdout)
-                bad |= fclose(out) != 0;
-            else
-                bad |= fflush(stdout) != 0 || ferror(stdout);
-            if (!bad && tmp_path && rename(tmp_path, out_path) != 0)
-                bad = 1;
-            if (bad) {
-                fprintf(stderr, "tongyuan: %s: write error\n", out_path ? out_path : "output");
-                if (tmp_path)
-                    unlink(tmp_path);
-                status = EXIT_ERROR;
-            }
+        } else if (write_out(m, out.f, &cnt)) {
+            fprintf(stderr, "tongyuan: -o %s: cannot write\n", out_path ? out_path : "-");
+            cli_out_abort(&out);
+            status = EXIT_ERROR;
+        } else if (cli_out_close(&out)) {
+            status = EXIT_ERROR;
         }
     }
     /* the state last: outputs without it are made again by the same run; a state without
@@ -417,7 +402,6 @@ int cli_mpi_dedup(const cli_mpi_dedup_t *a)
         if (a->verbose)
             fprintf(stderr, "dedup: %zu links\n", st.links);
     }
-    free(tmp_path);
     ty_mdedup_free(m);
     ty_reader_free(rd);
     MPI_Finalize();

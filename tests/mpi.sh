@@ -275,6 +275,20 @@ for np in 2 4 spun; do
     fi
 done
 
+# -o a special file (a FIFO here; /dev/null alike): written through, never removed or
+# replaced by a regular file (rank 0 used to unlink OUT and rename OUT.tmp over it: run as
+# root with -o /dev/null, that replaced the machine's /dev/null); an old regular OUT is
+# replaced by the run's output
+mkfifo "$tmp/fifo"
+timeout 120 cat "$tmp/fifo" > "$tmp/fifo.out" & # no hang if the FIFO is removed
+if $MPIRUN -np 2 "$TY" dedup -q --mode near $IN -o "$tmp/fifo" 2> "$tmp/err" && wait &&
+    [ -p "$tmp/fifo" ] && cmp -s "$tmp/one.jsonl" "$tmp/fifo.out"; then pass
+else fail "-o FIFO np=2: $(head -c 300 "$tmp/err")"; fi
+echo stale > "$tmp/reg.jsonl"
+if $MPIRUN -np 2 "$TY" dedup -q --mode near $IN -o "$tmp/reg.jsonl" 2> "$tmp/err" &&
+    cmp -s "$tmp/one.jsonl" "$tmp/reg.jsonl" && [ -z "$(ls "$tmp" | grep 'reg.jsonl.*tmp')" ]
+then pass; else fail "-o an old regular file np=2"; fi
+
 # --save-index / --against across ranks: the state file is the single process's, written by
 # rank 0 with every rank's part, read by every rank. days NAME NP ARGS -- FILES: the files
 # are days A B1 B2. A is saved under mpirun -np NP, B1 and B2 go --against it, saved in place
