@@ -778,6 +778,20 @@ static int parse_args(int argc, char **argv, args_t *a, ui_t *u)
                         "modes, not --mode spans (it holds its index in memory)\n");
         return -1;
     }
+    /* the temporary directory is made when the budget is first passed, maybe hours in: a
+     * mistyped --tmp-dir is told now */
+    struct stat td;
+    const char *why = NULL;
+    if (o->tmp_dir && stat(o->tmp_dir, &td) != 0)
+        why = strerror(errno);
+    else if (o->tmp_dir && !S_ISDIR(td.st_mode))
+        why = "not a directory";
+    else if (o->tmp_dir && access(o->tmp_dir, W_OK | X_OK) != 0)
+        why = strerror(errno);
+    if (why) {
+        fprintf(stderr, "tongyuan: --tmp-dir %s: %s\n", o->tmp_dir, why);
+        return -1;
+    }
     char msg[256];
     if (ty_opts_check(&a->to, msg, sizeof msg) || ty_dedup_opts_check(o, msg, sizeof msg)) {
         fprintf(stderr, "tongyuan: %s\n", msg);

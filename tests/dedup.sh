@@ -605,8 +605,10 @@ os.execv(sys.argv[1], sys.argv[1:])' "$TY" dedup -q --batch 16 --memory 1M --tmp
         expect 2 "--memory $bad: " --memory "$bad" "$AG/B.jsonl"
     done
     expect 2 "not --mode spans" --mode spans --memory 1G "$AG/B.jsonl"
-    expect 2 "cannot make a temporary directory in $tmp/nodir (--tmp-dir)" --memory 1M \
+    # a mistyped --tmp-dir is told at the start, not when the budget is first passed
+    expect 2 "--tmp-dir $tmp/nodir: No such file or directory" --memory 4G \
         --tmp-dir "$tmp/nodir" --batch 16 "$AG/AB.jsonl"
+    expect 2 "--tmp-dir $AG/B.jsonl: not a directory" --tmp-dir "$AG/B.jsonl" "$AG/B.jsonl"
 else
     fail "--against: the dev set is needed ($DEV missing; SHARED=${SHARED:-})"
 fi
