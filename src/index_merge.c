@@ -671,9 +671,9 @@ static int merge_one_tier(ty_part_t *pt, char *err, int all, int *merged)
 {
     *merged = 0;
     MDB_txn *txn;
-    int rc = mdb_txn_begin(pt->env, NULL, 0, &txn);
+    int rc = ty__part_txn(pt, 0, &txn, err);
     if (rc)
-        return ty__mdb_err(err, pt->path, rc, "begin");
+        return rc;
     seginfo_t *sg = NULL;
     size_t ns = 0;
     index_counts_t c;

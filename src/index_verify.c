@@ -12,9 +12,9 @@
 int ty__part_verify(ty_part_t *pt, char *err)
 {
     MDB_txn *txn;
-    int rc = mdb_txn_begin(pt->env, NULL, MDB_RDONLY, &txn);
+    int rc = ty__part_txn(pt, MDB_RDONLY, &txn, err);
     if (rc)
-        return ty__mdb_err(err, pt->path, rc, "begin");
+        return rc;
     index_counts_t c;
     seginfo_t *sg = NULL;
     size_t ns = 0;
@@ -31,9 +31,7 @@ int ty__part_verify(ty_part_t *pt, char *err)
     if (!dc || !d)
         rc = ty__err(err, TY_ENOMEM, "out of memory");
     if (!rc)
-        rc = ty__counts_get(pt, txn, &c, err);
-    if (!rc)
-        rc = ty__read_segs(pt, txn, &sg, &ns, err);
+        rc = ty__part_summary(pt, txn, &c, &sg, &ns, err);
     /* documents: ids 0..docs-1, each with a record, a text of the recorded size, a name */
     if (!rc) {
         MDB_stat ms;
