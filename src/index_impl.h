@@ -121,6 +121,16 @@ int ty__read_segs(ty_part_t *p, MDB_txn *txn, seginfo_t **out, size_t *n, char *
 /* The counters and all segment records (ty__counts_get, then ty__read_segs). */
 int ty__part_summary(ty_part_t *p, MDB_txn *txn, index_counts_t *c, seginfo_t **segs, size_t *n,
                      char *err);
+/* A read transaction on a part with its counters and segment records: opened with
+ * ty__part_view_open (nothing left open when it fails), ended with ty__part_view_close. */
+typedef struct {
+    MDB_txn *txn;
+    index_counts_t c;
+    seginfo_t *seg;
+    size_t nseg;
+} part_view_t;
+int ty__part_view_open(ty_part_t *p, part_view_t *v, char *err);
+void ty__part_view_close(part_view_t *v);
 /* Store the text dictionary in txn and make p->cdict / p->ddict from it. */
 int ty__part_set_dict(ty_part_t *p, MDB_txn *txn, const void *dict, size_t len, char *err);
 /* Load document id of p into d (tokenized with o) within txn; the text is decompressed with

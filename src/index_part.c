@@ -627,6 +627,23 @@ int ty__part_summary(ty_part_t *p, MDB_txn *txn, index_counts_t *c, seginfo_t **
     return rc ? rc : ty__read_segs(p, txn, segs, n, err);
 }
 
+int ty__part_view_open(ty_part_t *p, part_view_t *v, char *err)
+{
+    memset(v, 0, sizeof(*v));
+    int rc = ty__part_txn(p, MDB_RDONLY, &v->txn, err);
+    if (!rc && (rc = ty__part_summary(p, v->txn, &v->c, &v->seg, &v->nseg, err)))
+        ty__part_view_close(v);
+    return rc;
+}
+
+void ty__part_view_close(part_view_t *v)
+{
+    if (v->txn)
+        mdb_txn_abort(v->txn);
+    free(v->seg);
+    memset(v, 0, sizeof(*v));
+}
+
 int ty__index_load_doc(ty_part_t *p, MDB_txn *txn, ZSTD_DCtx *dctx, uint32_t id, ty_doc_t *d,
                        const ty_opts_t *o, char **buf, size_t *cap, char *err)
 {
@@ -713,27 +730,20 @@ static uint64_t free_pages(MDB_txn *txn)
 int ty__part_stats(ty_part_t *p, ty_index_stats_t *st, char *err)
 {
     memset(st, 0, sizeof(*st));
-    MDB_txn *txn;
-    int rc = ty__part_txn(p, MDB_RDONLY, &txn, err);
+    part_view_t v;
+    int rc = ty__part_view_open(p, &v, err);
     if (rc)
         return rc;
-    index_counts_t c;
-    seginfo_t *sg = NULL;
-    size_t ns = 0;
-    rc = ty__part_summary(p, txn, &c, &sg, &ns, err);
-    if (!rc) {
-        MDB_envinfo info;
-        MDB_stat ms;
-        mdb_env_info(p->env, &info);
-        mdb_env_stat(p->env, &ms);
-        uint64_t fp = free_pages(txn);
-        uint64_t pages = (uint64_t)info.me_last_pgno + 1;
-        st->map_bytes = (pages > fp ? pages - fp : 0) * ms.ms_psize;
-    }
-    mdb_txn_abort(txn);
-    free(sg);
-    if (rc)
-        return rc;
+    MDB_envinfo info;
+    MDB_stat ms;
+    mdb_env_info(p->env, &info);
+    mdb_env_stat(p->env, &ms);
+    uint64_t fp = free_pages(v.txn);
+    uint64_t pages = (uint64_t)info.me_last_pgno + 1;
+    st->map_bytes = (pages > fp ? pages - fp : 0) * ms.ms_psize;
+    index_counts_t c = v.c;
+    size_t ns = v.nseg;
+    ty__part_view_close(&v);
     st->format = p->hdr.format;
     st->k = (int)p->hdr.k;
     st->w = (int)p->hdr.w;
