@@ -506,6 +506,18 @@ static int try_charset(ty__text_t *out, const char *buf, size_t len, size_t skip
     return finish(out, u, off, n, cs) == TY_OK ? 0 : TY_ENOMEM;
 }
 
+/* try_charset with no bytes skipped, ending the decode when it settles it: buf freed, TY_OK
+ * (decoded) or TY_ENOMEM (with the message); 1 or 2 (as try_charset) to try on. */
+static int try_settle(ty__text_t *out, char *buf, size_t len, const char *cs, int check, bad_t *bad,
+                      uint32_t *example, const char *name, char *err)
+{
+    int r = try_charset(out, buf, len, 0, cs, check, bad, example);
+    if (r > 0)
+        return r;
+    free(buf);
+    return r == 0 ? TY_OK : ty__err(err, TY_ENOMEM, "%s: out of memory", name);
+}
+
 static const char *plain(const char *cs)
 {
     /* the names people type, for messages */
@@ -579,15 +591,8 @@ int ty__decode(ty__text_t *out, char *buf, size_t len, const ty__xopts_t *o, con
             bad.eilseq = 1;
             r = 1;
         } else {
-            r = try_charset(out, buf, len, 0, cs, 0, &bad, &ex);
-            if (r == 0) {
-                free(buf);
-                return TY_OK;
-            }
-            if (r < 0) {
-                free(buf);
-                return ty__err(err, TY_ENOMEM, "%s: out of memory", name);
-            }
+            if ((r = try_settle(out, buf, len, cs, 0, &bad, &ex, name, err)) <= 0)
+                return r;
         }
         if (o->utf8_mode != TY_UTF8_REPLACE) {
             if (valid == len)
@@ -608,10 +613,8 @@ int ty__decode(ty__text_t *out, char *buf, size_t len, const ty__xopts_t *o, con
     /* 4. NUL bytes: UTF-16/32 without a mark, or binary */
     if (has_nul) {
         const char *g = guess_utf16(b, len);
-        if (g && (r = try_charset(out, buf, len, 0, g, 1, &bad, &ex)) <= 0) {
-            free(buf);
-            return r == 0 ? TY_OK : ty__err(err, TY_ENOMEM, "%s: out of memory", name);
-        }
+        if (g && (r = try_settle(out, buf, len, g, 1, &bad, &ex, name, err)) <= 0)
+            return r;
         keep_as_is(out, buf, len);
         return TY_OK;
     }
@@ -635,15 +638,8 @@ int ty__decode(ty__text_t *out, char *buf, size_t len, const ty__xopts_t *o, con
                      evidence);
             why = whybuf;
         } else {
-            r = try_charset(out, buf, len, 0, cs, 1, &bad, &ex);
-            if (r == 0) {
-                free(buf);
-                return TY_OK;
-            }
-            if (r < 0) {
-                free(buf);
-                return ty__err(err, TY_ENOMEM, "%s: out of memory", name);
-            }
+            if ((r = try_settle(out, buf, len, cs, 1, &bad, &ex, name, err)) <= 0)
+                return r;
             if (r == 1)
                 snprintf(whybuf, sizeof whybuf, "it looks like %s, but byte %zu is not %s",
                          plain(cs), bad.at, plain(cs));
@@ -655,10 +651,8 @@ int ty__decode(ty__text_t *out, char *buf, size_t len, const ty__xopts_t *o, con
     }
     /* 7. UTF-16 of Chinese text, without a mark */
     const char *g = guess_utf16(b, len);
-    if (g && (r = try_charset(out, buf, len, 0, g, 1, &bad, &ex)) <= 0) {
-        free(buf);
-        return r == 0 ? TY_OK : ty__err(err, TY_ENOMEM, "%s: out of memory", name);
-    }
+    if (g && (r = try_settle(out, buf, len, g, 1, &bad, &ex, name, err)) <= 0)
+        return r;
     /* 8. give up */
     if (o->utf8_mode == TY_UTF8_REPLACE) {
         keep_as_is(out, buf, len);

@@ -63,14 +63,23 @@ static int open_lib(lib_t *l)
 
 #define SYM(l, t, f) (sym(l, #f, &(t).f) == 0)
 
+/* table once load() has filled it from l (every thread waiting for the first), or NULL with
+ * l's message in err. */
+static const void *lib_get(lib_t *l, void (*load)(void), const void *table, char *err)
+{
+    pthread_once(&l->once, load);
+    if (!l->ok) {
+        ty__err(err, TY_EUNSUPPORTED, "%s", l->err);
+        return NULL;
+    }
+    return table;
+}
+
 /* ---- libxml2 ---- */
-static lib_t xml_lib = {TY_SONAME_XML,
-                        "libxml2",
-                        "reading HTML, .docx and .odt needs libxml2",
-                        PTHREAD_ONCE_INIT,
-                        0,
-                        "",
-                        NULL};
+static lib_t xml_lib = {.soname = TY_SONAME_XML,
+                        .package = "libxml2",
+                        .why = "reading HTML, .docx and .odt needs libxml2",
+                        .once = PTHREAD_ONCE_INIT};
 static ty__libxml_t xml_t;
 
 static void load_xml(void)
@@ -88,18 +97,13 @@ static void load_xml(void)
     l->ok = 1;
 }
 
-const ty__libxml_t *ty__lib_xml(char *err)
-{
-    pthread_once(&xml_lib.once, load_xml);
-    if (!xml_lib.ok)
-        ty__err(err, TY_EUNSUPPORTED, "%s", xml_lib.err);
-    return xml_lib.ok ? &xml_t : NULL;
-}
+const ty__libxml_t *ty__lib_xml(char *err) { return lib_get(&xml_lib, load_xml, &xml_t, err); }
 
 /* ---- libzip ---- */
-static lib_t zip_lib = {
-    TY_SONAME_ZIP, "libzip4", "reading .docx and .odt needs libzip", PTHREAD_ONCE_INIT, 0, "",
-    NULL};
+static lib_t zip_lib = {.soname = TY_SONAME_ZIP,
+                        .package = "libzip4",
+                        .why = "reading .docx and .odt needs libzip",
+                        .once = PTHREAD_ONCE_INIT};
 static ty__libzip_t zip_t_;
 
 static void load_zip(void)
@@ -117,22 +121,13 @@ static void load_zip(void)
     l->ok = 1;
 }
 
-const ty__libzip_t *ty__lib_zip(char *err)
-{
-    pthread_once(&zip_lib.once, load_zip);
-    if (!zip_lib.ok)
-        ty__err(err, TY_EUNSUPPORTED, "%s", zip_lib.err);
-    return zip_lib.ok ? &zip_t_ : NULL;
-}
+const ty__libzip_t *ty__lib_zip(char *err) { return lib_get(&zip_lib, load_zip, &zip_t_, err); }
 
 /* ---- uchardet ---- */
-static lib_t ud_lib = {TY_SONAME_UCHARDET,
-                       "libuchardet0",
-                       "telling the charset of text that is not UTF-8 needs uchardet",
-                       PTHREAD_ONCE_INIT,
-                       0,
-                       "",
-                       NULL};
+static lib_t ud_lib = {.soname = TY_SONAME_UCHARDET,
+                       .package = "libuchardet0",
+                       .why = "telling the charset of text that is not UTF-8 needs uchardet",
+                       .once = PTHREAD_ONCE_INIT};
 static ty__libuchardet_t ud_t;
 
 static void load_uchardet(void)
@@ -147,20 +142,14 @@ static void load_uchardet(void)
 
 const ty__libuchardet_t *ty__lib_uchardet(char *err)
 {
-    pthread_once(&ud_lib.once, load_uchardet);
-    if (!ud_lib.ok)
-        ty__err(err, TY_EUNSUPPORTED, "%s", ud_lib.err);
-    return ud_lib.ok ? &ud_t : NULL;
+    return lib_get(&ud_lib, load_uchardet, &ud_t, err);
 }
 
 /* ---- poppler-glib (GLib and GObject come with it: dlsym searches its dependencies) ---- */
-static lib_t pdf_lib = {TY_SONAME_POPPLER,
-                        "libpoppler-glib8 poppler-data",
-                        "reading PDF needs poppler-glib",
-                        PTHREAD_ONCE_INIT,
-                        0,
-                        "",
-                        NULL};
+static lib_t pdf_lib = {.soname = TY_SONAME_POPPLER,
+                        .package = "libpoppler-glib8 poppler-data",
+                        .why = "reading PDF needs poppler-glib",
+                        .once = PTHREAD_ONCE_INIT};
 static ty__libpoppler_t pdf_t;
 
 static void load_poppler(void)
@@ -180,8 +169,5 @@ static void load_poppler(void)
 
 const ty__libpoppler_t *ty__lib_poppler(char *err)
 {
-    pthread_once(&pdf_lib.once, load_poppler);
-    if (!pdf_lib.ok)
-        ty__err(err, TY_EUNSUPPORTED, "%s", pdf_lib.err);
-    return pdf_lib.ok ? &pdf_t : NULL;
+    return lib_get(&pdf_lib, load_poppler, &pdf_t, err);
 }

@@ -118,28 +118,35 @@ static inline size_t ty__hash_cap(size_t n)
         return x;                                                                                \
     }
 
-/* A set of keys. */
-#define TY_HASH_SET_INIT(name, key_t, home)                                     \
-    typedef struct {                                                            \
-        key_t *key;                                                             \
-        size_t cap, n;                                                          \
-    } name##_t;                                                                 \
+/* The storage of a set (V: TY__HASH_NO_VAL) or a map (V: TY__HASH_VAL): the key array, and
+ * for a map the value array beside it, allocated, cleared, grown and freed together. */
+#define TY__HASH_VAL(...) __VA_ARGS__
+#define TY__HASH_NO_VAL(...)
+#define TY__HASH_STORE(name, key_t, val_t, V)                                   \
     static inline void name##_free(name##_t *h)                                 \
     {                                                                           \
         free(h->key);                                                           \
+        V(free(h->val); h->val = NULL;)                                         \
         h->key = NULL;                                                          \
         h->cap = h->n = 0;                                                      \
     }                                                                           \
     static inline int name##_alloc(name##_t *h, size_t cap)                     \
     {                                                                           \
         h->key = (key_t *)calloc(cap, sizeof(key_t));                           \
-        h->cap = h->key ? cap : 0;                                              \
-        return h->key ? 0 : -1;                                                 \
+        V(h->val = (val_t *)calloc(cap, sizeof(val_t));)                        \
+        if (h->key V(&&h->val)) {                                               \
+            h->cap = cap;                                                       \
+            return 0;                                                           \
+        }                                                                       \
+        name##_free(h);                                                         \
+        return -1;                                                              \
     }                                                                           \
     static inline void name##_clear(name##_t *h)                                \
     {                                                                           \
-        if (h->cap)                                                             \
+        if (h->cap) {                                                           \
             memset(h->key, 0, h->cap * sizeof(key_t));                          \
+            V(memset(h->val, 0, h->cap * sizeof(val_t));)                       \
+        }                                                                       \
         h->n = 0;                                                               \
     }                                                                           \
     static inline size_t name##_slot(const key_t *keys, size_t cap, key_t k);   \
@@ -147,75 +154,42 @@ static inline size_t ty__hash_cap(size_t n)
     static inline int name##_resize(name##_t *h, size_t cap)                    \
     {                                                                           \
         key_t *nk = (key_t *)calloc(cap, sizeof(key_t));                        \
-        if (!nk)                                                                \
+        V(val_t *nv = (val_t *)calloc(cap, sizeof(val_t));)                     \
+        if (!nk V(|| !nv)) {                                                    \
+            free(nk);                                                           \
+            V(free(nv);)                                                        \
             return -1;                                                          \
+        }                                                                       \
         for (size_t i = 0; i < h->cap; i++)                                     \
-            if (h->key[i])                                                      \
-                nk[name##_slot(nk, cap, h->key[i])] = h->key[i];                \
+            if (h->key[i]) {                                                    \
+                size_t x = name##_slot(nk, cap, h->key[i]);                     \
+                nk[x] = h->key[i];                                              \
+                V(nv[x] = h->val[i];)                                           \
+            }                                                                   \
         free(h->key);                                                           \
+        V(free(h->val); h->val = nv;)                                           \
         h->key = nk;                                                            \
         h->cap = cap;                                                           \
         return 0;                                                               \
-    }                                                                           \
+    }
+
+/* A set of keys. */
+#define TY_HASH_SET_INIT(name, key_t, home)            \
+    typedef struct {                                   \
+        key_t *key;                                    \
+        size_t cap, n;                                 \
+    } name##_t;                                        \
+    TY__HASH_STORE(name, key_t, char, TY__HASH_NO_VAL) \
     TY__HASH_CORE(name, key_t, home)
 
 /* A map from keys to values (val[slot]). */
-#define TY_HASH_MAP_INIT(name, key_t, val_t, home)                            \
-    typedef struct {                                                          \
-        key_t *key;                                                           \
-        val_t *val;                                                           \
-        size_t cap, n;                                                        \
-    } name##_t;                                                               \
-    static inline void name##_free(name##_t *h)                               \
-    {                                                                         \
-        free(h->key);                                                         \
-        free(h->val);                                                         \
-        h->key = NULL;                                                        \
-        h->val = NULL;                                                        \
-        h->cap = h->n = 0;                                                    \
-    }                                                                         \
-    static inline int name##_alloc(name##_t *h, size_t cap)                   \
-    {                                                                         \
-        h->key = (key_t *)calloc(cap, sizeof(key_t));                         \
-        h->val = (val_t *)calloc(cap, sizeof(val_t));                         \
-        if (h->key && h->val) {                                               \
-            h->cap = cap;                                                     \
-            return 0;                                                         \
-        }                                                                     \
-        name##_free(h);                                                       \
-        return -1;                                                            \
-    }                                                                         \
-    static inline void name##_clear(name##_t *h)                              \
-    {                                                                         \
-        if (h->cap) {                                                         \
-            memset(h->key, 0, h->cap * sizeof(key_t));                        \
-            memset(h->val, 0, h->cap * sizeof(val_t));                        \
-        }                                                                     \
-        h->n = 0;                                                             \
-    }                                                                         \
-    static inline size_t name##_slot(const key_t *keys, size_t cap, key_t k); \
-    static inline int name##_resize(name##_t *h, size_t cap)                  \
-    {                                                                         \
-        key_t *nk = (key_t *)calloc(cap, sizeof(key_t));                      \
-        val_t *nv = (val_t *)calloc(cap, sizeof(val_t));                      \
-        if (!nk || !nv) {                                                     \
-            free(nk);                                                         \
-            free(nv);                                                         \
-            return -1;                                                        \
-        }                                                                     \
-        for (size_t i = 0; i < h->cap; i++)                                   \
-            if (h->key[i]) {                                                  \
-                size_t x = name##_slot(nk, cap, h->key[i]);                   \
-                nk[x] = h->key[i];                                            \
-                nv[x] = h->val[i];                                            \
-            }                                                                 \
-        free(h->key);                                                         \
-        free(h->val);                                                         \
-        h->key = nk;                                                          \
-        h->val = nv;                                                          \
-        h->cap = cap;                                                         \
-        return 0;                                                             \
-    }                                                                         \
+#define TY_HASH_MAP_INIT(name, key_t, val_t, home)   \
+    typedef struct {                                 \
+        key_t *key;                                  \
+        val_t *val;                                  \
+        size_t cap, n;                               \
+    } name##_t;                                      \
+    TY__HASH_STORE(name, key_t, val_t, TY__HASH_VAL) \
     TY__HASH_CORE(name, key_t, home)
 
 /* eq for keys compared with == */

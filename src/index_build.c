@@ -249,8 +249,8 @@ int ty_index_finish(ty_index_t *ix)
     b->sorted = NULL;
     b->sorted_cap = 0;
     MDB_txn *txn;
-    if ((rc = mdb_txn_begin(pt->env, NULL, 0, &txn)))
-        return ty__mdb_err(ix->err, pt->path, rc, "begin");
+    if ((rc = ty__part_txn(pt, 0, &txn, ix->err)))
+        return rc;
     index_counts_t c;
     rc = ty__counts_get(pt, txn, &c, ix->err);
     if (!rc && !ty__runs_count(b->runs)) {

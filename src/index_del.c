@@ -30,9 +30,9 @@ int ty_index_delete(ty_index_t *ix, const char *name, uint32_t *id_out)
         return ty__err(ix->err, TY_EREADONLY, "%s: opened read-only: cannot delete", ix->path);
     ty_part_t *pt = &ix->part[0];
     MDB_txn *txn;
-    int rc = mdb_txn_begin(pt->env, NULL, 0, &txn);
+    int rc = ty__part_txn(pt, 0, &txn, ix->err);
     if (rc)
-        return ty__mdb_err(ix->err, pt->path, rc, "begin");
+        return rc;
     uint8_t nk[16], dk[TY_DEL_KEY_SIZE];
     ty__name_key(name, strlen(name), nk);
     MDB_val k = {16, nk}, v;
@@ -97,9 +97,9 @@ int ty_index_deleted_count(ty_index_t *ix, uint64_t *n)
         ty_part_t *pt = &ix->part[i];
         MDB_txn *txn;
         MDB_cursor *cur;
-        int rc = mdb_txn_begin(pt->env, NULL, MDB_RDONLY, &txn);
+        int rc = ty__part_txn(pt, MDB_RDONLY, &txn, ix->err);
         if (rc)
-            return ty__mdb_err(ix->err, pt->path, rc, "begin");
+            return rc;
         if ((rc = mdb_cursor_open(txn, pt->meta, &cur))) {
             mdb_txn_abort(txn);
             return ty__mdb_err(ix->err, pt->path, rc, "cursor");

@@ -31,19 +31,44 @@ static uint32_t rd32(const uint8_t *p)
 }
 static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
 
-void ty__header_encode(const index_header_t *h, uint8_t out[TY_HEADER_SIZE])
+/* The fixed-width fields of a record, each as X(field, byte offset, bits), listed once so that
+ * the encoder and the decoder cannot disagree on the layout (index.h describes it). */
+#define PUT_FIELD(f, off, bits) le##bits(out + (off), r->f);
+#define GET_FIELD(f, off, bits) r->f = rd##bits(p + (off));
+
+/* clang-format off */
+#define HEADER_FIELDS(X)          \
+    X(k, 16, 32)                  \
+    X(w, 20, 32)                  \
+    X(norm_fingerprint, 24, 64)   \
+    X(zstd_level, 32, 32)         \
+    X(flags, 36, 32)              \
+    X(created, 40, 64)
+#define COUNTS_FIELDS(X)          \
+    X(docs, 0, 64)                \
+    X(codepoints, 8, 64)          \
+    X(bytes, 16, 64)              \
+    X(stored_bytes, 24, 64)       \
+    X(postings, 32, 64)           \
+    X(keys, 40, 64)               \
+    X(next_seg, 48, 32)           \
+    X(next_file, 52, 32)
+#define SEGREC_FIELDS(X)          \
+    X(postings, 0, 64)            \
+    X(keys, 8, 64)                \
+    X(min_doc, 16, 32)            \
+    X(max_doc, 20, 32)            \
+    X(bits, 24, 32)
+/* clang-format on */
+
+void ty__header_encode(const index_header_t *r, uint8_t out[TY_HEADER_SIZE])
 {
     memset(out, 0, TY_HEADER_SIZE);
-    memcpy(out, h->magic, 8);
-    le32(out + 8, h->format);
+    memcpy(out, r->magic, 8);
+    le32(out + 8, r->format);
     le32(out + 12, TY_HEADER_SIZE);
-    le32(out + 16, h->k);
-    le32(out + 20, h->w);
-    le64(out + 24, h->norm_fingerprint);
-    le32(out + 32, h->zstd_level);
-    le32(out + 36, h->flags);
-    le64(out + 40, h->created);
-    memcpy(out + 48, h->writer, 16);
+    HEADER_FIELDS(PUT_FIELD)
+    memcpy(out + 48, r->writer, 16);
 }
 
 int ty__header_decode(const void *buf, size_t len, index_header_t *h, char *err)
@@ -67,12 +92,8 @@ int ty__header_decode(const void *buf, size_t len, index_header_t *h, char *err)
     if (h->header_size != TY_HEADER_SIZE || len != TY_HEADER_SIZE)
         return ty__err(err, TY_ECORRUPT, "damaged header (%zu bytes, says %u, expected %d)", len,
                        h->header_size, TY_HEADER_SIZE);
-    h->k = rd32(p + 16);
-    h->w = rd32(p + 20);
-    h->norm_fingerprint = rd64(p + 24);
-    h->zstd_level = rd32(p + 32);
-    h->flags = rd32(p + 36);
-    h->created = rd64(p + 40);
+    index_header_t *r = h;
+    HEADER_FIELDS(GET_FIELD)
     memcpy(h->writer, p + 48, 16);
     h->writer[15] = 0;
     if (h->k < 2 || h->k > 16 || h->w < 1 || h->w > 256 || h->zstd_level < 1 ||
@@ -82,46 +103,28 @@ int ty__header_decode(const void *buf, size_t len, index_header_t *h, char *err)
     return TY_OK;
 }
 
-void ty__counts_encode(const index_counts_t *c, uint8_t out[TY_COUNTS_SIZE])
+void ty__counts_encode(const index_counts_t *r, uint8_t out[TY_COUNTS_SIZE])
 {
-    le64(out, c->docs);
-    le64(out + 8, c->codepoints);
-    le64(out + 16, c->bytes);
-    le64(out + 24, c->stored_bytes);
-    le64(out + 32, c->postings);
-    le64(out + 40, c->keys);
-    le32(out + 48, c->next_seg);
-    le32(out + 52, c->next_file);
+    COUNTS_FIELDS(PUT_FIELD)
 }
 
-int ty__counts_decode(const void *buf, size_t len, index_counts_t *c)
+int ty__counts_decode(const void *buf, size_t len, index_counts_t *r)
 {
     const uint8_t *p = buf;
     if (len != TY_COUNTS_SIZE)
         return TY_ECORRUPT;
-    c->docs = rd64(p);
-    c->codepoints = rd64(p + 8);
-    c->bytes = rd64(p + 16);
-    c->stored_bytes = rd64(p + 24);
-    c->postings = rd64(p + 32);
-    c->keys = rd64(p + 40);
-    c->next_seg = rd32(p + 48);
-    c->next_file = rd32(p + 52);
-    if (c->docs > UINT32_MAX)
+    COUNTS_FIELDS(GET_FIELD)
+    if (r->docs > UINT32_MAX)
         return TY_ECORRUPT;
     return TY_OK;
 }
 
-void ty__segrec_encode(const seg_rec_t *s, uint8_t out[TY_SEGREC_SIZE])
+void ty__segrec_encode(const seg_rec_t *r, uint8_t out[TY_SEGREC_SIZE])
 {
-    le64(out, s->postings);
-    le64(out + 8, s->keys);
-    le32(out + 16, s->min_doc);
-    le32(out + 20, s->max_doc);
-    le32(out + 24, s->bits);
+    SEGREC_FIELDS(PUT_FIELD)
     le32(out + 28, 0);
     for (int i = 0; i < TY_HIST_BUCKETS; i++)
-        le64(out + 32 + 8 * i, s->hist[i]);
+        le64(out + 32 + 8 * i, r->hist[i]);
 }
 
 int ty__segrec_decode(const void *buf, size_t len, seg_rec_t *s)
@@ -129,11 +132,8 @@ int ty__segrec_decode(const void *buf, size_t len, seg_rec_t *s)
     const uint8_t *p = buf;
     if (len != TY_SEGREC_SIZE)
         return TY_ECORRUPT;
-    s->postings = rd64(p);
-    s->keys = rd64(p + 8);
-    s->min_doc = rd32(p + 16);
-    s->max_doc = rd32(p + 20);
-    s->bits = rd32(p + 24);
+    seg_rec_t *r = s;
+    SEGREC_FIELDS(GET_FIELD)
     if (s->bits > 32 || rd32(p + 28) != 0)
         return TY_ECORRUPT;
     uint64_t sum = 0;

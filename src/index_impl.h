@@ -107,6 +107,9 @@ int ty__part_create(ty_part_t *p, const char *path, const char *file, const ty_i
  * code (TY_ECORRUPT for a damaged file, TY_EIO else). A write that failed on a full disk says
  * "No space left on device" (LMDB reports a short write as EIO). */
 int ty__mdb_err(char *err, const char *path, int rc, const char *what);
+/* Begin a transaction on p (flags: 0 to write, MDB_RDONLY to read) into *txn; on failure the
+ * message names p's file. */
+int ty__part_txn(ty_part_t *p, unsigned flags, MDB_txn **txn, char *err);
 int ty__counts_get(ty_part_t *p, MDB_txn *txn, index_counts_t *c, char *err);
 int ty__counts_put(ty_part_t *p, MDB_txn *txn, const index_counts_t *c, char *err);
 typedef struct {
@@ -115,6 +118,19 @@ typedef struct {
 } seginfo_t;
 /* All segment records, in id order; *out malloc()ed. */
 int ty__read_segs(ty_part_t *p, MDB_txn *txn, seginfo_t **out, size_t *n, char *err);
+/* The counters and all segment records (ty__counts_get, then ty__read_segs). */
+int ty__part_summary(ty_part_t *p, MDB_txn *txn, index_counts_t *c, seginfo_t **segs, size_t *n,
+                     char *err);
+/* A read transaction on a part with its counters and segment records: opened with
+ * ty__part_view_open (nothing left open when it fails), ended with ty__part_view_close. */
+typedef struct {
+    MDB_txn *txn;
+    index_counts_t c;
+    seginfo_t *seg;
+    size_t nseg;
+} part_view_t;
+int ty__part_view_open(ty_part_t *p, part_view_t *v, char *err);
+void ty__part_view_close(part_view_t *v);
 /* Store the text dictionary in txn and make p->cdict / p->ddict from it. */
 int ty__part_set_dict(ty_part_t *p, MDB_txn *txn, const void *dict, size_t len, char *err);
 /* Load document id of p into d (tokenized with o) within txn; the text is decompressed with

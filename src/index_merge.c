@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "heap.h"
 #include "index_impl.h"
 
 #define TIER_FANOUT 4   /* merge when a size tier holds this many segments */
@@ -503,29 +504,14 @@ static int src_seek(ty_part_t *pt, char *err, src_t *s)
 }
 
 /* heap of source indices ordered by (key, min_doc) */
-static int src_less(const src_t *s, int a, int b)
+static inline int src_less(const src_t *s, const int *a, const int *b)
 {
-    if (s[a].hash != s[b].hash)
-        return s[a].hash < s[b].hash;
-    return s[a].min_doc < s[b].min_doc;
+    if (s[*a].hash != s[*b].hash)
+        return s[*a].hash < s[*b].hash;
+    return s[*a].min_doc < s[*b].min_doc;
 }
 
-static void heap_down(int *h, int n, int i, const src_t *s)
-{
-    for (;;) {
-        int l = 2 * i + 1, r = l + 1, m = i;
-        if (l < n && src_less(s, h[l], h[m]))
-            m = l;
-        if (r < n && src_less(s, h[r], h[m]))
-            m = r;
-        if (m == i)
-            return;
-        int t = h[i];
-        h[i] = h[m];
-        h[m] = t;
-        i = m;
-    }
-}
+TY_HEAP_INIT(srcheap, int, const src_t *, src_less)
 
 /* Merge srcs (k of them, about est_keys distinct minimizers) into a new segment in txn.
  * The new segment's id is above every input's, so its keys are appended. */
@@ -547,7 +533,7 @@ static int merge_into(ty_part_t *pt, char *err, MDB_txn **txnp, src_t *s, int k,
             h[n++] = i;
     }
     for (int i = n / 2 - 1; i >= 0; i--)
-        heap_down(h, n, i, s);
+        srcheap_down(h, (size_t)n, (size_t)i, s);
     segw_t w;
     if (!rc)
         rc = segw_begin(&w, pt, err, txnp, c->next_seg, est_keys, commit_every);
@@ -578,7 +564,7 @@ static int merge_into(ty_part_t *pt, char *err, MDB_txn **txnp, src_t *s, int k,
                 break;
             if (x->done)
                 h[0] = h[--n];
-            heap_down(h, n, 0, s);
+            srcheap_down(h, (size_t)n, 0, s);
         }
         if (!rc && ids.n)
             rc = segw_put(&w, hash, ids.a, ids.n);
@@ -685,9 +671,9 @@ static int merge_one_tier(ty_part_t *pt, char *err, int all, int *merged)
 {
     *merged = 0;
     MDB_txn *txn;
-    int rc = mdb_txn_begin(pt->env, NULL, 0, &txn);
+    int rc = ty__part_txn(pt, 0, &txn, err);
     if (rc)
-        return ty__mdb_err(err, pt->path, rc, "begin");
+        return rc;
     seginfo_t *sg = NULL;
     size_t ns = 0;
     index_counts_t c;

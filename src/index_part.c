@@ -386,6 +386,12 @@ static int open_dbs(ty_part_t *p, MDB_txn *txn, unsigned flags, char *err)
     return TY_OK;
 }
 
+int ty__part_txn(ty_part_t *p, unsigned flags, MDB_txn **txn, char *err)
+{
+    int rc = mdb_txn_begin(p->env, NULL, flags, txn);
+    return rc ? ty__mdb_err(err, p->path, rc, "begin") : TY_OK;
+}
+
 int ty__counts_get(ty_part_t *p, MDB_txn *txn, index_counts_t *c, char *err)
 {
     MDB_val k = {5, "stats"}, v;
@@ -448,8 +454,8 @@ int ty__part_create(ty_part_t *p, const char *path, const char *file, const ty_i
     if (rc)
         return rc;
     MDB_txn *txn;
-    if ((rc = mdb_txn_begin(p->env, NULL, 0, &txn)))
-        return ty__mdb_err(err, p->path, rc, "begin");
+    if ((rc = ty__part_txn(p, 0, &txn, err)))
+        return rc;
     rc = open_dbs(p, txn, MDB_CREATE, err);
     index_header_t *h = &p->hdr;
     memset(h, 0, sizeof(*h));
@@ -502,8 +508,8 @@ static int open_env(ty_part_t *p, int mode, const ty_index_opts_t *io, char *err
     int dead;
     mdb_reader_check(p->env, &dead);
     MDB_txn *txn;
-    if ((rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, &txn)))
-        return ty__mdb_err(err, p->path, rc, "begin");
+    if ((rc = ty__part_txn(p, MDB_RDONLY, &txn, err)))
+        return rc;
     MDB_dbi meta;
     rc = mdb_dbi_open(txn, "meta", 0, &meta);
     if (rc) {
@@ -614,6 +620,30 @@ int ty__read_segs(ty_part_t *p, MDB_txn *txn, seginfo_t **out, size_t *n, char *
     return ty__mdb_err(err, p->path, rc, "reading segments");
 }
 
+int ty__part_summary(ty_part_t *p, MDB_txn *txn, index_counts_t *c, seginfo_t **segs, size_t *n,
+                     char *err)
+{
+    int rc = ty__counts_get(p, txn, c, err);
+    return rc ? rc : ty__read_segs(p, txn, segs, n, err);
+}
+
+int ty__part_view_open(ty_part_t *p, part_view_t *v, char *err)
+{
+    memset(v, 0, sizeof(*v));
+    int rc = ty__part_txn(p, MDB_RDONLY, &v->txn, err);
+    if (!rc && (rc = ty__part_summary(p, v->txn, &v->c, &v->seg, &v->nseg, err)))
+        ty__part_view_close(v);
+    return rc;
+}
+
+void ty__part_view_close(part_view_t *v)
+{
+    if (v->txn)
+        mdb_txn_abort(v->txn);
+    free(v->seg);
+    memset(v, 0, sizeof(*v));
+}
+
 int ty__index_load_doc(ty_part_t *p, MDB_txn *txn, ZSTD_DCtx *dctx, uint32_t id, ty_doc_t *d,
                        const ty_opts_t *o, char **buf, size_t *cap, char *err)
 {
@@ -700,29 +730,20 @@ static uint64_t free_pages(MDB_txn *txn)
 int ty__part_stats(ty_part_t *p, ty_index_stats_t *st, char *err)
 {
     memset(st, 0, sizeof(*st));
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, &txn);
-    if (rc)
-        return ty__mdb_err(err, p->path, rc, "begin");
-    index_counts_t c;
-    seginfo_t *sg = NULL;
-    size_t ns = 0;
-    rc = ty__counts_get(p, txn, &c, err);
-    if (!rc)
-        rc = ty__read_segs(p, txn, &sg, &ns, err);
-    if (!rc) {
-        MDB_envinfo info;
-        MDB_stat ms;
-        mdb_env_info(p->env, &info);
-        mdb_env_stat(p->env, &ms);
-        uint64_t fp = free_pages(txn);
-        uint64_t pages = (uint64_t)info.me_last_pgno + 1;
-        st->map_bytes = (pages > fp ? pages - fp : 0) * ms.ms_psize;
-    }
-    mdb_txn_abort(txn);
-    free(sg);
+    part_view_t v;
+    int rc = ty__part_view_open(p, &v, err);
     if (rc)
         return rc;
+    MDB_envinfo info;
+    MDB_stat ms;
+    mdb_env_info(p->env, &info);
+    mdb_env_stat(p->env, &ms);
+    uint64_t fp = free_pages(v.txn);
+    uint64_t pages = (uint64_t)info.me_last_pgno + 1;
+    st->map_bytes = (pages > fp ? pages - fp : 0) * ms.ms_psize;
+    index_counts_t c = v.c;
+    size_t ns = v.nseg;
+    ty__part_view_close(&v);
     st->format = p->hdr.format;
     st->k = (int)p->hdr.k;
     st->w = (int)p->hdr.w;
@@ -743,9 +764,9 @@ int ty__part_stats(ty_part_t *p, ty_index_stats_t *st, char *err)
 int ty__part_get_doc(ty_part_t *p, uint32_t id, ty_doc_t *d, const ty_opts_t *o, char *err)
 {
     MDB_txn *txn;
-    int rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, &txn);
+    int rc = ty__part_txn(p, MDB_RDONLY, &txn, err);
     if (rc)
-        return ty__mdb_err(err, p->path, rc, "begin");
+        return rc;
     if (ty__index_deleted_in(p, txn, id) == 1) {
         mdb_txn_abort(txn);
         return ty__err(err, TY_ENOTFOUND, "%s: document %u was deleted", p->path, id);
@@ -764,9 +785,9 @@ int ty__part_get_doc(ty_part_t *p, uint32_t id, ty_doc_t *d, const ty_opts_t *o,
 int ty__part_find(ty_part_t *p, const char *name, uint32_t *id, char *err)
 {
     MDB_txn *txn;
-    int rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, &txn);
+    int rc = ty__part_txn(p, MDB_RDONLY, &txn, err);
     if (rc)
-        return ty__mdb_err(err, p->path, rc, "begin");
+        return rc;
     uint8_t kb[16];
     ty__name_key(name, strlen(name), kb);
     MDB_val k = {16, kb}, v;
@@ -796,9 +817,9 @@ int ty__part_doc_info(ty_part_t *p, uint32_t id, char *name, size_t name_size, c
                       size_t size, uint64_t *line, char *err)
 {
     MDB_txn *txn;
-    int rc = mdb_txn_begin(p->env, NULL, MDB_RDONLY, &txn);
+    int rc = ty__part_txn(p, MDB_RDONLY, &txn, err);
     if (rc)
-        return ty__mdb_err(err, p->path, rc, "begin");
+        return rc;
     uint8_t kb[4];
     ty__be32(kb, id);
     MDB_val k = {4, kb}, v;

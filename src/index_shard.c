@@ -76,7 +76,7 @@ int ty__shards_readonly(ty_index_t *ix, const char *what)
                    ix->path, what);
 }
 
-static int open_shards(ty_index_t *ix, const char *dir, uint32_t nshards, ty_part_t *sx);
+static int open_shards(ty_index_shards_t *sh, ty_part_t **sxp);
 
 /* ---- the global document-count histogram ------------------------------------------------ */
 
@@ -249,11 +249,13 @@ const char *ty_index_shards_errmsg(const ty_index_shards_t *sh)
     return sh ? ty_index_errmsg(sh->ix) : "no shard set";
 }
 
-static int shards_check(ty_index_shards_t *sh)
+/* The start of every call on a shard set: its shard count checked, its message cleared. */
+static int shards_begin(ty_index_shards_t *sh)
 {
     if (!sh->nshards || sh->nshards > MAX_SHARDS)
         return ty__err(sh->ix->err, TY_EINVAL, "%s: %u shards (1 to %u)", sh->dir, sh->nshards,
                        (unsigned)MAX_SHARDS);
+    sh->ix->err[0] = 0;
     return TY_OK;
 }
 
@@ -262,25 +264,28 @@ int ty_index_shards_df_hist(ty_index_shards_t *sh, uint32_t part, uint32_t parts
 {
     if (!sh || !hist || !parts || part >= parts)
         return TY_EINVAL;
-    if (shards_check(sh))
-        return TY_EINVAL;
-    ty_index_t *ix = sh->ix;
-    const char *dir = sh->dir;
-    uint32_t nshards = sh->nshards;
-    ix->err[0] = 0;
-    ty_part_t *sx = calloc(nshards, sizeof(*sx));
-    int rc = sx ? open_shards(ix, dir, nshards, sx) : ty__err(ix->err, TY_ENOMEM, "out of memory");
+    ty_part_t *sx = NULL;
+    int rc = open_shards(sh, &sx);
     if (!rc)
-        rc = merged_hist(ix, sx, nshards, part, parts, hist);
-    close_parts(sx, nshards);
+        rc = merged_hist(sh->ix, sx, sh->nshards, part, parts, hist);
+    close_parts(sx, sh->nshards);
     return rc;
 }
 
 /* ---- names: each in one shard only ------------------------------------------------------- */
 
-/* Open shards 0..nshards-1 of dir read-only into sx (closed by the caller). */
-static int open_shards(ty_index_t *ix, const char *dir, uint32_t nshards, ty_part_t *sx)
+/* Open the set's shards 0..nshards-1 read-only into *sxp (closed with close_parts by the
+ * caller, whatever this returns; NULL when out of memory or the set is not valid). */
+static int open_shards(ty_index_shards_t *sh, ty_part_t **sxp)
 {
+    if (shards_begin(sh))
+        return TY_EINVAL;
+    ty_index_t *ix = sh->ix;
+    const char *dir = sh->dir;
+    uint32_t nshards = sh->nshards;
+    ty_part_t *sx = *sxp = calloc(nshards, sizeof(*sx));
+    if (!sx)
+        return ty__err(ix->err, TY_ENOMEM, "out of memory");
     char p[4200];
     for (uint32_t i = 0; i < nshards; i++)
         ty__part_init(&sx[i]);
@@ -403,17 +408,11 @@ int ty_index_shards_dup_names(ty_index_shards_t *sh, uint32_t part, uint32_t par
 {
     if (!sh || !parts || part >= parts)
         return TY_EINVAL;
-    if (shards_check(sh))
-        return TY_EINVAL;
-    ty_index_t *ix = sh->ix;
-    const char *dir = sh->dir;
-    uint32_t nshards = sh->nshards;
-    ix->err[0] = 0;
-    ty_part_t *sx = calloc(nshards, sizeof(*sx));
-    int rc = sx ? open_shards(ix, dir, nshards, sx) : ty__err(ix->err, TY_ENOMEM, "out of memory");
+    ty_part_t *sx = NULL;
+    int rc = open_shards(sh, &sx);
     if (!rc)
-        rc = dup_names_in(ix, dir, sx, nshards, part, parts, fn, user);
-    close_parts(sx, nshards);
+        rc = dup_names_in(sh->ix, sh->dir, sx, sh->nshards, part, parts, fn, user);
+    close_parts(sx, sh->nshards);
     return rc;
 }
 
@@ -423,12 +422,11 @@ int ty_index_shards_commit(ty_index_shards_t *sh, const uint64_t hist[TY_INDEX_D
 {
     if (!sh || !hist)
         return TY_EINVAL;
-    if (shards_check(sh))
+    if (shards_begin(sh))
         return TY_EINVAL;
     ty_index_t *ix = sh->ix;
     const char *dir = sh->dir;
     uint32_t nshards = sh->nshards;
-    ix->err[0] = 0;
     char p[4200], tmp[4200];
     if (shard_path(p, sizeof p, dir, "MANIFEST") ||
         shard_path(tmp, sizeof tmp, dir, "MANIFEST.tmp"))

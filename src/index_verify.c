@@ -11,13 +11,14 @@
 
 int ty__part_verify(ty_part_t *pt, char *err)
 {
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(pt->env, NULL, MDB_RDONLY, &txn);
+    part_view_t pv;
+    int rc = ty__part_view_open(pt, &pv, err);
     if (rc)
-        return ty__mdb_err(err, pt->path, rc, "begin");
-    index_counts_t c;
-    seginfo_t *sg = NULL;
-    size_t ns = 0;
+        return rc;
+    MDB_txn *txn = pv.txn;
+    const index_counts_t c = pv.c;
+    const seginfo_t *sg = pv.seg;
+    size_t ns = pv.nseg;
     MDB_cursor *cur = NULL;
     ZSTD_DCtx *dc = ZSTD_createDCtx();
     ty_doc_t *d = ty_doc_new();
@@ -30,10 +31,6 @@ int ty__part_verify(ty_part_t *pt, char *err)
     uint64_t ncp = 0, nbytes = 0, nstored = 0;
     if (!dc || !d)
         rc = ty__err(err, TY_ENOMEM, "out of memory");
-    if (!rc)
-        rc = ty__counts_get(pt, txn, &c, err);
-    if (!rc)
-        rc = ty__read_segs(pt, txn, &sg, &ns, err);
     /* documents: ids 0..docs-1, each with a record, a text of the recorded size, a name */
     if (!rc) {
         MDB_stat ms;
@@ -170,8 +167,7 @@ int ty__part_verify(ty_part_t *pt, char *err)
                      (unsigned long long)c.postings, (unsigned long long)c.keys);
     if (cur)
         mdb_cursor_close(cur);
-    mdb_txn_abort(txn);
-    free(sg);
+    ty__part_view_close(&pv);
     free(buf);
     ty_doc_free(d);
     ZSTD_freeDCtx(dc);

@@ -90,6 +90,10 @@ static size_t put_utf8(char *o, uint32_t c)
     return 4;
 }
 
+/* What a one-character JSON escape \c stands for (0: none; \u is read apart). */
+static const char unescaped[256] = {['"'] = '"',  ['\\'] = '\\', ['/'] = '/',  ['b'] = '\b',
+                                    ['f'] = '\f', ['n'] = '\n',  ['r'] = '\r', ['t'] = '\t'};
+
 /* Scan a string starting after its opening quote. If out != NULL, decode it into *out
  * (NUL-terminated, *olen bytes). Returns the position after the closing quote, or NULL when
  * the fast path declines. */
@@ -138,58 +142,28 @@ static const char *string(const char *p, const char *e, char **out, size_t *cap,
             continue;
         }
         s++;
-        switch (*s) {
-        case '"':
-            o[k++] = '"';
+        char c1 = unescaped[(unsigned char)*s];
+        if (c1) {
+            o[k++] = c1;
             s++;
-            break;
-        case '\\':
-            o[k++] = '\\';
-            s++;
-            break;
-        case '/':
-            o[k++] = '/';
-            s++;
-            break;
-        case 'b':
-            o[k++] = '\b';
-            s++;
-            break;
-        case 'f':
-            o[k++] = '\f';
-            s++;
-            break;
-        case 'n':
-            o[k++] = '\n';
-            s++;
-            break;
-        case 'r':
-            o[k++] = '\r';
-            s++;
-            break;
-        case 't':
-            o[k++] = '\t';
-            s++;
-            break;
-        case 'u': {
-            uint32_t v, w;
-            if (hex4(s + 1, q, &v))
+            continue;
+        }
+        if (*s != 'u')
+            return NULL;
+        uint32_t v, w;
+        if (hex4(s + 1, q, &v))
+            return NULL;
+        s += 5;
+        if (v >= 0xD800 && v <= 0xDBFF) { /* a surrogate pair */
+            if (q - s < 6 || s[0] != '\\' || s[1] != 'u' || hex4(s + 2, q, &w) || w < 0xDC00 ||
+                w > 0xDFFF)
                 return NULL;
-            s += 5;
-            if (v >= 0xD800 && v <= 0xDBFF) { /* a surrogate pair */
-                if (q - s < 6 || s[0] != '\\' || s[1] != 'u' || hex4(s + 2, q, &w) || w < 0xDC00 ||
-                    w > 0xDFFF)
-                    return NULL;
-                v = 0x10000 + ((v - 0xD800) << 10) + (w - 0xDC00);
-                s += 6;
-            } else if ((v >= 0xDC00 && v <= 0xDFFF) || v == 0) {
-                return NULL; /* lone low surrogate, or NUL: jansson's call */
-            }
-            k += put_utf8(o + k, v);
-            break;
+            v = 0x10000 + ((v - 0xD800) << 10) + (w - 0xDC00);
+            s += 6;
+        } else if ((v >= 0xDC00 && v <= 0xDFFF) || v == 0) {
+            return NULL; /* lone low surrogate, or NUL: jansson's call */
         }
-        default: return NULL;
-        }
+        k += put_utf8(o + k, v);
     }
     o[k] = 0;
     *olen = k;

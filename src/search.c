@@ -197,9 +197,7 @@ static int begin(ty_searcher_t *s)
         free(p->segs);
         p->segs = NULL;
         p->nsegs = 0;
-        rc = ty__counts_get(p->ix, p->txn, &c, s->err);
-        if (!rc)
-            rc = ty__read_segs(p->ix, p->txn, &p->segs, &p->nsegs, s->err);
+        rc = ty__part_summary(p->ix, p->txn, &c, &p->segs, &p->nsegs, s->err);
         if (rc)
             return rc;
         if (s->ix->shards && c.docs != s->ix->shards->first[i + 1] - p->base)

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "heap.h"
 #include "search.h"
 
 /* Minimizers in more documents than this are skipped. */
@@ -52,29 +53,15 @@ static int cmp_cand(const void *a, const void *b)
 }
 
 /* min-heap on (shared, -id): the root is the weakest of the kept candidates */
-static int weaker(const cand_t *x, const cand_t *y)
+static inline int weaker(const void *ctx, const cand_t *x, const cand_t *y)
 {
+    (void)ctx;
     if (x->shared != y->shared)
         return x->shared < y->shared;
     return x->id > y->id;
 }
 
-static void sift_down(cand_t *h, size_t n, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < n && weaker(&h[l], &h[m]))
-            m = l;
-        if (r < n && weaker(&h[r], &h[m]))
-            m = r;
-        if (m == i)
-            return;
-        cand_t t = h[i];
-        h[i] = h[m];
-        h[m] = t;
-        i = m;
-    }
-}
+TY_HEAP_INIT(candheap, cand_t, const void *, weaker)
 
 #define NO_OWNER UINT32_MAX
 
@@ -152,15 +139,7 @@ static int pool_fill(ty_searcher_t *s, size_t m, size_t cap)
     cand_t *h = s->pool.a; /* a bounded min-heap, then sorted */
     for (size_t i = 0; i < s->qual.n; i++) {
         cand_t c = {s->qual.a[i].id, s->qual.a[i].votes, (uint32_t)i, ROLE_NONE, 0};
-        if (hn < cap) {
-            h[hn++] = c;
-            if (hn == cap)
-                for (size_t j = cap / 2; j-- > 0;)
-                    sift_down(h, hn, j);
-        } else if (weaker(&h[0], &c)) {
-            h[0] = c;
-            sift_down(h, hn, 0);
-        }
+        candheap_keep(h, &hn, cap, c, NULL);
     }
     if (hn > 1)
         qsort(h, hn, sizeof(cand_t), cmp_cand);
@@ -342,15 +321,7 @@ static int pool_more(ty_searcher_t *s, size_t m, const uint64_t *cov, const uint
         if (fresh[r] < s->q.min_shared)
             continue;
         cand_t c = {s->qual.a[r].id, s->qual.a[r].votes, (uint32_t)r, ROLE_NONE, 0};
-        if (n < max) {
-            h[from + n++] = c;
-            if (n == max)
-                for (size_t j = max / 2; j-- > 0;)
-                    sift_down(h + from, n, j);
-        } else if (weaker(&h[from], &c)) {
-            h[from] = c;
-            sift_down(h + from, n, 0);
-        }
+        candheap_keep(h + from, &n, max, c, NULL);
     }
     if (!n)
         return TY_OK;

@@ -129,27 +129,24 @@ void ty_spans_opts_init(ty_spans_opts_t *o)
 
 int ty_spans_opts_check(const ty_spans_opts_t *o, char *msg, size_t msg_size)
 {
-    char m[TY_ERRMSG_SIZE];
-    int rc = TY_OK;
+    const char *bad = NULL;
     if (!o)
-        rc = ty__err(m, TY_EINVAL, "no options");
+        bad = "no options";
     else if (o->k < 2 || o->k > 16)
-        rc = ty__err(m, TY_EINVAL, "k must be 2..16");
+        bad = "k must be 2..16";
     else if (o->w < 1 || o->w > 256)
-        rc = ty__err(m, TY_EINVAL, "w must be 1..256");
+        bad = "w must be 1..256";
     else if (o->max_df < 1)
-        rc = ty__err(m, TY_EINVAL, "max_df must be at least 1");
+        bad = "max_df must be at least 1";
     else if (o->min_shared < 1)
-        rc = ty__err(m, TY_EINVAL, "min_shared must be at least 1");
+        bad = "min_shared must be at least 1";
     else if (o->max_candidates < 1)
-        rc = ty__err(m, TY_EINVAL, "max_candidates must be at least 1");
+        bad = "max_candidates must be at least 1";
     else if (o->threads < 1 || o->threads > 1024)
-        rc = ty__err(m, TY_EINVAL, "threads must be 1..1024");
+        bad = "threads must be 1..1024";
     else if (o->batch < 1 || o->batch > 65536)
-        rc = ty__err(m, TY_EINVAL, "batch must be 1..65536");
-    if (rc && msg && msg_size)
-        snprintf(msg, msg_size, "%s", m);
-    return rc;
+        bad = "batch must be 1..65536";
+    return ty__opts_verdict(bad, NULL, msg, msg_size);
 }
 
 static void work_free(work_t *w)

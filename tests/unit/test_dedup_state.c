@@ -80,9 +80,12 @@ static void add_range(ty_dedup_t *dd, int beg, int end)
         CHECK_EQ_INT(ty_dedup_add(dd, name[i], text[i], len[i]), TY_OK);
 }
 
-static void state_dir(char *buf, size_t size, const char *what)
+/* The state directory of test `what` (one buffer: valid until the next call). */
+static const char *state_dir(const char *what)
 {
-    snprintf(buf, size, "%s/%s", tmp, what);
+    static char buf[600];
+    snprintf(buf, sizeof buf, "%s/%s", tmp, what);
+    return buf;
 }
 
 /* One run over all documents; a run over the first split saved; a run that loads it over the
@@ -90,8 +93,7 @@ static void state_dir(char *buf, size_t size, const char *what)
  * earlier documents as they were added. */
 static void same_as_one_run(int mode)
 {
-    char dir[600];
-    state_dir(dir, sizeof dir, mode == 0 ? "exact" : mode == 1 ? "near" : "spun");
+    const char *dir = state_dir(mode == 0 ? "exact" : mode == 1 ? "near" : "spun");
     const int split = 19; /* 16 + 3: the last batch of the first run is partial */
     ty_dedup_t *all = make(mode, 1), *a = make(mode, 1), *b = make(mode, 2);
     CHECK(all && a && b);
@@ -131,8 +133,7 @@ static void test_spun(void) { same_as_one_run(2); }
 
 static void test_order(void)
 {
-    char dir[600];
-    state_dir(dir, sizeof dir, "order");
+    const char *dir = state_dir("order");
     ty_dedup_t *dd = make(0, 1);
     CHECK_EQ_INT(ty_dedup_commit_state(dd), TY_EINVAL); /* nothing saved */
     CHECK_EQ_INT(ty_dedup_save_state(dd, dir), TY_OK);
@@ -157,8 +158,7 @@ static void test_order(void)
 
 static void test_lock(void)
 {
-    char dir[600];
-    state_dir(dir, sizeof dir, "lock");
+    const char *dir = state_dir("lock");
     ty_dedup_t *a = make(0, 1), *b = make(0, 1);
     CHECK_EQ_INT(ty_dedup_save_state(a, dir), TY_OK);
     CHECK_EQ_INT(ty_dedup_save_state(b, dir), TY_EBUSY);
@@ -173,8 +173,7 @@ static void test_lock(void)
 /* A state of exact mode is not one of near mode: refused, the message naming the mode. */
 static void test_other_mode(void)
 {
-    char dir[600];
-    state_dir(dir, sizeof dir, "mode");
+    const char *dir = state_dir("mode");
     ty_dedup_t *a = make(0, 1), *b = make(1, 1);
     CHECK_EQ_INT(ty_dedup_save_state(a, dir), TY_OK);
     add_range(a, 0, 3);

@@ -103,6 +103,14 @@ static int build(const char *path, size_t n, int threads)
     return rc;
 }
 
+/* A new index of the first n sources (threads: threads) at path_of(name), opened in mode; NULL
+ * after a failed check. */
+static ty_index_t *built(const char *name, size_t n, int threads, int mode)
+{
+    const char *ip = path_of(name);
+    return build(ip, n, threads) ? NULL : ck_index_open(ip, mode);
+}
+
 /* Names of the sources q reuses according to ix, best first, "a,b," */
 static void sources_of(ty_index_t *ix, const char *file, char *out, size_t size)
 {
@@ -127,6 +135,14 @@ static void sources_of(ty_index_t *ix, const char *file, char *out, size_t size)
     }
     ty_doc_free(q);
     ty_searcher_free(s);
+}
+
+/* sources_of in one buffer (valid until the next call; not for threads). */
+static const char *sources(ty_index_t *ix, const char *file)
+{
+    static char out[512];
+    sources_of(ix, file, out, sizeof out);
+    return out;
 }
 
 /* ---- build, reopen, stats, stored documents -------------------------------------------- */
@@ -202,28 +218,21 @@ static void test_build_reopen_stats(void)
 
 static void test_check_finds_the_sources(void)
 {
-    const char *ip = path_of("q.idx");
-    if (build(ip, NSRC, 1))
-        return;
-    ty_index_t *ix = ck_index_open(ip, TY_INDEX_READ);
+    ty_index_t *ix = built("q.idx", NSRC, 1, TY_INDEX_READ);
     if (!ix)
         return;
     char out[512];
-    sources_of(ix, "sus-00243.txt", out, sizeof out); /* spin10 */
-    CHECK_EQ_STR(out, "src-00387.txt,");
-    sources_of(ix, "sus-00068.txt", out, sizeof out); /* verbatim part */
-    CHECK_EQ_STR(out, "src-00393.txt,");
-    sources_of(ix, "sus-00180.txt", out, sizeof out); /* spin35 + Traditional */
-    CHECK_EQ_STR(out, "src-00255.txt,");
-    sources_of(ix, "sus-00097.txt", out, sizeof out); /* spin35 + shuffle */
-    CHECK_EQ_STR(out, "src-00085.txt,");
-    sources_of(ix, "sus-00017.txt", out, sizeof out); /* two passages, two sources */
+    CHECK_EQ_STR(sources(ix, "sus-00243.txt"), "src-00387.txt,"); /* spin10 */
+    CHECK_EQ_STR(sources(ix, "sus-00068.txt"), "src-00393.txt,"); /* verbatim part */
+    CHECK_EQ_STR(sources(ix, "sus-00180.txt"), "src-00255.txt,"); /* spin35 + Traditional */
+    CHECK_EQ_STR(sources(ix, "sus-00097.txt"), "src-00085.txt,"); /* spin35 + shuffle */
+    /* two passages, two sources */
+    sources_of(ix, "sus-00017.txt", out, sizeof out);
     CHECK(strcmp(out, "src-00109.txt,src-00456.txt,") == 0 ||
           strcmp(out, "src-00456.txt,src-00109.txt,") == 0);
-    sources_of(ix, "sus-00158.txt", out, sizeof out); /* unrelated */
-    CHECK_EQ_STR(out, "");
-    sources_of(ix, "src-00596.s2t.txt", out, sizeof out); /* an indexed text, Traditional */
-    CHECK_EQ_STR(out, "src-00596.txt,");
+    CHECK_EQ_STR(sources(ix, "sus-00158.txt"), ""); /* unrelated */
+    /* an indexed text, Traditional */
+    CHECK_EQ_STR(sources(ix, "src-00596.s2t.txt"), "src-00596.txt,");
     /* the candidate step alone */
     ty_opts_t o;
     ty_opts_init(&o);
@@ -255,15 +264,10 @@ static void test_check_finds_the_sources(void)
 /* A deleted document is no source any more, and cannot be loaded; the others are unaffected */
 static void test_deleted_documents_are_not_sources(void)
 {
-    const char *ip = path_of("del.idx");
-    if (build(ip, NSRC, 1))
-        return;
-    ty_index_t *ix = ck_index_open(ip, TY_INDEX_WRITE);
+    ty_index_t *ix = built("del.idx", NSRC, 1, TY_INDEX_WRITE);
     if (!ix)
         return;
-    char out[512];
-    sources_of(ix, "sus-00243.txt", out, sizeof out);
-    CHECK_EQ_STR(out, "src-00387.txt,");
+    CHECK_EQ_STR(sources(ix, "sus-00243.txt"), "src-00387.txt,");
     uint32_t id = UINT32_MAX, id2;
     CHECKF(ty_index_find(ix, ck_data("src-00387.txt"), &id) == TY_OK, "find: %s",
            ty_index_errmsg(ix));
@@ -271,10 +275,8 @@ static void test_deleted_documents_are_not_sources(void)
            ty_index_errmsg(ix));
     CHECK(id == id2);
     CHECK(ty_index_is_deleted(ix, id) == 1);
-    sources_of(ix, "sus-00243.txt", out, sizeof out);
-    CHECK_EQ_STR(out, "");
-    sources_of(ix, "sus-00068.txt", out, sizeof out); /* another source: still found */
-    CHECK_EQ_STR(out, "src-00393.txt,");
+    CHECK_EQ_STR(sources(ix, "sus-00243.txt"), "");
+    CHECK_EQ_STR(sources(ix, "sus-00068.txt"), "src-00393.txt,"); /* another source: still found */
     ty_opts_t o;
     ty_opts_init(&o);
     ty_doc_t *d = ty_doc_new();
@@ -286,10 +288,7 @@ static void test_deleted_documents_are_not_sources(void)
 
 static void test_max_sources_and_ranking(void)
 {
-    const char *ip = path_of("r.idx");
-    if (build(ip, NSRC, 1))
-        return;
-    ty_index_t *ix = ck_index_open(ip, TY_INDEX_READ);
+    ty_index_t *ix = built("r.idx", NSRC, 1, TY_INDEX_READ);
     if (!ix)
         return;
     ty_opts_t o;
@@ -452,10 +451,7 @@ static void *par_main(void *arg)
 
 static void test_searchers_in_threads(void)
 {
-    const char *ip = path_of("t.idx");
-    if (build(ip, NSRC, 1))
-        return;
-    ty_index_t *ix = ck_index_open(ip, TY_INDEX_READ);
+    ty_index_t *ix = built("t.idx", NSRC, 1, TY_INDEX_READ);
     if (!ix)
         return;
     par_t p[4];
@@ -477,10 +473,7 @@ static void test_searchers_in_threads(void)
 
 static void test_add_in_transactions(void)
 {
-    const char *ip = path_of("add.idx");
-    if (build(ip, 2, 1))
-        return;
-    ty_index_t *ix = ck_index_open(ip, TY_INDEX_WRITE);
+    ty_index_t *ix = built("add.idx", 2, 1, TY_INDEX_WRITE);
     if (!ix)
         return;
     events_t ev;
@@ -637,9 +630,7 @@ static void test_empty_and_tiny_documents(void)
     CHECK_EQ_UINT(st.postings, 0);
     CHECK_EQ_UINT(st.segments, 0);
     CHECK_EQ_INT(ty_index_verify(ix), TY_OK);
-    char out[256];
-    sources_of(ix, "sus-00243.txt", out, sizeof out);
-    CHECK_EQ_STR(out, "");
+    CHECK_EQ_STR(sources(ix, "sus-00243.txt"), "");
     ty_opts_t o;
     ty_opts_init(&o);
     ty_doc_t *d = ty_doc_new();

@@ -82,6 +82,15 @@ static void drain(ty_reader_t *r, char *out, size_t size)
     }
 }
 
+/* All of r's records as drain writes them (valid until the next call), r freed. */
+static const char *drain_free(ty_reader_t *r)
+{
+    static char out[4096];
+    drain(r, out, sizeof out);
+    ty_reader_free(r);
+    return out;
+}
+
 /* ---- files and directories ------------------------------------------------------------ */
 
 static void test_single_file(void)
@@ -135,10 +144,8 @@ static void test_directory_sorted_relative(void)
     char dir[600];
     snprintf(dir, sizeof dir, "%s/", path_of("corpus")); /* a trailing slash is fine */
     CHECK_EQ_INT(ty_reader_add(r, dir), TY_OK);
-    char out[1024];
-    drain(r, out, sizeof out);
-    CHECK_EQ_STR(out, "a/z.txt=AZ|b/1.md=B1|b/2.txt=B2|c.txt.gz=GZ|d.md.zst=ZS|top.txt=TOP|");
-    ty_reader_free(r);
+    CHECK_EQ_STR(drain_free(r),
+                 "a/z.txt=AZ|b/1.md=B1|b/2.txt=B2|c.txt.gz=GZ|d.md.zst=ZS|top.txt=TOP|");
 }
 
 /* Nothing in a directory is passed over without a word: special files, dangling links, link
@@ -175,10 +182,7 @@ static void test_directory_notes(void)
                       "*.docx, *.odt, *.pdf and *.warc files (also .gz, .zst) are read from a "
                       "directory|");
     CHECK(ty_reader_note(r, 7) == NULL);
-    char out[256];
-    drain(r, out, sizeof out);
-    CHECK_EQ_STR(out, "ok.txt=OK|");
-    ty_reader_free(r);
+    CHECK_EQ_STR(drain_free(r), "ok.txt=OK|");
 }
 
 /* An output must not be one of the inputs: found by device and inode, also through a link
@@ -269,11 +273,9 @@ static void test_order_of_paths(void)
     ty_reader_t *r = reader();
     ty_reader_add(r, b);
     ty_reader_add(r, a);
-    char out[256], want[256];
-    drain(r, out, sizeof out);
+    char want[256];
     snprintf(want, sizeof want, "%s=X2|%s=X1|", b, a);
-    CHECK_EQ_STR(out, want);
-    ty_reader_free(r);
+    CHECK_EQ_STR(drain_free(r), want);
 }
 
 /* ---- JSONL ----------------------------------------------------------------------------- */
@@ -404,17 +406,12 @@ static void test_gzip(void)
     const char *text = "{\"id\":\"1\",\"text\":\"甲\"}\n{\"id\":\"2\",\"text\":\"乙\"}\n"
                        "{\"id\":\"3\",\"text\":\"丙\"}\n";
     const char *p1 = put_gz("g1.jsonl.gz", text, 1), *p3 = put_gz("g3.jsonl.gz", text, 3);
-    char out[256];
     ty_reader_t *r = reader();
     ty_reader_add(r, p1);
-    drain(r, out, sizeof out);
-    CHECK_EQ_STR(out, "1=甲|2=乙|3=丙|");
-    ty_reader_free(r);
+    CHECK_EQ_STR(drain_free(r), "1=甲|2=乙|3=丙|");
     r = reader();
     ty_reader_add(r, p3); /* concatenated members, as `cat a.gz b.gz` makes */
-    drain(r, out, sizeof out);
-    CHECK_EQ_STR(out, "1=甲|2=乙|3=丙|");
-    ty_reader_free(r);
+    CHECK_EQ_STR(drain_free(r), "1=甲|2=乙|3=丙|");
     /* compressed but named .txt: content decides */
     const char *pt = put_gz("really-gz.txt", "正文", 1);
     r = reader();
@@ -465,12 +462,9 @@ static void test_zstd(void)
     size_t l1 = zst_of(a, strlen(a), z, sizeof z);
     size_t l2 = zst_of(b, strlen(b), z + l1, sizeof z - l1); /* two frames */
     const char *p = put("two.jsonl.zst", z, l1 + l2);
-    char out[256];
     ty_reader_t *r = reader();
     ty_reader_add(r, p);
-    drain(r, out, sizeof out);
-    CHECK_EQ_STR(out, "x=一|y=二|");
-    ty_reader_free(r);
+    CHECK_EQ_STR(drain_free(r), "x=一|y=二|");
     const char *cut = put("cut.jsonl.zst", z, l1 + l2 - 3);
     r = reader();
     ty_reader_add(r, cut);

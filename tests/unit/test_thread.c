@@ -1,6 +1,7 @@
 /*
  * test_thread.c — the shared containers and thread helper: src/hash.h (typed open-addressing
- * table) and src/thread.c (ty__for, ty__pipeline). Run under ThreadSanitizer by make test-tsan.
+ * table), src/heap.h (typed binary heap) and src/thread.c (ty__for, ty__pipeline). Run under
+ * ThreadSanitizer by make test-tsan.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -9,6 +10,7 @@
 
 #include "check.h"
 #include "hash.h"
+#include "heap.h"
 #include "internal.h"
 #include "thread.h"
 
@@ -30,6 +32,19 @@ static inline const uint8_t *key16_at(const key16_t *a, size_t i) { return a[i].
 static inline size_t key16_home(const uint8_t *k) { return k[0] == 0xAA ? 63 : k[0]; }
 #define KEY16_EQ(a, b) (memcmp((a), (b), 16) == 0)
 TY_HASH_IDX_INIT(idx16, const key16_t *, const uint8_t *, key16_at, key16_home, KEY16_EQ)
+
+/* a min-heap of uint32_t, and one of indices into a caller's array of keys */
+static inline int u32_before(const void *ctx, const uint32_t *a, const uint32_t *b)
+{
+    (void)ctx;
+    return *a < *b;
+}
+TY_HEAP_INIT(heap32, uint32_t, const void *, u32_before)
+static inline int key_before(const uint64_t *keys, const int *a, const int *b)
+{
+    return keys[*a] != keys[*b] ? keys[*a] < keys[*b] : *a < *b;
+}
+TY_HEAP_INIT(heapix, int, const uint64_t *, key_before)
 
 static uint64_t rnd(uint64_t *s)
 {
@@ -308,12 +323,63 @@ static void test_pipeline_waits(void)
     CHECK_EQ_INT(p.bad, 0);
 }
 
+static int cmp_u32_desc(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* A bounded heap keeps the cap largest of 5,000 draws (many equal) whatever cap is; a heap of
+ * indices pops its keys in (key, index) order, replacing the root as index_merge does. */
+static void test_heap(void)
+{
+    enum { N = 5000 };
+    static uint32_t all[N], h[N];
+    uint64_t seed = 7;
+    for (size_t i = 0; i < N; i++)
+        all[i] = (uint32_t)(rnd(&seed) % 1000);
+    static const size_t caps[] = {1, 2, 3, 17, 64, 999, N};
+    for (size_t c = 0; c < sizeof caps / sizeof caps[0]; c++) {
+        size_t cap = caps[c], n = 0;
+        for (size_t i = 0; i < N; i++)
+            heap32_keep(h, &n, cap, all[i], NULL);
+        CHECK_EQ_UINT(n, cap);
+        uint32_t want[N];
+        memcpy(want, all, sizeof want);
+        qsort(want, N, sizeof want[0], cmp_u32_desc);
+        qsort(h, n, sizeof h[0], cmp_u32_desc);
+        CHECK(memcmp(h, want, cap * sizeof h[0]) == 0);
+    }
+    uint64_t keys[64];
+    int ix[64];
+    size_t n = 64;
+    for (int i = 0; i < 64; i++) {
+        keys[i] = rnd(&seed) % 8;
+        ix[i] = 63 - i;
+    }
+    for (size_t i = n / 2; i-- > 0;)
+        heapix_down(ix, n, i, keys);
+    uint64_t last_key = 0;
+    int last = -1, popped = 0;
+    while (n > 0) {
+        int top = ix[0];
+        CHECK(keys[top] > last_key || (keys[top] == last_key && top > last));
+        last_key = keys[top];
+        last = top;
+        popped++;
+        ix[0] = ix[--n];
+        heapix_down(ix, n, 0, keys);
+    }
+    CHECK_EQ_INT(popped, 64);
+}
+
 int main(void)
 {
     RUN(test_map_counts);
     RUN(test_layout_deterministic);
     RUN(test_collisions_wrap);
     RUN(test_idx_set);
+    RUN(test_heap);
     RUN(test_for_each_item_once);
     RUN(test_pipeline_ordered);
     RUN(test_pipeline_waits);
