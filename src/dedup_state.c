@@ -489,6 +489,14 @@ static int map_room(ty__map_t *m, uint64_t n)
 /* A record of a run as it is in the file (ty__sruns_each). */
 static void put_rec(void *ctx, const char *rec, size_t n) { ty__sw_put(ctx, rec, n); }
 
+static void put_mz(void *ctx, uint64_t key, uint32_t df, const uint32_t *docs)
+{
+    ty__sw_u64(ctx, key);
+    ty__sw_u32(ctx, df);
+    if (docs)
+        ty__sw_put(ctx, docs, (size_t)df * 4);
+}
+
 int ty__dd_write_state(ty_dedup_t *dd)
 {
     const ty__rules_t *R = &dd->R;
@@ -558,22 +566,27 @@ int ty__dd_write_state(ty_dedup_t *dd)
         ty__sw_abort(w);
         return ty__err(dd->err, rc, "reading a temporary file in %s (tmp_dir) failed", dd->sp.dir);
     }
-    if (spun) {
+    if (spun) { /* spilled: the memory table is written out and the runs merged into one */
+        if (dd->mzr.r.n && (rc = ty__dd_mz_merge(dd))) {
+            ty__sw_abort(w);
+            return rc;
+        }
         ty__sw_begin(w, TY__ST_MINZ);
-        ty__sw_u64(w, dd->gmz.map.n);
+        ty__sw_u64(w, dd->gmz.map.n + dd->mzr.n); /* one of them is 0 */
         for (size_t i = 0; i < dd->gmz.map.cap; i++) {
             const ty__kv_t *e = &dd->gmz.map.a[nth_slot(i, dd->gmz.map.cap)];
-            if (!e->key)
-                continue;
-            ty__sw_u64(w, e->key);
-            ty__sw_u32(w, e->val);
-            if (!ty__boiler(R, e->val)) { /* its documents, in the order they came */
-                uint32_t one, k;
-                const uint32_t *d = ty__mztab_docs(&dd->gmz, e, &one, &k);
-                ty__sw_put(w, d, (size_t)k * 4);
-            }
+            uint32_t one, k;
+            if (e->key) /* its documents, in the order they came */
+                put_mz(w, e->key, e->val,
+                       ty__boiler(R, e->val) ? NULL : ty__mztab_docs(&dd->gmz, e, &one, &k));
         }
+        rc = ty__dd_mz_each(dd, put_mz, w);
         ty__sw_end(w);
+        if (rc) {
+            ty__sw_abort(w);
+            return ty__err(dd->err, rc, "reading a temporary file in %s (tmp_dir) failed",
+                           dd->sp.dir);
+        }
     }
     const ty_dedup_stats_t *st = &dd->st;
     if (spun) /* the popular texts the next batch's groups see (ty__groups_join) */
@@ -773,11 +786,12 @@ static int load_tables(ty_dedup_t *dd, ty__sr_t *r)
                     break;
                 if (x && g <= prev)
                     rc = ty__sr_bad(r, gat, "postings not in increasing order");
-                else if (ty__mztab_add(&dd->gmz, key, g, R->o.max_df, &frequent))
+                else if (ty__mztab_add(&dd->gmz, key, g, 0, R->o.max_df, &frequent))
                     return ty__err(dd->err, TY_ENOMEM, "out of memory");
                 prev = g;
             }
         }
+        dd->nmz = dd->gmz.map.n;
         if (!rc)
             rc = ty__sr_end(r);
         if (!rc && (rc = ty__carry_load(r, &dd->carry)) == TY_ENOMEM)
