@@ -2,7 +2,8 @@
  * dedup_spill.c — what the one-process dedup engine holds on disk when its memory budget
  * (ty_dedup_opts_t.memory, `dedup --memory`) would be passed: the temporary directory and the
  * append-only stores of per-document bytes (spun mode's compressed texts, near mode's
- * signatures), read back with pread (docs/dedup.md, "Memory").
+ * signatures), read back with pread, and the tables as sorted runs: the tables of first
+ * documents (exact and band keys) and spun mode's minimizer table (docs/dedup.md, "Memory").
  *
  * The temporary directory is made with mkdtemp in tmp_dir ($TMPDIR or /tmp) when the first
  * file is needed, and every file in it is created without a name (O_TMPFILE; elsewhere a named
@@ -216,7 +217,7 @@ uint64_t ty__spill_default_budget(void)
  * 1 % of the look-ups of an absent key read a block — most keys are new). Runs of similar
  * size are merged (a k-way merge of sorted files, the external sort), so there are few. */
 
-#define RUN_BLOCK 256
+#define RUN_BLOCK 64
 #define RUN_MAX 6
 #define BLOOM_K 6
 #define IOBUF ((size_t)1 << 20)
