@@ -217,7 +217,7 @@ uint64_t ty__spill_default_budget(void)
  * 1 % of the look-ups of an absent key read a block — most keys are new). Runs of similar
  * size are merged (a k-way merge of sorted files, the external sort), so there are few. */
 
-#define RUN_BLOCK 64
+#define RUN_BLOCK 256
 #define RUN_MAX 6
 #define BLOOM_K 6
 #define IOBUF ((size_t)1 << 20)
