@@ -863,6 +863,8 @@ typedef struct ty_dedup_stats {
     uint64_t disk_bytes; /* moved to temporary files because of the budget */
     size_t spills;       /* batches after which the budget was passed */
     size_t merges;       /* sorted runs merged */
+    size_t mz_disk;      /* spun: minimizer records in sorted runs on disk (a minimizer is in
+                          * several runs until they are merged) */
 } ty_dedup_stats_t;
 
 void ty_dedup_stats(const ty_dedup_t *dd, ty_dedup_stats_t *st);

@@ -197,7 +197,7 @@ ty_dedup_t *ty_dedup_new(const ty_dedup_opts_t *o, const ty_opts_t *to, ty_dedup
     dd->user = user;
     dd->lockfd = -1;
     dd->names.chunk_size = (size_t)1 << 20;
-    dd->texts.fd = dd->sigs.fd = -1;
+    dd->texts.fd = dd->sigs.fd = dd->mzpost.fd = -1;
     dd->sp.budget = o->memory ? o->memory : ty__spill_default_budget();
     ty__mztab_init(&dd->gmz);
     dd->batch = calloc(o->batch, sizeof(bdoc_t));
@@ -270,6 +270,11 @@ void ty_dedup_free(ty_dedup_t *dd)
     ty__sruns_free(&dd->exr);
     ty__sruns_free(&dd->bandr);
     ty__mztab_free(&dd->gmz);
+    ty__sruns_free(&dd->mzr);
+    ty__blobs_free(&dd->mzpost);
+    free(dd->brdf);
+    free(dd->broff);
+    free(dd->rpost.a);
     free(dd->btext.a);
     ty__map_free(&dd->bmz);
     ty__xmap_free(&dd->bex);
@@ -362,11 +367,17 @@ static void phase_a(ty_dedup_t *dd, worker_t *w, size_t j)
 
 /* ---- phase B: candidates and alignment (spun) ------------------------------------------ */
 
-/* Documents holding minimizer h: indexed before the batch + in the whole batch. */
-static uint64_t df_of(const ty_dedup_t *dd, uint64_t h)
+/* Documents holding minimizer h: indexed before the batch (in memory and in runs) + in the
+ * whole batch. */
+static uint64_t df_of(const ty_dedup_t *dd, worker_t *w, uint64_t h)
 {
     const ty__kv_t *a = ty__map_find(&dd->gmz.map, h), *b = ty__map_find(&dd->bmz, h);
-    return (uint64_t)(a ? a->val : 0) + (b ? b->val : 0);
+    uint32_t r = 0;
+    if (dd->mzr.r.n && b)
+        r = dd->brdf[b - dd->bmz.a];
+    else if (dd->mzr.r.n && ty__dd_mz_runs(dd, h, &r, NULL))
+        worker_err(w, TY_EIO, "reading a temporary file");
+    return (uint64_t)(a ? a->val : 0) + (b ? b->val : 0) + r;
 }
 
 /* The slots and document frequencies of batch document j's distinct minimizers, into
@@ -396,6 +407,8 @@ static int probe_doc(ty_dedup_t *dd, worker_t *w, const bdoc_t *b)
         w->gp.a[i] = ge;
         w->bp.a[i] = be;
         uint64_t f = (uint64_t)(ge ? ge->val : 0) + (be ? be->val : 0);
+        if (dd->mzr.r.n && be) /* the spilled runs: looked up for the batch (ty__dd_mz_batch) */
+            f += dd->brdf[be - bm->a];
         w->df.a[i] = f > NONE ? NONE : (uint32_t)f;
     }
     return TY_OK;
@@ -414,6 +427,12 @@ static int count_shared(ty_dedup_t *dd, worker_t *w, size_t j, uint32_t *usable)
         const ty__kv_t *g = w->gp.a[i], *bs = w->bp.a[i];
         uint32_t pos = b->mzs.mzpos[i];
         u++;
+        if (dd->mzr.r.n && bs) { /* in the spilled runs: the oldest documents */
+            const uint32_t *o = dd->rpost.a + dd->broff[bs - dd->bmz.a] + 1;
+            for (uint32_t x = 0; x < o[-1]; x++)
+                if (ty__count(&w->cnt, o[x], pos))
+                    return TY_ENOMEM;
+        }
         if (g) {
             uint32_t one, n;
             const uint32_t *d = ty__mztab_docs(&dd->gmz, g, &one, &n);
@@ -468,13 +487,13 @@ static int load_stored(ty_dedup_t *dd, worker_t *w, uint32_t i)
  * the new document's from its probe (w->df, by its sorted distinct minimizers). */
 static void boil_flags(void *ctx, int side, const ty_seed_t *s, size_t n, uint8_t *flags)
 {
-    const worker_t *w = ctx;
+    worker_t *w = ctx;
     const ty_dedup_t *dd = w->dd;
     const bdoc_t *b = &dd->batch[w->j];
     for (size_t i = 0; i < n; i++) {
         uint64_t h = ty__fix_key(s[i].hash), f;
         if (side == 0) {
-            f = df_of(dd, h);
+            f = df_of(dd, w, h);
         } else {
             size_t x = ty__find_u64(b->mzs.mz, b->mzs.nmz, h);
             f = x != SIZE_MAX ? w->df.a[x] : 0;
@@ -742,9 +761,15 @@ static void apply_link(ty_dedup_t *dd, uint32_t g, const link_t *L)
 static int index_doc(ty_dedup_t *dd, uint32_t g, bdoc_t *b)
 {
     drec_t *r = &dd->docs.a[g];
-    for (size_t i = 0; i < b->mzs.nmz; i++)
-        if (ty__mztab_add(&dd->gmz, b->mzs.mz[i], g, dd->R.o.max_df, &dd->st.frequent))
+    for (size_t i = 0; i < b->mzs.nmz; i++) {
+        uint32_t base = 0; /* documents holding it in the spilled runs */
+        if (dd->mzr.r.n)
+            base = dd->brdf[ty__map_find(&dd->bmz, b->mzs.mz[i]) - dd->bmz.a];
+        size_t had = dd->gmz.map.n;
+        if (ty__mztab_add(&dd->gmz, b->mzs.mz[i], g, base, dd->R.o.max_df, &dd->st.frequent))
             return TY_ENOMEM;
+        dd->nmz += dd->gmz.map.n > had && !base;
+    }
     if (ty__blobs_put(&dd->texts, b->ctext, b->clen, &r->coff))
         return TY_ENOMEM;
     r->clen = (uint32_t)b->clen;
@@ -858,6 +883,8 @@ static int process_batch(ty_dedup_t *dd)
     rc = run_phase(dd, 0);
     if (!rc && dd->R.o.mode == TY_DEDUP_SPUN) {
         rc = phase_d(dd);
+        if (!rc)
+            rc = ty__dd_mz_batch(dd);
         if (!rc)
             rc = run_phase(dd, 1);
     }
@@ -973,7 +1000,8 @@ static size_t held(const ty_dedup_t *dd)
 {
     return dd->docs.m * sizeof(drec_t) + dd->clu.d.m * sizeof(ty__clu_t) + dd->names.bytes +
            ty__blobs_mem(&dd->texts) + ty__blobs_mem(&dd->sigs) + ty__sruns_mem(&dd->exr) +
-           ty__sruns_mem(&dd->bandr) +
+           ty__sruns_mem(&dd->bandr) + ty__sruns_mem(&dd->mzr) + ty__blobs_mem(&dd->mzpost) +
+           dd->brcap * 2 * sizeof(uint32_t) + dd->rpost.m * sizeof(uint32_t) +
            (dd->bands.cap + dd->gmz.map.cap + dd->bmz.cap) * sizeof(ty__kv_t) +
            (dd->ex.cap + dd->bex.cap) * sizeof(ty__xkv_t) +
            (dd->ex.hi.m + dd->bex.hi.m) * sizeof(uint64_t) + dd->gmz.pool.v.m * sizeof(uint32_t) +
@@ -1005,7 +1033,8 @@ void ty_dedup_stats(const ty_dedup_t *dd, ty_dedup_stats_t *st)
         return;
     *st = dd->st;
     st->mem_bytes = held(dd);
-    st->minimizers = dd->gmz.map.n;
+    st->minimizers = dd->nmz;
+    st->mz_disk = dd->mzr.n; /* records of the runs: a key may be in several */
     st->mem_budget = dd->sp.budget;
     st->disk_bytes = dd->sp.disk_bytes;
     st->spills = dd->sp.spills;

@@ -202,8 +202,10 @@ typedef struct {
 
 void ty__mztab_init(ty__mztab_t *t);
 void ty__mztab_free(ty__mztab_t *t);
-/* Index minimizer h of original g. *frequent += 1 when h becomes boilerplate. TY_ENOMEM. */
-int ty__mztab_add(ty__mztab_t *t, uint64_t h, uint32_t g, uint32_t max_df, size_t *frequent);
+/* Index minimizer h of original g, which base documents hold elsewhere (spilled runs).
+ * *frequent += 1 when h becomes boilerplate (base + its df here passes max_df). TY_ENOMEM. */
+int ty__mztab_add(ty__mztab_t *t, uint64_t h, uint32_t g, uint32_t base, uint32_t max_df,
+                  size_t *frequent);
 /* The documents of entry e (val 1..max_df): *n of them (one is scratch for val 1). */
 static inline const uint32_t *ty__mztab_docs(const ty__mztab_t *t, const ty__kv_t *e, uint32_t *one,
                                              uint32_t *n)

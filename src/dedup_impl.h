@@ -63,14 +63,22 @@ typedef struct {
     size_t rec;
     TY_VEC(ty__srun_t) r;
     uint64_t n; /* records in all */
+    /* NULL: a key is in one run. Else a key may be in several, and merging runs combines its
+     * records, the older one first, into `into` (returns 0 or an errno). */
+    int (*combine)(void *cctx, char *into, const char *newer);
+    void *cctx;
 } ty__sruns_t;
 /* n records, get(ctx, i, rec) giving record i in key order, as a new run; runs merged as
  * needed. TY_EIO, TY_ENOMEM. */
 typedef void (*ty__rec_fn)(const void *ctx, size_t i, char *rec);
 int ty__sruns_add(ty__sruns_t *rs, size_t n, ty__rec_fn get, const void *ctx, ty__spill_t *s,
                   char *err);
-/* The record of key into out: 1, 0 when no run has it, TY_EIO. Any number of threads. */
+/* The record of key into out: 1, 0 when no run has it, TY_EIO. Any number of threads.
+ * _in: in run i only (runs are oldest first). */
 int ty__sruns_find(const ty__sruns_t *rs, uint64_t key, void *out);
+int ty__sruns_find_in(const ty__sruns_t *rs, size_t i, uint64_t key, void *out);
+/* All the runs merged into one. TY_EIO, TY_ENOMEM. */
+int ty__sruns_merge_all(ty__sruns_t *rs, ty__spill_t *s, char *err);
 /* fn on every record, run by run (each in key order). TY_EIO, TY_ENOMEM. */
 int ty__sruns_each(const ty__sruns_t *rs, void (*fn)(void *ctx, const char *rec, size_t n),
                    void *ctx);
@@ -196,6 +204,13 @@ struct ty_dedup {
     ty__map_t bands;        /* near: band key -> first document */
     uint32_t *seen;         /* near: the first documents a new one was linked to (bands) */
     ty__mztab_t gmz;        /* spun: minimizer -> df, document or postings */
+    ty__sruns_t mzr;        /* spun: gmz written out when the budget was passed... */
+    ty__blobs_t mzpost;     /* ...and the postings of its records */
+    uint32_t *brdf, *broff; /* spun, with mzr: per bmz slot, its df in mzr and its documents
+                             * there (at rpost[broff]: n, documents) */
+    size_t brcap;
+    ty__u32vec_t rpost;
+    uint64_t nmz; /* spun: distinct minimizers indexed */
     /* the batch being filled / processed */
     bdoc_t *batch;
     size_t nb, base;
@@ -246,5 +261,17 @@ int ty__dd_ex_get(const ty_dedup_t *dd, uint64_t lo, uint64_t hi, uint32_t *g);
 int ty__dd_ex_first(ty_dedup_t *dd, uint64_t lo, uint64_t hi, uint32_t g, uint32_t *first);
 int ty__dd_band(ty_dedup_t *dd, uint64_t key, uint32_t g, uint32_t *first);
 int ty__dd_spill_tables(ty_dedup_t *dd);
+
+/* Spun mode's minimizer table in its runs (dedup_spill.c): key's df summed over the runs and,
+ * when docs is not NULL, its documents appended to docs while the sum is at most max_df (any
+ * number of threads with docs NULL; TY_EIO, TY_ENOMEM); the batch's minimizers (bmz) looked up
+ * into brdf, broff and rpost before phase B (nothing without runs; with a message); fn on each
+ * minimizer of the one run (documents NULL past max_df) once ty__dd_mz_merge() wrote the memory
+ * table out and merged the runs into one (with a message; TY_EIO, TY_ENOMEM). */
+int ty__dd_mz_runs(const ty_dedup_t *dd, uint64_t key, uint32_t *df, ty__u32vec_t *docs);
+int ty__dd_mz_batch(ty_dedup_t *dd);
+typedef void (*ty__mz_fn)(void *ctx, uint64_t key, uint32_t df, const uint32_t *docs);
+int ty__dd_mz_merge(ty_dedup_t *dd);
+int ty__dd_mz_each(ty_dedup_t *dd, ty__mz_fn fn, void *ctx); /* after ty__dd_mz_merge() */
 
 #endif

@@ -166,12 +166,16 @@ void ty__mztab_free(ty__mztab_t *t)
 
 /* A minimizer in one document keeps the document in its slot; lists exist only for
  * 2..max_df documents, and past max_df the minimizer is only counted. */
-int ty__mztab_add(ty__mztab_t *t, uint64_t h, uint32_t g, uint32_t max_df, size_t *frequent)
+int ty__mztab_add(ty__mztab_t *t, uint64_t h, uint32_t g, uint32_t base, uint32_t max_df,
+                  size_t *frequent)
 {
     int isnew;
     ty__kv_t *s = ty__map_put(&t->map, h, &isnew);
     if (!s)
         return TY_ENOMEM;
+    uint64_t was = (uint64_t)base + (isnew ? 0 : s->val);
+    if (was == max_df) /* boilerplate with g, counting the documents elsewhere */
+        (*frequent)++;
     if (isnew) {
         s->val = 1;
         s->aux = g;
@@ -187,7 +191,6 @@ int ty__mztab_add(ty__mztab_t *t, uint64_t h, uint32_t g, uint32_t max_df, size_
         if (s->val - 1 >= 2)
             pool_free(&t->pool, s->aux);
         s->aux = TY__NONE;
-        (*frequent)++;
         return TY_OK;
     }
     if (s->val == 2) {

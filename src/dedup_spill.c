@@ -2,7 +2,8 @@
  * dedup_spill.c — what the one-process dedup engine holds on disk when its memory budget
  * (ty_dedup_opts_t.memory, `dedup --memory`) would be passed: the temporary directory and the
  * append-only stores of per-document bytes (spun mode's compressed texts, near mode's
- * signatures), read back with pread (docs/dedup.md, "Memory").
+ * signatures), read back with pread, and the tables as sorted runs: the tables of first
+ * documents (exact and band keys) and spun mode's minimizer table (docs/dedup.md, "Memory").
  *
  * The temporary directory is made with mkdtemp in tmp_dir ($TMPDIR or /tmp) when the first
  * file is needed, and every file in it is created without a name (O_TMPFILE; elsewhere a named
@@ -305,9 +306,17 @@ static void writer_flush(run_writer_t *w)
     w->nbuf = 0;
 }
 
-static void writer_put(run_writer_t *w, const void *rec)
+static void writer_put(run_writer_t *w, const ty__sruns_t *rs, const void *rec)
 {
     uint64_t key = rec_key(rec);
+    /* a key in several runs (rs->combine): one record, combined into the one written last,
+     * which is still in the buffer (the buffer is flushed before a record, not after) */
+    if (rs->combine && w->r.n && w->nbuf && rec_key(w->buf + w->nbuf - w->rec) == key) {
+        int e = rs->combine(rs->cctx, w->buf + w->nbuf - w->rec, rec);
+        if (e && !w->err)
+            w->err = e;
+        return;
+    }
     if (w->r.n % RUN_BLOCK == 0)
         w->r.fence[w->r.n / RUN_BLOCK] = key;
     bloom_add(&w->r, key);
@@ -373,7 +382,8 @@ static const char *reader_next(run_reader_t *rd, int *err)
     return rd->buf + rd->rec * rd->at++;
 }
 
-/* Merge runs [from, rs->r.n) into one, in key order (no key is in two of them). */
+/* Merge runs [from, rs->r.n) into one, in key order: a key in two of them (only with
+ * rs->combine) is taken from the older run first and the newer combined into it. */
 static int runs_merge(ty__sruns_t *rs, size_t from, ty__spill_t *s, char *err)
 {
     size_t k = rs->r.n - from;
@@ -399,7 +409,7 @@ static int runs_merge(ty__sruns_t *rs, size_t from, ty__spill_t *s, char *err)
                 best = i;
         if (best == k)
             break;
-        writer_put(&w, head[best]);
+        writer_put(&w, rs, head[best]);
         head[best] = reader_next(&rd[best], &e);
     }
     for (size_t i = 0; rd && i < k; i++)
@@ -435,7 +445,7 @@ int ty__sruns_add(ty__sruns_t *rs, size_t n, ty__rec_fn get, const void *ctx, ty
     int rc = writer_open(&w, rs->rec, n, s, err);
     for (size_t i = 0; !rc && i < n; i++) {
         get(ctx, i, rec);
-        writer_put(&w, rec);
+        writer_put(&w, rs, rec);
     }
     if (!rc)
         rc = writer_close(&w, rs, s, err);
@@ -446,48 +456,61 @@ int ty__sruns_add(ty__sruns_t *rs, size_t n, ty__rec_fn get, const void *ctx, ty
     return rc;
 }
 
-int ty__sruns_find(const ty__sruns_t *rs, uint64_t key, void *out)
+int ty__sruns_find_in(const ty__sruns_t *rs, size_t i, uint64_t key, void *out)
 {
     char blk[RUN_BLOCK * TY__RUN_MAX_REC];
-    for (size_t i = 0; i < rs->r.n; i++) {
-        const ty__srun_t *r = &rs->r.a[i];
-        if (!r->n || !bloom_has(r, key))
+    const ty__srun_t *r = &rs->r.a[i];
+    if (!r->n || !bloom_has(r, key))
+        return 0;
+    size_t nb = (size_t)((r->n + RUN_BLOCK - 1) / RUN_BLOCK), lo = 0, hi = nb;
+    while (lo < hi) { /* the last block whose first key is <= key */
+        size_t mid = (lo + hi) / 2;
+        if (r->fence[mid] <= key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (!lo)
+        return 0;
+    uint64_t b = lo - 1, first = b * RUN_BLOCK;
+    size_t cnt = r->n - first < RUN_BLOCK ? (size_t)(r->n - first) : RUN_BLOCK;
+    size_t bytes = cnt * rs->rec, got = 0;
+    while (got < bytes) {
+        ssize_t g = pread(r->fd, blk + got, bytes - got, (off_t)(first * rs->rec + got));
+        if (g < 0 && errno == EINTR)
             continue;
-        size_t nb = (size_t)((r->n + RUN_BLOCK - 1) / RUN_BLOCK), lo = 0, hi = nb;
-        while (lo < hi) { /* the last block whose first key is <= key */
-            size_t mid = (lo + hi) / 2;
-            if (r->fence[mid] <= key)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (!lo)
-            continue;
-        uint64_t b = lo - 1, first = b * RUN_BLOCK;
-        size_t cnt = r->n - first < RUN_BLOCK ? (size_t)(r->n - first) : RUN_BLOCK;
-        size_t bytes = cnt * rs->rec, got = 0;
-        while (got < bytes) {
-            ssize_t g = pread(r->fd, blk + got, bytes - got, (off_t)(first * rs->rec + got));
-            if (g < 0 && errno == EINTR)
-                continue;
-            if (g <= 0)
-                return TY_EIO;
-            got += (size_t)g;
-        }
-        size_t l = 0, h = cnt;
-        while (l < h) {
-            size_t mid = (l + h) / 2;
-            if (rec_key(blk + mid * rs->rec) < key)
-                l = mid + 1;
-            else
-                h = mid;
-        }
-        if (l < cnt && rec_key(blk + l * rs->rec) == key) {
-            memcpy(out, blk + l * rs->rec, rs->rec);
-            return 1;
-        }
+        if (g <= 0)
+            return TY_EIO;
+        got += (size_t)g;
+    }
+    size_t l = 0, h = cnt;
+    while (l < h) {
+        size_t mid = (l + h) / 2;
+        if (rec_key(blk + mid * rs->rec) < key)
+            l = mid + 1;
+        else
+            h = mid;
+    }
+    if (l < cnt && rec_key(blk + l * rs->rec) == key) {
+        memcpy(out, blk + l * rs->rec, rs->rec);
+        return 1;
     }
     return 0;
+}
+
+int ty__sruns_find(const ty__sruns_t *rs, uint64_t key, void *out)
+{
+    for (size_t i = 0; i < rs->r.n; i++) {
+        int found = ty__sruns_find_in(rs, i, key, out);
+        if (found)
+            return found;
+    }
+    return 0;
+}
+
+int ty__sruns_merge_all(ty__sruns_t *rs, ty__spill_t *s, char *err)
+{
+    return rs->r.n > 1 ? runs_merge(rs, 0, s, err) : TY_OK;
 }
 
 int ty__sruns_each(const ty__sruns_t *rs, void (*fn)(void *ctx, const char *rec, size_t n),
@@ -612,6 +635,8 @@ static void band_rec(const void *ctx, size_t i, char *r)
     memcpy(r + 8, &e->val, 4);
 }
 
+static int mz_spill(ty_dedup_t *dd);
+
 int ty__dd_spill_tables(ty_dedup_t *dd)
 {
     dd->exr.rec = EX_REC;
@@ -627,5 +652,214 @@ int ty__dd_spill_tables(ty_dedup_t *dd)
         rc = ty__sruns_add(&dd->bandr, dd->bands.n, band_rec, &dd->bands, &dd->sp, dd->err);
         ty__map_free(&dd->bands);
     }
+    return rc ? rc : mz_spill(dd);
+}
+
+/* ---- spun mode's minimizer table, in memory and in runs ----------------------------------
+ *
+ * Unlike a table of first documents, a minimizer's entry changes as documents come: its
+ * document frequency grows and its postings get longer. So the memory table written out is a
+ * run of (minimizer, df, the one document when df is 1, the offset in mzpost of its df
+ * documents when df is 2..max_df) for what came since the run before, and a key may be in
+ * several runs and the memory table: its df is the sum, its documents the concatenation, the
+ * oldest run first (the documents came in that order), used only when the sum is at most
+ * max_df, as the one table's would be. Merging runs combines the records of a key the same way
+ * (postings past max_df dropped); mzpost is append-only, so a combined list is written anew. */
+
+#define MZ_REC 24
+
+static void mz_get(const char *r, uint32_t *df, uint32_t *one, uint64_t *off)
+{
+    memcpy(df, r + 8, 4);
+    memcpy(one, r + 12, 4);
+    memcpy(off, r + 16, 8);
+}
+
+static void mz_set(char *r, uint32_t df, uint32_t one, uint64_t off)
+{
+    memcpy(r + 8, &df, 4);
+    memcpy(r + 12, &one, 4);
+    memcpy(r + 16, &off, 8);
+}
+
+/* The df (2..max_df) documents of a record into out. Any number of threads. */
+static int mz_docs(const ty_dedup_t *dd, const char *r, uint32_t *out)
+{
+    uint32_t df, one;
+    uint64_t off;
+    mz_get(r, &df, &one, &off);
+    if (df == 1) {
+        *out = one;
+        return TY_OK;
+    }
+    const char *p = ty__blobs_get(&dd->mzpost, off, (size_t)df * 4, (char *)out);
+    if (!p)
+        return TY_EIO;
+    if (p != (const char *)out)
+        memcpy(out, p, (size_t)df * 4);
+    return TY_OK;
+}
+
+static int mz_combine(void *ctx, char *into, const char *newer)
+{
+    ty_dedup_t *dd = ctx;
+    uint32_t da, db, one;
+    uint64_t off = 0;
+    memcpy(&da, into + 8, 4);
+    memcpy(&db, newer + 8, 4);
+    uint64_t sum = (uint64_t)da + db;
+    if (sum <= dd->R.o.max_df) { /* rpost: scratch here (no batch is being looked up) */
+        if (ty_vec_reserve(dd->rpost, (size_t)sum))
+            return ENOMEM;
+        if (mz_docs(dd, into, dd->rpost.a) || mz_docs(dd, newer, dd->rpost.a + da))
+            return EIO;
+        if (ty__blobs_put(&dd->mzpost, dd->rpost.a, (size_t)sum * 4, &off))
+            return ENOMEM;
+    }
+    memcpy(&one, into + 12, 4);
+    mz_set(into, sum > NONE ? NONE : (uint32_t)sum, one, off);
+    return 0;
+}
+
+int ty__dd_mz_runs(const ty_dedup_t *dd, uint64_t key, uint32_t *df, ty__u32vec_t *docs)
+{
+    uint64_t sum = 0;
+    char rec[MZ_REC];
+    key = ty__fix_key(key);
+    for (size_t i = 0; i < dd->mzr.r.n; i++) {
+        int found = ty__sruns_find_in(&dd->mzr, i, key, rec);
+        if (found < 0)
+            return found;
+        if (!found)
+            continue;
+        uint32_t d;
+        memcpy(&d, rec + 8, 4);
+        sum += d;
+        if (docs && sum <= dd->R.o.max_df) {
+            if (ty_vec_reserve(*docs, docs->n + d))
+                return TY_ENOMEM;
+            if (mz_docs(dd, rec, docs->a + docs->n))
+                return TY_EIO;
+            docs->n += d;
+        }
+    }
+    *df = sum > NONE ? NONE : (uint32_t)sum;
+    return TY_OK;
+}
+
+int ty__dd_mz_batch(ty_dedup_t *dd)
+{
+    if (!dd->mzr.r.n)
+        return TY_OK;
+    if (dd->brcap < dd->bmz.cap) {
+        free(dd->brdf);
+        free(dd->broff);
+        dd->brdf = malloc(dd->bmz.cap * sizeof(uint32_t));
+        dd->broff = malloc(dd->bmz.cap * sizeof(uint32_t));
+        dd->brcap = dd->brdf && dd->broff ? dd->bmz.cap : 0;
+        if (!dd->brcap)
+            return ty__err(dd->err, TY_ENOMEM, "out of memory");
+    }
+    dd->rpost.n = 0;
+    for (size_t s = 0; s < dd->bmz.cap; s++) {
+        if (!dd->bmz.a[s].key)
+            continue;
+        size_t at = dd->rpost.n;
+        if (ty_vec_push(dd->rpost, 0))
+            return ty__err(dd->err, TY_ENOMEM, "out of memory");
+        int rc = ty__dd_mz_runs(dd, dd->bmz.a[s].key, &dd->brdf[s], &dd->rpost);
+        if (rc)
+            return ty__err(dd->err, rc, "reading a temporary file in %s (tmp_dir) failed",
+                           dd->sp.dir);
+        dd->broff[s] = (uint32_t)at;
+        dd->rpost.a[at] = (uint32_t)(dd->rpost.n - at - 1);
+    }
+    return TY_OK;
+}
+
+/* The memory table's records, its postings written to mzpost in the same order first. */
+typedef struct {
+    const ty__mztab_t *t;
+    uint32_t max_df;
+    uint64_t *next; /* the offset of the next postings in mzpost */
+} mz_src_t;
+
+static void mz_rec(const void *ctx, size_t i, char *r)
+{
+    const mz_src_t *m = ctx;
+    const ty__kv_t *e = &m->t->map.a[m->t->map.cap - m->t->map.n + i];
+    uint64_t off = 0;
+    if (e->val >= 2 && e->val <= m->max_df) {
+        off = *m->next;
+        *m->next += (uint64_t)e->val * 4;
+    }
+    memcpy(r, &e->key, 8);
+    mz_set(r, e->val, e->val == 1 ? e->aux : NONE, off);
+}
+
+static int mz_spill(ty_dedup_t *dd)
+{
+    dd->mzr.rec = MZ_REC;
+    dd->mzr.combine = mz_combine;
+    dd->mzr.cctx = dd;
+    if (!dd->gmz.map.n)
+        return TY_OK;
+    ty__map_t *m = &dd->gmz.map;
+    qsort(m->a, m->cap, sizeof(ty__kv_t), cmp_u64_first);
+    uint64_t next = dd->mzpost.n;
+    int rc = TY_OK;
+    for (size_t i = m->cap - m->n; !rc && i < m->cap; i++) {
+        uint64_t off;
+        if (m->a[i].val >= 2 && m->a[i].val <= dd->R.o.max_df) {
+            uint32_t one, k;
+            const uint32_t *d = ty__mztab_docs(&dd->gmz, &m->a[i], &one, &k);
+            rc = ty__blobs_put(&dd->mzpost, d, (size_t)k * 4, &off);
+        }
+    }
+    mz_src_t src = {&dd->gmz, dd->R.o.max_df, &next};
+    if (!rc)
+        rc = ty__sruns_add(&dd->mzr, m->n, mz_rec, &src, &dd->sp, dd->err);
+    ty__mztab_free(&dd->gmz); /* sorted: of no use as a table, whatever happened */
+    if (!rc)
+        rc = ty__blobs_spill(&dd->mzpost, &dd->sp, dd->err);
     return rc;
+}
+
+int ty__dd_mz_merge(ty_dedup_t *dd)
+{
+    int rc = mz_spill(dd);
+    if (!rc)
+        rc = ty__sruns_merge_all(&dd->mzr, &dd->sp, dd->err);
+    if (rc == TY_ENOMEM)
+        ty__err(dd->err, rc, "out of memory");
+    return rc;
+}
+
+int ty__dd_mz_each(ty_dedup_t *dd, ty__mz_fn fn, void *ctx)
+{
+    if (!dd->mzr.r.n)
+        return TY_OK;
+    int rc = TY_OK;
+    run_reader_t rd = {&dd->mzr.r.a[0], malloc(IOBUF), MZ_REC, 0, 0, 0};
+    if (!rd.buf)
+        return TY_ENOMEM;
+    int e = 0;
+    for (const char *p = reader_next(&rd, &e); p && !rc; p = reader_next(&rd, &e)) {
+        uint32_t df, one;
+        uint64_t off, key;
+        mz_get(p, &df, &one, &off);
+        memcpy(&key, p, 8);
+        if (df > dd->R.o.max_df) {
+            fn(ctx, key, df, NULL);
+            continue;
+        }
+        if (ty_vec_reserve(dd->rpost, df))
+            rc = TY_ENOMEM;
+        else if (mz_docs(dd, p, dd->rpost.a))
+            rc = TY_EIO;
+        else
+            fn(ctx, key, df, dd->rpost.a);
+    }
+    free(rd.buf);
+    return rc ? rc : e ? TY_EIO : TY_OK;
 }

@@ -812,7 +812,7 @@ int ty__st_get_tables(ty__sr_t *r, const ty__rules_t *R, const uint8_t *fl, uint
                     break;
                 if (x && g <= prev)
                     rc = ty__sr_bad(r, gat, "postings not in increasing order");
-                else if (keep && ty__mztab_add(gmz, key, g, R->o.max_df, &frequent))
+                else if (keep && ty__mztab_add(gmz, key, g, 0, R->o.max_df, &frequent))
                     return ty__err(err, TY_ENOMEM, "out of memory");
                 prev = g;
             }
@@ -872,6 +872,14 @@ int ty__st_get_pend(ty__sr_t *r, ty__st_pend_fn fn, void *ctx, char *err)
 
 /* ---- this process's handle --------------------------------------------------------------- */
 
+static void put_mz(void *ctx, uint64_t key, uint32_t df, const uint32_t *docs)
+{
+    ty__sw_u64(ctx, key);
+    ty__sw_u32(ctx, df);
+    if (docs)
+        ty__sw_put(ctx, docs, (size_t)df * 4);
+}
+
 int ty__dd_write_state(ty_dedup_t *dd)
 {
     const ty__rules_t *R = &dd->R;
@@ -922,11 +930,27 @@ int ty__dd_write_state(ty_dedup_t *dd)
         ty__sw_abort(w);
         return ty__err(dd->err, rc, "reading a temporary file in %s (tmp_dir) failed", dd->sp.dir);
     }
-    if (spun) {
+    if (spun) { /* spilled: the memory table is written out and the runs merged into one */
+        if (dd->mzr.r.n && (rc = ty__dd_mz_merge(dd))) {
+            ty__sw_abort(w);
+            return rc;
+        }
         ty__sw_begin(w, TY__ST_MINZ);
-        ty__sw_u64(w, dd->gmz.map.n);
-        ty__st_put_minz(w, R, &dd->gmz, 0, dd->gmz.map.cap);
+        ty__sw_u64(w, dd->gmz.map.n + dd->mzr.n); /* one of them is 0 */
+        for (size_t i = 0; i < dd->gmz.map.cap; i++) {
+            const ty__kv_t *e = &dd->gmz.map.a[nth_slot(i, dd->gmz.map.cap)];
+            uint32_t one, k;
+            if (e->key) /* its documents, in the order they came */
+                put_mz(w, e->key, e->val,
+                       ty__boiler(R, e->val) ? NULL : ty__mztab_docs(&dd->gmz, e, &one, &k));
+        }
+        rc = ty__dd_mz_each(dd, put_mz, w);
         ty__sw_end(w);
+        if (rc) {
+            ty__sw_abort(w);
+            return ty__err(dd->err, rc, "reading a temporary file in %s (tmp_dir) failed",
+                           dd->sp.dir);
+        }
     }
     const ty_dedup_stats_t *st = &dd->st;
     if (spun) /* the popular texts the next batch's groups see (ty__groups_join) */
@@ -1001,6 +1025,7 @@ int ty_dedup_load_state(ty_dedup_t *dd, const char *dir)
         dd->base = n;
         rc = ty__st_get_tables(r, &dd->R, flags, n, NULL, NULL, &dd->ex, &dd->bands, &dd->gmz,
                                &dd->carry, dd->err);
+        dd->nmz = dd->gmz.map.n; /* distinct minimizers (spun), kept as the table spills */
     }
     if (!rc)
         rc = ty__st_get_stat(r, n, errors, v);

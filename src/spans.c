@@ -670,7 +670,7 @@ static int index_kept(ty_spans_t *sp, const slot_t *sl)
     size_t dummy = 0;
     for (size_t i = 0; i < sp->sd.n; i++)
         if ((!i || sp->sd.a[i].hash != sp->sd.a[i - 1].hash) &&
-            (ty__mztab_add(&sp->bidx, sp->sd.a[i].hash, g, TY__NONE - 1, &dummy) ||
+            (ty__mztab_add(&sp->bidx, sp->sd.a[i].hash, g, 0, TY__NONE - 1, &dummy) ||
              ty_vec_push(sp->kmz, sp->sd.a[i].hash)))
             return TY_ENOMEM;
     /* The stored text has each removed code point replaced by 'x': code point offsets stay
@@ -872,7 +872,7 @@ static int run_batch(ty_spans_t *sp)
     if (!rc)
         for (size_t i = 0; i < n && !rc; i++)
             for (size_t k = sp->kmz_at.a[i]; k < sp->kmz_at.a[i + 1] && !rc; k++)
-                if (ty__mztab_add(&sp->idx, sp->kmz.a[k], sp->slots[i].g, sp->o.max_df,
+                if (ty__mztab_add(&sp->idx, sp->kmz.a[k], sp->slots[i].g, 0, sp->o.max_df,
                                   &sp->frequent))
                     rc = stop(sp, TY_ENOMEM, "indexing: out of memory");
     ty__map_clear(&sp->bidx.map); /* emptied, not freed: the next batch fills it as much */

@@ -547,8 +547,8 @@ assert want == open(sys.argv[3]).readlines()
     MT=$tmp/memtmp
     mkdir -p "$MT"
     for m in exact near spun; do
-        "$TY" dedup -q --mode $m --batch 16 "$AG/AB.jsonl" -o "$AG/m0.jsonl" \
-            --pairs-out "$AG/m0p.jsonl" 2> "$tmp/err"
+        "$TY" dedup -v --mode $m --batch 16 "$AG/AB.jsonl" -o "$AG/m0.jsonl" \
+            --pairs-out "$AG/m0p.jsonl" 2> "$tmp/err0"
         "$TY" dedup --mode $m --batch 16 "$AG/AB.jsonl" -o "$AG/m1.jsonl" --memory 1M \
             --tmp-dir "$MT" -v --pairs-out "$AG/m1p.jsonl" 2> "$tmp/err"
         if [ -s "$AG/m0.jsonl" ] && cmp -s "$AG/m0.jsonl" "$AG/m1.jsonl" &&
@@ -557,10 +557,16 @@ assert want == open(sys.argv[3]).readlines()
         if grep -q "memory budget 1 MB (--memory)" "$tmp/err" &&
             python3 -c '
 import re, sys
-m = re.search(r"(\d+) batches passed the budget, (\d+) MB written to disk, (\d+) runs merged",
-              open(sys.argv[1]).read())
+err = open(sys.argv[1]).read()
+m = re.search(r"(\d+) batches passed the budget, (\d+) MB written to disk, (\d+) runs merged", err)
 assert m and int(m.group(1)) >= 20 and int(m.group(3)) >= 3, m and m.groups()
-' "$tmp/err"; then pass; else fail "--memory 1M ($m): several spills and merges ($(tail -1 "$tmp/err"))"; fi
+# spun: the minimizer table went to runs too, and counts what the table in memory counts
+mz = r"(\d+) minimizers \((\d+) boilerplate, (\d+) in runs on disk\)"
+a, b = re.search(mz, open(sys.argv[2]).read()), re.search(mz, err)
+assert a.group(3) == "0" and a.groups()[:2] == b.groups()[:2], (a.groups(), b.groups())
+assert sys.argv[3] != "spun" or int(b.group(3)) > 0, b.groups()
+' "$tmp/err" "$tmp/err0" $m; then pass; else
+            fail "--memory 1M ($m): several spills and merges ($(tail -1 "$tmp/err"))"; fi
         # with a saved state: A then B --against it, both spilling, as one run over A + B
         rm -rf "$AG/mst"
         "$TY" dedup -q --mode $m --batch 16 "$AG/A.jsonl" -o /dev/null --memory 1M \

@@ -958,7 +958,7 @@ static int index_originals(ty_mdedup_t *m, const lvec_t *links)
     size_t frequent = 0;
     for (size_t i = 0; i < s->nkr && !rc; i++)
         if (!in_sorted(cp.a, cp.n, s->kr[i].g) &&
-            ty__mztab_add(&m->gmz, s->kr[i].h, s->kr[i].g, m->R.o.max_df, &frequent))
+            ty__mztab_add(&m->gmz, s->kr[i].h, s->kr[i].g, 0, m->R.o.max_df, &frequent))
             rc = ty__mpi_oom(&m->x, "minimizer table");
     for (size_t i = 0; i < s->nxr && !rc; i++) {
         const xrec_t *x = &s->xr[i];

@@ -53,6 +53,8 @@ static int on_event(void *user, const ty_dedup_event_t *ev)
 
 /* Run docs through a fresh handle; results into res (n entries). Returns the handle's
  * finish status. */
+static ty_dedup_stats_t run_stats; /* of the last run() */
+
 static int run(const ty_dedup_opts_t *o, const tdoc_t *docs, size_t n, ty_dedup_result_t *res,
                events_t *ev)
 {
@@ -76,6 +78,7 @@ static int run(const ty_dedup_opts_t *o, const tdoc_t *docs, size_t n, ty_dedup_
             CHECK_EQ_INT(ty_dedup_result(dd, i, &res[i]), TY_OK);
         CHECK_EQ_INT(ty_dedup_result(dd, n, &res[0]), TY_EINVAL);
     }
+    ty_dedup_stats(dd, &run_stats);
     ty_dedup_free(dd);
     return rc;
 }
@@ -507,6 +510,11 @@ static void test_memory(void)
         /* (the copies add no key: merges are tests/dedup.sh's, on more documents) */
         CHECKF(st.spills >= 3 && st.disk_bytes > 0 && st.mem_budget == o.memory,
                "mode %d: %zu spills", mode, st.spills);
+        /* spun: the minimizer table went to runs, counted as the one in memory */
+        CHECKF(st.minimizers == run_stats.minimizers && st.frequent == run_stats.frequent &&
+                   (mode != TY_DEDUP_SPUN || st.mz_disk > 0) && run_stats.mz_disk == 0,
+               "mode %d: %zu minimizers (%zu boilerplate, %zu on disk), in memory %zu (%zu)", mode,
+               st.minimizers, st.frequent, st.mz_disk, run_stats.minimizers, run_stats.frequent);
         for (size_t i = 0; i < n; i++) {
             CHECK_EQ_INT(ty_dedup_result(dd, i, &r), TY_OK);
             CHECKF(r.cluster == base[i].cluster && r.keep == base[i].keep &&
