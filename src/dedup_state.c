@@ -936,15 +936,9 @@ int ty__dd_write_state(ty_dedup_t *dd)
             return rc;
         }
         ty__sw_begin(w, TY__ST_MINZ);
-        ty__sw_u64(w, dd->gmz.map.n + dd->mzr.n); /* one of them is 0 */
-        for (size_t i = 0; i < dd->gmz.map.cap; i++) {
-            const ty__kv_t *e = &dd->gmz.map.a[nth_slot(i, dd->gmz.map.cap)];
-            uint32_t one, k;
-            if (e->key) /* its documents, in the order they came */
-                put_mz(w, e->key, e->val,
-                       ty__boiler(R, e->val) ? NULL : ty__mztab_docs(&dd->gmz, e, &one, &k));
-        }
-        rc = ty__dd_mz_each(dd, put_mz, w);
+        ty__sw_u64(w, dd->gmz.map.n + dd->mzr.n);            /* one of them is 0 */
+        ty__st_put_minz(w, R, &dd->gmz, 0, dd->gmz.map.cap); /* the memory table... */
+        rc = ty__dd_mz_each(dd, put_mz, w);                  /* ...or the merged run */
         ty__sw_end(w);
         if (rc) {
             ty__sw_abort(w);
