@@ -9,9 +9,12 @@
 #   BIG_DOCS=N        documents [10000000]; generated once into build/ with scale_gen.py (two
 #                     processes; about 7 minutes a million)
 #   BIG_MODES=...     [near spun]
-#   BIG_MEMORY=...    the budgets to run, "none" = no --memory [4G none]
+#   BIG_MEMORY=...    the budgets to run, "none" = no --memory [4G; "none 4G" up to 1M documents]
 #   BIG_THREADS=N     [2]
 #   BIG_TMP=DIR       --tmp-dir [$TMPDIR or /tmp]
+#   BIG_REF=N         also run each mode in memory on the first N documents, in the same bench
+#                     run, as the rate the budgeted runs are compared with (column "vs ref": how
+#                     many times slower per CPU-second) [1000000 when BIG_DOCS is larger; "none"]
 #   BIG_LAST=FILE     the table's copy [bench/dedup_big_last.txt]
 # The in-memory run ("none") needs the memory of the whole corpus (docs/dedup.md): leave it out
 # of BIG_MEMORY at sizes this machine cannot hold. Outputs of every run are kept in build/ and
@@ -27,28 +30,45 @@ n=${BIG_DOCS:-10000000}
 syn_path "$n"
 syn_make "$n" "$syn"
 [ -x /usr/bin/time ] || { echo "bench-dedup-big: /usr/bin/time is needed (GNU time)" >&2; exit 2; }
+ref=${BIG_REF:-}
+[ -n "$ref" ] || { ref=none; [ "$n" -le 1000000 ] || ref=1000000; }
+big=$syn
+if [ "$ref" != none ]; then
+    syn_path "$ref"
+    syn_make "$ref" "$syn"
+    refsyn=$syn
+fi
 last=${BIG_LAST:-bench/dedup_big_last.txt}
 thr=${BIG_THREADS:-2}
 {
-    echo "dedup, $n scale_gen documents ($syn), --threads $thr, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    printf '%-5s %7s %9s %9s %11s %9s %8s %9s  %s\n' mode memory seconds docs/s docs/CPU-s \
-        "peak MB" "disk MB" spills output
+    echo "dedup, $n scale_gen documents ($big), --threads $thr, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    [ "$ref" = none ] || echo "ref: the same mode in memory on the first $ref documents ($refsyn)"
+    printf '%-5s %9s %7s %9s %9s %11s %9s %8s %9s %7s  %s\n' mode docs memory seconds docs/s \
+        docs/CPU-s "peak MB" "disk MB" spills "vs ref" output
 } > "$last.tmp"
 for m in ${BIG_MODES:-near spun}; do
     first=
-    for mem in ${BIG_MEMORY:-4G none}; do
+    rate=build/big-$m-ref.rate
+    rm -f "$rate"
+    runs=${BIG_MEMORY:-}
+    [ -n "$runs" ] || { runs=4G; [ "$n" -gt 1000000 ] || runs="none 4G"; }
+    [ "$ref" = none ] || runs="ref $runs"
+    for mem in $runs; do
         out=build/big-$m-$mem.jsonl
+        syn=$big docs=$n
+        [ "$mem" != ref ] || syn=$refsyn docs=$ref
         set -- "$bin" dedup --mode "$m" --threads "$thr" -v "$syn" -o "$out"
-        [ "$mem" = none ] || set -- "$@" --memory "$mem"
+        [ "$mem" = none ] || [ "$mem" = ref ] || set -- "$@" --memory "$mem"
         [ -z "${BIG_TMP:-}" ] || set -- "$@" --tmp-dir "$BIG_TMP"
         echo "bench-dedup-big: $*" >&2
         /usr/bin/time -v "$@" 2> "build/big-$m-$mem.err" || {
             tail -5 "build/big-$m-$mem.err" >&2
             exit 1
         }
-        python3 - "build/big-$m-$mem.err" "$n" "$m" "$mem" "$out" "${first:-}" >> "$last.tmp" <<'PY'
-import filecmp, re, sys
-err, n, mode, mem, out, first = sys.argv[1], int(sys.argv[2]), *sys.argv[3:]
+        python3 - "build/big-$m-$mem.err" "$docs" "$m" "$mem" "$out" "${first:-}" "$rate" \
+            >> "$last.tmp" <<'PY'
+import filecmp, os, re, sys
+err, n, mode, mem, out, first, rate = sys.argv[1], int(sys.argv[2]), *sys.argv[3:]
 t = open(err).read()
 def num(pat, cast=float, default=0):
     m = re.search(pat, t)
@@ -59,12 +79,18 @@ cpu = num(r'User time \(seconds\): ([\d.]+)') + num(r'System time \(seconds\): (
 rss = num(r'Maximum resident set size \(kbytes\): (\d+)') / 1024
 disk = num(r'(\d+) MB written to disk')
 spills = num(r'(\d+) batches passed the budget', int)
-same = 'first' if not first else ('identical' if filecmp.cmp(first, out, shallow=False)
-                                  else 'DIFFERS')
-print('%-5s %7s %9.1f %9.0f %11.0f %9.0f %8.0f %9d  %s' % (mode, mem, secs, n / secs,
-      n / max(cpu, 1e-9), rss, disk, spills, same))
+per_cpu = n / max(cpu, 1e-9)
+if mem == 'ref':
+    open(rate, 'w').write('%f\n' % per_cpu)
+    same, vs = '-', '1.00'
+else:
+    same = 'first' if not first else ('identical' if filecmp.cmp(first, out, shallow=False)
+                                      else 'DIFFERS')
+    vs = '%.2f' % (float(open(rate).read()) / per_cpu) if os.path.exists(rate) else '-'
+print('%-5s %9d %7s %9.1f %9.0f %11.0f %9.0f %8.0f %9d %7s  %s' % (mode, n, mem, secs, n / secs,
+      per_cpu, rss, disk, spills, vs, same))
 PY
-        [ -n "$first" ] || first=$out
+        [ -n "$first" ] || [ "$mem" = ref ] || first=$out
         tail -1 "$last.tmp"
     done
 done
