@@ -677,11 +677,16 @@ void ty__st_put_bands(ty__sw_t *w, const ty__map_t *m, size_t i0, size_t i1);
 void ty__st_put_minz(ty__sw_t *w, const ty__rules_t *R, const ty__mztab_t *t, size_t i0, size_t i1);
 /* Read KEYS, BAND (near), MINZ and CARY (spun) into the (empty) tables: every entry, or only
  * the keys mine(ctx, key) says are this engine's (an MPI rank keeps the keys it owns); fl, nd:
- * ty__st_get_docs's flags and count, to check the documents named. */
+ * ty__st_get_docs's flags and count, to check the documents named. room (or NULL): called
+ * with rctx every 1,024 entries, and may move the tables' contents elsewhere (a spill) and
+ * leave them empty — a key listed twice is then caught only within one part, and the
+ * section's checksum is what guards against the rest. */
 typedef int (*ty__st_mine_fn)(void *ctx, uint64_t key);
+typedef int (*ty__st_room_fn)(void *rctx);
 int ty__st_get_tables(ty__sr_t *r, const ty__rules_t *R, const uint8_t *fl, uint64_t nd,
-                      ty__st_mine_fn mine, void *ctx, ty__xmap_t *ex, ty__map_t *bands,
-                      ty__mztab_t *gmz, ty__carry_t *carry, char *err);
+                      ty__st_mine_fn mine, void *ctx, ty__st_room_fn room, void *rctx,
+                      ty__xmap_t *ex, ty__map_t *bands, ty__mztab_t *gmz, ty__carry_t *carry,
+                      char *err);
 /* STAT: docs, errors, links, candidates, indexed, frequent (a whole section). Read: checked
  * against the documents (n, errors). */
 void ty__st_put_stat(ty__sw_t *w, const uint64_t v[6]);

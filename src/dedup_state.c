@@ -726,9 +726,11 @@ static int get_entry(ty__sr_t *r, const ty__rules_t *R, const uint8_t *fl, uint6
 }
 
 int ty__st_get_tables(ty__sr_t *r, const ty__rules_t *R, const uint8_t *fl, uint64_t nd,
-                      ty__st_mine_fn mine, void *ctx, ty__xmap_t *ex, ty__map_t *bands,
-                      ty__mztab_t *gmz, ty__carry_t *carry, char *err)
+                      ty__st_mine_fn mine, void *ctx, ty__st_room_fn room, void *rctx,
+                      ty__xmap_t *ex, ty__map_t *bands, ty__mztab_t *gmz, ty__carry_t *carry,
+                      char *err)
 {
+#define ROOM(i) (room && ((i)&1023) == 1023 ? room(rctx) : TY_OK)
     uint64_t n, at;
     int rc = ty__sr_begin(r, TY__ST_KEYS);
     if (!rc)
@@ -746,6 +748,8 @@ int ty__st_get_tables(ty__sr_t *r, const ty__rules_t *R, const uint8_t *fl, uint
             return ty__err(err, TY_ENOMEM, "out of memory");
         if (ex->n == before)
             rc = ty__sr_bad(r, at, "an exact key listed twice");
+        else
+            rc = ROOM(i);
     }
     if (!rc)
         rc = ty__sr_end(r);
@@ -753,7 +757,7 @@ int ty__st_get_tables(ty__sr_t *r, const ty__rules_t *R, const uint8_t *fl, uint
         rc = ty__sr_begin(r, TY__ST_BAND);
         if (!rc)
             rc = ty__sr_count(r, "band keys", 12, NONE, &n);
-        if (!rc && map_room(bands, mine ? n / 2 : n))
+        if (!rc && !room && map_room(bands, mine ? n / 2 : n))
             return ty__err(err, TY_ENOMEM, "out of memory");
         for (uint64_t i = 0; !rc && i < n; i++) {
             uint64_t key;
@@ -766,9 +770,8 @@ int ty__st_get_tables(ty__sr_t *r, const ty__rules_t *R, const uint8_t *fl, uint
             ty__kv_t *e = ty__map_put(bands, key, &isnew);
             if (!e)
                 return ty__err(err, TY_ENOMEM, "out of memory");
-            if (!isnew)
-                rc = ty__sr_bad(r, at, "a band key listed twice");
             e->val = g;
+            rc = isnew ? ROOM(i) : ty__sr_bad(r, at, "a band key listed twice");
         }
         if (!rc)
             rc = ty__sr_end(r);
@@ -777,7 +780,7 @@ int ty__st_get_tables(ty__sr_t *r, const ty__rules_t *R, const uint8_t *fl, uint
         rc = ty__sr_begin(r, TY__ST_MINZ);
         if (!rc)
             rc = ty__sr_count(r, "minimizers", 12, NONE, &n);
-        if (!rc && map_room(&gmz->map, mine ? n / 2 : n))
+        if (!rc && !room && map_room(&gmz->map, mine ? n / 2 : n))
             return ty__err(err, TY_ENOMEM, "out of memory");
         size_t frequent = 0;
         for (uint64_t i = 0; !rc && i < n; i++) {
@@ -800,6 +803,7 @@ int ty__st_get_tables(ty__sr_t *r, const ty__rules_t *R, const uint8_t *fl, uint
                     e->val = df;
                     e->aux = NONE;
                 }
+                rc = ROOM(i);
                 continue;
             }
             if ((uint64_t)df * 4 > ty__sr_left(r)) {
@@ -816,6 +820,8 @@ int ty__st_get_tables(ty__sr_t *r, const ty__rules_t *R, const uint8_t *fl, uint
                     return ty__err(err, TY_ENOMEM, "out of memory");
                 prev = g;
             }
+            if (!rc)
+                rc = ROOM(i);
         }
         if (!rc)
             rc = ty__sr_end(r);
@@ -823,6 +829,7 @@ int ty__st_get_tables(ty__sr_t *r, const ty__rules_t *R, const uint8_t *fl, uint
             return ty__err(err, TY_ENOMEM, "out of memory");
     }
     return rc;
+#undef ROOM
 }
 
 int ty__st_get_stat(ty__sr_t *r, uint64_t n, uint64_t errors, uint64_t v[6])
@@ -996,6 +1003,19 @@ static int load_doc(void *ctx, uint64_t i, uint64_t n, const ty__st_doc_t *s)
     return TY_OK;
 }
 
+/* While the tables load: past the budget they spill, as they do between batches, so a state
+ * larger than the budget never passes through memory whole. The minimizers spilled are
+ * counted here (dd->nmz), the rest when the load ends. */
+static int load_room(void *ctx)
+{
+    ty_dedup_t *dd = ctx;
+    size_t had = dd->gmz.map.n;
+    int rc = ty__dd_budget(dd);
+    if (dd->gmz.map.n < had)
+        dd->nmz += had;
+    return rc;
+}
+
 /* The saved last batch: added again, before this run's documents. */
 static int load_pend(void *ctx, const char *name, const char *text, size_t len, const char *refused)
 {
@@ -1017,9 +1037,9 @@ int ty_dedup_load_state(ty_dedup_t *dd, const char *dir)
     rc = ty__st_get_docs(r, &dd->R, load_doc, dd, &flags, &n, &errors, dd->err);
     if (!rc) {
         dd->base = n;
-        rc = ty__st_get_tables(r, &dd->R, flags, n, NULL, NULL, &dd->ex, &dd->bands, &dd->gmz,
-                               &dd->carry, dd->err);
-        dd->nmz = dd->gmz.map.n; /* distinct minimizers (spun), kept as the table spills */
+        rc = ty__st_get_tables(r, &dd->R, flags, n, NULL, NULL, load_room, dd, &dd->ex, &dd->bands,
+                               &dd->gmz, &dd->carry, dd->err);
+        dd->nmz += dd->gmz.map.n; /* distinct minimizers (spun), kept as the table spills */
     }
     if (!rc)
         rc = ty__st_get_stat(r, n, errors, v);

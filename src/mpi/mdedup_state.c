@@ -513,8 +513,8 @@ int ty_mdedup_load_state(ty_mdedup_t *m, const char *dir)
     if (!rc) {
         m->lold = m->own.n;
         m->earlier = n;
-        rc = ty__st_get_tables(r, &m->R, flags, n, mine_key, m, &m->keys, &m->bands, &m->gmz,
-                               m->sp ? ty__spun_carry(m->sp) : NULL, msg);
+        rc = ty__st_get_tables(r, &m->R, flags, n, mine_key, m, NULL, NULL, &m->keys, &m->bands,
+                               &m->gmz, m->sp ? ty__spun_carry(m->sp) : NULL, msg);
     }
     if (!rc)
         rc = ty__st_get_stat(r, n, errors, v);
