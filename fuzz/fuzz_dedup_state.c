@@ -24,10 +24,19 @@ static char dir[256];
 
 static void setup(void)
 {
-    if (dir[0])
-        return;
     snprintf(dir, sizeof dir, "/tmp/fuzz_dedup_state.%ld", (long)getpid());
     mkdir(dir, 0777);
+}
+
+/* The input's file and the directory removed after each input: libFuzzer ends with _Exit(),
+ * so nothing registered with atexit() would run. */
+static void cleanup(const char *path)
+{
+    char lock[512];
+    snprintf(lock, sizeof lock, "%s/dedup.lock", dir);
+    unlink(lock);
+    unlink(path);
+    rmdir(dir);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -60,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc != TY_ENOMEM)
             FZ_CHECK(strstr(ty_dedup_errmsg(dd), "dedup.state") != NULL);
         ty_dedup_free(dd);
-        unlink(path);
+        cleanup(path);
         return 0;
     }
     size_t old = ty_dedup_count(dd);
@@ -88,6 +97,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FZ_CHECK(ty_dedup_errmsg(dd)[0] != 0);
     }
     ty_dedup_free(dd);
-    unlink(path);
+    cleanup(path);
     return 0;
 }
