@@ -880,6 +880,7 @@ static int process_batch(ty_dedup_t *dd)
         return TY_OK;
     int rc;
     dd->err[0] = 0;
+    size_t n0[3] = {dd->bands.n, dd->ex.n, dd->gmz.map.n};
     rc = run_phase(dd, 0);
     if (!rc && dd->R.o.mode == TY_DEDUP_SPUN) {
         rc = phase_d(dd);
@@ -896,6 +897,10 @@ static int process_batch(ty_dedup_t *dd)
         dd->st.candidates += dd->wk[t].candidates;
         dd->wk[t].candidates = 0;
     }
+    size_t n1[3] = {dd->bands.n, dd->ex.n, dd->gmz.map.n};
+    for (int t = 0; t < 3; t++)
+        if (n1[t] > n0[t] && n1[t] - n0[t] > dd->grow[t])
+            dd->grow[t] = n1[t] - n0[t];
     dd->base += dd->nb;
     dd->nb = 0;
     dd->btext.n = 0;
@@ -1011,9 +1016,26 @@ static size_t held(const ty_dedup_t *dd)
            dd->R.o.batch * sizeof(bdoc_t);
 }
 
+/* A hash table doubles when it passes 3/4 full, and holds its old slots while it fills the
+ * new ones: 3 times its size for a moment. So the budget counts, for each table the next batch
+ * may make grow (by twice the most one batch has added so far), the 2 x cap more it would take
+ * then: a table is written out before it doubles past the budget, not after. (At 10M near-mode
+ * documents under --memory 4G, the band table doubling from 2 to 4 GB inside a batch had put
+ * the peak at 6.6 GB.) */
+static size_t growth(const ty_dedup_t *dd)
+{
+    size_t cap[3] = {dd->bands.cap, dd->ex.cap, dd->gmz.map.cap};
+    size_t n[3] = {dd->bands.n, dd->ex.n, dd->gmz.map.n};
+    size_t ent[3] = {sizeof(ty__kv_t), sizeof(ty__xkv_t), sizeof(ty__kv_t)}, g = 0;
+    for (int t = 0; t < 3; t++)
+        if (cap[t] && (n[t] + 2 * dd->grow[t]) * 4 > cap[t] * 3)
+            g += 2 * cap[t] * ent[t];
+    return g;
+}
+
 int ty__dd_budget(ty_dedup_t *dd)
 {
-    if (held(dd) <= dd->sp.budget)
+    if (held(dd) + growth(dd) <= dd->sp.budget)
         return TY_OK;
     dd->sp.spills++;
     int rc = ty__blobs_spill(&dd->texts, &dd->sp, dd->err);

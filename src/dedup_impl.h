@@ -199,6 +199,7 @@ struct ty_dedup {
     uint32_t *bsigs;        /* near: the batch's signatures (batch x perms) */
     char *sigbuf;           /* near: one signature read back */
     ty__spill_t sp;         /* the memory budget and the temporary directory */
+    size_t grow[3];         /* the most entries one batch added to bands, ex, gmz (ty__dd_budget) */
     ty__sruns_t exr, bandr; /* ex and bands written out when the budget was passed */
     ty__xmap_t ex;          /* exact key -> first document (spun: first indexed) */
     ty__map_t bands;        /* near: band key -> first document */
