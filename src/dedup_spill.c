@@ -259,17 +259,21 @@ static inline uint64_t rec_key(const void *r)
     return k;
 }
 
-static inline uint64_t bloom_pos(uint64_t h, int i, uint64_t mask)
+/* A blocked filter: a key's BLOOM_K bits are in one block of 512 bits (one cache line, one
+ * miss a look-up; a filter of a large run is far larger than the caches), picked by a second
+ * hash; the bits are 9-bit fields of the first. */
+static inline uint64_t *bloom_block(const ty__srun_t *r, uint64_t h)
 {
-    return (h + (uint64_t)i * ((h >> 32) | 1)) & mask;
+    return r->bloom + (ty__mix64(h) & ((r->mask + 1) / 512 - 1)) * 8;
 }
 
 static int bloom_has(const ty__srun_t *r, uint64_t key)
 {
     uint64_t h = ty__mix64(key ^ 0x6A09E667F3BCC909ULL);
+    const uint64_t *blk = bloom_block(r, h);
     for (int i = 0; i < BLOOM_K; i++) {
-        uint64_t b = bloom_pos(h, i, r->mask);
-        if (!(r->bloom[b >> 6] >> (b & 63) & 1))
+        unsigned b = (unsigned)(h >> (9 * i)) & 511;
+        if (!(blk[b >> 6] >> (b & 63) & 1))
             return 0;
     }
     return 1;
@@ -278,9 +282,10 @@ static int bloom_has(const ty__srun_t *r, uint64_t key)
 static void bloom_add(ty__srun_t *r, uint64_t key)
 {
     uint64_t h = ty__mix64(key ^ 0x6A09E667F3BCC909ULL);
+    uint64_t *blk = bloom_block(r, h);
     for (int i = 0; i < BLOOM_K; i++) {
-        uint64_t b = bloom_pos(h, i, r->mask);
-        r->bloom[b >> 6] |= 1ULL << (b & 63);
+        unsigned b = (unsigned)(h >> (9 * i)) & 511;
+        blk[b >> 6] |= 1ULL << (b & 63);
     }
 }
 
@@ -380,7 +385,7 @@ static int writer_open(run_writer_t *w, size_t rec, uint64_t n, int pfd, uint64_
     w->r.pfd = pfd;
     w->r.pn = pn;
     w->post.fd = -1;
-    uint64_t bits = 64;
+    uint64_t bits = 512;
     while (bits < n * 10)
         bits <<= 1;
     w->r.mask = bits - 1;
@@ -730,6 +735,70 @@ static int cmp_u64_first(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The slots of a hash table (16 bytes, the key in the first 8) sorted by key in place: one
+ * pass of an American flag sort by the key's top 16 bits (the keys are hashes: the buckets
+ * are even; the empty slots, key 0, go first), then each bucket by qsort, the buckets shared
+ * by `threads` threads (ty__for). No second copy of the table is made (glibc's qsort, a merge
+ * sort, takes one when it can, and it was a seventh of a spilling run's time). */
+typedef struct {
+    uint64_t k, v;
+} slot16_t;
+_Static_assert(sizeof(ty__kv_t) == 16 && sizeof(ty__xkv_t) == 16, "16-byte slots");
+
+#define SORT_BITS 16
+#define SORT_GROUPS 256
+
+typedef struct {
+    slot16_t *a;
+    const size_t *start;
+} sortjob_t;
+
+static void sort_group(void *data, size_t g, int tid)
+{
+    (void)tid;
+    const sortjob_t *j = data;
+    size_t per = ((size_t)1 << SORT_BITS) / SORT_GROUPS;
+    for (size_t b = g * per; b < (g + 1) * per; b++)
+        if (j->start[b + 1] - j->start[b] > 1)
+            qsort(j->a + j->start[b], j->start[b + 1] - j->start[b], sizeof(slot16_t),
+                  cmp_u64_first);
+}
+
+static void sort_slots(void *base, size_t n, int threads)
+{
+    const size_t nb = (size_t)1 << SORT_BITS;
+    slot16_t *a = base;
+    size_t *start = calloc(nb + 1, sizeof *start), *next = malloc(nb * sizeof *next);
+    sortjob_t job = {a, start};
+    if (!start || !next) {
+        free(start);
+        free(next);
+        qsort(base, n, sizeof(slot16_t), cmp_u64_first);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        start[(a[i].k >> (64 - SORT_BITS)) + 1]++;
+    for (size_t b = 0; b < nb; b++)
+        start[b + 1] += start[b];
+    memcpy(next, start, nb * sizeof *next);
+    for (size_t b = 0; b < nb; b++)
+        while (next[b] < start[b + 1]) { /* a cycle: each slot moved once into its bucket */
+            slot16_t x = a[next[b]];
+            size_t d = (size_t)(x.k >> (64 - SORT_BITS));
+            while (d != b) {
+                slot16_t y = a[next[d]];
+                a[next[d]++] = x;
+                x = y;
+                d = (size_t)(x.k >> (64 - SORT_BITS));
+            }
+            a[next[b]++] = x;
+        }
+    free(next);
+    if (ty__for(threads, sort_group, &job, SORT_GROUPS)) /* no threads: the whole, at once */
+        qsort(base, n, sizeof(slot16_t), cmp_u64_first);
+    free(start);
+}
+
 static void ex_rec(const void *ctx, size_t i, char *r)
 {
     const ty__xmap_t *m = ctx;
@@ -755,12 +824,12 @@ int ty__dd_spill_tables(ty_dedup_t *dd)
     dd->bandr.rec = BAND_REC;
     int rc = TY_OK;
     if (dd->ex.n) {
-        qsort(dd->ex.a, dd->ex.cap, sizeof(ty__xkv_t), cmp_u64_first);
+        sort_slots(dd->ex.a, dd->ex.cap, dd->nwk);
         rc = ty__sruns_add(&dd->exr, dd->ex.n, ex_rec, &dd->ex, -1, 0, &dd->sp, dd->err);
         ty__xmap_free(&dd->ex); /* sorted: of no use as a table, whatever happened */
     }
     if (!rc && dd->bands.n) {
-        qsort(dd->bands.a, dd->bands.cap, sizeof(ty__kv_t), cmp_u64_first);
+        sort_slots(dd->bands.a, dd->bands.cap, dd->nwk);
         rc = ty__sruns_add(&dd->bandr, dd->bands.n, band_rec, &dd->bands, -1, 0, &dd->sp,
                            dd->err);
         ty__map_free(&dd->bands);
@@ -1165,7 +1234,7 @@ static int mz_spill(ty_dedup_t *dd)
     if (!dd->gmz.map.n)
         return TY_OK;
     ty__map_t *m = &dd->gmz.map;
-    qsort(m->a, m->cap, sizeof(ty__kv_t), cmp_u64_first);
+    sort_slots(m->a, m->cap, dd->nwk);
     seqw_t pw = {-1, malloc(IOBUF), 0, 0, 0};
     int rc = pw.buf ? TY_OK : TY_ENOMEM;
     if (!rc && (pw.fd = spill_file(&dd->sp, dd->err)) < 0)
