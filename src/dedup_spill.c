@@ -279,10 +279,8 @@ static int bloom_has(const ty__srun_t *r, uint64_t key)
     return 1;
 }
 
-static void bloom_add(ty__srun_t *r, uint64_t key)
+static void bloom_set(uint64_t *blk, uint64_t h)
 {
-    uint64_t h = ty__mix64(key ^ 0x6A09E667F3BCC909ULL);
-    uint64_t *blk = bloom_block(r, h);
     for (int i = 0; i < BLOOM_K; i++) {
         unsigned b = (unsigned)(h >> (9 * i)) & 511;
         blk[b >> 6] |= 1ULL << (b & 63);
@@ -358,10 +356,13 @@ static int seqr_get(seqr_t *r, uint64_t off, size_t n, void *dst)
 }
 
 /* A run being written: records come in key order, postings (with rs->join) beside them. */
+#define BLOOM_AHEAD 16 /* keys whose filter blocks are being fetched (a run's keys come in order) */
+
 typedef struct {
     ty__srun_t r;
     seqw_t recs, post;
     size_t rec;
+    uint64_t *blk[BLOOM_AHEAD], h[BLOOM_AHEAD]; /* filter bits set BLOOM_AHEAD keys later */
 } run_writer_t;
 
 static void writer_drop(run_writer_t *w)
@@ -408,10 +409,15 @@ static int writer_open(run_writer_t *w, size_t rec, uint64_t n, int pfd, uint64_
 
 static void writer_put(run_writer_t *w, const void *rec)
 {
-    uint64_t key = rec_key(rec);
+    uint64_t key = rec_key(rec), h = ty__mix64(key ^ 0x6A09E667F3BCC909ULL);
     if (w->r.n % RUN_BLOCK == 0)
         w->r.fence[w->r.n / RUN_BLOCK] = key;
-    bloom_add(&w->r, key);
+    size_t at = w->r.n % BLOOM_AHEAD;
+    if (w->r.n >= BLOOM_AHEAD)
+        bloom_set(w->blk[at], w->h[at]);
+    w->blk[at] = bloom_block(&w->r, h);
+    w->h[at] = h;
+    __builtin_prefetch(w->blk[at], 1);
     seqw_put(&w->recs, rec, w->rec);
     w->r.n++;
 }
@@ -420,6 +426,8 @@ static void writer_put(run_writer_t *w, const void *rec)
  * postings, are counted on disk (s) from here until the run is freed. */
 static int writer_close(run_writer_t *w, ty__sruns_t *rs, ty__spill_t *s, char *err)
 {
+    for (uint64_t i = w->r.n > BLOOM_AHEAD ? w->r.n - BLOOM_AHEAD : 0; i < w->r.n; i++)
+        bloom_set(w->blk[i % BLOOM_AHEAD], w->h[i % BLOOM_AHEAD]);
     seqw_flush(&w->recs);
     int e = w->recs.err;
     if (w->post.buf) {
@@ -737,12 +745,53 @@ static int cmp_u64_first(const void *a, const void *b)
 
 /* The slots of a hash table (16 bytes, the key in the first 8) sorted by key in place: one
  * pass of an American flag sort by the key's top 16 bits (the keys are hashes: the buckets
- * are even; the empty slots, key 0, go first), then each bucket by qsort, the buckets shared
- * by `threads` threads (ty__for). No second copy of the table is made (glibc's qsort, a merge
- * sort, takes one when it can, and it was a seventh of a spilling run's time). */
+ * are even; the empty slots, key 0, go first), then each bucket by the same sort on the next
+ * 8 bits, and so on, small ones by insertion, the buckets shared by `threads` threads
+ * (ty__for). No second copy of the table is made (glibc's qsort, a merge sort, takes one when
+ * it can, and it was a seventh of a spilling run's time). */
 typedef struct {
     uint64_t k, v;
 } slot16_t;
+
+/* a[0..n) by key, whose bits above shift + 8 are the same in all */
+static void flag_sort(slot16_t *a, size_t n, int shift)
+{
+    if (shift < 0) /* all the bits are the same: equal keys (the empty slots) */
+        return;
+    if (n <= 32) {
+        for (size_t i = 1; i < n; i++) {
+            slot16_t x = a[i];
+            size_t j = i;
+            for (; j && a[j - 1].k > x.k; j--)
+                a[j] = a[j - 1];
+            a[j] = x;
+        }
+        return;
+    }
+    size_t cnt[256] = {0}, next[256], end[256];
+    for (size_t i = 0; i < n; i++)
+        cnt[(a[i].k >> shift) & 255]++;
+    for (size_t b = 0, at = 0; b < 256; b++) {
+        next[b] = at;
+        at += cnt[b];
+        end[b] = at;
+    }
+    for (size_t b = 0; b < 256; b++)
+        while (next[b] < end[b]) { /* a cycle: each slot moved once into its bucket */
+            slot16_t x = a[next[b]];
+            size_t d = (size_t)(x.k >> shift) & 255;
+            while (d != b) {
+                slot16_t y = a[next[d]];
+                a[next[d]++] = x;
+                x = y;
+                d = (size_t)(x.k >> shift) & 255;
+            }
+            a[next[b]++] = x;
+        }
+    for (size_t b = 0, at = 0; b < 256; at += cnt[b++])
+        if (cnt[b] > 1)
+            flag_sort(a + at, cnt[b], shift - 8);
+}
 _Static_assert(sizeof(ty__kv_t) == 16 && sizeof(ty__xkv_t) == 16, "16-byte slots");
 
 #define SORT_BITS 16
@@ -759,9 +808,7 @@ static void sort_group(void *data, size_t g, int tid)
     const sortjob_t *j = data;
     size_t per = ((size_t)1 << SORT_BITS) / SORT_GROUPS;
     for (size_t b = g * per; b < (g + 1) * per; b++)
-        if (j->start[b + 1] - j->start[b] > 1)
-            qsort(j->a + j->start[b], j->start[b + 1] - j->start[b], sizeof(slot16_t),
-                  cmp_u64_first);
+        flag_sort(j->a + j->start[b], j->start[b + 1] - j->start[b], 64 - SORT_BITS - 8);
 }
 
 static void sort_slots(void *base, size_t n, int threads)
@@ -794,8 +841,9 @@ static void sort_slots(void *base, size_t n, int threads)
             a[next[b]++] = x;
         }
     free(next);
-    if (ty__for(threads, sort_group, &job, SORT_GROUPS)) /* no threads: the whole, at once */
-        qsort(base, n, sizeof(slot16_t), cmp_u64_first);
+    if (ty__for(threads, sort_group, &job, SORT_GROUPS)) /* no threads: here */
+        for (size_t g = 0; g < SORT_GROUPS; g++)
+            sort_group(&job, g, 0);
     free(start);
 }
 
@@ -932,11 +980,6 @@ int ty__dd_mz_df(const ty_dedup_t *dd, uint64_t key, uint32_t *df)
  * way. Each chunk fills a list of its own; the lists are then put end to end in rpost. */
 
 typedef struct {
-    uint64_t key;
-    uint32_t slot, pad;
-} bkey_t;
-
-typedef struct {
     uint32_t x, df; /* the key (in the chunk), its df in the run */
     uint32_t one, pad;
     uint64_t off;
@@ -958,13 +1001,14 @@ typedef struct {
 
 typedef struct {
     ty_dedup_t *dd;
-    bkey_t *keys;
+    slot16_t *keys; /* key, its slot in bmz */
+    int bits;       /* the chunks are of the keys' top bits */
     size_t *start; /* chunk c: keys [start[c], start[c + 1]) */
     mzchunk_t *ch;
 } mzjob_t;
 
 /* The records of run r holding keys k[0..nk) (sorted) into ch->hits, their dfs added to sum. */
-static int join_run(const ty__srun_t *r, const bkey_t *k, size_t nk, char *buf, mzchunk_t *ch,
+static int join_run(const ty__srun_t *r, const slot16_t *k, size_t nk, char *buf, mzchunk_t *ch,
                     uint64_t *sum)
 {
     if (!r->n)
@@ -975,7 +1019,7 @@ static int join_run(const ty__srun_t *r, const bkey_t *k, size_t nk, char *buf, 
         size_t sb = 0, eb = 0;
         ch->pend.n = 0;
         for (; i < nk; i++) {
-            uint64_t key = k[i].key;
+            uint64_t key = k[i].k;
             if (key < r->fence[0] || !bloom_has(r, key))
                 continue;
             size_t lo = b, hi = nb; /* the last block whose first key is <= key */
@@ -1005,7 +1049,7 @@ static int join_run(const ty__srun_t *r, const bkey_t *k, size_t nk, char *buf, 
             return e;
         for (size_t p = 0; p < ch->pend.n; p += 2) {
             size_t x = ch->pend.a[p], blk = ch->pend.a[p + 1];
-            uint64_t key = k[x].key, at = (uint64_t)blk * RUN_BLOCK;
+            uint64_t key = k[x].k, at = (uint64_t)blk * RUN_BLOCK;
             const char *rb = buf + (size_t)(at - first) * MZ_REC;
             size_t cnt = r->n - at < RUN_BLOCK ? (size_t)(r->n - at) : RUN_BLOCK, l = 0, h = cnt;
             while (l < h) {
@@ -1055,19 +1099,13 @@ static int read_needs(int fd, const need_t *nd, size_t n, uint32_t *out, char *b
     return 0;
 }
 
-static int cmp_bkey(const void *a, const void *b)
-{
-    const bkey_t *x = a, *y = b;
-    return x->key < y->key ? -1 : x->key > y->key;
-}
-
-static int join_chunk_do(mzjob_t *j, mzchunk_t *ch, bkey_t *k, size_t nk, char *buf,
+static int join_chunk_do(mzjob_t *j, mzchunk_t *ch, slot16_t *k, size_t nk, char *buf,
                          uint64_t *sum, size_t *cur)
 {
     ty_dedup_t *dd = j->dd;
     const ty__sruns_t *rs = &dd->mzr;
     uint32_t max_df = dd->R.o.max_df;
-    qsort(k, nk, sizeof *k, cmp_bkey);
+    flag_sort(k, nk, 64 - j->bits - 8);
     size_t hb[RUN_MAX + 2];
     if (rs->r.n > RUN_MAX + 1)
         return EINVAL; /* never: runs are merged down to RUN_MAX after each spill */
@@ -1085,8 +1123,8 @@ static int join_chunk_do(mzjob_t *j, mzchunk_t *ch, bkey_t *k, size_t nk, char *
         return ENOMEM;
     for (size_t x = 0; x < nk; x++) {
         uint32_t n = sum[x] <= max_df ? (uint32_t)sum[x] : 0;
-        dd->brdf[k[x].slot] = sum[x] > NONE ? NONE : (uint32_t)sum[x];
-        dd->broff[k[x].slot] = (uint32_t)ch->out.n; /* in the chunk's list, for now */
+        dd->brdf[k[x].v] = sum[x] > NONE ? NONE : (uint32_t)sum[x];
+        dd->broff[k[x].v] = (uint32_t)ch->out.n; /* in the chunk's list, for now */
         ch->out.a[ch->out.n] = n;
         cur[x] = ch->out.n + 1;
         ch->out.n += 1 + (size_t)n;
@@ -1147,8 +1185,8 @@ int ty__dd_mz_batch(ty_dedup_t *dd)
     while (bits < 12 && (nk >> bits) > 4096)
         bits++;
     size_t nc = (size_t)1 << bits;
-    mzjob_t job = {dd, malloc((nk ? nk : 1) * sizeof(bkey_t)), calloc(nc + 1, sizeof(size_t)),
-                   calloc(nc, sizeof(mzchunk_t))};
+    mzjob_t job = {dd, malloc((nk ? nk : 1) * sizeof(slot16_t)), bits,
+                   calloc(nc + 1, sizeof(size_t)), calloc(nc, sizeof(mzchunk_t))};
     int rc = job.keys && job.start && job.ch ? TY_OK : TY_ENOMEM;
     if (!rc) {
         const ty__kv_t *a = dd->bmz.a;
@@ -1163,7 +1201,7 @@ int ty__dd_mz_batch(ty_dedup_t *dd)
         for (size_t s = 0; !rc && s < dd->bmz.cap; s++)
             if (a[s].key) {
                 size_t c = bits ? (size_t)(a[s].key >> (64 - bits)) : 0;
-                job.keys[job.start[c] + fill[c]++] = (bkey_t){a[s].key, (uint32_t)s, 0};
+                job.keys[job.start[c] + fill[c]++] = (slot16_t){a[s].key, s};
             }
         free(fill);
     }
@@ -1183,7 +1221,7 @@ int ty__dd_mz_batch(ty_dedup_t *dd)
         if (ch->out.n)
             memcpy(dd->rpost.a + dd->rpost.n, ch->out.a, ch->out.n * sizeof(uint32_t));
         for (size_t x = job.start[c]; x < job.start[c + 1]; x++)
-            dd->broff[job.keys[x].slot] += (uint32_t)dd->rpost.n;
+            dd->broff[job.keys[x].v] += (uint32_t)dd->rpost.n;
         dd->rpost.n += ch->out.n;
     }
     for (size_t c = 0; job.ch && c < nc; c++) {
