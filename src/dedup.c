@@ -999,8 +999,8 @@ static size_t held(const ty_dedup_t *dd)
 {
     return dd->docs.m * sizeof(drec_t) + dd->clu.d.m * sizeof(ty__clu_t) + dd->names.bytes +
            ty__blobs_mem(&dd->texts) + ty__blobs_mem(&dd->sigs) + ty__sruns_mem(&dd->exr) +
-           ty__sruns_mem(&dd->bandr) + ty__sruns_mem(&dd->mzr) +
-           dd->brcap * 2 * sizeof(uint32_t) + dd->rpost.m * sizeof(uint32_t) +
+           ty__sruns_mem(&dd->bandr) + ty__sruns_mem(&dd->mzr) + dd->brcap * 2 * sizeof(uint32_t) +
+           dd->rpost.m * sizeof(uint32_t) +
            (dd->bands.cap + dd->gmz.map.cap + dd->bmz.cap) * sizeof(ty__kv_t) +
            (dd->ex.cap + dd->bex.cap) * sizeof(ty__xkv_t) +
            (dd->ex.hi.m + dd->bex.hi.m) * sizeof(uint64_t) + dd->gmz.pool.v.m * sizeof(uint32_t) +

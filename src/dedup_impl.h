@@ -80,8 +80,8 @@ typedef struct {
  * pfd of pn bytes (-1, 0: none; the run's from here, closed on failure too); runs merged as
  * needed. TY_EIO, TY_ENOMEM. */
 typedef void (*ty__rec_fn)(const void *ctx, size_t i, char *rec);
-int ty__sruns_add(ty__sruns_t *rs, size_t n, ty__rec_fn get, const void *ctx, int pfd,
-                  uint64_t pn, ty__spill_t *s, char *err);
+int ty__sruns_add(ty__sruns_t *rs, size_t n, ty__rec_fn get, const void *ctx, int pfd, uint64_t pn,
+                  ty__spill_t *s, char *err);
 /* The record of key into out: 1, 0 when no run has it, TY_EIO. Any number of threads.
  * _in: in run i only (runs are oldest first). */
 int ty__sruns_find(const ty__sruns_t *rs, uint64_t key, void *out);

@@ -84,7 +84,10 @@ static void disk_grow(ty__spill_t *s, uint64_t n)
         s->disk_peak = s->disk_now;
 }
 
-static void disk_shrink(ty__spill_t *s, uint64_t n) { s->disk_now -= n < s->disk_now ? n : s->disk_now; }
+static void disk_shrink(ty__spill_t *s, uint64_t n)
+{
+    s->disk_now -= n < s->disk_now ? n : s->disk_now;
+}
 
 /* n bytes at off into p: 0 or an errno (EIO at the end of the file). */
 static int read_full(int fd, void *p, size_t n, uint64_t off)
@@ -356,7 +359,7 @@ static int seqr_get(seqr_t *r, uint64_t off, size_t n, void *dst)
 }
 
 /* A run being written: records come in key order, postings (with rs->join) beside them. */
-#define BLOOM_AHEAD 16 /* keys whose filter blocks are being fetched (a run's keys come in order) */
+#define BLOOM_AHEAD 16 /* keys whose filter blocks are being fetched (keys come in order) */
 
 typedef struct {
     ty__srun_t r;
@@ -377,8 +380,8 @@ static void writer_drop(run_writer_t *w)
 
 /* pfd: the run's postings, written already (-1: none, or written through w->post when
  * postings is set). The descriptor is the run's from here on, closed on failure too. */
-static int writer_open(run_writer_t *w, size_t rec, uint64_t n, int pfd, uint64_t pn,
-                       int postings, ty__spill_t *s, char *err)
+static int writer_open(run_writer_t *w, size_t rec, uint64_t n, int pfd, uint64_t pn, int postings,
+                       ty__spill_t *s, char *err)
 {
     memset(w, 0, sizeof *w);
     w->rec = rec;
@@ -564,8 +567,8 @@ static int runs_merge(ty__sruns_t *rs, size_t from, ty__spill_t *s, char *err)
     return TY_OK;
 }
 
-int ty__sruns_add(ty__sruns_t *rs, size_t n, ty__rec_fn get, const void *ctx, int pfd,
-                  uint64_t pn, ty__spill_t *s, char *err)
+int ty__sruns_add(ty__sruns_t *rs, size_t n, ty__rec_fn get, const void *ctx, int pfd, uint64_t pn,
+                  ty__spill_t *s, char *err)
 {
     if (!n) {
         if (pfd >= 0)
@@ -878,8 +881,7 @@ int ty__dd_spill_tables(ty_dedup_t *dd)
     }
     if (!rc && dd->bands.n) {
         sort_slots(dd->bands.a, dd->bands.cap, dd->nwk);
-        rc = ty__sruns_add(&dd->bandr, dd->bands.n, band_rec, &dd->bands, -1, 0, &dd->sp,
-                           dd->err);
+        rc = ty__sruns_add(&dd->bandr, dd->bands.n, band_rec, &dd->bands, -1, 0, &dd->sp, dd->err);
         ty__map_free(&dd->bands);
     }
     return rc ? rc : mz_spill(dd);
@@ -1003,7 +1005,7 @@ typedef struct {
     ty_dedup_t *dd;
     slot16_t *keys; /* key, its slot in bmz */
     int bits;       /* the chunks are of the keys' top bits */
-    size_t *start; /* chunk c: keys [start[c], start[c + 1]) */
+    size_t *start;  /* chunk c: keys [start[c], start[c + 1]) */
     mzchunk_t *ch;
 } mzjob_t;
 
@@ -1159,8 +1161,8 @@ static void join_chunk(void *data, size_t c, int tid)
     char *buf = malloc(WIN);
     uint64_t *sum = calloc(nk, sizeof *sum);
     size_t *cur = malloc(nk * sizeof *cur);
-    ch->rc = buf && sum && cur ? join_chunk_do(j, ch, j->keys + j->start[c], nk, buf, sum, cur)
-                               : ENOMEM;
+    ch->rc =
+        buf && sum && cur ? join_chunk_do(j, ch, j->keys + j->start[c], nk, buf, sum, cur) : ENOMEM;
     free(buf);
     free(sum);
     free(cur);
