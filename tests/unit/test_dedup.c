@@ -538,8 +538,9 @@ static void test_memory(void)
 /* Spun mode past a small budget on documents of their own text with snippets shared by a
  * dozen each (postings of 2..max_df documents in the runs): every batch spills, the minimizer
  * runs are merged again and again, and what the merges leave behind is freed: the most on
- * disk at once stays well under what was written (before, postings were never freed and every
- * byte written stayed). The decisions are those of the run in memory. */
+ * disk at once stays well under what was written (the runs merged away, records and postings,
+ * are closed; before, the postings of every run stayed in one append-only file). The
+ * decisions are those of the run in memory. */
 static void test_memory_reclaim(void)
 {
     enum { N = 800, NSNIP = 60 };
