@@ -2,7 +2,8 @@
 # bench/dedup_big.sh — `make bench-dedup-big` (not in CI, not in `make bench`: hours at the
 # default size): tongyuan dedup in near and spun mode on N scale_gen documents with a memory
 # budget (--memory, docs/dedup.md "Memory"), against the run without one: documents per
-# second, per CPU-second, peak RSS (/usr/bin/time -v), what went to disk, and whether the
+# second, per CPU-second, peak RSS (/usr/bin/time -v), what was written to disk and the most
+# the temporary files held at once (`-v`: runs merged away are freed), and whether the
 # decisions are byte for byte those of the run in memory.
 #
 # usage: sh bench/dedup_big.sh TONGYUAN SHARED_DIR
@@ -43,8 +44,8 @@ thr=${BIG_THREADS:-2}
 {
     echo "dedup, $n scale_gen documents ($big), --threads $thr, $(date -u +%Y-%m-%dT%H:%M:%SZ)"
     [ "$ref" = none ] || echo "ref: the same mode in memory on the first $ref documents ($refsyn)"
-    printf '%-5s %9s %7s %9s %9s %11s %9s %8s %9s %7s  %s\n' mode docs memory seconds docs/s \
-        docs/CPU-s "peak MB" "disk MB" spills "vs ref" output
+    printf '%-5s %9s %7s %9s %9s %11s %9s %8s %8s %7s %7s  %s\n' mode docs memory seconds \
+        docs/s docs/CPU-s "peak MB" "disk MB" "disk max" spills "vs ref" output
 } > "$last.tmp"
 for m in ${BIG_MODES:-near spun}; do
     first=
@@ -78,6 +79,7 @@ secs = sum(float(x) * 60 ** i for i, x in enumerate(reversed(wall)))
 cpu = num(r'User time \(seconds\): ([\d.]+)') + num(r'System time \(seconds\): ([\d.]+)')
 rss = num(r'Maximum resident set size \(kbytes\): (\d+)') / 1024
 disk = num(r'(\d+) MB written to disk')
+dmax = num(r'at most (\d+) MB on disk at once')
 spills = num(r'(\d+) batches passed the budget', int)
 per_cpu = n / max(cpu, 1e-9)
 if mem == 'ref':
@@ -87,8 +89,8 @@ else:
     same = 'first' if not first else ('identical' if filecmp.cmp(first, out, shallow=False)
                                       else 'DIFFERS')
     vs = '%.2f' % (float(open(rate).read()) / per_cpu) if os.path.exists(rate) else '-'
-print('%-5s %9d %7s %9.1f %9.0f %11.0f %9.0f %8.0f %9d %7s  %s' % (mode, n, mem, secs, n / secs,
-      per_cpu, rss, disk, spills, vs, same))
+print('%-5s %9d %7s %9.1f %9.0f %11.0f %9.0f %8.0f %8.0f %7d %7s  %s' % (mode, n, mem, secs,
+      n / secs, per_cpu, rss, disk, dmax, spills, vs, same))
 PY
         [ -n "$first" ] || [ "$mem" = ref ] || first=$out
         tail -1 "$last.tmp"

@@ -1028,9 +1028,11 @@ static int dedup_here(const args_t *a, ui_t *u, ty_reader_t *rd)
             fprintf(stderr,
                     "dedup: %zu links, %zu candidate pairs aligned, %zu documents indexed, "
                     "%zu minimizers (%zu boilerplate, %zu in runs on disk), about %.0f MB held; "
-                    "%zu batches passed the budget, %.0f MB written to disk, %zu runs merged\n",
+                    "%zu batches passed the budget, %.0f MB written to disk, %zu runs merged, "
+                    "at most %.0f MB on disk at once\n",
                     st.links, st.candidates, st.indexed, st.minimizers, st.frequent, st.mz_disk,
-                    (double)st.mem_bytes / 1e6, st.spills, (double)st.disk_bytes / 1e6, st.merges);
+                    (double)st.mem_bytes / 1e6, st.spills, (double)st.disk_bytes / 1e6, st.merges,
+                    (double)st.disk_peak / 1e6);
     }
     return status;
 }

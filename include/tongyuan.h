@@ -865,6 +865,8 @@ typedef struct ty_dedup_stats {
     size_t merges;       /* sorted runs merged */
     size_t mz_disk;      /* spun: minimizer records in sorted runs on disk (a minimizer is in
                           * several runs until they are merged) */
+    uint64_t disk_peak;  /* the most the temporary files held at once (runs merged away are
+                          * closed and their space freed) */
 } ty_dedup_stats_t;
 
 void ty_dedup_stats(const ty_dedup_t *dd, ty_dedup_stats_t *st);

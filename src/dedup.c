@@ -197,7 +197,7 @@ ty_dedup_t *ty_dedup_new(const ty_dedup_opts_t *o, const ty_opts_t *to, ty_dedup
     dd->user = user;
     dd->lockfd = -1;
     dd->names.chunk_size = (size_t)1 << 20;
-    dd->texts.fd = dd->sigs.fd = dd->mzpost.fd = -1;
+    dd->texts.fd = dd->sigs.fd = -1;
     dd->sp.budget = o->memory ? o->memory : ty__spill_default_budget();
     ty__mztab_init(&dd->gmz);
     dd->batch = calloc(o->batch, sizeof(bdoc_t));
@@ -271,7 +271,6 @@ void ty_dedup_free(ty_dedup_t *dd)
     ty__sruns_free(&dd->bandr);
     ty__mztab_free(&dd->gmz);
     ty__sruns_free(&dd->mzr);
-    ty__blobs_free(&dd->mzpost);
     free(dd->brdf);
     free(dd->broff);
     free(dd->rpost.a);
@@ -375,7 +374,7 @@ static uint64_t df_of(const ty_dedup_t *dd, worker_t *w, uint64_t h)
     uint32_t r = 0;
     if (dd->mzr.r.n && b)
         r = dd->brdf[b - dd->bmz.a];
-    else if (dd->mzr.r.n && ty__dd_mz_runs(dd, h, &r, NULL))
+    else if (dd->mzr.r.n && ty__dd_mz_df(dd, h, &r))
         worker_err(w, TY_EIO, "reading a temporary file");
     return (uint64_t)(a ? a->val : 0) + (b ? b->val : 0) + r;
 }
@@ -1005,8 +1004,8 @@ static size_t held(const ty_dedup_t *dd)
 {
     return dd->docs.m * sizeof(drec_t) + dd->clu.d.m * sizeof(ty__clu_t) + dd->names.bytes +
            ty__blobs_mem(&dd->texts) + ty__blobs_mem(&dd->sigs) + ty__sruns_mem(&dd->exr) +
-           ty__sruns_mem(&dd->bandr) + ty__sruns_mem(&dd->mzr) + ty__blobs_mem(&dd->mzpost) +
-           dd->brcap * 2 * sizeof(uint32_t) + dd->rpost.m * sizeof(uint32_t) +
+           ty__sruns_mem(&dd->bandr) + ty__sruns_mem(&dd->mzr) + dd->brcap * 2 * sizeof(uint32_t) +
+           dd->rpost.m * sizeof(uint32_t) +
            (dd->bands.cap + dd->gmz.map.cap + dd->bmz.cap) * sizeof(ty__kv_t) +
            (dd->ex.cap + dd->bex.cap) * sizeof(ty__xkv_t) +
            (dd->ex.hi.m + dd->bex.hi.m) * sizeof(uint64_t) + dd->gmz.pool.v.m * sizeof(uint32_t) +
@@ -1059,6 +1058,7 @@ void ty_dedup_stats(const ty_dedup_t *dd, ty_dedup_stats_t *st)
     st->mz_disk = dd->mzr.n; /* records of the runs: a key may be in several */
     st->mem_budget = dd->sp.budget;
     st->disk_bytes = dd->sp.disk_bytes;
+    st->disk_peak = dd->sp.disk_peak;
     st->spills = dd->sp.spills;
     st->merges = dd->sp.merges;
 }

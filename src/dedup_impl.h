@@ -23,6 +23,8 @@ typedef struct {
     char dir[4096];      /* the directory, filled in place by mkdtemp (ty_dedup_tmp_dir) */
     uint64_t budget;     /* bytes the engine may hold (opts.memory or the default) */
     uint64_t disk_bytes; /* written to disk so far */
+    uint64_t disk_now;   /* in the files open now (runs merged away are closed: freed) */
+    uint64_t disk_peak;  /* the most disk_now was */
     uint32_t spills;     /* times the budget was passed */
     uint32_t merges;     /* runs merged */
 } ty__spill_t;
@@ -58,21 +60,28 @@ typedef struct {
     uint64_t *fence; /* the first key of each block */
     uint64_t *bloom; /* a Bloom filter of the keys... */
     uint64_t mask;   /* ...of mask + 1 bits */
+    int pfd;         /* with join: the records' postings, in the records' order (-1: none)... */
+    uint64_t pn;     /* ...of pn bytes */
 } ty__srun_t;
 typedef struct {
     size_t rec;
     TY_VEC(ty__srun_t) r;
     uint64_t n; /* records in all */
-    /* NULL: a key is in one run. Else a key may be in several, and merging runs combines its
-     * records, the older one first, into `into` (returns 0 or an errno). */
-    int (*combine)(void *cctx, char *into, const char *newer);
+    /* NULL: a key is in one run. Else a key may be in several, each run has a postings file
+     * (pfd), and merging runs gives the n records of a key, the oldest run's first, each with
+     * a reader of its run's postings (src), to join, which writes the merged record to out
+     * and its postings through dst, the merged run's (dedup_spill.c's readers and writers;
+     * returns 0 or an errno). */
+    int (*join)(void *cctx, const char *const *recs, void *const *src, size_t n, char *out,
+                void *dst);
     void *cctx;
 } ty__sruns_t;
-/* n records, get(ctx, i, rec) giving record i in key order, as a new run; runs merged as
+/* n records, get(ctx, i, rec) giving record i in key order, as a new run, with postings file
+ * pfd of pn bytes (-1, 0: none; the run's from here, closed on failure too); runs merged as
  * needed. TY_EIO, TY_ENOMEM. */
 typedef void (*ty__rec_fn)(const void *ctx, size_t i, char *rec);
-int ty__sruns_add(ty__sruns_t *rs, size_t n, ty__rec_fn get, const void *ctx, ty__spill_t *s,
-                  char *err);
+int ty__sruns_add(ty__sruns_t *rs, size_t n, ty__rec_fn get, const void *ctx, int pfd, uint64_t pn,
+                  ty__spill_t *s, char *err);
 /* The record of key into out: 1, 0 when no run has it, TY_EIO. Any number of threads.
  * _in: in run i only (runs are oldest first). */
 int ty__sruns_find(const ty__sruns_t *rs, uint64_t key, void *out);
@@ -205,8 +214,8 @@ struct ty_dedup {
     ty__map_t bands;        /* near: band key -> first document */
     uint32_t *seen;         /* near: the first documents a new one was linked to (bands) */
     ty__mztab_t gmz;        /* spun: minimizer -> df, document or postings */
-    ty__sruns_t mzr;        /* spun: gmz written out when the budget was passed... */
-    ty__blobs_t mzpost;     /* ...and the postings of its records */
+    ty__sruns_t mzr;        /* spun: gmz written out when the budget was passed, each run
+                             * with its postings file */
     uint32_t *brdf, *broff; /* spun, with mzr: per bmz slot, its df in mzr and its documents
                              * there (at rpost[broff]: n, documents) */
     size_t brcap;
@@ -269,7 +278,7 @@ int ty__dd_spill_tables(ty_dedup_t *dd);
  * into brdf, broff and rpost before phase B (nothing without runs; with a message); fn on each
  * minimizer of the one run (documents NULL past max_df) once ty__dd_mz_merge() wrote the memory
  * table out and merged the runs into one (with a message; TY_EIO, TY_ENOMEM). */
-int ty__dd_mz_runs(const ty_dedup_t *dd, uint64_t key, uint32_t *df, ty__u32vec_t *docs);
+int ty__dd_mz_df(const ty_dedup_t *dd, uint64_t key, uint32_t *df);
 int ty__dd_mz_batch(ty_dedup_t *dd);
 typedef void (*ty__mz_fn)(void *ctx, uint64_t key, uint32_t df, const uint32_t *docs);
 int ty__dd_mz_merge(ty_dedup_t *dd);

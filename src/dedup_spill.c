@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "dedup_impl.h"
+#include "thread.h"
 
 #define CHUNK ((size_t)16 << 20)
 
@@ -72,6 +73,37 @@ void ty__spill_end(ty__spill_t *s)
     if (s->dir[0])
         rmdir(s->dir);
     s->dir[0] = 0;
+}
+
+/* Bytes written to the directory's files, and those of files closed (their space freed). */
+static void disk_grow(ty__spill_t *s, uint64_t n)
+{
+    s->disk_bytes += n;
+    s->disk_now += n;
+    if (s->disk_now > s->disk_peak)
+        s->disk_peak = s->disk_now;
+}
+
+static void disk_shrink(ty__spill_t *s, uint64_t n)
+{
+    s->disk_now -= n < s->disk_now ? n : s->disk_now;
+}
+
+/* n bytes at off into p: 0 or an errno (EIO at the end of the file). */
+static int read_full(int fd, void *p, size_t n, uint64_t off)
+{
+    char *d = p;
+    while (n) {
+        ssize_t g = pread(fd, d, n, (off_t)off);
+        if (g < 0 && errno == EINTR)
+            continue;
+        if (g <= 0)
+            return g < 0 ? errno : EIO;
+        d += g;
+        n -= (size_t)g;
+        off += (uint64_t)g;
+    }
+    return 0;
 }
 
 /* ---- append-only stores ------------------------------------------------------------------- */
@@ -172,7 +204,7 @@ int ty__blobs_spill(ty__blobs_t *b, ty__spill_t *s, char *err)
     for (size_t i = 0; i < b->chunks.n; i++)
         free(b->chunks.a[i]);
     b->chunks.n = 0;
-    s->disk_bytes += b->n - b->base;
+    disk_grow(s, b->n - b->base);
     b->base = b->n;
     return TY_OK;
 }
@@ -215,7 +247,8 @@ uint64_t ty__spill_default_budget(void)
  * A run keeps in memory the first key of each block of RUN_BLOCK records (a look-up reads
  * one block with one pread) and a Bloom filter of its keys (10 bits a key, 6 probes: about
  * 1 % of the look-ups of an absent key read a block — most keys are new). Runs of similar
- * size are merged (a k-way merge of sorted files, the external sort), so there are few. */
+ * size are merged (a k-way merge of sorted files, the external sort), so there are few; the
+ * files of the runs merged are closed, which gives their space back. */
 
 #define RUN_BLOCK 256
 #define RUN_MAX 6
@@ -229,28 +262,31 @@ static inline uint64_t rec_key(const void *r)
     return k;
 }
 
-static inline uint64_t bloom_pos(uint64_t h, int i, uint64_t mask)
+/* A blocked filter: a key's BLOOM_K bits are in one block of 512 bits (one cache line, one
+ * miss a look-up; a filter of a large run is far larger than the caches), picked by a second
+ * hash; the bits are 9-bit fields of the first. */
+static inline uint64_t *bloom_block(const ty__srun_t *r, uint64_t h)
 {
-    return (h + (uint64_t)i * ((h >> 32) | 1)) & mask;
+    return r->bloom + (ty__mix64(h) & ((r->mask + 1) / 512 - 1)) * 8;
 }
 
 static int bloom_has(const ty__srun_t *r, uint64_t key)
 {
     uint64_t h = ty__mix64(key ^ 0x6A09E667F3BCC909ULL);
+    const uint64_t *blk = bloom_block(r, h);
     for (int i = 0; i < BLOOM_K; i++) {
-        uint64_t b = bloom_pos(h, i, r->mask);
-        if (!(r->bloom[b >> 6] >> (b & 63) & 1))
+        unsigned b = (unsigned)(h >> (9 * i)) & 511;
+        if (!(blk[b >> 6] >> (b & 63) & 1))
             return 0;
     }
     return 1;
 }
 
-static void bloom_add(ty__srun_t *r, uint64_t key)
+static void bloom_set(uint64_t *blk, uint64_t h)
 {
-    uint64_t h = ty__mix64(key ^ 0x6A09E667F3BCC909ULL);
     for (int i = 0; i < BLOOM_K; i++) {
-        uint64_t b = bloom_pos(h, i, r->mask);
-        r->bloom[b >> 6] |= 1ULL << (b & 63);
+        unsigned b = (unsigned)(h >> (9 * i)) & 511;
+        blk[b >> 6] |= 1ULL << (b & 63);
     }
 }
 
@@ -258,92 +294,165 @@ static void run_free(ty__srun_t *r)
 {
     if (r->fd >= 0)
         close(r->fd);
+    if (r->pfd >= 0)
+        close(r->pfd);
     free(r->fence);
     free(r->bloom);
     memset(r, 0, sizeof *r);
-    r->fd = -1;
+    r->fd = r->pfd = -1;
 }
 
-/* A run being written: records come in key order. */
+/* A file written front to back through a buffer: seqw_put() gives each value's offset. */
+typedef struct {
+    int fd;
+    char *buf;
+    size_t nbuf;
+    uint64_t off; /* bytes written before the buffer */
+    int err;      /* the first errno */
+} seqw_t;
+
+static void seqw_flush(seqw_t *w)
+{
+    if (w->nbuf && !w->err)
+        w->err = write_all(w->fd, w->buf, w->nbuf, w->off);
+    w->off += w->nbuf;
+    w->nbuf = 0;
+}
+
+static uint64_t seqw_put(seqw_t *w, const void *p, size_t n)
+{
+    uint64_t at = w->off + w->nbuf;
+    const char *s = p;
+    while (n) {
+        if (w->nbuf == IOBUF)
+            seqw_flush(w);
+        size_t k = IOBUF - w->nbuf < n ? IOBUF - w->nbuf : n;
+        memcpy(w->buf + w->nbuf, s, k);
+        w->nbuf += k;
+        s += k;
+        n -= k;
+    }
+    return at;
+}
+
+/* A file read front to back: the bytes asked for at increasing offsets, a buffer at a time. */
+typedef struct {
+    int fd;
+    char *buf;
+    uint64_t at, have, end; /* the buffer holds [at, at + have) of end bytes */
+} seqr_t;
+
+static int seqr_get(seqr_t *r, uint64_t off, size_t n, void *dst)
+{
+    if (off < r->at || off + n > r->at + r->have) {
+        if (n > IOBUF)
+            return read_full(r->fd, dst, n, off);
+        size_t k = r->end - off < IOBUF ? (size_t)(r->end - off) : IOBUF;
+        int e = read_full(r->fd, r->buf, k > n ? k : n, off);
+        if (e)
+            return e;
+        r->at = off;
+        r->have = k > n ? k : n;
+    }
+    memcpy(dst, r->buf + (off - r->at), n);
+    return 0;
+}
+
+/* A run being written: records come in key order, postings (with rs->join) beside them. */
+#define BLOOM_AHEAD 16 /* keys whose filter blocks are being fetched (keys come in order) */
+
 typedef struct {
     ty__srun_t r;
-    char *buf;
-    size_t nbuf, rec;
-    uint64_t off;
-    int err;
+    seqw_t recs, post;
+    size_t rec;
+    uint64_t *blk[BLOOM_AHEAD], h[BLOOM_AHEAD]; /* filter bits set BLOOM_AHEAD keys later */
 } run_writer_t;
 
-static int writer_open(run_writer_t *w, size_t rec, uint64_t n, ty__spill_t *s, char *err)
+static void writer_drop(run_writer_t *w)
+{
+    if (w->post.fd >= 0 && w->post.fd != w->r.pfd)
+        close(w->post.fd);
+    run_free(&w->r);
+    free(w->recs.buf);
+    free(w->post.buf);
+    w->recs.buf = w->post.buf = NULL;
+}
+
+/* pfd: the run's postings, written already (-1: none, or written through w->post when
+ * postings is set). The descriptor is the run's from here on, closed on failure too. */
+static int writer_open(run_writer_t *w, size_t rec, uint64_t n, int pfd, uint64_t pn, int postings,
+                       ty__spill_t *s, char *err)
 {
     memset(w, 0, sizeof *w);
     w->rec = rec;
-    uint64_t bits = 64;
+    w->r.fd = -1;
+    w->r.pfd = pfd;
+    w->r.pn = pn;
+    w->post.fd = -1;
+    uint64_t bits = 512;
     while (bits < n * 10)
         bits <<= 1;
     w->r.mask = bits - 1;
     w->r.bloom = calloc(bits / 64, 8);
     w->r.fence = malloc(((n + RUN_BLOCK - 1) / RUN_BLOCK + 1) * 8);
-    w->buf = malloc(IOBUF);
-    w->r.fd = -1;
-    if (!w->r.bloom || !w->r.fence || !w->buf) {
-        run_free(&w->r);
-        free(w->buf);
+    w->recs.buf = malloc(IOBUF);
+    if (postings)
+        w->post.buf = malloc(IOBUF);
+    if (!w->r.bloom || !w->r.fence || !w->recs.buf || (postings && !w->post.buf)) {
+        writer_drop(w);
         return TY_ENOMEM;
     }
-    if ((w->r.fd = spill_file(s, err)) < 0) {
-        run_free(&w->r);
-        free(w->buf);
+    if ((w->r.fd = w->recs.fd = spill_file(s, err)) < 0 ||
+        (postings && (w->r.pfd = w->post.fd = spill_file(s, err)) < 0)) {
+        writer_drop(w);
         return TY_EIO;
     }
     return TY_OK;
 }
 
-static void writer_flush(run_writer_t *w)
+static void writer_put(run_writer_t *w, const void *rec)
 {
-    if (w->nbuf && !w->err)
-        w->err = write_all(w->r.fd, w->buf, w->nbuf, w->off);
-    w->off += w->nbuf;
-    w->nbuf = 0;
-}
-
-static void writer_put(run_writer_t *w, const ty__sruns_t *rs, const void *rec)
-{
-    uint64_t key = rec_key(rec);
-    /* a key in several runs (rs->combine): one record, combined into the one written last,
-     * which is still in the buffer (the buffer is flushed before a record, not after) */
-    if (rs->combine && w->r.n && w->nbuf && rec_key(w->buf + w->nbuf - w->rec) == key) {
-        int e = rs->combine(rs->cctx, w->buf + w->nbuf - w->rec, rec);
-        if (e && !w->err)
-            w->err = e;
-        return;
-    }
+    uint64_t key = rec_key(rec), h = ty__mix64(key ^ 0x6A09E667F3BCC909ULL);
     if (w->r.n % RUN_BLOCK == 0)
         w->r.fence[w->r.n / RUN_BLOCK] = key;
-    bloom_add(&w->r, key);
-    if (w->nbuf + w->rec > IOBUF)
-        writer_flush(w);
-    memcpy(w->buf + w->nbuf, rec, w->rec);
-    w->nbuf += w->rec;
+    size_t at = w->r.n % BLOOM_AHEAD;
+    if (w->r.n >= BLOOM_AHEAD)
+        bloom_set(w->blk[at], w->h[at]);
+    w->blk[at] = bloom_block(&w->r, h);
+    w->h[at] = h;
+    __builtin_prefetch(w->blk[at], 1);
+    seqw_put(&w->recs, rec, w->rec);
     w->r.n++;
 }
 
-/* The run written, appended to rs; TY_EIO naming the directory. */
+/* The run written, appended to rs; TY_EIO naming the directory. Its bytes, records and
+ * postings, are counted on disk (s) from here until the run is freed. */
 static int writer_close(run_writer_t *w, ty__sruns_t *rs, ty__spill_t *s, char *err)
 {
-    writer_flush(w);
-    free(w->buf);
-    if (w->err) {
-        int e = w->err;
-        run_free(&w->r);
-        return ty__err(err, TY_EIO, "writing a temporary file in %s (tmp_dir): %s", s->dir,
-                       strerror(e));
+    for (uint64_t i = w->r.n > BLOOM_AHEAD ? w->r.n - BLOOM_AHEAD : 0; i < w->r.n; i++)
+        bloom_set(w->blk[i % BLOOM_AHEAD], w->h[i % BLOOM_AHEAD]);
+    seqw_flush(&w->recs);
+    int e = w->recs.err;
+    if (w->post.buf) {
+        seqw_flush(&w->post);
+        w->r.pn = w->post.off;
+        e = e ? e : w->post.err;
     }
-    if (ty_vec_push(rs->r, w->r)) {
+    free(w->recs.buf);
+    free(w->post.buf);
+    w->recs.buf = w->post.buf = NULL;
+    uint64_t bytes = w->recs.off + w->r.pn;
+    disk_grow(s, bytes);
+    if (!e && ty_vec_push(rs->r, w->r))
+        e = ENOMEM;
+    if (e) {
+        disk_shrink(s, bytes);
         run_free(&w->r);
-        return TY_ENOMEM;
+        return e == ENOMEM ? TY_ENOMEM
+                           : ty__err(err, TY_EIO, "writing a temporary file in %s (tmp_dir): %s",
+                                     s->dir, strerror(e));
     }
     rs->n += w->r.n;
-    s->disk_bytes += w->off;
     return TY_OK;
 }
 
@@ -363,17 +472,10 @@ static const char *reader_next(run_reader_t *rd, int *err)
         size_t k = IOBUF / rd->rec < left ? IOBUF / rd->rec : (size_t)left;
         if (!k)
             return NULL;
-        size_t bytes = k * rd->rec, got = 0;
-        while (got < bytes) {
-            ssize_t g =
-                pread(rd->r->fd, rd->buf + got, bytes - got, (off_t)(rd->next * rd->rec + got));
-            if (g < 0 && errno == EINTR)
-                continue;
-            if (g <= 0) {
-                *err = g < 0 ? errno : EIO;
-                return NULL;
-            }
-            got += (size_t)g;
+        int e = read_full(rd->r->fd, rd->buf, k * rd->rec, rd->next * rd->rec);
+        if (e) {
+            *err = e;
+            return NULL;
         }
         rd->next += k;
         rd->have = k;
@@ -382,8 +484,8 @@ static const char *reader_next(run_reader_t *rd, int *err)
     return rd->buf + rd->rec * rd->at++;
 }
 
-/* Merge runs [from, rs->r.n) into one, in key order: a key in two of them (only with
- * rs->combine) is taken from the older run first and the newer combined into it. */
+/* Merge runs [from, rs->r.n) into one, in key order: the records of a key in several of them
+ * (only with rs->join) are given to join, the oldest run's first. */
 static int runs_merge(ty__sruns_t *rs, size_t from, ty__spill_t *s, char *err)
 {
     size_t k = rs->r.n - from;
@@ -391,61 +493,94 @@ static int runs_merge(ty__sruns_t *rs, size_t from, ty__spill_t *s, char *err)
     for (size_t i = from; i < rs->r.n; i++)
         n += rs->r.a[i].n;
     run_reader_t *rd = calloc(k, sizeof *rd);
-    const char **head = calloc(k, sizeof *head);
+    seqr_t *pr = calloc(k, sizeof *pr);
+    const char **head = calloc(k, sizeof *head), **grp = calloc(k, sizeof *grp);
+    void **src = calloc(k, sizeof *src);
     run_writer_t w;
-    int rc = rd && head ? writer_open(&w, rs->rec, n, s, err) : TY_ENOMEM;
+    int rc = rd && pr && head && grp && src
+                 ? writer_open(&w, rs->rec, n, -1, 0, rs->join != NULL, s, err)
+                 : TY_ENOMEM;
     int e = 0;
     for (size_t i = 0; !rc && i < k; i++) {
-        rd[i] = (run_reader_t){&rs->r.a[from + i], malloc(IOBUF), rs->rec, 0, 0, 0};
-        if (!rd[i].buf)
+        const ty__srun_t *r = &rs->r.a[from + i];
+        rd[i] = (run_reader_t){r, malloc(IOBUF), rs->rec, 0, 0, 0};
+        pr[i] = (seqr_t){r->pfd, rs->join ? malloc(IOBUF) : NULL, 0, 0, r->pn};
+        if (!rd[i].buf || (rs->join && !pr[i].buf))
             rc = TY_ENOMEM;
         else
             head[i] = reader_next(&rd[i], &e);
     }
+    char out[TY__RUN_MAX_REC];
     while (!rc && !e) {
-        size_t best = k;
+        size_t best = k, g = 0;
         for (size_t i = 0; i < k; i++)
             if (head[i] && (best == k || rec_key(head[i]) < rec_key(head[best])))
                 best = i;
         if (best == k)
             break;
-        writer_put(&w, rs, head[best]);
-        head[best] = reader_next(&rd[best], &e);
+        if (!rs->join) {
+            writer_put(&w, head[best]);
+            head[best] = reader_next(&rd[best], &e);
+            continue;
+        }
+        uint64_t key = rec_key(head[best]);
+        for (size_t i = best; i < k; i++) /* the key's records, oldest run first */
+            if (head[i] && rec_key(head[i]) == key) {
+                grp[g] = head[i];
+                src[g++] = &pr[i];
+            }
+        e = rs->join(rs->cctx, grp, src, g, out, &w.post);
+        if (!e)
+            writer_put(&w, out);
+        for (size_t i = best; !e && i < k; i++)
+            if (head[i] && rec_key(head[i]) == key)
+                head[i] = reader_next(&rd[i], &e);
     }
-    for (size_t i = 0; rd && i < k; i++)
+    for (size_t i = 0; rd && pr && i < k; i++) {
         free(rd[i].buf);
+        free(pr[i].buf);
+    }
     free(rd);
+    free(pr);
     free(head);
+    free(grp);
+    free(src);
     if (rc)
         return rc;
     if (e) {
-        free(w.buf);
-        run_free(&w.r);
-        return ty__err(err, TY_EIO, "reading a temporary file in %s (tmp_dir): %s", s->dir,
-                       strerror(e));
+        writer_drop(&w);
+        return e == ENOMEM ? TY_ENOMEM
+                           : ty__err(err, TY_EIO, "merging temporary files in %s (tmp_dir): %s",
+                                     s->dir, strerror(e));
     }
-    /* the merged run replaces the k */
-    for (size_t i = from; i < rs->r.n; i++) {
+    rc = writer_close(&w, rs, s, err); /* appended after the k... */
+    if (rc)
+        return rc;
+    for (size_t i = from; i < rs->r.n - 1; i++) { /* ...which are closed: their space freed */
         rs->n -= rs->r.a[i].n;
+        disk_shrink(s, rs->r.a[i].n * rs->rec + rs->r.a[i].pn);
         run_free(&rs->r.a[i]);
     }
-    rs->r.n = from;
-    rc = writer_close(&w, rs, s, err);
+    rs->r.a[from] = rs->r.a[rs->r.n - 1];
+    rs->r.n = from + 1;
     s->merges++;
-    return rc;
+    return TY_OK;
 }
 
-int ty__sruns_add(ty__sruns_t *rs, size_t n, ty__rec_fn get, const void *ctx, ty__spill_t *s,
-                  char *err)
+int ty__sruns_add(ty__sruns_t *rs, size_t n, ty__rec_fn get, const void *ctx, int pfd, uint64_t pn,
+                  ty__spill_t *s, char *err)
 {
-    if (!n)
+    if (!n) {
+        if (pfd >= 0)
+            close(pfd);
         return TY_OK;
+    }
     char rec[TY__RUN_MAX_REC];
     run_writer_t w;
-    int rc = writer_open(&w, rs->rec, n, s, err);
+    int rc = writer_open(&w, rs->rec, n, pfd, pn, 0, s, err);
     for (size_t i = 0; !rc && i < n; i++) {
         get(ctx, i, rec);
-        writer_put(&w, rs, rec);
+        writer_put(&w, rec);
     }
     if (!rc)
         rc = writer_close(&w, rs, s, err);
@@ -474,15 +609,8 @@ int ty__sruns_find_in(const ty__sruns_t *rs, size_t i, uint64_t key, void *out)
         return 0;
     uint64_t b = lo - 1, first = b * RUN_BLOCK;
     size_t cnt = r->n - first < RUN_BLOCK ? (size_t)(r->n - first) : RUN_BLOCK;
-    size_t bytes = cnt * rs->rec, got = 0;
-    while (got < bytes) {
-        ssize_t g = pread(r->fd, blk + got, bytes - got, (off_t)(first * rs->rec + got));
-        if (g < 0 && errno == EINTR)
-            continue;
-        if (g <= 0)
-            return TY_EIO;
-        got += (size_t)g;
-    }
+    if (read_full(r->fd, blk, cnt * rs->rec, first * rs->rec))
+        return TY_EIO;
     size_t l = 0, h = cnt;
     while (l < h) {
         size_t mid = (l + h) / 2;
@@ -618,6 +746,110 @@ static int cmp_u64_first(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The slots of a hash table (16 bytes, the key in the first 8) sorted by key in place: one
+ * pass of an American flag sort by the key's top 16 bits (the keys are hashes: the buckets
+ * are even; the empty slots, key 0, go first), then each bucket by the same sort on the next
+ * 8 bits, and so on, small ones by insertion, the buckets shared by `threads` threads
+ * (ty__for). No second copy of the table is made (glibc's qsort, a merge sort, takes one when
+ * it can, and it was a seventh of a spilling run's time). */
+typedef struct {
+    uint64_t k, v;
+} slot16_t;
+
+/* a[0..n) by key, whose bits above shift + 8 are the same in all */
+static void flag_sort(slot16_t *a, size_t n, int shift)
+{
+    if (shift < 0) /* all the bits are the same: equal keys (the empty slots) */
+        return;
+    if (n <= 32) {
+        for (size_t i = 1; i < n; i++) {
+            slot16_t x = a[i];
+            size_t j = i;
+            for (; j && a[j - 1].k > x.k; j--)
+                a[j] = a[j - 1];
+            a[j] = x;
+        }
+        return;
+    }
+    size_t cnt[256] = {0}, next[256], end[256];
+    for (size_t i = 0; i < n; i++)
+        cnt[(a[i].k >> shift) & 255]++;
+    for (size_t b = 0, at = 0; b < 256; b++) {
+        next[b] = at;
+        at += cnt[b];
+        end[b] = at;
+    }
+    for (size_t b = 0; b < 256; b++)
+        while (next[b] < end[b]) { /* a cycle: each slot moved once into its bucket */
+            slot16_t x = a[next[b]];
+            size_t d = (size_t)(x.k >> shift) & 255;
+            while (d != b) {
+                slot16_t y = a[next[d]];
+                a[next[d]++] = x;
+                x = y;
+                d = (size_t)(x.k >> shift) & 255;
+            }
+            a[next[b]++] = x;
+        }
+    for (size_t b = 0, at = 0; b < 256; at += cnt[b++])
+        if (cnt[b] > 1)
+            flag_sort(a + at, cnt[b], shift - 8);
+}
+_Static_assert(sizeof(ty__kv_t) == 16 && sizeof(ty__xkv_t) == 16, "16-byte slots");
+
+#define SORT_BITS 16
+#define SORT_GROUPS 256
+
+typedef struct {
+    slot16_t *a;
+    const size_t *start;
+} sortjob_t;
+
+static void sort_group(void *data, size_t g, int tid)
+{
+    (void)tid;
+    const sortjob_t *j = data;
+    size_t per = ((size_t)1 << SORT_BITS) / SORT_GROUPS;
+    for (size_t b = g * per; b < (g + 1) * per; b++)
+        flag_sort(j->a + j->start[b], j->start[b + 1] - j->start[b], 64 - SORT_BITS - 8);
+}
+
+static void sort_slots(void *base, size_t n, int threads)
+{
+    const size_t nb = (size_t)1 << SORT_BITS;
+    slot16_t *a = base;
+    size_t *start = calloc(nb + 1, sizeof *start), *next = malloc(nb * sizeof *next);
+    sortjob_t job = {a, start};
+    if (!start || !next) {
+        free(start);
+        free(next);
+        qsort(base, n, sizeof(slot16_t), cmp_u64_first);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        start[(a[i].k >> (64 - SORT_BITS)) + 1]++;
+    for (size_t b = 0; b < nb; b++)
+        start[b + 1] += start[b];
+    memcpy(next, start, nb * sizeof *next);
+    for (size_t b = 0; b < nb; b++)
+        while (next[b] < start[b + 1]) { /* a cycle: each slot moved once into its bucket */
+            slot16_t x = a[next[b]];
+            size_t d = (size_t)(x.k >> (64 - SORT_BITS));
+            while (d != b) {
+                slot16_t y = a[next[d]];
+                a[next[d]++] = x;
+                x = y;
+                d = (size_t)(x.k >> (64 - SORT_BITS));
+            }
+            a[next[b]++] = x;
+        }
+    free(next);
+    if (ty__for(threads, sort_group, &job, SORT_GROUPS)) /* no threads: here */
+        for (size_t g = 0; g < SORT_GROUPS; g++)
+            sort_group(&job, g, 0);
+    free(start);
+}
+
 static void ex_rec(const void *ctx, size_t i, char *r)
 {
     const ty__xmap_t *m = ctx;
@@ -643,13 +875,13 @@ int ty__dd_spill_tables(ty_dedup_t *dd)
     dd->bandr.rec = BAND_REC;
     int rc = TY_OK;
     if (dd->ex.n) {
-        qsort(dd->ex.a, dd->ex.cap, sizeof(ty__xkv_t), cmp_u64_first);
-        rc = ty__sruns_add(&dd->exr, dd->ex.n, ex_rec, &dd->ex, &dd->sp, dd->err);
+        sort_slots(dd->ex.a, dd->ex.cap, dd->nwk);
+        rc = ty__sruns_add(&dd->exr, dd->ex.n, ex_rec, &dd->ex, -1, 0, &dd->sp, dd->err);
         ty__xmap_free(&dd->ex); /* sorted: of no use as a table, whatever happened */
     }
     if (!rc && dd->bands.n) {
-        qsort(dd->bands.a, dd->bands.cap, sizeof(ty__kv_t), cmp_u64_first);
-        rc = ty__sruns_add(&dd->bandr, dd->bands.n, band_rec, &dd->bands, &dd->sp, dd->err);
+        sort_slots(dd->bands.a, dd->bands.cap, dd->nwk);
+        rc = ty__sruns_add(&dd->bandr, dd->bands.n, band_rec, &dd->bands, -1, 0, &dd->sp, dd->err);
         ty__map_free(&dd->bands);
     }
     return rc ? rc : mz_spill(dd);
@@ -659,14 +891,19 @@ int ty__dd_spill_tables(ty_dedup_t *dd)
  *
  * Unlike a table of first documents, a minimizer's entry changes as documents come: its
  * document frequency grows and its postings get longer. So the memory table written out is a
- * run of (minimizer, df, the one document when df is 1, the offset in mzpost of its df
- * documents when df is 2..max_df) for what came since the run before, and a key may be in
- * several runs and the memory table: its df is the sum, its documents the concatenation, the
- * oldest run first (the documents came in that order), used only when the sum is at most
- * max_df, as the one table's would be. Merging runs combines the records of a key the same way
- * (postings past max_df dropped); mzpost is append-only, so a combined list is written anew. */
+ * run of (minimizer, df, the one document when df is 1, the offset of its df documents in the
+ * run's own postings file when df is 2..max_df) for what came since the run before, and a key
+ * may be in several runs and the memory table: its df is the sum, its documents the
+ * concatenation, the oldest run first (the documents came in that order), used only when the
+ * sum is at most max_df, as the one table's would be. A run's postings are written in its key
+ * order, so reading a run in key order reads its postings front to back too. Merging runs
+ * joins the records of a key the same way (postings past max_df dropped) and writes every
+ * list into the merged run's postings file; the files of the runs merged are closed: what is
+ * on disk stays about one copy of the table (two while the largest runs merge). */
 
 #define MZ_REC 24
+#define WIN ((size_t)1 << 20) /* the largest read of a batch's look-ups */
+#define GAP ((size_t)16384)   /* bytes between two wanted ranges read through, not skipped */
 
 static void mz_get(const char *r, uint32_t *df, uint32_t *one, uint64_t *off)
 {
@@ -682,46 +919,40 @@ static void mz_set(char *r, uint32_t df, uint32_t one, uint64_t off)
     memcpy(r + 16, &off, 8);
 }
 
-/* The df (2..max_df) documents of a record into out. Any number of threads. */
-static int mz_docs(const ty_dedup_t *dd, const char *r, uint32_t *out)
-{
-    uint32_t df, one;
-    uint64_t off;
-    mz_get(r, &df, &one, &off);
-    if (df == 1) {
-        *out = one;
-        return TY_OK;
-    }
-    const char *p = ty__blobs_get(&dd->mzpost, off, (size_t)df * 4, (char *)out);
-    if (!p)
-        return TY_EIO;
-    if (p != (const char *)out)
-        memcpy(out, p, (size_t)df * 4);
-    return TY_OK;
-}
-
-static int mz_combine(void *ctx, char *into, const char *newer)
+/* ty__sruns_t.join: the n records of a key, oldest run first, each with its run's postings
+ * (src: seqr_t), into one record in out, its postings written to dst (seqw_t). */
+static int mz_join(void *ctx, const char *const *recs, void *const *src, size_t n, char *out,
+                   void *dst)
 {
     ty_dedup_t *dd = ctx;
-    uint32_t da, db, one;
-    uint64_t off = 0;
-    memcpy(&da, into + 8, 4);
-    memcpy(&db, newer + 8, 4);
-    uint64_t sum = (uint64_t)da + db;
-    if (sum <= dd->R.o.max_df) { /* rpost: scratch here (no batch is being looked up) */
+    uint64_t sum = 0, off = 0;
+    uint32_t df, one, first;
+    for (size_t i = 0; i < n; i++) {
+        mz_get(recs[i], &df, &one, &off);
+        sum += df;
+    }
+    mz_get(recs[0], &df, &first, &off);
+    off = 0;
+    if (sum >= 2 && sum <= dd->R.o.max_df) { /* rpost: scratch here (no batch is looked up) */
         if (ty_vec_reserve(dd->rpost, (size_t)sum))
             return ENOMEM;
-        if (mz_docs(dd, into, dd->rpost.a) || mz_docs(dd, newer, dd->rpost.a + da))
-            return EIO;
-        if (ty__blobs_put(&dd->mzpost, dd->rpost.a, (size_t)sum * 4, &off))
-            return ENOMEM;
+        uint32_t *d = dd->rpost.a;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t o;
+            mz_get(recs[i], &df, &one, &o);
+            int e = df == 1 ? (*d = one, 0) : seqr_get(src[i], o, (size_t)df * 4, d);
+            if (e)
+                return e;
+            d += df;
+        }
+        off = seqw_put(dst, dd->rpost.a, (size_t)sum * 4);
     }
-    memcpy(&one, into + 12, 4);
-    mz_set(into, sum > NONE ? NONE : (uint32_t)sum, one, off);
+    memcpy(out, recs[0], 8);
+    mz_set(out, sum > NONE ? NONE : (uint32_t)sum, first, off);
     return 0;
 }
 
-int ty__dd_mz_runs(const ty_dedup_t *dd, uint64_t key, uint32_t *df, ty__u32vec_t *docs)
+int ty__dd_mz_df(const ty_dedup_t *dd, uint64_t key, uint32_t *df)
 {
     uint64_t sum = 0;
     char rec[MZ_REC];
@@ -730,21 +961,211 @@ int ty__dd_mz_runs(const ty_dedup_t *dd, uint64_t key, uint32_t *df, ty__u32vec_
         int found = ty__sruns_find_in(&dd->mzr, i, key, rec);
         if (found < 0)
             return found;
-        if (!found)
-            continue;
-        uint32_t d;
-        memcpy(&d, rec + 8, 4);
-        sum += d;
-        if (docs && sum <= dd->R.o.max_df) {
-            if (ty_vec_reserve(*docs, docs->n + d))
-                return TY_ENOMEM;
-            if (mz_docs(dd, rec, docs->a + docs->n))
-                return TY_EIO;
-            docs->n += d;
+        if (found) {
+            uint32_t d;
+            memcpy(&d, rec + 8, 4);
+            sum += d;
         }
     }
     *df = sum > NONE ? NONE : (uint32_t)sum;
     return TY_OK;
+}
+
+/* ---- the batch's minimizers against the runs: a merge join --------------------------------
+ *
+ * The batch's distinct minimizers (bmz) are split by their top bits into chunks, and each
+ * chunk — on any of the worker threads (ty__for), the calling thread among them — sorts its
+ * keys and walks every run with them in key order: the Bloom filter, then the fences, and the
+ * blocks holding keys read with one pread for neighbouring blocks (up to WIN bytes; a gap
+ * of up to GAP bytes is read through), then the postings of the keys whose df sum is at most
+ * max_df, run by run (oldest first: document order), in the run's order, coalesced the same
+ * way. Each chunk fills a list of its own; the lists are then put end to end in rpost. */
+
+typedef struct {
+    uint32_t x, df; /* the key (in the chunk), its df in the run */
+    uint32_t one, pad;
+    uint64_t off;
+} mzhit_t;
+
+typedef struct {
+    uint64_t off; /* in the run's postings */
+    size_t len;   /* bytes */
+    size_t at;    /* where they go in the chunk's list */
+} need_t;
+
+typedef struct {
+    ty__u32vec_t out; /* per key in key order: n, the n documents of the runs */
+    TY_VEC(mzhit_t) hits;
+    TY_VEC(need_t) needs;
+    TY_VEC(size_t) pend; /* keys of a window of blocks: key index, block */
+    int rc;              /* an errno, or TY_ENOMEM */
+} mzchunk_t;
+
+typedef struct {
+    ty_dedup_t *dd;
+    slot16_t *keys; /* key, its slot in bmz */
+    int bits;       /* the chunks are of the keys' top bits */
+    size_t *start;  /* chunk c: keys [start[c], start[c + 1]) */
+    mzchunk_t *ch;
+} mzjob_t;
+
+/* The records of run r holding keys k[0..nk) (sorted) into ch->hits, their dfs added to sum. */
+static int join_run(const ty__srun_t *r, const slot16_t *k, size_t nk, char *buf, mzchunk_t *ch,
+                    uint64_t *sum)
+{
+    if (!r->n)
+        return 0;
+    const size_t bb = RUN_BLOCK * MZ_REC, maxb = WIN / bb, gapb = GAP / bb;
+    size_t nb = (size_t)((r->n + RUN_BLOCK - 1) / RUN_BLOCK), b = 0;
+    for (size_t i = 0; i < nk;) {
+        size_t sb = 0, eb = 0;
+        ch->pend.n = 0;
+        for (; i < nk; i++) {
+            uint64_t key = k[i].k;
+            if (key < r->fence[0] || !bloom_has(r, key))
+                continue;
+            size_t lo = b, hi = nb; /* the last block whose first key is <= key */
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (r->fence[mid] <= key)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            size_t blk = lo - 1;
+            if (ch->pend.n && (blk > eb + gapb || blk - sb >= maxb))
+                break; /* not in this window: the next one starts with it */
+            if (!ch->pend.n)
+                sb = blk;
+            eb = b = blk;
+            if (ty_vec_push(ch->pend, i) || ty_vec_push(ch->pend, blk))
+                return ENOMEM;
+        }
+        if (!ch->pend.n)
+            break;
+        uint64_t first = (uint64_t)sb * RUN_BLOCK, end = (uint64_t)(eb + 1) * RUN_BLOCK;
+        if (end > r->n)
+            end = r->n;
+        int e = read_full(r->fd, buf, (size_t)(end - first) * MZ_REC, first * MZ_REC);
+        if (e)
+            return e;
+        for (size_t p = 0; p < ch->pend.n; p += 2) {
+            size_t x = ch->pend.a[p], blk = ch->pend.a[p + 1];
+            uint64_t key = k[x].k, at = (uint64_t)blk * RUN_BLOCK;
+            const char *rb = buf + (size_t)(at - first) * MZ_REC;
+            size_t cnt = r->n - at < RUN_BLOCK ? (size_t)(r->n - at) : RUN_BLOCK, l = 0, h = cnt;
+            while (l < h) {
+                size_t mid = (l + h) / 2;
+                if (rec_key(rb + mid * MZ_REC) < key)
+                    l = mid + 1;
+                else
+                    h = mid;
+            }
+            if (l == cnt || rec_key(rb + l * MZ_REC) != key)
+                continue;
+            mzhit_t hit = {(uint32_t)x, 0, 0, 0, 0};
+            mz_get(rb + l * MZ_REC, &hit.df, &hit.one, &hit.off);
+            if (ty_vec_push(ch->hits, hit))
+                return ENOMEM;
+            sum[x] += hit.df;
+        }
+    }
+    return 0;
+}
+
+/* The needed ranges of postings file fd (at increasing offsets) into out, coalesced. */
+static int read_needs(int fd, const need_t *nd, size_t n, uint32_t *out, char *buf)
+{
+    for (size_t a = 0; a < n;) {
+        if (nd[a].len > WIN) {
+            int e = read_full(fd, out + nd[a].at, nd[a].len, nd[a].off);
+            if (e)
+                return e;
+            a++;
+            continue;
+        }
+        uint64_t start = nd[a].off, end = start + nd[a].len;
+        size_t b = a + 1;
+        while (b < n && nd[b].off >= start && nd[b].off <= end + GAP &&
+               nd[b].off + nd[b].len - start <= WIN) {
+            if (nd[b].off + nd[b].len > end)
+                end = nd[b].off + nd[b].len;
+            b++;
+        }
+        int e = read_full(fd, buf, (size_t)(end - start), start);
+        if (e)
+            return e;
+        for (; a < b; a++)
+            memcpy(out + nd[a].at, buf + (nd[a].off - start), nd[a].len);
+    }
+    return 0;
+}
+
+static int join_chunk_do(mzjob_t *j, mzchunk_t *ch, slot16_t *k, size_t nk, char *buf,
+                         uint64_t *sum, size_t *cur)
+{
+    ty_dedup_t *dd = j->dd;
+    const ty__sruns_t *rs = &dd->mzr;
+    uint32_t max_df = dd->R.o.max_df;
+    flag_sort(k, nk, 64 - j->bits - 8);
+    size_t hb[RUN_MAX + 2];
+    if (rs->r.n > RUN_MAX + 1)
+        return EINVAL; /* never: runs are merged down to RUN_MAX after each spill */
+    for (size_t r = 0; r < rs->r.n; r++) {
+        hb[r] = ch->hits.n;
+        int e = join_run(&rs->r.a[r], k, nk, buf, ch, sum);
+        if (e)
+            return e;
+    }
+    hb[rs->r.n] = ch->hits.n;
+    size_t total = 0;
+    for (size_t x = 0; x < nk; x++)
+        total += 1 + (sum[x] <= max_df ? (size_t)sum[x] : 0);
+    if (ty_vec_reserve(ch->out, total))
+        return ENOMEM;
+    for (size_t x = 0; x < nk; x++) {
+        uint32_t n = sum[x] <= max_df ? (uint32_t)sum[x] : 0;
+        dd->brdf[k[x].v] = sum[x] > NONE ? NONE : (uint32_t)sum[x];
+        dd->broff[k[x].v] = (uint32_t)ch->out.n; /* in the chunk's list, for now */
+        ch->out.a[ch->out.n] = n;
+        cur[x] = ch->out.n + 1;
+        ch->out.n += 1 + (size_t)n;
+    }
+    for (size_t r = 0; r < rs->r.n; r++) { /* oldest first: the documents in order */
+        ch->needs.n = 0;
+        for (size_t h = hb[r]; h < hb[r + 1]; h++) {
+            const mzhit_t *t = &ch->hits.a[h];
+            if (sum[t->x] > max_df)
+                continue;
+            if (t->df == 1)
+                ch->out.a[cur[t->x]] = t->one;
+            else if (ty_vec_push(ch->needs, ((need_t){t->off, (size_t)t->df * 4, cur[t->x]})))
+                return ENOMEM;
+            cur[t->x] += t->df;
+        }
+        int e = read_needs(rs->r.a[r].pfd, ch->needs.a, ch->needs.n, ch->out.a, buf);
+        if (e)
+            return e;
+    }
+    return 0;
+}
+
+static void join_chunk(void *data, size_t c, int tid)
+{
+    (void)tid;
+    mzjob_t *j = data;
+    mzchunk_t *ch = &j->ch[c];
+    size_t nk = j->start[c + 1] - j->start[c];
+    if (!nk)
+        return;
+    char *buf = malloc(WIN);
+    uint64_t *sum = calloc(nk, sizeof *sum);
+    size_t *cur = malloc(nk * sizeof *cur);
+    ch->rc =
+        buf && sum && cur ? join_chunk_do(j, ch, j->keys + j->start[c], nk, buf, sum, cur) : ENOMEM;
+    free(buf);
+    free(sum);
+    free(cur);
 }
 
 int ty__dd_mz_batch(ty_dedup_t *dd)
@@ -760,28 +1181,76 @@ int ty__dd_mz_batch(ty_dedup_t *dd)
         if (!dd->brcap)
             return ty__err(dd->err, TY_ENOMEM, "out of memory");
     }
-    dd->rpost.n = 0;
-    for (size_t s = 0; s < dd->bmz.cap; s++) {
-        if (!dd->bmz.a[s].key)
-            continue;
-        size_t at = dd->rpost.n;
-        if (ty_vec_push(dd->rpost, 0))
-            return ty__err(dd->err, TY_ENOMEM, "out of memory");
-        int rc = ty__dd_mz_runs(dd, dd->bmz.a[s].key, &dd->brdf[s], &dd->rpost);
-        if (rc)
-            return ty__err(dd->err, rc, "reading a temporary file in %s (tmp_dir) failed",
-                           dd->sp.dir);
-        dd->broff[s] = (uint32_t)at;
-        dd->rpost.a[at] = (uint32_t)(dd->rpost.n - at - 1);
+    /* chunks of about 4096 keys by their top bits (the keys are hashes) */
+    size_t nk = dd->bmz.n;
+    int bits = 0;
+    while (bits < 12 && (nk >> bits) > 4096)
+        bits++;
+    size_t nc = (size_t)1 << bits;
+    mzjob_t job = {dd, malloc((nk ? nk : 1) * sizeof(slot16_t)), bits,
+                   calloc(nc + 1, sizeof(size_t)), calloc(nc, sizeof(mzchunk_t))};
+    int rc = job.keys && job.start && job.ch ? TY_OK : TY_ENOMEM;
+    if (!rc) {
+        const ty__kv_t *a = dd->bmz.a;
+        for (size_t s = 0; s < dd->bmz.cap; s++)
+            if (a[s].key)
+                job.start[bits ? (a[s].key >> (64 - bits)) + 1 : 1]++;
+        for (size_t c = 0; c < nc; c++)
+            job.start[c + 1] += job.start[c];
+        size_t *fill = calloc(nc, sizeof *fill);
+        if (!fill)
+            rc = TY_ENOMEM;
+        for (size_t s = 0; !rc && s < dd->bmz.cap; s++)
+            if (a[s].key) {
+                size_t c = bits ? (size_t)(a[s].key >> (64 - bits)) : 0;
+                job.keys[job.start[c] + fill[c]++] = (slot16_t){a[s].key, s};
+            }
+        free(fill);
     }
+    if (!rc)
+        rc = ty__for(dd->nwk > 0 ? dd->nwk : 1, join_chunk, &job, nc);
+    size_t total = 0;
+    for (size_t c = 0; !rc && c < nc; c++) {
+        if (job.ch[c].rc)
+            rc = job.ch[c].rc == ENOMEM ? TY_ENOMEM : TY_EIO;
+        total += job.ch[c].out.n;
+    }
+    dd->rpost.n = 0;
+    if (!rc && ty_vec_reserve(dd->rpost, total + 1))
+        rc = TY_ENOMEM;
+    for (size_t c = 0; !rc && c < nc; c++) { /* the chunks' lists end to end */
+        const mzchunk_t *ch = &job.ch[c];
+        if (ch->out.n)
+            memcpy(dd->rpost.a + dd->rpost.n, ch->out.a, ch->out.n * sizeof(uint32_t));
+        for (size_t x = job.start[c]; x < job.start[c + 1]; x++)
+            dd->broff[job.keys[x].v] += (uint32_t)dd->rpost.n;
+        dd->rpost.n += ch->out.n;
+    }
+    for (size_t c = 0; job.ch && c < nc; c++) {
+        free(job.ch[c].out.a);
+        free(job.ch[c].hits.a);
+        free(job.ch[c].needs.a);
+        free(job.ch[c].pend.a);
+    }
+    free(job.keys);
+    free(job.start);
+    free(job.ch);
+    if (rc == TY_ENOMEM)
+        return ty__err(dd->err, rc, "out of memory");
+    if (rc)
+        return ty__err(dd->err, TY_EIO, "reading a temporary file in %s (tmp_dir) failed",
+                       dd->sp.dir);
     return TY_OK;
 }
 
-/* The memory table's records, its postings written to mzpost in the same order first. */
+/* ---- the memory table out as a run ------------------------------------------------------ */
+
+/* The memory table's records, its postings written to the run's postings file in the same
+ * order first. */
 typedef struct {
     const ty__mztab_t *t;
     uint32_t max_df;
-    uint64_t *next; /* the offset of the next postings in mzpost */
+    uint64_t *next; /* the offset of the next postings in the run's file */
 } mz_src_t;
 
 static void mz_rec(const void *ctx, size_t i, char *r)
@@ -800,28 +1269,38 @@ static void mz_rec(const void *ctx, size_t i, char *r)
 static int mz_spill(ty_dedup_t *dd)
 {
     dd->mzr.rec = MZ_REC;
-    dd->mzr.combine = mz_combine;
+    dd->mzr.join = mz_join;
     dd->mzr.cctx = dd;
     if (!dd->gmz.map.n)
         return TY_OK;
     ty__map_t *m = &dd->gmz.map;
-    qsort(m->a, m->cap, sizeof(ty__kv_t), cmp_u64_first);
-    uint64_t next = dd->mzpost.n;
-    int rc = TY_OK;
-    for (size_t i = m->cap - m->n; !rc && i < m->cap; i++) {
-        uint64_t off;
+    sort_slots(m->a, m->cap, dd->nwk);
+    seqw_t pw = {-1, malloc(IOBUF), 0, 0, 0};
+    int rc = pw.buf ? TY_OK : TY_ENOMEM;
+    if (!rc && (pw.fd = spill_file(&dd->sp, dd->err)) < 0)
+        rc = TY_EIO;
+    for (size_t i = m->cap - m->n; !rc && i < m->cap; i++)
         if (m->a[i].val >= 2 && m->a[i].val <= dd->R.o.max_df) {
             uint32_t one, k;
             const uint32_t *d = ty__mztab_docs(&dd->gmz, &m->a[i], &one, &k);
-            rc = ty__blobs_put(&dd->mzpost, d, (size_t)k * 4, &off);
+            seqw_put(&pw, d, (size_t)k * 4);
         }
+    if (!rc) {
+        seqw_flush(&pw);
+        if (pw.err)
+            rc = ty__err(dd->err, TY_EIO, "writing a temporary file in %s (tmp_dir): %s",
+                         dd->sp.dir, strerror(pw.err));
     }
+    free(pw.buf);
+    uint64_t next = 0;
     mz_src_t src = {&dd->gmz, dd->R.o.max_df, &next};
-    if (!rc)
-        rc = ty__sruns_add(&dd->mzr, m->n, mz_rec, &src, &dd->sp, dd->err);
+    if (!rc) { /* the postings file is the run's from here */
+        rc = ty__sruns_add(&dd->mzr, m->n, mz_rec, &src, pw.fd, pw.off, &dd->sp, dd->err);
+        pw.fd = -1;
+    }
+    if (pw.fd >= 0)
+        close(pw.fd);
     ty__mztab_free(&dd->gmz); /* sorted: of no use as a table, whatever happened */
-    if (!rc)
-        rc = ty__blobs_spill(&dd->mzpost, &dd->sp, dd->err);
     return rc;
 }
 
@@ -839,12 +1318,11 @@ int ty__dd_mz_each(ty_dedup_t *dd, ty__mz_fn fn, void *ctx)
 {
     if (!dd->mzr.r.n)
         return TY_OK;
-    int rc = TY_OK;
-    run_reader_t rd = {&dd->mzr.r.a[0], malloc(IOBUF), MZ_REC, 0, 0, 0};
-    if (!rd.buf)
-        return TY_ENOMEM;
-    int e = 0;
-    for (const char *p = reader_next(&rd, &e); p && !rc; p = reader_next(&rd, &e)) {
+    const ty__srun_t *r = &dd->mzr.r.a[0];
+    run_reader_t rd = {r, malloc(IOBUF), MZ_REC, 0, 0, 0};
+    seqr_t pr = {r->pfd, malloc(IOBUF), 0, 0, r->pn};
+    int rc = rd.buf && pr.buf ? TY_OK : TY_ENOMEM, e = 0;
+    for (const char *p = rc ? NULL : reader_next(&rd, &e); p && !rc; p = reader_next(&rd, &e)) {
         uint32_t df, one;
         uint64_t off, key;
         mz_get(p, &df, &one, &off);
@@ -855,11 +1333,14 @@ int ty__dd_mz_each(ty_dedup_t *dd, ty__mz_fn fn, void *ctx)
         }
         if (ty_vec_reserve(dd->rpost, df))
             rc = TY_ENOMEM;
-        else if (mz_docs(dd, p, dd->rpost.a))
+        else if (df == 1)
+            dd->rpost.a[0] = one;
+        else if (seqr_get(&pr, off, (size_t)df * 4, dd->rpost.a))
             rc = TY_EIO;
-        else
+        if (!rc)
             fn(ctx, key, df, dd->rpost.a);
     }
     free(rd.buf);
+    free(pr.buf);
     return rc ? rc : e ? TY_EIO : TY_OK;
 }

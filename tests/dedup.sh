@@ -560,6 +560,8 @@ import re, sys
 err = open(sys.argv[1]).read()
 m = re.search(r"(\d+) batches passed the budget, (\d+) MB written to disk, (\d+) runs merged", err)
 assert m and int(m.group(1)) >= 20 and int(m.group(3)) >= 3, m and m.groups()
+# and the most the temporary files held at once (runs merged away are freed)
+assert re.search(r"runs merged, at most \d+ MB on disk at once", err), err
 # spun: the minimizer table went to runs too, and counts what the table in memory counts
 mz = r"(\d+) minimizers \((\d+) boilerplate, (\d+) in runs on disk\)"
 a, b = re.search(mz, open(sys.argv[2]).read()), re.search(mz, err)
