@@ -93,11 +93,7 @@ int ty_dedup_opts_check(const ty_dedup_opts_t *o, char *msg, size_t msg_size)
         bad = "min_containment must be more than 0 and at most 1";
     else if (o->memory && o->memory < ((uint64_t)1 << 20))
         bad = "memory must be 0 (half of the machine's) or at least 1 MiB";
-    if (!bad)
-        return TY_OK;
-    if (msg && msg_size)
-        snprintf(msg, msg_size, "%s", bad);
-    return TY_EINVAL;
+    return ty__opts_verdict(bad, NULL, msg, msg_size);
 }
 
 /* Probability areas of the LSH S-curve 1 - (1 - s^r)^b below / above the threshold
