@@ -377,12 +377,20 @@ int ty__groups_join(uint32_t *grp, const uint32_t *edges, size_t n, const ty__gs
 /* Texts kept for a later alignment: zstd frames (level 1). ty__dd_pack() compresses into
  * dst (room for ZSTD_compressBound(len)) and returns the size, or 0 when it failed. */
 size_t ty__dd_pack(ZSTD_CCtx *cctx, const char *text, size_t len, char *dst, size_t cap);
-/* Unpack a kept text (len bytes) into *tbuf (grown as needed) and tokenize it into doc
- * (name: for messages). TY_OK; TY_ECORRUPT when it does not decompress, the tokenizer's
- * error, TY_ENOMEM — with a message in msg (TY_ERRMSG_SIZE bytes). */
-int ty__dd_unpack(const ty__rules_t *R, ZSTD_DCtx *dctx, char **tbuf, size_t *tcap,
-                  const char *ctext, size_t clen, size_t len, const char *name, ty_doc_t *doc,
-                  char *msg);
+/* What a thread keeps to unpack kept texts (dedup's and spans' workers, the MPI ranks): a
+ * zstd context and the text buffer, grown as needed. ty__unpacker_init: TY_ENOMEM. */
+typedef struct {
+    ZSTD_DCtx *dctx;
+    char *tbuf;
+    size_t tcap;
+} ty__unpacker_t;
+int ty__unpacker_init(ty__unpacker_t *u);
+void ty__unpacker_free(ty__unpacker_t *u);
+/* Unpack a kept text (len bytes) into u's buffer and tokenize it into doc (name: for
+ * messages). TY_OK; TY_ECORRUPT when it does not decompress, the tokenizer's error,
+ * TY_ENOMEM — with a message in msg (TY_ERRMSG_SIZE bytes). */
+int ty__dd_unpack(const ty__rules_t *R, ty__unpacker_t *u, const char *ctext, size_t clen,
+                  size_t len, const char *name, ty_doc_t *doc, char *msg);
 
 /* Candidates: documents sharing usable minimizers with a new document, with the count and
  * the first and last position (in the new document) of the shared minimizers. */

@@ -279,21 +279,34 @@ size_t ty__dd_pack(ZSTD_CCtx *cctx, const char *text, size_t len, char *dst, siz
     return ZSTD_isError(c) ? 0 : c;
 }
 
-int ty__dd_unpack(const ty__rules_t *R, ZSTD_DCtx *dctx, char **tbuf, size_t *tcap,
-                  const char *ctext, size_t clen, size_t len, const char *name, ty_doc_t *doc,
-                  char *msg)
+int ty__unpacker_init(ty__unpacker_t *u)
 {
-    if (*tcap < len + 1) {
-        char *p = realloc(*tbuf, len + 1);
+    memset(u, 0, sizeof(*u));
+    u->dctx = ZSTD_createDCtx();
+    return u->dctx ? TY_OK : TY_ENOMEM;
+}
+
+void ty__unpacker_free(ty__unpacker_t *u)
+{
+    ZSTD_freeDCtx(u->dctx);
+    free(u->tbuf);
+    memset(u, 0, sizeof(*u));
+}
+
+int ty__dd_unpack(const ty__rules_t *R, ty__unpacker_t *u, const char *ctext, size_t clen,
+                  size_t len, const char *name, ty_doc_t *doc, char *msg)
+{
+    if (u->tcap < len + 1) {
+        char *p = realloc(u->tbuf, len + 1);
         if (!p)
             return ty__err(msg, TY_ENOMEM, "out of memory");
-        *tbuf = p;
-        *tcap = len + 1;
+        u->tbuf = p;
+        u->tcap = len + 1;
     }
-    size_t got = ZSTD_decompressDCtx(dctx, *tbuf, len + 1, ctext, clen);
+    size_t got = ZSTD_decompressDCtx(u->dctx, u->tbuf, len + 1, ctext, clen);
     if (ZSTD_isError(got) || got != len)
         return ty__err(msg, TY_ECORRUPT, "%s: stored text does not decompress", name);
-    int rc = ty_doc_load_mem(doc, name, *tbuf, len, &R->to);
+    int rc = ty_doc_load_mem(doc, name, u->tbuf, len, &R->to);
     if (rc)
         return ty__err(msg, rc, "%s", ty_doc_errmsg(doc));
     return TY_OK;
