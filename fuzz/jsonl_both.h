@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "input.h"
+#include "../src/input.h" /* the fuzz targets are built with -Iinclude only */
 
 typedef struct {
     ty_jsonl_t a, b;    /* a: with the fast path; b: jansson only */
