@@ -12,11 +12,8 @@
 # Prints a table (also to DEDUP_BENCH_LAST) and appends rows to bench/results.csv
 # (commit, date, tool, metric, value), tool = dedup-MODE-tTHREADS.
 set -eu
-[ $# -eq 2 ] || { echo "usage: sh bench/dedup_bench.sh TONGYUAN SHARED_DIR" >&2; exit 2; }
-root=$(cd "$(dirname "$0")/.." && pwd)
-case $1 in /*) bin=$1 ;; *) bin=$(pwd)/$1 ;; esac
-shared=$(cd "$2" && pwd)
-cd "$root"
+. "$(dirname "$0")/lib.sh"
+bench_start 2 2 "sh bench/dedup_bench.sh TONGYUAN SHARED_DIR" "$@"
 n=${DEDUP_BENCH_DOCS:-1000000}
 . bench/syn.sh
 syn_path "$n"

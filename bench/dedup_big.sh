@@ -21,11 +21,8 @@
 # of BIG_MEMORY at sizes this machine cannot hold. Outputs of every run are kept in build/ and
 # compared (cmp) with the first budget's.
 set -eu
-[ $# -eq 2 ] || { echo "usage: sh bench/dedup_big.sh TONGYUAN SHARED_DIR" >&2; exit 2; }
-root=$(cd "$(dirname "$0")/.." && pwd)
-case $1 in /*) bin=$1 ;; *) bin=$(pwd)/$1 ;; esac
-shared=$(cd "$2" && pwd)
-cd "$root"
+. "$(dirname "$0")/lib.sh"
+bench_start 2 2 "sh bench/dedup_big.sh TONGYUAN SHARED_DIR" "$@"
 n=${BIG_DOCS:-10000000}
 . bench/syn.sh
 syn_path "$n"

@@ -18,11 +18,8 @@
 # (up to 1,000,000) or build/synM.jsonl.gz (M = N1 + N2), made once by scale_gen (bench/syn.sh).
 # Exits non-zero when a mode's day-2 decisions differ.
 set -eu
-[ $# -eq 2 ] || { echo "usage: sh bench/dedup_days.sh TONGYUAN SHARED_DIR" >&2; exit 2; }
-root=$(cd "$(dirname "$0")/.." && pwd)
-case $1 in /*) bin=$1 ;; *) bin=$(pwd)/$1 ;; esac
-shared=$(cd "$2" && pwd)
-cd "$root"
+. "$(dirname "$0")/lib.sh"
+bench_start 2 2 "sh bench/dedup_days.sh TONGYUAN SHARED_DIR" "$@"
 n=${DAYS_DOCS:-100000}
 n1=${DAYS_DAY1:-$((n / 2))}
 n2=${DAYS_DAY2:-$((n - n / 2))}

@@ -21,13 +21,8 @@
 # Goals (issue 3): build >= 20 MB/s per core; median query <= 10 ms against 1M documents;
 # index <= 1.5 x the input text.
 set -eu
-[ $# -ge 2 ] || { echo "usage: sh bench/index_bench.sh TONGYUAN SHARED_DIR [CSV]" >&2; exit 2; }
-root=$(cd "$(dirname "$0")/.." && pwd)
-case $1 in /*) bin=$1 ;; *) bin=$(pwd)/$1 ;; esac
-shared=$(cd "$2" && pwd)
-csv=${3:-}
-case $csv in "" | /*) ;; *) csv=$(pwd)/$csv ;; esac
-cd "$root"
+. "$(dirname "$0")/lib.sh"
+bench_start 2 3 "sh bench/index_bench.sh TONGYUAN SHARED_DIR [CSV]" "$@"
 n=${INDEX_BENCH_DOCS:-1000000}
 nq=${INDEX_BENCH_QUERIES:-300}
 dir=${INDEX_BENCH_DIR:-build/bench-index}

@@ -17,11 +17,8 @@
 # appends rows to bench/results.csv (commit, date, tool, metric, value), tool =
 # dedup-mpi-MODE-npN.
 set -eu
-[ $# -eq 2 ] || { echo "usage: sh bench/mpi_bench.sh TONGYUAN_MPI SHARED_DIR" >&2; exit 2; }
-root=$(cd "$(dirname "$0")/.." && pwd)
-case $1 in /*) bin=$1 ;; *) bin=$(pwd)/$1 ;; esac
-shared=$(cd "$2" && pwd)
-cd "$root"
+. "$(dirname "$0")/lib.sh"
+bench_start 2 2 "sh bench/mpi_bench.sh TONGYUAN_MPI SHARED_DIR" "$@"
 n=${MPI_BENCH_DOCS:-1000000}
 case $n in 100000) syn=build/syn100k.jsonl.gz ;; 1000000) syn=build/syn1m.jsonl.gz ;;
     *) syn=build/syn$n.jsonl.gz ;; esac

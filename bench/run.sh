@@ -14,13 +14,10 @@
 # as "not installed" instead of failing: the Debian packages are ssdeep, tlsh-tools, xxhash and
 # time (GNU time, for peak RSS). Takes well under a minute once the inputs exist.
 set -eu
-[ $# -eq 2 ] || { echo "usage: sh bench/run.sh TONGYUAN SHARED_DIR" >&2; exit 2; }
-root=$(cd "$(dirname "$0")/.." && pwd)
-case $1 in /*) bin=$1 ;; *) bin=$(pwd)/$1 ;; esac
-shared=$(cd "$2" && pwd)
+. "$(dirname "$0")/lib.sh"
+bench_start 2 2 "sh bench/run.sh TONGYUAN SHARED_DIR" "$@"
 [ -x "$bin" ] || { echo "bench: $bin is not an executable (run make first)" >&2; exit 2; }
 [ -f "$shared/scale_gen.py" ] || { echo "bench: no $shared/scale_gen.py" >&2; exit 2; }
-cd "$root"
 export PYTHONDONTWRITEBYTECODE=1
 data=build/bench/data
 case " ${BENCH_ONLY:-compare} " in *" compare "*)

@@ -23,11 +23,8 @@
 #    acknowledged id: all must be found. Goals (issue 5): zero errors, flat memory, nothing
 #    acknowledged lost.
 set -eu
-[ $# -ge 2 ] || { echo "usage: sh bench/serve_bench.sh TONGYUAN SHARED_DIR" >&2; exit 2; }
-root=$(cd "$(dirname "$0")/.." && pwd)
-case $1 in /*) bin=$1 ;; *) bin=$(pwd)/$1 ;; esac
-shared=$(cd "$2" && pwd)
-cd "$root"
+. "$(dirname "$0")/lib.sh"
+bench_start 2 9 "sh bench/serve_bench.sh TONGYUAN SHARED_DIR" "$@"
 n=${SERVE_BENCH_DOCS:-100000}
 secs=${SERVE_BENCH_SECONDS:-60}
 conns=${SERVE_BENCH_CONNS:-64}

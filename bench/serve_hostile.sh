@@ -30,13 +30,8 @@
 #    during the attack, the /healthz probes' worst time, what the attackers got (connections
 #    held, cut off, uploads refused), the server's RSS before and its peak during the attack.
 set -eu
-[ $# -ge 2 ] || { echo "usage: sh bench/serve_hostile.sh TONGYUAN SHARED_DIR [CSV]" >&2; exit 2; }
-root=$(cd "$(dirname "$0")/.." && pwd)
-case $1 in /*) bin=$1 ;; *) bin=$(pwd)/$1 ;; esac
-shared=$(cd "$2" && pwd)
-csv=${3:-}
-case $csv in "" | /*) ;; *) csv=$(pwd)/$csv ;; esac
-cd "$root"
+. "$(dirname "$0")/lib.sh"
+bench_start 2 3 "sh bench/serve_hostile.sh TONGYUAN SHARED_DIR [CSV]" "$@"
 n=${SERVE_HOSTILE_DOCS:-10000}
 secs=${SERVE_HOSTILE_SECONDS:-60}
 slow=${SERVE_HOSTILE_SLOW:-1000}

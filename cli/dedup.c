@@ -10,7 +10,7 @@
  * files, with the same reader, that copies the kept JSONL lines byte for byte).
  */
 #include <errno.h>
-#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <stdlib.h>
@@ -163,9 +163,10 @@ static int remember(ui_t *u, const ty_record_t *rec)
 /* ---- input: the reader, on a thread of its own when there are workers to keep busy ------- */
 
 /* Parsing JSONL costs about as much as deduplicating near copies: with --threads 2 or more a
- * reader thread fills a queue of chunks (records copied out of the reader) while the main
- * thread feeds ty_dedup_add(), so reading goes on while a batch is processed. The order of
- * the records is the reader's either way. */
+ * reader thread reads chunks (records copied out of the reader) while the main thread feeds
+ * ty_dedup_add(), so reading goes on while a batch is processed: a two-step ty_pipeline, step
+ * 0 (read a chunk) on a thread of its own, step 1 (add its documents) on this thread. The
+ * order of the records is the reader's either way. */
 typedef struct {
     int rc;                    /* 1: a document; < 0: a record that could not be read */
     size_t name, text, origin; /* offsets in the chunk's blob (name: the message if rc < 0) */
@@ -173,31 +174,16 @@ typedef struct {
     uint64_t line;
 } frec_t;
 
-typedef struct chunk {
+typedef struct {
     frec_t *r;
     size_t n, cap;
     char *blob;
     size_t bn, bcap;
     uint64_t pos, size; /* reader progress after the chunk */
     int end;
-    struct chunk *next;
 } chunk_t;
 
 #define CHUNK_DOCS 256
-#define QUEUE_CHUNKS 32
-
-typedef struct {
-    ty_reader_t *rd;
-    int threaded, started;
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t not_full, not_empty;
-    chunk_t *head, *tail;
-    int queued, stop, oom;
-    chunk_t *cur;
-    size_t ci;
-    uint64_t pos, size;
-} feed_t;
 
 static void chunk_free(chunk_t *c)
 {
@@ -266,121 +252,6 @@ static chunk_t *read_chunk(ty_reader_t *rd)
     c->pos = ty_reader_pos(rd);
     c->size = ty_reader_size(rd);
     return c;
-}
-
-static void *reader_main(void *arg)
-{
-    feed_t *f = arg;
-    for (;;) {
-        chunk_t *c = read_chunk(f->rd);
-        pthread_mutex_lock(&f->mu);
-        while (f->queued >= QUEUE_CHUNKS && !f->stop)
-            pthread_cond_wait(&f->not_full, &f->mu);
-        if (f->stop || !c) {
-            f->oom = !c;
-            if (!c) { /* an empty last chunk tells the consumer */
-                f->stop = 1;
-                pthread_cond_signal(&f->not_empty);
-            }
-            pthread_mutex_unlock(&f->mu);
-            chunk_free(c);
-            return NULL;
-        }
-        if (f->tail)
-            f->tail->next = c;
-        else
-            f->head = c;
-        f->tail = c;
-        f->queued++;
-        pthread_cond_signal(&f->not_empty);
-        int end = c->end;
-        pthread_mutex_unlock(&f->mu);
-        if (end)
-            return NULL;
-    }
-}
-
-static void feed_init(feed_t *f, ty_reader_t *rd, int threaded)
-{
-    memset(f, 0, sizeof(*f));
-    f->rd = rd;
-    f->threaded = threaded;
-    if (threaded) {
-        pthread_mutex_init(&f->mu, NULL);
-        pthread_cond_init(&f->not_full, NULL);
-        pthread_cond_init(&f->not_empty, NULL);
-        f->started = pthread_create(&f->th, NULL, reader_main, f) == 0;
-        if (!f->started)
-            f->threaded = 0; /* read on this thread instead */
-    }
-}
-
-/* Next record, as ty_reader_next() returns it: 1 with *rec, 0 at the end, < 0 with *msg;
- * TY_ENOMEM when a chunk could not be made. */
-static int feed_next(feed_t *f, ty_record_t *rec, const char **msg)
-{
-    while (!f->cur || f->ci == f->cur->n) {
-        if (f->cur && f->cur->end)
-            return 0;
-        chunk_free(f->cur);
-        f->cur = NULL;
-        f->ci = 0;
-        if (!f->threaded) {
-            f->cur = read_chunk(f->rd);
-        } else {
-            pthread_mutex_lock(&f->mu);
-            while (!f->head && !f->stop)
-                pthread_cond_wait(&f->not_empty, &f->mu);
-            f->cur = f->head;
-            if (f->cur) {
-                f->head = f->cur->next;
-                if (!f->head)
-                    f->tail = NULL;
-                f->queued--;
-                pthread_cond_signal(&f->not_full);
-            }
-            pthread_mutex_unlock(&f->mu);
-        }
-        if (!f->cur) {
-            *msg = "out of memory";
-            return TY_ENOMEM;
-        }
-        f->pos = f->cur->pos;
-        f->size = f->cur->size;
-    }
-    const frec_t *r = &f->cur->r[f->ci++];
-    const char *b = f->cur->blob;
-    if (r->rc < 0) {
-        *msg = b + r->name;
-        return r->rc;
-    }
-    rec->name = b + r->name;
-    rec->text = b + r->text;
-    rec->len = r->len;
-    rec->origin = b + r->origin;
-    rec->line = r->line;
-    return 1;
-}
-
-static void feed_close(feed_t *f)
-{
-    if (f->threaded && f->started) {
-        pthread_mutex_lock(&f->mu);
-        f->stop = 1;
-        pthread_cond_broadcast(&f->not_full);
-        pthread_mutex_unlock(&f->mu);
-        pthread_join(f->th, NULL);
-        while (f->head) {
-            chunk_t *c = f->head;
-            f->head = c->next;
-            chunk_free(c);
-        }
-        pthread_mutex_destroy(&f->mu);
-        pthread_cond_destroy(&f->not_full);
-        pthread_cond_destroy(&f->not_empty);
-    }
-    chunk_free(f->cur);
-    f->cur = NULL;
 }
 
 /* ---- --write-kept: a second pass over the input files ------------------------------------ */
@@ -841,62 +712,96 @@ static ty_reader_t *open_inputs(const args_t *a, const ui_t *u)
     return rd;
 }
 
+/* The pipeline's state: step 0's (the reader's) and step 1's (this thread's). */
+typedef struct {
+    ty_reader_t *rd;
+    int ended, oom;  /* step 0: the input has ended; a chunk could not be made */
+    atomic_int stop; /* step 1: an error, read no more */
+    ui_t *u;
+    int status;
+    size_t *docs;
+    uint64_t *bytes;
+    double t0, last;
+} feed_t;
+
+/* One record of a chunk into u->dd: 0, or EXIT_ERROR (with its message printed). */
+static int feed_one(feed_t *f, const chunk_t *c, const frec_t *r)
+{
+    ui_t *u = f->u;
+    const char *b = c->blob;
+    if (r->rc < 0) {
+        u->errors++;
+        if (u->errors <= MAX_SHOWN_ERRORS || u->fail) {
+            clear_line(u);
+            fprintf(stderr, "tongyuan: %s%s\n", cli_flags(b + r->name),
+                    u->fail ? "" : " (skipped)");
+        } else if (u->errors == MAX_SHOWN_ERRORS + 1) {
+            clear_line(u);
+            fprintf(stderr, "tongyuan: more records skipped; the summary counts them\n");
+        }
+        return u->fail ? EXIT_ERROR : 0;
+    }
+    ty_record_t rec = {.name = b + r->name,
+                       .text = b + r->text,
+                       .len = r->len,
+                       .origin = b + r->origin,
+                       .line = r->line};
+    if (remember(u, &rec)) {
+        fprintf(stderr, "tongyuan: out of memory\n");
+        return EXIT_ERROR;
+    }
+    ++*f->docs;
+    *f->bytes += rec.len;
+    int rc = ty_dedup_add(u->dd, rec.name, rec.text, rec.len);
+    if (rc) {
+        /* a document error that --on-error fail stopped at was printed already */
+        if (!u->fail || rc == TY_ENOMEM || rc == TY_EINVAL)
+            fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_dedup_errmsg(u->dd)));
+        return EXIT_ERROR;
+    }
+    if (u->tty && (*f->docs & 255) == 0) {
+        double t = cli_now();
+        if (t - f->last >= 0.2) {
+            draw(u, c->pos, c->size, *f->docs, t - f->t0);
+            f->last = t;
+        }
+    }
+    return 0;
+}
+
+static void *feed_step(void *shared, int step, void *in)
+{
+    feed_t *f = shared;
+    if (step == 0) { /* the reader */
+        if (f->ended || atomic_load(&f->stop))
+            return NULL;
+        chunk_t *c = read_chunk(f->rd);
+        f->oom = !c;
+        f->ended = !c || c->end;
+        return c;
+    }
+    if (step == 1) { /* this thread: a chunk that comes after an error is only freed */
+        chunk_t *c = in;
+        for (size_t i = 0; i < c->n && !f->status; i++)
+            f->status = feed_one(f, c, &c->r[i]);
+        if (f->status)
+            atomic_store(&f->stop, 1);
+        chunk_free(c);
+    }
+    return NULL;
+}
+
 /* Read every document into u->dd (the progress line on a terminal): 0 or EXIT_ERROR. */
 static int feed_all(ui_t *u, ty_reader_t *rd, int threaded, size_t *docs, uint64_t *bytes,
                     double t0)
 {
-    int status = 0;
-    double last = t0;
-    feed_t feed;
-    feed_init(&feed, rd, threaded);
-    while (!status) {
-        ty_record_t rec;
-        const char *rmsg = "";
-        int rc = feed_next(&feed, &rec, &rmsg);
-        if (rc == 0)
-            break;
-        if (rc == TY_ENOMEM) {
-            fprintf(stderr, "tongyuan: out of memory\n");
-            status = EXIT_ERROR;
-            break;
-        }
-        if (rc < 0) {
-            u->errors++;
-            if (u->errors <= MAX_SHOWN_ERRORS || u->fail) {
-                clear_line(u);
-                fprintf(stderr, "tongyuan: %s%s\n", cli_flags(rmsg), u->fail ? "" : " (skipped)");
-            } else if (u->errors == MAX_SHOWN_ERRORS + 1) {
-                clear_line(u);
-                fprintf(stderr, "tongyuan: more records skipped; the summary counts them\n");
-            }
-            if (u->fail)
-                status = EXIT_ERROR;
-            continue;
-        }
-        if (remember(u, &rec)) {
-            fprintf(stderr, "tongyuan: out of memory\n");
-            status = EXIT_ERROR;
-            break;
-        }
-        ++*docs;
-        *bytes += rec.len;
-        rc = ty_dedup_add(u->dd, rec.name, rec.text, rec.len);
-        if (rc) {
-            /* a document error that --on-error fail stopped at was printed already */
-            if (!u->fail || rc == TY_ENOMEM || rc == TY_EINVAL)
-                fprintf(stderr, "tongyuan: %s\n", cli_flags(ty_dedup_errmsg(u->dd)));
-            status = EXIT_ERROR;
-            break;
-        }
-        if (u->tty && (*docs & 255) == 0) {
-            double t = cli_now();
-            if (t - last >= 0.2) {
-                draw(u, feed.pos, feed.size, *docs, t - t0);
-                last = t;
-            }
-        }
+    feed_t f = {.rd = rd, .u = u, .docs = docs, .bytes = bytes, .t0 = t0, .last = t0};
+    atomic_init(&f.stop, 0);
+    if (ty_pipeline(threaded ? 1 : 0, feed_step, &f, 2) || (f.oom && !f.status)) {
+        fprintf(stderr, "tongyuan: out of memory\n");
+        f.status = EXIT_ERROR;
     }
-    feed_close(&feed);
+    int status = f.status;
     if (!status) {
         int rc = ty_dedup_finish(u->dd);
         if (rc) {

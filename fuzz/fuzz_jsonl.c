@@ -63,6 +63,24 @@ static int oracle(const uint8_t *s, size_t n, const char *tf, const char *idf, c
     return 1;
 }
 
+/* Line cur_line (1, 2, ...) of data, from *beg (moved past its newline): *ls, *ln, without
+ * the UTF-8 byte order mark a first line may start with (the reader skips it too). Returns
+ * whether a newline ended it (more may follow). */
+static int next_line(const uint8_t *data, size_t size, size_t *beg, uint64_t cur_line,
+                     const uint8_t **ls, size_t *ln)
+{
+    const uint8_t *nl = memchr(data + *beg, '\n', size - *beg);
+    size_t end = nl ? (size_t)(nl - data) : size;
+    *ls = data + *beg;
+    *ln = end - *beg;
+    if (cur_line == 1 && *ln >= 3 && memcmp(*ls, "\xEF\xBB\xBF", 3) == 0) {
+        *ls += 3;
+        *ln -= 3;
+    }
+    *beg = end + 1;
+    return nl != NULL;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     write_file(data, size);
@@ -109,20 +127,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* every line the oracle accepts before this one was an error or blank, and the
          * oracle accepts this one with the same text */
         for (;;) {
-            cur_line++;
-            const uint8_t *nl = memchr(data + line_beg, '\n', size - line_beg);
-            size_t end = nl ? (size_t)(nl - data) : size;
-            const uint8_t *ls = data + line_beg;
-            size_t ln = end - line_beg;
-            if (cur_line == 1 && ln >= 3 && memcmp(ls, "\xEF\xBB\xBF", 3) == 0) {
-                ls += 3;
-                ln -= 3;
-            }
+            const uint8_t *ls;
+            size_t ln;
+            int more = next_line(data, size, &line_beg, ++cur_line, &ls, &ln);
             const char *t = NULL;
             size_t tl = 0;
             json_t *keep = NULL;
             int v = oracle(ls, ln, o.text_field, o.id_field, &t, &tl, &keep);
-            line_beg = end + 1;
             if (cur_line == rec.line) {
                 FZ_CHECK(v == 1);
                 FZ_CHECK(tl == rec.len && memcmp(t, rec.text, tl) == 0);
@@ -130,26 +141,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 break;
             }
             FZ_CHECK(v != 1); /* a good line the reader did not return */
-            FZ_CHECK(nl != NULL);
+            FZ_CHECK(more);
         }
     }
     if (plain) {
         /* and no good line after the last record */
         while (line_beg < size) {
-            cur_line++;
-            const uint8_t *nl = memchr(data + line_beg, '\n', size - line_beg);
-            size_t end = nl ? (size_t)(nl - data) : size;
-            const uint8_t *ls = data + line_beg;
-            size_t ln = end - line_beg;
-            if (cur_line == 1 && ln >= 3 && memcmp(ls, "\xEF\xBB\xBF", 3) == 0) {
-                ls += 3;
-                ln -= 3;
-            }
+            const uint8_t *ls;
+            size_t ln;
+            next_line(data, size, &line_beg, ++cur_line, &ls, &ln);
             const char *t;
             size_t tl;
             json_t *keep = NULL;
             FZ_CHECK(oracle(ls, ln, o.text_field, o.id_field, &t, &tl, &keep) != 1);
-            line_beg = end + 1;
         }
     }
     FZ_CHECK(!plain || ty_reader_next(r, &rec) == 0); /* stays at the end */

@@ -8,27 +8,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/input.h"
+#include "jsonl_both.h"
 
 static void agree(const char *line, size_t len)
 {
-    ty_reader_opts_t o;
-    ty_reader_opts_init(&o);
-    ty_jsonl_t a, b;
-    memset(&a, 0, sizeof a);
-    memset(&b, 0, sizeof b);
-    b.no_fast = 1;
-    ty_record_t ra, rb;
-    char ea[TY_ERRMSG_SIZE], eb[TY_ERRMSG_SIZE];
-    int x = ty__jsonl_parse(&a, &o, "f.jsonl", 1, line, len, &ra, ea);
-    int y = ty__jsonl_parse(&b, &o, "f.jsonl", 1, line, len, &rb, eb);
-    if (x != y || (x == 1 && (strcmp(ra.name, rb.name) != 0 || ra.len != rb.len ||
-                              memcmp(ra.text, rb.text, ra.len) != 0 || ra.text[ra.len] != 0))) {
-        fprintf(stderr, "fast path differs from jansson (%d vs %d) on %zu bytes\n", x, y, len);
+    static jsonl_both_t j;
+    jsonl_both(&j, "f.jsonl", 1, line, len);
+    const ty_record_t *ra = &j.ra, *rb = &j.rb;
+    if (j.x != j.y ||
+        (j.x == 1 && (strcmp(ra->name, rb->name) != 0 || ra->len != rb->len ||
+                      memcmp(ra->text, rb->text, ra->len) != 0 || ra->text[ra->len] != 0))) {
+        fprintf(stderr, "fast path differs from jansson (%d vs %d) on %zu bytes\n", j.x, j.y, len);
         abort();
     }
-    ty__jsonl_free(&a);
-    ty__jsonl_free(&b);
+    jsonl_both_free(&j);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1108,6 +1108,32 @@ void ty_reader_opts_args(ty_reader_opts_t *ro, ty_argdef_t defs[TY_READER_NARGS]
 typedef void (*ty_for_fn)(void *data, size_t i, int tid);
 int ty_for(int n_threads, ty_for_fn fn, void *data, size_t n_items);
 
+/* An ordered pipeline (thread.c), the one the library's threaded readers use, for a front end
+ * that reads on one thread while it works on another (`dedup` reads the next documents while
+ * ty_dedup_add runs):
+ *
+ *   static void *step(void *shared, int s, void *in)   // s = 0: read a batch (NULL: no more)
+ *   { return s == 0 ? read_batch(shared) : (use_batch(shared, in), NULL); }
+ *   ty_pipeline(1, step, &shared, 2);
+ *
+ * Batches go through steps 0..n_steps-1; step s of batch b runs after step s of batch b-1,
+ * so each step sees the batches in input order, one at a time (step 0 may read and the last
+ * step write with no locks of their own), while different steps run at once on different
+ * batches. Step 0 returns the batch (NULL: the input has ended); step s > 0 gets what step
+ * s-1 returned; the last step's return value is ignored. Steps before the last run on
+ * n_threads threads of their own; the last step runs on the calling thread, always, and while
+ * that thread waits for a batch it calls fn(shared, TY_STEP_WAIT, NULL) about five times a
+ * second (progress reports). At most n_threads + 2 batches are in flight. To stop early the
+ * last step sets a flag of the caller's (atomic: another thread reads it) that step 0 reads
+ * and then returns NULL; the batches in flight still reach the last step, in order. n_threads
+ * 0 (or no thread could be started): every step on the calling thread, batch by batch — the
+ * result is the same. TY_OK, or TY_ENOMEM when not even the bookkeeping could be allocated
+ * (no step ran).
+ */
+#define TY_STEP_WAIT (-1)
+typedef void *(*ty_step_fn)(void *shared, int step, void *in);
+int ty_pipeline(int n_threads, ty_step_fn fn, void *shared, int n_steps);
+
 /* ---------------------------------------------------------------------------------------
  * Passage-level cleaning (spans.c): remove from each document the passages that reuse text
  * of EARLIER documents — verbatim, edited, spun, reordered, Traditional — what

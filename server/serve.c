@@ -87,7 +87,13 @@ static int token_ok(const char *authorization)
  * connections per turn of its loop, so with checks in that loop a thousand connections
  * arriving at once kept a new client waiting seconds. handler() suspends the connection and
  * queues the request; a worker answers it (reply() keeps the response in the request) and
- * resumes the connection; handler() is called again and queues the response. */
+ * resumes the connection; handler() is called again and queues the response.
+ *   Not ty_for nor ty_pipeline (thread.h), on purpose: those run a known set of items, or an
+ * input read in order, to its end and return; this is a pool that lives as long as the server,
+ * fed at any time by another thread (libmicrohttpd's), whose requests are independent (no
+ * order to keep, none waits for the one before) and whose queue must be emptied, not finished,
+ * at shutdown (work_stop). A pipeline would answer requests in arrival order only (one slow
+ * check would hold back every quick one) and a parallel for has no items to count. */
 static struct {
     pthread_mutex_t lock;
     pthread_cond_t cond;

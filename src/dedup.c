@@ -93,11 +93,7 @@ int ty_dedup_opts_check(const ty_dedup_opts_t *o, char *msg, size_t msg_size)
         bad = "min_containment must be more than 0 and at most 1";
     else if (o->memory && o->memory < ((uint64_t)1 << 20))
         bad = "memory must be 0 (half of the machine's) or at least 1 MiB";
-    if (!bad)
-        return TY_OK;
-    if (msg && msg_size)
-        snprintf(msg, msg_size, "%s", bad);
-    return TY_EINVAL;
+    return ty__opts_verdict(bad, NULL, msg, msg_size);
 }
 
 /* Probability areas of the LSH S-curve 1 - (1 - s^r)^b below / above the threshold
@@ -149,8 +145,7 @@ static void worker_free(worker_t *w)
     ty__verifier_free(&w->vf);
     ty_doc_free(w->doc);
     ZSTD_freeCCtx(w->cctx);
-    ZSTD_freeDCtx(w->dctx);
-    free(w->tbuf);
+    ty__unpacker_free(&w->up);
     free(w->cbuf);
     ty__nearbuf_free(&w->nb);
     ty__counter_free(&w->cnt);
@@ -219,8 +214,8 @@ ty_dedup_t *ty_dedup_new(const ty_dedup_opts_t *o, const ty_opts_t *to, ty_dedup
             ok = (w->nb.sig = malloc((size_t)dd->R.np8 * sizeof(uint32_t))) != NULL;
         if (ok && o->mode == TY_DEDUP_SPUN) {
             w->cctx = ZSTD_createCCtx();
-            w->dctx = ZSTD_createDCtx();
-            ok = ty__verifier_init(&w->vf, to) == TY_OK && w->cctx && w->dctx;
+            ok = ty__verifier_init(&w->vf, to) == TY_OK && ty__unpacker_init(&w->up) == TY_OK &&
+                 w->cctx;
         }
     }
     for (size_t i = 0; ok && i < o->batch; i++) {
@@ -465,8 +460,7 @@ static int load_stored(ty_dedup_t *dd, worker_t *w, uint32_t i)
                  "directory (tmp_dir)",
                  r->name);
     else
-        rc = ty__dd_unpack(&dd->R, w->dctx, &w->tbuf, &w->tcap, ctext, r->clen, r->len, r->name,
-                           w->doc, msg);
+        rc = ty__dd_unpack(&dd->R, &w->up, ctext, r->clen, r->len, r->name, w->doc, msg);
     if (!rc) {
         free(w->seeds);
         w->seeds = NULL;

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <zstd.h>
 
+#include "hash.h"
 #include "internal.h"
 
 #define TY__NONE UINT32_MAX
@@ -89,75 +90,21 @@ uint64_t ty__band_key(const uint32_t *sig, int j, int rows);
 
 /* ---- tables ------------------------------------------------------------------------------- */
 
-/* Open-addressing map from a 64-bit hash to two 32-bit values; key 0 marks an empty slot
- * (a hash of 0 is stored as 1: for hashes of text that only merges two keys in 2^64). The
- * slot is taken from the top bits of ty__mix64(key), so a table of the keys one MPI rank
- * owns (ty__mix64(key) mod N) still spreads over every slot. */
+/* Map from a 64-bit hash to two 32-bit values, a hash.h table of entries: key 0 marks an
+ * empty slot (a hash of 0 is stored as 1: for hashes of text that only merges two keys in
+ * 2^64). The slot is taken from the top bits of ty__mix64(key), so a table of the keys one
+ * MPI rank owns (ty__mix64(key) mod N) still spreads over every slot. Generated:
+ * ty__map_slot/ty__map_probe (a fixed key's home, then its entry: dedup.c starts the loads
+ * of a batch of keys before probing), ty__map_find, ty__map_put (a new entry's values 0),
+ * ty__map_grow, ty__map_reserve, ty__map_clear, ty__map_free. */
 typedef struct {
     uint64_t key;
     uint32_t val, aux;
 } ty__kv_t;
 
-typedef struct {
-    ty__kv_t *a;
-    size_t cap, n; /* cap: 0 or a power of two */
-    int shift;     /* 64 - log2(cap) */
-} ty__map_t;
-
 static inline uint64_t ty__fix_key(uint64_t k) { return k ? k : 1; }
 
-/* Home slot of a (fixed) key; the table must not be empty. */
-static inline size_t ty__map_slot(const ty__map_t *m, uint64_t key)
-{
-    return (size_t)(ty__mix64(key) >> m->shift);
-}
-
-/* The entry of a (fixed) key, searched from slot s (ty__map_slot), or NULL. */
-static inline ty__kv_t *ty__map_probe(const ty__map_t *m, size_t s, uint64_t key)
-{
-    size_t mask = m->cap - 1;
-    while (m->a[s].key) {
-        if (m->a[s].key == key)
-            return &m->a[s];
-        s = (s + 1) & mask;
-    }
-    return NULL;
-}
-
-static inline ty__kv_t *ty__map_find(const ty__map_t *m, uint64_t key)
-{
-    if (!m->n)
-        return NULL;
-    key = ty__fix_key(key);
-    return ty__map_probe(m, ty__map_slot(m, key), key);
-}
-
-int ty__map_grow(ty__map_t *m); /* TY_ENOMEM */
-
-/* The entry of key, inserted (zero values, *isnew = 1) if absent; NULL when out of memory.
- * The pointer is valid until the next ty__map_put. */
-static inline ty__kv_t *ty__map_put(ty__map_t *m, uint64_t key, int *isnew)
-{
-    if ((m->n + 1) * 4 > m->cap * 3 && ty__map_grow(m))
-        return NULL;
-    key = ty__fix_key(key);
-    size_t mask = m->cap - 1, s = ty__map_slot(m, key);
-    while (m->a[s].key) {
-        if (m->a[s].key == key) {
-            *isnew = 0;
-            return &m->a[s];
-        }
-        s = (s + 1) & mask;
-    }
-    m->a[s].key = key;
-    m->a[s].val = m->a[s].aux = 0;
-    m->n++;
-    *isnew = 1;
-    return &m->a[s];
-}
-
-void ty__map_clear(ty__map_t *m);
-void ty__map_free(ty__map_t *m);
+TY_HASH_ENT_INIT(ty__map, ty__kv_t, uint64_t, key, ty__mix64, ty__fix_key, 1024, 3, 4)
 
 /* The exact key rule: a document's key is the XXH3-128 of its token ids, and it is linked
  * to the first document holding the same key. The table maps the lower half (as ty__map_t:
@@ -175,14 +122,26 @@ typedef struct {
     TY_VEC(uint64_t) hi;
 } ty__xmap_t;
 
+TY_HASH_ENT_FUNCS(ty__xtab, ty__xmap_t, ty__xkv_t, uint64_t, lo, ty__mix64, ty__fix_key, 1024, 3, 4)
+
 /* The first document with key (lo, hi), or TY__NONE. */
 uint32_t ty__xmap_get(const ty__xmap_t *m, uint64_t lo, uint64_t hi);
 /* Document g holds key (lo, hi): *first = the first document holding it, or TY__NONE when g
  * is the first (then g is recorded) — or when another key shares the lower half (g is not
  * recorded: only one key per lower half is kept). TY_ENOMEM. */
 int ty__xmap_first(ty__xmap_t *m, uint64_t lo, uint64_t hi, uint32_t g, uint32_t *first);
-void ty__xmap_clear(ty__xmap_t *m);
-void ty__xmap_free(ty__xmap_t *m);
+static inline void ty__xmap_clear(ty__xmap_t *m)
+{
+    ty__xtab_clear(m);
+    m->hi.n = 0;
+}
+static inline void ty__xmap_free(ty__xmap_t *m)
+{
+    ty__xtab_free(m);
+    free(m->hi.a);
+    m->hi.a = NULL;
+    m->hi.n = m->hi.m = 0;
+}
 
 /* Postings lists of the spun index: blocks in one uint32 pool, [n, cap, ids...], capacities
  * 4, 8, 16, ... with a free list per capacity (UINT32_MAX: empty). */
@@ -418,12 +377,20 @@ int ty__groups_join(uint32_t *grp, const uint32_t *edges, size_t n, const ty__gs
 /* Texts kept for a later alignment: zstd frames (level 1). ty__dd_pack() compresses into
  * dst (room for ZSTD_compressBound(len)) and returns the size, or 0 when it failed. */
 size_t ty__dd_pack(ZSTD_CCtx *cctx, const char *text, size_t len, char *dst, size_t cap);
-/* Unpack a kept text (len bytes) into *tbuf (grown as needed) and tokenize it into doc
- * (name: for messages). TY_OK; TY_ECORRUPT when it does not decompress, the tokenizer's
- * error, TY_ENOMEM — with a message in msg (TY_ERRMSG_SIZE bytes). */
-int ty__dd_unpack(const ty__rules_t *R, ZSTD_DCtx *dctx, char **tbuf, size_t *tcap,
-                  const char *ctext, size_t clen, size_t len, const char *name, ty_doc_t *doc,
-                  char *msg);
+/* What a thread keeps to unpack kept texts (dedup's and spans' workers, the MPI ranks): a
+ * zstd context and the text buffer, grown as needed. ty__unpacker_init: TY_ENOMEM. */
+typedef struct {
+    ZSTD_DCtx *dctx;
+    char *tbuf;
+    size_t tcap;
+} ty__unpacker_t;
+int ty__unpacker_init(ty__unpacker_t *u);
+void ty__unpacker_free(ty__unpacker_t *u);
+/* Unpack a kept text (len bytes) into u's buffer and tokenize it into doc (name: for
+ * messages). TY_OK; TY_ECORRUPT when it does not decompress, the tokenizer's error,
+ * TY_ENOMEM — with a message in msg (TY_ERRMSG_SIZE bytes). */
+int ty__dd_unpack(const ty__rules_t *R, ty__unpacker_t *u, const char *ctext, size_t clen,
+                  size_t len, const char *name, ty_doc_t *doc, char *msg);
 
 /* Candidates: documents sharing usable minimizers with a new document, with the count and
  * the first and last position (in the new document) of the shared minimizers. */
@@ -432,46 +399,45 @@ typedef struct {
     uint32_t root; /* its cluster when the batch started (ty__cands_try) */
 } ty__cand_t;
 
-/* Counting: an open-addressing table on doc + 1 (0: empty). */
+/* Counting: a hash.h table of entries on doc + 1 (0: empty), load <= 1/2, and the slots in
+ * use in the order their documents came (emptied one by one: the table stays as large as the
+ * most candidates a document had, and a document with few clears few). */
 typedef struct {
     uint32_t doc1, cnt, lo, hi;
 } ty__cslot_t;
 
 typedef struct {
     ty__cslot_t *a;
-    size_t cap;
+    size_t cap, n;
+    int shift;
     TY_VEC(uint32_t) touched; /* slots in use */
 } ty__counter_t;
+
+static inline uint64_t ty__mix32(uint32_t x) { return ty__mix64(x); }
+TY_HASH_ENT_FUNCS(ty__cslots, ty__counter_t, ty__cslot_t, uint32_t, doc1, ty__mix32, TY_HASH_KEEP,
+                  4096, 1, 2)
 
 int ty__counter_grow(ty__counter_t *c); /* TY_ENOMEM */
 
 /* One more shared minimizer, at position pos of the new document, with document doc. */
 static inline int ty__count(ty__counter_t *c, uint32_t doc, uint32_t pos)
 {
-    if (!c->cap && ty__counter_grow(c))
+    /* room made here, where the slots in touched can be moved too: the put never grows */
+    if (!ty__cslots_fits(c, c->n + 1) && ty__counter_grow(c))
         return TY_ENOMEM;
-    for (;;) {
-        size_t mask = c->cap - 1, s = (size_t)(ty__mix64(doc + 1ULL) & mask);
-        while (c->a[s].doc1 && c->a[s].doc1 != doc + 1)
-            s = (s + 1) & mask;
-        ty__cslot_t *e = &c->a[s];
-        if (!e->doc1) {
-            if ((c->touched.n + 1) * 2 > c->cap) {
-                if (ty__counter_grow(c))
-                    return TY_ENOMEM;
-                continue; /* again in the larger table */
-            }
-            *e = (ty__cslot_t){doc + 1, 0, pos, pos};
-            if (ty_vec_push(c->touched, (uint32_t)s))
-                return TY_ENOMEM;
-        }
-        e->cnt++;
-        if (pos < e->lo)
-            e->lo = pos;
-        if (pos > e->hi)
-            e->hi = pos;
-        return TY_OK;
+    int isnew;
+    ty__cslot_t *e = ty__cslots_at(c, doc + 1, &isnew);
+    if (isnew) {
+        e->lo = e->hi = pos;
+        if (ty_vec_push(c->touched, (uint32_t)(e - c->a)))
+            return TY_ENOMEM;
     }
+    e->cnt++;
+    if (pos < e->lo)
+        e->lo = pos;
+    if (pos > e->hi)
+        e->hi = pos;
+    return TY_OK;
 }
 
 /* Append the counted documents (in no particular order) that share at least min_shared to

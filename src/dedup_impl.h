@@ -176,9 +176,7 @@ typedef struct {
     ty__verifier_t vf;
     ty_doc_t *doc; /* exact/near: the document; spun: a stored candidate */
     ZSTD_CCtx *cctx;
-    ZSTD_DCtx *dctx;
-    char *tbuf;
-    size_t tcap;
+    ty__unpacker_t up;
     ty__nearbuf_t nb;
     ty__counter_t cnt;
     ty__candvec_t cands;

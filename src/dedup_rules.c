@@ -21,107 +21,30 @@
 
 /* ---- tables ------------------------------------------------------------------------------- */
 
-/* Both tables keep their 64-bit key first in each slot (0: empty) and home a key at the top
- * bits of ty__mix64(key): one growth for both. *a holds *cap slots of sz bytes. */
-static int grow_slots(void **a, size_t *cap, int *shift, size_t sz)
-{
-    size_t nc = *cap ? *cap * 2 : 1024;
-    int sh = 64;
-    for (size_t c = nc; c > 1; c >>= 1)
-        sh--;
-    char *na = calloc(nc, sz);
-    if (!na)
-        return TY_ENOMEM;
-    const char *old = *a;
-    for (size_t i = 0; i < *cap; i++) {
-        uint64_t k, e;
-        memcpy(&k, old + i * sz, sizeof k);
-        if (!k)
-            continue;
-        size_t s = (size_t)(ty__mix64(k) >> sh);
-        for (;; s = (s + 1) & (nc - 1)) {
-            memcpy(&e, na + s * sz, sizeof e);
-            if (!e)
-                break;
-        }
-        memcpy(na + s * sz, old + i * sz, sz);
-    }
-    free(*a);
-    *a = na;
-    *cap = nc;
-    *shift = sh;
-    return TY_OK;
-}
-
-int ty__map_grow(ty__map_t *m)
-{
-    return grow_slots((void **)&m->a, &m->cap, &m->shift, sizeof(ty__kv_t));
-}
-
-void ty__map_clear(ty__map_t *m)
-{
-    if (m->n)
-        memset(m->a, 0, m->cap * sizeof(ty__kv_t));
-    m->n = 0;
-}
-
-void ty__map_free(ty__map_t *m)
-{
-    free(m->a);
-    memset(m, 0, sizeof(*m));
-}
-
-static ty__xkv_t *xmap_probe(const ty__xmap_t *m, uint64_t key)
-{
-    size_t mask = m->cap - 1, s = (size_t)(ty__mix64(key) >> m->shift);
-    while (m->a[s].lo) {
-        if (m->a[s].lo == key)
-            return &m->a[s];
-        s = (s + 1) & mask;
-    }
-    return &m->a[s]; /* the empty slot where it would go */
-}
-
 uint32_t ty__xmap_get(const ty__xmap_t *m, uint64_t lo, uint64_t hi)
 {
-    if (!m->n)
-        return TY__NONE;
-    const ty__xkv_t *e = xmap_probe(m, ty__fix_key(lo));
-    return e->lo && m->hi.a[e->at] == hi ? e->g : TY__NONE;
+    const ty__xkv_t *e = ty__xtab_find(m, lo);
+    return e && m->hi.a[e->at] == hi ? e->g : TY__NONE;
 }
 
 int ty__xmap_first(ty__xmap_t *m, uint64_t lo, uint64_t hi, uint32_t g, uint32_t *first)
 {
     *first = TY__NONE;
-    if ((m->n + 1) * 4 > m->cap * 3 &&
-        grow_slots((void **)&m->a, &m->cap, &m->shift, sizeof(ty__xkv_t)))
+    if (ty_vec_reserve(m->hi, m->hi.n + 1))
         return TY_ENOMEM;
-    uint64_t key = ty__fix_key(lo);
-    ty__xkv_t *e = xmap_probe(m, key);
-    if (e->lo) {
+    int isnew;
+    ty__xkv_t *e = ty__xtab_put(m, lo, &isnew);
+    if (!e)
+        return TY_ENOMEM;
+    if (!isnew) {
         if (m->hi.a[e->at] == hi)
             *first = e->g;
         return TY_OK;
     }
-    if (ty_vec_push(m->hi, hi))
-        return TY_ENOMEM;
-    *e = (ty__xkv_t){key, g, (uint32_t)(m->hi.n - 1)};
-    m->n++;
+    m->hi.a[m->hi.n] = hi;
+    e->g = g;
+    e->at = (uint32_t)m->hi.n++;
     return TY_OK;
-}
-
-void ty__xmap_clear(ty__xmap_t *m)
-{
-    if (m->n)
-        memset(m->a, 0, m->cap * sizeof(ty__xkv_t));
-    m->n = m->hi.n = 0;
-}
-
-void ty__xmap_free(ty__xmap_t *m)
-{
-    free(m->a);
-    free(m->hi.a);
-    memset(m, 0, sizeof(*m));
 }
 
 /* A block of class cls (4 << cls ids), or TY__NONE when out of memory. */
@@ -356,21 +279,34 @@ size_t ty__dd_pack(ZSTD_CCtx *cctx, const char *text, size_t len, char *dst, siz
     return ZSTD_isError(c) ? 0 : c;
 }
 
-int ty__dd_unpack(const ty__rules_t *R, ZSTD_DCtx *dctx, char **tbuf, size_t *tcap,
-                  const char *ctext, size_t clen, size_t len, const char *name, ty_doc_t *doc,
-                  char *msg)
+int ty__unpacker_init(ty__unpacker_t *u)
 {
-    if (*tcap < len + 1) {
-        char *p = realloc(*tbuf, len + 1);
+    memset(u, 0, sizeof(*u));
+    u->dctx = ZSTD_createDCtx();
+    return u->dctx ? TY_OK : TY_ENOMEM;
+}
+
+void ty__unpacker_free(ty__unpacker_t *u)
+{
+    ZSTD_freeDCtx(u->dctx);
+    free(u->tbuf);
+    memset(u, 0, sizeof(*u));
+}
+
+int ty__dd_unpack(const ty__rules_t *R, ty__unpacker_t *u, const char *ctext, size_t clen,
+                  size_t len, const char *name, ty_doc_t *doc, char *msg)
+{
+    if (u->tcap < len + 1) {
+        char *p = realloc(u->tbuf, len + 1);
         if (!p)
             return ty__err(msg, TY_ENOMEM, "out of memory");
-        *tbuf = p;
-        *tcap = len + 1;
+        u->tbuf = p;
+        u->tcap = len + 1;
     }
-    size_t got = ZSTD_decompressDCtx(dctx, *tbuf, len + 1, ctext, clen);
+    size_t got = ZSTD_decompressDCtx(u->dctx, u->tbuf, len + 1, ctext, clen);
     if (ZSTD_isError(got) || got != len)
         return ty__err(msg, TY_ECORRUPT, "%s: stored text does not decompress", name);
-    int rc = ty_doc_load_mem(doc, name, *tbuf, len, &R->to);
+    int rc = ty_doc_load_mem(doc, name, u->tbuf, len, &R->to);
     if (rc)
         return ty__err(msg, rc, "%s", ty_doc_errmsg(doc));
     return TY_OK;
@@ -380,22 +316,14 @@ int ty__dd_unpack(const ty__rules_t *R, ZSTD_DCtx *dctx, char **tbuf, size_t *tc
 
 int ty__counter_grow(ty__counter_t *c)
 {
-    size_t nc = c->cap ? c->cap * 4 : 4096;
-    ty__cslot_t *na = calloc(nc, sizeof(ty__cslot_t));
-    if (!na)
-        return TY_ENOMEM;
+    for (size_t i = 0; i < c->touched.n; i++) /* slots -> keys, and back after growing */
+        c->touched.a[i] = c->a[c->touched.a[i]].doc1;
+    int rc = ty__cslots_grow(c) ? TY_ENOMEM : TY_OK;
     for (size_t i = 0; i < c->touched.n; i++) {
-        ty__cslot_t e = c->a[c->touched.a[i]];
-        size_t s = (size_t)(ty__mix64(e.doc1) & (nc - 1));
-        while (na[s].doc1)
-            s = (s + 1) & (nc - 1);
-        na[s] = e;
-        c->touched.a[i] = (uint32_t)s;
+        uint32_t k = c->touched.a[i];
+        c->touched.a[i] = (uint32_t)(ty__cslots_probe(c, ty__cslots_slot(c, k), k) - c->a);
     }
-    free(c->a);
-    c->a = na;
-    c->cap = nc;
-    return TY_OK;
+    return rc;
 }
 
 int ty__counter_take(ty__counter_t *c, uint32_t min_shared, ty__candvec_t *out)
@@ -408,13 +336,13 @@ int ty__counter_take(ty__counter_t *c, uint32_t min_shared, ty__candvec_t *out)
         if (!rc && x.cnt >= min_shared && ty_vec_push(*out, x))
             rc = TY_ENOMEM;
     }
-    c->touched.n = 0;
+    c->touched.n = c->n = 0;
     return rc;
 }
 
 void ty__counter_free(ty__counter_t *c)
 {
-    free(c->a);
+    ty__cslots_free(c);
     free(c->touched.a);
     memset(c, 0, sizeof(*c));
 }

@@ -517,10 +517,7 @@ static size_t nth_slot(size_t i, size_t cap)
 /* Room for n keys in map m before they are inserted (one allocation, no rehashing). */
 static int map_room(ty__map_t *m, uint64_t n)
 {
-    while ((n + 1) * 4 > (uint64_t)m->cap * 3)
-        if (ty__map_grow(m))
-            return TY_ENOMEM;
-    return TY_OK;
+    return n > SIZE_MAX / 4 || ty__map_reserve(m, (size_t)n) ? TY_ENOMEM : TY_OK;
 }
 
 /* A record of a run as it is in the file (ty__sruns_each). */

@@ -216,13 +216,9 @@ static char *first_text(const ty__libxml_t *X, const xmlNode *n, const char *loc
 {
     for (; n && depth < 64; n = n->next) {
         if (is(n, local)) {
-            xmlChar *t = X->xmlNodeGetContent(n);
-            if (!t)
+            ty__str_t r;
+            if (ty__xml_text(X, n, &r))
                 return NULL;
-            ty__str_t r = {0};
-            ty__str_put_ws(&r, (const char *)t, strlen((const char *)t), 0);
-            X->xfree(t);
-            ty__str_trim_end(&r);
             if (r.oom || !r.n || (r.n == 1 && r.a[0] == ' ')) {
                 free(r.a);
                 return NULL;

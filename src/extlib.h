@@ -23,6 +23,8 @@
 #include <uchardet.h>
 #include <zip.h>
 
+#include "extract.h"
+
 typedef struct {
     void (*xmlInitParser)(void);
     htmlDocPtr (*htmlReadMemory)(const char *, int, const char *, const char *, int);
@@ -82,6 +84,10 @@ typedef struct {
 } ty__libpoppler_t;
 
 const ty__libxml_t *ty__lib_xml(char *err);
+/* The text of node n (html.c: an HTML <title>, docx.c: a dc:title) into s (set here): its
+ * content, white space folded as ty__str_put_ws() does and trimmed at the end; -1 when
+ * libxml2 gave none (s empty). */
+int ty__xml_text(const ty__libxml_t *X, const xmlNode *n, ty__str_t *s);
 const ty__libzip_t *ty__lib_zip(char *err);
 const ty__libuchardet_t *ty__lib_uchardet(char *err);
 const ty__libpoppler_t *ty__lib_poppler(char *err);

@@ -48,6 +48,30 @@
  * table for n (keeping a larger allocation, clearing only the slots it uses: cheap for a
  * small text after a big one). The caller's array must hold every element put, as long as
  * the table is used.
+ *
+ * A fourth kind, TY_HASH_ENT_INIT, keeps whole entries (a struct whose key is one field) in
+ * the slots, for tables probed in bulk where the values must come in the same cache line as
+ * the key (dedup's minimizer, band and exact-key tables, its candidate counter):
+ *
+ *   typedef struct { uint64_t key; uint32_t val, aux; } kv_t;
+ *   TY_HASH_ENT_INIT(kvtab, kv_t, uint64_t, key, ty__mix64, ty__fix_key, 1024, 3, 4)
+ *
+ *   kv_t *e = kvtab_put(&t, k, &isnew);     // NULL: no memory; a new entry is zeroed
+ *   e = kvtab_find(&t, k);                  // NULL when absent
+ *   size_t s = kvtab_slot(&t, fk);          // home of a fixed key: start its cache line
+ *   e = kvtab_probe(&t, s, fk);             //   loading, then probe (t not empty)
+ *   e = kvtab_at(&t, fk, &isnew);           // put of a fixed key, room made by the caller
+ *                                           //   (kvtab_fits, kvtab_grow, kvtab_reserve)
+ *
+ * struct kvtab_t {a, cap, n, shift}: a[0..cap) the slots. Unlike the kinds above, the home
+ * slot is the top bits of home(k) (home(k) >> shift, shift = 64 - log2(cap)), so a table of
+ * the keys one MPI rank owns (home(k) mod N) still spreads over every slot; fix(k) is the key
+ * stored for k (e.g. 0 stored as 1, where merging two hashes in 2^64 is harmless), applied by
+ * find and put, not by slot and probe; the table starts at min_cap slots and grows (doubling,
+ * reinserting in old-slot order) before its load passes num/den. The layout is again a
+ * function of the keys' insertion order only (dedup writes its tables slot by slot).
+ * TY_HASH_ENT_FUNCS generates the same functions over a struct of the caller's that has those
+ * four fields first-class and more besides.
  */
 #ifndef TY_HASH_H
 #define TY_HASH_H
@@ -65,6 +89,14 @@ static inline size_t ty__hash_id(uint32_t id)
 }
 
 #define TY__HASH_MIN_CAP 64
+
+/* Growing is rare: kept out of line, so that a put stays small enough to be inlined where it
+ * is called in a hot loop. */
+#if defined(__GNUC__)
+#define TY__HASH_RARE __attribute__((noinline))
+#else
+#define TY__HASH_RARE
+#endif
 
 /* The slots for n keys at load <= 1/2: a power of two, at least TY__HASH_MIN_CAP. */
 static inline size_t ty__hash_cap(size_t n)
@@ -264,5 +296,118 @@ static inline size_t ty__hash_cap(size_t n)
         *isnew = 1;                                                                            \
         return i;                                                                              \
     }
+
+/* A table of entries (see the top). tab_t has ent_t *a, size_t cap, n, int shift. */
+#define TY_HASH_ENT_FUNCS(name, tab_t, ent_t, key_t, kf, home, fix, min_cap, num, den)       \
+    /* Home slot of a fixed key; the table must not be empty. */                             \
+    static inline size_t name##_slot(const tab_t *h, key_t k)                                \
+    {                                                                                        \
+        return (size_t)((uint64_t)(home(k)) >> h->shift);                                    \
+    }                                                                                        \
+    /* The entry of a fixed key, searched from its home slot s, or NULL. */                  \
+    static inline ent_t *name##_probe(const tab_t *h, size_t s, key_t k)                     \
+    {                                                                                        \
+        size_t mask = h->cap - 1;                                                            \
+        while (h->a[s].kf) {                                                                 \
+            if (h->a[s].kf == k)                                                             \
+                return &h->a[s];                                                             \
+            s = (s + 1) & mask;                                                              \
+        }                                                                                    \
+        return NULL;                                                                         \
+    }                                                                                        \
+    static inline ent_t *name##_find(const tab_t *h, key_t k)                                \
+    {                                                                                        \
+        if (!h->n)                                                                           \
+            return NULL;                                                                     \
+        k = fix(k);                                                                          \
+        return name##_probe(h, name##_slot(h, k), k);                                        \
+    }                                                                                        \
+    /* Twice the slots (min_cap when empty), reinserted in old-slot order; -1: no memory. */ \
+    static TY__HASH_RARE int name##_grow(tab_t *h)                                           \
+    {                                                                                        \
+        size_t nc = h->cap ? h->cap * 2 : (min_cap);                                         \
+        int sh = 64;                                                                         \
+        for (size_t c = nc; c > 1; c >>= 1)                                                  \
+            sh--;                                                                            \
+        ent_t *na = (ent_t *)calloc(nc, sizeof(ent_t));                                      \
+        if (!na)                                                                             \
+            return -1;                                                                       \
+        for (size_t i = 0; i < h->cap; i++)                                                  \
+            if (h->a[i].kf) {                                                                \
+                size_t s = (size_t)((uint64_t)(home(h->a[i].kf)) >> sh);                     \
+                while (na[s].kf)                                                             \
+                    s = (s + 1) & (nc - 1);                                                  \
+                na[s] = h->a[i];                                                             \
+            }                                                                                \
+        free(h->a);                                                                          \
+        h->a = na;                                                                           \
+        h->cap = nc;                                                                         \
+        h->shift = sh;                                                                       \
+        return 0;                                                                            \
+    }                                                                                        \
+    /* Whether n entries fit without growing. */                                             \
+    static inline int name##_fits(const tab_t *h, size_t n)                                  \
+    {                                                                                        \
+        return (uint64_t)n * (den) <= (uint64_t)h->cap * (num);                              \
+    }                                                                                        \
+    /* Room for n entries in all (grown now, not while they are put); -1: no memory. */      \
+    static inline int name##_reserve(tab_t *h, size_t n)                                     \
+    {                                                                                        \
+        while (!name##_fits(h, n + 1))                                                       \
+            if (name##_grow(h))                                                              \
+                return -1;                                                                   \
+        return 0;                                                                            \
+    }                                                                                        \
+    /* The entry of a fixed key, inserted (zeroed but its key, *isnew = 1) if absent, in a   \
+     * table with room for one more (name_fits(h, h->n + 1): the caller grows). */           \
+    static inline ent_t *name##_at(tab_t *h, key_t k, int *isnew)                            \
+    {                                                                                        \
+        size_t mask = h->cap - 1, s = name##_slot(h, k);                                     \
+        while (h->a[s].kf) {                                                                 \
+            if (h->a[s].kf == k) {                                                           \
+                *isnew = 0;                                                                  \
+                return &h->a[s];                                                             \
+            }                                                                                \
+            s = (s + 1) & mask;                                                              \
+        }                                                                                    \
+        h->a[s] = (ent_t){0};                                                                \
+        h->a[s].kf = k;                                                                      \
+        h->n++;                                                                              \
+        *isnew = 1;                                                                          \
+        return &h->a[s];                                                                     \
+    }                                                                                        \
+    /* The entry of k, inserted (zeroed but its key, *isnew = 1) if absent; NULL when out of \
+     * memory. The pointer is valid until the next put or grow. */                           \
+    static inline ent_t *name##_put(tab_t *h, key_t k, int *isnew)                           \
+    {                                                                                        \
+        if (!name##_fits(h, h->n + 1) && name##_grow(h))                                     \
+            return NULL;                                                                     \
+        return name##_at(h, fix(k), isnew);                                                  \
+    }                                                                                        \
+    /* Empty, keeping the slots. */                                                          \
+    static inline void name##_clear(tab_t *h)                                                \
+    {                                                                                        \
+        if (h->n)                                                                            \
+            memset(h->a, 0, h->cap * sizeof(ent_t));                                         \
+        h->n = 0;                                                                            \
+    }                                                                                        \
+    static inline void name##_free(tab_t *h)                                                 \
+    {                                                                                        \
+        free(h->a);                                                                          \
+        h->a = NULL;                                                                         \
+        h->cap = h->n = 0;                                                                   \
+        h->shift = 0;                                                                        \
+    }
+
+#define TY_HASH_ENT_INIT(name, ent_t, key_t, kf, home, fix, min_cap, num, den) \
+    typedef struct {                                                           \
+        ent_t *a;                                                              \
+        size_t cap, n; /* cap: 0 or a power of two */                          \
+        int shift;     /* 64 - log2(cap) */                                    \
+    } name##_t;                                                                \
+    TY_HASH_ENT_FUNCS(name, name##_t, ent_t, key_t, kf, home, fix, min_cap, num, den)
+
+/* fix for keys stored as they are */
+#define TY_HASH_KEEP(k) (k)
 
 #endif

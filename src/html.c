@@ -736,6 +736,18 @@ int ty__html_meta_charset(const char *buf, size_t len, char *out, size_t outsz)
     return -1;
 }
 
+int ty__xml_text(const ty__libxml_t *X, const xmlNode *n, ty__str_t *s)
+{
+    memset(s, 0, sizeof(*s));
+    xmlChar *t = X->xmlNodeGetContent(n);
+    if (!t)
+        return -1;
+    ty__str_put_ws(s, (const char *)t, strlen((const char *)t), 0);
+    X->xfree(t);
+    ty__str_trim_end(s);
+    return 0;
+}
+
 static char *title_of(const ty__libxml_t *X, const xmlNode *n, int depth)
 {
     for (; n && depth < 64; n = n->next) {
@@ -744,13 +756,9 @@ static char *title_of(const ty__libxml_t *X, const xmlNode *n, int depth)
         if (name_is(n, "body"))
             return NULL; /* <title> lives in the head */
         if (name_is(n, "title")) {
-            xmlChar *t = X->xmlNodeGetContent(n);
-            if (!t)
+            ty__str_t s;
+            if (ty__xml_text(X, n, &s))
                 return NULL;
-            ty__str_t s = {0};
-            ty__str_put_ws(&s, (const char *)t, strlen((const char *)t), 0);
-            X->xfree(t);
-            ty__str_trim_end(&s);
             size_t lead = 0;
             while (lead < s.n && s.a[lead] == ' ')
                 lead++;

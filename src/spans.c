@@ -61,9 +61,7 @@ typedef struct {
 typedef struct {
     ty_doc_t *cand;
     ty_aligner_t *al;
-    ZSTD_DCtx *dctx;
-    char *tbuf;
-    size_t tcap;
+    ty__unpacker_t up;
     ty__counter_t cnt;
     TY_VEC(ty_token_t) ta, tb;
     TY_VEC(uint64_t) ha, hb;
@@ -153,8 +151,7 @@ static void work_free(work_t *w)
 {
     ty_doc_free(w->cand);
     ty_aligner_free(w->al);
-    ZSTD_freeDCtx(w->dctx);
-    free(w->tbuf);
+    ty__unpacker_free(&w->up);
     ty__counter_free(&w->cnt);
     free(w->ta.a);
     free(w->tb.a);
@@ -198,7 +195,7 @@ ty_spans_t *ty_spans_new(const ty_spans_opts_t *o, const ty_opts_t *to, ty_spans
     for (int t = 0; ok && t < o->threads; t++) {
         work_t *w = &sp->work[t];
         ok = (w->cand = ty_doc_new()) && (w->al = ty_aligner_new(to)) &&
-             (w->dctx = ZSTD_createDCtx());
+             ty__unpacker_init(&w->up) == TY_OK;
     }
     for (size_t i = 0; ok && i < (size_t)o->batch; i++)
         ok = (sp->slots[i].doc = ty_doc_new()) != NULL;
@@ -590,8 +587,7 @@ static int align_candidate(const ty_spans_t *sp, work_t *w, const ty_doc_t *doc,
                            spanvec_t *rm, char *msg)
 {
     const srec_t *r = &sp->docs.a[c];
-    int rc = ty__dd_unpack(&sp->R, w->dctx, &w->tbuf, &w->tcap, r->ctext, r->clen, r->len, r->name,
-                           w->cand, msg);
+    int rc = ty__dd_unpack(&sp->R, &w->up, r->ctext, r->clen, r->len, r->name, w->cand, msg);
     if (rc)
         return rc;
     if (sp->o.exact)

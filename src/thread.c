@@ -1,6 +1,6 @@
 /*
- * thread.c — ty_for (parallel for; ty__for inside the library) and ty__pipeline (ordered
- * steps, the last on the calling thread); see thread.h, and tongyuan.h for ty_for.
+ * thread.c — ty_for (parallel for; ty__for inside the library) and ty_pipeline (ordered
+ * steps, the last on the calling thread; ty__pipeline inside); see thread.h and tongyuan.h.
  * Written after minimap2's kthread.c (kt_for, kt_pipeline), with an atomic counter in place of
  * kt_for's per-thread ranges: tongyuan's items vary a lot in cost (a 50-character document and
  * a 50,000-character one), and taking the next item as a thread frees up balances them.
@@ -167,15 +167,15 @@ static void pipe_last(pipe_t *p)
     pthread_mutex_unlock(&p->mu);
 }
 
-int ty__pipeline(int n_threads, ty__step_fn fn, void *shared, int n_steps)
+int ty_pipeline(int n_threads, ty_step_fn fn, void *shared, int n_steps)
 {
     if (n_steps < 1)
         return TY_OK;
-    if (n_threads < 1)
-        n_threads = 1;
+    if (n_threads < 0)
+        n_threads = 0; /* 0: no thread, every step here */
     pipe_t p = {.fn = fn, .shared = shared, .last = n_steps - 1};
     p.done = calloc((size_t)n_steps, sizeof(uint64_t));
-    pthread_t *th = malloc((size_t)n_threads * sizeof(pthread_t));
+    pthread_t *th = malloc((size_t)(n_threads ? n_threads : 1) * sizeof(pthread_t));
     if (!p.done || !th) {
         free(p.done);
         free(th);

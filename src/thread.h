@@ -10,7 +10,8 @@
  *   { ... return s == 0 ? read_batch(shared) : s == 1 ? work(in) : (write(in), NULL); }
  *   ty__pipeline(2, step, &shared, 3);
  *
- * ty__for is the public ty_for (tongyuan.h: the front ends use it too): items go out one at
+ * ty__for and ty__pipeline are the public ty_for and ty_pipeline (tongyuan.h: the front ends
+ * use them too). ty__for: items go out one at
  * a time from an atomic counter (items are documents or pairs, coarse enough that the counter
  * costs nothing; threads that finish early take more), the calling thread is one of the
  * n_threads; tid < n_threads names the thread's own scratch. Nothing is said about which
@@ -18,13 +19,13 @@
  * used in item order afterwards. If threads cannot be started the items run on fewer (at
  * least the caller): the result is the same.
  *
- * ty__pipeline: batches go through steps 0..n_steps-1 (n_steps >= 2). Step s of batch b runs
- * after step s of batch b-1 (each step sees the batches in input order, one at a time) — so
- * step 0 may read and the last step write with no locks of their own — while different steps
- * run at once on different batches. Step 0 returns the batch (NULL: the input has ended);
- * step s > 0 gets what step s-1 returned and returns what step s+1 gets. A heavy middle step
- * parallelises itself with ty__for. The last step's return value is ignored.
- *   Steps 0..n_steps-2 run on n_threads threads of their own, each taking a batch through
+ * ty__pipeline (n_threads 0: every step on the calling thread): batches go through steps
+ * 0..n_steps-1 (n_steps >= 2). Step s of batch b runs after step s of batch b-1 (each step sees the
+ * batches in input order, one at a time) — so step 0 may read and the last step write with no locks
+ * of their own — while different steps run at once on different batches. Step 0 returns the batch
+ * (NULL: the input has ended); step s > 0 gets what step s-1 returned and returns what step s+1
+ * gets. A heavy middle step parallelises itself with ty__for. The last step's return value is
+ * ignored. Steps 0..n_steps-2 run on n_threads threads of their own, each taking a batch through
  * them; the last step runs on the calling thread, always: it writes, so it may hold what
  * belongs to one thread (an LMDB write transaction) and call back what the caller's API
  * promises to call on the caller's thread. While the calling thread waits for the next batch
@@ -51,8 +52,11 @@ static inline int ty__for(int n_threads, ty__for_fn fn, void *data, size_t n_ite
     return ty_for(n_threads, fn, data, n_items);
 }
 
-#define TY__STEP_WAIT (-1) /* the step number of the calling thread's waiting calls */
-typedef void *(*ty__step_fn)(void *shared, int step, void *in);
-int ty__pipeline(int n_threads, ty__step_fn fn, void *shared, int n_steps);
+#define TY__STEP_WAIT TY_STEP_WAIT /* the step number of the calling thread's waiting calls */
+typedef ty_step_fn ty__step_fn;
+static inline int ty__pipeline(int n_threads, ty__step_fn fn, void *shared, int n_steps)
+{
+    return ty_pipeline(n_threads, fn, shared, n_steps);
+}
 
 #endif

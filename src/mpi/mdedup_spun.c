@@ -78,7 +78,7 @@ spun_t *ty__spun_new(ty_mdedup_t *m)
         return NULL;
     s->m = m;
     s->sdoc = ty_doc_new();
-    if (ty__verifier_init(&s->vf, &m->R.to) || !s->sdoc) {
+    if (ty__verifier_init(&s->vf, &m->R.to) || ty__unpacker_init(&s->up) || !s->sdoc) {
         ty__spun_free(s);
         return NULL;
     }
@@ -139,7 +139,7 @@ void ty__spun_free(spun_t *s)
     ty__verifier_free(&s->vf);
     ty_doc_free(s->sdoc);
     free(s->sseeds);
-    free(s->tbuf);
+    ty__unpacker_free(&s->up);
     free(s);
 }
 
@@ -240,7 +240,7 @@ static int load_text(ty_mdedup_t *m, ty_doc_t *d, const char *ctext, uint32_t cl
 {
     spun_t *s = m->sp;
     char msg[TY_ERRMSG_SIZE];
-    int rc = ty__dd_unpack(&m->R, m->dctx, &s->tbuf, &s->tcap, ctext, clen, len, "", d, msg);
+    int rc = ty__dd_unpack(&m->R, &s->up, ctext, clen, len, "", d, msg);
     if (rc == TY_ENOMEM)
         return ty__mpi_oom(&m->x, "texts");
     if (rc) {
@@ -707,10 +707,7 @@ static int roots(ty_mdedup_t *m, uint32_t lo)
     }
     int rc = TY_OK, mrc = MPI_Gather(&c, 1, MPI_INT, cnt, 1, MPI_INT, 0, m->x.comm);
     if (mrc == MPI_SUCCESS && m->x.rank == 0) {
-        for (int r = 0; r < p; r++) {
-            dsp[r] = (int)tot;
-            tot += (size_t)cnt[r];
-        }
+        tot = ty__mpi_displs(cnt, dsp, p);
         if (!(all = malloc((tot + 1) * sizeof(uint32_t))))
             rc = ty__mpi_oom(&m->x, "roots");
     }

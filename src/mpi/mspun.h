@@ -64,8 +64,7 @@ struct spun {
     ty_doc_t *sdoc; /* a fetched candidate */
     ty_seed_t *sseeds;
     size_t nsseeds;
-    char *tbuf;
-    size_t tcap;
+    ty__unpacker_t up;
     ty_mdedup_t *m; /* step 3: the document being tried, and where its links go */
     bd_t *cur;
     lvec_t *mine;

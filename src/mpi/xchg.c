@@ -88,6 +88,16 @@ int ty__mpi_agree(ty__mpi_t *x, int rc)
     return mine ? mine : any;
 }
 
+size_t ty__mpi_displs(const int *cnt, int *disp, int p)
+{
+    size_t tot = 0;
+    for (int r = 0; r < p; r++) {
+        disp[r] = (int)tot;
+        tot += (size_t)cnt[r];
+    }
+    return tot;
+}
+
 int ty__mpi_xchg_raw(ty__mpi_t *x, const char *sbuf, const int *sc, char **out, size_t *nout,
                      uint64_t *bytes)
 {
@@ -108,11 +118,7 @@ int ty__mpi_xchg_raw(ty__mpi_t *x, const char *sbuf, const int *sc, char **out, 
         free(sd);
         return ty__mpi_fail(x, mrc, "Alltoall");
     }
-    size_t tot = 0;
-    for (int r = 0; r < p; r++) {
-        rd[r] = (int)tot;
-        tot += (size_t)rcnt[r];
-    }
+    size_t tot = ty__mpi_displs(rcnt, rd, p);
     char *rbuf = NULL;
     if (tot > XCHG_MAX || off > XCHG_MAX || !(rbuf = malloc(tot + 1))) {
         free(sd);
@@ -147,11 +153,7 @@ int ty__mpi_xchg(ty__mpi_t *x, const void *recs, size_t n, size_t sz, const int 
     int *sd = sc + p;
     for (size_t i = 0; i < n; i++)
         sc[dest[i]]++;
-    size_t off = 0;
-    for (int r = 0; r < p; r++) {
-        sd[r] = (int)off;
-        off += (size_t)sc[r];
-    }
+    ty__mpi_displs(sc, sd, p);
     for (size_t i = 0; i < n; i++) {
         int r = dest[i];
         memcpy(sbuf + (size_t)sd[r]++ * sz, (const char *)recs + i * sz, sz);
@@ -217,10 +219,7 @@ int ty__mpi_gather0(ty__mpi_t *x, const void *recs, size_t n, size_t sz, void **
     }
     size_t tot = 0;
     if (x->rank == 0) {
-        for (int r = 0; r < p; r++) {
-            rd[r] = (int)tot;
-            tot += (size_t)rc[r];
-        }
+        tot = ty__mpi_displs(rc, rd, p);
         if (tot > XCHG_MAX || !(rbuf = malloc(tot + 1))) {
             free(rc);
             return ty__mpi_oom(x, "gather buffer");
@@ -254,11 +253,7 @@ int ty__mpi_allgather(ty__mpi_t *x, const void *recs, size_t n, size_t sz, void 
         free(rcnt);
         return ty__mpi_fail(x, mrc, "Allgather");
     }
-    size_t tot = 0;
-    for (int r = 0; r < p; r++) {
-        rd[r] = (int)tot;
-        tot += (size_t)rcnt[r];
-    }
+    size_t tot = ty__mpi_displs(rcnt, rd, p);
     char *rbuf = NULL;
     if (tot > XCHG_MAX || !(rbuf = malloc(tot + 1))) {
         free(rcnt);

@@ -37,6 +37,9 @@ int ty__mpi_local(ty__mpi_t *x, int rc, const char *fmt, ...)
  * the others with "rank R: stopped: another rank failed" (here = 0). */
 int ty__mpi_agree(ty__mpi_t *x, int rc);
 
+/* disp[r] = cnt[0] + ... + cnt[r-1], the displacements of MPI's v-collectives, for p ranks;
+ * returns the sum of all p counts. */
+size_t ty__mpi_displs(const int *cnt, int *disp, int p);
 /* Send sbuf, grouped by destination rank (sc[r] bytes to rank r, in rank order): *out
  * (malloc()ed) gets what was sent to this rank, *nout bytes, grouped by sending rank in
  * rank order. *bytes counts what went to other ranks. */

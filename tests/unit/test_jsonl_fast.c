@@ -7,33 +7,25 @@
 #include <string.h>
 
 #include "check.h"
-#include "input.h"
+#include "../../fuzz/jsonl_both.h"
 #include "jsonl_fast.h"
 
 /* Parse line both ways; check they agree. Returns the status. */
 static int both(const char *line, size_t len)
 {
-    ty_reader_opts_t o;
-    ty_reader_opts_init(&o);
-    ty_jsonl_t a, b;
-    memset(&a, 0, sizeof a);
-    memset(&b, 0, sizeof b);
-    b.no_fast = 1;
-    ty_record_t ra, rb;
-    char ea[TY_ERRMSG_SIZE] = "", eb[TY_ERRMSG_SIZE] = "";
-    int x = ty__jsonl_parse(&a, &o, "t.jsonl", 7, line, len, &ra, ea);
-    int y = ty__jsonl_parse(&b, &o, "t.jsonl", 7, line, len, &rb, eb);
-    CHECKF(x == y, "status %d (fast) != %d (jansson) for %.*s", x, y, (int)len, line);
-    if (x == 1 && y == 1) {
-        CHECKF(strcmp(ra.name, rb.name) == 0, "name '%s' != '%s' for %.*s", ra.name, rb.name,
+    jsonl_both_t j;
+    jsonl_both(&j, "t.jsonl", 7, line, len);
+    const ty_record_t *ra = &j.ra, *rb = &j.rb;
+    CHECKF(j.x == j.y, "status %d (fast) != %d (jansson) for %.*s", j.x, j.y, (int)len, line);
+    if (j.x == 1 && j.y == 1) {
+        CHECKF(strcmp(ra->name, rb->name) == 0, "name '%s' != '%s' for %.*s", ra->name, rb->name,
                (int)len, line);
-        CHECKF(ra.len == rb.len && memcmp(ra.text, rb.text, ra.len) == 0, "text differs for %.*s",
-               (int)len, line);
-        CHECK(ra.text[ra.len] == 0);
+        CHECKF(ra->len == rb->len && memcmp(ra->text, rb->text, ra->len) == 0,
+               "text differs for %.*s", (int)len, line);
+        CHECK(ra->text[ra->len] == 0);
     }
-    ty__jsonl_free(&a);
-    ty__jsonl_free(&b);
-    return x;
+    jsonl_both_free(&j);
+    return j.x;
 }
 
 static const char *LINES[] = {

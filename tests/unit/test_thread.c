@@ -234,6 +234,7 @@ typedef struct {
     _Atomic int in_flight, max_in_flight, nthreads;
     _Atomic int waits; /* TY__STEP_WAIT calls */
     int slow_ms;       /* step 1 of batch 0 sleeps so long */
+    int here_only;     /* n_threads 0: every step on the calling thread */
 } pipe_job_t;
 
 typedef struct {
@@ -250,6 +251,8 @@ static void *pipe_step(void *shared, int s, void *in)
         return NULL;
     }
     if (atomic_fetch_add(&p->in_step[s], 1) != 0)
+        atomic_store(&p->bad, 1);
+    if (p->here_only && !pthread_equal(pthread_self(), p->caller))
         atomic_store(&p->bad, 1);
     batch_t *b = in;
     if (s == 0) {
@@ -286,9 +289,9 @@ static void *pipe_step(void *shared, int s, void *in)
 
 static void test_pipeline_ordered(void)
 {
-    static int nts[] = {1, 2, 4, 9};
+    static int nts[] = {0, 1, 2, 4, 9}; /* 0: every step on the calling thread */
     static int nbs[] = {0, 1, 5, 200};
-    for (size_t a = 0; a < 4; a++)
+    for (size_t a = 0; a < 5; a++)
         for (size_t c = 0; c < 4; c++) {
             static pipe_job_t p;
             memset(&p, 0, sizeof p);
@@ -296,9 +299,10 @@ static void test_pipeline_ordered(void)
                 p.last_seen[s] = -1;
             p.n_batches = nbs[c];
             p.caller = pthread_self();
+            p.here_only = !nts[a];
             CHECK_EQ_INT(ty__pipeline(nts[a], pipe_step, &p, 3), TY_OK);
             CHECK_EQ_INT(p.nout, nbs[c]);
-            CHECK(p.max_in_flight <= nts[a] + 2);
+            CHECK(p.max_in_flight <= (nts[a] ? nts[a] + 2 : 1));
             int ok = 1;
             for (int i = 0; i < p.nout; i++)
                 ok &= p.out[i] == i * 3 + 1;
