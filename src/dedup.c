@@ -1009,20 +1009,21 @@ static size_t held(const ty_dedup_t *dd)
            dd->R.o.batch * sizeof(bdoc_t);
 }
 
-/* A hash table doubles when it passes 3/4 full, and holds its old slots while it fills the
- * new ones: 3 times its size for a moment. So the budget counts, for each table the next batch
- * may make grow (by twice the most one batch has added so far), the 2 x cap more it would take
- * then: a table is written out before it doubles past the budget, not after. (At 10M near-mode
- * documents under --memory 4G, the band table doubling from 2 to 4 GB inside a batch had put
- * the peak at 6.6 GB.) */
+/* A hash table doubles when it passes its load limit (3/4, hash.h's _fits), and holds its old slots
+ * while it fills the new ones: 3 times its size for a moment. So the budget counts, for each table
+ * the next batch may make grow (by twice the most one batch has added so far), the 2 x cap more it
+ * would take then: a table is written out before it doubles past the budget, not after. (At 10M
+ * near-mode documents under --memory 4G, the band table doubling from 2 to 4 GB inside a batch had
+ * put the peak at 6.6 GB.) */
 static size_t growth(const ty_dedup_t *dd)
 {
-    size_t cap[3] = {dd->bands.cap, dd->ex.cap, dd->gmz.map.cap};
-    size_t n[3] = {dd->bands.n, dd->ex.n, dd->gmz.map.n};
-    size_t ent[3] = {sizeof(ty__kv_t), sizeof(ty__xkv_t), sizeof(ty__kv_t)}, g = 0;
-    for (int t = 0; t < 3; t++)
-        if (cap[t] && (n[t] + 2 * dd->grow[t]) * 4 > cap[t] * 3)
-            g += 2 * cap[t] * ent[t];
+    size_t g = 0;
+    if (dd->bands.cap && !ty__map_fits(&dd->bands, dd->bands.n + 2 * dd->grow[0]))
+        g += 2 * dd->bands.cap * sizeof(ty__kv_t);
+    if (dd->ex.cap && !ty__xtab_fits(&dd->ex, dd->ex.n + 2 * dd->grow[1]))
+        g += 2 * dd->ex.cap * sizeof(ty__xkv_t);
+    if (dd->gmz.map.cap && !ty__map_fits(&dd->gmz.map, dd->gmz.map.n + 2 * dd->grow[2]))
+        g += 2 * dd->gmz.map.cap * sizeof(ty__kv_t);
     return g;
 }
 
