@@ -159,13 +159,32 @@ static void worker_free(worker_t *w)
     ty__coverbuf_free(&w->cb);
 }
 
+/* The bytes a batch slot holds while its batch is processed. */
+static size_t bdoc_mem(const bdoc_t *b)
+{
+    return (b->doc ? ty__doc_mem(b->doc) : 0) + b->mzs.nseeds * sizeof(ty_seed_t) +
+           b->mzs.cap * (sizeof(uint64_t) + sizeof(uint32_t)) +
+           b->gcap * (sizeof(uint64_t) + sizeof(uint32_t)) + b->ccap + b->links.m * sizeof(link_t);
+}
+
+/* A slot emptied for the next batch, its buffers freed: kept, each would hold the capacity of
+ * the longest document that ever passed through it (at 10M spun documents, the 4,096 slots
+ * had come to hold about 0.7 GB that way, uncounted). */
 static void bdoc_reset(bdoc_t *b)
 {
     free(b->msg);
     b->msg = NULL;
-    free(b->mzs.seeds);
-    b->mzs.seeds = NULL;
-    b->mzs.nseeds = 0;
+    if (b->doc)
+        ty__doc_release(b->doc);
+    ty__mzs_free(&b->mzs);
+    free(b->gh);
+    free(b->gpos);
+    b->gh = NULL;
+    b->gpos = NULL;
+    b->gcap = 0;
+    free(b->ctext);
+    b->ctext = NULL;
+    b->ccap = 0;
     for (size_t i = 0; i < b->links.n; i++)
         free(b->links.a[i].ps);
     b->links.n = 0;
@@ -266,6 +285,8 @@ void ty_dedup_free(ty_dedup_t *dd)
     ty__sruns_free(&dd->bandr);
     ty__mztab_free(&dd->gmz);
     ty__sruns_free(&dd->mzr);
+    ty__map_free(&dd->rcache);
+    free(dd->rcpool.a);
     free(dd->brdf);
     free(dd->broff);
     free(dd->rpost.a);
@@ -884,8 +905,13 @@ static int process_batch(ty_dedup_t *dd)
     }
     if (!rc)
         rc = phase_c(dd);
-    for (size_t j = 0; j < dd->nb; j++)
+    size_t bm = 0;
+    for (size_t j = 0; j < dd->nb; j++) {
+        bm += bdoc_mem(&dd->batch[j]);
         bdoc_reset(&dd->batch[j]);
+    }
+    if (bm > dd->bmem)
+        dd->bmem = bm;
     for (int t = 0; t < dd->nwk; t++) {
         dd->st.candidates += dd->wk[t].candidates;
         dd->wk[t].candidates = 0;
@@ -1006,7 +1032,7 @@ static size_t held(const ty_dedup_t *dd)
            dd->btext.m +
            (dd->occ.m + dd->grp.m + dd->stamp.m + dd->gnmz.m + dd->glists.m) * sizeof(uint32_t) +
            dd->gmzp.m * sizeof(void *) + dd->gtab.cap * sizeof(ty__kv_t) +
-           dd->R.o.batch * sizeof(bdoc_t);
+           dd->R.o.batch * sizeof(bdoc_t) + dd->bmem + ty__dd_rc_mem(dd);
 }
 
 /* A hash table doubles when it passes its load limit (3/4, hash.h's _fits), and holds its old slots

@@ -58,15 +58,16 @@ typedef struct {
     int fd;
     uint64_t n;      /* records */
     uint64_t *fence; /* the first key of each block */
-    uint64_t *bloom; /* a Bloom filter of the keys... */
-    uint64_t mask;   /* ...of mask + 1 bits */
+    uint64_t *bloom; /* a Bloom filter of the keys (NULL: freed for a merge, every key may be)... */
+    uint64_t nblk;   /* ...of nblk blocks of 512 bits */
     int pfd;         /* with join: the records' postings, in the records' order (-1: none)... */
     uint64_t pn;     /* ...of pn bytes */
 } ty__srun_t;
 typedef struct {
     size_t rec;
     TY_VEC(ty__srun_t) r;
-    uint64_t n; /* records in all */
+    uint64_t n;   /* records in all */
+    uint32_t ver; /* changed whenever a run is added or runs are merged */
     /* NULL: a key is in one run. Else a key may be in several, each run has a postings file
      * (pfd), and merging runs gives the n records of a key, the oldest run's first, each with
      * a reader of its run's postings (src), to join, which writes the merged record to out
@@ -207,6 +208,7 @@ struct ty_dedup {
     char *sigbuf;           /* near: one signature read back */
     ty__spill_t sp;         /* the memory budget and the temporary directory */
     size_t grow[3];         /* the most entries one batch added to bands, ex, gmz (ty__dd_budget) */
+    size_t bmem;            /* the most bytes one batch's slots held (texts, tokens, sketches) */
     ty__sruns_t exr, bandr; /* ex and bands written out when the budget was passed */
     ty__xmap_t ex;          /* exact key -> first document (spun: first indexed) */
     ty__map_t bands;        /* near: band key -> first document */
@@ -218,6 +220,13 @@ struct ty_dedup {
                              * there (at rpost[broff]: n, documents) */
     size_t brcap;
     ty__u32vec_t rpost;
+    /* spun, with mzr: what the runs gave for the keys found in them, kept until the runs change
+     * (mzr.ver != rcver): key -> at (val) in rcpool: df sum in the runs (NONE past it), n, and
+     * the n documents when the sum is at most max_df (ty__dd_mz_batch) */
+    ty__map_t rcache;
+    ty__u32vec_t rcpool;
+    uint32_t rcver;
+    uint64_t rchits; /* batch keys the cache answered (tests) */
     uint64_t nmz; /* spun: distinct minimizers indexed */
     /* the batch being filled / processed */
     bdoc_t *batch;
@@ -270,6 +279,8 @@ int ty__dd_ex_first(ty_dedup_t *dd, uint64_t lo, uint64_t hi, uint32_t g, uint32
 int ty__dd_band(ty_dedup_t *dd, uint64_t key, uint32_t g, uint32_t *first);
 int ty__dd_spill_tables(ty_dedup_t *dd);
 
+/* The bytes of the cache of the runs' look-ups (dedup_spill.c). */
+uint64_t ty__dd_rc_mem(const ty_dedup_t *dd);
 /* Spun mode's minimizer table in its runs (dedup_spill.c): key's df summed over the runs and,
  * when docs is not NULL, its documents appended to docs while the sum is at most max_df (any
  * number of threads with docs NULL; TY_EIO, TY_ENOMEM); the batch's minimizers (bmz) looked up

@@ -15,21 +15,6 @@
 
 ty_doc_t *ty_doc_new(void) { return calloc(1, sizeof(ty_doc_t)); }
 
-void ty_doc_free(ty_doc_t *d)
-{
-    if (!d)
-        return;
-    free(d->name);
-    free(d->text);
-    free(d->tok);
-    free(d->cp_off);
-    free(d->cp_end);
-    free(d->byte_off);
-    free(d->byte_end);
-    free(d->title);
-    free(d->file_off);
-    free(d);
-}
 
 const char *ty_doc_errmsg(const ty_doc_t *d) { return d ? d->err : "no document"; }
 const char *ty_doc_name(const ty_doc_t *d) { return d->name ? d->name : ""; }
@@ -91,6 +76,34 @@ static void clear(ty_doc_t *d)
         d->text[0] = 0;
     d->err[0] = 0;
     info_reset(d);
+}
+
+void ty__doc_release(ty_doc_t *d)
+{
+    clear(d);
+    free(d->text);
+    free(d->tok);
+    free(d->cp_off);
+    free(d->cp_end);
+    free(d->byte_off);
+    free(d->byte_end);
+    d->text = NULL;
+    d->tok = d->cp_off = d->cp_end = d->byte_off = d->byte_end = NULL;
+    d->mtok = 0;
+}
+
+size_t ty__doc_mem(const ty_doc_t *d)
+{
+    return (d->text ? d->len + 1 : 0) + d->mtok * 5 * sizeof(uint32_t);
+}
+
+void ty_doc_free(ty_doc_t *d)
+{
+    if (!d)
+        return;
+    ty__doc_release(d); /* the title and file offsets too (clear) */
+    free(d->name);
+    free(d);
 }
 
 const ty_docinfo_t *ty_docinfo(const ty_doc_t *d)

@@ -50,6 +50,12 @@ struct ty_doc {
     uint32_t *file_off;
 };
 
+/* Free d's text and token arrays (a document kept for reuse holds the capacity of the
+ * longest it ever held otherwise); d stays usable, empty. */
+void ty__doc_release(ty_doc_t *d);
+/* The bytes d's text and token arrays take. */
+size_t ty__doc_mem(const ty_doc_t *d);
+
 /* Fill d->tok etc. from d->text. Returns TY_OK or an error with d->err set. */
 int ty__tokenize(ty_doc_t *d, const ty_opts_t *o);
 

@@ -65,8 +65,8 @@ typedef struct {
 static int grow_to(ty_doc_t *d, size_t need)
 {
     size_t m = d->mtok ? d->mtok * 2 : 1024;
-    while (m < need)
-        m *= 2;
+    if (m < need) /* need is a bound already (the CJK run's): not rounded up again */
+        m = need;
     uint32_t **arrs[5] = {&d->tok, &d->cp_off, &d->cp_end, &d->byte_off, &d->byte_end};
     for (int i = 0; i < 5; i++) {
         uint32_t *p = realloc(*arrs[i], m * sizeof(uint32_t));
