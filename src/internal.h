@@ -74,6 +74,12 @@ size_t ty__kmer_hashes(const uint32_t *tok, size_t n, int k, uint64_t *out, int 
 void ty__file_mark(int fd, int64_t mark[4]);
 int ty__file_changed(int fd, const int64_t mark[4], const char *path, char *err);
 
+/* n bytes at off of fd into p (ty__pread_full) or from p (ty__pwrite_full), going on after
+ * interrupted and short transfers: 0, or an errno (EIO when the file ends first, ENOSPC when
+ * a write moves nothing). */
+int ty__pread_full(int fd, void *p, size_t n, uint64_t off);
+int ty__pwrite_full(int fd, const void *p, size_t n, uint64_t off);
+
 /* 1-based line and column (in code points) of byte offset off in text, for messages. */
 void ty__line_col(const char *text, size_t off, size_t *line, size_t *col);
 
