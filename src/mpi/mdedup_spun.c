@@ -863,10 +863,7 @@ static int fetch(ty_mdedup_t *m, uint32_t lo)
         dest[i] = ty__md_owner_of_doc(m, need.a[i]);
     }
     free(need.a);
-    if (!rc)
-        rc = ty__mpi_xchg(&m->x, rq, nn, sizeof(pair_t), dest, &r, &nr, &m->ms.pair_bytes);
-    free(rq);
-    free(dest);
+    rc = ty__mpi_xchg_free(&m->x, rc, rq, nn, sizeof(pair_t), dest, &r, &nr, &m->ms.pair_bytes);
     /* the reading rank sends the compressed texts */
     if (!rc)
         rc = send_texts(m, r, nr, &n);
