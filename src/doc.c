@@ -21,11 +21,9 @@ void ty_doc_free(ty_doc_t *d)
         return;
     free(d->name);
     free(d->text);
-    free(d->tok);
-    free(d->cp_off);
-    free(d->cp_end);
-    free(d->byte_off);
-    free(d->byte_end);
+    uint32_t **arrs[] = TY__DOC_TOKEN_ARRAYS(d);
+    for (size_t i = 0; i < sizeof arrs / sizeof *arrs; i++)
+        free(*arrs[i]);
     free(d->title);
     free(d->file_off);
     free(d);

@@ -50,6 +50,13 @@ struct ty_doc {
     uint32_t *file_off;
 };
 
+/* The per-token arrays of d: grown together to d->mtok (normalize.c), freed together
+ * (doc.c). */
+/* clang-format off */
+#define TY__DOC_TOKEN_ARRAYS(d) \
+    {&(d)->tok, &(d)->cp_off, &(d)->cp_end, &(d)->byte_off, &(d)->byte_end}
+/* clang-format on */
+
 /* Fill d->tok etc. from d->text. Returns TY_OK or an error with d->err set. */
 int ty__tokenize(ty_doc_t *d, const ty_opts_t *o);
 
