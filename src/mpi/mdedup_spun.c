@@ -619,17 +619,13 @@ static int keys(ty_mdedup_t *m)
     }
     void *r = NULL;
     size_t nr = 0;
-    if (!rc)
-        rc = ty__mpi_xchg(&m->x, kr, nk, sizeof(krec_t), dest, &r, &nr, &m->ms.key_bytes);
+    rc = ty__mpi_xchg_free(&m->x, rc, kr, nk, sizeof(krec_t), dest, &r, &nr, &m->ms.key_bytes);
     if (!rc) {
         s->kr = r;
         s->nkr = nr;
-        rc = ty__mpi_xchg(&m->x, xr, s->bd.n, sizeof(xrec_t), xdest, &r, &nr, &m->ms.key_bytes);
     }
-    free(kr);
-    free(dest);
-    free(xr);
-    free(xdest);
+    rc =
+        ty__mpi_xchg_free(&m->x, rc, xr, s->bd.n, sizeof(xrec_t), xdest, &r, &nr, &m->ms.key_bytes);
     if (rc)
         return rc;
     s->xr = r;
@@ -669,16 +665,10 @@ static int keys(ty_mdedup_t *m)
     void *rb = NULL, *rs = NULL;
     char *rcg = NULL;
     size_t nrb = 0, nrs = 0, nrc = 0;
-    if (!rc)
-        rc = ty__mpi_xchg(&m->x, hb.a, hb.n, sizeof(hg_t), hbd.a, &rb, &nrb, &m->ms.key_bytes);
-    if (!rc)
-        rc = ty__mpi_xchg(&m->x, sm, nsm, sizeof(pair_t), smd, &rs, &nrs, &m->ms.key_bytes);
+    rc = ty__mpi_xchg_free(&m->x, rc, hb.a, hb.n, sizeof(hg_t), hbd.a, &rb, &nrb, &m->ms.key_bytes);
+    rc = ty__mpi_xchg_free(&m->x, rc, sm, nsm, sizeof(pair_t), smd, &rs, &nrs, &m->ms.key_bytes);
     if (!rc)
         rc = ty__mpi_xchg_raw(&m->x, (const char *)clb, cls, &rcg, &nrc, &m->ms.pair_bytes);
-    free(hb.a);
-    free(hbd.a);
-    free(sm);
-    free(smd);
     free(clb);
     free(cls);
     /* the document's rank: boilerplate flags, exact copies, candidate counts */
