@@ -227,7 +227,7 @@ struct ty_dedup {
     ty__u32vec_t rcpool;
     uint32_t rcver;
     uint64_t rchits; /* batch keys the cache answered (tests) */
-    uint64_t nmz; /* spun: distinct minimizers indexed */
+    uint64_t nmz;    /* spun: distinct minimizers indexed */
     /* the batch being filled / processed */
     bdoc_t *batch;
     size_t nb, base;

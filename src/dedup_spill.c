@@ -89,39 +89,7 @@ static void disk_shrink(ty__spill_t *s, uint64_t n)
     s->disk_now -= n < s->disk_now ? n : s->disk_now;
 }
 
-/* n bytes at off into p: 0 or an errno (EIO at the end of the file). */
-static int read_full(int fd, void *p, size_t n, uint64_t off)
-{
-    char *d = p;
-    while (n) {
-        ssize_t g = pread(fd, d, n, (off_t)off);
-        if (g < 0 && errno == EINTR)
-            continue;
-        if (g <= 0)
-            return g < 0 ? errno : EIO;
-        d += g;
-        n -= (size_t)g;
-        off += (uint64_t)g;
-    }
-    return 0;
-}
-
 /* ---- append-only stores ------------------------------------------------------------------- */
-
-static int write_all(int fd, const char *p, size_t n, uint64_t off)
-{
-    while (n) {
-        ssize_t w = pwrite(fd, p, n, (off_t)off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return w < 0 ? errno : ENOSPC;
-        p += w;
-        n -= (size_t)w;
-        off += (uint64_t)w;
-    }
-    return 0;
-}
 
 int ty__blobs_put(ty__blobs_t *b, const void *p, size_t n, uint64_t *off)
 {
@@ -159,12 +127,8 @@ const char *ty__blobs_get(const ty__blobs_t *b, uint64_t off, size_t n, char *sc
         size_t k;
         if (o < b->base) { /* on disk */
             k = o + (n - done) > b->base ? (size_t)(b->base - o) : n - done;
-            ssize_t r = pread(b->fd, scratch + done, k, (off_t)o);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0)
+            if (ty__pread_full(b->fd, scratch + done, k, o))
                 return NULL;
-            k = (size_t)r;
         } else {
             size_t at = (size_t)(o - b->base), ci = at / CHUNK, co = at % CHUNK;
             k = CHUNK - co < n - done ? CHUNK - co : n - done;
@@ -196,7 +160,7 @@ int ty__blobs_spill(ty__blobs_t *b, ty__spill_t *s, char *err)
     for (size_t i = 0; i < b->chunks.n; i++) {
         uint64_t from = b->base + (uint64_t)i * CHUNK;
         size_t k = b->n - from < CHUNK ? (size_t)(b->n - from) : CHUNK;
-        int e = write_all(b->fd, b->chunks.a[i], k, from);
+        int e = ty__pwrite_full(b->fd, b->chunks.a[i], k, from);
         if (e)
             return ty__err(err, TY_EIO, "writing a temporary file in %s (tmp_dir): %s", s->dir,
                            strerror(e));
@@ -328,7 +292,7 @@ typedef struct {
 static void seqw_flush(seqw_t *w)
 {
     if (w->nbuf && !w->err)
-        w->err = write_all(w->fd, w->buf, w->nbuf, w->off);
+        w->err = ty__pwrite_full(w->fd, w->buf, w->nbuf, w->off);
     w->off += w->nbuf;
     w->nbuf = 0;
 }
@@ -360,9 +324,9 @@ static int seqr_get(seqr_t *r, uint64_t off, size_t n, void *dst)
 {
     if (off < r->at || off + n > r->at + r->have) {
         if (n > IOBUF)
-            return read_full(r->fd, dst, n, off);
+            return ty__pread_full(r->fd, dst, n, off);
         size_t k = r->end - off < IOBUF ? (size_t)(r->end - off) : IOBUF;
-        int e = read_full(r->fd, r->buf, k > n ? k : n, off);
+        int e = ty__pread_full(r->fd, r->buf, k > n ? k : n, off);
         if (e)
             return e;
         r->at = off;
@@ -484,7 +448,7 @@ static const char *reader_next(run_reader_t *rd, int *err)
         size_t k = IOBUF / rd->rec < left ? IOBUF / rd->rec : (size_t)left;
         if (!k)
             return NULL;
-        int e = read_full(rd->r->fd, rd->buf, k * rd->rec, rd->next * rd->rec);
+        int e = ty__pread_full(rd->r->fd, rd->buf, k * rd->rec, rd->next * rd->rec);
         if (e) {
             *err = e;
             return NULL;
@@ -627,7 +591,7 @@ int ty__sruns_find_in(const ty__sruns_t *rs, size_t i, uint64_t key, void *out)
         return 0;
     uint64_t b = lo - 1, first = b * RUN_BLOCK;
     size_t cnt = r->n - first < RUN_BLOCK ? (size_t)(r->n - first) : RUN_BLOCK;
-    if (read_full(r->fd, blk, cnt * rs->rec, first * rs->rec))
+    if (ty__pread_full(r->fd, blk, cnt * rs->rec, first * rs->rec))
         return TY_EIO;
     size_t l = 0, h = cnt;
     while (l < h) {
@@ -1029,10 +993,10 @@ typedef struct {
     ty__u32vec_t out; /* per key in key order: n, the n documents of the runs */
     TY_VEC(mzhit_t) hits;
     TY_VEC(need_t) needs;
-    TY_VEC(size_t) pend; /* keys of a window of blocks: key index, block */
+    TY_VEC(size_t) pend;    /* keys of a window of blocks: key index, block */
     TY_VEC(uint32_t) fresh; /* bmz slots of the keys found in the runs, not in the cache */
     size_t cached;          /* keys the cache answered */
-    int rc;              /* an errno, or TY_ENOMEM */
+    int rc;                 /* an errno, or TY_ENOMEM */
 } mzchunk_t;
 
 typedef struct {
@@ -1082,7 +1046,7 @@ static int join_run(const ty__srun_t *r, const slot16_t *k, size_t nk, char *buf
         uint64_t first = (uint64_t)sb * RUN_BLOCK, end = (uint64_t)(eb + 1) * RUN_BLOCK;
         if (end > r->n)
             end = r->n;
-        int e = read_full(r->fd, buf, (size_t)(end - first) * MZ_REC, first * MZ_REC);
+        int e = ty__pread_full(r->fd, buf, (size_t)(end - first) * MZ_REC, first * MZ_REC);
         if (e)
             return e;
         for (size_t p = 0; p < ch->pend.n; p += 2) {
@@ -1114,7 +1078,7 @@ static int read_needs(int fd, const need_t *nd, size_t n, uint32_t *out, char *b
 {
     for (size_t a = 0; a < n;) {
         if (nd[a].len > WIN) {
-            int e = read_full(fd, out + nd[a].at, nd[a].len, nd[a].off);
+            int e = ty__pread_full(fd, out + nd[a].at, nd[a].len, nd[a].off);
             if (e)
                 return e;
             a++;
@@ -1128,7 +1092,7 @@ static int read_needs(int fd, const need_t *nd, size_t n, uint32_t *out, char *b
                 end = nd[b].off + nd[b].len;
             b++;
         }
-        int e = read_full(fd, buf, (size_t)(end - start), start);
+        int e = ty__pread_full(fd, buf, (size_t)(end - start), start);
         if (e)
             return e;
         for (; a < b; a++)

@@ -98,6 +98,16 @@ static const char *param_get(const char *text, const char *name, size_t nlen, si
 
 /* ---- writing ------------------------------------------------------------------------------- */
 
+/* Writer and reader alike: a section's checksum covers the buffer's bytes from the mark
+ * (*hstart) to end, added as the buffer is flushed, refilled or the section ends; the mark
+ * then moves to end. */
+static void hash_upto(XXH3_state_t *hs, const unsigned char *buf, size_t *hstart, size_t end)
+{
+    if (end > *hstart)
+        XXH3_64bits_update(hs, buf + *hstart, end - *hstart);
+    *hstart = end;
+}
+
 struct ty__sw {
     FILE *f; /* NULL: a writer to memory (mem) */
     char *tmp, *dst, *dir;
@@ -110,8 +120,8 @@ struct ty__sw {
 
 static void sw_flush(ty__sw_t *w)
 {
-    if (w->f && w->n > w->hstart) /* (a writer to memory has no sections) */
-        XXH3_64bits_update(w->hs, w->buf + w->hstart, w->n - w->hstart);
+    if (w->f) /* (a writer to memory has no sections) */
+        hash_upto(w->hs, w->buf, &w->hstart, w->n);
     if (w->n && !w->err && !w->f) {
         if (ty_vec_reserve(w->mem, w->mem.n + w->n))
             w->err = ENOMEM;
@@ -184,9 +194,7 @@ void ty__sw_begin(ty__sw_t *w, uint32_t tag)
 
 void ty__sw_end(ty__sw_t *w)
 {
-    if (w->n > w->hstart)
-        XXH3_64bits_update(w->hs, w->buf + w->hstart, w->n - w->hstart);
-    w->hstart = w->n;
+    hash_upto(w->hs, w->buf, &w->hstart, w->n);
     ty__sw_u64(w, XXH3_64bits_digest(w->hs));
     w->hstart = w->n;
 }
@@ -328,8 +336,7 @@ int ty__sr_get(ty__sr_t *r, void *p, size_t n)
                           (unsigned long long)ty__sr_left(r), n);
     while (n) {
         if (r->pos == r->len) {
-            if (r->len > r->hstart)
-                XXH3_64bits_update(r->hs, r->buf + r->hstart, r->len - r->hstart);
+            hash_upto(r->hs, r->buf, &r->hstart, r->len);
             r->off += r->len;
             r->pos = r->hstart = 0;
             r->len = fread(r->buf, 1, sizeof r->buf, r->f);
@@ -379,9 +386,7 @@ int ty__sr_begin(ty__sr_t *r, uint32_t tag)
 
 int ty__sr_end(ty__sr_t *r)
 {
-    if (r->pos > r->hstart)
-        XXH3_64bits_update(r->hs, r->buf + r->hstart, r->pos - r->hstart);
-    r->hstart = r->pos;
+    hash_upto(r->hs, r->buf, &r->hstart, r->pos);
     uint64_t want = XXH3_64bits_digest(r->hs), got, at = ty__sr_tell(r);
     int rc = ty__sr_u64(r, &got);
     r->hstart = r->pos;

@@ -15,7 +15,6 @@
 
 ty_doc_t *ty_doc_new(void) { return calloc(1, sizeof(ty_doc_t)); }
 
-
 const char *ty_doc_errmsg(const ty_doc_t *d) { return d ? d->err : "no document"; }
 const char *ty_doc_name(const ty_doc_t *d) { return d->name ? d->name : ""; }
 size_t ty_doc_ntokens(const ty_doc_t *d) { return d->ntok; }
@@ -82,19 +81,19 @@ void ty__doc_release(ty_doc_t *d)
 {
     clear(d);
     free(d->text);
-    free(d->tok);
-    free(d->cp_off);
-    free(d->cp_end);
-    free(d->byte_off);
-    free(d->byte_end);
     d->text = NULL;
-    d->tok = d->cp_off = d->cp_end = d->byte_off = d->byte_end = NULL;
+    uint32_t **arrs[] = TY__DOC_TOKEN_ARRAYS(d);
+    for (size_t i = 0; i < sizeof arrs / sizeof *arrs; i++) {
+        free(*arrs[i]);
+        *arrs[i] = NULL;
+    }
     d->mtok = 0;
 }
 
-size_t ty__doc_mem(const ty_doc_t *d)
+size_t ty__doc_mem(ty_doc_t *d)
 {
-    return (d->text ? d->len + 1 : 0) + d->mtok * 5 * sizeof(uint32_t);
+    uint32_t **arrs[] = TY__DOC_TOKEN_ARRAYS(d);
+    return (d->text ? d->len + 1 : 0) + d->mtok * (sizeof arrs / sizeof *arrs) * sizeof(uint32_t);
 }
 
 void ty_doc_free(ty_doc_t *d)

@@ -489,17 +489,9 @@ int ty_index_shards_commit(ty_index_shards_t *sh, const uint64_t hist[TY_INDEX_D
     free(body);
     if (!rc) {
         int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        size_t off = 0;
-        while (fd >= 0 && off < len) {
-            ssize_t w = write(fd, buf + off, len - off);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                break;
-            off += (size_t)w;
-        }
-        if (fd < 0 || off < len || fsync(fd) != 0 || close(fd) != 0) {
-            rc = ty__err(ix->err, TY_EIO, "%s: %s", tmp, strerror(errno));
+        int e = fd < 0 ? errno : ty__pwrite_full(fd, buf, len, 0);
+        if (e || fsync(fd) != 0 || close(fd) != 0) {
+            rc = ty__err(ix->err, TY_EIO, "%s: %s", tmp, strerror(e ? e : errno));
             if (fd >= 0)
                 close(fd);
             unlink(tmp);

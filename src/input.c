@@ -806,21 +806,6 @@ static int sniff_warc(ty_reader_t *r)
     return TY_OK;
 }
 
-/* warc.c's bytes: what the line buffer holds (read while sniffing), then the stream. */
-static int warc_read(void *ctx, char *buf, size_t cap, size_t *got, char *err)
-{
-    ty_reader_t *r = ctx;
-    size_t have = r->lb.end - r->lb.beg;
-    if (have) {
-        size_t n = have < cap ? have : cap;
-        memcpy(buf, r->lb.a + r->lb.beg, n);
-        r->lb.beg += n;
-        *got = n;
-        return TY_OK;
-    }
-    return ty__stream_read(&r->st, buf, cap, got, err);
-}
-
 /* The host of a URI ("http://news.example.cn:80/a" → "news.example.cn"), into out. */
 static void host_of(const char *uri, char *out, size_t outsz)
 {
@@ -837,7 +822,7 @@ static void host_of(const char *uri, char *out, size_t outsz)
  * on with the next record, unless the file could not be read further). */
 static int next_warc(ty_reader_t *r, ty_record_t *rec)
 {
-    if (!r->warc && !(r->warc = ty__warc_new(warc_read, r, r->cur->path, r->o.max_doc_bytes)))
+    if (!r->warc && !(r->warc = ty__warc_new(&r->lb, &r->st, r->cur->path, r->o.max_doc_bytes)))
         return ty__err(r->err, TY_ENOMEM, "%s: out of memory", r->cur->path);
     ty__warc_rec_t w;
     int rc = ty__warc_next(r->warc, &w, r->err);

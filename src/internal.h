@@ -50,11 +50,18 @@ struct ty_doc {
     uint32_t *file_off;
 };
 
+/* The per-token arrays of d: grown together to d->mtok (normalize.c), freed together
+ * (doc.c). */
+/* clang-format off */
+#define TY__DOC_TOKEN_ARRAYS(d) \
+    {&(d)->tok, &(d)->cp_off, &(d)->cp_end, &(d)->byte_off, &(d)->byte_end}
+/* clang-format on */
+
 /* Free d's text and token arrays (a document kept for reuse holds the capacity of the
  * longest it ever held otherwise); d stays usable, empty. */
 void ty__doc_release(ty_doc_t *d);
 /* The bytes d's text and token arrays take. */
-size_t ty__doc_mem(const ty_doc_t *d);
+size_t ty__doc_mem(ty_doc_t *d);
 
 /* Fill d->tok etc. from d->text. Returns TY_OK or an error with d->err set. */
 int ty__tokenize(ty_doc_t *d, const ty_opts_t *o);
@@ -79,6 +86,12 @@ size_t ty__kmer_hashes(const uint32_t *tok, size_t n, int k, uint64_t *out, int 
  * naming path in err (TY_ERRMSG_SIZE). */
 void ty__file_mark(int fd, int64_t mark[4]);
 int ty__file_changed(int fd, const int64_t mark[4], const char *path, char *err);
+
+/* n bytes at off of fd into p (ty__pread_full) or from p (ty__pwrite_full), going on after
+ * interrupted and short transfers: 0, or an errno (EIO when the file ends first, ENOSPC when
+ * a write moves nothing). */
+int ty__pread_full(int fd, void *p, size_t n, uint64_t off);
+int ty__pwrite_full(int fd, const void *p, size_t n, uint64_t off);
 
 /* 1-based line and column (in code points) of byte offset off in text, for messages. */
 void ty__line_col(const char *text, size_t off, size_t *line, size_t *col);

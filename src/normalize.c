@@ -67,8 +67,8 @@ static int grow_to(ty_doc_t *d, size_t need)
     size_t m = d->mtok ? d->mtok * 2 : 1024;
     if (m < need) /* need is a bound already (the CJK run's): not rounded up again */
         m = need;
-    uint32_t **arrs[5] = {&d->tok, &d->cp_off, &d->cp_end, &d->byte_off, &d->byte_end};
-    for (int i = 0; i < 5; i++) {
+    uint32_t **arrs[] = TY__DOC_TOKEN_ARRAYS(d);
+    for (size_t i = 0; i < sizeof arrs / sizeof *arrs; i++) {
         uint32_t *p = realloc(*arrs[i], m * sizeof(uint32_t));
         if (!p)
             return TY_ENOMEM;

@@ -1,9 +1,11 @@
 /*
  * util.c — error strings, version, options, and the small helpers every stage uses.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "extract.h"
 
@@ -172,4 +174,29 @@ int ty__file_changed(int fd, const int64_t mark[4], const char *path, char *err)
             "again once it is complete",
             path, (long long)mark[0], (long long)now[0]);
     return 1;
+}
+
+/* One loop for both directions: pread and pwrite may move fewer bytes than asked (a signal,
+ * a pipe-like file, the end of the file or of the disk), so both go on from where they
+ * stopped until n bytes have moved. */
+static int pio_full(int fd, char *p, size_t n, uint64_t off, int writing)
+{
+    while (n) {
+        ssize_t k = writing ? pwrite(fd, p, n, (off_t)off) : pread(fd, p, n, (off_t)off);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return k < 0 ? errno : writing ? ENOSPC : EIO;
+        p += k;
+        n -= (size_t)k;
+        off += (uint64_t)k;
+    }
+    return 0;
+}
+
+int ty__pread_full(int fd, void *p, size_t n, uint64_t off) { return pio_full(fd, p, n, off, 0); }
+
+int ty__pwrite_full(int fd, const void *p, size_t n, uint64_t off)
+{
+    return pio_full(fd, (char *)p, n, off, 1); /* pwrite only reads p */
 }

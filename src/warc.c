@@ -6,13 +6,13 @@
  * revisits, warcinfo and bodies that are not text (images, scripts, fonts ...) are not
  * documents and are passed over without a word.
  *
- * The bytes come through a callback (input.c's stream, stream.c: a .warc.gz of one gzip member per
- * record is read through as one stream), into a buffer of our own; a record's block is read
- * whole (up to the document limit; a larger one is skipped, with an error). A damaged record
- * — no WARC/ version line, a header that is not "Name: value", no or a bad Content-Length, a
- * block that does not end in CRLF CRLF (a lying Content-Length), a broken HTTP response — is
- * an error naming the file, the record's number and its byte offset; the reader then looks
- * for the next line that starts with "WARC/" and goes on from there.
+ * The bytes come from input.c's stream (stream.c: a .warc.gz of one gzip member per record is
+ * read through as one stream) through its line buffer, which stream.c refills by its one rule;
+ * a record's block is read whole (up to the document limit; a larger one is skipped, with an
+ * error). A damaged record — no WARC/ version line, a header that is not "Name: value", no or a bad
+ * Content-Length, a block that does not end in CRLF CRLF (a lying Content-Length), a broken HTTP
+ * response — is an error naming the file, the record's number and its byte offset; the reader then
+ * looks for the next line that starts with "WARC/" and goes on from there.
  */
 #include <string.h>
 #include <strings.h>
@@ -24,72 +24,44 @@
 #define HDR_MAX (64 << 10) /* bytes of one record header (WARC or HTTP) */
 
 struct ty__warc {
-    ty__warc_read_fn rd;
-    void *ctx;
+    ty_lbuf_t *lb; /* the caller's: unread bytes are lb->a[beg, end) */
+    ty_stream_t *st;
     const char *path;
-    size_t max; /* largest payload read */
-    char *buf;  /* unread bytes are buf[beg, end) */
-    size_t beg, end, cap;
-    int eof;
+    size_t max;    /* largest payload read */
     uint64_t pos;  /* stream offset of buf[beg] */
     uint64_t nrec; /* records started */
     int resync;    /* after an error: skip to the next "WARC/" line */
     char type[32], uri[2048], ctype[256];
 };
 
-ty__warc_t *ty__warc_new(ty__warc_read_fn rd, void *ctx, const char *path, size_t max)
+ty__warc_t *ty__warc_new(ty_lbuf_t *lb, ty_stream_t *st, const char *path, size_t max)
 {
     ty__warc_t *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
-    w->rd = rd;
-    w->ctx = ctx;
+    w->lb = lb;
+    w->st = st;
     w->path = path;
     w->max = max;
     return w;
 }
 
-void ty__warc_free(ty__warc_t *w)
-{
-    if (!w)
-        return;
-    free(w->buf);
-    free(w);
-}
+void ty__warc_free(ty__warc_t *w) { free(w); }
 
 /* At least want unread bytes (fewer at the end of the stream). 0, or an error. */
 static int need(ty__warc_t *w, size_t want, char *err)
 {
-    while (w->end - w->beg < want && !w->eof) {
-        if (w->beg > 0) {
-            memmove(w->buf, w->buf + w->beg, w->end - w->beg);
-            w->end -= w->beg;
-            w->beg = 0;
-        }
-        if (w->cap - w->end < 65536 || w->cap < want) {
-            size_t nc = w->cap ? w->cap * 2 : 1 << 17;
-            while (nc < want + 65536)
-                nc *= 2;
-            char *p = realloc(w->buf, nc + 1);
-            if (!p)
-                return ty__err(err, TY_ENOMEM, "%s: out of memory", w->path);
-            w->buf = p;
-            w->cap = nc;
-        }
-        size_t got = 0;
-        int rc = w->rd(w->ctx, w->buf + w->end, w->cap - w->end, &got, err);
+    while (w->lb->end - w->lb->beg < want && !w->lb->eof) {
+        int rc = ty__lbuf_more(w->lb, w->st, err);
         if (rc)
             return rc;
-        if (!got)
-            w->eof = 1;
-        w->end += got;
     }
     return TY_OK;
 }
 
 static void consume(ty__warc_t *w, size_t n)
 {
-    w->beg += n;
+    w->lb->beg += n;
     w->pos += n;
 }
 
@@ -99,8 +71,8 @@ static int get_line(ty__warc_t *w, char **line, size_t *len, char *err)
 {
     size_t scanned = 0;
     for (;;) {
-        char *s = w->buf ? w->buf + w->beg : NULL;
-        size_t have = w->end - w->beg;
+        char *s = w->lb->a ? w->lb->a + w->lb->beg : NULL;
+        size_t have = w->lb->end - w->lb->beg;
         char *nl = have > scanned ? memchr(s + scanned, '\n', have - scanned) : NULL;
         if (nl) {
             size_t l = (size_t)(nl - s);
@@ -109,7 +81,7 @@ static int get_line(ty__warc_t *w, char **line, size_t *len, char *err)
             consume(w, l + 1);
             return 1;
         }
-        if (w->eof) {
+        if (w->lb->eof) {
             if (!have)
                 return 0;
             *line = s;
@@ -134,14 +106,14 @@ static int get_line(ty__warc_t *w, char **line, size_t *len, char *err)
 static int skip(ty__warc_t *w, uint64_t n, char *err)
 {
     while (n) {
-        if (w->beg == w->end) {
+        if (w->lb->beg == w->lb->end) {
             int rc = need(w, 1, err);
             if (rc)
                 return rc;
-            if (w->beg == w->end)
+            if (w->lb->beg == w->lb->end)
                 return 1; /* ended early */
         }
-        size_t k = w->end - w->beg < n ? w->end - w->beg : (size_t)n;
+        size_t k = w->lb->end - w->lb->beg < n ? w->lb->end - w->lb->beg : (size_t)n;
         consume(w, k);
         n -= k;
     }
@@ -155,26 +127,26 @@ static int resync(ty__warc_t *w, char *err)
         int rc = need(w, 6, err);
         if (rc)
             return rc;
-        size_t have = w->end - w->beg;
-        if (have >= 5 && memcmp(w->buf + w->beg, "WARC/", 5) == 0)
+        size_t have = w->lb->end - w->lb->beg;
+        if (have >= 5 && memcmp(w->lb->a + w->lb->beg, "WARC/", 5) == 0)
             return TY_OK;
-        if (w->eof && have < 6) {
+        if (w->lb->eof && have < 6) {
             consume(w, have);
             return TY_OK;
         }
-        char *nl = memchr(w->buf + w->beg, '\n', have);
+        char *nl = memchr(w->lb->a + w->lb->beg, '\n', have);
         if (!nl) {
             consume(w, have > 5 ? have - 5 : 0);
-            if (w->eof) {
-                consume(w, w->end - w->beg);
+            if (w->lb->eof) {
+                consume(w, w->lb->end - w->lb->beg);
                 return TY_OK;
             }
-            rc = need(w, (w->end - w->beg) + 1, err);
+            rc = need(w, (w->lb->end - w->lb->beg) + 1, err);
             if (rc)
                 return rc;
             continue;
         }
-        consume(w, (size_t)(nl - (w->buf + w->beg)) + 1);
+        consume(w, (size_t)(nl - (w->lb->a + w->lb->beg)) + 1);
     }
 }
 
@@ -491,8 +463,8 @@ int ty__warc_next(ty__warc_t *w, ty__warc_rec_t *rec, char *err)
         } else {
             if ((rc = need(w, (size_t)clen, err)) != TY_OK)
                 return rc;
-            if (w->end - w->beg < clen) {
-                uint64_t have = w->end - w->beg;
+            if (w->lb->end - w->lb->beg < clen) {
+                uint64_t have = w->lb->end - w->lb->beg;
                 consume(w, (size_t)have);
                 return ty__err(err, TY_ECORRUPT,
                                "%s: record %llu (byte %llu): truncated (Content-Length %llu, "
@@ -503,7 +475,7 @@ int ty__warc_next(ty__warc_t *w, ty__warc_rec_t *rec, char *err)
             char *blk = malloc((size_t)clen + 1);
             if (!blk)
                 return ty__err(err, TY_ENOMEM, "%s: out of memory", w->path);
-            memcpy(blk, w->buf + w->beg, (size_t)clen);
+            memcpy(blk, w->lb->a + w->lb->beg, (size_t)clen);
             consume(w, (size_t)clen);
             rec->body = blk;
             rec->len = (size_t)clen;
@@ -514,11 +486,11 @@ int ty__warc_next(ty__warc_t *w, ty__warc_rec_t *rec, char *err)
             rec->body = NULL;
             return rc;
         }
-        size_t have = w->end - w->beg, trailer = 0; /* CR LF CR LF, or LF LF */
-        int ok = have == 0 && w->eof;               /* the last record, its trailer lost */
-        if (have >= 4 && memcmp(w->buf + w->beg, "\r\n\r\n", 4) == 0)
+        size_t have = w->lb->end - w->lb->beg, trailer = 0; /* CR LF CR LF, or LF LF */
+        int ok = have == 0 && w->lb->eof;                   /* the last record, its trailer lost */
+        if (have >= 4 && memcmp(w->lb->a + w->lb->beg, "\r\n\r\n", 4) == 0)
             ok = 1, trailer = 4;
-        else if (have >= 2 && memcmp(w->buf + w->beg, "\n\n", 2) == 0)
+        else if (have >= 2 && memcmp(w->lb->a + w->lb->beg, "\n\n", 2) == 0)
             ok = 1, trailer = 2;
         if (!ok) {
             free(rec->body);

@@ -5,16 +5,15 @@
 #define TY_WARC_H
 
 #include "internal.h"
+#include "stream.h"
 
 typedef struct ty__warc ty__warc_t;
 
-/* The stream's next bytes: up to cap into buf, *got = 0 at its end. TY_OK, or an error code
- * with a message in err (TY_ERRMSG_SIZE bytes). */
-typedef int (*ty__warc_read_fn)(void *ctx, char *buf, size_t cap, size_t *got, char *err);
-
-/* A WARC reader over rd; path (borrowed) names the file in messages; max: the largest block
- * kept (a larger document record is skipped with TY_ETOOBIG). NULL when out of memory. */
-ty__warc_t *ty__warc_new(ty__warc_read_fn rd, void *ctx, const char *path, size_t max);
+/* A WARC reader over the stream st through the line buffer lb (both the caller's, for as
+ * long as the reader is used; what lb holds already comes first); path (borrowed) names the
+ * file in messages; max: the largest block kept (a larger document record is skipped with
+ * TY_ETOOBIG). NULL when out of memory. */
+ty__warc_t *ty__warc_new(ty_lbuf_t *lb, ty_stream_t *st, const char *path, size_t max);
 void ty__warc_free(ty__warc_t *w);
 
 typedef struct {

@@ -287,10 +287,7 @@ static int exact_round(ty_mdedup_t *m, lvec_t *links)
         dest[n] = ty__mpi_owner(&m->x, s[n].key);
         n++;
     }
-    if (!rc)
-        rc = ty__mpi_xchg(&m->x, s, n, sizeof(xrec_t), dest, &r, &nr, &m->ms.key_bytes);
-    free(s);
-    free(dest);
+    rc = ty__mpi_xchg_free(&m->x, rc, s, n, sizeof(xrec_t), dest, &r, &nr, &m->ms.key_bytes);
     if (rc)
         return rc;
     xrec_t *x = r;
@@ -331,10 +328,7 @@ static int near_round(ty_mdedup_t *m, lvec_t *links)
             n++;
         }
     }
-    if (!rc)
-        rc = ty__mpi_xchg(&m->x, s, n, sizeof(brec_t), dest, &r, &nr, &m->ms.key_bytes);
-    free(s);
-    free(dest);
+    rc = ty__mpi_xchg_free(&m->x, rc, s, n, sizeof(brec_t), dest, &r, &nr, &m->ms.key_bytes);
     dest = NULL;
     if (rc)
         return rc;
@@ -360,10 +354,7 @@ static int near_round(ty_mdedup_t *m, lvec_t *links)
     free(r);
     r = NULL;
     /* to the owner of the first document: its shingle count and signature come back */
-    if (!rc)
-        rc = ty__mpi_xchg(&m->x, pairs, np, sizeof(pair_t), dest, &r, &nr, &m->ms.pair_bytes);
-    free(pairs);
-    free(dest);
+    rc = ty__mpi_xchg_free(&m->x, rc, pairs, np, sizeof(pair_t), dest, &r, &nr, &m->ms.pair_bytes);
     dest = NULL;
     if (rc)
         return rc;
@@ -387,10 +378,7 @@ static int near_round(ty_mdedup_t *m, lvec_t *links)
     free(r);
     r = NULL;
     m->ms.pairs += nrep;
-    if (!rc)
-        rc = ty__mpi_xchg(&m->x, rep, nrep, rsz, dest, &r, &nr, &m->ms.pair_bytes);
-    free(rep);
-    free(dest);
+    rc = ty__mpi_xchg_free(&m->x, rc, rep, nrep, rsz, dest, &r, &nr, &m->ms.pair_bytes);
     if (rc)
         return rc;
     /* the document's owner: the link, by the rules */

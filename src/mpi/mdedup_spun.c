@@ -234,6 +234,53 @@ static int in_sorted(const uint32_t *a, size_t n, uint32_t x)
 
 static inline size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
 
+/* Item i of a texts' exchange: its header (hsz bytes) into hdr, the document whose compressed
+ * text follows it into *d; returns the rank it goes to, or -1 when it is not sent. Called
+ * twice for each item (once to size the buffer, once to fill it). */
+_Static_assert(sizeof(pkg_t) <= 64 && sizeof(th_t) <= 64, "a text's header fits send_text_items");
+typedef int (*text_item_fn)(const ty_mdedup_t *m, const void *ctx, size_t i, void *hdr,
+                            const own_t **d);
+
+/* The texts' exchanges (deal, send_texts): n items, each a header and a compressed text
+ * padded to 8 bytes, to the ranks item() names; what the others send comes back in *out,
+ * *nout bytes. */
+static int send_text_items(ty_mdedup_t *m, size_t n, size_t hsz, text_item_fn item, const void *ctx,
+                           const char *what, char **out, size_t *nout)
+{
+    int p = m->x.size;
+    int *sc = calloc((size_t)p * 2, sizeof(int));
+    if (!sc)
+        return ty__mpi_oom(&m->x, what);
+    int *sd = sc + p;
+    uint64_t hdr[8]; /* room for the largest header */
+    const own_t *d;
+    for (size_t i = 0; i < n; i++) {
+        int r = item(m, ctx, i, hdr, &d);
+        if (r >= 0)
+            sc[r] += (int)(hsz + pad8(d->clen));
+    }
+    size_t off = ty__mpi_displs(sc, sd, p);
+    char *sbuf = off > (size_t)INT32_MAX ? NULL : calloc(off + 1, 1);
+    if (!sbuf) {
+        free(sc);
+        return ty__mpi_oom(&m->x, off > (size_t)INT32_MAX
+                                      ? "an exchange of more than 2 GB: use a smaller batch"
+                                      : what);
+    }
+    for (size_t i = 0; i < n; i++) {
+        int r = item(m, ctx, i, hdr, &d);
+        if (r < 0)
+            continue;
+        memcpy(sbuf + sd[r], hdr, hsz);
+        memcpy(sbuf + sd[r] + hsz, m->ctexts.a + d->coff, d->clen);
+        sd[r] += (int)(hsz + pad8(d->clen));
+    }
+    int rc = ty__mpi_xchg_raw(&m->x, sbuf, sc, out, nout, &m->ms.pair_bytes);
+    free(sbuf);
+    free(sc);
+    return rc;
+}
+
 /* Unpack a shipped text into d (and its seeds, if seeds). */
 static int load_text(ty_mdedup_t *m, ty_doc_t *d, const char *ctext, uint32_t clen, uint32_t len,
                      ty_seed_t **seeds, size_t *nseeds)
@@ -280,43 +327,23 @@ static uint32_t *cand_ids(spun_t *s, uint32_t lim, size_t *n)
 
 /* ---- step 0: deal the round's documents; sketch the ones dealt here ---------------------- */
 
+/* A round's document i to the rank that sketches it (with its facts) */
+static int deal_item(const ty_mdedup_t *m, const void *ctx, size_t i, void *hdr, const own_t **dp)
+{
+    (void)ctx;
+    const own_t *d = *dp = &m->own.a[m->rlo + i];
+    if (d->err || !d->ntok)
+        return -1;
+    pkg_t h = {d->g, d->ntok, d->len, d->clen, d->ex_lo, d->ex_hi};
+    memcpy(hdr, &h, sizeof h);
+    return (int)(d->g % (uint32_t)m->x.size);
+}
+
 static int deal(ty_mdedup_t *m)
 {
     spun_t *s = m->sp;
-    int p = m->x.size;
-    int *sc = calloc((size_t)p * 2, sizeof(int));
-    if (!sc)
-        return ty__mpi_oom(&m->x, "deal");
-    int *sd = sc + p;
-    for (size_t i = 0; i < m->rn; i++) {
-        const own_t *d = &m->own.a[m->rlo + i];
-        if (!d->err && d->ntok)
-            sc[d->g % (uint32_t)p] += (int)(sizeof(pkg_t) + pad8(d->clen));
-    }
-    size_t off = 0;
-    for (int r = 0; r < p; r++) {
-        sd[r] = (int)off;
-        off += (size_t)sc[r];
-    }
-    char *sbuf = calloc(off + 1, 1);
-    if (!sbuf) {
-        free(sc);
-        return ty__mpi_oom(&m->x, "deal");
-    }
-    for (size_t i = 0; i < m->rn; i++) {
-        const own_t *d = &m->own.a[m->rlo + i];
-        if (d->err || !d->ntok)
-            continue;
-        int r = (int)(d->g % (uint32_t)p);
-        pkg_t h = {d->g, d->ntok, d->len, d->clen, d->ex_lo, d->ex_hi};
-        memcpy(sbuf + sd[r], &h, sizeof h);
-        memcpy(sbuf + sd[r] + sizeof h, m->ctexts.a + d->coff, d->clen);
-        sd[r] += (int)(sizeof h + pad8(d->clen));
-    }
     size_t n = 0;
-    int rc = ty__mpi_xchg_raw(&m->x, sbuf, sc, &s->pk, &n, &m->ms.pair_bytes);
-    free(sbuf);
-    free(sc);
+    int rc = send_text_items(m, m->rn, sizeof(pkg_t), deal_item, NULL, "deal", &s->pk, &n);
     for (size_t o = 0; !rc && o < n;) {
         pkg_t h;
         memcpy(&h, s->pk + o, sizeof h);
@@ -364,7 +391,7 @@ static int deal(ty_mdedup_t *m)
      * is the documents' home: it answers for their facts (filter) */
     for (size_t i = 0; i < s->bd.n; i++) {
         const bd_t *b = &s->bd.a[i];
-        size_t h = b->g / (uint32_t)p;
+        size_t h = b->g / (uint32_t)m->x.size;
         m->hf[2 * h] = b->mzs.nmz;
         m->hf[2 * h + 1] = b->ntok;
     }
@@ -592,17 +619,13 @@ static int keys(ty_mdedup_t *m)
     }
     void *r = NULL;
     size_t nr = 0;
-    if (!rc)
-        rc = ty__mpi_xchg(&m->x, kr, nk, sizeof(krec_t), dest, &r, &nr, &m->ms.key_bytes);
+    rc = ty__mpi_xchg_free(&m->x, rc, kr, nk, sizeof(krec_t), dest, &r, &nr, &m->ms.key_bytes);
     if (!rc) {
         s->kr = r;
         s->nkr = nr;
-        rc = ty__mpi_xchg(&m->x, xr, s->bd.n, sizeof(xrec_t), xdest, &r, &nr, &m->ms.key_bytes);
     }
-    free(kr);
-    free(dest);
-    free(xr);
-    free(xdest);
+    rc =
+        ty__mpi_xchg_free(&m->x, rc, xr, s->bd.n, sizeof(xrec_t), xdest, &r, &nr, &m->ms.key_bytes);
     if (rc)
         return rc;
     s->xr = r;
@@ -642,16 +665,10 @@ static int keys(ty_mdedup_t *m)
     void *rb = NULL, *rs = NULL;
     char *rcg = NULL;
     size_t nrb = 0, nrs = 0, nrc = 0;
-    if (!rc)
-        rc = ty__mpi_xchg(&m->x, hb.a, hb.n, sizeof(hg_t), hbd.a, &rb, &nrb, &m->ms.key_bytes);
-    if (!rc)
-        rc = ty__mpi_xchg(&m->x, sm, nsm, sizeof(pair_t), smd, &rs, &nrs, &m->ms.key_bytes);
+    rc = ty__mpi_xchg_free(&m->x, rc, hb.a, hb.n, sizeof(hg_t), hbd.a, &rb, &nrb, &m->ms.key_bytes);
+    rc = ty__mpi_xchg_free(&m->x, rc, sm, nsm, sizeof(pair_t), smd, &rs, &nrs, &m->ms.key_bytes);
     if (!rc)
         rc = ty__mpi_xchg_raw(&m->x, (const char *)clb, cls, &rcg, &nrc, &m->ms.pair_bytes);
-    free(hb.a);
-    free(hbd.a);
-    free(sm);
-    free(smd);
     free(clb);
     free(cls);
     /* the document's rank: boilerplate flags, exact copies, candidate counts */
@@ -745,42 +762,21 @@ static int roots(ty_mdedup_t *m, uint32_t lo)
     return rc;
 }
 
+/* A candidate asked for, q[i]: {candidate, asking rank}, to the asking rank */
+static int text_item(const ty_mdedup_t *m, const void *ctx, size_t i, void *hdr, const own_t **dp)
+{
+    const pair_t *q = (const pair_t *)ctx + i;
+    const own_t *d = *dp = &m->own.a[ty__md_local(m, q->g)];
+    th_t h = {q->g, d->len, d->clen, 0};
+    memcpy(hdr, &h, sizeof h);
+    return (int)q->first;
+}
+
 /* Send the texts of the candidates asked for (q: {candidate, asking rank}), which this
  * rank read; *n bytes of texts from the others come back in s->ft. */
 static int send_texts(ty_mdedup_t *m, const pair_t *q, size_t nq, size_t *n)
 {
-    spun_t *s = m->sp;
-    int p = m->x.size;
-    int *sc = calloc((size_t)p * 2, sizeof(int));
-    if (!sc)
-        return ty__mpi_oom(&m->x, "texts");
-    int *sd = sc + p;
-    for (size_t i = 0; i < nq; i++)
-        sc[q[i].first] += (int)(sizeof(th_t) + pad8(m->own.a[ty__md_local(m, q[i].g)].clen));
-    size_t off = 0;
-    for (int k = 0; k < p; k++) {
-        sd[k] = (int)off;
-        off += (size_t)sc[k];
-    }
-    char *sbuf = off > (size_t)INT32_MAX ? NULL : calloc(off + 1, 1);
-    if (!sbuf) {
-        free(sc);
-        return ty__mpi_oom(&m->x, off > (size_t)INT32_MAX
-                                      ? "an exchange of more than 2 GB: use a smaller batch"
-                                      : "texts");
-    }
-    for (size_t i = 0; i < nq; i++) {
-        const own_t *d = &m->own.a[ty__md_local(m, q[i].g)];
-        th_t h = {q[i].g, d->len, d->clen, 0};
-        int k = (int)q[i].first;
-        memcpy(sbuf + sd[k], &h, sizeof h);
-        memcpy(sbuf + sd[k] + sizeof h, m->ctexts.a + d->coff, d->clen);
-        sd[k] += (int)(sizeof h + pad8(d->clen));
-    }
-    int rc = ty__mpi_xchg_raw(&m->x, sbuf, sc, &s->ft, n, &m->ms.pair_bytes);
-    free(sbuf);
-    free(sc);
-    return rc;
+    return send_text_items(m, nq, sizeof(th_t), text_item, q, "texts", &m->sp->ft, n);
 }
 
 /* The minimizer owner's answer: boilerplate now? (indexed documents + the batch's groups) */
@@ -857,10 +853,7 @@ static int fetch(ty_mdedup_t *m, uint32_t lo)
         dest[i] = ty__md_owner_of_doc(m, need.a[i]);
     }
     free(need.a);
-    if (!rc)
-        rc = ty__mpi_xchg(&m->x, rq, nn, sizeof(pair_t), dest, &r, &nr, &m->ms.pair_bytes);
-    free(rq);
-    free(dest);
+    rc = ty__mpi_xchg_free(&m->x, rc, rq, nn, sizeof(pair_t), dest, &r, &nr, &m->ms.pair_bytes);
     /* the reading rank sends the compressed texts */
     if (!rc)
         rc = send_texts(m, r, nr, &n);

@@ -290,14 +290,11 @@ static int home_facts(ty_mdedup_t *m, uint64_t n)
         dest[k++] = ty__md_owner_of_doc(m, (size_t)g);
     }
     uint64_t bytes = 0;
-    if (!rc)
-        rc = ty__mpi_xchg(&m->x, q, k, sizeof(pair_t), dest, &r, &nr, &bytes);
+    rc = ty__mpi_xchg_free(&m->x, rc, q, k, sizeof(pair_t), dest, &r, &nr, &bytes);
     for (size_t i = 0; !rc && i < nr; i++) {
         const pair_t *x = (const pair_t *)r + i;
         m->own.a[ty__md_local(m, x->g)].nsh = x->first;
     }
-    free(q);
-    free(dest);
     free(r);
     return rc;
 }

@@ -172,6 +172,16 @@ int ty__mpi_xchg(ty__mpi_t *x, const void *recs, size_t n, size_t sz, const int 
     return TY_OK;
 }
 
+int ty__mpi_xchg_free(ty__mpi_t *x, int rc, void *recs, size_t n, size_t sz, int *dest, void **out,
+                      size_t *nout, uint64_t *bytes)
+{
+    if (!rc)
+        rc = ty__mpi_xchg(x, recs, n, sz, dest, out, nout, bytes);
+    free(recs);
+    free(dest);
+    return rc;
+}
+
 int ty__mpi_ask(ty__mpi_t *x, const void *q, size_t n, size_t qsz, const int *dest, size_t asz,
                 ty__answer_fn answer, void *ctx, void **out, size_t *nout, uint64_t *bytes)
 {

@@ -50,6 +50,11 @@ int ty__mpi_xchg_raw(ty__mpi_t *x, const char *sbuf, const int *sc, char **out, 
  * each was sent. */
 int ty__mpi_xchg(ty__mpi_t *x, const void *recs, size_t n, size_t sz, const int *dest, void **out,
                  size_t *nout, uint64_t *bytes);
+/* The step after building one exchange's records: ty__mpi_xchg when rc is TY_OK (else rc
+ * back, nothing sent), then recs and dest freed whatever happened (the caller's pointers
+ * dangle). */
+int ty__mpi_xchg_free(ty__mpi_t *x, int rc, void *recs, size_t n, size_t sz, int *dest, void **out,
+                      size_t *nout, uint64_t *bytes);
 /* Gather n records of sz bytes on rank 0: *out (rank 0, malloc()ed), *nout; *bytes counts
  * what the other ranks sent. */
 int ty__mpi_gather0(ty__mpi_t *x, const void *recs, size_t n, size_t sz, void **out, size_t *nout,

@@ -643,8 +643,8 @@ static void test_memory_batch(void)
     CHECK_EQ_UINT(res[N - 1].dup_of, 0);
     /* each document in the batch: 15,000 tokens of five 4-byte fields (measured without the
      * batch counted: 2.7 MB held in all) */
-    CHECKF(run_stats.mem_bytes >= (size_t)N * LEN * 20, "%zu bytes held, %d documents of %d characters",
-           run_stats.mem_bytes, N, LEN);
+    CHECKF(run_stats.mem_bytes >= (size_t)N * LEN * 20,
+           "%zu bytes held, %d documents of %d characters", run_stats.mem_bytes, N, LEN);
     free(text);
 }
 

@@ -669,6 +669,28 @@ static void copy_file(const char *from, const char *to, long keep)
     free(b);
 }
 
+/* Opening path in each mode from mode0 to mode1 is refused with want, the message holding say
+ * (and say2 unless NULL), and leaves the file byte for byte as it was: a refused open never
+ * writes. what names the case in a failure. */
+static void refused_untouched(const char *what, const char *path, int mode0, int mode1, int want,
+                              const char *say, const char *say2)
+{
+    char msg[TY_ERRMSG_SIZE];
+    size_t n0, n1;
+    char *before = ck_slurp(path, &n0);
+    for (int mode = mode0; mode <= mode1; mode++) {
+        int rc = open_rc(path, mode, NULL, msg, sizeof msg);
+        CHECKF(rc == want, "%s, mode %d: rc %d, not %d (%s)", what, mode, rc, want, msg);
+        CHECKF(strstr(msg, say) && (!say2 || strstr(msg, say2)), "%s, mode %d: %s", what, mode,
+               msg);
+    }
+    char *after = ck_slurp(path, &n1);
+    CHECKF(before && after && n0 == n1 && memcmp(before, after, n0) == 0, "%s: the file changed",
+           what);
+    free(before);
+    free(after);
+}
+
 /* An LMDB environment at path that is not an index: one table "stuff". */
 static void make_foreign_lmdb(const char *path)
 {
@@ -729,16 +751,8 @@ static void test_bad_index_files(void)
     const char *txt = ck_data("src-00387.txt");
     const char *foreign = path_of("foreign.idx");
     copy_file(txt, foreign, -1);
-    size_t n0, n1;
-    char *before = ck_slurp(foreign, &n0);
-    for (int mode = TY_INDEX_READ; mode <= TY_INDEX_WRITE; mode++) {
-        CHECK_EQ_INT(open_rc(foreign, mode, NULL, msg, sizeof msg), TY_ECORRUPT);
-        CHECK_CONTAINS(msg, "foreign.idx: not a tongyuan index");
-    }
-    char *after = ck_slurp(foreign, &n1);
-    CHECK_EQ_MEM(after, n1, before, n0);
-    free(before);
-    free(after);
+    refused_untouched("foreign", foreign, TY_INDEX_READ, TY_INDEX_WRITE, TY_ECORRUPT,
+                      "foreign.idx: not a tongyuan index", NULL);
     const char *empty = path_of("empty.idx");
     fclose(fopen(empty, "w"));
     CHECK_EQ_INT(open_rc(empty, TY_INDEX_WRITE, NULL, msg, sizeof msg), TY_ECORRUPT);
@@ -935,14 +949,8 @@ static void test_build_replaces_only_an_index(void)
     char msg[TY_ERRMSG_SIZE];
     const char *txt = path_of("mine.txt");
     copy_file(ck_data("src-00387.txt"), txt, -1);
-    size_t n0, n1;
-    char *before = ck_slurp(txt, &n0);
-    CHECK_EQ_INT(open_rc(txt, TY_INDEX_CREATE, NULL, msg, sizeof msg), TY_EEXIST);
-    CHECK_CONTAINS(msg, "mine.txt: exists and is not a tongyuan index");
-    char *after = ck_slurp(txt, &n1);
-    CHECK_EQ_MEM(after, n1, before, n0);
-    free(before);
-    free(after);
+    refused_untouched("a text file", txt, TY_INDEX_CREATE, TY_INDEX_CREATE, TY_EEXIST,
+                      "mine.txt: exists and is not a tongyuan index", NULL);
     char cmd[700];
     snprintf(cmd, sizeof cmd, "! ls '%s' | grep -q 'mine.txt.tmp'", tmpdir);
     CHECKF(system(cmd) == 0, "a temporary file is left");
@@ -994,18 +1002,10 @@ static void test_damaged_meta_page(void)
         for (int b = 0; b < hurt[i].len; b++)
             fputc(rand() & 0xff, f);
         fclose(f);
-        size_t n0, n1;
-        char *before = ck_slurp(bad, &n0);
-        for (int mode = TY_INDEX_READ; mode <= TY_INDEX_WRITE; mode++) {
-            int rc = open_rc(bad, mode, NULL, msg, sizeof msg);
-            CHECKF(rc == TY_ECORRUPT, "damage %zu, mode %d: rc %d (%s)", i, mode, rc, msg);
-            CHECKF(strstr(msg, "hurt.idx: damaged: LMDB") && strstr(msg, hurt[i].say),
-                   "damage %zu: %s", i, msg);
-        }
-        char *after = ck_slurp(bad, &n1);
-        CHECK_EQ_MEM(after, n1, before, n0);
-        free(before);
-        free(after);
+        char what[32];
+        snprintf(what, sizeof what, "damage %zu", i);
+        refused_untouched(what, bad, TY_INDEX_READ, TY_INDEX_WRITE, TY_ECORRUPT,
+                          "hurt.idx: damaged: LMDB", hurt[i].say);
     }
     /* the fixture of tests/corrupt/ (tests/cli.sh and index.sh use it too) */
     int rc = open_rc("tests/corrupt/damaged-meta.idx", TY_INDEX_READ, NULL, msg, sizeof msg);
