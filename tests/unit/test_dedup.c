@@ -569,48 +569,60 @@ static void reclaim_docs(tdoc_t *d, char (*names)[16], size_t n, size_t nsnip, u
     }
 }
 
-/* Under a budget that lets several batches pass between spills, the minimizers found in the
- * runs are cached until the next spill (dedup_spill.c, rc_put): the cache answers, and the
- * decisions stay those of the run in memory. */
-static void test_memory_cache(void)
+/* n documents of reclaim_docs(nsnip, seed) deduplicated in spun mode, batches of 16, in memory
+ * and then under --memory (memory bytes; 0: two thirds of what the run in memory held) in a
+ * temporary directory, by 2 threads: every decision must be the same. The stats of the second
+ * run into *s, its count of keys the runs' cache answered into *rchits. */
+static void spilled_same(size_t n, size_t nsnip, uint64_t seed, size_t memory, ty_dedup_stats_t *s,
+                         uint64_t *rchits)
 {
-    enum { N = 1200 };
-    static tdoc_t d[N];
-    static char names[N][16];
-    reclaim_docs(d, names, N, 40, 11);
-    ty_dedup_result_t *base = calloc(N, sizeof *base), r;
+    tdoc_t *d = calloc(n, sizeof *d);
+    char(*names)[16] = calloc(n, sizeof *names);
+    ty_dedup_result_t *base = calloc(n, sizeof *base), r;
+    reclaim_docs(d, names, n, nsnip, seed);
     ty_dedup_opts_t o = opts(TY_DEDUP_SPUN);
     o.batch = 16;
-    CHECK_EQ_INT(run(&o, d, N, base, NULL), TY_OK);
-    size_t full = run_stats.mem_bytes;
-    char parent[] = "/tmp/ty_test_cache.XXXXXX";
+    CHECK_EQ_INT(run(&o, d, n, base, NULL), TY_OK);
+    o.memory = memory ? memory : run_stats.mem_bytes * 2 / 3;
+    char parent[] = "/tmp/ty_test_spill.XXXXXX";
     CHECK(mkdtemp(parent) != NULL);
-    o.memory = full * 2 / 3;
     o.tmp_dir = parent;
     o.threads = 2;
     ty_opts_t to;
     ty_opts_init(&to);
     ty_dedup_t *dd = ty_dedup_new(&o, &to, NULL, NULL);
     CHECK(dd != NULL);
-    for (size_t i = 0; i < N; i++)
+    for (size_t i = 0; dd && i < n; i++)
         CHECK_EQ_INT(ty_dedup_add(dd, d[i].name, d[i].text, d[i].len), TY_OK);
     CHECK_EQ_INT(ty_dedup_finish(dd), TY_OK);
-    ty_dedup_stats_t s;
-    ty_dedup_stats(dd, &s);
-    /* measured: 4 spills, 4,753 keys answered by the cache */
-    CHECKF(s.spills >= 2 && s.spills < N / o.batch / 2 && dd->rchits > 1000,
-           "%zu spills, %llu keys the cache answered", s.spills, (unsigned long long)dd->rchits);
-    for (size_t i = 0; i < N; i++) {
+    ty_dedup_stats(dd, s);
+    *rchits = dd ? dd->rchits : 0;
+    for (size_t i = 0; i < n; i++) {
         CHECK_EQ_INT(ty_dedup_result(dd, i, &r), TY_OK);
         CHECKF(r.cluster == base[i].cluster && r.keep == base[i].keep &&
                    r.dup_of == base[i].dup_of && r.similarity == base[i].similarity,
-               "cached look-ups: doc %zu differs", i);
+               "--memory %zu: doc %zu differs", o.memory, i);
     }
     ty_dedup_free(dd);
-    CHECK_EQ_INT(rmdir(parent), 0);
-    for (size_t i = 0; i < N; i++)
+    CHECK_EQ_INT(rmdir(parent), 0); /* empty: its files had no names */
+    for (size_t i = 0; i < n; i++)
         free(d[i].text);
+    free(d);
+    free(names);
     free(base);
+}
+
+/* Under a budget that lets several batches pass between spills, the minimizers found in the
+ * runs are cached until the next spill (dedup_spill.c, rc_put): the cache answers, and the
+ * decisions stay those of the run in memory. */
+static void test_memory_cache(void)
+{
+    ty_dedup_stats_t s;
+    uint64_t hits = 0;
+    spilled_same(1200, 40, 11, 0, &s, &hits);
+    /* measured: 4 spills, 4,753 keys answered by the cache */
+    CHECKF(s.spills >= 2 && s.spills < 1200 / 16 / 2 && hits > 1000,
+           "%zu spills, %llu keys the cache answered", s.spills, (unsigned long long)hits);
 }
 
 /* The budget counts the batch in flight: its documents' tokens and sketches (about 20 bytes a
@@ -650,63 +662,13 @@ static void test_memory_batch(void)
 
 static void test_memory_reclaim(void)
 {
-    enum { N = 800, NSNIP = 60 };
-    static const char hz[] = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分"
-                             "对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经"
-                             "十三之进着等部度家电力里如水化高自二理起小物现实加量都两体制机"
-                             "当使点从业本去把性好应开它合还因由其些然前外天政四日那社义事平";
-    size_t nhz = (sizeof hz - 1) / 3;
-    static tdoc_t d[N];
-    static char names[N][16];
-    uint64_t st = 7;
-    for (size_t i = 0; i < N; i++) {
-        st = ty__mix64(st + i);
-        size_t own = 200 + (size_t)(st % 300), snip = (size_t)(st >> 32) % NSNIP;
-        d[i].text = malloc((own + 40) * 3 + 2);
-        d[i].len = 0;
-        for (size_t c = 0; c < own + 40; c++) {
-            uint64_t x = c < 40 ? ty__mix64(snip * 64 + c) : (st = ty__mix64(st));
-            memcpy(d[i].text + d[i].len, hz + 3 * (x % nhz), 3);
-            d[i].len += 3;
-            if (c == 39)
-                d[i].text[d[i].len++] = '\n';
-        }
-        snprintf(names[i], sizeof names[i], "r%zu", i);
-        d[i].name = names[i];
-    }
-    ty_dedup_result_t *base = calloc(N, sizeof *base), r;
-    ty_dedup_opts_t o = opts(TY_DEDUP_SPUN);
-    o.batch = 16;
-    CHECK_EQ_INT(run(&o, d, N, base, NULL), TY_OK);
-    char parent[] = "/tmp/ty_test_reclaim.XXXXXX";
-    CHECK(mkdtemp(parent) != NULL);
-    o.memory = 1 << 20;
-    o.tmp_dir = parent;
-    o.threads = 2;
-    ty_opts_t to;
-    ty_opts_init(&to);
-    ty_dedup_t *dd = ty_dedup_new(&o, &to, NULL, NULL);
-    CHECK(dd != NULL);
-    for (size_t i = 0; i < N; i++)
-        CHECK_EQ_INT(ty_dedup_add(dd, d[i].name, d[i].text, d[i].len), TY_OK);
-    CHECK_EQ_INT(ty_dedup_finish(dd), TY_OK);
     ty_dedup_stats_t s;
-    ty_dedup_stats(dd, &s);
+    uint64_t hits;
+    spilled_same(800, 60, 7, 1 << 20, &s, &hits);
     /* measured: 50 spills, 96 merges, 13.4 MB written, at most 3.8 MB on disk at once */
     CHECKF(s.spills >= 20 && s.merges >= 20 && s.disk_peak > 0 && s.disk_peak * 3 < s.disk_bytes,
            "%zu spills, %zu merges, %llu bytes written, at most %llu on disk", s.spills, s.merges,
            (unsigned long long)s.disk_bytes, (unsigned long long)s.disk_peak);
-    for (size_t i = 0; i < N; i++) {
-        CHECK_EQ_INT(ty_dedup_result(dd, i, &r), TY_OK);
-        CHECKF(r.cluster == base[i].cluster && r.keep == base[i].keep &&
-                   r.dup_of == base[i].dup_of && r.similarity == base[i].similarity,
-               "--memory 1M: doc %zu differs", i);
-    }
-    ty_dedup_free(dd);
-    CHECK_EQ_INT(rmdir(parent), 0);
-    for (size_t i = 0; i < N; i++)
-        free(d[i].text);
-    free(base);
 }
 
 /* ---- boilerplate: a template paragraph in many otherwise unrelated documents ---------- */
