@@ -545,7 +545,7 @@ static void test_memory(void)
 /* Spun-mode documents of 200 to 500 random common characters, each after one of NSNIP shared
  * 40-character snippets (text many documents share: the minimizers the runs are asked for
  * batch after batch). */
-static void reclaim_docs(tdoc_t *d, char (*names)[16], size_t n, size_t nsnip, uint64_t st)
+static void reclaim_docs(tdoc_t *d, char (*names)[24], size_t n, size_t nsnip, uint64_t st)
 {
     static const char hz[] = "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分"
                              "对成会可主发年动同工也能下过子说产种面而方后多定行学法所民得经"
@@ -564,7 +564,7 @@ static void reclaim_docs(tdoc_t *d, char (*names)[16], size_t n, size_t nsnip, u
             if (c == 39)
                 d[i].text[d[i].len++] = '\n';
         }
-        snprintf(names[i], 16, "r%zu", i);
+        snprintf(names[i], sizeof names[i], "r%zu", i); /* "r" and up to 20 digits */
         d[i].name = names[i];
     }
 }
@@ -577,7 +577,7 @@ static void spilled_same(size_t n, size_t nsnip, uint64_t seed, size_t memory, t
                          uint64_t *rchits)
 {
     tdoc_t *d = calloc(n, sizeof *d);
-    char(*names)[16] = calloc(n, sizeof *names);
+    char(*names)[24] = calloc(n, sizeof *names);
     ty_dedup_result_t *base = calloc(n, sizeof *base), r;
     reclaim_docs(d, names, n, nsnip, seed);
     ty_dedup_opts_t o = opts(TY_DEDUP_SPUN);
