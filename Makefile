@@ -263,7 +263,7 @@ fuzz:
 
 lint:
 	clang-format --dry-run -Werror include/*.h src/*.c src/*.h src/mpi/*.c src/mpi/*.h cli/*.c cli/*.h server/*.c server/*.h tools/*.c \
-	    tests/unit/*.c tests/unit/*.h fuzz/*.c fuzz/*.h
+	    tests/unit/*.c tests/unit/*.h fuzz/*.c fuzz/*.h bench/*.c
 
 # ---- installable library (issue 11) --------------------------------------------------------
 # The shared library is built from position-independent objects of its own ($(BUILD)/pic/,

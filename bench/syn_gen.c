@@ -37,7 +37,8 @@ static void mt_init_by_array(mt_t *m, const uint32_t *key, int len)
     mt_init(m, 19650218u);
     int i = 1, j = 0;
     for (int k = MT_N > len ? MT_N : len; k; k--) {
-        m->s[i] = (m->s[i] ^ ((m->s[i - 1] ^ (m->s[i - 1] >> 30)) * 1664525u)) + key[j] + (uint32_t)j;
+        m->s[i] =
+            (m->s[i] ^ ((m->s[i - 1] ^ (m->s[i - 1] >> 30)) * 1664525u)) + key[j] + (uint32_t)j;
         i++, j++;
         if (i >= MT_N)
             m->s[0] = m->s[MT_N - 1], i = 1;
@@ -202,7 +203,8 @@ int main(int argc, char **argv)
     str_t common = {NULL, 0}, *sents = NULL;
     size_t ns = 0;
     if (load_pool(argv[1], &common, &sents, &ns)) {
-        fprintf(stderr, "syn_gen: %s: cannot read the pool (bench/syn_pool.py writes it)\n", argv[1]);
+        fprintf(stderr, "syn_gen: %s: cannot read the pool (bench/syn_pool.py writes it)\n",
+                argv[1]);
         return 1;
     }
     static uint32_t text[6000 * 2 + 64];
