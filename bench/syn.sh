@@ -4,10 +4,12 @@
 #                    build/syn1m.jsonl.gz, else build/synN.jsonl.gz
 #   syn_make N FILE  writes N scale_gen documents (documents 0 .. N-1, seed 1) into FILE once,
 #                    nothing when FILE already exists. It uses bench/syn_gen.c, scale_gen.py's
-#                    document loop ported to C (about 5 minutes for 10,000,000 on two cores,
-#                    against 70 for scale_gen.py), after syn_check has found the port's output
-#                    byte for byte scale_gen.py's on samples; else scale_gen.py itself, by two
-#                    processes in parallel (about 7 minutes a million on this machine)
+#                    document loop ported to C (10,000,000 in 11 minutes by two processes with
+#                    gzip -1, beside a CI run, against about 70 for scale_gen.py), after
+#                    syn_check has found the port's output byte for byte scale_gen.py's on
+#                    samples; else scale_gen.py itself, by two processes in parallel (about 7
+#                    minutes a million on this machine). A half that fails (a generator's or
+#                    gzip's error, a full disk) fails the whole: FILE is not made
 #   syn_check N      0 when build/syn_gen (built here) writes what scale_gen.py writes for
 #                    documents 0..99 and N-100..N-1
 syn_path() {
@@ -33,14 +35,27 @@ syn_make() {
     echo "bench: generating $1 scale_gen documents into $2 (once)"
     mkdir -p "$(dirname "$2")"
     _half=$(($1 / 2))
-    if syn_check "$1"; then
-        build/syn_gen build/syn_pool.txt "$_half" | gzip -1 > "$2.0.gz" &
-        build/syn_gen build/syn_pool.txt $(($1 - _half)) "$_half" | gzip -1 > "$2.1.gz"
-    else
+    _c=
+    syn_check "$1" && _c=1 ||
         echo "bench: build/syn_gen differs from scale_gen.py (or did not build): scale_gen.py"
-        python3 "$shared/scale_gen.py" "$_half" --out "$2.0.gz" &
-        python3 "$shared/scale_gen.py" $(($1 - _half)) --start "$_half" --out "$2.1.gz"
-    fi
+    rm -f "$2.0.fail" "$2.1.fail"
+    syn_half "$_half" 0 "$2.0" &
+    syn_half $(($1 - _half)) "$_half" "$2.1"
     wait
+    if [ -e "$2.0.fail" ] || [ -e "$2.1.fail" ]; then
+        rm -f "$2.0.gz" "$2.1.gz" "$2.0.fail" "$2.1.fail"
+        echo "bench: generating $2 failed" >&2
+        return 1
+    fi
     cat "$2.0.gz" "$2.1.gz" > "$2.tmp" && rm -f "$2.0.gz" "$2.1.gz" && mv "$2.tmp" "$2"
+}
+
+# syn_half N START PREFIX: documents START.. into PREFIX.gz; PREFIX.fail when anything failed
+syn_half() {
+    if [ -n "$_c" ]; then
+        { build/syn_gen build/syn_pool.txt "$1" "$2" || : > "$3.fail"; } | gzip -1 > "$3.gz" ||
+            : > "$3.fail"
+    else
+        python3 "$shared/scale_gen.py" "$1" --start "$2" --out "$3.gz" || : > "$3.fail"
+    fi
 }

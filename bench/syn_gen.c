@@ -11,6 +11,7 @@
  * (53 bits), randrange/randint by getrandbits(bit_length(n)) with rejection, gauss() by
  * Box-Muller with the cosine branch first. json.dumps(ensure_ascii=False) escapes only '"',
  * '\\' and control characters. Lengths and the final cut at 6,000 count code points. */
+#include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -191,15 +192,39 @@ static void put_cp(uint32_t c, FILE *o)
 
 static int is_cjk(uint32_t c) { return c >= 0x4e00 && c <= 0x9fff; }
 
+/* a whole number of at most 2^40 (START + N stays far from overflow) */
+static int arg_u64(const char *s, const char *what, uint64_t *v)
+{
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(s, &end, 10);
+    if (end == s || *end || *s == '-' || errno || x > (1ull << 40)) {
+        fprintf(stderr, "syn_gen: %s '%s' is not a whole number from 0 to 2^40\n", what, s);
+        return -1;
+    }
+    *v = x;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3 || argc > 6) {
         fprintf(stderr, "usage: syn_gen POOL N [START [SEED [MUTATE]]]\n");
         return 2;
     }
-    uint64_t n = strtoull(argv[2], NULL, 10), start = argc > 3 ? strtoull(argv[3], NULL, 10) : 0;
-    uint64_t seed = argc > 4 ? strtoull(argv[4], NULL, 10) : 1;
-    double mutate = argc > 5 ? strtod(argv[5], NULL) : 0.08;
+    uint64_t n = 0, start = 0, seed = 1;
+    double mutate = 0.08;
+    if (arg_u64(argv[2], "N", &n) || (argc > 3 && arg_u64(argv[3], "START", &start)) ||
+        (argc > 4 && arg_u64(argv[4], "SEED", &seed)))
+        return 2;
+    if (argc > 5) {
+        char *end;
+        mutate = strtod(argv[5], &end);
+        if (end == argv[5] || *end || !(mutate >= 0 && mutate <= 1)) {
+            fprintf(stderr, "syn_gen: MUTATE '%s' is not a number from 0 to 1\n", argv[5]);
+            return 2;
+        }
+    }
     str_t common = {NULL, 0}, *sents = NULL;
     size_t ns = 0;
     if (load_pool(argv[1], &common, &sents, &ns)) {
@@ -207,7 +232,7 @@ int main(int argc, char **argv)
                 argv[1]);
         return 1;
     }
-    static uint32_t text[6000 * 2 + 64];
+    static uint32_t text[6000]; /* the first 6,000 code points: scale_gen's cut */
     static char obuf[1 << 20];
     setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
     mt_t m;
