@@ -257,21 +257,16 @@ int cmd_check(int argc, char **argv)
     if (threads < 1)
         threads = 1;
     int latency = 0, npos = 0;
-    ty_argdef_t reader[TY_READER_NARGS], align[TY_OPTS_NARGS];
+    ty_argdef_t reader[TY_READER_NARGS], align[TY_OPTS_NARGS], query[TY_QUERY_NARGS];
     ty_reader_opts_args(&ro, reader);
     ty_opts_args(&j.o, align);
+    ty_query_opts_args(&j.q, query);
     const ty_argdef_t defs[] = {
         TY_ARG_TABLE(reader),
         TY_ARG_TABLE(align),
+        TY_ARG_TABLE(query),
         TY_ARG_STRING("--index", "-x", j.ix_path, 0),
         TY_ARG_ENUM("--format", j.jsonl, "text|jsonl", NULL),
-        TY_ARG_INT("--max-sources", NULL, j.q.max_sources, 1, 1000000),
-        TY_ARG_INT("--max-also", NULL, j.q.max_also, 0, 1000000),
-        TY_ARG_INT("--max-candidates", NULL, j.q.max_candidates, 1, 1000000),
-        TY_ARG_INT("--min-shared", NULL, j.q.min_shared, 1, 1000000),
-        TY_ARG_INT("--postings", NULL, j.q.postings_per_minimizer, 0, 1000000),
-        TY_ARG_INT("--max-df", NULL, j.q.max_df, 1, 4000000000.0),
-        TY_ARG_DOUBLE("--max-df-frac", j.q.max_df_frac, 0, 1),
         TY_ARG_INT("--threads", NULL, threads, 1, 1024),
         TY_ARG_FLAG("--full", NULL, j.st.full, 1),
         TY_ARG_STRING("--html", NULL, j.html, 1),
@@ -294,6 +289,11 @@ int cmd_check(int argc, char **argv)
     }
     if (cli_opts_ready(&j.o, &ro))
         goto done;
+    char qmsg[256];
+    if (ty_query_opts_check(&j.q, qmsg, sizeof qmsg) != TY_OK) {
+        fprintf(stderr, "tongyuan check: %s\n", cli_flags(qmsg));
+        goto done;
+    }
     ty_reader_t *r = ty_reader_new(&ro);
     cli_out_t html = {0};
     j.ix = ty_index_new();

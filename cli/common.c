@@ -131,9 +131,13 @@ void cli_put_tsv(FILE *f, const char *s)
 /* The library names the option fields in its messages (src/doc.c, encoding.c, input.c); the
  * command line's name for each, in the form the messages use them. */
 static const char *const FIELD_FLAGS[][2] = {
-    {"(max_doc_bytes)", "(--max-size)"},    {"(encoding)", "(--encoding)"},
-    {"encoding=", "--encoding "},           {"utf8_mode=TY_UTF8_REPLACE", "--invalid-utf8 replace"},
-    {"use text_field", "use --text-field"}, {"(tmp_dir)", "(--tmp-dir)"},
+    {"(max_doc_bytes)", "(--max-size)"},
+    {"(encoding)", "(--encoding)"},
+    {"encoding=", "--encoding "},
+    {"utf8_mode=TY_UTF8_REPLACE", "--invalid-utf8 replace"},
+    {"use text_field", "use --text-field"},
+    {"(tmp_dir)", "(--tmp-dir)"},
+    {"max_df_frac must", "--max-df-frac must"},
 };
 
 const char *cli_flags(const char *msg)

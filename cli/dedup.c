@@ -586,13 +586,15 @@ static int parse_args(int argc, char **argv, args_t *a, ui_t *u)
     double threshold = -1;
     long perms = -1;
     int mode = -1; /* exact near spun spans spans-exact */
-    ty_argdef_t reader[TY_READER_NARGS], align[TY_OPTS_NARGS];
+    ty_argdef_t reader[TY_READER_NARGS], align[TY_OPTS_NARGS], dd[TY_DEDUP_NARGS];
     ty_reader_opts_args(&a->ro, reader);
     ty_opts_args(&a->to, align);
     ty_dedup_opts_t *o = &a->o;
+    ty_dedup_opts_args(o, dd);
     const ty_argdef_t defs[] = {
         TY_ARG_TABLE(reader),
         TY_ARG_TABLE(align),
+        TY_ARG_TABLE(dd),
         TY_ARG_FLAG("--quiet", "-q", u->quiet, 1),
         TY_ARG_FLAG("--verbose", "-v", u->verbose, 1),
         TY_ARG_STRING("--output", "-o", a->out_path, 0),
@@ -606,20 +608,9 @@ static int parse_args(int argc, char **argv, args_t *a, ui_t *u)
         TY_ARG_STRING("--memory", NULL, a->memory, 0),
         TY_ARG_STRING("--tmp-dir", NULL, o->tmp_dir, 0),
         TY_ARG_INT("--threads", NULL, a->threads, 1, 1024),
-        TY_ARG_INT("--batch", NULL, o->batch, 16, 1048576),
-        TY_ARG_INT("--ngram", NULL, o->ngram, 1, 32),
-        TY_ARG_INT("--bands", NULL, o->bands, 1, 1024),
-        TY_ARG_INT("--rows", NULL, o->rows, 1, 1024),
         TY_ARG_INT("--perms", NULL, perms, 1, 1024),
         TY_ARG_DOUBLE("--threshold", threshold, 0.01, 0.99),
         TY_ARG_INT("--seed", NULL, o->seed, 0, 2147483647L),
-        TY_ARG_INT("--sketch-k", NULL, o->k, 2, 16),
-        TY_ARG_INT("--sketch-w", NULL, o->w, 1, 256),
-        TY_ARG_INT("--max-df", NULL, o->max_df, 1, 100000000),
-        TY_ARG_INT("--min-shared", NULL, o->min_shared, 1, 1000000),
-        TY_ARG_DOUBLE("--min-shared-frac", o->min_shared_frac, 0, 1),
-        TY_ARG_INT("--max-candidates", NULL, o->max_candidates, 1, 100000),
-        TY_ARG_DOUBLE("--min-containment", o->min_containment, 0.01, 1),
         TY_ARG_END,
     };
     int rc = cli_args("dedup", defs, argc, argv, &a->paths, &a->npaths, usage);

@@ -1078,8 +1078,8 @@ int ty_args_parse(const ty_argdef_t *defs, int argc, char **argv, const char **p
 const ty_argdef_t *ty_args_find(const ty_argdef_t *defs, const char *name);
 
 /* The options of ty_opts_t (-k, -w, --max-gap ... --max-size, --input-format, --encoding,
- * --invalid-utf8) as a table writing into *o: defs has room for TY_OPTS_NARGS entries, the
- * last TY_ARG_END. */
+ * --invalid-utf8) as a table writing into *o, with the ranges ty_opts_check() applies (the
+ * library holds each range once): defs has room for TY_OPTS_NARGS entries, the last TY_ARG_END. */
 #define TY_OPTS_NARGS 16
 void ty_opts_args(ty_opts_t *o, ty_argdef_t defs[TY_OPTS_NARGS]);
 /* The help text of those options, with ty_opts_init()'s defaults, appended to b. */
@@ -1088,6 +1088,17 @@ int ty_opts_help(ty_buf_t *b);
  * *ro: TY_READER_NARGS entries, the last TY_ARG_END. */
 #define TY_READER_NARGS 4
 void ty_reader_opts_args(ty_reader_opts_t *ro, ty_argdef_t defs[TY_READER_NARGS]);
+/* ty_dedup_opts_t's numeric options (--batch, --ngram, --bands, --rows, --sketch-k,
+ * --sketch-w, --max-df, --min-shared, --min-shared-frac, --max-candidates,
+ * --min-containment) as a table writing into *o, with the ranges ty_dedup_opts_check()
+ * applies: defs has room for TY_DEDUP_NARGS entries, the last one used TY_ARG_END. */
+#define TY_DEDUP_NARGS 13
+void ty_dedup_opts_args(ty_dedup_opts_t *o, ty_argdef_t defs[TY_DEDUP_NARGS]);
+/* ty_query_opts_t's options as `tongyuan check` has them (--max-sources, --max-also,
+ * --max-candidates, --min-shared, --postings, --max-df, --max-df-frac), the same way:
+ * TY_QUERY_NARGS entries of room. */
+#define TY_QUERY_NARGS 9
+void ty_query_opts_args(ty_query_opts_t *q, ty_argdef_t defs[TY_QUERY_NARGS]);
 
 /* ---------------------------------------------------------------------------------------
  * A parallel for (thread.c), the one the library's own threaded stages use, for a front end

@@ -42,58 +42,52 @@
 #include "dedup_impl.h"
 #include "thread.h"
 
+/* ty_dedup_opts_t's numeric fields (threads has no flag: the front end's --threads is every
+ * mode's; seed none: its flag's range is the command line's, any 64-bit seed works here) */
+#define F(field, flag, kind, lo, hi, def) TY__OPTF(ty_dedup_opts_t, field, flag, kind, lo, hi, def)
+static const ty__optfield_t dedup_fields[] = {
+    F(threads, NULL, TY__OPT_INT, 1, 1024, 1),
+    F(batch, "--batch", TY__OPT_UINT, 16, 1048576, 4096),
+    F(ngram, "--ngram", TY__OPT_INT, 1, 32, 5),
+    F(bands, "--bands", TY__OPT_INT, 1, TY_MH_MAX_PERMS, 16),
+    F(rows, "--rows", TY__OPT_INT, 1, TY_MH_MAX_PERMS, 8),
+    F(k, "--sketch-k", TY__OPT_INT, 2, 16, 5),
+    F(w, "--sketch-w", TY__OPT_INT, 1, 256, 8),
+    F(max_df, "--max-df", TY__OPT_UINT, 1, 100000000, 32),
+    F(min_shared, "--min-shared", TY__OPT_UINT, 1, 1000000, 3),
+    F(min_shared_frac, "--min-shared-frac", TY__OPT_DOUBLE, 0, 1, 0.1),
+    F(max_candidates, "--max-candidates", TY__OPT_INT, 1, 100000, 8),
+    F(min_containment, "--min-containment", TY__OPT_DOUBLE, 0.01, 1, 0.6),
+};
+#undef F
+_Static_assert(sizeof dedup_fields / sizeof *dedup_fields < TY_DEDUP_NARGS,
+               "ty_dedup_opts_args' table size");
+
 void ty_dedup_opts_init(ty_dedup_opts_t *o)
 {
-    memset(o, 0, sizeof(*o));
+    ty__opts_reset(o, sizeof *o, TY__ROWS(dedup_fields));
     o->mode = TY_DEDUP_SPUN;
     o->keep = TY_KEEP_FIRST;
-    o->threads = 1;
-    o->batch = 4096;
-    o->ngram = 5;
-    o->bands = 16;
-    o->rows = 8;
     o->seed = 1;
-    o->k = 5;
-    o->w = 8;
-    o->max_df = 32;
-    o->min_shared = 3;
-    o->min_shared_frac = 0.1;
-    o->max_candidates = 8;
-    o->min_containment = 0.6;
 }
 
 int ty_dedup_opts_check(const ty_dedup_opts_t *o, char *msg, size_t msg_size)
 {
-    const char *bad = NULL;
-    if (o->mode != TY_DEDUP_EXACT && o->mode != TY_DEDUP_NEAR && o->mode != TY_DEDUP_SPUN)
-        bad = "mode must be TY_DEDUP_EXACT, TY_DEDUP_NEAR or TY_DEDUP_SPUN";
-    else if (o->keep != TY_KEEP_FIRST && o->keep != TY_KEEP_LONGEST)
-        bad = "keep must be TY_KEEP_FIRST or TY_KEEP_LONGEST";
-    else if (o->threads < 1 || o->threads > 1024)
-        bad = "threads must be between 1 and 1024";
-    else if (o->batch < 16 || o->batch > 1048576)
-        bad = "batch must be between 16 and 1048576";
-    else if (o->ngram < 1 || o->ngram > 32)
-        bad = "ngram must be between 1 and 32";
-    else if (o->bands < 1 || o->rows < 1 || (long)o->bands * o->rows > TY_MH_MAX_PERMS)
-        bad = "bands and rows must be at least 1, bands x rows at most 1024";
-    else if (o->k < 2 || o->k > 16)
-        bad = "k must be between 2 and 16";
-    else if (o->w < 1 || o->w > 256)
-        bad = "w must be between 1 and 256";
-    else if (o->max_df < 1)
-        bad = "max_df must be at least 1";
-    else if (o->min_shared < 1)
-        bad = "min_shared must be at least 1";
-    else if (!(o->min_shared_frac >= 0 && o->min_shared_frac <= 1))
-        bad = "min_shared_frac must be between 0 and 1";
-    else if (o->max_candidates < 1 || o->max_candidates > 100000)
-        bad = "max_candidates must be between 1 and 100000";
-    else if (!(o->min_containment > 0 && o->min_containment <= 1))
-        bad = "min_containment must be more than 0 and at most 1";
-    else if (o->memory && o->memory < ((uint64_t)1 << 20))
-        bad = "memory must be 0 (half of the machine's) or at least 1 MiB";
-    return ty__opts_verdict(bad, NULL, msg, msg_size);
+    const char *bad =
+        o->mode != TY_DEDUP_EXACT && o->mode != TY_DEDUP_NEAR && o->mode != TY_DEDUP_SPUN
+            ? "mode must be TY_DEDUP_EXACT, TY_DEDUP_NEAR or TY_DEDUP_SPUN"
+        : o->keep != TY_KEEP_FIRST && o->keep != TY_KEEP_LONGEST
+            ? "keep must be TY_KEEP_FIRST or TY_KEEP_LONGEST"
+        : (long)o->bands * o->rows > TY_MH_MAX_PERMS ? "bands x rows must be at most 1024"
+        : o->memory && o->memory < ((uint64_t)1 << 20)
+            ? "memory must be 0 (half of the machine's) or at least 1 MiB"
+            : NULL;
+    return ty__opts_verdict(o, TY__ROWS(dedup_fields), bad, NULL, msg, msg_size);
+}
+
+void ty_dedup_opts_args(ty_dedup_opts_t *o, ty_argdef_t defs[TY_DEDUP_NARGS])
+{
+    ty__opts_table(o, TY__ROWS(dedup_fields), defs);
 }
 
 /* Probability areas of the LSH S-curve 1 - (1 - s^r)^b below / above the threshold

@@ -14,23 +14,23 @@
 
 #include "index_impl.h"
 
+/* the sketch's ranges are ty_opts_check's: an index is sketched with those k and w */
+#define F(field, kind, lo, hi, def) TY__OPTF(ty_index_opts_t, field, NULL, kind, lo, hi, def)
+static const ty__optfield_t index_fields[] = {
+    F(k, TY__OPT_INT, 2, 16, 4),
+    F(w, TY__OPT_INT, 1, 256, 8),
+    F(zstd_level, TY__OPT_INT, 1, 19, 3),
+};
+#undef F
+
 void ty_index_opts_init(ty_index_opts_t *o)
 {
-    memset(o, 0, sizeof(*o));
-    o->k = 4;
-    o->w = 8;
-    o->zstd_level = 3;
+    ty__opts_reset(o, sizeof *o, TY__ROWS(index_fields));
 }
 
 int ty_index_opts_check(const ty_index_opts_t *o, char *msg, size_t msg_size)
 {
-    /* the sketch's ranges are ty_opts_check's: an index is sketched with those k and w */
-    const char *bad = o->k < 2 || o->k > 16    ? "k must be between 2 and 16"
-                      : o->w < 1 || o->w > 256 ? "w must be between 1 and 256"
-                      : o->zstd_level < 1 || o->zstd_level > 19
-                          ? "zstd_level must be between 1 and 19"
-                          : NULL;
-    return ty__opts_verdict(bad, NULL, msg, msg_size);
+    return ty__opts_verdict(o, TY__ROWS(index_fields), NULL, NULL, msg, msg_size);
 }
 
 ty_index_t *ty_index_new(void) { return calloc(1, sizeof(ty_index_t)); }

@@ -96,7 +96,7 @@ int ty_reader_opts_check(const ty_reader_opts_t *o, char *msg, size_t msg_size)
         bad = "format must be one of TY_FORMAT_*";
     else if (o->utf8_mode != TY_UTF8_STRICT && o->utf8_mode != TY_UTF8_REPLACE)
         bad = "utf8_mode must be TY_UTF8_STRICT or TY_UTF8_REPLACE";
-    return ty__opts_verdict(bad, o->encoding, msg, msg_size);
+    return ty__opts_verdict(o, (ty__optrows_t){NULL, 0}, bad, o->encoding, msg, msg_size);
 }
 
 ty_reader_t *ty_reader_new(const ty_reader_opts_t *o)

@@ -66,10 +66,47 @@ size_t ty__doc_mem(ty_doc_t *d);
 /* Fill d->tok etc. from d->text. Returns TY_OK or an error with d->err set. */
 int ty__tokenize(ty_doc_t *d, const ty_opts_t *o);
 
+/* ---- the numeric fields of the options structs: each range and default written once ----
+ * One row per field: its name (in messages: "k must be between 2 and 16"), the command-line
+ * flag that sets it (NULL: none), where it is, its kind, range and default. A struct's
+ * *_opts_init() sets the defaults from its rows, *_opts_check() tests the ranges with them,
+ * and the flag tables the front ends parse with (ty_opts_args ...) are made from them, so a
+ * range said by the library and by the command line cannot differ. Rules that are not one
+ * field's range (bands x rows, the enums, charset names) stay written out in the check. */
+enum {
+    TY__OPT_INT,  /* a signed whole number */
+    TY__OPT_UINT, /* an unsigned whole number */
+    TY__OPT_DOUBLE,
+    TY__OPT_MB /* a size in bytes (unsigned), given in megabytes on the command line */
+};
+typedef struct {
+    const char *field, *flag;
+    size_t off, size;
+    int kind;
+    double lo, hi, def;
+} ty__optfield_t;
+#define TY__OPTF(T, field, flag, kind, lo, hi, def)                                  \
+    {                                                                                \
+#field, flag, offsetof(T, field), sizeof(((T *)0)->field), kind, lo, hi, def \
+    }
+/* a struct's rows: TY__ROWS(the array) */
+typedef struct {
+    const ty__optfield_t *f;
+    size_t n;
+} ty__optrows_t;
+#define TY__ROWS(t) ((ty__optrows_t){(t), sizeof(t) / sizeof((t)[0])})
+/* *_opts_init(): the size bytes at o cleared, then every row's default set */
+void ty__opts_reset(void *o, size_t size, ty__optrows_t r);
+/* The end of every *_opts_check(): the first field of o out of its range ("max_gap must be
+ * between 0 and 100000"), else bad (a rule of the struct's own broken, NULL if none), else
+ * the charset name when one is given; TY_OK, or TY_EINVAL with the message in msg. */
+int ty__opts_verdict(const void *o, ty__optrows_t r, const char *bad, const char *encoding,
+                     char *msg, size_t msg_size);
+/* *_opts_args(): a ty_argdef_t for each row with a flag, in order, then TY_ARG_END, into defs
+ * (room for r.n + 1); the number before the end */
+size_t ty__opts_table(void *o, ty__optrows_t r, ty_argdef_t *defs);
+
 /* printf into a fixed error buffer; returns code */
-/* The end of every *_opts_check(): bad (the first rule broken, NULL if none), then the
- * charset name when one is given; TY_OK, or TY_EINVAL with the message in msg. */
-int ty__opts_verdict(const char *bad, const char *encoding, char *msg, size_t msg_size);
 int ty__err(char *buf, int code, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

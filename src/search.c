@@ -67,33 +67,36 @@
 
 #include "search.h"
 
+/* ty_query_opts_t's fields, with `tongyuan check`'s flags */
+#define F(field, flag, kind, lo, hi, def) TY__OPTF(ty_query_opts_t, field, flag, kind, lo, hi, def)
+static const ty__optfield_t query_fields[] = {
+    F(max_sources, "--max-sources", TY__OPT_UINT, 1, 1000000, 20),
+    F(max_also, "--max-also", TY__OPT_UINT, 0, 1000000, 10),
+    F(max_candidates, "--max-candidates", TY__OPT_UINT, 1, 1000000, 16),
+    F(min_shared, "--min-shared", TY__OPT_UINT, 1, 1000000, 3),
+    F(postings_per_minimizer, "--postings", TY__OPT_UINT, 0, 1000000, 4),
+    F(max_df, "--max-df", TY__OPT_UINT, 0, 4294967295.0, 0),
+    F(max_df_frac, "--max-df-frac", TY__OPT_DOUBLE, 0, 1, 0.0002),
+    F(min_df_cut, NULL, TY__OPT_UINT, 0, 4294967295.0, 50),
+};
+#undef F
+_Static_assert(sizeof query_fields / sizeof *query_fields < TY_QUERY_NARGS,
+               "ty_query_opts_args' table size");
+
 void ty_query_opts_init(ty_query_opts_t *q)
 {
-    memset(q, 0, sizeof(*q));
-    q->max_sources = 20;
-    q->max_candidates = 16;
-    q->min_shared = 3;
-    q->max_df_frac = 0.0002;
-    q->max_df = 0;
-    q->min_df_cut = 50;
-    q->max_also = 10;
-    q->postings_per_minimizer = 4;
+    ty__opts_reset(q, sizeof *q, TY__ROWS(query_fields));
 }
 
 int ty_query_opts_check(const ty_query_opts_t *q, char *msg, size_t msg_size)
 {
-    const char *bad = NULL;
-    if (q->max_sources < 1)
-        bad = "max_sources must be at least 1";
-    else if (q->max_candidates < 1)
-        bad = "max_candidates must be at least 1";
-    else if (q->min_shared < 1)
-        bad = "min_shared must be at least 1";
-    else if (!(q->max_df_frac >= 0 && q->max_df_frac < 1))
-        bad = "max_df_frac must be at least 0 and below 1";
-    else if (q->postings_per_minimizer < 1)
-        bad = "postings_per_minimizer must be at least 1";
-    return ty__opts_verdict(bad, NULL, msg, msg_size);
+    const char *bad = q->max_df_frac >= 1 ? "max_df_frac must be below 1" : NULL;
+    return ty__opts_verdict(q, TY__ROWS(query_fields), bad, NULL, msg, msg_size);
+}
+
+void ty_query_opts_args(ty_query_opts_t *q, ty_argdef_t defs[TY_QUERY_NARGS])
+{
+    ty__opts_table(q, TY__ROWS(query_fields), defs);
 }
 
 ty_searcher_t *ty_searcher_new(ty_index_t *ix, const ty_opts_t *o, const ty_query_opts_t *q)

@@ -113,38 +113,28 @@ struct ty_spans {
     char err[TY_ERRMSG_SIZE];
 };
 
+#define F(field, kind, lo, hi, def) TY__OPTF(ty_spans_opts_t, field, NULL, kind, lo, hi, def)
+static const ty__optfield_t spans_fields[] = {
+    F(k, TY__OPT_INT, 2, 16, 5),
+    F(w, TY__OPT_INT, 1, 256, 4),
+    F(max_df, TY__OPT_UINT, 1, 4294967295.0, 64),
+    F(min_shared, TY__OPT_UINT, 1, 4294967295.0, 3),
+    F(max_candidates, TY__OPT_INT, 1, 100000, 8),
+    F(threads, TY__OPT_INT, 1, 1024, 1),
+    F(batch, TY__OPT_INT, 1, 65536, 512),
+};
+#undef F
+
 void ty_spans_opts_init(ty_spans_opts_t *o)
 {
-    memset(o, 0, sizeof(*o));
-    o->k = 5;
-    o->w = 4;
-    o->max_df = 64;
-    o->min_shared = 3;
-    o->max_candidates = 8;
-    o->threads = 1;
-    o->batch = 512;
+    ty__opts_reset(o, sizeof *o, TY__ROWS(spans_fields));
 }
 
 int ty_spans_opts_check(const ty_spans_opts_t *o, char *msg, size_t msg_size)
 {
-    const char *bad = NULL;
-    if (!o)
-        bad = "no options";
-    else if (o->k < 2 || o->k > 16)
-        bad = "k must be 2..16";
-    else if (o->w < 1 || o->w > 256)
-        bad = "w must be 1..256";
-    else if (o->max_df < 1)
-        bad = "max_df must be at least 1";
-    else if (o->min_shared < 1)
-        bad = "min_shared must be at least 1";
-    else if (o->max_candidates < 1)
-        bad = "max_candidates must be at least 1";
-    else if (o->threads < 1 || o->threads > 1024)
-        bad = "threads must be 1..1024";
-    else if (o->batch < 1 || o->batch > 65536)
-        bad = "batch must be 1..65536";
-    return ty__opts_verdict(bad, NULL, msg, msg_size);
+    static const ty_spans_opts_t none; /* o NULL: the message below, no range read */
+    return ty__opts_verdict(o ? o : &none, TY__ROWS(spans_fields), o ? NULL : "no options", NULL,
+                            msg, msg_size);
 }
 
 static void work_free(work_t *w)

@@ -151,6 +151,14 @@ run "$TY" check -x "$tmp/none.idx" --threads x $D/sus-00068.txt
 expect "exit 2" status_is 2
 expect "the message" err_is "tongyuan check: --threads: expected a whole number between 1 and 1024, got 'x'"
 case_end
+case_begin "check and dedup: the library's ranges are the flags' (one table each)"
+run "$TY" check -x "$tmp/none.idx" --max-df-frac 1 $D/sus-00068.txt
+expect "exit 2" status_is 2
+expect "the library's rule, the flag named" err_is "tongyuan check: --max-df-frac must be below 1"
+run "$TY" dedup --max-df 0 $D/sus-00068.txt
+expect "exit 2" status_is 2
+expect "dedup's range" err_is "tongyuan dedup: --max-df: expected a whole number between 1 and 100000000, got '0'"
+case_end
 case_begin "dedup: an unknown option names the closest one"
 run "$TY" dedup --treshold 0.5 $D/sus-00068.txt
 expect "exit 2" status_is 2

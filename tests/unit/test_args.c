@@ -246,6 +246,97 @@ static void test_library_tables(void)
     CHECK_EQ_STR(c.msg, "unknown option '--invalid-utf'; did you mean --invalid-utf8?");
 }
 
+/* every numeric option of a library table takes the ends of its range from the command line,
+ * and the library's own check refuses one step past either end set directly: the ranges
+ * are one (the rows of args.c, dedup.c, search.c), the command line and the library cannot
+ * differ. s is the options struct, check its *_opts_check. */
+typedef int (*check_fn)(const void *o, char *msg, size_t msg_size);
+static void ranges_agree(const char *what, const ty_argdef_t *defs, void *s, size_t size,
+                         check_fn check)
+{
+    unsigned char saved[512];
+    CHECK(size <= sizeof saved);
+    memcpy(saved, s, size);
+    int tried = 0;
+    for (const ty_argdef_t *d = defs; d->kind != TY_ARGK_END; d++) {
+        if (d->kind != TY_ARGK_INT && d->kind != TY_ARGK_DOUBLE && d->kind != TY_ARGK_MB)
+            continue;
+        tried++;
+        double ends[2] = {d->lo, d->hi};
+        for (int e = 0; e < 2; e++) {
+            char val[64], *argv[] = {"cmd", (char *)d->name, val}, msg[256] = "";
+            int np = 0;
+            snprintf(val, sizeof val, d->kind == TY_ARGK_DOUBLE ? "%.17g" : "%.0f", ends[e]);
+            ty_argdef_t one[] = {*d, TY_ARG_END};
+            CHECK_EQ_INT(ty_args_parse(one, 3, argv, NULL, &np, msg, sizeof msg), TY_OK);
+            int rc = check(s, msg, sizeof msg);
+            ck_report(rc == TY_OK, __FILE__, __LINE__, "%s %s %s: the library refuses it: %s", what,
+                      d->name, val, msg);
+            memcpy(s, saved, size);
+            /* one step past the end, as a caller of the library might set it */
+            double past = ends[e] + (e ? 1 : -1) * (d->kind == TY_ARGK_DOUBLE ? 1e-6 : 1);
+            if (d->kind == TY_ARGK_MB)
+                past = (ends[e] + (e ? 1 : -1)) * 1048576.0;
+            if (past < 0)
+                continue; /* an unsigned field cannot hold it */
+            if (d->kind == TY_ARGK_DOUBLE)
+                memcpy(d->dst, &past, sizeof past);
+            else if (d->size == 4) {
+                uint32_t x = (uint32_t)(int64_t)past;
+                memcpy(d->dst, &x, 4);
+            } else {
+                uint64_t x = (uint64_t)(int64_t)past;
+                memcpy(d->dst, &x, 8);
+            }
+            rc = check(s, msg, sizeof msg);
+            ck_report(rc == TY_EINVAL, __FILE__, __LINE__,
+                      "%s %s: %.17g is accepted by the library", what, d->name, past);
+            memcpy(s, saved, size);
+        }
+    }
+    CHECK(tried >= 7);
+}
+
+static int opts_check(const void *o, char *m, size_t n) { return ty_opts_check(o, m, n); }
+static int dedup_check(const void *o, char *m, size_t n) { return ty_dedup_opts_check(o, m, n); }
+static int query_check(const void *o, char *m, size_t n) { return ty_query_opts_check(o, m, n); }
+
+static void test_ranges_agree(void)
+{
+    ty_opts_t o;
+    ty_opts_init(&o);
+    ty_argdef_t a[TY_OPTS_NARGS];
+    ty_opts_args(&o, a);
+    ranges_agree("align", a, &o, sizeof o, opts_check);
+    ty_dedup_opts_t d;
+    ty_dedup_opts_init(&d);
+    d.bands = d.rows = 1; /* bands x rows stays within 1024 while one of them moves */
+    ty_argdef_t dd[TY_DEDUP_NARGS];
+    ty_dedup_opts_args(&d, dd);
+    ranges_agree("dedup", dd, &d, sizeof d, dedup_check);
+    ty_query_opts_t q;
+    ty_query_opts_init(&q);
+    ty_argdef_t qa[TY_QUERY_NARGS];
+    ty_query_opts_args(&q, qa);
+    CHECK(ty_args_find(qa, "--max-df-frac") != NULL);
+    /* --max-df-frac 1 is refused by the library's own rule (below 1), past the table's */
+    q.max_df_frac = 1;
+    char msg[128];
+    CHECK_EQ_INT(ty_query_opts_check(&q, msg, sizeof msg), TY_EINVAL);
+    CHECK_EQ_STR(msg, "max_df_frac must be below 1");
+    ty_query_opts_init(&q);
+    q.max_sources = 0;
+    CHECK_EQ_INT(ty_query_opts_check(&q, msg, sizeof msg), TY_EINVAL);
+    CHECK_EQ_STR(msg, "max_sources must be between 1 and 1000000");
+    /* the defaults are the rows': the help texts print them */
+    ty_query_opts_init(&q);
+    CHECK_EQ_UINT(q.max_sources, 20);
+    CHECK_EQ_UINT(q.min_df_cut, 50);
+    CHECK_EQ_UINT(d.max_df, 32);
+    CHECK_EQ_UINT(o.max_doc_bytes, (size_t)64 << 20);
+    CHECK_NEAR(o.gap_cost, 0.4, 1e-12);
+}
+
 static void test_small_msg_buffer(void)
 {
     cmd_t c;
@@ -263,6 +354,7 @@ int main(void)
     RUN(test_values_in_edge_forms);
     RUN(test_help_stops);
     RUN(test_library_tables);
+    RUN(test_ranges_agree);
     RUN(test_small_msg_buffer);
     return ck_summary("test_args");
 }
