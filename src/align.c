@@ -37,37 +37,11 @@ void ty_aligner_free(ty_aligner_t *a)
 {
     if (!a)
         return;
-    free(a->hs.a);
-    free(a->hq.a);
-    free(a->tab.a);
-    free(a->touched.a);
-    free(a->next.a);
-    free(a->occ.a);
-    free(a->occ_at.a);
-    free(a->occ_cnt.a);
-    free(a->mem.a);
-    free(a->f.a);
-    free(a->prev.a);
-    free(a->gain.a);
-    free(a->ends.a);
-    free(a->used.a);
-    free(a->box.a);
-    free(a->out.a);
-    free(a->owner.a);
-    free(a->visit.a);
-    free(a->out_box.a);
-    free(a->runs.a);
-    free(a->run_beg.a);
-    free(a->grp_start.a);
-    free(a->grp_mem.a);
-    free(a->units.a);
-    free(a->tmp.a);
-    free(a->keys.a);
-    free(a->cuts.a);
-    free(a->segs.a);
-    free(a->stamp.a);
-    free(a->claim.a);
-    free(a);
+    TY_FREE(a->hs.a, a->hq.a, a->tab.a, a->touched.a, a->next.a, a->occ.a, a->occ_at.a,
+            a->occ_cnt.a, a->mem.a, a->f.a, a->prev.a, a->gain.a, a->ends.a, a->used.a, a->box.a,
+            a->out.a, a->owner.a, a->visit.a, a->out_box.a, a->runs.a, a->run_beg.a, a->grp_start.a,
+            a->grp_mem.a, a->units.a, a->tmp.a, a->keys.a, a->cuts.a, a->segs.a, a->stamp.a,
+            a->claim.a, a);
 }
 
 const char *ty_aligner_errmsg(const ty_aligner_t *a) { return a ? a->err : "no aligner"; }

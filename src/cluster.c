@@ -121,8 +121,6 @@ int ty__join_finish(ty__clusters_t *c, ty_dedup_stats_t *st, int keep_longest)
 
 void ty__clu_free(ty__clusters_t *c)
 {
-    free(c->d.a);
-    free(c->keeper.a);
-    free(c->csize.a);
+    TY_FREE(c->d.a, c->keeper.a, c->csize.a);
     memset(c, 0, sizeof(*c));
 }

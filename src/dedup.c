@@ -143,13 +143,7 @@ static void worker_free(worker_t *w)
     free(w->cbuf);
     ty__nearbuf_free(&w->nb);
     ty__counter_free(&w->cnt);
-    free(w->cands.a);
-    free(w->seeds);
-    free(w->gp.a);
-    free(w->bp.a);
-    free(w->df.a);
-    free(w->gs.a);
-    free(w->bs.a);
+    TY_FREE(w->cands.a, w->seeds, w->gp.a, w->bp.a, w->df.a, w->gs.a, w->bs.a);
     ty__coverbuf_free(&w->cb);
 }
 
@@ -236,11 +230,7 @@ ty_dedup_t *ty_dedup_new(const ty_dedup_opts_t *o, const ty_opts_t *to, ty_dedup
         if (o->mode == TY_DEDUP_SPUN)
             ok = (dd->batch[i].doc = ty_doc_new()) != NULL;
     }
-    if (!ok) {
-        ty_dedup_free(dd);
-        return NULL;
-    }
-    return dd;
+    return ok ? dd : (ty_dedup_free(dd), NULL); /* a part missing: what was made goes */
 }
 
 void ty_dedup_free(ty_dedup_t *dd)
@@ -252,22 +242,14 @@ void ty_dedup_free(ty_dedup_t *dd)
             bdoc_reset(&dd->batch[i]);
             ty_doc_free(dd->batch[i].doc);
             ty__mzs_free(&dd->batch[i].mzs);
-            free(dd->batch[i].gh);
-            free(dd->batch[i].gpos);
-            free(dd->batch[i].ctext);
-            free(dd->batch[i].links.a);
+            TY_FREE(dd->batch[i].gh, dd->batch[i].gpos, dd->batch[i].ctext, dd->batch[i].links.a);
         }
         free(dd->batch);
     }
     if (dd->wk)
         for (int t = 0; t < dd->nwk; t++)
             worker_free(&dd->wk[t]);
-    free(dd->wk);
-    free(dd->bkeys);
-    free(dd->seen);
-    free(dd->bsigs);
-    free(dd->sigbuf);
-    free(dd->docs.a);
+    TY_FREE(dd->wk, dd->bkeys, dd->seen, dd->bsigs, dd->sigbuf, dd->docs.a);
     arena_free(&dd->names);
     ty__blobs_free(&dd->texts);
     ty__blobs_free(&dd->sigs);
@@ -280,22 +262,12 @@ void ty_dedup_free(ty_dedup_t *dd)
     ty__mztab_free(&dd->gmz);
     ty__sruns_free(&dd->mzr);
     ty__map_free(&dd->rcache);
-    free(dd->rcpool.a);
-    free(dd->brdf);
-    free(dd->broff);
-    free(dd->rpost.a);
-    free(dd->btext.a);
+    TY_FREE(dd->rcpool.a, dd->brdf, dd->broff, dd->rpost.a, dd->btext.a);
     ty__map_free(&dd->bmz);
     ty__xmap_free(&dd->bex);
-    free(dd->occ.a);
-    free(dd->grp.a);
-    free(dd->stamp.a);
-    free(dd->gnmz.a);
-    free(dd->gmzp.a);
+    TY_FREE(dd->occ.a, dd->grp.a, dd->stamp.a, dd->gnmz.a, dd->gmzp.a);
     ty__map_free(&dd->gtab);
-    free(dd->glists.a);
-    free(dd->gsum.a);
-    free(dd->edges.a);
+    TY_FREE(dd->glists.a, dd->gsum.a, dd->edges.a);
     ty__carry_free(&dd->carry);
     ty__clu_free(&dd->clu);
     ty__rules_free(&dd->R);
@@ -978,17 +950,15 @@ int ty_dedup_add(ty_dedup_t *dd, const char *name, const char *text, size_t len)
 
 int ty_dedup_finish(ty_dedup_t *dd)
 {
-    if (!dd)
-        return TY_EINVAL;
-    if (dd->failed)
-        return dd->failed;
-    if (dd->finished)
-        return ty__err(dd->err, TY_EINVAL, "ty_dedup_finish() called twice");
+    int rc =
+        dd ? ty__dd_finish_gate(dd->failed, dd->finished, dd->err, "ty_dedup_finish") : TY_EINVAL;
+    if (rc)
+        return rc;
     /* the state: spun mode's before its last batch (batches change its decisions, so the
      * batch is saved unprocessed and processed again by the next run with its first
      * documents); exact and near mode's after it (their decisions do not depend on batches) */
     int spun = dd->R.o.mode == TY_DEDUP_SPUN;
-    int rc = dd->save_dir && spun ? ty__dd_write_state(dd) : TY_OK;
+    rc = dd->save_dir && spun ? ty__dd_write_state(dd) : TY_OK;
     if (!rc)
         rc = process_batch(dd);
     if (!rc && dd->save_dir && !spun)

@@ -205,6 +205,10 @@ void ty__rules_free(ty__rules_t *R);
  * in msg (TY_ERRMSG_SIZE bytes), or TY_OK. */
 int ty__dd_too_big(const ty__rules_t *R, const char *name, size_t len, char *msg);
 
+/* The start of ty_dedup_finish() and ty_mdedup_finish(): TY_OK to go on; the earlier failure;
+ * or TY_EINVAL (message in err, naming fn) when the handle has finished already. */
+int ty__dd_finish_gate(int failed, int finished, char *err, const char *fn);
+
 /* What every mode keeps of a tokenized document. */
 typedef struct {
     uint32_t ntok, ncp;

@@ -185,6 +185,13 @@ int ty__dd_too_big(const ty__rules_t *R, const char *name, size_t len, char *msg
                    R->to.max_doc_bytes);
 }
 
+int ty__dd_finish_gate(int failed, int finished, char *err, const char *fn)
+{
+    if (failed)
+        return failed;
+    return finished ? ty__err(err, TY_EINVAL, "%s() called twice", fn) : TY_OK;
+}
+
 void ty__dd_facts(const ty_doc_t *doc, ty__facts_t *f)
 {
     size_t nt = ty_doc_ntokens(doc);
@@ -267,9 +274,7 @@ int ty__spun_sketch(const ty__rules_t *R, const ty_doc_t *doc, ty__mzs_t *s)
 
 void ty__mzs_free(ty__mzs_t *s)
 {
-    free(s->seeds);
-    free(s->mz);
-    free(s->mzpos);
+    TY_FREE(s->seeds, s->mz, s->mzpos);
     memset(s, 0, sizeof(*s));
 }
 
@@ -428,11 +433,7 @@ int ty__verifier_init(ty__verifier_t *v, const ty_opts_t *to)
 void ty__verifier_free(ty__verifier_t *v)
 {
     ty_aligner_free(v->al);
-    free(v->flag.a);
-    free(v->mask_a.a);
-    free(v->mask_b.a);
-    free(v->cov_a.a);
-    free(v->cov_b.a);
+    TY_FREE(v->flag.a, v->mask_a.a, v->mask_b.a, v->cov_a.a, v->cov_b.a);
     memset(v, 0, sizeof(*v));
 }
 
@@ -641,12 +642,7 @@ const uint32_t *ty__cover_holders(const ty__map_t *tab, const ty__u32vec_t *list
 
 void ty__coverbuf_free(ty__coverbuf_t *b)
 {
-    free(b->cnt.a);
-    free(b->lo.a);
-    free(b->hi.a);
-    free(b->touched.a);
-    free(b->pa.a);
-    free(b->pb.a);
+    TY_FREE(b->cnt.a, b->lo.a, b->hi.a, b->touched.a, b->pa.a, b->pb.a);
     memset(b, 0, sizeof(*b));
 }
 

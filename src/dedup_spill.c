@@ -522,11 +522,7 @@ static int runs_merge(ty__sruns_t *rs, size_t from, ty__spill_t *s, char *err)
         free(rd[i].buf);
         free(pr[i].buf);
     }
-    free(rd);
-    free(pr);
-    free(head);
-    free(grp);
-    free(src);
+    TY_FREE(rd, pr, head, grp, src);
     if (rc)
         return rc;
     if (e) {
@@ -1190,9 +1186,7 @@ static void join_chunk(void *data, size_t c, int tid)
     size_t *cur = malloc(nk * sizeof *cur);
     ch->rc =
         buf && sum && cur ? join_chunk_do(j, ch, j->keys + j->start[c], nk, buf, sum, cur) : ENOMEM;
-    free(buf);
-    free(sum);
-    free(cur);
+    TY_FREE(buf, sum, cur);
 }
 
 /* The bytes the cache holds. */
@@ -1296,15 +1290,10 @@ int ty__dd_mz_batch(ty_dedup_t *dd)
         dd->rchits += job.ch[c].cached;
     }
     for (size_t c = 0; job.ch && c < nc; c++) {
-        free(job.ch[c].fresh.a);
-        free(job.ch[c].out.a);
-        free(job.ch[c].hits.a);
-        free(job.ch[c].needs.a);
-        free(job.ch[c].pend.a);
+        TY_FREE(job.ch[c].fresh.a, job.ch[c].out.a, job.ch[c].hits.a, job.ch[c].needs.a,
+                job.ch[c].pend.a);
     }
-    free(job.keys);
-    free(job.start);
-    free(job.ch);
+    TY_FREE(job.keys, job.start, job.ch);
     if (rc == TY_ENOMEM)
         return ty__err(dd->err, rc, "out of memory");
     if (rc)

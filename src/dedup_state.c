@@ -294,11 +294,7 @@ void ty__sw_abort(ty__sw_t *w)
         unlink(w->tmp);
     if (w->hs)
         XXH3_freeState(w->hs);
-    free(w->tmp);
-    free(w->dst);
-    free(w->dir);
-    free(w->mem.a);
-    free(w);
+    TY_FREE(w->tmp, w->dst, w->dir, w->mem.a, w);
 }
 
 /* ---- reading ------------------------------------------------------------------------------- */
@@ -681,9 +677,7 @@ int ty__st_get_docs(ty__sr_t *r, const ty__rules_t *R, ty__st_doc_fn fn, void *c
         d.sig = sg;
         rc = sink_oom(fn(ctx, i, n, &d), err);
     }
-    free(name.a);
-    free(ctext.a);
-    free(sg);
+    TY_FREE(name.a, ctext.a, sg);
     if (!rc)
         rc = ty__sr_end(r);
     if (rc) {

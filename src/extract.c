@@ -57,9 +57,7 @@ void ty__text_free(ty__text_t *t)
 {
     if (!t)
         return;
-    free(t->text);
-    free(t->title);
-    free(t->file_off);
+    TY_FREE(t->text, t->title, t->file_off);
     memset(t, 0, sizeof *t);
 }
 

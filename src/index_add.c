@@ -319,9 +319,7 @@ static int decide_dict(run_t *R, chunk_t *c)
                 if (!ZDICT_isError(dl))
                     rc = ty__part_set_dict(&ix->part[0], ty__wtxn_txn(R->t), dict, dl, ix->err);
             }
-            free(samp);
-            free(sizes);
-            free(dict);
+            TY_FREE(samp, sizes, dict);
         }
     }
     atomic_store(&P->cdict, ix->part[0].cdict);
@@ -349,9 +347,7 @@ static int write_chunk(run_t *R, chunk_t *c)
 static void chunk_free(chunk_t *c)
 {
     for (size_t i = 0; i < c->cap; i++) {
-        free(c->s[i].name);
-        free(c->s[i].text);
-        free(c->s[i].origin);
+        TY_FREE(c->s[i].name, c->s[i].text, c->s[i].origin);
         ty__prep_free(&c->s[i].prep);
     }
     free(c->s);

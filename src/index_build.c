@@ -69,9 +69,7 @@ void ty__build_free(ty_index_t *ix)
         unlink(lp);
     }
     ty__runs_free(b->runs);
-    free(b->pend.a);
-    free(b->sorted);
-    free(b->names.a);
+    TY_FREE(b->pend.a, b->sorted, b->names.a);
     nametab_free(&b->tab);
     free(b->tmp);
     free(b);

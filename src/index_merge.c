@@ -208,9 +208,7 @@ static void segw_release(segw_t *w)
     if (w->cur)
         mdb_cursor_close(w->cur);
     w->cur = NULL;
-    free(w->dir.a);
-    free(w->ids.a);
-    free(w->val.a);
+    TY_FREE(w->dir.a, w->ids.a, w->val.a);
     w->dir.a = w->ids.a = w->val.a = NULL;
 }
 
@@ -298,10 +296,7 @@ void ty__runs_free(ty_runs_t *r)
         return;
     for (size_t i = 0; i < r->f.n; i++)
         fclose(r->f.a[i]);
-    free(r->f.a);
-    free(r->min_doc.a);
-    free(r->keys.a);
-    free(r);
+    TY_FREE(r->f.a, r->min_doc.a, r->keys.a, r);
 }
 
 size_t ty__runs_count(const ty_runs_t *r) { return r ? r->f.n : 0; }

@@ -395,11 +395,7 @@ static int dup_names_in(ty_index_t *ix, const char *dir, ty_part_t *sx, uint32_t
         if (txn[i])
             mdb_txn_abort(txn[i]);
     }
-    free(txn);
-    free(cur);
-    free(key);
-    free(val);
-    free(live);
+    TY_FREE(txn, cur, key, val, live);
     return rc;
 }
 

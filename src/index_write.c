@@ -158,9 +158,7 @@ void ty__wtxn_free(ty_wtxn_t *t)
     if (!t)
         return;
     ty__wtxn_abort(t);
-    free(t->batch.a);
-    free(t->tmp);
-    free(t->last_origin);
+    TY_FREE(t->batch.a, t->tmp, t->last_origin);
     ty__prep_ws_free(&t->ws);
     ty__prep_free(&t->prep);
     free(t);

@@ -29,6 +29,24 @@ int ty__vec_grow(void **a, size_t *m, size_t need, size_t elem);
     ((need) <= (v).m ? 0 : ty__vec_grow((void **)&(v).a, &(v).m, (need), sizeof(*(v).a)))
 #define ty_vec_push(v, x) (ty_vec_reserve((v), (v).n + 1) ? -1 : ((v).a[(v).n++] = (x), 0))
 
+/* free() of every pointer listed, in one statement: a destructor's arrays, a function's
+ * scratch on its way out (TY_FREE(a.a, b.a, name)). The pointers are evaluated once. */
+void ty__free_all(void *const *p, size_t n);
+#define TY_FREE(...)                           \
+    ty__free_all((void *const[]){__VA_ARGS__}, \
+                 sizeof((void *const[]){__VA_ARGS__}) / sizeof(void *))
+
+/* -1, 0 or 1 as a is below, equal to or above b */
+#define TY_CMP(a, b) (((a) > (b)) - ((a) < (b)))
+/* A qsort() comparator, decl (`static int cmp_x`), of T by field f1, then f2, both ascending. */
+#define TY_CMP_BY2(decl, T, f1, f2)          \
+    decl(const void *x, const void *y)       \
+    {                                        \
+        const T *a = x, *b = y;              \
+        int c = TY_CMP(a->f1, b->f1);        \
+        return c ? c : TY_CMP(a->f2, b->f2); \
+    }
+
 /* ---- documents --------------------------------------------------------------------------- */
 struct ty_doc {
     char *name;

@@ -294,8 +294,6 @@ int ty__jsonl_fast(ty_jsonl_fast_t *f, const char *line, size_t len, const char 
 
 void ty__jsonl_fast_free(ty_jsonl_fast_t *f)
 {
-    free(f->text);
-    free(f->id);
-    free(f->scratch);
+    TY_FREE(f->text, f->id, f->scratch);
     memset(f, 0, sizeof(*f));
 }

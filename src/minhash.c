@@ -94,10 +94,7 @@ size_t ty__near_units(const ty_doc_t *d, uint32_t *out)
 
 void ty__near_buf_free(near_buf_t *b)
 {
-    free(b->u.a);
-    free(b->x.a);
-    free(b->set.a);
-    free(b->h.a);
+    TY_FREE(b->u.a, b->x.a, b->set.a, b->h.a);
     memset(b, 0, sizeof *b);
 }
 

@@ -604,23 +604,11 @@ static void refine(const ty_doc_t *d, uint32_t b, uint32_t e, int snap, size_t *
 
 /* ---- passages out: sorted, with their exact runs ---------------------------------------- */
 
-static int cmp_pass(const void *x, const void *y)
-{
-    const ty_passage_t *p = x, *q = y;
-    if (p->sus_off != q->sus_off)
-        return p->sus_off < q->sus_off ? -1 : 1;
-    return p->src_off < q->src_off ? -1 : p->src_off > q->src_off;
-}
+TY_CMP_BY2(static int cmp_pass, ty_passage_t, sus_off, src_off)
 
 /* Sort the passages by suspect offset (with their box ids), then gather each passage's exact
  * runs in suspect order. */
-static int cmp_run(const void *x, const void *y)
-{
-    const ty_match_t *p = x, *q = y;
-    if (p->sus_tok != q->sus_tok)
-        return p->sus_tok < q->sus_tok ? -1 : 1;
-    return p->src_tok < q->src_tok ? -1 : p->src_tok > q->src_tok;
-}
+TY_CMP_BY2(static int cmp_run, ty_match_t, sus_tok, src_tok)
 
 /* Group MEMs by owning (root) box with one counting sort — linear however many boxes — and
  * set each box's matched count: the tokens its MEMs cover in the suspect and in the source,

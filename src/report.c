@@ -650,9 +650,7 @@ void ty_report_source_free(ty_report_source_t *hs)
         return;
     for (size_t i = 0; hs->runs && i < hs->n; i++)
         free(hs->runs[i]);
-    free(hs->runs);
-    free(hs->nruns);
-    free(hs->p);
+    TY_FREE(hs->runs, hs->nruns, hs->p);
     memset(hs, 0, sizeof(*hs));
 }
 
@@ -686,13 +684,7 @@ typedef struct {
     size_t k;      /* global passage number */
 } span_t;
 
-static int cmp_span(const void *x, const void *y)
-{
-    const span_t *a = x, *b = y;
-    if (a->b != b->b)
-        return a->b < b->b ? -1 : 1;
-    return a->k < b->k ? -1 : a->k > b->k;
-}
+TY_CMP_BY2(static int cmp_span, span_t, b, k)
 
 static void write_marked(ty_buf_t *f, const ty_doc_t *d, int side, const ty_report_source_t *s,
                          span_t *sp, size_t nsp)

@@ -124,11 +124,7 @@ ty_searcher_t *ty_searcher_new(ty_index_t *ix, const ty_opts_t *o, const ty_quer
         ty_query_opts_init(&s->q);
     s->al = ty_aligner_new(o);
     s->dc = ZSTD_createDCtx();
-    if (!s->al || !s->dc) {
-        ty_searcher_free(s);
-        return NULL;
-    }
-    return s;
+    return s->al && s->dc ? s : (ty_searcher_free(s), NULL); /* a part missing */
 }
 
 void ty_searcher_free(ty_searcher_t *s)
@@ -140,43 +136,17 @@ void ty_searcher_free(ty_searcher_t *s)
             mdb_txn_abort(s->parts[i].txn);
         free(s->parts[i].segs);
     }
-    free(s->parts);
-    free(s->hits.a);
-    free(s->qdf.a);
-    free(s->qfirst.a);
-    free(s->qfull.a);
-    free(s->dfhist.a);
+    TY_FREE(s->parts, s->hits.a, s->qdf.a, s->qfirst.a, s->qfull.a, s->dfhist.a);
     ty_aligner_free(s->al);
     ZSTD_freeDCtx(s->dc);
-    free(s->buf);
-    free(s->qual.a);
-    free(s->hashes.a);
-    free(s->hid.a);
-    free(s->slot.a);
+    TY_FREE(s->buf, s->qual.a, s->hashes.a, s->hid.a, s->slot.a);
     vote_tab_free(&s->votes);
-    free(s->tqual.a);
-    free(s->tally.a);
-    free(s->fresh.a);
-    free(s->pool.a);
-    free(s->bits.a);
-    free(s->covered.a);
-    free(s->owner.a);
-    free(s->prim.a);
-    free(s->more.a);
-    free(s->cands.a);
+    TY_FREE(s->tqual.a, s->tally.a, s->fresh.a, s->pool.a, s->bits.a, s->covered.a, s->owner.a,
+            s->prim.a, s->more.a, s->cands.a);
     for (size_t i = 0; i < s->docs.n; i++)
         ty_doc_free(s->docs.a[i]);
-    free(s->docs.a);
-    free(s->res.a);
-    free(s->src.a);
-    free(s->pass.a);
-    free(s->pass_at.a);
-    free(s->claims.a);
-    free(s->hsort.a);
-    free(s->hold.a);
-    free(s->name_at.a);
-    free(s->names.a);
-    free(s);
+    TY_FREE(s->docs.a, s->res.a, s->src.a, s->pass.a, s->pass_at.a, s->claims.a, s->hsort.a,
+            s->hold.a, s->name_at.a, s->names.a, s);
 }
 
 const char *ty_searcher_errmsg(const ty_searcher_t *s) { return s ? s->err : "no searcher"; }

@@ -77,9 +77,7 @@ int ty_sketch(const ty_doc_t *d, int k, int w, ty_seed_t **out, size_t *n)
     ty_seed_t *s = malloc(m * sizeof(ty_seed_t));
     size_t *dq = malloc((size_t)(w + 1) * sizeof(size_t)); /* ring buffer deque of indices */
     if (!h || !s || !dq) {
-        free(h);
-        free(s);
-        free(dq);
+        TY_FREE(h, s, dq);
         return TY_ENOMEM;
     }
     ty__kmer_hashes(d->tok, d->ntok, k, h, 1);

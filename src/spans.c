@@ -143,10 +143,7 @@ static void work_free(work_t *w)
     ty_aligner_free(w->al);
     ty__unpacker_free(&w->up);
     ty__counter_free(&w->cnt);
-    free(w->ta.a);
-    free(w->tb.a);
-    free(w->ha.a);
-    free(w->hb.a);
+    TY_FREE(w->ta.a, w->tb.a, w->ha.a, w->hb.a);
     wintab_free(&w->win);
 }
 
@@ -189,11 +186,7 @@ ty_spans_t *ty_spans_new(const ty_spans_opts_t *o, const ty_opts_t *to, ty_spans
     }
     for (size_t i = 0; ok && i < (size_t)o->batch; i++)
         ok = (sp->slots[i].doc = ty_doc_new()) != NULL;
-    if (!ok) {
-        ty_spans_free(sp);
-        return NULL;
-    }
-    return sp;
+    return ok ? sp : (ty_spans_free(sp), NULL); /* a part missing: what was made goes */
 }
 
 void ty_spans_free(ty_spans_t *sp)
@@ -216,16 +209,8 @@ void ty_spans_free(ty_spans_t *sp)
             slot_free(&sp->slots[i]);
     free(sp->slots);
     ZSTD_freeCCtx(sp->cctx);
-    free(sp->cbuf);
-    free(sp->cands.a);
-    free(sp->rm.a);
-    free(sp->keep.a);
-    free(sp->cut.a);
-    free(sp->sd.a);
-    free(sp->kmz.a);
-    free(sp->kmz_at.a);
-    free(sp->kept.a);
-    free(sp->store.a);
+    TY_FREE(sp->cbuf, sp->cands.a, sp->rm.a, sp->keep.a, sp->cut.a, sp->sd.a, sp->kmz.a,
+            sp->kmz_at.a, sp->kept.a, sp->store.a);
     ty__rules_free(&sp->R);
     free(sp);
 }

@@ -76,6 +76,12 @@ void ty__line_col(const char *text, size_t off, size_t *line, size_t *col)
     *col = c;
 }
 
+void ty__free_all(void *const *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(p[i]);
+}
+
 void ty__file_mark(int fd, int64_t mark[4])
 {
     struct stat st;

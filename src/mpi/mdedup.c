@@ -83,11 +83,7 @@ ty_mdedup_t *ty_mdedup_new(const ty_dedup_opts_t *o, const ty_opts_t *to, MPI_Co
         m->dctx = ZSTD_createDCtx();
         ok = m->cctx && m->dctx && (m->sp = ty__spun_new(m)) != NULL;
     }
-    if (!ok) {
-        ty_mdedup_free(m);
-        return NULL;
-    }
-    return m;
+    return ok ? m : (ty_mdedup_free(m), NULL); /* a part missing: what was made goes */
 }
 
 void ty_mdedup_free(ty_mdedup_t *m)
@@ -97,10 +93,7 @@ void ty_mdedup_free(ty_mdedup_t *m)
     ty__mpi_close(&m->x);
     ty_doc_free(m->doc);
     ty__nearbuf_free(&m->nb);
-    free(m->starts);
-    free(m->own.a);
-    free(m->lnames.a);
-    free(m->sigs.a);
+    TY_FREE(m->starts, m->own.a, m->lnames.a, m->sigs.a);
     ty__xmap_free(&m->keys);
     ty__map_free(&m->bands);
     free(m->ctexts.a);
@@ -254,21 +247,9 @@ int ty__md_cmp_xrec(const void *x, const void *y)
     return a->g < b->g ? -1 : a->g > b->g;
 }
 
-static int cmp_brec(const void *x, const void *y)
-{
-    const brec_t *a = x, *b = y;
-    if (a->g != b->g)
-        return a->g < b->g ? -1 : 1;
-    return a->band < b->band ? -1 : a->band > b->band;
-}
+TY_CMP_BY2(static int cmp_brec, brec_t, g, band)
 
-int ty__md_cmp_pair(const void *x, const void *y)
-{
-    const pair_t *a = x, *b = y;
-    if (a->g != b->g)
-        return a->g < b->g ? -1 : 1;
-    return a->first < b->first ? -1 : a->first > b->first;
-}
+TY_CMP_BY2(int ty__md_cmp_pair, pair_t, g, first)
 
 /* Exact: the round's keys to their owners, which link each document to the first one
  * holding its key (the owner makes the link). */
@@ -474,10 +455,7 @@ static int process_round(ty_mdedup_t *m, uint64_t lo)
     if (!rc && m->x.rank == 0)
         rc = spun ? join_round(m, lo, hi, rin, nin, rnm, nnm, links.a, links.n)
                   : join_round(m, lo, hi, rin, nin, rnm, nnm, rl, nl);
-    free(rin);
-    free(rnm);
-    free(rl);
-    free(links.a);
+    TY_FREE(rin, rnm, rl, links.a);
     return rc;
 }
 
@@ -521,14 +499,12 @@ static int number(ty_mdedup_t *m, uint64_t *total)
 
 int ty_mdedup_finish(ty_mdedup_t *m)
 {
-    if (!m)
-        return TY_EINVAL;
-    if (m->failed)
-        return m->failed;
-    if (m->finished)
-        return ty__err(m->x.err.msg, TY_EINVAL, "ty_mdedup_finish() called twice");
+    int rc = m ? ty__dd_finish_gate(m->failed, m->finished, m->x.err.msg, "ty_mdedup_finish")
+               : TY_EINVAL;
+    if (rc)
+        return rc;
     /* a failure anywhere stops everyone here */
-    int rc = ty__mpi_agree(&m->x, TY_OK);
+    rc = ty__mpi_agree(&m->x, TY_OK);
     uint64_t total = 0;
     if (!rc)
         rc = number(m, &total);

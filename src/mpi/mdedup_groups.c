@@ -120,15 +120,7 @@ static int cover_groups(ty_mdedup_t *m)
         if (ty__groups_join(s->grp, s->edges.a, n, gs, &s->carry))
             rc = ty__mpi_oom(&m->x, "groups");
     }
-    free(hd);
-    free(en);
-    free(gs);
-    free(hv);
-    free(pv);
-    free(ahd);
-    free(aen);
-    free(aed);
-    free(ed);
+    TY_FREE(hd, en, gs, hv, pv, ahd, aen, aed, ed);
     return rc;
 }
 
@@ -172,9 +164,6 @@ int ty__spun_groups(ty_mdedup_t *m)
         rc = cover_groups(m);
     if (!rc)
         memset(s->stamp, 0, n * sizeof(uint32_t));
-    free(all);
-    free(mine);
-    free(mzp);
-    free(nmz);
+    TY_FREE(all, mine, mzp, nmz);
     return rc;
 }

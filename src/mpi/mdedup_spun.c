@@ -89,19 +89,10 @@ static void round_free(spun_t *s)
 {
     for (size_t i = 0; i < s->bd.n; i++) {
         ty__mzs_free(&s->bd.a[i].mzs);
-        free(s->bd.a[i].boil);
-        free(s->bd.a[i].gh);
-        free(s->bd.a[i].gpos);
+        TY_FREE(s->bd.a[i].boil, s->bd.a[i].gh, s->bd.a[i].gpos);
     }
     s->bd.n = 0;
-    free(s->pk);
-    free(s->ft);
-    free(s->kr);
-    free(s->bh);
-    free(s->bc);
-    free(s->xr);
-    free(s->uq);
-    free(s->uqf);
+    TY_FREE(s->pk, s->ft, s->kr, s->bh, s->bc, s->xr, s->uq, s->uqf);
     s->pk = s->ft = NULL;
     s->kr = NULL;
     s->bh = s->uq = NULL;
@@ -119,11 +110,7 @@ void ty__spun_free(spun_t *s)
     round_free(s);
     for (size_t i = 0; i < s->docs.n; i++)
         ty_doc_free(s->docs.a[i]);
-    free(s->docs.a);
-    free(s->bd.a);
-    free(s->bdix);
-    free(s->grp);
-    free(s->stamp);
+    TY_FREE(s->docs.a, s->bd.a, s->bdix, s->grp, s->stamp);
     ty__map_free(&s->gtab);
     free(s->glists.a);
     free(s->first.a);
@@ -380,9 +367,7 @@ static int deal(ty_mdedup_t *m)
         }
         if (rc) {
             ty__mzs_free(&b.mzs);
-            free(b.boil);
-            free(b.gh);
-            free(b.gpos);
+            TY_FREE(b.boil, b.gh, b.gpos);
         }
     }
     if (rc)
@@ -529,9 +514,7 @@ static int count_lists(ty_mdedup_t *m, const uint32_t *w, size_t nw)
             rc = ty__mpi_oom(&m->x, "candidates");
         b->nc = s->cands.n - b->c0;
     }
-    free(start);
-    free(at);
-    free(fill);
+    TY_FREE(start, at, fill);
     return rc;
 }
 
@@ -696,9 +679,7 @@ static int keys(ty_mdedup_t *m)
         rc = count_lists(m, (const uint32_t *)(const void *)rcg, nrc / sizeof(uint32_t));
     if (!rc)
         rc = filter(m);
-    free(rb);
-    free(rs);
-    free(rcg);
+    TY_FREE(rb, rs, rcg);
     return rc;
 }
 

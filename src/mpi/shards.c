@@ -77,12 +77,7 @@ void ty_mshards_free(ty_mshards_t *s)
     ty__mpi_close(&s->x);
     for (int i = 0; i < s->npaths; i++)
         free(s->paths[i]);
-    free(s->paths);
-    free(s->dir);
-    free(s->shard);
-    free(s->names);
-    free(s->skip);
-    free(s);
+    TY_FREE(s->paths, s->dir, s->shard, s->names, s->skip, s);
 }
 
 const ty_mpi_err_t *ty_mshards_err(const ty_mshards_t *s)

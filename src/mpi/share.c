@@ -118,9 +118,7 @@ int ty__mpi_share_plan(ty__mpi_t *x, ty_reader_t *all, ty_reader_t *mine, int *s
     }
     uint64_t *cnt = calloc(nr + 1, sizeof(uint64_t)), *tot = calloc(nr + 1, sizeof(uint64_t));
     if (!cut || !cnt || !tot) { /* the others wait in the MPI_Allreduce */
-        free(cut);
-        free(cnt);
-        free(tot);
+        TY_FREE(cut, cnt, tot);
         return ty__mpi_oom(x, "the input plan");
     }
     /* pass 2: line breaks of my ranges */
@@ -179,9 +177,7 @@ int ty__mpi_share_plan(ty__mpi_t *x, ty_reader_t *all, ty_reader_t *mine, int *s
                           *ty_reader_errmsg(mine) ? ty_reader_errmsg(mine) : ty_strerror(e));
         pos += it.size;
     }
-    free(cut);
-    free(cnt);
-    free(tot);
+    TY_FREE(cut, cnt, tot);
     return rc;
 }
 

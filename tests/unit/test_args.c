@@ -324,11 +324,11 @@ static void test_ranges_agree(void)
     char msg[128];
     CHECK_EQ_INT(ty_query_opts_check(&q, msg, sizeof msg), TY_EINVAL);
     CHECK_EQ_STR(msg, "max_df_frac must be below 1");
+    /* the defaults are the rows': the help texts print them */
     ty_query_opts_init(&q);
-    q.max_sources = 0;
+    q.max_sources = 0; /* the range's message names the field and both ends */
     CHECK_EQ_INT(ty_query_opts_check(&q, msg, sizeof msg), TY_EINVAL);
     CHECK_EQ_STR(msg, "max_sources must be between 1 and 1000000");
-    /* the defaults are the rows': the help texts print them */
     ty_query_opts_init(&q);
     CHECK_EQ_UINT(q.max_sources, 20);
     CHECK_EQ_UINT(q.min_df_cut, 50);
