@@ -46,7 +46,7 @@ LIB_SRC := src/util.c src/normalize.c src/doc.c src/sketch.c src/align.c src/pas
            src/input.c src/stream.c src/index_format.c src/index_part.c src/index_merge.c src/index_verify.c \
            src/index_build.c src/index_write.c src/index_add.c src/index_del.c src/index_shard.c \
            src/index.c src/search.c src/search_votes.c src/thread.c \
-           src/dedup.c src/dedup_state.c src/dedup_spill.c src/dedup_rules.c src/spans.c src/cluster.c src/minhash.c src/jsonl_fast.c \
+           src/dedup.c src/dedup_state.c src/dedup_spill.c src/spill.c src/dedup_rules.c src/spans.c src/cluster.c src/minhash.c src/jsonl_fast.c \
            src/report.c src/args.c src/extract.c src/encoding.c src/html.c src/docx.c src/pdf.c src/warc.c src/extlib.c
 CLI_SRC := cli/main.c cli/common.c cli/output.c cli/compare.c \
            cli/index.c cli/check.c cli/dedup.c cli/spans.c cli/extract.c
