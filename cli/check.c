@@ -244,6 +244,119 @@ static int cmp_dbl(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* the per-document times of --latency */
+typedef struct {
+    double *a;
+    size_t n, m;
+} lat_t;
+
+/* Up to CHUNK records of r into j->it: how many, or -1 (out of memory, told). *eof set at the
+ * end; a record that could not be read is an item with its message (and counted in *no_text
+ * when it had no text: a scanned PDF is skipped with a warning). */
+static long read_chunk(job_t *j, ty_reader_t *r, int *eof, size_t *no_text)
+{
+    size_t n = 0;
+    while (n < CHUNK) {
+        item_t *x = &j->it[n];
+        ty_record_t rec;
+        int e = ty_reader_next(r, &rec);
+        if (e == 0) {
+            *eof = 1;
+            break;
+        }
+        x->out.len = x->err.len = 0;
+        x->read_err = 0;
+        x->status = EXIT_NONE;
+        x->seconds = -1;
+        ty_docinfo_free(x->info);
+        x->info = NULL;
+        if (e < 0) {
+            x->read_err = 1;
+            x->status = e == TY_EEMPTY ? EXIT_NONE : EXIT_ERROR;
+            *no_text += e == TY_EEMPTY;
+            ty_buf_printf(&x->err, "tongyuan: %s%s%s\n", e == TY_EEMPTY ? "warning: " : "",
+                          cli_flags(ty_reader_errmsg(r)), e == TY_EEMPTY ? " (skipped)" : "");
+        } else if (copy(&x->name, &x->cap_name, rec.name, strlen(rec.name)) ||
+                   copy(&x->text, &x->cap_text, rec.text, rec.len) ||
+                   !(x->info = ty_docinfo_dup(&rec.info))) {
+            fprintf(stderr, "tongyuan: out of memory\n");
+            return -1;
+        } else {
+            x->len = rec.len;
+        }
+        n++;
+    }
+    return (long)n;
+}
+
+/* The chunk's results in input order: messages to stderr, reports to stdout (a blank line
+ * between text reports), the statuses folded in, the times kept (lat non-NULL). 0, or -1
+ * when out of memory (told). */
+static int emit_chunk(job_t *j, size_t n, size_t *written, int *any_found, int *any_err, lat_t *lat)
+{
+    for (size_t x = 0; x < n; x++) {
+        item_t *it = &j->it[x];
+        if (it->err.len) {
+            fflush(stdout);
+            cli_buf_write(&it->err, stderr);
+        }
+        if (it->out.len) {
+            if (!j->jsonl && !j->candidates && (*written)++ > 0)
+                fputs("\n", stdout);
+            cli_buf_write(&it->out, stdout);
+        }
+        *any_found |= it->status == EXIT_FOUND;
+        *any_err |= it->status == EXIT_ERROR;
+        if (lat && it->seconds >= 0) {
+            if (lat->n == lat->m) {
+                size_t m = lat->m ? lat->m * 2 : 1024;
+                double *p = realloc(lat->a, m * sizeof(double));
+                if (!p) {
+                    fprintf(stderr, "tongyuan: out of memory\n");
+                    return -1;
+                }
+                lat->a = p;
+                lat->m = m;
+            }
+            lat->a[lat->n++] = it->seconds;
+        }
+    }
+    return 0;
+}
+
+static void print_latency(double *lat, size_t nlat)
+{
+    qsort(lat, nlat, sizeof(double), cmp_dbl);
+    double sum = 0;
+    for (size_t i = 0; i < nlat; i++)
+        sum += lat[i];
+    size_t p99 = (size_t)ceil(0.99 * (double)nlat) - 1;
+    fprintf(stderr,
+            "tongyuan: %zu documents checked: latency median %.2f ms, p99 %.2f ms, mean %.2f "
+            "ms, max %.2f ms (per document, in its thread)\n",
+            nlat, 1e3 * lat[nlat / 2], 1e3 * lat[p99], 1e3 * sum / (double)nlat,
+            1e3 * lat[nlat - 1]);
+}
+
+/* what cmd_check allocated in j (its items, its threads' handles) */
+static void job_free(job_t *j, long threads)
+{
+    for (size_t x = 0; j->it && x < CHUNK; x++) {
+        free(j->it[x].name);
+        free(j->it[x].text);
+        ty_docinfo_free(j->it[x].info);
+        ty_buf_free(&j->it[x].out);
+        ty_buf_free(&j->it[x].err);
+    }
+    free(j->it);
+    for (long t = 0; j->th && t < threads; t++) {
+        ty_searcher_free(j->th[t].s);
+        ty_doc_free(j->th[t].q);
+        ty_aligner_free(j->th[t].al);
+    }
+    free(j->th);
+}
+
 int cmd_check(int argc, char **argv)
 {
     job_t j;
@@ -287,6 +400,10 @@ int cmd_check(int argc, char **argv)
         fprintf(stderr, "tongyuan: check needs at least one PATH to check ('-': stdin)\n");
         goto done;
     }
+    if (j.html && j.candidates) {
+        fprintf(stderr, "tongyuan: --html and --candidates do not go together\n");
+        goto done;
+    }
     if (cli_opts_ready(&j.o, &ro))
         goto done;
     char qmsg[256];
@@ -299,8 +416,7 @@ int cmd_check(int argc, char **argv)
     j.ix = ty_index_new();
     j.it = calloc(CHUNK, sizeof(item_t));
     j.th = calloc((size_t)threads, sizeof(thr_t));
-    double *lat = NULL;
-    size_t nlat = 0, mlat = 0;
+    lat_t lat = {0};
     if (!r || !j.ix || !j.it || !j.th) {
         fprintf(stderr, "tongyuan: out of memory\n");
         goto cleanup;
@@ -330,90 +446,24 @@ int cmd_check(int argc, char **argv)
     int any_found = 0, any_err = 0, eof = 0;
     size_t written = 0, no_text = 0;
     while (!eof) {
-        size_t n = 0;
-        while (n < CHUNK) {
-            item_t *x = &j.it[n];
-            ty_record_t rec;
-            int e = ty_reader_next(r, &rec);
-            if (e == 0) {
-                eof = 1;
-                break;
-            }
-            x->out.len = x->err.len = 0;
-            x->read_err = 0;
-            x->status = EXIT_NONE;
-            x->seconds = -1;
-            ty_docinfo_free(x->info);
-            x->info = NULL;
-            if (e < 0) {
-                /* a document without text (a scanned PDF) is skipped with a warning */
-                x->read_err = 1;
-                x->status = e == TY_EEMPTY ? EXIT_NONE : EXIT_ERROR;
-                no_text += e == TY_EEMPTY;
-                ty_buf_printf(&x->err, "tongyuan: %s%s%s\n", e == TY_EEMPTY ? "warning: " : "",
-                              cli_flags(ty_reader_errmsg(r)), e == TY_EEMPTY ? " (skipped)" : "");
-            } else if (copy(&x->name, &x->cap_name, rec.name, strlen(rec.name)) ||
-                       copy(&x->text, &x->cap_text, rec.text, rec.len) ||
-                       !(x->info = ty_docinfo_dup(&rec.info))) {
-                fprintf(stderr, "tongyuan: out of memory\n");
-                goto cleanup;
-            } else {
-                x->len = rec.len;
-            }
-            n++;
-        }
+        long got = read_chunk(&j, r, &eof, &no_text);
+        if (got < 0)
+            goto cleanup;
+        size_t n = (size_t)got;
         if (j.html && (n > 1 || written > 0)) {
             fprintf(stderr, "tongyuan: --html makes one report for one document; the input "
                             "holds more\n");
-            goto cleanup;
-        }
-        if (j.html && j.candidates) {
-            fprintf(stderr, "tongyuan: --html and --candidates do not go together\n");
             goto cleanup;
         }
         if (ty_for((int)threads, check_item, &j, n) != TY_OK) {
             fprintf(stderr, "tongyuan: out of memory\n");
             goto cleanup;
         }
-        for (size_t x = 0; x < n; x++) {
-            item_t *it = &j.it[x];
-            if (it->err.len) {
-                fflush(stdout);
-                cli_buf_write(&it->err, stderr);
-            }
-            if (it->out.len) {
-                if (!j.jsonl && !j.candidates && written++ > 0)
-                    fputs("\n", stdout);
-                cli_buf_write(&it->out, stdout);
-            }
-            any_found |= it->status == EXIT_FOUND;
-            any_err |= it->status == EXIT_ERROR;
-            if (latency && it->seconds >= 0) {
-                if (nlat == mlat) {
-                    mlat = mlat ? mlat * 2 : 1024;
-                    double *p = realloc(lat, mlat * sizeof(double));
-                    if (!p) {
-                        fprintf(stderr, "tongyuan: out of memory\n");
-                        goto cleanup;
-                    }
-                    lat = p;
-                }
-                lat[nlat++] = it->seconds;
-            }
-        }
+        if (emit_chunk(&j, n, &written, &any_found, &any_err, latency ? &lat : NULL))
+            goto cleanup;
     }
-    if (latency && nlat) {
-        qsort(lat, nlat, sizeof(double), cmp_dbl);
-        double sum = 0;
-        for (size_t i = 0; i < nlat; i++)
-            sum += lat[i];
-        size_t p99 = (size_t)ceil(0.99 * (double)nlat) - 1;
-        fprintf(stderr,
-                "tongyuan: %zu documents checked: latency median %.2f ms, p99 %.2f ms, mean %.2f "
-                "ms, max %.2f ms (per document, in its thread)\n",
-                nlat, 1e3 * lat[nlat / 2], 1e3 * lat[p99], 1e3 * sum / (double)nlat,
-                1e3 * lat[nlat - 1]);
-    }
+    if (latency && lat.n)
+        print_latency(lat.a, lat.n);
     if (no_text)
         fprintf(stderr, "tongyuan: check: %zu document%s skipped: no text extracted\n", no_text,
                 no_text == 1 ? "" : "s");
@@ -426,21 +476,8 @@ int cmd_check(int argc, char **argv)
     rc = any_err ? EXIT_ERROR : any_found ? EXIT_FOUND : EXIT_NONE;
 cleanup:
     cli_out_abort(&html);
-    for (size_t x = 0; j.it && x < CHUNK; x++) {
-        free(j.it[x].name);
-        free(j.it[x].text);
-        ty_docinfo_free(j.it[x].info);
-        ty_buf_free(&j.it[x].out);
-        ty_buf_free(&j.it[x].err);
-    }
-    free(j.it);
-    for (long t = 0; j.th && t < threads; t++) {
-        ty_searcher_free(j.th[t].s);
-        ty_doc_free(j.th[t].q);
-        ty_aligner_free(j.th[t].al);
-    }
-    free(j.th);
-    free(lat);
+    job_free(&j, threads);
+    free(lat.a);
     ty_index_free(j.ix);
     ty_reader_free(r);
 done:
