@@ -132,9 +132,9 @@ void ty_spans_opts_init(ty_spans_opts_t *o)
 
 int ty_spans_opts_check(const ty_spans_opts_t *o, char *msg, size_t msg_size)
 {
-    static const ty_spans_opts_t none; /* o NULL: the message below, no range read */
-    return ty__opts_verdict(o ? o : &none, TY__ROWS(spans_fields), o ? NULL : "no options", NULL,
-                            msg, msg_size);
+    if (!o) /* no rows read: "no options", not the first range a zeroed struct would break */
+        return ty__opts_verdict(NULL, (ty__optrows_t){NULL, 0}, "no options", NULL, msg, msg_size);
+    return ty__opts_verdict(o, TY__ROWS(spans_fields), NULL, NULL, msg, msg_size);
 }
 
 static void work_free(work_t *w)

@@ -121,6 +121,8 @@ static void test_spans_bad_options(void)
     o.k = 1;
     CHECK_EQ_INT(ty_spans_opts_check(&o, msg, sizeof msg), TY_EINVAL);
     CHECK_CONTAINS(msg, "k must be");
+    CHECK_EQ_INT(ty_spans_opts_check(NULL, msg, sizeof msg), TY_EINVAL);
+    CHECK_EQ_STR(msg, "no options");
     ty_opts_t to;
     ty_opts_init(&to);
     CHECK(ty_spans_new(&o, &to, NULL, NULL) == NULL);
