@@ -1019,10 +1019,11 @@ static size_t growth(const ty_dedup_t *dd)
 
 int ty__dd_budget(ty_dedup_t *dd)
 {
-    if (held(dd) + growth(dd) <= dd->sp.budget)
-        return TY_OK;
+    int rc = ty__sruns_poll(&dd->mzr, &dd->sp, dd->err); /* a merge done on its thread */
+    if (rc || held(dd) + growth(dd) <= dd->sp.budget)
+        return rc == TY_ENOMEM ? ty__err(dd->err, rc, "out of memory") : rc;
     dd->sp.spills++;
-    int rc = ty__blobs_spill(&dd->texts, &dd->sp, dd->err);
+    rc = ty__blobs_spill(&dd->texts, &dd->sp, dd->err);
     if (!rc)
         rc = ty__blobs_spill(&dd->sigs, &dd->sp, dd->err);
     if (!rc)

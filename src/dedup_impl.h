@@ -27,6 +27,7 @@ typedef struct {
     uint64_t disk_peak;  /* the most disk_now was */
     uint32_t spills;     /* times the budget was passed */
     uint32_t merges;     /* runs merged */
+    uint32_t bgmerges;   /* ...of them on a thread of their own, beside the batches */
 } ty__spill_t;
 void ty__spill_end(ty__spill_t *s);
 /* Half of the machine's memory (or of the cgroup's limit, when lower). */
@@ -63,6 +64,7 @@ typedef struct {
     int pfd;         /* with join: the records' postings, in the records' order (-1: none)... */
     uint64_t pn;     /* ...of pn bytes */
 } ty__srun_t;
+typedef struct ty__bgmerge ty__bgmerge_t; /* a merge on a thread of its own (spill.c) */
 typedef struct {
     size_t rec;
     TY_VEC(ty__srun_t) r;
@@ -74,8 +76,13 @@ typedef struct {
      * and its postings through dst, the merged run's (dedup_spill.c's readers and writers;
      * returns 0 or an errno). */
     int (*join)(void *cctx, const char *const *recs, void *const *src, size_t n, char *out,
-                void *dst);
+                void *dst, ty__u32vec_t *scratch);
     void *cctx;
+    /* async: merges run on a thread of their own, beside the look-ups (join may then be
+     * called there: it must read only what does not change, and scratch is its own); bg: the
+     * one running, installed by ty__sruns_poll, _add, _merge_all when done */
+    int async;
+    ty__bgmerge_t *bg;
 } ty__sruns_t;
 /* n records, get(ctx, i, rec) giving record i in key order, as a new run, with postings file
  * pfd of pn bytes (-1, 0: none; the run's from here, closed on failure too); runs merged as
@@ -87,7 +94,10 @@ int ty__sruns_add(ty__sruns_t *rs, size_t n, ty__rec_fn get, const void *ctx, in
  * _in: in run i only (runs are oldest first). */
 int ty__sruns_find(const ty__sruns_t *rs, uint64_t key, void *out);
 int ty__sruns_find_in(const ty__sruns_t *rs, size_t i, uint64_t key, void *out);
-/* All the runs merged into one. TY_EIO, TY_ENOMEM. */
+/* A merge that has finished on its thread (rs->async) put in place of the runs it merged, and
+ * the next one started. TY_EIO, TY_ENOMEM. */
+int ty__sruns_poll(ty__sruns_t *rs, ty__spill_t *s, char *err);
+/* All the runs merged into one (a merge running waited for). TY_EIO, TY_ENOMEM. */
 int ty__sruns_merge_all(ty__sruns_t *rs, ty__spill_t *s, char *err);
 /* fn on every record, run by run (each in key order). TY_EIO, TY_ENOMEM. */
 int ty__sruns_each(const ty__sruns_t *rs, void (*fn)(void *ctx, const char *rec, size_t n),

@@ -73,8 +73,9 @@ int ty__dd_band(ty_dedup_t *dd, uint64_t key, uint32_t g, uint32_t *first)
 }
 
 /* The memory tables out as runs, and started again empty. Each table's slots are sorted in
- * place by key (the empty ones, key 0, first) and the records are packed from them as they are
- * written: no second copy of a table is made when memory is short. */
+ * place by key (the occupied ones moved to the end, the n slots [cap - n, cap) sorted) and the
+ * records are packed from them as they are written: no second copy of a table is made when
+ * memory is short. */
 static int cmp_u64_first(const void *a, const void *b)
 {
     uint64_t x, y;
@@ -85,7 +86,7 @@ static int cmp_u64_first(const void *a, const void *b)
 
 /* The slots of a hash table (16 bytes, the key in the first 8) sorted by key in place: one
  * pass of an American flag sort by the key's top 16 bits (the keys are hashes: the buckets
- * are even; the empty slots, key 0, go first), then each bucket by the same sort on the next
+ * are even), then each bucket by the same sort on the next
  * 8 bits, and so on, small ones by insertion, the buckets shared by `threads` threads
  * (ty__for). No second copy of the table is made (glibc's qsort, a merge sort, takes one when
  * it can, and it was a seventh of a spilling run's time). */
@@ -151,16 +152,25 @@ static void sort_group(void *data, size_t g, int tid)
         flag_sort(j->a + j->start[b], j->start[b + 1] - j->start[b], 64 - SORT_BITS - 8);
 }
 
-static void sort_slots(void *base, size_t n, int threads)
+static void sort_slots(void *base, size_t cap, int threads)
 {
-    const size_t nb = (size_t)1 << SORT_BITS;
+    /* the occupied slots moved to the end first (one sequential pass), the rest left as it is:
+     * the sort then moves n slots, not cap, and the empty ones (key 0) do not make one bucket
+     * that one thread would sort down to its last bit */
     slot16_t *a = base;
+    size_t at = cap;
+    for (size_t i = cap; i-- > 0;)
+        if (a[i].k)
+            a[--at] = a[i];
+    a += at;
+    size_t n = cap - at;
+    const size_t nb = (size_t)1 << SORT_BITS;
     size_t *start = calloc(nb + 1, sizeof *start), *next = malloc(nb * sizeof *next);
     sortjob_t job = {a, start};
     if (!start || !next) {
         free(start);
         free(next);
-        qsort(base, n, sizeof(slot16_t), cmp_u64_first);
+        qsort(a, n, sizeof(slot16_t), cmp_u64_first);
         return;
     }
     for (size_t i = 0; i < n; i++)
@@ -259,7 +269,7 @@ static void mz_set(char *r, uint32_t df, uint32_t one, uint64_t off)
 /* ty__sruns_t.join: the n records of a key, oldest run first, each with its run's postings
  * (src: seqr_t), into one record in out, its postings written to dst (seqw_t). */
 static int mz_join(void *ctx, const char *const *recs, void *const *src, size_t n, char *out,
-                   void *dst)
+                   void *dst, ty__u32vec_t *scratch)
 {
     ty_dedup_t *dd = ctx;
     uint64_t sum = 0, off = 0;
@@ -270,10 +280,10 @@ static int mz_join(void *ctx, const char *const *recs, void *const *src, size_t 
     }
     mz_get(recs[0], &df, &first, &off);
     off = 0;
-    if (sum >= 2 && sum <= dd->R.o.max_df) { /* rpost: scratch here (no batch is looked up) */
-        if (ty_vec_reserve(dd->rpost, (size_t)sum))
+    if (sum >= 2 && sum <= dd->R.o.max_df) {
+        if (ty_vec_reserve(*scratch, (size_t)sum))
             return ENOMEM;
-        uint32_t *d = dd->rpost.a;
+        uint32_t *d = scratch->a;
         for (size_t i = 0; i < n; i++) {
             uint64_t o;
             mz_get(recs[i], &df, &one, &o);
@@ -282,7 +292,7 @@ static int mz_join(void *ctx, const char *const *recs, void *const *src, size_t 
                 return e;
             d += df;
         }
-        off = seqw_put(dst, dd->rpost.a, (size_t)sum * 4);
+        off = seqw_put(dst, scratch->a, (size_t)sum * 4);
     }
     memcpy(out, recs[0], 8);
     mz_set(out, sum > NONE ? NONE : (uint32_t)sum, first, off);
@@ -689,6 +699,7 @@ static int mz_spill(ty_dedup_t *dd)
     dd->mzr.rec = MZ_REC;
     dd->mzr.join = mz_join;
     dd->mzr.cctx = dd;
+    dd->mzr.async = dd->nwk > 1; /* --threads 1: one core */
     if (!dd->gmz.map.n)
         return TY_OK;
     ty__map_t *m = &dd->gmz.map;

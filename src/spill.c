@@ -22,10 +22,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "spill.h"
@@ -295,9 +299,8 @@ static void writer_put(run_writer_t *w, const void *rec)
     w->r.n++;
 }
 
-/* The run written, appended to rs; TY_EIO naming the directory. Its bytes, records and
- * postings, are counted on disk (s) from here until the run is freed. */
-static int writer_close(run_writer_t *w, ty__sruns_t *rs, ty__spill_t *s, char *err)
+/* The run's last filter bits and its buffers written: 0 or an errno. */
+static int writer_finish(run_writer_t *w)
 {
     for (uint64_t i = w->r.n > BLOOM_AHEAD ? w->r.n - BLOOM_AHEAD : 0; i < w->r.n; i++)
         bloom_set(w->blk[i % BLOOM_AHEAD], w->h[i % BLOOM_AHEAD]);
@@ -311,6 +314,14 @@ static int writer_close(run_writer_t *w, ty__sruns_t *rs, ty__spill_t *s, char *
     free(w->recs.buf);
     free(w->post.buf);
     w->recs.buf = w->post.buf = NULL;
+    return e;
+}
+
+/* The run written, appended to rs; TY_EIO naming the directory. Its bytes, records and
+ * postings, are counted on disk (s) from here until the run is freed. */
+static int writer_close(run_writer_t *w, ty__sruns_t *rs, ty__spill_t *s, char *err)
+{
+    int e = writer_finish(w);
     uint64_t bytes = w->recs.off + w->r.pn;
     disk_grow(s, bytes);
     if (!e && ty_vec_push(rs->r, w->r))
@@ -327,48 +338,112 @@ static int writer_close(run_writer_t *w, ty__sruns_t *rs, ty__spill_t *s, char *
     return TY_OK;
 }
 
-/* Merge runs [from, rs->r.n) into one, in key order: the records of a key in several of them
- * (only with rs->join) are given to join, the oldest run's first. */
-static int runs_merge(ty__sruns_t *rs, size_t from, ty__spill_t *s, char *err)
+/* ---- merges ---------------------------------------------------------------------------------
+ *
+ * A merge of runs [from, to) into one, in key order: the records of a key in several of them
+ * (only with rs->join) are given to join, the oldest run's first. It is made in three steps:
+ * merge_open (the calling thread: the merged run's files and filter, copies of the runs read),
+ * merge_body (any thread: reads the runs, writes the merged one; it changes nothing the
+ * look-ups read, so they go on meanwhile) and merge_install (the calling thread: the merged
+ * run takes the place of the runs merged, which are closed: their space is given back). With
+ * rs->async the body runs on a thread of its own, at the lowest priority (nice 19: it takes
+ * the time the batches' serial steps leave a core idle), and a look-up gives the same answer
+ * before and after the merged run is installed: the decisions cannot depend on when. */
+
+struct ty__bgmerge {
+    size_t from, to;
+    ty__srun_t *in; /* copies of the runs merged (rs->r may grow meanwhile) */
+    size_t rec;
+    int (*join)(void *, const char *const *, void *const *, size_t, char *, void *,
+                ty__u32vec_t *);
+    void *cctx;
+    ty__u32vec_t scratch; /* join's */
+    run_writer_t w;
+    uint64_t mem; /* the merged run's filter and fences, held from the start */
+    int e;             /* an errno from the body */
+    atomic_int done;   /* the body has returned */
+    atomic_int stop;   /* asked to give up (the handle is freed) */
+    pthread_t th;
+    int threaded;
+};
+
+static void merge_drop(ty__bgmerge_t *m)
 {
-    size_t k = rs->r.n - from;
+    if (!m)
+        return;
+    writer_drop(&m->w);
+    free(m->in);
+    free(m->scratch.a);
+    free(m);
+}
+
+static int merge_open(ty__sruns_t *rs, size_t from, size_t to, int keep_filters, ty__spill_t *s,
+                      char *err, ty__bgmerge_t **out)
+{
+    ty__bgmerge_t *m = calloc(1, sizeof *m);
     uint64_t n = 0;
-    for (size_t i = from; i < rs->r.n; i++)
+    if (!m || !(m->in = malloc((to - from) * sizeof *m->in))) {
+        free(m);
+        return TY_ENOMEM;
+    }
+    for (size_t i = from; i < to; i++) {
         n += rs->r.a[i].n;
+        m->in[i - from] = rs->r.a[i];
+        /* a merge on this thread: the filters of the runs merged are not read again, freed
+         * before the merged run's is made (at 10M spun documents the two had put the peak
+         * 1.2 GB past a 4 GB budget); a merge beside the look-ups keeps them */
+        if (!keep_filters) {
+            free(rs->r.a[i].bloom);
+            rs->r.a[i].bloom = m->in[i - from].bloom = NULL;
+        }
+    }
+    m->from = from;
+    m->to = to;
+    m->rec = rs->rec;
+    m->join = rs->join;
+    m->cctx = rs->cctx;
+    int rc = writer_open(&m->w, rs->rec, n, -1, 0, rs->join != NULL, s, err);
+    if (rc) {
+        free(m->in);
+        free(m);
+        return rc;
+    }
+    m->mem = m->w.r.nblk * 64 + (n / RUN_BLOCK + 1) * 8;
+    *out = m;
+    return TY_OK;
+}
+
+static void merge_body(ty__bgmerge_t *m)
+{
+    size_t k = m->to - m->from;
     run_reader_t *rd = calloc(k, sizeof *rd);
     seqr_t *pr = calloc(k, sizeof *pr);
     const char **head = calloc(k, sizeof *head), **grp = calloc(k, sizeof *grp);
     void **src = calloc(k, sizeof *src);
-    run_writer_t w;
-    /* the filters of the runs merged are not read again: freed before the merged run's is made
-     * (at 10M spun documents, the two had put the peak 1.2 GB past a 4 GB budget) */
-    for (size_t i = from; i < rs->r.n; i++) {
-        free(rs->r.a[i].bloom);
-        rs->r.a[i].bloom = NULL;
-    }
-    int rc = rd && pr && head && grp && src
-                 ? writer_open(&w, rs->rec, n, -1, 0, rs->join != NULL, s, err)
-                 : TY_ENOMEM;
-    int e = 0;
-    for (size_t i = 0; !rc && i < k; i++) {
-        const ty__srun_t *r = &rs->r.a[from + i];
-        rd[i] = (run_reader_t){r, malloc(IOBUF), rs->rec, 0, 0, 0};
-        pr[i] = (seqr_t){r->pfd, rs->join ? malloc(IOBUF) : NULL, 0, 0, r->pn};
-        if (!rd[i].buf || (rs->join && !pr[i].buf))
-            rc = TY_ENOMEM;
+    int e = rd && pr && head && grp && src ? 0 : ENOMEM;
+    for (size_t i = 0; !e && i < k; i++) {
+        const ty__srun_t *r = &m->in[i];
+        rd[i] = (run_reader_t){r, malloc(IOBUF), m->rec, 0, 0, 0};
+        pr[i] = (seqr_t){r->pfd, m->join ? malloc(IOBUF) : NULL, 0, 0, r->pn};
+        if (!rd[i].buf || (m->join && !pr[i].buf))
+            e = ENOMEM;
         else
             head[i] = reader_next(&rd[i], &e);
     }
     char out[TY__RUN_MAX_REC];
-    while (!rc && !e) {
+    for (uint64_t cnt = 0; !e; cnt++) {
+        if (!(cnt & 0xFFFF) && atomic_load_explicit(&m->stop, memory_order_relaxed)) {
+            e = ECANCELED;
+            break;
+        }
         size_t best = k, g = 0;
         for (size_t i = 0; i < k; i++)
             if (head[i] && (best == k || rec_key(head[i]) < rec_key(head[best])))
                 best = i;
         if (best == k)
             break;
-        if (!rs->join) {
-            writer_put(&w, head[best]);
+        if (!m->join) {
+            writer_put(&m->w, head[best]);
             head[best] = reader_next(&rd[best], &e);
             continue;
         }
@@ -378,9 +453,9 @@ static int runs_merge(ty__sruns_t *rs, size_t from, ty__spill_t *s, char *err)
                 grp[g] = head[i];
                 src[g++] = &pr[i];
             }
-        e = rs->join(rs->cctx, grp, src, g, out, &w.post);
+        e = m->join(m->cctx, grp, src, g, out, &m->w.post, &m->scratch);
         if (!e)
-            writer_put(&w, out);
+            writer_put(&m->w, out);
         for (size_t i = best; !e && i < k; i++)
             if (head[i] && rec_key(head[i]) == key)
                 head[i] = reader_next(&rd[i], &e);
@@ -390,26 +465,110 @@ static int runs_merge(ty__sruns_t *rs, size_t from, ty__spill_t *s, char *err)
         free(pr[i].buf);
     }
     TY_FREE(rd, pr, head, grp, src);
-    if (rc)
-        return rc;
+    m->e = e ? e : writer_finish(&m->w);
+    atomic_store(&m->done, 1);
+}
+
+static void *merge_thread(void *arg)
+{
+    /* this thread only (Linux: a thread's nice value is its own); unprivileged, may fail */
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+    merge_body(arg);
+    return NULL;
+}
+
+/* The merged run in place of the runs merged, once the body has returned; m freed. */
+static int merge_install(ty__sruns_t *rs, ty__bgmerge_t *m, ty__spill_t *s, char *err)
+{
+    if (m->threaded)
+        pthread_join(m->th, NULL);
+    if (rs->bg == m)
+        rs->bg = NULL;
+    int e = m->e;
     if (e) {
-        writer_drop(&w);
+        merge_drop(m);
         return e == ENOMEM ? TY_ENOMEM
                            : ty__err(err, TY_EIO, "merging temporary files in %s (tmp_dir): %s",
                                      s->dir, strerror(e));
     }
-    rc = writer_close(&w, rs, s, err); /* appended after the k... */
-    if (rc)
-        return rc;
-    for (size_t i = from; i < rs->r.n - 1; i++) { /* ...which are closed: their space freed */
+    disk_grow(s, m->w.recs.off + m->w.r.pn);
+    for (size_t i = m->from; i < m->to; i++) { /* closed: their space freed */
         rs->n -= rs->r.a[i].n;
         disk_shrink(s, rs->r.a[i].n * rs->rec + rs->r.a[i].pn);
         run_free(&rs->r.a[i]);
     }
-    rs->r.a[from] = rs->r.a[rs->r.n - 1];
-    rs->r.n = from + 1;
+    rs->n += m->w.r.n;
+    rs->r.a[m->from] = m->w.r;
+    memmove(rs->r.a + m->from + 1, rs->r.a + m->to, (rs->r.n - m->to) * sizeof *rs->r.a);
+    rs->r.n -= m->to - m->from - 1;
+    m->w.r.fd = m->w.r.pfd = m->w.post.fd = -1; /* the run's now */
+    m->w.r.bloom = NULL;
+    m->w.r.fence = NULL;
+    s->bgmerges += m->threaded;
+    merge_drop(m);
     s->merges++;
+    /* rs->ver stays: the merged run gives each key what the runs merged gave together */
     return TY_OK;
+}
+
+static int runs_merge(ty__sruns_t *rs, size_t from, size_t to, ty__spill_t *s, char *err)
+{
+    ty__bgmerge_t *m;
+    int rc = merge_open(rs, from, to, 0, s, err, &m);
+    if (rc)
+        return rc;
+    merge_body(m);
+    return merge_install(rs, m, s, err);
+}
+
+/* The newest two neighbouring runs of similar size (the older at most 4 times the newer), as
+ * the index of the older, or the newest two past RUN_MAX runs; SIZE_MAX: none. */
+static size_t merge_pick(const ty__sruns_t *rs)
+{
+    for (size_t i = rs->r.n; i-- > 1;)
+        if (rs->r.a[i - 1].n <= 4 * rs->r.a[i].n)
+            return i - 1;
+    return rs->r.n > RUN_MAX ? rs->r.n - 2 : SIZE_MAX;
+}
+
+/* Runs of similar size are merged, and never more than RUN_MAX are left (RUN_MAX + 1 while
+ * the merge that brings them back runs): a merge running (rs->bg) is installed when it is
+ * done (waited for past RUN_MAX), then the next is started, on its own thread with
+ * rs->async, else here until none is due. */
+static int runs_settle(ty__sruns_t *rs, ty__spill_t *s, char *err)
+{
+    int rc = TY_OK;
+    while (!rc) {
+        if (rs->bg) {
+            if (rs->r.n <= RUN_MAX + 1 && !atomic_load(&rs->bg->done))
+                return TY_OK; /* one at a time */
+            rc = merge_install(rs, rs->bg, s, err);
+            continue;
+        }
+        size_t i = merge_pick(rs);
+        if (i == SIZE_MAX)
+            break;
+        if (!rs->async) {
+            rc = runs_merge(rs, i, i + 2, s, err);
+            continue;
+        }
+        ty__bgmerge_t *m;
+        if ((rc = merge_open(rs, i, i + 2, 1, s, err, &m)))
+            break;
+        m->threaded = 1;
+        rs->bg = m;
+        if (pthread_create(&m->th, NULL, merge_thread, m)) {
+            m->threaded = 0; /* no thread: here */
+            merge_body(m);
+        }
+        break;
+    }
+    return rc;
+}
+
+int ty__sruns_poll(ty__sruns_t *rs, ty__spill_t *s, char *err)
+{
+    return rs->bg && atomic_load(&rs->bg->done) ? runs_settle(rs, s, err) : TY_OK;
 }
 
 int ty__sruns_add(ty__sruns_t *rs, size_t n, ty__rec_fn get, const void *ctx, int pfd, uint64_t pn,
@@ -429,11 +588,7 @@ int ty__sruns_add(ty__sruns_t *rs, size_t n, ty__rec_fn get, const void *ctx, in
     }
     if (!rc)
         rc = writer_close(&w, rs, s, err);
-    /* runs of similar size are merged, and never more than RUN_MAX are left */
-    while (!rc && rs->r.n >= 2 &&
-           (rs->r.a[rs->r.n - 2].n <= 4 * rs->r.a[rs->r.n - 1].n || rs->r.n > RUN_MAX))
-        rc = runs_merge(rs, rs->r.n - 2, s, err);
-    return rc;
+    return rc ? rc : runs_settle(rs, s, err);
 }
 
 int ty__sruns_find_in(const ty__sruns_t *rs, size_t i, uint64_t key, void *out)
@@ -483,7 +638,8 @@ int ty__sruns_find(const ty__sruns_t *rs, uint64_t key, void *out)
 
 int ty__sruns_merge_all(ty__sruns_t *rs, ty__spill_t *s, char *err)
 {
-    return rs->r.n > 1 ? runs_merge(rs, 0, s, err) : TY_OK;
+    int rc = rs->bg ? merge_install(rs, rs->bg, s, err) : TY_OK;
+    return !rc && rs->r.n > 1 ? runs_merge(rs, 0, rs->r.n, s, err) : rc;
 }
 
 int ty__sruns_each(const ty__sruns_t *rs, void (*fn)(void *ctx, const char *rec, size_t n),
@@ -511,11 +667,18 @@ uint64_t ty__sruns_mem(const ty__sruns_t *rs)
     uint64_t m = 0;
     for (size_t i = 0; i < rs->r.n; i++)
         m += (rs->r.a[i].bloom ? rs->r.a[i].nblk * 64 : 0) + (rs->r.a[i].n / RUN_BLOCK + 1) * 8;
-    return m;
+    return m + (rs->bg ? rs->bg->mem : 0);
 }
 
 void ty__sruns_free(ty__sruns_t *rs)
 {
+    if (rs->bg) { /* asked to stop, waited for, its files closed */
+        atomic_store(&rs->bg->stop, 1);
+        if (rs->bg->threaded)
+            pthread_join(rs->bg->th, NULL);
+        merge_drop(rs->bg);
+        rs->bg = NULL;
+    }
     for (size_t i = 0; i < rs->r.n; i++)
         run_free(&rs->r.a[i]);
     free(rs->r.a);

@@ -573,6 +573,7 @@ static void reclaim_docs(tdoc_t *d, char (*names)[24], size_t n, size_t nsnip, u
  * and then under --memory (memory bytes; 0: two thirds of what the run in memory held) in a
  * temporary directory, by 2 threads: every decision must be the same. The stats of the second
  * run into *s, its count of keys the runs' cache answered into *rchits. */
+static uint32_t spilled_bgmerges; /* the second run's merges on their own thread */
 static void spilled_same(size_t n, size_t nsnip, uint64_t seed, size_t memory, ty_dedup_stats_t *s,
                          uint64_t *rchits)
 {
@@ -597,6 +598,7 @@ static void spilled_same(size_t n, size_t nsnip, uint64_t seed, size_t memory, t
     CHECK_EQ_INT(ty_dedup_finish(dd), TY_OK);
     ty_dedup_stats(dd, s);
     *rchits = dd ? dd->rchits : 0;
+    spilled_bgmerges = dd ? dd->sp.bgmerges : 0;
     for (size_t i = 0; i < n; i++) {
         CHECK_EQ_INT(ty_dedup_result(dd, i, &r), TY_OK);
         CHECKF(r.cluster == base[i].cluster && r.keep == base[i].keep &&
@@ -665,10 +667,14 @@ static void test_memory_reclaim(void)
     ty_dedup_stats_t s;
     uint64_t hits;
     spilled_same(800, 60, 7, 1 << 20, &s, &hits);
-    /* measured: 50 spills, 96 merges, 13.4 MB written, at most 3.8 MB on disk at once */
-    CHECKF(s.spills >= 20 && s.merges >= 20 && s.disk_peak > 0 && s.disk_peak * 3 < s.disk_bytes,
-           "%zu spills, %zu merges, %llu bytes written, at most %llu on disk", s.spills, s.merges,
-           (unsigned long long)s.disk_bytes, (unsigned long long)s.disk_peak);
+    /* measured: 50 spills, 93 merges, 11.5 MB written, at most 3.1 MB on disk at once; with
+     * 2 threads the minimizer runs are merged on a thread of their own, beside the batches
+     * (measured: 46 of the 93; the rest are the exact keys', merged where they are added) */
+    CHECKF(s.spills >= 20 && s.merges >= 20 && s.disk_peak > 0 && s.disk_peak * 3 < s.disk_bytes &&
+               spilled_bgmerges >= 10,
+           "%zu spills, %zu merges (%u on their thread), %llu bytes written, at most %llu on disk",
+           s.spills, s.merges, spilled_bgmerges, (unsigned long long)s.disk_bytes,
+           (unsigned long long)s.disk_peak);
 }
 
 /* ---- boilerplate: a template paragraph in many otherwise unrelated documents ---------- */
