@@ -737,14 +737,24 @@ static void apply_link(ty_dedup_t *dd, uint32_t g, const link_t *L)
     }
 }
 
-/* Index original g (spun): its minimizers and its compressed text. */
+/* Index original g (spun): its minimizers and its compressed text. The table's slots are
+ * random reads of up to gigabytes: each key's are fetched INDEX_AHEAD keys before it is put. */
+#define INDEX_AHEAD 8
 static int index_doc(ty_dedup_t *dd, uint32_t g, bdoc_t *b)
 {
     drec_t *r = &dd->docs.a[g];
+    const uint64_t *mz = b->mzs.mz;
     for (size_t i = 0; i < b->mzs.nmz; i++) {
+        if (i + INDEX_AHEAD < b->mzs.nmz) { /* the slots of a later key, loaded meanwhile */
+            uint64_t k = mz[i + INDEX_AHEAD];
+            if (dd->gmz.map.cap)
+                __builtin_prefetch(&dd->gmz.map.a[ty__map_slot(&dd->gmz.map, k)], 1);
+            if (dd->mzr.r.n)
+                __builtin_prefetch(&dd->bmz.a[ty__map_slot(&dd->bmz, k)]);
+        }
         uint32_t base = 0; /* documents holding it in the spilled runs */
         if (dd->mzr.r.n)
-            base = dd->brdf[ty__map_find(&dd->bmz, b->mzs.mz[i]) - dd->bmz.a];
+            base = dd->brdf[ty__map_find(&dd->bmz, mz[i]) - dd->bmz.a];
         size_t had = dd->gmz.map.n;
         if (ty__mztab_add(&dd->gmz, b->mzs.mz[i], g, base, dd->R.o.max_df, &dd->st.frequent))
             return TY_ENOMEM;

@@ -85,11 +85,11 @@ static int cmp_u64_first(const void *a, const void *b)
 }
 
 /* The slots of a hash table (16 bytes, the key in the first 8) sorted by key in place: one
- * pass of an American flag sort by the key's top 16 bits (the keys are hashes: the buckets
- * are even), then each bucket by the same sort on the next
- * 8 bits, and so on, small ones by insertion, the buckets shared by `threads` threads
- * (ty__for). No second copy of the table is made (glibc's qsort, a merge sort, takes one when
- * it can, and it was a seventh of a spilling run's time). */
+ * split by the key's top bit, then in each half (on a thread of its own, ty__for) one pass of
+ * an American flag sort by the next 16 bits (the keys are hashes: the buckets are even), then
+ * each bucket by the same sort on the next 8 bits, and so on, small ones by insertion. No
+ * second copy of the table is made (glibc's qsort, a merge sort, takes one when it can, and it
+ * was a seventh of a spilling run's time). */
 typedef struct {
     uint64_t k, v;
 } slot16_t;
@@ -97,8 +97,10 @@ typedef struct {
 /* a[0..n) by key, whose bits above shift + 8 are the same in all */
 static void flag_sort(slot16_t *a, size_t n, int shift)
 {
-    if (shift < 0) /* all the bits are the same: equal keys (the empty slots) */
+    if (shift <= -8) /* all the bits are the same: equal keys */
         return;
+    if (shift < 0) /* fewer than 8 bits left: bit 7 and above are the same */
+        shift = 0;
     if (n <= 32) {
         for (size_t i = 1; i < n; i++) {
             slot16_t x = a[i];
@@ -135,21 +137,54 @@ static void flag_sort(slot16_t *a, size_t n, int shift)
 }
 _Static_assert(sizeof(ty__kv_t) == 16 && sizeof(ty__xkv_t) == 16, "16-byte slots");
 
-#define SORT_BITS 16
-#define SORT_GROUPS 256
+/* a[0..n) by key, whose bits above shift + 16 are the same in all: one pass on the 16 bits
+ * from shift (a cycle: each slot moved once into its bucket), then each bucket by flag_sort */
+static int sort16(slot16_t *a, size_t n, int shift)
+{
+    const size_t nb = (size_t)1 << 16;
+    size_t *start = calloc(nb + 1, sizeof *start), *next = malloc(nb * sizeof *next);
+    if (!start || !next) {
+        free(start);
+        free(next);
+        return TY_ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        start[((a[i].k >> shift) & 0xFFFF) + 1]++;
+    for (size_t b = 0; b < nb; b++)
+        start[b + 1] += start[b];
+    memcpy(next, start, nb * sizeof *next);
+    for (size_t b = 0; b < nb; b++)
+        while (next[b] < start[b + 1]) {
+            slot16_t x = a[next[b]];
+            size_t d = (size_t)(x.k >> shift) & 0xFFFF;
+            while (d != b) {
+                slot16_t y = a[next[d]];
+                a[next[d]++] = x;
+                x = y;
+                d = (size_t)(x.k >> shift) & 0xFFFF;
+            }
+            a[next[b]++] = x;
+        }
+    free(next);
+    for (size_t b = 0; b < nb; b++)
+        if (start[b + 1] - start[b] > 1)
+            flag_sort(a + start[b], start[b + 1] - start[b], shift - 8);
+    free(start);
+    return TY_OK;
+}
 
+/* The two halves of a table by the key's top bit, each sorted on a thread of its own. */
 typedef struct {
     slot16_t *a;
-    const size_t *start;
+    size_t at[3];
+    int rc[2];
 } sortjob_t;
 
-static void sort_group(void *data, size_t g, int tid)
+static void sort_half(void *data, size_t h, int tid)
 {
     (void)tid;
-    const sortjob_t *j = data;
-    size_t per = ((size_t)1 << SORT_BITS) / SORT_GROUPS;
-    for (size_t b = g * per; b < (g + 1) * per; b++)
-        flag_sort(j->a + j->start[b], j->start[b + 1] - j->start[b], 64 - SORT_BITS - 8);
+    sortjob_t *j = data;
+    j->rc[h] = sort16(j->a + j->at[h], j->at[h + 1] - j->at[h], 63 - 16);
 }
 
 static void sort_slots(void *base, size_t cap, int threads)
@@ -163,38 +198,24 @@ static void sort_slots(void *base, size_t cap, int threads)
         if (a[i].k)
             a[--at] = a[i];
     a += at;
-    size_t n = cap - at;
-    const size_t nb = (size_t)1 << SORT_BITS;
-    size_t *start = calloc(nb + 1, sizeof *start), *next = malloc(nb * sizeof *next);
-    sortjob_t job = {a, start};
-    if (!start || !next) {
-        free(start);
-        free(next);
-        qsort(a, n, sizeof(slot16_t), cmp_u64_first);
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        start[(a[i].k >> (64 - SORT_BITS)) + 1]++;
-    for (size_t b = 0; b < nb; b++)
-        start[b + 1] += start[b];
-    memcpy(next, start, nb * sizeof *next);
-    for (size_t b = 0; b < nb; b++)
-        while (next[b] < start[b + 1]) { /* a cycle: each slot moved once into its bucket */
-            slot16_t x = a[next[b]];
-            size_t d = (size_t)(x.k >> (64 - SORT_BITS));
-            while (d != b) {
-                slot16_t y = a[next[d]];
-                a[next[d]++] = x;
-                x = y;
-                d = (size_t)(x.k >> (64 - SORT_BITS));
-            }
-            a[next[b]++] = x;
+    size_t n = cap - at, lo = 0, hi = n;
+    /* split by the top bit (both ends read in order), so that no pass over the whole table is
+     * one thread's random walk: the halves' passes run side by side */
+    while (lo < hi) {
+        if (!(a[lo].k >> 63)) {
+            lo++;
+        } else {
+            slot16_t x = a[lo];
+            a[lo] = a[--hi];
+            a[hi] = x;
         }
-    free(next);
-    if (ty__for(threads, sort_group, &job, SORT_GROUPS)) /* no threads: here */
-        for (size_t g = 0; g < SORT_GROUPS; g++)
-            sort_group(&job, g, 0);
-    free(start);
+    }
+    sortjob_t job = {a, {0, lo, n}, {0, 0}};
+    if (ty__for(threads < 2 ? threads : 2, sort_half, &job, 2)) /* no threads: here */
+        for (size_t h = 0; h < 2; h++)
+            sort_half(&job, h, 0);
+    if (job.rc[0] || job.rc[1])
+        qsort(a, n, sizeof(slot16_t), cmp_u64_first); /* out of memory for the counts */
 }
 
 static void ex_rec(const void *ctx, size_t i, char *r)
@@ -250,7 +271,7 @@ int ty__dd_spill_tables(ty_dedup_t *dd)
 
 #define MZ_REC 24
 #define WIN ((size_t)1 << 20) /* the largest read of a batch's look-ups */
-#define GAP ((size_t)16384)   /* bytes between two wanted ranges read through, not skipped */
+#define GAP ((size_t)4096)    /* bytes between two wanted ranges read through, not skipped */
 
 static void mz_get(const char *r, uint32_t *df, uint32_t *one, uint64_t *off)
 {
@@ -389,7 +410,13 @@ static int join_run(const ty__srun_t *r, const slot16_t *k, size_t nk, char *buf
                 bloom_prefetch(r, k[i + BLOOM_AHEAD].k);
             if (key < r->fence[0] || !bloom_has(r, key))
                 continue;
-            size_t lo = b, hi = nb; /* the last block whose first key is <= key */
+            /* the last block whose first key is <= key: at b (the last key's) or after it,
+             * and near it (the keys are in order): a galloping search from b */
+            size_t step = 1, lo, hi;
+            while (b + step < nb && r->fence[b + step] <= key)
+                step *= 2;
+            lo = b + step / 2 + 1;
+            hi = b + step < nb ? b + step : nb;
             while (lo < hi) {
                 size_t mid = lo + (hi - lo) / 2;
                 if (r->fence[mid] <= key)

@@ -354,15 +354,14 @@ struct ty__bgmerge {
     size_t from, to;
     ty__srun_t *in; /* copies of the runs merged (rs->r may grow meanwhile) */
     size_t rec;
-    int (*join)(void *, const char *const *, void *const *, size_t, char *, void *,
-                ty__u32vec_t *);
+    int (*join)(void *, const char *const *, void *const *, size_t, char *, void *, ty__u32vec_t *);
     void *cctx;
     ty__u32vec_t scratch; /* join's */
     run_writer_t w;
-    uint64_t mem; /* the merged run's filter and fences, held from the start */
-    int e;             /* an errno from the body */
-    atomic_int done;   /* the body has returned */
-    atomic_int stop;   /* asked to give up (the handle is freed) */
+    uint64_t mem;    /* the merged run's filter and fences, held from the start */
+    int e;           /* an errno from the body */
+    atomic_int done; /* the body has returned */
+    atomic_int stop; /* asked to give up (the handle is freed) */
     pthread_t th;
     int threaded;
 };

@@ -14,7 +14,7 @@
  * message naming tmp_dir in err. */
 int ty__spill_file(ty__spill_t *s, char *err);
 
-#define RUN_BLOCK 256
+#define RUN_BLOCK 64
 #define RUN_MAX 6
 #define BLOOM_K 6
 #define BLOOM_AHEAD 16 /* keys whose filter blocks are fetched ahead (keys come in order) */
