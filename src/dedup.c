@@ -749,8 +749,11 @@ static int index_doc(ty_dedup_t *dd, uint32_t g, bdoc_t *b)
             uint64_t k = mz[i + INDEX_AHEAD];
             if (dd->gmz.map.cap)
                 __builtin_prefetch(&dd->gmz.map.a[ty__map_slot(&dd->gmz.map, k)], 1);
-            if (dd->mzr.r.n)
-                __builtin_prefetch(&dd->bmz.a[ty__map_slot(&dd->bmz, k)]);
+            if (dd->mzr.r.n) { /* its batch slot and the df there, by the slot */
+                size_t hs = ty__map_slot(&dd->bmz, k);
+                __builtin_prefetch(&dd->bmz.a[hs]);
+                __builtin_prefetch(&dd->brdf[hs]);
+            }
         }
         uint32_t base = 0; /* documents holding it in the spilled runs */
         if (dd->mzr.r.n)
