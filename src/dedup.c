@@ -759,7 +759,7 @@ static int index_doc(ty_dedup_t *dd, uint32_t g, bdoc_t *b)
         if (dd->mzr.r.n)
             base = dd->brdf[ty__map_find(&dd->bmz, mz[i]) - dd->bmz.a];
         size_t had = dd->gmz.map.n;
-        if (ty__mztab_add(&dd->gmz, b->mzs.mz[i], g, base, dd->R.o.max_df, &dd->st.frequent))
+        if (ty__mztab_add(&dd->gmz, mz[i], g, base, dd->R.o.max_df, &dd->st.frequent))
             return TY_ENOMEM;
         dd->nmz += dd->gmz.map.n > had && !base;
     }
