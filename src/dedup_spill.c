@@ -85,9 +85,8 @@ static int cmp_u64_first(const void *a, const void *b)
 }
 
 /* The slots of a hash table (16 bytes, the key in the first 8) sorted by key in place: one
- * split by the highest bit the keys differ in, then in each half (on a thread of its own,
- * ty__for) one pass of an American flag sort by the next 16 bits (the keys are hashes: the buckets
- * are even), then each bucket by the same sort on the next 8 bits, and so on, small ones by
+ * split at a sampled median, then in each half (on a thread of its own, ty__for) one pass of an
+ * American flag sort by the 16 bits below the highest its keys differ in, then each bucket by the same sort on the next 8 bits, and so on, small ones by
  * insertion. No second copy of the table is made (glibc's qsort, a merge sort, takes one when it
  * can, and it was a seventh of a spilling run's time). */
 typedef struct {
@@ -173,20 +172,32 @@ static int sort16(slot16_t *a, size_t n, int shift)
     return TY_OK;
 }
 
-/* The two halves of a table by the highest bit its keys differ in, each sorted on a thread of
+/* The two halves of a table, split at a sampled median of its keys, each sorted on a thread of
  * its own. */
 typedef struct {
     slot16_t *a;
     size_t at[3];
     int rc[2];
-    int shift; /* the 16 bits below the one the halves were split by */
 } sortjob_t;
 
 static void sort_half(void *data, size_t h, int tid)
 {
     (void)tid;
     sortjob_t *j = data;
-    j->rc[h] = sort16(j->a + j->at[h], j->at[h + 1] - j->at[h], j->shift);
+    slot16_t *a = j->a + j->at[h];
+    size_t n = j->at[h + 1] - j->at[h];
+    uint64_t all = ~(uint64_t)0, any = 0; /* the bits set in all keys, in any */
+    for (size_t i = 0; i < n; i++) {
+        all &= a[i].k;
+        any |= a[i].k;
+    }
+    /* the first pass on the 16 bits below the highest the keys differ in (not always bit 63:
+     * minimizers have fewer bits) */
+    int top = any ^ all ? 63 - __builtin_clzll(any ^ all) : -1;
+    if (top < 24) /* a handful of keys, or keys of few bits */
+        qsort(a, n, sizeof(slot16_t), cmp_u64_first);
+    else
+        j->rc[h] = sort16(a, n, top - 15);
 }
 
 static void sort_slots(void *base, size_t cap, int threads)
@@ -196,25 +207,25 @@ static void sort_slots(void *base, size_t cap, int threads)
      * that one thread would sort down to its last bit */
     slot16_t *a = base;
     size_t at = cap;
-    uint64_t all = ~(uint64_t)0, any = 0; /* the bits set in all keys, in any */
     for (size_t i = cap; i-- > 0;)
-        if (a[i].k) {
-            all &= a[i].k;
-            any |= a[i].k;
+        if (a[i].k)
             a[--at] = a[i];
-        }
     a += at;
     size_t n = cap - at, lo = 0, hi = n;
-    /* split by the highest bit the keys differ in (not always bit 63: minimizers have fewer
-     * bits), both ends read in order, so that no pass over the whole table is one thread's
-     * random walk: the halves' passes run side by side */
-    int top = any ^ all ? 63 - __builtin_clzll(any ^ all) : -1;
-    if (top < 24) { /* a handful of keys, or keys of few bits */
-        qsort(a, n, sizeof(slot16_t), cmp_u64_first);
-        return;
+    /* split at the median of 1,023 keys spread over the table: minimizers are the smallest
+     * hashes of their windows, most of them far below half the range, so a split by a bit
+     * would give one thread nearly all of them (it did: by bit 63, then by the highest bit the
+     * keys differ in). Both ends read in order, so the halves' passes run side by side. */
+    uint64_t pivot = 0;
+    if (n >= 4096) {
+        uint64_t smp[1023];
+        for (size_t i = 0; i < 1023; i++)
+            smp[i] = a[(i * 2 + 1) * (n / 2046)].k;
+        qsort(smp, 1023, 8, cmp_u64_first);
+        pivot = smp[511];
     }
     while (lo < hi) {
-        if (!(a[lo].k >> top & 1)) {
+        if (a[lo].k < pivot) {
             lo++;
         } else {
             slot16_t x = a[lo];
@@ -222,7 +233,7 @@ static void sort_slots(void *base, size_t cap, int threads)
             a[hi] = x;
         }
     }
-    sortjob_t job = {a, {0, lo, n}, {0, 0}, top - 16};
+    sortjob_t job = {a, {0, lo, n}, {0, 0}};
     if (ty__for(threads < 2 ? threads : 2, sort_half, &job, 2)) /* no threads: here */
         for (size_t h = 0; h < 2; h++)
             sort_half(&job, h, 0);
