@@ -86,9 +86,12 @@ typedef struct {
 } ty__sruns_t;
 /* n records, get(ctx, i, rec) giving record i in key order, as a new run, with postings file
  * pfd of pn bytes (-1, 0: none; the run's from here, closed on failure too); runs merged as
- * needed. TY_EIO, TY_ENOMEM. */
+ * needed. beside (NULL: none) writes the postings file meanwhile, on a second thread when
+ * threads > 1 (get must not depend on it): it returns 0 or an errno and gives the file's bytes
+ * in place of pn. TY_EIO, TY_ENOMEM. */
 typedef void (*ty__rec_fn)(const void *ctx, size_t i, char *rec);
 int ty__sruns_add(ty__sruns_t *rs, size_t n, ty__rec_fn get, const void *ctx, int pfd, uint64_t pn,
+                  int (*beside)(void *bctx, uint64_t *pn), void *bctx, int threads,
                   ty__spill_t *s, char *err);
 /* The record of key into out: 1, 0 when no run has it, TY_EIO. Any number of threads.
  * _in: in run i only (runs are oldest first). */

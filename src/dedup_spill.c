@@ -267,12 +267,14 @@ int ty__dd_spill_tables(ty_dedup_t *dd)
     int rc = TY_OK;
     if (dd->ex.n) {
         sort_slots(dd->ex.a, dd->ex.cap, dd->nwk);
-        rc = ty__sruns_add(&dd->exr, dd->ex.n, ex_rec, &dd->ex, -1, 0, &dd->sp, dd->err);
+        rc = ty__sruns_add(&dd->exr, dd->ex.n, ex_rec, &dd->ex, -1, 0, NULL, NULL, 1, &dd->sp,
+                           dd->err);
         ty__xmap_free(&dd->ex); /* sorted: of no use as a table, whatever happened */
     }
     if (!rc && dd->bands.n) {
         sort_slots(dd->bands.a, dd->bands.cap, dd->nwk);
-        rc = ty__sruns_add(&dd->bandr, dd->bands.n, band_rec, &dd->bands, -1, 0, &dd->sp, dd->err);
+        rc = ty__sruns_add(&dd->bandr, dd->bands.n, band_rec, &dd->bands, -1, 0, NULL, NULL, 1,
+                           &dd->sp, dd->err);
         ty__map_free(&dd->bands);
     }
     return rc ? rc : mz_spill(dd);
@@ -744,6 +746,33 @@ static void mz_rec(const void *ctx, size_t i, char *r)
     mz_set(r, e->val, e->val == 1 ? e->aux : NONE, off);
 }
 
+/* The memory table's postings lists, in the order of its sorted slots, to the run's postings
+ * file: beside the records (ty__sruns_add) on a second thread. */
+typedef struct {
+    const ty__mztab_t *t;
+    uint32_t max_df;
+    int fd;
+} mz_post_t;
+
+static int mz_post(void *ctx, uint64_t *pn)
+{
+    const mz_post_t *p = ctx;
+    const ty__map_t *m = &p->t->map;
+    seqw_t pw = {p->fd, malloc(IOBUF), 0, 0, 0};
+    if (!pw.buf)
+        return ENOMEM;
+    for (size_t i = m->cap - m->n; i < m->cap && !pw.err; i++)
+        if (m->a[i].val >= 2 && m->a[i].val <= p->max_df) {
+            uint32_t one, k;
+            const uint32_t *d = ty__mztab_docs(p->t, &m->a[i], &one, &k);
+            seqw_put(&pw, d, (size_t)k * 4);
+        }
+    seqw_flush(&pw);
+    free(pw.buf);
+    *pn = pw.off;
+    return pw.err;
+}
+
 static int mz_spill(ty_dedup_t *dd)
 {
     dd->mzr.rec = MZ_REC;
@@ -754,31 +783,14 @@ static int mz_spill(ty_dedup_t *dd)
         return TY_OK;
     ty__map_t *m = &dd->gmz.map;
     sort_slots(m->a, m->cap, dd->nwk);
-    seqw_t pw = {-1, malloc(IOBUF), 0, 0, 0};
-    int rc = pw.buf ? TY_OK : TY_ENOMEM;
-    if (!rc && (pw.fd = ty__spill_file(&dd->sp, dd->err)) < 0)
-        rc = TY_EIO;
-    for (size_t i = m->cap - m->n; !rc && i < m->cap; i++)
-        if (m->a[i].val >= 2 && m->a[i].val <= dd->R.o.max_df) {
-            uint32_t one, k;
-            const uint32_t *d = ty__mztab_docs(&dd->gmz, &m->a[i], &one, &k);
-            seqw_put(&pw, d, (size_t)k * 4);
-        }
-    if (!rc) {
-        seqw_flush(&pw);
-        if (pw.err)
-            rc = ty__err(dd->err, TY_EIO, "writing a temporary file in %s (tmp_dir): %s",
-                         dd->sp.dir, strerror(pw.err));
+    int pfd = ty__spill_file(&dd->sp, dd->err), rc = TY_EIO;
+    if (pfd >= 0) { /* the postings file is the run's from here */
+        uint64_t next = 0;
+        mz_src_t src = {&dd->gmz, dd->R.o.max_df, &next};
+        mz_post_t post = {&dd->gmz, dd->R.o.max_df, pfd};
+        rc = ty__sruns_add(&dd->mzr, m->n, mz_rec, &src, pfd, 0, mz_post, &post, dd->nwk,
+                           &dd->sp, dd->err);
     }
-    free(pw.buf);
-    uint64_t next = 0;
-    mz_src_t src = {&dd->gmz, dd->R.o.max_df, &next};
-    if (!rc) { /* the postings file is the run's from here */
-        rc = ty__sruns_add(&dd->mzr, m->n, mz_rec, &src, pw.fd, pw.off, &dd->sp, dd->err);
-        pw.fd = -1;
-    }
-    if (pw.fd >= 0)
-        close(pw.fd);
     ty__mztab_free(&dd->gmz); /* sorted: of no use as a table, whatever happened */
     return rc;
 }

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "spill.h"
+#include "thread.h"
 
 #define CHUNK ((size_t)16 << 20)
 
@@ -570,23 +571,63 @@ int ty__sruns_poll(ty__sruns_t *rs, ty__spill_t *s, char *err)
     return rs->bg && atomic_load(&rs->bg->done) ? runs_settle(rs, s, err) : TY_OK;
 }
 
+typedef struct {
+    run_writer_t *w;
+    size_t n;
+    ty__rec_fn get;
+    const void *ctx;
+    int (*beside)(void *, uint64_t *);
+    void *bctx;
+    uint64_t pn;
+    int e; /* beside's errno */
+} add_job_t;
+
+static void add_part(void *data, size_t i, int tid)
+{
+    (void)tid;
+    add_job_t *j = data;
+    if (i == 1) {
+        j->e = j->beside(j->bctx, &j->pn);
+        return;
+    }
+    char rec[TY__RUN_MAX_REC];
+    for (size_t x = 0; x < j->n; x++) {
+        j->get(j->ctx, x, rec);
+        writer_put(j->w, rec);
+    }
+}
+
 int ty__sruns_add(ty__sruns_t *rs, size_t n, ty__rec_fn get, const void *ctx, int pfd, uint64_t pn,
-                  ty__spill_t *s, char *err)
+                  int (*beside)(void *, uint64_t *), void *bctx, int threads, ty__spill_t *s,
+                  char *err)
 {
     if (!n) {
         if (pfd >= 0)
             close(pfd);
         return TY_OK;
     }
-    char rec[TY__RUN_MAX_REC];
     run_writer_t w;
-    int rc = writer_open(&w, rs->rec, n, pfd, pn, 0, s, err);
-    for (size_t i = 0; !rc && i < n; i++) {
-        get(ctx, i, rec);
-        writer_put(&w, rec);
+    int rc = writer_open(&w, rs->rec, n, -1, 0, 0, s, err); /* the postings the run's below */
+    if (rc) {
+        if (pfd >= 0)
+            close(pfd);
+        return rc;
     }
-    if (!rc)
-        rc = writer_close(&w, rs, s, err);
+    add_job_t job = {&w, n, get, ctx, beside, bctx, pn, 0};
+    size_t parts = beside ? 2 : 1;
+    if (ty__for(threads < 2 ? 1 : (int)parts, add_part, &job, parts))
+        for (size_t i = 0; i < parts; i++) /* no threads: here */
+            add_part(&job, i, 0);
+    w.r.pfd = pfd;
+    w.r.pn = job.pn;
+    if (job.e) {
+        writer_drop(&w);
+        if (job.e == ENOMEM)
+            return TY_ENOMEM;
+        return ty__err(err, TY_EIO, "writing a temporary file in %s (tmp_dir): %s", s->dir,
+                       strerror(job.e));
+    }
+    rc = writer_close(&w, rs, s, err);
     return rc ? rc : runs_settle(rs, s, err);
 }
 
