@@ -152,7 +152,8 @@ static size_t bdoc_mem(const bdoc_t *b)
 {
     return (b->doc ? ty__doc_mem(b->doc) : 0) + b->mzs.nseeds * sizeof(ty_seed_t) +
            b->mzs.cap * (sizeof(uint64_t) + sizeof(uint32_t)) +
-           b->gcap * (sizeof(uint64_t) + sizeof(uint32_t)) + b->ccap + b->links.m * sizeof(link_t);
+           b->gcap * (sizeof(uint64_t) + sizeof(uint32_t)) + b->ccap + b->links.m * sizeof(link_t) +
+           (b->mzbase ? b->mzs.nmz * sizeof(uint32_t) : 0);
 }
 
 /* A slot emptied for the next batch, its buffers freed: kept, each would hold the capacity of
@@ -173,6 +174,8 @@ static void bdoc_reset(bdoc_t *b)
     free(b->ctext);
     b->ctext = NULL;
     b->ccap = 0;
+    free(b->mzbase);
+    b->mzbase = NULL;
     for (size_t i = 0; i < b->links.n; i++)
         free(b->links.a[i].ps);
     b->links.n = 0;
@@ -362,15 +365,19 @@ static uint64_t df_of(const ty_dedup_t *dd, worker_t *w, uint64_t h)
 }
 
 /* The slots and document frequencies of batch document j's distinct minimizers, into
- * w->gp, w->bp, w->df. The look-ups go to two large tables at random places: all the
- * slots are prefetched first so that the cache misses overlap. */
-static int probe_doc(ty_dedup_t *dd, worker_t *w, const bdoc_t *b)
+ * w->gp, w->bp, w->df, and with runs on disk what they hold of each into b->mzbase (index_doc
+ * then reads it in order on the calling thread instead of looking each key up again). The
+ * look-ups go to two large tables at random places: all the slots are prefetched first so
+ * that the cache misses overlap. */
+static int probe_doc(ty_dedup_t *dd, worker_t *w, bdoc_t *b)
 {
     size_t n = b->mzs.nmz;
     const uint64_t *mz = b->mzs.mz;
     if (ty_vec_reserve(w->gp, n + 1) || ty_vec_reserve(w->bp, n + 1) ||
         ty_vec_reserve(w->df, n + 1) || ty_vec_reserve(w->gs, n + 1) ||
         ty_vec_reserve(w->bs, n + 1))
+        return TY_ENOMEM;
+    if (dd->mzr.r.n && !b->mzbase && !(b->mzbase = malloc((n + 1) * sizeof(uint32_t))))
         return TY_ENOMEM;
     const ty__map_t *g = &dd->gmz.map, *bm = &dd->bmz;
     size_t *gs = w->gs.a, *bs = w->bs.a;
@@ -388,8 +395,11 @@ static int probe_doc(ty_dedup_t *dd, worker_t *w, const bdoc_t *b)
         w->gp.a[i] = ge;
         w->bp.a[i] = be;
         uint64_t f = (uint64_t)(ge ? ge->val : 0) + (be ? be->val : 0);
-        if (dd->mzr.r.n && be) /* the spilled runs: looked up for the batch (ty__dd_mz_batch) */
-            f += dd->brdf[be - bm->a];
+        if (dd->mzr.r.n) { /* the spilled runs: looked up for the batch (ty__dd_mz_batch) */
+            uint32_t r = be ? dd->brdf[be - bm->a] : 0;
+            b->mzbase[i] = r;
+            f += r;
+        }
         w->df.a[i] = f > NONE ? NONE : (uint32_t)f;
     }
     return TY_OK;
@@ -749,14 +759,16 @@ static int index_doc(ty_dedup_t *dd, uint32_t g, bdoc_t *b)
             uint64_t k = mz[i + INDEX_AHEAD];
             if (dd->gmz.map.cap)
                 __builtin_prefetch(&dd->gmz.map.a[ty__map_slot(&dd->gmz.map, k)], 1);
-            if (dd->mzr.r.n) { /* its batch slot and the df there, by the slot */
+            if (dd->mzr.r.n && !b->mzbase) { /* its batch slot and the df there, by the slot */
                 size_t hs = ty__map_slot(&dd->bmz, k);
                 __builtin_prefetch(&dd->bmz.a[hs]);
                 __builtin_prefetch(&dd->brdf[hs]);
             }
         }
-        uint32_t base = 0; /* documents holding it in the spilled runs */
-        if (dd->mzr.r.n)
+        uint32_t base = 0; /* documents holding it in the spilled runs: probe_doc's, or here */
+        if (b->mzbase)
+            base = b->mzbase[i];
+        else if (dd->mzr.r.n)
             base = dd->brdf[ty__map_find(&dd->bmz, mz[i]) - dd->bmz.a];
         size_t had = dd->gmz.map.n;
         if (ty__mztab_add(&dd->gmz, mz[i], g, base, dd->R.o.max_df, &dd->st.frequent))

@@ -183,6 +183,8 @@ typedef struct {
     char *ctext; /* spun: compressed text */
     size_t clen, ccap;
     TY_VEC(link_t) links;
+    uint32_t *mzbase; /* spun, with runs: documents holding mzs.mz[i] in the runs (probe_doc; NULL
+                       * when it did not run), for index_doc to read in order */
 } bdoc_t;
 
 /* Per-thread scratch, kept across batches. */
