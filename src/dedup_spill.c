@@ -626,6 +626,9 @@ static void rc_put(ty_dedup_t *dd, const mzchunk_t *ch)
     for (size_t i = 0; i < ch->fresh.n; i++) {
         if (ty__dd_rc_mem(dd) > dd->sp.budget / 8)
             return;
+        if (i + 8 < ch->fresh.n && dd->rcache.cap) /* a later key's slot, loaded meanwhile */
+            __builtin_prefetch(
+                &dd->rcache.a[ty__map_slot(&dd->rcache, dd->bmz.a[ch->fresh.a[i + 8]].key)], 1);
         uint32_t slot = ch->fresh.a[i];
         const uint32_t *l = dd->rpost.a + dd->broff[slot]; /* n, documents */
         size_t at = dd->rcpool.n;
