@@ -521,14 +521,21 @@ static int runs_merge(ty__sruns_t *rs, size_t from, size_t to, ty__spill_t *s, c
     return merge_install(rs, m, s, err);
 }
 
-/* The newest two neighbouring runs of similar size (the older at most 4 times the newer), as
- * the index of the older, or the newest two past RUN_MAX runs; SIZE_MAX: none. */
-static size_t merge_pick(const ty__sruns_t *rs)
+/* The runs to merge next, [from, *to): the newest runs, when at least MERGE_FAN of them are
+ * within twice the newest's size (one k-way merge: each record is rewritten about
+ * log3(spills) times), else the newest two past RUN_MAX runs; SIZE_MAX: none. (Merging two
+ * neighbours whenever the older was at most 4 times the newer rewrote the largest run each
+ * time the small ones had come to a quarter of it: at 2M spun documents under --memory 800M,
+ * 16.4 GB written against 10.1 now, for the same runs.) */
+static size_t merge_pick(const ty__sruns_t *rs, size_t *to)
 {
-    for (size_t i = rs->r.n; i-- > 1;)
-        if (rs->r.a[i - 1].n <= 4 * rs->r.a[i].n)
-            return i - 1;
-    return rs->r.n > RUN_MAX ? rs->r.n - 2 : SIZE_MAX;
+    size_t n = rs->r.n, j = n ? n - 1 : 0;
+    *to = n;
+    while (j > 0 && rs->r.a[j - 1].n <= 2 * rs->r.a[n - 1].n)
+        j--;
+    if (n && n - j >= MERGE_FAN)
+        return j;
+    return n > RUN_MAX ? n - 2 : SIZE_MAX;
 }
 
 /* Runs of similar size are merged, and never more than RUN_MAX are left (RUN_MAX + 1 while
@@ -545,15 +552,15 @@ static int runs_settle(ty__sruns_t *rs, ty__spill_t *s, char *err)
             rc = merge_install(rs, rs->bg, s, err);
             continue;
         }
-        size_t i = merge_pick(rs);
+        size_t to, i = merge_pick(rs, &to);
         if (i == SIZE_MAX)
             break;
         if (!rs->async) {
-            rc = runs_merge(rs, i, i + 2, s, err);
+            rc = runs_merge(rs, i, to, s, err);
             continue;
         }
         ty__bgmerge_t *m;
-        if ((rc = merge_open(rs, i, i + 2, 1, s, err, &m)))
+        if ((rc = merge_open(rs, i, to, 1, s, err, &m)))
             break;
         m->threaded = 1;
         rs->bg = m;

@@ -16,6 +16,7 @@ int ty__spill_file(ty__spill_t *s, char *err);
 
 #define RUN_BLOCK 64
 #define RUN_MAX 6
+#define MERGE_FAN 3 /* runs of similar size merged at once */
 #define BLOOM_K 6
 #define BLOOM_AHEAD 16 /* keys whose filter blocks are fetched ahead (keys come in order) */
 #define IOBUF ((size_t)1 << 20)

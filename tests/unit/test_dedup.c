@@ -667,10 +667,12 @@ static void test_memory_reclaim(void)
     ty_dedup_stats_t s;
     uint64_t hits;
     spilled_same(800, 60, 7, 1 << 20, &s, &hits);
-    /* measured: 50 spills, 93 merges, 11.5 MB written, at most 3.1 MB on disk at once; with
-     * 2 threads the minimizer runs are merged on a thread of their own, beside the batches
-     * (measured: 46 of the 93; the rest are the exact keys', merged where they are added) */
-    CHECKF(s.spills >= 20 && s.merges >= 20 && s.disk_peak > 0 && s.disk_peak * 3 < s.disk_bytes &&
+    /* measured: 50 spills, 47 merges, 5.8 MB written, at most 2.4 MB on disk at once (merging
+     * two runs whenever the older was at most 4 times the newer: 93 merges, 11.5 MB written,
+     * 3.1 MB at most); with 2 threads the minimizer runs are merged on a thread of their own,
+     * beside the batches (measured: 25 of the 47; the rest are the exact keys', merged where
+     * they are added) */
+    CHECKF(s.spills >= 20 && s.merges >= 20 && s.disk_peak > 0 && s.disk_peak * 2 < s.disk_bytes &&
                spilled_bgmerges >= 10,
            "%zu spills, %zu merges (%u on their thread), %llu bytes written, at most %llu on disk",
            s.spills, s.merges, spilled_bgmerges, (unsigned long long)s.disk_bytes,
