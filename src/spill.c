@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -225,6 +226,31 @@ static void bloom_set(uint64_t *blk, uint64_t h)
     }
 }
 
+/* A filter's nblk 512-bit blocks, zeroed. A large one is mapped on its own and asked for huge
+ * pages (madvise: Debian's default mode for transparent huge pages gives none otherwise): each
+ * probe reads a random cache line of up to half a gigabyte, and with 4 KB pages each was a
+ * TLB miss, a walk of the page tables from memory, besides. */
+#define BLOOM_MAPPED ((uint64_t)2 << 20)
+static uint64_t *bloom_alloc(uint64_t nblk)
+{
+    uint64_t bytes = nblk * 64;
+    if (bytes < BLOOM_MAPPED)
+        return calloc(nblk * 8, 8);
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    (void)madvise(p, bytes, MADV_HUGEPAGE); /* a hint: without it, 4 KB pages */
+    return p;
+}
+
+static void bloom_free(uint64_t *b, uint64_t nblk)
+{
+    if (b && nblk * 64 < BLOOM_MAPPED)
+        free(b);
+    else if (b)
+        munmap(b, nblk * 64);
+}
+
 static void run_free(ty__srun_t *r)
 {
     if (r->fd >= 0)
@@ -232,7 +258,7 @@ static void run_free(ty__srun_t *r)
     if (r->pfd >= 0)
         close(r->pfd);
     free(r->fence);
-    free(r->bloom);
+    bloom_free(r->bloom, r->nblk);
     memset(r, 0, sizeof *r);
     r->fd = r->pfd = -1;
 }
@@ -268,7 +294,7 @@ static int writer_open(run_writer_t *w, size_t rec, uint64_t n, int pfd, uint64_
     w->r.pn = pn;
     w->post.fd = -1;
     w->r.nblk = (n * BLOOM_BITS + 511) / 512;
-    w->r.bloom = calloc(w->r.nblk * 8, 8);
+    w->r.bloom = bloom_alloc(w->r.nblk);
     w->r.fence = malloc(((n + RUN_BLOCK - 1) / RUN_BLOCK + 1) * 8);
     w->recs.buf = malloc(IOBUF);
     if (postings)
@@ -393,7 +419,7 @@ static int merge_open(ty__sruns_t *rs, size_t from, size_t to, int keep_filters,
          * before the merged run's is made (at 10M spun documents the two had put the peak
          * 1.2 GB past a 4 GB budget); a merge beside the look-ups keeps them */
         if (!keep_filters) {
-            free(rs->r.a[i].bloom);
+            bloom_free(rs->r.a[i].bloom, rs->r.a[i].nblk);
             rs->r.a[i].bloom = m->in[i - from].bloom = NULL;
         }
     }
