@@ -86,9 +86,10 @@ static int cmp_u64_first(const void *a, const void *b)
 
 /* The slots of a hash table (16 bytes, the key in the first 8) sorted by key in place: one
  * split at a sampled median, then in each half (on a thread of its own, ty__for) one pass of an
- * American flag sort by the 16 bits below the highest its keys differ in, then each bucket by the same sort on the next 8 bits, and so on, small ones by
- * insertion. No second copy of the table is made (glibc's qsort, a merge sort, takes one when it
- * can, and it was a seventh of a spilling run's time). */
+ * American flag sort by the 16 bits below the highest its keys differ in, then each bucket by
+ * the same sort on the next 8 bits, and so on, small ones by insertion. No second copy of the
+ * table is made (glibc's qsort, a merge sort, takes one when it can, and it was a seventh of a
+ * spilling run's time). */
 typedef struct {
     uint64_t k, v;
 } slot16_t;
