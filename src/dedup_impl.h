@@ -91,8 +91,8 @@ typedef struct {
  * in place of pn. TY_EIO, TY_ENOMEM. */
 typedef void (*ty__rec_fn)(const void *ctx, size_t i, char *rec);
 int ty__sruns_add(ty__sruns_t *rs, size_t n, ty__rec_fn get, const void *ctx, int pfd, uint64_t pn,
-                  int (*beside)(void *bctx, uint64_t *pn), void *bctx, int threads,
-                  ty__spill_t *s, char *err);
+                  int (*beside)(void *bctx, uint64_t *pn), void *bctx, int threads, ty__spill_t *s,
+                  char *err);
 /* The record of key into out: 1, 0 when no run has it, TY_EIO. Any number of threads.
  * _in: in run i only (runs are oldest first). */
 int ty__sruns_find(const ty__sruns_t *rs, uint64_t key, void *out);
@@ -235,14 +235,20 @@ struct ty_dedup {
                              * there (at rpost[broff]: n, documents) */
     size_t brcap;
     ty__u32vec_t rpost;
-    /* spun, with mzr: what the runs gave for the keys found in them, kept until the runs change
-     * (mzr.ver != rcver): key -> at (val) in rcpool: df sum in the runs (NONE past it), n, and
-     * the n documents when the sum is at most max_df (ty__dd_mz_batch) */
+    /* spun, with mzr: what the runs gave for the keys found in them, valid while rcver is
+     * mzr.ver (a spill brings it up to date: rc_fold): key -> at (val) in rcpool: df sum in the
+     * runs (NONE past it), n, and the n documents when the sum is at most max_df
+     * (ty__dd_mz_batch); aux: the last spill period the key was asked in */
     ty__map_t rcache;
     ty__u32vec_t rcpool;
+    size_t rcdead;    /* words of rcpool no entry points to any more (rc_fold) */
+    size_t rcdropped; /* keys of rcache dropped (val NONE) */
     uint32_t rcver;
-    uint64_t rchits; /* batch keys the cache answered (tests) */
-    uint64_t nmz;    /* spun: distinct minimizers indexed */
+    uint32_t rcepoch; /* spills so far: a key's aux is the last it was asked in */
+    uint64_t rchits;  /* batch keys the cache answered (tests) */
+    uint64_t rckept;  /* keys the cache kept through spills, summed over them (tests) */
+    uint64_t rcgrown; /* ...of them, those the spilled table added to (tests) */
+    uint64_t nmz;     /* spun: distinct minimizers indexed */
     /* the batch being filled / processed */
     bdoc_t *batch;
     size_t nb, base;

@@ -575,7 +575,7 @@ static void reclaim_docs(tdoc_t *d, char (*names)[24], size_t n, size_t nsnip, u
  * run into *s, its count of keys the runs' cache answered into *rchits. */
 static uint32_t spilled_bgmerges; /* the second run's merges on their own thread */
 static void spilled_same(size_t n, size_t nsnip, uint64_t seed, size_t memory, ty_dedup_stats_t *s,
-                         uint64_t *rchits)
+                         uint64_t *rchits, void (*inspect)(ty_dedup_t *))
 {
     tdoc_t *d = calloc(n, sizeof *d);
     char(*names)[24] = calloc(n, sizeof *names);
@@ -605,6 +605,8 @@ static void spilled_same(size_t n, size_t nsnip, uint64_t seed, size_t memory, t
                    r.dup_of == base[i].dup_of && r.similarity == base[i].similarity,
                "--memory %zu: doc %zu differs", o.memory, i);
     }
+    if (dd && inspect)
+        inspect(dd);
     ty_dedup_free(dd);
     CHECK_EQ_INT(rmdir(parent), 0); /* empty: its files had no names */
     for (size_t i = 0; i < n; i++)
@@ -614,17 +616,73 @@ static void spilled_same(size_t n, size_t nsnip, uint64_t seed, size_t memory, t
     free(base);
 }
 
+/* What the cache holds, against the runs merged into one (ty__dd_mz_merge writes the memory
+ * table out first: one more spill, so one more rc_fold): each key it holds must have there the
+ * df and the documents it gives. */
+typedef struct {
+    const ty_dedup_t *dd;
+    size_t seen, bad;
+} rcverify_t;
+
+static void rc_verify_key(void *ctx, uint64_t key, uint32_t df, const uint32_t *docs)
+{
+    rcverify_t *v = ctx;
+    const ty__kv_t *e = ty__map_find(&v->dd->rcache, key);
+    if (!e || e->val == TY__NONE)
+        return;
+    const uint32_t *c = v->dd->rcpool.a + e->val;
+    uint32_t n = df <= v->dd->R.o.max_df ? df : 0;
+    v->seen++;
+    if (c[0] != df || c[1] != n || (n && memcmp(c + 2, docs, (size_t)n * 4) != 0))
+        v->bad++;
+}
+
+static size_t rc_live, rc_seen, rc_bad;
+static uint64_t rc_kept, rc_grown;
+static void rc_verify(ty_dedup_t *dd)
+{
+    rc_kept = dd->rckept;
+    rc_grown = dd->rcgrown;
+    CHECK_EQ_INT(ty__dd_mz_merge(dd), TY_OK);
+    rcverify_t v = {dd, 0, 0};
+    CHECK_EQ_INT(ty__dd_mz_each(dd, rc_verify_key, &v), TY_OK);
+    rc_live = dd->rcver == dd->mzr.ver ? dd->rcache.n - dd->rcdropped : 0;
+    rc_seen = v.seen;
+    rc_bad = v.bad;
+}
+
 /* Under a budget that lets several batches pass between spills, the minimizers found in the
- * runs are cached until the next spill (dedup_spill.c, rc_put): the cache answers, and the
- * decisions stay those of the run in memory. */
+ * runs are cached (dedup_spill.c, rc_put), and the cache is kept through the spills (rc_fold:
+ * a key the spilled table has gets its df and documents): the cache answers, it holds what
+ * the runs hold, and the decisions stay those of the run in memory. */
 static void test_memory_cache(void)
 {
     ty_dedup_stats_t s;
     uint64_t hits = 0;
-    spilled_same(1200, 40, 11, 0, &s, &hits);
+    spilled_same(1200, 40, 11, 0, &s, &hits, rc_verify);
     /* measured: 4 spills, 4,753 keys answered by the cache */
     CHECKF(s.spills >= 2 && s.spills < 1200 / 16 / 2 && hits > 1000,
            "%zu spills, %llu keys the cache answered", s.spills, (unsigned long long)hits);
+    CHECKF(rc_live > 100 && rc_seen == rc_live && rc_bad == 0,
+           "the cache: %zu keys, %zu found in the runs, %zu with another df or documents", rc_live,
+           rc_seen, rc_bad);
+}
+
+/* Many spills: the cache kept through each (rc_fold: keys asked since the spill before kept,
+ * with what the spilled table adds to them), and still the runs' answers after them. */
+static void test_memory_cache_spills(void)
+{
+    ty_dedup_stats_t s;
+    uint64_t hits = 0;
+    spilled_same(800, 60, 8, 1 << 20, &s, &hits, rc_verify);
+    /* measured: 50 spills, 5,089 keys kept through them, each added to, 95 in the cache at the
+     * end; a fold that lost the last document it added made 21 of the 95 wrong */
+    CHECKF(s.spills >= 20 && rc_kept > 1000 && rc_grown > 100 && rc_live >= 50 &&
+               rc_seen == rc_live && rc_bad == 0,
+           "%zu spills, %llu keys kept through them (%llu added to); the cache: %zu keys, %zu "
+           "found in the runs, %zu with another df or documents",
+           s.spills, (unsigned long long)rc_kept, (unsigned long long)rc_grown, rc_live, rc_seen,
+           rc_bad);
 }
 
 /* The budget counts the batch in flight: its documents' tokens and sketches (about 20 bytes a
@@ -666,7 +724,7 @@ static void test_memory_reclaim(void)
 {
     ty_dedup_stats_t s;
     uint64_t hits;
-    spilled_same(800, 60, 7, 1 << 20, &s, &hits);
+    spilled_same(800, 60, 7, 1 << 20, &s, &hits, NULL);
     /* measured: 50 spills, 47 merges, 5.8 MB written, at most 2.4 MB on disk at once (merging
      * two runs whenever the older was at most 4 times the newer: 93 merges, 11.5 MB written,
      * 3.1 MB at most); with 2 threads the minimizer runs are merged on a thread of their own,
@@ -1114,6 +1172,7 @@ int main(int argc, char **argv)
     RUN(test_memory);
     RUN(test_memory_reclaim);
     RUN(test_memory_cache);
+    RUN(test_memory_cache_spills);
     RUN(test_memory_batch);
     RUN(test_template);
     RUN(test_cover_groups);
