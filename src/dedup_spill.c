@@ -676,10 +676,11 @@ static void rc_clear(ty_dedup_t *dd)
  * of gmz is the newest, so a cached key that gmz has gets gmz's df added and, while the sum
  * stays at most max_df, gmz's documents after its own (document order) — the answer the runs
  * give once the spill is done. An entry that grows is written again at the pool's end, and
- * one that would pass the cache's share of the budget is dropped (val NONE: absent); the
- * words left behind are counted, and the pool is compacted when they pass half of it. 1 when
- * the cache holds the runs' answers after the spill, 0 when it is to be emptied (it was not
- * the runs' answers before, or memory ran out). Before, every spill emptied the cache, and
+ * one that would pass the cache's share of the budget is dropped (val NONE: absent), as is a
+ * key not asked since the spill before (keeping them all filled the cache for good: more
+ * spills); the words left behind are counted (rc_compact). 1 when the cache holds the runs'
+ * answers after the spill, 0 when it is to be emptied (it did not hold the runs' answers
+ * before). Before, every spill emptied the cache, and
  * each batch after it read again from the runs what the cache had held (at 2M spun
  * documents under --memory 800M, 35 million keys found in runs, 57 GB of their blocks). */
 static int rc_fold(ty_dedup_t *dd)
@@ -732,10 +733,18 @@ static int rc_fold(ty_dedup_t *dd)
     }
     dd->rcepoch++;
     dd->rckept += dd->rcache.n - dd->rcdropped;
+    return 1;
+}
+
+/* After a spill, once the memory table is freed (not at the spill's peak): when most of the
+ * pool is dead, the live entries into a new pool, in slot order; when most keys are dropped,
+ * into a new table too (each new one is at most half the old, which is freed after it). 0
+ * when memory ran out: the cache is to be emptied. */
+static int rc_compact(ty_dedup_t *dd)
+{
     if (dd->rcdead <= dd->rcpool.n / 2 && dd->rcdropped <= dd->rcache.n / 2)
         return 1;
-    /* mostly dead words: the live entries into a new pool, in slot order; mostly dropped keys:
-     * into a new table too (each new one is at most half the old, which is freed after it) */
+    ty__kv_t *a = dd->rcache.a;
     int newtab = dd->rcdropped > dd->rcache.n / 2;
     ty__map_t nm = {0};
     ty__u32vec_t np = {0};
@@ -916,9 +925,9 @@ static int mz_spill(ty_dedup_t *dd)
         rc = ty__sruns_add(&dd->mzr, m->n, mz_rec, &src, pfd, 0, mz_post, &post, dd->nwk, &dd->sp,
                            dd->err);
     }
-    if (!rc && keep)
-        dd->rcver = dd->mzr.ver;
     ty__mztab_free(&dd->gmz); /* sorted: of no use as a table, whatever happened */
+    if (!rc && keep && rc_compact(dd))
+        dd->rcver = dd->mzr.ver;
     return rc;
 }
 
