@@ -346,23 +346,28 @@ static int mz_join(void *ctx, const char *const *recs, void *const *src, size_t 
     return 0;
 }
 
-/* The cached join of key (rcache), or NULL. Read-only: any number of threads at once. */
-static const uint32_t *rc_find(const ty_dedup_t *dd, uint64_t key)
+/* The cache's entry of key while the cache is the runs', or NULL (also for a dropped key). */
+static ty__kv_t *rc_entry(const ty_dedup_t *dd, uint64_t key)
 {
     if (dd->rcver != dd->mzr.ver || !dd->rcache.n)
         return NULL;
-    const ty__kv_t *e = ty__map_find(&dd->rcache, key);
-    return e && e->val != NONE ? dd->rcpool.a + e->val : NULL; /* NONE: dropped (rc_fold) */
+    ty__kv_t *e = ty__map_find(&dd->rcache, key);
+    return e && e->val != NONE ? e : NULL; /* NONE: dropped (rc_fold) */
+}
+
+/* The cached join of key (rcache), or NULL. Read-only: any number of threads at once. */
+static const uint32_t *rc_find(const ty_dedup_t *dd, uint64_t key)
+{
+    const ty__kv_t *e = rc_entry(dd, key);
+    return e ? dd->rcpool.a + e->val : NULL;
 }
 
 /* rc_find for the merge join, which marks the key asked since the last spill: rc_fold keeps
  * only those. A key is in one chunk: one thread writes its entry's aux. */
 static const uint32_t *rc_use(ty_dedup_t *dd, uint64_t key)
 {
-    if (dd->rcver != dd->mzr.ver || !dd->rcache.n)
-        return NULL;
-    ty__kv_t *e = ty__map_find(&dd->rcache, key);
-    if (!e || e->val == NONE)
+    ty__kv_t *e = rc_entry(dd, key);
+    if (!e)
         return NULL;
     e->aux = dd->rcepoch;
     return dd->rcpool.a + e->val;
@@ -680,9 +685,9 @@ static void rc_clear(ty_dedup_t *dd)
  * key not asked since the spill before (keeping them all filled the cache for good: more
  * spills); the words left behind are counted (rc_compact). 1 when the cache holds the runs'
  * answers after the spill, 0 when it is to be emptied (it did not hold the runs' answers
- * before). Before, every spill emptied the cache, and
- * each batch after it read again from the runs what the cache had held (at 2M spun
- * documents under --memory 800M, 35 million keys found in runs, 57 GB of their blocks). */
+ * before). Before, every spill emptied the cache, and each batch after it read again from the
+ * runs what the cache had held (at 2M spun documents under --memory 800M, 35 million keys
+ * found in runs, 57 GB of their blocks). */
 static int rc_fold(ty_dedup_t *dd)
 {
     if (dd->rcver != dd->mzr.ver || !dd->rcache.n)
